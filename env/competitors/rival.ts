@@ -1,0 +1,159 @@
+/**
+ * A rival firm: one pricing strategy wrapped with what every rival shares, so each strategy
+ * gets it the same way.
+ *
+ * Parameters: firmIndex (its position in the price vector; the focal firm is 0), unitCost
+ * (currency units per unit), initialPrice (currency units; the regular price at reset),
+ * latencyDays (whole days; reprices every L days: on days with day % L === 0), priceCeiling
+ * (currency units; the sanity cap against runaway loops such as the 0.9983x / 1.270589x
+ * Amazon bots, see ratio-follower.ts), strategy.
+ *
+ * Order of events in priceToday(day, lastPrices, festivalDiscount, uniform):
+ *   1. on a repricing day, the strategy proposes a regular price from yesterday's prices,
+ *      seeing at its own index its REGULAR price (not yesterday's festival-discounted posted
+ *      price), so a festival never ratchets its own price down;
+ *   2. the regular price is capped to [minimumPrice, priceCeiling] (a runaway loop stays at
+ *      the ceiling instead of growing without bound);
+ *   3. the posted price = regular * (1 - festivalDiscount), never below minimumPrice.
+ * Off repricing days the regular price is held. `hitCeiling` counts the days since reset on
+ * which the regular price in force is the ceiling because the strategy asked for more.
+ *
+ * priceToday is on the simulator's hot path: it allocates nothing. It briefly writes the
+ * regular price into lastPrices[firmIndex] for the strategy and restores the entry before
+ * returning, so the caller's array is unchanged afterwards; the one context object is reused,
+ * so strategies must not keep it.
+ */
+import { configError, type Problem } from '../errors.js';
+import type { PricingStrategy } from './strategy.js';
+
+/** No posted price is ever below this, currency units. */
+export const minimumPrice = 0.01;
+
+export interface RivalOptions {
+  /** Position in the price vector (the focal firm is 0). */
+  readonly firmIndex: number;
+  /** Cost per unit, currency units. */
+  readonly unitCost: number;
+  /** Regular price at reset, currency units. */
+  readonly initialPrice: number;
+  /** Reprices on days where day % latencyDays === 0. */
+  readonly latencyDays: number;
+  /** Sanity cap on regular and posted prices, currency units. */
+  readonly priceCeiling: number;
+  readonly strategy: PricingStrategy;
+}
+
+/** The strategy context, writable here so one object serves every call. */
+interface ReusedContext {
+  day: number;
+  firmIndex: number;
+  lastPrices: Float64Array;
+  unitCost: number;
+  uniform: number;
+}
+
+export class Rival {
+  readonly firmIndex: number;
+  readonly unitCost: number;
+  readonly initialPrice: number;
+  readonly latencyDays: number;
+  readonly priceCeiling: number;
+  readonly strategy: PricingStrategy;
+
+  #regularPrice = 0;
+  #regularPriceCapped = false;
+  #hitCeiling = 0;
+  readonly #context: ReusedContext;
+
+  constructor(options: RivalOptions) {
+    const problems: Problem[] = [];
+    if (!Number.isInteger(options.firmIndex) || options.firmIndex < 0) {
+      problems.push({ path: ['firmIndex'], message: `expected a whole number >= 0, found ${options.firmIndex}` });
+    }
+    if (!Number.isInteger(options.latencyDays) || options.latencyDays < 1) {
+      problems.push({ path: ['latencyDays'], message: `expected a whole number of days >= 1, found ${options.latencyDays}` });
+    }
+    if (!Number.isFinite(options.priceCeiling) || options.priceCeiling < minimumPrice) {
+      problems.push({ path: ['priceCeiling'], message: `expected a finite price >= ${minimumPrice}, found ${options.priceCeiling}` });
+    }
+    if (!Number.isFinite(options.initialPrice) || options.initialPrice <= 0) {
+      problems.push({ path: ['initialPrice'], message: `expected a finite price > 0, found ${options.initialPrice}` });
+    }
+    if (!Number.isFinite(options.unitCost) || options.unitCost < 0) {
+      problems.push({ path: ['unitCost'], message: `expected a finite cost >= 0, found ${options.unitCost}` });
+    }
+    if (problems.length > 0) throw configError(`cannot build rival ${options.firmIndex} (${options.strategy.kind})`, problems);
+
+    this.firmIndex = options.firmIndex;
+    this.unitCost = options.unitCost;
+    this.initialPrice = options.initialPrice;
+    this.latencyDays = options.latencyDays;
+    this.priceCeiling = options.priceCeiling;
+    this.strategy = options.strategy;
+    this.reset();
+    this.#context = { day: 0, firmIndex: options.firmIndex, lastPrices: new Float64Array(0), unitCost: options.unitCost, uniform: 0 };
+  }
+
+  /** The price the rival charges outside festivals, as last set (capped). */
+  get regularPrice(): number {
+    return this.#regularPrice;
+  }
+
+  /** Days since reset on which the regular price in force was cut down to the ceiling. */
+  get hitCeiling(): number {
+    return this.#hitCeiling;
+  }
+
+  /** Start of an episode: regular price back to initialPrice, ceiling counter to 0. */
+  reset(): void {
+    this.#regularPrice = this.#capped(this.initialPrice);
+    this.#regularPriceCapped = this.initialPrice > this.priceCeiling;
+    this.#hitCeiling = 0;
+  }
+
+  /**
+   * The price posted today. `lastPrices` holds every firm's posted price yesterday (focal
+   * first); it is unchanged on return. `festivalDiscount` is today's share off, in [0, 1).
+   */
+  priceToday(day: number, lastPrices: Float64Array, festivalDiscount: number, uniform: number): number {
+    if (!(festivalDiscount >= 0 && festivalDiscount < 1)) {
+      throw new RangeError(`rival ${this.firmIndex}: expected a festival discount in [0, 1), found ${festivalDiscount}`);
+    }
+    if (day % this.latencyDays === 0) this.#reprice(day, lastPrices, uniform);
+
+    let postedPrice = this.#regularPrice * (1 - festivalDiscount);
+    if (postedPrice < minimumPrice) postedPrice = minimumPrice;
+    if (this.#regularPriceCapped) this.#hitCeiling++;
+    return postedPrice;
+  }
+
+  #reprice(day: number, lastPrices: Float64Array, uniform: number): void {
+    const firmIndex = this.firmIndex;
+    if (firmIndex >= lastPrices.length) {
+      throw new RangeError(`rival ${firmIndex}: expected lastPrices to hold at least ${firmIndex + 1} firms, found ${lastPrices.length}`);
+    }
+    const context = this.#context;
+    context.day = day;
+    context.lastPrices = lastPrices;
+    context.uniform = uniform;
+
+    const postedYesterday = lastPrices[firmIndex] as number;
+    lastPrices[firmIndex] = this.#regularPrice;
+    let proposedPrice: number;
+    try {
+      proposedPrice = this.strategy.nextPrice(context);
+    } finally {
+      lastPrices[firmIndex] = postedYesterday;
+    }
+
+    if (Number.isNaN(proposedPrice)) {
+      throw new RangeError(`rival ${firmIndex} (${this.strategy.kind}) on day ${day}: expected a price from the strategy, found NaN`);
+    }
+    this.#regularPriceCapped = proposedPrice > this.priceCeiling;
+    this.#regularPrice = this.#capped(proposedPrice);
+  }
+
+  #capped(price: number): number {
+    return price > this.priceCeiling ? this.priceCeiling : price < minimumPrice ? minimumPrice : price;
+  }
+}

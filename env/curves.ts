@@ -1,0 +1,394 @@
+/**
+ * Scenario curves: a multiplier or a level over the calendar (seasonality, day-of-week
+ * effect, mean temperature, a demand multiplier) written in a scenario file as a number or
+ * as a math expression, for example `1 + 0.3 * cos(2 * pi * (dayOfYear - 15) / 365)`.
+ *
+ * Variables: day (days since the scenario's start, 0..), dayOfYear (1..366), weekday
+ * (Monday = 0 .. Sunday = 6), weekend (1 on Saturday and Sunday, else 0), temperature
+ * (degrees C, the day's drawn temperature). Constants: pi, e. Functions: the whitelist in
+ * `curveFunctionNames`. Operators: + - * / ^ mod, comparisons, and/or/not, and `a ? b : c`.
+ *
+ * Safety: expressions are parsed with mathjs and the syntax tree is checked against the
+ * whitelists before anything is evaluated; assignments, function definitions, matrices,
+ * strings, objects, property access, ranges, unknown symbols and every function outside the
+ * whitelist (import, createUnit, evaluate, parse, ...) are refused. As a second line of
+ * defence the mathjs instance has those functions disabled, as the mathjs security guide
+ * recommends (https://mathjs.org/docs/expressions/security.html).
+ *
+ * Validity: a curve must give a finite real number on every day of any year, so compiling
+ * probes it over a synthetic year (day 0..365, dayOfYear = day + 1, weekday = day mod 7,
+ * temperature 15 C); a complex result (log(-1)), a boolean or a non-finite value is refused.
+ * Tabulation checks every value again, naming the day (and temperature).
+ *
+ * Speed: expressions are compiled once and tabulated once per scenario: one value per day,
+ * or, for curves that use temperature, one per day and integer degree from minTemperature to
+ * maxTemperature, read by linear interpolation. The simulator only calls valueAt, which
+ * reads typed arrays and allocates nothing.
+ */
+import { all, create, type MathNode } from 'mathjs';
+import type { Calendar } from './calendar.js';
+import { configError, formatPath, PricelabError, type Problem } from './errors.js';
+
+export const curveVariableNames: readonly string[] = ['day', 'dayOfYear', 'weekday', 'weekend', 'temperature'];
+export const curveConstantNames: readonly string[] = ['pi', 'e'];
+export const curveFunctionNames: readonly string[] = [
+  'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'atan2', 'sinh', 'cosh', 'tanh',
+  'exp', 'expm1', 'log', 'log10', 'log2', 'log1p', 'sqrt', 'cbrt', 'pow', 'hypot',
+  'abs', 'sign', 'min', 'max', 'floor', 'ceil', 'round', 'fix', 'mod',
+];
+/** mathjs operator functions allowed in OperatorNode and RelationalNode. */
+const allowedOperators: ReadonlySet<string> = new Set([
+  'add', 'subtract', 'multiply', 'divide', 'unaryMinus', 'unaryPlus', 'pow', 'mod',
+  'smaller', 'larger', 'smallerEq', 'largerEq', 'equal', 'unequal', 'and', 'or', 'not',
+]);
+const allowedVariables: ReadonlySet<string> = new Set(curveVariableNames);
+const allowedConstants: ReadonlySet<string> = new Set(curveConstantNames);
+const allowedFunctions: ReadonlySet<string> = new Set(curveFunctionNames);
+
+if (all === undefined) throw new Error('expected mathjs to export its factory map `all`, found undefined');
+const math = create(all);
+const parseExpression = math.parse;
+const disabled = (name: string) => () => {
+  throw new Error(`${name} is disabled in curve expressions`);
+};
+math.import(
+  {
+    import: disabled('import'),
+    createUnit: disabled('createUnit'),
+    evaluate: disabled('evaluate'),
+    parse: disabled('parse'),
+    simplify: disabled('simplify'),
+    derivative: disabled('derivative'),
+    resolve: disabled('resolve'),
+    compile: disabled('compile'),
+    reviver: disabled('reviver'),
+  },
+  { override: true },
+);
+
+export interface CurveScope {
+  /** Days since the scenario's start. */
+  readonly day: number;
+  /** 1..366 */
+  readonly dayOfYear: number;
+  /** Monday = 0 .. Sunday = 6 */
+  readonly weekday: number;
+  /** 1 on Saturday and Sunday, else 0. */
+  readonly weekend: number;
+  /** Degrees C. */
+  readonly temperature: number;
+}
+
+export interface CompiledCurve {
+  readonly usesTemperature: boolean;
+  /** The curve's value; throws a config PricelabError naming the path and the day if it is not a finite number. */
+  evaluate(scope: CurveScope): number;
+}
+
+export interface CurveTable {
+  readonly days: number;
+  readonly usesTemperature: boolean;
+  /** The tabulated value on `day` (0 <= day < days), interpolated linearly in temperature. */
+  valueAt(day: number, temperature: number): number;
+}
+
+export interface TabulateOptions {
+  /** Lowest degree of the temperature grid (default -30); colder temperatures read its value. */
+  readonly minTemperature?: number;
+  /** Highest degree of the temperature grid (default 50); warmer temperatures read its value. */
+  readonly maxTemperature?: number;
+}
+
+type CurvePath = readonly (string | number)[];
+
+/** Compiles a curve, or throws a config PricelabError listing every problem with `path`. */
+export function compileCurve(source: number | string, path: CurvePath): CompiledCurve {
+  const { curve, problems } = analyseCurve(source, path);
+  if (curve === undefined || problems.length > 0) throw configError(`invalid curve at ${formatPath(path)}`, problems);
+  return curve;
+}
+
+/** The same checks as compileCurve, returning the problems (empty when the curve is valid). */
+export function checkCurve(source: number | string, path: CurvePath): Problem[] {
+  return analyseCurve(source, path).problems;
+}
+
+/**
+ * Evaluates the curve once per calendar day (and per integer degree when it uses
+ * temperature). Throws a config PricelabError naming the day if a value is not finite.
+ */
+export function tabulateCurve(curve: CompiledCurve, calendar: Calendar, options: TabulateOptions = {}): CurveTable {
+  const days = calendar.days;
+  const scope = { day: 0, dayOfYear: 1, weekday: 0, weekend: 0, temperature: 0 };
+  const setDay = (day: number) => {
+    const weekday = calendar.weekday[day] ?? 0;
+    scope.day = day;
+    scope.dayOfYear = calendar.dayOfYear[day] ?? 1;
+    scope.weekday = weekday;
+    scope.weekend = weekday >= 5 ? 1 : 0;
+  };
+
+  if (!curve.usesTemperature) {
+    const values = new Float64Array(days);
+    for (let day = 0; day < days; day++) {
+      setDay(day);
+      values[day] = curve.evaluate(scope);
+    }
+    return new DailyCurveTable(values);
+  }
+
+  const minTemperature = Math.floor(options.minTemperature ?? -30);
+  const maxTemperature = Math.ceil(options.maxTemperature ?? 50);
+  if (!(maxTemperature > minTemperature)) {
+    throw new RangeError(`expected maxTemperature above minTemperature, found ${options.minTemperature} .. ${options.maxTemperature}`);
+  }
+  const degrees = maxTemperature - minTemperature + 1;
+  const values = new Float64Array(days * degrees);
+  for (let day = 0; day < days; day++) {
+    setDay(day);
+    for (let degree = 0; degree < degrees; degree++) {
+      scope.temperature = minTemperature + degree;
+      values[day * degrees + degree] = curve.evaluate(scope);
+    }
+  }
+  return new TemperatureCurveTable(values, days, minTemperature, degrees);
+}
+
+class DailyCurveTable implements CurveTable {
+  readonly usesTemperature = false;
+  readonly days: number;
+  readonly #values: Float64Array;
+
+  constructor(values: Float64Array) {
+    this.days = values.length;
+    this.#values = values;
+  }
+
+  valueAt(day: number): number {
+    const value = this.#values[day];
+    if (value === undefined) throw new RangeError(`expected a day in 0..${this.days - 1}, found ${day}`);
+    return value;
+  }
+}
+
+class TemperatureCurveTable implements CurveTable {
+  readonly usesTemperature = true;
+  readonly days: number;
+  readonly #values: Float64Array;
+  readonly #minTemperature: number;
+  readonly #degrees: number;
+
+  constructor(values: Float64Array, days: number, minTemperature: number, degrees: number) {
+    this.days = days;
+    this.#values = values;
+    this.#minTemperature = minTemperature;
+    this.#degrees = degrees;
+  }
+
+  valueAt(day: number, temperature: number): number {
+    if (!(day >= 0 && day < this.days) || !Number.isInteger(day)) {
+      throw new RangeError(`expected a day in 0..${this.days - 1}, found ${day}`);
+    }
+    const values = this.#values;
+    const rowStart = day * this.#degrees;
+    const lastDegree = this.#degrees - 1;
+    const position = temperature - this.#minTemperature;
+    if (position <= 0) return values[rowStart] as number;
+    if (position >= lastDegree) return values[rowStart + lastDegree] as number;
+    const lower = Math.floor(position);
+    const fraction = position - lower;
+    const below = values[rowStart + lower] as number;
+    const above = values[rowStart + lower + 1] as number;
+    return below + fraction * (above - below);
+  }
+}
+
+// --- compiling and checking -------------------------------------------------------------
+
+interface Analysis {
+  readonly curve?: CompiledCurve;
+  readonly problems: Problem[];
+}
+
+function analyseCurve(source: number | string, path: CurvePath): Analysis {
+  const problem = (message: string): Problem => ({ path: [...path], message });
+
+  if (typeof source === 'number') {
+    if (!Number.isFinite(source)) return { problems: [problem(`expected a finite number, found ${source}`)] };
+    const constant = source;
+    return { curve: { usesTemperature: false, evaluate: () => constant }, problems: [] };
+  }
+  if (typeof source !== 'string') {
+    return { problems: [problem(`expected a number or a math expression, found ${describeValue(source)}`)] };
+  }
+
+  let root: MathNode;
+  try {
+    root = parseExpression(source);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return { problems: [problem(`expected a math expression, found a syntax error in "${source}": ${reason}`)] };
+  }
+
+  const problems: Problem[] = [];
+  const state = { usesTemperature: false };
+  checkNode(root, (message) => problems.push(problem(message)), state);
+  if (problems.length > 0) return { problems };
+
+  const curve = new ExpressionCurve(source, root, state.usesTemperature, path);
+  const probeProblem = probeOverAYear(curve);
+  return probeProblem === undefined ? { curve, problems: [] } : { problems: [probeProblem] };
+}
+
+/** Walks the syntax tree, reporting every construct outside the whitelists. */
+function checkNode(node: MathNode, report: (message: string) => void, state: { usesTemperature: boolean }): void {
+  const found = `"${node.toString()}"`;
+  switch (node.type) {
+    case 'ConstantNode': {
+      const value: unknown = (node as unknown as { value: unknown }).value;
+      if (typeof value !== 'number') report(`expected a number, found ${describeValue(value)}`);
+      return;
+    }
+    case 'SymbolNode': {
+      const name = (node as unknown as { name: string }).name;
+      if (name === 'temperature') state.usesTemperature = true;
+      if (allowedVariables.has(name) || allowedConstants.has(name)) return;
+      if (allowedFunctions.has(name)) {
+        report(`expected a call like ${name}(x), found the function ${name} used as a value`);
+        return;
+      }
+      report(
+        `expected a variable (${curveVariableNames.join(', ')}) or a constant (${curveConstantNames.join(', ')}), found the unknown symbol "${name}"`,
+      );
+      return;
+    }
+    case 'FunctionNode': {
+      const { fn, args } = node as unknown as { fn: MathNode; args: MathNode[] };
+      const name = fn.type === 'SymbolNode' ? (fn as unknown as { name: string }).name : undefined;
+      if (name === undefined || !allowedFunctions.has(name)) {
+        report(`expected a call to one of the functions ${curveFunctionNames.join(', ')}, found a call to ${name ?? found}`);
+      }
+      for (const argument of args) checkNode(argument, report, state);
+      return;
+    }
+    case 'OperatorNode': {
+      const { fn, op, args } = node as unknown as { fn: string; op: string; args: MathNode[] };
+      if (!allowedOperators.has(fn)) report(`expected an arithmetic, comparison or logical operator, found the operator "${op}" in ${found}`);
+      for (const argument of args) checkNode(argument, report, state);
+      return;
+    }
+    case 'RelationalNode': {
+      const { conditionals, params } = node as unknown as { conditionals: string[]; params: MathNode[] };
+      for (const conditional of conditionals) {
+        if (!allowedOperators.has(conditional)) report(`expected a comparison, found "${conditional}" in ${found}`);
+      }
+      for (const parameter of params) checkNode(parameter, report, state);
+      return;
+    }
+    case 'ParenthesisNode':
+      checkNode((node as unknown as { content: MathNode }).content, report, state);
+      return;
+    case 'ConditionalNode': {
+      const { condition, trueExpr, falseExpr } = node as unknown as { condition: MathNode; trueExpr: MathNode; falseExpr: MathNode };
+      checkNode(condition, report, state);
+      checkNode(trueExpr, report, state);
+      checkNode(falseExpr, report, state);
+      return;
+    }
+    default:
+      report(`expected a single arithmetic expression, found ${forbiddenNodeNames[node.type] ?? `a ${node.type}`} ${found}`);
+  }
+}
+
+const forbiddenNodeNames: Readonly<Record<string, string>> = {
+  AssignmentNode: 'an assignment',
+  FunctionAssignmentNode: 'a function definition',
+  ArrayNode: 'a matrix',
+  ObjectNode: 'an object',
+  AccessorNode: 'a property or index access',
+  IndexNode: 'an index',
+  RangeNode: 'a range',
+  BlockNode: 'several statements',
+};
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (typeof value === 'boolean') return `the boolean ${value}`;
+  if (typeof value === 'number') return String(value);
+  if (value === null || value === undefined) return String(value);
+  const type = math.typeOf(value);
+  return type === 'Complex' ? `the complex number ${String(value)}` : `a ${type} (${String(value)})`;
+}
+
+/** A checked expression, compiled by mathjs; evaluated at tabulation only, never on the hot path. */
+class ExpressionCurve implements CompiledCurve {
+  readonly usesTemperature: boolean;
+  readonly #source: string;
+  readonly #path: CurvePath;
+  readonly #compiled: { evaluate(scope: Map<string, unknown>): unknown };
+  /** One scope map reused for every evaluation (mathjs reads a Map without wrapping it). */
+  readonly #scope = new Map<string, unknown>([
+    ['pi', Math.PI],
+    ['e', Math.E],
+  ]);
+
+  constructor(source: string, root: MathNode, usesTemperature: boolean, path: CurvePath) {
+    this.#source = source;
+    this.#path = path;
+    this.#compiled = root.compile();
+    this.usesTemperature = usesTemperature;
+  }
+
+  evaluate(scope: CurveScope): number {
+    const mathScope = this.#scope;
+    mathScope.set('day', scope.day);
+    mathScope.set('dayOfYear', scope.dayOfYear);
+    mathScope.set('weekday', scope.weekday);
+    mathScope.set('weekend', scope.weekend);
+    mathScope.set('temperature', scope.temperature);
+    let value: unknown;
+    try {
+      value = this.#compiled.evaluate(mathScope);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw this.#failure(scope, `expected a number, found an evaluation error (${reason})`);
+    }
+    if (typeof value === 'number' && Number.isFinite(value)) return value;
+    throw this.#failure(scope, `expected a finite number, found ${describeValue(value)}`);
+  }
+
+  #failure(scope: CurveScope, expectation: string): PricelabError {
+    const temperature = this.usesTemperature ? `, temperature ${scope.temperature} C` : '';
+    const where = `on day ${scope.day} (dayOfYear ${scope.dayOfYear}, weekday ${scope.weekday}${temperature})`;
+    return configError(`invalid curve at ${formatPath(this.#path)}`, [
+      { path: [...this.#path], message: `"${this.#source}" ${where}: ${expectation}` },
+    ]);
+  }
+}
+
+/** The synthetic year over which compileCurve and checkCurve probe an expression. */
+const probeTemperature = 15;
+const probeDays = 366;
+
+function probeOverAYear(curve: ExpressionCurve): Problem | undefined {
+  const scope = { day: 0, dayOfYear: 1, weekday: 0, weekend: 0, temperature: probeTemperature };
+  for (let day = 0; day < probeDays; day++) {
+    scope.day = day;
+    scope.dayOfYear = day + 1;
+    scope.weekday = day % 7;
+    scope.weekend = scope.weekday >= 5 ? 1 : 0;
+    try {
+      curve.evaluate(scope);
+    } catch (error) {
+      const found = error instanceof PricelabError ? error.problems[0] : undefined;
+      if (found !== undefined) {
+        return {
+          path: found.path,
+          message: `${found.message} (probing a year: day 0..365, dayOfYear = day + 1, weekday = day mod 7, temperature ${probeTemperature} C; a curve must be a finite number on every day)`,
+        };
+      }
+      throw error;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,552 @@
+/**
+ * MarketSimulation: one e-commerce market, one day per step. The heart of env/.
+ *
+ * What it models (formulas and sources: docs/market-model.md):
+ *   customer segments arriving by Poisson, choosing by multinomial logit among our offer,
+ *   each rival's offer and not buying; reference prices with loss aversion; censored demand
+ *   (sales capped by stock, lost sales recorded); rivals with strategies, latency, festival
+ *   discounts and a sanity ceiling; festivals; weather; returns with lagged refunds and
+ *   restocking; inventory with an (s, S) order pipeline; loyal customers who churn.
+ *   Textbook single-firm demand (linear, constant elasticity, exponential) replaces the
+ *   logit for known-answer scenarios.
+ *
+ * Order of events each day t (tests rely on it):
+ *   1. weather_t (drawn for the whole episode at reset; tomorrow's is the forecast)
+ *   2. rival prices_t (set at the end of day t-1 from every firm's prices of t-1, so the
+ *      agent observes them before it prices, as a shop that scrapes its rivals does)
+ *   3. our price_t (the agent's ladder index, or any price in the multi-firm view)
+ *   4. arrivals and choice: units demanded from firm j in segment s are
+ *      Poisson(lambda_s,t * P_s(j)), independent across j: exactly Binomial(Poisson(lambda), P)
+ *      by Poisson thinning, with one uniform per (segment, firm) so streams stay aligned
+ *   5. sales = min(demand, stock), pro rata across segments; lost sales = the rest
+ *   6. reference prices and the loyal base update (after the customers saw today's price)
+ *   7. today's sales schedule their returns; returns that fall due today are refunded
+ *   8. resellable returns and replenishment orders that arrive today go into stock;
+ *      the (s, S) review places an order
+ *   9. costs (holding on closing stock, stockout penalty, salvage on the last day) and reward
+ *
+ * Spaces: action = index into the price ladder (Discrete); observation: see env/observation.ts.
+ * Rival firms hold unlimited stock and no returns model; operations are modelled for firm 0.
+ * Randomness: four streams (customers, returns, weather, competitors), fixed draws per day.
+ */
+import { createStream, uniformToKey, derivedUniform, type Uniform } from './random.js';
+import { binomialFromUniform, poissonFromUniform, sigmoid } from './sampling.js';
+import { drawWeatherPath } from './weather.js';
+import { Rival } from './competitors/rival.js';
+import { createStrategy } from './competitors/create.js';
+import { protocolError } from './errors.js';
+import type { MarketModel } from './model.js';
+import { EpisodeKpiAccumulator, type EpisodeKpis } from './kpis.js';
+
+/** Everything that happened on one day, in raw (unnormalised) units. Reused between steps. */
+export interface StepOutcome {
+  day: number;
+  price: number;
+  /** Every firm's posted price today, ours first. */
+  readonly prices: Float64Array;
+  /** Units demanded from every firm today (ours uncensored). */
+  readonly firmDemand: Float64Array;
+  /** Every firm's profit today: ours is the full reward-basis profit, rivals' (p - c) * units. */
+  readonly firmProfit: Float64Array;
+  arrivals: number;
+  demand: number;
+  sold: number;
+  lostSales: number;
+  revenue: number;
+  refunds: number;
+  costOfGoods: number;
+  restockedValue: number;
+  holdingCost: number;
+  handlingCost: number;
+  stockoutPenalty: number;
+  salvage: number;
+  churnPenalty: number;
+  profit: number;
+  reward: number;
+  unitsReturned: number;
+  unitsRestocked: number;
+  unitsArrivedFromOrders: number;
+  unitsOrdered: number;
+  stockOnHand: number;
+  stockOnOrder: number;
+  customersLost: number;
+  weatherState: number;
+  temperature: number;
+  eventDay: boolean;
+  presaleDay: boolean;
+  terminated: boolean;
+  lastDay: boolean;
+}
+
+export class MarketSimulation {
+  readonly model: MarketModel;
+  readonly firmCount: number;
+  readonly outcome: StepOutcome;
+
+  day = 0;
+  ended = false;
+  stockOnHand = 0;
+  stockOnOrder = 0;
+  lastPrice = 0;
+  lastSold = 0;
+  returnsPending = 0;
+  /** Every firm's posted price yesterday (ours first). */
+  readonly lastPrices: Float64Array;
+  /** Rival prices already set for today (index 0 unused). */
+  readonly pricesToday: Float64Array;
+  readonly referencePrice: Float64Array;
+  readonly activeShare: Float64Array;
+  readonly weatherStates: Int8Array;
+  readonly temperatures: Float64Array;
+
+  private customers: Uniform = () => 0;
+  private returnsStream: Uniform = () => 0;
+  private competitors: Uniform = () => 0;
+  private readonly rivals: Rival[];
+  private readonly orderPipeline: Float64Array;
+  private readonly ringSize: number;
+  private readonly returnsDue: Float64Array;
+  private readonly refundsDue: Float64Array;
+  private readonly restockDue: Float64Array;
+  private readonly changeHistory: Uint8Array;
+  private changesInWindow = 0;
+  private readonly segmentDemand: Float64Array;
+  private readonly segmentSold: Float64Array;
+  private readonly expUtility: Float64Array;
+  private readonly returnLagCumulative: Float64Array;
+  private readonly kpis: EpisodeKpiAccumulator;
+
+  constructor(model: MarketModel) {
+    this.model = model;
+    this.firmCount = 1 + model.rivals.length;
+    const firms = this.firmCount;
+    this.outcome = emptyOutcome(firms);
+    this.lastPrices = new Float64Array(firms);
+    this.pricesToday = new Float64Array(firms);
+    const segments = Math.max(1, model.segments.length);
+    this.referencePrice = new Float64Array(segments);
+    this.activeShare = new Float64Array(segments).fill(1);
+    this.segmentDemand = new Float64Array(segments);
+    this.segmentSold = new Float64Array(segments);
+    this.expUtility = new Float64Array(firms);
+    this.weatherStates = new Int8Array(model.horizon + 1);
+    this.temperatures = new Float64Array(model.horizon + 1);
+    const firmIndexByName = (name: string) => (name === 'focal' ? 0 : model.rivals.find((rival) => rival.name === name)?.firmIndex);
+    this.rivals = model.rivals.map(
+      (rival) =>
+        new Rival({
+          firmIndex: rival.firmIndex,
+          unitCost: rival.config.unitCost,
+          initialPrice: rival.config.initialPrice,
+          latencyDays: rival.config.latencyDays,
+          priceCeiling: rival.priceCeiling,
+          strategy: createStrategy(rival.config.strategy, model.stageGame ? { firmIndexByName, bestResponder: model.stageGame } : { firmIndexByName }),
+        }),
+    );
+    const replenishment = model.scenario.inventory?.replenishment;
+    this.orderPipeline = new Float64Array((replenishment?.kind === 'periodic-review' ? replenishment.leadTimeDays : 0) + 1);
+    const returns = model.scenario.returns;
+    this.ringSize = returns ? returns.maxLagDays + returns.refurbishDays + 2 : 1;
+    this.returnsDue = new Float64Array(this.ringSize);
+    this.refundsDue = new Float64Array(this.ringSize);
+    this.restockDue = new Float64Array(this.ringSize);
+    this.returnLagCumulative = returns ? returnLagDistribution(returns.minLagDays, returns.maxLagDays, returns.meanLagDays) : new Float64Array(1);
+    this.changeHistory = new Uint8Array(Math.max(1, ...model.segments.map((segment) => segment.loyalty?.changeWindowDays ?? 1)));
+    this.kpis = new EpisodeKpiAccumulator(model);
+  }
+
+  /** Starts a new episode. The seed fixes every random number the market will draw. */
+  reset(seed: number | string): void {
+    const model = this.model;
+    this.customers = createStream(seed, 'customers');
+    this.returnsStream = createStream(seed, 'returns');
+    this.competitors = createStream(seed, 'competitors');
+    if (model.weather) drawWeatherPath(model.weather, model.calendar, model.temperatureMean, createStream(seed, 'weather'), this.weatherStates, this.temperatures);
+    else for (let day = 0; day <= model.horizon; day++) this.temperatures[day] = model.temperatureMean[Math.min(day, model.horizon - 1)] ?? 15;
+    this.day = 0;
+    this.ended = false;
+    this.stockOnHand = model.scenario.inventory?.initialStock ?? Number.POSITIVE_INFINITY;
+    this.stockOnOrder = 0;
+    this.orderPipeline.fill(0);
+    this.returnsDue.fill(0);
+    this.refundsDue.fill(0);
+    this.restockDue.fill(0);
+    this.returnsPending = 0;
+    this.changeHistory.fill(0);
+    this.changesInWindow = 0;
+    this.activeShare.fill(1);
+    model.segments.forEach((segment, index) => {
+      this.referencePrice[index] = segment.reference?.initial ?? model.listPrice;
+    });
+    const middle = model.ladder[Math.floor(model.ladder.length / 2)] ?? model.listPrice;
+    this.lastPrice = middle;
+    this.lastSold = 0;
+    this.lastPrices[0] = middle;
+    for (const rival of this.rivals) {
+      rival.reset();
+      this.lastPrices[rival.firmIndex] = rival.regularPrice;
+    }
+    this.kpis.reset();
+    this.setRivalPricesFor(0);
+  }
+
+  /** Single-agent step: our price is a ladder index, rivals follow their strategies. */
+  stepIndex(action: number): StepOutcome {
+    const price = this.model.ladder[action];
+    if (price === undefined || !Number.isInteger(action)) {
+      throw protocolError(`expected an action in Discrete(${this.model.ladder.length}) (an integer 0..${this.model.ladder.length - 1}), found ${action}`);
+    }
+    return this.advance(price, undefined);
+  }
+
+  /**
+   * Multi-firm step: prices[0] is ours, prices[k] rival k's. A NaN leaves that rival to its
+   * own strategy, so learners and rule rivals can share one market.
+   */
+  stepPrices(prices: ArrayLike<number>): StepOutcome {
+    if (prices.length !== this.firmCount) throw protocolError(`expected ${this.firmCount} prices (one per firm, ours first), found ${prices.length}`);
+    const ours = prices[0] ?? Number.NaN;
+    if (!(ours > 0) || !Number.isFinite(ours)) throw protocolError(`expected a positive finite price for firm 0, found ${ours}`);
+    for (let firm = 1; firm < this.firmCount; firm++) {
+      const price = prices[firm] ?? Number.NaN;
+      if (!Number.isNaN(price) && !(price > 0 && Number.isFinite(price))) throw protocolError(`expected a positive finite price (or NaN for its strategy) for firm ${firm}, found ${price}`);
+    }
+    return this.advance(ours, prices);
+  }
+
+  /** The episode's KPIs so far (complete once the episode has ended). */
+  episodeKpis(): EpisodeKpis {
+    return this.kpis.summary(this);
+  }
+
+  private advance(price: number, overrides: ArrayLike<number> | undefined): StepOutcome {
+    if (this.ended) throw protocolError('the episode has ended: call reset() before step()');
+    const model = this.model;
+    const outcome = this.outcome;
+    const day = this.day;
+    const firms = this.firmCount;
+    const prices = outcome.prices;
+    prices[0] = price;
+    for (let firm = 1; firm < firms; firm++) {
+      const override = overrides?.[firm] ?? Number.NaN;
+      prices[firm] = Number.isNaN(override) ? (this.pricesToday[firm] ?? 0) : override;
+    }
+    const weatherState = this.weatherStates[day] ?? 0;
+    const temperature = this.temperatures[day] ?? 15;
+    const eventDay = model.festivals.eventDay[day] === 1;
+    const presaleDay = model.festivals.presaleDay[day] === 1;
+    const firmDemand = outcome.firmDemand;
+    firmDemand.fill(0);
+
+    // 4. arrivals and choice
+    let arrivals = 0;
+    let demand = 0;
+    if (model.segments.length > 0) {
+      const weekend = (model.calendar.weekday[day] ?? 0) >= 5 ? 1 : 0;
+      const temperatureFactor = model.temperatureMultiplier ? model.temperatureMultiplier.valueAt(day, temperature) : 1;
+      const outsideUtility = model.scenario.demand.kind === 'logit' ? model.scenario.demand.outsideUtility : 0;
+      const ourQuality = model.scenario.demand.kind === 'logit' ? model.scenario.demand.quality : 0;
+      for (let segmentIndex = 0; segmentIndex < model.segments.length; segmentIndex++) {
+        const segment = model.segments[segmentIndex]!;
+        const rate =
+          (segment.rates[day] ?? 0) * (segment.weatherMultiplier[weatherState * 2 + weekend] ?? 1) * temperatureFactor * (this.activeShare[segmentIndex] ?? 1);
+        arrivals += rate;
+        const inverseScale = 1 / segment.scale;
+        const reference = this.referencePrice[segmentIndex] ?? price;
+        let ourUtility = ourQuality - segment.priceSensitivity * price;
+        if (segment.reference) {
+          ourUtility += price < reference ? segment.reference.gain * (reference - price) : -segment.reference.loss * (price - reference);
+        }
+        let maxUtility = Math.max(ourUtility, outsideUtility);
+        for (let firm = 1; firm < firms; firm++) {
+          const utility = model.rivals[firm - 1]!.quality - segment.priceSensitivity * (prices[firm] ?? 0);
+          this.expUtility[firm] = utility;
+          if (utility > maxUtility) maxUtility = utility;
+        }
+        let denominator = Math.exp((outsideUtility - maxUtility) * inverseScale);
+        this.expUtility[0] = Math.exp((ourUtility - maxUtility) * inverseScale);
+        denominator += this.expUtility[0];
+        for (let firm = 1; firm < firms; firm++) {
+          const weight = Math.exp(((this.expUtility[firm] ?? 0) - maxUtility) * inverseScale);
+          this.expUtility[firm] = weight;
+          denominator += weight;
+        }
+        const scaledRate = rate / denominator;
+        let segmentDemand = 0;
+        for (let firm = 0; firm < firms; firm++) {
+          const mean = scaledRate * (this.expUtility[firm] ?? 0);
+          const uniform = this.customers();
+          const units = model.deterministic ? mean : poissonFromUniform(mean, uniform);
+          firmDemand[firm] = (firmDemand[firm] ?? 0) + units;
+          if (firm === 0) segmentDemand = units;
+        }
+        this.segmentDemand[segmentIndex] = segmentDemand;
+        demand += segmentDemand;
+      }
+    } else {
+      const mean = textbookMean(model, day, price);
+      const uniform = this.customers();
+      arrivals = mean;
+      demand = model.deterministic ? mean : textbookDraw(model, mean, uniform);
+      this.segmentDemand[0] = demand;
+      firmDemand[0] = demand;
+    }
+
+    // 5. sales capped by stock
+    const sold = Math.min(demand, this.stockOnHand);
+    const lostSales = demand - sold;
+    this.stockOnHand -= sold;
+    const soldShare = demand > 0 ? sold / demand : 0;
+    allocateSales(this.segmentDemand, this.segmentSold, sold, soldShare, model.deterministic, Math.max(1, model.segments.length));
+    const revenue = price * sold;
+    const costOfGoods = model.unitCost * sold;
+
+    // 6. reference prices and loyalty
+    let customersLost = 0;
+    const priceChanged = day > 0 && Math.abs(price - this.lastPrice) > 1e-9 ? 1 : 0;
+    const windowSlot = day % this.changeHistory.length;
+    this.changesInWindow += priceChanged - (this.changeHistory[windowSlot] ?? 0);
+    this.changeHistory[windowSlot] = priceChanged;
+    for (let segmentIndex = 0; segmentIndex < model.segments.length; segmentIndex++) {
+      const segment = model.segments[segmentIndex]!;
+      const reference = this.referencePrice[segmentIndex] ?? price;
+      const loyalty = segment.loyalty;
+      if (loyalty) {
+        const active = this.activeShare[segmentIndex] ?? 1;
+        const premium = price / reference - 1;
+        let churn = loyalty.churnRate * Math.max(0, premium - loyalty.premiumThreshold) * active;
+        if (this.changesInWindow > loyalty.maxChangesInWindow) churn += loyalty.changeChurnRate * active;
+        churn = Math.min(churn, active);
+        const recovery = churn === 0 && premium <= loyalty.premiumThreshold ? loyalty.recoveryRate * (1 - active) : 0;
+        this.activeShare[segmentIndex] = active - churn + recovery;
+        customersLost += churn * loyalty.population;
+      }
+      if (segment.reference) this.referencePrice[segmentIndex] = segment.reference.memory * reference + (1 - segment.reference.memory) * price;
+    }
+
+    // 7. returns: schedule today's, book those due today
+    const returns = model.scenario.returns;
+    let unitsReturned = 0;
+    let refunds = 0;
+    let handlingCost = 0;
+    let unitsRestocked = 0;
+    if (returns) {
+      const festive = eventDay || presaleDay ? 1 : 0;
+      const discountDepth = Math.max(0, 1 - price / model.listPrice);
+      const segmentCount = Math.max(1, model.segments.length);
+      for (let segmentIndex = 0; segmentIndex < segmentCount; segmentIndex++) {
+        const uniform = this.returnsStream();
+        const units = this.segmentSold[segmentIndex] ?? 0;
+        if (units <= 0) continue;
+        const offset = model.segments[segmentIndex]?.returnLogitOffset ?? 0;
+        const probability = sigmoid(returns.baseLogit + returns.discountLogit * discountDepth + returns.festivalLogit * festive + offset);
+        this.scheduleReturns(day, units, probability, price, uniform);
+      }
+      const slot = day % this.ringSize;
+      unitsReturned = this.returnsDue[slot] ?? 0;
+      refunds = this.refundsDue[slot] ?? 0;
+      unitsRestocked = this.restockDue[slot] ?? 0;
+      this.returnsDue[slot] = 0;
+      this.refundsDue[slot] = 0;
+      this.restockDue[slot] = 0;
+      this.returnsPending -= unitsReturned;
+      handlingCost = returns.handlingCost * unitsReturned;
+    }
+
+    // 8. stock arrivals and ordering
+    this.stockOnHand += unitsRestocked;
+    const restockedValue = model.unitCost * unitsRestocked;
+    let unitsArrivedFromOrders = 0;
+    let unitsOrdered = 0;
+    const inventory = model.scenario.inventory;
+    if (inventory && inventory.replenishment.kind === 'periodic-review') {
+      const replenishment = inventory.replenishment;
+      const pipelineSlot = day % this.orderPipeline.length;
+      unitsArrivedFromOrders = this.orderPipeline[pipelineSlot] ?? 0;
+      this.orderPipeline[pipelineSlot] = 0;
+      this.stockOnHand += unitsArrivedFromOrders;
+      this.stockOnOrder -= unitsArrivedFromOrders;
+      if (day % replenishment.reviewEveryDays === 0) {
+        const position = this.stockOnHand + this.stockOnOrder;
+        if (position <= replenishment.reorderPoint) {
+          unitsOrdered = replenishment.orderUpTo - position;
+          if (replenishment.leadTimeDays === 0) this.stockOnHand += unitsOrdered;
+          else {
+            const arrivalSlot = (day + replenishment.leadTimeDays) % this.orderPipeline.length;
+            this.orderPipeline[arrivalSlot] = (this.orderPipeline[arrivalSlot] ?? 0) + unitsOrdered;
+            this.stockOnOrder += unitsOrdered;
+          }
+        }
+      }
+    }
+
+    // 9. costs and reward
+    const lastDay = day === model.horizon - 1;
+    const finiteStock = inventory !== undefined;
+    const holdingCost = finiteStock ? inventory.holdingCost * this.stockOnHand : 0;
+    const stockoutPenalty = finiteStock ? inventory.stockoutPenalty * lostSales : 0;
+    const salvage = finiteStock && lastDay ? (inventory.salvageValue - model.unitCost) * (this.stockOnHand + this.stockOnOrder) : 0;
+    const profit = revenue - refunds - costOfGoods + restockedValue - holdingCost - handlingCost - stockoutPenalty + salvage;
+    const objective = model.scenario.objective;
+    const churnPenalty = objective.kind === 'profit-with-churn-penalty' ? objective.penaltyPerCustomer * customersLost : 0;
+    const reward = objective.kind === 'revenue' ? revenue - refunds : profit - churnPenalty;
+    const terminated =
+      finiteStock && inventory.replenishment.kind === 'none' && this.stockOnHand <= 0 && this.returnsPending <= 0;
+
+    outcome.day = day;
+    outcome.price = price;
+    outcome.arrivals = arrivals;
+    outcome.demand = demand;
+    outcome.sold = sold;
+    outcome.lostSales = lostSales;
+    outcome.revenue = revenue;
+    outcome.refunds = refunds;
+    outcome.costOfGoods = costOfGoods;
+    outcome.restockedValue = restockedValue;
+    outcome.holdingCost = holdingCost;
+    outcome.handlingCost = handlingCost;
+    outcome.stockoutPenalty = stockoutPenalty;
+    outcome.salvage = salvage;
+    outcome.churnPenalty = churnPenalty;
+    outcome.profit = profit;
+    outcome.reward = reward;
+    outcome.unitsReturned = unitsReturned;
+    outcome.unitsRestocked = unitsRestocked;
+    outcome.unitsArrivedFromOrders = unitsArrivedFromOrders;
+    outcome.unitsOrdered = unitsOrdered;
+    outcome.stockOnHand = this.stockOnHand;
+    outcome.stockOnOrder = this.stockOnOrder;
+    outcome.customersLost = customersLost;
+    outcome.weatherState = weatherState;
+    outcome.temperature = temperature;
+    outcome.eventDay = eventDay;
+    outcome.presaleDay = presaleDay;
+    outcome.terminated = terminated;
+    outcome.lastDay = lastDay;
+    const firmProfit = outcome.firmProfit;
+    firmProfit[0] = profit;
+    for (let firm = 1; firm < firms; firm++) firmProfit[firm] = ((prices[firm] ?? 0) - model.rivals[firm - 1]!.config.unitCost) * (firmDemand[firm] ?? 0);
+
+    this.kpis.record(outcome, priceChanged);
+    this.lastPrice = price;
+    this.lastSold = sold;
+    this.lastPrices.set(prices);
+    this.day = day + 1;
+    if (terminated || lastDay) this.ended = true;
+    else this.setRivalPricesFor(this.day);
+    return outcome;
+  }
+
+  /** Draws the rivals' prices for `day` from every firm's prices of the day before. */
+  private setRivalPricesFor(day: number): void {
+    const discount = this.model.festivals.competitorDiscount[day] ?? 0;
+    for (const rival of this.rivals) {
+      const uniform = this.competitors();
+      this.pricesToday[rival.firmIndex] = rival.priceToday(day, this.lastPrices, discount, uniform);
+    }
+  }
+
+  /** Splits `units` sold today into returns by lag, with refunds at the price paid and resellable restocks. */
+  private scheduleReturns(day: number, units: number, probability: number, price: number, uniform: number): void {
+    const returns = this.model.scenario.returns!;
+    const cumulative = this.returnLagCumulative;
+    if (this.model.deterministic) {
+      const expected = units * probability;
+      let previous = 0;
+      for (let lagIndex = 0; lagIndex < cumulative.length; lagIndex++) {
+        const share = (cumulative[lagIndex] ?? 1) - previous;
+        previous = cumulative[lagIndex] ?? 1;
+        this.bookReturn(day + returns.minLagDays + lagIndex, expected * share, price, expected * share * returns.resellableFraction);
+      }
+      this.returnsPending += expected;
+      return;
+    }
+    const count = binomialFromUniform(units, probability, uniform);
+    if (count === 0) return;
+    const key = uniformToKey(uniform);
+    for (let unit = 0; unit < count; unit++) {
+      const lagUniform = derivedUniform(key, 2 * unit);
+      let lagIndex = 0;
+      while (lagIndex < cumulative.length - 1 && lagUniform >= (cumulative[lagIndex] ?? 1)) lagIndex++;
+      const resellable = derivedUniform(key, 2 * unit + 1) < returns.resellableFraction ? 1 : 0;
+      this.bookReturn(day + returns.minLagDays + lagIndex, 1, price, resellable);
+    }
+    this.returnsPending += count;
+  }
+
+  private bookReturn(returnDay: number, units: number, price: number, resellableUnits: number): void {
+    const slot = returnDay % this.ringSize;
+    this.returnsDue[slot] = (this.returnsDue[slot] ?? 0) + units;
+    this.refundsDue[slot] = (this.refundsDue[slot] ?? 0) + units * price;
+    if (resellableUnits > 0) {
+      const restockSlot = (returnDay + (this.model.scenario.returns?.refurbishDays ?? 0)) % this.ringSize;
+      this.restockDue[restockSlot] = (this.restockDue[restockSlot] ?? 0) + resellableUnits;
+    }
+  }
+}
+
+/**
+ * Cumulative distribution of the return lag beyond minLag: an exponential with the given
+ * mean, truncated to the return window, discretised by day.
+ */
+function returnLagDistribution(minLag: number, maxLag: number, meanExtra: number): Float64Array {
+  const count = maxLag - minLag + 1;
+  const cumulative = new Float64Array(count);
+  const rate = 1 / meanExtra;
+  const total = 1 - Math.exp(-rate * count);
+  for (let index = 0; index < count; index++) cumulative[index] = (1 - Math.exp(-rate * (index + 1))) / total;
+  cumulative[count - 1] = 1;
+  return cumulative;
+}
+
+function allocateSales(demand: Float64Array, sold: Float64Array, totalSold: number, share: number, deterministic: boolean, segments: number): void {
+  if (share >= 1 || deterministic) {
+    for (let index = 0; index < segments; index++) sold[index] = (demand[index] ?? 0) * share;
+    return;
+  }
+  // Censored: whole units pro rata, the remainder to the first segments with unmet demand.
+  let allocated = 0;
+  for (let index = 0; index < segments; index++) {
+    const units = Math.floor((demand[index] ?? 0) * share);
+    sold[index] = units;
+    allocated += units;
+  }
+  for (let index = 0; index < segments && allocated < totalSold; index++) {
+    if ((sold[index] ?? 0) < (demand[index] ?? 0)) {
+      sold[index] = (sold[index] ?? 0) + 1;
+      allocated++;
+    }
+  }
+}
+
+function textbookMean(model: MarketModel, day: number, price: number): number {
+  const demand = model.scenario.demand;
+  const factor = model.textbookRates[day] ?? 1;
+  switch (demand.kind) {
+    case 'linear':
+      return Math.max(0, demand.intercept - demand.slope * price) * factor;
+    case 'constant-elasticity':
+      return demand.scale * Math.pow(price, demand.elasticity) * factor;
+    case 'exponential':
+      return demand.scale * demand.periodLength * Math.exp(-demand.sensitivity * price) * factor;
+    case 'logit':
+      return 0;
+  }
+}
+
+function textbookDraw(model: MarketModel, mean: number, uniform: number): number {
+  const demand = model.scenario.demand;
+  if (demand.kind === 'exponential' && demand.arrivals === 'at-most-one') return uniform < mean ? 1 : 0;
+  if ((demand.kind === 'linear' || demand.kind === 'constant-elasticity') && demand.noise === 'none') return mean;
+  return poissonFromUniform(mean, uniform);
+}
+
+function emptyOutcome(firms: number): StepOutcome {
+  return {
+    day: 0, price: 0, prices: new Float64Array(firms), firmDemand: new Float64Array(firms), firmProfit: new Float64Array(firms),
+    arrivals: 0, demand: 0, sold: 0, lostSales: 0, revenue: 0, refunds: 0, costOfGoods: 0, restockedValue: 0, holdingCost: 0,
+    handlingCost: 0, stockoutPenalty: 0, salvage: 0, churnPenalty: 0, profit: 0, reward: 0, unitsReturned: 0, unitsRestocked: 0,
+    unitsArrivedFromOrders: 0, unitsOrdered: 0, stockOnHand: 0, stockOnOrder: 0, customersLost: 0, weatherState: 0, temperature: 0,
+    eventDay: false, presaleDay: false, terminated: false, lastDay: false,
+  };
+}
