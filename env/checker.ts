@@ -101,7 +101,7 @@ export function checkScenario(scenario: Scenario, options: { maxSteps?: number }
       subject.step(0);
     } catch (error) {
       if (error instanceof PricelabError && error.kind === 'protocol') return `refused: ${error.message}`;
-      throw new Error(`expected a protocol error, found ${(error as Error).message}`);
+      throw new Error(`expected a protocol error, found ${(error as Error).message}`, { cause: error });
     }
     throw new Error('stepping after the end was accepted');
   });

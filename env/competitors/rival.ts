@@ -18,16 +18,19 @@
  * Off repricing days the regular price is held. `hitCeiling` counts the days since reset on
  * which the regular price in force is the ceiling because the strategy asked for more.
  *
- * priceToday is on the simulator's hot path: it allocates nothing. It briefly writes the
- * regular price into lastPrices[firmIndex] for the strategy and restores the entry before
- * returning, so the caller's array is unchanged afterwards; the one context object is reused,
- * so strategies must not keep it.
+ * priceToday is on the simulator's hot path: it allocates nothing. The strategy reads a
+ * scratch copy of lastPrices (with the regular price at the rival's own index), so the
+ * caller's array is never written; the scratch array and the context object are reused, so
+ * strategies must not keep them.
  */
 import { configError, type Problem } from '../errors.js';
 import type { PricingStrategy } from './strategy.js';
 
 /** No posted price is ever below this, currency units. */
 export const minimumPrice = 0.01;
+// The hot path reads this private copy: V8 folds a module-private constant into the code,
+// while reading an exported binding there boxes a number on every call.
+const lowestPrice = minimumPrice;
 
 export interface RivalOptions {
   /** Position in the price vector (the focal firm is 0). */
@@ -64,6 +67,8 @@ export class Rival {
   #regularPriceCapped = false;
   #hitCeiling = 0;
   readonly #context: ReusedContext;
+  /** What the strategy sees: yesterday's prices with this rival's regular price at its own index. */
+  #visiblePrices = new Float64Array(0);
 
   constructor(options: RivalOptions) {
     const problems: Problem[] = [];
@@ -73,8 +78,8 @@ export class Rival {
     if (!Number.isInteger(options.latencyDays) || options.latencyDays < 1) {
       problems.push({ path: ['latencyDays'], message: `expected a whole number of days >= 1, found ${options.latencyDays}` });
     }
-    if (!Number.isFinite(options.priceCeiling) || options.priceCeiling < minimumPrice) {
-      problems.push({ path: ['priceCeiling'], message: `expected a finite price >= ${minimumPrice}, found ${options.priceCeiling}` });
+    if (!Number.isFinite(options.priceCeiling) || options.priceCeiling < lowestPrice) {
+      problems.push({ path: ['priceCeiling'], message: `expected a finite price >= ${lowestPrice}, found ${options.priceCeiling}` });
     }
     if (!Number.isFinite(options.initialPrice) || options.initialPrice <= 0) {
       problems.push({ path: ['initialPrice'], message: `expected a finite price > 0, found ${options.initialPrice}` });
@@ -122,29 +127,27 @@ export class Rival {
     if (day % this.latencyDays === 0) this.#reprice(day, lastPrices, uniform);
 
     let postedPrice = this.#regularPrice * (1 - festivalDiscount);
-    if (postedPrice < minimumPrice) postedPrice = minimumPrice;
+    if (postedPrice < lowestPrice) postedPrice = lowestPrice;
     if (this.#regularPriceCapped) this.#hitCeiling++;
     return postedPrice;
   }
 
   #reprice(day: number, lastPrices: Float64Array, uniform: number): void {
     const firmIndex = this.firmIndex;
-    if (firmIndex >= lastPrices.length) {
-      throw new RangeError(`rival ${firmIndex}: expected lastPrices to hold at least ${firmIndex + 1} firms, found ${lastPrices.length}`);
+    const firmCount = lastPrices.length;
+    if (firmIndex >= firmCount) {
+      throw new RangeError(`rival ${firmIndex}: expected lastPrices to hold at least ${firmIndex + 1} firms, found ${firmCount}`);
     }
+    if (this.#visiblePrices.length !== firmCount) this.#visiblePrices = new Float64Array(firmCount); // once per market size
+    const visiblePrices = this.#visiblePrices;
+    for (let index = 0; index < firmCount; index++) visiblePrices[index] = lastPrices[index] as number;
+    visiblePrices[firmIndex] = this.#regularPrice;
+
     const context = this.#context;
     context.day = day;
-    context.lastPrices = lastPrices;
+    context.lastPrices = visiblePrices;
     context.uniform = uniform;
-
-    const postedYesterday = lastPrices[firmIndex] as number;
-    lastPrices[firmIndex] = this.#regularPrice;
-    let proposedPrice: number;
-    try {
-      proposedPrice = this.strategy.nextPrice(context);
-    } finally {
-      lastPrices[firmIndex] = postedYesterday;
-    }
+    const proposedPrice = this.strategy.nextPrice(context);
 
     if (Number.isNaN(proposedPrice)) {
       throw new RangeError(`rival ${firmIndex} (${this.strategy.kind}) on day ${day}: expected a price from the strategy, found NaN`);
@@ -154,6 +157,6 @@ export class Rival {
   }
 
   #capped(price: number): number {
-    return price > this.priceCeiling ? this.priceCeiling : price < minimumPrice ? minimumPrice : price;
+    return price > this.priceCeiling ? this.priceCeiling : price < lowestPrice ? lowestPrice : price;
   }
 }

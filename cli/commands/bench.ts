@@ -1,0 +1,155 @@
+/**
+ * `pricelab bench env`: steps per second of the single env (Gymnasium API, one step at a
+ * time) and of the vector env (N markets over typed arrays), on every scenario, on one
+ * core. The reference is measured in the same run: bench/peers/market_numpy.py, a numpy
+ * market vectorised over markets, what a pricing scientist would otherwise write.
+ * Benchmarks print JSON; they are not tests.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { makeEnv } from '../../env/env.js';
+import { buildMarketModel, type MarketModel } from '../../env/model.js';
+import { createStream } from '../../env/random.js';
+import { VectorEnv } from '../../env/vector-env.js';
+import { builtInScenarioIds, loadScenario } from '../../scenarios/load.js';
+import { formatNumber, positiveInteger, printJson, run, table } from '../output.js';
+
+interface BenchOptions {
+  json?: boolean;
+  seconds: number;
+  markets: number;
+  scenarios?: string;
+  peer: boolean;
+}
+
+export interface EnvBenchRow {
+  scenario: string;
+  singleStepsPerSecond: number;
+  vectorStepsPerSecond: number;
+  vectorMarkets: number;
+  vectorOverSingle: number;
+  vectorOverPeer: number | null;
+}
+
+export function registerBench(program: Command): void {
+  const bench = program.command('bench').description('benchmarks that print JSON, with a reference measured in the same run');
+  bench
+    .command('env')
+    .description('steps per second, single and vector env, on every scenario (one core), against a numpy peer')
+    .option('--json', 'print JSON')
+    .option('--seconds <s>', 'measuring time per measurement', parseFloat, 1.5)
+    .option('--markets <n>', 'markets in the vector env', positiveInteger, 256)
+    .option('--scenarios <ids>', 'comma-separated scenario ids (default: all)')
+    .option('--no-peer', 'skip the numpy peer')
+    .action(run((options: BenchOptions) => benchEnv(options)));
+}
+
+function benchEnv(options: BenchOptions): void {
+  const ids = options.scenarios ? options.scenarios.split(',') : builtInScenarioIds();
+  const peer = options.peer ? measurePeer(options.seconds) : null;
+  const rows: EnvBenchRow[] = [];
+  for (const [position, id] of ids.entries()) {
+    if (!options.json) process.stderr.write(`[${position + 1}/${ids.length}] ${id}\r`);
+    const model = buildMarketModel(loadScenario(id).scenario);
+    const single = measureSingle(model, options.seconds);
+    const vector = measureVector(model, options.markets, options.seconds);
+    rows.push({
+      scenario: id,
+      singleStepsPerSecond: single,
+      vectorStepsPerSecond: vector,
+      vectorMarkets: options.markets,
+      vectorOverSingle: vector / single,
+      vectorOverPeer: peer ? vector / peer.stepsPerSecond : null,
+    });
+  }
+  const result = { benchmark: 'env', node: process.version, cpu: cpus()[0]?.model ?? 'unknown', peer, rows };
+  if (options.json) {
+    printJson(result);
+    return;
+  }
+  const lines = [
+    table([
+      ['scenario', 'single steps/s', 'vector steps/s', 'vector/single', 'vector/peer'],
+      ...rows.map((row) => [row.scenario, formatNumber(row.singleStepsPerSecond, 0), formatNumber(row.vectorStepsPerSecond, 0), formatNumber(row.vectorOverSingle), row.vectorOverPeer === null ? '-' : formatNumber(row.vectorOverPeer)]),
+    ]),
+    peer ? `peer: ${peer.peer} (${peer.markets} markets) ${formatNumber(peer.stepsPerSecond, 0)} steps/s, measured in this run` : 'peer: skipped',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** Steps per second of the Gymnasium-style env, actions drawn from a seeded stream. */
+export function measureSingle(model: MarketModel, seconds: number): number {
+  const env = makeEnv(model);
+  const actions = createStream(1, 'bench');
+  const n = env.actionSpace.n;
+  let episode = 0;
+  env.reset({ seed: episode });
+  const loop = (budget: number) => {
+    let steps = 0;
+    const start = performance.now();
+    const deadline = start + budget * 1000;
+    while (performance.now() < deadline) {
+      for (let batch = 0; batch < 1000; batch++) {
+        const result = env.step(Math.floor(actions() * n));
+        if (result.terminated || result.truncated) env.reset({ seed: ++episode });
+      }
+      steps += 1000;
+    }
+    return steps / ((performance.now() - start) / 1000);
+  };
+  loop(Math.min(0.5, seconds / 3));
+  return loop(seconds);
+}
+
+export function measureVector(model: MarketModel, markets: number, seconds: number): number {
+  const env = new VectorEnv(model, { count: markets, seed: 1 });
+  env.reset();
+  const actionStream = createStream(2, 'bench');
+  const n = env.actionSpace.n;
+  const actionSets = Array.from({ length: 64 }, () => Int32Array.from({ length: markets }, () => Math.floor(actionStream() * n)));
+  const loop = (budget: number) => {
+    let steps = 0;
+    const start = performance.now();
+    const deadline = start + budget * 1000;
+    let round = 0;
+    while (performance.now() < deadline) {
+      for (let batch = 0; batch < 16; batch++) env.step(actionSets[round++ & 63]!);
+      steps += 16 * markets;
+    }
+    return steps / ((performance.now() - start) / 1000);
+  };
+  loop(Math.min(0.5, seconds / 3));
+  return loop(seconds);
+}
+
+interface PeerResult {
+  peer: string;
+  markets: number;
+  stepsPerSecond: number;
+}
+
+function measurePeer(seconds: number): PeerResult | null {
+  const script = findPeer();
+  if (!script) return null;
+  try {
+    const steps = Math.max(200, Math.round(seconds * 1000));
+    const output = execFileSync('python3', [script, '1024', String(steps), '1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return JSON.parse(output) as PeerResult;
+  } catch {
+    return null;
+  }
+}
+
+function findPeer(): string | undefined {
+  let folder = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 5; depth++) {
+    const candidate = join(folder, 'bench', 'peers', 'market_numpy.py');
+    if (existsSync(candidate)) return candidate;
+    folder = dirname(folder);
+  }
+  return undefined;
+}

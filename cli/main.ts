@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+/**
+ * The `pricelab` command: thin. It parses arguments and calls env/, scenarios/,
+ * agents/ and experiments/; each command lives in cli/commands/.
+ */
+import { Command } from 'commander';
+import { registerBench } from './commands/bench.js';
+import { registerCheck } from './commands/check.js';
+import { registerEquilibrium } from './commands/equilibrium.js';
+import { registerOracle } from './commands/oracle.js';
+import { registerScenarios } from './commands/scenarios.js';
+import { registerSimulate } from './commands/simulate.js';
+
+const program = new Command('pricelab')
+  .description('pricelab: a workbench for reinforcement-learning pricing (market simulator, scenarios, known answers)')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)');
+
+registerScenarios(program);
+registerCheck(program);
+registerEquilibrium(program);
+registerOracle(program);
+registerSimulate(program);
+registerBench(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,108 @@
+/**
+ * A scenario's known answers: the Bertrand-Nash and joint-monopoly prices of its logit
+ * stage game (`pricelab equilibrium`), and the exact optimal expected value of a
+ * finite-stock scenario by dynamic programming (`pricelab oracle`).
+ */
+import type { Scenario } from '../scenarios/schema.js';
+import { configError } from './errors.js';
+import { buildStageGame } from './model.js';
+import { buildPriceLadder } from './ladder.js';
+import { gallegoVanRyzinValue, solveExponentialContinuous, solveFiniteStockDp } from './oracle.js';
+import type { PriceProfile } from './stage-game.js';
+
+export interface EquilibriumReport {
+  nash: PriceProfile;
+  monopoly: PriceProfile;
+  firms: string[];
+}
+
+export function equilibriumOf(scenario: Scenario): EquilibriumReport {
+  if (scenario.demand.kind !== 'logit') {
+    throw configError(`${scenario.id} has no logit stage game`, [{ path: ['demand', 'kind'], message: `expected "logit", found "${scenario.demand.kind}"` }]);
+  }
+  const game = buildStageGame(scenario);
+  return { nash: game.nash(), monopoly: game.monopoly(), firms: ['focal', ...scenario.competitors.map((rival) => rival.name)] };
+}
+
+export interface OracleReport {
+  optimalValue: number;
+  stock: number;
+  periods: number;
+  prices: number[] | 'continuous';
+  /** The optimal first price with full stock. */
+  firstPrice: number;
+  /** J*(n, t) of the continuous-time problem, for exponential demand. */
+  continuousTimeValue?: number;
+}
+
+export function oracleOf(scenario: Scenario, options: { continuous?: boolean; periods?: number } = {}): OracleReport {
+  const problems = [];
+  const inventory = scenario.inventory;
+  if (!inventory) problems.push({ path: ['inventory'], message: 'expected a finite stock, found unlimited stock' });
+  else if (inventory.replenishment.kind !== 'none') problems.push({ path: ['inventory', 'replenishment', 'kind'], message: `expected "none" (the oracle solves finite stock without replenishment), found "${inventory.replenishment.kind}"` });
+  if (scenario.demand.kind === 'logit') problems.push({ path: ['demand', 'kind'], message: 'expected single-firm demand (exponential, linear or constant-elasticity), found "logit"' });
+  if (scenario.returns) problems.push({ path: ['returns'], message: 'expected no returns model' });
+  if (scenario.curves.seasonality !== undefined || scenario.curves.dayOfWeek !== undefined || scenario.curves.demandMultiplier !== undefined || scenario.festivals.length > 0) {
+    problems.push({ path: ['curves'], message: 'expected time-invariant demand (no seasonality, weekday, multiplier curves or festivals)' });
+  }
+  const demand = scenario.demand;
+  if (demand.kind !== 'logit' && demand.kind !== 'exponential' && demand.noise === 'none') problems.push({ path: ['demand', 'noise'], message: 'expected "poisson" (whole units), found "none"' });
+  if (problems.length > 0 || !inventory || demand.kind === 'logit') throw configError(`${scenario.id} is not a finite-stock scenario the oracle can solve`, problems);
+
+  const stock = Math.round(inventory.initialStock);
+  const periods = options.periods ?? scenario.horizonDays;
+  const expectedUnits = (price: number): number => {
+    switch (demand.kind) {
+      case 'exponential':
+        return demand.scale * demand.periodLength * Math.exp(-demand.sensitivity * price);
+      case 'linear':
+        return Math.max(0, demand.intercept - demand.slope * price);
+      case 'constant-elasticity':
+        return demand.scale * Math.pow(price, demand.elasticity);
+    }
+  };
+  const continuousTimeValue =
+    demand.kind === 'exponential' ? gallegoVanRyzinValue(demand.scale, demand.sensitivity, stock, demand.periodLength * periods) : undefined;
+  if (options.continuous) {
+    if (demand.kind !== 'exponential' || demand.arrivals !== 'at-most-one' || scenario.unitCost !== 0 || inventory.holdingCost !== 0 || inventory.salvageValue !== 0) {
+      throw configError('--continuous solves exponential demand with at most one arrival per period and no costs', [
+        { path: ['demand'], message: `expected exponential demand with arrivals "at-most-one", unitCost, holdingCost and salvageValue 0; found ${demand.kind}` },
+      ]);
+    }
+    const result = solveExponentialContinuous({ scale: demand.scale, sensitivity: demand.sensitivity, periodLength: demand.periodLength, stock, periods });
+    return { optimalValue: result.optimalValue, stock, periods, prices: 'continuous', firstPrice: result.pricePolicy[0]?.[stock] ?? Number.NaN, ...(continuousTimeValue === undefined ? {} : { continuousTimeValue }) };
+  }
+  const ladder = Array.from(buildPriceLadder(scenario.priceLadder, undefined));
+  const atMostOne = demand.kind === 'exponential' && demand.arrivals === 'at-most-one';
+  const result = solveFiniteStockDp({
+    stock,
+    periods,
+    prices: ladder,
+    unitCost: scenario.unitCost,
+    holdingCost: inventory.holdingCost,
+    salvageValue: inventory.salvageValue,
+    unitsDemandedPmf(price, out) {
+      const mean = expectedUnits(price);
+      if (atMostOne) {
+        out[0] = 1 - Math.min(1, mean);
+        if (out.length === 1) {
+          out[0] = 1;
+          return 1;
+        }
+        out[1] = Math.min(1, mean);
+        return 2;
+      }
+      // Poisson(mean), with the tail P(demand >= stock) folded into the last cell.
+      let mass = Math.exp(-mean);
+      let cumulative = 0;
+      for (let units = 0; units < out.length - 1; units++) {
+        out[units] = mass;
+        cumulative += mass;
+        mass *= mean / (units + 1);
+      }
+      out[out.length - 1] = Math.max(0, 1 - cumulative);
+      return out.length;
+    },
+  });
+  return { optimalValue: result.optimalValue, stock, periods, prices: ladder, firstPrice: result.pricePolicy[0]?.[stock] ?? Number.NaN, ...(continuousTimeValue === undefined ? {} : { continuousTimeValue }) };
+}
