@@ -17,7 +17,8 @@
  *
  * Validity: a curve must give a finite real number on every day of any year, so compiling
  * probes it over a synthetic year (day 0..365, dayOfYear = day + 1, weekday = day mod 7,
- * temperature 15 C); a complex result (log(-1)), a boolean or a non-finite value is refused.
+ * temperature 15 C; other temperatures are checked at tabulation); a complex result (log(-1)),
+ * a boolean or a non-finite value is refused.
  * Tabulation checks every value again, naming the day (and temperature).
  *
  * Speed: expressions are compiled once and tabulated once per scenario: one value per day,
@@ -94,9 +95,9 @@ export interface CurveTable {
 
 export interface TabulateOptions {
   /** Lowest degree of the temperature grid (default -30); colder temperatures read its value. */
-  readonly minTemperature?: number;
+  readonly minTemperature?: number | undefined;
   /** Highest degree of the temperature grid (default 50); warmer temperatures read its value. */
-  readonly maxTemperature?: number;
+  readonly maxTemperature?: number | undefined;
 }
 
 type CurvePath = readonly (string | number)[];
@@ -242,61 +243,42 @@ function analyseCurve(source: number | string, path: CurvePath): Analysis {
 
 /** Walks the syntax tree, reporting every construct outside the whitelists. */
 function checkNode(node: MathNode, report: (message: string) => void, state: { usesTemperature: boolean }): void {
-  const found = `"${node.toString()}"`;
-  switch (node.type) {
-    case 'ConstantNode': {
-      const value: unknown = (node as unknown as { value: unknown }).value;
-      if (typeof value !== 'number') report(`expected a number, found ${describeValue(value)}`);
-      return;
+  const found = () => `"${node.toString()}"`;
+  if (math.isConstantNode(node)) {
+    const value: unknown = node.value; // typed as a number, but the parser also makes strings and booleans
+    if (typeof value !== 'number') report(`expected a number, found ${describeValue(value)}`);
+  } else if (math.isSymbolNode(node)) {
+    const name = node.name;
+    if (name === 'temperature') state.usesTemperature = true;
+    if (allowedVariables.has(name) || allowedConstants.has(name)) return;
+    if (allowedFunctions.has(name)) {
+      report(`expected a call like ${name}(x), found the function ${name} used as a value`);
+    } else {
+      report(`expected a variable (${curveVariableNames.join(', ')}) or a constant (${curveConstantNames.join(', ')}), found the unknown symbol "${name}"`);
     }
-    case 'SymbolNode': {
-      const name = (node as unknown as { name: string }).name;
-      if (name === 'temperature') state.usesTemperature = true;
-      if (allowedVariables.has(name) || allowedConstants.has(name)) return;
-      if (allowedFunctions.has(name)) {
-        report(`expected a call like ${name}(x), found the function ${name} used as a value`);
-        return;
-      }
-      report(
-        `expected a variable (${curveVariableNames.join(', ')}) or a constant (${curveConstantNames.join(', ')}), found the unknown symbol "${name}"`,
-      );
-      return;
+  } else if (math.isFunctionNode(node)) {
+    const callee: unknown = node.fn; // a SymbolNode for sin(x), another node for (f)(x) or a.b(x)
+    const name = math.isSymbolNode(callee) ? callee.name : undefined;
+    if (name === undefined || !allowedFunctions.has(name)) {
+      report(`expected a call to one of the functions ${curveFunctionNames.join(', ')}, found a call to ${name ?? found()}`);
     }
-    case 'FunctionNode': {
-      const { fn, args } = node as unknown as { fn: MathNode; args: MathNode[] };
-      const name = fn.type === 'SymbolNode' ? (fn as unknown as { name: string }).name : undefined;
-      if (name === undefined || !allowedFunctions.has(name)) {
-        report(`expected a call to one of the functions ${curveFunctionNames.join(', ')}, found a call to ${name ?? found}`);
-      }
-      for (const argument of args) checkNode(argument, report, state);
-      return;
+    for (const argument of node.args) checkNode(argument, report, state);
+  } else if (math.isOperatorNode(node)) {
+    if (!allowedOperators.has(node.fn)) report(`expected an arithmetic, comparison or logical operator, found the operator "${node.op}" in ${found()}`);
+    for (const argument of node.args) checkNode(argument, report, state);
+  } else if (math.isRelationalNode(node)) {
+    for (const conditional of node.conditionals) {
+      if (!allowedOperators.has(conditional)) report(`expected a comparison, found "${conditional}" in ${found()}`);
     }
-    case 'OperatorNode': {
-      const { fn, op, args } = node as unknown as { fn: string; op: string; args: MathNode[] };
-      if (!allowedOperators.has(fn)) report(`expected an arithmetic, comparison or logical operator, found the operator "${op}" in ${found}`);
-      for (const argument of args) checkNode(argument, report, state);
-      return;
-    }
-    case 'RelationalNode': {
-      const { conditionals, params } = node as unknown as { conditionals: string[]; params: MathNode[] };
-      for (const conditional of conditionals) {
-        if (!allowedOperators.has(conditional)) report(`expected a comparison, found "${conditional}" in ${found}`);
-      }
-      for (const parameter of params) checkNode(parameter, report, state);
-      return;
-    }
-    case 'ParenthesisNode':
-      checkNode((node as unknown as { content: MathNode }).content, report, state);
-      return;
-    case 'ConditionalNode': {
-      const { condition, trueExpr, falseExpr } = node as unknown as { condition: MathNode; trueExpr: MathNode; falseExpr: MathNode };
-      checkNode(condition, report, state);
-      checkNode(trueExpr, report, state);
-      checkNode(falseExpr, report, state);
-      return;
-    }
-    default:
-      report(`expected a single arithmetic expression, found ${forbiddenNodeNames[node.type] ?? `a ${node.type}`} ${found}`);
+    for (const parameter of node.params) checkNode(parameter, report, state);
+  } else if (math.isParenthesisNode(node)) {
+    checkNode(node.content, report, state);
+  } else if (math.isConditionalNode(node)) {
+    checkNode(node.condition, report, state);
+    checkNode(node.trueExpr, report, state);
+    checkNode(node.falseExpr, report, state);
+  } else {
+    report(`expected a single arithmetic expression, found ${forbiddenNodeNames[node.type] ?? `a ${node.type}`} ${found()}`);
   }
 }
 

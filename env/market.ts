@@ -29,7 +29,7 @@
  * Rival firms hold unlimited stock and no returns model; operations are modelled for firm 0.
  * Randomness: four streams (customers, returns, weather, competitors), fixed draws per day.
  */
-import { createStream, uniformToKey, derivedUniform, type Uniform } from './random.js';
+import { RandomStream, uniformToKey, derivedUniform } from './random.js';
 import { binomialFromUniform, poissonFromUniform, sigmoid } from './sampling.js';
 import { drawWeatherPath } from './weather.js';
 import { Rival } from './competitors/rival.js';
@@ -99,9 +99,10 @@ export class MarketSimulation {
   readonly weatherStates: Int8Array;
   readonly temperatures: Float64Array;
 
-  private customers: Uniform = () => 0;
-  private returnsStream: Uniform = () => 0;
-  private competitors: Uniform = () => 0;
+  private readonly customers = new RandomStream(0, 'customers');
+  private readonly returnsStream = new RandomStream(0, 'returns');
+  private readonly competitors = new RandomStream(0, 'competitors');
+  private readonly weatherStream = new RandomStream(0, 'weather');
   private readonly rivals: Rival[];
   private readonly orderPipeline: Float64Array;
   private readonly ringSize: number;
@@ -114,10 +115,31 @@ export class MarketSimulation {
   private readonly segmentSold: Float64Array;
   private readonly expUtility: Float64Array;
   private readonly returnLagCumulative: Float64Array;
+  private readonly rivalQuality: Float64Array;
+  private readonly rivalUnitCost: Float64Array;
+  /** Return probability per segment and its log-complement, cached for one (price, festive) pair. */
+  private readonly returnProbability: Float64Array;
+  private readonly returnLogComplement: Float64Array;
+  private returnCacheKey = Number.NaN;
+  /** returnTable[(festive * ladder + index) * segments + segment]: return probability at ladder prices. */
+  private readonly returnTable: Float64Array;
+  private readonly returnLogTable: Float64Array;
+  private readonly ourQuality: number;
+  /** Per segment: the largest quality, subtracted from utilities so exp() stays in range. */
+  private readonly utilityShift: Float64Array;
+  private readonly outsideWeight: Float64Array;
+  /** ourWeightTable[segment * ladder + index] = exp((a - b p - shift) / mu) for ladder prices. */
+  private readonly ourWeightTable: Float64Array;
+  private readonly rivalWeightPrice: Float64Array;
+  private readonly rivalWeight: Float64Array;
+  private stableDenominator = 1;
+  /** Draw rivals' units (multi-firm view) or use their expectation (single-agent view). */
+  readonly sampleRivalUnits: boolean;
   private readonly kpis: EpisodeKpiAccumulator;
 
-  constructor(model: MarketModel) {
+  constructor(model: MarketModel, options: { sampleRivalUnits?: boolean } = {}) {
     this.model = model;
+    this.sampleRivalUnits = options.sampleRivalUnits ?? false;
     this.firmCount = 1 + model.rivals.length;
     const firms = this.firmCount;
     this.outcome = emptyOutcome(firms);
@@ -153,15 +175,69 @@ export class MarketSimulation {
     this.returnLagCumulative = returns ? returnLagDistribution(returns.minLagDays, returns.maxLagDays, returns.meanLagDays) : new Float64Array(1);
     this.changeHistory = new Uint8Array(Math.max(1, ...model.segments.map((segment) => segment.loyalty?.changeWindowDays ?? 1)));
     this.kpis = new EpisodeKpiAccumulator(model);
+    this.rivalQuality = Float64Array.from([0, ...model.rivals.map((rival) => rival.quality)]);
+    this.rivalUnitCost = Float64Array.from([model.unitCost, ...model.rivals.map((rival) => rival.config.unitCost)]);
+    this.returnProbability = new Float64Array(segments);
+    this.returnLogComplement = new Float64Array(segments);
+    const demand = model.scenario.demand;
+    this.ourQuality = demand.kind === 'logit' ? demand.quality : 0;
+    const outsideUtility = demand.kind === 'logit' ? demand.outsideUtility : 0;
+    const shift = Math.max(this.ourQuality, outsideUtility, ...model.rivals.map((rival) => rival.quality));
+    this.utilityShift = new Float64Array(segments).fill(shift);
+    this.outsideWeight = Float64Array.from(model.segments.map((segment) => Math.exp((outsideUtility - shift) / segment.scale)));
+    const ladder = model.ladder;
+    this.ourWeightTable = new Float64Array(model.segments.length * ladder.length);
+    model.segments.forEach((segment, segmentIndex) => {
+      ladder.forEach((price, index) => {
+        this.ourWeightTable[segmentIndex * ladder.length + index] = Math.exp((this.ourQuality - segment.priceSensitivity * price - shift) / segment.scale);
+      });
+    });
+    this.returnTable = new Float64Array(2 * ladder.length * segments);
+    this.returnLogTable = new Float64Array(2 * ladder.length * segments);
+    for (let festive = 0; festive < 2; festive++) {
+      ladder.forEach((price, index) => {
+        for (let segment = 0; segment < segments; segment++) {
+          const probability = this.returnProbabilityAt(price, festive, segment);
+          this.returnTable[(festive * ladder.length + index) * segments + segment] = probability;
+          this.returnLogTable[(festive * ladder.length + index) * segments + segment] = Math.log1p(-probability);
+        }
+      });
+    }
+    this.rivalWeightPrice = new Float64Array(segments * firms).fill(Number.NaN);
+    this.rivalWeight = new Float64Array(segments * firms);
+  }
+
+  /**
+   * The slow, always-safe path for extreme parameters where the shifted weights overflow
+   * or underflow: logit weights with the largest utility subtracted.
+   */
+  private stableWeights(segmentIndex: number, price: number, prices: Float64Array): void {
+    const segment = this.model.segments[segmentIndex]!;
+    const outsideUtility = this.model.scenario.demand.kind === 'logit' ? this.model.scenario.demand.outsideUtility : 0;
+    const referencePrice = this.referencePrice[segmentIndex] ?? price;
+    let ourUtility = this.ourQuality - segment.priceSensitivity * price;
+    if (segment.reference) ourUtility += price < referencePrice ? segment.reference.gain * (referencePrice - price) : -segment.reference.loss * (price - referencePrice);
+    const utilities = [ourUtility];
+    for (let firm = 1; firm < this.firmCount; firm++) utilities.push((this.rivalQuality[firm] ?? 0) - segment.priceSensitivity * (prices[firm] ?? 0));
+    const largest = Math.max(outsideUtility, ...utilities);
+    let denominator = Math.exp((outsideUtility - largest) / segment.scale);
+    utilities.forEach((utility, firm) => {
+      const weight = Math.exp((utility - largest) / segment.scale);
+      this.expUtility[firm] = weight;
+      denominator += weight;
+      if (firm > 0) this.rivalWeightPrice[segmentIndex * this.firmCount + firm] = Number.NaN;
+    });
+    this.stableDenominator = denominator;
   }
 
   /** Starts a new episode. The seed fixes every random number the market will draw. */
   reset(seed: number | string): void {
     const model = this.model;
-    this.customers = createStream(seed, 'customers');
-    this.returnsStream = createStream(seed, 'returns');
-    this.competitors = createStream(seed, 'competitors');
-    if (model.weather) drawWeatherPath(model.weather, model.calendar, model.temperatureMean, createStream(seed, 'weather'), this.weatherStates, this.temperatures);
+    this.customers.reseed(seed, 'customers');
+    this.returnsStream.reseed(seed, 'returns');
+    this.competitors.reseed(seed, 'competitors');
+    this.weatherStream.reseed(seed, 'weather');
+    if (model.weather) drawWeatherPath(model.weather, model.calendar, model.temperatureMean, this.weatherStream, this.weatherStates, this.temperatures);
     else for (let day = 0; day <= model.horizon; day++) this.temperatures[day] = model.temperatureMean[Math.min(day, model.horizon - 1)] ?? 15;
     this.day = 0;
     this.ended = false;
@@ -196,7 +272,7 @@ export class MarketSimulation {
     if (price === undefined || !Number.isInteger(action)) {
       throw protocolError(`expected an action in Discrete(${this.model.ladder.length}) (an integer 0..${this.model.ladder.length - 1}), found ${action}`);
     }
-    return this.advance(price, undefined);
+    return this.advance(price, action, undefined);
   }
 
   /**
@@ -211,7 +287,19 @@ export class MarketSimulation {
       const price = prices[firm] ?? Number.NaN;
       if (!Number.isNaN(price) && !(price > 0 && Number.isFinite(price))) throw protocolError(`expected a positive finite price (or NaN for its strategy) for firm ${firm}, found ${price}`);
     }
-    return this.advance(ours, prices);
+    return this.advance(ours, -1, prices);
+  }
+
+  /** Mean reference price over the segments that keep one (the list price if none does). */
+  meanReferencePrice(): number {
+    let sum = 0;
+    let count = 0;
+    for (let index = 0; index < this.model.segments.length; index++) {
+      if (!this.model.segments[index]!.reference) continue;
+      sum += this.referencePrice[index] ?? 0;
+      count++;
+    }
+    return count === 0 ? this.model.listPrice : sum / count;
   }
 
   /** The episode's KPIs so far (complete once the episode has ended). */
@@ -219,7 +307,7 @@ export class MarketSimulation {
     return this.kpis.summary(this);
   }
 
-  private advance(price: number, overrides: ArrayLike<number> | undefined): StepOutcome {
+  private advance(price: number, ladderIndex: number, overrides: ArrayLike<number> | undefined): StepOutcome {
     if (this.ended) throw protocolError('the episode has ended: call reset() before step()');
     const model = this.model;
     const outcome = this.outcome;
@@ -241,51 +329,62 @@ export class MarketSimulation {
     // 4. arrivals and choice
     let arrivals = 0;
     let demand = 0;
-    if (model.segments.length > 0) {
+    const segmentCount = model.segments.length;
+    if (segmentCount > 0) {
       const weekend = (model.calendar.weekday[day] ?? 0) >= 5 ? 1 : 0;
       const temperatureFactor = model.temperatureMultiplier ? model.temperatureMultiplier.valueAt(day, temperature) : 1;
-      const outsideUtility = model.scenario.demand.kind === 'logit' ? model.scenario.demand.outsideUtility : 0;
-      const ourQuality = model.scenario.demand.kind === 'logit' ? model.scenario.demand.quality : 0;
-      for (let segmentIndex = 0; segmentIndex < model.segments.length; segmentIndex++) {
+      const ladderSize = model.ladder.length;
+      for (let segmentIndex = 0; segmentIndex < segmentCount; segmentIndex++) {
         const segment = model.segments[segmentIndex]!;
         const rate =
           (segment.rates[day] ?? 0) * (segment.weatherMultiplier[weatherState * 2 + weekend] ?? 1) * temperatureFactor * (this.activeShare[segmentIndex] ?? 1);
         arrivals += rate;
+        // Logit weights exp((v - shift) / mu): ours from a table for ladder prices, rivals'
+        // cached while their price holds, the outside option's constant. Transcendental
+        // calls dominate the day's cost, so each is computed only when its input changed.
         const inverseScale = 1 / segment.scale;
-        const reference = this.referencePrice[segmentIndex] ?? price;
-        let ourUtility = ourQuality - segment.priceSensitivity * price;
-        if (segment.reference) {
-          ourUtility += price < reference ? segment.reference.gain * (reference - price) : -segment.reference.loss * (price - reference);
+        let ourWeight =
+          ladderIndex >= 0
+            ? (this.ourWeightTable[segmentIndex * ladderSize + ladderIndex] ?? 0)
+            : Math.exp((this.ourQuality - segment.priceSensitivity * price - (this.utilityShift[segmentIndex] ?? 0)) * inverseScale);
+        const reference = segment.reference;
+        if (reference) {
+          const referencePrice = this.referencePrice[segmentIndex] ?? price;
+          const referenceTerm = price < referencePrice ? reference.gain * (referencePrice - price) : -reference.loss * (price - referencePrice);
+          if (referenceTerm !== 0) ourWeight *= Math.exp(referenceTerm * inverseScale);
         }
-        let maxUtility = Math.max(ourUtility, outsideUtility);
+        this.expUtility[0] = ourWeight;
+        let denominator = (this.outsideWeight[segmentIndex] ?? 0) + ourWeight;
         for (let firm = 1; firm < firms; firm++) {
-          const utility = model.rivals[firm - 1]!.quality - segment.priceSensitivity * (prices[firm] ?? 0);
-          this.expUtility[firm] = utility;
-          if (utility > maxUtility) maxUtility = utility;
-        }
-        let denominator = Math.exp((outsideUtility - maxUtility) * inverseScale);
-        this.expUtility[0] = Math.exp((ourUtility - maxUtility) * inverseScale);
-        denominator += this.expUtility[0];
-        for (let firm = 1; firm < firms; firm++) {
-          const weight = Math.exp(((this.expUtility[firm] ?? 0) - maxUtility) * inverseScale);
+          const slot = segmentIndex * firms + firm;
+          const rivalPrice = prices[firm] ?? 0;
+          if (this.rivalWeightPrice[slot] !== rivalPrice) {
+            this.rivalWeightPrice[slot] = rivalPrice;
+            this.rivalWeight[slot] = Math.exp(((this.rivalQuality[firm] ?? 0) - segment.priceSensitivity * rivalPrice - (this.utilityShift[segmentIndex] ?? 0)) * inverseScale);
+          }
+          const weight = this.rivalWeight[slot] ?? 0;
           this.expUtility[firm] = weight;
           denominator += weight;
         }
-        const scaledRate = rate / denominator;
-        let segmentDemand = 0;
-        for (let firm = 0; firm < firms; firm++) {
+        if (!(denominator > 0 && denominator < Number.POSITIVE_INFINITY)) this.stableWeights(segmentIndex, price, prices);
+        const scaledRate = rate / (denominator > 0 && denominator < Number.POSITIVE_INFINITY ? denominator : this.stableDenominator);
+        // Ours: drawn. Rivals: a uniform drawn for each (so the stream stays aligned), their
+        // units drawn in the multi-firm view and at their expectation in the single-agent one.
+        const ourMean = scaledRate * (this.expUtility[0] ?? 0);
+        const ourUniform = this.customers.next();
+        const segmentDemand = model.deterministic ? ourMean : poissonFromUniform(ourMean, ourUniform);
+        firmDemand[0] = (firmDemand[0] ?? 0) + segmentDemand;
+        for (let firm = 1; firm < firms; firm++) {
           const mean = scaledRate * (this.expUtility[firm] ?? 0);
-          const uniform = this.customers();
-          const units = model.deterministic ? mean : poissonFromUniform(mean, uniform);
-          firmDemand[firm] = (firmDemand[firm] ?? 0) + units;
-          if (firm === 0) segmentDemand = units;
+          const uniform = this.customers.next();
+          firmDemand[firm] = (firmDemand[firm] ?? 0) + (this.sampleRivalUnits && !model.deterministic ? poissonFromUniform(mean, uniform) : mean);
         }
         this.segmentDemand[segmentIndex] = segmentDemand;
         demand += segmentDemand;
       }
     } else {
       const mean = textbookMean(model, day, price);
-      const uniform = this.customers();
+      const uniform = this.customers.next();
       arrivals = mean;
       demand = model.deterministic ? mean : textbookDraw(model, mean, uniform);
       this.segmentDemand[0] = demand;
@@ -332,15 +431,12 @@ export class MarketSimulation {
     let unitsRestocked = 0;
     if (returns) {
       const festive = eventDay || presaleDay ? 1 : 0;
-      const discountDepth = Math.max(0, 1 - price / model.listPrice);
-      const segmentCount = Math.max(1, model.segments.length);
-      for (let segmentIndex = 0; segmentIndex < segmentCount; segmentIndex++) {
-        const uniform = this.returnsStream();
+      const returnSegments = Math.max(1, segmentCount);
+      this.setReturnProbabilities(price, ladderIndex, festive);
+      for (let segmentIndex = 0; segmentIndex < returnSegments; segmentIndex++) {
+        const uniform = this.returnsStream.next();
         const units = this.segmentSold[segmentIndex] ?? 0;
-        if (units <= 0) continue;
-        const offset = model.segments[segmentIndex]?.returnLogitOffset ?? 0;
-        const probability = sigmoid(returns.baseLogit + returns.discountLogit * discountDepth + returns.festivalLogit * festive + offset);
-        this.scheduleReturns(day, units, probability, price, uniform);
+        if (units > 0) this.scheduleReturns(day, units, segmentIndex, price, uniform);
       }
       const slot = day % this.ringSize;
       unitsReturned = this.returnsDue[slot] ?? 0;
@@ -425,7 +521,7 @@ export class MarketSimulation {
     outcome.lastDay = lastDay;
     const firmProfit = outcome.firmProfit;
     firmProfit[0] = profit;
-    for (let firm = 1; firm < firms; firm++) firmProfit[firm] = ((prices[firm] ?? 0) - model.rivals[firm - 1]!.config.unitCost) * (firmDemand[firm] ?? 0);
+    for (let firm = 1; firm < firms; firm++) firmProfit[firm] = ((prices[firm] ?? 0) - (this.rivalUnitCost[firm] ?? 0)) * (firmDemand[firm] ?? 0);
 
     this.kpis.record(outcome, priceChanged);
     this.lastPrice = price;
@@ -437,18 +533,53 @@ export class MarketSimulation {
     return outcome;
   }
 
+  /**
+   * Today's return probability per segment, sigmoid(t0 + t1 depth + t2 festive + t_s), and
+   * its log-complement: from a table for ladder prices, else computed (and kept while the
+   * price holds).
+   */
+  private setReturnProbabilities(price: number, ladderIndex: number, festive: number): void {
+    const segments = this.returnProbability.length;
+    if (ladderIndex >= 0) {
+      const offset = (festive * this.model.ladder.length + ladderIndex) * segments;
+      for (let segment = 0; segment < segments; segment++) {
+        this.returnProbability[segment] = this.returnTable[offset + segment] ?? 0;
+        this.returnLogComplement[segment] = this.returnLogTable[offset + segment] ?? 0;
+      }
+      this.returnCacheKey = Number.NaN;
+      return;
+    }
+    const cacheKey = festive === 1 ? -price : price;
+    if (cacheKey === this.returnCacheKey) return;
+    for (let segment = 0; segment < segments; segment++) {
+      const probability = this.returnProbabilityAt(price, festive, segment);
+      this.returnProbability[segment] = probability;
+      this.returnLogComplement[segment] = Math.log1p(-probability);
+    }
+    this.returnCacheKey = cacheKey;
+  }
+
+  private returnProbabilityAt(price: number, festive: number, segment: number): number {
+    const returns = this.model.scenario.returns;
+    if (!returns) return 0;
+    const discountDepth = Math.max(0, 1 - price / this.model.listPrice);
+    const offset = this.model.segments[segment]?.returnLogitOffset ?? 0;
+    return sigmoid(returns.baseLogit + returns.discountLogit * discountDepth + returns.festivalLogit * festive + offset);
+  }
+
   /** Draws the rivals' prices for `day` from every firm's prices of the day before. */
   private setRivalPricesFor(day: number): void {
     const discount = this.model.festivals.competitorDiscount[day] ?? 0;
     for (const rival of this.rivals) {
-      const uniform = this.competitors();
+      const uniform = this.competitors.next();
       this.pricesToday[rival.firmIndex] = rival.priceToday(day, this.lastPrices, discount, uniform);
     }
   }
 
   /** Splits `units` sold today into returns by lag, with refunds at the price paid and resellable restocks. */
-  private scheduleReturns(day: number, units: number, probability: number, price: number, uniform: number): void {
+  private scheduleReturns(day: number, units: number, segmentIndex: number, price: number, uniform: number): void {
     const returns = this.model.scenario.returns!;
+    const probability = this.returnProbability[segmentIndex] ?? 0;
     const cumulative = this.returnLagCumulative;
     if (this.model.deterministic) {
       const expected = units * probability;
@@ -461,7 +592,7 @@ export class MarketSimulation {
       this.returnsPending += expected;
       return;
     }
-    const count = binomialFromUniform(units, probability, uniform);
+    const count = binomialFromUniform(units, probability, uniform, this.returnLogComplement[segmentIndex]);
     if (count === 0) return;
     const key = uniformToKey(uniform);
     for (let unit = 0; unit < count; unit++) {

@@ -31,7 +31,7 @@ export class MultiFirmMarket {
 
   constructor(source: Scenario | MarketModel) {
     this.model = 'calendar' in source ? source : buildMarketModel(source);
-    this.market = new MarketSimulation(this.model);
+    this.market = new MarketSimulation(this.model, { sampleRivalUnits: true });
     this.firmCount = this.market.firmCount;
     this.ladder = this.model.ladder;
     this.prices = new Float64Array(this.firmCount);

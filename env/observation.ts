@@ -1,22 +1,43 @@
 /**
  * The observation: a Box of named, normalised features describing the market at the
  * moment the agent prices day t (after the weather and the rivals' prices of day t are
- * known). Which features exist depends on the scenario (no weather, no weather features);
- * each is defined once here, with its name, meaning, bounds and how it is read, so the
- * observation spec and the values cannot drift apart.
+ * known). Which features exist depends on the scenario (no weather, no weather features).
+ * Each feature is declared once here (name, meaning, scale, bounds, and the market field it
+ * reads), and one writer reads them all: the spec and the values cannot drift apart.
  */
 import type { MarketSimulation } from './market.js';
 import type { MarketModel } from './model.js';
 import { farAway } from './festivals.js';
 
+/** Where a feature's raw value comes from. */
+export enum FeatureSource {
+  LastPrice,
+  MeanReferencePrice,
+  RivalPrice,
+  StockOnHand,
+  StockOnOrder,
+  SalesYesterday,
+  ReturnsPending,
+  DaysLeft,
+  DayTable,
+  WeatherToday,
+  WeatherTomorrow,
+  Temperature,
+  ActiveShare,
+}
+
 export interface ObservationFeature {
   readonly name: string;
   readonly description: string;
-  /** Divide the raw value by this to get the observed value. */
+  /** The observed value is the raw value divided by this. */
   readonly scale: number;
   readonly low: number;
   readonly high: number;
-  readonly read: (market: MarketSimulation) => number;
+  readonly source: FeatureSource;
+  /** Firm, weather state or segment index, where the source needs one. */
+  readonly argument: number;
+  /** Per-day values, for DayTable features (calendar and festival features, tabulated once). */
+  readonly table: Float64Array | undefined;
 }
 
 const FESTIVAL_LOOKAHEAD = 60;
@@ -25,61 +46,101 @@ export function buildObservationFeatures(model: MarketModel): ObservationFeature
   const priceScale = model.ladder[model.ladder.length - 1] ?? 1;
   const priceHigh = Math.max(1, ...model.rivals.map((rival) => rival.priceCeiling / priceScale));
   const features: ObservationFeature[] = [];
-  const add = (name: string, description: string, scale: number, low: number, high: number, raw: (market: MarketSimulation) => number) =>
-    features.push({ name, description, scale, low, high, read: (market) => raw(market) / scale });
-  const dayOf = (market: MarketSimulation) => Math.min(market.day, model.horizon - 1);
+  const add = (name: string, description: string, scale: number, low: number, high: number, source: FeatureSource, argument = 0, table?: Float64Array) =>
+    features.push({ name, description, scale, low, high, source, argument, table });
+  const dayTable = (value: (day: number) => number) => Float64Array.from({ length: model.horizon }, (_, day) => value(day));
 
-  add('lastPrice', 'our price yesterday / top of the ladder', priceScale, 0, 1, (market) => market.lastPrice);
+  add('lastPrice', 'our price yesterday / top of the ladder', priceScale, 0, 1, FeatureSource.LastPrice);
   if (model.segments.some((segment) => segment.reference)) {
-    const withReference = model.segments.map((segment, index) => (segment.reference ? index : -1)).filter((index) => index >= 0);
-    add('referencePrice', 'mean reference price of the segments that keep one / top of the ladder', priceScale, 0, priceHigh, (market) => {
-      let sum = 0;
-      for (const index of withReference) sum += market.referencePrice[index] ?? 0;
-      return sum / withReference.length;
-    });
+    add('referencePrice', 'mean reference price of the segments that keep one / top of the ladder', priceScale, 0, priceHigh, FeatureSource.MeanReferencePrice);
   }
   for (const rival of model.rivals) {
-    add(`rivalPrice:${rival.name}`, `${rival.name}'s price today / top of the ladder`, priceScale, 0, priceHigh, (market) => market.pricesToday[rival.firmIndex] ?? 0);
+    add(`rivalPrice:${rival.name}`, `${rival.name}'s price today / top of the ladder`, priceScale, 0, priceHigh, FeatureSource.RivalPrice, rival.firmIndex);
   }
   if (model.scenario.inventory) {
-    add('stockOnHand', 'units on hand / typical stock', model.stockScale, 0, Number.POSITIVE_INFINITY, (market) => market.stockOnHand);
+    add('stockOnHand', 'units on hand / typical stock', model.stockScale, 0, Number.POSITIVE_INFINITY, FeatureSource.StockOnHand);
     if (model.scenario.inventory.replenishment.kind !== 'none') {
-      add('stockOnOrder', 'units ordered, not yet arrived / typical stock', model.stockScale, 0, Number.POSITIVE_INFINITY, (market) => market.stockOnOrder);
+      add('stockOnOrder', 'units ordered, not yet arrived / typical stock', model.stockScale, 0, Number.POSITIVE_INFINITY, FeatureSource.StockOnOrder);
     }
   }
-  add('salesYesterday', 'units sold yesterday / typical daily units', model.salesScale, 0, Number.POSITIVE_INFINITY, (market) => market.lastSold);
+  add('salesYesterday', 'units sold yesterday / typical daily units', model.salesScale, 0, Number.POSITIVE_INFINITY, FeatureSource.SalesYesterday);
   if (model.scenario.returns) {
-    add('returnsPending', 'units sold and still expected back / typical daily units', model.salesScale, 0, Number.POSITIVE_INFINITY, (market) => market.returnsPending);
+    add('returnsPending', 'units sold and still expected back / typical daily units', model.salesScale, 0, Number.POSITIVE_INFINITY, FeatureSource.ReturnsPending);
   }
-  add('daysLeft', 'days left in the horizon / horizon', model.horizon, 0, 1, (market) => model.horizon - market.day);
+  add('daysLeft', 'days left in the horizon / horizon', model.horizon, 0, 1, FeatureSource.DaysLeft);
   if (model.horizon > 7 && model.segments.length > 0) {
-    add('weekdaySin', 'sin(2 pi weekday / 7)', 1, -1, 1, (market) => Math.sin((2 * Math.PI * (model.calendar.weekday[dayOf(market)] ?? 0)) / 7));
-    add('weekdayCos', 'cos(2 pi weekday / 7)', 1, -1, 1, (market) => Math.cos((2 * Math.PI * (model.calendar.weekday[dayOf(market)] ?? 0)) / 7));
-    add('yearSin', 'sin(2 pi dayOfYear / 365.25)', 1, -1, 1, (market) => Math.sin((2 * Math.PI * (model.calendar.dayOfYear[dayOf(market)] ?? 0)) / 365.25));
-    add('yearCos', 'cos(2 pi dayOfYear / 365.25)', 1, -1, 1, (market) => Math.cos((2 * Math.PI * (model.calendar.dayOfYear[dayOf(market)] ?? 0)) / 365.25));
+    const weekdayAngle = (day: number) => (2 * Math.PI * (model.calendar.weekday[day] ?? 0)) / 7;
+    const yearAngle = (day: number) => (2 * Math.PI * (model.calendar.dayOfYear[day] ?? 0)) / 365.25;
+    add('weekdaySin', 'sin(2 pi weekday / 7), Monday = 0', 1, -1, 1, FeatureSource.DayTable, 0, dayTable((day) => Math.sin(weekdayAngle(day))));
+    add('weekdayCos', 'cos(2 pi weekday / 7)', 1, -1, 1, FeatureSource.DayTable, 0, dayTable((day) => Math.cos(weekdayAngle(day))));
+    add('yearSin', 'sin(2 pi dayOfYear / 365.25)', 1, -1, 1, FeatureSource.DayTable, 0, dayTable((day) => Math.sin(yearAngle(day))));
+    add('yearCos', 'cos(2 pi dayOfYear / 365.25)', 1, -1, 1, FeatureSource.DayTable, 0, dayTable((day) => Math.cos(yearAngle(day))));
   }
   if (model.festivals.occurrences.length > 0) {
-    add('eventDay', '1 on a festival event day', 1, 0, 1, (market) => model.festivals.eventDay[dayOf(market)] ?? 0);
-    add('presaleDay', '1 on a festival pre-sale day', 1, 0, 1, (market) => model.festivals.presaleDay[dayOf(market)] ?? 0);
-    add('daysToEvent', `days to the next event day, capped at ${FESTIVAL_LOOKAHEAD} / ${FESTIVAL_LOOKAHEAD}`, FESTIVAL_LOOKAHEAD, 0, 1, (market) =>
-      Math.min(FESTIVAL_LOOKAHEAD, model.festivals.daysToNextEvent[dayOf(market)] ?? farAway),
-    );
+    const festivals = model.festivals;
+    add('eventDay', '1 on a festival event day', 1, 0, 1, FeatureSource.DayTable, 0, dayTable((day) => festivals.eventDay[day] ?? 0));
+    add('presaleDay', '1 on a festival pre-sale day', 1, 0, 1, FeatureSource.DayTable, 0, dayTable((day) => festivals.presaleDay[day] ?? 0));
+    add('daysToEvent', `days to the next event day, capped at ${FESTIVAL_LOOKAHEAD}, / ${FESTIVAL_LOOKAHEAD}`, 1, 0, 1, FeatureSource.DayTable, 0, dayTable((day) => Math.min(FESTIVAL_LOOKAHEAD, festivals.daysToNextEvent[day] ?? farAway) / FESTIVAL_LOOKAHEAD));
   }
   if (model.weather) {
-    model.weather.stateNames.forEach((state, index) => {
-      add(`weather:${state}`, `1 if today is ${state}`, 1, 0, 1, (market) => (market.weatherStates[dayOf(market)] === index ? 1 : 0));
-    });
-    model.weather.stateNames.forEach((state, index) => {
-      add(`forecast:${state}`, `1 if tomorrow is forecast ${state}`, 1, 0, 1, (market) => (market.weatherStates[dayOf(market) + 1] === index ? 1 : 0));
-    });
-    add('temperature', 'temperature today, degrees C / 40', 40, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, (market) => market.temperatures[dayOf(market)] ?? 0);
+    model.weather.stateNames.forEach((state, index) => add(`weather:${state}`, `1 if today is ${state}`, 1, 0, 1, FeatureSource.WeatherToday, index));
+    model.weather.stateNames.forEach((state, index) => add(`forecast:${state}`, `1 if tomorrow is forecast ${state}`, 1, 0, 1, FeatureSource.WeatherTomorrow, index));
+    add('temperature', 'temperature today, degrees C / 40', 40, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, FeatureSource.Temperature);
   }
   model.segments.forEach((segment, index) => {
-    if (segment.loyalty) add(`activeShare:${segment.name}`, `share of the ${segment.name} base still active`, 1, 0, 1, (market) => market.activeShare[index] ?? 1);
+    if (segment.loyalty) add(`activeShare:${segment.name}`, `share of the ${segment.name} base still active`, 1, 0, 1, FeatureSource.ActiveShare, index);
   });
   return features;
 }
 
+/** Writes every feature's observed value for the market's current day into out[offset..]. */
 export function writeObservation(features: readonly ObservationFeature[], market: MarketSimulation, out: Float32Array, offset = 0): void {
-  for (let index = 0; index < features.length; index++) out[offset + index] = features[index]!.read(market);
+  const horizon = market.model.horizon;
+  const day = market.day < horizon ? market.day : horizon - 1;
+  for (let index = 0; index < features.length; index++) {
+    const feature = features[index]!;
+    let raw: number;
+    switch (feature.source) {
+      case FeatureSource.LastPrice:
+        raw = market.lastPrice;
+        break;
+      case FeatureSource.MeanReferencePrice:
+        raw = market.meanReferencePrice();
+        break;
+      case FeatureSource.RivalPrice:
+        raw = market.pricesToday[feature.argument] ?? 0;
+        break;
+      case FeatureSource.StockOnHand:
+        raw = market.stockOnHand;
+        break;
+      case FeatureSource.StockOnOrder:
+        raw = market.stockOnOrder;
+        break;
+      case FeatureSource.SalesYesterday:
+        raw = market.lastSold;
+        break;
+      case FeatureSource.ReturnsPending:
+        raw = market.returnsPending;
+        break;
+      case FeatureSource.DaysLeft:
+        raw = horizon - market.day;
+        break;
+      case FeatureSource.DayTable:
+        raw = feature.table?.[day] ?? 0;
+        break;
+      case FeatureSource.WeatherToday:
+        raw = market.weatherStates[day] === feature.argument ? 1 : 0;
+        break;
+      case FeatureSource.WeatherTomorrow:
+        raw = market.weatherStates[day + 1] === feature.argument ? 1 : 0;
+        break;
+      case FeatureSource.Temperature:
+        raw = market.temperatures[day] ?? 0;
+        break;
+      case FeatureSource.ActiveShare:
+        raw = market.activeShare[feature.argument] ?? 1;
+        break;
+    }
+    out[offset + index] = feature.scale === 1 ? raw : raw / feature.scale;
+  }
 }

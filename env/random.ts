@@ -7,7 +7,12 @@
  * the same customers, weather and competitor noise under any policy, and two policies
  * compared on one seed see the same market: paired differences lose the shared noise.
  *
- * Streams are seedrandom's Alea generator (fast, 2^116 period, good statistical quality).
+ * Streams are seedrandom's Alea generator (fast, 2^116 period, good statistical quality):
+ * seeded by seedrandom itself, stepped by RandomStream.next(), which runs Alea's recurrence
+ * as a class method. seedrandom's generator is a fresh closure per instance, so a market
+ * loop holding one per market and per episode calls a megamorphic target that V8 cannot
+ * inline; a method on one class stays monomorphic (measured: see docs/performance.md).
+ * The numbers are seedrandom's, to the last bit (a test holds this).
  * Where a draw needs a variable count of extra uniforms (a lag per returned unit), they are
  * derived by hashing one stream uniform (`derivedUniform`), so the stream position stays fixed.
  */
@@ -15,12 +20,47 @@ import seedrandom from 'seedrandom';
 
 export type Uniform = () => number;
 
+/** Alea, seeded by seedrandom; `next()` gives the same sequence as seedrandom.alea(key)(). */
+export class RandomStream {
+  private c = 1;
+  private s0 = 0;
+  private s1 = 0;
+  private s2 = 0;
+
+  constructor(seed: number | string, component: string) {
+    this.reseed(seed, component);
+  }
+
+  /** Restarts the stream at (seed, component), reusing this object. */
+  reseed(seed: number | string, component: string): void {
+    const state = seedrandom.alea(streamKey(seed, component), { state: true }).state() as { c: number; s0: number; s1: number; s2: number };
+    this.c = state.c;
+    this.s0 = state.s0;
+    this.s1 = state.s1;
+    this.s2 = state.s2;
+  }
+
+  /** A uniform on [0, 1). */
+  next(): number {
+    const t = 2091639 * this.s0 + this.c * 2.3283064365386963e-10; // 2^-32
+    this.s0 = this.s1;
+    this.s1 = this.s2;
+    this.c = t | 0;
+    this.s2 = t - this.c;
+    return this.s2;
+  }
+}
+
+function streamKey(seed: number | string, component: string): string {
+  return `pricelab:${seed}:${component}`;
+}
+
 export const componentNames = ['customers', 'returns', 'weather', 'competitors', 'exploration'] as const;
 export type ComponentName = (typeof componentNames)[number];
 
 /** A uniform generator on [0, 1) for one component of one seeded episode. */
 export function createStream(seed: number | string, component: string): Uniform {
-  return seedrandom.alea(`pricelab:${seed}:${component}`);
+  return seedrandom.alea(streamKey(seed, component));
 }
 
 /** Turns a uniform into a 32-bit key from which further uniforms can be derived. */

@@ -10,7 +10,7 @@
  */
 import type { Weather } from '../scenarios/schema.js';
 import type { Calendar } from './calendar.js';
-import type { Uniform } from './random.js';
+import type { RandomStream } from './random.js';
 import { indexFromCumulative, normalFromUniforms } from './sampling.js';
 
 export interface WeatherModel {
@@ -51,7 +51,7 @@ export function drawWeatherPath(
   model: WeatherModel,
   calendar: Calendar,
   temperatureMean: Float64Array,
-  random: Uniform,
+  random: RandomStream,
   states: Int8Array,
   temperatures: Float64Array,
 ): void {
@@ -59,9 +59,9 @@ export function drawWeatherPath(
   const lastCalendarDay = calendar.days - 1;
   for (let day = 0; day < states.length; day++) {
     const calendarDay = Math.min(day, lastCalendarDay);
-    const transition = random();
-    const noiseFirst = random();
-    const noiseSecond = random();
+    const transition = random.next();
+    const noiseFirst = random.next();
+    const noiseSecond = random.next();
     if (day > 0) {
       const rows = model.cumulative[calendar.season[calendarDay] ?? 0];
       const row = rows?.[state];

@@ -23,9 +23,9 @@ export interface CreateStrategyOptions {
   /** Firm index of a competitor by name, undefined if there is none ("focal" is firm 0 without asking). */
   readonly firmIndexByName: (name: string) => number | undefined;
   /** The demand model's best responder; required by best-response strategies only. */
-  readonly bestResponder?: BestResponder;
+  readonly bestResponder?: BestResponder | undefined;
   /** Where this strategy sits in the scenario, for error messages; default ['strategy']. */
-  readonly path?: readonly (string | number)[];
+  readonly path?: readonly (string | number)[] | undefined;
 }
 
 export function createStrategy(config: Strategy, options: CreateStrategyOptions): PricingStrategy {

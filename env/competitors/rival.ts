@@ -28,8 +28,8 @@ import type { PricingStrategy } from './strategy.js';
 
 /** No posted price is ever below this, currency units. */
 export const minimumPrice = 0.01;
-// The hot path reads this private copy: V8 folds a module-private constant into the code,
-// while reading an exported binding there boxes a number on every call.
+// The hot path reads this private copy: reading the exported binding there makes V8 box a
+// number on every call (measured on Node 20), a module-private constant is folded in.
 const lowestPrice = minimumPrice;
 
 export interface RivalOptions {
@@ -126,10 +126,8 @@ export class Rival {
     }
     if (day % this.latencyDays === 0) this.#reprice(day, lastPrices, uniform);
 
-    let postedPrice = this.#regularPrice * (1 - festivalDiscount);
-    if (postedPrice < lowestPrice) postedPrice = lowestPrice;
     if (this.#regularPriceCapped) this.#hitCeiling++;
-    return postedPrice;
+    return Math.max(lowestPrice, this.#regularPrice * (1 - festivalDiscount));
   }
 
   #reprice(day: number, lastPrices: Float64Array, uniform: number): void {
@@ -157,6 +155,7 @@ export class Rival {
   }
 
   #capped(price: number): number {
-    return price > this.priceCeiling ? this.priceCeiling : price < lowestPrice ? lowestPrice : price;
+    // Math.min/max rather than a conditional: V8 then keeps the price an unboxed float.
+    return Math.min(this.priceCeiling, Math.max(lowestPrice, price));
   }
 }

@@ -36,6 +36,8 @@ export class TwoBoundStrategy implements PricingStrategy {
 
   nextPrice(context: StrategyContext): number {
     const target = lowestRivalPrice(context.lastPrices, context.firmIndex) - this.step;
-    return target < this.floor ? this.ceiling : target;
+    // The unary plus is deliberate: without it V8 boxes the result of this branch on every
+    // call (a field read merged with a computed float); with it the price stays unboxed.
+    return target < this.floor ? +this.ceiling : target;
   }
 }

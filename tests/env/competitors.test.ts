@@ -114,7 +114,7 @@ function play(rival: Rival, days: readonly MarketDay[], withFestivals = true) {
     const lastPrices = Float64Array.from(marketDay.prices);
     posted.push(rival.priceToday(day, lastPrices, withFestivals ? marketDay.festivalDiscount : 0, marketDay.uniform));
     regular.push(rival.regularPrice);
-    expect(Array.from(lastPrices)).toEqual(marketDay.prices); // the caller's array is restored
+    expect(Array.from(lastPrices)).toEqual(marketDay.prices); // the caller's array is never written
   });
   return { posted, regular };
 }
@@ -452,7 +452,7 @@ describe('Rival', () => {
     expect(() => brokenRival.priceToday(4, Float64Array.from([1, 2]), 0, 0.5)).toThrow(/broken.*day 4/);
   });
 
-  test("restores the caller's price vector even when the strategy throws", () => {
+  test("never writes the caller's price vector, even when the strategy throws", () => {
     const throwing: PricingStrategy = {
       kind: 'throwing',
       nextPrice: () => {

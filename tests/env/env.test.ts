@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { checkScenario } from '../../env/checker.js';
+import { makeEnv } from '../../env/env.js';
+import { PricelabError } from '../../env/errors.js';
+import { buildMarketModel } from '../../env/model.js';
+import { VectorEnv } from '../../env/vector-env.js';
+import { builtInScenarioIds, loadScenario } from '../../scenarios/load.js';
+import type { EpisodeKpis } from '../../env/kpis.js';
+
+describe('the env checker passes on every built-in scenario', () => {
+  it.each(builtInScenarioIds())('%s', (id) => {
+    const report = checkScenario(loadScenario(id).scenario, { maxSteps: 200 });
+    const failed = report.checks.filter((check) => check.status === 'failed');
+    expect(failed).toEqual([]);
+    expect(report.checks.filter((check) => check.status === 'passed').length).toBeGreaterThanOrEqual(7);
+  });
+
+  it('a skipped check says why (deterministic Calvano market)', () => {
+    const report = checkScenario(loadScenario('calvano-duopoly-v1').scenario, { maxSteps: 50 });
+    const skipped = report.checks.find((check) => check.name === 'another seed, another episode');
+    expect(skipped?.status).toBe('skipped');
+    expect(skipped?.detail).toMatch(/no random numbers/);
+  });
+});
+
+describe('Gymnasium contract', () => {
+  const model = buildMarketModel(loadScenario('steady-state-v1').scenario);
+
+  it('step before reset is refused, spaces describe the ladder and the named features', () => {
+    const env = makeEnv(model);
+    expect(() => env.step(0)).toThrow(PricelabError);
+    expect(env.actionSpace.n).toBe(model.ladder.length);
+    expect(env.observationSpace.shape[0]).toBe(env.observationSpace.featureNames.length);
+    const { observation, info } = env.reset({ seed: 3 });
+    expect(observation.length).toBe(env.observationSpace.shape[0]);
+    expect(info.seed).toBe('3');
+  });
+
+  it('TimeLimit owns truncation: truncated exactly at maxSteps, the inner env never truncates', () => {
+    const env = makeEnv(model, { maxSteps: 10 });
+    env.reset({ seed: 1 });
+    for (let step = 1; step <= 10; step++) {
+      const result = env.step(2);
+      expect(result.truncated).toBe(step === 10);
+      expect(result.terminated).toBe(false);
+    }
+    expect(() => env.step(2)).toThrow(/truncated after 10 steps/);
+  });
+
+  it('info carries every reward term and the raw market state; the last step carries the episode KPIs', () => {
+    const env = makeEnv(model);
+    env.reset({ seed: 1 });
+    const first = env.step(4);
+    expect(Object.keys(first.info.terms).sort()).toEqual(['churnPenalty', 'costOfGoods', 'handlingCost', 'holdingCost', 'refunds', 'restockedValue', 'revenue', 'salvage', 'stockoutPenalty'].sort());
+    expect(first.info.prices.length).toBe(3);
+    expect(first.info.market.weather).toMatch(/sunny|cloudy|rain|storm/);
+    let last = first;
+    while (!last.truncated) last = env.step(4);
+    const kpis = last.info.episode!;
+    expect(kpis.days).toBe(365);
+    expect(kpis.netRevenue).toBeCloseTo(kpis.gmv - kpis.refunds, 6);
+    expect(kpis.returnRate).toBeGreaterThan(0);
+    expect(kpis.priceIndex).not.toBeNull();
+  });
+
+  it('reset without a seed moves on to a new episode; with the same seed it replays', () => {
+    const env = makeEnv(model);
+    const a = env.reset({ seed: 5 }).observation;
+    const stepA = env.step(3).reward;
+    env.reset();
+    const stepB = env.step(3).reward;
+    env.reset({ seed: 5 });
+    expect(env.step(3).reward).toBe(stepA);
+    expect(stepB).not.toBe(stepA);
+    expect(a.length).toBeGreaterThan(0);
+  });
+});
+
+describe('vector env', () => {
+  it('steps N markets over typed arrays and auto-resets finished episodes', () => {
+    const model = buildMarketModel(loadScenario('markdown-gvr-v1').scenario);
+    const finished: EpisodeKpis[] = [];
+    const env = new VectorEnv(model, { count: 4, seed: 2, onEpisodeEnd: (_, kpis) => finished.push(kpis) });
+    env.reset();
+    const actions = new Int32Array(4).fill(0);
+    for (let step = 0; step < 300; step++) env.step(actions);
+    expect(finished.length).toBeGreaterThanOrEqual(4);
+    expect(Array.from(env.episodesFinished).every((count) => count >= 1)).toBe(true);
+    for (const kpis of finished) expect(kpis.units).toBeLessThanOrEqual(10);
+    expect(env.observations.length).toBe(4 * env.featureCount);
+    expect(() => env.step(new Int32Array(3))).toThrow(/4 actions/);
+  });
+});
