@@ -21,7 +21,9 @@ const festivalArbitrary = fc.record({
   dipDays: fc.integer({ min: 0, max: 14 }),
 });
 
-function festival(input: fc.infer<typeof festivalArbitrary> extends infer T ? T : never, uplift: number, presaleUplift: number): Festival {
+type FestivalInput = typeof festivalArbitrary extends fc.Arbitrary<infer T> ? T : never;
+
+function festival(input: FestivalInput, uplift: number, presaleUplift: number): Festival {
   const date = `${String(input.month).padStart(2, '0')}-${String(input.day).padStart(2, '0')}`;
   const presale = new Date(Date.UTC(2026, input.month - 1, input.day - input.presaleLead));
   const presaleStart = `${String(presale.getUTCMonth() + 1).padStart(2, '0')}-${String(presale.getUTCDate()).padStart(2, '0')}`;

@@ -1,0 +1,15 @@
+/** env/: the market simulator. Pure and deterministic given a seed; no I/O. */
+export { makeEnv, MarketEnv, TimeLimit, rewardFromTerms, type Env, type StepResult, type StepInfo, type RewardTerms, type ResetOptions } from './env.js';
+export { VectorEnv, type VectorEnvOptions } from './vector-env.js';
+export { MultiFirmMarket, type MultiFirmStep } from './multi-firm.js';
+export { MarketSimulation, type StepOutcome } from './market.js';
+export { buildMarketModel, type MarketModel } from './model.js';
+export { buildObservationFeatures, type ObservationFeature } from './observation.js';
+export { checkScenario, type CheckReport, type CheckResult } from './checker.js';
+export { equilibriumOf, oracleOf, type EquilibriumReport, type OracleReport } from './benchmarks.js';
+export { LogitStageGame, type StageGameConfig, type PriceProfile } from './stage-game.js';
+export { solveFiniteStockDp, solveExponentialContinuous, gallegoVanRyzinValue, type FiniteStockProblem, type OracleResult } from './oracle.js';
+export { RandomStream, createStream, componentNames } from './random.js';
+export { PricelabError, formatProblems, type Problem, type ErrorKind } from './errors.js';
+export type { EpisodeKpis } from './kpis.js';
+export type { DiscreteSpace, BoxSpace } from './spaces.js';

@@ -1,0 +1,5 @@
+/** pricelab's public TypeScript API. */
+export * from './env/index.js';
+export * from './scenarios/index.js';
+export * from './agents/index.js';
+export * from './experiments/index.js';

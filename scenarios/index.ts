@@ -1,0 +1,3 @@
+/** scenarios/: versioned scenario files and the schema that validates them. */
+export { loadScenario, parseScenario, validateScenario, builtInScenarioIds, builtInScenarioFolder, type LoadedScenario } from './load.js';
+export { scenarioSchema, type Scenario, type ScenarioInput } from './schema.js';
