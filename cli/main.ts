@@ -4,6 +4,7 @@
  * agents/ and experiments/; each command lives in cli/commands/.
  */
 import { Command } from 'commander';
+import { exitCodes } from './output.js';
 import { registerBench } from './commands/bench.js';
 import { registerCheck } from './commands/check.js';
 import { registerEquilibrium } from './commands/equilibrium.js';
@@ -14,7 +15,11 @@ import { registerSimulate } from './commands/simulate.js';
 const program = new Command('pricelab')
   .description('pricelab: a workbench for reinforcement-learning pricing (market simulator, scenarios, known answers)')
   .version('0.1.0')
-  .showHelpAfterError('(run with --help for usage)');
+  .showHelpAfterError('(run with --help for usage)')
+  // Usage errors (unknown option, bad option value, missing argument) are bad input: exit 2.
+  .exitOverride((error) => {
+    process.exit(error.exitCode === 0 ? 0 : exitCodes.badInput);
+  });
 
 registerScenarios(program);
 registerCheck(program);

@@ -50,26 +50,32 @@ export function oracleOf(scenario: Scenario, options: { continuous?: boolean; pe
   if (problems.length > 0 || !inventory || demand.kind === 'logit') throw configError(`${scenario.id} is not a finite-stock scenario the oracle can solve`, problems);
 
   const stock = Math.round(inventory.initialStock);
+  // --periods refines the time grid of the same problem: the horizon stays fixed, and each
+  // period's expected demand shrinks by the same factor as its length.
   const periods = options.periods ?? scenario.horizonDays;
+  const periodScale = scenario.horizonDays / periods;
   const expectedUnits = (price: number): number => {
     switch (demand.kind) {
       case 'exponential':
-        return demand.scale * demand.periodLength * Math.exp(-demand.sensitivity * price);
+        return demand.scale * demand.periodLength * periodScale * Math.exp(-demand.sensitivity * price);
       case 'linear':
-        return Math.max(0, demand.intercept - demand.slope * price);
+        return Math.max(0, demand.intercept - demand.slope * price) * periodScale;
       case 'constant-elasticity':
-        return demand.scale * Math.pow(price, demand.elasticity);
+        return demand.scale * Math.pow(price, demand.elasticity) * periodScale;
     }
   };
   const continuousTimeValue =
-    demand.kind === 'exponential' ? gallegoVanRyzinValue(demand.scale, demand.sensitivity, stock, demand.periodLength * periods) : undefined;
+    demand.kind === 'exponential' ? gallegoVanRyzinValue(demand.scale, demand.sensitivity, stock, demand.periodLength * scenario.horizonDays) : undefined;
+  if (atMostOneInfeasible(demand, periodScale)) {
+    throw configError(`${periods} periods are too few for at most one arrival per period`, [{ path: ['periods'], message: 'expected enough periods for a sale probability of at most 1 per period' }]);
+  }
   if (options.continuous) {
     if (demand.kind !== 'exponential' || demand.arrivals !== 'at-most-one' || scenario.unitCost !== 0 || inventory.holdingCost !== 0 || inventory.salvageValue !== 0) {
       throw configError('--continuous solves exponential demand with at most one arrival per period and no costs', [
         { path: ['demand'], message: `expected exponential demand with arrivals "at-most-one", unitCost, holdingCost and salvageValue 0; found ${demand.kind}` },
       ]);
     }
-    const result = solveExponentialContinuous({ scale: demand.scale, sensitivity: demand.sensitivity, periodLength: demand.periodLength, stock, periods });
+    const result = solveExponentialContinuous({ scale: demand.scale, sensitivity: demand.sensitivity, periodLength: demand.periodLength * periodScale, stock, periods });
     return { optimalValue: result.optimalValue, stock, periods, prices: 'continuous', firstPrice: result.pricePolicy[0]?.[stock] ?? Number.NaN, ...(continuousTimeValue === undefined ? {} : { continuousTimeValue }) };
   }
   const ladder = Array.from(buildPriceLadder(scenario.priceLadder, undefined));
@@ -105,4 +111,8 @@ export function oracleOf(scenario: Scenario, options: { continuous?: boolean; pe
     },
   });
   return { optimalValue: result.optimalValue, stock, periods, prices: ladder, firstPrice: result.pricePolicy[0]?.[stock] ?? Number.NaN, ...(continuousTimeValue === undefined ? {} : { continuousTimeValue }) };
+}
+
+function atMostOneInfeasible(demand: Scenario['demand'], periodScale: number): boolean {
+  return demand.kind === 'exponential' && demand.arrivals === 'at-most-one' && demand.scale * demand.periodLength * periodScale > 1;
 }

@@ -70,8 +70,11 @@ export function buildMarketModel(scenario: Scenario): MarketModel {
   const calendar = buildCalendar(scenario.startDate, scenario.horizonDays);
   const festivals = buildFestivalCalendar(scenario.festivals, calendar);
   const stageGame = scenario.demand.kind === 'logit' ? buildStageGame(scenario) : undefined;
-  const benchmarks = stageGame ? { nash: stageGame.nash(), monopoly: stageGame.monopoly() } : undefined;
-  const ladder = buildPriceLadder(scenario.priceLadder, benchmarks);
+  const equilibria = stageGame ? { nash: stageGame.nash(), monopoly: stageGame.monopoly() } : undefined;
+  const ladder = buildPriceLadder(scenario.priceLadder, equilibria);
+  // The profit-gain index compares with the stage game, which is only the market's own
+  // per-period game when the market is stationary.
+  const benchmarks = equilibria && isStationary(scenario) ? equilibria : undefined;
 
   const curves = scenario.curves;
   const table = (source: number | string | undefined, path: string[]) =>
@@ -95,7 +98,6 @@ export function buildMarketModel(scenario: Scenario): MarketModel {
 
   const segments: SegmentModel[] = [];
   if (scenario.demand.kind === 'logit') {
-    const middle = ladder[Math.floor(ladder.length / 2)] ?? scenario.listPrice;
     for (const segment of scenario.demand.segments) {
       const base = deterministicRates.map((factor) => factor * segment.arrivalRate);
       const weatherMultiplier = new Float64Array(stateCount * 2);
@@ -111,7 +113,7 @@ export function buildMarketModel(scenario: Scenario): MarketModel {
         priceSensitivity: segment.priceSensitivity,
         scale: segment.scale,
         reference: segment.referencePrice
-          ? { memory: segment.referencePrice.memory, gain: segment.referencePrice.gain, loss: segment.referencePrice.loss, initial: segment.referencePrice.initial ?? middle }
+          ? { memory: segment.referencePrice.memory, gain: segment.referencePrice.gain, loss: segment.referencePrice.loss, initial: segment.referencePrice.initial ?? scenario.listPrice }
           : undefined,
         weatherMultiplier,
         returnLogitOffset: segment.returnLogitOffset,
@@ -150,6 +152,25 @@ export function buildMarketModel(scenario: Scenario): MarketModel {
     salesScale: typicalDailyUnits(scenario, ladder),
     stockScale: typicalStock(scenario),
   };
+}
+
+/**
+ * Stationary: every day is the same stage game (no calendar effects, weather, stock,
+ * returns, churn or reference prices). Only then is the profit-gain index meaningful.
+ */
+export function isStationary(scenario: Scenario): boolean {
+  const curves = scenario.curves;
+  return (
+    scenario.demand.kind === 'logit' &&
+    scenario.demand.segments.every((segment) => !segment.loyalty && !segment.referencePrice) &&
+    scenario.festivals.length === 0 &&
+    !scenario.weather &&
+    !scenario.returns &&
+    !scenario.inventory &&
+    curves.seasonality === undefined &&
+    curves.dayOfWeek === undefined &&
+    curves.demandMultiplier === undefined
+  );
 }
 
 /** The stage game at the segments' base arrival rates, reference terms at their steady state (r = p). */

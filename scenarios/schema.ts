@@ -22,10 +22,18 @@ export const curveSchema = z
   .describe('a number, or a math expression over dayOfYear, weekday, weekend, day, temperature');
 
 export const priceLadderSchema = z.discriminatedUnion('kind', [
-  z.strictObject({
-    kind: z.literal('list'),
-    prices: z.array(positive).min(2).describe('the prices the agent may choose, ascending'),
-  }),
+  z
+    .strictObject({
+      kind: z.literal('list'),
+      prices: z.array(positive).min(2).describe('the prices the agent may choose, ascending'),
+    })
+    .superRefine((ladder, context) => {
+      ladder.prices.forEach((price, index) => {
+        if (index > 0 && price <= (ladder.prices[index - 1] ?? 0)) {
+          context.addIssue({ code: 'custom', path: ['prices', index], message: `expected ascending prices, found ${price} after ${ladder.prices[index - 1]}` });
+        }
+      });
+    }),
   z.strictObject({
     kind: z.literal('range'),
     min: positive.describe('lowest price'),
@@ -37,6 +45,8 @@ export const priceLadderSchema = z.discriminatedUnion('kind', [
       .max(0.99)
       .optional()
       .describe('if set, every price is rounded down to end in this fraction (0.99 gives 19.99)'),
+  }).superRefine((ladder, context) => {
+    if (ladder.max <= ladder.min) context.addIssue({ code: 'custom', path: ['max'], message: `expected max > min (${ladder.min}), found ${ladder.max}` });
   }),
   z.strictObject({
     kind: z.literal('equilibrium-grid'),
@@ -51,7 +61,7 @@ export const referencePriceSchema = z.strictObject({
   memory: z.number().min(0).max(0.99).describe('smoothing z in r <- z*r + (1-z)*p (0.5..0.9 typical)'),
   gain: nonNegative.describe('utility per currency unit our price is below the reference (g)'),
   loss: nonNegative.describe('utility per currency unit our price is above the reference (l); l/g about 2-3 (Kalyanaram & Winer 1995)'),
-  initial: positive.optional().describe('starting reference price; default: the middle of the price ladder'),
+  initial: positive.optional().describe('starting reference price; default: the list price'),
 });
 
 export const loyaltySchema = z.strictObject({
@@ -111,12 +121,16 @@ export const demandSchema = z.discriminatedUnion('kind', [
 
 export const strategySchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('fixed'), price: positive }),
-  z.strictObject({
-    kind: z.literal('random-walk'),
-    step: positive.describe('largest move per repricing, up or down'),
-    min: positive,
-    max: positive,
-  }),
+  z
+    .strictObject({
+      kind: z.literal('random-walk'),
+      step: positive.describe('largest move per repricing, up or down'),
+      min: positive,
+      max: positive,
+    })
+    .superRefine((strategy, context) => {
+      if (strategy.max <= strategy.min) context.addIssue({ code: 'custom', path: ['max'], message: `expected max > min (${strategy.min}), found ${strategy.max}` });
+    }),
   z.strictObject({
     kind: z.literal('undercut'),
     amount: positive.describe('eps below the lowest rival price'),
@@ -126,12 +140,16 @@ export const strategySchema = z.discriminatedUnion('kind', [
     kind: z.literal('match'),
     floorMargin: nonNegative.describe('never below unitCost * (1 + floorMargin)'),
   }),
-  z.strictObject({
-    kind: z.literal('two-bound'),
-    step: positive.describe('d: undercut the lowest rival by this much'),
-    floor: positive.describe('lowest price before jumping back up'),
-    ceiling: positive.describe('price after the jump'),
-  }),
+  z
+    .strictObject({
+      kind: z.literal('two-bound'),
+      step: positive.describe('d: undercut the lowest rival by this much'),
+      floor: positive.describe('lowest price before jumping back up'),
+      ceiling: positive.describe('price after the jump'),
+    })
+    .superRefine((strategy, context) => {
+      if (strategy.ceiling <= strategy.floor) context.addIssue({ code: 'custom', path: ['ceiling'], message: `expected ceiling > floor (${strategy.floor}), found ${strategy.ceiling}` });
+    }),
   z.strictObject({ kind: z.literal('best-response') }),
   z.strictObject({
     kind: z.literal('ratio-follower'),
@@ -175,6 +193,20 @@ export const weatherSchema = z.strictObject({
     .describe('row-stochastic matrices P[from][to] per (northern) season'),
   temperatureNoise: nonNegative.describe('standard deviation of daily temperature around its mean, degrees C'),
   initialState: z.string().min(1),
+}).superRefine((weather, context) => {
+  const count = weather.states.length;
+  if (!weather.states.some((state) => state.name === weather.initialState)) {
+    context.addIssue({ code: 'custom', path: ['initialState'], message: `expected one of ${weather.states.map((state) => state.name).join(', ')}, found "${weather.initialState}"` });
+  }
+  for (const season of ['winter', 'spring', 'summer', 'autumn'] as const) {
+    const matrix = weather.transitions[season];
+    if (matrix.length !== count) context.addIssue({ code: 'custom', path: ['transitions', season], message: `expected ${count} rows (one per state), found ${matrix.length}` });
+    matrix.forEach((row, rowIndex) => {
+      if (row.length !== count) context.addIssue({ code: 'custom', path: ['transitions', season, rowIndex], message: `expected ${count} entries, found ${row.length}` });
+      const sum = row.reduce((total, value) => total + value, 0);
+      if (Math.abs(sum - 1) > 1e-6) context.addIssue({ code: 'custom', path: ['transitions', season, rowIndex], message: `expected the row to sum to 1, found ${sum}` });
+    });
+  }
 });
 
 export const returnsSchema = z.strictObject({
@@ -187,6 +219,8 @@ export const returnsSchema = z.strictObject({
   handlingCost: nonNegative.describe('cost per returned unit'),
   resellableFraction: share.describe('share of returned units put back into stock'),
   refurbishDays: z.number().int().min(0).describe('delay before a resellable return is back in stock'),
+}).superRefine((returns, context) => {
+  if (returns.maxLagDays < returns.minLagDays) context.addIssue({ code: 'custom', path: ['maxLagDays'], message: `expected at least minLagDays (${returns.minLagDays}), found ${returns.maxLagDays}` });
 });
 
 export const replenishmentSchema = z.discriminatedUnion('kind', [
@@ -197,6 +231,10 @@ export const replenishmentSchema = z.discriminatedUnion('kind', [
     orderUpTo: positive.describe('S: order up to this position'),
     reviewEveryDays: wholeDays,
     leadTimeDays: z.number().int().min(0),
+  }).superRefine((replenishment, context) => {
+    if (replenishment.orderUpTo <= replenishment.reorderPoint) {
+      context.addIssue({ code: 'custom', path: ['orderUpTo'], message: `expected orderUpTo > reorderPoint (${replenishment.reorderPoint}), found ${replenishment.orderUpTo}` });
+    }
   }),
 ]);
 
@@ -232,7 +270,22 @@ export const scenarioSchema = z
     listPrice: positive.describe('regular price; discount depth is measured against it'),
     priceLadder: priceLadderSchema,
     demand: demandSchema,
-    competitors: z.array(competitorSchema).default([]),
+    competitors: z
+      .array(competitorSchema)
+      .superRefine((competitors, context) => {
+        const names = new Set<string>();
+        competitors.forEach((competitor, index) => {
+          if (names.has(competitor.name)) context.addIssue({ code: 'custom', path: [index, 'name'], message: `expected unique competitor names, found "${competitor.name}" twice` });
+          names.add(competitor.name);
+        });
+        competitors.forEach((competitor, index) => {
+          const strategy = competitor.strategy;
+          if (strategy.kind === 'ratio-follower' && strategy.target !== 'focal' && !names.has(strategy.target)) {
+            context.addIssue({ code: 'custom', path: [index, 'strategy', 'target'], message: `expected "focal" or a competitor name (${[...names].join(', ')}), found "${strategy.target}"` });
+          }
+        });
+      })
+      .default([]),
     festivals: z.array(festivalSchema).default([]),
     weather: weatherSchema.optional(),
     returns: returnsSchema.optional(),
@@ -246,75 +299,42 @@ export const scenarioSchema = z
       })
       .default({}),
   })
-  .superRefine((scenario, context) => {
-    const issue = (path: (string | number)[], message: string) => context.addIssue({ code: 'custom', path, message });
-    if (scenario.demand.kind !== 'logit') {
-      if (scenario.competitors.length > 0) issue(['competitors'], `expected no competitors with ${scenario.demand.kind} demand (rivals need logit demand), found ${scenario.competitors.length}`);
-      if (scenario.weather) issue(['weather'], `expected no weather with ${scenario.demand.kind} demand (weather acts on logit segments)`);
-    }
-    if (scenario.priceLadder.kind === 'range' && scenario.priceLadder.max <= scenario.priceLadder.min) {
-      issue(['priceLadder', 'max'], `expected max > min (${scenario.priceLadder.min}), found ${scenario.priceLadder.max}`);
-    }
-    if (scenario.priceLadder.kind === 'equilibrium-grid' && scenario.demand.kind !== 'logit') {
-      issue(['priceLadder', 'kind'], 'expected logit demand for an equilibrium-grid ladder');
-    }
-    if (scenario.priceLadder.kind === 'list') {
-      const prices = scenario.priceLadder.prices;
-      prices.forEach((price, index) => {
-        if (index > 0 && price <= (prices[index - 1] ?? 0)) issue(['priceLadder', 'prices', index], `expected ascending prices, found ${price} after ${prices[index - 1]}`);
-      });
-    }
-    if (scenario.returns && scenario.returns.maxLagDays < scenario.returns.minLagDays) {
-      issue(['returns', 'maxLagDays'], `expected at least minLagDays (${scenario.returns.minLagDays}), found ${scenario.returns.maxLagDays}`);
-    }
-    const replenishment = scenario.inventory?.replenishment;
-    if (replenishment?.kind === 'periodic-review' && replenishment.orderUpTo <= replenishment.reorderPoint) {
-      issue(['inventory', 'replenishment', 'orderUpTo'], `expected orderUpTo > reorderPoint (${replenishment.reorderPoint}), found ${replenishment.orderUpTo}`);
-    }
-    const names = new Set<string>();
-    scenario.competitors.forEach((competitor, index) => {
-      if (names.has(competitor.name)) issue(['competitors', index, 'name'], `expected unique competitor names, found "${competitor.name}" twice`);
-      names.add(competitor.name);
-    });
-    scenario.competitors.forEach((competitor, index) => {
-      const strategy = competitor.strategy;
-      if (strategy.kind === 'ratio-follower' && strategy.target !== 'focal' && !names.has(strategy.target)) {
-        issue(['competitors', index, 'strategy', 'target'], `expected "focal" or a competitor name (${[...names].join(', ')}), found "${strategy.target}"`);
+  // Checks across sections run even when other fields are invalid (zod skips refinements
+  // after an error unless told otherwise), so a file's every problem is listed at once.
+  // The value may then be partly invalid: every check guards the shape it reads.
+  .superRefine(
+    (scenario, context) => {
+      const issue = (path: (string | number)[], message: string) => context.addIssue({ code: 'custom', path, message });
+      const raw = scenario as unknown as Record<string, unknown>;
+      const demand = isRecord(raw.demand) ? raw.demand : undefined;
+      const demandKind = typeof demand?.kind === 'string' ? demand.kind : undefined;
+      if (demandKind !== undefined && demandKind !== 'logit') {
+        if (Array.isArray(raw.competitors) && raw.competitors.length > 0) issue(['competitors'], `expected no competitors with ${demandKind} demand (rivals need logit demand), found ${raw.competitors.length}`);
+        if (raw.weather !== undefined) issue(['weather'], `expected no weather with ${demandKind} demand (weather acts on logit segments)`);
+        if (isRecord(raw.priceLadder) && raw.priceLadder.kind === 'equilibrium-grid') issue(['priceLadder', 'kind'], 'expected logit demand for an equilibrium-grid ladder');
       }
-      if ((strategy.kind === 'two-bound' || strategy.kind === 'random-walk') && ('min' in strategy ? strategy.max <= strategy.min : strategy.ceiling <= strategy.floor)) {
-        issue(['competitors', index, 'strategy'], 'expected the upper bound above the lower bound');
-      }
-    });
-    if (scenario.demand.kind === 'logit') {
-      const stateNames = new Set(scenario.weather?.states.map((state) => state.name) ?? []);
-      scenario.demand.segments.forEach((segment, index) => {
-        for (const state of Object.keys(segment.weather ?? {})) {
-          if (!stateNames.has(state)) issue(['demand', 'segments', index, 'weather', state], `expected a weather state (${[...stateNames].join(', ') || 'no weather configured'}), found "${state}"`);
-        }
-      });
-    }
-    if (scenario.weather) {
-      const weather = scenario.weather;
-      const count = weather.states.length;
-      if (!weather.states.some((state) => state.name === weather.initialState)) {
-        issue(['weather', 'initialState'], `expected one of ${weather.states.map((state) => state.name).join(', ')}, found "${weather.initialState}"`);
-      }
-      for (const season of ['winter', 'spring', 'summer', 'autumn'] as const) {
-        const matrix = weather.transitions[season];
-        if (matrix.length !== count) issue(['weather', 'transitions', season], `expected ${count} rows (one per state), found ${matrix.length}`);
-        matrix.forEach((row, rowIndex) => {
-          if (row.length !== count) issue(['weather', 'transitions', season, rowIndex], `expected ${count} entries, found ${row.length}`);
-          const sum = row.reduce((total, value) => total + value, 0);
-          if (Math.abs(sum - 1) > 1e-6) issue(['weather', 'transitions', season, rowIndex], `expected the row to sum to 1, found ${sum}`);
+      if (demandKind === 'logit' && Array.isArray(demand?.segments)) {
+        const states = isRecord(raw.weather) && Array.isArray(raw.weather.states) ? raw.weather.states.map((state) => (isRecord(state) ? state.name : undefined)) : [];
+        demand.segments.forEach((segment, index) => {
+          if (!isRecord(segment) || !isRecord(segment.weather)) return;
+          for (const state of Object.keys(segment.weather)) {
+            if (!states.includes(state)) issue(['demand', 'segments', index, 'weather', state], `expected a weather state (${states.join(', ') || 'no weather configured'}), found "${state}"`);
+          }
         });
       }
-    }
-    if (scenario.demand.kind === 'exponential' && scenario.demand.arrivals === 'at-most-one') {
-      const lowest = scenario.priceLadder.kind === 'list' ? scenario.priceLadder.prices[0] ?? 0 : scenario.priceLadder.kind === 'range' ? scenario.priceLadder.min : 0;
-      const probability = scenario.demand.scale * scenario.demand.periodLength * Math.exp(-scenario.demand.sensitivity * lowest);
-      if (probability > 1) issue(['demand', 'periodLength'], `expected a sale probability of at most 1 per period at the lowest price, found ${probability}`);
-    }
-  });
+      if (demandKind === 'exponential' && demand?.arrivals === 'at-most-one' && isRecord(raw.priceLadder)) {
+        const ladder = raw.priceLadder;
+        const lowest = ladder.kind === 'list' && Array.isArray(ladder.prices) ? Number(ladder.prices[0]) : ladder.kind === 'range' ? Number(ladder.min) : Number.NaN;
+        const probability = Number(demand.scale) * Number(demand.periodLength) * Math.exp(-Number(demand.sensitivity) * lowest);
+        if (probability > 1) issue(['demand', 'periodLength'], `expected a sale probability of at most 1 per period at the lowest price, found ${probability}`);
+      }
+    },
+    { when: () => true },
+  );
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type Scenario = z.output<typeof scenarioSchema>;

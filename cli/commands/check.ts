@@ -5,6 +5,13 @@ import { PricelabError, configError, formatProblems } from '../../env/errors.js'
 import { builtInScenarioIds, loadScenario } from '../../scenarios/load.js';
 import { exitCodes, positiveInteger, printJson, run } from '../output.js';
 
+/** A file that does not load is bad input (2), or not found (3); a failed check is 1. */
+function worstExitCode(reports: readonly CheckReport[], loadErrors: ReadonlyMap<string, PricelabError>): number {
+  if ([...loadErrors.values()].some((error) => error.kind === 'config' || error.kind === 'protocol')) return exitCodes.badInput;
+  if ([...loadErrors.values()].some((error) => error.kind === 'not-found')) return exitCodes.notFound;
+  return reports.every((report) => report.passed) ? exitCodes.ok : exitCodes.failed;
+}
+
 export function registerCheck(program: Command): void {
   program
     .command('check')
@@ -17,11 +24,13 @@ export function registerCheck(program: Command): void {
       run((names: string[], options: { all?: boolean; steps?: number; json?: boolean }) => {
         const targets = options.all ? [...builtInScenarioIds(), ...names] : names;
         if (targets.length === 0) throw configError('nothing to check', [{ path: ['scenarios'], message: 'expected scenario ids, files or --all, found none' }]);
+        const loadErrors = new Map<string, PricelabError>();
         const reports: CheckReport[] = targets.map((target) => {
           try {
             return checkScenario(loadScenario(target).scenario, options.steps === undefined ? {} : { maxSteps: options.steps });
           } catch (error) {
             if (!(error instanceof PricelabError)) throw error;
+            loadErrors.set(target, error);
             const detail = error.problems.length > 0 ? `${error.message.split('\n')[0]}\n${formatProblems(error.problems)}` : error.message;
             return { scenarioId: target, passed: false, checks: [{ name: 'loads', status: 'failed', detail }] };
           }
@@ -38,7 +47,7 @@ export function registerCheck(program: Command): void {
           const failed = reports.filter((report) => !report.passed).length;
           process.stdout.write(`${reports.length - failed} passed, ${failed} failed\n`);
         }
-        return reports.every((report) => report.passed) ? exitCodes.ok : exitCodes.failed;
+        return worstExitCode(reports, loadErrors);
       }),
     );
 }
