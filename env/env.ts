@@ -11,7 +11,7 @@
 import { protocolError } from './errors.js';
 import { MarketSimulation, type StepOutcome } from './market.js';
 import { buildMarketModel, type MarketModel } from './model.js';
-import { buildObservationFeatures, writeObservation, type ObservationFeature } from './observation.js';
+import { ObservationWriter, buildObservationFeatures, type ObservationFeature } from './observation.js';
 import { box, discrete, type BoxSpace, type DiscreteSpace } from './spaces.js';
 import type { EpisodeKpis } from './kpis.js';
 import type { Scenario } from '../scenarios/schema.js';
@@ -86,6 +86,7 @@ export class MarketEnv implements Env {
   readonly model: MarketModel;
   readonly market: MarketSimulation;
   readonly features: readonly ObservationFeature[];
+  private readonly observationWriter: ObservationWriter;
   readonly actionSpace: DiscreteSpace;
   readonly observationSpace: BoxSpace;
   private baseSeed: number | string = 0;
@@ -96,6 +97,7 @@ export class MarketEnv implements Env {
     this.model = model;
     this.market = new MarketSimulation(model);
     this.features = buildObservationFeatures(model);
+    this.observationWriter = new ObservationWriter(model, this.features);
     this.actionSpace = discrete(model.ladder.length);
     this.observationSpace = box(
       this.features.map((feature) => feature.name),
@@ -126,7 +128,7 @@ export class MarketEnv implements Env {
 
   observe(): Float32Array {
     const observation = new Float32Array(this.features.length);
-    writeObservation(this.features, this.market, observation);
+    this.observationWriter.write(this.market, observation);
     return observation;
   }
 }

@@ -31,6 +31,7 @@
  */
 import { RandomStream, uniformToKey, derivedUniform } from './random.js';
 import { binomialFromUniform, poissonFromUniform, sigmoid } from './sampling.js';
+import { fastExp } from './fast-exp.js';
 import { drawWeatherPath } from './weather.js';
 import { Rival } from './competitors/rival.js';
 import { createStrategy } from './competitors/create.js';
@@ -324,7 +325,7 @@ export class MarketSimulation {
     const eventDay = model.festivals.eventDay[day] === 1;
     const presaleDay = model.festivals.presaleDay[day] === 1;
     const firmDemand = outcome.firmDemand;
-    firmDemand.fill(0);
+    for (let firm = 0; firm < firms; firm++) firmDemand[firm] = 0;
 
     // 4. arrivals and choice
     let arrivals = 0;
@@ -346,12 +347,12 @@ export class MarketSimulation {
         let ourWeight =
           ladderIndex >= 0
             ? (this.ourWeightTable[segmentIndex * ladderSize + ladderIndex] ?? 0)
-            : Math.exp((this.ourQuality - segment.priceSensitivity * price - (this.utilityShift[segmentIndex] ?? 0)) * inverseScale);
+            : fastExp((this.ourQuality - segment.priceSensitivity * price - (this.utilityShift[segmentIndex] ?? 0)) * inverseScale);
         const reference = segment.reference;
         if (reference) {
           const referencePrice = this.referencePrice[segmentIndex] ?? price;
           const referenceTerm = price < referencePrice ? reference.gain * (referencePrice - price) : -reference.loss * (price - referencePrice);
-          if (referenceTerm !== 0) ourWeight *= Math.exp(referenceTerm * inverseScale);
+          if (referenceTerm !== 0) ourWeight *= fastExp(referenceTerm * inverseScale);
         }
         this.expUtility[0] = ourWeight;
         let denominator = (this.outsideWeight[segmentIndex] ?? 0) + ourWeight;
@@ -360,7 +361,7 @@ export class MarketSimulation {
           const rivalPrice = prices[firm] ?? 0;
           if (this.rivalWeightPrice[slot] !== rivalPrice) {
             this.rivalWeightPrice[slot] = rivalPrice;
-            this.rivalWeight[slot] = Math.exp(((this.rivalQuality[firm] ?? 0) - segment.priceSensitivity * rivalPrice - (this.utilityShift[segmentIndex] ?? 0)) * inverseScale);
+            this.rivalWeight[slot] = fastExp(((this.rivalQuality[firm] ?? 0) - segment.priceSensitivity * rivalPrice - (this.utilityShift[segmentIndex] ?? 0)) * inverseScale);
           }
           const weight = this.rivalWeight[slot] ?? 0;
           this.expUtility[firm] = weight;
@@ -526,7 +527,7 @@ export class MarketSimulation {
     this.kpis.record(outcome, priceChanged);
     this.lastPrice = price;
     this.lastSold = sold;
-    this.lastPrices.set(prices);
+    for (let firm = 0; firm < firms; firm++) this.lastPrices[firm] = prices[firm] ?? 0;
     this.day = day + 1;
     if (terminated || lastDay) this.ended = true;
     else this.setRivalPricesFor(this.day);
@@ -594,13 +595,27 @@ export class MarketSimulation {
     }
     const count = binomialFromUniform(units, probability, uniform, this.returnLogComplement[segmentIndex]);
     if (count === 0) return;
+    // Each returned unit's lag and resellability from derived uniforms: the stream stays put.
     const key = uniformToKey(uniform);
+    const resellableFraction = returns.resellableFraction;
+    const ringSize = this.ringSize;
+    const firstReturnDay = day + returns.minLagDays;
+    const refurbishDays = returns.refurbishDays;
+    const lastLag = cumulative.length - 1;
+    const returnsDue = this.returnsDue;
+    const refundsDue = this.refundsDue;
+    const restockDue = this.restockDue;
     for (let unit = 0; unit < count; unit++) {
       const lagUniform = derivedUniform(key, 2 * unit);
       let lagIndex = 0;
-      while (lagIndex < cumulative.length - 1 && lagUniform >= (cumulative[lagIndex] ?? 1)) lagIndex++;
-      const resellable = derivedUniform(key, 2 * unit + 1) < returns.resellableFraction ? 1 : 0;
-      this.bookReturn(day + returns.minLagDays + lagIndex, 1, price, resellable);
+      while (lagIndex < lastLag && lagUniform >= cumulative[lagIndex]!) lagIndex++;
+      const slot = (firstReturnDay + lagIndex) % ringSize;
+      returnsDue[slot] = returnsDue[slot]! + 1;
+      refundsDue[slot] = refundsDue[slot]! + price;
+      if (derivedUniform(key, 2 * unit + 1) < resellableFraction) {
+        const restockSlot = (firstReturnDay + lagIndex + refurbishDays) % ringSize;
+        restockDue[restockSlot] = restockDue[restockSlot]! + 1;
+      }
     }
     this.returnsPending += count;
   }

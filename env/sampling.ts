@@ -8,9 +8,12 @@
  * derived from the one drawn, so the cost stays bounded and exp() never underflows.
  */
 import { derivedUniform, uniformToKey } from './random.js';
+import { fastExp } from './fast-exp.js';
 
 const POISSON_CHUNK = 500;
 const BINOMIAL_CHUNK = 1000;
+/** 1/k for k = 0..BINOMIAL_CHUNK: the search loops multiply instead of dividing (a division costs several multiplies). */
+const RECIPROCALS = Float64Array.from({ length: BINOMIAL_CHUNK + 2 }, (_, k) => (k === 0 ? 0 : 1 / k));
 
 /** Poisson(mean) by sequential search of its CDF; exact for any mean. */
 export function poissonFromUniform(mean: number, uniform: number): number {
@@ -27,11 +30,11 @@ export function poissonFromUniform(mean: number, uniform: number): number {
 
 function poissonSmall(mean: number, uniform: number): number {
   let count = 0;
-  let probability = Math.exp(-mean);
+  let probability = fastExp(-mean);
   let cumulative = probability;
   while (uniform > cumulative) {
     count++;
-    probability *= mean / count;
+    probability *= mean * (count <= BINOMIAL_CHUNK ? RECIPROCALS[count]! : 1 / count);
     cumulative += probability;
     // Rounding can leave the cumulative sum a hair below 1: stop once the tail is empty.
     if (probability < 1e-300 && count > mean) break;
@@ -66,10 +69,10 @@ function binomialSmall(trials: number, probability: number, uniform: number, log
   const odds = probability / (1 - probability);
   let count = 0;
   // exp(n log(1-p)) rather than pow(1-p, n): V8's pow costs about five exps.
-  let mass = Math.exp(trials * logComplement);
+  let mass = fastExp(trials * logComplement);
   let cumulative = mass;
   while (uniform > cumulative && count < trials) {
-    mass *= ((trials - count) / (count + 1)) * odds;
+    mass *= (trials - count) * RECIPROCALS[count + 1]! * odds;
     count++;
     cumulative += mass;
   }

@@ -10,7 +10,7 @@
 import { protocolError } from './errors.js';
 import { MarketSimulation } from './market.js';
 import { buildMarketModel, type MarketModel } from './model.js';
-import { buildObservationFeatures, writeObservation, type ObservationFeature } from './observation.js';
+import { ObservationWriter, buildObservationFeatures, type ObservationFeature } from './observation.js';
 import { episodeSeed } from './random.js';
 import { box, discrete, type BoxSpace, type DiscreteSpace } from './spaces.js';
 import type { EpisodeKpis } from './kpis.js';
@@ -36,6 +36,7 @@ export class VectorEnv {
   readonly episodesFinished: Int32Array;
   private readonly markets: MarketSimulation[];
   private readonly features: readonly ObservationFeature[];
+  private readonly observationWriter: ObservationWriter;
   private readonly seed: number;
   private readonly onEpisodeEnd: ((marketIndex: number, kpis: EpisodeKpis) => void) | undefined;
   private started = false;
@@ -47,6 +48,7 @@ export class VectorEnv {
     this.seed = options.seed ?? 0;
     this.onEpisodeEnd = options.onEpisodeEnd;
     this.features = buildObservationFeatures(this.model);
+    this.observationWriter = new ObservationWriter(this.model, this.features);
     this.featureCount = this.features.length;
     this.actionSpace = discrete(this.model.ladder.length);
     this.observationSpace = box(
@@ -66,7 +68,7 @@ export class VectorEnv {
     for (let index = 0; index < this.count; index++) {
       this.episodesFinished[index] = 0;
       this.markets[index]!.reset(episodeSeed(this.seed, index, 0));
-      writeObservation(this.features, this.markets[index]!, this.observations, index * this.featureCount);
+      this.observationWriter.write(this.markets[index]!, this.observations, index * this.featureCount);
     }
     this.started = true;
     return this.observations;
@@ -88,7 +90,7 @@ export class VectorEnv {
         const episode = ++this.episodesFinished[index]!;
         market.reset(episodeSeed(this.seed, index, episode));
       }
-      writeObservation(this.features, market, this.observations, index * featureCount);
+      this.observationWriter.write(market, this.observations, index * featureCount);
     }
   }
 }

@@ -11,7 +11,7 @@
 import type { Weather } from '../scenarios/schema.js';
 import type { Calendar } from './calendar.js';
 import type { RandomStream } from './random.js';
-import { indexFromCumulative, normalFromUniforms } from './sampling.js';
+import { indexFromCumulative } from './sampling.js';
 
 export interface WeatherModel {
   readonly stateNames: readonly string[];
@@ -57,18 +57,27 @@ export function drawWeatherPath(
 ): void {
   let state = model.initialState;
   const lastCalendarDay = calendar.days - 1;
+  // Box-Muller gives two normals per logarithm: day 2d uses the cosine, day 2d+1 the sine of
+  // the pair drawn on day 2d. Every day still draws three uniforms, so the stream is aligned.
+  let pairedNormal = 0;
   for (let day = 0; day < states.length; day++) {
     const calendarDay = Math.min(day, lastCalendarDay);
     const transition = random.next();
     const noiseFirst = random.next();
     const noiseSecond = random.next();
+    let normal: number;
+    if ((day & 1) === 0) {
+      const radius = Math.sqrt(-2 * Math.log(1 - noiseFirst));
+      const angle = 2 * Math.PI * noiseSecond;
+      normal = radius * Math.cos(angle);
+      pairedNormal = radius * Math.sin(angle);
+    } else normal = pairedNormal;
     if (day > 0) {
       const rows = model.cumulative[calendar.season[calendarDay] ?? 0];
       const row = rows?.[state];
       if (row) state = indexFromCumulative(row, transition);
     }
     states[day] = state;
-    temperatures[day] =
-      (temperatureMean[calendarDay] ?? 0) + (model.temperatureOffset[state] ?? 0) + model.temperatureNoise * normalFromUniforms(noiseFirst, noiseSecond);
+    temperatures[day] = (temperatureMean[calendarDay] ?? 0) + (model.temperatureOffset[state] ?? 0) + model.temperatureNoise * normal;
   }
 }

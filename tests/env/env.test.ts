@@ -91,3 +91,24 @@ describe('vector env', () => {
     expect(() => env.step(new Int32Array(3))).toThrow(/4 actions/);
   });
 });
+
+describe('observation writers', () => {
+  it('the fast writer equals the reference writer, feature by feature, on every scenario', async () => {
+    const { ObservationWriter, writeObservation } = await import('../../env/observation.js');
+    const { MarketSimulation } = await import('../../env/market.js');
+    for (const id of builtInScenarioIds()) {
+      const model = buildMarketModel(loadScenario(id).scenario);
+      const writer = new ObservationWriter(model);
+      const market = new MarketSimulation(model);
+      market.reset(4);
+      const fast = new Float32Array(writer.features.length);
+      const reference = new Float32Array(writer.features.length);
+      for (let day = 0; day < Math.min(120, model.horizon) && !market.ended; day++) {
+        writer.write(market, fast);
+        writeObservation(writer.features, market, reference);
+        expect(Array.from(fast), `${id} day ${day}`).toEqual(Array.from(reference));
+        market.stepIndex(day % model.ladder.length);
+      }
+    }
+  });
+});
