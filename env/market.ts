@@ -106,7 +106,11 @@ export class MarketSimulation {
   private readonly weatherStream = new RandomStream(0, 'weather');
   private readonly rivals: Rival[];
   private readonly orderPipeline: Float64Array;
-  private readonly ringSize: number;
+  /** Ring buffers have power-of-two sizes and are indexed with `& mask`: a `%` by a variable compiles to an integer division, the slowest instruction of the day. */
+  private readonly ringMask: number;
+  private readonly pipelineMask: number;
+  private readonly changeWindow: number;
+  private readonly changeMask: number;
   private readonly returnsDue: Float64Array;
   private readonly refundsDue: Float64Array;
   private readonly restockDue: Float64Array;
@@ -167,14 +171,18 @@ export class MarketSimulation {
         }),
     );
     const replenishment = model.scenario.inventory?.replenishment;
-    this.orderPipeline = new Float64Array((replenishment?.kind === 'periodic-review' ? replenishment.leadTimeDays : 0) + 1);
+    this.orderPipeline = new Float64Array(powerOfTwoAtLeast((replenishment?.kind === 'periodic-review' ? replenishment.leadTimeDays : 0) + 1));
+    this.pipelineMask = this.orderPipeline.length - 1;
     const returns = model.scenario.returns;
-    this.ringSize = returns ? returns.maxLagDays + returns.refurbishDays + 2 : 1;
-    this.returnsDue = new Float64Array(this.ringSize);
-    this.refundsDue = new Float64Array(this.ringSize);
-    this.restockDue = new Float64Array(this.ringSize);
+    const ringSize = powerOfTwoAtLeast(returns ? returns.maxLagDays + returns.refurbishDays + 2 : 1);
+    this.ringMask = ringSize - 1;
+    this.returnsDue = new Float64Array(ringSize);
+    this.refundsDue = new Float64Array(ringSize);
+    this.restockDue = new Float64Array(ringSize);
     this.returnLagCumulative = returns ? returnLagDistribution(returns.minLagDays, returns.maxLagDays, returns.meanLagDays) : new Float64Array(1);
-    this.changeHistory = new Uint8Array(Math.max(1, ...model.segments.map((segment) => segment.loyalty?.changeWindowDays ?? 1)));
+    this.changeWindow = Math.max(1, ...model.segments.map((segment) => segment.loyalty?.changeWindowDays ?? 1));
+    this.changeHistory = new Uint8Array(powerOfTwoAtLeast(this.changeWindow + 1));
+    this.changeMask = this.changeHistory.length - 1;
     this.kpis = new EpisodeKpiAccumulator(model);
     this.rivalQuality = Float64Array.from([0, ...model.rivals.map((rival) => rival.quality)]);
     this.rivalUnitCost = Float64Array.from([model.unitCost, ...model.rivals.map((rival) => rival.config.unitCost)]);
@@ -404,9 +412,9 @@ export class MarketSimulation {
     // 6. reference prices and loyalty
     let customersLost = 0;
     const priceChanged = day > 0 && Math.abs(price - this.lastPrice) > 1e-9 ? 1 : 0;
-    const windowSlot = day % this.changeHistory.length;
-    this.changesInWindow += priceChanged - (this.changeHistory[windowSlot] ?? 0);
-    this.changeHistory[windowSlot] = priceChanged;
+    // Changes over the last `changeWindow` days: add today's, drop the one that left the window.
+    this.changeHistory[day & this.changeMask] = priceChanged;
+    this.changesInWindow += priceChanged - (day >= this.changeWindow ? (this.changeHistory[(day - this.changeWindow) & this.changeMask] ?? 0) : 0);
     for (let segmentIndex = 0; segmentIndex < model.segments.length; segmentIndex++) {
       const segment = model.segments[segmentIndex]!;
       const reference = this.referencePrice[segmentIndex] ?? price;
@@ -439,7 +447,7 @@ export class MarketSimulation {
         const units = this.segmentSold[segmentIndex] ?? 0;
         if (units > 0) this.scheduleReturns(day, units, segmentIndex, price, uniform);
       }
-      const slot = day % this.ringSize;
+      const slot = day & this.ringMask;
       unitsReturned = this.returnsDue[slot] ?? 0;
       refunds = this.refundsDue[slot] ?? 0;
       unitsRestocked = this.restockDue[slot] ?? 0;
@@ -458,18 +466,18 @@ export class MarketSimulation {
     const inventory = model.scenario.inventory;
     if (inventory && inventory.replenishment.kind === 'periodic-review') {
       const replenishment = inventory.replenishment;
-      const pipelineSlot = day % this.orderPipeline.length;
+      const pipelineSlot = day & this.pipelineMask;
       unitsArrivedFromOrders = this.orderPipeline[pipelineSlot] ?? 0;
       this.orderPipeline[pipelineSlot] = 0;
       this.stockOnHand += unitsArrivedFromOrders;
       this.stockOnOrder -= unitsArrivedFromOrders;
-      if (day % replenishment.reviewEveryDays === 0) {
+      if (model.reviewDay[day] === 1) {
         const position = this.stockOnHand + this.stockOnOrder;
         if (position <= replenishment.reorderPoint) {
           unitsOrdered = replenishment.orderUpTo - position;
           if (replenishment.leadTimeDays === 0) this.stockOnHand += unitsOrdered;
           else {
-            const arrivalSlot = (day + replenishment.leadTimeDays) % this.orderPipeline.length;
+            const arrivalSlot = (day + replenishment.leadTimeDays) & this.pipelineMask;
             this.orderPipeline[arrivalSlot] = (this.orderPipeline[arrivalSlot] ?? 0) + unitsOrdered;
             this.stockOnOrder += unitsOrdered;
           }
@@ -598,7 +606,7 @@ export class MarketSimulation {
     // Each returned unit's lag and resellability from derived uniforms: the stream stays put.
     const key = uniformToKey(uniform);
     const resellableFraction = returns.resellableFraction;
-    const ringSize = this.ringSize;
+    const ringMask = this.ringMask;
     const firstReturnDay = day + returns.minLagDays;
     const refurbishDays = returns.refurbishDays;
     const lastLag = cumulative.length - 1;
@@ -609,11 +617,11 @@ export class MarketSimulation {
       const lagUniform = derivedUniform(key, 2 * unit);
       let lagIndex = 0;
       while (lagIndex < lastLag && lagUniform >= cumulative[lagIndex]!) lagIndex++;
-      const slot = (firstReturnDay + lagIndex) % ringSize;
+      const slot = (firstReturnDay + lagIndex) & ringMask;
       returnsDue[slot] = returnsDue[slot]! + 1;
       refundsDue[slot] = refundsDue[slot]! + price;
       if (derivedUniform(key, 2 * unit + 1) < resellableFraction) {
-        const restockSlot = (firstReturnDay + lagIndex + refurbishDays) % ringSize;
+        const restockSlot = (firstReturnDay + lagIndex + refurbishDays) & ringMask;
         restockDue[restockSlot] = restockDue[restockSlot]! + 1;
       }
     }
@@ -621,11 +629,11 @@ export class MarketSimulation {
   }
 
   private bookReturn(returnDay: number, units: number, price: number, resellableUnits: number): void {
-    const slot = returnDay % this.ringSize;
+    const slot = returnDay & this.ringMask;
     this.returnsDue[slot] = (this.returnsDue[slot] ?? 0) + units;
     this.refundsDue[slot] = (this.refundsDue[slot] ?? 0) + units * price;
     if (resellableUnits > 0) {
-      const restockSlot = (returnDay + (this.model.scenario.returns?.refurbishDays ?? 0)) % this.ringSize;
+      const restockSlot = (returnDay + (this.model.scenario.returns?.refurbishDays ?? 0)) & this.ringMask;
       this.restockDue[restockSlot] = (this.restockDue[restockSlot] ?? 0) + resellableUnits;
     }
   }
@@ -643,6 +651,12 @@ function returnLagDistribution(minLag: number, maxLag: number, meanExtra: number
   for (let index = 0; index < count; index++) cumulative[index] = (1 - Math.exp(-rate * (index + 1))) / total;
   cumulative[count - 1] = 1;
   return cumulative;
+}
+
+function powerOfTwoAtLeast(size: number): number {
+  let power = 1;
+  while (power < size) power *= 2;
+  return power;
 }
 
 function allocateSales(demand: Float64Array, sold: Float64Array, totalSold: number, share: number, deterministic: boolean, segments: number): void {

@@ -60,6 +60,8 @@ export interface MarketModel {
   readonly temperatureMultiplier: CurveTable | undefined;
   readonly stageGame: LogitStageGame | undefined;
   readonly benchmarks: Benchmarks | undefined;
+  /** 1 on days when the (s, S) policy reviews stock. */
+  readonly reviewDay: Uint8Array;
   /** Typical daily units, used to scale sales in the observation. */
   readonly salesScale: number;
   /** Typical stock, used to scale stock in the observation. */
@@ -149,6 +151,10 @@ export function buildMarketModel(scenario: Scenario): MarketModel {
     temperatureMultiplier: multiplier?.usesTemperature ? multiplier : undefined,
     stageGame,
     benchmarks,
+    reviewDay: Uint8Array.from({ length: calendar.days }, (_, day) => {
+      const replenishment = scenario.inventory?.replenishment;
+      return replenishment?.kind === 'periodic-review' && day % replenishment.reviewEveryDays === 0 ? 1 : 0;
+    }),
     salesScale: typicalDailyUnits(scenario, ladder),
     stockScale: typicalStock(scenario),
   };

@@ -42,7 +42,7 @@ export function registerBench(program: Command): void {
     .description('steps per second, single and vector env, on every scenario (one core), against a numpy peer')
     .option('--json', 'print JSON')
     .option('--seconds <s>', 'measuring time per measurement', parseFloat, 1.5)
-    .option('--markets <n>', 'markets in the vector env', positiveInteger, 256)
+    .option('--markets <n>', 'markets in the vector env (RL vector envs usually run 8-64)', positiveInteger, 16)
     .option('--scenarios <ids>', 'comma-separated scenario ids (default: all)')
     .option('--no-peer', 'skip the numpy peer')
     .action(run((options: BenchOptions) => benchEnv(options)));

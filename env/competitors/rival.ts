@@ -124,7 +124,8 @@ export class Rival {
     if (!(festivalDiscount >= 0 && festivalDiscount < 1)) {
       throw new RangeError(`rival ${this.firmIndex}: expected a festival discount in [0, 1), found ${festivalDiscount}`);
     }
-    if (day % this.latencyDays === 0) this.#reprice(day, lastPrices, uniform);
+    // Latency 1 is the common case: skip the integer division of `%` there.
+    if (this.latencyDays === 1 || day % this.latencyDays === 0) this.#reprice(day, lastPrices, uniform);
 
     if (this.#regularPriceCapped) this.#hitCeiling++;
     return Math.max(lowestPrice, this.#regularPrice * (1 - festivalDiscount));
