@@ -105,10 +105,10 @@ export class ObservationWriter {
   private readonly inversePriceScale: number;
   private readonly referenceSegments: Int32Array;
   private readonly rivalFirms: Int32Array;
-  private readonly stockScale: number;
+  private readonly inverseStockScale: number;
   private readonly hasStock: boolean;
   private readonly hasOnOrder: boolean;
-  private readonly salesScale: number;
+  private readonly inverseSalesScale: number;
   private readonly hasReturns: boolean;
   private readonly horizon: number;
   private readonly dayTableWidth: number;
@@ -123,10 +123,10 @@ export class ObservationWriter {
     this.inversePriceScale = 1 / (features[0]?.scale ?? 1);
     this.referenceSegments = Int32Array.from(model.segments.flatMap((segment, index) => (segment.reference ? [index] : [])));
     this.rivalFirms = Int32Array.from(of(FeatureSource.RivalPrice).map((feature) => feature.argument));
-    this.stockScale = model.stockScale;
+    this.inverseStockScale = 1 / model.stockScale;
     this.hasStock = of(FeatureSource.StockOnHand).length > 0;
     this.hasOnOrder = of(FeatureSource.StockOnOrder).length > 0;
-    this.salesScale = model.salesScale;
+    this.inverseSalesScale = 1 / model.salesScale;
     this.hasReturns = of(FeatureSource.ReturnsPending).length > 0;
     this.horizon = model.horizon;
     const dayFeatures = of(FeatureSource.DayTable);
@@ -149,10 +149,10 @@ export class ObservationWriter {
       out[index++] = (sum / this.referenceSegments.length) * this.inversePriceScale;
     }
     for (let position = 0; position < this.rivalFirms.length; position++) out[index++] = (market.pricesToday[this.rivalFirms[position]!] ?? 0) * this.inversePriceScale;
-    if (this.hasStock) out[index++] = market.stockOnHand / this.stockScale;
-    if (this.hasOnOrder) out[index++] = market.stockOnOrder / this.stockScale;
-    out[index++] = market.lastSold / this.salesScale;
-    if (this.hasReturns) out[index++] = market.returnsPending / this.salesScale;
+    if (this.hasStock) out[index++] = market.stockOnHand * this.inverseStockScale;
+    if (this.hasOnOrder) out[index++] = market.stockOnOrder * this.inverseStockScale;
+    out[index++] = market.lastSold * this.inverseSalesScale;
+    if (this.hasReturns) out[index++] = market.returnsPending * this.inverseSalesScale;
     out[index++] = (horizon - market.day) / horizon;
     const row = day * this.dayTableWidth;
     for (let column = 0; column < this.dayTableWidth; column++) out[index++] = this.dayTable[row + column] ?? 0;
