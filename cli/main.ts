@@ -11,6 +11,7 @@ import { registerEquilibrium } from './commands/equilibrium.js';
 import { registerOracle } from './commands/oracle.js';
 import { registerScenarios } from './commands/scenarios.js';
 import { registerSimulate } from './commands/simulate.js';
+import { registerTrain } from './commands/train.js';
 
 const program = new Command('pricelab')
   .description('pricelab: a workbench for reinforcement-learning pricing (market simulator, scenarios, known answers)')
@@ -26,6 +27,7 @@ registerCheck(program);
 registerEquilibrium(program);
 registerOracle(program);
 registerSimulate(program);
+registerTrain(program);
 registerBench(program);
 
 await program.parseAsync(process.argv);

@@ -7,7 +7,7 @@ import type { Scenario } from '../scenarios/schema.js';
 import { configError } from './errors.js';
 import { buildStageGame } from './model.js';
 import { buildPriceLadder } from './ladder.js';
-import { gallegoVanRyzinValue, solveExponentialContinuous, solveFiniteStockDp } from './oracle.js';
+import { gallegoVanRyzinValue, solveExponentialContinuous, solveFiniteStockDp, type OracleResult } from './oracle.js';
 import type { PriceProfile } from './stage-game.js';
 
 export interface EquilibriumReport {
@@ -35,7 +35,7 @@ export interface OracleReport {
   continuousTimeValue?: number;
 }
 
-export function oracleOf(scenario: Scenario, options: { continuous?: boolean; periods?: number } = {}): OracleReport {
+export function oracleOf(scenario: Scenario, options: { continuous?: boolean; periods?: number; onTable?: (table: OracleResult) => void } = {}): OracleReport {
   const problems = [];
   const inventory = scenario.inventory;
   if (!inventory) problems.push({ path: ['inventory'], message: 'expected a finite stock, found unlimited stock' });
@@ -78,6 +78,26 @@ export function oracleOf(scenario: Scenario, options: { continuous?: boolean; pe
     const result = solveExponentialContinuous({ scale: demand.scale, sensitivity: demand.sensitivity, periodLength: demand.periodLength * periodScale, stock, periods });
     return { optimalValue: result.optimalValue, stock, periods, prices: 'continuous', firstPrice: result.pricePolicy[0]?.[stock] ?? Number.NaN, ...(continuousTimeValue === undefined ? {} : { continuousTimeValue }) };
   }
+  const { result, ladder } = ladderDp(scenario, inventory, expectedUnits, stock, periods);
+  options.onTable?.(result);
+  return { optimalValue: result.optimalValue, stock, periods, prices: ladder, firstPrice: result.pricePolicy[0]?.[stock] ?? Number.NaN, ...(continuousTimeValue === undefined ? {} : { continuousTimeValue }) };
+}
+
+/** The DP over the scenario's own ladder and horizon: value table and optimal ladder index per (period, stock). */
+export function oracleTable(scenario: Scenario): OracleResult {
+  let table: OracleResult | undefined;
+  oracleOf(scenario, { onTable: (result) => (table = result) });
+  return table!;
+}
+
+function ladderDp(
+  scenario: Scenario,
+  inventory: NonNullable<Scenario['inventory']>,
+  expectedUnits: (price: number) => number,
+  stock: number,
+  periods: number,
+): { result: OracleResult; ladder: number[] } {
+  const demand = scenario.demand;
   const ladder = Array.from(buildPriceLadder(scenario.priceLadder, undefined));
   const atMostOne = demand.kind === 'exponential' && demand.arrivals === 'at-most-one';
   const result = solveFiniteStockDp({
@@ -110,7 +130,7 @@ export function oracleOf(scenario: Scenario, options: { continuous?: boolean; pe
       return out.length;
     },
   });
-  return { optimalValue: result.optimalValue, stock, periods, prices: ladder, firstPrice: result.pricePolicy[0]?.[stock] ?? Number.NaN, ...(continuousTimeValue === undefined ? {} : { continuousTimeValue }) };
+  return { result, ladder };
 }
 
 function atMostOneInfeasible(demand: Scenario['demand'], periodScale: number): boolean {

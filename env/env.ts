@@ -103,6 +103,7 @@ export class MarketEnv implements Env {
       this.features.map((feature) => feature.name),
       this.features.map((feature) => feature.low),
       this.features.map((feature) => feature.high),
+      this.features.map((feature) => feature.scale),
     );
   }
 

@@ -206,7 +206,7 @@ export class MarketSimulation {
     for (let festive = 0; festive < 2; festive++) {
       ladder.forEach((price, index) => {
         for (let segment = 0; segment < segments; segment++) {
-          const probability = this.returnProbabilityAt(price, festive, segment);
+          const probability = this.segmentReturnProbability(price, festive, segment);
           this.returnTable[(festive * ladder.length + index) * segments + segment] = probability;
           this.returnLogTable[(festive * ladder.length + index) * segments + segment] = Math.log1p(-probability);
         }
@@ -297,6 +297,50 @@ export class MarketSimulation {
       if (!Number.isNaN(price) && !(price > 0 && Number.isFinite(price))) throw protocolError(`expected a positive finite price (or NaN for its strategy) for firm ${firm}, found ${price}`);
     }
     return this.advance(ours, -1, prices);
+  }
+
+  /**
+   * Expected units demanded from us today at `price`, in today's state (weather, rivals'
+   * prices, reference prices, loyal base): what an oracle that knows the true model sees.
+   * No random number is drawn. Plain Math.exp: this is not the hot path.
+   */
+  expectedUnitsAt(price: number): number {
+    const model = this.model;
+    const day = Math.min(this.day, model.horizon - 1);
+    const demand = model.scenario.demand;
+    if (demand.kind !== 'logit') return textbookMean(model, day, price);
+    const weekend = (model.calendar.weekday[day] ?? 0) >= 5 ? 1 : 0;
+    const weatherState = this.weatherStates[day] ?? 0;
+    const temperatureFactor = model.temperatureMultiplier ? model.temperatureMultiplier.valueAt(day, this.temperatures[day] ?? 15) : 1;
+    let units = 0;
+    model.segments.forEach((segment, index) => {
+      const rate = (segment.rates[day] ?? 0) * (segment.weatherMultiplier[weatherState * 2 + weekend] ?? 1) * temperatureFactor * (this.activeShare[index] ?? 1);
+      const reference = this.referencePrice[index] ?? price;
+      let ours = demand.quality - segment.priceSensitivity * price;
+      if (segment.reference) ours += price < reference ? segment.reference.gain * (reference - price) : -segment.reference.loss * (price - reference);
+      const utilities = [ours, demand.outsideUtility];
+      for (let firm = 1; firm < this.firmCount; firm++) utilities.push((this.rivalQuality[firm] ?? 0) - segment.priceSensitivity * (this.pricesToday[firm] ?? 0));
+      const largest = Math.max(...utilities);
+      const weights = utilities.map((utility) => Math.exp((utility - largest) / segment.scale));
+      units += (rate * (weights[0] ?? 0)) / weights.reduce((total, weight) => total + weight, 0);
+    });
+    return units;
+  }
+
+  /** Today's return probability of a unit sold at `price` (sales-weighted over segments by their arrival rates). */
+  returnProbabilityAt(price: number): number {
+    if (!this.model.scenario.returns) return 0;
+    const day = Math.min(this.day, this.model.horizon - 1);
+    const festive = this.model.festivals.eventDay[day] === 1 || this.model.festivals.presaleDay[day] === 1 ? 1 : 0;
+    const segments = Math.max(1, this.model.segments.length);
+    let weighted = 0;
+    let total = 0;
+    for (let segment = 0; segment < segments; segment++) {
+      const weight = this.model.segments[segment]?.rates[day] ?? 1;
+      weighted += weight * this.segmentReturnProbability(price, festive, segment);
+      total += weight;
+    }
+    return total > 0 ? weighted / total : 0;
   }
 
   /** Mean reference price over the segments that keep one (the list price if none does). */
@@ -561,14 +605,14 @@ export class MarketSimulation {
     const cacheKey = festive === 1 ? -price : price;
     if (cacheKey === this.returnCacheKey) return;
     for (let segment = 0; segment < segments; segment++) {
-      const probability = this.returnProbabilityAt(price, festive, segment);
+      const probability = this.segmentReturnProbability(price, festive, segment);
       this.returnProbability[segment] = probability;
       this.returnLogComplement[segment] = Math.log1p(-probability);
     }
     this.returnCacheKey = cacheKey;
   }
 
-  private returnProbabilityAt(price: number, festive: number, segment: number): number {
+  private segmentReturnProbability(price: number, festive: number, segment: number): number {
     const returns = this.model.scenario.returns;
     if (!returns) return 0;
     const discountDepth = Math.max(0, 1 - price / this.model.listPrice);

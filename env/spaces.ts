@@ -14,6 +14,8 @@ export interface BoxSpace {
   readonly low: Float32Array;
   readonly high: Float32Array;
   readonly featureNames: readonly string[];
+  /** raw value = observed value x scale (prices in currency, stock in units...). */
+  readonly scales: Float32Array;
   contains(value: unknown): boolean;
 }
 
@@ -21,7 +23,7 @@ export function discrete(n: number): DiscreteSpace {
   return { kind: 'discrete', n, contains: (value) => typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < n };
 }
 
-export function box(featureNames: readonly string[], low: readonly number[], high: readonly number[]): BoxSpace {
+export function box(featureNames: readonly string[], low: readonly number[], high: readonly number[], scales: readonly number[] = featureNames.map(() => 1)): BoxSpace {
   const lowArray = Float32Array.from(low);
   const highArray = Float32Array.from(high);
   return {
@@ -30,6 +32,7 @@ export function box(featureNames: readonly string[], low: readonly number[], hig
     low: lowArray,
     high: highArray,
     featureNames,
+    scales: Float32Array.from(scales),
     contains(value) {
       if (!(value instanceof Float32Array) || value.length !== featureNames.length) return false;
       for (let index = 0; index < value.length; index++) {

@@ -55,6 +55,7 @@ export class VectorEnv {
       this.features.map((feature) => feature.name),
       this.features.map((feature) => feature.low),
       this.features.map((feature) => feature.high),
+      this.features.map((feature) => feature.scale),
     );
     this.markets = Array.from({ length: this.count }, () => new MarketSimulation(this.model));
     this.observations = new Float32Array(this.count * this.featureCount);

@@ -6,8 +6,9 @@
 import type { Command } from 'commander';
 import { makeEnv, type StepInfo } from '../../env/env.js';
 import { buildMarketModel } from '../../env/model.js';
-import { parseRulePolicy, ruleKinds } from '../../agents/rules.js';
-import { runEpisodes, type EpisodeRecord } from '../../experiments/rollout.js';
+import { parsePolicySpec, policySpecs } from '../../agents/policy-spec.js';
+import { evaluate, type EvaluatedEpisode } from '../../experiments/train.js';
+import { agentFor } from '../../experiments/setup.js';
 import { summariseKpis } from '../../experiments/summary.js';
 import { loadScenario } from '../../scenarios/load.js';
 import { formatNumber, integer, positiveInteger, printJson, run, table, writeFileAtomically } from '../output.js';
@@ -27,27 +28,29 @@ export function registerSimulate(program: Command): void {
     .command('simulate')
     .description('run a rule policy on a scenario and print its KPIs')
     .argument('<scenario>', 'built-in scenario id or path to a scenario file')
-    .requiredOption('--policy <rule>', `rule policy: ${ruleKinds.join(', ')}`)
+    .requiredOption('--policy <rule>', `rule policy: ${policySpecs.join(', ')}`)
     .option('--seed <n>', 'seed of the first episode (episode e uses seed + e)', integer, 1)
     .option('--episodes <n>', 'number of episodes', positiveInteger, 1)
     .option('--csv <file>', 'write every day of every episode as CSV')
     .option('--chart', 'print a text chart of the first episode')
     .option('--json', 'print {scenario, policy, seeds, kpis: {name: {mean, sd, low, high, n}}, episodes: [...]}')
-    .action(run((scenario: string, options: SimulateOptions) => simulate(scenario, options)));
+    .action(run(async (scenario: string, options: SimulateOptions) => simulate(scenario, options)));
 
   program
     .command('start')
     .description('the default simulation: a year of singles-day-v1 under a festival-discount rule, with KPIs and a text chart')
-    .action(run(() => simulate('singles-day-v1', { policy: 'festival:0.15', seed: 1, episodes: 1, chart: true }, true)));
+    .action(run(async () => simulate('singles-day-v1', { policy: 'festival:0.15', seed: 1, episodes: 1, chart: true }, true)));
 }
 
-function simulate(name: string, options: SimulateOptions, banner = false): void {
+async function simulate(name: string, options: SimulateOptions, banner = false): Promise<void> {
   const { scenario } = loadScenario(name);
   const model = buildMarketModel(scenario);
   const env = makeEnv(model);
-  const policy = parseRulePolicy(options.policy, { ladder: model.ladder, unitCost: model.unitCost, listPrice: model.listPrice, featureNames: env.observationSpace.featureNames });
+  const { kind, config } = parsePolicySpec(options.policy, { listPrice: model.listPrice });
+  const agent = await agentFor(env, kind, config, options.seed);
+  const policy = { name: options.policy };
   const keepSteps = options.csv !== undefined || options.chart === true;
-  const records = runEpisodes(env, policy, { episodes: options.episodes, seed: options.seed, recordSteps: keepSteps });
+  const records = evaluate(env, agent, { episodes: options.episodes, seed: options.seed, recordSteps: keepSteps });
   const summary = summariseKpis(records.map((record) => record.kpis));
   if (options.csv) writeFileAtomically(options.csv, toCsv(records));
   if (options.json) {
@@ -68,7 +71,7 @@ function simulate(name: string, options: SimulateOptions, banner = false): void 
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-function toCsv(records: readonly EpisodeRecord[]): string {
+function toCsv(records: readonly EvaluatedEpisode[]): string {
   const first: StepInfo | undefined = records[0]?.steps[0];
   const rivalCount = Math.max(0, (first?.prices.length ?? 1) - 1);
   const termNames = first ? Object.keys(first.terms) : [];

@@ -1,0 +1,112 @@
+/**
+ * The agent contract: small and flat, the same for a rule, a bandit, a Q-table and a DQN.
+ *
+ *   act(observation, {explore}) -> ladder index
+ *   observe(transition)          learn from one step (rules ignore it)
+ *   export()                     what a policy artifact needs: kind, config, weight files
+ *   dispose()                    free what the agent holds (tensors, workers)
+ *
+ * Capabilities are declared as data; shared code (the training loop, the contract suite)
+ * reads them and never branches on the agent's kind. Every random number an agent draws
+ * comes from its own seeded stream ('exploration'), never from Math.random.
+ */
+import type { BoxSpace, DiscreteSpace } from '../env/spaces.js';
+import type { MarketModel } from '../env/model.js';
+import { PricelabError } from '../env/errors.js';
+
+export interface Transition {
+  readonly observation: Float32Array;
+  readonly action: number;
+  readonly reward: number;
+  readonly nextObservation: Float32Array;
+  readonly terminated: boolean;
+  readonly truncated: boolean;
+}
+
+export interface ActOptions {
+  /** true while training (exploration on), false for greedy evaluation and serving. */
+  readonly explore: boolean;
+}
+
+export interface AgentCapabilities {
+  /** observe() changes the policy. */
+  readonly learns: boolean;
+  /** Keeps a table indexed by discretised state (its weights are JSON). */
+  readonly tabular: boolean;
+  /** actBatch() is cheaper per observation than act() (e.g. one forward pass). */
+  readonly batchedActions: boolean;
+  /** Steps to collect before learning starts (0 if none). */
+  readonly warmupSteps: number;
+}
+
+/** What an agent knows about the market it prices: the spaces and the scenario's public facts. */
+export interface AgentContext {
+  readonly observationSpace: BoxSpace;
+  readonly actionSpace: DiscreteSpace;
+  readonly ladder: Float64Array;
+  readonly unitCost: number;
+  readonly listPrice: number;
+  /** Seed of the agent's own exploration stream. */
+  readonly seed: number;
+  /**
+   * The true market model. Only oracle agents (myopic oracle, DP-optimal) may read it;
+   * learners must not.
+   */
+  readonly model?: MarketModel;
+  /** The live market, for oracle agents only: what the true model expects today. */
+  readonly market?: MarketView;
+}
+
+/** What an oracle may ask the live market (MarketSimulation implements it). */
+export interface MarketView {
+  readonly day: number;
+  readonly stockOnHand: number;
+  /** Expected units demanded from us today at `price`, with today's weather, rivals and customers. */
+  expectedUnitsAt(price: number): number;
+  /** Today's probability that a unit sold at `price` comes back (0 without a returns model). */
+  returnProbabilityAt(price: number): number;
+}
+
+/** The agent-specific part of a policy artifact. */
+export interface AgentExport {
+  readonly kind: string;
+  /** The agent's validated configuration, as JSON. */
+  readonly config: unknown;
+  /** Weight files by name: JSON for tables and bandit statistics, TF.js Layers format for networks. */
+  readonly files: Readonly<Record<string, Uint8Array>>;
+}
+
+export interface Agent {
+  readonly kind: string;
+  readonly capabilities: AgentCapabilities;
+  act(observation: Float32Array, options: ActOptions): number;
+  /** Optional batched form: observations row-major (count x features), actions written to `out`. */
+  actBatch?(observations: Float32Array, count: number, options: ActOptions, out: Int32Array): void;
+  observe(transition: Transition): void;
+  export(): AgentExport | Promise<AgentExport>;
+  dispose(): void;
+}
+
+export function agentContextOf(
+  model: MarketModel,
+  observationSpace: BoxSpace,
+  actionSpace: DiscreteSpace,
+  seed: number,
+  oracle?: { market: MarketView },
+): AgentContext {
+  return {
+    observationSpace,
+    actionSpace,
+    ladder: model.ladder,
+    unitCost: model.unitCost,
+    listPrice: model.listPrice,
+    seed,
+    ...(oracle ? { model, market: oracle.market } : {}),
+  };
+}
+
+export const jsonFile = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
+export const readJsonFile = <T>(bytes: Uint8Array | undefined, name: string): T => {
+  if (!bytes) throw new PricelabError('integrity', `expected the weights file "${name}" in the artifact, found none`);
+  return JSON.parse(new TextDecoder().decode(bytes)) as T;
+};

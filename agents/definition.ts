@@ -1,0 +1,24 @@
+/**
+ * How an agent kind plugs in: its config schema (zod, a description on every field, so
+ * CLI help and docs come from it), a factory, and a restore from an exported artifact.
+ * agents/registry.ts lists every kind; nothing else needs to know them.
+ */
+import type { z } from 'zod';
+import type { Agent, AgentContext, AgentExport } from './agent.js';
+
+export interface AgentDefinition<Config = unknown> {
+  readonly kind: string;
+  /** One line for `pricelab train --help` and the docs. */
+  readonly description: string;
+  readonly configSchema: z.ZodType<Config>;
+  create(config: Config, context: AgentContext): Agent | Promise<Agent>;
+  /** Rebuilds the agent from its export; act(observation, {explore: false}) must equal the original's. */
+  restore(exported: AgentExport, context: AgentContext): Agent | Promise<Agent>;
+  /** Oracle agents read the true market model; learners never get it. */
+  readonly needsModel?: boolean;
+}
+
+/** Erases the config type so definitions of different kinds fit in one table. */
+export function defineAgent<Config>(definition: AgentDefinition<Config>): AgentDefinition<unknown> {
+  return definition as unknown as AgentDefinition<unknown>;
+}

@@ -1,0 +1,39 @@
+/**
+ * Short policy specs for the command line: `fixed:19.99`, `cost-plus:0.3`, `match`,
+ * `undercut:0.5`, `festival:0.15`, `markdown`, `myopic-oracle`, `dp-optimal`, `index:3`,
+ * turned into an agent kind and its config.
+ */
+import { configError } from '../env/errors.js';
+
+export const policySpecs = ['fixed:<price>', 'cost-plus:<markup>', 'list', 'match[:<floorMargin>]', 'undercut:<amount>', 'festival:<discount>', 'markdown', 'myopic-oracle', 'dp-optimal'] as const;
+
+export function parsePolicySpec(spec: string, facts: { listPrice: number }): { kind: string; config: Record<string, unknown> } {
+  const [name = '', parameterText] = spec.split(':', 2);
+  const parameter = parameterText === undefined ? undefined : Number(parameterText);
+  const refuse = (expected: string) => configError(`cannot use policy "${spec}"`, [{ path: ['policy'], message: `expected ${expected}, found "${spec}"` }]);
+  const need = (what: string, check: (value: number) => boolean): number => {
+    if (parameter === undefined || !Number.isFinite(parameter) || !check(parameter)) throw refuse(`${name}:<${what}>`);
+    return parameter;
+  };
+  switch (name) {
+    case 'fixed':
+      return { kind: 'fixed-price', config: { price: need('price', (value) => value > 0) } };
+    case 'list':
+      return { kind: 'fixed-price', config: { price: facts.listPrice } };
+    case 'cost-plus':
+      return { kind: 'cost-plus', config: { markup: need('markup', (value) => value > -1) } };
+    case 'match':
+      return { kind: 'competitor-follower', config: { mode: 'match', ...(parameter === undefined ? {} : { floorMargin: need('floorMargin', (value) => value >= 0) }) } };
+    case 'undercut':
+      return { kind: 'competitor-follower', config: { mode: 'undercut', amount: need('amount', (value) => value > 0) } };
+    case 'festival':
+      return { kind: 'festival-rule', config: { discount: need('discount', (value) => value >= 0 && value < 0.9) } };
+    case 'markdown':
+      return { kind: 'inventory-markdown', config: {} };
+    case 'myopic-oracle':
+    case 'dp-optimal':
+      return { kind: name, config: {} };
+    default:
+      throw refuse(`one of ${policySpecs.join(', ')}`);
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Tabular Q-learning (Watkins 1989) on a discretised state.
+ *   Q(s, a) <- Q(s, a) + alpha (r + gamma max_a' Q(s', a') - Q(s, a)), no bootstrap past termination.
+ * Exploration: epsilon-greedy with a linear schedule, or Calvano-style exp(-beta t).
+ * Ties go to the lowest price. States: agents/discretiser.ts (defaults per scenario).
+ * Weights export as JSON (q-table.json). For the exact Calvano et al. (2020) duopoly
+ * learner, fast enough for millions of periods, see agents/calvano.ts.
+ */
+import { z } from 'zod';
+import { RandomStream } from '../env/random.js';
+import type { Agent, AgentContext, Transition } from './agent.js';
+import { jsonFile, readJsonFile } from './agent.js';
+import { defineAgent } from './definition.js';
+import { Discretiser, defaultDiscretisation, discretisationSchema } from './discretiser.js';
+
+const explorationSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('epsilon'),
+    start: z.number().min(0).max(1).default(1).describe('epsilon at the first step'),
+    end: z.number().min(0).max(1).default(0.02).describe('epsilon after decaySteps'),
+    decaySteps: z.number().int().positive().default(50_000).describe('steps of linear decay'),
+  }),
+  z.strictObject({ kind: z.literal('exponential'), beta: z.number().positive().describe('explore with probability exp(-beta t) (Calvano et al. 2020 use 4e-6)') }),
+]);
+
+const configSchema = z.strictObject({
+  alpha: z.number().gt(0).max(1).default(0.1).describe('learning rate'),
+  gamma: z.number().min(0).max(1).default(0.99).describe('discount factor'),
+  initialValue: z.number().default(0).describe('Q before any update (optimistic values explore more)'),
+  exploration: explorationSchema.default({ kind: 'epsilon', start: 1, end: 0.02, decaySteps: 50_000 }),
+  discretisation: discretisationSchema.optional().describe('default: chosen from the scenario\'s features (see agents/discretiser.ts)'),
+});
+
+type Config = z.output<typeof configSchema>;
+
+export class QLearningAgent implements Agent {
+  readonly kind = 'q-learning';
+  readonly capabilities = { learns: true, tabular: true, batchedActions: false, warmupSteps: 0 } as const;
+  readonly config: Config;
+  readonly discretiser: Discretiser;
+  readonly values: Float64Array;
+  private readonly actions: number;
+  private readonly random: RandomStream;
+  private steps = 0;
+  private readonly discretisation: NonNullable<Config['discretisation']>;
+
+  constructor(config: Config, context: AgentContext, values?: Float64Array, steps = 0) {
+    this.config = config;
+    this.actions = context.actionSpace.n;
+    this.discretisation = config.discretisation ?? defaultDiscretisation(context.observationSpace, context.actionSpace.n);
+    this.discretiser = new Discretiser(this.discretisation, context.observationSpace);
+    this.values = values ?? new Float64Array(this.discretiser.stateCount * this.actions).fill(config.initialValue);
+    this.random = new RandomStream(context.seed, 'exploration');
+    this.steps = steps;
+  }
+
+  act(observation: Float32Array, options: { explore: boolean }): number {
+    if (options.explore) {
+      const explore = this.random.next() < this.explorationRate();
+      const uniform = this.random.next(); // drawn either way: the stream stays aligned
+      if (explore) return Math.min(this.actions - 1, Math.floor(uniform * this.actions));
+    }
+    return this.greedy(this.discretiser.state(observation));
+  }
+
+  observe(transition: Transition): void {
+    const state = this.discretiser.state(transition.observation);
+    const slot = state * this.actions + transition.action;
+    let target = transition.reward;
+    if (!transition.terminated) target += this.config.gamma * this.maxValue(this.discretiser.state(transition.nextObservation));
+    this.values[slot] = (this.values[slot] ?? 0) + this.config.alpha * (target - (this.values[slot] ?? 0));
+    this.steps++;
+  }
+
+  explorationRate(): number {
+    const exploration = this.config.exploration;
+    if (exploration.kind === 'exponential') return Math.exp(-exploration.beta * this.steps);
+    const progress = Math.min(1, this.steps / exploration.decaySteps);
+    return exploration.start + (exploration.end - exploration.start) * progress;
+  }
+
+  export() {
+    return {
+      kind: this.kind,
+      config: { ...this.config, discretisation: this.discretisation },
+      files: { 'q-table.json': jsonFile({ states: this.discretiser.stateCount, actions: this.actions, steps: this.steps, values: Array.from(this.values) }) },
+    };
+  }
+
+  dispose(): void {}
+
+  private greedy(state: number): number {
+    let best = 0;
+    let bestValue = Number.NEGATIVE_INFINITY;
+    const offset = state * this.actions;
+    for (let action = 0; action < this.actions; action++) {
+      const value = this.values[offset + action] ?? 0;
+      if (value > bestValue) {
+        bestValue = value;
+        best = action;
+      }
+    }
+    return best;
+  }
+
+  private maxValue(state: number): number {
+    return this.values[state * this.actions + this.greedy(state)] ?? 0;
+  }
+}
+
+export const qLearningDefinition = defineAgent({
+  kind: 'q-learning',
+  description: 'tabular Q-learning on a discretised state',
+  configSchema,
+  create: (config, context) => new QLearningAgent(config, context),
+  restore: (exported, context) => {
+    const config = configSchema.parse(exported.config);
+    const table = readJsonFile<{ states: number; actions: number; steps: number; values: number[] }>(exported.files['q-table.json'], 'q-table.json');
+    return new QLearningAgent(config, context, Float64Array.from(table.values), table.steps);
+  },
+});

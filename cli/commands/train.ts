@@ -1,0 +1,159 @@
+/**
+ * `pricelab train`: train an agent on a scenario with a progress bar and periodic greedy
+ * evaluations, then write its policy artifact and a run manifest.
+ * `pricelab evaluate`: load a policy artifact (integrity-checked) and report its KPIs with
+ * means and 95% intervals across evaluation episodes.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { buildArtifact, codeVersion, readArtifact, writeArtifact } from '../../agents/artifact.js';
+import { agentDefinitions } from '../../agents/registry.js';
+import { makeEnv } from '../../env/env.js';
+import { PricelabError, configError } from '../../env/errors.js';
+import { buildMarketModel } from '../../env/model.js';
+import { buildObservationFeatures } from '../../env/observation.js';
+import { agentFor, restoredAgentFor } from '../../experiments/setup.js';
+import { summariseKpis } from '../../experiments/summary.js';
+import { evaluate, train } from '../../experiments/train.js';
+import { loadScenario } from '../../scenarios/load.js';
+import { formatNumber, integer, positiveInteger, printJson, run, table, writeFileAtomically } from '../output.js';
+import { progressBar } from '../progress.js';
+
+interface TrainCommandOptions {
+  agent: string;
+  config?: string;
+  steps?: number;
+  episodes?: number;
+  seed: number;
+  out?: string;
+  evalEvery?: number;
+  evalEpisodes: number;
+  json?: boolean;
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train an agent on a scenario; writes a policy artifact and a run manifest')
+    .argument('<scenario>', 'built-in scenario id or path to a scenario file')
+    .requiredOption('--agent <kind>', `agent kind: ${[...agentDefinitions.keys()].join(', ')}`)
+    .option('--config <file>', "JSON file with the agent's config (every field documented in docs/agents/)")
+    .option('--steps <n>', 'training budget in environment steps', positiveInteger)
+    .option('--episodes <n>', 'training budget in episodes', positiveInteger)
+    .option('--seed <n>', 'seed of the first training episode and of the agent', integer, 1)
+    .option('--out <dir>', 'output folder (default $PRICELAB_HOME/runs/<scenario>-<agent>-seed<seed>-<time>)')
+    .option('--eval-every <n>', 'greedy evaluation every n steps (default: 10 evaluations per run)', positiveInteger)
+    .option('--eval-episodes <n>', 'episodes per evaluation', positiveInteger, 5)
+    .option('--json', 'print the run manifest as JSON')
+    .action(run(async (scenarioName: string, options: TrainCommandOptions) => trainCommand(scenarioName, options)));
+
+  program
+    .command('evaluate')
+    .description('evaluate a policy artifact: KPIs with mean and 95% interval across episodes')
+    .argument('<scenario>', 'built-in scenario id or path to a scenario file')
+    .requiredOption('--policy <dir>', 'policy artifact folder (with policy.json)')
+    .option('--episodes <n>', 'evaluation episodes', positiveInteger, 20)
+    .option('--seed <n>', 'seed of the first evaluation episode', integer, 1_000_001)
+    .option('--json', 'print {scenario, policy, episodes, kpis: {name: {mean, sd, low, high, n}}}')
+    .action(run(async (scenarioName: string, options: { policy: string; episodes: number; seed: number; json?: boolean }) => evaluateCommand(scenarioName, options)));
+}
+
+async function trainCommand(scenarioName: string, options: TrainCommandOptions): Promise<void> {
+  if (options.steps === undefined && options.episodes === undefined) {
+    throw configError('no training budget', [{ path: ['steps'], message: 'expected --steps <n> or --episodes <n>, found neither' }]);
+  }
+  const loaded = loadScenario(scenarioName);
+  const model = buildMarketModel(loaded.scenario);
+  const env = makeEnv(model);
+  const evaluationEnv = makeEnv(model);
+  const config = options.config ? readConfigFile(options.config) : {};
+  const agent = await agentFor(env, options.agent, config, options.seed);
+  const startedAt = new Date().toISOString();
+  const totalSteps = options.steps ?? options.episodes! * model.horizon;
+  const evaluateEvery = options.evalEvery ?? Math.max(1, Math.floor(totalSteps / 10));
+  const progress = progressBar(totalSteps, 'steps', options.json === true);
+  const result = await train(env, agent, {
+    ...(options.steps === undefined ? {} : { steps: options.steps }),
+    ...(options.episodes === undefined ? {} : { episodes: options.episodes }),
+    seed: options.seed,
+    evaluateEvery,
+    evaluationEpisodes: options.evalEpisodes,
+    evaluationEnv,
+    onProgress: (state) => progress.update(Math.min(totalSteps, state.steps), state.lastEpisodeReward === undefined ? '' : `last episode reward ${formatNumber(state.lastEpisodeReward)}`),
+    onEvaluation: (point) => progress.log(`step ${point.steps}: greedy evaluation, mean reward ${formatNumber(point.meanReward)} over ${point.rewards.length} episodes`),
+  });
+  progress.stop();
+  const out = resolve(options.out ?? join(process.env.PRICELAB_HOME ?? '.pricelab', 'runs', `${loaded.scenario.id}-${options.agent}-seed${options.seed}-${startedAt.replace(/[:.]/g, '-')}`));
+  const exported = await agent.export();
+  const features = buildObservationFeatures(model);
+  const artifact = buildArtifact(exported, {
+    name: `${loaded.scenario.id}-${options.agent}`,
+    scenario: { id: loaded.scenario.id, contentHash: loaded.contentHash },
+    features,
+    ladder: model.ladder,
+    training: { steps: result.steps, episodes: result.episodes, seconds: result.seconds, lastEvaluation: result.evaluations.at(-1)?.meanReward ?? null },
+    seeds: [options.seed],
+  });
+  const policyFolder = writeArtifact(join(out, 'policy'), artifact);
+  agent.dispose();
+  const manifest = {
+    scenario: { id: loaded.scenario.id, contentHash: loaded.contentHash },
+    agent: { kind: options.agent, config: exported.config },
+    seeds: { training: options.seed, evaluation: 1_000_000 + options.seed },
+    codeVersion,
+    startedAt,
+    endedAt: new Date().toISOString(),
+    status: 'finished',
+    policy: policyFolder,
+    metrics: {
+      'train/steps': result.steps,
+      'train/episodes': result.episodes,
+      'time/seconds': result.seconds,
+      'time/stepsPerSecond': result.steps / Math.max(1e-9, result.seconds),
+      'rollout/lastEpisodeReward': result.episodeRewards.at(-1) ?? null,
+      'eval/meanReward': result.evaluations.at(-1)?.meanReward ?? null,
+      'eval/curve': result.evaluations.map((point) => ({ steps: point.steps, meanReward: point.meanReward })),
+    },
+  };
+  writeFileAtomically(join(out, 'run.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  if (options.json) printJson(manifest);
+  else process.stdout.write(`trained ${options.agent} on ${loaded.scenario.id}: ${result.steps} steps, ${result.episodes} episodes in ${result.seconds.toFixed(1)} s\npolicy: ${policyFolder}\nrun manifest: ${join(out, 'run.json')}\n`);
+}
+
+async function evaluateCommand(scenarioName: string, options: { policy: string; episodes: number; seed: number; json?: boolean }): Promise<void> {
+  const loaded = loadScenario(scenarioName);
+  const model = buildMarketModel(loaded.scenario);
+  const env = makeEnv(model);
+  const artifact = readArtifact(options.policy);
+  const expected = env.observationSpace.featureNames;
+  const found = artifact.manifest.observation.features.map((feature) => feature.name);
+  if (expected.join('\n') !== found.join('\n')) {
+    throw configError(`the policy was trained on ${artifact.manifest.scenario.id} and does not fit ${loaded.scenario.id}`, [
+      { path: ['observation', 'features'], message: `expected ${expected.length} features (${expected.join(', ')}), found ${found.length} (${found.join(', ')})` },
+    ]);
+  }
+  if (artifact.manifest.action.ladder.length !== model.ladder.length) {
+    throw configError('the policy has another price ladder', [{ path: ['action', 'ladder'], message: `expected ${model.ladder.length} prices, found ${artifact.manifest.action.ladder.length}` }]);
+  }
+  const agent = await restoredAgentFor(env, { kind: artifact.manifest.agentKind, config: artifact.manifest.agentConfig, files: artifact.files }, options.seed);
+  const episodes = evaluate(env, agent, { episodes: options.episodes, seed: options.seed });
+  agent.dispose();
+  const summary = summariseKpis(episodes.map((episode) => episode.kpis));
+  if (options.json) {
+    printJson({ scenario: loaded.scenario.id, policy: { name: artifact.manifest.name, version: artifact.manifest.version, agentKind: artifact.manifest.agentKind }, episodes: episodes.length, seeds: episodes.map((episode) => episode.seed), kpis: summary });
+    return;
+  }
+  const rows = [['KPI', 'mean', '95% interval', 'sd']];
+  for (const [key, value] of Object.entries(summary)) if (value) rows.push([key, formatNumber(value.mean), `${formatNumber(value.low)} .. ${formatNumber(value.high)}`, formatNumber(value.sd)]);
+  process.stdout.write(`${artifact.manifest.name} (${artifact.manifest.agentKind}) on ${loaded.scenario.id}, ${episodes.length} episodes from seed ${options.seed}\n\n${table(rows)}\n`);
+}
+
+function readConfigFile(path: string): unknown {
+  if (!existsSync(path)) throw new PricelabError('not-found', `no config file at ${path}`);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw configError(`${path} is not valid JSON`, [{ path: ['config'], message: `expected JSON, found a syntax error: ${(error as Error).message}` }]);
+  }
+}

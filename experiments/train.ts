@@ -1,0 +1,133 @@
+/**
+ * Training and evaluation, written once for every agent (after Stable-Baselines3's
+ * off-policy loop): the agent acts with exploration, observes each transition, and at
+ * regular intervals a greedy evaluation on held-out seeds reports the mean episode reward.
+ * Agents override only what differs (act, observe); the loop never branches on their kind.
+ *
+ * Seeds: training episode e uses seed `seed + e`; evaluation episodes use seeds from
+ * `evaluationSeed` upward, disjoint from training seeds, the same for every evaluation and
+ * every agent (common random numbers).
+ */
+import type { Agent } from '../agents/agent.js';
+import type { Env, StepInfo } from '../env/env.js';
+import type { EpisodeKpis } from '../env/kpis.js';
+
+export interface TrainOptions {
+  /** Stop after this many environment steps (or episodes, whichever is given). */
+  steps?: number;
+  episodes?: number;
+  seed: number;
+  /** Evaluate greedily every this many steps (0: never during training). */
+  evaluateEvery?: number;
+  evaluationEpisodes?: number;
+  /** First seed of the evaluation episodes (default 1,000,000 + seed: disjoint from training). */
+  evaluationSeed?: number;
+  /** A second env of the same scenario for evaluations, so they never interrupt a training episode. */
+  evaluationEnv?: Env;
+  onProgress?: (progress: TrainProgress) => void;
+  onEvaluation?: (evaluation: EvaluationPoint) => void;
+}
+
+export interface TrainProgress {
+  steps: number;
+  episodes: number;
+  totalSteps: number | undefined;
+  totalEpisodes: number | undefined;
+  lastEpisodeReward: number | undefined;
+}
+
+export interface EvaluationPoint {
+  steps: number;
+  meanReward: number;
+  rewards: number[];
+}
+
+export interface TrainResult {
+  steps: number;
+  episodes: number;
+  episodeRewards: number[];
+  evaluations: EvaluationPoint[];
+  seconds: number;
+}
+
+export async function train(env: Env, agent: Agent, options: TrainOptions): Promise<TrainResult> {
+  if (options.steps === undefined && options.episodes === undefined) throw new Error('expected a budget: steps or episodes');
+  const started = performance.now();
+  const evaluationSeed = options.evaluationSeed ?? 1_000_000 + options.seed;
+  const evaluations: EvaluationPoint[] = [];
+  const episodeRewards: number[] = [];
+  let steps = 0;
+  let episodes = 0;
+  let nextEvaluation = options.evaluateEvery && options.evaluateEvery > 0 ? options.evaluateEvery : Number.POSITIVE_INFINITY;
+  const budgetLeft = () => (options.steps === undefined || steps < options.steps) && (options.episodes === undefined || episodes < options.episodes);
+  const progressEvery = Math.max(1, Math.floor((options.steps ?? 10_000) / 200));
+  while (budgetLeft()) {
+    let { observation } = env.reset({ seed: options.seed + episodes });
+    let episodeReward = 0;
+    for (;;) {
+      const action = agent.act(observation, { explore: true });
+      const result = env.step(action);
+      agent.observe({ observation, action, reward: result.reward, nextObservation: result.observation, terminated: result.terminated, truncated: result.truncated });
+      episodeReward += result.reward;
+      observation = result.observation;
+      steps++;
+      if (steps % progressEvery === 0) options.onProgress?.({ steps, episodes, totalSteps: options.steps, totalEpisodes: options.episodes, lastEpisodeReward: episodeRewards.at(-1) });
+      if (steps >= nextEvaluation && options.evaluationEnv) {
+        nextEvaluation += options.evaluateEvery ?? 0;
+        const point = evaluatePoint(options.evaluationEnv, agent, options.evaluationEpisodes ?? 5, evaluationSeed, steps);
+        evaluations.push(point);
+        options.onEvaluation?.(point);
+      }
+      if (result.terminated || result.truncated || !budgetLeft()) break;
+    }
+    episodes++;
+    episodeRewards.push(episodeReward);
+  }
+  options.onProgress?.({ steps, episodes, totalSteps: options.steps, totalEpisodes: options.episodes, lastEpisodeReward: episodeRewards.at(-1) });
+  return { steps, episodes, episodeRewards, evaluations, seconds: (performance.now() - started) / 1000 };
+}
+
+function evaluatePoint(env: Env, agent: Agent, episodes: number, seed: number, steps: number): EvaluationPoint {
+  const rewards = evaluate(env, agent, { episodes, seed }).map((episode) => episode.totalReward);
+  return { steps, meanReward: rewards.reduce((total, value) => total + value, 0) / Math.max(1, rewards.length), rewards };
+}
+
+export interface EvaluatedEpisode {
+  seed: number;
+  totalReward: number;
+  kpis: EpisodeKpis;
+  /** Every day's info, when asked for (CSV export, charts). */
+  steps: StepInfo[];
+}
+
+export interface EvaluateOptions {
+  episodes: number;
+  seed: number;
+  recordSteps?: boolean;
+  onEpisode?: (episode: EvaluatedEpisode, index: number) => void;
+}
+
+/** Greedy episodes (no exploration, no learning) on seeds seed, seed + 1, ... */
+export function evaluate(env: Env, agent: Pick<Agent, 'act'>, options: EvaluateOptions): EvaluatedEpisode[] {
+  const results: EvaluatedEpisode[] = [];
+  for (let episode = 0; episode < options.episodes; episode++) {
+    const seed = options.seed + episode;
+    let { observation } = env.reset({ seed });
+    let totalReward = 0;
+    const steps: StepInfo[] = [];
+    for (;;) {
+      const result = env.step(agent.act(observation, { explore: false }));
+      totalReward += result.reward;
+      if (options.recordSteps) steps.push(result.info);
+      observation = result.observation;
+      if (result.terminated || result.truncated) {
+        if (!result.info.episode) throw new Error('the env ended an episode without its KPIs');
+        const record = { seed, totalReward, kpis: result.info.episode, steps };
+        results.push(record);
+        options.onEpisode?.(record, episode);
+        break;
+      }
+    }
+  }
+  return results;
+}
