@@ -5,9 +5,9 @@
  */
 import { configError } from '../env/errors.js';
 
-export const policySpecs = ['fixed:<price>', 'cost-plus:<markup>', 'list', 'match[:<floorMargin>]', 'undercut:<amount>', 'festival:<discount>', 'markdown', 'myopic-oracle', 'dp-optimal'] as const;
+export const policySpecs = ['fixed:<price>', 'cost-plus:<markup>', 'list', 'match[:<floorMargin>]', 'undercut:<amount>', 'festival:<discount>', 'markdown', 'myopic-oracle', 'dp-optimal', 'index:<ladderIndex>'] as const;
 
-export function parsePolicySpec(spec: string, facts: { listPrice: number }): { kind: string; config: Record<string, unknown> } {
+export function parsePolicySpec(spec: string, facts: { listPrice: number; ladder: Float64Array }): { kind: string; config: Record<string, unknown> } {
   const [name = '', parameterText] = spec.split(':', 2);
   const parameter = parameterText === undefined ? undefined : Number(parameterText);
   const refuse = (expected: string) => configError(`cannot use policy "${spec}"`, [{ path: ['policy'], message: `expected ${expected}, found "${spec}"` }]);
@@ -28,6 +28,10 @@ export function parsePolicySpec(spec: string, facts: { listPrice: number }): { k
       return { kind: 'competitor-follower', config: { mode: 'undercut', amount: need('amount', (value) => value > 0) } };
     case 'festival':
       return { kind: 'festival-rule', config: { discount: need('discount', (value) => value >= 0 && value < 0.9) } };
+    case 'index': {
+      const index = need('ladderIndex', (value) => Number.isInteger(value) && value >= 0 && value < facts.ladder.length);
+      return { kind: 'fixed-price', config: { price: facts.ladder[index] } };
+    }
     case 'markdown':
       return { kind: 'inventory-markdown', config: {} };
     case 'myopic-oracle':

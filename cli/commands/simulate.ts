@@ -46,7 +46,7 @@ async function simulate(name: string, options: SimulateOptions, banner = false):
   const { scenario } = loadScenario(name);
   const model = buildMarketModel(scenario);
   const env = makeEnv(model);
-  const { kind, config } = parsePolicySpec(options.policy, { listPrice: model.listPrice });
+  const { kind, config } = parsePolicySpec(options.policy, { listPrice: model.listPrice, ladder: model.ladder });
   const agent = await agentFor(env, kind, config, options.seed);
   const policy = { name: options.policy };
   const keepSteps = options.csv !== undefined || options.chart === true;
