@@ -13,6 +13,10 @@ import { fixedPriceDefinition } from './fixed-price.js';
 import { inventoryMarkdownDefinition } from './inventory-markdown.js';
 import { myopicOracleDefinition } from './myopic-oracle.js';
 import { qLearningDefinition } from './q-learning.js';
+import { epsilonGreedyDefinition } from './epsilon-greedy.js';
+import { ucb1Definition } from './ucb1.js';
+import { thompsonDefinition } from './thompson.js';
+import { linUcbDefinition } from './linucb.js';
 
 export const agentDefinitions: ReadonlyMap<string, AgentDefinition> = new Map(
   [
@@ -24,6 +28,10 @@ export const agentDefinitions: ReadonlyMap<string, AgentDefinition> = new Map(
     myopicOracleDefinition,
     dpOptimalDefinition,
     qLearningDefinition,
+    epsilonGreedyDefinition,
+    ucb1Definition,
+    thompsonDefinition,
+    linUcbDefinition,
   ].map((definition) => [definition.kind, definition]),
 );
 

@@ -28,6 +28,11 @@ const cases: Case[] = [
   { kind: 'myopic-oracle', scenario: 'steady-state-v1' },
   { kind: 'dp-optimal', scenario: 'markdown-gvr-v1' },
   { kind: 'q-learning', scenario: 'steady-state-v1', steps: 2000 },
+  { kind: 'epsilon-greedy', scenario: 'steady-state-v1' },
+  { kind: 'ucb1', scenario: 'steady-state-v1' },
+  { kind: 'thompson', scenario: 'steady-state-v1' },
+  { kind: 'thompson', scenario: 'singles-day-v1', config: { nonStationary: { kind: 'sliding-window', window: 60 } } },
+  { kind: 'linucb', scenario: 'weather-sensitive-v1' },
 ];
 
 const extraKinds = [...agentDefinitions.keys()].filter((kind) => !cases.some((entry) => entry.kind === kind));
