@@ -6,3 +6,4 @@ export { agentDefinitions, agentDefinition, createAgent, restoreAgent } from './
 export { parsePolicySpec, policySpecs } from './policy-spec.js';
 export { buildArtifact, writeArtifact, readArtifact, type PolicyArtifact, type PolicyManifest } from './artifact.js';
 export { nearestIndex } from './rule-agent.js';
+export { runCalvanoSession, impulseResponse, calvanoConfigSchema, type CalvanoSessionResult } from './calvano.js';

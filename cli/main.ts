@@ -11,6 +11,7 @@ import { registerEquilibrium } from './commands/equilibrium.js';
 import { registerOracle } from './commands/oracle.js';
 import { registerScenarios } from './commands/scenarios.js';
 import { registerSimulate } from './commands/simulate.js';
+import { registerReproduce } from './commands/reproduce.js';
 import { registerTrain } from './commands/train.js';
 
 const program = new Command('pricelab')
@@ -29,5 +30,6 @@ registerOracle(program);
 registerSimulate(program);
 registerTrain(program);
 registerBench(program);
+registerReproduce(program);
 
 await program.parseAsync(process.argv);

@@ -34,6 +34,10 @@ export function progressBar(total: number, unit: string, quiet = false): Progres
   return {
     update: (done, label) => bar.update(done, { label: label ?? '' }),
     log: (line) => bars.log(`${line}\n`),
-    stop: () => bars.stop(),
+    stop: () => {
+      // MultiBar drops log lines not yet drawn when it stops: draw once more first.
+      bars.update();
+      bars.stop();
+    },
   };
 }

@@ -1,3 +1,5 @@
 /** experiments/: the training and evaluation loop (written once) and summaries across episodes. */
 export { train, evaluate, type TrainOptions, type TrainResult, type EvaluatedEpisode, type EvaluateOptions } from './train.js';
 export { summarise, summariseKpis, type IntervalSummary } from './summary.js';
+export { reproduceCalvano, loadCalvanoConfig, summariseCalvano } from './reproduce-calvano.js';
+export { agentFor, restoredAgentFor, contextFor } from './setup.js';
