@@ -1,0 +1,82 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildArtifact, readArtifact, sha256, writeArtifact } from '../../agents/artifact.js';
+import { PricelabError } from '../../env/errors.js';
+import { makeEnv } from '../../env/env.js';
+import { buildMarketModel } from '../../env/model.js';
+import { buildObservationFeatures } from '../../env/observation.js';
+import { agentFor, restoredAgentFor } from '../../experiments/setup.js';
+import { train } from '../../experiments/train.js';
+import { loadScenario } from '../../scenarios/load.js';
+
+const folder = mkdtempSync(join(tmpdir(), 'pricelab-artifact-'));
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+async function trainedArtifact() {
+  const loaded = loadScenario('steady-state-v1');
+  const model = buildMarketModel(loaded.scenario);
+  const env = makeEnv(model);
+  const agent = await agentFor(env, 'q-learning', {}, 3);
+  await train(env, agent, { steps: 3000, seed: 3 });
+  const exported = await agent.export();
+  const artifact = buildArtifact(exported, {
+    name: 'test-policy',
+    scenario: { id: loaded.scenario.id, contentHash: loaded.contentHash },
+    features: buildObservationFeatures(model),
+    ladder: model.ladder,
+    training: { steps: 3000 },
+    seeds: [3],
+  });
+  return { env, agent, artifact };
+}
+
+describe('policy artifacts', () => {
+  it('policy.json lists every weights file with its sha256; loading gives the same greedy actions', async () => {
+    const { env, agent, artifact } = await trainedArtifact();
+    const path = writeArtifact(join(folder, 'good'), artifact);
+    const manifest = JSON.parse(readFileSync(join(path, 'policy.json'), 'utf8'));
+    expect(manifest.files['q-table.json'].sha256).toBe(sha256(readFileSync(join(path, 'q-table.json'))));
+    expect(manifest).toMatchObject({ formatVersion: 1, agentKind: 'q-learning', scenario: { id: 'steady-state-v1' }, seeds: [3] });
+    expect(manifest.observation.features.length).toBe(env.observationSpace.shape[0]);
+    const loaded = readArtifact(path);
+    const restored = await restoredAgentFor(env, { kind: loaded.manifest.agentKind, config: loaded.manifest.agentConfig, files: loaded.files }, 3);
+    let { observation } = env.reset({ seed: 77 });
+    for (let step = 0; step < 200; step++) {
+      const action = agent.act(observation, { explore: false });
+      expect(restored.act(observation, { explore: false })).toBe(action);
+      observation = env.step(action).observation;
+    }
+  });
+
+  it('a tampered or missing weights file is refused with an integrity error naming it', async () => {
+    const { artifact } = await trainedArtifact();
+    const tampered = writeArtifact(join(folder, 'tampered'), artifact);
+    const bytes = readFileSync(join(tampered, 'q-table.json'));
+    bytes[10] = bytes[10] === 48 ? 49 : 48;
+    writeFileSync(join(tampered, 'q-table.json'), bytes);
+    expect(() => readArtifact(tampered)).toThrow(/q-table.json.*changed after export/s);
+    try {
+      readArtifact(tampered);
+    } catch (error) {
+      expect((error as PricelabError).kind).toBe('integrity');
+    }
+    const missing = writeArtifact(join(folder, 'missing'), artifact);
+    rmSync(join(missing, 'q-table.json'));
+    expect(() => readArtifact(missing)).toThrow(/found none/);
+    writeFileSync(join(missing, 'policy.json'), '{ not json');
+    expect(() => readArtifact(missing)).toThrow(PricelabError);
+  });
+
+  it('writing never leaves a half-written folder, and never overwrites one', async () => {
+    const { artifact } = await trainedArtifact();
+    const target = join(folder, 'atomic');
+    writeArtifact(target, artifact);
+    expect(() => writeArtifact(target, artifact)).toThrow(/does not exist yet/);
+    const broken = { ...artifact, files: { ...artifact.files, 'bad/name.json': new Uint8Array(1) } };
+    expect(() => buildArtifact({ kind: 'q-learning', config: {}, files: broken.files }, { name: 'x', scenario: { id: 'x', contentHash: 'x' }, features: [], ladder: [1], training: {}, seeds: [] })).toThrow(/cannot name/);
+    expect(readdirSync(folder).filter((name) => name.includes('.partial-'))).toEqual([]);
+    expect(existsSync(join(target, 'policy.json'))).toBe(true);
+  });
+});
