@@ -9,24 +9,14 @@
  * both. `info` carries every reward term and the raw, unnormalised market state.
  */
 import { protocolError } from './errors.js';
-import { MarketSimulation, type StepOutcome } from './market.js';
+import { MarketSimulation, type RewardTerms, type StepOutcome } from './market.js';
+
+export type { RewardTerms };
 import { buildMarketModel, type MarketModel } from './model.js';
 import { ObservationWriter, buildObservationFeatures, type ObservationFeature } from './observation.js';
 import { box, discrete, type BoxSpace, type DiscreteSpace } from './spaces.js';
 import type { EpisodeKpis } from './kpis.js';
 import type { Scenario } from '../scenarios/schema.js';
-
-export interface RewardTerms {
-  revenue: number;
-  refunds: number;
-  costOfGoods: number;
-  restockedValue: number;
-  holdingCost: number;
-  handlingCost: number;
-  stockoutPenalty: number;
-  salvage: number;
-  churnPenalty: number;
-}
 
 export interface StepInfo {
   day: number;

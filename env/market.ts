@@ -39,8 +39,21 @@ import { protocolError } from './errors.js';
 import type { MarketModel } from './model.js';
 import { EpisodeKpiAccumulator, type EpisodeKpis } from './kpis.js';
 
+/** The terms of the day's reward (profit = revenue - refunds - costOfGoods + restockedValue - holdingCost - handlingCost - stockoutPenalty + salvage). */
+export interface RewardTerms {
+  revenue: number;
+  refunds: number;
+  costOfGoods: number;
+  restockedValue: number;
+  holdingCost: number;
+  handlingCost: number;
+  stockoutPenalty: number;
+  salvage: number;
+  churnPenalty: number;
+}
+
 /** Everything that happened on one day, in raw (unnormalised) units. Reused between steps. */
-export interface StepOutcome {
+export interface StepOutcome extends RewardTerms {
   day: number;
   price: number;
   /** Every firm's posted price today, ours first. */
@@ -53,15 +66,6 @@ export interface StepOutcome {
   demand: number;
   sold: number;
   lostSales: number;
-  revenue: number;
-  refunds: number;
-  costOfGoods: number;
-  restockedValue: number;
-  holdingCost: number;
-  handlingCost: number;
-  stockoutPenalty: number;
-  salvage: number;
-  churnPenalty: number;
   profit: number;
   reward: number;
   unitsReturned: number;
