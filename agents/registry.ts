@@ -17,6 +17,7 @@ import { epsilonGreedyDefinition } from './epsilon-greedy.js';
 import { ucb1Definition } from './ucb1.js';
 import { thompsonDefinition } from './thompson.js';
 import { linUcbDefinition } from './linucb.js';
+import { dqnDefinition } from './dqn.js';
 
 export const agentDefinitions: ReadonlyMap<string, AgentDefinition> = new Map(
   [
@@ -32,6 +33,7 @@ export const agentDefinitions: ReadonlyMap<string, AgentDefinition> = new Map(
     ucb1Definition,
     thompsonDefinition,
     linUcbDefinition,
+    dqnDefinition,
   ].map((definition) => [definition.kind, definition]),
 );
 

@@ -34,6 +34,12 @@ export class VectorEnv {
   readonly terminated: Uint8Array;
   readonly truncated: Uint8Array;
   readonly episodesFinished: Int32Array;
+  /**
+   * The last observation of an episode that ended on this step (row i valid where
+   * terminated[i] or truncated[i]): `observations` already holds the next episode's first
+   * one, and a learner bootstrapping a truncated step needs this one (Gymnasium's final_observation).
+   */
+  readonly finalObservations: Float32Array;
   private readonly markets: MarketSimulation[];
   private readonly features: readonly ObservationFeature[];
   private readonly observationWriter: ObservationWriter;
@@ -63,6 +69,7 @@ export class VectorEnv {
     this.terminated = new Uint8Array(this.count);
     this.truncated = new Uint8Array(this.count);
     this.episodesFinished = new Int32Array(this.count);
+    this.finalObservations = new Float32Array(this.count * this.featureCount);
   }
 
   reset(): Float32Array {
@@ -87,6 +94,7 @@ export class VectorEnv {
       this.terminated[index] = outcome.terminated ? 1 : 0;
       this.truncated[index] = !outcome.terminated && outcome.lastDay ? 1 : 0;
       if (market.ended) {
+        this.observationWriter.write(market, this.finalObservations, index * featureCount);
         this.onEpisodeEnd?.(index, market.episodeKpis());
         const episode = ++this.episodesFinished[index]!;
         market.reset(episodeSeed(this.seed, index, episode));

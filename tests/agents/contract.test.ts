@@ -33,6 +33,7 @@ const cases: Case[] = [
   { kind: 'thompson', scenario: 'steady-state-v1' },
   { kind: 'thompson', scenario: 'singles-day-v1', config: { nonStationary: { kind: 'sliding-window', window: 60 } } },
   { kind: 'linucb', scenario: 'weather-sensitive-v1' },
+  { kind: 'dqn', scenario: 'steady-state-v1', config: { hiddenLayers: [16, 16], learningStarts: 50, batchSize: 16, backend: 'wasm' }, steps: 200 },
 ];
 
 const extraKinds = [...agentDefinitions.keys()].filter((kind) => !cases.some((entry) => entry.kind === kind));

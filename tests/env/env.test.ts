@@ -112,3 +112,27 @@ describe('observation writers', () => {
     }
   });
 });
+
+describe('vector env final observations', () => {
+  it('keeps the last observation of an episode that just ended (Gymnasium final_observation)', async () => {
+    const { ObservationWriter } = await import('../../env/observation.js');
+    const { MarketSimulation } = await import('../../env/market.js');
+    const { episodeSeed } = await import('../../env/random.js');
+    const model = buildMarketModel(loadScenario('markdown-gvr-v1').scenario);
+    const env = new VectorEnv(model, { count: 1, seed: 3 });
+    env.reset();
+    const shadow = new MarketSimulation(model);
+    shadow.reset(episodeSeed(3, 0, 0));
+    const writer = new ObservationWriter(model);
+    const expected = new Float32Array(env.featureCount);
+    for (let step = 0; step < 100; step++) {
+      env.step([29]);
+      shadow.stepIndex(29);
+      if (env.terminated[0] || env.truncated[0]) break;
+    }
+    writer.write(shadow, expected);
+    expect(env.truncated[0] || env.terminated[0]).toBe(1);
+    expect(Array.from(env.finalObservations)).toEqual(Array.from(expected));
+    expect(env.observations[env.featureCount - 1]).not.toBe(expected[env.featureCount - 1]);
+  });
+});

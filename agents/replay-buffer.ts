@@ -1,0 +1,207 @@
+/**
+ * Experience replay for off-policy agents (DQN): a ring buffer over typed arrays, and the
+ * n-step accumulator that turns single steps into n-step transitions before they are stored.
+ *
+ * ReplayBuffer: `capacity` rows of (observation, action, reward, next observation, done,
+ * discount), each column one preallocated typed array; when full, the oldest row is
+ * overwritten. `sample` draws `batch.size` row indices uniformly, with replacement, from a
+ * RandomStream (the agent's 'replay' stream: one uniform per row) and copies the rows
+ * into the batch's preallocated arrays: no allocation per update.
+ *
+ * A stored row is an n-step transition (Sutton and Barto 2018, section 7.1):
+ *   reward   = r_t + gamma r_{t+1} + ... + gamma^{k-1} r_{t+k-1}   (k <= n steps)
+ *   next     = s_{t+k}
+ *   discount = gamma^k                                            (the weight of the bootstrap)
+ *   done     = the episode terminated at step t+k-1: no bootstrap past a terminal state.
+ * A truncated episode (the horizon, not the market, ended it) is not done: its last rows
+ * bootstrap from the true final observation, with the discount of the steps they span.
+ * The learner's target is reward + (done ? 0 : discount) * V(next); `bootstrapDiscounts`
+ * in the batch holds that factor.
+ */
+import { protocolError } from '../env/errors.js';
+import type { RandomStream } from '../env/random.js';
+import type { Transition } from './agent.js';
+
+export interface ReplayBatch {
+  readonly size: number;
+  readonly featureCount: number;
+  /** size x featureCount, row-major. */
+  readonly observations: Float32Array;
+  readonly actions: Int32Array;
+  readonly rewards: Float32Array;
+  /** size x featureCount, row-major. */
+  readonly nextObservations: Float32Array;
+  /** 0 where the episode terminated inside the stored steps, else gamma^k. */
+  readonly bootstrapDiscounts: Float32Array;
+  /** The rows sampled (for tests and diagnostics). */
+  readonly indices: Int32Array;
+}
+
+export class ReplayBuffer {
+  readonly capacity: number;
+  readonly featureCount: number;
+  readonly observations: Float32Array;
+  readonly actions: Int32Array;
+  readonly rewards: Float32Array;
+  readonly nextObservations: Float32Array;
+  /** 1 where the episode terminated (no bootstrap). */
+  readonly dones: Uint8Array;
+  /** gamma^k, k the number of steps the stored reward sums. */
+  readonly discounts: Float32Array;
+  /** Rows stored so far, at most capacity. */
+  size = 0;
+  /** The row the next add() writes. */
+  position = 0;
+
+  constructor(capacity: number, featureCount: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw protocolError(`expected a positive whole replay capacity, found ${capacity}`);
+    if (!Number.isInteger(featureCount) || featureCount < 1) throw protocolError(`expected a positive whole feature count, found ${featureCount}`);
+    this.capacity = capacity;
+    this.featureCount = featureCount;
+    this.observations = new Float32Array(capacity * featureCount);
+    this.actions = new Int32Array(capacity);
+    this.rewards = new Float32Array(capacity);
+    this.nextObservations = new Float32Array(capacity * featureCount);
+    this.dones = new Uint8Array(capacity);
+    this.discounts = new Float32Array(capacity);
+  }
+
+  add(observation: ArrayLike<number>, action: number, reward: number, nextObservation: ArrayLike<number>, done: boolean, discount: number): void {
+    const features = this.featureCount;
+    if (observation.length !== features || nextObservation.length !== features) {
+      throw protocolError(`expected observations of ${features} features, found ${observation.length} and ${nextObservation.length}`);
+    }
+    const row = this.position;
+    const offset = row * features;
+    for (let feature = 0; feature < features; feature++) {
+      this.observations[offset + feature] = observation[feature]!;
+      this.nextObservations[offset + feature] = nextObservation[feature]!;
+    }
+    this.actions[row] = action;
+    this.rewards[row] = reward;
+    this.dones[row] = done ? 1 : 0;
+    this.discounts[row] = discount;
+    this.position = (row + 1) % this.capacity;
+    if (this.size < this.capacity) this.size++;
+  }
+
+  /** Preallocated arrays for batches of `size` rows. */
+  createBatch(size: number): ReplayBatch {
+    const features = this.featureCount;
+    return {
+      size,
+      featureCount: features,
+      observations: new Float32Array(size * features),
+      actions: new Int32Array(size),
+      rewards: new Float32Array(size),
+      nextObservations: new Float32Array(size * features),
+      bootstrapDiscounts: new Float32Array(size),
+      indices: new Int32Array(size),
+    };
+  }
+
+  /** Fills `batch` with rows drawn uniformly with replacement: one uniform of `random` per row. */
+  sample(random: RandomStream, batch: ReplayBatch): void {
+    if (this.size === 0) throw protocolError('cannot sample an empty replay buffer: add transitions first');
+    const features = this.featureCount;
+    for (let slot = 0; slot < batch.size; slot++) {
+      const row = Math.min(this.size - 1, Math.floor(random.next() * this.size));
+      batch.indices[slot] = row;
+      batch.observations.set(this.observations.subarray(row * features, (row + 1) * features), slot * features);
+      batch.nextObservations.set(this.nextObservations.subarray(row * features, (row + 1) * features), slot * features);
+      batch.actions[slot] = this.actions[row]!;
+      batch.rewards[slot] = this.rewards[row]!;
+      batch.bootstrapDiscounts[slot] = this.dones[row] === 1 ? 0 : this.discounts[row]!;
+    }
+  }
+}
+
+/** Where an n-step accumulator sends each finished transition (ReplayBuffer.add's signature). */
+export type NStepSink = (observation: Float32Array, action: number, reward: number, nextObservation: Float32Array, done: boolean, discount: number) => void;
+
+interface OpenEpisode {
+  readonly steps: Transition[];
+  /** The next observation of the last step: the observation the episode's next step starts from. */
+  last: Float32Array;
+}
+
+/**
+ * Turns single steps into n-step transitions. Each open episode keeps its last steps (at
+ * most n); a step joins the open episode whose last next-observation equals its
+ * observation, else it opens a new one. So steps of several markets may arrive interleaved
+ * (a vector env) and still be accumulated per market; two markets in the same observed
+ * state are interchangeable (the future depends on the state alone), so either may take
+ * the step. When an episode holds n steps, its oldest start is emitted; when it ends
+ * (terminated or truncated) every start it still holds is emitted, with k < n steps.
+ * With n = 1 every step is emitted at once, unchanged.
+ */
+export class NStepAccumulator {
+  readonly n: number;
+  readonly gamma: number;
+  /** Open episodes beyond this count are flushed, oldest first (as if truncated). */
+  readonly maxOpenEpisodes: number;
+  private readonly sink: NStepSink;
+  private open: OpenEpisode[] = [];
+
+  constructor(n: number, gamma: number, sink: NStepSink, maxOpenEpisodes = 4096) {
+    if (!Number.isInteger(n) || n < 1) throw protocolError(`expected a whole n >= 1 for n-step returns, found ${n}`);
+    this.n = n;
+    this.gamma = gamma;
+    this.sink = sink;
+    this.maxOpenEpisodes = maxOpenEpisodes;
+  }
+
+  /** Episodes with steps not yet emitted. */
+  get openEpisodes(): number {
+    return this.open.length;
+  }
+
+  push(step: Transition): void {
+    if (this.n === 1) {
+      this.sink(step.observation, step.action, step.reward, step.nextObservation, step.terminated, this.gamma);
+      return;
+    }
+    let episode = this.open.find((candidate) => sameObservation(candidate.last, step.observation));
+    if (!episode) {
+      episode = { steps: [], last: step.nextObservation };
+      this.open.push(episode);
+      if (this.open.length > this.maxOpenEpisodes) this.close(this.open[0]!);
+    }
+    episode.steps.push(step);
+    episode.last = step.nextObservation;
+    if (step.terminated || step.truncated) this.close(episode);
+    else if (episode.steps.length === this.n) this.emitOldest(episode);
+  }
+
+  /** Emits every step still held (as at a truncation) and forgets the open episodes. */
+  flush(): void {
+    while (this.open.length > 0) this.close(this.open[0]!);
+  }
+
+  private close(episode: OpenEpisode): void {
+    while (episode.steps.length > 0) this.emitOldest(episode);
+    this.open.splice(this.open.indexOf(episode), 1);
+  }
+
+  /** Emits the transition starting at the oldest held step, spanning every held step. */
+  private emitOldest(episode: OpenEpisode): void {
+    const steps = episode.steps;
+    const first = steps[0]!;
+    const last = steps[steps.length - 1]!;
+    let reward = 0;
+    let discount = 1;
+    for (const step of steps) {
+      reward += discount * step.reward;
+      discount *= this.gamma;
+    }
+    this.sink(first.observation, first.action, reward, last.nextObservation, last.terminated, discount);
+    steps.shift();
+  }
+}
+
+function sameObservation(a: Float32Array, b: Float32Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false;
+  return true;
+}

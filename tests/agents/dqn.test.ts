@@ -1,0 +1,404 @@
+/**
+ * DQN (agents/dqn.ts) and its replay (agents/replay-buffer.ts), after tfjs-examples'
+ * snake-dqn agent_test.js: the tensor count does not grow, the target network stays frozen
+ * between syncs; plus known answers: the update equals tf's tape + tf.train.adam on the
+ * same batch, the hand-written backward pass equals tf.grads, Double DQN targets and n-step
+ * returns equal hand computations, and a small learning test on a market whose optimum is
+ * known. Runs on the wasm backend (initialises reliably, and fast).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type * as Tf from '@tensorflow/tfjs';
+import { agentContextOf, type AgentContext, type Transition } from '../../agents/agent.js';
+import { type DqnAgent, backward, dqnConfigSchema, dqnDefinition, forward, layersArtifactsOf, networkLayout, temporalDifferenceTargets, type DqnConfig } from '../../agents/dqn.js';
+import { NStepAccumulator, ReplayBuffer, type ReplayBatch } from '../../agents/replay-buffer.js';
+import { activeBackend, loadTensorflow, type TensorflowModule } from '../../agents/tf-backend.js';
+import { makeEnv } from '../../env/env.js';
+import { buildMarketModel } from '../../env/model.js';
+import { RandomStream } from '../../env/random.js';
+import { box, discrete } from '../../env/spaces.js';
+import { evaluate, train } from '../../experiments/train.js';
+import { validateScenario } from '../../scenarios/load.js';
+
+let tf: TensorflowModule;
+beforeAll(async () => {
+  tf = (await loadTensorflow('wasm')).tf;
+});
+
+const featureCount = 16;
+const actionCount = 21;
+
+function syntheticContext(seed: number, features = featureCount, actions = actionCount): AgentContext {
+  const names = Array.from({ length: features }, (_, index) => `feature${index}`);
+  return {
+    observationSpace: box(names, names.map(() => 0), names.map(() => 1)),
+    actionSpace: discrete(actions),
+    ladder: Float64Array.from({ length: actions }, (_, index) => 10 + index),
+    unitCost: 5,
+    listPrice: 20,
+    seed,
+  };
+}
+
+const config = (overrides: Partial<DqnConfig> = {}): DqnConfig => dqnConfigSchema.parse({ backend: 'wasm', ...overrides });
+
+async function createAgent(overrides: Partial<DqnConfig> = {}, seed = 1, context = syntheticContext(seed)): Promise<DqnAgent> {
+  return (await dqnDefinition.create(config(overrides), context)) as DqnAgent;
+}
+
+function randomObservations(random: RandomStream, count: number, features = featureCount): Float32Array {
+  return Float32Array.from({ length: count * features }, () => random.next() * 1.5 - 0.25);
+}
+
+/** Fills the replay buffer with random transitions (uniform features, rewards, 5% terminal). */
+function fillReplay(agent: DqnAgent, count: number, seed = 3): void {
+  const random = new RandomStream(seed, 'test-replay');
+  for (let index = 0; index < count; index++) {
+    agent.replay.add(randomObservations(random, 1), Math.floor(random.next() * actionCount), random.next(), randomObservations(random, 1), random.next() < 0.05, 0.99);
+  }
+}
+
+const maxAbsoluteDifference = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  expect(a.length).toBe(b.length);
+  let largest = 0;
+  for (let index = 0; index < a.length; index++) largest = Math.max(largest, Math.abs(a[index]! - b[index]!));
+  return largest;
+};
+
+describe('the TensorFlow.js backend', () => {
+  it('runs wasm with SIMD, from the package folder on disk', () => {
+    const backend = activeBackend();
+    expect(backend?.kind).toBe('wasm');
+    expect(backend?.wasm?.simd).toBe(true);
+    expect(backend?.wasm?.binaryFolder).toMatch(/tfjs-backend-wasm/);
+  });
+
+  it('refuses to switch to another named backend in the same process, saying which one is active', async () => {
+    await expect(loadTensorflow('cpu')).rejects.toThrow(/"wasm" already active/);
+    await expect(loadTensorflow('auto')).resolves.toHaveProperty('backend.kind', 'wasm');
+  });
+});
+
+describe('memory', () => {
+  it('makes no tensor grow across 50 updates, and dispose frees every tensor and variable', async () => {
+    const baseline = tf.memory().numTensors;
+    const agent = await createAgent({ dueling: true });
+    fillReplay(agent, 500);
+    agent.train();
+    const held = tf.memory().numTensors;
+    for (let update = 0; update < 50; update++) agent.train();
+    expect(tf.memory().numTensors).toBe(held);
+    agent.act(randomObservations(new RandomStream(1, 'x'), 1), { explore: false });
+    agent.actBatch(randomObservations(new RandomStream(1, 'x'), 8), 8, { explore: true }, new Int32Array(8));
+    agent.syncTarget();
+    await agent.export();
+    expect(tf.memory().numTensors).toBe(held);
+    agent.dispose();
+    expect(tf.memory().numTensors).toBe(baseline);
+    expect(() => agent.act(new Float32Array(featureCount), { explore: false })).toThrow(/disposed/);
+  });
+});
+
+describe('the target network', () => {
+  it('stays frozen between syncs and equals the online network after a (hard) sync', async () => {
+    const agent = await createAgent();
+    fillReplay(agent, 500);
+    const frozen = agent.targetParameterValues();
+    for (let update = 0; update < 20; update++) agent.train();
+    expect(agent.targetParameterValues()).toEqual(frozen);
+    expect(maxAbsoluteDifference(agent.parameterValues(), frozen)).toBeGreaterThan(1e-4);
+    agent.syncTarget();
+    expect(agent.targetParameterValues()).toEqual(agent.parameterValues());
+    agent.train();
+    expect(maxAbsoluteDifference(agent.parameterValues(), agent.targetParameterValues())).toBeGreaterThan(0);
+    agent.dispose();
+  });
+
+  it('is synced by observe() exactly every targetUpdateInterval steps once learning has started', async () => {
+    const agent = await createAgent({ learningStarts: 40, trainFrequency: 1, targetUpdateInterval: 25, batchSize: 8 });
+    const random = new RandomStream(5, 'test-steps');
+    let target = agent.targetParameterValues();
+    const changedAt: number[] = [];
+    for (let step = 1; step <= 120; step++) {
+      agent.observe({ observation: randomObservations(random, 1), action: step % actionCount, reward: random.next(), nextObservation: randomObservations(random, 1), terminated: false, truncated: step % 30 === 0 });
+      const now = agent.targetParameterValues();
+      if (maxAbsoluteDifference(now, target) > 0) changedAt.push(step);
+      target = now;
+    }
+    expect(changedAt).toEqual([50, 75, 100]);
+    expect(agent.counters).toEqual({ steps: 120, updates: 80, targetSyncs: 3 });
+    agent.dispose();
+  });
+
+  it('moves tau of the way with a soft (Polyak) sync', async () => {
+    const agent = await createAgent({ tau: 0.25 });
+    fillReplay(agent, 200);
+    const before = agent.targetParameterValues();
+    for (let update = 0; update < 5; update++) agent.train();
+    const online = agent.parameterValues();
+    agent.syncTarget();
+    const expected = online.map((value, index) => 0.25 * value + 0.75 * before[index]!);
+    expect(maxAbsoluteDifference(agent.targetParameterValues(), expected)).toBeLessThan(1e-6);
+    agent.dispose();
+  });
+});
+
+describe('export and restore (TF.js Layers format)', () => {
+  it.each([false, true])('give the same greedy actions on 100 random observations (dueling: %s)', async (dueling) => {
+    const context = syntheticContext(4);
+    const agent = await createAgent({ dueling }, 4, context);
+    fillReplay(agent, 500);
+    for (let update = 0; update < 30; update++) agent.train();
+    const exported = await agent.export();
+    expect(Object.keys(exported.files).sort()).toEqual(['dqn.json', 'model.json', 'weights.bin']);
+    const modelJson = JSON.parse(new TextDecoder().decode(exported.files['model.json'])) as Tf.io.ModelJSON;
+    expect(modelJson.format).toBe('layers-model');
+    expect(modelJson.weightsManifest[0]?.paths).toEqual(['weights.bin']);
+
+    const observations = randomObservations(new RandomStream(9, 'test-observations'), 100);
+    const original = new Int32Array(100);
+    agent.actBatch(observations, 100, { explore: false }, original);
+    for (let row = 0; row < 100; row++) expect(agent.act(observations.subarray(row * featureCount, (row + 1) * featureCount), { explore: false })).toBe(original[row]);
+
+    const restored = (await dqnDefinition.restore(exported, context)) as DqnAgent;
+    const fromRestore = new Int32Array(100);
+    restored.actBatch(observations, 100, { explore: false }, fromRestore);
+    expect(fromRestore).toEqual(original);
+    expect(restored.counters).toEqual(agent.counters);
+
+    const model = await tf.loadLayersModel(tf.io.fromMemory(layersArtifactsOf(exported.files)));
+    const predicted = tf.tidy(() => tf.argMax(model.predict(tf.tensor2d(observations, [100, featureCount])) as Tf.Tensor2D, 1));
+    expect(Int32Array.from(predicted.dataSync())).toEqual(original);
+    predicted.dispose();
+    model.dispose();
+    agent.dispose();
+    restored.dispose();
+  });
+
+  it('refuses an artifact made for another market, listing every mismatch', async () => {
+    const agent = await createAgent();
+    const exported = await agent.export();
+    await expect(dqnDefinition.restore(exported, syntheticContext(1, 5, 7))).rejects.toThrow(/featureCount: expected 5[\s\S]*actionCount: expected 7/);
+    agent.dispose();
+  });
+});
+
+describe('determinism', () => {
+  it('gives the same actions and the same weights after 300 updates from the same seed', async () => {
+    const run = async () => {
+      const agent = await createAgent({ learningStarts: 100, trainFrequency: 1, targetUpdateInterval: 50, nSteps: 3, totalSteps: 400 }, 21, contextOfEnv(linearEnv(), 21));
+      const env = linearEnv();
+      await train(env, agent, { steps: 400, seed: 8 });
+      const actions = evaluate(env, agent, { episodes: 1, seed: 90, recordSteps: true }).flatMap((episode) => episode.steps.map((step) => step.price));
+      const weights = agent.parameterValues();
+      expect(agent.counters.updates).toBe(300);
+      agent.dispose();
+      return { actions, weights };
+    };
+    const first = await run();
+    const second = await run();
+    expect(second.actions).toEqual(first.actions);
+    expect(second.weights).toEqual(first.weights);
+  });
+});
+
+describe('the update, against known answers', () => {
+  it('Double DQN targets equal a hand computation (and plain DQN takes the max of the target network)', () => {
+    tf.tidy(() => {
+      const rewards = tf.tensor1d([1, 2, -1]);
+      const discounts = tf.tensor1d([0.9, 0, 0.81]); // the second transition terminated
+      const nextQOnline = tf.tensor2d([[1, 5, 2], [0, 0, 9], [3, 1, 2]]);
+      const nextQTarget = tf.tensor2d([[10, 20, 30], [7, 8, 9], [4, 6, 5]]);
+      // a* = [1, 2, 0]  ->  Q_target(s', a*) = [20, 9, 4]
+      const double = temporalDifferenceTargets(tf, rewards, discounts, nextQTarget, nextQOnline).arraySync();
+      expect(double[0]).toBeCloseTo(1 + 0.9 * 20, 5);
+      expect(double[1]).toBeCloseTo(2, 5);
+      expect(double[2]).toBeCloseTo(-1 + 0.81 * 4, 5);
+      // max_a Q_target(s', a) = [30, 9, 6]
+      const plain = temporalDifferenceTargets(tf, rewards, discounts, nextQTarget, null).arraySync();
+      expect(plain[0]).toBeCloseTo(1 + 0.9 * 30, 5);
+      expect(plain[1]).toBeCloseTo(2, 5);
+      expect(plain[2]).toBeCloseTo(-1 + 0.81 * 6, 5);
+    });
+  });
+
+  it('the hand-written backward pass equals tf.grads', () => {
+    tf.tidy(() => {
+      const layout = networkLayout(5, 4, [6, 7], false);
+      const random = new RandomStream(2, 'test-gradients');
+      const tensorOf = (shape: readonly number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => random.next() * 2 - 1), [...shape]);
+      const weights = layout.shapes.map(tensorOf);
+      const observations = tensorOf([9, 5]) as Tf.Tensor2D;
+      const dq = tensorOf([9, 4]) as Tf.Tensor2D;
+      const reference = tf.grads((...parameters: Tf.Tensor[]) => tf.sum(tf.mul(forward(tf, observations, parameters).q, dq)))(weights);
+      const handWritten = backward(tf, forward(tf, observations, weights).inputs, weights, dq);
+      handWritten.forEach((gradient, index) => {
+        expect(gradient.shape).toEqual(reference[index]!.shape);
+        expect(maxAbsoluteDifference(gradient.dataSync(), reference[index]!.dataSync())).toBeLessThan(1e-5);
+      });
+    });
+  });
+
+  it.each([
+    { clipped: false, dueling: false },
+    { clipped: true, dueling: false },
+    { clipped: true, dueling: true },
+  ])('one update equals tf.variableGrads + tf.train.adam on the same batch (clipping %s)', async ({ clipped, dueling }) => {
+    const agent = await createAgent({ learningRate: 0.01, maxGradNorm: clipped ? 0.05 : 1e6, dueling, gamma: 0.9 });
+    const layout = agent.layout;
+    const random = new RandomStream(6, 'test-batch');
+    const batch: ReplayBatch = agent.replay.createBatch(32);
+    batch.observations.set(randomObservations(random, 32));
+    batch.nextObservations.set(randomObservations(random, 32));
+    for (let row = 0; row < 32; row++) {
+      batch.actions[row] = Math.floor(random.next() * actionCount);
+      batch.rewards[row] = random.next() * 4 - 2; // errors on both sides of Huber's kink
+      batch.bootstrapDiscounts[row] = row % 7 === 0 ? 0 : 0.9;
+    }
+    agent.syncTarget();
+    const start = agent.parameterValues();
+
+    // The reference: tf's tape over the raw parameters, tf's Adam (same bias correction and epsilon as PyTorch's).
+    let offset = 0;
+    const variables = layout.shapes.map((shape, index) => {
+      const size = layout.sizes[index]!;
+      const variable = tf.variable(tf.tensor(start.slice(offset, offset + size), [...shape]));
+      offset += size;
+      return variable;
+    });
+    const fold = dueling ? duelingFold(actionCount) : null;
+    const network = (parameters: readonly Tf.Tensor[]) => {
+      if (!fold) return parameters;
+      const head = parameters.length - 2;
+      return [...parameters.slice(0, head), tf.matMul(parameters[head] as Tf.Tensor2D, fold), tf.sum(tf.mul(tf.reshape(parameters[head + 1]!, [-1, 1]), fold), 0)];
+    };
+    const targetWeights = network(variables.map((variable) => tf.clone(variable)));
+    const { value: referenceLoss, grads } = tf.variableGrads(() => {
+      const x = tf.tensor2d(batch.observations, [32, featureCount]);
+      const next = tf.tensor2d(batch.nextObservations, [32, featureCount]);
+      const q = forward(tf, x, network(variables)).q;
+      const chosen = tf.sum(tf.mul(q, tf.cast(tf.oneHot(tf.tensor1d(batch.actions, 'int32'), actionCount), 'float32')), 1);
+      const targets = temporalDifferenceTargets(tf, tf.tensor1d(batch.rewards), tf.tensor1d(batch.bootstrapDiscounts), forward(tf, next, targetWeights).q, forward(tf, next, network(variables)).q);
+      return tf.losses.huberLoss(targets, chosen, undefined, 1, tf.Reduction.MEAN) as Tf.Scalar;
+    }, variables);
+    const names = variables.map((variable) => variable.name);
+    const norm = Math.sqrt(names.reduce((sum, name) => sum + tf.sum(tf.square(grads[name]!)).dataSync()[0]!, 0));
+    const scale = clipped ? 0.05 / (norm + 1e-6) : 1;
+    expect(clipped ? norm > 0.05 : norm < 1e6).toBe(true);
+    const optimizer = tf.train.adam(0.01, 0.9, 0.999, 1e-8);
+    optimizer.applyGradients(names.map((name) => ({ name, tensor: tf.mul(grads[name]!, scale) })));
+    optimizer.dispose();
+
+    const loss = agent.update(batch);
+    expect(loss).toBeCloseTo(referenceLoss.dataSync()[0]!, 5);
+    expect(agent.lastGradientNorm).toBeCloseTo(norm, 4);
+    const expected = Float32Array.from(variables.flatMap((variable) => Array.from(variable.dataSync())));
+    expect(maxAbsoluteDifference(agent.parameterValues(), expected)).toBeLessThan(2e-6);
+    tf.dispose([...variables, ...targetWeights, referenceLoss, ...Object.values(grads)]);
+    fold?.dispose();
+    agent.dispose();
+  });
+});
+
+function duelingFold(actions: number): Tf.Tensor2D {
+  const values: number[][] = [Array.from({ length: actions }, () => 1)];
+  for (let advantage = 0; advantage < actions; advantage++) values.push(Array.from({ length: actions }, (_, action) => (advantage === action ? 1 : 0) - 1 / actions));
+  return tf.tensor2d(values);
+}
+
+describe('replay and n-step returns', () => {
+  const observation = (value: number) => Float32Array.of(value);
+  const step = (from: number, reward: number, ends: Partial<Pick<Transition, 'terminated' | 'truncated'>> = {}): Transition => ({
+    observation: observation(from),
+    action: from,
+    reward,
+    nextObservation: observation(from + 1),
+    terminated: ends.terminated ?? false,
+    truncated: ends.truncated ?? false,
+  });
+
+  function accumulate(n: number, gamma: number, steps: Transition[]) {
+    const stored: { from: number; reward: number; next: number; done: boolean; discount: number }[] = [];
+    const accumulator = new NStepAccumulator(n, gamma, (obs, _action, reward, next, done, discount) => stored.push({ from: obs[0]!, reward, next: next[0]!, done, discount }));
+    for (const transition of steps) accumulator.push(transition);
+    return { stored, accumulator };
+  }
+
+  it('3-step returns with a termination inside the window: no bootstrap past it', () => {
+    // states 0 -> 1 -> 2 -> 3 -> 4 -> 5, rewards 1, 2, 4, 8, 16; the market ends on the fifth step.
+    const { stored, accumulator } = accumulate(3, 0.5, [step(0, 1), step(1, 2), step(2, 4), step(3, 8), step(4, 16, { terminated: true })]);
+    expect(stored).toEqual([
+      { from: 0, reward: 1 + 0.5 * 2 + 0.25 * 4, next: 3, done: false, discount: 0.125 },
+      { from: 1, reward: 2 + 0.5 * 4 + 0.25 * 8, next: 4, done: false, discount: 0.125 },
+      { from: 2, reward: 4 + 0.5 * 8 + 0.25 * 16, next: 5, done: true, discount: 0.125 },
+      { from: 3, reward: 8 + 0.5 * 16, next: 5, done: true, discount: 0.25 },
+      { from: 4, reward: 16, next: 5, done: true, discount: 0.5 },
+    ]);
+    expect(accumulator.openEpisodes).toBe(0);
+  });
+
+  it('3-step returns at a truncation: the last starts bootstrap from the final observation, with the discount of their steps', () => {
+    const { stored } = accumulate(3, 0.5, [step(0, 1), step(1, 2), step(2, 4, { truncated: true })]);
+    expect(stored).toEqual([
+      { from: 0, reward: 1 + 0.5 * 2 + 0.25 * 4, next: 3, done: false, discount: 0.125 },
+      { from: 1, reward: 2 + 0.5 * 4, next: 3, done: false, discount: 0.25 },
+      { from: 2, reward: 4, next: 3, done: false, discount: 0.5 },
+    ]);
+  });
+
+  it('keeps interleaved markets apart (a vector env), matching each step to the episode it continues', () => {
+    // market A: 0 -> 1 -> 2, market B: 10 -> 11 -> 12, steps interleaved A, B, A, B.
+    const { stored } = accumulate(2, 0.5, [step(0, 1), step(10, 100), step(1, 2), step(11, 200)]);
+    expect(stored).toEqual([
+      { from: 0, reward: 1 + 0.5 * 2, next: 2, done: false, discount: 0.25 },
+      { from: 10, reward: 100 + 0.5 * 200, next: 12, done: false, discount: 0.25 },
+    ]);
+  });
+
+  it('with n = 1 stores each step as it comes; the batch carries 0 where the episode terminated, else the discount', () => {
+    const buffer = new ReplayBuffer(3, 1);
+    const accumulator = new NStepAccumulator(1, 0.9, (obs, action, reward, next, done, discount) => buffer.add(obs, action, reward, next, done, discount));
+    for (const transition of [step(0, 1), step(1, 2), step(2, 3, { terminated: true }), step(3, 4)]) accumulator.push(transition);
+    expect(buffer.size).toBe(3);
+    expect(Array.from(buffer.observations)).toEqual([3, 1, 2]); // the ring overwrote the oldest row
+    expect(Array.from(buffer.dones)).toEqual([0, 0, 1]);
+    const batch = buffer.createBatch(64);
+    buffer.sample(new RandomStream(1, 'test-sample'), batch);
+    for (let slot = 0; slot < 64; slot++) {
+      const row = batch.indices[slot]!;
+      expect(batch.observations[slot]).toBe(buffer.observations[row]);
+      expect(batch.bootstrapDiscounts[slot]).toBeCloseTo(row === 2 ? 0 : 0.9, 6);
+    }
+    expect(new Set(batch.indices).size).toBe(3);
+  });
+});
+
+// A market whose optimum is known: q = 100 - 4p, cost 6, so profit (p - 6)(100 - 4p) peaks at 15.5 (the middle price).
+const linearMarket = validateScenario({
+  id: 'linear-dqn-test-v1',
+  version: 1,
+  description: 'q = 100 - 4p, cost 6: optimum 15.5',
+  card: { models: 'linear demand with Poisson noise', purpose: 'known-answer learning tests' },
+  startDate: '2026-01-01',
+  horizonDays: 50,
+  unitCost: 6,
+  listPrice: 19.5,
+  priceLadder: { kind: 'list', prices: [11.5, 13.5, 15.5, 17.5, 19.5] },
+  demand: { kind: 'linear', intercept: 100, slope: 4, noise: 'poisson' },
+});
+const linearEnv = () => makeEnv(buildMarketModel(linearMarket));
+const contextOfEnv = (env: ReturnType<typeof linearEnv>, seed: number) => agentContextOf(env.inner.model, env.observationSpace, env.actionSpace, seed);
+
+describe('DQN learns a linear-demand market (q = 100 - 4p, c = 6: optimum 15.5)', () => {
+  // Budget: 5,000 steps (100 episodes of 50 days), 4,800 updates at batch 32; a 2x32 network,
+  // gamma 0 (the market has no state the price changes), rewards scaled to about 3.6 per day.
+  it.each([1, 2, 3])('prices at the optimum on every greedy day after 5,000 steps (seed %i)', async (seed) => {
+    const env = linearEnv();
+    const agent = (await dqnDefinition.create(
+      config({ hiddenLayers: [32, 32], learningRate: 5e-4, gamma: 0, rewardScale: 0.01, learningStarts: 200, trainFrequency: 1, batchSize: 32, totalSteps: 5_000, explorationFraction: 0.5, targetUpdateInterval: 100 }),
+      contextOfEnv(env, seed),
+    )) as DqnAgent;
+    await train(env, agent, { steps: 5_000, seed });
+    for (const episode of evaluate(env, agent, { episodes: 2, seed: 500 })) expect(episode.kpis.averagePrice).toBeCloseTo(15.5, 9);
+    agent.dispose();
+  });
+});
