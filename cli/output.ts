@@ -66,7 +66,7 @@ export function writeFileAtomically(path: string, contents: string): void {
 export function formatNumber(value: number | null | undefined, digits = 2): string {
   if (value === null || value === undefined || Number.isNaN(value)) return '-';
   if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
-  return Math.abs(value) >= 1e6 ? value.toExponential(3) : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+  return Math.abs(value) >= 1e12 ? value.toExponential(3) : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 }
 
 export function table(rows: readonly (readonly string[])[]): string {

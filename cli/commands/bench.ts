@@ -46,6 +46,46 @@ export function registerBench(program: Command): void {
     .option('--scenarios <ids>', 'comma-separated scenario ids (default: all)')
     .option('--no-peer', 'skip the numpy peer')
     .action(run((options: BenchOptions) => benchEnv(options)));
+
+  bench
+    .command('agents')
+    .description('Q-learning periods per second on the Calvano market against the numpy peer; DQN updates per second at batch 32 and 256 against PyTorch')
+    .option('--json', 'print JSON: {calvano, dqn}')
+    .option('--sessions <n>', 'Calvano sessions compared with the numpy peer', positiveInteger, 100)
+    .option('--periods <n>', 'periods per session in that comparison', positiveInteger, 100_000)
+    .option('--updates <n>', 'timed DQN updates per batch size', positiveInteger, 1_000)
+    .option('--no-peer', 'skip the numpy and PyTorch peers')
+    .action(run(async (options: { json?: boolean; sessions: number; periods: number; updates: number; peer: boolean }) => benchAgents(options)));
+}
+
+async function benchAgents(options: { json?: boolean; sessions: number; periods: number; updates: number; peer: boolean }): Promise<void> {
+  const { benchCalvano } = await import('../../experiments/bench-calvano.js');
+  const { benchDqn } = await import('../../experiments/bench-dqn.js');
+  if (!options.json) process.stderr.write('measuring Q-learning on the Calvano market (and the numpy peer)...\n');
+  const calvano = await benchCalvano({ sessions: options.sessions, periods: options.periods, skipPeer: !options.peer });
+  if (!options.json) process.stderr.write('measuring DQN updates (and the PyTorch peer)...\n');
+  const dqn = await benchDqn({ updates: options.updates, skipPeer: !options.peer });
+  if (options.json) {
+    printJson({ calvano, dqn });
+    return;
+  }
+  const session = calvano.baselineSession;
+  const lines = [
+    `Calvano Q-learning, one baseline session (seed ${session.seed}): ${formatNumber(session.periods, 0)} periods in ${session.seconds.toFixed(3)} s, ${formatNumber(session.periodsPerSecond, 0)} periods/s`,
+    `  ${calvano.pricelab.sessions} sessions x ${formatNumber(calvano.pricelab.periods, 0)} periods: ${calvano.pricelab.microsecondsPerSessionStep.toFixed(4)} us per session-step`,
+    'skipped' in calvano.peer
+      ? `  numpy peer: skipped (${calvano.peer.skipped})`
+      : `  numpy peer, same run: ${calvano.peer.microsecondsPerSessionStep.toFixed(4)} us per session-step; pricelab is ${calvano.peerOverPricelab?.toFixed(1)}x faster`,
+    `DQN update (${dqn.network.inputs} inputs, ${dqn.network.hiddenLayers.join('x')}, ${dqn.network.actions} actions) on ${dqn.backend.kind}:`,
+    table([
+      ['batch', 'double DQN', 'ms/update', 'updates/s'],
+      ...dqn.pricelab.map((timing) => [String(timing.batchSize), timing.doubleDqn ? 'yes' : 'no', timing.millisecondsPerUpdate.toFixed(3), formatNumber(timing.updatesPerSecond, 0)]),
+    ]),
+    'skipped' in dqn.peer
+      ? `  PyTorch peer: skipped (${dqn.peer.skipped})`
+      : `  PyTorch peer, same run: ${dqn.peer.results.map((result) => `batch ${result.batchSize} ${result.millisecondsPerUpdate.toFixed(3)} ms`).join(', ')}; peer/pricelab ${dqn.peerOverPricelab.map((entry) => `${entry.ratio.toFixed(2)} at ${entry.batchSize}`).join(', ')}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 function benchEnv(options: BenchOptions): void {
