@@ -3,3 +3,4 @@ export { train, evaluate, type TrainOptions, type TrainResult, type EvaluatedEpi
 export { summarise, summariseKpis, type IntervalSummary } from './summary.js';
 export { reproduceCalvano, loadCalvanoConfig, summariseCalvano } from './reproduce-calvano.js';
 export { agentFor, restoredAgentFor, contextFor } from './setup.js';
+export { runCompetition, ladderDiscretisation, profitGainAt } from './competition.js';
