@@ -15,7 +15,7 @@ import { registerReproduce } from './commands/reproduce.js';
 import { registerTrain } from './commands/train.js';
 
 const program = new Command('pricelab')
-  .description('pricelab: a workbench for reinforcement-learning pricing (market simulator, scenarios, known answers)')
+  .description('pricelab: a workbench for reinforcement-learning pricing: a seeded market simulator, agents, training, known answers and benchmarks')
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
   // Usage errors (unknown option, bad option value, missing argument) are bad input: exit 2.
