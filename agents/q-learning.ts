@@ -23,8 +23,19 @@ const explorationSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('exponential'), beta: z.number().positive().describe('explore with probability exp(-beta t) (Calvano et al. 2020 use 4e-6)') }),
 ]);
 
+const learningRateSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('constant') }).describe('every update uses alpha'),
+  z.strictObject({
+    kind: z.literal('visits'),
+    omega: z.number().gt(0).max(1).default(1).describe('the n-th update of a (state, action) pair uses max(alpha, 1 / n^omega): 1 averages its targets, below 1 forgets old ones (Even-Dar and Mansour 2003)'),
+  }),
+]);
+
 const configSchema = z.strictObject({
-  alpha: z.number().gt(0).max(1).default(0.1).describe('learning rate'),
+  alpha: z.number().gt(0).max(1).default(0.1).describe('learning rate (with learningRate "visits": its floor)'),
+  learningRate: learningRateSchema
+    .default({ kind: 'constant' })
+    .describe('"constant": alpha throughout; "visits": a per-(state, action) rate that falls with the pair\'s visit count, down to alpha'),
   gamma: z.number().min(0).max(1).default(0.99).describe('discount factor'),
   initialValue: z.number().default(0).describe('Q before any update (optimistic values explore more)'),
   exploration: explorationSchema.default({ kind: 'epsilon', start: 1, end: 0.02, decaySteps: 50_000 }),
@@ -43,8 +54,10 @@ export class QLearningAgent implements Agent {
   private readonly random: RandomStream;
   private steps = 0;
   private readonly discretisation: NonNullable<Config['discretisation']>;
+  /** Updates made to each (state, action) pair: kept for the "visits" learning rate only. */
+  private readonly visits: Float64Array | null;
 
-  constructor(config: Config, context: AgentContext, values?: Float64Array, steps = 0) {
+  constructor(config: Config, context: AgentContext, values?: Float64Array, steps = 0, visits?: Float64Array) {
     this.config = config;
     this.actions = context.actionSpace.n;
     this.discretisation = config.discretisation ?? defaultDiscretisation(context.observationSpace, context.actionSpace.n);
@@ -52,6 +65,7 @@ export class QLearningAgent implements Agent {
     this.values = values ?? new Float64Array(this.discretiser.stateCount * this.actions).fill(config.initialValue);
     this.random = new RandomStream(context.seed, 'exploration');
     this.steps = steps;
+    this.visits = config.learningRate.kind === 'visits' ? (visits ?? new Float64Array(this.values.length)) : null;
   }
 
   act(observation: Float32Array, options: { explore: boolean }): number {
@@ -68,8 +82,16 @@ export class QLearningAgent implements Agent {
     const slot = state * this.actions + transition.action;
     let target = transition.reward;
     if (!transition.terminated) target += this.config.gamma * this.maxValue(this.discretiser.state(transition.nextObservation));
-    this.values[slot] = (this.values[slot] ?? 0) + this.config.alpha * (target - (this.values[slot] ?? 0));
+    this.values[slot] = (this.values[slot] ?? 0) + this.learningRate(slot) * (target - (this.values[slot] ?? 0));
     this.steps++;
+  }
+
+  private learningRate(slot: number): number {
+    const schedule = this.config.learningRate;
+    if (schedule.kind === 'constant' || !this.visits) return this.config.alpha;
+    const visits = (this.visits[slot] ?? 0) + 1;
+    this.visits[slot] = visits;
+    return Math.max(this.config.alpha, schedule.omega === 1 ? 1 / visits : visits ** -schedule.omega);
   }
 
   explorationRate(): number {
@@ -83,7 +105,7 @@ export class QLearningAgent implements Agent {
     return {
       kind: this.kind,
       config: { ...this.config, discretisation: this.discretisation },
-      files: { 'q-table.json': jsonFile({ states: this.discretiser.stateCount, actions: this.actions, steps: this.steps, values: Array.from(this.values) }) },
+      files: { 'q-table.json': jsonFile({ states: this.discretiser.stateCount, actions: this.actions, steps: this.steps, values: Array.from(this.values), ...(this.visits ? { visits: Array.from(this.visits) } : {}) }) },
     };
   }
 
@@ -115,7 +137,7 @@ export const qLearningDefinition = defineAgent({
   create: (config, context) => new QLearningAgent(config, context),
   restore: (exported, context) => {
     const config = configSchema.parse(exported.config);
-    const table = readJsonFile<{ states: number; actions: number; steps: number; values: number[] }>(exported.files['q-table.json'], 'q-table.json');
-    return new QLearningAgent(config, context, Float64Array.from(table.values), table.steps);
+    const table = readJsonFile<{ states: number; actions: number; steps: number; values: number[]; visits?: number[] }>(exported.files['q-table.json'], 'q-table.json');
+    return new QLearningAgent(config, context, Float64Array.from(table.values), table.steps, table.visits ? Float64Array.from(table.visits) : undefined);
   },
 });
