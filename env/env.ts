@@ -172,7 +172,7 @@ export function describeOutcome(outcome: StepOutcome, model: MarketModel): StepI
   return {
     day: outcome.day,
     price: outcome.price,
-    prices: Array.from(outcome.prices),
+    prices: toArray(outcome.prices, 0),
     terms: {
       revenue: outcome.revenue,
       refunds: outcome.refunds,
@@ -201,9 +201,16 @@ export function describeOutcome(outcome: StepOutcome, model: MarketModel): StepI
       temperature: outcome.temperature,
       eventDay: outcome.eventDay,
       presaleDay: outcome.presaleDay,
-      rivalUnits: Array.from(outcome.firmDemand.subarray(1)),
+      rivalUnits: toArray(outcome.firmDemand, 1),
     },
   };
+}
+
+/** A plain array copy of values[from..]: no typed-array view on the single env's per-step path. */
+function toArray(values: Float64Array, from: number): number[] {
+  const copy = new Array<number>(values.length - from);
+  for (let index = from; index < values.length; index++) copy[index - from] = values[index]!;
+  return copy;
 }
 
 /** Sums the reward terms the way the scenario's objective does (reward = this, always). */
