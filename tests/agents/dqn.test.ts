@@ -6,6 +6,7 @@
  * returns equal hand computations, and a small learning test on a market whose optimum is
  * known. Runs on the wasm backend (initialises reliably, and fast).
  */
+import { linearMarket as linearMarketFixture } from '../fixtures/linear-market.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type * as Tf from '@tensorflow/tfjs';
 import { agentContextOf, type AgentContext, type Transition } from '../../agents/agent.js';
@@ -17,7 +18,6 @@ import { buildMarketModel } from '../../env/model.js';
 import { RandomStream } from '../../env/random.js';
 import { box, discrete } from '../../env/spaces.js';
 import { evaluate, train } from '../../experiments/train.js';
-import { validateScenario } from '../../scenarios/load.js';
 
 let tf: TensorflowModule;
 beforeAll(async () => {
@@ -372,19 +372,7 @@ describe('replay and n-step returns', () => {
   });
 });
 
-// A market whose optimum is known: q = 100 - 4p, cost 6, so profit (p - 6)(100 - 4p) peaks at 15.5 (the middle price).
-const linearMarket = validateScenario({
-  id: 'linear-dqn-test-v1',
-  version: 1,
-  description: 'q = 100 - 4p, cost 6: optimum 15.5',
-  card: { models: 'linear demand with Poisson noise', purpose: 'known-answer learning tests' },
-  startDate: '2026-01-01',
-  horizonDays: 50,
-  unitCost: 6,
-  listPrice: 19.5,
-  priceLadder: { kind: 'list', prices: [11.5, 13.5, 15.5, 17.5, 19.5] },
-  demand: { kind: 'linear', intercept: 100, slope: 4, noise: 'poisson' },
-});
+const linearMarket = linearMarketFixture('linear-dqn-test-v1');
 const linearEnv = () => makeEnv(buildMarketModel(linearMarket));
 const contextOfEnv = (env: ReturnType<typeof linearEnv>, seed: number) => agentContextOf(env.inner.model, env.observationSpace, env.actionSpace, seed);
 

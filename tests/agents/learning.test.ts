@@ -7,21 +7,11 @@ import { oracleOf } from '../../env/benchmarks.js';
 import { buildMarketModel } from '../../env/model.js';
 import { agentFor } from '../../experiments/setup.js';
 import { evaluate, train } from '../../experiments/train.js';
-import { loadScenario, validateScenario } from '../../scenarios/load.js';
+import { loadScenario } from '../../scenarios/load.js';
+import { linearMarket as linearMarketFixture } from '../fixtures/linear-market.js';
 import { summarise } from '../../experiments/summary.js';
 
-const linearMarket = validateScenario({
-  id: 'linear-test-v1',
-  version: 1,
-  description: 'q = 100 - 4p, cost 6: optimum 15.5',
-  card: { models: 'linear demand with Poisson noise', purpose: 'known-answer learning tests' },
-  startDate: '2026-01-01',
-  horizonDays: 50,
-  unitCost: 6,
-  listPrice: 19.5,
-  priceLadder: { kind: 'list', prices: [11.5, 13.5, 15.5, 17.5, 19.5] },
-  demand: { kind: 'linear', intercept: 100, slope: 4, noise: 'poisson' },
-});
+const linearMarket = linearMarketFixture();
 
 describe('Q-learning on a linear-demand market (q = 100 - 4p, c = 6: optimum 15.5)', () => {
   it.each([1, 2, 3])('settles on the optimal price within 20,000 steps (seed %i)', async (seed) => {
