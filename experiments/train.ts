@@ -10,6 +10,7 @@
  */
 import type { Agent } from '../agents/agent.js';
 import type { Env, StepInfo } from '../env/env.js';
+import type { VectorEnv } from '../env/vector-env.js';
 import type { EpisodeKpis } from '../env/kpis.js';
 
 export interface TrainOptions {
@@ -130,4 +131,55 @@ export function evaluate(env: Env, agent: Pick<Agent, 'act'>, options: EvaluateO
     }
   }
   return results;
+}
+
+export interface VectorTrainOptions {
+  /** Stop after this many environment steps, summed over the markets. */
+  steps: number;
+  onProgress?: (progress: TrainProgress) => void;
+}
+
+/**
+ * The same loop over a vector env: every market steps in lockstep, actions come from one
+ * `actBatch` call when the agent offers it (one forward pass for all markets) or one `act`
+ * per market, and each market's transition is observed in market order. A market whose
+ * episode ended bootstraps from its final observation, not from the next episode's first.
+ */
+export function trainVector(env: VectorEnv, agent: Agent, options: VectorTrainOptions): TrainResult {
+  const started = performance.now();
+  const count = env.count;
+  const features = env.featureCount;
+  const actions = new Int32Array(count);
+  const episodeRewards: number[] = [];
+  const running = new Float64Array(count);
+  let observations = Float32Array.from(env.reset());
+  let steps = 0;
+  const progressEvery = Math.max(count, Math.floor(options.steps / 200));
+  while (steps < options.steps) {
+    if (agent.actBatch) agent.actBatch(observations, count, { explore: true }, actions);
+    else for (let market = 0; market < count; market++) actions[market] = agent.act(observations.subarray(market * features, (market + 1) * features), { explore: true });
+    env.step(actions);
+    for (let market = 0; market < count; market++) {
+      const ended = env.terminated[market] === 1 || env.truncated[market] === 1;
+      const next = (ended ? env.finalObservations : env.observations).slice(market * features, (market + 1) * features);
+      const reward = env.rewards[market] ?? 0;
+      agent.observe({
+        observation: observations.slice(market * features, (market + 1) * features),
+        action: actions[market] ?? 0,
+        reward,
+        nextObservation: next,
+        terminated: env.terminated[market] === 1,
+        truncated: env.truncated[market] === 1,
+      });
+      running[market] = (running[market] ?? 0) + reward;
+      if (ended) {
+        episodeRewards.push(running[market] ?? 0);
+        running[market] = 0;
+      }
+    }
+    observations = Float32Array.from(env.observations);
+    steps += count;
+    if (steps % progressEvery < count) options.onProgress?.({ steps, episodes: episodeRewards.length, totalSteps: options.steps, totalEpisodes: undefined, lastEpisodeReward: episodeRewards.at(-1) });
+  }
+  return { steps, episodes: episodeRewards.length, episodeRewards, evaluations: [], seconds: (performance.now() - started) / 1000 };
 }

@@ -15,7 +15,8 @@ import { buildMarketModel } from '../../env/model.js';
 import { buildObservationFeatures } from '../../env/observation.js';
 import { agentFor, restoredAgentFor } from '../../experiments/setup.js';
 import { summariseKpis } from '../../experiments/summary.js';
-import { evaluate, train } from '../../experiments/train.js';
+import { evaluate, train, trainVector } from '../../experiments/train.js';
+import { VectorEnv } from '../../env/vector-env.js';
 import { loadScenario } from '../../scenarios/load.js';
 import { formatNumber, integer, positiveInteger, printJson, run, table, writeFileAtomically } from '../output.js';
 import { progressBar } from '../progress.js';
@@ -29,6 +30,7 @@ interface TrainCommandOptions {
   out?: string;
   evalEvery?: number;
   evalEpisodes: number;
+  envs: number;
   json?: boolean;
 }
 
@@ -45,6 +47,7 @@ export function registerTrain(program: Command): void {
     .option('--out <dir>', 'output folder (default $PRICELAB_HOME/runs/<scenario>-<agent>-seed<seed>-<time>)')
     .option('--eval-every <n>', 'greedy evaluation every n steps (default: 10 evaluations per run)', positiveInteger)
     .option('--eval-episodes <n>', 'episodes per evaluation', positiveInteger, 5)
+    .option('--envs <n>', 'train over a vector env of n markets (batched actions where the agent has them); evaluates once at the end', positiveInteger, 1)
     .option('--json', 'print the run manifest as JSON')
     .action(run(async (scenarioName: string, options: TrainCommandOptions) => trainCommand(scenarioName, options)));
 
@@ -73,7 +76,7 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
   const totalSteps = options.steps ?? options.episodes! * model.horizon;
   const evaluateEvery = options.evalEvery ?? Math.max(1, Math.floor(totalSteps / 10));
   const progress = progressBar(totalSteps, 'steps', options.json === true);
-  const result = await train(env, agent, {
+  const result = options.envs > 1 ? trainOverVector() : await train(env, agent, {
     ...(options.steps === undefined ? {} : { steps: options.steps }),
     ...(options.episodes === undefined ? {} : { episodes: options.episodes }),
     seed: options.seed,
@@ -83,6 +86,14 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
     onProgress: (state) => progress.update(Math.min(totalSteps, state.steps), state.lastEpisodeReward === undefined ? '' : `last episode reward ${formatNumber(state.lastEpisodeReward)}`),
     onEvaluation: (point) => progress.log(`step ${point.steps}: greedy evaluation, mean reward ${formatNumber(point.meanReward)} over ${point.rewards.length} episodes`),
   });
+  function trainOverVector() {
+    const vector = new VectorEnv(model, { count: options.envs, seed: options.seed });
+    const vectorResult = trainVector(vector, agent, { steps: totalSteps, onProgress: (state) => progress.update(Math.min(totalSteps, state.steps)) });
+    const rewards = evaluate(evaluationEnv, agent, { episodes: options.evalEpisodes, seed: 1_000_000 + options.seed }).map((episode) => episode.totalReward);
+    const point = { steps: vectorResult.steps, meanReward: rewards.reduce((total, value) => total + value, 0) / rewards.length, rewards };
+    progress.log(`step ${point.steps}: greedy evaluation, mean reward ${formatNumber(point.meanReward)} over ${rewards.length} episodes`);
+    return { ...vectorResult, evaluations: [point] };
+  }
   progress.stop();
   const out = resolve(options.out ?? join(process.env.PRICELAB_HOME ?? '.pricelab', 'runs', `${loaded.scenario.id}-${options.agent}-seed${options.seed}-${startedAt.replace(/[:.]/g, '-')}`));
   const exported = await agent.export();
