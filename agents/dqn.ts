@@ -61,6 +61,9 @@ import { backendChoices, loadTensorflow, type BackendInfo, type TensorflowModule
 export const dqnConfigSchema = z.strictObject({
   hiddenLayers: z.array(z.number().int().positive()).min(1).default([64, 64]).describe('units of each hidden ReLU layer, input side first'),
   learningRate: z.number().positive().default(1e-3).describe('Adam step size'),
+  learningRateSchedule: z.enum(['constant', 'linear', 'cosine']).default('constant').describe('Adam step size over training: constant, or decayed from learningRate to learningRateEnd over totalSteps environment steps, linearly or along a half cosine'),
+  learningRateEnd: z.number().nonnegative().default(0).describe('the step size a linear or cosine schedule reaches at totalSteps (held afterwards); unused when constant'),
+  policyAveraging: z.number().min(0).lt(1).default(0).describe('0: act greedily with the online network; above 0 (tau, e.g. 0.001): act greedily with, and export, a Polyak average of the online weights, moved that fraction towards them after every update'),
   gamma: z.number().min(0).max(1).default(0.99).describe('discount factor per step (day)'),
   batchSize: z.number().int().positive().default(32).describe('transitions per gradient update'),
   replayCapacity: z.number().int().positive().default(100_000).describe('transitions the replay buffer holds; the oldest is overwritten when full'),
@@ -209,11 +212,15 @@ export class DqnAgent implements Agent {
   private readonly firstMoment: Tf.Variable;
   private readonly secondMoment: Tf.Variable;
   private readonly targetParameters: Tf.Variable;
+  /** Polyak average of the online parameters (null unless policyAveraging > 0). */
+  private readonly averageParameters: Tf.Variable | null;
   /** The dueling fold M and its transpose (null without a dueling head). */
   private readonly dueling: { readonly fold: Tf.Tensor2D; readonly unfold: Tf.Tensor2D } | null;
   /** Per-layer weights of the plain MLP, online and target: what forward() runs. */
   private onlineWeights: Tf.Tensor[];
   private targetWeights: Tf.Tensor[];
+  /** Per-layer weights of the averaged network (null unless policyAveraging > 0). */
+  private averageWeights: Tf.Tensor[] | null;
   private disposed = false;
 
   /** Creates the agent on the configured backend (loading TensorFlow.js on first use). */
@@ -251,12 +258,29 @@ export class DqnAgent implements Agent {
     const initial = tf.tidy(() => (policyWeights ? this.unfoldPolicyWeights(policyWeights) : this.initialParameters(context.seed)));
     this.parameters = tf.variable(initial, false);
     this.targetParameters = tf.variable(initial, false);
+    this.averageParameters = config.policyAveraging > 0 ? tf.variable(initial, false) : null;
     initial.dispose();
     this.firstMoment = tf.tidy(() => tf.variable(tf.zeros([this.layout.parameterCount]), false));
     this.secondMoment = tf.tidy(() => tf.variable(tf.zeros([this.layout.parameterCount]), false));
     // A restore acts with the loaded weights themselves, bit for bit.
     this.onlineWeights = policyWeights ? policyWeights.map((weight) => tf.clone(weight)) : this.policyWeightsOf(this.parameters);
     this.targetWeights = this.policyWeightsOf(this.targetParameters);
+    // A restore acts with the loaded weights: the average starts there.
+    this.averageWeights = this.averageParameters ? this.onlineWeights.map((weight) => tf.clone(weight)) : null;
+  }
+
+  /** The network greedy actions, Q-values and the export use: the Polyak average when enabled, else the online one. */
+  private get actingWeights(): Tf.Tensor[] {
+    return this.averageWeights ?? this.onlineWeights;
+  }
+
+  /** The Adam step size after `steps` environment steps (learningRateSchedule). */
+  learningRateAt(steps: number): number {
+    const { learningRate, learningRateEnd, learningRateSchedule, totalSteps } = this.config;
+    if (learningRateSchedule === 'constant') return learningRate;
+    const progress = Math.min(1, steps / totalSteps);
+    const weight = learningRateSchedule === 'linear' ? 1 - progress : 0.5 * (1 + Math.cos(Math.PI * progress));
+    return learningRateEnd + (learningRate - learningRateEnd) * weight;
   }
 
   act(observation: Float32Array, options: ActOptions): number {
@@ -313,7 +337,8 @@ export class DqnAgent implements Agent {
     const tf = this.tf;
     const { featureCount, actionCount } = this.layout;
     const size = batch.size;
-    const { learningRate, maxGradNorm } = this.config;
+    const { maxGradNorm } = this.config;
+    const learningRate = this.learningRateAt(this.counters.steps);
     const step = ++this.counters.updates;
     const actionMask = new Float32Array(size * actionCount);
     for (let row = 0; row < size; row++) actionMask[row * actionCount + batch.actions[row]!] = 1;
@@ -374,6 +399,16 @@ export class DqnAgent implements Agent {
     const previous = this.onlineWeights;
     this.onlineWeights = this.policyWeightsOf(this.parameters);
     for (const weight of previous) weight.dispose();
+    if (this.averageParameters && this.averageWeights) {
+      const averaging = this.config.policyAveraging;
+      const average = this.averageParameters;
+      tf.tidy(() => {
+        average.assign(tf.add(tf.mul(this.parameters, averaging), tf.mul(average, 1 - averaging)));
+      });
+      const previousAverage = this.averageWeights;
+      this.averageWeights = this.policyWeightsOf(average);
+      for (const weight of previousAverage) weight.dispose();
+    }
     return this.lastLoss;
   }
 
@@ -407,7 +442,7 @@ export class DqnAgent implements Agent {
   qValues(observations: Float32Array, count: number): Float32Array {
     this.assertLive();
     const tf = this.tf;
-    const q = tf.tidy(() => forward(tf, tf.tensor2d(observations.subarray(0, count * this.layout.featureCount), [count, this.layout.featureCount]), this.onlineWeights).q);
+    const q = tf.tidy(() => forward(tf, tf.tensor2d(observations.subarray(0, count * this.layout.featureCount), [count, this.layout.featureCount]), this.actingWeights).q);
     const values = Float32Array.from(q.dataSync());
     q.dispose();
     return values;
@@ -415,7 +450,7 @@ export class DqnAgent implements Agent {
 
   async export(): Promise<AgentExport> {
     this.assertLive();
-    const { modelJson, weightData } = await toLayersFormat(this.tf, this.layout, this.onlineWeights);
+    const { modelJson, weightData } = await toLayersFormat(this.tf, this.layout, this.actingWeights);
     const state: DqnStateFile = {
       format: 'pricelab-dqn',
       formatVersion: 1,
@@ -432,9 +467,11 @@ export class DqnAgent implements Agent {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const tensor of [...this.onlineWeights, ...this.targetWeights]) tensor.dispose();
+    for (const tensor of [...this.onlineWeights, ...this.targetWeights, ...(this.averageWeights ?? [])]) tensor.dispose();
     this.onlineWeights = [];
     this.targetWeights = [];
+    if (this.averageWeights) this.averageWeights = [];
+    this.averageParameters?.dispose();
     this.parameters.dispose();
     this.targetParameters.dispose();
     this.firstMoment.dispose();
@@ -447,7 +484,7 @@ export class DqnAgent implements Agent {
     const tf = this.tf;
     const features = this.layout.featureCount;
     if (observations.length < count * features) throw protocolError(`expected ${count} observations of ${features} features (${count * features} numbers), found ${observations.length} numbers`);
-    const actions = tf.tidy(() => tf.argMax(forward(tf, tf.tensor2d(observations.subarray(0, count * features), [count, features]), this.onlineWeights).q, 1));
+    const actions = tf.tidy(() => tf.argMax(forward(tf, tf.tensor2d(observations.subarray(0, count * features), [count, features]), this.actingWeights).q, 1));
     const values = actions.dataSync() as Int32Array;
     actions.dispose();
     return values;
