@@ -3,36 +3,12 @@
  * the exit code, stdout and stderr. Tests inside a block run concurrently (each spawn is a
  * separate process), which keeps the whole file to a few seconds.
  */
-import { execFile, execSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const main = join(root, 'dist', 'cli', 'main.js');
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the compiled CLI; resolves (never rejects) with the exit code and both streams. */
-function cli(...args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [main, ...args],
-      { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+import type { OracleReport } from '../../env/benchmarks.js';
+import { cli, ensureBuilt, root, type CliResult } from '../fixtures/cli.js';
 
 /** Invocations shared by several tests run once (the CLI is deterministic for these arguments). */
 const shared = new Map<string, Promise<CliResult>>();
@@ -63,7 +39,7 @@ const builtInIds = [
 let scratch = '';
 
 beforeAll(() => {
-  if (!existsSync(main)) execSync('npx tsc -p tsconfig.build.json && node scripts/make-executable.mjs', { cwd: root, stdio: 'pipe' });
+  ensureBuilt();
   scratch = mkdtempSync(join(tmpdir(), 'pricelab-cli-'));
 }, 180_000);
 
@@ -198,14 +174,6 @@ describe.concurrent('equilibrium', () => {
   });
 });
 
-interface OracleReport {
-  optimalValue: number;
-  stock: number;
-  periods: number;
-  prices: number[] | 'continuous';
-  firstPrice: number;
-  continuousTimeValue?: number;
-}
 
 const gvrClosedForm = 3.677289;
 

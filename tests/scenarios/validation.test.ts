@@ -2,22 +2,19 @@
  * The scenario schema and loader on bad input: every problem is listed, each with its path
  * (a scenario author fixes a file in one pass), and a refused file makes nothing happen.
  */
-import { execFile, execSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PricelabError, formatPath, type Problem } from '../../env/errors.js';
+import { cli, ensureBuilt, root } from '../fixtures/cli.js';
 import { builtInScenarioIds, loadScenario, parseScenario, validateScenario } from '../../scenarios/load.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const main = join(root, 'dist', 'cli', 'main.js');
 
 let scratch = '';
 
 beforeAll(() => {
-  if (!existsSync(main)) execSync('npx tsc -p tsconfig.build.json && node scripts/make-executable.mjs', { cwd: root, stdio: 'pipe' });
+  ensureBuilt();
   scratch = mkdtempSync(join(tmpdir(), 'pricelab-validation-'));
 }, 180_000);
 
@@ -25,19 +22,6 @@ afterAll(() => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [main, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-    });
-  });
-}
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
