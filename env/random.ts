@@ -49,6 +49,25 @@ export class RandomStream {
     this.s2 = t - this.c;
     return this.s2;
   }
+
+  /** The generator's whole state, for checkpoints: `restoreState(saveState())` resumes the same sequence. */
+  saveState(): RandomStreamState {
+    return { c: this.c, s0: this.s0, s1: this.s1, s2: this.s2 };
+  }
+
+  restoreState(state: RandomStreamState): void {
+    this.c = state.c;
+    this.s0 = state.s0;
+    this.s1 = state.s1;
+    this.s2 = state.s2;
+  }
+}
+
+export interface RandomStreamState {
+  readonly c: number;
+  readonly s0: number;
+  readonly s1: number;
+  readonly s2: number;
 }
 
 function streamKey(seed: number | string, component: string): string {
