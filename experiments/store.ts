@@ -1,0 +1,425 @@
+/**
+ * The results store: one embedded SQLite database (better-sqlite3) in the pricelab home
+ * folder (`PRICELAB_HOME`, default `./.pricelab`), file `pricelab.db`.
+ *
+ * Tables (schema version in `PRAGMA user_version`, migrations applied in order on open):
+ *   comparisons   one A/B comparison: scenario, arms, baseline, summary (JSON), report path
+ *   runs          one training run of a sweep: its run key (the id), experiment, scenario
+ *                 id + content hash, agent name/kind/config, seed, manifest (JSON), status
+ *                 (pending, running, interrupted, finished, failed), times, error
+ *   metrics       (run, key) -> a number or JSON, keys namespaced rollout/, train/, eval/, market/, time/
+ *   evaluations   one greedy evaluation episode of a run: seed, total reward, KPIs (JSON)
+ *   checkpoints   the last checkpoint of a run: episode boundary, steps, file path, sha256
+ *
+ * The database runs in WAL mode with foreign keys on. Every write that belongs together
+ * happens in one transaction, so a killed process leaves no half-written run: a run is
+ * either finished with all its metrics and evaluations, or not finished at all.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { PricelabError } from '../env/errors.js';
+
+/** The pricelab home folder: PRICELAB_HOME, or ./.pricelab, as an absolute path. */
+export function resultsHome(env: NodeJS.ProcessEnv = process.env): string {
+  const configured = env.PRICELAB_HOME;
+  return resolve(configured !== undefined && configured !== '' ? configured : '.pricelab');
+}
+
+export const databaseFileName = 'pricelab.db';
+
+/** The database file of a home folder. */
+export function databasePath(home: string): string {
+  return join(home, databaseFileName);
+}
+
+/** Migrations by schema version: migrations[v] brings a database from version v to v + 1. */
+const migrations: readonly string[] = [
+  `
+  CREATE TABLE comparisons (
+    id TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    scenario TEXT NOT NULL,
+    arms TEXT NOT NULL,
+    baseline TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    report_path TEXT
+  );
+  CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    experiment TEXT NOT NULL,
+    scenario_id TEXT NOT NULL,
+    scenario_hash TEXT NOT NULL,
+    agent_name TEXT NOT NULL,
+    agent_kind TEXT NOT NULL,
+    agent_config TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    manifest TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'interrupted', 'finished', 'failed')),
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    ended_at TEXT,
+    error TEXT
+  );
+  CREATE INDEX runs_by_experiment ON runs (experiment, status);
+  CREATE TABLE metrics (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value REAL,
+    json TEXT,
+    PRIMARY KEY (run_id, key)
+  );
+  CREATE TABLE evaluations (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    episode INTEGER NOT NULL,
+    seed INTEGER NOT NULL,
+    total_reward REAL NOT NULL,
+    kpis TEXT NOT NULL,
+    PRIMARY KEY (run_id, episode)
+  );
+  CREATE TABLE checkpoints (
+    run_id TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+    episodes INTEGER NOT NULL,
+    steps INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    written_at TEXT NOT NULL
+  );
+  `,
+];
+
+export const schemaVersion = migrations.length;
+
+export interface ComparisonRecord {
+  readonly scenario: string;
+  readonly arms: readonly string[];
+  readonly baseline: string;
+  readonly summary: unknown;
+  readonly reportPath?: string;
+}
+
+export interface ComparisonRow {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly scenario: string;
+  readonly arms: string[];
+  readonly baseline: string;
+  readonly summary: unknown;
+  readonly reportPath: string | null;
+}
+
+export type RunStatus = 'pending' | 'running' | 'interrupted' | 'finished' | 'failed';
+
+/** What identifies a run and what it was asked to do; the id is its run key. */
+export interface RunDefinition {
+  readonly id: string;
+  readonly experiment: string;
+  readonly scenario: { readonly id: string; readonly contentHash: string };
+  readonly agent: { readonly name: string; readonly kind: string; readonly config: unknown };
+  readonly seed: number;
+  /** The run manifest (design.md "Run record"), as JSON. */
+  readonly manifest: unknown;
+}
+
+export interface RunRow {
+  readonly id: string;
+  readonly experiment: string;
+  readonly scenario: { readonly id: string; readonly contentHash: string };
+  readonly agent: { readonly name: string; readonly kind: string; readonly config: unknown };
+  readonly seed: number;
+  readonly manifest: unknown;
+  readonly status: RunStatus;
+  readonly createdAt: string;
+  readonly startedAt: string | null;
+  readonly endedAt: string | null;
+  readonly error: string | null;
+}
+
+/** A metric: a number, or any JSON (curves, lists). */
+export type MetricValue = number | null | { readonly json: unknown };
+
+export interface EvaluationRow {
+  readonly episode: number;
+  readonly seed: number;
+  readonly totalReward: number;
+  readonly kpis: Record<string, number>;
+}
+
+export interface CheckpointRow {
+  readonly runId: string;
+  readonly episodes: number;
+  readonly steps: number;
+  readonly path: string;
+  readonly sha256: string;
+  readonly writtenAt: string;
+}
+
+/** Everything a finished run stores, written in one transaction. */
+export interface FinishedRun {
+  readonly manifest: unknown;
+  readonly metrics: Readonly<Record<string, MetricValue>>;
+  readonly evaluations: readonly EvaluationRow[];
+}
+
+interface RawRun {
+  id: string;
+  experiment: string;
+  scenario_id: string;
+  scenario_hash: string;
+  agent_name: string;
+  agent_kind: string;
+  agent_config: string;
+  seed: number;
+  manifest: string;
+  status: RunStatus;
+  created_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+  error: string | null;
+}
+
+const now = () => new Date().toISOString();
+
+export class ResultsStore {
+  readonly home: string;
+  readonly path: string;
+  private readonly database: Database.Database;
+
+  private constructor(home: string, database: Database.Database) {
+    this.home = home;
+    this.path = databasePath(home);
+    this.database = database;
+  }
+
+  /** Opens (creating if needed) the store of a home folder: WAL, foreign keys, schema migrated. */
+  static open(home: string = resultsHome()): ResultsStore {
+    const folder = resolve(home);
+    mkdirSync(folder, { recursive: true });
+    const database = new Database(databasePath(folder));
+    try {
+      database.pragma('journal_mode = WAL');
+      database.pragma('foreign_keys = ON');
+      database.pragma('busy_timeout = 10000');
+      database.pragma('synchronous = NORMAL');
+      migrate(database);
+    } catch (error) {
+      database.close();
+      throw error;
+    }
+    return new ResultsStore(folder, database);
+  }
+
+  close(): void {
+    if (this.database.open) this.database.close();
+  }
+
+  // Comparisons -----------------------------------------------------------------------
+
+  recordComparison(record: ComparisonRecord): string {
+    const id = randomUUID();
+    this.database
+      .prepare('INSERT INTO comparisons (id, created_at, scenario, arms, baseline, summary, report_path) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(id, now(), record.scenario, JSON.stringify(record.arms), record.baseline, JSON.stringify(record.summary ?? null), record.reportPath ?? null);
+    return id;
+  }
+
+  listComparisons(): ComparisonRow[] {
+    const rows = this.database.prepare('SELECT * FROM comparisons ORDER BY created_at, rowid').all() as RawComparison[];
+    return rows.map(comparisonOf);
+  }
+
+  getComparison(id: string): ComparisonRow | undefined {
+    const row = this.database.prepare('SELECT * FROM comparisons WHERE id = ?').get(id) as RawComparison | undefined;
+    return row ? comparisonOf(row) : undefined;
+  }
+
+  // Runs ------------------------------------------------------------------------------
+
+  /** Registers runs not yet stored (as pending), in one transaction; runs already stored are left as they are. */
+  registerRuns(definitions: readonly RunDefinition[]): void {
+    const insert = this.database.prepare(
+      `INSERT INTO runs (id, experiment, scenario_id, scenario_hash, agent_name, agent_kind, agent_config, seed, manifest, status, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (id) DO NOTHING`,
+    );
+    this.database.transaction(() => {
+      const createdAt = now();
+      for (const run of definitions) {
+        insert.run(run.id, run.experiment, run.scenario.id, run.scenario.contentHash, run.agent.name, run.agent.kind, JSON.stringify(run.agent.config ?? null), run.seed, JSON.stringify(run.manifest ?? null), createdAt);
+      }
+    })();
+  }
+
+  getRun(id: string): RunRow | undefined {
+    const row = this.database.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RawRun | undefined;
+    return row ? runOf(row) : undefined;
+  }
+
+  /** Runs in the order they were registered; optionally one experiment's, or those whose id starts with a prefix. */
+  listRuns(filter: { experiment?: string; idPrefix?: string; status?: RunStatus } = {}): RunRow[] {
+    const clauses: string[] = [];
+    const values: unknown[] = [];
+    if (filter.experiment !== undefined) {
+      clauses.push('experiment = ?');
+      values.push(filter.experiment);
+    }
+    if (filter.idPrefix !== undefined) {
+      clauses.push('substr(id, 1, ?) = ?');
+      values.push(filter.idPrefix.length, filter.idPrefix);
+    }
+    if (filter.status !== undefined) {
+      clauses.push('status = ?');
+      values.push(filter.status);
+    }
+    const where = clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
+    const rows = this.database.prepare(`SELECT * FROM runs ${where} ORDER BY created_at, rowid`).all(...values) as RawRun[];
+    return rows.map(runOf);
+  }
+
+  /** Marks a run as running (clearing an earlier error). */
+  markRunning(id: string): void {
+    this.updateStatus(id, 'running', { startedAt: now(), endedAt: null, error: null });
+  }
+
+  /** Marks runs as interrupted (a stopped or killed sweep); only those still running. */
+  markInterrupted(ids: readonly string[]): void {
+    const update = this.database.prepare(`UPDATE runs SET status = 'interrupted' WHERE id = ? AND status = 'running'`);
+    this.database.transaction(() => {
+      for (const id of ids) update.run(id);
+    })();
+  }
+
+  markFailed(id: string, error: string): void {
+    this.updateStatus(id, 'failed', { endedAt: now(), error });
+  }
+
+  /**
+   * Stores a finished run in one transaction: status, final manifest, every metric and
+   * every evaluation episode (replacing any from an earlier attempt), and drops its checkpoint row.
+   */
+  finishRun(id: string, finished: FinishedRun): void {
+    const database = this.database;
+    database.transaction(() => {
+      const changed = database.prepare(`UPDATE runs SET status = 'finished', manifest = ?, ended_at = ?, error = NULL WHERE id = ?`).run(JSON.stringify(finished.manifest ?? null), now(), id);
+      if (changed.changes === 0) throw new PricelabError('not-found', `no run ${id} in the store`);
+      database.prepare('DELETE FROM metrics WHERE run_id = ?').run(id);
+      database.prepare('DELETE FROM evaluations WHERE run_id = ?').run(id);
+      database.prepare('DELETE FROM checkpoints WHERE run_id = ?').run(id);
+      const metric = database.prepare('INSERT INTO metrics (run_id, key, value, json) VALUES (?, ?, ?, ?)');
+      for (const [key, value] of Object.entries(finished.metrics)) {
+        if (value !== null && typeof value === 'object') metric.run(id, key, null, JSON.stringify(value.json));
+        else metric.run(id, key, value, null);
+      }
+      const evaluation = database.prepare('INSERT INTO evaluations (run_id, episode, seed, total_reward, kpis) VALUES (?, ?, ?, ?, ?)');
+      for (const episode of finished.evaluations) evaluation.run(id, episode.episode, episode.seed, episode.totalReward, JSON.stringify(episode.kpis));
+    })();
+  }
+
+  /** A run's metrics by key: numbers as numbers, JSON metrics parsed. */
+  metricsOf(id: string): Record<string, number | null | unknown> {
+    const rows = this.database.prepare('SELECT key, value, json FROM metrics WHERE run_id = ? ORDER BY key').all(id) as { key: string; value: number | null; json: string | null }[];
+    return Object.fromEntries(rows.map((row) => [row.key, row.json !== null ? (JSON.parse(row.json) as unknown) : row.value]));
+  }
+
+  /** One numeric metric of many runs at once: run id -> value. */
+  metricOfRuns(key: string): Map<string, number | null> {
+    const rows = this.database.prepare('SELECT run_id, value FROM metrics WHERE key = ?').all(key) as { run_id: string; value: number | null }[];
+    return new Map(rows.map((row) => [row.run_id, row.value]));
+  }
+
+  evaluationsOf(id: string): EvaluationRow[] {
+    const rows = this.database.prepare('SELECT episode, seed, total_reward, kpis FROM evaluations WHERE run_id = ? ORDER BY episode').all(id) as { episode: number; seed: number; total_reward: number; kpis: string }[];
+    return rows.map((row) => ({ episode: row.episode, seed: row.seed, totalReward: row.total_reward, kpis: JSON.parse(row.kpis) as Record<string, number> }));
+  }
+
+  // Checkpoints -----------------------------------------------------------------------
+
+  /** Points a run at its newest checkpoint file (written atomically before this call), in one transaction. */
+  recordCheckpoint(checkpoint: Omit<CheckpointRow, 'writtenAt'>): void {
+    this.database
+      .prepare(
+        `INSERT INTO checkpoints (run_id, episodes, steps, path, sha256, written_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (run_id) DO UPDATE SET episodes = excluded.episodes, steps = excluded.steps, path = excluded.path, sha256 = excluded.sha256, written_at = excluded.written_at`,
+      )
+      .run(checkpoint.runId, checkpoint.episodes, checkpoint.steps, checkpoint.path, checkpoint.sha256, now());
+  }
+
+  checkpointOf(runId: string): CheckpointRow | undefined {
+    const row = this.database.prepare('SELECT * FROM checkpoints WHERE run_id = ?').get(runId) as
+      | { run_id: string; episodes: number; steps: number; path: string; sha256: string; written_at: string }
+      | undefined;
+    return row ? { runId: row.run_id, episodes: row.episodes, steps: row.steps, path: row.path, sha256: row.sha256, writtenAt: row.written_at } : undefined;
+  }
+
+  private updateStatus(id: string, status: RunStatus, fields: { startedAt?: string; endedAt?: string | null; error?: string | null }): void {
+    const sets = ['status = ?'];
+    const values: unknown[] = [status];
+    if (fields.startedAt !== undefined) {
+      sets.push('started_at = ?');
+      values.push(fields.startedAt);
+    }
+    if (fields.endedAt !== undefined) {
+      sets.push('ended_at = ?');
+      values.push(fields.endedAt);
+    }
+    if (fields.error !== undefined) {
+      sets.push('error = ?');
+      values.push(fields.error);
+    }
+    const changed = this.database.prepare(`UPDATE runs SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+    if (changed.changes === 0) throw new PricelabError('not-found', `no run ${id} in the store`);
+  }
+}
+
+interface RawComparison {
+  id: string;
+  created_at: string;
+  scenario: string;
+  arms: string;
+  baseline: string;
+  summary: string;
+  report_path: string | null;
+}
+
+function comparisonOf(row: RawComparison): ComparisonRow {
+  return {
+    id: row.id,
+    createdAt: row.created_at,
+    scenario: row.scenario,
+    arms: JSON.parse(row.arms) as string[],
+    baseline: row.baseline,
+    summary: JSON.parse(row.summary) as unknown,
+    reportPath: row.report_path,
+  };
+}
+
+function runOf(row: RawRun): RunRow {
+  return {
+    id: row.id,
+    experiment: row.experiment,
+    scenario: { id: row.scenario_id, contentHash: row.scenario_hash },
+    agent: { name: row.agent_name, kind: row.agent_kind, config: JSON.parse(row.agent_config) as unknown },
+    seed: row.seed,
+    manifest: JSON.parse(row.manifest) as unknown,
+    status: row.status,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    endedAt: row.ended_at,
+    error: row.error,
+  };
+}
+
+/** Applies every migration past the database's user_version, each in its own transaction. */
+function migrate(database: Database.Database): void {
+  const current = database.pragma('user_version', { simple: true }) as number;
+  if (current > migrations.length) {
+    throw new PricelabError('integrity', `the results store has schema version ${current}, newer than this pricelab knows (${migrations.length}); upgrade pricelab`);
+  }
+  for (let version = current; version < migrations.length; version++) {
+    const sql = migrations[version]!;
+    database.transaction(() => {
+      database.exec(sql);
+      database.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}

@@ -1,0 +1,113 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ResultsStore, databasePath, resultsHome, schemaVersion, type RunDefinition } from '../../experiments/store.js';
+
+const homes: string[] = [];
+const freshHome = () => {
+  const home = mkdtempSync(join(tmpdir(), 'pricelab-store-'));
+  homes.push(home);
+  return home;
+};
+afterEach(() => {
+  for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true });
+});
+
+const runDefinition = (id: string, seed = 1): RunDefinition => ({
+  id,
+  experiment: 'demo',
+  scenario: { id: 'steady-state-v1', contentHash: 'abc' },
+  agent: { name: 'q', kind: 'q-learning', config: { alpha: 0.1 } },
+  seed,
+  manifest: { seed },
+});
+
+describe('resultsHome', () => {
+  it('is PRICELAB_HOME when set, else ./.pricelab, always absolute', () => {
+    expect(resultsHome({ PRICELAB_HOME: 'some/where' })).toBe(resolve('some/where'));
+    expect(resultsHome({})).toBe(resolve('.pricelab'));
+    expect(resultsHome({ PRICELAB_HOME: '' })).toBe(resolve('.pricelab'));
+  });
+});
+
+describe('ResultsStore', () => {
+  it('creates the folder and a WAL database with foreign keys at the current schema version', () => {
+    const home = join(freshHome(), 'nested', 'home');
+    const store = ResultsStore.open(home);
+    store.close();
+    expect(existsSync(databasePath(home))).toBe(true);
+    const database = new Database(databasePath(home), { readonly: true });
+    expect(database.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(database.pragma('user_version', { simple: true })).toBe(schemaVersion);
+    database.close();
+    // Opening again does not migrate twice.
+    ResultsStore.open(home).close();
+  });
+
+  it('records comparisons and reads them back', () => {
+    const store = ResultsStore.open(freshHome());
+    const first = store.recordComparison({ scenario: 's', arms: ['a', 'b'], baseline: 'a', summary: { lift: 1.5 } });
+    const second = store.recordComparison({ scenario: 's', arms: ['a', 'c'], baseline: 'a', summary: null, reportPath: '/tmp/r.html' });
+    expect(first).not.toBe(second);
+    expect(store.getComparison(first)).toMatchObject({ id: first, scenario: 's', arms: ['a', 'b'], baseline: 'a', summary: { lift: 1.5 }, reportPath: null });
+    expect(store.getComparison(second)?.reportPath).toBe('/tmp/r.html');
+    expect(store.listComparisons().map((row) => row.id)).toEqual([first, second]);
+    expect(store.getComparison('nope')).toBeUndefined();
+    store.close();
+  });
+
+  it('registers runs once, finishes them in one transaction, and keeps metrics, evaluations and checkpoints', () => {
+    const store = ResultsStore.open(freshHome());
+    store.registerRuns([runDefinition('r1'), runDefinition('r2', 2)]);
+    store.markRunning('r1');
+    store.registerRuns([runDefinition('r1')]); // already there: untouched
+    expect(store.getRun('r1')?.status).toBe('running');
+    store.recordCheckpoint({ runId: 'r1', episodes: 3, steps: 90, path: '/x', sha256: 'f'.repeat(64) });
+    expect(store.checkpointOf('r1')).toMatchObject({ episodes: 3, steps: 90 });
+    store.finishRun('r1', {
+      manifest: { done: true },
+      metrics: { 'train/steps': 90, 'eval/curve': { json: [1, 2] }, 'market/profitGain': null },
+      evaluations: [{ episode: 0, seed: 7, totalReward: 12.5, kpis: { revenue: 3 } }],
+    });
+    expect(store.getRun('r1')).toMatchObject({ status: 'finished', manifest: { done: true } });
+    expect(store.metricsOf('r1')).toEqual({ 'eval/curve': [1, 2], 'market/profitGain': null, 'train/steps': 90 });
+    expect(store.evaluationsOf('r1')).toEqual([{ episode: 0, seed: 7, totalReward: 12.5, kpis: { revenue: 3 } }]);
+    expect(store.checkpointOf('r1')).toBeUndefined();
+    expect(store.listRuns({ status: 'pending' }).map((run) => run.id)).toEqual(['r2']);
+    store.markRunning('r2');
+    store.markInterrupted(['r1', 'r2']);
+    expect(store.getRun('r1')?.status).toBe('finished');
+    expect(store.getRun('r2')?.status).toBe('interrupted');
+    store.close();
+  });
+
+  it('rolls a failed finish back: no half-written run', () => {
+    const store = ResultsStore.open(freshHome());
+    store.registerRuns([runDefinition('r1')]);
+    expect(() =>
+      store.finishRun('r1', {
+        manifest: {},
+        metrics: { 'train/steps': 1 },
+        // The same episode twice violates the primary key after the metrics were written.
+        evaluations: [
+          { episode: 0, seed: 1, totalReward: 1, kpis: {} },
+          { episode: 0, seed: 2, totalReward: 2, kpis: {} },
+        ],
+      }),
+    ).toThrow();
+    expect(store.getRun('r1')?.status).toBe('pending');
+    expect(store.metricsOf('r1')).toEqual({});
+    expect(store.evaluationsOf('r1')).toEqual([]);
+    store.close();
+  });
+
+  it('refuses a database from a newer pricelab', () => {
+    const home = freshHome();
+    const database = new Database(databasePath(home));
+    database.pragma(`user_version = ${schemaVersion + 1}`);
+    database.close();
+    expect(() => ResultsStore.open(home)).toThrow(/newer than this pricelab knows/);
+  });
+});
