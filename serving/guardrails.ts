@@ -1,0 +1,183 @@
+/**
+ * Guardrails: the rules a served price must obey, applied in a fixed, explained order
+ * (../shared/design.md, "Responsible pricing"):
+ *
+ *   1. min/max price            the business's outer bounds
+ *   2. max change per period    |p - last| <= maxChange * last
+ *   3. competitor-index band    low <= p / mean(competitor prices) <= high
+ *   4. margin floor             (p - unit cost) / p >= marginFloor
+ *   5. price ladder and charm   the nearest allowed price (ladder, charm ending) inside
+ *                               what rules 1-4 left; ties go to the lower price
+ *
+ * Each rule narrows a feasible interval and clamps the price into it. Earlier rules take
+ * precedence: a rule whose interval does not meet what the earlier rules left is reported
+ * as a conflict and left out (its interval would empty the set), so the served price is
+ * always explained. A rule that lacks its context (no last price on the first day, no
+ * competitor prices) is reported as skipped. The result lists every rule with its effect,
+ * and `violations` names every rule the final price breaks: empty whenever some allowed
+ * price meets all rules (a property test holds this).
+ */
+import { z } from 'zod';
+import { charm } from '../env/ladder.js';
+import { protocolError } from '../env/errors.js';
+
+export const guardrailsSchema = z
+  .strictObject({
+    minPrice: z.number().positive().optional(),
+    maxPrice: z.number().positive().optional(),
+    /** Largest relative change from the last price in one period (0.1: at most 10% up or down). */
+    maxChange: z.number().gt(0).optional(),
+    /** Band for our price divided by the mean competitor price. */
+    competitorIndex: z.strictObject({ low: z.number().positive(), high: z.number().positive() }).optional(),
+    /** Smallest margin (price - unit cost) / price; 0 forbids selling below cost. */
+    marginFloor: z.number().lt(1).optional(),
+    /** Charm ending applied to ladder prices (0.99: 20.00 becomes 19.99). */
+    charmEnding: z.number().gte(0).lt(1).optional(),
+  })
+  .superRefine((rules, context) => {
+    if (rules.minPrice !== undefined && rules.maxPrice !== undefined && rules.minPrice > rules.maxPrice) {
+      context.addIssue({ code: 'custom', path: ['maxPrice'], message: `expected maxPrice >= minPrice (${rules.minPrice}), found ${rules.maxPrice}` });
+    }
+    if (rules.competitorIndex && rules.competitorIndex.low > rules.competitorIndex.high) {
+      context.addIssue({ code: 'custom', path: ['competitorIndex', 'high'], message: `expected high >= low (${rules.competitorIndex.low}), found ${rules.competitorIndex.high}` });
+    }
+  });
+
+export type Guardrails = z.infer<typeof guardrailsSchema>;
+
+export const guardrailRules = ['min-max', 'max-change', 'competitor-index', 'margin-floor', 'ladder'] as const;
+export type GuardrailRule = (typeof guardrailRules)[number];
+
+export interface PricingContext {
+  /** Our price in the last period, if there was one. */
+  readonly lastPrice?: number | undefined;
+  readonly competitorPrices?: readonly number[] | undefined;
+  readonly unitCost: number;
+}
+
+export interface GuardrailEffect {
+  readonly rule: GuardrailRule;
+  /** passed: the price already complied; adjusted: the rule moved it; skipped: no such rule or no context; conflict: the rule could not be met within earlier rules. */
+  readonly status: 'passed' | 'adjusted' | 'skipped' | 'conflict';
+  readonly before: number;
+  readonly after: number;
+  readonly explanation: string;
+}
+
+export interface GuardedPrice {
+  readonly price: number;
+  /** Index into the ladder of the served price. */
+  readonly ladderIndex: number;
+  readonly proposed: number;
+  readonly effects: readonly GuardrailEffect[];
+  /** Rules the served price breaks (empty when every rule could be met). */
+  readonly violations: readonly GuardrailRule[];
+}
+
+interface Interval {
+  readonly low: number;
+  readonly high: number;
+}
+
+const tolerance = 1e-9;
+
+/** The interval each rule allows, or a reason it does not apply. */
+function ruleInterval(rule: Exclude<GuardrailRule, 'ladder'>, rules: Guardrails, context: PricingContext): Interval | string {
+  switch (rule) {
+    case 'min-max':
+      if (rules.minPrice === undefined && rules.maxPrice === undefined) return 'no min or max price set';
+      return { low: rules.minPrice ?? 0, high: rules.maxPrice ?? Number.POSITIVE_INFINITY };
+    case 'max-change':
+      if (rules.maxChange === undefined) return 'no max change set';
+      if (context.lastPrice === undefined || !(context.lastPrice > 0)) return 'no last price in the context';
+      return { low: context.lastPrice * (1 - rules.maxChange), high: context.lastPrice * (1 + rules.maxChange) };
+    case 'competitor-index': {
+      if (!rules.competitorIndex) return 'no competitor-index band set';
+      const prices = (context.competitorPrices ?? []).filter((price) => Number.isFinite(price) && price > 0);
+      if (prices.length === 0) return 'no competitor prices in the context';
+      const mean = prices.reduce((total, price) => total + price, 0) / prices.length;
+      return { low: rules.competitorIndex.low * mean, high: rules.competitorIndex.high * mean };
+    }
+    case 'margin-floor':
+      if (rules.marginFloor === undefined) return 'no margin floor set';
+      // (p - c) / p >= f  <=>  p >= c / (1 - f) for p > 0 and f < 1.
+      return { low: context.unitCost / (1 - rules.marginFloor), high: Number.POSITIVE_INFINITY };
+  }
+}
+
+const describe = (interval: Interval): string => `[${interval.low.toFixed(2)}, ${Number.isFinite(interval.high) ? interval.high.toFixed(2) : 'inf'}]`;
+const clamp = (value: number, interval: Interval): number => Math.min(interval.high, Math.max(interval.low, value));
+const inside = (value: number, interval: Interval): boolean => value >= interval.low - tolerance && value <= interval.high + tolerance;
+
+/** The prices a policy may serve: the ladder, with the charm ending applied when one is set. */
+export function allowedPrices(ladder: ArrayLike<number>, rules: Guardrails): number[] {
+  const prices: number[] = [];
+  for (let index = 0; index < ladder.length; index++) {
+    const price = ladder[index] ?? 0;
+    prices.push(rules.charmEnding === undefined ? price : charm(price, rules.charmEnding));
+  }
+  return prices;
+}
+
+/** Applies every rule in order to a proposed price and says what each one did. */
+export function applyGuardrails(proposed: number, ladder: ArrayLike<number>, rules: Guardrails, context: PricingContext): GuardedPrice {
+  // A model that returns NaN is the caller's to catch (serving falls back to its fallback policy).
+  if (!Number.isFinite(proposed)) throw protocolError(`expected a finite proposed price, found ${proposed}`);
+  if (ladder.length === 0) throw protocolError('expected a price ladder with at least one price, found none');
+  const effects: GuardrailEffect[] = [];
+  const intervals: { rule: GuardrailRule; interval: Interval }[] = [];
+  let feasible: Interval = { low: 0, high: Number.POSITIVE_INFINITY };
+  let price = proposed;
+  for (const rule of ['min-max', 'max-change', 'competitor-index', 'margin-floor'] as const) {
+    const interval = ruleInterval(rule, rules, context);
+    if (typeof interval === 'string') {
+      effects.push({ rule, status: 'skipped', before: price, after: price, explanation: interval });
+      continue;
+    }
+    intervals.push({ rule, interval });
+    const narrowed = { low: Math.max(feasible.low, interval.low), high: Math.min(feasible.high, interval.high) };
+    if (narrowed.low > narrowed.high + tolerance) {
+      effects.push({ rule, status: 'conflict', before: price, after: price, explanation: `allows ${describe(interval)}, which does not meet ${describe(feasible)} left by the earlier rules; left out` });
+      continue;
+    }
+    feasible = narrowed;
+    const after = clamp(price, feasible);
+    const moved = Math.abs(after - price) > tolerance;
+    effects.push({ rule, status: moved ? 'adjusted' : 'passed', before: price, after, explanation: moved ? `moved into ${describe(feasible)}` : `within ${describe(interval)}` });
+    price = after;
+  }
+
+  const prices = allowedPrices(ladder, rules);
+  let chosen = -1;
+  let chosenDistance = Number.POSITIVE_INFINITY;
+  let fallbackDistance = Number.POSITIVE_INFINITY;
+  let fallback = 0;
+  for (let index = 0; index < prices.length; index++) {
+    const candidate = prices[index] ?? 0;
+    const distance = Math.abs(candidate - price);
+    const better = (current: number, currentIndex: number) => distance < current - tolerance || (Math.abs(distance - current) <= tolerance && candidate < (prices[currentIndex] ?? Number.POSITIVE_INFINITY));
+    if (inside(candidate, feasible) && (chosen < 0 || better(chosenDistance, chosen))) {
+      chosen = index;
+      chosenDistance = distance;
+    }
+    const gap = Math.max(0, feasible.low - candidate, candidate - feasible.high);
+    if (gap < fallbackDistance - tolerance) {
+      fallbackDistance = gap;
+      fallback = index;
+    }
+  }
+  const ladderIndex = chosen >= 0 ? chosen : fallback;
+  const served = prices[ladderIndex] ?? price;
+  effects.push({
+    rule: 'ladder',
+    status: chosen < 0 ? 'conflict' : Math.abs(served - price) > tolerance ? 'adjusted' : 'passed',
+    before: price,
+    after: served,
+    explanation:
+      chosen < 0
+        ? `no allowed price lies in ${describe(feasible)}; served the nearest one, ${served.toFixed(2)}`
+        : `nearest allowed price${rules.charmEnding === undefined ? '' : ` (charm ending .${Math.round(rules.charmEnding * 100)})`} in ${describe(feasible)}`,
+  });
+  const violations: GuardrailRule[] = intervals.filter(({ interval }) => !inside(served, interval)).map(({ rule }) => rule);
+  return { price: served, ladderIndex, proposed, effects, violations };
+}

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { allowedPrices, applyGuardrails, guardrailsSchema, type Guardrails, type PricingContext } from '../../serving/guardrails.js';
+
+const ladder = [9.99, 12.99, 14.99, 17.99, 19.99, 24.99, 29.99];
+
+/** Whether a price meets one rule, written from the rule's definition, independently of the code. */
+function meets(price: number, rules: Guardrails, context: PricingContext): Record<string, boolean> {
+  const competitors = (context.competitorPrices ?? []).filter((value) => value > 0);
+  const mean = competitors.reduce((total, value) => total + value, 0) / Math.max(1, competitors.length);
+  const eps = 1e-9;
+  return {
+    'min-max': (rules.minPrice === undefined || price >= rules.minPrice - eps) && (rules.maxPrice === undefined || price <= rules.maxPrice + eps),
+    'max-change': rules.maxChange === undefined || context.lastPrice === undefined || Math.abs(price - context.lastPrice) <= rules.maxChange * context.lastPrice + eps,
+    'competitor-index': !rules.competitorIndex || competitors.length === 0 || (price >= rules.competitorIndex.low * mean - eps && price <= rules.competitorIndex.high * mean + eps),
+    'margin-floor': rules.marginFloor === undefined || (price - context.unitCost) / price >= rules.marginFloor - eps,
+  };
+}
+
+const rulesArbitrary = fc
+  .record(
+    {
+      minPrice: fc.double({ min: 5, max: 20, noNaN: true }),
+      maxPrice: fc.double({ min: 15, max: 35, noNaN: true }),
+      maxChange: fc.double({ min: 0.02, max: 0.5, noNaN: true }),
+      competitorIndex: fc.tuple(fc.double({ min: 0.6, max: 1.1, noNaN: true }), fc.double({ min: 0, max: 0.6, noNaN: true })).map(([low, width]) => ({ low, high: low + width })),
+      marginFloor: fc.double({ min: -0.2, max: 0.6, noNaN: true }),
+      charmEnding: fc.constantFrom(0.99, 0.9, 0.5),
+    },
+    { requiredKeys: [] },
+  )
+  .filter((rules) => rules.minPrice === undefined || rules.maxPrice === undefined || rules.minPrice <= rules.maxPrice);
+
+const contextArbitrary = fc.record({
+  lastPrice: fc.option(fc.double({ min: 8, max: 32, noNaN: true }), { nil: undefined }),
+  competitorPrices: fc.option(fc.array(fc.double({ min: 8, max: 32, noNaN: true }), { minLength: 1, maxLength: 3 }), { nil: undefined }),
+  unitCost: fc.double({ min: 2, max: 15, noNaN: true }),
+});
+
+describe('guardrails', () => {
+  it('a served price never breaks a rule when some allowed price meets them all', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0.01, max: 100, noNaN: true }), rulesArbitrary, contextArbitrary, (proposed, rules, context) => {
+        const guarded = applyGuardrails(proposed, ladder, rules, context);
+        const allowed = allowedPrices(ladder, rules);
+        expect(allowed).toContain(guarded.price);
+        expect(guarded.ladderIndex).toBe(allowed.indexOf(guarded.price));
+        const satisfiable = allowed.some((price) => Object.values(meets(price, rules, context)).every(Boolean));
+        const served = meets(guarded.price, rules, context);
+        if (satisfiable) {
+          expect(guarded.violations).toEqual([]);
+          expect(served).toEqual({ 'min-max': true, 'max-change': true, 'competitor-index': true, 'margin-floor': true });
+        }
+        // The declared violations are exactly the rules the price breaks.
+        for (const [rule, ok] of Object.entries(served)) expect(guarded.violations.includes(rule as never)).toBe(!ok);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('reports every rule in the fixed order, with what it did', () => {
+    const guarded = applyGuardrails(40, ladder, { maxPrice: 25, maxChange: 0.1, marginFloor: 0.2 }, { lastPrice: 20, unitCost: 10, competitorPrices: [18] });
+    expect(guarded.effects.map((effect) => effect.rule)).toEqual(['min-max', 'max-change', 'competitor-index', 'margin-floor', 'ladder']);
+    expect(guarded.effects.map((effect) => effect.status)).toEqual(['adjusted', 'adjusted', 'skipped', 'passed', 'adjusted']);
+    // 40 -> 25 (max) -> 22 (10% above 20) -> 22 passes the margin floor (>= 12.5) -> nearest ladder price in [18, 22]: 19.99.
+    expect(guarded.effects[0]?.after).toBe(25);
+    expect(guarded.effects[1]?.after).toBeCloseTo(22, 12);
+    expect(guarded.price).toBe(19.99);
+    expect(guarded.violations).toEqual([]);
+  });
+
+  it('keeps the earlier rule when two rules conflict, and names the one it broke', () => {
+    // Max change keeps the price within 10% of 10 (<= 11), the margin floor wants >= 12.5: a conflict.
+    const guarded = applyGuardrails(9.99, ladder, { maxChange: 0.1, marginFloor: 0.2 }, { lastPrice: 10, unitCost: 10 });
+    const floor = guarded.effects.find((effect) => effect.rule === 'margin-floor');
+    expect(floor?.status).toBe('conflict');
+    expect(guarded.price).toBe(9.99);
+    expect(guarded.violations).toEqual(['margin-floor']);
+  });
+
+  it('applies the charm ending to the ladder last', () => {
+    const guarded = applyGuardrails(20.4, [10, 20, 30], { charmEnding: 0.99 }, { unitCost: 5 });
+    expect(guarded.price).toBe(19.99);
+    expect(guarded.effects.at(-1)?.explanation).toContain('charm');
+  });
+
+  it('breaks ties between two allowed prices towards the lower one', () => {
+    expect(applyGuardrails(15, [10, 20], {}, { unitCost: 1 }).price).toBe(10);
+  });
+
+  it('refuses a non-finite proposal, which serving must catch and fall back from', () => {
+    expect(() => applyGuardrails(Number.NaN, ladder, {}, { unitCost: 1 })).toThrow(/finite/);
+  });
+
+  it('validates its configuration with every problem named', () => {
+    const result = guardrailsSchema.safeParse({ minPrice: 30, maxPrice: 20, competitorIndex: { low: 1.2, high: 0.8 }, surprise: 1 });
+    expect(result.success).toBe(false);
+    const paths = result.error?.issues.map((issue) => issue.path.join('.')) ?? [];
+    expect(paths).toEqual(expect.arrayContaining(['maxPrice', 'competitorIndex.high', '']));
+  });
+});
