@@ -12,6 +12,7 @@ import { registerOracle } from './commands/oracle.js';
 import { registerScenarios } from './commands/scenarios.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerReproduce } from './commands/reproduce.js';
+import { registerSampleSize } from './commands/sample-size.js';
 import { registerTrain } from './commands/train.js';
 
 const program = new Command('pricelab')
@@ -31,5 +32,6 @@ registerSimulate(program);
 registerTrain(program);
 registerBench(program);
 registerReproduce(program);
+registerSampleSize(program);
 
 await program.parseAsync(process.argv);
