@@ -1,0 +1,103 @@
+/**
+ * A served policy: a verified policy artifact turned back into an agent that prices a
+ * request. The request names its observation features (raw values: prices in currency,
+ * stock in units); the policy scales them as the env does (raw / scale), asks the agent
+ * for its greedy ladder index, and hands the ladder price to the guardrails.
+ *
+ * Loading checks everything before anything is served: the artifact's hashes (a tampered
+ * file is refused), and that the scenario it was trained on is present with the same
+ * content hash (its ladder, costs and spaces rebuild the agent's context).
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { readArtifact, sha256, type PolicyManifest } from '../agents/artifact.js';
+import type { Agent } from '../agents/agent.js';
+import { makeEnv } from '../env/env.js';
+import { PricelabError, type Problem } from '../env/errors.js';
+import { loadScenario } from '../scenarios/load.js';
+import { restoredAgentFor } from '../experiments/setup.js';
+
+export interface FeatureValues {
+  readonly [name: string]: number;
+}
+
+export interface PolicyDecision {
+  /** The agent's greedy ladder index, before guardrails. */
+  readonly ladderIndex: number;
+  readonly price: number;
+}
+
+export class ServedPolicy {
+  private constructor(
+    readonly manifest: PolicyManifest,
+    /** sha256 of policy.json: the version's content hash, which evidence must name. */
+    readonly contentHash: string,
+    readonly unitCost: number,
+    private readonly agent: Agent,
+  ) {}
+
+  /** Reads, verifies and restores the artifact in `folder` (a PricelabError says what failed). */
+  static async load(folder: string): Promise<ServedPolicy> {
+    const artifact = readArtifact(folder);
+    const manifest = artifact.manifest;
+    const loaded = loadScenario(manifest.scenario.id);
+    if (loaded.contentHash !== manifest.scenario.contentHash) {
+      throw new PricelabError('integrity', `the policy was trained on another version of ${manifest.scenario.id}`, [
+        { path: ['scenario', 'contentHash'], message: `expected ${manifest.scenario.contentHash} (from policy.json), found ${loaded.contentHash} in the installed scenario` },
+      ]);
+    }
+    const env = makeEnv(loaded.scenario);
+    const model = env.inner.model;
+    const ladder = Array.from(model.ladder);
+    if (ladder.length !== manifest.action.ladder.length || ladder.some((price, index) => Math.abs(price - (manifest.action.ladder[index] ?? Number.NaN)) > 1e-9)) {
+      throw new PricelabError('integrity', 'the policy\'s price ladder differs from its scenario\'s', [{ path: ['action', 'ladder'], message: `expected ${JSON.stringify(ladder)}, found ${JSON.stringify(manifest.action.ladder)}` }]);
+    }
+    const agent = await restoredAgentFor(env, { kind: manifest.agentKind, config: manifest.agentConfig, files: artifact.files }, manifest.seeds[0] ?? 0);
+    const contentHash = sha256(new Uint8Array(readFileSync(join(resolve(folder), 'policy.json'))));
+    return new ServedPolicy(manifest, contentHash, model.unitCost, agent);
+  }
+
+  get name(): string {
+    return this.manifest.name;
+  }
+
+  get version(): string {
+    return this.manifest.version;
+  }
+
+  get ladder(): readonly number[] {
+    return this.manifest.action.ladder;
+  }
+
+  get featureNames(): string[] {
+    return this.manifest.observation.features.map((feature) => feature.name);
+  }
+
+  /** The scaled observation, or every problem with the features (missing, unknown, not finite). */
+  observationOf(features: FeatureValues, path: readonly (string | number)[] = ['features']): Float32Array | Problem[] {
+    const specs = this.manifest.observation.features;
+    const problems: Problem[] = [];
+    const observation = new Float32Array(specs.length);
+    specs.forEach((spec, index) => {
+      const value = features[spec.name];
+      if (value === undefined) problems.push({ path: [...path, spec.name], message: 'expected a number (this policy reads it), found nothing' });
+      else if (!Number.isFinite(value)) problems.push({ path: [...path, spec.name], message: `expected a finite number, found ${String(value)}` });
+      else observation[index] = value / spec.scale;
+    });
+    const known = new Set(specs.map((spec) => spec.name));
+    for (const name of Object.keys(features)) {
+      if (!known.has(name)) problems.push({ path: [...path, name], message: `expected one of this policy's features (${[...known].join(', ')}), found an unknown one` });
+    }
+    return problems.length > 0 ? problems : observation;
+  }
+
+  /** The agent's greedy choice for a scaled observation. */
+  decide(observation: Float32Array): PolicyDecision {
+    const ladderIndex = this.agent.act(observation, { explore: false });
+    return { ladderIndex, price: this.manifest.action.ladder[ladderIndex] ?? Number.NaN };
+  }
+
+  dispose(): void {
+    this.agent.dispose();
+  }
+}
