@@ -5,11 +5,15 @@
  *   observe(transition)          learn from one step (rules ignore it)
  *   export()                     what a policy artifact needs: kind, config, weight files
  *   dispose()                    free what the agent holds (tensors, workers)
+ *   saveCheckpoint?()            optional: the whole learner state at an episode boundary
+ *   restoreCheckpoint?(state)    (tables, counters, exploration stream), so a resumed run
+ *                                acts and learns exactly as the uninterrupted one would
  *
  * Capabilities are declared as data; shared code (the training loop, the contract suite)
  * reads them and never branches on the agent's kind. Every random number an agent draws
  * comes from its own seeded stream ('exploration'), never from Math.random.
  */
+import { z } from 'zod';
 import type { BoxSpace, DiscreteSpace } from '../env/spaces.js';
 import type { MarketModel } from '../env/model.js';
 import { PricelabError } from '../env/errors.js';
@@ -76,6 +80,16 @@ export interface AgentExport {
   readonly files: Readonly<Record<string, Uint8Array>>;
 }
 
+/**
+ * The whole state of a learner, as JSON (numbers round-trip exactly through JSON), for
+ * resuming a run where it stopped. Unlike an export (what serving needs), a checkpoint
+ * also holds counters and the exploration stream's state.
+ */
+export interface AgentCheckpoint {
+  readonly kind: string;
+  readonly state: unknown;
+}
+
 export interface Agent {
   readonly kind: string;
   readonly capabilities: AgentCapabilities;
@@ -85,7 +99,31 @@ export interface Agent {
   observe(transition: Transition): void;
   export(): AgentExport | Promise<AgentExport>;
   dispose(): void;
+  /** Optional capability: the full learner state (see AgentCheckpoint). Agents without it restart from scratch on resume. */
+  saveCheckpoint?(): AgentCheckpoint;
+  /** Loads a checkpoint into an agent freshly created with the same config and context. */
+  restoreCheckpoint?(checkpoint: AgentCheckpoint): void;
 }
+
+/** Does the agent declare the checkpoint capability (both methods)? */
+export function canCheckpoint(agent: Agent): agent is Agent & Required<Pick<Agent, 'saveCheckpoint' | 'restoreCheckpoint'>> {
+  return typeof agent.saveCheckpoint === 'function' && typeof agent.restoreCheckpoint === 'function';
+}
+
+/** Reads a checkpoint's state with the kind's schema; another kind or a bad state is an integrity error listing every problem. */
+export function checkpointState<Schema extends z.ZodType>(checkpoint: AgentCheckpoint, kind: string, schema: Schema): z.output<Schema> {
+  if (checkpoint.kind !== kind) throw new PricelabError('integrity', `the checkpoint holds a ${checkpoint.kind} agent`, [{ path: ['kind'], message: `expected "${kind}", found "${checkpoint.kind}"` }]);
+  const parsed = schema.safeParse(checkpoint.state);
+  if (parsed.success) return parsed.data;
+  throw new PricelabError(
+    'integrity',
+    `the ${kind} checkpoint is not valid`,
+    parsed.error.issues.map((issue) => ({ path: ['state', ...issue.path.map((part) => (typeof part === 'symbol' ? String(part) : part))], message: issue.message })),
+  );
+}
+
+/** The exploration stream's state, as checkpoints hold it. */
+export const randomStateSchema = z.strictObject({ c: z.number(), s0: z.number(), s1: z.number(), s2: z.number() });
 
 export function agentContextOf(
   model: MarketModel,

@@ -329,21 +329,31 @@ export class ArmStatistics {
     }
     if (problems.length > 0) throw new PricelabError('integrity', 'the bandit statistics do not fit this agent', problems);
     const statistics = new ArmStatistics(arms, memory);
-    statistics.steps = json.steps;
-    statistics.observedLow = json.observedLow;
-    statistics.observedHigh = json.observedHigh;
-    statistics.counts.set(json.counts);
-    statistics.sums.set(json.sums);
-    statistics.sumsOfSquares.set(json.sumsOfSquares);
-    statistics.playCounts.set(json.plays);
-    if (memory.kind === 'sliding-window' && json.recent) {
-      statistics.windowArms.set(json.recent.arms);
-      statistics.windowRewards.set(json.recent.rewards);
-      statistics.filled = json.recent.arms.length;
-      statistics.head = statistics.filled % memory.window;
-      statistics.evictionsSinceRecompute = json.evictionsSinceRecompute ?? 0;
-    }
+    statistics.load(json);
     return statistics;
+  }
+
+  /** Replaces these statistics with others of the same arms and memory (checked by `fromJSON`), e.g. from a checkpoint. */
+  restore(json: ArmStatisticsJson): void {
+    this.load(ArmStatistics.fromJSON(json, this.arms, this.memory).toJSON());
+  }
+
+  private load(json: ArmStatisticsJson): void {
+    const memory = this.memory;
+    this.steps = json.steps;
+    this.observedLow = json.observedLow;
+    this.observedHigh = json.observedHigh;
+    this.counts.set(json.counts);
+    this.sums.set(json.sums);
+    this.sumsOfSquares.set(json.sumsOfSquares);
+    this.playCounts.set(json.plays);
+    if (memory.kind === 'sliding-window' && json.recent) {
+      this.windowArms.set(json.recent.arms);
+      this.windowRewards.set(json.recent.rewards);
+      this.filled = json.recent.arms.length;
+      this.head = this.filled % memory.window;
+      this.evictionsSinceRecompute = json.evictionsSinceRecompute ?? 0;
+    }
   }
 
   private recomputeFromWindow(): void {

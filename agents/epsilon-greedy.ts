@@ -20,7 +20,7 @@
  *                        {gamma} (Garivier & Moulines 2011), for seasonal markets. See
  *                        agents/bandit-statistics.ts.
  * Weights: bandit.json holds the arm statistics (JSON). Randomness: the 'exploration'
- * stream of the context's seed; a restored agent restarts that stream.
+ * stream of the context's seed; a restored agent restarts that stream, a checkpoint keeps it.
  *
  * Sources: R. S. Sutton, A. G. Barto, Reinforcement Learning: An Introduction, 2nd ed.,
  * MIT Press 2018, section 2.2-2.5 (epsilon-greedy action values, incremental and
@@ -29,8 +29,9 @@
  */
 import { z } from 'zod';
 import { RandomStream } from '../env/random.js';
-import type { Agent, AgentContext, AgentExport, Transition } from './agent.js';
-import { ArmStatistics, banditFileName, classicBanditFile, nonStationarySchema, parseConfig, readClassicBanditFile } from './bandit-statistics.js';
+import type { Agent, AgentCheckpoint, AgentContext, AgentExport, Transition } from './agent.js';
+import { checkpointState, randomStateSchema } from './agent.js';
+import { ArmStatistics, armStatisticsJsonSchema, banditFileName, classicBanditFile, nonStationarySchema, parseConfig, readClassicBanditFile } from './bandit-statistics.js';
 import { defineAgent } from './definition.js';
 
 const kind = 'epsilon-greedy';
@@ -54,6 +55,9 @@ export const epsilonGreedyConfigSchema = z
   );
 
 export type EpsilonGreedyConfig = z.output<typeof epsilonGreedyConfigSchema>;
+
+const checkpointSchema = z.strictObject({ statistics: armStatisticsJsonSchema, random: randomStateSchema });
+
 
 export class EpsilonGreedyAgent implements Agent {
   readonly kind = kind;
@@ -91,6 +95,17 @@ export class EpsilonGreedyAgent implements Agent {
 
   export(): AgentExport {
     return { kind, config: this.config, files: { [banditFileName]: classicBanditFile(kind, this.statistics) } };
+  }
+
+  /** The arm statistics and the exploration stream's state. */
+  saveCheckpoint(): AgentCheckpoint {
+    return { kind, state: { statistics: this.statistics.toJSON(), random: this.random.saveState() } };
+  }
+
+  restoreCheckpoint(checkpoint: AgentCheckpoint): void {
+    const state = checkpointState(checkpoint, kind, checkpointSchema);
+    this.statistics.restore(state.statistics);
+    this.random.restoreState(state.random);
   }
 
   dispose(): void {}

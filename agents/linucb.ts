@@ -41,8 +41,8 @@
 import { z } from 'zod';
 import { configError, protocolError, PricelabError } from '../env/errors.js';
 import type { BoxSpace } from '../env/spaces.js';
-import type { Agent, AgentContext, AgentExport, Transition } from './agent.js';
-import { jsonFile } from './agent.js';
+import type { Agent, AgentCheckpoint, AgentContext, AgentExport, Transition } from './agent.js';
+import { checkpointState, jsonFile } from './agent.js';
 import { banditFileName, banditFormat, checkTransition, parseConfig, readBanditFile, rewardRangeSchema, rewardScale } from './bandit-statistics.js';
 import { defineAgent } from './definition.js';
 
@@ -243,7 +243,37 @@ export class LinUcbAgent implements Agent {
   }
 
   export(): AgentExport {
-    const file: BanditFile = {
+    return { kind, config: this.config, files: { [banditFileName]: jsonFile(this.statisticsFile()) } };
+  }
+
+  /** LinUCB draws no random numbers: its per-arm models and counters (bandit.json) are its whole state. */
+  saveCheckpoint(): AgentCheckpoint {
+    return { kind, state: this.statisticsFile() };
+  }
+
+  restoreCheckpoint(checkpoint: AgentCheckpoint): void {
+    const file = checkpointState(checkpoint, kind, banditFileSchema);
+    if (file.features.join('\n') !== this.featureNames.join('\n') || file.bias !== this.dimension > this.featureNames.length) {
+      throw new PricelabError('integrity', 'the linucb checkpoint does not fit this agent', [
+        { path: ['state', 'features'], message: `expected the features ${this.featureNames.join(', ')}, found ${file.features.join(', ')}` },
+      ]);
+    }
+    checkFile(file, this.models.length, this.dimension);
+    this.steps = file.steps;
+    this.observedLow = file.observedLow;
+    this.observedHigh = file.observedHigh;
+    file.arms.forEach((arm, index) => {
+      const model = this.models[index]!;
+      model.plays = arm.plays;
+      model.a.set(arm.a);
+      model.aInverse.set(arm.aInverse);
+      model.b.set(arm.b);
+      model.contextSum.set(arm.contextSum);
+    });
+  }
+
+  private statisticsFile(): BanditFile {
+    return {
       format: banditFormat,
       kind,
       features: [...this.featureNames],
@@ -259,7 +289,6 @@ export class LinUcbAgent implements Agent {
         contextSum: Array.from(model.contextSum),
       })),
     };
-    return { kind, config: this.config, files: { [banditFileName]: jsonFile(file) } };
   }
 
   dispose(): void {}

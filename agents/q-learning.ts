@@ -3,13 +3,16 @@
  *   Q(s, a) <- Q(s, a) + alpha (r + gamma max_a' Q(s', a') - Q(s, a)), no bootstrap past termination.
  * Exploration: epsilon-greedy with a linear schedule, or Calvano-style exp(-beta t).
  * Ties go to the lowest price. States: agents/discretiser.ts (defaults per scenario).
- * Weights export as JSON (q-table.json). For the exact Calvano et al. (2020) duopoly
+ * Weights export as JSON (q-table.json). Checkpoints hold the table, the visit counts, the
+ * step counter (it drives the exploration schedule) and the exploration stream's state.
+ * For the exact Calvano et al. (2020) duopoly
  * learner, fast enough for millions of periods, see agents/calvano.ts.
  */
 import { z } from 'zod';
 import { RandomStream } from '../env/random.js';
-import type { Agent, AgentContext, Transition } from './agent.js';
-import { jsonFile, readJsonFile } from './agent.js';
+import { PricelabError } from '../env/errors.js';
+import type { Agent, AgentCheckpoint, AgentContext, Transition } from './agent.js';
+import { checkpointState, jsonFile, randomStateSchema, readJsonFile } from './agent.js';
 import { defineAgent } from './definition.js';
 import { Discretiser, defaultDiscretisation, discretisationSchema } from './discretiser.js';
 
@@ -43,6 +46,13 @@ const configSchema = z.strictObject({
 });
 
 type Config = z.output<typeof configSchema>;
+
+const checkpointSchema = z.strictObject({
+  steps: z.number().int().nonnegative(),
+  values: z.array(z.number()),
+  visits: z.array(z.number()).nullable(),
+  random: randomStateSchema,
+});
 
 export class QLearningAgent implements Agent {
   readonly kind = 'q-learning';
@@ -107,6 +117,26 @@ export class QLearningAgent implements Agent {
       config: { ...this.config, discretisation: this.discretisation },
       files: { 'q-table.json': jsonFile({ states: this.discretiser.stateCount, actions: this.actions, steps: this.steps, values: Array.from(this.values), ...(this.visits ? { visits: Array.from(this.visits) } : {}) }) },
     };
+  }
+
+  saveCheckpoint(): AgentCheckpoint {
+    return {
+      kind: this.kind,
+      state: { steps: this.steps, values: Array.from(this.values), visits: this.visits ? Array.from(this.visits) : null, random: this.random.saveState() },
+    };
+  }
+
+  restoreCheckpoint(checkpoint: AgentCheckpoint): void {
+    const state = checkpointState(checkpoint, this.kind, checkpointSchema);
+    if (state.values.length !== this.values.length || (state.visits?.length ?? this.visits?.length) !== this.visits?.length) {
+      throw new PricelabError('integrity', 'the q-learning checkpoint does not fit this agent', [
+        { path: ['state', 'values'], message: `expected ${this.values.length} values (${this.discretiser.stateCount} states x ${this.actions} actions)${this.visits ? ' and as many visit counts' : ' and no visit counts'}, found ${state.values.length} and ${state.visits?.length ?? 'none'}` },
+      ]);
+    }
+    this.values.set(state.values);
+    if (this.visits && state.visits) this.visits.set(state.visits);
+    this.steps = state.steps;
+    this.random.restoreState(state.random);
   }
 
   dispose(): void {}

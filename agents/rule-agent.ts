@@ -1,10 +1,13 @@
 /**
  * The one optional helper for rule agents: a rule is a pure choice from the observation
- * (plus, for some, a little memory). It never learns; its export is its config alone.
+ * (plus, for some, a little memory within an episode). It never learns; its export is its
+ * config alone, and its checkpoint is empty: at an episode boundary it has nothing to keep.
  * Also the readers every rule needs: prices back from the scaled observation, by name.
  */
 import { configError } from '../env/errors.js';
 import type { Agent, AgentContext } from './agent.js';
+import { checkpointState } from './agent.js';
+import { z } from 'zod';
 
 export function ruleAgent(kind: string, config: unknown, choose: (observation: Float32Array) => number): Agent {
   return {
@@ -14,6 +17,8 @@ export function ruleAgent(kind: string, config: unknown, choose: (observation: F
     observe: () => undefined,
     export: () => ({ kind, config, files: {} }),
     dispose: () => undefined,
+    saveCheckpoint: () => ({ kind, state: null }),
+    restoreCheckpoint: (checkpoint) => void checkpointState(checkpoint, kind, z.null()),
   };
 }
 

@@ -45,8 +45,9 @@
 import { z } from 'zod';
 import { RandomStream } from '../env/random.js';
 import { normalFromUniforms } from '../env/sampling.js';
-import type { Agent, AgentContext, AgentExport, Transition } from './agent.js';
-import { ArmStatistics, banditFileName, classicBanditFile, nonStationarySchema, parseConfig, readClassicBanditFile } from './bandit-statistics.js';
+import type { Agent, AgentCheckpoint, AgentContext, AgentExport, Transition } from './agent.js';
+import { checkpointState, randomStateSchema } from './agent.js';
+import { ArmStatistics, armStatisticsJsonSchema, banditFileName, classicBanditFile, nonStationarySchema, parseConfig, readClassicBanditFile } from './bandit-statistics.js';
 import { defineAgent } from './definition.js';
 
 const kind = 'thompson';
@@ -83,6 +84,9 @@ export const thompsonConfigSchema = z
   );
 
 export type ThompsonConfig = z.output<typeof thompsonConfigSchema>;
+
+const checkpointSchema = z.strictObject({ statistics: armStatisticsJsonSchema, random: randomStateSchema });
+
 
 export class ThompsonAgent implements Agent {
   readonly kind = kind;
@@ -150,6 +154,17 @@ export class ThompsonAgent implements Agent {
 
   export(): AgentExport {
     return { kind, config: this.config, files: { [banditFileName]: classicBanditFile(kind, this.statistics) } };
+  }
+
+  /** The arm statistics and the exploration stream's state. */
+  saveCheckpoint(): AgentCheckpoint {
+    return { kind, state: { statistics: this.statistics.toJSON(), random: this.random.saveState() } };
+  }
+
+  restoreCheckpoint(checkpoint: AgentCheckpoint): void {
+    const state = checkpointState(checkpoint, kind, checkpointSchema);
+    this.statistics.restore(state.statistics);
+    this.random.restoreState(state.random);
   }
 
   dispose(): void {}

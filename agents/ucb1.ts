@@ -36,9 +36,11 @@
  * upper-confidence bound policies for switching bandit problems, ALT 2011, pp. 174-188.
  */
 import { z } from 'zod';
-import type { Agent, AgentContext, AgentExport, Transition } from './agent.js';
+import type { Agent, AgentCheckpoint, AgentContext, AgentExport, Transition } from './agent.js';
+import { checkpointState } from './agent.js';
 import {
   ArmStatistics,
+  armStatisticsJsonSchema,
   banditFileName,
   classicBanditFile,
   nonStationarySchema,
@@ -58,6 +60,9 @@ export const ucb1ConfigSchema = z.strictObject({
 });
 
 export type Ucb1Config = z.output<typeof ucb1ConfigSchema>;
+
+const checkpointSchema = z.strictObject({ statistics: armStatisticsJsonSchema });
+
 
 export class Ucb1Agent implements Agent {
   readonly kind = kind;
@@ -96,6 +101,15 @@ export class Ucb1Agent implements Agent {
 
   export(): AgentExport {
     return { kind, config: this.config, files: { [banditFileName]: classicBanditFile(kind, this.statistics) } };
+  }
+
+  /** UCB1 draws no random numbers: its arm statistics are its whole state. */
+  saveCheckpoint(): AgentCheckpoint {
+    return { kind, state: { statistics: this.statistics.toJSON() } };
+  }
+
+  restoreCheckpoint(checkpoint: AgentCheckpoint): void {
+    this.statistics.restore(checkpointState(checkpoint, kind, checkpointSchema).statistics);
   }
 
   dispose(): void {}
