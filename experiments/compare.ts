@@ -1,0 +1,132 @@
+/**
+ * Comparing pricing policies the way simulation statisticians do (issue 4; design.md,
+ * "Statistics"): every arm on the same evaluation seeds (common random numbers), the seed
+ * as the unit of analysis, paired differences against a baseline with t and BCa bootstrap
+ * intervals, Holm across arms and KPIs, IQM, probability of improvement, and a verdict with
+ * the minimum detectable effect at the seeds used.
+ *
+ *   compare(options) -> {summary (the versioned JSON of docs/compare.md), run (curves, trajectories)}
+ *
+ * The pieces: compare/arms.ts (what an arm is), compare/run.ts (training and evaluation on
+ * common random numbers), compare/analyse.ts (the statistics), compare/kpis.ts (KPIs and
+ * their better direction), compare/summary-schema.ts (the JSON schema). Reports
+ * (HTML, charts, PNGs) are in experiments/report/.
+ */
+import { codeVersion } from '../agents/artifact.js';
+import { makeEnv } from '../env/env.js';
+import { PricelabError, configError, type Problem } from '../env/errors.js';
+import { buildMarketModel } from '../env/model.js';
+import { loadScenario } from '../scenarios/load.js';
+import { analyse, learningCurves } from './compare/analyse.js';
+import { parseArms, type Arm } from './compare/arms.js';
+import { kpiDefinition, kpiNames } from './compare/kpis.js';
+import { episodeLimit, runComparison, seedLimit, type ComparisonRun, type RunHooks } from './compare/run.js';
+import { comparisonSchemaVersion, type ArmIdentity, type ComparisonSummary } from './compare/summary-schema.js';
+
+export { comparisonSummarySchema, comparisonSchemaVersion, type ComparisonSummary, type PairedComparison } from './compare/summary-schema.js';
+export { evaluationSeedOf, type ComparisonRun, type TrajectoryDay, type CurvePoint } from './compare/run.js';
+export { parseConfigOptions, type Arm } from './compare/arms.js';
+export { kpiDefinitions, type KpiName, type KpiDirection } from './compare/kpis.js';
+
+export interface CompareOptions {
+  /** Built-in scenario id or path to a scenario file. */
+  readonly scenario: string;
+  /** Arm specs: `spec` or `name=spec` (rule spec, agent kind, or policy folder). */
+  readonly arms: readonly string[];
+  /** Config files of agent arms, by arm name. */
+  readonly configFiles?: ReadonlyMap<string, string>;
+  /** Name of the baseline arm (default: the first). */
+  readonly baseline?: string;
+  /** Number of analysis seeds (at least 2). */
+  readonly seeds: number;
+  /** The first analysis seed (seeds are first, first + 1, ...). */
+  readonly firstSeed?: number;
+  /** Evaluation episodes per seed and arm. */
+  readonly evaluationEpisodes: number;
+  /** Training steps per learning arm and seed. */
+  readonly trainingSteps: number;
+  /** Learning-curve evaluations during training (default 10). */
+  readonly curvePoints?: number;
+  /** Family-wise significance level (default 0.05). */
+  readonly alpha?: number;
+  /** The KPI of the verdict (default totalReward: the scenario's objective). */
+  readonly primaryKpi?: string;
+  /** BCa bootstrap resamples (default 2000). */
+  readonly bootstrapResamples?: number;
+  readonly hooks?: RunHooks;
+}
+
+export interface ComparisonOutcome {
+  readonly summary: ComparisonSummary;
+  readonly run: ComparisonRun;
+  readonly arms: readonly Arm[];
+}
+
+export const confidenceLevel = 0.95;
+export const targetPower = 0.8;
+
+export async function compare(options: CompareOptions): Promise<ComparisonOutcome> {
+  const loaded = loadScenario(options.scenario);
+  const model = buildMarketModel(loaded.scenario);
+  const alpha = options.alpha ?? 0.05;
+  const firstSeed = options.firstSeed ?? 1;
+  const primaryKpi = options.primaryKpi ?? 'totalReward';
+  const curvePoints = options.curvePoints ?? 10;
+  const bootstrapResamples = options.bootstrapResamples ?? 2000;
+  const problems: Problem[] = [];
+  if (!Number.isInteger(options.seeds) || options.seeds < 2) problems.push({ path: ['seeds'], message: `expected at least 2 seeds (the unit of analysis), found ${options.seeds}` });
+  if (!Number.isInteger(firstSeed) || firstSeed < 0 || firstSeed + options.seeds > seedLimit) problems.push({ path: ['seed'], message: `expected seeds within 0..${seedLimit - 1}, found ${firstSeed}..${firstSeed + options.seeds - 1}` });
+  if (!Number.isInteger(options.evaluationEpisodes) || options.evaluationEpisodes < 1 || options.evaluationEpisodes > episodeLimit) problems.push({ path: ['episodes'], message: `expected 1..${episodeLimit} evaluation episodes, found ${options.evaluationEpisodes}` });
+  if (!Number.isInteger(options.trainingSteps) || options.trainingSteps < 1) problems.push({ path: ['steps'], message: `expected a positive whole number of training steps, found ${options.trainingSteps}` });
+  if (!(alpha > 0 && alpha < 1)) problems.push({ path: ['alpha'], message: `expected a level strictly between 0 and 1, found ${alpha}` });
+  const primary = kpiDefinition(primaryKpi);
+  if (!primary || primary.direction === 'none') problems.push({ path: ['primaryKpi'], message: `expected a KPI with a better direction (${kpiNames.filter((name) => kpiDefinition(name)?.direction !== 'none').join(', ')}), found "${primaryKpi}"` });
+  const env = makeEnv(model);
+  let arms: Arm[] = [];
+  try {
+    arms = parseArms(options.arms, options.configFiles ?? new Map(), { model, featureNames: env.observationSpace.featureNames });
+  } catch (error) {
+    // Bad arms and bad options are reported together; a missing or tampered policy stands alone.
+    if (!(error instanceof PricelabError) || error.kind !== 'config') throw error;
+    problems.push(...error.problems);
+  }
+  const baseline = options.baseline ?? arms[0]?.name ?? '';
+  if (arms.length > 0 && !arms.some((arm) => arm.name === baseline)) problems.push({ path: ['baseline'], message: `expected the name of an arm (${arms.map((arm) => arm.name).join(', ')}), found "${baseline}"` });
+  if (problems.length > 0) throw configError(`cannot run this comparison (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems);
+
+  const seeds = Array.from({ length: options.seeds }, (_, index) => firstSeed + index);
+  const plan = { seeds, evaluationEpisodes: options.evaluationEpisodes, trainingSteps: options.trainingSteps, curvePoints, curveEpisodes: Math.min(5, options.evaluationEpisodes) };
+  const run = await runComparison(model, arms, plan, options.hooks ?? {});
+  const armNames = arms.map((arm) => arm.name);
+  const analysis = analyse(run.results, { arms: armNames, baseline, alpha, power: targetPower, bootstrapResamples, level: confidenceLevel });
+  if (!analysis.kpis.some((kpi) => kpi.name === primaryKpi)) throw configError(`the primary KPI "${primaryKpi}" is not defined in ${loaded.scenario.id}`, [{ path: ['primaryKpi'], message: `expected one of ${analysis.kpis.map((kpi) => kpi.name).join(', ')}, found "${primaryKpi}"` }]);
+  const byArm = analysis.comparisons
+    .filter((comparison) => comparison.kpi === primaryKpi)
+    .map((comparison) => ({ arm: comparison.arm, verdict: comparison.verdict, estimate: comparison.estimate, low: comparison.t.low, high: comparison.t.high, adjustedPValue: comparison.adjustedPValue, minimumDetectableEffect: comparison.minimumDetectableEffect }));
+  const summary: ComparisonSummary = {
+    schemaVersion: comparisonSchemaVersion,
+    codeVersion,
+    scenario: { id: loaded.scenario.id, contentHash: loaded.contentHash },
+    createdAt: new Date().toISOString(),
+    seeds,
+    evaluationEpisodes: options.evaluationEpisodes,
+    evaluationSeeds: 'episode e of seed s runs on env seed 1000000 + 1000 s + e, the same for every arm',
+    trainingSteps: options.trainingSteps,
+    baseline,
+    primaryKpi,
+    alpha,
+    confidenceLevel,
+    correction: 'holm',
+    arms: arms.map((arm) => identityOf(arm, run.learned.includes(arm.name))),
+    kpis: analysis.kpis,
+    comparisons: analysis.comparisons,
+    verdict: { kpi: primaryKpi, everyArmBetter: byArm.every((entry) => entry.verdict === 'better'), byArm },
+    learningCurves: learningCurves(run.curves, armNames, confidenceLevel),
+    perSeed: run.results.map((result) => ({ arm: result.arm, seed: result.seed, kpis: { ...result.kpis } })),
+  };
+  return { summary, run, arms };
+}
+
+function identityOf(arm: Arm, learns: boolean): ArmIdentity {
+  return { name: arm.name, spec: arm.spec, source: arm.source, kind: arm.kind, config: arm.config, configFile: arm.configFile ?? null, learns, artifact: arm.artifact ?? null };
+}

@@ -1,0 +1,173 @@
+/**
+ * The arms of a comparison. An arm is one of:
+ *
+ *   a rule policy spec, as `pricelab simulate --policy` takes it   fixed:17.99, cost-plus:0.3, markdown
+ *   an agent kind, trained per seed when it learns                 q-learning, ucb1, dqn (config from a JSON file)
+ *   a policy artifact folder (policy.json + weights), loaded and   runs/dqn1/policy
+ *   integrity-checked, evaluated as it is (never retrained)
+ *
+ * written `spec` or `name=spec`; names are unique. Each arm carries its identity (spec,
+ * kind, config and, for an artifact, the sha256 of its policy.json, which lists the sha256
+ * of every weights file): evidence names the exact version it compared.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { readArtifact } from '../../agents/artifact.js';
+import type { Agent, AgentExport } from '../../agents/agent.js';
+import { parsePolicySpec, policySpecs } from '../../agents/policy-spec.js';
+import { agentDefinitions } from '../../agents/registry.js';
+import type { TimeLimit } from '../../env/env.js';
+import { PricelabError, configError, type Problem } from '../../env/errors.js';
+import type { MarketModel } from '../../env/model.js';
+import { agentFor, restoredAgentFor } from '../setup.js';
+
+export type ArmSource = 'rule' | 'agent' | 'artifact';
+
+export interface ArtifactIdentity {
+  /** Absolute path of the policy folder. */
+  readonly path: string;
+  /** sha256 of policy.json: pins the manifest and, through it, every weights file. */
+  readonly policySha256: string;
+  readonly name: string;
+  readonly version: string;
+  /** The scenario the policy was trained on. */
+  readonly trainedOn: { readonly id: string; readonly contentHash: string };
+}
+
+export interface Arm {
+  readonly name: string;
+  /** The spec as written, without `name=`. */
+  readonly spec: string;
+  readonly source: ArmSource;
+  /** The agent kind behind the arm (fixed-price for `fixed:17.99`). */
+  readonly kind: string;
+  /** The agent's config as given (a rule's parameters, a config file's contents, an artifact's manifest config). */
+  readonly config: unknown;
+  /** Where a config file came from (agent arms with --config). */
+  readonly configFile?: string;
+  readonly artifact?: ArtifactIdentity;
+  /** The artifact's kind, config and weights, restored per seed. */
+  readonly exported?: AgentExport;
+}
+
+export interface ArmFacts {
+  readonly model: MarketModel;
+  readonly featureNames: readonly string[];
+}
+
+const armNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.:+-]*$/;
+
+/**
+ * Parses every arm, listing every problem at once: unknown specs, duplicate names, config
+ * files for arms that take none, artifacts that do not fit the scenario.
+ */
+export function parseArms(specs: readonly string[], configFiles: ReadonlyMap<string, string>, facts: ArmFacts): Arm[] {
+  const problems: Problem[] = [];
+  const arms: Arm[] = [];
+  if (specs.length < 2) problems.push({ path: ['agents'], message: `expected at least two arms (a,b[,c...]), found ${specs.length}` });
+  specs.forEach((written, index) => {
+    const equals = written.indexOf('=');
+    const spec = equals >= 0 ? written.slice(equals + 1) : written;
+    const name = equals >= 0 ? written.slice(0, equals) : written;
+    if (!armNamePattern.test(name)) {
+      problems.push({ path: ['agents', index], message: `expected an arm name of letters, digits and _.:+- (or name=spec), found "${name}"` });
+      return;
+    }
+    if (arms.some((arm) => arm.name === name)) {
+      problems.push({ path: ['agents', index], message: `expected unique arm names (write name=spec to tell them apart), found "${name}" twice` });
+      return;
+    }
+    try {
+      arms.push(resolveArm(name, spec, configFiles.get(name), facts));
+    } catch (error) {
+      if (!(error instanceof PricelabError)) throw error;
+      if (error.kind === 'integrity' || error.kind === 'not-found') throw error;
+      problems.push(...(error.problems.length > 0 ? error.problems.map((problem) => ({ path: ['agents', index, ...problem.path], message: problem.message })) : [{ path: ['agents', index], message: error.message }]));
+    }
+  });
+  for (const name of configFiles.keys()) {
+    if (!specs.some((written) => (written.includes('=') ? written.slice(0, written.indexOf('=')) : written) === name)) {
+      problems.push({ path: ['config', name], message: `expected the name of an arm (${arms.map((arm) => arm.name).join(', ')}), found "${name}"` });
+    }
+  }
+  if (problems.length > 0) throw configError(`cannot compare these arms (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems);
+  return arms;
+}
+
+function resolveArm(name: string, spec: string, configFile: string | undefined, facts: ArmFacts): Arm {
+  if (existsSync(spec) && statSync(spec).isDirectory()) {
+    if (configFile !== undefined) throw configError('config', [{ path: ['config'], message: `expected no --config for a policy folder (its config is in policy.json), found ${configFile}` }]);
+    return artifactArm(name, spec, facts);
+  }
+  const looksLikeRule = policySpecs.some((pattern) => pattern.split(/[:[]/)[0] === spec.split(':')[0]);
+  if (looksLikeRule && !agentDefinitions.has(spec)) {
+    if (configFile !== undefined) throw configError('config', [{ path: ['config'], message: `expected no --config for the rule spec "${spec}" (its parameter is in the spec), found ${configFile}` }]);
+    const { kind, config } = parsePolicySpec(spec, { listPrice: facts.model.listPrice, ladder: facts.model.ladder });
+    return { name, spec, source: 'rule', kind, config };
+  }
+  const definition = agentDefinitions.get(spec);
+  if (definition) {
+    const config = configFile === undefined ? {} : readConfigFile(configFile);
+    const parsed = definition.configSchema.safeParse(config);
+    if (!parsed.success) {
+      throw configError(`the ${spec} config is not valid`, parsed.error.issues.map((issue) => ({ path: ['config', ...issue.path.map((part) => (typeof part === 'symbol' ? String(part) : part))], message: issue.message })));
+    }
+    return { name, spec, source: 'agent', kind: spec, config, ...(configFile === undefined ? {} : { configFile: resolve(configFile) }) };
+  }
+  throw configError('unknown arm', [
+    { path: [], message: `expected a rule spec (${policySpecs.join(', ')}), an agent kind (${[...agentDefinitions.keys()].join(', ')}) or a policy folder, found "${spec}"` },
+  ]);
+}
+
+function artifactArm(name: string, folder: string, facts: ArmFacts): Arm {
+  const path = resolve(folder);
+  const artifact = readArtifact(path);
+  const manifest = artifact.manifest;
+  const found = manifest.observation.features.map((feature) => feature.name);
+  const problems: Problem[] = [];
+  if (found.join('\n') !== facts.featureNames.join('\n')) {
+    problems.push({ path: ['observation', 'features'], message: `expected ${facts.featureNames.length} features (${facts.featureNames.join(', ')}), found ${found.length} (${found.join(', ')}): the policy was trained on ${manifest.scenario.id}` });
+  }
+  if (manifest.action.ladder.length !== facts.model.ladder.length) {
+    problems.push({ path: ['action', 'ladder'], message: `expected ${facts.model.ladder.length} prices, found ${manifest.action.ladder.length}` });
+  }
+  if (problems.length > 0) throw configError(`the policy at ${path} does not fit this scenario`, problems);
+  const policySha256 = createHash('sha256').update(readFileSync(join(path, 'policy.json'))).digest('hex');
+  return {
+    name,
+    spec: folder,
+    source: 'artifact',
+    kind: manifest.agentKind,
+    config: manifest.agentConfig,
+    artifact: { path, policySha256, name: manifest.name, version: manifest.version, trainedOn: manifest.scenario },
+    exported: { kind: manifest.agentKind, config: manifest.agentConfig, files: artifact.files },
+  };
+}
+
+function readConfigFile(path: string): unknown {
+  if (!existsSync(path)) throw new PricelabError('not-found', `no config file at ${path}`);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw configError(`${path} is not valid JSON`, [{ path: ['config'], message: `expected JSON, found a syntax error: ${(error as Error).message}` }]);
+  }
+}
+
+/** A fresh agent for one seed: restored from the artifact, or created from kind and config. */
+export async function agentForArm(arm: Arm, env: TimeLimit, seed: number): Promise<Agent> {
+  return arm.exported ? restoredAgentFor(env, arm.exported, seed) : agentFor(env, arm.kind, arm.config, seed);
+}
+
+/** `--config <arm>=<file.json>` values, e.g. `q=q.json`, by arm name. */
+export function parseConfigOptions(values: readonly string[]): Map<string, string> {
+  const files = new Map<string, string>();
+  const problems: Problem[] = [];
+  values.forEach((value, index) => {
+    const equals = value.indexOf('=');
+    if (equals <= 0) problems.push({ path: ['config', index], message: `expected <arm>=<file.json>, found "${value}"` });
+    else files.set(value.slice(0, equals), value.slice(equals + 1));
+  });
+  if (problems.length > 0) throw configError('cannot read --config', problems);
+  return files;
+}

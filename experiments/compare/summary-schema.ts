@@ -1,0 +1,120 @@
+/**
+ * The JSON summary of a comparison (`pricelab compare --json`), version 1: a stable,
+ * documented schema (docs/compare.md lists every field; a test holds the two together).
+ * Strict objects: a field added here without a version bump and a doc line fails the tests.
+ *
+ * Versioning: any change to a field (added, renamed, removed, or a new meaning) bumps
+ * `schemaVersion` here and in docs/compare.md. Consumers check `schemaVersion` first.
+ */
+import { z } from 'zod';
+
+export const comparisonSchemaVersion = 1;
+
+const verdictSchema = z.enum(['better', 'worse', 'no detectable difference']).describe('better or worse when the Holm-adjusted p-value is below alpha, in the direction the KPI prefers');
+const directionSchema = z.enum(['higher', 'lower', 'none']).describe('which way is better for the shop; none for descriptive KPIs (no test)');
+
+export const armIdentitySchema = z.strictObject({
+  name: z.string().describe('unique name of the arm (the spec, or the name of name=spec)'),
+  spec: z.string().describe('the spec as written: a rule spec, an agent kind or a policy folder'),
+  source: z.enum(['rule', 'agent', 'artifact']).describe('rule spec, agent kind (created per seed) or policy artifact (loaded, verified)'),
+  kind: z.string().describe('agent kind behind the arm'),
+  config: z.unknown().describe("the agent's config as given"),
+  configFile: z.string().nullable().describe('absolute path of the --config file, or null'),
+  learns: z.boolean().describe('true if the arm was trained per seed'),
+  artifact: z
+    .strictObject({
+      path: z.string().describe('absolute path of the policy folder'),
+      policySha256: z.string().regex(/^[0-9a-f]{64}$/).describe('sha256 of policy.json, which lists the sha256 of every weights file'),
+      name: z.string().describe('policy name from policy.json'),
+      version: z.string().describe('policy version from policy.json'),
+      trainedOn: z.strictObject({ id: z.string(), contentHash: z.string() }).describe('scenario the policy was trained on'),
+    })
+    .nullable()
+    .describe('identity of a policy artifact arm, null for other arms'),
+});
+
+const armStatisticsSchema = z.strictObject({
+  arm: z.string(),
+  mean: z.number().describe('mean over seeds of the per-seed KPI'),
+  sd: z.number().describe('standard deviation across seeds'),
+  low: z.number().describe('95% Student-t interval of the mean, low end'),
+  high: z.number().describe('95% Student-t interval of the mean, high end'),
+  iqm: z.number().describe('interquartile mean across seeds'),
+  n: z.number().int().describe('number of seeds'),
+});
+
+export const kpiSummarySchema = z.strictObject({
+  name: z.string().describe('EpisodeKpis field (env/kpis.ts)'),
+  label: z.string(),
+  direction: directionSchema,
+  byArm: z.array(armStatisticsSchema),
+});
+
+export const pairedComparisonSchema = z.strictObject({
+  arm: z.string().describe('the arm compared with the baseline'),
+  kpi: z.string(),
+  direction: directionSchema,
+  estimate: z.number().describe('mean over seeds of (arm - baseline), in KPI units'),
+  relativeEstimate: z.number().nullable().describe('estimate / |baseline mean|, null when the baseline mean is 0'),
+  sdOfDifferences: z.number().describe('standard deviation of the paired per-seed differences'),
+  t: z.strictObject({ low: z.number(), high: z.number(), statistic: z.number().nullable().describe('t statistic; null when every difference is equal (infinite t)'), df: z.number(), standardError: z.number() }).describe('paired t interval (95%) of the mean difference'),
+  bootstrap: z.strictObject({ low: z.number(), high: z.number(), resamples: z.number().int() }).describe('BCa bootstrap interval (95%) of the mean difference'),
+  pValue: z.number().describe('two-sided paired t-test p-value'),
+  adjustedPValue: z.number().describe('Holm-adjusted across every (arm, KPI) comparison'),
+  probabilityOfImprovement: z.number().describe('P(arm improves on baseline) over seeds, in the direction the KPI prefers (ties count one half)'),
+  minimumDetectableEffect: z.number().describe('smallest |difference| detected with 80% power by the paired t-test at alpha / comparisons, at the seeds used'),
+  verdict: verdictSchema,
+});
+
+export const learningCurvePointSchema = z.strictObject({
+  arm: z.string(),
+  steps: z.number().int().describe('training steps so far (0: before training)'),
+  mean: z.number().describe('mean over seeds of the greedy mean episode reward'),
+  low: z.number().describe('95% t interval across seeds, low end'),
+  high: z.number().describe('95% t interval across seeds, high end'),
+  n: z.number().int(),
+});
+
+export const comparisonSummarySchema = z.strictObject({
+  schemaVersion: z.literal(comparisonSchemaVersion),
+  codeVersion: z.string().describe('pricelab version that ran the comparison'),
+  scenario: z.strictObject({ id: z.string(), contentHash: z.string().describe('sha256 of the scenario file') }),
+  createdAt: z.string().describe('ISO 8601 time the summary was made'),
+  seeds: z.array(z.number().int()).describe('analysis seeds: the unit of analysis'),
+  evaluationEpisodes: z.number().int().describe('greedy evaluation episodes per seed and arm'),
+  evaluationSeeds: z.string().describe('how evaluation episode seeds derive from the analysis seed'),
+  trainingSteps: z.number().int().describe('training budget per learning arm and seed (environment steps)'),
+  baseline: z.string().describe('name of the baseline arm'),
+  primaryKpi: z.string().describe('the KPI of the top-level verdict and of --fail-unless-better'),
+  alpha: z.number().describe('family-wise significance level'),
+  confidenceLevel: z.number().describe('level of every interval'),
+  correction: z.literal('holm').describe('multiple-comparison correction across arms and KPIs'),
+  arms: z.array(armIdentitySchema),
+  kpis: z.array(kpiSummarySchema).describe('KPIs defined for this scenario, per arm'),
+  comparisons: z.array(pairedComparisonSchema).describe('every non-baseline arm against the baseline, for every KPI with a direction'),
+  verdict: z.strictObject({
+    kpi: z.string().describe('the primary KPI'),
+    everyArmBetter: z.boolean().describe('true if every non-baseline arm is better on the primary KPI (what --fail-unless-better checks)'),
+    byArm: z.array(
+      z.strictObject({
+        arm: z.string(),
+        verdict: verdictSchema,
+        estimate: z.number(),
+        low: z.number().describe('paired t interval, low end'),
+        high: z.number().describe('paired t interval, high end'),
+        adjustedPValue: z.number(),
+        minimumDetectableEffect: z.number(),
+      }),
+    ),
+  }),
+  learningCurves: z.array(learningCurvePointSchema).describe('greedy evaluations during training, across seeds; flat for rules and artifacts'),
+  perSeed: z
+    .array(z.strictObject({ arm: z.string(), seed: z.number().int(), kpis: z.record(z.string(), z.number().nullable()) }))
+    .describe('the raw data: each arm at each seed, KPI means over its evaluation episodes'),
+});
+
+export type ComparisonSummary = z.infer<typeof comparisonSummarySchema>;
+export type ArmIdentity = z.infer<typeof armIdentitySchema>;
+export type PairedComparison = z.infer<typeof pairedComparisonSchema>;
+export type KpiSummary = z.infer<typeof kpiSummarySchema>;
+export type LearningCurvePoint = z.infer<typeof learningCurvePointSchema>;
