@@ -45,7 +45,10 @@ export function welchTTest(a: readonly number[], b: readonly number[], level = 0
   const shareA = sampleVariance(a) / a.length;
   const shareB = sampleVariance(b) / b.length;
   const standardError = Math.sqrt(shareA + shareB);
-  const df = standardError === 0 ? a.length + b.length - 2 : (shareA + shareB) ** 2 / (shareA ** 2 / (a.length - 1) + shareB ** 2 / (b.length - 1));
+  // df in terms of each sample's share of the variance, which cannot underflow: the same number.
+  const weightA = shareA / (shareA + shareB);
+  const weightB = 1 - weightA;
+  const df = standardError === 0 ? a.length + b.length - 2 : 1 / (weightA ** 2 / (a.length - 1) + weightB ** 2 / (b.length - 1));
   return tResult(mean(a) - mean(b), standardError, df, level);
 }
 
