@@ -2,13 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildArtifact, writeArtifact } from '../../agents/artifact.js';
+import { writeArtifact } from '../../agents/artifact.js';
 import type { Agent } from '../../agents/agent.js';
-import { makeEnv, type TimeLimit } from '../../env/env.js';
-import { buildObservationFeatures } from '../../env/observation.js';
-import { agentFor } from '../../experiments/setup.js';
-import { train } from '../../experiments/train.js';
-import { loadScenario } from '../../scenarios/load.js';
+import type { TimeLimit } from '../../env/env.js';
+import { trainedPolicyArtifact } from '../fixtures/policy-artifact.js';
 import { ServedPolicy } from '../../serving/served-policy.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'pricelab-served-'));
@@ -19,19 +16,7 @@ let agent: Agent;
 let policyFolder: string;
 
 beforeAll(async () => {
-  const loaded = loadScenario('steady-state-v1');
-  env = makeEnv(loaded.scenario);
-  agent = await agentFor(env, 'q-learning', {}, 5);
-  await train(env, agent, { steps: 4000, seed: 5 });
-  const artifact = buildArtifact(await agent.export(), {
-    name: 'everyday',
-    scenario: { id: loaded.scenario.id, contentHash: loaded.contentHash },
-    features: buildObservationFeatures(env.inner.model),
-    ladder: env.inner.model.ladder,
-    training: { steps: 4000 },
-    seeds: [5],
-  });
-  policyFolder = writeArtifact(join(folder, 'everyday'), artifact);
+  ({ env, agent, folder: policyFolder } = await trainedPolicyArtifact(folder));
 });
 
 describe('a served policy', () => {

@@ -1,0 +1,98 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databasePath } from '../../experiments/store.js';
+import { PolicyRegistry, parsePolicyReference } from '../../serving/registry.js';
+import { ServedPolicy } from '../../serving/served-policy.js';
+import { trainedPolicyArtifact } from '../fixtures/policy-artifact.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'pricelab-registry-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+let first: string;
+let second: string;
+
+beforeAll(async () => {
+  first = (await trainedPolicyArtifact(scratch, { seed: 1, steps: 2000 })).folder;
+  second = (await trainedPolicyArtifact(scratch, { seed: 2, steps: 2000 })).folder;
+});
+
+const freshHome = () => mkdtempSync(join(scratch, 'home-'));
+
+describe('the policy registry', () => {
+  it('registers verified artifacts as numbered, immutable versions with lineage; the same content twice is one version', async () => {
+    const registry = PolicyRegistry.open(freshHome());
+    const one = registry.register(first, { reason: 'first candidate', actor: 'ana', lineage: { trainingRun: 'run-1' } });
+    expect(one).toMatchObject({ created: true, version: { name: 'everyday', version: 1, agentKind: 'q-learning', registeredBy: 'ana', lineage: { scenario: { id: 'steady-state-v1' }, trainingRun: 'run-1' } } });
+    expect(registry.register(first, { reason: 'again', actor: 'ana' })).toMatchObject({ created: false, version: { version: 1 } });
+    const two = registry.register(second, { reason: 'retrained', actor: 'ben' });
+    expect(two.version.version).toBe(2);
+    // The stored copy is a valid artifact with the same content hash, and serves.
+    const served = await ServedPolicy.load(two.version.path);
+    expect(served.contentHash).toBe(two.version.contentHash);
+    served.dispose();
+    expect(() => (registry as unknown as { db: Database.Database }).db.prepare("UPDATE policy_versions SET agent_kind = 'x'").run()).toThrow(/immutable/);
+    registry.close();
+  });
+
+  it('refuses a tampered artifact at register and stores nothing', () => {
+    const home = freshHome();
+    const registry = PolicyRegistry.open(home);
+    const tampered = join(scratch, 'tampered');
+    rmSync(tampered, { recursive: true, force: true });
+    // Copy, then change one byte of the weights.
+    const copy = (name: string) => writeFileSync(join(tampered, name), readFileSync(join(first, name)));
+    mkdirSync(tampered);
+    copy('policy.json');
+    copy('q-table.json');
+    const bytes = readFileSync(join(tampered, 'q-table.json'));
+    bytes[15] = bytes[15] === 49 ? 50 : 49;
+    writeFileSync(join(tampered, 'q-table.json'), bytes);
+    expect(() => registry.register(tampered, { reason: 'x' })).toThrow(/integrity check/);
+    expect(registry.list()).toEqual([]);
+    expect(registry.auditLog()).toEqual([]);
+    expect(existsSync(join(home, 'policies')) ? readdirSync(join(home, 'policies')) : []).toEqual([]);
+    registry.close();
+  });
+
+  it('moves aliases, rolls back to the previous version, and keeps an append-only audit log', () => {
+    const home = freshHome();
+    const registry = PolicyRegistry.open(home);
+    registry.register(first, { reason: 'v1', actor: 'ana' });
+    registry.register(second, { reason: 'v2', actor: 'ana' });
+    registry.moveAlias('everyday', 1, 'production', { reason: 'first launch', actor: 'ana' });
+    registry.moveAlias('everyday', 2, 'production', { reason: 'better profit', actor: 'ben', details: { comparison: 'c-1' } });
+    expect(registry.resolve('everyday').version).toBe(2);
+    expect(registry.resolve('everyday@production').version).toBe(2);
+    expect(registry.rollback('everyday', 'production', { reason: 'returns up', actor: 'cat' })).toEqual({ from: 2, to: 1 });
+    expect(registry.resolve('everyday@production').version).toBe(1);
+    const log = registry.auditLog('everyday');
+    expect(log.map((entry) => [entry.action, entry.actor, entry.version, entry.alias])).toEqual([
+      ['register', 'ana', 1, null],
+      ['register', 'ana', 2, null],
+      ['promote', 'ana', 1, 'production'],
+      ['promote', 'ben', 2, 'production'],
+      ['rollback', 'cat', 1, 'production'],
+    ]);
+    expect(log[3]?.details).toMatchObject({ from: 1, to: 2, evidence: { comparison: 'c-1' } });
+    registry.close();
+    const db = new Database(databasePath(home));
+    expect(() => db.prepare('DELETE FROM policy_audit').run()).toThrow(/append-only/);
+    expect(() => db.prepare("UPDATE policy_audit SET actor = 'mallory'").run()).toThrow(/append-only/);
+    db.close();
+  });
+
+  it('says what exists when a version or alias is missing', () => {
+    const registry = PolicyRegistry.open(freshHome());
+    expect(() => registry.resolve('nothing')).toThrow(/no policy named "nothing"/);
+    registry.register(first, { reason: 'v1' });
+    expect(() => registry.resolve('everyday@7')).toThrow(/has no version 7 \(versions: 1/);
+    expect(() => registry.resolve('everyday@staging')).toThrow(/has no staging alias/);
+    expect(() => registry.rollback('everyday', 'production', { reason: 'x' })).toThrow(/no production alias/);
+    expect(() => parsePolicyReference('Bad Name@1')).toThrow(/name\[@version\|@alias\]/);
+    expect(() => parsePolicyReference('ok@latest')).toThrow(/after '@'/);
+    registry.close();
+  });
+});
