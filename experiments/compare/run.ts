@@ -95,11 +95,16 @@ export async function runComparison(model: MarketModel, arms: readonly Arm[], pl
   const learned = new Set<string>();
   const horizon = model.horizon;
   const evaluationWork = plan.evaluationEpisodes * horizon;
-  // Whether an arm learns is known once its agent exists; until then assume it trains.
-  const learns = new Map<string, boolean>(arms.map((arm) => [arm.name, arm.source === 'agent']));
-  const totalWork = () => plan.seeds.length * arms.reduce((total, arm) => total + evaluationWork + (learns.get(arm.name) ? plan.trainingSteps : 0), 0);
+  // Whether an arm learns is a capability of its agent (never of its kind's name): ask a first instance.
+  const learns = new Map<string, boolean>();
+  for (const arm of arms) {
+    const probe = await agentForArm(arm, trainingEnv, plan.seeds[0] ?? 0);
+    learns.set(arm.name, probe.capabilities.learns && arm.source !== 'artifact');
+    probe.dispose();
+  }
+  const totalWork = plan.seeds.length * arms.reduce((total, arm) => total + evaluationWork + (learns.get(arm.name) ? plan.trainingSteps : 0), 0);
   let done = 0;
-  const report = (label: string) => hooks.onProgress?.(Math.min(done, totalWork()), totalWork(), label);
+  const report = (label: string) => hooks.onProgress?.(Math.min(done, totalWork), totalWork, label);
   const evaluateEvery = Math.max(1, Math.floor(plan.trainingSteps / plan.curvePoints));
   // The steps at which a learner is evaluated, so flat reference curves share its x values.
   const curveSteps: number[] = [];
@@ -110,7 +115,6 @@ export async function runComparison(model: MarketModel, arms: readonly Arm[], pl
     for (const arm of arms) {
       const agent = await agentForArm(arm, trainingEnv, seed);
       try {
-        learns.set(arm.name, agent.capabilities.learns && arm.source !== 'artifact');
         const curveSeed = curveSeedOf(seed, 0);
         const greedyReward = () => meanOf(evaluate(curveEnv, agent, { episodes: plan.curveEpisodes, seed: curveSeed }).map((episode) => episode.totalReward));
         curves.push({ arm: arm.name, seed, steps: 0, meanReward: greedyReward() });

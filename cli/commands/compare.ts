@@ -1,0 +1,147 @@
+/**
+ * `pricelab compare <scenario> --agents a,b[,c...]`: train (or load) each arm, evaluate
+ * every arm on the same evaluation seeds (common random numbers), and report per KPI the
+ * mean and 95% interval per arm, paired differences against the baseline (t and BCa
+ * intervals), Holm-adjusted p-values, IQM, probability of improvement and a verdict with
+ * the minimum detectable effect. Optionally writes the JSON summary (docs/compare.md) and
+ * a self-contained HTML report with a PNG per chart; records the comparison in the results
+ * store. `--fail-unless-better` exits 1 unless every arm beats the baseline on the primary
+ * KPI: a CI gate.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import { compare, parseConfigOptions, type ComparisonSummary } from '../../experiments/compare.js';
+import { kpiDefinitions } from '../../experiments/compare/kpis.js';
+import { writeReport } from '../../experiments/report/write.js';
+import { ResultsStore } from '../../experiments/store.js';
+import { exitCodes, formatNumber, integer, positiveInteger, printJson, run, table, writeFileAtomically } from '../output.js';
+import { progressBar, type Progress } from '../progress.js';
+
+interface CompareCommandOptions {
+  agents: string;
+  seeds: number;
+  seed: number;
+  episodes: number;
+  steps: number;
+  baseline?: string;
+  config: string[];
+  primaryKpi: string;
+  alpha: number;
+  resamples: number;
+  json?: string | true;
+  report?: string;
+  failUnlessBetter?: boolean;
+  store: boolean;
+}
+
+function probability(value: string): number {
+  const parsed = Number(value);
+  if (!(parsed > 0 && parsed < 1)) throw new InvalidArgumentError(`expected a number strictly between 0 and 1, found "${value}"`);
+  return parsed;
+}
+
+export function registerCompare(program: Command): void {
+  program
+    .command('compare')
+    .description('compare policies on common random numbers: paired differences, Holm-corrected verdicts, JSON summary and HTML report')
+    .argument('<scenario>', 'built-in scenario id or path to a scenario file')
+    .requiredOption('--agents <arms>', 'comma-separated arms, each a rule spec (fixed:17.99), an agent kind (q-learning) or a policy folder; name=spec names an arm')
+    .option('--seeds <n>', 'analysis seeds (the unit of analysis; each trains learners anew)', positiveInteger, 10)
+    .option('--seed <n>', 'first analysis seed (seeds are seed, seed + 1, ...)', integer, 1)
+    .option('--episodes <n>', 'evaluation episodes per seed and arm (episode e of seed s runs on env seed 1000000 + 1000 s + e)', positiveInteger, 10)
+    .option('--steps <n>', 'training steps per learning arm and seed', positiveInteger, 20_000)
+    .option('--baseline <arm>', 'the arm the others are compared with (default: the first)')
+    .option('--config <arm=file>', "an agent arm's config (JSON file); repeat for several arms", (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option('--primary-kpi <kpi>', `the KPI of the verdict: ${kpiDefinitions.filter((kpi) => kpi.direction !== 'none').map((kpi) => kpi.name).join(', ')}`, 'totalReward')
+    .option('--alpha <level>', 'family-wise significance level (Holm across arms and KPIs)', probability, 0.05)
+    .option('--resamples <n>', 'BCa bootstrap resamples', positiveInteger, 2000)
+    .option('--json [file]', 'write the JSON summary (docs/compare.md) to file, or print it when no file is given')
+    .option('--report <file.html>', 'write a self-contained HTML report and <file>-charts/<chart>.png')
+    .option('--fail-unless-better', 'exit 1 unless every non-baseline arm is better than the baseline on the primary KPI')
+    .option('--no-store', 'do not record the comparison in the results store ($PRICELAB_HOME or ./.pricelab)')
+    .action(run(async (scenario: string, options: CompareCommandOptions) => compareCommand(scenario, options)));
+}
+
+async function compareCommand(scenario: string, options: CompareCommandOptions): Promise<number> {
+  const jsonToStdout = options.json === true;
+  let progress: Progress | undefined;
+  const outcome = await compare({
+    scenario,
+    arms: options.agents.split(',').map((arm) => arm.trim()).filter((arm) => arm.length > 0),
+    configFiles: parseConfigOptions(options.config),
+    ...(options.baseline === undefined ? {} : { baseline: options.baseline }),
+    seeds: options.seeds,
+    firstSeed: options.seed,
+    evaluationEpisodes: options.episodes,
+    trainingSteps: options.steps,
+    primaryKpi: options.primaryKpi,
+    alpha: options.alpha,
+    bootstrapResamples: options.resamples,
+    hooks: {
+      onProgress: (done, total, label) => {
+        progress ??= progressBar(total, 'steps', jsonToStdout);
+        progress.update(done, label);
+      },
+    },
+  });
+  progress?.stop();
+  const summary = outcome.summary;
+  const written: string[] = [];
+  let reportPath: string | undefined;
+  if (options.report) {
+    const report = await writeReport(options.report, summary, outcome.run.trajectories);
+    reportPath = report.html;
+    written.push(report.html, ...report.pngs);
+    for (const warning of report.warnings) process.stderr.write(`warning: ${warning}\n`);
+  }
+  if (typeof options.json === 'string') {
+    writeFileAtomically(options.json, `${JSON.stringify(summary, null, 2)}\n`);
+    written.push(options.json);
+  }
+  let comparisonId: string | undefined;
+  if (options.store) {
+    const store = ResultsStore.open();
+    try {
+      comparisonId = store.recordComparison({ scenario: summary.scenario.id, arms: summary.arms.map((arm) => arm.name), baseline: summary.baseline, summary, ...(reportPath === undefined ? {} : { reportPath }) });
+    } finally {
+      store.close();
+    }
+  }
+  if (jsonToStdout) printJson(summary);
+  else process.stdout.write(describe(summary, written, comparisonId));
+  if (options.failUnlessBetter && !summary.verdict.everyArmBetter) {
+    const failing = summary.verdict.byArm.filter((entry) => entry.verdict !== 'better');
+    process.stderr.write(
+      `failed: not better than ${summary.baseline} on ${summary.primaryKpi}: ${failing.map((entry) => `${entry.arm} (${entry.verdict}, difference ${formatNumber(entry.estimate)}, Holm p ${entry.adjustedPValue.toPrecision(3)})`).join('; ')}\n`,
+    );
+    return exitCodes.failed;
+  }
+  return exitCodes.ok;
+}
+
+function describe(summary: ComparisonSummary, written: readonly string[], comparisonId: string | undefined): string {
+  const lines = [
+    `${summary.scenario.id}: ${summary.arms.map((arm) => arm.name).join(' vs ')}, ${summary.seeds.length} seeds x ${summary.evaluationEpisodes} evaluation episodes (common random numbers), baseline ${summary.baseline}`,
+    '',
+    `verdict on ${summary.primaryKpi} (Holm across ${summary.comparisons.length} comparisons, alpha ${summary.alpha}):`,
+    table([
+      ['arm', 'verdict', 'difference', '95% paired t interval', 'Holm p', 'MDE'],
+      ...summary.verdict.byArm.map((entry) => [entry.arm, entry.verdict, formatNumber(entry.estimate), `${formatNumber(entry.low)} .. ${formatNumber(entry.high)}`, entry.adjustedPValue.toPrecision(3), formatNumber(entry.minimumDetectableEffect)]),
+    ]),
+    '',
+    table([
+      ['KPI', ...summary.arms.map((arm) => arm.name)],
+      ...summary.kpis.map((kpi) => [
+        `${kpi.name}${kpi.direction === 'higher' ? ' (+)' : kpi.direction === 'lower' ? ' (-)' : ''}`,
+        ...kpi.byArm.map((entry) => {
+          const comparison = summary.comparisons.find((candidate) => candidate.arm === entry.arm && candidate.kpi === kpi.name);
+          const mark = comparison?.verdict === 'better' ? ' ▲' : comparison?.verdict === 'worse' ? ' ▼' : '';
+          return `${formatNumber(entry.mean)} ±${formatNumber((entry.high - entry.low) / 2)}${mark}`;
+        }),
+      ]),
+    ]),
+    '(+) higher is better, (-) lower is better; ▲/▼ better/worse than the baseline after Holm; ± is the 95% t half-width across seeds',
+  ];
+  if (written.length > 0) lines.push('', ...written.map((path) => `wrote ${path}`));
+  if (comparisonId) lines.push(`recorded comparison ${comparisonId} in the results store`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,89 @@
+/**
+ * The comparison report as one self-contained HTML page: no script, no stylesheet, no font
+ * or image from the network. Charts are inline SVG drawn server-side by vega (so the page
+ * renders offline, in any browser, in a mail client); each chart's vega-lite spec is
+ * embedded beside it (a `<script type="application/json">` that nothing executes) for anyone
+ * who wants to open it in the vega editor. Tables give the verdicts and every number.
+ */
+import type { ComparisonSummary } from '../compare/summary-schema.js';
+
+export interface PageChart {
+  readonly name: string;
+  readonly title: string;
+  readonly caption: string;
+  readonly svg: string;
+  readonly spec: unknown;
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+const number = (value: number | null, digits = 4): string => (value === null || !Number.isFinite(value) ? '-' : Number(value.toPrecision(digits)).toLocaleString('en-US', { maximumFractionDigits: 6 }));
+const pValue = (value: number): string => (value < 0.0001 ? '< 0.0001' : value.toFixed(4));
+
+export function reportPage(summary: ComparisonSummary, charts: readonly PageChart[]): string {
+  const verdictRows = summary.verdict.byArm
+    .map((entry) => `<tr><td>${escapeHtml(entry.arm)}</td><td class="${entry.verdict.replace(/ /g, '-')}">${escapeHtml(entry.verdict)}</td><td>${number(entry.estimate)}</td><td>${number(entry.low)} .. ${number(entry.high)}</td><td>${pValue(entry.adjustedPValue)}</td><td>${number(entry.minimumDetectableEffect)}</td></tr>`)
+    .join('\n');
+  const armRows = summary.arms
+    .map((arm) => `<tr><td>${escapeHtml(arm.name)}${arm.name === summary.baseline ? ' (baseline)' : ''}</td><td>${escapeHtml(arm.source)}</td><td>${escapeHtml(arm.kind)}</td><td><code>${escapeHtml(JSON.stringify(arm.config))}</code></td><td>${arm.learns ? 'yes' : 'no'}</td><td>${arm.artifact ? `<code>${arm.artifact.policySha256.slice(0, 16)}…</code>` : ''}</td></tr>`)
+    .join('\n');
+  const comparisonRows = summary.comparisons
+    .map((comparison) => `<tr><td>${escapeHtml(comparison.arm)}</td><td>${escapeHtml(comparison.kpi)}</td><td>${comparison.direction}</td><td>${number(comparison.estimate)}</td><td>${number(comparison.t.low)} .. ${number(comparison.t.high)}</td><td>${number(comparison.bootstrap.low)} .. ${number(comparison.bootstrap.high)}</td><td>${pValue(comparison.pValue)}</td><td>${pValue(comparison.adjustedPValue)}</td><td>${number(comparison.probabilityOfImprovement, 3)}</td><td>${number(comparison.minimumDetectableEffect)}</td><td class="${comparison.verdict.replace(/ /g, '-')}">${comparison.verdict}</td></tr>`)
+    .join('\n');
+  const kpiRows = summary.kpis
+    .flatMap((kpi) => kpi.byArm.map((entry) => `<tr><td>${escapeHtml(kpi.name)}</td><td>${escapeHtml(entry.arm)}</td><td>${number(entry.mean)}</td><td>${number(entry.low)} .. ${number(entry.high)}</td><td>${number(entry.iqm)}</td><td>${number(entry.sd)}</td></tr>`))
+    .join('\n');
+  const chartSections = charts
+    .map(
+      (chart) => `<section class="chart" id="chart-${escapeHtml(chart.name)}">
+<h2>${escapeHtml(chart.title)}</h2>
+<p>${escapeHtml(chart.caption)}</p>
+<figure>${chart.svg}</figure>
+<details><summary>vega-lite spec</summary><script type="application/json" class="vega-lite-spec" data-chart="${escapeHtml(chart.name)}">${JSON.stringify(chart.spec).replace(/</g, '\\u003c')}</script><p>Copy it from the page source into the vega editor to explore.</p></details>
+</section>`,
+    )
+    .join('\n');
+  const title = `${summary.scenario.id}: ${summary.arms.map((arm) => arm.name).join(' vs ')}`;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>pricelab compare: ${escapeHtml(title)}</title>
+<style>
+body { font-family: "DejaVu Sans", system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #222; }
+table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.85rem; }
+td, th { border-bottom: 1px solid #ddd; padding: 0.2rem 0.6rem; text-align: right; }
+td:first-child, th:first-child, td:nth-child(2) { text-align: left; }
+.better { color: #1a7f37; font-weight: bold; } .worse { color: #c62828; font-weight: bold; } .no-detectable-difference { color: #666; }
+figure { margin: 0; overflow-x: auto; } code { font-size: 0.8rem; }
+</style>
+</head>
+<body>
+<h1>pricelab compare: ${escapeHtml(title)}</h1>
+<p>Scenario <code>${escapeHtml(summary.scenario.id)}</code> (sha256 <code>${escapeHtml(summary.scenario.contentHash.slice(0, 16))}…</code>);
+${summary.seeds.length} seeds (${summary.seeds[0]}..${summary.seeds.at(-1)}), ${summary.evaluationEpisodes} evaluation episodes per seed on common random numbers;
+${summary.trainingSteps} training steps per learning arm and seed. Baseline <strong>${escapeHtml(summary.baseline)}</strong>;
+alpha ${summary.alpha} family-wise (Holm across ${summary.comparisons.length} comparisons). Made ${escapeHtml(summary.createdAt)} by pricelab ${escapeHtml(summary.codeVersion)}.</p>
+<h2>Verdict on ${escapeHtml(summary.primaryKpi)}</h2>
+<table><tr><th>arm</th><th>verdict</th><th>difference</th><th>95% paired t interval</th><th>Holm p</th><th>minimum detectable effect</th></tr>
+${verdictRows}
+</table>
+<h2>Arms</h2>
+<table><tr><th>arm</th><th>source</th><th>kind</th><th>config</th><th>trained</th><th>policy.json sha256</th></tr>
+${armRows}
+</table>
+${chartSections}
+<h2>Paired comparisons</h2>
+<table><tr><th>arm</th><th>KPI</th><th>better</th><th>difference</th><th>t interval</th><th>BCa interval</th><th>p</th><th>Holm p</th><th>P(improvement)</th><th>MDE</th><th>verdict</th></tr>
+${comparisonRows}
+</table>
+<h2>KPIs per arm</h2>
+<table><tr><th>KPI</th><th>arm</th><th>mean</th><th>95% interval</th><th>IQM</th><th>sd</th></tr>
+${kpiRows}
+</table>
+</body>
+</html>
+`;
+}

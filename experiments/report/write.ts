@@ -1,0 +1,51 @@
+/**
+ * Writing a comparison report: the HTML page at `path` and a PNG of every chart in
+ * `<path without .html>-charts/<name>.png`. Every file is written atomically (a temporary
+ * file renamed into place), the PNG folder first, so a failure never leaves a page that
+ * points at half-written charts.
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import type { TrajectoryDay } from '../compare/run.js';
+import type { ComparisonSummary } from '../compare/summary-schema.js';
+import { comparisonCharts } from './charts.js';
+import { reportPage } from './page.js';
+import { renderSvg, svgToPng } from './render.js';
+
+export interface WrittenReport {
+  readonly html: string;
+  readonly pngs: readonly string[];
+  /** Warnings from compiling or rendering the charts (none expected). */
+  readonly warnings: readonly string[];
+}
+
+export function chartsFolderOf(htmlPath: string): string {
+  const absolute = resolve(htmlPath);
+  const extension = extname(absolute);
+  return join(dirname(absolute), `${basename(absolute, extension)}-charts`);
+}
+
+export async function writeReport(htmlPath: string, summary: ComparisonSummary, trajectories: readonly TrajectoryDay[]): Promise<WrittenReport> {
+  const html = resolve(htmlPath);
+  const folder = chartsFolderOf(html);
+  mkdirSync(folder, { recursive: true });
+  const warnings: string[] = [];
+  const pngs: string[] = [];
+  const pageCharts = [];
+  for (const chart of comparisonCharts(summary, trajectories)) {
+    const rendered = await renderSvg(chart.spec);
+    warnings.push(...rendered.warnings.map((warning) => `${chart.name}: ${warning}`));
+    const png = join(folder, `${chart.name}.png`);
+    writeAtomically(png, svgToPng(rendered.svg));
+    pngs.push(png);
+    pageCharts.push({ name: chart.name, title: chart.title, caption: chart.caption, svg: rendered.svg, spec: chart.spec });
+  }
+  writeAtomically(html, reportPage(summary, pageCharts));
+  return { html, pngs, warnings };
+}
+
+function writeAtomically(path: string, contents: string | Uint8Array): void {
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, contents);
+  renameSync(temporary, path);
+}
