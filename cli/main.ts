@@ -9,10 +9,12 @@ import { registerBench } from './commands/bench.js';
 import { registerCheck } from './commands/check.js';
 import { registerCompare } from './commands/compare.js';
 import { registerEquilibrium } from './commands/equilibrium.js';
+import { registerExperiment } from './commands/experiment.js';
 import { registerOracle } from './commands/oracle.js';
 import { registerScenarios } from './commands/scenarios.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerReproduce } from './commands/reproduce.js';
+import { registerRuns } from './commands/runs.js';
 import { registerSampleSize } from './commands/sample-size.js';
 import { registerTrain } from './commands/train.js';
 
@@ -34,6 +36,8 @@ registerTrain(program);
 registerCompare(program);
 registerBench(program);
 registerReproduce(program);
+registerExperiment(program);
+registerRuns(program);
 registerSampleSize(program);
 
 await program.parseAsync(process.argv);

@@ -143,7 +143,7 @@ export interface EvaluationRow {
   readonly episode: number;
   readonly seed: number;
   readonly totalReward: number;
-  readonly kpis: Record<string, number>;
+  readonly kpis: Record<string, number | null>;
 }
 
 export interface CheckpointRow {
@@ -329,7 +329,7 @@ export class ResultsStore {
 
   evaluationsOf(id: string): EvaluationRow[] {
     const rows = this.database.prepare('SELECT episode, seed, total_reward, kpis FROM evaluations WHERE run_id = ? ORDER BY episode').all(id) as { episode: number; seed: number; total_reward: number; kpis: string }[];
-    return rows.map((row) => ({ episode: row.episode, seed: row.seed, totalReward: row.total_reward, kpis: JSON.parse(row.kpis) as Record<string, number> }));
+    return rows.map((row) => ({ episode: row.episode, seed: row.seed, totalReward: row.total_reward, kpis: JSON.parse(row.kpis) as Record<string, number | null> }));
   }
 
   // Checkpoints -----------------------------------------------------------------------

@@ -7,6 +7,11 @@
  * Seeds: training episode e uses seed `seed + e`; evaluation episodes use seeds from
  * `evaluationSeed` upward, disjoint from training seeds, the same for every evaluation and
  * every agent (common random numbers).
+ *
+ * Resuming: every episode boundary is reported (onEpisodeEnd), where a caller may save a
+ * checkpoint or stop; `resumeFrom` starts again at such a boundary. Since episode e always
+ * uses seed `seed + e`, an agent restored to its state at that boundary continues exactly
+ * as if it had never stopped.
  */
 import type { Agent } from '../agents/agent.js';
 import type { Env, StepInfo } from '../env/env.js';
@@ -27,6 +32,18 @@ export interface TrainOptions {
   evaluationEnv?: Env;
   onProgress?: (progress: TrainProgress) => void;
   onEvaluation?: (evaluation: EvaluationPoint) => void;
+  /** Called at every episode boundary, after the episode's reward is counted; return 'stop' to end training there. */
+  onEpisodeEnd?: (boundary: TrainBoundary) => void | 'stop';
+  /** Start at an episode boundary reached earlier (the agent restored to its state there). */
+  resumeFrom?: TrainBoundary;
+}
+
+/** Where training stands between two episodes. */
+export interface TrainBoundary {
+  readonly steps: number;
+  readonly episodes: number;
+  /** The total reward of every episode so far, in order. */
+  readonly episodeRewards: readonly number[];
 }
 
 export interface TrainProgress {
@@ -49,6 +66,8 @@ export interface TrainResult {
   episodeRewards: number[];
   evaluations: EvaluationPoint[];
   seconds: number;
+  /** onEpisodeEnd asked to stop before the budget was spent. */
+  stopped?: boolean;
 }
 
 export async function train(env: Env, agent: Agent, options: TrainOptions): Promise<TrainResult> {
@@ -56,10 +75,13 @@ export async function train(env: Env, agent: Agent, options: TrainOptions): Prom
   const started = performance.now();
   const evaluationSeed = options.evaluationSeed ?? 1_000_000 + options.seed;
   const evaluations: EvaluationPoint[] = [];
-  const episodeRewards: number[] = [];
-  let steps = 0;
-  let episodes = 0;
-  let nextEvaluation = options.evaluateEvery && options.evaluateEvery > 0 ? options.evaluateEvery : Number.POSITIVE_INFINITY;
+  const episodeRewards: number[] = [...(options.resumeFrom?.episodeRewards ?? [])];
+  let steps = options.resumeFrom?.steps ?? 0;
+  let episodes = options.resumeFrom?.episodes ?? 0;
+  if (episodeRewards.length !== episodes) throw new Error(`expected one reward per episode done (${episodes}), found ${episodeRewards.length}`);
+  const evaluateEvery = options.evaluateEvery && options.evaluateEvery > 0 ? options.evaluateEvery : 0;
+  let nextEvaluation = evaluateEvery > 0 ? evaluateEvery * (Math.floor(steps / evaluateEvery) + 1) : Number.POSITIVE_INFINITY;
+  let stopped = false;
   const budgetLeft = () => (options.steps === undefined || steps < options.steps) && (options.episodes === undefined || episodes < options.episodes);
   const progressEvery = Math.max(1, Math.floor((options.steps ?? 10_000) / 200));
   while (budgetLeft()) {
@@ -83,9 +105,13 @@ export async function train(env: Env, agent: Agent, options: TrainOptions): Prom
     }
     episodes++;
     episodeRewards.push(episodeReward);
+    if (options.onEpisodeEnd?.({ steps, episodes, episodeRewards }) === 'stop' && budgetLeft()) {
+      stopped = true;
+      break;
+    }
   }
   options.onProgress?.({ steps, episodes, totalSteps: options.steps, totalEpisodes: options.episodes, lastEpisodeReward: episodeRewards.at(-1) });
-  return { steps, episodes, episodeRewards, evaluations, seconds: (performance.now() - started) / 1000 };
+  return { steps, episodes, episodeRewards, evaluations, seconds: (performance.now() - started) / 1000, ...(stopped ? { stopped } : {}) };
 }
 
 function evaluatePoint(env: Env, agent: Agent, episodes: number, seed: number, steps: number): EvaluationPoint {

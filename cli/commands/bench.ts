@@ -17,6 +17,7 @@ import { createStream } from '../../env/random.js';
 import { VectorEnv } from '../../env/vector-env.js';
 import { builtInScenarioIds, loadScenario } from '../../scenarios/load.js';
 import { formatNumber, positiveInteger, printJson, run, table } from '../output.js';
+import { registerBenchSweep } from './experiment.js';
 
 interface BenchOptions {
   json?: boolean;
@@ -56,6 +57,8 @@ export function registerBench(program: Command): void {
     .option('--updates <n>', 'timed DQN updates per batch size', positiveInteger, 1_000)
     .option('--no-peer', 'skip the numpy and PyTorch peers')
     .action(run(async (options: { json?: boolean; sessions: number; periods: number; updates: number; peer: boolean }) => benchAgents(options)));
+
+  registerBenchSweep(bench);
 }
 
 async function benchAgents(options: { json?: boolean; sessions: number; periods: number; updates: number; peer: boolean }): Promise<void> {

@@ -1,0 +1,92 @@
+/**
+ * `pricelab runs list`: the runs in the results store (PRICELAB_HOME), a line each, with
+ * their status, mean evaluation reward and, where the market has Nash and monopoly
+ * benchmarks, the collusion monitor's profit-gain index (market/profitGain).
+ * `pricelab runs show <id>`: one run (an unambiguous prefix of its key will do): manifest,
+ * metrics, evaluation episodes. Both with `--json`. Reading never creates a store.
+ */
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { PricelabError, configError } from '../../env/errors.js';
+import { ResultsStore, databasePath, resultsHome, type RunRow, type RunStatus } from '../../experiments/store.js';
+import { formatNumber, printJson, run, table } from '../output.js';
+
+const statuses: readonly RunStatus[] = ['pending', 'running', 'interrupted', 'finished', 'failed'];
+
+export function registerRuns(program: Command): void {
+  const runs = program.command('runs').description('the runs in the results store ($PRICELAB_HOME/pricelab.db)');
+  runs
+    .command('list')
+    .description('every run: key, experiment, scenario, agent, seed, status, eval/meanReward, market/profitGain')
+    .option('--experiment <name>', 'only the runs of this experiment')
+    .option('--status <status>', `only runs with this status: ${statuses.join(', ')}`)
+    .option('--json', 'print the runs as JSON')
+    .action(run((options: { experiment?: string; status?: string; json?: boolean }) => listRuns(options)));
+  runs
+    .command('show')
+    .description('one run: manifest, metrics and evaluation episodes')
+    .argument('<id>', 'run key, or an unambiguous prefix of it')
+    .option('--json', 'print the run as JSON')
+    .action(run((id: string, options: { json?: boolean }) => showRun(id, options)));
+}
+
+function openExisting(): ResultsStore {
+  const home = resultsHome();
+  if (!existsSync(databasePath(home))) throw new PricelabError('not-found', `no results store at ${databasePath(home)}: run an experiment first (pricelab experiment run <file>), or set PRICELAB_HOME`);
+  return ResultsStore.open(home);
+}
+
+function listRuns(options: { experiment?: string; status?: string; json?: boolean }): void {
+  if (options.status !== undefined && !statuses.includes(options.status as RunStatus)) {
+    throw configError('unknown run status', [{ path: ['status'], message: `expected one of ${statuses.join(', ')}, found "${options.status}"` }]);
+  }
+  const store = openExisting();
+  try {
+    const rows = store.listRuns({ ...(options.experiment === undefined ? {} : { experiment: options.experiment }), ...(options.status === undefined ? {} : { status: options.status as RunStatus }) });
+    const rewards = store.metricOfRuns('eval/meanReward');
+    const gains = store.metricOfRuns('market/profitGain');
+    if (options.json) {
+      printJson(rows.map((row) => ({ ...summaryOf(row), 'eval/meanReward': rewards.get(row.id) ?? null, 'market/profitGain': gains.get(row.id) ?? null })));
+      return;
+    }
+    if (rows.length === 0) {
+      process.stdout.write('no runs\n');
+      return;
+    }
+    const lines = [['run', 'experiment', 'scenario', 'agent', 'seed', 'status', 'eval/meanReward', 'market/profitGain']];
+    for (const row of rows) {
+      lines.push([row.id, row.experiment, row.scenario.id, row.agent.name, String(row.seed), row.status, formatNumber(rewards.get(row.id)), formatNumber(gains.get(row.id), 3)]);
+    }
+    process.stdout.write(`${table(lines)}\n`);
+  } finally {
+    store.close();
+  }
+}
+
+function showRun(id: string, options: { json?: boolean }): void {
+  const store = openExisting();
+  try {
+    const matches = store.listRuns({ idPrefix: id });
+    if (matches.length === 0) throw new PricelabError('not-found', `no run "${id}" in ${store.path}: see pricelab runs list`);
+    if (matches.length > 1) throw configError(`"${id}" names ${matches.length} runs`, [{ path: ['id'], message: `expected one run, found ${matches.map((row) => row.id).join(', ')}` }]);
+    const row = matches[0]!;
+    const metrics = store.metricsOf(row.id);
+    const evaluations = store.evaluationsOf(row.id);
+    const checkpoint = store.checkpointOf(row.id) ?? null;
+    if (options.json) {
+      printJson({ ...row, metrics, evaluations, checkpoint });
+      return;
+    }
+    const head = `${row.id}  ${row.experiment}  ${row.scenario.id}  ${row.agent.name} (${row.agent.kind})  seed ${row.seed}  ${row.status}`;
+    const times = `started ${row.startedAt ?? '-'}, ended ${row.endedAt ?? '-'}${row.error ? `\nerror: ${row.error}` : ''}${checkpoint ? `\ncheckpoint after episode ${checkpoint.episodes} (${checkpoint.steps} steps)` : ''}`;
+    const metricLines = [['metric', 'value'], ...Object.entries(metrics).filter(([, value]) => typeof value === 'number' || value === null).map(([key, value]) => [key, formatNumber(value as number | null, 4)])];
+    const episodeLines = [['episode', 'seed', 'total reward'], ...evaluations.map((episode) => [String(episode.episode), String(episode.seed), formatNumber(episode.totalReward)])];
+    process.stdout.write(`${head}\n${times}\nagent config: ${JSON.stringify(row.agent.config)}\n\n${table(metricLines)}\n\n${evaluations.length > 0 ? table(episodeLines) : 'no evaluation episodes yet'}\n`);
+  } finally {
+    store.close();
+  }
+}
+
+function summaryOf(row: RunRow) {
+  return { id: row.id, experiment: row.experiment, scenario: row.scenario.id, agent: row.agent.name, kind: row.agent.kind, seed: row.seed, status: row.status, startedAt: row.startedAt, endedAt: row.endedAt };
+}

@@ -1,0 +1,227 @@
+/**
+ * Experiment files: a sweep of scenarios x agents (with their configs) x seeds, a training
+ * budget, evaluation seeds common to every agent, and the KPIs to report. JSON, validated by
+ * a zod schema (a description on every field); a bad file is refused with every problem
+ * listed by path (the schema's, each scenario that does not load, each agent config its
+ * kind refuses), before anything runs or is stored.
+ *
+ * Planning turns a valid file into runs, one per (scenario, agent, seed), each with a
+ * deterministic run key: sha256 of (experiment name, scenario id + content hash, agent
+ * name, kind and validated config, seed, budget, evaluation). The same file plans the same
+ * keys, so `--resume` finds its runs; changing anything a run depends on changes its key.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { agentDefinition, agentDefinitions } from '../agents/registry.js';
+import { PricelabError, configError, type Problem } from '../env/errors.js';
+import type { EpisodeKpis } from '../env/kpis.js';
+import { loadScenario, type LoadedScenario } from '../scenarios/load.js';
+
+/** Every KPI of an evaluation episode (a compile error here when env/kpis.ts gains one). */
+const kpiFlags: Record<keyof EpisodeKpis, true> = {
+  days: true,
+  gmv: true,
+  refunds: true,
+  netRevenue: true,
+  grossProfit: true,
+  grossMarginRate: true,
+  profit: true,
+  totalReward: true,
+  units: true,
+  unitsReturned: true,
+  returnRate: true,
+  stockoutDays: true,
+  lostSales: true,
+  inventoryTurnover: true,
+  averagePrice: true,
+  priceIndex: true,
+  priceChanges: true,
+  customersLost: true,
+  profitGain: true,
+};
+export const kpiNames = Object.keys(kpiFlags) as (keyof EpisodeKpis)[];
+
+const agentEntrySchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]*$/i, 'expected letters, digits, ".", "_" or "-"')
+    .optional()
+    .describe('name of this arm in results (default: the kind); unique within the file'),
+  kind: z.string().describe(`agent kind: ${[...agentDefinitions.keys()].join(', ')}`),
+  config: z.unknown().optional().describe("the agent's config (docs/agents/); defaults for missing fields"),
+});
+
+const seedsSchema = z.union([
+  z.array(z.number().int()).min(1).describe('the training seeds, listed'),
+  z.strictObject({ from: z.number().int().describe('first seed'), count: z.number().int().min(1).max(10_000).describe('number of seeds') }).describe('seeds from, from + 1, ..., from + count - 1'),
+]);
+
+export const experimentFileSchema = z.strictObject({
+  $schema: z.string().optional().describe('ignored; lets editors find a JSON schema'),
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'expected letters, digits, ".", "_" or "-"').describe('experiment name: part of every run key, shown by `pricelab runs list`'),
+  description: z.string().optional().describe('what the experiment asks, for people'),
+  scenarios: z.array(z.string().min(1)).min(1).describe('built-in scenario ids or paths to scenario files (relative paths: from the working folder)'),
+  agents: z.array(agentEntrySchema).min(1).describe('the arms: each agent kind with its config'),
+  seeds: seedsSchema.describe('training seeds; run (scenario, agent, seed) trains from seed (episode e uses seed + e) and seeds the agent'),
+  budget: z
+    .union([
+      z.strictObject({ steps: z.number().int().min(1).describe('environment steps per run') }),
+      z.strictObject({ episodes: z.number().int().min(1).describe('episodes per run') }),
+    ])
+    .describe('training budget of every run: {"steps": n} or {"episodes": n}'),
+  evaluation: z
+    .strictObject({
+      episodes: z.number().int().min(1).max(10_000).default(10).describe('greedy evaluation episodes after training'),
+      seed: z.number().int().default(1_000_000).describe('seed of the first evaluation episode; the same for every run (common random numbers)'),
+    })
+    .default({ episodes: 10, seed: 1_000_000 })
+    .describe('greedy evaluation after training, on seeds common to every agent and disjoint from training seeds'),
+  kpis: z
+    .array(z.enum(kpiNames as [keyof EpisodeKpis, ...(keyof EpisodeKpis)[]]))
+    .min(1)
+    .default(['profit', 'netRevenue', 'units', 'averagePrice'])
+    .describe(`KPIs summarised as eval/<kpi> metrics (mean over evaluation episodes); every KPI is stored per episode: ${kpiNames.join(', ')}`),
+  checkpointEvery: z.number().int().min(1).default(1).describe('save a checkpoint every this many training episodes (agents that support it)'),
+});
+
+export type ExperimentFile = z.output<typeof experimentFileSchema>;
+
+export interface PlannedAgent {
+  readonly name: string;
+  readonly kind: string;
+  /** The config validated by the kind's schema, defaults filled in. */
+  readonly config: unknown;
+}
+
+export interface PlannedRun {
+  /** The run key: deterministic from everything the run depends on. */
+  readonly id: string;
+  readonly experiment: string;
+  readonly scenario: { readonly id: string; readonly contentHash: string; readonly source: string };
+  readonly agent: PlannedAgent;
+  readonly seed: number;
+  readonly budget: { readonly steps: number } | { readonly episodes: number };
+  readonly evaluation: { readonly episodes: number; readonly seed: number };
+  readonly kpis: readonly (keyof EpisodeKpis)[];
+  readonly checkpointEvery: number;
+}
+
+export interface ExperimentPlan {
+  readonly file: ExperimentFile;
+  readonly scenarios: readonly LoadedScenario[];
+  readonly agents: readonly PlannedAgent[];
+  readonly seeds: readonly number[];
+  /** Scenario-major, then agent, then seed. */
+  readonly runs: readonly PlannedRun[];
+}
+
+/** Reads, validates and plans an experiment file; every problem is listed in one error (kind config, exit 2). */
+export function loadExperimentFile(path: string): ExperimentPlan {
+  if (!existsSync(path)) throw new PricelabError('not-found', `no experiment file at ${path}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw configError(`${path} is not valid JSON`, [{ path: [], message: `expected JSON, found a syntax error: ${(error as Error).message}` }]);
+  }
+  return planExperiment(json, path);
+}
+
+/** Validates an experiment (already parsed JSON) and plans its runs. */
+export function planExperiment(json: unknown, origin = 'experiment'): ExperimentPlan {
+  const parsed = experimentFileSchema.safeParse(json);
+  const problems: Problem[] = parsed.success ? [] : parsed.error.issues.map((issue) => ({ path: issue.path.map((part) => (typeof part === 'symbol' ? String(part) : part)), message: issue.message }));
+  // Check what the schema cannot, wherever the parts are readable, so every problem is listed at once.
+  const raw = (json !== null && typeof json === 'object' ? json : {}) as { scenarios?: unknown; agents?: unknown };
+  const scenarios: LoadedScenario[] = [];
+  if (Array.isArray(raw.scenarios)) {
+    raw.scenarios.forEach((scenario, index) => {
+      if (typeof scenario !== 'string' || scenario.length === 0) return;
+      try {
+        scenarios.push(loadScenario(scenario));
+      } catch (error) {
+        if (!(error instanceof PricelabError)) throw error;
+        const head = error.message.split('\n')[0] ?? '';
+        if (error.problems.length === 0) problems.push({ path: ['scenarios', index], message: head });
+        for (const problem of error.problems) problems.push({ path: ['scenarios', index, ...problem.path], message: `${problem.message} (in ${scenario})` });
+      }
+    });
+    const ids = scenarios.map((loaded) => loaded.scenario.id);
+    ids.forEach((id, index) => {
+      if (ids.indexOf(id) !== index) problems.push({ path: ['scenarios'], message: `expected each scenario once, found ${id} twice` });
+    });
+  }
+  const agents: PlannedAgent[] = [];
+  if (Array.isArray(raw.agents)) {
+    raw.agents.forEach((entry: unknown, index) => {
+      if (entry === null || typeof entry !== 'object') return;
+      const { kind, config, name } = entry as { kind?: unknown; config?: unknown; name?: unknown };
+      if (typeof kind !== 'string') return;
+      if (!agentDefinitions.has(kind)) {
+        problems.push({ path: ['agents', index, 'kind'], message: `expected one of ${[...agentDefinitions.keys()].join(', ')}, found "${kind}"` });
+        return;
+      }
+      const checked = agentDefinition(kind).configSchema.safeParse(config ?? {});
+      if (!checked.success) {
+        for (const issue of checked.error.issues) problems.push({ path: ['agents', index, 'config', ...issue.path.map((part) => (typeof part === 'symbol' ? String(part) : part))], message: issue.message });
+        return;
+      }
+      agents.push({ name: typeof name === 'string' ? name : kind, kind, config: checked.data });
+    });
+    const names = agents.map((agent) => agent.name);
+    names.forEach((name, index) => {
+      if (names.indexOf(name) !== index) problems.push({ path: ['agents'], message: `expected unique agent names, found "${name}" twice (give each arm a "name")` });
+    });
+  }
+  if (problems.length > 0 || !parsed.success) {
+    throw configError(`${origin} is not a valid experiment (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems);
+  }
+  const file = parsed.data;
+  const seeds = Array.isArray(file.seeds) ? file.seeds : Array.from({ length: file.seeds.count }, (_, index) => (file.seeds as { from: number }).from + index);
+  const duplicateSeed = seeds.find((seed, index) => seeds.indexOf(seed) !== index);
+  if (duplicateSeed !== undefined) throw configError(`${origin} is not a valid experiment (1 problem)`, [{ path: ['seeds'], message: `expected each seed once, found ${duplicateSeed} twice` }]);
+  const runs: PlannedRun[] = [];
+  for (const loaded of scenarios) {
+    for (const agent of agents) {
+      for (const seed of seeds) {
+        const identity = {
+          experiment: file.name,
+          scenario: { id: loaded.scenario.id, contentHash: loaded.contentHash },
+          agent,
+          seed,
+          budget: file.budget,
+          evaluation: file.evaluation,
+        };
+        runs.push({
+          id: runKey(identity),
+          experiment: file.name,
+          scenario: { id: loaded.scenario.id, contentHash: loaded.contentHash, source: loaded.source },
+          agent,
+          seed,
+          budget: file.budget,
+          evaluation: file.evaluation,
+          kpis: file.kpis,
+          checkpointEvery: file.checkpointEvery,
+        });
+      }
+    }
+  }
+  return { file, scenarios, agents, seeds, runs };
+}
+
+/** sha256 of the canonical JSON (keys sorted) of what a run depends on, 16 hex digits. */
+export function runKey(identity: unknown): string {
+  return createHash('sha256').update(canonicalJson(identity)).digest('hex').slice(0, 16);
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, entry]) => entry !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, entry]) => `${JSON.stringify(key)}:${canonicalJson(entry)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}

@@ -1,0 +1,167 @@
+/**
+ * One run of a sweep, in a worker thread (a piscina task; experiments/sweep.ts dispatches
+ * them): build the scenario's market, create the agent (restored from its checkpoint when
+ * resuming), train within the budget, then evaluate greedily on the experiment's
+ * evaluation seeds. It posts progress and checkpoints to the main thread through the
+ * task's port and returns the run's manifest parts, metrics and evaluation episodes; the
+ * main thread writes them to the store in one transaction. The worker never touches the
+ * database.
+ *
+ * Stopping: the main thread sets the task's stop flag (shared memory, read at every
+ * episode boundary, since training never yields to the event loop); the run saves a
+ * checkpoint there (if the agent supports it) and returns 'stopped'.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { canCheckpoint } from '../agents/agent.js';
+import { makeEnv } from '../env/env.js';
+import { buildMarketModel } from '../env/model.js';
+import { loadScenario } from '../scenarios/load.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { profitGainAt } from './competition.js';
+import type { PlannedRun } from './experiment-file.js';
+import { agentFor } from './setup.js';
+import type { MetricValue } from './store.js';
+import { evaluate, train, type TrainBoundary } from './train.js';
+
+export interface SweepTask {
+  readonly run: PlannedRun;
+  readonly home: string;
+  /** The checkpoint to resume from, as the store points at it. */
+  readonly resumeFrom?: { readonly path: string; readonly sha256: string };
+  /** Int32Array over it: [0] = 1 asks the run to stop at the next episode boundary. */
+  readonly stopFlag: SharedArrayBuffer;
+  readonly port: MessagePort;
+}
+
+export type SweepMessage =
+  | { readonly type: 'progress'; readonly runId: string; readonly steps: number; readonly totalSteps: number }
+  | { readonly type: 'checkpoint'; readonly runId: string; readonly episodes: number; readonly steps: number; readonly path: string; readonly sha256: string };
+
+export interface RunOutcomeFinished {
+  readonly status: 'finished';
+  readonly runId: string;
+  readonly metrics: Record<string, MetricValue>;
+  readonly evaluations: { episode: number; seed: number; totalReward: number; kpis: Record<string, number | null> }[];
+  /** Where training started: 0 episodes, or the checkpoint's boundary. */
+  readonly resumedAt: { readonly episodes: number; readonly steps: number } | null;
+  readonly checkpoints: boolean;
+  readonly startedAt: string;
+  readonly endedAt: string;
+}
+
+export interface RunOutcomeStopped {
+  readonly status: 'stopped';
+  readonly runId: string;
+  readonly episodes: number;
+  readonly steps: number;
+  /** A checkpoint was saved at the stop (the agent supports checkpoints). */
+  readonly checkpointed: boolean;
+}
+
+export type RunOutcome = RunOutcomeFinished | RunOutcomeStopped;
+
+export default async function runSweepTask(task: SweepTask): Promise<RunOutcome> {
+  const { run, port } = task;
+  const stop = new Int32Array(task.stopFlag);
+  const startedAt = new Date().toISOString();
+  try {
+    const loaded = loadScenario(run.scenario.source);
+    if (loaded.contentHash !== run.scenario.contentHash) throw new Error(`${run.scenario.source} changed since the sweep was planned (content hash ${loaded.contentHash}, planned ${run.scenario.contentHash})`);
+    const model = buildMarketModel(loaded.scenario);
+    const env = makeEnv(model);
+    const agent = await agentFor(env, run.agent.kind, run.agent.config, run.seed);
+    const checkpoints = canCheckpoint(agent);
+    let resumeFrom: TrainBoundary | undefined;
+    if (task.resumeFrom && canCheckpoint(agent)) {
+      const checkpoint = readCheckpoint(task.resumeFrom.path, task.resumeFrom.sha256);
+      agent.restoreCheckpoint(checkpoint.agent);
+      resumeFrom = checkpoint.boundary;
+    }
+    const totalSteps = 'steps' in run.budget ? run.budget.steps : run.budget.episodes * model.horizon;
+    let stopped: RunOutcomeStopped | undefined;
+    const saveCheckpoint = (boundary: TrainBoundary) => {
+      if (!canCheckpoint(agent)) return false;
+      const written = writeCheckpoint(task.home, {
+        format: 'pricelab/run-checkpoint@1',
+        runId: run.id,
+        boundary: { steps: boundary.steps, episodes: boundary.episodes, episodeRewards: [...boundary.episodeRewards] },
+        agent: agent.saveCheckpoint(),
+      });
+      port.postMessage({ type: 'checkpoint', runId: run.id, episodes: boundary.episodes, steps: boundary.steps, ...written } satisfies SweepMessage);
+      return true;
+    };
+    const budgetSpent = (boundary: TrainBoundary) => ('steps' in run.budget ? boundary.steps >= run.budget.steps : boundary.episodes >= run.budget.episodes);
+    const trained = await train(env, agent, {
+      ...run.budget,
+      seed: run.seed,
+      evaluateEvery: 0,
+      ...(resumeFrom ? { resumeFrom } : {}),
+      onProgress: (progress) => port.postMessage({ type: 'progress', runId: run.id, steps: progress.steps, totalSteps } satisfies SweepMessage),
+      onEpisodeEnd: (boundary) => {
+        if (budgetSpent(boundary)) return undefined;
+        if (Atomics.load(stop, 0) === 1) {
+          stopped = { status: 'stopped', runId: run.id, episodes: boundary.episodes, steps: boundary.steps, checkpointed: saveCheckpoint(boundary) };
+          return 'stop';
+        }
+        if (boundary.episodes % run.checkpointEvery === 0) saveCheckpoint(boundary);
+        return undefined;
+      },
+    });
+    if (stopped) {
+      agent.dispose();
+      return stopped;
+    }
+    const evaluationStarted = performance.now();
+    const pricePeriods: number[][] = [];
+    const episodes = evaluate(env, agent, {
+      episodes: run.evaluation.episodes,
+      seed: run.evaluation.seed,
+      recordSteps: model.benchmarks !== undefined,
+      onEpisode: (episode) => {
+        for (const step of episode.steps) pricePeriods.push(step.prices);
+        episode.steps.length = 0;
+      },
+    });
+    const evaluationSeconds = (performance.now() - evaluationStarted) / 1000;
+    agent.dispose();
+    const evaluations = episodes.map((episode, index) => ({ episode: index, seed: episode.seed, totalReward: episode.totalReward, kpis: { ...episode.kpis } as Record<string, number | null> }));
+    const metrics: Record<string, MetricValue> = {
+      'train/steps': trained.steps,
+      'train/episodes': trained.episodes,
+      'rollout/meanEpisodeReward': mean(trained.episodeRewards),
+      'rollout/lastEpisodeReward': trained.episodeRewards.at(-1) ?? null,
+      'rollout/episodeRewards': { json: trained.episodeRewards },
+      'eval/meanReward': mean(evaluations.map((episode) => episode.totalReward)),
+      'eval/episodes': evaluations.length,
+      'time/trainSeconds': trained.seconds,
+      'time/evaluationSeconds': evaluationSeconds,
+      'time/stepsPerSecond': (trained.steps - (resumeFrom?.steps ?? 0)) / Math.max(1e-9, trained.seconds),
+    };
+    for (const kpi of run.kpis) {
+      const values = evaluations.map((episode) => episode.kpis[kpi]).filter((value): value is number => typeof value === 'number');
+      metrics[`eval/${kpi}`] = values.length > 0 ? mean(values) : null;
+    }
+    // The collusion monitor: only where the market has Nash and monopoly benchmarks.
+    const gain = profitGainAt(model, pricePeriods);
+    if (gain) {
+      metrics['market/profitGain'] = gain.mean;
+      metrics['market/profitGainPerFirm'] = { json: gain.perFirm };
+    }
+    return {
+      status: 'finished',
+      runId: run.id,
+      metrics,
+      evaluations,
+      resumedAt: resumeFrom ? { episodes: resumeFrom.episodes, steps: resumeFrom.steps } : null,
+      checkpoints,
+      startedAt,
+      endedAt: new Date().toISOString(),
+    };
+  } finally {
+    port.close();
+  }
+}
+
+function mean(values: readonly number[]): number | null {
+  return values.length === 0 ? null : values.reduce((total, value) => total + value, 0) / values.length;
+}
