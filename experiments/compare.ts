@@ -18,7 +18,7 @@ import { PricelabError, configError, type Problem } from '../env/errors.js';
 import { buildMarketModel } from '../env/model.js';
 import { loadScenario } from '../scenarios/load.js';
 import { analyse, learningCurves } from './compare/analyse.js';
-import { parseArms, type Arm } from './compare/arms.js';
+import { armNameOf, parseArms, type Arm } from './compare/arms.js';
 import { kpiDefinition, kpiNames } from './compare/kpis.js';
 import { episodeLimit, runComparison, seedLimit, type ComparisonRun, type RunHooks } from './compare/run.js';
 import { comparisonSchemaVersion, type ArmIdentity, type ComparisonSummary } from './compare/summary-schema.js';
@@ -90,8 +90,9 @@ export async function compare(options: CompareOptions): Promise<ComparisonOutcom
     if (!(error instanceof PricelabError) || error.kind !== 'config') throw error;
     problems.push(...error.problems);
   }
-  const baseline = options.baseline ?? arms[0]?.name ?? '';
-  if (arms.length > 0 && !arms.some((arm) => arm.name === baseline)) problems.push({ path: ['baseline'], message: `expected the name of an arm (${arms.map((arm) => arm.name).join(', ')}), found "${baseline}"` });
+  const names = options.arms.map(armNameOf);
+  const baseline = options.baseline ?? names[0] ?? '';
+  if (names.length > 0 && !names.includes(baseline)) problems.push({ path: ['baseline'], message: `expected the name of an arm (${names.join(', ')}), found "${baseline}"` });
   if (problems.length > 0) throw configError(`cannot run this comparison (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems);
 
   const seeds = Array.from({ length: options.seeds }, (_, index) => firstSeed + index);

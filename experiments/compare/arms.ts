@@ -56,7 +56,8 @@ export interface ArmFacts {
   readonly featureNames: readonly string[];
 }
 
-const armNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.:+-]*$/;
+/** Names appear in tables and the JSON; they may be a path (an artifact arm without name=), never hold spaces, commas or '='. */
+const armNamePattern = /^[^\s,=]+$/;
 
 /**
  * Parses every arm, listing every problem at once: unknown specs, duplicate names, config
@@ -67,11 +68,10 @@ export function parseArms(specs: readonly string[], configFiles: ReadonlyMap<str
   const arms: Arm[] = [];
   if (specs.length < 2) problems.push({ path: ['agents'], message: `expected at least two arms (a,b[,c...]), found ${specs.length}` });
   specs.forEach((written, index) => {
-    const equals = written.indexOf('=');
-    const spec = equals >= 0 ? written.slice(equals + 1) : written;
-    const name = equals >= 0 ? written.slice(0, equals) : written;
+    const name = armNameOf(written);
+    const spec = written.includes('=') ? written.slice(written.indexOf('=') + 1) : written;
     if (!armNamePattern.test(name)) {
-      problems.push({ path: ['agents', index], message: `expected an arm name of letters, digits and _.:+- (or name=spec), found "${name}"` });
+      problems.push({ path: ['agents', index], message: `expected an arm name without spaces, commas or '=', found "${name}"` });
       return;
     }
     if (arms.some((arm) => arm.name === name)) {
@@ -87,12 +87,17 @@ export function parseArms(specs: readonly string[], configFiles: ReadonlyMap<str
     }
   });
   for (const name of configFiles.keys()) {
-    if (!specs.some((written) => (written.includes('=') ? written.slice(0, written.indexOf('=')) : written) === name)) {
+    if (!specs.some((written) => armNameOf(written) === name)) {
       problems.push({ path: ['config', name], message: `expected the name of an arm (${arms.map((arm) => arm.name).join(', ')}), found "${name}"` });
     }
   }
   if (problems.length > 0) throw configError(`cannot compare these arms (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems);
   return arms;
+}
+
+/** The name of `name=spec`, or the spec itself. */
+export function armNameOf(written: string): string {
+  return written.includes('=') ? written.slice(0, written.indexOf('=')) : written;
 }
 
 function resolveArm(name: string, spec: string, configFile: string | undefined, facts: ArmFacts): Arm {
