@@ -17,6 +17,9 @@ import { registerReproduce } from './commands/reproduce.js';
 import { registerRuns } from './commands/runs.js';
 import { registerSampleSize } from './commands/sample-size.js';
 import { registerTrain } from './commands/train.js';
+import { registerOnline } from './commands/online.js';
+import { registerLog } from './commands/log.js';
+import { registerOpe } from './commands/ope.js';
 
 const program = new Command('pricelab')
   .description('pricelab: a workbench for reinforcement-learning pricing: a seeded market simulator, agents, training, known answers and benchmarks')
@@ -36,6 +39,9 @@ registerTrain(program);
 registerCompare(program);
 registerBench(program);
 registerReproduce(program);
+registerOnline(program);
+registerLog(program);
+registerOpe(program);
 registerExperiment(program);
 registerRuns(program);
 registerSampleSize(program);
