@@ -15,7 +15,22 @@ import type { Agent } from '../agents/agent.js';
 import { makeEnv } from '../env/env.js';
 import { PricelabError, type Problem } from '../env/errors.js';
 import { loadScenario } from '../scenarios/load.js';
-import { restoredAgentFor } from '../experiments/setup.js';
+import { agentFor, restoredAgentFor } from '../experiments/setup.js';
+import { agentDefinition } from '../agents/registry.js';
+import { parsePolicySpec } from '../agents/policy-spec.js';
+
+/** Why the agent chose what it chose: its action values, its arm statistics, or its rule. */
+export type Explanation =
+  | { readonly kind: 'action-values'; readonly values: readonly number[]; readonly chosen: number }
+  | { readonly kind: 'arm-statistics'; readonly arms: readonly { readonly index: number; readonly price: number; readonly pulls: number; readonly meanReward: number; readonly score?: number }[]; readonly chosen: number }
+  | { readonly kind: 'rule'; readonly description: string; readonly chosen: number };
+
+/** What an agent may offer to explain a greedy choice (optional: rules explain themselves by kind). */
+export interface ExplainingAgent extends Agent {
+  explain(observation: Float32Array): Explanation;
+}
+
+const explains = (agent: Agent): agent is ExplainingAgent => typeof (agent as Partial<ExplainingAgent>).explain === 'function';
 
 export interface FeatureValues {
   readonly [name: string]: number;
@@ -57,6 +72,36 @@ export class ServedPolicy {
     return new ServedPolicy(manifest, contentHash, model.unitCost, agent);
   }
 
+  /**
+   * A rule policy (`fixed:17.99`, `cost-plus:0.3`, `match`...) on a scenario's spaces: what
+   * serving falls back to. Oracles are refused: they need the live simulator.
+   */
+  static async fromRule(scenarioId: string, spec: string): Promise<ServedPolicy> {
+    const loaded = loadScenario(scenarioId);
+    const env = makeEnv(loaded.scenario);
+    const model = env.inner.model;
+    const { kind, config } = parsePolicySpec(spec, model);
+    if (agentDefinition(kind).needsModel) throw new PricelabError('config', `cannot serve "${spec}"`, [{ path: ['fallback'], message: `expected a rule that reads only the observation, found ${kind}, which needs the live simulator` }]);
+    const agent = await agentFor(env, kind, config, 0);
+    const manifest: PolicyManifest = {
+      formatVersion: 1,
+      name: `rule:${spec}`,
+      version: 'rule',
+      agentKind: kind,
+      agentConfig: config,
+      scenario: { id: loaded.scenario.id, contentHash: loaded.contentHash },
+      observation: { features: env.observationSpace.featureNames.map((name, index) => ({ name, scale: env.observationSpace.scales[index] ?? 1, low: null, high: null })) },
+      action: { ladder: Array.from(model.ladder) },
+      guardrails: { minPrice: model.ladder[0] ?? 0, maxPrice: model.ladder[model.ladder.length - 1] ?? 0 },
+      training: {},
+      seeds: [],
+      codeVersion: 'rule',
+      createdAt: new Date(0).toISOString(),
+      files: {},
+    };
+    return new ServedPolicy(manifest, sha256(new TextEncoder().encode(`rule:${loaded.scenario.id}:${spec}`)), model.unitCost, agent);
+  }
+
   get name(): string {
     return this.manifest.name;
   }
@@ -95,6 +140,12 @@ export class ServedPolicy {
   decide(observation: Float32Array): PolicyDecision {
     const ladderIndex = this.agent.act(observation, { explore: false });
     return { ladderIndex, price: this.manifest.action.ladder[ladderIndex] ?? Number.NaN };
+  }
+
+  /** Why: the agent's own explanation when it offers one, else its kind and configuration. */
+  explain(observation: Float32Array, chosen: number): Explanation {
+    if (explains(this.agent)) return this.agent.explain(observation);
+    return { kind: 'rule', description: `${this.manifest.agentKind} ${JSON.stringify(this.manifest.agentConfig)}`, chosen };
   }
 
   dispose(): void {

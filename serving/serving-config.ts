@@ -1,0 +1,72 @@
+/**
+ * How the endpoint serves each registered policy: a JSON file (`pricelab serve --config`),
+ * validated like every input, every problem listed by path.
+ *
+ *   {
+ *     "requireTokenForReads": false,
+ *     "policies": {
+ *       "everyday": {
+ *         "guardrails": {"minPrice": 12.99, "maxPrice": 24.99, "maxChange": 0.1, "marginFloor": 0.1},
+ *         "fallback": "fixed:17.99",          rule served when the model fails (NaN, error, over budget)
+ *         "timeBudgetMs": 50,                 a decision slower than this is replaced by the fallback's
+ *         "canary": {"alias": "candidate", "share": 0.05},   5% of request keys get the candidate
+ *         "shadow": {"alias": "candidate"}    computed and logged beside production, never served
+ *       }
+ *     }
+ *   }
+ *
+ * A policy not listed is served with its artifact's own guardrails (min/max price), the
+ * fallback `hold` (yesterday's price, snapped to the ladder), and a 50 ms budget.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { PricelabError } from '../env/errors.js';
+import { guardrailsSchema } from './guardrails.js';
+import { aliasNames } from './registry.js';
+
+const aliasReference = z.strictObject({ alias: z.enum(aliasNames) });
+
+export const policyServingSchema = z.strictObject({
+  guardrails: guardrailsSchema.optional(),
+  fallback: z.string().min(1).default('hold').describe('"hold" (last price) or a rule spec such as "fixed:17.99"'),
+  timeBudgetMs: z.number().positive().max(60_000).default(50),
+  canary: aliasReference.extend({ share: z.number().min(0).max(1) }).optional(),
+  shadow: aliasReference.optional(),
+});
+
+export const servingConfigSchema = z.strictObject({
+  requireTokenForReads: z.boolean().default(false),
+  /** How often the endpoint looks for promotions and rollbacks in the registry. */
+  refreshMs: z.number().int().min(10).max(600_000).default(500),
+  policies: z.record(z.string(), policyServingSchema).default({}),
+});
+
+export type PolicyServing = z.output<typeof policyServingSchema>;
+export type ServingConfig = z.output<typeof servingConfigSchema>;
+
+export const defaultPolicyServing: PolicyServing = policyServingSchema.parse({});
+
+export function parseServingConfig(json: unknown, origin = 'serving config'): ServingConfig {
+  const parsed = servingConfigSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new PricelabError('config', `${origin} is not valid`, parsed.error.issues.map((issue) => ({ path: issue.path.map((part) => (typeof part === 'symbol' ? String(part) : part)), message: issue.message })));
+  }
+  return parsed.data;
+}
+
+export function loadServingConfig(path: string | undefined): ServingConfig {
+  if (path === undefined) return servingConfigSchema.parse({});
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new PricelabError('not-found', `no serving config at ${path}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new PricelabError('config', `${path} is not valid JSON`, [{ path: [], message: `expected JSON, found a syntax error: ${(error as Error).message}` }]);
+  }
+  return parseServingConfig(json, path);
+}

@@ -1,0 +1,253 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TimeLimit } from '../../env/env.js';
+import { trainedPolicyArtifact } from '../fixtures/policy-artifact.js';
+import { postJson, startEndpoint, testToken, type RunningEndpoint } from '../fixtures/serving.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'pricelab-server-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+let first: string;
+let second: string;
+let env: TimeLimit;
+
+beforeAll(async () => {
+  const trained = await trainedPolicyArtifact(scratch, { seed: 1, steps: 3000 });
+  first = trained.folder;
+  env = trained.env;
+  second = (await trainedPolicyArtifact(scratch, { seed: 2, steps: 3000, kind: 'ucb1' })).folder;
+});
+
+/** Raw features of a real market day, as a client would send them. */
+function contextOn(seed: number, days: number): { features: Record<string, number>; lastPrice: number; competitorPrices: number[] }[] {
+  const space = env.observationSpace;
+  const contexts = [];
+  let { observation } = env.reset({ seed });
+  for (let day = 0; day < days; day++) {
+    const features = Object.fromEntries(space.featureNames.map((name, index) => [name, (observation[index] ?? 0) * (space.scales[index] ?? 1)]));
+    const rivals = space.featureNames.flatMap((name, index) => (name.startsWith('rivalPrice:') ? [(observation[index] ?? 0) * (space.scales[index] ?? 1)] : []));
+    contexts.push({ features, lastPrice: features.lastPrice ?? 17.99, competitorPrices: rivals });
+    observation = env.step(day % env.actionSpace.n).observation;
+  }
+  return contexts.map((context) => ({ ...context, lastPrice: context.lastPrice > 0 ? context.lastPrice : 17.99 }));
+}
+
+async function endpointWith(config: unknown = {}, options: Parameters<typeof startEndpoint>[2] = {}): Promise<RunningEndpoint> {
+  const endpoint = await startEndpoint(mkdtempSync(join(scratch, 'home-')), config, options);
+  endpoint.registry.register(first, { reason: 'v1' });
+  endpoint.registry.register(second, { reason: 'v2', name: 'everyday' });
+  endpoint.registry.moveAlias('everyday', 1, 'production', { reason: 'bootstrap' });
+  await endpoint.service.refresh();
+  return endpoint;
+}
+
+describe('the pricing endpoint', () => {
+  it('serves a price with the policy, every guardrail\'s effect and an explanation', async () => {
+    const endpoint = await endpointWith({ policies: { everyday: { guardrails: { minPrice: 12.99, maxPrice: 24.99, maxChange: 0.2 } } } });
+    try {
+      const [context] = contextOn(3, 1);
+      const { status, json } = await postJson(`${endpoint.url}/v1/policies/everyday/price`, context);
+      expect(status).toBe(200);
+      expect(json).toMatchObject({ policy: { name: 'everyday', version: 1, servedBy: 'production' }, fallback: null, violations: [] });
+      expect((json.guardrails as { rule: string }[]).map((effect) => effect.rule)).toEqual(['min-max', 'max-change', 'competitor-index', 'margin-floor', 'ladder']);
+      expect(json.price).toBeGreaterThanOrEqual(12.99);
+      expect(json.price).toBeLessThanOrEqual(24.99);
+      expect(json.explanation).toHaveProperty('kind');
+      const batch = await postJson(`${endpoint.url}/v1/policies/everyday/prices`, { requests: contextOn(4, 5) });
+      expect(batch.status).toBe(200);
+      expect((batch.json.responses as unknown[]).length).toBe(5);
+      const listed = await fetch(`${endpoint.url}/v1/policies`).then((response) => response.json());
+      expect(listed.policies[0]).toMatchObject({ name: 'everyday', versions: 2, aliases: { production: 1 }, served: { version: 1 } });
+      expect(await fetch(`${endpoint.url}/healthz`).then((response) => response.status)).toBe(200);
+      expect(await fetch(`${endpoint.url}/readyz`).then((response) => response.status)).toBe(200);
+      const metrics = await fetch(`${endpoint.url}/metrics`).then((response) => response.text());
+      expect(metrics).toMatch(/pricelab_price_decisions_total\{policy="everyday",served_by="production"\} 6/);
+    } finally {
+      await endpoint.close();
+    }
+  });
+
+  it('answers bad input with 400 and every problem, an unknown policy with 404', async () => {
+    const endpoint = await endpointWith();
+    try {
+      const bad = await postJson(`${endpoint.url}/v1/policies/everyday/price`, { features: { lastPrice: 'cheap' }, lastPrice: -1, extra: true });
+      expect(bad.status).toBe(400);
+      const paths = (bad.json.problems as { path: string[] }[]).map((problem) => problem.path.join('.'));
+      expect(paths).toEqual(expect.arrayContaining(['body.features.lastPrice', 'body.lastPrice', 'body']));
+      const missing = await postJson(`${endpoint.url}/v1/policies/everyday/price`, { features: { lastPrice: 17.99 } });
+      expect(missing.status).toBe(400);
+      expect((missing.json.problems as unknown[]).length).toBeGreaterThan(3); // every feature the policy reads
+      expect((await postJson(`${endpoint.url}/v1/policies/everyday/price`, '{"features": ')).status).toBe(400);
+      expect((await postJson(`${endpoint.url}/v1/policies/nobody/price`, contextOn(1, 1)[0])).status).toBe(404);
+    } finally {
+      await endpoint.close();
+    }
+  });
+
+  it('needs a token for register, promote and rollback', async () => {
+    const endpoint = await endpointWith();
+    try {
+      const files = Object.fromEntries(['policy.json', 'q-table.json'].map((name) => [name, readFileSync(join(first, name)).toString('base64')]));
+      expect((await postJson(`${endpoint.url}/v1/policies`, { reason: 'x', files })).status).toBe(401);
+      expect((await postJson(`${endpoint.url}/v1/policies`, { reason: 'x', files }, { authorization: 'Bearer wrong' })).status).toBe(401);
+      const registered = await postJson(`${endpoint.url}/v1/policies`, { reason: 'again', files, name: 'other' }, { authorization: `Bearer ${testToken}` });
+      expect(registered.status).toBe(201);
+      expect(registered.json).toMatchObject({ created: true, version: { name: 'other', version: 1 } });
+      // A tampered upload is refused (422) and nothing is stored.
+      const tampered = { ...files, 'q-table.json': Buffer.from('{"tampered":true}').toString('base64') };
+      const refused = await postJson(`${endpoint.url}/v1/policies`, { reason: 'x', files: tampered, name: 'third' }, { authorization: `Bearer ${testToken}` });
+      expect(refused.status).toBe(422);
+      expect(endpoint.registry.list().map((entry) => entry.name)).toEqual(['everyday', 'other']);
+      const audit = endpoint.registry.auditLog('other');
+      expect(audit[0]?.actor).toBe('suite');
+    } finally {
+      await endpoint.close();
+    }
+    const open = await endpointWith({}, { withToken: false });
+    try {
+      expect((await postJson(`${open.url}/v1/policies/everyday/rollback`, { alias: 'production', reason: 'x' })).status).toBe(403);
+    } finally {
+      await open.close();
+    }
+  });
+
+  it('swaps a promoted version in without a restart and without failing a request in flight', async () => {
+    const endpoint = await endpointWith();
+    try {
+      const contexts = contextOn(5, 40);
+      let stop = false;
+      const versions: number[] = [];
+      const failures: number[] = [];
+      const load = (async () => {
+        for (let index = 0; !stop; index++) {
+          const { status, json } = await postJson(`${endpoint.url}/v1/policies/everyday/price`, contexts[index % contexts.length]);
+          if (status !== 200) failures.push(status);
+          else versions.push((json.policy as { version: number }).version);
+        }
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const promoted = await postJson(`${endpoint.url}/v1/policies/everyday/promote`, { version: 2, to: 'staging', reason: 'try' }, { authorization: `Bearer ${testToken}` });
+      expect(promoted.status).toBe(200);
+      endpoint.registry.moveAlias('everyday', 2, 'production', { reason: 'bootstrap v2 (gates are tested elsewhere)' });
+      await endpoint.service.refresh();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const rolledBack = await postJson(`${endpoint.url}/v1/policies/everyday/rollback`, { alias: 'production', reason: 'back' }, { authorization: `Bearer ${testToken}` });
+      expect(rolledBack.json).toMatchObject({ from: 2, to: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      stop = true;
+      await load;
+      expect(failures).toEqual([]);
+      expect(versions.length).toBeGreaterThan(20);
+      const firstTwo = versions.indexOf(2);
+      expect(firstTwo).toBeGreaterThan(0);
+      expect(versions.lastIndexOf(1)).toBeGreaterThan(versions.lastIndexOf(2));
+    } finally {
+      await endpoint.close();
+    }
+  });
+
+  it('falls back when the model runs past its budget, and says so', async () => {
+    const endpoint = await endpointWith({ policies: { everyday: { timeBudgetMs: 0.000001, fallback: 'fixed:17.99' } } });
+    try {
+      const { status, json } = await postJson(`${endpoint.url}/v1/policies/everyday/price`, contextOn(6, 1)[0]);
+      expect(status).toBe(200);
+      expect(json).toMatchObject({ policy: { servedBy: 'fallback' }, fallback: { policy: 'rule:fixed:17.99' } });
+      expect((json.fallback as { reason: string }).reason).toMatch(/time budget/);
+      expect(json.price).toBe(17.99);
+    } finally {
+      await endpoint.close();
+    }
+  });
+
+  it('sends a stable share of request keys to the canary, logs shadow decisions and propensities', async () => {
+    const log = join(scratch, 'decisions.jsonl');
+    const endpoint = await endpointWith({ policies: { everyday: { canary: { alias: 'candidate', share: 0.3 }, shadow: { alias: 'staging' } } } }, { decisionLog: log });
+    try {
+      endpoint.registry.moveAlias('everyday', 2, 'candidate', { reason: 'canary' });
+      endpoint.registry.moveAlias('everyday', 2, 'staging', { reason: 'shadow' });
+      await endpoint.service.refresh();
+      const context = contextOn(7, 1)[0];
+      const servedBy: string[] = [];
+      for (let key = 0; key < 200; key++) {
+        const { json } = await postJson(`${endpoint.url}/v1/policies/everyday/price`, { ...context, key: `customer-${key}` });
+        servedBy.push((json.policy as { servedBy: string }).servedBy);
+      }
+      const canaryShare = servedBy.filter((who) => who === 'canary').length / servedBy.length;
+      expect(canaryShare).toBeGreaterThan(0.18);
+      expect(canaryShare).toBeLessThan(0.42);
+      const again = await postJson(`${endpoint.url}/v1/policies/everyday/price`, { ...context, key: 'customer-3' });
+      expect((again.json.policy as { servedBy: string }).servedBy).toBe(servedBy[3]);
+    } finally {
+      await endpoint.close();
+    }
+    const lines = readFileSync(log, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines.length).toBe(201);
+    expect(lines[0]).toMatchObject({ policy: 'everyday', shadow: { version: 2 } });
+    for (const line of lines) expect(line.propensity === 1 || Math.abs(line.propensity - 0.3) < 1e-12 || Math.abs(line.propensity - 0.7) < 1e-12).toBe(true);
+  });
+
+  it('a served price never breaks a guardrail (random contexts and rules)', async () => {
+    const endpoint = await endpointWith({ policies: { everyday: { guardrails: { minPrice: 12.99, maxPrice: 27.99, maxChange: 0.15, marginFloor: 0.2, competitorIndex: { low: 0.7, high: 1.4 } } } } });
+    try {
+      const base = contextOn(8, 1)[0]!;
+      await fc.assert(
+        fc.asyncProperty(fc.double({ min: 13, max: 27, noNaN: true }), fc.array(fc.double({ min: 12, max: 25, noNaN: true }), { minLength: 1, maxLength: 2 }), fc.double({ min: 0, max: 500, noNaN: true }), async (lastPrice, rivals, stock) => {
+          const features = { ...base.features, lastPrice, ...(base.features.stockOnHand === undefined ? {} : { stockOnHand: stock }) };
+          const { status, json } = await postJson(`${endpoint.url}/v1/policies/everyday/price`, { features, lastPrice, competitorPrices: rivals });
+          expect(status).toBe(200);
+          const mean = rivals.reduce((a, b) => a + b, 0) / rivals.length;
+          const unitCost = env.inner.model.unitCost;
+          const meets = (price: number): Record<string, boolean> => ({
+            'min-max': price >= 12.99 - 1e-9 && price <= 27.99 + 1e-9,
+            'max-change': Math.abs(price - lastPrice) <= 0.15 * lastPrice + 1e-9,
+            'competitor-index': price / mean >= 0.7 - 1e-9 && price / mean <= 1.4 + 1e-9,
+            'margin-floor': (price - unitCost) / price >= 0.2 - 1e-9,
+          });
+          const violations = json.violations as string[];
+          // Every rule the response does not name as broken holds for the served price.
+          for (const [rule, ok] of Object.entries(meets(json.price as number))) expect(ok || violations.includes(rule)).toBe(true);
+          // And a rule is only broken when no ladder price could meet them all.
+          const satisfiable = Array.from(env.inner.model.ladder).some((price) => Object.values(meets(price)).every(Boolean));
+          if (satisfiable) expect(violations).toEqual([]);
+        }),
+        { numRuns: 150 },
+      );
+    } finally {
+      await endpoint.close();
+    }
+  });
+
+  it('never answers random bodies and headers with a 5xx (fuzz)', async () => {
+    const endpoint = await endpointWith();
+    try {
+      const headerName = fc.constantFrom('content-type', 'authorization', 'x-request-id', 'accept', 'content-encoding');
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(fc.jsonValue(), fc.record({ features: fc.dictionary(fc.string(), fc.oneof(fc.double(), fc.string(), fc.constant(null))), lastPrice: fc.anything() }, { requiredKeys: [] })),
+          fc.dictionary(headerName, fc.string({ unit: 'grapheme-ascii', maxLength: 40 })),
+          fc.constantFrom('/v1/policies/everyday/price', '/v1/policies/everyday/prices', '/v1/policies', '/v1/policies/everyday/promote', '/v1/policies/everyday/rollback', '/v1/policies/x/price'),
+          async (body, headers, path) => {
+            let status: number;
+            try {
+              const response = await fetch(`${endpoint.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) ?? 'null' });
+              status = response.status;
+              await response.arrayBuffer();
+            } catch (error) {
+              // fetch itself refuses some header values before sending: not the server's answer.
+              if (error instanceof TypeError) return;
+              throw error;
+            }
+            expect(status).toBeLessThan(500);
+          },
+        ),
+        { numRuns: 300 },
+      );
+      expect(await fetch(`${endpoint.url}/healthz`).then((response) => response.status)).toBe(200);
+    } finally {
+      await endpoint.close();
+    }
+  });
+});
