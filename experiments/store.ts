@@ -409,17 +409,25 @@ function runOf(row: RawRun): RunRow {
   };
 }
 
-/** Applies every migration past the database's user_version, each in its own transaction. */
+/**
+ * Applies every migration past the database's user_version, each in its own IMMEDIATE
+ * transaction that re-reads the version, so two processes opening a new store at once
+ * (the test polling a sweep, two sweeps) never apply a migration twice.
+ */
 function migrate(database: Database.Database): void {
-  const current = database.pragma('user_version', { simple: true }) as number;
-  if (current > migrations.length) {
-    throw new PricelabError('integrity', `the results store has schema version ${current}, newer than this pricelab knows (${migrations.length}); upgrade pricelab`);
+  const version = () => database.pragma('user_version', { simple: true }) as number;
+  const initial = version();
+  if (initial > migrations.length) {
+    throw new PricelabError('integrity', `the results store has schema version ${initial}, newer than this pricelab knows (${migrations.length}); upgrade pricelab`);
   }
-  for (let version = current; version < migrations.length; version++) {
-    const sql = migrations[version]!;
-    database.transaction(() => {
-      database.exec(sql);
-      database.pragma(`user_version = ${version + 1}`);
-    })();
+  for (let step = initial; step < migrations.length; step++) {
+    database
+      .transaction(() => {
+        const current = version();
+        if (current !== step) return; // another process applied it meanwhile
+        database.exec(migrations[step]!);
+        database.pragma(`user_version = ${step + 1}`);
+      })
+      .immediate();
   }
 }

@@ -1,0 +1,107 @@
+/**
+ * The kill test of issue 4: a sweep killed (SIGKILL) mid-run, after one run finished and
+ * another saved a checkpoint, resumes with --resume and ends with exactly the evaluations
+ * of an uninterrupted sweep (run with another worker count, in another PRICELAB_HOME).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databasePath, ResultsStore } from '../../experiments/store.js';
+import { ensureBuilt, main, root, type CliResult } from '../fixtures/cli.js';
+
+const experiment = {
+  name: 'kill-test',
+  scenarios: ['steady-state-v1'],
+  agents: [
+    { name: 'q', kind: 'q-learning', config: { exploration: { kind: 'epsilon', start: 1, end: 0.05, decaySteps: 4000 } } },
+    { kind: 'thompson' },
+  ],
+  seeds: [1, 2],
+  budget: { episodes: 25 },
+  evaluation: { episodes: 3, seed: 500 },
+  kpis: ['profit', 'units'],
+};
+
+function cli(home: string, ...args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [main, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, PRICELAB_HOME: home, NO_COLOR: '1' } }, (error, stdout, stderr) =>
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr }),
+    );
+  });
+}
+
+/** Every run's stored evaluation episodes and eval/ metrics, by run key. */
+function storedResults(home: string) {
+  const store = ResultsStore.open(home);
+  try {
+    return Object.fromEntries(
+      store.listRuns().map((run) => [run.id, { status: run.status, evaluations: store.evaluationsOf(run.id), eval: Object.entries(store.metricsOf(run.id)).filter(([key]) => key.startsWith('eval/') || key.startsWith('train/') || key.startsWith('rollout/')) }]),
+    );
+  } finally {
+    store.close();
+  }
+}
+
+describe('a killed sweep, resumed', () => {
+  let folder: string;
+  let file: string;
+  beforeAll(() => {
+    ensureBuilt();
+    folder = mkdtempSync(join(tmpdir(), 'pricelab-sweep-resume-'));
+    file = join(folder, 'kill-test.json');
+    writeFileSync(file, JSON.stringify(experiment));
+  });
+  afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+  it('ends with the same results as an uninterrupted sweep', async () => {
+    const killedHome = join(folder, 'killed');
+    const child = spawn(process.execPath, [main, 'experiment', 'run', file, '--workers', '1'], { cwd: root, env: { ...process.env, PRICELAB_HOME: killedHome }, stdio: 'ignore' });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    // Poll the store until one run finished and another has a checkpoint, then kill the process outright.
+    let killedAt: { finished: number; checkpointed: string } | undefined;
+    const deadline = Date.now() + 40_000;
+    while (!killedAt && Date.now() < deadline && child.exitCode === null) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (!existsSync(databasePath(killedHome))) continue;
+      const store = ResultsStore.open(killedHome);
+      try {
+        const runs = store.listRuns();
+        const finished = runs.filter((run) => run.status === 'finished').length;
+        const checkpointed = runs.find((run) => run.status === 'running' && (store.checkpointOf(run.id)?.episodes ?? 0) >= 1);
+        if (finished >= 1 && checkpointed) {
+          child.kill('SIGKILL');
+          killedAt = { finished, checkpointed: checkpointed.id };
+        }
+      } finally {
+        store.close();
+      }
+    }
+    await exited;
+    expect(killedAt, 'the sweep was killed after a finished run and a checkpoint').toBeDefined();
+    const afterKill = storedResults(killedHome);
+    expect(Object.values(afterKill).filter((run) => run.status === 'finished').length).toBeLessThan(4);
+    // The killed run left no half-written results.
+    expect(afterKill[killedAt!.checkpointed]).toMatchObject({ status: 'running', evaluations: [], eval: [] });
+
+    const [resumed, uninterrupted] = await Promise.all([cli(killedHome, 'experiment', 'run', file, '--resume', '--workers', '1'), cli(join(folder, 'clean'), 'experiment', 'run', file, '--workers', '2')]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(uninterrupted.code, uninterrupted.stderr).toBe(0);
+    expect(resumed.stderr).toContain(`resuming ${killedAt!.checkpointed}`);
+    expect(resumed.stdout).toMatch(new RegExp(`${4 - killedAt!.finished} finished, 0 failed, 0 interrupted, ${killedAt!.finished} skipped`));
+
+    const expected = storedResults(join(folder, 'clean'));
+    expect(Object.keys(expected)).toHaveLength(4);
+    expect(Object.values(expected).every((run) => run.status === 'finished' && run.evaluations.length === 3)).toBe(true);
+    expect(storedResults(killedHome)).toEqual(expected);
+    // Checkpoints of finished runs are cleaned up.
+    expect(existsSync(join(killedHome, 'checkpoints', killedAt!.checkpointed))).toBe(false);
+  });
+
+  it('refuses to run an experiment already in the store without --resume (exit 2)', async () => {
+    const result = await cli(join(folder, 'clean'), 'experiment', 'run', file);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/already has 4 of its 4 runs.*\n.*--resume/);
+  });
+});
