@@ -59,7 +59,7 @@ describe('the pricing endpoint', () => {
       const batch = await postJson(`${endpoint.url}/v1/policies/everyday/prices`, { requests: contextOn(4, 5) });
       expect(batch.status).toBe(200);
       expect((batch.json.responses as unknown[]).length).toBe(5);
-      const listed = await fetch(`${endpoint.url}/v1/policies`).then((response) => response.json());
+      const listed = (await fetch(`${endpoint.url}/v1/policies`).then((response) => response.json())) as { policies: unknown[] };
       expect(listed.policies[0]).toMatchObject({ name: 'everyday', versions: 2, aliases: { production: 1 }, served: { version: 1 } });
       expect(await fetch(`${endpoint.url}/healthz`).then((response) => response.status)).toBe(200);
       expect(await fetch(`${endpoint.url}/readyz`).then((response) => response.status)).toBe(200);
