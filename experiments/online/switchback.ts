@@ -96,7 +96,7 @@ export async function runSwitchback(model: MarketModel, specs: ArmSpecs, options
       level,
       method: `paired blocks: t interval over ${pairDifferences.length} pair differences (B block mean - A block mean), ${options.blockDays}-day blocks, ${burnInDays} burn-in day(s) dropped per block`,
       alwaysValid: alwaysValidInterval(pairDifferences, { level }),
-      flags: burnInDays === 0 && hasCarryOver(model) ? ['carry-over: this market has state that outlives a block (see details.carryOver); short blocks without burn-in are biased'] : [],
+      flags: hasCarryOver(model) ? [`carry-over: ${carryOverMechanisms(model).join(', ')} outlive a block; short blocks${burnInDays === 0 ? ' without burn-in' : ''} are biased (compare the bias with longer blocks or more burn-in)`] : [],
       details: { blockDays: options.blockDays, burnInDays, assignment: arms.join(''), blockMeans, pairDifferences, carryOver: carryOverMechanisms(model) },
     },
     truth,
