@@ -17,7 +17,9 @@
  *   3. our price_t (the agent's ladder index, or any price in the multi-firm view)
  *   4. arrivals and choice: units demanded from firm j in segment s are
  *      Poisson(lambda_s,t * P_s(j)), independent across j: exactly Binomial(Poisson(lambda), P)
- *      by Poisson thinning, with one uniform per (segment, firm) so streams stay aligned
+ *      by Poisson thinning. One stream uniform per segment (ours), whatever the prices, so
+ *      streams stay aligned; rivals' units are drawn (multi-firm view) from uniforms derived
+ *      from it by hashing, or set to their expectation (single-agent view)
  *   5. sales = min(demand, stock), pro rata across segments; lost sales = the rest
  *   6. reference prices and the loyal base update (after the customers saw today's price)
  *   7. today's sales schedule their returns; returns that fall due today are refunded
@@ -32,6 +34,7 @@
 import { RandomStream, uniformToKey, derivedUniform } from './random.js';
 import { binomialFromUniform, poissonFromUniform, sigmoid } from './sampling.js';
 import { fastExp } from './fast-exp.js';
+import { ReturnLagSampler } from './return-lags.js';
 import { drawWeatherPath } from './weather.js';
 import { Rival } from './competitors/rival.js';
 import { createStrategy } from './competitors/create.js';
@@ -123,7 +126,7 @@ export class MarketSimulation {
   private readonly segmentDemand: Float64Array;
   private readonly segmentSold: Float64Array;
   private readonly expUtility: Float64Array;
-  private readonly returnLagCumulative: Float64Array;
+  private readonly returnLags: ReturnLagSampler;
   private readonly rivalQuality: Float64Array;
   private readonly rivalUnitCost: Float64Array;
   /** Return probability per segment and its log-complement, cached for one (price, festive) pair. */
@@ -142,6 +145,8 @@ export class MarketSimulation {
   private readonly rivalWeightPrice: Float64Array;
   private readonly rivalWeight: Float64Array;
   private stableDenominator = 1;
+  /** Expected arrivals today over all segments, set by drawDemand. */
+  private arrivalsToday = 0;
   /** Draw rivals' units (multi-firm view) or use their expectation (single-agent view). */
   readonly sampleRivalUnits: boolean;
   private readonly kpis: EpisodeKpiAccumulator;
@@ -183,7 +188,9 @@ export class MarketSimulation {
     this.returnsDue = new Float64Array(ringSize);
     this.refundsDue = new Float64Array(ringSize);
     this.restockDue = new Float64Array(ringSize);
-    this.returnLagCumulative = returns ? returnLagDistribution(returns.minLagDays, returns.maxLagDays, returns.meanLagDays) : new Float64Array(1);
+    this.returnLags = returns
+      ? new ReturnLagSampler(returns.minLagDays, returns.maxLagDays, returns.meanLagDays, returns.resellableFraction)
+      : new ReturnLagSampler(0, 0, 1, 0);
     this.changeWindow = Math.max(1, ...model.segments.map((segment) => segment.loyalty?.changeWindowDays ?? 1));
     this.changeHistory = new Uint8Array(powerOfTwoAtLeast(this.changeWindow + 1));
     this.changeMask = this.changeHistory.length - 1;
@@ -384,69 +391,8 @@ export class MarketSimulation {
     for (let firm = 0; firm < firms; firm++) firmDemand[firm] = 0;
 
     // 4. arrivals and choice
-    let arrivals = 0;
-    let demand = 0;
-    const segmentCount = model.segments.length;
-    if (segmentCount > 0) {
-      const weekend = (model.calendar.weekday[day] ?? 0) >= 5 ? 1 : 0;
-      const temperatureFactor = model.temperatureMultiplier ? model.temperatureMultiplier.valueAt(day, temperature) : 1;
-      const ladderSize = model.ladder.length;
-      for (let segmentIndex = 0; segmentIndex < segmentCount; segmentIndex++) {
-        const segment = model.segments[segmentIndex]!;
-        const rate =
-          (segment.rates[day] ?? 0) * (segment.weatherMultiplier[weatherState * 2 + weekend] ?? 1) * temperatureFactor * (this.activeShare[segmentIndex] ?? 1);
-        arrivals += rate;
-        // Logit weights exp((v - shift) / mu): ours from a table for ladder prices, rivals'
-        // cached while their price holds, the outside option's constant. Transcendental
-        // calls dominate the day's cost, so each is computed only when its input changed.
-        const inverseScale = 1 / segment.scale;
-        let ourWeight =
-          ladderIndex >= 0
-            ? (this.ourWeightTable[segmentIndex * ladderSize + ladderIndex] ?? 0)
-            : fastExp((this.ourQuality - segment.priceSensitivity * price - (this.utilityShift[segmentIndex] ?? 0)) * inverseScale);
-        const reference = segment.reference;
-        if (reference) {
-          const referencePrice = this.referencePrice[segmentIndex] ?? price;
-          const referenceTerm = price < referencePrice ? reference.gain * (referencePrice - price) : -reference.loss * (price - referencePrice);
-          if (referenceTerm !== 0) ourWeight *= fastExp(referenceTerm * inverseScale);
-        }
-        this.expUtility[0] = ourWeight;
-        let denominator = (this.outsideWeight[segmentIndex] ?? 0) + ourWeight;
-        for (let firm = 1; firm < firms; firm++) {
-          const slot = segmentIndex * firms + firm;
-          const rivalPrice = prices[firm] ?? 0;
-          if (this.rivalWeightPrice[slot] !== rivalPrice) {
-            this.rivalWeightPrice[slot] = rivalPrice;
-            this.rivalWeight[slot] = fastExp(((this.rivalQuality[firm] ?? 0) - segment.priceSensitivity * rivalPrice - (this.utilityShift[segmentIndex] ?? 0)) * inverseScale);
-          }
-          const weight = this.rivalWeight[slot] ?? 0;
-          this.expUtility[firm] = weight;
-          denominator += weight;
-        }
-        if (!(denominator > 0 && denominator < Number.POSITIVE_INFINITY)) this.stableWeights(segmentIndex, price, prices);
-        const scaledRate = rate / (denominator > 0 && denominator < Number.POSITIVE_INFINITY ? denominator : this.stableDenominator);
-        // Ours: drawn. Rivals: a uniform drawn for each (so the stream stays aligned), their
-        // units drawn in the multi-firm view and at their expectation in the single-agent one.
-        const ourMean = scaledRate * (this.expUtility[0] ?? 0);
-        const ourUniform = this.customers.next();
-        const segmentDemand = model.deterministic ? ourMean : poissonFromUniform(ourMean, ourUniform);
-        firmDemand[0] = (firmDemand[0] ?? 0) + segmentDemand;
-        for (let firm = 1; firm < firms; firm++) {
-          const mean = scaledRate * (this.expUtility[firm] ?? 0);
-          const uniform = this.customers.next();
-          firmDemand[firm] = (firmDemand[firm] ?? 0) + (this.sampleRivalUnits && !model.deterministic ? poissonFromUniform(mean, uniform) : mean);
-        }
-        this.segmentDemand[segmentIndex] = segmentDemand;
-        demand += segmentDemand;
-      }
-    } else {
-      const mean = textbookMean(model, day, price);
-      const uniform = this.customers.next();
-      arrivals = mean;
-      demand = model.deterministic ? mean : textbookDraw(model, mean, uniform);
-      this.segmentDemand[0] = demand;
-      firmDemand[0] = demand;
-    }
+    const demand = this.drawDemand(day, price, ladderIndex, prices, weatherState, temperature);
+    const arrivals = this.arrivalsToday;
 
     // 5. sales capped by stock
     const sold = Math.min(demand, this.stockOnHand);
@@ -480,31 +426,12 @@ export class MarketSimulation {
       if (segment.reference) this.referencePrice[segmentIndex] = segment.reference.memory * reference + (1 - segment.reference.memory) * price;
     }
 
-    // 7. returns: schedule today's, book those due today
-    const returns = model.scenario.returns;
-    let unitsReturned = 0;
-    let refunds = 0;
-    let handlingCost = 0;
-    let unitsRestocked = 0;
-    if (returns) {
-      const festive = eventDay || presaleDay ? 1 : 0;
-      const returnSegments = Math.max(1, segmentCount);
-      this.setReturnProbabilities(price, ladderIndex, festive);
-      for (let segmentIndex = 0; segmentIndex < returnSegments; segmentIndex++) {
-        const uniform = this.returnsStream.next();
-        const units = this.segmentSold[segmentIndex] ?? 0;
-        if (units > 0) this.scheduleReturns(day, units, segmentIndex, price, uniform);
-      }
-      const slot = day & this.ringMask;
-      unitsReturned = this.returnsDue[slot] ?? 0;
-      refunds = this.refundsDue[slot] ?? 0;
-      unitsRestocked = this.restockDue[slot] ?? 0;
-      this.returnsDue[slot] = 0;
-      this.refundsDue[slot] = 0;
-      this.restockDue[slot] = 0;
-      this.returnsPending -= unitsReturned;
-      handlingCost = returns.handlingCost * unitsReturned;
-    }
+    // 7. returns: schedule today's, book those due today (into outcome.unitsReturned, refunds, unitsRestocked, handlingCost)
+    this.processReturns(day, price, ladderIndex, eventDay || presaleDay ? 1 : 0);
+    const unitsReturned = outcome.unitsReturned;
+    const refunds = outcome.refunds;
+    const unitsRestocked = outcome.unitsRestocked;
+    const handlingCost = outcome.handlingCost;
 
     // 8. stock arrivals and ordering
     this.stockOnHand += unitsRestocked;
@@ -591,6 +518,124 @@ export class MarketSimulation {
   }
 
   /**
+   * Step 4 of the day: arrivals and choice. Fills segmentDemand and outcome.firmDemand,
+   * sets arrivalsToday, and returns the units demanded from us (uncensored). A method of
+   * its own so that V8 optimises it with its own inlining budget (see docs/performance.md).
+   */
+  private drawDemand(day: number, price: number, ladderIndex: number, prices: Float64Array, weatherState: number, temperature: number): number {
+    const model = this.model;
+    const firms = this.firmCount;
+    const firmDemand = this.outcome.firmDemand;
+    const sampleRivals = this.sampleRivalUnits && !model.deterministic;
+    let arrivals = 0;
+    let demand = 0;
+    const segmentCount = model.segments.length;
+    if (segmentCount > 0) {
+      const weekend = (model.calendar.weekday[day] ?? 0) >= 5 ? 1 : 0;
+      const temperatureFactor = model.temperatureMultiplier ? model.temperatureMultiplier.valueAt(day, temperature) : 1;
+      const ladderSize = model.ladder.length;
+      for (let segmentIndex = 0; segmentIndex < segmentCount; segmentIndex++) {
+        const segment = model.segments[segmentIndex]!;
+        const rate =
+          (segment.rates[day] ?? 0) * (segment.weatherMultiplier[weatherState * 2 + weekend] ?? 1) * temperatureFactor * (this.activeShare[segmentIndex] ?? 1);
+        arrivals += rate;
+        // Logit weights exp((v - shift) / mu): ours from a table for ladder prices, rivals'
+        // cached while their price holds, the outside option's constant. Transcendental
+        // calls dominate the day's cost, so each is computed only when its input changed.
+        const inverseScale = 1 / segment.scale;
+        let ourWeight =
+          ladderIndex >= 0
+            ? (this.ourWeightTable[segmentIndex * ladderSize + ladderIndex] ?? 0)
+            : fastExp((this.ourQuality - segment.priceSensitivity * price - (this.utilityShift[segmentIndex] ?? 0)) * inverseScale);
+        const reference = segment.reference;
+        if (reference) {
+          const referencePrice = this.referencePrice[segmentIndex] ?? price;
+          const referenceTerm = price < referencePrice ? reference.gain * (referencePrice - price) : -reference.loss * (price - referencePrice);
+          if (referenceTerm !== 0) ourWeight *= fastExp(referenceTerm * inverseScale);
+        }
+        this.expUtility[0] = ourWeight;
+        let denominator = (this.outsideWeight[segmentIndex] ?? 0) + ourWeight;
+        for (let firm = 1; firm < firms; firm++) {
+          const slot = segmentIndex * firms + firm;
+          const rivalPrice = prices[firm] ?? 0;
+          if (this.rivalWeightPrice[slot] !== rivalPrice) {
+            this.rivalWeightPrice[slot] = rivalPrice;
+            this.rivalWeight[slot] = fastExp(((this.rivalQuality[firm] ?? 0) - segment.priceSensitivity * rivalPrice - (this.utilityShift[segmentIndex] ?? 0)) * inverseScale);
+          }
+          const weight = this.rivalWeight[slot] ?? 0;
+          this.expUtility[firm] = weight;
+          denominator += weight;
+        }
+        if (!(denominator > 0 && denominator < Number.POSITIVE_INFINITY)) this.stableWeights(segmentIndex, price, prices);
+        const scaledRate = rate / (denominator > 0 && denominator < Number.POSITIVE_INFINITY ? denominator : this.stableDenominator);
+        // Ours: drawn from one stream uniform per segment. Rivals: at their expectation in the
+        // single-agent view; drawn in the multi-firm view from uniforms derived from ours by
+        // hashing, so the stream advances by one uniform per segment in both views.
+        const ourMean = scaledRate * (this.expUtility[0] ?? 0);
+        const ourUniform = this.customers.next();
+        const segmentDemand = model.deterministic ? ourMean : poissonFromUniform(ourMean, ourUniform);
+        firmDemand[0] = (firmDemand[0] ?? 0) + segmentDemand;
+        if (sampleRivals) {
+          // Salted: the unsalted key's derived uniforms split our own large means (sampling.ts).
+          const key = (uniformToKey(ourUniform) ^ RIVAL_UNITS_SALT) >>> 0;
+          for (let firm = 1; firm < firms; firm++) {
+            firmDemand[firm] = (firmDemand[firm] ?? 0) + poissonFromUniform(scaledRate * (this.expUtility[firm] ?? 0), derivedUniform(key, firm));
+          }
+        } else {
+          for (let firm = 1; firm < firms; firm++) firmDemand[firm] = (firmDemand[firm] ?? 0) + scaledRate * (this.expUtility[firm] ?? 0);
+        }
+        this.segmentDemand[segmentIndex] = segmentDemand;
+        demand += segmentDemand;
+      }
+    } else {
+      const mean = textbookMean(model, day, price);
+      const uniform = this.customers.next();
+      arrivals = mean;
+      demand = model.deterministic ? mean : textbookDraw(model, mean, uniform);
+      this.segmentDemand[0] = demand;
+      firmDemand[0] = demand;
+    }
+
+    this.arrivalsToday = arrivals;
+    return demand;
+  }
+
+  /**
+   * Step 7 of the day: today's sales schedule their returns (a binomial per segment, then
+   * each returned unit's lag and resellability); the returns that fall due today are booked
+   * into outcome.unitsReturned, refunds, unitsRestocked and handlingCost. A method of its own
+   * so that V8 optimises it with its own inlining budget.
+   */
+  private processReturns(day: number, price: number, ladderIndex: number, festive: number): void {
+    const outcome = this.outcome;
+    const returns = this.model.scenario.returns;
+    if (!returns) {
+      outcome.unitsReturned = 0;
+      outcome.refunds = 0;
+      outcome.unitsRestocked = 0;
+      outcome.handlingCost = 0;
+      return;
+    }
+    const returnSegments = Math.max(1, this.model.segments.length);
+    this.setReturnProbabilities(price, ladderIndex, festive);
+    for (let segmentIndex = 0; segmentIndex < returnSegments; segmentIndex++) {
+      const uniform = this.returnsStream.next();
+      const units = this.segmentSold[segmentIndex] ?? 0;
+      if (units > 0) this.scheduleReturns(day, units, segmentIndex, price, uniform);
+    }
+    const slot = day & this.ringMask;
+    const unitsReturned = this.returnsDue[slot] ?? 0;
+    outcome.unitsReturned = unitsReturned;
+    outcome.refunds = this.refundsDue[slot] ?? 0;
+    outcome.unitsRestocked = this.restockDue[slot] ?? 0;
+    this.returnsDue[slot] = 0;
+    this.refundsDue[slot] = 0;
+    this.restockDue[slot] = 0;
+    this.returnsPending -= unitsReturned;
+    outcome.handlingCost = returns.handlingCost * unitsReturned;
+  }
+
+  /**
    * Today's return probability per segment, sigmoid(t0 + t1 depth + t2 festive + t_s), and
    * its log-complement: from a table for ladder prices, else computed (and kept while the
    * price holds).
@@ -637,8 +682,8 @@ export class MarketSimulation {
   private scheduleReturns(day: number, units: number, segmentIndex: number, price: number, uniform: number): void {
     const returns = this.model.scenario.returns!;
     const probability = this.returnProbability[segmentIndex] ?? 0;
-    const cumulative = this.returnLagCumulative;
     if (this.model.deterministic) {
+      const cumulative = this.returnLags.cumulative;
       const expected = units * probability;
       let previous = 0;
       for (let lagIndex = 0; lagIndex < cumulative.length; lagIndex++) {
@@ -653,22 +698,22 @@ export class MarketSimulation {
     if (count === 0) return;
     // Each returned unit's lag and resellability from derived uniforms: the stream stays put.
     const key = uniformToKey(uniform);
-    const resellableFraction = returns.resellableFraction;
     const ringMask = this.ringMask;
     const firstReturnDay = day + returns.minLagDays;
     const refurbishDays = returns.refurbishDays;
-    const lastLag = cumulative.length - 1;
     const returnsDue = this.returnsDue;
     const refundsDue = this.refundsDue;
     const restockDue = this.restockDue;
+    const lags = this.returnLags;
+    const resellableBelow = lags.resellableBelow;
     for (let unit = 0; unit < count; unit++) {
-      const lagUniform = derivedUniform(key, 2 * unit);
-      let lagIndex = 0;
-      while (lagIndex < lastLag && lagUniform >= cumulative[lagIndex]!) lagIndex++;
+      // One derived uniform per unit decides its lag and, within the lag, its resellability.
+      const unitUniform = derivedUniform(key, unit);
+      const lagIndex = lags.lagIndex(unitUniform);
       const slot = (firstReturnDay + lagIndex) & ringMask;
       returnsDue[slot] = returnsDue[slot]! + 1;
       refundsDue[slot] = refundsDue[slot]! + price;
-      if (derivedUniform(key, 2 * unit + 1) < resellableFraction) {
+      if (unitUniform < resellableBelow[lagIndex]!) {
         const restockSlot = (firstReturnDay + lagIndex + refurbishDays) & ringMask;
         restockDue[restockSlot] = restockDue[restockSlot]! + 1;
       }
@@ -687,19 +732,8 @@ export class MarketSimulation {
   }
 }
 
-/**
- * Cumulative distribution of the return lag beyond minLag: an exponential with the given
- * mean, truncated to the return window, discretised by day.
- */
-function returnLagDistribution(minLag: number, maxLag: number, meanExtra: number): Float64Array {
-  const count = maxLag - minLag + 1;
-  const cumulative = new Float64Array(count);
-  const rate = 1 / meanExtra;
-  const total = 1 - Math.exp(-rate * count);
-  for (let index = 0; index < count; index++) cumulative[index] = (1 - Math.exp(-rate * (index + 1))) / total;
-  cumulative[count - 1] = 1;
-  return cumulative;
-}
+/** XORed into a segment's uniform key before deriving the rivals' uniforms from it. */
+const RIVAL_UNITS_SALT = 0x5bd1e995;
 
 function powerOfTwoAtLeast(size: number): number {
   let power = 1;

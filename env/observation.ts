@@ -157,10 +157,14 @@ export class ObservationWriter {
     const row = day * this.dayTableWidth;
     for (let column = 0; column < this.dayTableWidth; column++) out[index++] = this.dayTable[row + column] ?? 0;
     if (this.weatherStates > 0) {
-      const today = market.weatherStates[day];
-      const tomorrow = market.weatherStates[day + 1];
-      for (let state = 0; state < this.weatherStates; state++) out[index++] = today === state ? 1 : 0;
-      for (let state = 0; state < this.weatherStates; state++) out[index++] = tomorrow === state ? 1 : 0;
+      // One-hot: clear both blocks, then set today's and tomorrow's state.
+      const states = this.weatherStates;
+      for (let column = 0; column < 2 * states; column++) out[index + column] = 0;
+      const today = market.weatherStates[day] ?? -1;
+      const tomorrow = market.weatherStates[day + 1] ?? -1;
+      if (today >= 0 && today < states) out[index + today] = 1;
+      if (tomorrow >= 0 && tomorrow < states) out[index + states + tomorrow] = 1;
+      index += 2 * states;
     }
     if (this.hasTemperature) out[index++] = (market.temperatures[day] ?? 0) / 40;
     for (let position = 0; position < this.loyalSegments.length; position++) out[index++] = market.activeShare[this.loyalSegments[position]!] ?? 1;

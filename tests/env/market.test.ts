@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { makeEnv, rewardFromTerms, type StepInfo } from '../../env/env.js';
 import { buildMarketModel } from '../../env/model.js';
 import { MultiFirmMarket } from '../../env/multi-firm.js';
+import { MarketSimulation } from '../../env/market.js';
 import { PricelabError } from '../../env/errors.js';
 import { linearOptimalPrice, constantElasticityOptimalPrice } from '../../env/textbook.js';
 import { builtInScenarioIds, loadScenario, validateScenario } from '../../scenarios/load.js';
@@ -101,6 +102,41 @@ describe('common random numbers', () => {
     const high = run(9);
     low.forEach((units, day) => expect(units).toBeGreaterThanOrEqual(high[day]!));
     expect(low.reduce((a, b) => a + b, 0)).toBeGreaterThan(high.reduce((a, b) => a + b, 0));
+  });
+
+  it("rivals' units drawn in the multi-firm view are Poisson around the single-agent view's expectation, and our customers are the same", () => {
+    const model = models['steady-state-v1']!;
+    const drawn = new MarketSimulation(model, { sampleRivalUnits: true });
+    const expected = new MarketSimulation(model);
+    const prices = new Float64Array(drawn.firmCount).fill(Number.NaN);
+    let sum = 0;
+    let mean = 0;
+    let squares = 0;
+    let days = 0;
+    for (let seed = 1; seed <= 8; seed++) {
+      drawn.reset(seed);
+      expected.reset(seed);
+      for (let day = 0; !drawn.ended; day++) {
+        prices[0] = model.ladder[(day * 5 + seed) % model.ladder.length]!;
+        const sampled = drawn.stepPrices(prices);
+        const reference = expected.stepPrices(prices);
+        expect(sampled.demand).toBe(reference.demand);
+        for (let firm = 1; firm < drawn.firmCount; firm++) {
+          const units = sampled.firmDemand[firm]!;
+          const expectation = reference.firmDemand[firm]!;
+          expect(Number.isInteger(units)).toBe(true);
+          sum += units;
+          mean += expectation;
+          squares += (units - expectation) ** 2;
+        }
+        days++;
+      }
+    }
+    expect(days).toBe(8 * model.horizon);
+    // Poisson: the total is within 4 standard deviations of its mean; the mean squared deviation is the mean.
+    expect(Math.abs(sum - mean)).toBeLessThan(4 * Math.sqrt(mean));
+    expect(squares / mean).toBeGreaterThan(0.95);
+    expect(squares / mean).toBeLessThan(1.05);
   });
 
   it('another seed gives another episode', () => {
