@@ -58,19 +58,30 @@ export function parseDecisionLog(text: string, expectations?: LogExpectations): 
     const parsed = decisionRecordSchema.safeParse(json);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) problems.push({ path: [where, ...issue.path.map((part) => (typeof part === 'symbol' ? String(part) : part))], message: issue.message });
-      return;
     }
+    // The scenario checks run on whatever fields have the right shape, so one pass lists every problem.
+    if (expectations && typeof json === 'object' && json !== null) problems.push(...scenarioProblems(json as Partial<DecisionRecord>, expectations, where));
+    if (!parsed.success) return;
     const record = parsed.data;
-    if (expectations) {
-      const missing = expectations.featureNames.filter((name) => !(name in record.context));
-      if (missing.length > 0) problems.push({ path: [where, 'context'], message: `expected the features ${missing.join(', ')}, found none for them` });
-      const price = expectations.ladder[record.action];
-      if (price === undefined) problems.push({ path: [where, 'action'], message: `expected a ladder index 0..${expectations.ladder.length - 1}, found ${record.action}` });
-      else if (Math.abs(price - record.price) > 1e-6 * Math.max(1, price)) problems.push({ path: [where, 'price'], message: `expected ${price} (the price of ladder index ${record.action}), found ${record.price}` });
-    }
     records.push(record);
   });
   if (problems.length > 0) throw new PricelabError('config', `the decision log has ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems);
   if (records.length < 2) throw new PricelabError('config', 'the decision log is too short', [{ path: [], message: `expected at least 2 decisions, found ${records.length}` }]);
   return records;
+}
+
+function scenarioProblems(record: Partial<DecisionRecord>, expectations: LogExpectations, where: string): Problem[] {
+  const problems: Problem[] = [];
+  if (typeof record.context === 'object' && record.context !== null) {
+    const missing = expectations.featureNames.filter((name) => !(name in (record.context as object)));
+    if (missing.length > 0) problems.push({ path: [where, 'context'], message: `expected the features ${missing.join(', ')}, found none for them` });
+  }
+  if (typeof record.action === 'number' && Number.isInteger(record.action) && record.action >= 0) {
+    const price = expectations.ladder[record.action];
+    if (price === undefined) problems.push({ path: [where, 'action'], message: `expected a ladder index 0..${expectations.ladder.length - 1}, found ${record.action}` });
+    else if (typeof record.price === 'number' && Math.abs(price - record.price) > 1e-6 * Math.max(1, price)) {
+      problems.push({ path: [where, 'price'], message: `expected ${price} (the price of ladder index ${record.action}), found ${record.price}` });
+    }
+  }
+  return problems;
 }
