@@ -20,6 +20,8 @@ import { registerTrain } from './commands/train.js';
 import { registerOnline } from './commands/online.js';
 import { registerLog } from './commands/log.js';
 import { registerOpe } from './commands/ope.js';
+import { registerPolicy } from './commands/policy.js';
+import { registerServe } from './commands/serve.js';
 
 const program = new Command('pricelab')
   .description('pricelab: a workbench for reinforcement-learning pricing: a seeded market simulator, agents, training, known answers and benchmarks')
@@ -45,5 +47,7 @@ registerOpe(program);
 registerExperiment(program);
 registerRuns(program);
 registerSampleSize(program);
+registerPolicy(program);
+registerServe(program);
 
 await program.parseAsync(process.argv);

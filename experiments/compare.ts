@@ -13,6 +13,7 @@
  * (HTML, charts, PNGs) are in experiments/report/.
  */
 import { codeVersion } from '../agents/artifact.js';
+import type { Guardrails } from '../agents/guardrails.js';
 import { makeEnv } from '../env/env.js';
 import { PricelabError, configError, type Problem } from '../env/errors.js';
 import { buildMarketModel } from '../env/model.js';
@@ -53,6 +54,8 @@ export interface CompareOptions {
   readonly primaryKpi?: string;
   /** BCa bootstrap resamples (default 2000). */
   readonly bootstrapResamples?: number;
+  /** Guardrails applied to every arm's evaluation prices, as serving applies them (default: none). */
+  readonly guardrails?: Guardrails;
   readonly hooks?: RunHooks;
 }
 
@@ -96,7 +99,7 @@ export async function compare(options: CompareOptions): Promise<ComparisonOutcom
   if (problems.length > 0) throw configError(`cannot run this comparison (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems);
 
   const seeds = Array.from({ length: options.seeds }, (_, index) => firstSeed + index);
-  const plan = { seeds, evaluationEpisodes: options.evaluationEpisodes, trainingSteps: options.trainingSteps, curvePoints, curveEpisodes: Math.min(5, options.evaluationEpisodes) };
+  const plan = { seeds, evaluationEpisodes: options.evaluationEpisodes, trainingSteps: options.trainingSteps, curvePoints, curveEpisodes: Math.min(5, options.evaluationEpisodes), guardrails: options.guardrails ?? {} };
   const run = await runComparison(model, arms, plan, options.hooks ?? {});
   const armNames = arms.map((arm) => arm.name);
   const analysis = analyse(run.results, { arms: armNames, baseline, alpha, power: targetPower, bootstrapResamples, level: confidenceLevel });
@@ -124,6 +127,13 @@ export async function compare(options: CompareOptions): Promise<ComparisonOutcom
     verdict: { kpi: primaryKpi, everyArmBetter: byArm.every((entry) => entry.verdict === 'better'), byArm },
     learningCurves: learningCurves(run.curves, armNames, confidenceLevel),
     perSeed: run.results.map((result) => ({ arm: result.arm, seed: result.seed, kpis: { ...result.kpis } })),
+    guardrails: {
+      rules: plan.guardrails,
+      byArm: armNames.map((arm) => {
+        const tally = run.guardrails[arm];
+        return { arm, decisions: tally?.decisions ?? 0, adjustments: tally?.adjustments ?? 0, violations: tally?.violations ?? 0, byRule: tally?.byRule ?? {} };
+      }),
+    },
   };
   return { summary, run, arms };
 }

@@ -12,7 +12,7 @@
  * plus Node's default process metrics.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { GuardedPrice } from './guardrails.js';
+import type { GuardedPrice } from '../agents/guardrails.js';
 
 export class ServingMetrics {
   readonly registry = new Registry();

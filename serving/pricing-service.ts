@@ -18,7 +18,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { PricelabError, type Problem } from '../env/errors.js';
-import { applyGuardrails, type GuardedPrice, type Guardrails } from './guardrails.js';
+import { applyGuardrails, type GuardedPrice, type Guardrails } from '../agents/guardrails.js';
 import type { PolicyRegistry } from './registry.js';
 import { ServedPolicy, type Explanation } from './served-policy.js';
 import { defaultPolicyServing, type PolicyServing, type ServingConfig } from './serving-config.js';

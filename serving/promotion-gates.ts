@@ -154,7 +154,7 @@ export function checkPromotion(options: {
   // 6. No guardrail violation in the evaluation.
   const violations: string[] = [];
   for (const entry of located) {
-    const record = guardrailReportOf(entry.summary)?.byArm.find((arm) => arm.arm === entry.candidateArm);
+    const record = entry.summary.guardrails.byArm.find((arm) => arm.arm === entry.candidateArm);
     if (!record) violations.push(`${entry.source} does not report guardrails for the candidate`);
     else if (record.violations > 0) violations.push(`${entry.summary.scenario.id}: ${record.violations} served price(s) broke a guardrail in evaluation`);
   }
@@ -176,7 +176,3 @@ function baselineMeanOf(entry: Located, kpi: string): number | undefined {
   return entry.summary.kpis.find((summary) => summary.name === kpi)?.byArm.find((arm) => arm.arm === entry.baselineArm)?.mean;
 }
 
-/** The evaluation's guardrail report (summary field `guardrails`), when the comparison made one. */
-function guardrailReportOf(summary: ComparisonSummary): { byArm: readonly { arm: string; violations: number }[] } | undefined {
-  return (summary as { guardrails?: { byArm: readonly { arm: string; violations: number }[] } }).guardrails;
-}

@@ -21,7 +21,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { PricelabError } from '../env/errors.js';
-import { guardrailsSchema } from './guardrails.js';
+import { guardrailsSchema } from '../agents/guardrails.js';
 import { aliasNames } from './registry.js';
 
 const aliasReference = z.strictObject({ alias: z.enum(aliasNames) });

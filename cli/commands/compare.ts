@@ -8,7 +8,10 @@
  * store. `--fail-unless-better` exits 1 unless every arm beats the baseline on the primary
  * KPI: a CI gate.
  */
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
+import { guardrailsSchema, type Guardrails } from '../../agents/guardrails.js';
+import { PricelabError } from '../../env/errors.js';
 import { compare, parseConfigOptions, type ComparisonSummary } from '../../experiments/compare.js';
 import { kpiDefinitions } from '../../experiments/compare/kpis.js';
 import { writeReport } from '../../experiments/report/write.js';
@@ -31,6 +34,19 @@ interface CompareCommandOptions {
   report?: string;
   failUnlessBetter?: boolean;
   store: boolean;
+  guardrails?: string;
+}
+
+function readGuardrails(path: string): Guardrails {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new PricelabError((error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not-found' : 'config', `cannot read guardrails from ${path}: ${(error as Error).message}`);
+  }
+  const parsed = guardrailsSchema.safeParse(json);
+  if (!parsed.success) throw new PricelabError('config', `${path} is not a valid guardrails file`, parsed.error.issues.map((issue) => ({ path: ['guardrails', ...issue.path.map(String)], message: issue.message })));
+  return parsed.data;
 }
 
 function probability(value: string): number {
@@ -57,6 +73,7 @@ export function registerCompare(program: Command): void {
     .option('--json [file]', 'write the JSON summary (docs/compare.md) to file, or print it when no file is given')
     .option('--report <file.html>', 'write a self-contained HTML report and <file>-charts/<chart>.png')
     .option('--fail-unless-better', 'exit 1 unless every non-baseline arm is better than the baseline on the primary KPI')
+    .option('--guardrails <file>', 'guardrails JSON (agents/guardrails.ts: minPrice, maxPrice, maxChange, competitorIndex, marginFloor, charmEnding) applied to every arm in evaluation, as serving applies them')
     .option('--no-store', 'do not record the comparison in the results store ($PRICELAB_HOME or ./.pricelab)')
     .action(run(async (scenario: string, options: CompareCommandOptions) => compareCommand(scenario, options)));
 }
@@ -76,6 +93,7 @@ async function compareCommand(scenario: string, options: CompareCommandOptions):
     primaryKpi: options.primaryKpi,
     alpha: options.alpha,
     bootstrapResamples: options.resamples,
+    ...(options.guardrails === undefined ? {} : { guardrails: readGuardrails(options.guardrails) }),
     hooks: {
       onProgress: (done, total, label) => {
         progress ??= progressBar(total, 'steps', jsonToStdout);

@@ -18,6 +18,8 @@ import { makeEnv, type StepInfo } from '../../env/env.js';
 import type { MarketModel } from '../../env/model.js';
 import { evaluate, train } from '../train.js';
 import { agentForArm, type Arm } from './arms.js';
+import { GuardedPolicy, emptyTally, type GuardrailTally } from '../../agents/guarded-policy.js';
+import type { Guardrails } from '../../agents/guardrails.js';
 import { kpiNames, type KpiName } from './kpis.js';
 
 /** Seeds of analysis seed s: evaluation episode e; learning-curve episode e; first training episode. */
@@ -39,6 +41,8 @@ export interface ComparisonPlan {
   readonly curvePoints: number;
   /** Episodes per learning-curve evaluation. */
   readonly curveEpisodes: number;
+  /** Guardrails every arm's evaluation prices pass through, as serving would apply them. */
+  readonly guardrails: Guardrails;
 }
 
 /** One arm at one seed: each KPI's mean over the seed's evaluation episodes (null if the scenario has none). */
@@ -77,6 +81,8 @@ export interface ComparisonRun {
   readonly trajectorySeed: number;
   /** Which arms learned (were trained per seed). */
   readonly learned: readonly string[];
+  /** What the guardrails did to each arm's evaluation prices, over every seed. */
+  readonly guardrails: Readonly<Record<string, GuardrailTally>>;
 }
 
 export interface RunHooks {
@@ -93,6 +99,7 @@ export async function runComparison(model: MarketModel, arms: readonly Arm[], pl
   const curves: CurvePoint[] = [];
   let trajectories: TrajectoryDay[] = [];
   const learned = new Set<string>();
+  const tallies: Record<string, GuardrailTally> = Object.fromEntries(arms.map((arm) => [arm.name, emptyTally()]));
   const horizon = model.horizon;
   const evaluationWork = plan.evaluationEpisodes * horizon;
   // Whether an arm learns is a capability of its agent (never of its kind's name): ask a first instance.
@@ -145,7 +152,9 @@ export async function runComparison(model: MarketModel, arms: readonly Arm[], pl
           for (const steps of curveSteps) curves.push({ arm: arm.name, seed, steps, meanReward: reward });
         }
         const keepDays = seedIndex === 0;
-        const episodes = evaluate(evaluationEnv, agent, { episodes: plan.evaluationEpisodes, seed: evaluationSeedOf(seed, 0), recordSteps: keepDays });
+        const guarded = new GuardedPolicy(agent, plan.guardrails, model.ladder, model.unitCost, evaluationEnv.observationSpace);
+        const episodes = evaluate(evaluationEnv, guarded, { episodes: plan.evaluationEpisodes, seed: evaluationSeedOf(seed, 0), recordSteps: keepDays });
+        addTally(tallies[arm.name], guarded.tally);
         done += evaluationWork;
         report(`seed ${seed}: evaluated ${arm.name}`);
         results.push({ arm: arm.name, seed, kpis: meanKpis(episodes.map((episode) => episode.kpis)), trainedSteps, trainingSeconds });
@@ -156,7 +165,18 @@ export async function runComparison(model: MarketModel, arms: readonly Arm[], pl
     }
     hooks.onLog?.(`seed ${seed} done (${seedIndex + 1}/${plan.seeds.length})`);
   }
-  return { results, curves, trajectories, trajectorySeed: evaluationSeedOf(plan.seeds[0] ?? 0, 0), learned: [...learned] };
+  return { results, curves, trajectories, trajectorySeed: evaluationSeedOf(plan.seeds[0] ?? 0, 0), learned: [...learned], guardrails: tallies };
+}
+
+function addTally(total: GuardrailTally | undefined, part: GuardrailTally): void {
+  if (!total) return;
+  total.decisions += part.decisions;
+  total.adjustments += part.adjustments;
+  total.violations += part.violations;
+  for (const [rule, counts] of Object.entries(part.byRule) as [keyof GuardrailTally['byRule'], { adjusted: number; violated: number }][]) {
+    total.byRule[rule].adjusted += counts.adjusted;
+    total.byRule[rule].violated += counts.violated;
+  }
 }
 
 function meanOf(values: readonly number[]): number {

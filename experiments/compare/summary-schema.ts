@@ -111,6 +111,20 @@ export const comparisonSummarySchema = z.strictObject({
   perSeed: z
     .array(z.strictObject({ arm: z.string(), seed: z.number().int(), kpis: z.record(z.string(), z.number().nullable()) }))
     .describe('the raw data: each arm at each seed, KPI means over its evaluation episodes'),
+  guardrails: z
+    .strictObject({
+      rules: z.record(z.string(), z.unknown()).describe('the guardrails every arm was evaluated under (agents/guardrails.ts; {} for none)'),
+      byArm: z.array(
+        z.strictObject({
+          arm: z.string(),
+          decisions: z.number().int().describe('evaluation decisions, over every seed and episode'),
+          adjustments: z.number().int().describe('decisions where a guardrail moved the policy\'s price'),
+          violations: z.number().int().describe('played prices that broke a guardrail (only when rules conflict); a promotion gate requires 0'),
+          byRule: z.record(z.string(), z.strictObject({ adjusted: z.number().int(), violated: z.number().int() })).describe('the same, per rule'),
+        }),
+      ),
+    })
+    .describe('what the guardrails did to each arm in evaluation, applied exactly as the serving endpoint applies them'),
 });
 
 export type ComparisonSummary = z.infer<typeof comparisonSummarySchema>;

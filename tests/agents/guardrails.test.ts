@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { allowedPrices, applyGuardrails, guardrailsSchema, type Guardrails, type PricingContext } from '../../serving/guardrails.js';
+import { allowedPrices, applyGuardrails, guardrailsSchema, type Guardrails, type PricingContext } from '../../agents/guardrails.js';
 
 const ladder = [9.99, 12.99, 14.99, 17.99, 19.99, 24.99, 29.99];
 
@@ -97,5 +97,29 @@ describe('guardrails', () => {
     expect(result.success).toBe(false);
     const paths = result.error?.issues.map((issue) => issue.path.join('.')) ?? [];
     expect(paths).toEqual(expect.arrayContaining(['maxPrice', 'competitorIndex.high', '']));
+  });
+});
+
+describe('guardrails inside evaluation', () => {
+  it('a fixed price above the max plays as the max, and every decision is counted as adjusted', async () => {
+    const { makeEnv } = await import('../../env/env.js');
+    const { loadScenario } = await import('../../scenarios/load.js');
+    const { agentFor } = await import('../../experiments/setup.js');
+    const { evaluate } = await import('../../experiments/train.js');
+    const { GuardedPolicy } = await import('../../agents/guarded-policy.js');
+    const env = makeEnv(loadScenario('steady-state-v1').scenario);
+    const model = env.inner.model;
+    const top = model.ladder[model.ladder.length - 1] ?? 0;
+    const cap = model.ladder[model.ladder.length - 4] ?? 0;
+    const high = await agentFor(env, 'fixed-price', { price: top }, 1);
+    const atCap = await agentFor(env, 'fixed-price', { price: cap }, 1);
+    const guarded = new GuardedPolicy(high, { maxPrice: cap }, model.ladder, model.unitCost, env.observationSpace);
+    const capped = evaluate(env, guarded, { episodes: 2, seed: 40 });
+    const direct = evaluate(env, atCap, { episodes: 2, seed: 40 });
+    expect(capped.map((episode) => episode.totalReward)).toEqual(direct.map((episode) => episode.totalReward));
+    expect(guarded.tally.decisions).toBe(2 * model.horizon);
+    expect(guarded.tally.adjustments).toBe(guarded.tally.decisions);
+    expect(guarded.tally.byRule['min-max'].adjusted).toBe(guarded.tally.decisions);
+    expect(guarded.tally.violations).toBe(0);
   });
 });

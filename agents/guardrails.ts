@@ -1,5 +1,6 @@
 /**
- * Guardrails: the rules a served price must obey, applied in a fixed, explained order
+ * Guardrails: the rules a price must obey, at serving time and inside evaluation alike,
+ * applied in a fixed, explained order
  * (../shared/design.md, "Responsible pricing"):
  *
  *   1. min/max price            the business's outer bounds

@@ -1,0 +1,180 @@
+/**
+ * `pricelab policy register|list|show|promote|rollback|audit` and `pricelab token create`:
+ * the registry from a terminal or a deployment pipeline. Every subcommand has --json;
+ * exit codes: 0 done, 1 a promotion gate refused, 2 bad input, 3 not found, 4 integrity.
+ */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { PricelabError } from '../../env/errors.js';
+import { resultsHome } from '../../experiments/store.js';
+import { createToken, defaultTokenFile } from '../../serving/auth.js';
+import { promote, readEvidenceFiles } from '../../serving/promotion.js';
+import { PolicyRegistry, aliasNames, parsePolicyReference, type AliasName } from '../../serving/registry.js';
+import { exitCodes, printJson, run, table } from '../output.js';
+
+const withRegistry = <T>(action: (registry: PolicyRegistry) => T): T => {
+  const registry = PolicyRegistry.open(resultsHome());
+  try {
+    return action(registry);
+  } finally {
+    registry.close();
+  }
+};
+
+function readJsonFile(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new PricelabError('not-found', `no ${what} at ${path}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new PricelabError('config', `${path} is not valid JSON`, [{ path: [], message: `expected JSON, found a syntax error: ${(error as Error).message}` }]);
+  }
+}
+
+export function registerPolicy(program: Command): void {
+  const policy = program.command('policy').description('the policy registry: versions, aliases (candidate, staging, production), promotion gates, audit log (PRICELAB_HOME)');
+
+  policy
+    .command('register <folder>')
+    .description('verify a policy artifact and store it as the next version of its name')
+    .option('--name <name>', 'policy name (default: the name in policy.json)')
+    .requiredOption('--reason <text>', 'why (kept in the audit log)')
+    .option('--actor <who>', 'who registers (default: the OS user)')
+    .option('--training-run <id>', 'lineage: the training run it came from')
+    .option('--comparison <id>', 'lineage: the comparison that supports it')
+    .option('--json', 'print the version as JSON')
+    .action(
+      run((folder: string, options: { name?: string; reason: string; actor?: string; trainingRun?: string; comparison?: string; json?: boolean }) =>
+        withRegistry((registry) => {
+          const { version, created } = registry.register(folder, { name: options.name, reason: options.reason, actor: options.actor, lineage: { trainingRun: options.trainingRun, comparison: options.comparison } });
+          if (options.json) printJson({ created, version });
+          else process.stdout.write(`${created ? 'registered' : 'already registered as'} ${version.name}@${version.version} (sha256 ${version.contentHash.slice(0, 12)}…, ${version.agentKind}, trained on ${version.lineage.scenario.id})\n`);
+        }),
+      ),
+    );
+
+  policy
+    .command('list')
+    .description('registered policies with their version counts and aliases')
+    .option('--json', 'print JSON')
+    .action(
+      run((options: { json?: boolean }) =>
+        withRegistry((registry) => {
+          const policies = registry.list();
+          if (options.json) printJson({ policies });
+          else if (policies.length === 0) process.stdout.write('no policies registered (pricelab policy register <folder>)\n');
+          else process.stdout.write(`${table([['policy', 'versions', ...aliasNames], ...policies.map((entry) => [entry.name, String(entry.versions), ...aliasNames.map((alias) => (entry.aliases[alias] === undefined ? '-' : `v${entry.aliases[alias]}`))])])}\n`);
+        }),
+      ),
+    );
+
+  policy
+    .command('show <policy>')
+    .description('a policy (name, name@version or name@alias): its versions, aliases and lineage')
+    .option('--json', 'print JSON')
+    .action(
+      run((reference: string, options: { json?: boolean }) =>
+        withRegistry((registry) => {
+          const parsed = parsePolicyReference(reference);
+          const versions = parsed.version !== undefined || parsed.alias !== undefined ? [registry.resolve(reference)] : registry.versions(parsed.name);
+          if (versions.length === 0) throw new PricelabError('not-found', `no policy named "${parsed.name}" is registered`);
+          const aliases = registry.aliases(parsed.name);
+          if (options.json) printJson({ name: parsed.name, aliases, versions });
+          else {
+            const aliasOf = (version: number) => Object.entries(aliases).filter(([, target]) => target === version).map(([alias]) => alias).join(', ');
+            process.stdout.write(`${table([['version', 'kind', 'sha256', 'scenario', 'registered', 'by', 'aliases'], ...versions.map((version) => [`v${version.version}`, version.agentKind, version.contentHash.slice(0, 12), version.lineage.scenario.id, version.registeredAt, version.registeredBy, aliasOf(version.version) || '-'])])}\n`);
+          }
+        }),
+      ),
+    );
+
+  policy
+    .command('promote <policy>')
+    .description('move an alias to name@version; to production only through the promotion gates (exit 1 names the gate that refused)')
+    .addOption(new Option('--to <alias>', 'the alias to move').choices([...aliasNames]).makeOptionMandatory())
+    .option('--evidence <file...>', 'comparison summaries (pricelab compare --json) supporting a production promotion')
+    .option('--gates <file>', 'promotion policy JSON: primaryKpi, alpha, scenarios, baseline, guardrailMargins')
+    .requiredOption('--reason <text>', 'why (kept in the audit log)')
+    .option('--actor <who>', 'who promotes (default: the OS user)')
+    .option('--json', 'print the outcome with every gate as JSON')
+    .action(
+      run((reference: string, options: { to: AliasName; evidence?: string[]; gates?: string; reason: string; actor?: string; json?: boolean }) =>
+        withRegistry((registry) => {
+          const parsed = parsePolicyReference(reference);
+          const version = parsed.version ?? (parsed.alias ? registry.version(parsed.name, parsed.alias).version : undefined);
+          if (version === undefined) throw new PricelabError('config', `expected name@version or name@alias, found "${reference}"`, [{ path: ['policy'], message: 'expected the version to promote' }]);
+          const outcome = promote(registry, {
+            name: parsed.name,
+            version,
+            to: options.to,
+            reason: options.reason,
+            actor: options.actor,
+            evidence: readEvidenceFiles(options.evidence ?? []),
+            policy: options.gates ? readJsonFile(options.gates, 'promotion policy') : undefined,
+          });
+          if (options.json) printJson(outcome);
+          else {
+            for (const gate of outcome.decision?.gates ?? []) process.stdout.write(`${gate.passed ? 'pass' : 'FAIL'}  ${gate.gate}: ${gate.detail}\n`);
+            if (outcome.promoted) process.stdout.write(`${parsed.name}@${options.to}: ${outcome.from === null ? 'none' : `v${outcome.from}`} -> v${outcome.to}\n`);
+          }
+          if (!outcome.promoted) {
+            const failed = outcome.decision?.gates.find((gate) => !gate.passed);
+            process.stderr.write(`error: promotion refused by the ${failed?.gate} gate: ${failed?.detail}\n`);
+            return exitCodes.failed;
+          }
+          return exitCodes.ok;
+        }),
+      ),
+    );
+
+  policy
+    .command('rollback <name>')
+    .description('move an alias back to the version it pointed at before its last move')
+    .addOption(new Option('--alias <alias>', 'the alias to roll back').choices([...aliasNames]).default('production'))
+    .requiredOption('--reason <text>', 'why (kept in the audit log)')
+    .option('--actor <who>', 'who rolls back (default: the OS user)')
+    .option('--json', 'print JSON')
+    .action(
+      run((name: string, options: { alias: AliasName; reason: string; actor?: string; json?: boolean }) =>
+        withRegistry((registry) => {
+          const moved = registry.rollback(name, options.alias, { reason: options.reason, actor: options.actor });
+          if (options.json) printJson({ name, alias: options.alias, ...moved });
+          else process.stdout.write(`${name}@${options.alias}: v${moved.from} -> v${moved.to}\n`);
+        }),
+      ),
+    );
+
+  policy
+    .command('audit [name]')
+    .description('the append-only audit log: who changed what, when and why')
+    .option('--json', 'print JSON')
+    .action(
+      run((name: string | undefined, options: { json?: boolean }) =>
+        withRegistry((registry) => {
+          const entries = registry.auditLog(name);
+          if (options.json) printJson({ entries });
+          else process.stdout.write(`${table([['#', 'at', 'actor', 'action', 'policy', 'alias', 'reason'], ...entries.map((entry) => [String(entry.id), entry.at, entry.actor, entry.action, `${entry.name}${entry.version === null ? '' : `@${entry.version}`}`, entry.alias ?? '-', entry.reason])])}\n`);
+        }),
+      ),
+    );
+
+  program
+    .command('token')
+    .description('bearer tokens for the endpoint\'s mutating routes (only their sha256 is stored)')
+    .command('create <name>')
+    .description('create a token, store its hash in the token file, print the token once')
+    .option('--file <path>', 'token file (default: PRICELAB_HOME/tokens)')
+    .action(
+      run((name: string, options: { file?: string }) => {
+        const file = options.file ?? defaultTokenFile(resultsHome());
+        const token = createToken(file, name);
+        process.stdout.write(`${token}\n`);
+        process.stderr.write(`stored the sha256 of token "${name}" in ${file}; the token itself is shown only now\n`);
+      }),
+    );
+}
