@@ -90,6 +90,16 @@ export interface AgentCheckpoint {
   readonly state: unknown;
 }
 
+/**
+ * Why a greedy choice is what it is: the serving endpoint's `explanation` and the
+ * dashboard's "why this price?". Learners offer their action values or arm statistics;
+ * rules are explained by their kind and configuration (done by the caller).
+ */
+export type Explanation =
+  | { readonly kind: 'action-values'; readonly values: readonly number[]; readonly chosen: number }
+  | { readonly kind: 'arm-statistics'; readonly arms: readonly { readonly index: number; readonly pulls: number; readonly meanReward: number }[]; readonly chosen: number }
+  | { readonly kind: 'rule'; readonly description: string; readonly chosen: number };
+
 export interface Agent {
   readonly kind: string;
   readonly capabilities: AgentCapabilities;
@@ -97,6 +107,8 @@ export interface Agent {
   /** Optional batched form: observations row-major (count x features), actions written to `out`. */
   actBatch?(observations: Float32Array, count: number, options: ActOptions, out: Int32Array): void;
   observe(transition: Transition): void;
+  /** Optional: the values behind the greedy choice for this observation. */
+  explain?(observation: Float32Array): Explanation;
   export(): AgentExport | Promise<AgentExport>;
   dispose(): void;
   /** Optional capability: the full learner state (see AgentCheckpoint). Agents without it restart from scratch on resume. */

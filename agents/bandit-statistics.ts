@@ -30,6 +30,7 @@
  * bandit problems", ALT 2011, LNCS 6925, pp. 174-188.
  */
 import { z } from 'zod';
+import type { Explanation } from './agent.js';
 import { PricelabError, configError, protocolError, type Problem } from '../env/errors.js';
 import { jsonFile, readJsonFile, type AgentExport } from './agent.js';
 
@@ -265,6 +266,12 @@ export class ArmStatistics {
   }
 
   /** The greedy arm: the best mean among arms with rewards in memory, ties to the lowest index; 0 if none. */
+  /** Every arm's plays and mean reward, and the greedy arm: what a bandit's choice rests on. */
+  explain(): Explanation {
+    const arms = Array.from({ length: this.arms }, (_, index) => ({ index, pulls: this.count(index), meanReward: this.count(index) > 0 ? this.mean(index) : 0 }));
+    return { kind: 'arm-statistics', arms, chosen: this.greedyArm() };
+  }
+
   greedyArm(): number {
     let best = -1;
     let bestValue = Number.NEGATIVE_INFINITY;

@@ -29,7 +29,7 @@
  */
 import { z } from 'zod';
 import { RandomStream } from '../env/random.js';
-import type { Agent, AgentCheckpoint, AgentContext, AgentExport, Transition } from './agent.js';
+import type { Agent, AgentCheckpoint, AgentContext, AgentExport, Explanation, Transition } from './agent.js';
 import { checkpointState, randomStateSchema } from './agent.js';
 import { ArmStatistics, armStatisticsJsonSchema, banditFileName, classicBanditFile, nonStationarySchema, parseConfig, readClassicBanditFile } from './bandit-statistics.js';
 import { defineAgent } from './definition.js';
@@ -87,6 +87,10 @@ export class EpsilonGreedyAgent implements Agent {
     const uniform = this.random.next(); // drawn either way: the stream stays aligned
     if (explore) return Math.min(statistics.arms - 1, Math.floor(uniform * statistics.arms));
     return statistics.greedyArm();
+  }
+
+  explain(): Explanation {
+    return this.statistics.explain();
   }
 
   observe(transition: Transition): void {

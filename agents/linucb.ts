@@ -41,7 +41,7 @@
 import { z } from 'zod';
 import { configError, protocolError, PricelabError } from '../env/errors.js';
 import type { BoxSpace } from '../env/spaces.js';
-import type { Agent, AgentCheckpoint, AgentContext, AgentExport, Transition } from './agent.js';
+import type { Agent, AgentCheckpoint, AgentContext, AgentExport, Explanation, Transition } from './agent.js';
 import { checkpointState, jsonFile } from './agent.js';
 import { banditFileName, banditFormat, checkTransition, parseConfig, readBanditFile, rewardRangeSchema, rewardScale } from './bandit-statistics.js';
 import { defineAgent } from './definition.js';
@@ -204,6 +204,12 @@ export class LinUcbAgent implements Agent {
       }
     }
     return best;
+  }
+
+  /** The estimated reward of every arm for this context (no exploration bonus): what the greedy choice maximises. */
+  explain(observation: Float32Array): Explanation {
+    const values = Array.from(this.estimates(observation));
+    return { kind: 'action-values', values, chosen: this.act(observation, { explore: false }) };
   }
 
   /** Estimated reward of every arm for this observation, in reward units (no bonus). */

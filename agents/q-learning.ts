@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import { RandomStream } from '../env/random.js';
 import { PricelabError } from '../env/errors.js';
-import type { Agent, AgentCheckpoint, AgentContext, Transition } from './agent.js';
+import type { Agent, AgentCheckpoint, AgentContext, Explanation, Transition } from './agent.js';
 import { checkpointState, jsonFile, randomStateSchema, readJsonFile } from './agent.js';
 import { defineAgent } from './definition.js';
 import { Discretiser, defaultDiscretisation, discretisationSchema } from './discretiser.js';
@@ -94,6 +94,13 @@ export class QLearningAgent implements Agent {
     if (!transition.terminated) target += this.config.gamma * this.maxValue(this.discretiser.state(transition.nextObservation));
     this.values[slot] = (this.values[slot] ?? 0) + this.learningRate(slot) * (target - (this.values[slot] ?? 0));
     this.steps++;
+  }
+
+  /** The Q-values of the observation's discretised state: the greedy action maximises them. */
+  explain(observation: Float32Array): Explanation {
+    const state = this.discretiser.state(observation);
+    const values = Array.from(this.values.subarray(state * this.actions, (state + 1) * this.actions));
+    return { kind: 'action-values', values, chosen: this.greedy(state) };
   }
 
   private learningRate(slot: number): number {

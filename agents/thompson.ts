@@ -45,7 +45,7 @@
 import { z } from 'zod';
 import { RandomStream } from '../env/random.js';
 import { normalFromUniforms } from '../env/sampling.js';
-import type { Agent, AgentCheckpoint, AgentContext, AgentExport, Transition } from './agent.js';
+import type { Agent, AgentCheckpoint, AgentContext, AgentExport, Explanation, Transition } from './agent.js';
 import { checkpointState, randomStateSchema } from './agent.js';
 import { ArmStatistics, armStatisticsJsonSchema, banditFileName, classicBanditFile, nonStationarySchema, parseConfig, readClassicBanditFile } from './bandit-statistics.js';
 import { defineAgent } from './definition.js';
@@ -146,6 +146,10 @@ export class ThompsonAgent implements Agent {
 
   private normal(): number {
     return normalFromUniforms(this.random.next(), this.random.next());
+  }
+
+  explain(): Explanation {
+    return this.statistics.explain();
   }
 
   observe(transition: Transition): void {

@@ -36,7 +36,7 @@
  * upper-confidence bound policies for switching bandit problems, ALT 2011, pp. 174-188.
  */
 import { z } from 'zod';
-import type { Agent, AgentCheckpoint, AgentContext, AgentExport, Transition } from './agent.js';
+import type { Agent, AgentCheckpoint, AgentContext, AgentExport, Explanation, Transition } from './agent.js';
 import { checkpointState } from './agent.js';
 import {
   ArmStatistics,
@@ -93,6 +93,10 @@ export class Ucb1Agent implements Agent {
       }
     }
     return best;
+  }
+
+  explain(): Explanation {
+    return this.statistics.explain();
   }
 
   observe(transition: Transition): void {

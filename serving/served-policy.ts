@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readArtifact, sha256, type PolicyManifest } from '../agents/artifact.js';
-import type { Agent } from '../agents/agent.js';
+import type { Agent, Explanation } from '../agents/agent.js';
 import { makeEnv } from '../env/env.js';
 import { PricelabError, type Problem } from '../env/errors.js';
 import { loadScenario } from '../scenarios/load.js';
@@ -19,18 +19,8 @@ import { agentFor, restoredAgentFor } from '../experiments/setup.js';
 import { agentDefinition } from '../agents/registry.js';
 import { parsePolicySpec } from '../agents/policy-spec.js';
 
-/** Why the agent chose what it chose: its action values, its arm statistics, or its rule. */
-export type Explanation =
-  | { readonly kind: 'action-values'; readonly values: readonly number[]; readonly chosen: number }
-  | { readonly kind: 'arm-statistics'; readonly arms: readonly { readonly index: number; readonly price: number; readonly pulls: number; readonly meanReward: number; readonly score?: number }[]; readonly chosen: number }
-  | { readonly kind: 'rule'; readonly description: string; readonly chosen: number };
+export type { Explanation } from '../agents/agent.js';
 
-/** What an agent may offer to explain a greedy choice (optional: rules explain themselves by kind). */
-export interface ExplainingAgent extends Agent {
-  explain(observation: Float32Array): Explanation;
-}
-
-const explains = (agent: Agent): agent is ExplainingAgent => typeof (agent as Partial<ExplainingAgent>).explain === 'function';
 
 export interface FeatureValues {
   readonly [name: string]: number;
@@ -144,7 +134,7 @@ export class ServedPolicy {
 
   /** Why: the agent's own explanation when it offers one, else its kind and configuration. */
   explain(observation: Float32Array, chosen: number): Explanation {
-    if (explains(this.agent)) return this.agent.explain(observation);
+    if (this.agent.explain) return this.agent.explain(observation);
     return { kind: 'rule', description: `${this.manifest.agentKind} ${JSON.stringify(this.manifest.agentConfig)}`, chosen };
   }
 

@@ -95,6 +95,30 @@ describe.each(cases)('agent contract: $kind on $scenario', ({ kind, scenario, co
     restored.dispose();
     expect(() => agent.dispose()).not.toThrow();
   });
+
+  it('explains its greedy choice, when it offers an explanation, with the action it takes', async () => {
+    const env = envFor(scenario);
+    const agent = await agentFor(env, kind, config, 6);
+    rollout(env, agent, steps, true);
+    if (agent.explain) {
+      let { observation } = env.reset({ seed: 31 });
+      for (let day = 0; day < 30; day++) {
+        const action = agent.act(observation, { explore: false });
+        const explanation = agent.explain(observation);
+        expect(explanation.chosen).toBe(action);
+        if (explanation.kind === 'action-values') {
+          expect(explanation.values.length).toBe(env.actionSpace.n);
+          expect(explanation.values[action]).toBe(Math.max(...explanation.values));
+        }
+        if (explanation.kind === 'arm-statistics') {
+          expect(explanation.arms.length).toBe(env.actionSpace.n);
+          expect(explanation.arms.reduce((total, arm) => total + arm.pulls, 0)).toBeGreaterThan(0);
+        }
+        observation = env.step(action).observation;
+      }
+    }
+    agent.dispose();
+  });
 });
 
 /** Kinds without the checkpoint capability, and why: they restart from scratch on resume. */
