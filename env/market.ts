@@ -617,12 +617,33 @@ export class MarketSimulation {
       return;
     }
     const returnSegments = Math.max(1, this.model.segments.length);
-    this.setReturnProbabilities(price, ladderIndex, festive);
+    // Return probabilities: straight from the table at ladder prices, else computed and cached.
+    let probabilities = this.returnTable;
+    let logComplements = this.returnLogTable;
+    let offset = (festive * this.model.ladder.length + ladderIndex) * returnSegments;
+    if (ladderIndex < 0) {
+      this.setReturnProbabilities(price, festive);
+      probabilities = this.returnProbability;
+      logComplements = this.returnLogComplement;
+      offset = 0;
+    }
+    const deterministic = this.model.deterministic;
+    let returned = 0;
+    let key = 0;
     for (let segmentIndex = 0; segmentIndex < returnSegments; segmentIndex++) {
       const uniform = this.returnsStream.next();
       const units = this.segmentSold[segmentIndex] ?? 0;
-      if (units > 0) this.scheduleReturns(day, units, segmentIndex, price, uniform);
+      if (!(units > 0)) continue;
+      const probability = probabilities[offset + segmentIndex] ?? 0;
+      if (deterministic) {
+        this.scheduleExpectedReturns(day, units * probability, price);
+        continue;
+      }
+      const count = binomialFromUniform(units, probability, uniform, logComplements[offset + segmentIndex]);
+      if (count > 0 && returned === 0) key = uniformToKey(uniform);
+      returned += count;
     }
+    if (returned > 0) this.scheduleReturnedUnits(day, returned, price, key);
     const slot = day & this.ringMask;
     const unitsReturned = this.returnsDue[slot] ?? 0;
     outcome.unitsReturned = unitsReturned;
@@ -636,21 +657,12 @@ export class MarketSimulation {
   }
 
   /**
-   * Today's return probability per segment, sigmoid(t0 + t1 depth + t2 festive + t_s), and
-   * its log-complement: from a table for ladder prices, else computed (and kept while the
-   * price holds).
+   * Today's return probability per segment at a price off the ladder, sigmoid(t0 + t1 depth
+   * + t2 festive + t_s), and its log-complement, kept while the (price, festive) pair holds.
+   * Ladder prices read returnTable instead.
    */
-  private setReturnProbabilities(price: number, ladderIndex: number, festive: number): void {
+  private setReturnProbabilities(price: number, festive: number): void {
     const segments = this.returnProbability.length;
-    if (ladderIndex >= 0) {
-      const offset = (festive * this.model.ladder.length + ladderIndex) * segments;
-      for (let segment = 0; segment < segments; segment++) {
-        this.returnProbability[segment] = this.returnTable[offset + segment] ?? 0;
-        this.returnLogComplement[segment] = this.returnLogTable[offset + segment] ?? 0;
-      }
-      this.returnCacheKey = Number.NaN;
-      return;
-    }
     const cacheKey = festive === 1 ? -price : price;
     if (cacheKey === this.returnCacheKey) return;
     for (let segment = 0; segment < segments; segment++) {
@@ -678,26 +690,25 @@ export class MarketSimulation {
     }
   }
 
-  /** Splits `units` sold today into returns by lag, with refunds at the price paid and resellable restocks. */
-  private scheduleReturns(day: number, units: number, segmentIndex: number, price: number, uniform: number): void {
+  /** Deterministic scenarios: the expected returns spread over the lags, refunded at the price paid. */
+  private scheduleExpectedReturns(day: number, expected: number, price: number): void {
     const returns = this.model.scenario.returns!;
-    const probability = this.returnProbability[segmentIndex] ?? 0;
-    if (this.model.deterministic) {
-      const cumulative = this.returnLags.cumulative;
-      const expected = units * probability;
-      let previous = 0;
-      for (let lagIndex = 0; lagIndex < cumulative.length; lagIndex++) {
-        const share = (cumulative[lagIndex] ?? 1) - previous;
-        previous = cumulative[lagIndex] ?? 1;
-        this.bookReturn(day + returns.minLagDays + lagIndex, expected * share, price, expected * share * returns.resellableFraction);
-      }
-      this.returnsPending += expected;
-      return;
+    const cumulative = this.returnLags.cumulative;
+    let previous = 0;
+    for (let lagIndex = 0; lagIndex < cumulative.length; lagIndex++) {
+      const share = (cumulative[lagIndex] ?? 1) - previous;
+      previous = cumulative[lagIndex] ?? 1;
+      this.bookReturn(day + returns.minLagDays + lagIndex, expected * share, price, expected * share * returns.resellableFraction);
     }
-    const count = binomialFromUniform(units, probability, uniform, this.returnLogComplement[segmentIndex]);
-    if (count === 0) return;
-    // Each returned unit's lag and resellability from derived uniforms: the stream stays put.
-    const key = uniformToKey(uniform);
+    this.returnsPending += expected;
+  }
+
+  /**
+   * Books `count` units returned from today's sales: each unit's lag and resellability from
+   * one uniform derived from `key` (the stream stays put), refunds at the price paid.
+   */
+  private scheduleReturnedUnits(day: number, count: number, price: number, key: number): void {
+    const returns = this.model.scenario.returns!;
     const ringMask = this.ringMask;
     const firstReturnDay = day + returns.minLagDays;
     const refurbishDays = returns.refurbishDays;

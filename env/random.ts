@@ -8,10 +8,11 @@
  * compared on one seed see the same market: paired differences lose the shared noise.
  *
  * Streams are seedrandom's Alea generator (fast, 2^116 period, good statistical quality):
- * seeded by seedrandom itself, stepped by RandomStream.next(), which runs Alea's recurrence
- * as a class method. seedrandom's generator is a fresh closure per instance, so a market
- * loop holding one per market and per episode calls a megamorphic target that V8 cannot
- * inline; a method on one class stays monomorphic (measured: see docs/performance.md).
+ * seeded by Alea's own seeding (Baagoe's Mash, ported from seedrandom's alea.js), stepped by
+ * RandomStream.next(), which runs Alea's recurrence as a class method. seedrandom's
+ * generator is a fresh closure per instance, so a market loop holding one per market and
+ * per episode calls a megamorphic target that V8 cannot inline; a method on one class stays
+ * monomorphic (measured: see docs/performance.md).
  * The numbers are seedrandom's, to the last bit (a test holds this).
  * Where a draw needs a variable count of extra uniforms (a lag per returned unit), they are
  * derived by hashing one stream uniform (`derivedUniform`), so the stream position stays fixed.
@@ -20,7 +21,7 @@ import seedrandom from 'seedrandom';
 
 export type Uniform = () => number;
 
-/** Alea, seeded by seedrandom; `next()` gives the same sequence as seedrandom.alea(key)(). */
+/** Alea, seeded as seedrandom seeds it; `next()` gives the same sequence as seedrandom.alea(key)(). */
 export class RandomStream {
   private c = 1;
   private s0 = 0;
@@ -31,13 +32,29 @@ export class RandomStream {
     this.reseed(seed, component);
   }
 
-  /** Restarts the stream at (seed, component), reusing this object. */
+  /**
+   * Restarts the stream at (seed, component), reusing this object: Baagoe's Alea seeding,
+   * as seedrandom does it, without seedrandom's per-call closures (episodes reset often).
+   */
   reseed(seed: number | string, component: string): void {
-    const state = seedrandom.alea(streamKey(seed, component), { state: true }).state() as { c: number; s0: number; s1: number; s2: number };
-    this.c = state.c;
-    this.s0 = state.s0;
-    this.s1 = state.s1;
-    this.s2 = state.s2;
+    const key = streamKey(seed, component);
+    let hash = MASH_AFTER_SPACES;
+    let s0 = SPACE_MASHES[0]!;
+    let s1 = SPACE_MASHES[1]!;
+    let s2 = SPACE_MASHES[2]!;
+    hash = mash(hash, key);
+    s0 -= (hash >>> 0) * 2.3283064365386963e-10;
+    if (s0 < 0) s0 += 1;
+    hash = mash(hash, key);
+    s1 -= (hash >>> 0) * 2.3283064365386963e-10;
+    if (s1 < 0) s1 += 1;
+    hash = mash(hash, key);
+    s2 -= (hash >>> 0) * 2.3283064365386963e-10;
+    if (s2 < 0) s2 += 1;
+    this.c = 1;
+    this.s0 = s0;
+    this.s1 = s1;
+    this.s2 = s2;
   }
 
   /** A uniform on [0, 1). */
@@ -69,6 +86,31 @@ export interface RandomStreamState {
   readonly s1: number;
   readonly s2: number;
 }
+
+/** Baagoe's Mash hash, as in seedrandom's alea.js: feeds `data` into the running state `hash` and returns the new state. */
+function mash(hash: number, data: string): number {
+  let n = hash;
+  for (let index = 0; index < data.length; index++) {
+    n += data.charCodeAt(index);
+    let h = 0.02519603282416938 * n;
+    n = h >>> 0;
+    h -= n;
+    h *= n;
+    n = h >>> 0;
+    h -= n;
+    n += h * 0x100000000; // 2^32
+  }
+  return n;
+}
+
+/** Alea's seeding mashes ' ' three times first, from a fixed state: those values are constants. */
+const SPACE_MASHES: number[] = [];
+let spaceHash = 0xefc8249d;
+for (let pass = 0; pass < 3; pass++) {
+  spaceHash = mash(spaceHash, ' ');
+  SPACE_MASHES.push((spaceHash >>> 0) * 2.3283064365386963e-10);
+}
+const MASH_AFTER_SPACES = spaceHash;
 
 function streamKey(seed: number | string, component: string): string {
   return `pricelab:${seed}:${component}`;
