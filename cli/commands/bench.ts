@@ -18,6 +18,7 @@ import { VectorEnv } from '../../env/vector-env.js';
 import { builtInScenarioIds, loadScenario } from '../../scenarios/load.js';
 import { formatNumber, positiveInteger, printJson, run, table } from '../output.js';
 import { registerBenchSweep } from './experiment.js';
+import { registerBenchServing } from './bench-serving.js';
 
 interface BenchOptions {
   json?: boolean;
@@ -59,6 +60,7 @@ export function registerBench(program: Command): void {
     .action(run(async (options: { json?: boolean; sessions: number; periods: number; updates: number; peer: boolean }) => benchAgents(options)));
 
   registerBenchSweep(bench);
+  registerBenchServing(bench);
 }
 
 async function benchAgents(options: { json?: boolean; sessions: number; periods: number; updates: number; peer: boolean }): Promise<void> {
