@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compare } from '../../experiments/compare.js';
+import { cliWith, ensureBuilt } from '../fixtures/cli.js';
+import { trainedPolicyArtifact } from '../fixtures/policy-artifact.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'pricelab-policy-cli-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+let good: string;
+let evidencePath: string;
+const home = join(scratch, 'home');
+const pricelab = (...args: string[]) => cliWith({ PRICELAB_HOME: home }, ...args);
+
+beforeAll(async () => {
+  ensureBuilt();
+  good = (await trainedPolicyArtifact(scratch, { name: 'everyday', kind: 'fixed-price', config: { price: 17.99 }, steps: 1, seed: 1 })).folder;
+  const { summary } = await compare({ scenario: 'steady-state-v1', arms: ['baseline=fixed:29.99', `candidate=${good}`], seeds: 4, evaluationEpisodes: 1, trainingSteps: 1, bootstrapResamples: 200 });
+  evidencePath = join(scratch, 'compare.json');
+  writeFileSync(evidencePath, JSON.stringify(summary));
+}, 120_000);
+
+describe('pricelab policy', () => {
+  it('registers, lists, refuses an ungated production promotion (exit 1, gate named), promotes with evidence, rolls back, audits', async () => {
+    const registered = await pricelab('policy', 'register', good, '--reason', 'first', '--json');
+    expect(registered.code).toBe(0);
+    expect(JSON.parse(registered.stdout)).toMatchObject({ created: true, version: { name: 'everyday', version: 1 } });
+
+    const refused = await pricelab('policy', 'promote', 'everyday@1', '--to', 'production', '--reason', 'no evidence');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/refused by the evidence-valid gate/);
+
+    const gates = join(scratch, 'gates.json');
+    writeFileSync(gates, JSON.stringify({ baseline: 'fixed:29.99', guardrailMargins: { returnRate: 0.5, priceChanges: 0, customersLost: 0.1 } }));
+    const promoted = await pricelab('policy', 'promote', 'everyday@1', '--to', 'production', '--evidence', evidencePath, '--gates', gates, '--reason', 'beats 29.99', '--json');
+    expect(promoted.code).toBe(0);
+    expect(JSON.parse(promoted.stdout)).toMatchObject({ promoted: true, to: 1, alias: 'production' });
+
+    await pricelab('policy', 'promote', 'everyday@1', '--to', 'staging', '--reason', 'stage');
+    const listed = await pricelab('policy', 'list', '--json');
+    expect(JSON.parse(listed.stdout)).toEqual({ policies: [{ name: 'everyday', versions: 1, aliases: { production: 1, staging: 1 } }] });
+    expect((await pricelab('policy', 'rollback', 'everyday', '--alias', 'production', '--reason', 'x')).code).toBe(3); // nothing earlier to go back to
+
+    const audit = JSON.parse((await pricelab('policy', 'audit', 'everyday', '--json')).stdout) as { entries: { action: string }[] };
+    expect(audit.entries.map((entry) => entry.action)).toEqual(['register', 'promote', 'promote']);
+    const shown = await pricelab('policy', 'show', 'everyday@production', '--json');
+    expect(JSON.parse(shown.stdout)).toMatchObject({ name: 'everyday', versions: [{ version: 1 }] });
+  }, 60_000);
+
+  it('gives pipelines exit codes: 2 bad input, 3 not found, 4 a tampered artifact', async () => {
+    expect((await pricelab('policy', 'show', 'Bad Name')).code).toBe(2);
+    expect((await pricelab('policy', 'show', 'nobody')).code).toBe(3);
+    expect((await pricelab('policy', 'promote', 'everyday@1', '--to', 'prod', '--reason', 'x')).code).toBe(2);
+    // A Q-learning artifact whose table was changed after export.
+    const tampered = (await trainedPolicyArtifact(scratch, { name: 'tabular', steps: 500, seed: 9 })).folder;
+    writeFileSync(join(tampered, 'q-table.json'), '{"changed": true}');
+    expect((await pricelab('policy', 'register', tampered, '--reason', 'x')).code).toBe(4);
+  }, 60_000);
+});
