@@ -9,14 +9,16 @@
  * uniform from seeded initializers, biases at zero.
  *
  * One observe(transition), in order:
- *   1. steps += 1; the transition joins the n-step accumulator, which stores finished
+ *   1. steps += 1; with reward centering, the running average reward rbar moves towards
+ *      reward x rewardScale; the transition joins the n-step accumulator, which stores finished
  *      n-step transitions (reward x rewardScale) in the replay buffer (agents/replay-buffer.ts:
  *      termination stops the bootstrap, truncation does not).
  *   2. After learningStarts steps, every trainFrequency steps: one gradient update.
  *   3. After learningStarts steps, every targetUpdateInterval steps: the target network
  *      moves to the online one (tau = 1: a copy; tau < 1: Polyak averaging).
  *
- * One update, on a batch of B transitions (s, a, R, s', d) sampled uniformly:
+ * One update, on a batch of B transitions (s, a, R, s', d) sampled uniformly (with reward
+ * centering, R of a k-step row first loses rbar (1 + gamma + ... + gamma^{k-1}), today's rbar):
  *   a*   = argmax_a Q_online(s', a)          (Double DQN; plain DQN uses Q_target here)
  *   y    = R + d * Q_target(s', a*)          (d = 0 after a termination, else gamma^k)
  *   loss = mean over the batch of huber(Q_online(s, a) - y)   (or the squared error)
@@ -81,6 +83,7 @@ export const dqnConfigSchema = z.strictObject({
   dueling: z.boolean().default(false).describe('dueling head: Q = V + A - mean(A), exported folded into a plain Q head'),
   nSteps: z.number().int().min(1).max(100).default(1).describe('n-step returns: rewards summed over this many steps before bootstrapping'),
   rewardScale: z.number().positive().default(1).describe('rewards are multiplied by this before they are stored (Q-values are in scaled units; greedy actions are unaffected)'),
+  rewardCentering: z.number().min(0).max(1).default(0).describe('0: off; above 0 (beta, e.g. 0.001): subtract a running average of the (scaled) reward, updated with step size max(beta, 1/steps), from every sampled reward, so Q-values hold only differences from the average (Naik et al. 2024); the greedy policy of a task that never terminates is unchanged, and a large gamma no longer means large Q-values'),
   backend: z.enum(backendChoices).default('auto').describe("TensorFlow.js backend: 'auto' (node if installed, else wasm, else cpu), 'node', 'wasm' or 'cpu'"),
 });
 
@@ -198,6 +201,8 @@ export class DqnAgent implements Agent {
   readonly backend: BackendInfo;
   readonly replay: ReplayBuffer;
   readonly counters: DqnCounters;
+  /** Running average of the scaled reward (reward centering; 0 when off). */
+  averageReward = 0;
   /** Mean loss and gradient norm (before clipping) of the last update. */
   lastLoss = Number.NaN;
   lastGradientNorm = Number.NaN;
@@ -244,8 +249,8 @@ export class DqnAgent implements Agent {
     this.replay = new ReplayBuffer(config.replayCapacity, featureCount);
     this.batch = this.replay.createBatch(config.batchSize);
     const rewardScale = config.rewardScale;
-    this.nStep = new NStepAccumulator(config.nSteps, config.gamma, (observation, action, reward, nextObservation, done, discount) =>
-      this.replay.add(observation, action, reward * rewardScale, nextObservation, done, discount),
+    this.nStep = new NStepAccumulator(config.nSteps, config.gamma, (observation, action, reward, nextObservation, done, discount, steps) =>
+      this.replay.add(observation, action, reward * rewardScale, nextObservation, done, discount, steps),
     );
     this.exploration = new RandomStream(context.seed, 'exploration');
     this.sampling = new RandomStream(context.seed, 'replay');
@@ -310,6 +315,7 @@ export class DqnAgent implements Agent {
     this.assertLive();
     const counters = this.counters;
     counters.steps++;
+    if (this.config.rewardCentering > 0) this.averageReward += Math.max(this.config.rewardCentering, 1 / counters.steps) * (transition.reward * this.config.rewardScale - this.averageReward);
     this.nStep.push(transition);
     if (counters.steps <= this.config.learningStarts || this.replay.size < this.config.batchSize) return;
     if (counters.steps % this.config.trainFrequency === 0) this.train();
@@ -324,10 +330,19 @@ export class DqnAgent implements Agent {
     return epsilonStart + (epsilonEnd - epsilonStart) * progress;
   }
 
-  /** One gradient update on a batch drawn from the replay buffer; returns its mean loss. */
+  /** One gradient update on a batch drawn from the replay buffer (rewards centred when asked); returns its mean loss. */
   train(): number {
     this.assertLive();
     this.replay.sample(this.sampling, this.batch);
+    if (this.config.rewardCentering > 0) {
+      // A row summing k rewards loses rbar (1 + gamma + ... + gamma^{k-1}), with today's rbar for every row.
+      const { gamma } = this.config;
+      const batch = this.batch;
+      for (let row = 0; row < batch.size; row++) {
+        const steps = batch.stepCounts[row]!;
+        batch.rewards[row] = batch.rewards[row]! - this.averageReward * (gamma === 1 ? steps : (1 - gamma ** steps) / (1 - gamma));
+      }
+    }
     return this.update(this.batch);
   }
 

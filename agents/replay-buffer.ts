@@ -13,6 +13,8 @@
  *   next     = s_{t+k}
  *   discount = gamma^k                                            (the weight of the bootstrap)
  *   done     = the episode terminated at step t+k-1: no bootstrap past a terminal state.
+ *   steps    = k                                                  (for reward centering: the
+ *              learner subtracts rbar (1 + gamma + ... + gamma^{k-1}) at sampling time)
  * A truncated episode (the horizon, not the market, ended it) is not done: its last rows
  * bootstrap from the true final observation, with the discount of the steps they span.
  * The learner's target is reward + (done ? 0 : discount) * V(next); `bootstrapDiscounts`
@@ -33,6 +35,8 @@ export interface ReplayBatch {
   readonly nextObservations: Float32Array;
   /** 0 where the episode terminated inside the stored steps, else gamma^k. */
   readonly bootstrapDiscounts: Float32Array;
+  /** k, the number of environment steps each reward sums. */
+  readonly stepCounts: Int32Array;
   /** The rows sampled (for tests and diagnostics). */
   readonly indices: Int32Array;
 }
@@ -48,6 +52,8 @@ export class ReplayBuffer {
   readonly dones: Uint8Array;
   /** gamma^k, k the number of steps the stored reward sums. */
   readonly discounts: Float32Array;
+  /** k, the number of steps the stored reward sums. */
+  readonly stepCounts: Int32Array;
   /** Rows stored so far, at most capacity. */
   size = 0;
   /** The row the next add() writes. */
@@ -64,9 +70,10 @@ export class ReplayBuffer {
     this.nextObservations = new Float32Array(capacity * featureCount);
     this.dones = new Uint8Array(capacity);
     this.discounts = new Float32Array(capacity);
+    this.stepCounts = new Int32Array(capacity);
   }
 
-  add(observation: ArrayLike<number>, action: number, reward: number, nextObservation: ArrayLike<number>, done: boolean, discount: number): void {
+  add(observation: ArrayLike<number>, action: number, reward: number, nextObservation: ArrayLike<number>, done: boolean, discount: number, steps = 1): void {
     const features = this.featureCount;
     if (observation.length !== features || nextObservation.length !== features) {
       throw protocolError(`expected observations of ${features} features, found ${observation.length} and ${nextObservation.length}`);
@@ -81,6 +88,7 @@ export class ReplayBuffer {
     this.rewards[row] = reward;
     this.dones[row] = done ? 1 : 0;
     this.discounts[row] = discount;
+    this.stepCounts[row] = steps;
     this.position = (row + 1) % this.capacity;
     if (this.size < this.capacity) this.size++;
   }
@@ -96,6 +104,7 @@ export class ReplayBuffer {
       rewards: new Float32Array(size),
       nextObservations: new Float32Array(size * features),
       bootstrapDiscounts: new Float32Array(size),
+      stepCounts: new Int32Array(size),
       indices: new Int32Array(size),
     };
   }
@@ -112,12 +121,13 @@ export class ReplayBuffer {
       batch.actions[slot] = this.actions[row]!;
       batch.rewards[slot] = this.rewards[row]!;
       batch.bootstrapDiscounts[slot] = this.dones[row] === 1 ? 0 : this.discounts[row]!;
+      batch.stepCounts[slot] = this.stepCounts[row]!;
     }
   }
 }
 
-/** Where an n-step accumulator sends each finished transition (ReplayBuffer.add's signature). */
-export type NStepSink = (observation: Float32Array, action: number, reward: number, nextObservation: Float32Array, done: boolean, discount: number) => void;
+/** Where an n-step accumulator sends each finished transition (ReplayBuffer.add's signature); `steps` is k. */
+export type NStepSink = (observation: Float32Array, action: number, reward: number, nextObservation: Float32Array, done: boolean, discount: number, steps: number) => void;
 
 interface OpenEpisode {
   readonly steps: Transition[];
@@ -158,7 +168,7 @@ export class NStepAccumulator {
 
   push(step: Transition): void {
     if (this.n === 1) {
-      this.sink(step.observation, step.action, step.reward, step.nextObservation, step.terminated, this.gamma);
+      this.sink(step.observation, step.action, step.reward, step.nextObservation, step.terminated, this.gamma, 1);
       return;
     }
     let episode = this.open.find((candidate) => sameObservation(candidate.last, step.observation));
@@ -194,7 +204,7 @@ export class NStepAccumulator {
       reward += discount * step.reward;
       discount *= this.gamma;
     }
-    this.sink(first.observation, first.action, reward, last.nextObservation, last.terminated, discount);
+    this.sink(first.observation, first.action, reward, last.nextObservation, last.terminated, discount, steps.length);
     steps.shift();
   }
 }
