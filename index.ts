@@ -3,3 +3,4 @@ export * from './env/index.js';
 export * from './scenarios/index.js';
 export * from './agents/index.js';
 export * from './experiments/index.js';
+export * from './serving/index.js';

@@ -4,3 +4,7 @@ export { summarise, summariseKpis, type IntervalSummary } from './summary.js';
 export { reproduceCalvano, loadCalvanoConfig, summariseCalvano } from './reproduce-calvano.js';
 export { agentFor, restoredAgentFor, contextFor } from './setup.js';
 export { runCompetition, ladderDiscretisation, profitGainAt } from './competition.js';
+export { compare, comparisonSummarySchema, comparisonSchemaVersion, type ComparisonSummary, type CompareOptions, type ComparisonOutcome } from './compare.js';
+export { writeReport } from './report/write.js';
+export * as statistics from './statistics/index.js';
+export { ResultsStore, resultsHome, type ComparisonRow, type RunStatus } from './store.js';
