@@ -7,7 +7,7 @@
  * known. Runs on the wasm backend (initialises reliably, and fast).
  */
 import { linearMarket as linearMarketFixture } from '../fixtures/linear-market.js';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type * as Tf from '@tensorflow/tfjs';
 import { agentContextOf, type AgentContext, type Transition } from '../../agents/agent.js';
 import { type DqnAgent, backward, dqnConfigSchema, dqnDefinition, forward, layersArtifactsOf, networkLayout, temporalDifferenceTargets, type DqnConfig } from '../../agents/dqn.js';
@@ -352,6 +352,26 @@ describe('replay and n-step returns', () => {
       { from: 0, reward: 1 + 0.5 * 2, next: 2, done: false, discount: 0.25 },
       { from: 10, reward: 100 + 0.5 * 200, next: 12, done: false, discount: 0.25 },
     ]);
+  });
+
+  it('reward centering: rbar follows the scaled reward, and a sampled k-step row loses rbar (1 + gamma + ... + gamma^{k-1})', async () => {
+    // Constant reward 3, scale 2: rbar = 6 after the first step; a 2-step row sums 6 + 0.5 * 6 = 9,
+    // a truncated 1-step row 6; centred, both are 0. Without centering they stay 9 and 6.
+    for (const centering of [0.5, 0]) {
+      const agent = await createAgent({ rewardCentering: centering, rewardScale: 2, gamma: 0.5, nSteps: 2, batchSize: 16, learningStarts: 1_000 }, 1, syntheticContext(1, 1, 3));
+      for (const transition of [step(0, 3), step(1, 3), step(2, 3), step(3, 3, { truncated: true })]) agent.observe(transition);
+      expect(agent.averageReward).toBe(centering > 0 ? 6 : 0);
+      expect(Array.from(agent.replay.stepCounts.subarray(0, agent.replay.size))).toEqual([2, 2, 2, 1]);
+      const seen: number[] = [];
+      const update = vi.spyOn(agent, 'update').mockImplementation((batch) => {
+        seen.push(...Array.from(batch.rewards).map((reward, slot) => reward - (centering > 0 ? 0 : batch.stepCounts[slot] === 2 ? 9 : 6)));
+        return 0;
+      });
+      agent.train();
+      expect(update).toHaveBeenCalledOnce();
+      for (const reward of seen) expect(reward).toBeCloseTo(0, 5);
+      agent.dispose();
+    }
   });
 
   it('with n = 1 stores each step as it comes; the batch carries 0 where the episode terminated, else the discount', () => {
