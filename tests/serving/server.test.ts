@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ServedPolicy } from '../../serving/served-policy.js';
 import type { TimeLimit } from '../../env/env.js';
 import { trainedPolicyArtifact } from '../fixtures/policy-artifact.js';
 import { postJson, startEndpoint, testToken, type RunningEndpoint } from '../fixtures/serving.js';
@@ -158,6 +159,28 @@ describe('the pricing endpoint', () => {
       expect((json.fallback as { reason: string }).reason).toMatch(/time budget/);
       expect(json.price).toBe(17.99);
     } finally {
+      await endpoint.close();
+    }
+  });
+
+  it('falls back when the model returns NaN or throws, and the guardrails still apply', async () => {
+    const endpoint = await endpointWith({ policies: { everyday: { fallback: 'fixed:17.99', guardrails: { maxPrice: 16.99 } } } });
+    const decide = vi.spyOn(ServedPolicy.prototype, 'decide');
+    try {
+      decide.mockReturnValueOnce({ ladderIndex: 0, price: Number.NaN });
+      const nan = await postJson(`${endpoint.url}/v1/policies/everyday/price`, contextOn(9, 1)[0]);
+      expect(nan.status).toBe(200);
+      expect(nan.json).toMatchObject({ policy: { servedBy: 'fallback' }, fallback: { policy: 'rule:fixed:17.99' } });
+      expect((nan.json.fallback as { reason: string }).reason).toMatch(/non-finite price/);
+      expect(nan.json.price).toBe(16.99); // the fallback's 17.99, capped by the guardrail
+      decide.mockImplementationOnce(() => {
+        throw new Error('weights corrupted in memory');
+      });
+      const thrown = await postJson(`${endpoint.url}/v1/policies/everyday/price`, contextOn(9, 1)[0]);
+      expect(thrown.status).toBe(200);
+      expect((thrown.json.fallback as { reason: string }).reason).toMatch(/model failed: weights corrupted/);
+    } finally {
+      decide.mockRestore();
       await endpoint.close();
     }
   });
