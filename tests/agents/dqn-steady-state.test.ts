@@ -1,0 +1,97 @@
+/**
+ * DQN against the best fixed price on steady-state-v1 (issue 3's last "done when"): trained
+ * with a stated budget over a vector env, the greedy policy beats the best fixed ladder
+ * price on 20 held-out seeds, with the paired 95% t interval of (DQN - fixed) above zero.
+ *
+ * Statistics: the fixed price is chosen on selection seeds 5000-5019 (every ladder price
+ * evaluated), then it and DQN are evaluated on held-out seeds 9000-9019: the same seeds for
+ * both (common random numbers), so the differences are paired. Training episodes come from
+ * the vector env's own seed derivation (episodeSeed(1, market, episode)), disjoint from both.
+ * The baseline is measured in the same run, never written down: the market may change.
+ *
+ * Why the config (docs/agents/dqn.md): a steady price wins here (price moves feed the
+ * undercutting rival, loss-averse reference prices and loyal churn), so what DQN must learn
+ * is a long-run trade-off: gamma 0.998 with 5-step returns, and reward centering so that Q
+ * holds differences from the average daily profit (about 220) instead of 220 / (1 - gamma).
+ * The untrained network runs the same check first, to show the check can fail.
+ *
+ * SKIPPED, not yet met: with this config DQN comes within about 0.7% of the best fixed price
+ * but below it (150,000 steps: -570 per episode, 95% interval [-855, -285]; the held-out
+ * fixed price 17.99 earns about 81,400). The reachable headroom is small: the best rule found
+ * (17.99, then 15.99 for the last 3 days) wins only +345 [308, 382]. See docs/agents/dqn.md,
+ * "steady-state-v1". Remove the skip when a config passes within the ~90 s budget.
+ */
+import { describe, expect, it } from 'vitest';
+import { agentContextOf } from '../../agents/agent.js';
+import type { Agent } from '../../agents/agent.js';
+import { createAgent } from '../../agents/registry.js';
+import { makeEnv } from '../../env/env.js';
+import { buildMarketModel } from '../../env/model.js';
+import { VectorEnv } from '../../env/vector-env.js';
+import { agentFor } from '../../experiments/setup.js';
+import { summarise } from '../../experiments/summary.js';
+import { evaluate, trainVector } from '../../experiments/train.js';
+import { loadScenario } from '../../scenarios/load.js';
+
+const model = buildMarketModel(loadScenario('steady-state-v1').scenario);
+const selectionSeed = 5000;
+const heldOutSeed = 9000;
+const seeds = 20;
+const markets = 16;
+const steps = 140_160; // 24 episodes of 365 days in each of 16 markets
+
+const config = {
+  backend: 'wasm',
+  hiddenLayers: [64, 64],
+  learningRate: 5e-4,
+  learningRateSchedule: 'cosine',
+  learningRateEnd: 1e-5,
+  gamma: 0.998,
+  nSteps: 5,
+  rewardScale: 0.01,
+  rewardCentering: 0.001,
+  batchSize: 64,
+  learningStarts: 5_000,
+  trainFrequency: 4,
+  targetUpdateInterval: 2_000,
+  epsilonEnd: 0.02,
+  explorationFraction: 0.3,
+  totalSteps: steps,
+  policyAveraging: 0.005,
+};
+
+function heldOutRewards(agent: Pick<Agent, 'act'>): number[] {
+  return evaluate(makeEnv(model), agent, { episodes: seeds, seed: heldOutSeed }).map((episode) => episode.totalReward);
+}
+
+async function bestFixedPrice(): Promise<{ price: number; heldOut: number[] }> {
+  const env = makeEnv(model);
+  let best = { price: Number.NaN, mean: Number.NEGATIVE_INFINITY };
+  for (const price of model.ladder) {
+    const rewards = evaluate(env, await agentFor(env, 'fixed-price', { price }, 1), { episodes: seeds, seed: selectionSeed }).map((episode) => episode.totalReward);
+    const mean = rewards.reduce((total, reward) => total + reward, 0) / rewards.length;
+    if (mean > best.mean) best = { price, mean };
+  }
+  return { price: best.price, heldOut: heldOutRewards(await agentFor(env, 'fixed-price', { price: best.price }, 1)) };
+}
+
+const pairedInterval = (rewards: readonly number[], baseline: readonly number[]) => summarise(rewards.map((reward, index) => reward - baseline[index]!));
+
+describe('DQN on steady-state-v1 against the best fixed price', () => {
+  it.skip(`beats the best fixed price on ${seeds} held-out seeds (paired 95% interval above zero) after ${steps} steps`, async () => {
+    const fixed = await bestFixedPrice();
+    const vector = new VectorEnv(model, { count: markets, seed: 1 });
+    const agent = await createAgent('dqn', config, agentContextOf(model, vector.observationSpace, vector.actionSpace, 1));
+    try {
+      // The untrained network: the same check does not pass.
+      expect(pairedInterval(heldOutRewards(agent), fixed.heldOut).low).toBeLessThanOrEqual(0);
+
+      trainVector(vector, agent, { steps });
+      const difference = pairedInterval(heldOutRewards(agent), fixed.heldOut);
+      expect(difference.n).toBe(seeds);
+      expect(difference.low).toBeGreaterThan(0);
+    } finally {
+      agent.dispose();
+    }
+  }, 150_000);
+});
