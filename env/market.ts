@@ -136,6 +136,9 @@ export class MarketSimulation {
   /** returnTable[(festive * ladder + index) * segments + segment]: return probability at ladder prices. */
   private readonly returnTable: Float64Array;
   private readonly returnLogTable: Float64Array;
+  /** Segments grouped by return logit offset (equal return probabilities): group g holds returnGroupSegments[returnGroupStart[g] .. returnGroupStart[g + 1]). */
+  private readonly returnGroupStart: Int32Array;
+  private readonly returnGroupSegments: Int32Array;
   private readonly ourQuality: number;
   /** Per segment: the largest quality, subtracted from utilities so exp() stays in range. */
   private readonly utilityShift: Float64Array;
@@ -211,6 +214,13 @@ export class MarketSimulation {
       ladder.forEach((price, index) => {
         this.ourWeightTable[segmentIndex * ladder.length + index] = Math.exp((this.ourQuality - segment.priceSensitivity * price - shift) / segment.scale);
       });
+    });
+    const offsets = Array.from({ length: segments }, (_, index) => model.segments[index]?.returnLogitOffset ?? 0);
+    const distinctOffsets = [...new Set(offsets)];
+    this.returnGroupSegments = Int32Array.from(distinctOffsets.flatMap((value) => offsets.flatMap((offset, index) => (offset === value ? [index] : []))));
+    this.returnGroupStart = new Int32Array(distinctOffsets.length + 1);
+    distinctOffsets.forEach((value, group) => {
+      this.returnGroupStart[group + 1] = (this.returnGroupStart[group] ?? 0) + offsets.filter((offset) => offset === value).length;
     });
     this.returnTable = new Float64Array(2 * ladder.length * segments);
     this.returnLogTable = new Float64Array(2 * ladder.length * segments);
@@ -628,18 +638,26 @@ export class MarketSimulation {
       offset = 0;
     }
     const deterministic = this.model.deterministic;
+    const groupStart = this.returnGroupStart;
+    const groupSegments = this.returnGroupSegments;
     let returned = 0;
     let key = 0;
-    for (let segmentIndex = 0; segmentIndex < returnSegments; segmentIndex++) {
+    // Segments with the same return probability form one group: the sum of binomials with a
+    // common probability is one binomial over their units (exact), one uniform per group.
+    for (let group = 0; group + 1 < groupStart.length; group++) {
       const uniform = this.returnsStream.next();
-      const units = this.segmentSold[segmentIndex] ?? 0;
+      const first = groupStart[group]!;
+      const end = groupStart[group + 1]!;
+      let units = 0;
+      for (let member = first; member < end; member++) units += this.segmentSold[groupSegments[member]!] ?? 0;
       if (!(units > 0)) continue;
-      const probability = probabilities[offset + segmentIndex] ?? 0;
+      const representative = groupSegments[first]!;
+      const probability = probabilities[offset + representative] ?? 0;
       if (deterministic) {
         this.scheduleExpectedReturns(day, units * probability, price);
         continue;
       }
-      const count = binomialFromUniform(units, probability, uniform, logComplements[offset + segmentIndex]);
+      const count = binomialFromUniform(units, probability, uniform, logComplements[offset + representative]);
       if (count > 0 && returned === 0) key = uniformToKey(uniform);
       returned += count;
     }
