@@ -16,11 +16,13 @@
  *      agent observes them before it prices, as a shop that scrapes its rivals does)
  *   3. our price_t (the agent's ladder index, or any price in the multi-firm view)
  *   4. arrivals and choice: units demanded from firm j in segment s are
- *      Poisson(lambda_s,t * P_s(j)), independent across j: exactly Binomial(Poisson(lambda), P)
- *      by Poisson thinning. One stream uniform per segment (ours), whatever the prices, so
- *      streams stay aligned; rivals' units are drawn (multi-firm view) from uniforms derived
- *      from it by hashing, or set to their expectation (single-agent view)
- *   5. sales = min(demand, stock), pro rata across segments; lost sales = the rest
+ *      Poisson(lambda_s,t * P_s(j)), independent across j and s: exactly Binomial(Poisson(lambda), P)
+ *      by Poisson thinning. Segments that share a return probability form a group, and only
+ *      a group's total matters downstream, so ours are drawn per group as Poisson(sum of the
+ *      segments' means) (exact), one stream uniform per group whatever the prices (streams
+ *      stay aligned). Rivals' units: their expectation (single-agent view), or Poisson around
+ *      it from uniforms derived from the first group's by hashing (multi-firm view)
+ *   5. sales = min(demand, stock), pro rata across segment groups; lost sales = the rest
  *   6. reference prices and the loyal base update (after the customers saw today's price)
  *   7. today's sales schedule their returns; returns that fall due today are refunded
  *   8. resellable returns and replenishment orders that arrive today go into stock;
@@ -123,8 +125,6 @@ export class MarketSimulation {
   private readonly restockDue: Float64Array;
   private readonly changeHistory: Uint8Array;
   private changesInWindow = 0;
-  private readonly segmentDemand: Float64Array;
-  private readonly segmentSold: Float64Array;
   private readonly expUtility: Float64Array;
   private readonly returnLags: ReturnLagSampler;
   private readonly rivalQuality: Float64Array;
@@ -136,9 +136,16 @@ export class MarketSimulation {
   /** returnTable[(festive * ladder + index) * segments + segment]: return probability at ladder prices. */
   private readonly returnTable: Float64Array;
   private readonly returnLogTable: Float64Array;
-  /** Segments grouped by return logit offset (equal return probabilities): group g holds returnGroupSegments[returnGroupStart[g] .. returnGroupStart[g + 1]). */
-  private readonly returnGroupStart: Int32Array;
-  private readonly returnGroupSegments: Int32Array;
+  /**
+   * Segments grouped by return logit offset, so by return probability. Our units demanded
+   * and sold are kept per group: nothing downstream of choice tells a group's segments apart.
+   */
+  private readonly segmentGroup: Int32Array;
+  /** A segment of each group, to read the group's return probability. */
+  private readonly groupRepresentative: Int32Array;
+  private readonly groupMean: Float64Array;
+  private readonly groupDemand: Float64Array;
+  private readonly groupSold: Float64Array;
   private readonly ourQuality: number;
   /** Per segment: the largest quality, subtracted from utilities so exp() stays in range. */
   private readonly utilityShift: Float64Array;
@@ -148,8 +155,11 @@ export class MarketSimulation {
   private readonly rivalWeightPrice: Float64Array;
   private readonly rivalWeight: Float64Array;
   private stableDenominator = 1;
-  /** Expected arrivals today over all segments, set by drawDemand. */
+  /** Expected arrivals today over all segments and units demanded from us (uncensored), set by drawDemand. */
   private arrivalsToday = 0;
+  private demandToday = 0;
+  /** Today's first customers uniform (the key of the rivals' derived uniforms in the multi-firm view). */
+  private firstGroupUniform = 0;
   /** Draw rivals' units (multi-firm view) or use their expectation (single-agent view). */
   readonly sampleRivalUnits: boolean;
   private readonly kpis: EpisodeKpiAccumulator;
@@ -165,8 +175,6 @@ export class MarketSimulation {
     const segments = Math.max(1, model.segments.length);
     this.referencePrice = new Float64Array(segments);
     this.activeShare = new Float64Array(segments).fill(1);
-    this.segmentDemand = new Float64Array(segments);
-    this.segmentSold = new Float64Array(segments);
     this.expUtility = new Float64Array(firms);
     this.weatherStates = new Int8Array(model.horizon + 1);
     this.temperatures = new Float64Array(model.horizon + 1);
@@ -217,11 +225,11 @@ export class MarketSimulation {
     });
     const offsets = Array.from({ length: segments }, (_, index) => model.segments[index]?.returnLogitOffset ?? 0);
     const distinctOffsets = [...new Set(offsets)];
-    this.returnGroupSegments = Int32Array.from(distinctOffsets.flatMap((value) => offsets.flatMap((offset, index) => (offset === value ? [index] : []))));
-    this.returnGroupStart = new Int32Array(distinctOffsets.length + 1);
-    distinctOffsets.forEach((value, group) => {
-      this.returnGroupStart[group + 1] = (this.returnGroupStart[group] ?? 0) + offsets.filter((offset) => offset === value).length;
-    });
+    this.segmentGroup = Int32Array.from(offsets, (offset) => distinctOffsets.indexOf(offset));
+    this.groupRepresentative = Int32Array.from(distinctOffsets, (value) => offsets.indexOf(value));
+    this.groupMean = new Float64Array(distinctOffsets.length);
+    this.groupDemand = new Float64Array(distinctOffsets.length);
+    this.groupSold = new Float64Array(distinctOffsets.length);
     this.returnTable = new Float64Array(2 * ladder.length * segments);
     this.returnLogTable = new Float64Array(2 * ladder.length * segments);
     for (let festive = 0; festive < 2; festive++) {
@@ -401,7 +409,8 @@ export class MarketSimulation {
     for (let firm = 0; firm < firms; firm++) firmDemand[firm] = 0;
 
     // 4. arrivals and choice
-    const demand = this.drawDemand(day, price, ladderIndex, prices, weatherState, temperature);
+    this.drawDemand(day, price, ladderIndex, prices, weatherState, temperature);
+    const demand = this.demandToday;
     const arrivals = this.arrivalsToday;
 
     // 5. sales capped by stock
@@ -409,7 +418,7 @@ export class MarketSimulation {
     const lostSales = demand - sold;
     this.stockOnHand -= sold;
     const soldShare = demand > 0 ? sold / demand : 0;
-    allocateSales(this.segmentDemand, this.segmentSold, sold, soldShare, model.deterministic, Math.max(1, model.segments.length));
+    allocateSales(this.groupDemand, this.groupSold, sold, soldShare, model.deterministic, this.groupDemand.length);
     const revenue = price * sold;
     const costOfGoods = model.unitCost * sold;
 
@@ -528,17 +537,18 @@ export class MarketSimulation {
   }
 
   /**
-   * Step 4 of the day: arrivals and choice. Fills segmentDemand and outcome.firmDemand,
-   * sets arrivalsToday, and returns the units demanded from us (uncensored). A method of
+   * Step 4 of the day: arrivals and choice. Fills groupDemand and outcome.firmDemand,
+   * sets arrivalsToday and demandToday (units demanded from us, uncensored). A method of
    * its own so that V8 optimises it with its own inlining budget (see docs/performance.md).
    */
-  private drawDemand(day: number, price: number, ladderIndex: number, prices: Float64Array, weatherState: number, temperature: number): number {
+  private drawDemand(day: number, price: number, ladderIndex: number, prices: Float64Array, weatherState: number, temperature: number): void {
     const model = this.model;
     const firms = this.firmCount;
     const firmDemand = this.outcome.firmDemand;
+    const groupMean = this.groupMean;
     const sampleRivals = this.sampleRivalUnits && !model.deterministic;
     let arrivals = 0;
-    let demand = 0;
+    let demand: number;
     const segmentCount = model.segments.length;
     if (segmentCount > 0) {
       const weekend = (model.calendar.weekday[day] ?? 0) >= 5 ? 1 : 0;
@@ -581,32 +591,50 @@ export class MarketSimulation {
         // Ours: drawn from one stream uniform per segment. Rivals: at their expectation in the
         // single-agent view; drawn in the multi-firm view from uniforms derived from ours by
         // hashing, so the stream advances by one uniform per segment in both views.
-        const ourMean = scaledRate * (this.expUtility[0] ?? 0);
-        const ourUniform = this.customers.next();
-        const segmentDemand = model.deterministic ? ourMean : poissonFromUniform(ourMean, ourUniform);
-        firmDemand[0] = (firmDemand[0] ?? 0) + segmentDemand;
-        if (sampleRivals) {
-          // Salted: the unsalted key's derived uniforms split our own large means (sampling.ts).
-          const key = (uniformToKey(ourUniform) ^ RIVAL_UNITS_SALT) >>> 0;
-          for (let firm = 1; firm < firms; firm++) {
-            firmDemand[firm] = (firmDemand[firm] ?? 0) + poissonFromUniform(scaledRate * (this.expUtility[firm] ?? 0), derivedUniform(key, firm));
-          }
-        } else {
-          for (let firm = 1; firm < firms; firm++) firmDemand[firm] = (firmDemand[firm] ?? 0) + scaledRate * (this.expUtility[firm] ?? 0);
-        }
-        this.segmentDemand[segmentIndex] = segmentDemand;
-        demand += segmentDemand;
+        // Ours: pooled into the segment's group (drawn below). Rivals: at their expectation,
+        // summed over segments (drawn below in the multi-firm view).
+        const group = this.segmentGroup[segmentIndex] ?? 0;
+        groupMean[group] = (groupMean[group] ?? 0) + scaledRate * (this.expUtility[0] ?? 0);
+        for (let firm = 1; firm < firms; firm++) firmDemand[firm] = (firmDemand[firm] ?? 0) + scaledRate * (this.expUtility[firm] ?? 0);
+      }
+      demand = this.drawGroupDemand(model.deterministic);
+      firmDemand[0] = demand;
+      if (sampleRivals) {
+        // Rivals' units: Poisson around their summed expectation, from uniforms derived from the
+        // first group's (salted: the unsalted key's derived uniforms split large means, sampling.ts).
+        const key = (uniformToKey(this.firstGroupUniform) ^ RIVAL_UNITS_SALT) >>> 0;
+        for (let firm = 1; firm < firms; firm++) firmDemand[firm] = poissonFromUniform(firmDemand[firm] ?? 0, derivedUniform(key, firm));
       }
     } else {
       const mean = textbookMean(model, day, price);
       const uniform = this.customers.next();
       arrivals = mean;
       demand = model.deterministic ? mean : textbookDraw(model, mean, uniform);
-      this.segmentDemand[0] = demand;
+      this.groupDemand[0] = demand;
       firmDemand[0] = demand;
     }
 
     this.arrivalsToday = arrivals;
+    this.demandToday = demand;
+  }
+
+  /**
+   * Units demanded from us: one Poisson per group of segments (a sum of independent Poissons
+   * is the Poisson of the summed mean: exact), by inversion of one stream uniform per group.
+   * Reads and clears groupMean, fills groupDemand, returns the total (an integer: no boxing).
+   */
+  private drawGroupDemand(deterministic: boolean): number {
+    const groupMean = this.groupMean;
+    let demand = 0;
+    for (let group = 0; group < groupMean.length; group++) {
+      const mean = groupMean[group] ?? 0;
+      groupMean[group] = 0;
+      const uniform = this.customers.next();
+      if (group === 0) this.firstGroupUniform = uniform;
+      const groupDemand = deterministic ? mean : poissonFromUniform(mean, uniform);
+      this.groupDemand[group] = groupDemand;
+      demand += groupDemand;
+    }
     return demand;
   }
 
@@ -638,20 +666,15 @@ export class MarketSimulation {
       offset = 0;
     }
     const deterministic = this.model.deterministic;
-    const groupStart = this.returnGroupStart;
-    const groupSegments = this.returnGroupSegments;
     let returned = 0;
     let key = 0;
-    // Segments with the same return probability form one group: the sum of binomials with a
-    // common probability is one binomial over their units (exact), one uniform per group.
-    for (let group = 0; group + 1 < groupStart.length; group++) {
+    // One binomial per group: its segments share a return probability, and a sum of binomials
+    // with a common probability is one binomial over their units (exact). One uniform per group.
+    for (let group = 0; group < this.groupSold.length; group++) {
       const uniform = this.returnsStream.next();
-      const first = groupStart[group]!;
-      const end = groupStart[group + 1]!;
-      let units = 0;
-      for (let member = first; member < end; member++) units += this.segmentSold[groupSegments[member]!] ?? 0;
+      const units = this.groupSold[group] ?? 0;
       if (!(units > 0)) continue;
-      const representative = groupSegments[first]!;
+      const representative = this.groupRepresentative[group] ?? 0;
       const probability = probabilities[offset + representative] ?? 0;
       if (deterministic) {
         this.scheduleExpectedReturns(day, units * probability, price);

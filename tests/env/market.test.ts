@@ -139,6 +139,31 @@ describe('common random numbers', () => {
     expect(squares / mean).toBeLessThan(1.05);
   });
 
+  it.each(['steady-state-v1', 'singles-day-v1'])('%s: our units demanded (drawn per group of segments) are Poisson around the expected units of every segment', (id) => {
+    const model = models[id]!;
+    const market = new MarketSimulation(model);
+    // Standardised residuals z = (units - mean) / sqrt(mean): mean 0 and mean square 1 under Poisson.
+    let sumZ = 0;
+    let sumZ2 = 0;
+    let days = 0;
+    for (let seed = 1; seed <= 8; seed++) {
+      market.reset(seed);
+      for (let day = 0; !market.ended; day++) {
+        const action = (day * 5 + seed) % model.ladder.length;
+        const expectation = market.expectedUnitsAt(model.ladder[action]!);
+        const demand = market.stepIndex(action).demand;
+        expect(Number.isInteger(demand)).toBe(true);
+        const z = (demand - expectation) / Math.sqrt(expectation);
+        sumZ += z;
+        sumZ2 += z * z;
+        days++;
+      }
+    }
+    // Four standard errors: sd(z) = 1, sd(z^2) is about sqrt(2).
+    expect(Math.abs(sumZ / days)).toBeLessThan(4 / Math.sqrt(days));
+    expect(Math.abs(sumZ2 / days - 1)).toBeLessThan(4 * Math.sqrt(2 / days));
+  });
+
   it('another seed gives another episode', () => {
     expect(episode('steady-state-v1', 1, () => 5)).not.toEqual(episode('steady-state-v1', 2, () => 5));
   });
