@@ -11,9 +11,9 @@
  * keys, so `--resume` finds its runs; changing anything a run depends on changes its key.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { agentDefinition, agentDefinitions } from '../agents/registry.js';
+import { readJsonFile } from './json-file.js';
 import { PricelabError, configError, type Problem } from '../env/errors.js';
 import type { EpisodeKpis } from '../env/kpis.js';
 import { loadScenario, type LoadedScenario } from '../scenarios/load.js';
@@ -118,14 +118,7 @@ export interface ExperimentPlan {
 
 /** Reads, validates and plans an experiment file; every problem is listed in one error (kind config, exit 2). */
 export function loadExperimentFile(path: string): ExperimentPlan {
-  if (!existsSync(path)) throw new PricelabError('not-found', `no experiment file at ${path}`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw configError(`${path} is not valid JSON`, [{ path: [], message: `expected JSON, found a syntax error: ${(error as Error).message}` }]);
-  }
-  return planExperiment(json, path);
+  return planExperiment(readJsonFile(path, 'experiment file'), path);
 }
 
 /** Validates an experiment (already parsed JSON) and plans its runs. */

@@ -10,10 +10,7 @@
  * The worker file is resolved next to this module: experiments/calvano-worker.js in dist/,
  * or the .ts source (run through tsx) when this module itself runs from source.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
@@ -28,6 +25,7 @@ import {
 } from '../agents/calvano.js';
 import { configError, type Problem } from '../env/errors.js';
 import { loadScenario } from '../scenarios/load.js';
+import { resolveImport } from './worker-module.js';
 import type { CalvanoWorkerData, CalvanoWorkerRequest } from './calvano-worker.js';
 
 export interface ReproduceCalvanoOptions {
@@ -155,15 +153,6 @@ function startWorker(workerData: CalvanoWorkerData): Worker {
   return new Worker(bootstrap, { eval: true, workerData });
 }
 
-/** The file a package's export resolves to under the "import" condition (createRequire resolves "require"). */
-function resolveImport(from: string, packageName: string, subpath: string): string {
-  const manifestPath = createRequire(from).resolve(`${packageName}/package.json`);
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { exports?: Record<string, string | { import?: string | { default?: string } }> };
-  const entry = manifest.exports?.[subpath];
-  const target = typeof entry === 'string' ? entry : typeof entry?.import === 'string' ? entry.import : entry?.import?.default;
-  if (target === undefined) throw new Error(`${packageName} has no "${subpath}" export for import`);
-  return join(dirname(manifestPath), target);
-}
 
 function runInWorkers(config: ResolvedCalvanoConfig, seeds: readonly number[], count: number, record: (result: CalvanoSessionResult) => void): Promise<void> {
   return new Promise((resolve, reject) => {

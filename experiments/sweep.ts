@@ -16,16 +16,14 @@
  * Stopping (an AbortSignal, e.g. Ctrl-C): no new run starts; running runs stop at their
  * next episode boundary with a checkpoint and are marked interrupted.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { codeVersion } from '../agents/artifact.js';
 import { configError } from '../env/errors.js';
 import { removeCheckpointFile, removeCheckpoints } from './checkpoint.js';
+import { resolveImport } from './worker-module.js';
 import type { ExperimentPlan, PlannedRun } from './experiment-file.js';
 import { ResultsStore, type RunDefinition } from './store.js';
 import type { RunOutcome, RunOutcomeFinished, SweepMessage, SweepTask } from './sweep-worker.js';
@@ -223,13 +221,4 @@ function workerFile(): { filename: string; execArgv?: string[] } {
   return { filename: new URL('./sweep-worker.ts', here).href, execArgv: ['--import', pathToFileURL(resolveImport(here, 'tsx', '.')).href] };
 }
 
-/** The file a package's export resolves to under the "import" condition. */
-function resolveImport(from: string, packageName: string, subpath: string): string {
-  const manifestPath = createRequire(from).resolve(`${packageName}/package.json`);
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { exports?: Record<string, string | { import?: string | { default?: string } }> };
-  const entry = manifest.exports?.[subpath];
-  const target = typeof entry === 'string' ? entry : typeof entry?.import === 'string' ? entry.import : entry?.import?.default;
-  if (target === undefined) throw new Error(`${packageName} has no "${subpath}" export for import`);
-  return join(dirname(manifestPath), target);
-}
 

@@ -4,9 +4,9 @@
  * Moving to `production` passes every promotion gate first; candidate and staging are
  * free moves. Either way the move and its evidence go into the audit log.
  */
-import { readFileSync } from 'node:fs';
 import { PricelabError } from '../env/errors.js';
 import { loadScenario } from '../scenarios/load.js';
+import { readJsonFile } from '../experiments/json-file.js';
 import { readArtifact } from '../agents/artifact.js';
 import { checkPromotion, promotionPolicySchema, type PromotionDecision, type PromotionPolicy } from './promotion-gates.js';
 import type { AliasName, PolicyRegistry } from './registry.js';
@@ -30,19 +30,7 @@ export interface PromotionOutcome {
 }
 
 export function readEvidenceFiles(paths: readonly string[]): { source: string; json: unknown }[] {
-  return paths.map((path) => {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch {
-      throw new PricelabError('not-found', `no evidence file at ${path}`);
-    }
-    try {
-      return { source: path, json: JSON.parse(text) as unknown };
-    } catch (error) {
-      throw new PricelabError('config', `${path} is not valid JSON`, [{ path: ['evidence'], message: `expected a comparison summary (JSON), found a syntax error: ${(error as Error).message}` }]);
-    }
-  });
+  return paths.map((path) => ({ source: path, json: readJsonFile(path, 'comparison summary (evidence)') }));
 }
 
 export function parsePromotionPolicy(json: unknown): PromotionPolicy {

@@ -18,9 +18,9 @@
  * A policy not listed is served with its artifact's own guardrails (min/max price), the
  * fallback `hold` (yesterday's price, snapped to the ladder), and a 50 ms budget.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { PricelabError } from '../env/errors.js';
+import { readJsonFile } from '../experiments/json-file.js';
 import { guardrailsSchema } from '../agents/guardrails.js';
 import { aliasNames } from './registry.js';
 
@@ -56,17 +56,5 @@ export function parseServingConfig(json: unknown, origin = 'serving config'): Se
 
 export function loadServingConfig(path: string | undefined): ServingConfig {
   if (path === undefined) return servingConfigSchema.parse({});
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new PricelabError('not-found', `no serving config at ${path}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new PricelabError('config', `${path} is not valid JSON`, [{ path: [], message: `expected JSON, found a syntax error: ${(error as Error).message}` }]);
-  }
-  return parseServingConfig(json, path);
+  return parseServingConfig(readJsonFile(path, 'serving config'), path);
 }

@@ -8,12 +8,12 @@
  * store. `--fail-unless-better` exits 1 unless every arm beats the baseline on the primary
  * KPI: a CI gate.
  */
-import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { guardrailsSchema, type Guardrails } from '../../agents/guardrails.js';
 import { PricelabError } from '../../env/errors.js';
 import { compare, parseConfigOptions, type ComparisonSummary } from '../../experiments/compare.js';
 import { kpiDefinitions } from '../../experiments/compare/kpis.js';
+import { readJsonFile } from '../../experiments/json-file.js';
 import { writeReport } from '../../experiments/report/write.js';
 import { ResultsStore } from '../../experiments/store.js';
 import { exitCodes, formatNumber, integer, positiveInteger, printJson, run, table, writeFileAtomically } from '../output.js';
@@ -38,13 +38,7 @@ interface CompareCommandOptions {
 }
 
 function readGuardrails(path: string): Guardrails {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new PricelabError((error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not-found' : 'config', `cannot read guardrails from ${path}: ${(error as Error).message}`);
-  }
-  const parsed = guardrailsSchema.safeParse(json);
+  const parsed = guardrailsSchema.safeParse(readJsonFile(path, 'guardrails file'));
   if (!parsed.success) throw new PricelabError('config', `${path} is not a valid guardrails file`, parsed.error.issues.map((issue) => ({ path: ['guardrails', ...issue.path.map(String)], message: issue.message })));
   return parsed.data;
 }

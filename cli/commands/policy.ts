@@ -5,9 +5,9 @@
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import { PricelabError } from '../../env/errors.js';
 import { resultsHome } from '../../experiments/store.js';
+import { readJsonFile } from '../../experiments/json-file.js';
 import { createToken, defaultTokenFile } from '../../serving/auth.js';
 import { promote, readEvidenceFiles } from '../../serving/promotion.js';
 import { PolicyRegistry, aliasNames, parsePolicyReference, type AliasName } from '../../serving/registry.js';
@@ -22,19 +22,6 @@ const withRegistry = <T>(action: (registry: PolicyRegistry) => T): T => {
   }
 };
 
-function readJsonFile(path: string, what: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new PricelabError('not-found', `no ${what} at ${path}`);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new PricelabError('config', `${path} is not valid JSON`, [{ path: [], message: `expected JSON, found a syntax error: ${(error as Error).message}` }]);
-  }
-}
 
 export function registerPolicy(program: Command): void {
   const policy = program.command('policy').description('the policy registry: versions, aliases (candidate, staging, production), promotion gates, audit log (PRICELAB_HOME)');

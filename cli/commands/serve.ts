@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { resultsHome } from '../../experiments/store.js';
+import { readJsonFile } from '../../experiments/json-file.js';
 import { defaultTokenFile, loadTokens } from '../../serving/auth.js';
 import { ServingMetrics } from '../../serving/metrics.js';
 import { PricingService } from '../../serving/pricing-service.js';
@@ -12,7 +13,6 @@ import { PolicyRegistry } from '../../serving/registry.js';
 import { createApp, listen } from '../../serving/server.js';
 import { loadServingConfig } from '../../serving/serving-config.js';
 import { PricelabError } from '../../env/errors.js';
-import { readFileSync } from 'node:fs';
 import { integer, run } from '../output.js';
 
 export function registerServe(program: Command): void {
@@ -31,7 +31,7 @@ export function registerServe(program: Command): void {
         const home = resultsHome();
         const config = loadServingConfig(options.config);
         const tokens = loadTokens({ file: options.tokens ?? defaultTokenFile(home), env: process.env });
-        const promotionPolicy = options.gates ? (JSON.parse(readFileSync(options.gates, 'utf8')) as unknown) : undefined;
+        const promotionPolicy = options.gates ? readJsonFile(options.gates, 'promotion policy') : undefined;
         const registry = PolicyRegistry.open(home);
         const metrics = new ServingMetrics();
         const service = new PricingService(registry, config, metrics, { decisionLog: options.decisionLog });

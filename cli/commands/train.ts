@@ -4,16 +4,16 @@
  * `pricelab evaluate`: load a policy artifact (integrity-checked) and report its KPIs with
  * means and 95% intervals across evaluation episodes.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { buildArtifact, codeVersion, readArtifact, writeArtifact } from '../../agents/artifact.js';
 import { agentDefinitions } from '../../agents/registry.js';
 import { makeEnv } from '../../env/env.js';
-import { PricelabError, configError } from '../../env/errors.js';
+import { configError } from '../../env/errors.js';
 import { buildMarketModel } from '../../env/model.js';
 import { buildObservationFeatures } from '../../env/observation.js';
 import { agentFor, restoredAgentFor } from '../../experiments/setup.js';
+import { readJsonFile } from '../../experiments/json-file.js';
 import { summariseKpis } from '../../experiments/summary.js';
 import { evaluate, train, trainVector } from '../../experiments/train.js';
 import { VectorEnv } from '../../env/vector-env.js';
@@ -70,7 +70,7 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
   const model = buildMarketModel(loaded.scenario);
   const env = makeEnv(model);
   const evaluationEnv = makeEnv(model);
-  const config = options.config ? readConfigFile(options.config) : {};
+  const config = options.config ? readJsonFile(options.config, 'agent config') : {};
   const agent = await agentFor(env, options.agent, config, options.seed);
   const startedAt = new Date().toISOString();
   const totalSteps = options.steps ?? options.episodes! * model.horizon;
@@ -160,11 +160,3 @@ async function evaluateCommand(scenarioName: string, options: { policy: string; 
   process.stdout.write(`${artifact.manifest.name} (${artifact.manifest.agentKind}) on ${loaded.scenario.id}, ${episodes.length} episodes from seed ${options.seed}\n\n${table(rows)}\n`);
 }
 
-function readConfigFile(path: string): unknown {
-  if (!existsSync(path)) throw new PricelabError('not-found', `no config file at ${path}`);
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw configError(`${path} is not valid JSON`, [{ path: ['config'], message: `expected JSON, found a syntax error: ${(error as Error).message}` }]);
-  }
-}

@@ -21,6 +21,7 @@ import type { TimeLimit } from '../../env/env.js';
 import { PricelabError, configError, type Problem } from '../../env/errors.js';
 import type { MarketModel } from '../../env/model.js';
 import { agentFor, restoredAgentFor } from '../setup.js';
+import { readJsonFile } from '../json-file.js';
 
 export type ArmSource = 'rule' | 'agent' | 'artifact';
 
@@ -113,7 +114,7 @@ function resolveArm(name: string, spec: string, configFile: string | undefined, 
   }
   const definition = agentDefinitions.get(spec);
   if (definition) {
-    const config = configFile === undefined ? {} : readConfigFile(configFile);
+    const config = configFile === undefined ? {} : readJsonFile(configFile, 'agent config');
     const parsed = definition.configSchema.safeParse(config);
     if (!parsed.success) {
       throw configError(`the ${spec} config is not valid`, parsed.error.issues.map((issue) => ({ path: ['config', ...issue.path.map((part) => (typeof part === 'symbol' ? String(part) : part))], message: issue.message })));
@@ -150,14 +151,6 @@ function artifactArm(name: string, folder: string, facts: ArmFacts): Arm {
   };
 }
 
-function readConfigFile(path: string): unknown {
-  if (!existsSync(path)) throw new PricelabError('not-found', `no config file at ${path}`);
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw configError(`${path} is not valid JSON`, [{ path: ['config'], message: `expected JSON, found a syntax error: ${(error as Error).message}` }]);
-  }
-}
 
 /** A fresh agent for one seed: restored from the artifact, or created from kind and config. */
 export async function agentForArm(arm: Arm, env: TimeLimit, seed: number): Promise<Agent> {
