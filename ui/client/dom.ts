@@ -1,0 +1,30 @@
+/** A small helper for building DOM nodes: element('td', {class: 'number'}, '12.99'). */
+export function element<Tag extends keyof HTMLElementTagNameMap>(
+  tag: Tag,
+  attributes: Readonly<Record<string, string>> = {},
+  ...children: readonly (Node | string)[]
+): HTMLElementTagNameMap[Tag] {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}
+
+/** The element with this id, which the page must have. */
+export function byId<Type extends HTMLElement>(id: string): Type {
+  const node = document.getElementById(id);
+  if (!node) throw new Error(`the page has no #${id}`);
+  return node as Type;
+}
+
+export const formatMoney = (value: number): string => value.toLocaleString('en-US', { maximumFractionDigits: 0 });
+export const formatNumber = (value: number, digits = 2): string => (Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits }) : '–');
+
+export function table(headers: readonly string[], rows: readonly (readonly (Node | string)[])[]): HTMLTableElement {
+  return element(
+    'table',
+    {},
+    element('thead', {}, element('tr', {}, ...headers.map((header) => element('th', {}, header)))),
+    element('tbody', {}, ...rows.map((row) => element('tr', {}, ...row.map((cell) => element('td', {}, cell))))),
+  );
+}

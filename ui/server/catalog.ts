@@ -1,0 +1,144 @@
+/**
+ * The dashboard's read-only HTTP API, for what does not stream:
+ *
+ *   GET /api/scenarios                      built-in scenarios (id, description, horizon)
+ *   GET /api/policies?scenario=<id>         rule specs that fit the scenario, and registered policies
+ *   GET /api/registry                       every policy's versions and aliases, and the audit log
+ *   GET /api/experiments                    comparisons and runs from the results store
+ *   GET /api/experiments/<id>/charts        a comparison's report charts (vega-lite specs, experiments/report)
+ *   GET /api/experiments/<id>/report        the comparison's HTML report, when one was written
+ *
+ * The registry is only read here: promotion stays in the CLI and the token-protected API.
+ * Errors are JSON: {message, problems: [{path, message}]}, with 404 for what is not found.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import express, { type Request, type Response } from 'express';
+import { buildMarketModel } from '../../env/model.js';
+import { PricelabError } from '../../env/errors.js';
+import { builtInScenarioIds, loadScenario } from '../../scenarios/load.js';
+import { ResultsStore } from '../../experiments/store.js';
+import { comparisonSummarySchema } from '../../experiments/compare/summary-schema.js';
+import { comparisonCharts } from '../../experiments/report/charts.js';
+import { PolicyRegistry } from '../../serving/registry.js';
+import { problemOf } from './problems.js';
+import { registryPrefix } from './policy-source.js';
+
+/** Charts drawn from the per-day trajectories, which the store does not keep. */
+const trajectoryCharts = new Set(['price-trajectories', 'inventory-returns']);
+
+export function catalogRouter(resultsHome: string): express.Router {
+  const router = express.Router();
+  const answer = (handler: (request: Request) => unknown) => (request: Request, response: Response) => {
+    try {
+      response.json(handler(request));
+    } catch (error) {
+      const status = error instanceof PricelabError ? (error.kind === 'not-found' ? 404 : 400) : 500;
+      response.status(status).json(problemOf(request.path, error));
+    }
+  };
+  const withStore = <T>(read: (store: ResultsStore) => T): T => {
+    const store = ResultsStore.open(resultsHome);
+    try {
+      return read(store);
+    } finally {
+      store.close();
+    }
+  };
+  const withRegistry = <T>(read: (registry: PolicyRegistry) => T): T => {
+    const registry = PolicyRegistry.open(resultsHome);
+    try {
+      return read(registry);
+    } finally {
+      registry.close();
+    }
+  };
+
+  router.get(
+    '/scenarios',
+    answer(() =>
+      builtInScenarioIds().map((id) => {
+        const { scenario } = loadScenario(id);
+        return { id, description: scenario.description, horizon: buildMarketModel(scenario).horizon };
+      }),
+    ),
+  );
+
+  router.get(
+    '/policies',
+    answer((request) => {
+      const scenarioId = typeof request.query['scenario'] === 'string' ? request.query['scenario'] : 'singles-day-v1';
+      const model = buildMarketModel(loadScenario(scenarioId).scenario);
+      const middle = model.ladder[Math.floor(model.ladder.length / 2)] ?? model.listPrice;
+      const finiteStock = model.scenario.inventory !== undefined && model.scenario.inventory.replenishment?.kind !== 'periodic-review';
+      const rules = [`fixed:${middle}`, 'list', 'cost-plus:0.5', 'match', 'undercut:0.5', 'festival:0.15', 'markdown', 'myopic-oracle', ...(finiteStock ? ['dp-optimal'] : [])];
+      const registered = withRegistry((registry) =>
+        registry.list().flatMap((policy) => {
+          const versions = registry.versions(policy.name).filter((version) => version.lineage.scenario.id === scenarioId);
+          const byVersion = new Map(Object.entries(policy.aliases).map(([alias, version]) => [version, alias]));
+          return versions.map((version) => ({
+            spec: `${registryPrefix}${policy.name}@${version.version}`,
+            label: `${policy.name}@${version.version} (${version.agentKind}${byVersion.has(version.version) ? `, ${byVersion.get(version.version)}` : ''})`,
+          }));
+        }),
+      );
+      return { rules, registered };
+    }),
+  );
+
+  router.get(
+    '/registry',
+    answer(() =>
+      withRegistry((registry) => ({
+        policies: registry.list().map((policy) => ({ name: policy.name, aliases: policy.aliases, versions: registry.versions(policy.name) })),
+        audit: registry.auditLog(),
+      })),
+    ),
+  );
+
+  router.get(
+    '/experiments',
+    answer(() =>
+      withStore((store) => ({
+        comparisons: store.listComparisons().map((row) => {
+          const parsed = comparisonSummarySchema.safeParse(row.summary);
+          return {
+            id: row.id,
+            createdAt: row.createdAt,
+            scenario: row.scenario,
+            arms: row.arms,
+            baseline: row.baseline,
+            verdict: parsed.success ? parsed.data.verdict.byArm.map((arm) => ({ arm: arm.arm, verdict: arm.verdict, estimate: arm.estimate, low: arm.low, high: arm.high })) : [],
+            hasReport: row.reportPath !== null && existsSync(row.reportPath),
+          };
+        }),
+        runs: store.listRuns().map((run) => ({ id: run.id, experiment: run.experiment, scenario: run.scenario.id, agent: run.agent.name, seed: run.seed, status: run.status, endedAt: run.endedAt })),
+      })),
+    ),
+  );
+
+  router.get(
+    '/experiments/:id/charts',
+    answer((request) => {
+      const id = String(request.params['id']);
+      const row = withStore((store) => store.getComparison(id));
+      if (!row) throw new PricelabError('not-found', `no comparison ${id} in the store`);
+      const parsed = comparisonSummarySchema.safeParse(row.summary);
+      if (!parsed.success) throw new PricelabError('integrity', `comparison ${id} has a summary this version cannot read`, parsed.error.issues.map((issue) => ({ path: issue.path.map(String), message: issue.message })));
+      const charts = comparisonCharts(parsed.data, []).filter((chart) => !trajectoryCharts.has(chart.name));
+      return { id, scenario: row.scenario, baseline: row.baseline, verdict: parsed.data.verdict, charts };
+    }),
+  );
+
+  router.get('/experiments/:id/report', (request, response) => {
+    const id = String(request.params['id']);
+    const row = withStore((store) => store.getComparison(id));
+    if (!row?.reportPath || !existsSync(row.reportPath)) {
+      response.status(404).json({ event: request.path, message: `comparison ${id} has no written report`, problems: [] });
+      return;
+    }
+    response.sendFile(resolve(row.reportPath));
+  });
+
+  return router;
+}

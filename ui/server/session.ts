@@ -1,0 +1,327 @@
+/**
+ * A simulation session: what one browser tab watches. One scenario, one or two policies
+ * (arms) on the same seed, a status (ready, running, paused, finished), a speed in days per
+ * second, and a timer that advances the market.
+ *
+ * Paced speeds (1, 4, 16, 64 days per second) tick at most every 50 ms and send each tick's
+ * days as one frame. At full speed ('max') every tick simulates for a time budget (10 ms)
+ * and yields to I/O (setImmediate); simulated days are batched and sent at most every
+ * `frameIntervalMs`, down-sampled to `maxPointsPerFrame` points per arm. Frames are
+ * acknowledged by the client, and while `maxFramesInFlight` frames are unacknowledged the
+ * session does not simulate further: a slow page slows the simulation instead of
+ * drowning in frames.
+ *
+ * A vs B: the running difference is B's daily profit minus A's (an arm that has ended
+ * earns 0), with its always-valid interval (experiments/statistics/sequential.ts), so a
+ * product manager may peek at every frame without inflating errors.
+ *
+ * Commands are handled one at a time, in arrival order (configure loads policies
+ * asynchronously). Failures become `problem` events; the session stays usable.
+ */
+import { buildMarketModel } from '../../env/model.js';
+import type { Guardrails } from '../../agents/guardrails.js';
+import { loadScenario } from '../../scenarios/load.js';
+import { alwaysValidInterval } from '../../experiments/statistics/sequential.js';
+import type { ClientEventPayload, DayExplanation, DayPoint, Difference, Frame, ProblemEvent, SessionState, Speed } from '../shared/events.js';
+import type { configureSchema } from '../shared/events.js';
+import { Arm } from './arm.js';
+import { downsample } from './downsample.js';
+import { loadDashboardPolicy } from './policy-source.js';
+import { problemOf } from './problems.js';
+import type { z } from 'zod';
+
+export interface SessionOutput {
+  session(state: SessionState): void;
+  /** Sends a frame; `delivered` is called when the client acknowledges it. */
+  frame(frame: Frame, delivered: () => void): void;
+  explanation(explanation: DayExplanation): void;
+  problem(problem: ProblemEvent): void;
+}
+
+export interface SessionTuning {
+  frameIntervalMs: number;
+  maxPointsPerFrame: number;
+  maxFramesInFlight: number;
+  tickBudgetMs: number;
+}
+
+export const defaultTuning: SessionTuning = { frameIntervalMs: 50, maxPointsPerFrame: 250, maxFramesInFlight: 2, tickBudgetMs: 10 };
+
+export const defaultConfiguration: z.output<typeof configureSchema> = { scenario: 'singles-day-v1', policies: ['festival:0.15'], seed: 1, guardrails: 'policy', loop: false };
+
+const minimumTickMs = 50;
+
+type Configuration = z.output<typeof configureSchema>;
+
+export class SimulationSession {
+  private arms: Arm[] = [];
+  private configuration: Configuration = defaultConfiguration;
+  private status: SessionState['status'] = 'ready';
+  private speed: Speed = 16;
+  private episode = 0;
+  private run = 0;
+  private day = 0;
+  private pending: DayPoint[][] = [];
+  private differences: number[] = [];
+  private cumulativeDifference = 0;
+  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  private lastTickAt = 0;
+  private dayCredit = 0;
+  private lastFrameAt = 0;
+  private framesInFlight = 0;
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
+  private description = '';
+
+  constructor(
+    private readonly output: SessionOutput,
+    private readonly resultsHome: string,
+    private readonly tuning: SessionTuning = defaultTuning,
+  ) {}
+
+  /** Runs a command after the ones before it; a failure becomes a problem event. */
+  command(event: string, action: () => void | Promise<void>): Promise<void> {
+    this.queue = this.queue.then(async () => {
+      if (this.closed) return;
+      try {
+        await action();
+      } catch (error) {
+        this.output.problem(problemOf(event, error));
+      }
+    });
+    return this.queue;
+  }
+
+  async configure(configuration: Configuration): Promise<void> {
+    this.stopTimer();
+    const loaded = loadScenario(configuration.scenario);
+    const model = buildMarketModel(loaded.scenario);
+    const arms: Arm[] = [];
+    try {
+      for (const spec of configuration.policies) {
+        const arm = new Arm(model);
+        arms.push(arm);
+        const policy = await loadDashboardPolicy(spec, arm.env, configuration.seed, this.resultsHome);
+        arm.usePolicy(policy, guardrailsOf(configuration.guardrails, policy.guardrails, model.unitCost));
+      }
+    } catch (error) {
+      for (const arm of arms) arm.dispose();
+      throw error;
+    }
+    for (const arm of this.arms) arm.dispose();
+    this.arms = arms;
+    this.configuration = configuration;
+    this.description = loaded.scenario.description;
+    this.status = 'ready';
+    this.startEpisode(0);
+  }
+
+  start(): void {
+    this.requireArms();
+    if (this.status === 'finished') this.startEpisode(0);
+    this.status = 'running';
+    this.lastTickAt = performance.now();
+    this.dayCredit = 0;
+    this.emitState();
+    this.schedule();
+  }
+
+  pause(): void {
+    this.stopTimer();
+    if (this.status === 'running') this.status = 'paused';
+    this.flush(true);
+    this.emitState();
+  }
+
+  step(payload: ClientEventPayload<'step'>): void {
+    this.requireArms();
+    this.stopTimer();
+    if (this.status === 'finished') this.startEpisode(0);
+    this.status = 'paused';
+    for (let index = 0; index < (payload.days ?? 1) && !this.finished; index++) this.advanceDay();
+    this.flush(true);
+    this.emitState();
+  }
+
+  setSpeed(speed: Speed): void {
+    this.speed = speed;
+    this.lastTickAt = performance.now();
+    this.dayCredit = 0;
+    if (this.status === 'running') this.schedule();
+    this.emitState();
+  }
+
+  explain(payload: ClientEventPayload<'explain'>): void {
+    const arm = this.arms[payload.arm];
+    const problem = (message: string, path: string) => this.output.problem({ event: 'explain', message, problems: [{ path: [path], message }] });
+    if (!arm) return problem(`expected an arm below ${this.arms.length}, found ${payload.arm}`, 'arm');
+    if (payload.episode !== this.episode) return problem(`expected the current episode (${this.episode}), found ${payload.episode}: only its days are kept`, 'episode');
+    const explained = arm.explain(payload.day);
+    if (!explained) return problem(`expected a simulated day of episode ${this.episode}, found day ${payload.day}`, 'day');
+    this.output.explanation({ ...explained, arm: payload.arm, episode: this.episode });
+  }
+
+  get finished(): boolean {
+    return this.status === 'finished';
+  }
+
+  close(): void {
+    this.closed = true;
+    this.stopTimer();
+    for (const arm of this.arms) arm.dispose();
+    this.arms = [];
+  }
+
+  get state(): SessionState {
+    const model = this.arms[0]?.model;
+    return {
+      scenario: {
+        id: model?.scenario.id ?? this.configuration.scenario,
+        description: this.description,
+        horizon: model?.horizon ?? 0,
+        ladder: model ? Array.from(model.ladder) : [],
+        unitCost: model?.unitCost ?? 0,
+        rivals: model ? model.rivals.map((rival) => rival.name) : [],
+        segments: model ? model.segments.map((segment) => segment.name) : [],
+      },
+      arms: this.arms.map((arm, index) => ({ name: armName(index), policy: arm.policySpec, agentKind: arm.agentKind, guardrails: { ...arm.guardrails } })),
+      seed: this.configuration.seed,
+      episode: this.episode,
+      run: this.run,
+      day: this.day,
+      status: this.status,
+      speed: this.speed,
+      loop: this.configuration.loop,
+      guardrails: this.configuration.guardrails,
+    };
+  }
+
+  private startEpisode(episode: number): void {
+    this.episode = episode;
+    this.run += 1;
+    this.day = 0;
+    this.pending = this.arms.map(() => []);
+    this.differences = [];
+    this.cumulativeDifference = 0;
+    for (const arm of this.arms) arm.reset(this.configuration.seed + episode);
+    this.emitState();
+  }
+
+  private advanceDay(): void {
+    const profits = this.arms.map((arm, index) => {
+      if (arm.ended) return 0;
+      const point = arm.step();
+      this.pending[index]?.push(point);
+      this.day = Math.max(this.day, point.day);
+      return point.profit;
+    });
+    if (profits.length === 2) {
+      const difference = (profits[1] ?? 0) - (profits[0] ?? 0);
+      this.differences.push(difference);
+      this.cumulativeDifference += difference;
+    }
+    if (this.arms.every((arm) => arm.ended)) {
+      this.flush(true);
+      if (this.configuration.loop && this.status === 'running') this.startEpisode(this.episode + 1);
+      else {
+        this.status = 'finished';
+        this.stopTimer();
+        this.emitState();
+      }
+    }
+  }
+
+  private schedule(): void {
+    this.stopTimer();
+    if (this.status !== 'running' || this.closed) return;
+    if (this.speed === 'max') this.timer = setImmediate(() => this.tick());
+    else this.timer = setTimeout(() => this.tick(), Math.max(minimumTickMs, 1000 / this.speed));
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    if (this.status !== 'running') return;
+    try {
+      if (this.speed === 'max') this.tickAtFullSpeed();
+      else this.tickPaced(this.speed);
+    } catch (error) {
+      this.status = 'paused';
+      this.output.problem(problemOf('session', error));
+      this.emitState();
+      return;
+    }
+    this.schedule();
+  }
+
+  private tickPaced(speed: number): void {
+    const now = performance.now();
+    this.dayCredit += ((now - this.lastTickAt) / 1000) * speed;
+    this.lastTickAt = now;
+    while (this.dayCredit >= 1 && this.status === 'running') {
+      this.dayCredit -= 1;
+      this.advanceDay();
+    }
+    this.flush(false);
+  }
+
+  private tickAtFullSpeed(): void {
+    if (this.framesInFlight >= this.tuning.maxFramesInFlight) return; // the client is behind: wait for its acknowledgement
+    const started = performance.now();
+    const episode = this.episode;
+    while (this.status === 'running' && this.episode === episode && performance.now() - started < this.tuning.tickBudgetMs) {
+      for (let batch = 0; batch < 16 && this.status === 'running' && this.episode === episode; batch++) this.advanceDay();
+    }
+    if (performance.now() - this.lastFrameAt >= this.tuning.frameIntervalMs) this.flush(false);
+  }
+
+  /** Sends the pending days as a frame (down-sampled); `force` sends even when the client is behind. */
+  private flush(force: boolean): void {
+    const first = this.pending[0];
+    if (!first || first.length === 0) return;
+    if (!force && this.framesInFlight >= this.tuning.maxFramesInFlight) return;
+    const daysSimulated = first.length;
+    const frame: Frame = {
+      episode: this.episode,
+      run: this.run,
+      arms: this.arms.map((arm, index) => ({ points: downsample(this.pending[index] ?? [], this.tuning.maxPointsPerFrame), kpis: arm.currentKpis })),
+      difference: this.currentDifference(),
+      daysSimulated,
+    };
+    this.pending = this.arms.map(() => []);
+    this.framesInFlight++;
+    this.lastFrameAt = performance.now();
+    this.output.frame(frame, () => {
+      this.framesInFlight = Math.max(0, this.framesInFlight - 1);
+      if (this.status === 'running' && this.speed === 'max' && this.timer === undefined) this.schedule();
+    });
+  }
+
+  private currentDifference(): Difference | null {
+    if (this.arms.length !== 2 || this.differences.length < 2) return null;
+    const interval = alwaysValidInterval(this.differences);
+    return { day: this.day, estimate: interval.estimate, low: interval.low, high: interval.high, n: interval.n, level: interval.level, cumulative: this.cumulativeDifference };
+  }
+
+  private emitState(): void {
+    this.output.session(this.state);
+  }
+
+  private stopTimer(): void {
+    if (this.timer === undefined) return;
+    clearTimeout(this.timer as NodeJS.Timeout);
+    clearImmediate(this.timer as NodeJS.Immediate);
+    this.timer = undefined;
+  }
+
+  private requireArms(): void {
+    if (this.arms.length === 0) throw new Error('no simulation is configured: send "configure" first');
+  }
+}
+
+export const armName = (index: number): string => (index === 0 ? 'A' : 'B');
+
+/** The guardrails of a preset: the policy's own, or those plus responsible-pricing limits. */
+export function guardrailsOf(preset: Configuration['guardrails'], own: Guardrails, unitCost: number): Guardrails {
+  if (preset === 'policy') return { ...own };
+  return { ...own, maxChange: 0.1, marginFloor: unitCost > 0 ? 0.1 : 0, competitorIndex: { low: 0.8, high: 1.2 } };
+}
