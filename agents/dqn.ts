@@ -46,6 +46,17 @@
  * actions), and 'dqn.json' (config and counters). A restored agent acts exactly like the
  * exported one; its optimizer state and replay buffer start empty.
  *
+ * Checkpoints (saveCheckpoint/restoreCheckpoint): the whole learner state, unlike the export:
+ * online, target and averaged parameters, Adam's moments (its step is counters.updates),
+ * the replay buffer and the n-step accumulator's open episodes, counters, the reward average
+ * and both random streams, so a resumed run acts and learns exactly as the uninterrupted one.
+ *
+ * Greedy choices: argmax of Q, or with changeMargin > 0 the hysteresis of
+ * agents/change-margin.ts (keep yesterday's price unless another beats it by more than the
+ * margin), in act, actBatch, explain and a restored artifact alike (the config is in dqn.json).
+ * horizonTerminal stores a truncation as a termination (a finite-horizon task that shows the
+ * time left).
+ *
  * Randomness: weight init from the 'weights' stream, epsilon-greedy from 'exploration'
  * (two uniforms per exploring act, drawn either way), replay sampling from 'replay': all
  * seeded from AgentContext.seed, never Math.random.
@@ -54,10 +65,12 @@ import { z } from 'zod';
 import type * as Tf from '@tensorflow/tfjs';
 import { PricelabError, configError, protocolError } from '../env/errors.js';
 import { RandomStream } from '../env/random.js';
-import type { ActOptions, Agent, AgentCapabilities, AgentContext, AgentExport, Transition } from './agent.js';
-import { jsonFile, readJsonFile } from './agent.js';
+import type { ActOptions, Agent, AgentCapabilities, AgentCheckpoint, AgentContext, AgentExport, Explanation, Transition } from './agent.js';
+import { checkpointState, jsonFile, randomStateSchema, readJsonFile } from './agent.js';
 import { defineAgent } from './definition.js';
-import { NStepAccumulator, ReplayBuffer, type ReplayBatch } from './replay-buffer.js';
+import { adjustedValues, chooseWithMargin, previousLadderIndex, previousPriceReader, type PreviousPriceReader } from './change-margin.js';
+import { packArray, unpackArray } from './packed-arrays.js';
+import { NStepAccumulator, ReplayBuffer, nStepStateSchema, replayStateSchema, type ReplayBatch } from './replay-buffer.js';
 import { backendChoices, loadTensorflow, type BackendInfo, type TensorflowModule } from './tf-backend.js';
 
 export const dqnConfigSchema = z.strictObject({
@@ -84,6 +97,8 @@ export const dqnConfigSchema = z.strictObject({
   nSteps: z.number().int().min(1).max(100).default(1).describe('n-step returns: rewards summed over this many steps before bootstrapping'),
   rewardScale: z.number().positive().default(1).describe('rewards are multiplied by this before they are stored (Q-values are in scaled units; greedy actions are unaffected)'),
   rewardCentering: z.number().min(0).max(1).default(0).describe('0: off; above 0 (beta, e.g. 0.001): subtract a running average of the (scaled) reward, updated with step size max(beta, 1/steps), from every sampled reward, so Q-values hold only differences from the average (Naik et al. 2024); the greedy policy of a task that never terminates is unchanged, and a large gamma no longer means large Q-values'),
+  horizonTerminal: z.boolean().default(false).describe('false: a truncated episode (the time limit reached) bootstraps from its final observation, as for a limit the task does not have; true: it ends like a termination, no value past the last day. Right for a finite-horizon task whose observation shows the time left (daysLeft) and whose last day settles the books (a salvage of left-over stock): Pardo et al. 2018, "Time limits in reinforcement learning"'),
+  changeMargin: z.number().nonnegative().default(0).describe("0: plain greedy choices; above 0 (reward units, before rewardScale): hysteresis against flicker (agents/change-margin.ts): a greedy choice keeps yesterday's price (the ladder price nearest the lastPrice feature) unless another price's Q-value beats it by more than this. Applies to every greedy choice: act, actBatch, explain, and an agent restored from the export; needs a lastPrice feature"),
   backend: z.enum(backendChoices).default('auto').describe("TensorFlow.js backend: 'auto' (node if installed, else wasm, else cpu), 'node', 'wasm' or 'cpu'"),
 });
 
@@ -100,6 +115,33 @@ export interface DqnCounters {
 }
 
 const adam = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 } as const;
+
+/**
+ * The whole learner state (saveCheckpoint): every flat parameter vector (online, target,
+ * Adam's moments, the policy average) packed as float32 bytes, the counters (the Adam step
+ * is counters.updates), the reward average, the replay buffer and the n-step accumulator's
+ * open episodes, and the exploration and replay-sampling streams. The weights stream is
+ * spent at creation only.
+ */
+const dqnCheckpointSchema = z.strictObject({
+  featureCount: z.number().int().positive(),
+  actionCount: z.number().int().positive(),
+  parameterCount: z.number().int().positive(),
+  counters: z.strictObject({ steps: z.number().int().nonnegative(), updates: z.number().int().nonnegative(), targetSyncs: z.number().int().nonnegative() }),
+  averageReward: z.number(),
+  lastLoss: z.number().nullable(),
+  lastGradientNorm: z.number().nullable(),
+  parameters: z.string(),
+  targetParameters: z.string(),
+  firstMoment: z.string(),
+  secondMoment: z.string(),
+  averageParameters: z.string().nullable(),
+  exploration: randomStateSchema,
+  replaySampling: randomStateSchema,
+  replay: replayStateSchema,
+  nStep: nStepStateSchema,
+});
+type DqnCheckpointState = z.output<typeof dqnCheckpointSchema>;
 
 // ---------------------------------------------------------------------------------------
 // The network: its parameter layout, forward pass, hand-written backward pass, TD targets.
@@ -179,6 +221,13 @@ export function temporalDifferenceTargets(
   return tf.add(rewards, tf.mul(bootstrapDiscounts, nextValues));
 }
 
+/** The first index of the largest of `count` values from `offset` (tf.argMax's choice). */
+function argMaxOf(values: ArrayLike<number>, offset: number, count: number): number {
+  let best = 0;
+  for (let index = 1; index < count; index++) if ((values[offset + index] ?? Number.NaN) > (values[offset + best] ?? Number.NaN)) best = index;
+  return best;
+}
+
 /** M, (1 + actions) x actions: Q = [V, A] M = V + A - mean(A). */
 function duelingMatrixValues(actionCount: number): Float32Array {
   const values = new Float32Array((actionCount + 1) * actionCount);
@@ -226,6 +275,8 @@ export class DqnAgent implements Agent {
   private targetWeights: Tf.Tensor[];
   /** Per-layer weights of the averaged network (null unless policyAveraging > 0). */
   private averageWeights: Tf.Tensor[] | null;
+  /** Reads yesterday's price from an observation (null unless changeMargin > 0). */
+  private readonly previousPrice: PreviousPriceReader | null;
   private disposed = false;
 
   /** Creates the agent on the configured backend (loading TensorFlow.js on first use). */
@@ -254,6 +305,7 @@ export class DqnAgent implements Agent {
     );
     this.exploration = new RandomStream(context.seed, 'exploration');
     this.sampling = new RandomStream(context.seed, 'replay');
+    this.previousPrice = config.changeMargin > 0 ? previousPriceReader(context.observationSpace, context.ladder) : null;
 
     const actionCount = this.layout.actionCount;
     if (config.dueling) {
@@ -316,7 +368,7 @@ export class DqnAgent implements Agent {
     const counters = this.counters;
     counters.steps++;
     if (this.config.rewardCentering > 0) this.averageReward += Math.max(this.config.rewardCentering, 1 / counters.steps) * (transition.reward * this.config.rewardScale - this.averageReward);
-    this.nStep.push(transition);
+    this.nStep.push(this.config.horizonTerminal && transition.truncated ? { ...transition, terminated: true } : transition);
     if (counters.steps <= this.config.learningStarts || this.replay.size < this.config.batchSize) return;
     if (counters.steps % this.config.trainFrequency === 0) this.train();
     if (counters.steps % this.config.targetUpdateInterval === 0) this.syncTarget();
@@ -463,6 +515,69 @@ export class DqnAgent implements Agent {
     return values;
   }
 
+  /** The whole learner state, as JSON (see dqnCheckpointSchema). */
+  saveCheckpoint(): AgentCheckpoint {
+    this.assertLive();
+    const flat = (variable: Tf.Variable) => packArray(variable.dataSync() as Float32Array);
+    const state: DqnCheckpointState = {
+      featureCount: this.layout.featureCount,
+      actionCount: this.layout.actionCount,
+      parameterCount: this.layout.parameterCount,
+      counters: { ...this.counters },
+      averageReward: this.averageReward,
+      lastLoss: Number.isFinite(this.lastLoss) ? this.lastLoss : null,
+      lastGradientNorm: Number.isFinite(this.lastGradientNorm) ? this.lastGradientNorm : null,
+      parameters: flat(this.parameters),
+      targetParameters: flat(this.targetParameters),
+      firstMoment: flat(this.firstMoment),
+      secondMoment: flat(this.secondMoment),
+      averageParameters: this.averageParameters ? flat(this.averageParameters) : null,
+      exploration: this.exploration.saveState(),
+      replaySampling: this.sampling.saveState(),
+      replay: this.replay.saveState(),
+      nStep: this.nStep.saveState(),
+    };
+    return { kind: this.kind, state };
+  }
+
+  /** Loads a checkpoint saved by an agent of the same config and market; a mismatch is an integrity error listing every problem. */
+  restoreCheckpoint(checkpoint: AgentCheckpoint): void {
+    this.assertLive();
+    const state = checkpointState(checkpoint, this.kind, dqnCheckpointSchema);
+    const { featureCount, actionCount, parameterCount } = this.layout;
+    const problems = [];
+    if (state.featureCount !== featureCount) problems.push({ path: ['state', 'featureCount'], message: `expected ${featureCount} observation features, found ${state.featureCount}` });
+    if (state.actionCount !== actionCount) problems.push({ path: ['state', 'actionCount'], message: `expected ${actionCount} prices, found ${state.actionCount}` });
+    if (state.parameterCount !== parameterCount) problems.push({ path: ['state', 'parameterCount'], message: `expected ${parameterCount} parameters (this config's network), found ${state.parameterCount}` });
+    if ((state.averageParameters === null) !== (this.averageParameters === null)) {
+      problems.push({ path: ['state', 'averageParameters'], message: `expected ${this.averageParameters ? 'the policy average (policyAveraging > 0)' : 'none (policyAveraging 0)'}, found ${state.averageParameters === null ? 'none' : 'one'}` });
+    }
+    if (problems.length > 0) throw new PricelabError('integrity', 'the DQN checkpoint does not fit this agent', problems);
+    const tf = this.tf;
+    const load = (variable: Tf.Variable, packed: string, name: string) => {
+      const values = unpackArray(packed, Float32Array, parameterCount, ['state', name]);
+      tf.tidy(() => variable.assign(tf.tensor1d(values)));
+    };
+    load(this.parameters, state.parameters, 'parameters');
+    load(this.targetParameters, state.targetParameters, 'targetParameters');
+    load(this.firstMoment, state.firstMoment, 'firstMoment');
+    load(this.secondMoment, state.secondMoment, 'secondMoment');
+    if (this.averageParameters && state.averageParameters !== null) load(this.averageParameters, state.averageParameters, 'averageParameters');
+    this.replay.restoreState(state.replay, ['state', 'replay']);
+    this.nStep.restoreState(state.nStep);
+    this.exploration.restoreState(state.exploration);
+    this.sampling.restoreState(state.replaySampling);
+    Object.assign(this.counters, state.counters);
+    this.averageReward = state.averageReward;
+    this.lastLoss = state.lastLoss ?? Number.NaN;
+    this.lastGradientNorm = state.lastGradientNorm ?? Number.NaN;
+    const previous = [...this.onlineWeights, ...this.targetWeights, ...(this.averageWeights ?? [])];
+    this.onlineWeights = this.policyWeightsOf(this.parameters);
+    this.targetWeights = this.policyWeightsOf(this.targetParameters);
+    if (this.averageParameters) this.averageWeights = this.policyWeightsOf(this.averageParameters);
+    for (const weight of previous) weight.dispose();
+  }
+
   async export(): Promise<AgentExport> {
     this.assertLive();
     const { modelJson, weightData } = await toLayersFormat(this.tf, this.layout, this.actingWeights);
@@ -495,14 +610,42 @@ export class DqnAgent implements Agent {
     this.dueling?.unfold.dispose();
   }
 
+  /**
+   * The values behind the greedy choice: Q(s, .) of the acting network, in scaled reward
+   * units (rewardScale). With changeMargin, the kept price's value carries the margin
+   * (agents/change-margin.ts), so `chosen` is always the largest value.
+   */
+  explain(observation: Float32Array): Explanation {
+    this.assertLive();
+    const q = this.qValues(observation, 1);
+    const actionCount = this.layout.actionCount;
+    if (!this.previousPrice) return { kind: 'action-values', values: Array.from(q), chosen: argMaxOf(q, 0, actionCount) };
+    const keep = previousLadderIndex(this.previousPrice, observation, 0);
+    const margin = this.scaledChangeMargin;
+    return { kind: 'action-values', values: adjustedValues(q, 0, actionCount, keep, margin), chosen: chooseWithMargin(q, 0, actionCount, keep, margin) };
+  }
+
+  /** changeMargin in the network's units (reward x rewardScale). */
+  private get scaledChangeMargin(): number {
+    return this.config.changeMargin * this.config.rewardScale;
+  }
+
   private greedyActions(observations: Float32Array, count: number): Int32Array {
     const tf = this.tf;
     const features = this.layout.featureCount;
     if (observations.length < count * features) throw protocolError(`expected ${count} observations of ${features} features (${count * features} numbers), found ${observations.length} numbers`);
-    const actions = tf.tidy(() => tf.argMax(forward(tf, tf.tensor2d(observations.subarray(0, count * features), [count, features]), this.actingWeights).q, 1));
-    const values = actions.dataSync() as Int32Array;
-    actions.dispose();
-    return values;
+    if (!this.previousPrice) {
+      const actions = tf.tidy(() => tf.argMax(forward(tf, tf.tensor2d(observations.subarray(0, count * features), [count, features]), this.actingWeights).q, 1));
+      const values = actions.dataSync() as Int32Array;
+      actions.dispose();
+      return values;
+    }
+    const q = this.qValues(observations, count);
+    const actionCount = this.layout.actionCount;
+    const margin = this.scaledChangeMargin;
+    const actions = new Int32Array(count);
+    for (let row = 0; row < count; row++) actions[row] = chooseWithMargin(q, row * actionCount, actionCount, previousLadderIndex(this.previousPrice, observations, row * features), margin);
+    return actions;
   }
 
   /** Seeded Glorot-uniform kernels, zero biases, flattened in layout order. */

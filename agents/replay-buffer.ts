@@ -20,9 +20,40 @@
  * The learner's target is reward + (done ? 0 : discount) * V(next); `bootstrapDiscounts`
  * in the batch holds that factor.
  */
-import { protocolError } from '../env/errors.js';
+import { z } from 'zod';
+import { PricelabError, protocolError } from '../env/errors.js';
 import type { RandomStream } from '../env/random.js';
 import type { Transition } from './agent.js';
+import { packArray, unpackArray } from './packed-arrays.js';
+
+/** A replay buffer's contents for checkpoints: the rows stored so far, each column packed (agents/packed-arrays.ts). */
+export const replayStateSchema = z.strictObject({
+  capacity: z.number().int().positive(),
+  featureCount: z.number().int().positive(),
+  size: z.number().int().nonnegative(),
+  position: z.number().int().nonnegative(),
+  observations: z.string(),
+  actions: z.string(),
+  rewards: z.string(),
+  nextObservations: z.string(),
+  dones: z.string(),
+  discounts: z.string(),
+  stepCounts: z.string(),
+});
+export type ReplayState = z.output<typeof replayStateSchema>;
+
+const transitionStateSchema = z.strictObject({
+  observation: z.array(z.number()),
+  action: z.number().int().nonnegative(),
+  reward: z.number(),
+  nextObservation: z.array(z.number()),
+  terminated: z.boolean(),
+  truncated: z.boolean(),
+});
+
+/** An n-step accumulator's open episodes for checkpoints: the steps each holds, oldest first. */
+export const nStepStateSchema = z.array(z.strictObject({ steps: z.array(transitionStateSchema).min(1), last: z.array(z.number()) }));
+export type NStepState = z.output<typeof nStepStateSchema>;
 
 export interface ReplayBatch {
   readonly size: number;
@@ -91,6 +122,52 @@ export class ReplayBuffer {
     this.stepCounts[row] = steps;
     this.position = (row + 1) % this.capacity;
     if (this.size < this.capacity) this.size++;
+  }
+
+  /** The rows stored so far and where the next one goes (for checkpoints). */
+  saveState(): ReplayState {
+    const rows = this.size;
+    const features = this.featureCount;
+    return {
+      capacity: this.capacity,
+      featureCount: features,
+      size: rows,
+      position: this.position,
+      observations: packArray(this.observations.subarray(0, rows * features)),
+      actions: packArray(this.actions.subarray(0, rows)),
+      rewards: packArray(this.rewards.subarray(0, rows)),
+      nextObservations: packArray(this.nextObservations.subarray(0, rows * features)),
+      dones: packArray(this.dones.subarray(0, rows)),
+      discounts: packArray(this.discounts.subarray(0, rows)),
+      stepCounts: packArray(this.stepCounts.subarray(0, rows)),
+    };
+  }
+
+  /** Replaces the contents with a saved state of a buffer of the same capacity and feature count (else an integrity error). */
+  restoreState(state: ReplayState, path: readonly (string | number)[] = ['replay']): void {
+    const problems = [];
+    if (state.capacity !== this.capacity) problems.push({ path: [...path, 'capacity'], message: `expected a replay capacity of ${this.capacity} (this agent's config), found ${state.capacity}` });
+    if (state.featureCount !== this.featureCount) problems.push({ path: [...path, 'featureCount'], message: `expected ${this.featureCount} features, found ${state.featureCount}` });
+    if (state.size > this.capacity) problems.push({ path: [...path, 'size'], message: `expected at most ${this.capacity} rows, found ${state.size}` });
+    if (state.position >= this.capacity || (state.size < this.capacity && state.position !== state.size)) {
+      problems.push({ path: [...path, 'position'], message: `expected the next row below ${this.capacity} (equal to size until the buffer is full), found ${state.position} with size ${state.size}` });
+    }
+    if (problems.length > 0) throw new PricelabError('integrity', 'the replay buffer in the checkpoint does not fit this agent', problems);
+    const rows = state.size;
+    const features = this.featureCount;
+    this.observations.set(unpackArray(state.observations, Float32Array, rows * features, [...path, 'observations']));
+    this.actions.set(unpackArray(state.actions, Int32Array, rows, [...path, 'actions']));
+    this.rewards.set(unpackArray(state.rewards, Float32Array, rows, [...path, 'rewards']));
+    this.nextObservations.set(unpackArray(state.nextObservations, Float32Array, rows * features, [...path, 'nextObservations']));
+    this.dones.set(unpackArray(state.dones, Uint8Array, rows, [...path, 'dones']));
+    this.discounts.set(unpackArray(state.discounts, Float32Array, rows, [...path, 'discounts']));
+    this.stepCounts.set(unpackArray(state.stepCounts, Int32Array, rows, [...path, 'stepCounts']));
+    // Rows past `size` are never sampled; clear them so two restored buffers hold the same bytes.
+    this.observations.fill(0, rows * features);
+    this.nextObservations.fill(0, rows * features);
+    for (const column of [this.actions, this.rewards, this.dones, this.discounts, this.stepCounts]) column.fill(0, rows);
+    this.size = rows;
+    this.position = state.position;
   }
 
   /** Preallocated arrays for batches of `size` rows. */
@@ -181,6 +258,29 @@ export class NStepAccumulator {
     episode.last = step.nextObservation;
     if (step.terminated || step.truncated) this.close(episode);
     else if (episode.steps.length === this.n) this.emitOldest(episode);
+  }
+
+  /** The open episodes and their held steps (for checkpoints). */
+  saveState(): NStepState {
+    return this.open.map((episode) => ({
+      steps: episode.steps.map((step) => ({
+        observation: Array.from(step.observation),
+        action: step.action,
+        reward: step.reward,
+        nextObservation: Array.from(step.nextObservation),
+        terminated: step.terminated,
+        truncated: step.truncated,
+      })),
+      last: Array.from(episode.last),
+    }));
+  }
+
+  /** Replaces the open episodes with saved ones. */
+  restoreState(state: NStepState): void {
+    this.open = state.map((episode) => ({
+      steps: episode.steps.map((step) => ({ ...step, observation: Float32Array.from(step.observation), nextObservation: Float32Array.from(step.nextObservation) })),
+      last: Float32Array.from(episode.last),
+    }));
   }
 
   /** Emits every step still held (as at a truncation) and forgets the open episodes. */

@@ -122,9 +122,7 @@ describe.each(cases)('agent contract: $kind on $scenario', ({ kind, scenario, co
 });
 
 /** Kinds without the checkpoint capability, and why: they restart from scratch on resume. */
-const withoutCheckpoints: Record<string, string> = {
-  dqn: 'its networks, optimiser moments and replay buffer are not saved yet (agents/dqn.ts has another owner)',
-};
+const withoutCheckpoints: Record<string, string> = {};
 
 describe.each(cases)('agent checkpoints: $kind on $scenario', ({ kind, scenario, config, steps = 300 }) => {
   it.skipIf(kind in withoutCheckpoints)('checkpoint, new agent, restore: the same subsequent actions and learning as the uninterrupted agent', async () => {
