@@ -53,7 +53,8 @@
  *
  * Greedy choices: argmax of Q, or with changeMargin > 0 the hysteresis of
  * agents/change-margin.ts (keep yesterday's price unless another beats it by more than the
- * margin), in act, actBatch, explain and a restored artifact alike (the config is in dqn.json).
+ * margin), in act, actBatch (explore off), explain and a restored artifact alike (the config is
+ * in dqn.json); exploring training steps take the plain argmax when they do not explore.
  * horizonTerminal stores a truncation as a termination (a finite-horizon task that shows the
  * time left).
  *
@@ -98,7 +99,7 @@ export const dqnConfigSchema = z.strictObject({
   rewardScale: z.number().positive().default(1).describe('rewards are multiplied by this before they are stored (Q-values are in scaled units; greedy actions are unaffected)'),
   rewardCentering: z.number().min(0).max(1).default(0).describe('0: off; above 0 (beta, e.g. 0.001): subtract a running average of the (scaled) reward, updated with step size max(beta, 1/steps), from every sampled reward, so Q-values hold only differences from the average (Naik et al. 2024); the greedy policy of a task that never terminates is unchanged, and a large gamma no longer means large Q-values'),
   horizonTerminal: z.boolean().default(false).describe('false: a truncated episode (the time limit reached) bootstraps from its final observation, as for a limit the task does not have; true: it ends like a termination, no value past the last day. Right for a finite-horizon task whose observation shows the time left (daysLeft) and whose last day settles the books (a salvage of left-over stock): Pardo et al. 2018, "Time limits in reinforcement learning"'),
-  changeMargin: z.number().nonnegative().default(0).describe("0: plain greedy choices; above 0 (reward units, before rewardScale): hysteresis against flicker (agents/change-margin.ts): a greedy choice keeps yesterday's price (the ladder price nearest the lastPrice feature) unless another price's Q-value beats it by more than this. Applies to every greedy choice: act, actBatch, explain, and an agent restored from the export; needs a lastPrice feature"),
+  changeMargin: z.number().nonnegative().default(0).describe("0: plain greedy choices; above 0 (reward units, before rewardScale): hysteresis against flicker (agents/change-margin.ts): a greedy choice keeps yesterday's price (the ladder price nearest the lastPrice feature) unless another price's Q-value beats it by more than this. Shapes the greedy policy of evaluation and serving (explore off): act, actBatch, explain, and an agent restored from the export; while training explores, the non-random choice stays the plain argmax. Needs a lastPrice feature"),
   backend: z.enum(backendChoices).default('auto').describe("TensorFlow.js backend: 'auto' (node if installed, else wasm, else cpu), 'node', 'wasm' or 'cpu'"),
 });
 
@@ -347,13 +348,13 @@ export class DqnAgent implements Agent {
       const uniform = this.exploration.next(); // drawn either way: the stream stays aligned
       if (explore) return Math.min(this.layout.actionCount - 1, Math.floor(uniform * this.layout.actionCount));
     }
-    return this.greedyActions(observation, 1)[0]!;
+    return this.greedyActions(observation, 1, !options.explore)[0]!;
   }
 
   /** One forward pass for `count` observations (row-major), then epsilon-greedy per row when exploring. */
   actBatch(observations: Float32Array, count: number, options: ActOptions, out: Int32Array): void {
     this.assertLive();
-    out.set(this.greedyActions(observations, count).subarray(0, count));
+    out.set(this.greedyActions(observations, count, !options.explore).subarray(0, count));
     if (!options.explore) return;
     const epsilon = this.explorationRate();
     for (let row = 0; row < count; row++) {
@@ -630,11 +631,17 @@ export class DqnAgent implements Agent {
     return this.config.changeMargin * this.config.rewardScale;
   }
 
-  private greedyActions(observations: Float32Array, count: number): Int32Array {
+  /**
+   * Greedy actions; `withMargin`: the greedy policy of evaluation and serving (explore off),
+   * which applies changeMargin. While exploring, the non-random choice is the plain argmax, the
+   * policy the Q-learning targets evaluate (applying the margin there too lost 1,800 a year on
+   * steady-state-v1: docs/agents/dqn.md).
+   */
+  private greedyActions(observations: Float32Array, count: number, withMargin: boolean): Int32Array {
     const tf = this.tf;
     const features = this.layout.featureCount;
     if (observations.length < count * features) throw protocolError(`expected ${count} observations of ${features} features (${count * features} numbers), found ${observations.length} numbers`);
-    if (!this.previousPrice) {
+    if (!this.previousPrice || !withMargin) {
       const actions = tf.tidy(() => tf.argMax(forward(tf, tf.tensor2d(observations.subarray(0, count * features), [count, features]), this.actingWeights).q, 1));
       const values = actions.dataSync() as Int32Array;
       actions.dispose();

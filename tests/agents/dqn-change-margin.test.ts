@@ -1,6 +1,7 @@
 /**
- * DQN's change margin (agents/change-margin.ts): hysteresis for greedy choices. Every
- * greedy path (act, actBatch, explain, an agent restored from its export) follows one rule:
+ * DQN's change margin (agents/change-margin.ts): hysteresis for greedy choices. Every greedy
+ * path of evaluation and serving (act and actBatch with explore off, explain, an agent
+ * restored from its export) follows one rule (training's exploring steps take the argmax):
  * keep yesterday's price unless another price's Q-value beats it by more than the margin.
  * Also the horizonTerminal option (a truncation stored as a termination).
  */
@@ -125,6 +126,25 @@ describe('DQN with a change margin', () => {
       const observation = rows.slice(row * features, (row + 1) * features);
       expect(ladder[agent.act(observation, { explore: false })]).toBeCloseTo(observation[1]! * top, 4);
     }
+    agent.dispose();
+  });
+
+  it('while exploring (training), the non-random choice is the plain argmax', async () => {
+    const agent = await createAgent({ changeMargin: 1e6, epsilonStart: 0, epsilonEnd: 0 });
+    const rows = observations(count, 13);
+    const q = agent.qValues(rows, count);
+    const batch = new Int32Array(count);
+    agent.actBatch(rows, count, { explore: true }, batch);
+    let moved = 0;
+    for (let row = 0; row < count; row++) {
+      const values = Array.from(q.subarray(row * ladder.length, (row + 1) * ladder.length));
+      const best = values.indexOf(Math.max(...values));
+      const observation = rows.slice(row * features, (row + 1) * features);
+      expect(batch[row]).toBe(best);
+      expect(agent.act(observation, { explore: true })).toBe(best);
+      if (best !== agent.act(observation, { explore: false })) moved++;
+    }
+    expect(moved).toBeGreaterThan(0);
     agent.dispose();
   });
 
