@@ -310,7 +310,9 @@ export class MarketSimulation {
     if (price === undefined || !Number.isInteger(action)) {
       throw protocolError(`expected an action in Discrete(${this.model.ladder.length}) (an integer 0..${this.model.ladder.length - 1}), found ${action}`);
     }
-    return this.advance(price, action, undefined);
+    if (this.ended) throw endedError();
+    this.outcome.prices[0] = price; // passed in the array: a float argument is boxed on every call
+    return this.advance(action, undefined);
   }
 
   /**
@@ -325,7 +327,9 @@ export class MarketSimulation {
       const price = prices[firm] ?? Number.NaN;
       if (!Number.isNaN(price) && !(price > 0 && Number.isFinite(price))) throw protocolError(`expected a positive finite price (or NaN for its strategy) for firm ${firm}, found ${price}`);
     }
-    return this.advance(ours, -1, prices);
+    if (this.ended) throw endedError();
+    this.outcome.prices[0] = ours;
+    return this.advance(-1, prices);
   }
 
   /**
@@ -389,14 +393,14 @@ export class MarketSimulation {
     return this.kpis.summary(this);
   }
 
-  private advance(price: number, ladderIndex: number, overrides: ArrayLike<number> | undefined): StepOutcome {
-    if (this.ended) throw protocolError('the episode has ended: call reset() before step()');
+  /** One day, in the order of events. Our price is outcome.prices[0], set by the caller. */
+  private advance(ladderIndex: number, overrides: ArrayLike<number> | undefined): StepOutcome {
     const model = this.model;
     const outcome = this.outcome;
     const day = this.day;
     const firms = this.firmCount;
     const prices = outcome.prices;
-    prices[0] = price;
+    const price = prices[0] ?? 0;
     for (let firm = 1; firm < firms; firm++) {
       const override = overrides?.[firm] ?? Number.NaN;
       prices[firm] = Number.isNaN(override) ? (this.pricesToday[firm] ?? 0) : override;
@@ -409,7 +413,7 @@ export class MarketSimulation {
     for (let firm = 0; firm < firms; firm++) firmDemand[firm] = 0;
 
     // 4. arrivals and choice
-    this.drawDemand(day, price, ladderIndex, prices, weatherState, temperature);
+    this.drawDemand(day, ladderIndex, weatherState);
     const demand = this.demandToday;
     const arrivals = this.arrivalsToday;
 
@@ -446,7 +450,7 @@ export class MarketSimulation {
     }
 
     // 7. returns: schedule today's, book those due today (into outcome.unitsReturned, refunds, unitsRestocked, handlingCost)
-    this.processReturns(day, price, ladderIndex, eventDay || presaleDay ? 1 : 0);
+    this.processReturns(day, ladderIndex, eventDay || presaleDay ? 1 : 0);
     const unitsReturned = outcome.unitsReturned;
     const refunds = outcome.refunds;
     const unitsRestocked = outcome.unitsRestocked;
@@ -541,8 +545,12 @@ export class MarketSimulation {
    * sets arrivalsToday and demandToday (units demanded from us, uncensored). A method of
    * its own so that V8 optimises it with its own inlining budget (see docs/performance.md).
    */
-  private drawDemand(day: number, price: number, ladderIndex: number, prices: Float64Array, weatherState: number, temperature: number): void {
+  private drawDemand(day: number, ladderIndex: number, weatherState: number): void {
     const model = this.model;
+    // Prices and temperature read from arrays, not passed: a float argument is boxed on every call.
+    const prices = this.outcome.prices;
+    const price = prices[0] ?? 0;
+    const temperature = this.temperatures[day] ?? 15;
     const firms = this.firmCount;
     const firmDemand = this.outcome.firmDemand;
     const groupMean = this.groupMean;
@@ -644,8 +652,9 @@ export class MarketSimulation {
    * into outcome.unitsReturned, refunds, unitsRestocked and handlingCost. A method of its own
    * so that V8 optimises it with its own inlining budget.
    */
-  private processReturns(day: number, price: number, ladderIndex: number, festive: number): void {
+  private processReturns(day: number, ladderIndex: number, festive: number): void {
     const outcome = this.outcome;
+    const price = outcome.prices[0] ?? 0;
     const returns = this.model.scenario.returns;
     if (!returns) {
       outcome.unitsReturned = 0;
@@ -684,7 +693,7 @@ export class MarketSimulation {
       if (count > 0 && returned === 0) key = uniformToKey(uniform);
       returned += count;
     }
-    if (returned > 0) this.scheduleReturnedUnits(day, returned, price, key);
+    if (returned > 0) this.scheduleReturnedUnits(day, returned, key | 0);
     const slot = day & this.ringMask;
     const unitsReturned = this.returnsDue[slot] ?? 0;
     outcome.unitsReturned = unitsReturned;
@@ -746,10 +755,11 @@ export class MarketSimulation {
 
   /**
    * Books `count` units returned from today's sales: each unit's lag and resellability from
-   * one uniform derived from `key` (the stream stays put), refunds at the price paid.
+   * one uniform derived from `key` (the stream stays put), refunds at today's price (prices[0]).
    */
-  private scheduleReturnedUnits(day: number, count: number, price: number, key: number): void {
+  private scheduleReturnedUnits(day: number, count: number, key: number): void {
     const returns = this.model.scenario.returns!;
+    const price = this.outcome.prices[0] ?? 0;
     const ringMask = this.ringMask;
     const firstReturnDay = day + returns.minLagDays;
     const refurbishDays = returns.refurbishDays;
@@ -782,6 +792,10 @@ export class MarketSimulation {
       this.restockDue[restockSlot] = (this.restockDue[restockSlot] ?? 0) + resellableUnits;
     }
   }
+}
+
+function endedError() {
+  return protocolError('the episode has ended: call reset() before step()');
 }
 
 /** XORed into a segment's uniform key before deriving the rivals' uniforms from it. */
