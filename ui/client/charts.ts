@@ -59,6 +59,9 @@ const height = 170;
 const font = 'system-ui, sans-serif';
 const config = { font, view: { stroke: '#ddd' }, axis: { labelFontSize: 10, titleFontSize: 11 }, legend: { labelFontSize: 10, titleFontSize: 11, orient: 'right' as const }, title: { fontSize: 13, anchor: 'start' as const } };
 
+/** Axes and legends grow as data arrive: let vega lay the chart out again on every run. */
+const autosize = { type: 'pad' as const, resize: true };
+
 const armName = (index: number): string => (index === 0 ? 'A' : 'B');
 
 function timeAxis(horizon: number) {
@@ -69,6 +72,7 @@ function seriesSpec(title: string, yTitle: string, horizon: number, twoArms: boo
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     config,
+    autosize,
     title,
     width,
     height,
@@ -92,6 +96,7 @@ function priceSpec(arm: string, state: SessionState): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     config,
+    autosize,
     title: `Prices, arm ${arm} (${state.arms[arm === 'A' ? 0 : 1]?.policy ?? ''}): click a day for "why this price?"`,
     width,
     height,
@@ -142,7 +147,8 @@ function differenceSpec(horizon: number): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     config,
-    title: 'A vs B: mean daily profit difference (B - A), 95% always-valid interval',
+    autosize,
+    title: 'A vs B: profit per day, B - A, always-valid 95% interval',
     width,
     height,
     data: { name: 'table' },
@@ -257,9 +263,8 @@ export class LiveCharts {
   append(frames: readonly Frame[]): void {
     const state = this.state;
     if (!state || this.views.size === 0) return;
-    for (const frame of frames) {
-      if (frame.run > this.run) this.clear(frame.run);
-    }
+    const latestRun = Math.max(...frames.map((frame) => frame.run));
+    if (latestRun > this.run) this.clear(latestRun);
     const fresh = frames.filter((frame) => frame.run === this.run);
     if (fresh.length === 0) return;
     for (const plan of this.chartPlans) {
