@@ -22,6 +22,7 @@ import { registerLog } from './commands/log.js';
 import { registerOpe } from './commands/ope.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerServe } from './commands/serve.js';
+import { registerDashboard } from './commands/dashboard.js';
 
 const program = new Command('pricelab')
   .description('pricelab: a workbench for reinforcement-learning pricing: a seeded market simulator, agents, training, known answers and benchmarks')
@@ -49,5 +50,6 @@ registerRuns(program);
 registerSampleSize(program);
 registerPolicy(program);
 registerServe(program);
+registerDashboard(program);
 
 await program.parseAsync(process.argv);
