@@ -30,11 +30,24 @@ interface BenchOptions {
 
 export interface EnvBenchRow {
   scenario: string;
+  /** Steps per second of wall-clock time. */
   singleStepsPerSecond: number;
   vectorStepsPerSecond: number;
+  /** Steps per second of this process's CPU time: what one core does, whatever else the machine runs. */
+  singleStepsPerCpuSecond: number;
+  vectorStepsPerCpuSecond: number;
   vectorMarkets: number;
   vectorOverSingle: number;
   vectorOverPeer: number | null;
+  /** The same ratios on CPU time. */
+  vectorOverSingleCpu: number;
+  vectorOverPeerCpu: number | null;
+}
+
+/** A measurement on both clocks: wall-clock time, and the process's CPU time (user + system). */
+export interface StepRate {
+  perSecond: number;
+  perCpuSecond: number;
 }
 
 export function registerBench(program: Command): void {
@@ -104,11 +117,15 @@ function benchEnv(options: BenchOptions): void {
     const vector = measureVector(model, options.markets, options.seconds);
     rows.push({
       scenario: id,
-      singleStepsPerSecond: single,
-      vectorStepsPerSecond: vector,
+      singleStepsPerSecond: single.perSecond,
+      vectorStepsPerSecond: vector.perSecond,
+      singleStepsPerCpuSecond: single.perCpuSecond,
+      vectorStepsPerCpuSecond: vector.perCpuSecond,
       vectorMarkets: options.markets,
-      vectorOverSingle: vector / single,
-      vectorOverPeer: peer ? vector / peer.stepsPerSecond : null,
+      vectorOverSingle: vector.perSecond / single.perSecond,
+      vectorOverPeer: peer ? vector.perSecond / peer.stepsPerSecond : null,
+      vectorOverSingleCpu: vector.perCpuSecond / single.perCpuSecond,
+      vectorOverPeerCpu: peer ? vector.perCpuSecond / peer.stepsPerCpuSecond : null,
     });
   }
   const result = { benchmark: 'env', node: process.version, cpu: cpus()[0]?.model ?? 'unknown', peer, rows };
@@ -118,16 +135,27 @@ function benchEnv(options: BenchOptions): void {
   }
   const lines = [
     table([
-      ['scenario', 'single steps/s', 'vector steps/s', 'vector/single', 'vector/peer'],
-      ...rows.map((row) => [row.scenario, formatNumber(row.singleStepsPerSecond, 0), formatNumber(row.vectorStepsPerSecond, 0), formatNumber(row.vectorOverSingle), row.vectorOverPeer === null ? '-' : formatNumber(row.vectorOverPeer)]),
+      ['scenario', 'single steps/s', 'vector steps/s', 'vector/single', 'vector/peer', 'single steps/cpu-s', 'vector steps/cpu-s', 'vector/peer (cpu)'],
+      ...rows.map((row) => [
+        row.scenario,
+        formatNumber(row.singleStepsPerSecond, 0),
+        formatNumber(row.vectorStepsPerSecond, 0),
+        formatNumber(row.vectorOverSingle),
+        row.vectorOverPeer === null ? '-' : formatNumber(row.vectorOverPeer),
+        formatNumber(row.singleStepsPerCpuSecond, 0),
+        formatNumber(row.vectorStepsPerCpuSecond, 0),
+        row.vectorOverPeerCpu === null ? '-' : formatNumber(row.vectorOverPeerCpu),
+      ]),
     ]),
-    peer ? `peer: ${peer.peer} (${peer.markets} markets) ${formatNumber(peer.stepsPerSecond, 0)} steps/s, measured in this run` : 'peer: skipped',
+    peer
+      ? `peer: ${peer.peer} (${peer.markets} markets) ${formatNumber(peer.stepsPerSecond, 0)} steps/s, ${formatNumber(peer.stepsPerCpuSecond, 0)} steps/cpu-s, measured in this run`
+      : 'peer: skipped',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 /** Steps per second of the Gymnasium-style env, actions drawn from a seeded stream. */
-export function measureSingle(model: MarketModel, seconds: number): number {
+export function measureSingle(model: MarketModel, seconds: number): StepRate {
   const env = makeEnv(model);
   const actions = createStream(1, 'bench');
   const n = env.actionSpace.n;
@@ -135,8 +163,8 @@ export function measureSingle(model: MarketModel, seconds: number): number {
   env.reset({ seed: episode });
   const loop = (budget: number) => {
     let steps = 0;
-    const start = performance.now();
-    const deadline = start + budget * 1000;
+    const clock = startClocks();
+    const deadline = clock.wall + budget * 1000;
     while (performance.now() < deadline) {
       for (let batch = 0; batch < 1000; batch++) {
         const result = env.step(Math.floor(actions() * n));
@@ -144,19 +172,33 @@ export function measureSingle(model: MarketModel, seconds: number): number {
       }
       steps += 1000;
     }
-    return steps / ((performance.now() - start) / 1000);
+    return rateSince(clock, steps);
   };
   return medianOfThree(loop, seconds);
 }
 
-/** Warm up (JIT tiers, GC heuristics), then the median of three timed runs: one-off pauses do not decide the figure. */
-function medianOfThree(loop: (seconds: number) => number, seconds: number): number {
-  loop(Math.max(0.5, seconds / 2));
-  const runs = [loop(seconds / 3), loop(seconds / 3), loop(seconds / 3)].sort((a, b) => a - b);
-  return runs[1]!;
+function startClocks(): { wall: number; cpu: NodeJS.CpuUsage } {
+  return { wall: performance.now(), cpu: process.cpuUsage() };
 }
 
-export function measureVector(model: MarketModel, markets: number, seconds: number): number {
+function rateSince(clock: { wall: number; cpu: NodeJS.CpuUsage }, steps: number): StepRate {
+  const cpu = process.cpuUsage(clock.cpu);
+  return { perSecond: steps / ((performance.now() - clock.wall) / 1000), perCpuSecond: steps / ((cpu.user + cpu.system) / 1e6) };
+}
+
+/**
+ * Warm up (JIT tiers, GC heuristics), then the median of three timed runs on each clock: one-off
+ * pauses do not decide the figure. CPU time counts only this process's time on the core, so
+ * other jobs on a shared machine do not lower it (it does include V8's background threads).
+ */
+function medianOfThree(loop: (seconds: number) => StepRate, seconds: number): StepRate {
+  loop(Math.max(0.5, seconds / 2));
+  const runs = [loop(seconds / 3), loop(seconds / 3), loop(seconds / 3)];
+  const median = (values: number[]) => values.sort((a, b) => a - b)[1]!;
+  return { perSecond: median(runs.map((run) => run.perSecond)), perCpuSecond: median(runs.map((run) => run.perCpuSecond)) };
+}
+
+export function measureVector(model: MarketModel, markets: number, seconds: number): StepRate {
   const env = new VectorEnv(model, { count: markets, seed: 1 });
   env.reset();
   const actionStream = createStream(2, 'bench');
@@ -164,14 +206,14 @@ export function measureVector(model: MarketModel, markets: number, seconds: numb
   const actionSets = Array.from({ length: 64 }, () => Int32Array.from({ length: markets }, () => Math.floor(actionStream() * n)));
   const loop = (budget: number) => {
     let steps = 0;
-    const start = performance.now();
-    const deadline = start + budget * 1000;
+    const clock = startClocks();
+    const deadline = clock.wall + budget * 1000;
     let round = 0;
     while (performance.now() < deadline) {
       for (let batch = 0; batch < 16; batch++) env.step(actionSets[round++ & 63]!);
       steps += 16 * markets;
     }
-    return steps / ((performance.now() - start) / 1000);
+    return rateSince(clock, steps);
   };
   return medianOfThree(loop, seconds);
 }
@@ -180,6 +222,7 @@ interface PeerResult {
   peer: string;
   markets: number;
   stepsPerSecond: number;
+  stepsPerCpuSecond: number;
 }
 
 function measurePeer(seconds: number): PeerResult | null {
