@@ -150,6 +150,8 @@ export class MarketSimulation {
   /** Per segment: the largest quality, subtracted from utilities so exp() stays in range. */
   private readonly utilityShift: Float64Array;
   private readonly outsideWeight: Float64Array;
+  /** 1 / mu_s per segment: a multiplication on the hot path instead of a division. */
+  private readonly inverseScale: Float64Array;
   /** ourWeightTable[segment * ladder + index] = exp((a - b p - shift) / mu) for ladder prices. */
   private readonly ourWeightTable: Float64Array;
   private readonly rivalWeightPrice: Float64Array;
@@ -215,6 +217,7 @@ export class MarketSimulation {
     const outsideUtility = demand.kind === 'logit' ? demand.outsideUtility : 0;
     const shift = Math.max(this.ourQuality, outsideUtility, ...model.rivals.map((rival) => rival.quality));
     this.utilityShift = new Float64Array(segments).fill(shift);
+    this.inverseScale = Float64Array.from(model.segments.map((segment) => 1 / segment.scale));
     this.outsideWeight = Float64Array.from(model.segments.map((segment) => Math.exp((outsideUtility - shift) / segment.scale)));
     const ladder = model.ladder;
     this.ourWeightTable = new Float64Array(model.segments.length * ladder.length);
@@ -570,7 +573,7 @@ export class MarketSimulation {
         // Logit weights exp((v - shift) / mu): ours from a table for ladder prices, rivals'
         // cached while their price holds, the outside option's constant. Transcendental
         // calls dominate the day's cost, so each is computed only when its input changed.
-        const inverseScale = 1 / segment.scale;
+        const inverseScale = this.inverseScale[segmentIndex] ?? 1;
         let ourWeight =
           ladderIndex >= 0
             ? (this.ourWeightTable[segmentIndex * ladderSize + ladderIndex] ?? 0)
