@@ -92,6 +92,8 @@ export const dqnConfigSchema = z.strictObject({
   epsilonStart: z.number().min(0).max(1).default(1).describe('exploration rate at the first step'),
   epsilonEnd: z.number().min(0).max(1).default(0.05).describe('exploration rate once the decay is over'),
   explorationFraction: z.number().min(0).max(1).default(0.1).describe('fraction of totalSteps over which epsilon decays linearly from epsilonStart to epsilonEnd'),
+  explorationHold: z.number().int().min(1).max(10_000).default(1).describe('1: epsilon-greedy explores one day at a time; above 1: temporally-extended epsilon-greedy (ez-greedy, Dabney et al. 2021): an exploring choice holds its random price for n days, P(n) proportional to n^-explorationHoldExponent for n = 1..explorationHold, then greedy choices resume. Shows the learner what holding another price is worth, where one-day deviations show only their transient cost'),
+  explorationHoldExponent: z.number().min(0).max(10).default(2).describe('the exponent mu of the hold distribution P(n) ~ n^-mu (2: the zeta distribution of Dabney et al.; 1: longer holds, mean about explorationHold / ln(explorationHold); 0: uniform)'),
   totalSteps: z.number().int().positive().default(100_000).describe('the training budget in environment steps that explorationFraction refers to'),
   maxGradNorm: z.number().positive().default(10).describe('gradients longer than this (global L2 norm) are scaled down to it'),
   dueling: z.boolean().default(false).describe('dueling head: Q = V + A - mean(A), exported folded into a plain Q head'),
@@ -141,6 +143,9 @@ const dqnCheckpointSchema = z.strictObject({
   replaySampling: randomStateSchema,
   replay: replayStateSchema,
   nStep: nStepStateSchema,
+  /** ez-greedy: days each slot (market) still holds its exploring price, and that price. */
+  holdRemaining: z.array(z.number().int().nonnegative()),
+  heldActions: z.array(z.number().int().nonnegative()),
 });
 type DqnCheckpointState = z.output<typeof dqnCheckpointSchema>;
 
@@ -222,6 +227,14 @@ export function temporalDifferenceTargets(
   return tf.add(rewards, tf.mul(bootstrapDiscounts, nextValues));
 }
 
+/** Cumulative P(n) for n = 1..longest, P(n) proportional to n^-exponent (ez-greedy's hold lengths). */
+function holdLengthDistribution(longest: number, exponent: number): Float64Array {
+  const weights = Float64Array.from({ length: longest }, (_, index) => (index + 1) ** -exponent);
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  let cumulative = 0;
+  return weights.map((weight) => (cumulative += weight / total));
+}
+
 /** The first index of the largest of `count` values from `offset` (tf.argMax's choice). */
 function argMaxOf(values: ArrayLike<number>, offset: number, count: number): number {
   let best = 0;
@@ -278,6 +291,11 @@ export class DqnAgent implements Agent {
   private averageWeights: Tf.Tensor[] | null;
   /** Reads yesterday's price from an observation (null unless changeMargin > 0). */
   private readonly previousPrice: PreviousPriceReader | null;
+  /** ez-greedy: the cumulative distribution of hold lengths 1..explorationHold (null when explorationHold is 1). */
+  private readonly holdLengths: Float64Array | null;
+  /** ez-greedy: per market (actBatch row; act uses row 0), days its exploring price is still held, and that price. */
+  private holdRemaining: number[] = [];
+  private heldActions: number[] = [];
   private disposed = false;
 
   /** Creates the agent on the configured backend (loading TensorFlow.js on first use). */
@@ -306,6 +324,7 @@ export class DqnAgent implements Agent {
     );
     this.exploration = new RandomStream(context.seed, 'exploration');
     this.sampling = new RandomStream(context.seed, 'replay');
+    this.holdLengths = config.explorationHold > 1 ? holdLengthDistribution(config.explorationHold, config.explorationHoldExponent) : null;
     this.previousPrice = config.changeMargin > 0 ? previousPriceReader(context.observationSpace, context.ladder) : null;
 
     const actionCount = this.layout.actionCount;
@@ -344,11 +363,39 @@ export class DqnAgent implements Agent {
   act(observation: Float32Array, options: ActOptions): number {
     this.assertLive();
     if (options.explore) {
-      const explore = this.exploration.next() < this.explorationRate();
-      const uniform = this.exploration.next(); // drawn either way: the stream stays aligned
-      if (explore) return Math.min(this.layout.actionCount - 1, Math.floor(uniform * this.layout.actionCount));
+      const exploring = this.exploringAction(0, this.explorationRate());
+      if (exploring >= 0) return exploring;
     }
     return this.greedyActions(observation, 1, !options.explore)[0]!;
+  }
+
+  /**
+   * Epsilon-greedy's draw for one market (`slot`: its row in actBatch): a random action, or
+   * -1 for the greedy one. Two uniforms per call, drawn either way (the stream stays
+   * aligned); with explorationHold > 1 a third, the hold length, and a held price is
+   * returned until its days are spent.
+   */
+  private exploringAction(slot: number, epsilon: number): number {
+    const explore = this.exploration.next() < epsilon;
+    const uniform = this.exploration.next();
+    const actionCount = this.layout.actionCount;
+    if (!this.holdLengths) return explore ? Math.min(actionCount - 1, Math.floor(uniform * actionCount)) : -1;
+    const lengthUniform = this.exploration.next();
+    if (this.holdRemaining.length <= slot) {
+      this.holdRemaining = [...this.holdRemaining, ...Array<number>(slot + 1 - this.holdRemaining.length).fill(0)];
+      this.heldActions = [...this.heldActions, ...Array<number>(slot + 1 - this.heldActions.length).fill(0)];
+    }
+    if (this.holdRemaining[slot]! > 0) {
+      this.holdRemaining[slot]!--;
+      return this.heldActions[slot]!;
+    }
+    if (!explore) return -1;
+    const action = Math.min(actionCount - 1, Math.floor(uniform * actionCount));
+    let days = 1;
+    while (days < this.holdLengths.length && lengthUniform >= this.holdLengths[days - 1]!) days++;
+    this.heldActions[slot] = action;
+    this.holdRemaining[slot] = days - 1;
+    return action;
   }
 
   /** One forward pass for `count` observations (row-major), then epsilon-greedy per row when exploring. */
@@ -358,9 +405,8 @@ export class DqnAgent implements Agent {
     if (!options.explore) return;
     const epsilon = this.explorationRate();
     for (let row = 0; row < count; row++) {
-      const explore = this.exploration.next() < epsilon;
-      const uniform = this.exploration.next();
-      if (explore) out[row] = Math.min(this.layout.actionCount - 1, Math.floor(uniform * this.layout.actionCount));
+      const exploring = this.exploringAction(row, epsilon);
+      if (exploring >= 0) out[row] = exploring;
     }
   }
 
@@ -537,6 +583,8 @@ export class DqnAgent implements Agent {
       replaySampling: this.sampling.saveState(),
       replay: this.replay.saveState(),
       nStep: this.nStep.saveState(),
+      holdRemaining: [...this.holdRemaining],
+      heldActions: [...this.heldActions],
     };
     return { kind: this.kind, state };
   }
@@ -566,6 +614,8 @@ export class DqnAgent implements Agent {
     if (this.averageParameters && state.averageParameters !== null) load(this.averageParameters, state.averageParameters, 'averageParameters');
     this.replay.restoreState(state.replay, ['state', 'replay']);
     this.nStep.restoreState(state.nStep);
+    this.holdRemaining = [...state.holdRemaining];
+    this.heldActions = [...state.heldActions];
     this.exploration.restoreState(state.exploration);
     this.sampling.restoreState(state.replaySampling);
     Object.assign(this.counters, state.counters);

@@ -2,8 +2,9 @@
  * DQN checkpoints (saveCheckpoint / restoreCheckpoint): the whole learner state, so a run
  * resumed from a checkpoint acts and learns exactly as the uninterrupted one, here with
  * every stateful option on at once (n-step accumulator mid-episode, reward centering,
- * policy averaging, a dueling head, a soft target). The contract suite
- * (tests/agents/contract.test.ts) checks the same on a real market with the defaults.
+ * policy averaging, a dueling head, a soft target, exploring prices held for several days).
+ * The contract suite (tests/agents/contract.test.ts) checks the same on a real market with
+ * the defaults.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AgentCheckpoint, AgentContext } from '../../agents/agent.js';
@@ -40,6 +41,9 @@ const stateful: Partial<DqnConfig> = {
   policyAveraging: 0.1,
   dueling: true,
   changeMargin: 0.05,
+  explorationHold: 20,
+  explorationHoldExponent: 0,
+  epsilonEnd: 0.3,
   learningRateSchedule: 'cosine',
   totalSteps: 400,
   replayCapacity: 150,
