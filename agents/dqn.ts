@@ -58,9 +58,13 @@
  * horizonTerminal stores a truncation as a termination (a finite-horizon task that shows the
  * time left).
  *
+ * Exploration: epsilon-greedy; with explorationHold > 1, temporally extended (ez-greedy,
+ * Dabney et al. 2021): an exploring price is held for n days, P(n) ~ n^-explorationHoldExponent.
+ *
  * Randomness: weight init from the 'weights' stream, epsilon-greedy from 'exploration'
- * (two uniforms per exploring act, drawn either way), replay sampling from 'replay': all
- * seeded from AgentContext.seed, never Math.random.
+ * (two uniforms per exploring act, drawn either way; a third, the hold length, with
+ * explorationHold > 1), replay sampling from 'replay': all seeded from AgentContext.seed,
+ * never Math.random.
  */
 import { z } from 'zod';
 import type * as Tf from '@tensorflow/tfjs';

@@ -15,11 +15,17 @@
  * holds differences from the average daily profit (about 220) instead of 220 / (1 - gamma).
  * The untrained network runs the same check first, to show the check can fail.
  *
- * SKIPPED, not yet met: with this config DQN comes within about 0.7% of the best fixed price
- * but not above it (140,160 steps, batch 128: -265 per episode, 95% interval [-791, +260]; the held-out
- * fixed price 17.99 earns about 81,400). The reachable headroom is small: the best rule found
- * (17.99, then 15.99 for the last 3 days) wins only +345 [308, 382]. See docs/agents/dqn.md,
- * "steady-state-v1". Remove the skip when a config passes within the ~90 s budget.
+ * changeMargin 100 (chosen on the selection seeds, docs/agents/dqn.md): the greedy policy keeps
+ * yesterday's price unless another's Q-value beats it by more than 100 (reward units), which
+ * ends the flicker (0.2 price changes a year instead of 11).
+ *
+ * SKIPPED, not yet met: with this config DQN ties the best fixed price but does not beat it:
+ * +34.8 per episode, 95% interval [-61.8, +131.4] (fixed 17.99 earns 80,618 on the held-out
+ * seeds; 140,160 steps, 49 s of training, 51 s in all). It holds 17.99 all year and never
+ * learns the end-of-year markdown, the only headroom found (17.99, then 15.99 for the last 3
+ * days: +345 [308, 382]); training seeds 2 and 3 settle on 16.99 (about -2,700). See
+ * docs/agents/dqn.md, "steady-state-v1". Remove the skip when a config passes within the
+ * ~90 s budget.
  */
 import { describe, expect, it } from 'vitest';
 import { agentContextOf } from '../../agents/agent.js';
@@ -58,6 +64,7 @@ const config = {
   explorationFraction: 0.3,
   totalSteps: steps,
   policyAveraging: 0.005,
+  changeMargin: 100,
 };
 
 function heldOutRewards(agent: Pick<Agent, 'act'>): number[] {
