@@ -165,6 +165,8 @@ export class MarketSimulation {
   /** Draw rivals' units (multi-firm view) or use their expectation (single-agent view). */
   readonly sampleRivalUnits: boolean;
   private readonly kpis: EpisodeKpiAccumulator;
+  /** The scenario's operations as scalars on one class: the hot path reads no scenario object (their shapes differ by scenario). */
+  private readonly operations: OperationsParameters;
 
   constructor(model: MarketModel, options: { sampleRivalUnits?: boolean } = {}) {
     this.model = model;
@@ -208,6 +210,7 @@ export class MarketSimulation {
     this.changeHistory = new Uint8Array(powerOfTwoAtLeast(this.changeWindow + 1));
     this.changeMask = this.changeHistory.length - 1;
     this.kpis = new EpisodeKpiAccumulator(model);
+    this.operations = new OperationsParameters(model);
     this.rivalQuality = Float64Array.from([0, ...model.rivals.map((rival) => rival.quality)]);
     this.rivalUnitCost = Float64Array.from([model.unitCost, ...model.rivals.map((rival) => rival.config.unitCost)]);
     this.returnProbability = new Float64Array(segments);
@@ -464,9 +467,8 @@ export class MarketSimulation {
     const restockedValue = model.unitCost * unitsRestocked;
     let unitsArrivedFromOrders = 0;
     let unitsOrdered = 0;
-    const inventory = model.scenario.inventory;
-    if (inventory && inventory.replenishment.kind === 'periodic-review') {
-      const replenishment = inventory.replenishment;
+    const operations = this.operations;
+    if (operations.periodicReview) {
       const pipelineSlot = day & this.pipelineMask;
       unitsArrivedFromOrders = this.orderPipeline[pipelineSlot] ?? 0;
       this.orderPipeline[pipelineSlot] = 0;
@@ -474,11 +476,11 @@ export class MarketSimulation {
       this.stockOnOrder -= unitsArrivedFromOrders;
       if (model.reviewDay[day] === 1) {
         const position = this.stockOnHand + this.stockOnOrder;
-        if (position <= replenishment.reorderPoint) {
-          unitsOrdered = replenishment.orderUpTo - position;
-          if (replenishment.leadTimeDays === 0) this.stockOnHand += unitsOrdered;
+        if (position <= operations.reorderPoint) {
+          unitsOrdered = operations.orderUpTo - position;
+          if (operations.leadTimeDays === 0) this.stockOnHand += unitsOrdered;
           else {
-            const arrivalSlot = (day + replenishment.leadTimeDays) & this.pipelineMask;
+            const arrivalSlot = (day + operations.leadTimeDays) & this.pipelineMask;
             this.orderPipeline[arrivalSlot] = (this.orderPipeline[arrivalSlot] ?? 0) + unitsOrdered;
             this.stockOnOrder += unitsOrdered;
           }
@@ -488,16 +490,14 @@ export class MarketSimulation {
 
     // 9. costs and reward
     const lastDay = day === model.horizon - 1;
-    const finiteStock = inventory !== undefined;
-    const holdingCost = finiteStock ? inventory.holdingCost * this.stockOnHand : 0;
-    const stockoutPenalty = finiteStock ? inventory.stockoutPenalty * lostSales : 0;
-    const salvage = finiteStock && lastDay ? (inventory.salvageValue - model.unitCost) * (this.stockOnHand + this.stockOnOrder) : 0;
+    const finiteStock = operations.finiteStock;
+    const holdingCost = finiteStock ? operations.holdingCost * this.stockOnHand : 0;
+    const stockoutPenalty = finiteStock ? operations.stockoutPenalty * lostSales : 0;
+    const salvage = finiteStock && lastDay ? (operations.salvageValue - model.unitCost) * (this.stockOnHand + this.stockOnOrder) : 0;
     const profit = revenue - refunds - costOfGoods + restockedValue - holdingCost - handlingCost - stockoutPenalty + salvage;
-    const objective = model.scenario.objective;
-    const churnPenalty = objective.kind === 'profit-with-churn-penalty' ? objective.penaltyPerCustomer * customersLost : 0;
-    const reward = objective.kind === 'revenue' ? revenue - refunds : profit - churnPenalty;
-    const terminated =
-      finiteStock && inventory.replenishment.kind === 'none' && this.stockOnHand <= 0 && this.returnsPending <= 0;
+    const churnPenalty = operations.objective === OBJECTIVE_PROFIT_WITH_CHURN_PENALTY ? operations.penaltyPerCustomer * customersLost : 0;
+    const reward = operations.objective === OBJECTIVE_REVENUE ? revenue - refunds : profit - churnPenalty;
+    const terminated = operations.sellsOut && this.stockOnHand <= 0 && this.returnsPending <= 0;
 
     outcome.day = day;
     outcome.price = price;
@@ -658,8 +658,7 @@ export class MarketSimulation {
   private processReturns(day: number, ladderIndex: number, festive: number): void {
     const outcome = this.outcome;
     const price = outcome.prices[0] ?? 0;
-    const returns = this.model.scenario.returns;
-    if (!returns) {
+    if (!this.operations.hasReturns) {
       outcome.unitsReturned = 0;
       outcome.refunds = 0;
       outcome.unitsRestocked = 0;
@@ -706,7 +705,7 @@ export class MarketSimulation {
     this.refundsDue[slot] = 0;
     this.restockDue[slot] = 0;
     this.returnsPending -= unitsReturned;
-    outcome.handlingCost = returns.handlingCost * unitsReturned;
+    outcome.handlingCost = this.operations.returnHandlingCost * unitsReturned;
   }
 
   /**
@@ -761,11 +760,10 @@ export class MarketSimulation {
    * one uniform derived from `key` (the stream stays put), refunds at today's price (prices[0]).
    */
   private scheduleReturnedUnits(day: number, count: number, key: number): void {
-    const returns = this.model.scenario.returns!;
     const price = this.outcome.prices[0] ?? 0;
     const ringMask = this.ringMask;
-    const firstReturnDay = day + returns.minLagDays;
-    const refurbishDays = returns.refurbishDays;
+    const firstReturnDay = day + this.operations.returnMinLagDays;
+    const refurbishDays = this.operations.returnRefurbishDays;
     const returnsDue = this.returnsDue;
     const refundsDue = this.refundsDue;
     const restockDue = this.restockDue;
@@ -794,6 +792,56 @@ export class MarketSimulation {
       const restockSlot = (returnDay + (this.model.scenario.returns?.refurbishDays ?? 0)) & this.ringMask;
       this.restockDue[restockSlot] = (this.restockDue[restockSlot] ?? 0) + resellableUnits;
     }
+  }
+}
+
+const OBJECTIVE_PROFIT = 0;
+const OBJECTIVE_REVENUE = 1;
+const OBJECTIVE_PROFIT_WITH_CHURN_PENALTY = 2;
+
+/**
+ * Inventory, returns and objective parameters read on every day, copied from the scenario
+ * once. Every field is always set, so every market of every scenario has one object shape:
+ * V8 keeps the day's property loads monomorphic when a process runs several scenarios.
+ */
+class OperationsParameters {
+  readonly finiteStock: boolean;
+  readonly periodicReview: boolean;
+  /** Replenishment 'none': the market ends once stock and pending returns are gone. */
+  readonly sellsOut: boolean;
+  readonly reorderPoint: number;
+  readonly orderUpTo: number;
+  readonly leadTimeDays: number;
+  readonly holdingCost: number;
+  readonly stockoutPenalty: number;
+  readonly salvageValue: number;
+  readonly hasReturns: boolean;
+  readonly returnHandlingCost: number;
+  readonly returnMinLagDays: number;
+  readonly returnRefurbishDays: number;
+  readonly objective: number;
+  readonly penaltyPerCustomer: number;
+
+  constructor(model: MarketModel) {
+    const inventory = model.scenario.inventory;
+    const replenishment = inventory?.replenishment;
+    this.finiteStock = inventory !== undefined;
+    this.periodicReview = replenishment?.kind === 'periodic-review';
+    this.sellsOut = replenishment?.kind === 'none';
+    this.reorderPoint = replenishment?.kind === 'periodic-review' ? replenishment.reorderPoint : 0;
+    this.orderUpTo = replenishment?.kind === 'periodic-review' ? replenishment.orderUpTo : 0;
+    this.leadTimeDays = replenishment?.kind === 'periodic-review' ? replenishment.leadTimeDays : 0;
+    this.holdingCost = inventory?.holdingCost ?? 0;
+    this.stockoutPenalty = inventory?.stockoutPenalty ?? 0;
+    this.salvageValue = inventory?.salvageValue ?? 0;
+    const returns = model.scenario.returns;
+    this.hasReturns = returns !== undefined;
+    this.returnHandlingCost = returns?.handlingCost ?? 0;
+    this.returnMinLagDays = returns?.minLagDays ?? 0;
+    this.returnRefurbishDays = returns?.refurbishDays ?? 0;
+    const objective = model.scenario.objective;
+    this.objective = objective.kind === 'revenue' ? OBJECTIVE_REVENUE : objective.kind === 'profit-with-churn-penalty' ? OBJECTIVE_PROFIT_WITH_CHURN_PENALTY : OBJECTIVE_PROFIT;
+    this.penaltyPerCustomer = objective.kind === 'profit-with-churn-penalty' ? objective.penaltyPerCustomer : 0;
   }
 }
 
