@@ -11,10 +11,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { makeEnv } from '../../env/env.js';
-import { buildMarketModel, type MarketModel } from '../../env/model.js';
-import { createStream } from '../../env/random.js';
-import { VectorEnv } from '../../env/vector-env.js';
+import { measureIsolated } from '../../experiments/bench-env.js';
 import { builtInScenarioIds, loadScenario } from '../../scenarios/load.js';
 import { formatNumber, positiveInteger, printJson, run, table } from '../output.js';
 import { registerBenchSweep } from './experiment.js';
@@ -44,11 +41,6 @@ export interface EnvBenchRow {
   vectorOverPeerCpu: number | null;
 }
 
-/** A measurement on both clocks: wall-clock time, and the process's CPU time (user + system). */
-export interface StepRate {
-  perSecond: number;
-  perCpuSecond: number;
-}
 
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('benchmarks that print JSON, with a reference measured in the same run');
@@ -60,7 +52,7 @@ export function registerBench(program: Command): void {
     .option('--markets <n>', 'markets in the vector env (RL vector envs usually run 8-64)', positiveInteger, 16)
     .option('--scenarios <ids>', 'comma-separated scenario ids (default: all)')
     .option('--no-peer', 'skip the numpy peer')
-    .action(run((options: BenchOptions) => benchEnv(options)));
+    .action(run(async (options: BenchOptions) => benchEnv(options)));
 
   bench
     .command('agents')
@@ -106,15 +98,15 @@ async function benchAgents(options: { json?: boolean; sessions: number; periods:
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-function benchEnv(options: BenchOptions): void {
+async function benchEnv(options: BenchOptions): Promise<void> {
   const ids = options.scenarios ? options.scenarios.split(',') : builtInScenarioIds();
   const peer = options.peer ? measurePeer(options.seconds) : null;
   const rows: EnvBenchRow[] = [];
   for (const [position, id] of ids.entries()) {
     if (!options.json) process.stderr.write(`[${position + 1}/${ids.length}] ${id}\r`);
-    const model = buildMarketModel(loadScenario(id).scenario);
-    const single = measureSingle(model, options.seconds);
-    const vector = measureVector(model, options.markets, options.seconds);
+    loadScenario(id); // a missing or bad scenario is refused here, before any worker starts
+    const single = await measureIsolated({ scenario: id, kind: 'single', markets: 1, seconds: options.seconds });
+    const vector = await measureIsolated({ scenario: id, kind: 'vector', markets: options.markets, seconds: options.seconds });
     rows.push({
       scenario: id,
       singleStepsPerSecond: single.perSecond,
@@ -152,70 +144,6 @@ function benchEnv(options: BenchOptions): void {
       : 'peer: skipped',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-}
-
-/** Steps per second of the Gymnasium-style env, actions drawn from a seeded stream. */
-export function measureSingle(model: MarketModel, seconds: number): StepRate {
-  const env = makeEnv(model);
-  const actions = createStream(1, 'bench');
-  const n = env.actionSpace.n;
-  let episode = 0;
-  env.reset({ seed: episode });
-  const loop = (budget: number) => {
-    let steps = 0;
-    const clock = startClocks();
-    const deadline = clock.wall + budget * 1000;
-    while (performance.now() < deadline) {
-      for (let batch = 0; batch < 1000; batch++) {
-        const result = env.step(Math.floor(actions() * n));
-        if (result.terminated || result.truncated) env.reset({ seed: ++episode });
-      }
-      steps += 1000;
-    }
-    return rateSince(clock, steps);
-  };
-  return medianOfThree(loop, seconds);
-}
-
-function startClocks(): { wall: number; cpu: NodeJS.CpuUsage } {
-  return { wall: performance.now(), cpu: process.cpuUsage() };
-}
-
-function rateSince(clock: { wall: number; cpu: NodeJS.CpuUsage }, steps: number): StepRate {
-  const cpu = process.cpuUsage(clock.cpu);
-  return { perSecond: steps / ((performance.now() - clock.wall) / 1000), perCpuSecond: steps / ((cpu.user + cpu.system) / 1e6) };
-}
-
-/**
- * Warm up (JIT tiers, GC heuristics), then the median of three timed runs on each clock: one-off
- * pauses do not decide the figure. CPU time counts only this process's time on the core, so
- * other jobs on a shared machine do not lower it (it does include V8's background threads).
- */
-function medianOfThree(loop: (seconds: number) => StepRate, seconds: number): StepRate {
-  loop(Math.max(0.5, seconds / 2));
-  const runs = [loop(seconds / 3), loop(seconds / 3), loop(seconds / 3)];
-  const median = (values: number[]) => values.sort((a, b) => a - b)[1]!;
-  return { perSecond: median(runs.map((run) => run.perSecond)), perCpuSecond: median(runs.map((run) => run.perCpuSecond)) };
-}
-
-export function measureVector(model: MarketModel, markets: number, seconds: number): StepRate {
-  const env = new VectorEnv(model, { count: markets, seed: 1 });
-  env.reset();
-  const actionStream = createStream(2, 'bench');
-  const n = env.actionSpace.n;
-  const actionSets = Array.from({ length: 64 }, () => Int32Array.from({ length: markets }, () => Math.floor(actionStream() * n)));
-  const loop = (budget: number) => {
-    let steps = 0;
-    const clock = startClocks();
-    const deadline = clock.wall + budget * 1000;
-    let round = 0;
-    while (performance.now() < deadline) {
-      for (let batch = 0; batch < 16; batch++) env.step(actionSets[round++ & 63]!);
-      steps += 16 * markets;
-    }
-    return rateSince(clock, steps);
-  };
-  return medianOfThree(loop, seconds);
 }
 
 interface PeerResult {
