@@ -40,7 +40,7 @@ export function benchSweepExperiment(options: SweepBenchOptions = {}): unknown {
       { kind: 'ucb1' },
     ],
     seeds: { from: 1, count: options.seeds ?? 10 },
-    budget: { episodes: options.episodes ?? 20 },
+    budget: { episodes: options.episodes ?? 400 },
     evaluation: { episodes: 5, seed: 1_000_000 },
     kpis: ['profit', 'averagePrice'],
     checkpointEvery: 5,

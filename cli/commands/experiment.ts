@@ -119,7 +119,7 @@ export function registerBenchSweep(bench: Command): void {
     .description('a sweep of 2 agents x 2 scenarios x 10 seeds with 1 worker, then 2: wall times and the speed-up')
     .option('--json', 'print JSON')
     .option('--seeds <n>', 'seeds per (scenario, agent)', positiveInteger, 10)
-    .option('--episodes <n>', 'training episodes per run', positiveInteger, 20)
+    .option('--episodes <n>', 'training episodes per run', positiveInteger, 400)
     .action(
       run(async (options: { json?: boolean; seeds: number; episodes: number }) => {
         if (!options.json) process.stderr.write(`sweep of ${4 * options.seeds} runs, 1 worker then 2 (takes a minute)...\n`);
