@@ -39,7 +39,11 @@ export class ServedPolicy {
     readonly contentHash: string,
     readonly unitCost: number,
     private readonly agent: Agent,
-  ) {}
+  ) {
+    this.knownFeatures = new Set(manifest.observation.features.map((feature) => feature.name));
+  }
+
+  private readonly knownFeatures: ReadonlySet<string>;
 
   /** Reads, verifies and restores the artifact in `folder` (a PricelabError says what failed). */
   static async load(folder: string): Promise<ServedPolicy> {
@@ -119,9 +123,11 @@ export class ServedPolicy {
       else if (!Number.isFinite(value)) problems.push({ path: [...path, spec.name], message: `expected a finite number, found ${String(value)}` });
       else observation[index] = value / spec.scale;
     });
-    const known = new Set(specs.map((spec) => spec.name));
-    for (const name of Object.keys(features)) {
-      if (!known.has(name)) problems.push({ path: [...path, name], message: `expected one of this policy's features (${[...known].join(', ')}), found an unknown one` });
+    const known = this.knownFeatures;
+    if (Object.keys(features).length !== specs.length || problems.length > 0) {
+      for (const name of Object.keys(features)) {
+        if (!known.has(name)) problems.push({ path: [...path, name], message: `expected one of this policy's features (${[...known].join(', ')}), found an unknown one` });
+      }
     }
     return problems.length > 0 ? problems : observation;
   }
