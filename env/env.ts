@@ -43,6 +43,8 @@ export interface StepInfo {
     eventDay: boolean;
     presaleDay: boolean;
     rivalUnits: number[];
+    /** Our units by segment (scenario order): a return group's pooled units split by each segment's expected share. */
+    segments: { name: string; demand: number; sold: number; lostSales: number }[];
   };
   /** Present on the step that ends the episode. */
   episode?: EpisodeKpis;
@@ -112,7 +114,7 @@ export class MarketEnv implements Env {
     if (!this.started) throw protocolError('step() before reset(): call reset() first');
     if (this.market.ended) throw protocolError('the episode has ended (terminated or truncated): call reset() before step()');
     const outcome = this.market.stepIndex(action);
-    const info = describeOutcome(outcome, this.model);
+    const info = describeOutcome(outcome, this.model, this.market.segmentUnits());
     if (this.market.ended) info.episode = this.market.episodeKpis();
     return { observation: this.observe(), reward: outcome.reward, terminated: outcome.terminated, truncated: false, info };
   }
@@ -168,7 +170,7 @@ export function makeEnv(source: Scenario | MarketModel, options: MakeEnvOptions 
   return new TimeLimit(new MarketEnv(model), Math.min(options.maxSteps ?? model.horizon, model.horizon));
 }
 
-export function describeOutcome(outcome: StepOutcome, model: MarketModel): StepInfo {
+export function describeOutcome(outcome: StepOutcome, model: MarketModel, segmentUnits: readonly { demand: number; sold: number; lostSales: number }[] = []): StepInfo {
   return {
     day: outcome.day,
     price: outcome.price,
@@ -202,6 +204,7 @@ export function describeOutcome(outcome: StepOutcome, model: MarketModel): StepI
       eventDay: outcome.eventDay,
       presaleDay: outcome.presaleDay,
       rivalUnits: toArray(outcome.firmDemand, 1),
+      segments: segmentUnits.map((units, index) => ({ name: model.segments[index]?.name ?? `segment ${index}`, ...units })),
     },
   };
 }

@@ -146,6 +146,8 @@ export class MarketSimulation {
   private readonly groupMean: Float64Array;
   private readonly groupDemand: Float64Array;
   private readonly groupSold: Float64Array;
+  /** Today's expected units demanded from us per segment (for the per-segment breakdown of info only). */
+  private readonly segmentMean: Float64Array;
   private readonly ourQuality: number;
   /** Per segment: the largest quality, subtracted from utilities so exp() stays in range. */
   private readonly utilityShift: Float64Array;
@@ -236,6 +238,7 @@ export class MarketSimulation {
     this.groupMean = new Float64Array(distinctOffsets.length);
     this.groupDemand = new Float64Array(distinctOffsets.length);
     this.groupSold = new Float64Array(distinctOffsets.length);
+    this.segmentMean = new Float64Array(segments);
     this.returnTable = new Float64Array(2 * ladder.length * segments);
     this.returnLogTable = new Float64Array(2 * ladder.length * segments);
     for (let festive = 0; festive < 2; festive++) {
@@ -383,6 +386,30 @@ export class MarketSimulation {
   }
 
   /** Mean reference price over the segments that keep one (the list price if none does). */
+  /**
+   * Today's units by segment: demanded, sold and lost. Segments that share a return
+   * probability are drawn pooled (one Poisson per group), so a group's units are split
+   * across its segments in proportion to their expected demand today: exact in
+   * expectation, not a draw (no random number is used, so nothing shifts). For display
+   * and logging; the market itself never needs it.
+   */
+  segmentUnits(): { demand: number; sold: number; lostSales: number }[] {
+    const segments = this.model.segments.length;
+    if (segments === 0) return [];
+    const groupTotal = new Float64Array(this.groupDemand.length);
+    for (let segment = 0; segment < segments; segment++) groupTotal[this.segmentGroup[segment] ?? 0]! += this.segmentMean[segment] ?? 0;
+    const units: { demand: number; sold: number; lostSales: number }[] = [];
+    for (let segment = 0; segment < segments; segment++) {
+      const group = this.segmentGroup[segment] ?? 0;
+      const total = groupTotal[group] ?? 0;
+      const share = total > 0 ? (this.segmentMean[segment] ?? 0) / total : 0;
+      const demand = (this.groupDemand[group] ?? 0) * share;
+      const sold = (this.groupSold[group] ?? 0) * share;
+      units.push({ demand, sold, lostSales: demand - sold });
+    }
+    return units;
+  }
+
   meanReferencePrice(): number {
     let sum = 0;
     let count = 0;
@@ -605,7 +632,9 @@ export class MarketSimulation {
         // Ours: pooled into the segment's group (drawn below). Rivals: at their expectation,
         // summed over segments (drawn below in the multi-firm view).
         const group = this.segmentGroup[segmentIndex] ?? 0;
-        groupMean[group] = (groupMean[group] ?? 0) + scaledRate * (this.expUtility[0] ?? 0);
+        const segmentMean = scaledRate * (this.expUtility[0] ?? 0);
+        this.segmentMean[segmentIndex] = segmentMean;
+        groupMean[group] = (groupMean[group] ?? 0) + segmentMean;
         for (let firm = 1; firm < firms; firm++) firmDemand[firm] = (firmDemand[firm] ?? 0) + scaledRate * (this.expUtility[firm] ?? 0);
       }
       demand = this.drawGroupDemand(model.deterministic);

@@ -136,3 +136,29 @@ describe('vector env final observations', () => {
     expect(env.observations[env.featureCount - 1]).not.toBe(expected[env.featureCount - 1]);
   });
 });
+
+describe('units by segment', () => {
+  it.each(['steady-state-v1', 'singles-day-v1', 'fashion-returns-v1'])('%s: the segments add up to the day\'s demand, sales and lost sales, ', (id) => {
+    const env = makeEnv(buildMarketModel(loadScenario(id).scenario));
+    const names = env.inner.model.segments.map((segment) => segment.name);
+    env.reset({ seed: 3 });
+    let sawStockout = false;
+    for (let day = 0; day < 365; day++) {
+      // The cheapest price every day runs steady-state-v1 and fashion-returns-v1 out of stock: censored sales are split too.
+      const { info, terminated, truncated } = env.step(0);
+      const segments = info.market.segments;
+      expect(segments.map((segment) => segment.name)).toEqual(names);
+      const sum = (pick: (segment: (typeof segments)[number]) => number) => segments.reduce((total, segment) => total + pick(segment), 0);
+      expect(sum((segment) => segment.demand)).toBeCloseTo(info.market.demand, 9);
+      expect(sum((segment) => segment.sold)).toBeCloseTo(info.market.sold, 9);
+      expect(sum((segment) => segment.lostSales)).toBeCloseTo(info.market.lostSales, 9);
+      for (const segment of segments) {
+        expect(segment.sold).toBeGreaterThanOrEqual(0);
+        expect(segment.lostSales).toBeGreaterThanOrEqual(-1e-9);
+      }
+      if (info.market.lostSales > 0) sawStockout = true;
+      if (terminated || truncated) break;
+    }
+    if (id !== 'singles-day-v1') expect(sawStockout).toBe(true);
+  });
+});

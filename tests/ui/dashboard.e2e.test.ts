@@ -66,6 +66,9 @@ describe('the dashboard in a browser', () => {
     await expect.poll(() => dayRules('price-A'), { timeout: 10_000 }).toBeGreaterThan(60);
     expect(await renderedItems(page, 'price-A', 'prices_marks')).toBeGreaterThan(firstPoints);
     expect(await pathLength(page, 'units', 'mark-line')).toBeGreaterThan(firstPath);
+    // Units by segment: a sold and a lost series per segment of singles-day-v1, in the legend.
+    const unitsLegend = await page.locator('#chart-units svg').textContent();
+    for (const segment of ['brand-loyal', 'deal-seekers', 'mainstream']) expect(unitsLegend).toContain(`sold: ${segment}`);
     expect(Number((await page.locator('[data-kpi="A:profit"] .value').textContent())?.replace(/,/g, ''))).toBeGreaterThan(0);
     await screenshot('1-running');
 

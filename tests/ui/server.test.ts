@@ -185,7 +185,7 @@ describe('the dashboard server', () => {
 
 describe('downsample', () => {
   const point = (day: number, price: number, eventDay = false): DayPoint => ({
-    day, days: 1, price, proposedPrice: price, rivalPrices: [price + 1], referencePrices: [price], demand: 2, sold: 1, lostSales: 1, stockOnHand: 100 - day, stockOnOrder: 0,
+    day, days: 1, price, proposedPrice: price, rivalPrices: [price + 1], referencePrices: [price], demand: 2, sold: 1, lostSales: 1, soldBySegment: [day, 1 - day], lostBySegment: [1, 0], stockOnHand: 100 - day, stockOnOrder: 0,
     unitsOrdered: 0, unitsReturned: 0, refunds: 0, revenue: price, profit: price, cumulativeRevenue: day, cumulativeProfit: day, eventDay, presaleDay: false, weather: null,
   });
 
@@ -195,7 +195,7 @@ describe('downsample', () => {
     const merged = downsample(points, 4);
     expect(merged.length).toBeLessThanOrEqual(4);
     expect(merged.reduce((total, bucket) => total + bucket.days, 0)).toBe(10);
-    expect(merged[0]).toMatchObject({ day: 2, days: 3, price: 1, stockOnHand: 98, cumulativeProfit: 2, eventDay: false });
+    expect(merged[0]).toMatchObject({ day: 2, days: 3, price: 1, stockOnHand: 98, cumulativeProfit: 2, eventDay: false, soldBySegment: [1, 0], lostBySegment: [1, 0] });
     expect(merged[1]).toMatchObject({ day: 5, eventDay: true, rivalPrices: [5] });
   });
 });

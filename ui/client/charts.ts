@@ -7,7 +7,7 @@
  *   price-A, price-B  our price, each rival's, each segment's reference price; festival and
  *                     pre-sale days shaded, the weather as a strip along the time axis; a
  *                     click on a day asks "why this price?" for that arm and day
- *   units             units sold and lost sales per day
+ *   units             units sold and lost sales per day, by segment
  *   inventory         stock on hand and units on order
  *   money             cumulative revenue and profit
  *   returns           units returned and refunds per day
@@ -201,7 +201,18 @@ function plans(state: SessionState): ChartPlan[] {
   });
   return [
     ...pricePlans,
-    { name: 'units', spec: seriesSpec('Units sold and lost sales per day', 'units', horizon, twoArms), rows: (points, arm) => rowsOf(points, arm, [['sold', (point) => point.sold], ['lost sales', (point) => point.lostSales]]) },
+    {
+      name: 'units',
+      spec: seriesSpec('Units sold and lost sales per day, by segment', 'units', horizon, twoArms),
+      rows: (points, arm) =>
+        rowsOf(points, arm, [
+          ...state.scenario.segments.flatMap((segment, index): [string, (point: DayPoint) => number][] => [
+            [`sold: ${segment}`, (point) => point.soldBySegment[index] ?? 0],
+            [`lost: ${segment}`, (point) => point.lostBySegment[index] ?? 0],
+          ]),
+          ...(state.scenario.segments.length === 0 ? ([['sold', (point) => point.sold], ['lost sales', (point) => point.lostSales]] as [string, (point: DayPoint) => number][]) : []),
+        ]),
+    },
     { name: 'inventory', spec: seriesSpec('Inventory: stock on hand and units on order', 'units', horizon, twoArms), rows: (points, arm) => rowsOf(points, arm, [['stock on hand', (point) => point.stockOnHand], ['on order', (point) => point.stockOnOrder]]) },
     { name: 'money', spec: seriesSpec('Revenue and profit, cumulative', 'money', horizon, twoArms), rows: (points, arm) => rowsOf(points, arm, [['revenue', (point) => point.cumulativeRevenue], ['profit', (point) => point.cumulativeProfit]]) },
     { name: 'returns', spec: seriesSpec('Returns (units) and refunds (money) per day', 'per day', horizon, twoArms), rows: (points, arm) => rowsOf(points, arm, [['units returned', (point) => point.unitsReturned], ['refunds', (point) => point.refunds]]) },

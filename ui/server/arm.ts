@@ -110,6 +110,8 @@ export class Arm {
       demand: market.demand,
       sold: market.sold,
       lostSales: market.lostSales,
+      soldBySegment: market.segments.map((segment) => segment.sold),
+      lostBySegment: market.segments.map((segment) => segment.lostSales),
       stockOnHand: market.stockOnHand,
       stockOnOrder: market.stockOnOrder,
       unitsOrdered: market.unitsOrdered,

@@ -30,6 +30,8 @@ function merge(bucket: readonly DayPoint[]): DayPoint {
     demand: meanOf(bucket, (point) => point.demand),
     sold: meanOf(bucket, (point) => point.sold),
     lostSales: meanOf(bucket, (point) => point.lostSales),
+    soldBySegment: last.soldBySegment.map((_, segment) => meanOf(bucket, (point) => point.soldBySegment[segment] ?? 0)),
+    lostBySegment: last.lostBySegment.map((_, segment) => meanOf(bucket, (point) => point.lostBySegment[segment] ?? 0)),
     unitsOrdered: meanOf(bucket, (point) => point.unitsOrdered),
     unitsReturned: meanOf(bucket, (point) => point.unitsReturned),
     refunds: meanOf(bucket, (point) => point.refunds),

@@ -99,6 +99,9 @@ export const dayPointSchema = z.strictObject({
   demand: z.number(),
   sold: z.number(),
   lostSales: z.number(),
+  /** Units sold and lost per segment (scenario order): a return group's pooled units split by expected share. */
+  soldBySegment: z.array(z.number()),
+  lostBySegment: z.array(z.number()),
   stockOnHand: z.number(),
   stockOnOrder: z.number(),
   unitsOrdered: z.number(),
