@@ -170,7 +170,7 @@ export function makeEnv(source: Scenario | MarketModel, options: MakeEnvOptions 
   return new TimeLimit(new MarketEnv(model), Math.min(options.maxSteps ?? model.horizon, model.horizon));
 }
 
-export function describeOutcome(outcome: StepOutcome, model: MarketModel, segmentUnits: readonly { demand: number; sold: number; lostSales: number }[] = []): StepInfo {
+export function describeOutcome(outcome: StepOutcome, model: MarketModel, segmentUnits: StepInfo['market']['segments'] = []): StepInfo {
   return {
     day: outcome.day,
     price: outcome.price,
@@ -204,7 +204,7 @@ export function describeOutcome(outcome: StepOutcome, model: MarketModel, segmen
       eventDay: outcome.eventDay,
       presaleDay: outcome.presaleDay,
       rivalUnits: toArray(outcome.firmDemand, 1),
-      segments: segmentUnits.map((units, index) => ({ name: model.segments[index]?.name ?? `segment ${index}`, ...units })),
+      segments: segmentUnits,
     },
   };
 }

@@ -393,20 +393,21 @@ export class MarketSimulation {
    * expectation, not a draw (no random number is used, so nothing shifts). For display
    * and logging; the market itself never needs it.
    */
-  segmentUnits(): { demand: number; sold: number; lostSales: number }[] {
-    const segments = this.model.segments.length;
-    if (segments === 0) return [];
-    const groupTotal = new Float64Array(this.groupDemand.length);
-    for (let segment = 0; segment < segments; segment++) groupTotal[this.segmentGroup[segment] ?? 0]! += this.segmentMean[segment] ?? 0;
-    const units: { demand: number; sold: number; lostSales: number }[] = [];
-    for (let segment = 0; segment < segments; segment++) {
+  segmentUnits(): { name: string; demand: number; sold: number; lostSales: number }[] {
+    const segments = this.model.segments;
+    if (segments.length === 0) return [];
+    const groupTotal = this.groupMean; // cleared after each day's draw: free to use as scratch
+    for (let segment = 0; segment < segments.length; segment++) groupTotal[this.segmentGroup[segment] ?? 0]! += this.segmentMean[segment] ?? 0;
+    const units = new Array<{ name: string; demand: number; sold: number; lostSales: number }>(segments.length);
+    for (let segment = 0; segment < segments.length; segment++) {
       const group = this.segmentGroup[segment] ?? 0;
       const total = groupTotal[group] ?? 0;
       const share = total > 0 ? (this.segmentMean[segment] ?? 0) / total : 0;
       const demand = (this.groupDemand[group] ?? 0) * share;
       const sold = (this.groupSold[group] ?? 0) * share;
-      units.push({ demand, sold, lostSales: demand - sold });
+      units[segment] = { name: segments[segment]?.name ?? `segment ${segment}`, demand, sold, lostSales: demand - sold };
     }
+    groupTotal.fill(0);
     return units;
   }
 
