@@ -36,7 +36,7 @@ import { ObservationWriter, type ObservationFeature } from '../../env/observatio
 import type { Scenario } from '../../scenarios/schema.js';
 import { alwaysValidInterval, oneSampleTTest } from '../statistics/index.js';
 import { armAgent, type ArmSpecs } from './arm-policy.js';
-import { withTruth, type OnlineExperimentReport } from './report.js';
+import { intervalOf, withTruth, type OnlineExperimentReport } from './report.js';
 import { globalEffect } from './truth.js';
 import type { Agent } from '../../agents/agent.js';
 
@@ -96,11 +96,7 @@ export async function runCustomerSplit(model: MarketModel, specs: ArmSpecs, opti
       policies: { a: specs.a, b: specs.b },
       seed: options.seed,
       days: dayCount,
-      estimate: test.estimate,
-      standardError: test.standardError,
-      low: test.low,
-      high: test.high,
-      level,
+      ...intervalOf(test, level),
       method: `naive per-customer read-out: t interval over ${dayCount} days of 2 x (B arm reward - A arm reward), counterbalanced over which arm is firm 0`,
       alwaysValid: alwaysValidInterval(differences, { level }),
       flags: [

@@ -36,6 +36,11 @@ export interface OnlineExperimentReport {
   readonly details: Record<string, unknown>;
 }
 
+/** The interval fields of a report, from a t-test's result at `level`. */
+export function intervalOf(test: { estimate: number; standardError: number; low: number; high: number }, level: number): Pick<OnlineExperimentReport, 'estimate' | 'standardError' | 'low' | 'high' | 'level'> {
+  return { estimate: test.estimate, standardError: test.standardError, low: test.low, high: test.high, level };
+}
+
 export function withTruth(
   partial: Omit<OnlineExperimentReport, 'truth' | 'bias' | 'truthInInterval'>,
   truth: { effect: number; meanA: number; meanB: number },

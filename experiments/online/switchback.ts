@@ -22,7 +22,7 @@ import { RandomStream } from '../../env/random.js';
 import { alwaysValidInterval, oneSampleTTest } from '../statistics/index.js';
 import { armAgent, type ArmName, type ArmSpecs } from './arm-policy.js';
 import { meanOf, runDays } from './daily-run.js';
-import { withTruth, type OnlineExperimentReport } from './report.js';
+import { intervalOf, withTruth, type OnlineExperimentReport } from './report.js';
 import { globalEffect } from './truth.js';
 import { carryOverMechanisms, hasCarryOver } from './carry-over.js';
 
@@ -89,11 +89,7 @@ export async function runSwitchback(model: MarketModel, specs: ArmSpecs, options
       policies: { a: specs.a, b: specs.b },
       seed: options.seed,
       days: rewards.length,
-      estimate: test.estimate,
-      standardError: test.standardError,
-      low: test.low,
-      high: test.high,
-      level,
+      ...intervalOf(test, level),
       method: `paired blocks: t interval over ${pairDifferences.length} pair differences (B block mean - A block mean), ${options.blockDays}-day blocks, ${burnInDays} burn-in day(s) dropped per block`,
       alwaysValid: alwaysValidInterval(pairDifferences, { level }),
       flags: hasCarryOver(model) ? [`carry-over: ${carryOverMechanisms(model).join(', ')} outlive a block; short blocks${burnInDays === 0 ? ' without burn-in' : ''} are biased (compare the bias with longer blocks or more burn-in)`] : [],

@@ -25,7 +25,7 @@ import type { Scenario } from '../../scenarios/schema.js';
 import { alwaysValidInterval, welchTTest } from '../statistics/index.js';
 import { armAgent, type ArmName, type ArmSpecs } from './arm-policy.js';
 import { meanOf, runDays } from './daily-run.js';
-import { withTruth, type OnlineExperimentReport } from './report.js';
+import { intervalOf, withTruth, type OnlineExperimentReport } from './report.js';
 import { globalEffect, type MarketUnit } from './truth.js';
 
 export interface UnitSplitOptions {
@@ -111,11 +111,7 @@ export async function runUnitSplit(model: MarketModel, specs: ArmSpecs, options:
       policies: { a: specs.a, b: specs.b },
       seed: options.seed,
       days: dayCount,
-      estimate: test.estimate,
-      standardError: test.standardError,
-      low: test.low,
-      high: test.high,
-      level,
+      ...intervalOf(test, level),
       method: `Welch t interval between ${valuesOf('B').length} B units and ${valuesOf('A').length} A units (unit value: mean daily reward), heterogeneity ${heterogeneity}`,
       alwaysValid: alwaysValidInterval(pairDifferences, { level }),
       flags: [],
