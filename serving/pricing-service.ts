@@ -129,7 +129,7 @@ export class PricingService {
       const canaryLoaded = canaryVersion !== undefined && canaryVersion !== productionVersion ? await loadVersion(canaryVersion) : undefined;
       const shadowVersion = serving.shadow ? entry.aliases[serving.shadow.alias] : undefined;
       const shadow = shadowVersion !== undefined && shadowVersion !== productionVersion ? await loadVersion(shadowVersion) : undefined;
-      const fallback = old && old.serving === serving && old.fallback !== 'hold' && old.production.policy.manifest.scenario.id === production.policy.manifest.scenario.id ? old.fallback : serving.fallback === 'hold' ? 'hold' : await ServedPolicy.fromRule(production.policy.manifest.scenario.id, serving.fallback);
+      const fallback = await this.fallbackFor(serving, production.policy, old);
       const guardrails: Guardrails = serving.guardrails ?? { minPrice: production.policy.manifest.guardrails.minPrice, maxPrice: production.policy.manifest.guardrails.maxPrice };
       const slot: Slot = {
         name: entry.name,
@@ -150,6 +150,24 @@ export class PricingService {
         disposeSlot(slot, undefined);
       }
     }
+  }
+
+  /**
+   * The fallback: `hold` (yesterday's price), a registered version (`registry:name@version`
+   * or `registry:name@alias`, verified like any served policy), or a rule spec on the
+   * production policy's scenario. Reused across reloads while it is the same.
+   */
+  private async fallbackFor(serving: PolicyServing, production: ServedPolicy, old: Slot | undefined): Promise<ServedPolicy | 'hold'> {
+    const spec = serving.fallback;
+    if (spec === 'hold') return 'hold';
+    const previous = old && old.fallback !== 'hold' ? old.fallback : undefined;
+    if (spec.startsWith('registry:')) {
+      const version = this.registry.resolve(spec.slice('registry:'.length));
+      if (previous?.contentHash === version.contentHash) return previous;
+      return ServedPolicy.load(version.path);
+    }
+    if (previous && old?.serving === serving && previous.manifest.scenario.id === production.manifest.scenario.id) return previous;
+    return ServedPolicy.fromRule(production.manifest.scenario.id, spec);
   }
 
   /** Policies being served, with their versions. */

@@ -7,7 +7,8 @@
  *     "policies": {
  *       "everyday": {
  *         "guardrails": {"minPrice": 12.99, "maxPrice": 24.99, "maxChange": 0.1, "marginFloor": 0.1},
- *         "fallback": "fixed:17.99",          rule served when the model fails (NaN, error, over budget)
+ *         "fallback": "fixed:17.99",          served when the model fails (NaN, error, over budget):
+ *                                             "hold", a rule spec, or "registry:name@version|alias"
  *         "timeBudgetMs": 50,                 a decision slower than this is replaced by the fallback's
  *         "canary": {"alias": "candidate", "share": 0.05},   5% of request keys get the candidate
  *         "shadow": {"alias": "candidate"}    computed and logged beside production, never served
@@ -28,7 +29,7 @@ const aliasReference = z.strictObject({ alias: z.enum(aliasNames) });
 
 export const policyServingSchema = z.strictObject({
   guardrails: guardrailsSchema.optional(),
-  fallback: z.string().min(1).default('hold').describe('"hold" (last price) or a rule spec such as "fixed:17.99"'),
+  fallback: z.string().min(1).default('hold').describe('"hold" (last price), a registered version ("registry:safe@production") or a rule spec such as "fixed:17.99"'),
   timeBudgetMs: z.number().positive().max(60_000).default(50),
   canary: aliasReference.extend({ share: z.number().min(0).max(1) }).optional(),
   shadow: aliasReference.optional(),

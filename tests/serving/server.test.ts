@@ -163,6 +163,18 @@ describe('the pricing endpoint', () => {
     }
   });
 
+  it('falls back to a registered version when one is configured', async () => {
+    const endpoint = await endpointWith({ policies: { everyday: { timeBudgetMs: 0.000001, fallback: 'registry:everyday@2' } } });
+    try {
+      const { status, json } = await postJson(`${endpoint.url}/v1/policies/everyday/price`, contextOn(6, 1)[0]);
+      expect(status).toBe(200);
+      expect(json).toMatchObject({ policy: { servedBy: 'fallback' }, fallback: { policy: 'everyday' } });
+      expect((json.explanation as { kind: string }).kind).toBe('arm-statistics'); // v2 is the UCB1 policy
+    } finally {
+      await endpoint.close();
+    }
+  });
+
   it('falls back when the model returns NaN or throws, and the guardrails still apply', async () => {
     const endpoint = await endpointWith({ policies: { everyday: { fallback: 'fixed:17.99', guardrails: { maxPrice: 16.99 } } } });
     const decide = vi.spyOn(ServedPolicy.prototype, 'decide');
