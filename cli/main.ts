@@ -25,7 +25,7 @@ import { registerServe } from './commands/serve.js';
 import { registerDashboard } from './commands/dashboard.js';
 
 const program = new Command('pricelab')
-  .description('pricelab: a workbench for reinforcement-learning pricing: a seeded market simulator, agents, training, known answers and benchmarks')
+  .description('pricelab: a workbench for reinforcement-learning pricing: a seeded market simulator, agents, training, experiments and A/B statistics, a policy registry and pricing endpoint, a live dashboard, known answers and benchmarks')
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
   // Usage errors (unknown option, bad option value, missing argument) are bad input: exit 2.

@@ -179,23 +179,28 @@ export class PolicyRegistry {
     const lineage: Lineage = { scenario: artifact.manifest.scenario, trainingRun: options.lineage?.trainingRun, comparison: options.lineage?.comparison };
     const actor = options.actor ?? defaultActor();
     const at = new Date().toISOString();
-    const next = (this.db.prepare<[string], { latest: number | null }>('SELECT MAX(version) AS latest FROM policy_versions WHERE name = ?').get(name)?.latest ?? 0) + 1;
-    const target = join(this.home, 'policies', name, String(next));
-    const staging = `${target}.partial-${process.pid}`;
+    // Copy and verify first (under a name no other registration uses), then number the
+    // version inside the transaction, so two concurrent registrations never take one number.
+    const staging = join(this.home, 'policies', name, `.partial-${process.pid}-${contentHash.slice(0, 12)}`);
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging, { recursive: true });
     cpSync(resolve(folder, 'policy.json'), join(staging, 'policy.json'));
     for (const file of Object.keys(artifact.manifest.files)) cpSync(resolve(folder, file), join(staging, file));
     readArtifact(staging); // the copy verifies too
+    let next = 0;
     try {
-      this.db.transaction(() => {
-        this.db
-          .prepare('INSERT INTO policy_versions (name, version, content_hash, agent_kind, path, lineage, registered_at, registered_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-          .run(name, next, contentHash, artifact.manifest.agentKind, target, JSON.stringify(lineage), at, actor);
-        this.audit({ actor, action: 'register', name, version: next, alias: null, reason: options.reason, details: { contentHash, agentKind: artifact.manifest.agentKind, lineage } }, at);
-        rmSync(target, { recursive: true, force: true });
-        renameSync(staging, target);
-      })();
+      this.db
+        .transaction(() => {
+          next = (this.db.prepare<[string], { latest: number | null }>('SELECT MAX(version) AS latest FROM policy_versions WHERE name = ?').get(name)?.latest ?? 0) + 1;
+          const target = join(this.home, 'policies', name, String(next));
+          this.db
+            .prepare('INSERT INTO policy_versions (name, version, content_hash, agent_kind, path, lineage, registered_at, registered_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+            .run(name, next, contentHash, artifact.manifest.agentKind, target, JSON.stringify(lineage), at, actor);
+          this.audit({ actor, action: 'register', name, version: next, alias: null, reason: options.reason, details: { contentHash, agentKind: artifact.manifest.agentKind, lineage } }, at);
+          rmSync(target, { recursive: true, force: true });
+          renameSync(staging, target);
+        })
+        .immediate();
     } catch (error) {
       rmSync(staging, { recursive: true, force: true });
       throw error;

@@ -100,6 +100,8 @@ describe.each(cases)('agent contract: $kind on $scenario', ({ kind, scenario, co
     const env = envFor(scenario);
     const agent = await agentFor(env, kind, config, 6);
     rollout(env, agent, steps, true);
+    // Every learner explains itself (action values or arm statistics); rules are explained by their kind, by the caller.
+    if (!agent.explain) expect(agent.capabilities.learns).toBe(false);
     if (agent.explain) {
       let { observation } = env.reset({ seed: 31 });
       for (let day = 0; day < 30; day++) {
