@@ -13,7 +13,9 @@
  * uses seed `seed + e`, an agent restored to its state at that boundary continues exactly
  * as if it had never stopped.
  */
-import type { Agent } from '../agents/agent.js';
+import type { Agent, AgentExport } from '../agents/agent.js';
+import { configError } from '../env/errors.js';
+import { RandomStream } from '../env/random.js';
 import type { Env, StepInfo } from '../env/env.js';
 import type { VectorEnv } from '../env/vector-env.js';
 import type { EpisodeKpis } from '../env/kpis.js';
@@ -160,9 +162,60 @@ export function evaluate(env: Env, agent: Pick<Agent, 'act'>, options: EvaluateO
 }
 
 export interface VectorTrainOptions {
-  /** Stop after this many environment steps, summed over the markets. */
+  /** Stop after this many observed (learning) steps, summed over the markets. */
   steps: number;
+  /**
+   * Exploring starts (Sutton & Barto's Monte Carlo ES, for a finite horizon): this share of
+   * episodes hands over to learning only on a late day, drawn uniformly from the last
+   * `lastDays` days of the horizon. The days before are priced by the agent's greedy policy
+   * and not observed, so they cost environment steps but no budget, and the state at the
+   * hand-over is one the current policy reaches. Gives the learner the end-of-horizon data
+   * (clearance before the salvage, the last reorders) that full episodes hold in a sliver.
+   */
+  exploringStarts?: ExploringStarts;
+  /** Greedy evaluations every so many steps; with keepBest, the best one's export is returned. */
+  evaluation?: VectorEvaluation;
   onProgress?: (progress: TrainProgress) => void;
+  onEvaluation?: (evaluation: EvaluationPoint) => void;
+}
+
+export interface ExploringStarts {
+  /**
+   * Late-start windows: with probability `share`, an episode hands over to learning on a day
+   * drawn uniformly from the horizon's last `lastDays` days. Shares add up to at most 1; the
+   * other episodes are learned from their first day.
+   */
+  windows: readonly { share: number; lastDays: number }[];
+  /**
+   * Who prices the lead-in days: 'greedy' (default), the agent's greedy policy; 'random-price', one
+   * ladder price drawn uniformly per episode and held, so hand-overs happen in settled markets at
+   * every price level (the steady states a learner stuck at one level never sees).
+   */
+  leadIn?: 'greedy' | 'random-price';
+  /** Seed of the loop's own stream: which episodes start late, on which day, and at what lead-in price. */
+  seed: number;
+}
+
+export interface VectorEvaluation {
+  /** Evaluate greedily every this many observed steps (and once at the end). */
+  every: number;
+  /** A single env of the same scenario; episodes run on seeds seed, seed + 1, ... (common random numbers across evaluations). */
+  env: Env;
+  episodes: number;
+  seed: number;
+  /**
+   * Keep the export of the best evaluation (highest mean reward; the later one on a tie):
+   * model selection on validation seeds, as Stable-Baselines3's EvalCallback saves its best
+   * model. Use seeds disjoint from any seeds a final comparison reports on.
+   */
+  keepBest?: boolean;
+}
+
+export interface VectorTrainResult extends TrainResult {
+  /** With evaluation.keepBest: the best evaluation and the agent's export at that moment. */
+  best?: { point: EvaluationPoint; exported: AgentExport };
+  /** Environment steps the greedy policy played before late episodes handed over (not in `steps`). */
+  leadInSteps: number;
 }
 
 /**
@@ -170,42 +223,115 @@ export interface VectorTrainOptions {
  * `actBatch` call when the agent offers it (one forward pass for all markets) or one `act`
  * per market, and each market's transition is observed in market order. A market whose
  * episode ended bootstraps from its final observation, not from the next episode's first.
+ * With exploring starts, a market still in its lead-in takes the greedy action (a second
+ * `actBatch`, explore off) and its steps are not observed.
  */
-export function trainVector(env: VectorEnv, agent: Agent, options: VectorTrainOptions): TrainResult {
+export async function trainVector(env: VectorEnv, agent: Agent, options: VectorTrainOptions): Promise<VectorTrainResult> {
   const started = performance.now();
   const count = env.count;
   const features = env.featureCount;
+  const horizon = env.model.horizon;
   const actions = new Int32Array(count);
+  const greedyActions = new Int32Array(count);
   const episodeRewards: number[] = [];
   const running = new Float64Array(count);
+  const day = new Int32Array(count);
+  const firstLearningDay = new Int32Array(count);
+  const leadInPrice = new Int32Array(count);
+  const prices = env.actionSpace.n;
+  const starts = options.exploringStarts;
+  if (starts) {
+    const problems = starts.windows.flatMap((window, index) => [
+      ...(window.share >= 0 && window.share <= 1 ? [] : [{ path: ['exploringStarts', 'windows', index, 'share'], message: `expected a share from 0 to 1, found ${window.share}` }]),
+      ...(Number.isInteger(window.lastDays) && window.lastDays >= 1 && window.lastDays <= horizon
+        ? []
+        : [{ path: ['exploringStarts', 'windows', index, 'lastDays'], message: `expected a whole number of days from 1 to the horizon (${horizon}), found ${window.lastDays}` }]),
+    ]);
+    const totalShare = starts.windows.reduce((total, window) => total + window.share, 0);
+    if (totalShare > 1 + 1e-9) problems.push({ path: ['exploringStarts', 'windows'], message: `expected shares adding up to at most 1, found ${totalShare}` });
+    if (problems.length > 0) throw configError('bad exploring starts', problems);
+  }
+  const startStream = starts ? new RandomStream(starts.seed, 'exploring-starts') : undefined;
+  const drawFirstLearningDay = (): number => {
+    if (!starts || !startStream) return 0;
+    let pick = startStream.next();
+    const position = startStream.next();
+    for (const window of starts.windows) {
+      if (pick < window.share) return horizon - 1 - Math.floor(position * window.lastDays);
+      pick -= window.share;
+    }
+    return 0;
+  };
+  const drawEpisodeStart = (market: number) => {
+    firstLearningDay[market] = drawFirstLearningDay();
+    leadInPrice[market] = startStream ? Math.floor(startStream.next() * prices) : 0;
+  };
+  const greedyLeadIn = (starts?.leadIn ?? 'greedy') === 'greedy';
+  for (let market = 0; market < count; market++) drawEpisodeStart(market);
+  const evaluation = options.evaluation;
+  const evaluations: EvaluationPoint[] = [];
+  let best: VectorTrainResult['best'];
+  const evaluateNow = async (steps: number) => {
+    if (!evaluation) return;
+    const point = evaluatePoint(evaluation.env, agent, evaluation.episodes, evaluation.seed, steps);
+    evaluations.push(point);
+    options.onEvaluation?.(point);
+    if (evaluation.keepBest && (!best || point.meanReward >= best.point.meanReward)) best = { point, exported: await agent.export() };
+  };
+  let nextEvaluation = evaluation && evaluation.every > 0 ? evaluation.every : Number.POSITIVE_INFINITY;
   let observations = Float32Array.from(env.reset());
   let steps = 0;
+  let leadInSteps = 0;
   const progressEvery = Math.max(count, Math.floor(options.steps / 200));
+  let nextProgress = progressEvery;
   while (steps < options.steps) {
+    let leadIns = 0;
+    for (let market = 0; market < count; market++) if ((day[market] ?? 0) < (firstLearningDay[market] ?? 0)) leadIns++;
     if (agent.actBatch) agent.actBatch(observations, count, { explore: true }, actions);
     else for (let market = 0; market < count; market++) actions[market] = agent.act(observations.subarray(market * features, (market + 1) * features), { explore: true });
+    if (leadIns > 0 && !greedyLeadIn) {
+      for (let market = 0; market < count; market++) if ((day[market] ?? 0) < (firstLearningDay[market] ?? 0)) actions[market] = leadInPrice[market] ?? 0;
+    } else if (leadIns > 0) {
+      if (agent.actBatch) agent.actBatch(observations, count, { explore: false }, greedyActions);
+      else for (let market = 0; market < count; market++) greedyActions[market] = agent.act(observations.subarray(market * features, (market + 1) * features), { explore: false });
+      for (let market = 0; market < count; market++) if ((day[market] ?? 0) < (firstLearningDay[market] ?? 0)) actions[market] = greedyActions[market] ?? 0;
+    }
     env.step(actions);
     for (let market = 0; market < count; market++) {
       const ended = env.terminated[market] === 1 || env.truncated[market] === 1;
-      const next = (ended ? env.finalObservations : env.observations).slice(market * features, (market + 1) * features);
       const reward = env.rewards[market] ?? 0;
-      agent.observe({
-        observation: observations.slice(market * features, (market + 1) * features),
-        action: actions[market] ?? 0,
-        reward,
-        nextObservation: next,
-        terminated: env.terminated[market] === 1,
-        truncated: env.truncated[market] === 1,
-      });
-      running[market] = (running[market] ?? 0) + reward;
+      if ((day[market] ?? 0) >= (firstLearningDay[market] ?? 0)) {
+        const next = (ended ? env.finalObservations : env.observations).slice(market * features, (market + 1) * features);
+        agent.observe({
+          observation: observations.slice(market * features, (market + 1) * features),
+          action: actions[market] ?? 0,
+          reward,
+          nextObservation: next,
+          terminated: env.terminated[market] === 1,
+          truncated: env.truncated[market] === 1,
+        });
+        steps++;
+        running[market] = (running[market] ?? 0) + reward;
+      } else leadInSteps++;
+      day[market] = (day[market] ?? 0) + 1;
       if (ended) {
-        episodeRewards.push(running[market] ?? 0);
+        if ((firstLearningDay[market] ?? 0) === 0) episodeRewards.push(running[market] ?? 0);
         running[market] = 0;
+        day[market] = 0;
+        drawEpisodeStart(market);
       }
     }
     observations = Float32Array.from(env.observations);
-    steps += count;
-    if (steps % progressEvery < count) options.onProgress?.({ steps, episodes: episodeRewards.length, totalSteps: options.steps, totalEpisodes: undefined, lastEpisodeReward: episodeRewards.at(-1) });
+    if (steps >= nextProgress) {
+      nextProgress += progressEvery;
+      options.onProgress?.({ steps, episodes: episodeRewards.length, totalSteps: options.steps, totalEpisodes: undefined, lastEpisodeReward: episodeRewards.at(-1) });
+    }
+    if (steps >= nextEvaluation && steps < options.steps) {
+      nextEvaluation += evaluation?.every ?? 0;
+      await evaluateNow(steps);
+    }
   }
-  return { steps, episodes: episodeRewards.length, episodeRewards, evaluations: [], seconds: (performance.now() - started) / 1000 };
+  await evaluateNow(steps);
+  options.onProgress?.({ steps, episodes: episodeRewards.length, totalSteps: options.steps, totalEpisodes: undefined, lastEpisodeReward: episodeRewards.at(-1) });
+  return { steps, episodes: episodeRewards.length, episodeRewards, evaluations, seconds: (performance.now() - started) / 1000, leadInSteps, ...(best ? { best } : {}) };
 }

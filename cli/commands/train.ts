@@ -76,7 +76,7 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
   const totalSteps = options.steps ?? options.episodes! * model.horizon;
   const evaluateEvery = options.evalEvery ?? Math.max(1, Math.floor(totalSteps / 10));
   const progress = progressBar(totalSteps, 'steps', options.json === true);
-  const result = options.envs > 1 ? trainOverVector() : await train(env, agent, {
+  const result = options.envs > 1 ? await trainOverVector() : await train(env, agent, {
     ...(options.steps === undefined ? {} : { steps: options.steps }),
     ...(options.episodes === undefined ? {} : { episodes: options.episodes }),
     seed: options.seed,
@@ -86,13 +86,14 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
     onProgress: (state) => progress.update(Math.min(totalSteps, state.steps), state.lastEpisodeReward === undefined ? '' : `last episode reward ${formatNumber(state.lastEpisodeReward)}`),
     onEvaluation: (point) => progress.log(`step ${point.steps}: greedy evaluation, mean reward ${formatNumber(point.meanReward)} over ${point.rewards.length} episodes`),
   });
-  function trainOverVector() {
+  async function trainOverVector() {
     const vector = new VectorEnv(model, { count: options.envs, seed: options.seed });
-    const vectorResult = trainVector(vector, agent, { steps: totalSteps, onProgress: (state) => progress.update(Math.min(totalSteps, state.steps)) });
-    const rewards = evaluate(evaluationEnv, agent, { episodes: options.evalEpisodes, seed: 1_000_000 + options.seed }).map((episode) => episode.totalReward);
-    const point = { steps: vectorResult.steps, meanReward: rewards.reduce((total, value) => total + value, 0) / rewards.length, rewards };
-    progress.log(`step ${point.steps}: greedy evaluation, mean reward ${formatNumber(point.meanReward)} over ${rewards.length} episodes`);
-    return { ...vectorResult, evaluations: [point] };
+    return trainVector(vector, agent, {
+      steps: totalSteps,
+      evaluation: { every: evaluateEvery, env: evaluationEnv, episodes: options.evalEpisodes, seed: 1_000_000 + options.seed },
+      onProgress: (state) => progress.update(Math.min(totalSteps, state.steps), state.lastEpisodeReward === undefined ? '' : `last episode reward ${formatNumber(state.lastEpisodeReward)}`),
+      onEvaluation: (point) => progress.log(`step ${point.steps}: greedy evaluation, mean reward ${formatNumber(point.meanReward)} over ${point.rewards.length} episodes`),
+    });
   }
   progress.stop();
   const out = resolve(options.out ?? join(process.env.PRICELAB_HOME ?? '.pricelab', 'runs', `${loaded.scenario.id}-${options.agent}-seed${options.seed}-${startedAt.replace(/[:.]/g, '-')}`));

@@ -17,7 +17,7 @@ const model = buildMarketModel(linearMarket('linear-vector-test-v1'));
 async function trained(kind: string, config: unknown, steps: number, seed: number) {
   const vector = new VectorEnv(model, { count: 8, seed });
   const agent = await createAgent(kind, config, agentContextOf(model, vector.observationSpace, vector.actionSpace, seed));
-  const result = trainVector(vector, agent, { steps });
+  const result = await trainVector(vector, agent, { steps });
   return { agent, result };
 }
 
