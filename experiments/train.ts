@@ -192,7 +192,13 @@ export interface ExploringStarts {
    * every price level (the steady states a learner stuck at one level never sees).
    */
   leadIn?: 'greedy' | 'random-price';
-  /** Seed of the loop's own stream: which episodes start late, on which day, and at what lead-in price. */
+  /**
+   * The hand-over day's action: 'policy' (default), the agent's own exploring choice; 'uniform', a
+   * ladder price drawn uniformly (exploring starts in state and action, as Monte Carlo ES has
+   * them), so every price is tried in the late states however greedy the agent has become.
+   */
+  firstAction?: 'policy' | 'uniform';
+  /** Seed of the loop's own stream: which episodes start late, on which day, the lead-in price and the first action. */
   seed: number;
 }
 
@@ -238,6 +244,7 @@ export async function trainVector(env: VectorEnv, agent: Agent, options: VectorT
   const day = new Int32Array(count);
   const firstLearningDay = new Int32Array(count);
   const leadInPrice = new Int32Array(count);
+  const firstActionOf = new Int32Array(count);
   const prices = env.actionSpace.n;
   const starts = options.exploringStarts;
   if (starts) {
@@ -265,7 +272,9 @@ export async function trainVector(env: VectorEnv, agent: Agent, options: VectorT
   const drawEpisodeStart = (market: number) => {
     firstLearningDay[market] = drawFirstLearningDay();
     leadInPrice[market] = startStream ? Math.floor(startStream.next() * prices) : 0;
+    firstActionOf[market] = startStream ? Math.floor(startStream.next() * prices) : 0;
   };
+  const uniformFirstAction = starts?.firstAction === 'uniform';
   const greedyLeadIn = (starts?.leadIn ?? 'greedy') === 'greedy';
   for (let market = 0; market < count; market++) drawEpisodeStart(market);
   const evaluation = options.evaluation;
@@ -295,6 +304,11 @@ export async function trainVector(env: VectorEnv, agent: Agent, options: VectorT
       if (agent.actBatch) agent.actBatch(observations, count, { explore: false }, greedyActions);
       else for (let market = 0; market < count; market++) greedyActions[market] = agent.act(observations.subarray(market * features, (market + 1) * features), { explore: false });
       for (let market = 0; market < count; market++) if ((day[market] ?? 0) < (firstLearningDay[market] ?? 0)) actions[market] = greedyActions[market] ?? 0;
+    }
+    if (uniformFirstAction) {
+      for (let market = 0; market < count; market++) {
+        if ((firstLearningDay[market] ?? 0) > 0 && day[market] === firstLearningDay[market]) actions[market] = firstActionOf[market] ?? 0;
+      }
     }
     env.step(actions);
     for (let market = 0; market < count; market++) {

@@ -5,7 +5,7 @@
  * means and 95% intervals across evaluation episodes.
  */
 import { join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { buildArtifact, codeVersion, readArtifact, writeArtifact } from '../../agents/artifact.js';
 import { agentDefinitions } from '../../agents/registry.js';
 import { makeEnv } from '../../env/env.js';
@@ -15,7 +15,7 @@ import { buildObservationFeatures } from '../../env/observation.js';
 import { agentFor, restoredAgentFor } from '../../experiments/setup.js';
 import { readJsonFile } from '../../experiments/json-file.js';
 import { summariseKpis } from '../../experiments/summary.js';
-import { evaluate, train, trainVector } from '../../experiments/train.js';
+import { evaluate, train, trainVector, type ExploringStarts, type TrainResult, type VectorTrainResult } from '../../experiments/train.js';
 import { VectorEnv } from '../../env/vector-env.js';
 import { loadScenario } from '../../scenarios/load.js';
 import { formatNumber, integer, positiveInteger, printJson, run, table, writeFileAtomically } from '../output.js';
@@ -31,7 +31,27 @@ interface TrainCommandOptions {
   evalEvery?: number;
   evalEpisodes: number;
   envs: number;
+  exploringStarts?: ExploringStarts['windows'];
+  leadIn: 'greedy' | 'random-price';
+  keepBest?: boolean;
   json?: boolean;
+}
+
+/** "share:lastDays[,share:lastDays...]", e.g. "0.4:365,0.3:5" (validated again, with the horizon, by trainVector). */
+function exploringStartWindows(value: string): ExploringStarts['windows'] {
+  return value.split(',').map((part) => {
+    const [share, lastDays, ...rest] = part.split(':');
+    const parsed = { share: Number(share), lastDays: Number(lastDays) };
+    if (rest.length > 0 || share === undefined || lastDays === undefined || !Number.isFinite(parsed.share) || !Number.isInteger(parsed.lastDays)) {
+      throw new InvalidArgumentError(`expected share:lastDays pairs separated by commas (e.g. 0.4:365,0.3:5), found "${part}"`);
+    }
+    return parsed;
+  });
+}
+
+function leadInOption(value: string): 'greedy' | 'random-price' {
+  if (value === 'greedy' || value === 'random-price') return value;
+  throw new InvalidArgumentError(`expected greedy or random-price, found "${value}"`);
 }
 
 export function registerTrain(program: Command): void {
@@ -47,7 +67,10 @@ export function registerTrain(program: Command): void {
     .option('--out <dir>', 'output folder (default $PRICELAB_HOME/runs/<scenario>-<agent>-seed<seed>-<time>)')
     .option('--eval-every <n>', 'greedy evaluation every n steps (default: 10 evaluations per run)', positiveInteger)
     .option('--eval-episodes <n>', 'episodes per evaluation', positiveInteger, 5)
-    .option('--envs <n>', 'train over a vector env of n markets (batched actions where the agent has them); evaluates once at the end', positiveInteger, 1)
+    .option('--envs <n>', 'train over a vector env of n markets (batched actions where the agent has them)', positiveInteger, 1)
+    .option('--exploring-starts <windows>', 'with --envs: share:lastDays pairs (e.g. 0.4:365,0.3:5): that share of episodes is learned only from a day drawn in the horizon\'s last lastDays days', exploringStartWindows)
+    .option('--lead-in <who>', 'with --exploring-starts: who prices the days before the hand-over, greedy (the agent) or random-price (one ladder price per episode)', leadInOption, 'greedy')
+    .option('--keep-best', 'with --envs: write the policy of the best greedy evaluation (model selection on the evaluation seeds), not the last')
     .option('--json', 'print the run manifest as JSON')
     .action(run(async (scenarioName: string, options: TrainCommandOptions) => trainCommand(scenarioName, options)));
 
@@ -66,6 +89,11 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
   if (options.steps === undefined && options.episodes === undefined) {
     throw configError('no training budget', [{ path: ['steps'], message: 'expected --steps <n> or --episodes <n>, found neither' }]);
   }
+  if (options.envs === 1 && (options.exploringStarts || options.keepBest)) {
+    throw configError('vector-env options without a vector env', [
+      { path: [options.exploringStarts ? 'exploring-starts' : 'keep-best'], message: 'expected --envs <n> with n above 1 (the vector training loop offers it), found --envs 1' },
+    ]);
+  }
   const loaded = loadScenario(scenarioName);
   const model = buildMarketModel(loaded.scenario);
   const env = makeEnv(model);
@@ -76,7 +104,7 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
   const totalSteps = options.steps ?? options.episodes! * model.horizon;
   const evaluateEvery = options.evalEvery ?? Math.max(1, Math.floor(totalSteps / 10));
   const progress = progressBar(totalSteps, 'steps', options.json === true);
-  const result = options.envs > 1 ? await trainOverVector() : await train(env, agent, {
+  const result: TrainResult & Partial<Pick<VectorTrainResult, 'best' | 'leadInSteps'>> = options.envs > 1 ? await trainOverVector() : await train(env, agent, {
     ...(options.steps === undefined ? {} : { steps: options.steps }),
     ...(options.episodes === undefined ? {} : { episodes: options.episodes }),
     seed: options.seed,
@@ -90,21 +118,24 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
     const vector = new VectorEnv(model, { count: options.envs, seed: options.seed });
     return trainVector(vector, agent, {
       steps: totalSteps,
-      evaluation: { every: evaluateEvery, env: evaluationEnv, episodes: options.evalEpisodes, seed: 1_000_000 + options.seed },
+      ...(options.exploringStarts ? { exploringStarts: { windows: options.exploringStarts, leadIn: options.leadIn, seed: options.seed } } : {}),
+      evaluation: { every: evaluateEvery, env: evaluationEnv, episodes: options.evalEpisodes, seed: 1_000_000 + options.seed, keepBest: options.keepBest === true },
       onProgress: (state) => progress.update(Math.min(totalSteps, state.steps), state.lastEpisodeReward === undefined ? '' : `last episode reward ${formatNumber(state.lastEpisodeReward)}`),
       onEvaluation: (point) => progress.log(`step ${point.steps}: greedy evaluation, mean reward ${formatNumber(point.meanReward)} over ${point.rewards.length} episodes`),
     });
   }
   progress.stop();
   const out = resolve(options.out ?? join(process.env.PRICELAB_HOME ?? '.pricelab', 'runs', `${loaded.scenario.id}-${options.agent}-seed${options.seed}-${startedAt.replace(/[:.]/g, '-')}`));
-  const exported = await agent.export();
+  const best = result.best;
+  if (best) progress.log(`kept the best greedy evaluation: step ${best.point.steps}, mean reward ${formatNumber(best.point.meanReward)}`);
+  const exported = best ? best.exported : await agent.export();
   const features = buildObservationFeatures(model);
   const artifact = buildArtifact(exported, {
     name: `${loaded.scenario.id}-${options.agent}`,
     scenario: { id: loaded.scenario.id, contentHash: loaded.contentHash },
     features,
     ladder: model.ladder,
-    training: { steps: result.steps, episodes: result.episodes, seconds: result.seconds, lastEvaluation: result.evaluations.at(-1)?.meanReward ?? null },
+    training: { steps: result.steps, episodes: result.episodes, seconds: result.seconds, lastEvaluation: (best?.point ?? result.evaluations.at(-1))?.meanReward ?? null },
     seeds: [options.seed],
   });
   const policyFolder = writeArtifact(join(out, 'policy'), artifact);
@@ -126,6 +157,8 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
       'rollout/lastEpisodeReward': result.episodeRewards.at(-1) ?? null,
       'eval/meanReward': result.evaluations.at(-1)?.meanReward ?? null,
       'eval/curve': result.evaluations.map((point) => ({ steps: point.steps, meanReward: point.meanReward })),
+      ...(best ? { 'eval/bestSteps': best.point.steps, 'eval/bestMeanReward': best.point.meanReward } : {}),
+      ...(result.leadInSteps === undefined ? {} : { 'train/leadInSteps': result.leadInSteps }),
     },
   };
   writeFileAtomically(join(out, 'run.json'), `${JSON.stringify(manifest, null, 2)}\n`);

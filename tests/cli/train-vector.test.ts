@@ -1,0 +1,61 @@
+/**
+ * `pricelab train --envs N` with exploring starts and --keep-best: the artifact and the run
+ * manifest say which evaluation was kept; bad flags exit 2 naming the option.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, ensureBuilt } from '../fixtures/cli.js';
+import { linearMarket } from '../fixtures/linear-market.js';
+
+let scratch = '';
+let scenarioFile = '';
+beforeAll(() => {
+  ensureBuilt();
+  scratch = mkdtempSync(join(tmpdir(), 'pricelab-train-vector-'));
+  scenarioFile = join(scratch, 'linear.json');
+  writeFileSync(scenarioFile, JSON.stringify(linearMarket('linear-cli-train-v1')));
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('pricelab train over a vector env', () => {
+  it('--exploring-starts --lead-in random-price --keep-best writes the best evaluation\'s policy and says so', async () => {
+    const out = join(scratch, 'run');
+    const result = await cli('train', scenarioFile, '--agent', 'q-learning', '--steps', '4000', '--envs', '4', '--exploring-starts', '0.5:10', '--lead-in', 'random-price', '--keep-best', '--eval-every', '500', '--eval-episodes', '2', '--out', out, '--json');
+    expect(result.stderr).not.toContain('Error');
+    expect(result.code).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { metrics: Record<string, unknown> };
+    const curve = manifest.metrics['eval/curve'] as { steps: number; meanReward: number }[];
+    expect(curve).toHaveLength(8);
+    const best = Math.max(...curve.map((point) => point.meanReward));
+    expect(manifest.metrics['eval/bestMeanReward']).toBe(best);
+    expect(curve.map((point) => point.steps)).toContain(manifest.metrics['eval/bestSteps']);
+    expect(manifest.metrics['train/leadInSteps']).toBeGreaterThan(0);
+    const policy = JSON.parse(readFileSync(join(out, 'policy', 'policy.json'), 'utf8')) as { training: { lastEvaluation: number } };
+    expect(policy.training.lastEvaluation).toBe(best);
+  }, 60_000);
+
+  it('--keep-best without --envs exits 2, naming the option', async () => {
+    const result = await cli('train', scenarioFile, '--agent', 'q-learning', '--steps', '100', '--keep-best', '--out', join(scratch, 'never'));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('keep-best');
+    expect(result.stderr).toContain('--envs');
+  });
+
+  for (const [flag, value] of [['--exploring-starts', '0.5'], ['--exploring-starts', 'half:10'], ['--lead-in', 'sometimes']] as const) {
+    it(`${flag} ${value} exits non-zero, naming the option`, async () => {
+      const result = await cli('train', scenarioFile, '--agent', 'q-learning', '--steps', '100', '--envs', '2', flag, value);
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain(flag);
+    });
+  }
+
+  it('a window past the horizon is refused with the field and the horizon', async () => {
+    const result = await cli('train', scenarioFile, '--agent', 'q-learning', '--steps', '100', '--envs', '2', '--exploring-starts', '0.5:80', '--out', join(scratch, 'never2'));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('exploringStarts.windows[0].lastDays');
+    expect(result.stderr).toContain('horizon (50)');
+    expect(result.stderr).toContain('found 80');
+  });
+});
