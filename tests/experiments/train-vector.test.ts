@@ -94,6 +94,17 @@ describe('trainVector: exploring starts', () => {
     for (const episode of kpis) expect(episode.priceChanges).toBeLessThanOrEqual(2);
   });
 
+  it('uniform first action: the hand-over day tries a ladder price drawn uniformly; the agent acts from the next day, and on day 0', async () => {
+    const { episodes } = await run({ windows: [{ share: 0.5, lastDays: 10 }], leadIn: 'random-price', firstAction: 'uniform' }, 6_000);
+    const complete = episodes.slice(0, -1);
+    const late = complete.filter((episode) => firstDay(episode) > 0);
+    const firstActions = late.map((episode) => episode[0]!.action);
+    expect(new Set(firstActions)).toEqual(new Set([0, 1, 2, 3, 4]));
+    for (const count of [0, 1, 2, 3, 4].map((action) => firstActions.filter((first) => first === action).length)) expect(count / firstActions.length).toBeGreaterThan(0.1);
+    for (const episode of late) for (const transition of episode.slice(1)) expect(transition.action).toBe(3);
+    for (const episode of complete.filter((episode) => firstDay(episode) === 0)) expect(episode[0]!.action).toBe(3);
+  });
+
   it('the same seed gives the same episodes; another seed other hand-over days', async () => {
     const first = await run({ windows: [{ share: 0.5, lastDays: 20 }] }, 5_000);
     const second = await run({ windows: [{ share: 0.5, lastDays: 20 }] }, 5_000);
