@@ -33,6 +33,7 @@ interface TrainCommandOptions {
   envs: number;
   exploringStarts?: ExploringStarts['windows'];
   leadIn: 'greedy' | 'random-price';
+  firstAction: 'policy' | 'uniform';
   keepBest?: boolean;
   json?: boolean;
 }
@@ -54,6 +55,11 @@ function leadInOption(value: string): 'greedy' | 'random-price' {
   throw new InvalidArgumentError(`expected greedy or random-price, found "${value}"`);
 }
 
+function firstActionOption(value: string): 'policy' | 'uniform' {
+  if (value === 'policy' || value === 'uniform') return value;
+  throw new InvalidArgumentError(`expected policy or uniform, found "${value}"`);
+}
+
 export function registerTrain(program: Command): void {
   program
     .command('train')
@@ -70,6 +76,7 @@ export function registerTrain(program: Command): void {
     .option('--envs <n>', 'train over a vector env of n markets (batched actions where the agent has them)', positiveInteger, 1)
     .option('--exploring-starts <windows>', 'with --envs: share:lastDays pairs (e.g. 0.4:365,0.3:5): that share of episodes is learned only from a day drawn in the horizon\'s last lastDays days', exploringStartWindows)
     .option('--lead-in <who>', 'with --exploring-starts: who prices the days before the hand-over, greedy (the agent) or random-price (one ladder price per episode)', leadInOption, 'greedy')
+    .option('--first-action <who>', 'with --exploring-starts: the hand-over day\'s action, policy (the agent\'s exploring choice) or uniform (a ladder price drawn uniformly)', firstActionOption, 'policy')
     .option('--keep-best', 'with --envs: write the policy of the best greedy evaluation (model selection on the evaluation seeds), not the last')
     .option('--json', 'print the run manifest as JSON')
     .action(run(async (scenarioName: string, options: TrainCommandOptions) => trainCommand(scenarioName, options)));
@@ -118,7 +125,7 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
     const vector = new VectorEnv(model, { count: options.envs, seed: options.seed });
     return trainVector(vector, agent, {
       steps: totalSteps,
-      ...(options.exploringStarts ? { exploringStarts: { windows: options.exploringStarts, leadIn: options.leadIn, seed: options.seed } } : {}),
+      ...(options.exploringStarts ? { exploringStarts: { windows: options.exploringStarts, leadIn: options.leadIn, firstAction: options.firstAction, seed: options.seed } } : {}),
       evaluation: { every: evaluateEvery, env: evaluationEnv, episodes: options.evalEpisodes, seed: 1_000_000 + options.seed, keepBest: options.keepBest === true },
       onProgress: (state) => progress.update(Math.min(totalSteps, state.steps), state.lastEpisodeReward === undefined ? '' : `last episode reward ${formatNumber(state.lastEpisodeReward)}`),
       onEvaluation: (point) => progress.log(`step ${point.steps}: greedy evaluation, mean reward ${formatNumber(point.meanReward)} over ${point.rewards.length} episodes`),
