@@ -27,7 +27,7 @@
  * cost of 9 for every unit on hand or on order, with an (s, S) review on the last day).
  *
  * SKIPPED, not yet met: training seeds 1 and 2 now both hold 17.99 (before, seed 2 settled on
- * 16.99, about -2,700), and on the last days their Q-values put 16.99 level with 17.99, but the
+ * 16.99, about -2,700; seed 3 still does), and on the last days their Q-values put 16.99 level with 17.99, but the
  * check still ties: seed 1 -59 [-311, +192], seed 2 +73 [-419, +566] per episode against
  * fixed 17.99 (80,618 on the held-out seeds), 140,160 steps, about 60 s of training on a
  * shared machine. Remove the skip when a config passes within the ~90 s budget.
