@@ -217,10 +217,11 @@ export interface VectorEvaluation {
   keepBest?: boolean;
 }
 
+/** `episodes` and `episodeRewards` count whole episodes only (learned from day 0); late-start episodes are not among them. */
 export interface VectorTrainResult extends TrainResult {
   /** With evaluation.keepBest: the best evaluation and the agent's export at that moment. */
   best?: { point: EvaluationPoint; exported: AgentExport };
-  /** Environment steps the greedy policy played before late episodes handed over (not in `steps`). */
+  /** Environment steps of the lead-ins (greedy or random-price) before late episodes handed over; not in `steps`. */
   leadInSteps: number;
 }
 
