@@ -294,17 +294,18 @@ export async function trainVector(env: VectorEnv, agent: Agent, options: VectorT
   let leadInSteps = 0;
   const progressEvery = Math.max(count, Math.floor(options.steps / 200));
   let nextProgress = progressEvery;
+  const inLeadIn = (market: number) => (day[market] ?? 0) < (firstLearningDay[market] ?? 0);
   while (steps < options.steps) {
     let leadIns = 0;
-    for (let market = 0; market < count; market++) if ((day[market] ?? 0) < (firstLearningDay[market] ?? 0)) leadIns++;
+    for (let market = 0; market < count; market++) if (inLeadIn(market)) leadIns++;
     if (agent.actBatch) agent.actBatch(observations, count, { explore: true }, actions);
     else for (let market = 0; market < count; market++) actions[market] = agent.act(observations.subarray(market * features, (market + 1) * features), { explore: true });
     if (leadIns > 0 && !greedyLeadIn) {
-      for (let market = 0; market < count; market++) if ((day[market] ?? 0) < (firstLearningDay[market] ?? 0)) actions[market] = leadInPrice[market] ?? 0;
+      for (let market = 0; market < count; market++) if (inLeadIn(market)) actions[market] = leadInPrice[market] ?? 0;
     } else if (leadIns > 0) {
       if (agent.actBatch) agent.actBatch(observations, count, { explore: false }, greedyActions);
       else for (let market = 0; market < count; market++) greedyActions[market] = agent.act(observations.subarray(market * features, (market + 1) * features), { explore: false });
-      for (let market = 0; market < count; market++) if ((day[market] ?? 0) < (firstLearningDay[market] ?? 0)) actions[market] = greedyActions[market] ?? 0;
+      for (let market = 0; market < count; market++) if (inLeadIn(market)) actions[market] = greedyActions[market] ?? 0;
     }
     if (uniformFirstAction) {
       for (let market = 0; market < count; market++) {
@@ -315,7 +316,7 @@ export async function trainVector(env: VectorEnv, agent: Agent, options: VectorT
     for (let market = 0; market < count; market++) {
       const ended = env.terminated[market] === 1 || env.truncated[market] === 1;
       const reward = env.rewards[market] ?? 0;
-      if ((day[market] ?? 0) >= (firstLearningDay[market] ?? 0)) {
+      if (!inLeadIn(market)) {
         const next = (ended ? env.finalObservations : env.observations).slice(market * features, (market + 1) * features);
         agent.observe({
           observation: observations.slice(market * features, (market + 1) * features),

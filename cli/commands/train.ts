@@ -5,7 +5,7 @@
  * means and 95% intervals across evaluation episodes.
  */
 import { join, resolve } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { buildArtifact, codeVersion, readArtifact, writeArtifact } from '../../agents/artifact.js';
 import { agentDefinitions } from '../../agents/registry.js';
 import { makeEnv } from '../../env/env.js';
@@ -32,8 +32,8 @@ interface TrainCommandOptions {
   evalEpisodes: number;
   envs: number;
   exploringStarts?: ExploringStarts['windows'];
-  leadIn: 'greedy' | 'random-price';
-  firstAction: 'policy' | 'uniform';
+  leadIn?: 'greedy' | 'random-price';
+  firstAction?: 'policy' | 'uniform';
   keepBest?: boolean;
   json?: boolean;
 }
@@ -48,16 +48,6 @@ function exploringStartWindows(value: string): ExploringStarts['windows'] {
     }
     return parsed;
   });
-}
-
-function leadInOption(value: string): 'greedy' | 'random-price' {
-  if (value === 'greedy' || value === 'random-price') return value;
-  throw new InvalidArgumentError(`expected greedy or random-price, found "${value}"`);
-}
-
-function firstActionOption(value: string): 'policy' | 'uniform' {
-  if (value === 'policy' || value === 'uniform') return value;
-  throw new InvalidArgumentError(`expected policy or uniform, found "${value}"`);
 }
 
 export function registerTrain(program: Command): void {
@@ -75,8 +65,8 @@ export function registerTrain(program: Command): void {
     .option('--eval-episodes <n>', 'episodes per evaluation', positiveInteger, 5)
     .option('--envs <n>', 'train over a vector env of n markets (batched actions where the agent has them)', positiveInteger, 1)
     .option('--exploring-starts <windows>', 'with --envs: share:lastDays pairs (e.g. 0.4:365,0.3:5): that share of episodes is learned only from a day drawn in the horizon\'s last lastDays days', exploringStartWindows)
-    .option('--lead-in <who>', 'with --exploring-starts: who prices the days before the hand-over, greedy (the agent) or random-price (one ladder price per episode)', leadInOption, 'greedy')
-    .option('--first-action <who>', 'with --exploring-starts: the hand-over day\'s action, policy (the agent\'s exploring choice) or uniform (a ladder price drawn uniformly)', firstActionOption, 'policy')
+    .addOption(new Option('--lead-in <who>', 'with --exploring-starts: who prices the days before the hand-over, greedy (the agent) or random-price (one ladder price per episode)').choices(['greedy', 'random-price']))
+    .addOption(new Option('--first-action <who>', "with --exploring-starts: the hand-over day's action, policy (the agent's exploring choice) or uniform (a ladder price drawn uniformly)").choices(['policy', 'uniform']))
     .option('--keep-best', 'with --envs: write the policy of the best greedy evaluation (model selection on the evaluation seeds), not the last')
     .option('--json', 'print the run manifest as JSON')
     .action(run(async (scenarioName: string, options: TrainCommandOptions) => trainCommand(scenarioName, options)));
@@ -99,6 +89,11 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
   if (options.envs === 1 && (options.exploringStarts || options.keepBest)) {
     throw configError('vector-env options without a vector env', [
       { path: [options.exploringStarts ? 'exploring-starts' : 'keep-best'], message: 'expected --envs <n> with n above 1 (the vector training loop offers it), found --envs 1' },
+    ]);
+  }
+  if (!options.exploringStarts && (options.leadIn || options.firstAction)) {
+    throw configError('exploring-start options without exploring starts', [
+      { path: [options.leadIn ? 'lead-in' : 'first-action'], message: 'expected --exploring-starts <windows> beside it, found none' },
     ]);
   }
   const loaded = loadScenario(scenarioName);
@@ -125,7 +120,7 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
     const vector = new VectorEnv(model, { count: options.envs, seed: options.seed });
     return trainVector(vector, agent, {
       steps: totalSteps,
-      ...(options.exploringStarts ? { exploringStarts: { windows: options.exploringStarts, leadIn: options.leadIn, firstAction: options.firstAction, seed: options.seed } } : {}),
+      ...(options.exploringStarts ? { exploringStarts: { windows: options.exploringStarts, leadIn: options.leadIn ?? 'greedy', firstAction: options.firstAction ?? 'policy', seed: options.seed } } : {}),
       evaluation: { every: evaluateEvery, env: evaluationEnv, episodes: options.evalEpisodes, seed: 1_000_000 + options.seed, keepBest: options.keepBest === true },
       onProgress: (state) => progress.update(Math.min(totalSteps, state.steps), state.lastEpisodeReward === undefined ? '' : `last episode reward ${formatNumber(state.lastEpisodeReward)}`),
       onEvaluation: (point) => progress.log(`step ${point.steps}: greedy evaluation, mean reward ${formatNumber(point.meanReward)} over ${point.rewards.length} episodes`),

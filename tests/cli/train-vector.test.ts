@@ -51,6 +51,13 @@ describe('pricelab train over a vector env', () => {
     });
   }
 
+  it('--lead-in without --exploring-starts exits 2, naming both options', async () => {
+    const result = await cli('train', scenarioFile, '--agent', 'q-learning', '--steps', '100', '--envs', '2', '--lead-in', 'random-price', '--out', join(scratch, 'never3'));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('lead-in');
+    expect(result.stderr).toContain('--exploring-starts');
+  });
+
   it('a window past the horizon is refused with the field and the horizon', async () => {
     const result = await cli('train', scenarioFile, '--agent', 'q-learning', '--steps', '100', '--envs', '2', '--exploring-starts', '0.5:80', '--out', join(scratch, 'never2'));
     expect(result.code).toBe(2);
