@@ -56,7 +56,8 @@
  * margin), in act, actBatch (explore off), explain and a restored artifact alike (the config is
  * in dqn.json); exploring training steps take the plain argmax when they do not explore.
  * horizonTerminal stores a truncation as a termination (a finite-horizon task that shows the
- * time left).
+ * time left). stockPotential shapes the reward before it is stored, r + gamma phi(s') - phi(s)
+ * with the salvage potential of agents/stock-potential.ts (no phi(s') past an episode's end).
  *
  * Exploration: epsilon-greedy; with explorationHold > 1, temporally extended (ez-greedy,
  * Dabney et al. 2021): an exploring price is held for n days, P(n) ~ n^-explorationHoldExponent.
@@ -73,6 +74,7 @@ import { RandomStream } from '../env/random.js';
 import type { ActOptions, Agent, AgentCapabilities, AgentCheckpoint, AgentContext, AgentExport, Explanation, Transition } from './agent.js';
 import { checkpointState, jsonFile, randomStateSchema, readJsonFile } from './agent.js';
 import { defineAgent } from './definition.js';
+import { stockPotential, type StockPotential } from './stock-potential.js';
 import { adjustedValues, chooseWithMargin, previousLadderIndex, previousPriceReader, type PreviousPriceReader } from './change-margin.js';
 import { packArray, unpackArray } from './packed-arrays.js';
 import { NStepAccumulator, ReplayBuffer, nStepStateSchema, replayStateSchema, type ReplayBatch } from './replay-buffer.js';
@@ -106,6 +108,8 @@ export const dqnConfigSchema = z.strictObject({
   rewardCentering: z.number().min(0).max(1).default(0).describe('0: off; above 0 (beta, e.g. 0.001): subtract a running average of the (scaled) reward, updated with step size max(beta, 1/steps), from every sampled reward, so Q-values hold only differences from the average (Naik et al. 2024); the greedy policy of a task that never terminates is unchanged, and a large gamma no longer means large Q-values'),
   horizonTerminal: z.boolean().default(false).describe('false: a truncated episode (the time limit reached) bootstraps from its final observation, as for a limit the task does not have; true: it ends like a termination, no value past the last day. Right for a finite-horizon task whose observation shows the time left (daysLeft) and whose last day settles the books (a salvage of left-over stock): Pardo et al. 2018, "Time limits in reinforcement learning"'),
   changeMargin: z.number().nonnegative().default(0).describe("0: plain greedy choices; above 0 (reward units, before rewardScale): hysteresis against flicker (agents/change-margin.ts): a greedy choice keeps yesterday's price (the ladder price nearest the lastPrice feature) unless another price's Q-value beats it by more than this. Shapes the greedy policy of evaluation and serving (explore off): act, actBatch, explain, and an agent restored from the export; while training explores, the non-random choice stays the plain argmax. Needs a lastPrice feature"),
+  stockPotential: z.number().nonnegative().default(0).describe("0: off; above 0 (reward units per unit of stock, e.g. unitCost - salvageValue): potential-based reward shaping of the salvage on the horizon's last day (agents/stock-potential.ts, Ng et al. 1999): phi(s) = -stockPotential x (stock on hand + on order) on the last stockPotentialDays days, r' = r + gamma phi(s') - phi(s), so the last day's lump is booked as the stock position moves and a markdown's worth is no longer a per cent of it. The optimal policy is unchanged. Needs stockOnHand and daysLeft features"),
+  stockPotentialDays: z.number().int().positive().default(7).describe('the window of the stock potential: the horizon\'s last this many days'),
   backend: z.enum(backendChoices).default('auto').describe("TensorFlow.js backend: 'auto' (node if installed, else wasm, else cpu), 'node', 'wasm' or 'cpu'"),
 });
 
@@ -293,6 +297,8 @@ export class DqnAgent implements Agent {
   private targetWeights: Tf.Tensor[];
   /** Per-layer weights of the averaged network (null unless policyAveraging > 0). */
   private averageWeights: Tf.Tensor[] | null;
+  /** Potential-based shaping of the salvage (null unless stockPotential > 0). */
+  private readonly potential: StockPotential | null;
   /** Reads yesterday's price from an observation (null unless changeMargin > 0). */
   private readonly previousPrice: PreviousPriceReader | null;
   /** ez-greedy: the cumulative distribution of hold lengths 1..explorationHold (null when explorationHold is 1). */
@@ -330,6 +336,7 @@ export class DqnAgent implements Agent {
     this.sampling = new RandomStream(context.seed, 'replay');
     this.holdLengths = config.explorationHold > 1 ? holdLengthDistribution(config.explorationHold, config.explorationHoldExponent) : null;
     this.previousPrice = config.changeMargin > 0 ? previousPriceReader(context.observationSpace, context.ladder) : null;
+    this.potential = config.stockPotential > 0 ? stockPotential(context.observationSpace, config.stockPotential, config.stockPotentialDays) : null;
 
     const actionCount = this.layout.actionCount;
     if (config.dueling) {
@@ -418,8 +425,11 @@ export class DqnAgent implements Agent {
     this.assertLive();
     const counters = this.counters;
     counters.steps++;
-    if (this.config.rewardCentering > 0) this.averageReward += Math.max(this.config.rewardCentering, 1 / counters.steps) * (transition.reward * this.config.rewardScale - this.averageReward);
-    this.nStep.push(this.config.horizonTerminal && transition.truncated ? { ...transition, terminated: true } : transition);
+    const ends = transition.terminated || (this.config.horizonTerminal && transition.truncated);
+    const potential = this.potential;
+    const reward = potential ? transition.reward + (ends ? 0 : this.config.gamma * potential.at(transition.nextObservation)) - potential.at(transition.observation) : transition.reward;
+    if (this.config.rewardCentering > 0) this.averageReward += Math.max(this.config.rewardCentering, 1 / counters.steps) * (reward * this.config.rewardScale - this.averageReward);
+    this.nStep.push(reward !== transition.reward || (ends && !transition.terminated) ? { ...transition, reward, terminated: ends } : transition);
     if (counters.steps <= this.config.learningStarts || this.replay.size < this.config.batchSize) return;
     if (counters.steps % this.config.trainFrequency === 0) this.train();
     if (counters.steps % this.config.targetUpdateInterval === 0) this.syncTarget();

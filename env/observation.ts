@@ -16,9 +16,11 @@ export enum FeatureSource {
   RivalPrice,
   StockOnHand,
   StockOnOrder,
+  ReorderHeadroom,
   SalesYesterday,
   ReturnsPending,
   DaysLeft,
+  LastDays,
   DayTable,
   WeatherToday,
   WeatherTomorrow,
@@ -41,6 +43,14 @@ export interface ObservationFeature {
 }
 
 const FESTIVAL_LOOKAHEAD = 60;
+/**
+ * The end of the horizon, resolved: daysLeft / horizon tells the last day of a year from the
+ * one before by 0.003, too little for a network to act on, yet the last days are where the
+ * books are settled (salvage of left-over stock, a last review) and a different price pays
+ * (docs/agents/dqn.md). Pardo et al. 2018 ("Time limits in reinforcement learning"): a
+ * finite-horizon task should show the time left in a form the learner can use.
+ */
+const LAST_DAYS = 7;
 
 export function buildObservationFeatures(model: MarketModel): ObservationFeature[] {
   const priceScale = model.ladder[model.ladder.length - 1] ?? 1;
@@ -61,6 +71,10 @@ export function buildObservationFeatures(model: MarketModel): ObservationFeature
     add('stockOnHand', 'units on hand / typical stock', model.stockScale, 0, Number.POSITIVE_INFINITY, FeatureSource.StockOnHand);
     if (model.scenario.inventory.replenishment.kind !== 'none') {
       add('stockOnOrder', 'units ordered, not yet arrived / typical stock', model.stockScale, 0, Number.POSITIVE_INFINITY, FeatureSource.StockOnOrder);
+      const replenishment = model.scenario.inventory.replenishment;
+      if (replenishment.kind === 'periodic-review') {
+        add('reorderHeadroom', `stock position (on hand + on order) minus the reorder point ${replenishment.reorderPoint}, / typical stock: at or below 0 at a review, an order is placed`, model.stockScale, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, FeatureSource.ReorderHeadroom, replenishment.reorderPoint);
+      }
     }
   }
   add('salesYesterday', 'units sold yesterday / typical daily units', model.salesScale, 0, Number.POSITIVE_INFINITY, FeatureSource.SalesYesterday);
@@ -68,6 +82,7 @@ export function buildObservationFeatures(model: MarketModel): ObservationFeature
     add('returnsPending', 'units sold and still expected back / typical daily units', model.salesScale, 0, Number.POSITIVE_INFINITY, FeatureSource.ReturnsPending);
   }
   add('daysLeft', 'days left in the horizon / horizon', model.horizon, 0, 1, FeatureSource.DaysLeft);
+  if (model.horizon > LAST_DAYS) add('lastDays', `days left in the horizon, capped at ${LAST_DAYS}, / ${LAST_DAYS}`, LAST_DAYS, 0, 1, FeatureSource.LastDays);
   if (model.horizon > 7 && model.segments.length > 0) {
     const weekdayAngle = (day: number) => (2 * Math.PI * (model.calendar.weekday[day] ?? 0)) / 7;
     const yearAngle = (day: number) => (2 * Math.PI * (model.calendar.dayOfYear[day] ?? 0)) / 365.25;
@@ -108,9 +123,11 @@ export class ObservationWriter {
   private readonly inverseStockScale: number;
   private readonly hasStock: boolean;
   private readonly hasOnOrder: boolean;
+  private readonly reorderPoint: number | undefined;
   private readonly inverseSalesScale: number;
   private readonly hasReturns: boolean;
   private readonly horizon: number;
+  private readonly hasLastDays: boolean;
   private readonly dayTableWidth: number;
   private readonly dayTable: Float32Array;
   private readonly weatherStates: number;
@@ -126,9 +143,11 @@ export class ObservationWriter {
     this.inverseStockScale = 1 / model.stockScale;
     this.hasStock = of(FeatureSource.StockOnHand).length > 0;
     this.hasOnOrder = of(FeatureSource.StockOnOrder).length > 0;
+    this.reorderPoint = of(FeatureSource.ReorderHeadroom)[0]?.argument;
     this.inverseSalesScale = 1 / model.salesScale;
     this.hasReturns = of(FeatureSource.ReturnsPending).length > 0;
     this.horizon = model.horizon;
+    this.hasLastDays = of(FeatureSource.LastDays).length > 0;
     const dayFeatures = of(FeatureSource.DayTable);
     this.dayTableWidth = dayFeatures.length;
     this.dayTable = new Float32Array(model.horizon * dayFeatures.length);
@@ -151,9 +170,11 @@ export class ObservationWriter {
     for (let position = 0; position < this.rivalFirms.length; position++) out[index++] = (market.pricesToday[this.rivalFirms[position]!] ?? 0) * this.inversePriceScale;
     if (this.hasStock) out[index++] = market.stockOnHand * this.inverseStockScale;
     if (this.hasOnOrder) out[index++] = market.stockOnOrder * this.inverseStockScale;
+    if (this.reorderPoint !== undefined) out[index++] = (market.stockOnHand + market.stockOnOrder - this.reorderPoint) * this.inverseStockScale;
     out[index++] = market.lastSold * this.inverseSalesScale;
     if (this.hasReturns) out[index++] = market.returnsPending * this.inverseSalesScale;
     out[index++] = (horizon - market.day) / horizon;
+    if (this.hasLastDays) out[index++] = Math.min(LAST_DAYS, horizon - market.day) / LAST_DAYS;
     const row = day * this.dayTableWidth;
     for (let column = 0; column < this.dayTableWidth; column++) out[index++] = this.dayTable[row + column] ?? 0;
     if (this.weatherStates > 0) {
@@ -194,6 +215,9 @@ export function writeObservation(features: readonly ObservationFeature[], market
       case FeatureSource.StockOnOrder:
         raw = market.stockOnOrder;
         break;
+      case FeatureSource.ReorderHeadroom:
+        raw = market.stockOnHand + market.stockOnOrder - feature.argument;
+        break;
       case FeatureSource.SalesYesterday:
         raw = market.lastSold;
         break;
@@ -202,6 +226,9 @@ export function writeObservation(features: readonly ObservationFeature[], market
         break;
       case FeatureSource.DaysLeft:
         raw = horizon - market.day;
+        break;
+      case FeatureSource.LastDays:
+        raw = Math.min(LAST_DAYS, horizon - market.day);
         break;
       case FeatureSource.DayTable:
         raw = feature.table?.[day] ?? 0;

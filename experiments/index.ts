@@ -1,5 +1,7 @@
 /** experiments/: the training and evaluation loop (written once) and summaries across episodes. */
 export { train, evaluate, type TrainOptions, type TrainResult, type EvaluatedEpisode, type EvaluateOptions } from './train.js';
+export { trainVector, type VectorTrainOptions, type VectorTrainResult } from './train.js';
+export { trainPopulation, type PopulationOptions, type PopulationResult } from './population.js';
 export { summarise, summariseKpis, type IntervalSummary } from './summary.js';
 export { reproduceCalvano, loadCalvanoConfig, summariseCalvano } from './reproduce-calvano.js';
 export { agentFor, restoredAgentFor, contextFor } from './setup.js';

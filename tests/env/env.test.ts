@@ -103,12 +103,47 @@ describe('observation writers', () => {
       market.reset(4);
       const fast = new Float32Array(writer.features.length);
       const reference = new Float32Array(writer.features.length);
-      for (let day = 0; day < Math.min(120, model.horizon) && !market.ended; day++) {
+      for (let day = 0; day < model.horizon && !market.ended; day++) {
         writer.write(market, fast);
         writeObservation(writer.features, market, reference);
         expect(Array.from(fast), `${id} day ${day}`).toEqual(Array.from(reference));
         market.stepIndex(day % model.ladder.length);
       }
+    }
+  });
+});
+
+describe('the end of the horizon and the reorder point, observed', () => {
+  it('lastDays resolves the last week; reorderHeadroom is the stock position over the reorder point', () => {
+    const model = buildMarketModel(loadScenario('steady-state-v1').scenario);
+    const env = makeEnv(model);
+    const names = env.observationSpace.featureNames;
+    const [lastDays, headroom] = [names.indexOf('lastDays'), names.indexOf('reorderHeadroom')];
+    expect(lastDays).toBeGreaterThan(names.indexOf('daysLeft'));
+    expect(headroom).toBeGreaterThan(-1);
+    const replenishment = model.scenario.inventory?.replenishment;
+    const reorderPoint = replenishment?.kind === 'periodic-review' ? replenishment.reorderPoint : Number.NaN;
+    let observation = env.reset({ seed: 3 }).observation;
+    let sawNegative = false;
+    for (let day = 0; day < model.horizon; day++) {
+      expect(observation[lastDays], `day ${day}`).toBeCloseTo(Math.min(7, model.horizon - day) / 7, 6);
+      const result = env.step(day % 9);
+      if (day + 1 < model.horizon) {
+        const expected = (result.info.market.stockOnHand + result.info.market.stockOnOrder - reorderPoint) / model.stockScale;
+        expect(result.observation[headroom], `day ${day + 1}`).toBeCloseTo(expected, 5);
+        sawNegative ||= expected < 0;
+      }
+      observation = result.observation;
+    }
+    expect(sawNegative).toBe(true); // cheap days sell the position below the reorder point before a review
+  });
+
+  it('a market without periodic review has no reorderHeadroom; a horizon of a week or less no lastDays', () => {
+    for (const id of builtInScenarioIds()) {
+      const model = buildMarketModel(loadScenario(id).scenario);
+      const names = makeEnv(model).observationSpace.featureNames;
+      expect(names.includes('reorderHeadroom'), id).toBe(model.scenario.inventory?.replenishment.kind === 'periodic-review');
+      expect(names.includes('lastDays'), id).toBe(model.horizon > 7);
     }
   });
 });
