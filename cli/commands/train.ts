@@ -17,6 +17,7 @@ import { readJsonFile } from '../../experiments/json-file.js';
 import { summariseKpis } from '../../experiments/summary.js';
 import { evaluate, train, trainVector, type ExploringStarts, type TrainResult, type VectorTrainResult } from '../../experiments/train.js';
 import { VectorEnv } from '../../env/vector-env.js';
+import { trainPopulation } from '../../experiments/population.js';
 import { loadScenario } from '../../scenarios/load.js';
 import { formatNumber, integer, positiveInteger, printJson, run, table, writeFileAtomically } from '../output.js';
 import { progressBar } from '../progress.js';
@@ -35,6 +36,8 @@ interface TrainCommandOptions {
   leadIn?: 'greedy' | 'random-price';
   firstAction?: 'policy' | 'uniform';
   keepBest?: boolean;
+  population: number;
+  selectAfter?: number;
   json?: boolean;
 }
 
@@ -68,6 +71,8 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--lead-in <who>', 'with --exploring-starts: who prices the days before the hand-over, greedy (the agent) or random-price (one ladder price per episode)').choices(['greedy', 'random-price']))
     .addOption(new Option('--first-action <who>', "with --exploring-starts: the hand-over day's action, policy (the agent's exploring choice) or uniform (a ladder price drawn uniformly)").choices(['policy', 'uniform']))
     .option('--keep-best', 'with --envs: write the policy of the best greedy evaluation (model selection on the evaluation seeds), not the last')
+    .option('--population <k>', 'with --envs: train k members (seeds seed .. seed + k - 1) for --select-after steps each, continue the one with the best evaluation to the full budget (successive halving); implies --keep-best', positiveInteger, 1)
+    .option('--select-after <n>', 'with --population: steps each member trains before the selection (default: a fifth of the budget)', positiveInteger)
     .option('--json', 'print the run manifest as JSON')
     .action(run(async (scenarioName: string, options: TrainCommandOptions) => trainCommand(scenarioName, options)));
 
@@ -86,10 +91,13 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
   if (options.steps === undefined && options.episodes === undefined) {
     throw configError('no training budget', [{ path: ['steps'], message: 'expected --steps <n> or --episodes <n>, found neither' }]);
   }
-  if (options.envs === 1 && (options.exploringStarts || options.keepBest)) {
+  if (options.envs === 1 && (options.exploringStarts || options.keepBest || options.population > 1)) {
     throw configError('vector-env options without a vector env', [
-      { path: [options.exploringStarts ? 'exploring-starts' : 'keep-best'], message: 'expected --envs <n> with n above 1 (the vector training loop offers it), found --envs 1' },
+      { path: [options.exploringStarts ? 'exploring-starts' : options.keepBest ? 'keep-best' : 'population'], message: 'expected --envs <n> with n above 1 (the vector training loop offers it), found --envs 1' },
     ]);
+  }
+  if (options.population === 1 && options.selectAfter !== undefined) {
+    throw configError('--select-after without a population', [{ path: ['select-after'], message: 'expected --population <k> with k above 1 beside it, found --population 1' }]);
   }
   if (!options.exploringStarts && (options.leadIn || options.firstAction)) {
     throw configError('exploring-start options without exploring starts', [
@@ -101,11 +109,19 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
   const env = makeEnv(model);
   const evaluationEnv = makeEnv(model);
   const config = options.config ? readJsonFile(options.config, 'agent config') : {};
-  const agent = await agentFor(env, options.agent, config, options.seed);
+  let agent = await agentFor(env, options.agent, config, options.seed);
+  let trainingSeed = options.seed;
+  let population: { winner: number; trialBest: number[]; totalSteps: number } | undefined;
   const startedAt = new Date().toISOString();
   const totalSteps = options.steps ?? options.episodes! * model.horizon;
   const evaluateEvery = options.evalEvery ?? Math.max(1, Math.floor(totalSteps / 10));
-  const progress = progressBar(totalSteps, 'steps', options.json === true);
+  const selectAfter = options.selectAfter ?? Math.max(1, Math.floor(totalSteps / 5));
+  if (options.population > 1 && selectAfter >= totalSteps) {
+    throw configError('bad population', [{ path: ['select-after'], message: `expected fewer steps than the budget (${totalSteps}), found ${selectAfter}` }]);
+  }
+  // With a population, the bar counts every member's trial, then the winner's continuation.
+  const progressSteps = options.population > 1 ? options.population * selectAfter + totalSteps - selectAfter : totalSteps;
+  const progress = progressBar(progressSteps, 'steps', options.json === true);
   const result: TrainResult & Partial<Pick<VectorTrainResult, 'best' | 'leadInSteps'>> = options.envs > 1 ? await trainOverVector() : await train(env, agent, {
     ...(options.steps === undefined ? {} : { steps: options.steps }),
     ...(options.episodes === undefined ? {} : { episodes: options.episodes }),
@@ -116,15 +132,49 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
     onProgress: (state) => progress.update(Math.min(totalSteps, state.steps), state.lastEpisodeReward === undefined ? '' : `last episode reward ${formatNumber(state.lastEpisodeReward)}`),
     onEvaluation: (point) => progress.log(`step ${point.steps}: greedy evaluation, mean reward ${formatNumber(point.meanReward)} over ${point.rewards.length} episodes`),
   });
+  function vectorOptions(seed: number, keepBest: boolean, stepsDone = 0, label = '') {
+    return {
+      ...(options.exploringStarts ? { exploringStarts: { windows: options.exploringStarts, leadIn: options.leadIn ?? 'greedy', firstAction: options.firstAction ?? 'policy', seed } } : {}),
+      evaluation: { every: evaluateEvery, env: evaluationEnv, episodes: options.evalEpisodes, seed: 1_000_000 + options.seed, keepBest },
+      onProgress: (state: { steps: number; lastEpisodeReward: number | undefined }) =>
+        progress.update(Math.min(progressSteps, stepsDone + state.steps), state.lastEpisodeReward === undefined ? '' : `last episode reward ${formatNumber(state.lastEpisodeReward)}`),
+      onEvaluation: (point: { steps: number; meanReward: number; rewards: readonly number[] }) =>
+        progress.log(`${label}step ${point.steps}: greedy evaluation, mean reward ${formatNumber(point.meanReward)} over ${point.rewards.length} episodes`),
+    };
+  }
   async function trainOverVector() {
-    const vector = new VectorEnv(model, { count: options.envs, seed: options.seed });
-    return trainVector(vector, agent, {
+    if (options.population === 1) return trainVector(new VectorEnv(model, { count: options.envs, seed: options.seed }), agent, { steps: totalSteps, ...vectorOptions(options.seed, options.keepBest === true) });
+    const members = options.population;
+    const memberAgents: typeof agent[] = [];
+    const result = await trainPopulation({
+      members,
+      selectAfter,
       steps: totalSteps,
-      ...(options.exploringStarts ? { exploringStarts: { windows: options.exploringStarts, leadIn: options.leadIn ?? 'greedy', firstAction: options.firstAction ?? 'policy', seed: options.seed } } : {}),
-      evaluation: { every: evaluateEvery, env: evaluationEnv, episodes: options.evalEpisodes, seed: 1_000_000 + options.seed, keepBest: options.keepBest === true },
-      onProgress: (state) => progress.update(Math.min(totalSteps, state.steps), state.lastEpisodeReward === undefined ? '' : `last episode reward ${formatNumber(state.lastEpisodeReward)}`),
-      onEvaluation: (point) => progress.log(`step ${point.steps}: greedy evaluation, mean reward ${formatNumber(point.meanReward)} over ${point.rewards.length} episodes`),
+      createMember: async (index) => {
+        const memberAgent = index === 0 ? agent : await agentFor(env, options.agent, config, options.seed + index);
+        memberAgents.push(memberAgent);
+        progress.log(`population member ${index + 1} of ${members} (seed ${options.seed + index}): ${selectAfter} steps`);
+        return { agent: memberAgent, env: new VectorEnv(model, { count: options.envs, seed: options.seed + index }) };
+      },
+      continuationEnv: (index) => new VectorEnv(model, { count: options.envs, seed: options.seed + index + members }),
+      training: (index, phase) => (phase === 'trial' ? vectorOptions(options.seed + index, true, index * selectAfter, `member ${index + 1}, `) : vectorOptions(options.seed + index + members, true, members * selectAfter, `member ${index + 1} continued, `)),
+      onSelection: ({ winner, trialBest }) =>
+        progress.log(`selected member ${winner + 1} (seed ${options.seed + winner}): best evaluations ${trialBest.map((value) => formatNumber(value)).join(', ')}`),
     });
+    population = { winner: result.winner, trialBest: result.trials.map((trial) => trial.best?.point.meanReward ?? Number.NaN), totalSteps: result.totalSteps };
+    trainingSeed = options.seed + result.winner;
+    agent = memberAgents[result.winner]!;
+    const trial = result.trials[result.winner]!;
+    const continuation = result.continuation;
+    return {
+      steps: trial.steps + continuation.steps,
+      episodes: trial.episodes + continuation.episodes,
+      episodeRewards: [...trial.episodeRewards, ...continuation.episodeRewards],
+      evaluations: [...trial.evaluations, ...continuation.evaluations.map((point) => ({ ...point, steps: point.steps + selectAfter }))],
+      seconds: result.trials.reduce((total, run) => total + run.seconds, 0) + continuation.seconds,
+      leadInSteps: trial.leadInSteps + continuation.leadInSteps,
+      best: result.best === continuation.best ? { ...result.best, point: { ...result.best.point, steps: result.best.point.steps + selectAfter } } : result.best,
+    };
   }
   progress.stop();
   const out = resolve(options.out ?? join(process.env.PRICELAB_HOME ?? '.pricelab', 'runs', `${loaded.scenario.id}-${options.agent}-seed${options.seed}-${startedAt.replace(/[:.]/g, '-')}`));
@@ -138,14 +188,14 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
     features,
     ladder: model.ladder,
     training: { steps: result.steps, episodes: result.episodes, seconds: result.seconds, lastEvaluation: (best?.point ?? result.evaluations.at(-1))?.meanReward ?? null },
-    seeds: [options.seed],
+    seeds: [trainingSeed],
   });
   const policyFolder = writeArtifact(join(out, 'policy'), artifact);
   agent.dispose();
   const manifest = {
     scenario: { id: loaded.scenario.id, contentHash: loaded.contentHash },
     agent: { kind: options.agent, config: exported.config },
-    seeds: { training: options.seed, evaluation: 1_000_000 + options.seed },
+    seeds: { training: trainingSeed, evaluation: 1_000_000 + options.seed },
     codeVersion,
     startedAt,
     endedAt: new Date().toISOString(),
@@ -161,6 +211,7 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
       'eval/curve': result.evaluations.map((point) => ({ steps: point.steps, meanReward: point.meanReward })),
       ...(best ? { 'eval/bestSteps': best.point.steps, 'eval/bestMeanReward': best.point.meanReward } : {}),
       ...(result.leadInSteps === undefined ? {} : { 'train/leadInSteps': result.leadInSteps }),
+      ...(population ? { 'population/winner': population.winner, 'population/trialBestMeanReward': population.trialBest, 'population/totalSteps': population.totalSteps } : {}),
     },
   };
   writeFileAtomically(join(out, 'run.json'), `${JSON.stringify(manifest, null, 2)}\n`);

@@ -1,6 +1,6 @@
 /**
- * `pricelab train --envs N` with exploring starts and --keep-best: the artifact and the run
- * manifest say which evaluation was kept; bad flags exit 2 naming the option.
+ * `pricelab train --envs N` with exploring starts, --keep-best and --population: the artifact
+ * and the run manifest say which evaluation (and member) was kept; bad flags exit 2 naming the option.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +35,37 @@ describe('pricelab train over a vector env', () => {
     const policy = JSON.parse(readFileSync(join(out, 'policy', 'policy.json'), 'utf8')) as { training: { lastEvaluation: number } };
     expect(policy.training.lastEvaluation).toBe(best);
   }, 60_000);
+
+  it('--population 3 --select-after trains three members, continues the best one and writes its policy', async () => {
+    const out = join(scratch, 'population');
+    const result = await cli('train', scenarioFile, '--agent', 'q-learning', '--steps', '3000', '--envs', '2', '--seed', '5', '--population', '3', '--select-after', '1000', '--eval-every', '500', '--eval-episodes', '2', '--out', out, '--json');
+    expect(result.stderr).not.toContain('Error');
+    expect(result.code).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { seeds: { training: number }; metrics: Record<string, unknown> };
+    const trialBest = manifest.metrics['population/trialBestMeanReward'] as number[];
+    expect(trialBest).toHaveLength(3);
+    const winner = manifest.metrics['population/winner'] as number;
+    expect(winner).toBe(trialBest.indexOf(Math.max(...trialBest)));
+    expect(manifest.seeds.training).toBe(5 + winner);
+    expect(manifest.metrics['population/totalSteps']).toBe(3 * 1000 + 2000);
+    expect(manifest.metrics['train/steps']).toBe(3000);
+    // The winner's curve: its trial (500, 1000), then its continuation counted on from the selection.
+    const curve = manifest.metrics['eval/curve'] as { steps: number }[];
+    expect(curve.map((point) => point.steps)).toEqual([500, 1000, 1500, 2000, 2500, 3000]);
+    expect(manifest.metrics['eval/bestMeanReward']).toBeGreaterThanOrEqual(trialBest[winner]!);
+  }, 60_000);
+
+  for (const [flags, named] of [
+    [['--population', '2'], 'population'],
+    [['--envs', '2', '--select-after', '50'], 'select-after'],
+    [['--envs', '2', '--population', '2', '--select-after', '100'], 'select-after'],
+  ] as const) {
+    it(`${flags.join(' ')} exits 2, naming ${named}`, async () => {
+      const result = await cli('train', scenarioFile, '--agent', 'q-learning', '--steps', '100', ...flags, '--out', join(scratch, 'never-population'));
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(named);
+    });
+  }
 
   it('--keep-best without --envs exits 2, naming the option', async () => {
     const result = await cli('train', scenarioFile, '--agent', 'q-learning', '--steps', '100', '--keep-best', '--out', join(scratch, 'never'));
