@@ -19,18 +19,21 @@
  * yesterday's price unless another's Q-value beats it by more than 100 (reward units), which
  * ends the flicker.
  *
- * Third round (docs/agents/dqn.md): exploring starts in trainVector. 30% of episodes hand over
- * on a day drawn from the whole year and 60% in the last 5 days, after a lead-in held at a
- * random ladder price, with the hand-over's first action drawn uniformly; and model selection:
- * the greedy policy is evaluated every 14,016 steps on the selection seeds and the best export
- * is the one tested. horizonTerminal: the last day settles the books (salvage of 5 against a
- * cost of 9 for every unit on hand or on order, with an (s, S) review on the last day).
+ * Fourth round (docs/agents/dqn.md): the observation shows the end of the year (lastDays: days
+ * left capped at 7) and the stock position over the reorder point (reorderHeadroom); the
+ * last-day salvage is shaped into the days before (stockPotential 4 = unitCost - salvageValue,
+ * the last 7 days); 30% of episodes hand over on a day of the whole year, 60% in the last 8
+ * days, after a lead-in at a random ladder price, with a uniform first action; and the level a
+ * network settles on is chosen by successive halving (experiments/population.ts): four members
+ * (seeds 1-4) train 28,032 steps each, the best on 40 selection seeds continues to 140,160 steps,
+ * and its best evaluation is the export tested.
  *
- * SKIPPED, not yet met: training seeds 1 and 2 now both hold 17.99 (before, seed 2 settled on
- * 16.99, about -2,700; seed 3 still does), and on the last days their Q-values put 16.99 level with 17.99, but the
- * check still ties: seed 1 -59 [-311, +192], seed 2 +73 [-419, +566] per episode against
- * fixed 17.99 (80,618 on the held-out seeds), 140,160 steps, about 60 s of training on a
- * shared machine. Remove the skip when a config passes within the ~90 s budget.
+ * SKIPPED, not yet met: every winner now holds 17.99 all year and marks down in the last 1-4
+ * days, which earns +100 to +500 on most held-out seeds, but one held-out seed (9007, where the
+ * fixed price ends the year 26 units above the reorder point) is tipped into a last-day reorder
+ * by the markdown and loses about 2,150, so the interval still spans zero: +65 [-199, +328] per
+ * episode against fixed 17.99 (80,618 on the held-out seeds), 252,288 steps over the
+ * population, about 90 s on a shared machine. Remove the skip when a config passes.
  */
 import { describe, expect, it } from 'vitest';
 import { agentContextOf } from '../../agents/agent.js';
@@ -41,7 +44,8 @@ import { buildMarketModel } from '../../env/model.js';
 import { VectorEnv } from '../../env/vector-env.js';
 import { agentFor } from '../../experiments/setup.js';
 import { summarise } from '../../experiments/summary.js';
-import { evaluate, trainVector } from '../../experiments/train.js';
+import { trainPopulation } from '../../experiments/population.js';
+import { evaluate } from '../../experiments/train.js';
 import { loadScenario } from '../../scenarios/load.js';
 
 const model = buildMarketModel(loadScenario('steady-state-v1').scenario);
@@ -49,7 +53,9 @@ const selectionSeed = 5000;
 const heldOutSeed = 9000;
 const seeds = 20;
 const markets = 16;
-const steps = 140_160; // 24 episodes of 365 days in each of 16 markets
+const steps = 140_160; // the winner's budget: 24 episodes of 365 days in each of 16 markets
+const members = 4;
+const selectAfter = 28_032;
 
 const config = {
   backend: 'wasm',
@@ -71,6 +77,7 @@ const config = {
   policyAveraging: 0.005,
   changeMargin: 100,
   horizonTerminal: true,
+  stockPotential: 4,
 };
 
 function heldOutRewards(agent: Pick<Agent, 'act'>): number[] {
@@ -93,24 +100,31 @@ const pairedInterval = (rewards: readonly number[], baseline: readonly number[])
 describe('DQN on steady-state-v1 against the best fixed price', () => {
   it.skip(`beats the best fixed price on ${seeds} held-out seeds (paired 95% interval above zero) after ${steps} steps`, async () => {
     const fixed = await bestFixedPrice();
-    const vector = new VectorEnv(model, { count: markets, seed: 1 });
-    const agent = await createAgent('dqn', config, agentContextOf(model, vector.observationSpace, vector.actionSpace, 1));
-    try {
-      // The untrained network: the same check does not pass.
-      expect(pairedInterval(heldOutRewards(agent), fixed.heldOut).low).toBeLessThanOrEqual(0);
+    const contextFor = (seed: number) => agentContextOf(model, makeEnv(model).observationSpace, makeEnv(model).actionSpace, seed);
+    const untrained = await createAgent('dqn', config, contextFor(1));
+    // The untrained network: the same check does not pass.
+    expect(pairedInterval(heldOutRewards(untrained), fixed.heldOut).low).toBeLessThanOrEqual(0);
+    untrained.dispose();
 
-      const result = await trainVector(vector, agent, {
-        steps,
-        exploringStarts: { windows: [{ share: 0.3, lastDays: 365 }, { share: 0.6, lastDays: 5 }], leadIn: 'random-price', firstAction: 'uniform', seed: 1 },
-        evaluation: { every: 14_016, env: makeEnv(model), episodes: seeds, seed: selectionSeed, keepBest: true },
-      });
-      const best = await restoreAgent(result.best!.exported, agentContextOf(model, vector.observationSpace, vector.actionSpace, 1));
-      const difference = pairedInterval(heldOutRewards(best), fixed.heldOut);
-      best.dispose();
-      expect(difference.n).toBe(seeds);
-      expect(difference.low).toBeGreaterThan(0);
-    } finally {
-      agent.dispose();
-    }
-  }, 150_000);
+    const starts = (seed: number) => ({ windows: [{ share: 0.3, lastDays: 365 }, { share: 0.6, lastDays: 8 }], leadIn: 'random-price' as const, firstAction: 'uniform' as const, seed });
+    const evaluation = { every: 14_016, env: makeEnv(model), episodes: 2 * seeds, seed: selectionSeed, keepBest: true };
+    const agents: Agent[] = [];
+    const result = await trainPopulation({
+      members,
+      selectAfter,
+      steps,
+      createMember: async (index) => {
+        agents.push(await createAgent('dqn', config, contextFor(1 + index)));
+        return { agent: agents[index]!, env: new VectorEnv(model, { count: markets, seed: 1 + index }) };
+      },
+      continuationEnv: (index) => new VectorEnv(model, { count: markets, seed: 1_001 + index }),
+      training: (index, phase) => ({ exploringStarts: starts(phase === 'trial' ? 1 + index : 1_001 + index), evaluation }),
+    });
+    agents[result.winner]!.dispose(); // the others are disposed by the selection
+    const best = await restoreAgent(result.best.exported, contextFor(1));
+    const difference = pairedInterval(heldOutRewards(best), fixed.heldOut);
+    best.dispose();
+    expect(difference.n).toBe(seeds);
+    expect(difference.low).toBeGreaterThan(0);
+  }, 300_000);
 });
