@@ -45,6 +45,7 @@ export interface PopulationResult {
   winner: number;
   /** Each member's trial, in member order. */
   trials: VectorTrainResult[];
+  /** The winner's continuation; its evaluations' steps count from the selection (add selectAfter for the winner's whole run). */
   continuation: VectorTrainResult;
   /** The winner's best evaluation over its trial and continuation, and its export. */
   best: { point: EvaluationPoint; exported: AgentExport };
