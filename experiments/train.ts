@@ -167,9 +167,9 @@ export interface VectorTrainOptions {
   /**
    * Exploring starts (Sutton & Barto's Monte Carlo ES, for a finite horizon): this share of
    * episodes hands over to learning only on a late day, drawn uniformly from the last
-   * `lastDays` days of the horizon. The days before are priced by the agent's greedy policy
-   * and not observed, so they cost environment steps but no budget, and the state at the
-   * hand-over is one the current policy reaches. Gives the learner the end-of-horizon data
+   * `lastDays` days of the horizon. The days before (the lead-in) are priced by the agent's
+   * greedy policy or one random ladder price (`leadIn`) and not observed, so they cost
+   * environment steps but no budget. Gives the learner the end-of-horizon data
    * (clearance before the salvage, the last reorders) that full episodes hold in a sliver.
    */
   exploringStarts?: ExploringStarts;
@@ -231,7 +231,9 @@ export interface VectorTrainResult extends TrainResult {
  * per market, and each market's transition is observed in market order. A market whose
  * episode ended bootstraps from its final observation, not from the next episode's first.
  * With exploring starts, a market still in its lead-in takes the greedy action (a second
- * `actBatch`, explore off) and its steps are not observed.
+ * `actBatch`, explore off) or its lead-in price, and its steps are not observed. The exploring
+ * `actBatch` still runs over every market, lead-ins included (one batched forward pass serves
+ * them all, and the agent's exploration stream advances as without exploring starts).
  */
 export async function trainVector(env: VectorEnv, agent: Agent, options: VectorTrainOptions): Promise<VectorTrainResult> {
   const started = performance.now();

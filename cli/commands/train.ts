@@ -132,14 +132,15 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
     onProgress: (state) => progress.update(Math.min(totalSteps, state.steps), state.lastEpisodeReward === undefined ? '' : `last episode reward ${formatNumber(state.lastEpisodeReward)}`),
     onEvaluation: (point) => progress.log(`step ${point.steps}: greedy evaluation, mean reward ${formatNumber(point.meanReward)} over ${point.rewards.length} episodes`),
   });
-  function vectorOptions(seed: number, keepBest: boolean, stepsDone = 0, label = '') {
+  /** The vector loop's options; `stepsDone` places its progress on the bar, `label` and `runOffset` its evaluations in the member's run. */
+  function vectorOptions(seed: number, keepBest: boolean, stepsDone = 0, label = '', runOffset = 0) {
     return {
       ...(options.exploringStarts ? { exploringStarts: { windows: options.exploringStarts, leadIn: options.leadIn ?? 'greedy', firstAction: options.firstAction ?? 'policy', seed } } : {}),
       evaluation: { every: evaluateEvery, env: evaluationEnv, episodes: options.evalEpisodes, seed: 1_000_000 + options.seed, keepBest },
       onProgress: (state: { steps: number; lastEpisodeReward: number | undefined }) =>
         progress.update(Math.min(progressSteps, stepsDone + state.steps), state.lastEpisodeReward === undefined ? '' : `last episode reward ${formatNumber(state.lastEpisodeReward)}`),
       onEvaluation: (point: { steps: number; meanReward: number; rewards: readonly number[] }) =>
-        progress.log(`${label}step ${point.steps}: greedy evaluation, mean reward ${formatNumber(point.meanReward)} over ${point.rewards.length} episodes`),
+        progress.log(`${label}step ${runOffset + point.steps}: greedy evaluation, mean reward ${formatNumber(point.meanReward)} over ${point.rewards.length} episodes`),
     };
   }
   async function trainOverVector() {
@@ -157,7 +158,7 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
         return { agent: memberAgent, env: new VectorEnv(model, { count: options.envs, seed: options.seed + index }) };
       },
       continuationEnv: (index) => new VectorEnv(model, { count: options.envs, seed: options.seed + index + members }),
-      training: (index, phase) => (phase === 'trial' ? vectorOptions(options.seed + index, true, index * selectAfter, `member ${index + 1}, `) : vectorOptions(options.seed + index + members, true, members * selectAfter, `member ${index + 1} continued, `)),
+      training: (index, phase) => (phase === 'trial' ? vectorOptions(options.seed + index, true, index * selectAfter, `member ${index + 1}, `) : vectorOptions(options.seed + index + members, true, members * selectAfter, `member ${index + 1} continued, `, selectAfter)),
       onSelection: ({ winner, trialBest }) =>
         progress.log(`selected member ${winner + 1} (seed ${options.seed + winner}): best evaluations ${trialBest.map((value) => formatNumber(value)).join(', ')}`),
     });
