@@ -94,7 +94,9 @@ export const dqnConfigSchema = z.strictObject({
   targetUpdateInterval: z.number().int().positive().default(1_000).describe('environment steps between target-network syncs'),
   tau: z.number().gt(0).max(1).default(1).describe('target sync weight: 1 copies the online network (hard update), below 1 moves the target that fraction of the way (soft, Polyak)'),
   doubleDqn: z.boolean().default(true).describe('Double DQN: the online network picks the next action, the target network values it'),
-  loss: z.enum(['huber', 'mse']).default('huber').describe('temporal-difference loss: Huber (smooth L1, delta 1) or squared error'),
+  loss: z.enum(['huber', 'mse']).default('huber').describe('temporal-difference loss: Huber (smooth L1) or squared error'),
+  huberDelta: z.number().positive().default(1).describe("Huber's delta (scaled reward units): errors up to it are squared, larger ones count linearly. 1 is the usual choice; a larger delta weighs rare large outcomes (a reorder cliff) nearer their mean, since a clipped loss fits something between the median and the mean"),
+  expectile: z.number().gt(0).lt(1).default(0.5).describe("the statistic of the return that Q-values learn: 0.5, its mean (a symmetric loss); below 0.5, a lower expectile (Newey & Powell 1987), risk-averse: errors where the target falls short of the prediction weigh (1 - expectile) / expectile times those where it exceeds it, so an action that sometimes ends in a large loss (a last-day reorder) is valued below its mean. Use with a squared-error loss or a large huberDelta: a clipped loss hardly sees a rare large loss whatever its weight"),
   epsilonStart: z.number().min(0).max(1).default(1).describe('exploration rate at the first step'),
   epsilonEnd: z.number().min(0).max(1).default(0.05).describe('exploration rate once the decay is over'),
   explorationFraction: z.number().min(0).max(1).default(0.1).describe('fraction of totalSteps over which epsilon decays linearly from epsilonStart to epsilonEnd'),
@@ -487,12 +489,21 @@ export class DqnAgent implements Agent {
       let lossPerSample: Tf.Tensor;
       let dLossdChosenQ: Tf.Tensor;
       if (this.config.loss === 'huber') {
-        const clipped = tf.clipByValue(errors, -1, 1); // Huber's derivative (delta 1)
-        lossPerSample = tf.mul(clipped, tf.sub(errors, tf.mul(clipped, 0.5))); // 0.5 e^2 if |e| <= 1, else |e| - 0.5
+        const delta = this.config.huberDelta;
+        const clipped = tf.clipByValue(errors, -delta, delta); // Huber's derivative
+        lossPerSample = tf.mul(clipped, tf.sub(errors, tf.mul(clipped, 0.5))); // 0.5 e^2 if |e| <= delta, else delta (|e| - delta / 2)
         dLossdChosenQ = tf.mul(clipped, 1 / size);
       } else {
         lossPerSample = tf.square(errors);
         dLossdChosenQ = tf.mul(errors, 2 / size);
+      }
+      if (this.config.expectile !== 0.5) {
+        // Expectile regression: an error where the target fell short of the prediction (e > 0) weighs
+        // 2 (1 - expectile), one where it exceeded it 2 expectile (1 and 1 at 0.5: the plain loss).
+        const tau = this.config.expectile;
+        const weights = tf.where(tf.greater(errors, 0), tf.fill([size], 2 * (1 - tau)), tf.fill([size], 2 * tau));
+        lossPerSample = tf.mul(lossPerSample, weights);
+        dLossdChosenQ = tf.mul(dLossdChosenQ, weights);
       }
       const dq = tf.mul(mask, tf.reshape(dLossdChosenQ, [size, 1])) as Tf.Tensor2D;
 

@@ -183,9 +183,11 @@ export interface ExploringStarts {
   /**
    * Late-start windows: with probability `share`, an episode hands over to learning on a day
    * drawn uniformly from the horizon's last `lastDays` days. Shares add up to at most 1; the
-   * other episodes are learned from their first day.
+   * other episodes are learned from their first day. A window's own `leadIn` overrides the one below
+   * for its episodes (e.g. random-price lead-ins for hand-overs over the whole year, to show every
+   * price level, and greedy ones for the last days, to reach the end in the states the policy reaches).
    */
-  windows: readonly { share: number; lastDays: number }[];
+  windows: readonly { share: number; lastDays: number; leadIn?: 'greedy' | 'random-price' }[];
   /**
    * Who prices the lead-in days: 'greedy' (default), the agent's greedy policy; 'random-price', one
    * ladder price drawn uniformly per episode and held, so hand-overs happen in settled markets at
@@ -231,9 +233,10 @@ export interface VectorTrainResult extends TrainResult {
  * per market, and each market's transition is observed in market order. A market whose
  * episode ended bootstraps from its final observation, not from the next episode's first.
  * With exploring starts, a market still in its lead-in takes the greedy action (a second
- * `actBatch`, explore off) or its lead-in price, and its steps are not observed. The exploring
- * `actBatch` still runs over every market, lead-ins included (one batched forward pass serves
- * them all, and the agent's exploration stream advances as without exploring starts).
+ * `actBatch`, explore off, run only while some market has a greedy lead-in) or its lead-in
+ * price, and its steps are not observed. The exploring `actBatch` runs over every market,
+ * lead-ins included (one batched forward pass serves them all), except on days when every
+ * market is in a random-price lead-in: runs whose hand-overs come late spend most days there.
  */
 export async function trainVector(env: VectorEnv, agent: Agent, options: VectorTrainOptions): Promise<VectorTrainResult> {
   const started = performance.now();
@@ -262,23 +265,27 @@ export async function trainVector(env: VectorEnv, agent: Agent, options: VectorT
     if (problems.length > 0) throw configError('bad exploring starts', problems);
   }
   const startStream = starts ? new RandomStream(starts.seed, 'exploring-starts') : undefined;
-  const drawFirstLearningDay = (): number => {
-    if (!starts || !startStream) return 0;
-    let pick = startStream.next();
-    const position = startStream.next();
-    for (const window of starts.windows) {
-      if (pick < window.share) return horizon - 1 - Math.floor(position * window.lastDays);
-      pick -= window.share;
-    }
-    return 0;
-  };
+  const defaultLeadIn = starts?.leadIn ?? 'greedy';
+  const greedyLeadIn = new Uint8Array(count);
   const drawEpisodeStart = (market: number) => {
-    firstLearningDay[market] = drawFirstLearningDay();
+    firstLearningDay[market] = 0;
+    greedyLeadIn[market] = 0;
+    if (starts && startStream) {
+      let pick = startStream.next();
+      const position = startStream.next();
+      for (const window of starts.windows) {
+        if (pick < window.share) {
+          firstLearningDay[market] = horizon - 1 - Math.floor(position * window.lastDays);
+          greedyLeadIn[market] = (window.leadIn ?? defaultLeadIn) === 'greedy' ? 1 : 0;
+          break;
+        }
+        pick -= window.share;
+      }
+    }
     leadInPrice[market] = startStream ? Math.floor(startStream.next() * prices) : 0;
     firstActionOf[market] = startStream ? Math.floor(startStream.next() * prices) : 0;
   };
   const uniformFirstAction = starts?.firstAction === 'uniform';
-  const greedyLeadIn = (starts?.leadIn ?? 'greedy') === 'greedy';
   for (let market = 0; market < count; market++) drawEpisodeStart(market);
   const evaluation = options.evaluation;
   const evaluations: EvaluationPoint[] = [];
@@ -298,16 +305,26 @@ export async function trainVector(env: VectorEnv, agent: Agent, options: VectorT
   let nextProgress = progressEvery;
   const inLeadIn = (market: number) => (day[market] ?? 0) < (firstLearningDay[market] ?? 0);
   while (steps < options.steps) {
-    let leadIns = 0;
-    for (let market = 0; market < count; market++) if (inLeadIn(market)) leadIns++;
-    if (agent.actBatch) agent.actBatch(observations, count, { explore: true }, actions);
+    let randomPriceLeadIns = 0;
+    let greedyLeadIns = 0;
+    for (let market = 0; market < count; market++) {
+      if (inLeadIn(market)) {
+        if (greedyLeadIn[market] === 1) greedyLeadIns++;
+        else randomPriceLeadIns++;
+      }
+    }
+    if (randomPriceLeadIns === count) {
+      // Every market is in a random-price lead-in: no forward pass is needed (late-start runs spend most days here).
+    } else if (agent.actBatch) agent.actBatch(observations, count, { explore: true }, actions);
     else for (let market = 0; market < count; market++) actions[market] = agent.act(observations.subarray(market * features, (market + 1) * features), { explore: true });
-    if (leadIns > 0 && !greedyLeadIn) {
-      for (let market = 0; market < count; market++) if (inLeadIn(market)) actions[market] = leadInPrice[market] ?? 0;
-    } else if (leadIns > 0) {
+    if (greedyLeadIns > 0) {
       if (agent.actBatch) agent.actBatch(observations, count, { explore: false }, greedyActions);
       else for (let market = 0; market < count; market++) greedyActions[market] = agent.act(observations.subarray(market * features, (market + 1) * features), { explore: false });
-      for (let market = 0; market < count; market++) if (inLeadIn(market)) actions[market] = greedyActions[market] ?? 0;
+    }
+    if (greedyLeadIns + randomPriceLeadIns > 0) {
+      for (let market = 0; market < count; market++) {
+        if (inLeadIn(market)) actions[market] = greedyLeadIn[market] === 1 ? (greedyActions[market] ?? 0) : (leadInPrice[market] ?? 0);
+      }
     }
     if (uniformFirstAction) {
       for (let market = 0; market < count; market++) {

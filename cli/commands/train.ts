@@ -42,14 +42,17 @@ interface TrainCommandOptions {
 }
 
 /** "share:lastDays[,share:lastDays...]", e.g. "0.4:365,0.3:5" (validated again, with the horizon, by trainVector). */
+const leadInChoices = ['greedy', 'random-price'] as const;
+
 function exploringStartWindows(value: string): ExploringStarts['windows'] {
   return value.split(',').map((part) => {
-    const [share, lastDays, ...rest] = part.split(':');
+    const [share, lastDays, leadIn, ...rest] = part.split(':');
     const parsed = { share: Number(share), lastDays: Number(lastDays) };
-    if (rest.length > 0 || share === undefined || lastDays === undefined || !Number.isFinite(parsed.share) || !Number.isInteger(parsed.lastDays)) {
-      throw new InvalidArgumentError(`expected share:lastDays pairs separated by commas (e.g. 0.4:365,0.3:5), found "${part}"`);
+    const windowLeadIn = leadInChoices.find((choice) => choice === leadIn);
+    if (rest.length > 0 || share === undefined || lastDays === undefined || !Number.isFinite(parsed.share) || !Number.isInteger(parsed.lastDays) || (leadIn !== undefined && !windowLeadIn)) {
+      throw new InvalidArgumentError(`expected share:lastDays pairs separated by commas, each with an optional :greedy or :random-price lead-in of its own (e.g. 0.3:365,0.6:8:greedy), found "${part}"`);
     }
-    return parsed;
+    return windowLeadIn ? { ...parsed, leadIn: windowLeadIn } : parsed;
   });
 }
 
@@ -67,7 +70,7 @@ export function registerTrain(program: Command): void {
     .option('--eval-every <n>', 'greedy evaluation every n steps (default: 10 evaluations per run)', positiveInteger)
     .option('--eval-episodes <n>', 'episodes per evaluation', positiveInteger, 5)
     .option('--envs <n>', 'train over a vector env of n markets (batched actions where the agent has them)', positiveInteger, 1)
-    .option('--exploring-starts <windows>', 'with --envs: share:lastDays pairs (e.g. 0.4:365,0.3:5): that share of episodes is learned only from a day drawn in the horizon\'s last lastDays days', exploringStartWindows)
+    .option('--exploring-starts <windows>', 'with --envs: share:lastDays pairs (e.g. 0.4:365,0.3:5:greedy): that share of episodes is learned only from a day drawn in the horizon\'s last lastDays days; a third field sets that window\'s own lead-in (greedy or random-price, else --lead-in\'s)', exploringStartWindows)
     .addOption(new Option('--lead-in <who>', 'with --exploring-starts: who prices the days before the hand-over, greedy (the agent) or random-price (one ladder price per episode)').choices(['greedy', 'random-price']))
     .addOption(new Option('--first-action <who>', "with --exploring-starts: the hand-over day's action, policy (the agent's exploring choice) or uniform (a ladder price drawn uniformly)").choices(['policy', 'uniform']))
     .option('--keep-best', 'with --envs: write the policy of the best greedy evaluation (model selection on the evaluation seeds), not the last')

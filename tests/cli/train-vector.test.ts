@@ -20,9 +20,9 @@ beforeAll(() => {
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('pricelab train over a vector env', () => {
-  it('--exploring-starts --lead-in random-price --keep-best writes the best evaluation\'s policy and says so', async () => {
+  it('--exploring-starts (one window with a greedy lead-in of its own) --lead-in random-price --keep-best writes the best evaluation\'s policy and says so', async () => {
     const out = join(scratch, 'run');
-    const result = await cli('train', scenarioFile, '--agent', 'q-learning', '--steps', '4000', '--envs', '4', '--exploring-starts', '0.5:10', '--lead-in', 'random-price', '--first-action', 'uniform', '--keep-best', '--eval-every', '500', '--eval-episodes', '2', '--out', out, '--json');
+    const result = await cli('train', scenarioFile, '--agent', 'q-learning', '--steps', '4000', '--envs', '4', '--exploring-starts', '0.3:10,0.2:40:greedy', '--lead-in', 'random-price', '--first-action', 'uniform', '--keep-best', '--eval-every', '500', '--eval-episodes', '2', '--out', out, '--json');
     expect(result.stderr).not.toContain('Error');
     expect(result.code).toBe(0);
     const manifest = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { metrics: Record<string, unknown> };
@@ -74,7 +74,7 @@ describe('pricelab train over a vector env', () => {
     expect(result.stderr).toContain('--envs');
   });
 
-  for (const [flag, value] of [['--exploring-starts', '0.5'], ['--exploring-starts', 'half:10'], ['--lead-in', 'sometimes'], ['--first-action', 'random']] as const) {
+  for (const [flag, value] of [['--exploring-starts', '0.5'], ['--exploring-starts', 'half:10'], ['--exploring-starts', '0.5:10:sometimes'], ['--lead-in', 'sometimes'], ['--first-action', 'random']] as const) {
     it(`${flag} ${value} exits non-zero, naming the option`, async () => {
       const result = await cli('train', scenarioFile, '--agent', 'q-learning', '--steps', '100', '--envs', '2', flag, value);
       expect(result.code).not.toBe(0);

@@ -94,6 +94,19 @@ describe('trainVector: exploring starts', () => {
     for (const episode of kpis) expect(episode.priceChanges).toBeLessThanOrEqual(2);
   });
 
+  it("a window's own lead-in: random prices before the year's hand-overs, the greedy policy before the last days'", async () => {
+    const { agent, episodes, result } = await run({ windows: [{ share: 0.5, lastDays: 40, leadIn: 'random-price' }, { share: 0.5, lastDays: 5, leadIn: 'greedy' }] }, 6_000);
+    const handOver = (episode: readonly Transition[]) => Math.round(episode[0]!.observation[lastPriceIndex]! * top * 100) / 100;
+    const late = episodes.slice(0, -1).filter((episode) => firstDay(episode) > 0);
+    // Hand-overs before the last 5 days come from the first window only: every ladder price held before them.
+    expect(new Set(late.filter((episode) => firstDay(episode) < horizon - 5).map(handOver)).size).toBe(model.ladder.length);
+    // The second window's lead-ins are priced greedily (the cheapest price), and only they ask for greedy actions.
+    expect(agent.greedyCalls).toBeGreaterThan(0);
+    expect(agent.greedyCalls).toBeLessThan(result.leadInSteps);
+    const lastDays = late.filter((episode) => firstDay(episode) >= horizon - 5);
+    expect(lastDays.filter((episode) => handOver(episode) === model.ladder[0]).length / lastDays.length).toBeGreaterThan(0.55);
+  });
+
   it('uniform first action: the hand-over day tries a ladder price drawn uniformly; the agent acts from the next day, and on day 0', async () => {
     const { episodes } = await run({ windows: [{ share: 0.5, lastDays: 10 }], leadIn: 'random-price', firstAction: 'uniform' }, 6_000);
     const complete = episodes.slice(0, -1);
