@@ -39,6 +39,16 @@ export function stockPotential(observationSpace: BoxSpace, perUnit: number, last
   }
   const scale = (index: number) => (index < 0 ? 0 : (observationSpace.scales[index] ?? 1));
   const [onHandScale, onOrderScale, daysLeftScale] = [scale(onHand), scale(onOrder), scale(daysLeft)];
+  // The window must open on a day the observation tells from the day before: the step into it books
+  // the whole position at once (-perUnit x 300..900 on steady-state-v1), and a network that cannot
+  // see the step values both days alike. lastDays (days left, capped) resolves only the days below its cap.
+  const lastDaysIndex = names.indexOf('lastDays');
+  const lastDaysCap = lastDaysIndex < 0 ? Number.POSITIVE_INFINITY : scale(lastDaysIndex);
+  if (lastDays >= lastDaysCap) {
+    throw configError(`${field}Days opens the window on a day the observation cannot tell from the day before`, [
+      { path: [`${field}Days`], message: `expected at most ${lastDaysCap - 1} days (the lastDays feature is capped at ${lastDaysCap}, so the day ${lastDaysCap} days before the end looks like the one before it), found ${lastDays}` },
+    ]);
+  }
   return {
     at(observation) {
       if ((observation[daysLeft] ?? 0) * daysLeftScale > lastDays + 1e-6) return 0;

@@ -36,6 +36,13 @@ describe('the stock potential', () => {
     expect(potential.at(observationAt(9, 100, 0))).toBeCloseTo(-400, 3);
   });
 
+  it('refuses a window that opens on a day lastDays cannot tell from the day before, naming stockPotentialDays', () => {
+    // lastDays (days left capped at 4, here) is 1 both 5 and 4 days before the end: a 4-day window would book the position between them.
+    const withLastDays = box([...names, 'lastDays'], [0, 0, 0, 0, 0], [1, 10, 10, 1, 1], [20, stockScale, stockScale, horizon, 4]);
+    expect(() => stockPotential(withLastDays, 4, 4)).toThrow(expect.objectContaining({ kind: 'config', problems: [expect.objectContaining({ path: ['stockPotentialDays'], message: expect.stringContaining('expected at most 3 days') })] }));
+    expect(stockPotential(withLastDays, 4, 3).at(Float32Array.from([0.75, 1, 0, 3 / horizon, 3 / 4]))).toBeCloseTo(-400, 3);
+  });
+
   it('names the features a market without stock lacks', () => {
     const noStock = box(['lastPrice', 'daysLeft'], [0, 0], [1, 1], [20, horizon]);
     expect(() => stockPotential(noStock, 4, 3)).toThrow(expect.objectContaining({ kind: 'config', problems: [expect.objectContaining({ path: ['stockPotential'], message: expect.stringContaining('"stockOnHand"') })] }));
