@@ -28,12 +28,18 @@
  * (seeds 1-4) train 28,032 steps each, the best on 40 selection seeds continues to 140,160 steps,
  * and its best evaluation is the export tested.
  *
- * SKIPPED, not yet met: every winner now holds 17.99 all year and marks down in the last 1-4
- * days, which earns +100 to +500 on most held-out seeds, but one held-out seed (9007, where the
- * fixed price ends the year 26 units above the reorder point) is tipped into a last-day reorder
- * by the markdown and loses about 2,150, so the interval still spans zero: +65 [-199, +328] per
- * episode against fixed 17.99 (80,618 on the held-out seeds), 252,288 steps over the
- * population, about 90 s on a shared machine. Remove the skip when a config passes.
+ * Fifth round (docs/agents/dqn.md): mean targets (huberDelta 30: a Huber loss with delta 1 fits
+ * near the median, blind to a last-day reorder that a markdown trips now and then), the potential
+ * opened on a day lastDays tells from the day before (stockPotentialDays 6, the default), and
+ * 210,240 steps for the winner (exploration over the first fifth).
+ *
+ * SKIPPED, not yet met: the winner holds 17.99 all year and marks down by the stock position in
+ * the last days, +100 to +550 on 18 held-out seeds, but the two seeds nearest the last-day reorder
+ * (9007 and 9016, which the fixed price ends 26 and 62 units above the reorder point) are tipped
+ * into it and lose about 2,000 each: +86 [-254, +426] per episode against fixed 17.99 (80,618),
+ * 294,336 steps over the population, 110 s alone (170 s beside another run). One run says little: the same config on base
+ * seeds 5 and 9 gives -20 and +42, and a change to the exploration stream alone moved the fourth
+ * round's +65 to -962. Remove the skip when a config passes on most base seeds.
  */
 import { describe, expect, it } from 'vitest';
 import { agentContextOf } from '../../agents/agent.js';
@@ -53,7 +59,7 @@ const selectionSeed = 5000;
 const heldOutSeed = 9000;
 const seeds = 20;
 const markets = 16;
-const steps = 140_160; // the winner's budget: 24 episodes of 365 days in each of 16 markets
+const steps = 210_240; // the winner's budget: 36 episodes of 365 days in each of 16 markets
 const members = 4;
 const selectAfter = 28_032;
 
@@ -63,6 +69,7 @@ const config = {
   learningRate: 5e-4,
   learningRateSchedule: 'cosine',
   learningRateEnd: 1e-5,
+  huberDelta: 30,
   gamma: 0.998,
   nSteps: 5,
   rewardScale: 0.01,
@@ -72,7 +79,7 @@ const config = {
   trainFrequency: 4,
   targetUpdateInterval: 2_000,
   epsilonEnd: 0.02,
-  explorationFraction: 0.3,
+  explorationFraction: 0.2,
   totalSteps: steps,
   policyAveraging: 0.005,
   changeMargin: 100,
@@ -126,5 +133,5 @@ describe('DQN on steady-state-v1 against the best fixed price', () => {
     best.dispose();
     expect(difference.n).toBe(seeds);
     expect(difference.low).toBeGreaterThan(0);
-  }, 300_000);
+  }, 600_000);
 });
