@@ -847,6 +847,18 @@ export function layersArtifactsOf(files: Readonly<Record<string, Uint8Array>>): 
   };
 }
 
+/**
+ * The same export with another change margin: the margin shapes only the greedy choice, never
+ * the weights, so one trained network can be tried at several (chosen on validation seeds:
+ * experiments/margin-selection.ts). A config error for a margin below 0.
+ */
+export function withChangeMargin(exported: AgentExport, margin: number): AgentExport {
+  if (!(margin >= 0) || !Number.isFinite(margin)) throw configError('bad change margin', [{ path: ['changeMargin'], message: `expected a finite number of 0 or more (reward units), found ${margin}` }]);
+  const state = readJsonFile<DqnStateFile>(exported.files['dqn.json'], 'dqn.json');
+  const config = { ...state.config, changeMargin: margin };
+  return { ...exported, config, files: { ...exported.files, 'dqn.json': jsonFile({ ...state, config }) } };
+}
+
 /** Rebuilds a DQN agent from its export: the Layers model's weights become the policy, bit for bit. */
 export async function restoreDqn(exported: AgentExport, context: AgentContext): Promise<DqnAgent> {
   const state = readJsonFile<DqnStateFile>(exported.files['dqn.json'], 'dqn.json');

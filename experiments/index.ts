@@ -2,6 +2,7 @@
 export { train, evaluate, type TrainOptions, type TrainResult, type EvaluatedEpisode, type EvaluateOptions } from './train.js';
 export { trainVector, type VectorTrainOptions, type VectorTrainResult } from './train.js';
 export { trainPopulation, type PopulationOptions, type PopulationResult } from './population.js';
+export { chooseChangeMargin, type MarginSelection, type MarginSelectionOptions } from './margin-selection.js';
 export { summarise, summariseKpis, type IntervalSummary } from './summary.js';
 export { reproduceCalvano, loadCalvanoConfig, summariseCalvano } from './reproduce-calvano.js';
 export { agentFor, restoredAgentFor, contextFor } from './setup.js';

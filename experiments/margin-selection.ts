@@ -1,0 +1,61 @@
+/**
+ * Choosing a DQN's change margin on validation seeds: model selection of a greedy-policy setting,
+ * as keepBest chooses an export (train.ts) and a population a training seed (population.ts).
+ *
+ * The margin (agents/change-margin.ts) keeps yesterday's price unless another beats it by more
+ * than m; it shapes the greedy policy only, never the weights, so one trained network is evaluated
+ * at every candidate margin on the same validation seeds (common random numbers) and the one with
+ * the highest mean episode reward is kept (the first listed on a tie). How large a margin pays
+ * depends on how noisy the network's values are, which the training run decides: on
+ * steady-state-v1 the better networks choose 100-150, the others 200-300, which holds one price
+ * all year (docs/agents/dqn.md, fifth round). Use seeds disjoint from any a final comparison
+ * reports on.
+ */
+import type { AgentContext, AgentExport } from '../agents/agent.js';
+import { withChangeMargin } from '../agents/dqn.js';
+import { restoreAgent } from '../agents/registry.js';
+import type { Env } from '../env/env.js';
+import { configError } from '../env/errors.js';
+import { evaluate } from './train.js';
+
+export interface MarginSelectionOptions {
+  /** A DQN export (its other settings are kept). */
+  exported: AgentExport;
+  context: AgentContext;
+  /** An env of the market, for the validation episodes on seeds seed, seed + 1, ... */
+  env: Env;
+  episodes: number;
+  seed: number;
+  /** Candidate margins in reward units, each 0 or more. */
+  margins: readonly number[];
+}
+
+export interface MarginSelection {
+  margin: number;
+  /** The export with the chosen margin. */
+  exported: AgentExport;
+  /** Every candidate's mean episode reward on the validation seeds, in the order given. */
+  candidates: { margin: number; meanReward: number }[];
+}
+
+export async function chooseChangeMargin(options: MarginSelectionOptions): Promise<MarginSelection> {
+  const problems = [
+    ...(options.exported.kind === 'dqn' ? [] : [{ path: ['exported', 'kind'], message: `expected a "dqn" export (only DQN has a change margin), found "${options.exported.kind}"` }]),
+    ...(options.margins.length > 0 ? [] : [{ path: ['margins'], message: 'expected at least one candidate margin, found none' }]),
+    ...options.margins.flatMap((margin, index) => (Number.isFinite(margin) && margin >= 0 ? [] : [{ path: ['margins', index], message: `expected a finite margin of 0 or more, found ${margin}` }])),
+    ...(Number.isInteger(options.episodes) && options.episodes >= 1 ? [] : [{ path: ['episodes'], message: `expected a whole number of validation episodes, 1 or more, found ${options.episodes}` }]),
+  ];
+  if (problems.length > 0) throw configError('bad margin selection', problems);
+  const candidates: MarginSelection['candidates'] = [];
+  for (const margin of options.margins) {
+    const agent = await restoreAgent(withChangeMargin(options.exported, margin), options.context);
+    try {
+      const rewards = evaluate(options.env, agent, { episodes: options.episodes, seed: options.seed }).map((episode) => episode.totalReward);
+      candidates.push({ margin, meanReward: rewards.reduce((total, reward) => total + reward, 0) / rewards.length });
+    } finally {
+      agent.dispose();
+    }
+  }
+  const best = candidates.reduce((chosen, candidate) => (candidate.meanReward > chosen.meanReward ? candidate : chosen));
+  return { margin: best.margin, exported: withChangeMargin(options.exported, best.margin), candidates };
+}
