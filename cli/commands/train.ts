@@ -6,6 +6,7 @@
  */
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { agentContextOf } from '../../agents/agent.js';
 import { buildArtifact, codeVersion, readArtifact, writeArtifact } from '../../agents/artifact.js';
 import { agentDefinitions } from '../../agents/registry.js';
 import { makeEnv } from '../../env/env.js';
@@ -18,6 +19,7 @@ import { summariseKpis } from '../../experiments/summary.js';
 import { evaluate, train, trainVector, type ExploringStarts, type TrainResult, type VectorTrainResult } from '../../experiments/train.js';
 import { VectorEnv } from '../../env/vector-env.js';
 import { trainPopulation } from '../../experiments/population.js';
+import { chooseChangeMargin, type MarginSelection } from '../../experiments/margin-selection.js';
 import { loadScenario } from '../../scenarios/load.js';
 import { formatNumber, integer, positiveInteger, printJson, run, table, writeFileAtomically } from '../output.js';
 import { progressBar } from '../progress.js';
@@ -38,7 +40,17 @@ interface TrainCommandOptions {
   keepBest?: boolean;
   population: number;
   selectAfter?: number;
+  chooseMargin?: number[];
   json?: boolean;
+}
+
+/** "50,100,150": candidate change margins, each a number of 0 or more. */
+function marginList(value: string): number[] {
+  const margins = value.split(',').map(Number);
+  if (value.trim() === '' || margins.some((margin) => !Number.isFinite(margin) || margin < 0)) {
+    throw new InvalidArgumentError(`expected margins of 0 or more separated by commas (e.g. 50,100,150), found "${value}"`);
+  }
+  return margins;
 }
 
 /** "share:lastDays[,share:lastDays...]", e.g. "0.4:365,0.3:5" (validated again, with the horizon, by trainVector). */
@@ -76,6 +88,7 @@ export function registerTrain(program: Command): void {
     .option('--keep-best', 'with --envs: write the policy of the best greedy evaluation (model selection on the evaluation seeds), not the last')
     .option('--population <k>', 'with --envs: train k members (seeds seed .. seed + k - 1) for --select-after steps each, continue the one with the best evaluation to the full budget (successive halving); implies --keep-best', positiveInteger, 1)
     .option('--select-after <n>', 'with --population: steps each member trains before the selection (default: a fifth of the budget)', positiveInteger)
+    .option('--choose-margin <margins>', "with --agent dqn: after training, choose the change margin among these (reward units, e.g. 50,100,150,200,300) on the evaluation seeds; the policy is written with it", marginList)
     .option('--json', 'print the run manifest as JSON')
     .action(run(async (scenarioName: string, options: TrainCommandOptions) => trainCommand(scenarioName, options)));
 
@@ -106,6 +119,9 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
     throw configError('exploring-start options without exploring starts', [
       { path: [options.leadIn ? 'lead-in' : 'first-action'], message: 'expected --exploring-starts <windows> beside it, found none' },
     ]);
+  }
+  if (options.chooseMargin && options.agent !== 'dqn') {
+    throw configError('--choose-margin for an agent without a change margin', [{ path: ['choose-margin'], message: `expected --agent dqn (the agent with a change margin), found --agent ${options.agent}` }]);
   }
   const loaded = loadScenario(scenarioName);
   const model = buildMarketModel(loaded.scenario);
@@ -184,7 +200,14 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
   const out = resolve(options.out ?? join(process.env.PRICELAB_HOME ?? '.pricelab', 'runs', `${loaded.scenario.id}-${options.agent}-seed${options.seed}-${startedAt.replace(/[:.]/g, '-')}`));
   const best = result.best;
   if (best) progress.log(`kept the best greedy evaluation: step ${best.point.steps}, mean reward ${formatNumber(best.point.meanReward)}`);
-  const exported = best ? best.exported : await agent.export();
+  let exported = best ? best.exported : await agent.export();
+  let marginSelection: MarginSelection | undefined;
+  if (options.chooseMargin) {
+    const context = agentContextOf(model, env.observationSpace, env.actionSpace, trainingSeed);
+    marginSelection = await chooseChangeMargin({ exported, context, env: evaluationEnv, episodes: options.evalEpisodes, seed: 1_000_000 + options.seed, margins: options.chooseMargin });
+    exported = marginSelection.exported;
+    progress.log(`chose change margin ${marginSelection.margin} on the evaluation seeds: ${marginSelection.candidates.map((candidate) => `${candidate.margin} -> ${formatNumber(candidate.meanReward)}`).join(', ')}`);
+  }
   const features = buildObservationFeatures(model);
   const artifact = buildArtifact(exported, {
     name: `${loaded.scenario.id}-${options.agent}`,
@@ -215,6 +238,7 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
       'eval/curve': result.evaluations.map((point) => ({ steps: point.steps, meanReward: point.meanReward })),
       ...(best ? { 'eval/bestSteps': best.point.steps, 'eval/bestMeanReward': best.point.meanReward } : {}),
       ...(result.leadInSteps === undefined ? {} : { 'train/leadInSteps': result.leadInSteps }),
+      ...(marginSelection ? { 'eval/changeMargin': marginSelection.margin, 'eval/marginCandidates': marginSelection.candidates } : {}),
       ...(population ? { 'population/winner': population.winner, 'population/trialBestMeanReward': population.trialBest, 'population/totalSteps': population.totalSteps } : {}),
     },
   };

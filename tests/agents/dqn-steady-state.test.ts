@@ -44,6 +44,7 @@
  * feature, another order of draws) gives other networks, and this test may then fail without a bug.
  * Re-measure over several seed sets before reading a failure as a regression, or a pass as proof.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { agentContextOf } from '../../agents/agent.js';
 import type { Agent } from '../../agents/agent.js';
@@ -67,29 +68,9 @@ const steps = 210_240; // the winner's budget: 36 episodes of 365 days in each o
 const members = 8;
 const selectAfter = 28_032;
 
-const config = {
-  backend: 'wasm',
-  hiddenLayers: [64, 64],
-  learningRate: 5e-4,
-  learningRateSchedule: 'cosine',
-  learningRateEnd: 1e-5,
-  huberDelta: 30,
-  gamma: 0.998,
-  nSteps: 8,
-  rewardScale: 0.01,
-  rewardCentering: 0.001,
-  batchSize: 128,
-  learningStarts: 5_000,
-  trainFrequency: 4,
-  targetUpdateInterval: 2_000,
-  epsilonEnd: 0.02,
-  explorationFraction: 0.2,
-  totalSteps: steps,
-  policyAveraging: 0.005,
-  changeMargin: 100,
-  horizonTerminal: true,
-  stockPotential: 4,
-};
+// The DQN config of docs/agents/dqn.md's fifth round, shared with `pricelab train --config` (README); wasm here, as every test.
+const config: Record<string, unknown> = { ...(JSON.parse(readFileSync(new URL('../../scenarios/agent-configs/dqn-steady-state-v1.json', import.meta.url), 'utf8')) as Record<string, unknown>), backend: 'wasm' };
+if (config['totalSteps'] !== steps) throw new Error(`the shared config trains ${String(config['totalSteps'])} steps, the test ${steps}`);
 
 function heldOutRewards(agent: Pick<Agent, 'act'>): number[] {
   return evaluate(makeEnv(model), agent, { episodes: seeds, seed: heldOutSeed }).map((episode) => episode.totalReward);

@@ -66,6 +66,12 @@ const maxAbsoluteDifference = (a: ArrayLike<number>, b: ArrayLike<number>): numb
 };
 
 describe('the config', () => {
+  it('the shared config of scenarios/agent-configs/ is a valid DQN config', () => {
+    const shared: unknown = JSON.parse(readFileSync(new URL('../../scenarios/agent-configs/dqn-steady-state-v1.json', import.meta.url), 'utf8'));
+    const parsed = dqnConfigSchema.safeParse(shared);
+    expect(parsed.error?.issues ?? []).toEqual([]);
+  });
+
   it('docs/agents/dqn.md documents every field, each with its default', () => {
     const page = readFileSync(new URL('../../docs/agents/dqn.md', import.meta.url), 'utf8');
     const defaults = dqnConfigSchema.parse({}) as Record<string, unknown>;

@@ -55,7 +55,25 @@ describe('pricelab train over a vector env', () => {
     expect(manifest.metrics['eval/bestMeanReward']).toBeGreaterThanOrEqual(trialBest[winner]!);
   }, 60_000);
 
+  it('--choose-margin picks the DQN change margin on the evaluation seeds and writes the policy with it', async () => {
+    const out = join(scratch, 'margin');
+    const configFile = join(scratch, 'dqn.json');
+    writeFileSync(configFile, JSON.stringify({ backend: 'wasm', hiddenLayers: [8], learningStarts: 100, totalSteps: 400, changeMargin: 0 }));
+    const result = await cli('train', scenarioFile, '--agent', 'dqn', '--config', configFile, '--steps', '400', '--envs', '2', '--eval-episodes', '2', '--choose-margin', '0,1e9', '--out', out, '--json');
+    expect(result.stderr).not.toContain('Error');
+    expect(result.code).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { agent: { config: { changeMargin: number } }; metrics: Record<string, unknown> };
+    const candidates = manifest.metrics['eval/marginCandidates'] as { margin: number; meanReward: number }[];
+    expect(candidates.map((candidate) => candidate.margin)).toEqual([0, 1e9]);
+    const chosen = manifest.metrics['eval/changeMargin'] as number;
+    expect(candidates.find((candidate) => candidate.margin === chosen)!.meanReward).toBe(Math.max(...candidates.map((candidate) => candidate.meanReward)));
+    expect(manifest.agent.config.changeMargin).toBe(chosen);
+    const dqnState = JSON.parse(readFileSync(join(out, 'policy', 'dqn.json'), 'utf8')) as { config: { changeMargin: number } };
+    expect(dqnState.config.changeMargin).toBe(chosen);
+  }, 60_000);
+
   for (const [flags, named] of [
+    [['--choose-margin', '50,100'], 'choose-margin'],
     [['--population', '2'], 'population'],
     [['--envs', '2', '--select-after', '50'], 'select-after'],
     [['--envs', '2', '--population', '2', '--select-after', '100'], 'select-after'],
@@ -74,7 +92,7 @@ describe('pricelab train over a vector env', () => {
     expect(result.stderr).toContain('--envs');
   });
 
-  for (const [flag, value] of [['--exploring-starts', '0.5'], ['--exploring-starts', 'half:10'], ['--exploring-starts', '0.5:10:sometimes'], ['--lead-in', 'sometimes'], ['--first-action', 'random']] as const) {
+  for (const [flag, value] of [['--exploring-starts', '0.5'], ['--exploring-starts', 'half:10'], ['--exploring-starts', '0.5:10:sometimes'], ['--choose-margin', '50,-1'], ['--lead-in', 'sometimes'], ['--first-action', 'random']] as const) {
     it(`${flag} ${value} exits non-zero, naming the option`, async () => {
       const result = await cli('train', scenarioFile, '--agent', 'q-learning', '--steps', '100', '--envs', '2', flag, value);
       expect(result.code).not.toBe(0);
