@@ -38,7 +38,8 @@
  * Measured: +192 [13, 371] per episode against fixed 17.99 (80,618 on the held-out seeds); member 8
  * wins the trials, margin 150; 406,464 steps over the population, about 200 s. It passes, but read
  * it with its replication (docs/agents/dqn.md, fifth round): the same protocol on seeds 9-16 gives
- * -188 [-564, 187], the tested policy on fresh held-out seeds 9100-9119 +227 [-83, 536] (one seed
+ * -188 [-564, 187] and on seeds 17-24 -140 [-478, 198] (one seed set of three passes), the tested
+ * policy on fresh held-out seeds 9100-9119 +227 [-83, 536] (one seed
  * tipped into the last-day reorder), and the config was chosen after looking at held-out figures.
  * The outcome of a run is chaotic in its random streams: any change to what a stream draws (a new
  * feature, another order of draws) gives other networks, and this test may then fail without a bug.
