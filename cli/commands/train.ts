@@ -53,9 +53,9 @@ function marginList(value: string): number[] {
   return margins;
 }
 
-/** "share:lastDays[,share:lastDays...]", e.g. "0.4:365,0.3:5" (validated again, with the horizon, by trainVector). */
 const leadInChoices = ['greedy', 'random-price'] as const;
 
+/** "share:lastDays[:leadIn][,...]", e.g. "0.4:365,0.3:5:greedy" (validated again, with the horizon, by trainVector). */
 function exploringStartWindows(value: string): ExploringStarts['windows'] {
   return value.split(',').map((part) => {
     const [share, lastDays, leadIn, ...rest] = part.split(':');
