@@ -300,9 +300,11 @@ export class DqnAgent implements Agent {
   /** Per-layer weights of the averaged network (null unless policyAveraging > 0). */
   private averageWeights: Tf.Tensor[] | null;
   /** Potential-based shaping of the salvage (null unless stockPotential > 0). */
-  private readonly potential: StockPotential | null;
+  /** The reward shaping of training, built at the first observe (a restored agent that only prices never needs it). */
+  private potential: StockPotential | null | undefined;
   /** Reads yesterday's price from an observation (null unless changeMargin > 0). */
   private readonly previousPrice: PreviousPriceReader | null;
+  private readonly observationSpace: AgentContext['observationSpace'];
   /** ez-greedy: the cumulative distribution of hold lengths 1..explorationHold (null when explorationHold is 1). */
   private readonly holdLengths: Float64Array | null;
   /** ez-greedy: per market (actBatch row; act uses row 0), days its exploring price is still held, and that price. */
@@ -312,6 +314,8 @@ export class DqnAgent implements Agent {
 
   /** Creates the agent on the configured backend (loading TensorFlow.js on first use). */
   static async create(config: DqnConfig, context: AgentContext): Promise<DqnAgent> {
+    // A new agent will learn: a potential that does not fit the market is a config error now, not at the first step.
+    if (config.stockPotential > 0) stockPotential(context.observationSpace, config.stockPotential, config.stockPotentialDays);
     const { tf, backend } = await loadTensorflow(config.backend);
     return new DqnAgent(tf, backend, config, context);
   }
@@ -338,7 +342,7 @@ export class DqnAgent implements Agent {
     this.sampling = new RandomStream(context.seed, 'replay');
     this.holdLengths = config.explorationHold > 1 ? holdLengthDistribution(config.explorationHold, config.explorationHoldExponent) : null;
     this.previousPrice = config.changeMargin > 0 ? previousPriceReader(context.observationSpace, context.ladder) : null;
-    this.potential = config.stockPotential > 0 ? stockPotential(context.observationSpace, config.stockPotential, config.stockPotentialDays) : null;
+    this.observationSpace = context.observationSpace;
 
     const actionCount = this.layout.actionCount;
     if (config.dueling) {
@@ -428,6 +432,10 @@ export class DqnAgent implements Agent {
     const counters = this.counters;
     counters.steps++;
     const ends = transition.terminated || (this.config.horizonTerminal && transition.truncated);
+    if (this.potential === undefined) {
+      const { stockPotential: perUnit, stockPotentialDays } = this.config;
+      this.potential = perUnit > 0 ? stockPotential(this.observationSpace, perUnit, stockPotentialDays) : null;
+    }
     const potential = this.potential;
     const reward = potential ? transition.reward + (ends ? 0 : this.config.gamma * potential.at(transition.nextObservation)) - potential.at(transition.observation) : transition.reward;
     if (this.config.rewardCentering > 0) this.averageReward += Math.max(this.config.rewardCentering, 1 / counters.steps) * (reward * this.config.rewardScale - this.averageReward);

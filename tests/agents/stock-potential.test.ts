@@ -8,6 +8,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { AgentContext } from '../../agents/agent.js';
 import { type DqnAgent, type DqnConfig, dqnConfigSchema, dqnDefinition } from '../../agents/dqn.js';
 import { stockPotential } from '../../agents/stock-potential.js';
+import { agentContextOf } from '../../agents/agent.js';
+import { makeEnv } from '../../env/env.js';
+import { buildMarketModel } from '../../env/model.js';
+import { loadScenario } from '../../scenarios/load.js';
 import { loadTensorflow } from '../../agents/tf-backend.js';
 import { RandomStream } from '../../env/random.js';
 import { box, discrete } from '../../env/spaces.js';
@@ -92,5 +96,29 @@ describe('DQN with stockPotential', () => {
     expect(await storedRewards({}, rewards, stocks)).toEqual(rewards);
     const shaped = await storedRewards({ stockPotential: 4, stockPotentialDays: 3, gamma: 0.5 }, rewards, stocks);
     expect(shaped[7]).toBeCloseTo(rewards[7]! + 0.5 * -4 * stocks[8]! + 4 * stocks[7]!, 3);
+  });
+
+  it('a new agent whose window lastDays cannot resolve is refused at once; a restored one still prices, and is refused only when it learns', async () => {
+    const model = buildMarketModel(loadScenario('steady-state-v1').scenario);
+    const env = makeEnv(model);
+    const marketContext = agentContextOf(model, env.observationSpace, env.actionSpace, 1);
+    const config = (days: number) => configOf({ stockPotential: 4, stockPotentialDays: days });
+    await expect(dqnDefinition.create(config(7), marketContext)).rejects.toMatchObject({ kind: 'config', problems: [{ path: ['stockPotentialDays'] }] });
+    // An artifact trained before the window had to fit (stockPotentialDays 7 in its dqn.json): serving never shapes rewards.
+    const trained = await dqnDefinition.create(config(6), marketContext);
+    const exported = await trained.export();
+    trained.dispose();
+    const state = JSON.parse(new TextDecoder().decode(exported.files['dqn.json'])) as { config: Record<string, unknown> };
+    state.config['stockPotentialDays'] = 7;
+    const old = { ...exported, files: { ...exported.files, 'dqn.json': new TextEncoder().encode(JSON.stringify(state)) } };
+    const restored = await dqnDefinition.restore(old, marketContext);
+    const { observation } = env.reset({ seed: 1 });
+    const action = restored.act(observation, { explore: false });
+    expect(action).toBeGreaterThanOrEqual(0);
+    const next = env.step(action);
+    expect(() => restored.observe({ observation, action, reward: next.reward, nextObservation: next.observation, terminated: false, truncated: false })).toThrow(
+      expect.objectContaining({ kind: 'config', problems: [expect.objectContaining({ path: ['stockPotentialDays'] })] }),
+    );
+    restored.dispose();
   });
 });
