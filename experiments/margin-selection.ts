@@ -11,19 +11,19 @@
  * all year (docs/agents/dqn.md, fifth round). Use seeds disjoint from any a final comparison
  * reports on.
  */
-import type { AgentContext, AgentExport } from '../agents/agent.js';
+import type { AgentExport } from '../agents/agent.js';
 import { withChangeMargin } from '../agents/dqn.js';
-import { restoreAgent } from '../agents/registry.js';
-import type { Env } from '../env/env.js';
+import type { TimeLimit } from '../env/env.js';
 import { configError } from '../env/errors.js';
+import { restoredAgentFor } from './setup.js';
+import { mean } from './statistics/moments.js';
 import { evaluate } from './train.js';
 
 export interface MarginSelectionOptions {
   /** A DQN export (its other settings are kept). */
   exported: AgentExport;
-  context: AgentContext;
-  /** An env of the market, for the validation episodes on seeds seed, seed + 1, ... */
-  env: Env;
+  /** An env of the market (the agent is restored for it), for the validation episodes on seeds seed, seed + 1, ... */
+  env: TimeLimit;
   episodes: number;
   seed: number;
   /** Candidate margins in reward units, each 0 or more. */
@@ -48,10 +48,9 @@ export async function chooseChangeMargin(options: MarginSelectionOptions): Promi
   if (problems.length > 0) throw configError('bad margin selection', problems);
   const candidates: MarginSelection['candidates'] = [];
   for (const margin of options.margins) {
-    const agent = await restoreAgent(withChangeMargin(options.exported, margin), options.context);
+    const agent = await restoredAgentFor(options.env, withChangeMargin(options.exported, margin), options.seed);
     try {
-      const rewards = evaluate(options.env, agent, { episodes: options.episodes, seed: options.seed }).map((episode) => episode.totalReward);
-      candidates.push({ margin, meanReward: rewards.reduce((total, reward) => total + reward, 0) / rewards.length });
+      candidates.push({ margin, meanReward: mean(evaluate(options.env, agent, { episodes: options.episodes, seed: options.seed }).map((episode) => episode.totalReward)) });
     } finally {
       agent.dispose();
     }

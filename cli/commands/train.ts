@@ -6,7 +6,6 @@
  */
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { agentContextOf } from '../../agents/agent.js';
 import { buildArtifact, codeVersion, readArtifact, writeArtifact } from '../../agents/artifact.js';
 import { agentDefinitions } from '../../agents/registry.js';
 import { makeEnv } from '../../env/env.js';
@@ -203,8 +202,7 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
   let exported = best ? best.exported : await agent.export();
   let marginSelection: MarginSelection | undefined;
   if (options.chooseMargin) {
-    const context = agentContextOf(model, env.observationSpace, env.actionSpace, trainingSeed);
-    marginSelection = await chooseChangeMargin({ exported, context, env: evaluationEnv, episodes: options.evalEpisodes, seed: 1_000_000 + options.seed, margins: options.chooseMargin });
+    marginSelection = await chooseChangeMargin({ exported, env: evaluationEnv, episodes: options.evalEpisodes, seed: 1_000_000 + options.seed, margins: options.chooseMargin });
     exported = marginSelection.exported;
     progress.log(`chose change margin ${marginSelection.margin} on the evaluation seeds: ${marginSelection.candidates.map((candidate) => `${candidate.margin} -> ${formatNumber(candidate.meanReward)}`).join(', ')}`);
   }

@@ -115,7 +115,7 @@ describe('DQN on steady-state-v1 against the best fixed price', () => {
     });
     agents[result.winner]!.dispose(); // the others are disposed by the selection
     // The change margin, chosen on the selection seeds too (how noisy the winner's values are decides it).
-    const margin = await chooseChangeMargin({ exported: result.best.exported, context: contextFor(1), env: makeEnv(model), episodes: 2 * seeds, seed: selectionSeed, margins: [50, 100, 150, 200, 300] });
+    const margin = await chooseChangeMargin({ exported: result.best.exported, env: makeEnv(model), episodes: 2 * seeds, seed: selectionSeed, margins: [50, 100, 150, 200, 300] });
     const best = await restoreAgent(margin.exported, contextFor(1));
     const difference = pairedInterval(heldOutRewards(best), fixed.heldOut);
     best.dispose();

@@ -12,6 +12,7 @@ import { makeEnv } from '../../env/env.js';
 import { PricelabError } from '../../env/errors.js';
 import { buildMarketModel } from '../../env/model.js';
 import { chooseChangeMargin } from '../../experiments/margin-selection.js';
+import { mean } from '../../experiments/statistics/moments.js';
 import { evaluate } from '../../experiments/train.js';
 import { linearMarket, linearOptimum } from '../fixtures/linear-market.js';
 
@@ -32,15 +33,16 @@ const meanReward = async (margin: number) => {
   const agent = await restoreAgent(withChangeMargin(exported, margin), context);
   const rewards = evaluate(env, agent, { episodes: 3, seed: 500 }).map((episode) => episode.totalReward);
   agent.dispose();
-  return rewards.reduce((total, reward) => total + reward, 0) / rewards.length;
+  return mean(rewards);
 };
 
 describe('chooseChangeMargin', () => {
   it('evaluates every candidate on the same seeds and keeps the best, with its margin in the export', async () => {
     const margins = [0, 0.5, 1e9];
-    const selection = await chooseChangeMargin({ exported, context, env, episodes: 3, seed: 500, margins });
+    const selection = await chooseChangeMargin({ exported, env, episodes: 3, seed: 500, margins });
     const expected = await Promise.all(margins.map(async (margin) => ({ margin, meanReward: await meanReward(margin) })));
     expect(selection.candidates).toEqual(expected);
+    expect(new Set(expected.map((candidate) => candidate.meanReward)).size).toBeGreaterThan(1); // a real choice
     const best = Math.max(...expected.map((candidate) => candidate.meanReward));
     expect(selection.margin).toBe(expected.find((candidate) => candidate.meanReward === best)!.margin);
     const restored = await restoreAgent(selection.exported, context);
@@ -58,11 +60,11 @@ describe('chooseChangeMargin', () => {
   });
 
   it('refuses a non-DQN export, no candidates, a negative margin and no episodes, naming each', async () => {
-    const attempt = chooseChangeMargin({ exported: { kind: 'fixed-price', config: {}, files: {} }, context, env, episodes: 0, seed: 1, margins: [] });
+    const attempt = chooseChangeMargin({ exported: { kind: 'fixed-price', config: {}, files: {} }, env, episodes: 0, seed: 1, margins: [] });
     await expect(attempt).rejects.toThrow(PricelabError);
     const error = (await attempt.catch((caught: unknown) => caught)) as PricelabError;
     expect(error.problems.map((problem) => problem.path.join('.'))).toEqual(['exported.kind', 'margins', 'episodes']);
-    const negative = (await chooseChangeMargin({ exported, context, env, episodes: 1, seed: 1, margins: [50, -1] }).catch((caught: unknown) => caught)) as PricelabError;
+    const negative = (await chooseChangeMargin({ exported, env, episodes: 1, seed: 1, margins: [50, -1] }).catch((caught: unknown) => caught)) as PricelabError;
     expect(negative.problems.map((problem) => problem.path.join('.'))).toEqual(['margins.1']);
     expect(() => withChangeMargin(exported, Number.NaN)).toThrow(PricelabError);
   });
