@@ -74,8 +74,16 @@ describe('the dashboard in a browser', () => {
 
     await page.click('#pause');
     await expect.poll(status).toBe('paused');
+    // The last frame before the pause is drawn on the next animation frame, after the status
+    // has changed: wait until the drawing settles (at 64 days a second it never would).
+    const settled = async () => {
+      const before = await dayRules('price-A');
+      await page.waitForTimeout(300);
+      return (await dayRules('price-A')) === before;
+    };
+    await expect.poll(settled, { timeout: 5_000 }).toBe(true);
     const paused = await dayRules('price-A');
-    await page.waitForTimeout(400);
+    await page.waitForTimeout(600);
     expect(await dayRules('price-A')).toBe(paused);
     await page.click('#step');
     await expect.poll(() => dayRules('price-A')).toBe(paused + 1);
