@@ -18,6 +18,7 @@ import { ucb1Definition } from './ucb1.js';
 import { thompsonDefinition } from './thompson.js';
 import { linUcbDefinition } from './linucb.js';
 import { dqnDefinition } from './dqn.js';
+import { phasedDefinition } from './phased.js';
 
 export const agentDefinitions: ReadonlyMap<string, AgentDefinition> = new Map(
   [
@@ -34,6 +35,7 @@ export const agentDefinitions: ReadonlyMap<string, AgentDefinition> = new Map(
     thompsonDefinition,
     linUcbDefinition,
     dqnDefinition,
+    phasedDefinition((kind) => agentDefinition(kind)),
   ].map((definition) => [definition.kind, definition]),
 );
 

@@ -13,6 +13,7 @@
  */
 import type { AgentExport } from '../agents/agent.js';
 import { withChangeMargin } from '../agents/dqn.js';
+import { withFinaleExport } from '../agents/phased.js';
 import type { TimeLimit } from '../env/env.js';
 import { configError } from '../env/errors.js';
 import { restoredAgentFor } from './setup.js';
@@ -20,7 +21,7 @@ import { mean } from './statistics/moments.js';
 import { evaluate } from './train.js';
 
 export interface MarginSelectionOptions {
-  /** A DQN export (its other settings are kept). */
+  /** A DQN export, or a phased one whose finale is a DQN (its other settings are kept). */
   exported: AgentExport;
   /** An env of the market (the agent is restored for it), for the validation episodes on seeds seed, seed + 1, ... */
   env: TimeLimit;
@@ -40,7 +41,7 @@ export interface MarginSelection {
 
 export async function chooseChangeMargin(options: MarginSelectionOptions): Promise<MarginSelection> {
   const problems = [
-    ...(options.exported.kind === 'dqn' ? [] : [{ path: ['exported', 'kind'], message: `expected a "dqn" export (only DQN has a change margin), found "${options.exported.kind}"` }]),
+    ...(marginKind(options.exported) === 'dqn' ? [] : [{ path: ['exported', 'kind'], message: `expected a "dqn" export, or a "phased" one whose finale is a dqn (only DQN has a change margin), found ${describeKind(options.exported)}` }]),
     ...(options.margins.length > 0 ? [] : [{ path: ['margins'], message: 'expected at least one candidate margin, found none' }]),
     ...options.margins.flatMap((margin, index) => (Number.isFinite(margin) && margin >= 0 ? [] : [{ path: ['margins', index], message: `expected a finite margin of 0 or more, found ${margin}` }])),
     ...(Number.isInteger(options.episodes) && options.episodes >= 1 ? [] : [{ path: ['episodes'], message: `expected a whole number of validation episodes, 1 or more, found ${options.episodes}` }]),
@@ -48,7 +49,7 @@ export async function chooseChangeMargin(options: MarginSelectionOptions): Promi
   if (problems.length > 0) throw configError('bad margin selection', problems);
   const candidates: MarginSelection['candidates'] = [];
   for (const margin of options.margins) {
-    const agent = await restoredAgentFor(options.env, withChangeMargin(options.exported, margin), options.seed);
+    const agent = await restoredAgentFor(options.env, withMargin(options.exported, margin), options.seed);
     try {
       candidates.push({ margin, meanReward: mean(evaluate(options.env, agent, { episodes: options.episodes, seed: options.seed }).map((episode) => episode.totalReward)) });
     } finally {
@@ -56,5 +57,16 @@ export async function chooseChangeMargin(options: MarginSelectionOptions): Promi
     }
   }
   const best = candidates.reduce((chosen, candidate) => (candidate.meanReward > chosen.meanReward ? candidate : chosen));
-  return { margin: best.margin, exported: withChangeMargin(options.exported, best.margin), candidates };
+  return { margin: best.margin, exported: withMargin(options.exported, best.margin), candidates };
 }
+
+/** The kind whose margin is chosen: the export's own, or a phased export's finale's. */
+function marginKind(exported: AgentExport): string | undefined {
+  if (exported.kind !== 'phased') return exported.kind;
+  const finale = (exported.config as { finale?: { kind?: unknown } } | null)?.finale?.kind;
+  return typeof finale === 'string' ? finale : undefined;
+}
+
+const describeKind = (exported: AgentExport) => (exported.kind === 'phased' ? `a phased export whose finale is "${marginKind(exported) ?? 'missing'}"` : `"${exported.kind}"`);
+
+const withMargin = (exported: AgentExport, margin: number) => (exported.kind === 'phased' ? withFinaleExport(exported, (finale) => withChangeMargin(finale, margin)) : withChangeMargin(exported, margin));
