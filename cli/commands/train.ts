@@ -87,7 +87,7 @@ export function registerTrain(program: Command): void {
     .option('--keep-best', 'with --envs: write the policy of the best greedy evaluation (model selection on the evaluation seeds), not the last')
     .option('--population <k>', 'with --envs: train k members (seeds seed .. seed + k - 1) for --select-after steps each, continue the one with the best evaluation to the full budget (successive halving); implies --keep-best', positiveInteger, 1)
     .option('--select-after <n>', 'with --population: steps each member trains before the selection (default: a fifth of the budget)', positiveInteger)
-    .option('--choose-margin <margins>', "with --agent dqn: after training, choose the change margin among these (reward units, e.g. 50,100,150,200,300) on the evaluation seeds; the policy is written with it", marginList)
+    .option('--choose-margin <margins>', "with --agent dqn (or phased with a dqn finale): after training, choose the change margin among these (reward units, e.g. 50,100,150,200,300) on the evaluation seeds; the policy is written with it", marginList)
     .option('--json', 'print the run manifest as JSON')
     .action(run(async (scenarioName: string, options: TrainCommandOptions) => trainCommand(scenarioName, options)));
 
@@ -119,14 +119,17 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
       { path: [options.leadIn ? 'lead-in' : 'first-action'], message: 'expected --exploring-starts <windows> beside it, found none' },
     ]);
   }
-  if (options.chooseMargin && options.agent !== 'dqn') {
-    throw configError('--choose-margin for an agent without a change margin', [{ path: ['choose-margin'], message: `expected --agent dqn (the agent with a change margin), found --agent ${options.agent}` }]);
+  const config = options.config ? readJsonFile(options.config, 'agent config') : {};
+  const finaleKind = options.agent === 'phased' ? (config as { finale?: { kind?: unknown } } | null)?.finale?.kind : undefined;
+  if (options.chooseMargin && options.agent !== 'dqn' && finaleKind !== 'dqn') {
+    throw configError('--choose-margin for an agent without a change margin', [
+      { path: ['choose-margin'], message: `expected --agent dqn, or --agent phased with a dqn finale (the agent with a change margin), found --agent ${options.agent}${options.agent === 'phased' ? ` with a ${String(finaleKind)} finale` : ''}` },
+    ]);
   }
   const loaded = loadScenario(scenarioName);
   const model = buildMarketModel(loaded.scenario);
   const env = makeEnv(model);
   const evaluationEnv = makeEnv(model);
-  const config = options.config ? readJsonFile(options.config, 'agent config') : {};
   let agent = await agentFor(env, options.agent, config, options.seed);
   let trainingSeed = options.seed;
   let population: { winner: number; trialBest: number[]; totalSteps: number } | undefined;

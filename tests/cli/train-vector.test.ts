@@ -72,6 +72,29 @@ describe('pricelab train over a vector env', () => {
     expect(dqnState.config.changeMargin).toBe(chosen);
   }, 60_000);
 
+  it('trains a phased agent (fixed price, then a DQN finale) from the last days, chooses its margin, and the policy evaluates', async () => {
+    const out = join(scratch, 'phased');
+    const configFile = join(scratch, 'phased.json');
+    const finale = { backend: 'wasm', hiddenLayers: [8], learningStarts: 100, totalSteps: 600, changeMargin: 0 };
+    writeFileSync(configFile, JSON.stringify({ finaleDays: 10, base: { kind: 'fixed-price', config: { price: 10 } }, finale: { kind: 'dqn', config: finale } }));
+    const trained = await cli('train', scenarioFile, '--agent', 'phased', '--config', configFile, '--steps', '600', '--envs', '2', '--exploring-starts', '1:10:greedy', '--keep-best', '--eval-every', '300', '--eval-episodes', '2', '--choose-margin', '0,1e9', '--out', out, '--json');
+    expect(trained.stderr).not.toContain('Error');
+    expect(trained.code).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { agent: { kind: string; config: { finale: { config: { changeMargin: number } } } }; metrics: Record<string, unknown> };
+    expect(manifest.agent.kind).toBe('phased');
+    expect(manifest.agent.config.finale.config.changeMargin).toBe(manifest.metrics['eval/changeMargin']);
+    const dqnState = JSON.parse(readFileSync(join(out, 'policy', 'finale.dqn.json'), 'utf8')) as { config: { changeMargin: number } };
+    expect(dqnState.config.changeMargin).toBe(manifest.metrics['eval/changeMargin']);
+    const evaluated = await cli('evaluate', scenarioFile, '--policy', join(out, 'policy'), '--episodes', '2', '--json');
+    expect(evaluated.code).toBe(0);
+    // A phased agent whose finale has no change margin: --choose-margin exits 2, naming it.
+    writeFileSync(configFile, JSON.stringify({ finaleDays: 10, base: { kind: 'fixed-price', config: { price: 10 } }, finale: { kind: 'fixed-price', config: { price: 9 } } }));
+    const refused = await cli('train', scenarioFile, '--agent', 'phased', '--config', configFile, '--steps', '100', '--envs', '2', '--choose-margin', '0,50', '--out', join(scratch, 'never-phased'));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('choose-margin');
+    expect(refused.stderr).toContain('fixed-price finale');
+  }, 60_000);
+
   for (const [flags, named] of [
     [['--choose-margin', '50,100'], 'choose-margin'],
     [['--population', '2'], 'population'],
