@@ -16,7 +16,6 @@
 import { z } from 'zod';
 import type { BoxSpace, DiscreteSpace } from '../env/spaces.js';
 import type { MarketModel } from '../env/model.js';
-import type { ReviewRule } from './final-position.js';
 import { PricelabError } from '../env/errors.js';
 
 export interface Transition {
@@ -53,8 +52,6 @@ export interface AgentContext {
   readonly listPrice: number;
   /** Seed of the agent's own exploration stream. */
   readonly seed: number;
-  /** The firm's own ordering rule, where a periodic (s, S) review replenishes its stock: a firm knows how it orders. */
-  readonly replenishment?: ReviewRule;
   /**
    * The true market model. Only oracle agents (myopic oracle, DP-optimal) may read it;
    * learners must not.
@@ -154,16 +151,8 @@ export function agentContextOf(
     unitCost: model.unitCost,
     listPrice: model.listPrice,
     seed,
-    ...reviewRuleOf(model),
     ...(oracle ? { model, market: oracle.market } : {}),
   };
-}
-
-function reviewRuleOf(model: MarketModel): { replenishment?: ReviewRule } {
-  const replenishment = model.scenario.inventory?.replenishment;
-  return replenishment?.kind === 'periodic-review'
-    ? { replenishment: { reorderPoint: replenishment.reorderPoint, orderUpTo: replenishment.orderUpTo, reviewEveryDays: replenishment.reviewEveryDays } }
-    : {};
 }
 
 export const jsonFile = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));

@@ -112,10 +112,6 @@ export const dqnConfigSchema = z.strictObject({
   changeMargin: z.number().nonnegative().default(0).describe("0: plain greedy choices; above 0 (reward units, before rewardScale): hysteresis against flicker (agents/change-margin.ts): a greedy choice keeps yesterday's price (the ladder price nearest the lastPrice feature) unless another price's Q-value beats it by more than this. Shapes the greedy policy of evaluation and serving (explore off): act, actBatch, explain, and an agent restored from the export; while training explores, the non-random choice stays the plain argmax. Needs a lastPrice feature"),
   stockPotential: z.number().nonnegative().default(0).describe("0: off; above 0 (reward units per unit of stock, e.g. unitCost - salvageValue): potential-based reward shaping of the salvage on the horizon's last day (agents/stock-potential.ts, Ng et al. 1999): phi(s) = -stockPotential x (stock on hand + on order) on the last stockPotentialDays days, r' = r + gamma phi(s') - phi(s), so the last day's lump is booked as the stock position moves and a markdown's worth is no longer a per cent of it. The optimal policy is unchanged. Needs stockOnHand and daysLeft features"),
   stockPotentialDays: z.number().int().positive().default(6).describe("the window of the stock potential: the horizon's last this many days. Below the cap of the lastDays feature (7), so that the step into the window, which books the whole position at once, is between two days the observation tells apart (a config error otherwise)"),
-  stockPotentialRampDays: z.number().int().nonnegative().default(0).describe('0: the potential opens at once; above 0: its weight rises linearly from 0 to 1 over this many days before the stockPotentialDays window, so it can reach further back than lastDays resolves (to a review a week or two before the end) without a lump on a step the network cannot see'),
-  stockPotentialReorders: z.boolean().default(false).describe("false: phi charges today's position; true: the expected final position under the firm's own periodic (s, S) review rule (agents/final-position.ts), so an order the last reviews will place is charged, smoothed by the sales noise, as the days' sales move its odds. Needs a market replenished by periodic review"),
-  stockPotentialDailySales: z.number().nonnegative().optional().describe("the mean daily net sales (units sold less units restocked from returns) of the final-position table; default: the observation's typical daily units (salesYesterday's scale)"),
-  stockPotentialDailySalesSd: z.number().nonnegative().optional().describe('the sd of daily net sales of the final-position table; default: the square root of the mean (Poisson)'),
   backend: z.enum(backendChoices).default('auto').describe("TensorFlow.js backend: 'auto' (node if installed, else wasm, else cpu), 'node', 'wasm' or 'cpu'"),
 });
 
@@ -309,7 +305,6 @@ export class DqnAgent implements Agent {
   /** Reads yesterday's price from an observation (null unless changeMargin > 0). */
   private readonly previousPrice: PreviousPriceReader | null;
   private readonly observationSpace: AgentContext['observationSpace'];
-  private readonly replenishment: AgentContext['replenishment'];
   /** ez-greedy: the cumulative distribution of hold lengths 1..explorationHold (null when explorationHold is 1). */
   private readonly holdLengths: Float64Array | null;
   /** ez-greedy: per market (actBatch row; act uses row 0), days its exploring price is still held, and that price. */
@@ -320,7 +315,7 @@ export class DqnAgent implements Agent {
   /** Creates the agent on the configured backend (loading TensorFlow.js on first use). */
   static async create(config: DqnConfig, context: AgentContext): Promise<DqnAgent> {
     // A new agent will learn: a potential that does not fit the market is a config error now, not at the first step.
-    if (config.stockPotential > 0) stockPotentialOf(config, context.observationSpace, context.replenishment);
+    if (config.stockPotential > 0) stockPotential(context.observationSpace, config.stockPotential, config.stockPotentialDays);
     const { tf, backend } = await loadTensorflow(config.backend);
     return new DqnAgent(tf, backend, config, context);
   }
@@ -348,7 +343,6 @@ export class DqnAgent implements Agent {
     this.holdLengths = config.explorationHold > 1 ? holdLengthDistribution(config.explorationHold, config.explorationHoldExponent) : null;
     this.previousPrice = config.changeMargin > 0 ? previousPriceReader(context.observationSpace, context.ladder) : null;
     this.observationSpace = context.observationSpace;
-    this.replenishment = context.replenishment;
 
     const actionCount = this.layout.actionCount;
     if (config.dueling) {
@@ -439,7 +433,8 @@ export class DqnAgent implements Agent {
     counters.steps++;
     const ends = transition.terminated || (this.config.horizonTerminal && transition.truncated);
     if (this.potential === undefined) {
-      this.potential = this.config.stockPotential > 0 ? stockPotentialOf(this.config, this.observationSpace, this.replenishment) : null;
+      const { stockPotential: perUnit, stockPotentialDays } = this.config;
+      this.potential = perUnit > 0 ? stockPotential(this.observationSpace, perUnit, stockPotentialDays) : null;
     }
     const potential = this.potential;
     const reward = potential ? transition.reward + (ends ? 0 : this.config.gamma * potential.at(transition.nextObservation)) - potential.at(transition.observation) : transition.reward;
@@ -804,18 +799,6 @@ interface DqnStateFile {
 }
 
 /** The tf.sequential equivalent of the network: dense layers named hidden_1.., q_values. */
-/** The stock potential a config asks for, on a context's observation space and review rule (a config error if they do not fit). */
-function stockPotentialOf(config: DqnConfig, space: AgentContext['observationSpace'], replenishment: AgentContext['replenishment']): StockPotential {
-  const typicalUnits = space.scales[space.featureNames.indexOf('salesYesterday')] ?? 1;
-  const dailySales = config.stockPotentialDailySales ?? typicalUnits;
-  return stockPotential(space, {
-    perUnit: config.stockPotential,
-    lastDays: config.stockPotentialDays,
-    rampDays: config.stockPotentialRampDays,
-    ...(config.stockPotentialReorders ? { reorders: { rule: replenishment, dailySales, dailySalesSd: config.stockPotentialDailySalesSd ?? Math.sqrt(dailySales) } } : {}),
-  });
-}
-
 export function buildLayersModel(tf: TensorflowModule, layout: NetworkLayout): Tf.Sequential {
   const last = layout.policyUnits.length - 1;
   return tf.sequential({

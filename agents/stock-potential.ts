@@ -16,41 +16,17 @@
  * last day's reward is an ordinary day's. Over an episode the shaping sums to -phi(s_0) = 0,
  * so (Ng et al.) the optimal policy is unchanged; only the learner's targets are easier.
  * The potential reads only the observation, as the agent's other inputs do.
- *
- * Two refinements (both off by default):
- * - reorders: where the firm orders by a periodic (s, S) review, the position at the end is
- *   not today's: an order at the last reviews adds up to S - s units that arrive too late to
- *   sell. phi then charges the expected final position under the firm's own rule
- *   (agents/final-position.ts) instead of today's, so the last reviews' cliff is booked,
- *   smoothed by the sales noise, as each day's sales move the odds of an order.
- * - rampDays: the window's weight rises from 0 to 1 over this many days before it, so a
- *   potential that must open earlier than lastDays can resolve (to see the review a week
- *   or two before the end) opens by small steps, not one lump on a step the network
- *   cannot see.
  */
 import { configError } from '../env/errors.js';
 import type { BoxSpace } from '../env/spaces.js';
-import { FinalPositionTable, type ReviewRule } from './final-position.js';
 
 export interface StockPotential {
   /** phi(s) for one observation (reward units). */
   at(observation: ArrayLike<number>): number;
 }
 
-export interface StockPotentialOptions {
-  /** Reward units per unit of stock left at the end (unitCost - salvageValue). */
-  readonly perUnit: number;
-  /** The days at the horizon's end where the potential has its full weight. */
-  readonly lastDays: number;
-  /** Days before those over which the weight rises linearly from 0 (0: none). */
-  readonly rampDays?: number;
-  /** Charge the expected final position under the firm's review rule (needs the rule). */
-  readonly reorders?: { readonly rule: ReviewRule | undefined; readonly dailySales: number; readonly dailySalesSd: number };
-}
-
 /** The potential for an observation space; a config error names what the space lacks. */
-export function stockPotential(observationSpace: BoxSpace, options: StockPotentialOptions, field = 'stockPotential'): StockPotential {
-  const { perUnit, lastDays, rampDays = 0, reorders } = options;
+export function stockPotential(observationSpace: BoxSpace, perUnit: number, lastDays: number, field = 'stockPotential'): StockPotential {
   const names = observationSpace.featureNames;
   const onHand = names.indexOf('stockOnHand');
   const onOrder = names.indexOf('stockOnOrder');
@@ -68,31 +44,16 @@ export function stockPotential(observationSpace: BoxSpace, options: StockPotenti
   // see the step values both days alike. lastDays (days left, capped) resolves only the days below its cap.
   const lastDaysIndex = names.indexOf('lastDays');
   const lastDaysCap = lastDaysIndex < 0 ? Number.POSITIVE_INFINITY : scale(lastDaysIndex);
-  if (lastDays >= lastDaysCap && !process.env["PRICELAB_SCRATCH_NOCAP"]) {
+  if (lastDays >= lastDaysCap) {
     throw configError(`${field}Days opens the window on a day the observation cannot tell from the day before`, [
       { path: [`${field}Days`], message: `expected at most ${lastDaysCap - 1} days (the lastDays feature is capped at ${lastDaysCap}, so the day ${lastDaysCap} days before the end looks like the one before it), found ${lastDays}` },
     ]);
   }
-  if (reorders && !reorders.rule) {
-    throw configError(`${field}Reorders needs the firm's periodic-review rule`, [
-      { path: [`${field}Reorders`], message: 'expected a market whose inventory is replenished by a periodic (s, S) review, found none: without reorders the final position is today\'s (leave it off)' },
-    ]);
-  }
-  if (reorders && !(reorders.dailySales >= 0 && reorders.dailySalesSd >= 0)) {
-    throw configError(`${field}Reorders needs daily sales`, [
-      { path: [`${field}DailySales`], message: `expected a mean and sd of daily net sales at or above 0, found ${reorders.dailySales} and ${reorders.dailySalesSd}` },
-    ]);
-  }
-  const windowDays = lastDays + rampDays;
-  // daysLeft's scale is the horizon (env/observation.ts).
-  const finalPosition = reorders ? new FinalPositionTable({ rule: reorders.rule, horizon: daysLeftScale, days: windowDays, dailySales: reorders.dailySales, dailySalesSd: reorders.dailySalesSd }) : null;
   return {
     at(observation) {
-      const left = Math.round((observation[daysLeft] ?? 0) * daysLeftScale);
-      if (left > windowDays) return 0;
-      const weight = left <= lastDays ? 1 : (windowDays + 1 - left) / (rampDays + 1);
+      if ((observation[daysLeft] ?? 0) * daysLeftScale > lastDays + 1e-6) return 0;
       const position = (observation[onHand] ?? 0) * onHandScale + (onOrder < 0 ? 0 : (observation[onOrder] ?? 0) * onOrderScale);
-      return -perUnit * weight * (finalPosition?.expected(position, left) ?? position);
+      return -perUnit * position;
     },
   };
 }
