@@ -4,6 +4,7 @@
  * feature, the base cut where the finale takes over); config problems name their path; a
  * phased DQN's change margin can be chosen like a DQN's.
  */
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { agentContextOf, type Agent, type AgentContext, type Transition } from '../../agents/agent.js';
 import type { AgentDefinition } from '../../agents/definition.js';
@@ -85,6 +86,13 @@ describe('the phased agent', () => {
     const out = new Int32Array(2);
     (agent as PhasedAgent).actBatch(batch, 2, { explore: false }, out);
     expect(Array.from(out)).toEqual([features % env.actionSpace.n, (features + 1) % env.actionSpace.n]);
+    agent.dispose();
+  });
+
+  it('takes the shared config of scenarios/agent-configs/ (the steady-state test and the README use it)', async () => {
+    const shared: unknown = JSON.parse(readFileSync(new URL('../../scenarios/agent-configs/phased-dqn-steady-state-v1.json', import.meta.url), 'utf8'));
+    const agent = await createAgent('phased', { ...(shared as object), finale: { ...(shared as { finale: { config: object } }).finale, config: { ...(shared as { finale: { config: object } }).finale.config, backend: 'wasm' } } }, context);
+    expect(agent.kind).toBe('phased');
     agent.dispose();
   });
 
