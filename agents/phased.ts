@@ -45,7 +45,8 @@ class PhaseReader {
   readonly finaleSpace: BoxSpace;
   private readonly daysLeft: number;
   private readonly horizon: number;
-  private readonly features: number;
+  /** Features of the market's observation (the finale's has one more). */
+  readonly features: number;
 
   constructor(
     space: BoxSpace,
@@ -108,24 +109,17 @@ export class PhasedAgent implements Agent {
     return this.phase.inFinale(observation) ? this.finale.act(this.phase.widen(observation, [0]), options) : this.base.act(observation, options);
   }
 
-  /** Each agent acts on its own rows: one batched call for the finale's (when it has a batched form), one per row for the base's. */
+  /**
+   * Each agent acts on every row when any row is its own, and only its own rows' answers are
+   * kept: a market keeps its row, so per-row state (DQN's held exploring prices) stays with it.
+   * In a vector env's lockstep every market is on the same day, so all rows or none are the finale's.
+   */
   actBatch(observations: Float32Array, count: number, options: ActOptions, out: Int32Array): void {
-    const finaleRows: number[] = [];
-    const features = observations.length / count;
-    for (let row = 0; row < count; row++) {
-      if (this.phase.inFinale(observations, row)) finaleRows.push(row);
-      else out[row] = this.base.act(observations.subarray(row * features, (row + 1) * features), options);
-    }
-    if (finaleRows.length === 0) return;
-    const wide = this.phase.widen(observations, finaleRows);
-    if (this.finale.actBatch) {
-      const actions = new Int32Array(finaleRows.length);
-      this.finale.actBatch(wide, finaleRows.length, options, actions);
-      finaleRows.forEach((row, index) => (out[row] = actions[index] ?? 0));
-    } else {
-      const width = features + 1;
-      finaleRows.forEach((row, index) => (out[row] = this.finale.act(wide.subarray(index * width, (index + 1) * width), options)));
-    }
+    const inFinale = Array.from({ length: count }, (_, row) => this.phase.inFinale(observations, row));
+    const finaleRows = inFinale.filter(Boolean).length;
+    const baseActions = finaleRows < count ? actAll(this.base, observations, count, this.phase.features, options) : undefined;
+    const finaleActions = finaleRows > 0 ? actAll(this.finale, this.phase.widen(observations, Array.from({ length: count }, (_, row) => row)), count, this.phase.features + 1, options) : undefined;
+    for (let row = 0; row < count; row++) out[row] = (inFinale[row] ? finaleActions?.[row] : baseActions?.[row]) ?? 0;
   }
 
   observe(transition: Transition): void {
@@ -159,16 +153,35 @@ export class PhasedAgent implements Agent {
     return { kind: this.kind, state: { base: checkpointable(this.base, 'base').saveCheckpoint(), finale: checkpointable(this.finale, 'finale').saveCheckpoint() } };
   }
 
+  /** Both or neither: if the finale's checkpoint is refused, the base is put back as it was. */
   restoreCheckpoint(checkpoint: AgentCheckpoint): void {
     const state = checkpointState(checkpoint, this.kind, checkpointsSchema);
-    checkpointable(this.base, 'base').restoreCheckpoint(state.base);
-    checkpointable(this.finale, 'finale').restoreCheckpoint(state.finale);
+    const base = checkpointable(this.base, 'base');
+    const before = base.saveCheckpoint();
+    base.restoreCheckpoint(state.base);
+    try {
+      checkpointable(this.finale, 'finale').restoreCheckpoint(state.finale);
+    } catch (error) {
+      base.restoreCheckpoint(before);
+      throw error;
+    }
   }
 
   dispose(): void {
-    this.base.dispose();
-    this.finale.dispose();
+    try {
+      this.base.dispose();
+    } finally {
+      this.finale.dispose();
+    }
   }
+}
+
+/** The agent's actions for every row of a row-major batch: one batched call when it has one. */
+function actAll(agent: Agent, observations: Float32Array, count: number, width: number, options: ActOptions): Int32Array {
+  const actions = new Int32Array(count);
+  if (agent.actBatch) agent.actBatch(observations, count, options, actions);
+  else for (let row = 0; row < count; row++) actions[row] = agent.act(observations.subarray(row * width, (row + 1) * width), options);
+  return actions;
 }
 
 const checkpointsSchema = z.strictObject({
@@ -200,6 +213,28 @@ function subAgent(lookup: Lookup, role: Role, spec: PhasedConfig['base']): { def
   return { definition, config: parsed.data };
 }
 
+/** A phased artifact's config, or an integrity error listing every problem. */
+function artifactConfig(exported: AgentExport): PhasedConfig {
+  const parsed = configSchema.safeParse(exported.config);
+  if (parsed.success) return parsed.data;
+  throw new PricelabError(
+    'integrity',
+    "the phased artifact's config is not valid",
+    parsed.error.issues.map((issue) => ({ path: ['config', ...issue.path.map((part) => (typeof part === 'symbol' ? String(part) : part))], message: issue.message })),
+  );
+}
+
+/** Runs a sub-agent's creation or restore; its errors say whose they are, their paths under the role (in an artifact, its files are prefixed with the role). */
+async function withRole<T>(role: Role, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (!(error instanceof PricelabError)) throw error;
+    const firstLine = error.message.split('\n')[0] ?? error.message;
+    throw new PricelabError(error.kind, `the ${role} agent: ${firstLine}`, error.problems.map((problem) => ({ ...problem, path: [role, ...problem.path] })));
+  }
+}
+
 /** Only the files under `role.`, with the prefix taken off. */
 function filesOf(files: AgentExport['files'], role: Role): Record<string, Uint8Array> {
   const prefix = `${role}.`;
@@ -208,7 +243,7 @@ function filesOf(files: AgentExport['files'], role: Role): Record<string, Uint8A
 
 /** A phased export with its finale's export rewritten by `rewrite` (e.g. a DQN's change margin); the base's is kept. */
 export function withFinaleExport(exported: AgentExport, rewrite: (finale: AgentExport) => AgentExport): AgentExport {
-  const config = configSchema.parse(exported.config);
+  const config = artifactConfig(exported);
   const finale = rewrite({ kind: config.finale.kind, config: config.finale.config, files: filesOf(exported.files, 'finale') });
   const files: Record<string, Uint8Array> = Object.fromEntries(Object.entries(exported.files).filter(([name]) => name.startsWith('base.')));
   for (const [name, bytes] of Object.entries(finale.files)) files[`finale.${name}`] = bytes;
@@ -221,9 +256,10 @@ export function phasedDefinition(lookup: Lookup): AgentDefinition {
     const phase = new PhaseReader(context.observationSpace, config.finaleDays);
     const base = subAgent(lookup, 'base', config.base);
     const finale = subAgent(lookup, 'finale', config.finale);
-    const baseAgent = await make('base', base.definition, base.config, context);
+    // Each its own streams: the finale has the context's seed, the base the next one.
+    const baseAgent = await withRole('base', () => make('base', base.definition, base.config, { ...context, seed: context.seed + 1 }));
     try {
-      const finaleAgent = await make('finale', finale.definition, finale.config, { ...context, observationSpace: phase.finaleSpace });
+      const finaleAgent = await withRole('finale', () => make('finale', finale.definition, finale.config, { ...context, observationSpace: phase.finaleSpace }));
       return new PhasedAgent(config, phase, baseAgent, finaleAgent);
     } catch (error) {
       baseAgent.dispose();
@@ -236,7 +272,7 @@ export function phasedDefinition(lookup: Lookup): AgentDefinition {
     configSchema,
     create: (config, context) => build(config, context, async (_role, definition, subConfig, subContext) => definition.create(subConfig, subContext)),
     restore: (exported, context) => {
-      const config = configSchema.parse(exported.config);
+      const config = artifactConfig(exported);
       return build(config, context, async (role, definition, subConfig, subContext) => definition.restore({ kind: definition.kind, config: subConfig, files: filesOf(exported.files, role) }, subContext));
     },
   });

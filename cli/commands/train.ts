@@ -123,7 +123,7 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
   const finaleKind = options.agent === 'phased' ? (config as { finale?: { kind?: unknown } } | null)?.finale?.kind : undefined;
   if (options.chooseMargin && options.agent !== 'dqn' && finaleKind !== 'dqn') {
     throw configError('--choose-margin for an agent without a change margin', [
-      { path: ['choose-margin'], message: `expected --agent dqn, or --agent phased with a dqn finale (the agent with a change margin), found --agent ${options.agent}${options.agent === 'phased' ? ` with a ${String(finaleKind)} finale` : ''}` },
+      { path: ['choose-margin'], message: `expected --agent dqn, or --agent phased with a dqn finale (the agent with a change margin), found --agent ${options.agent}${options.agent === 'phased' ? (typeof finaleKind === 'string' ? ` with a ${finaleKind} finale` : ' without a finale kind in its --config') : ''}` },
     ]);
   }
   const loaded = loadScenario(scenarioName);

@@ -35,11 +35,11 @@ const cases: Case[] = [
   { kind: 'thompson', scenario: 'singles-day-v1', config: { nonStationary: { kind: 'sliding-window', window: 60 } } },
   { kind: 'linucb', scenario: 'weather-sensitive-v1' },
   { kind: 'dqn', scenario: 'steady-state-v1', config: { hiddenLayers: [16, 16], learningStarts: 50, batchSize: 16, backend: 'wasm' }, steps: 200 },
-  // The finale from day 65: the rollouts and the greedy checks cover both phases.
+  // The finale from day 15: the rollouts, the greedy checks and the explanations (days 0-29) cover both phases.
   {
     kind: 'phased',
     scenario: 'steady-state-v1',
-    config: { finaleDays: 300, base: { kind: 'fixed-price', config: { price: 17.99 } }, finale: { kind: 'dqn', config: { hiddenLayers: [16, 16], learningStarts: 50, batchSize: 16, backend: 'wasm' } } },
+    config: { finaleDays: 350, base: { kind: 'fixed-price', config: { price: 17.99 } }, finale: { kind: 'dqn', config: { hiddenLayers: [16, 16], learningStarts: 50, batchSize: 16, backend: 'wasm' } } },
   },
 ];
 

@@ -11,7 +11,7 @@ import type { AgentDefinition } from '../../agents/definition.js';
 import { dqnConfigSchema } from '../../agents/dqn.js';
 import type { PhasedAgent} from '../../agents/phased.js';
 import { phasedDefinition } from '../../agents/phased.js';
-import { agentDefinition, createAgent } from '../../agents/registry.js';
+import { agentDefinition, createAgent, restoreAgent } from '../../agents/registry.js';
 import { loadTensorflow } from '../../agents/tf-backend.js';
 import { makeEnv } from '../../env/env.js';
 import { buildMarketModel } from '../../env/model.js';
@@ -28,6 +28,7 @@ const model = buildMarketModel(loadScenario('steady-state-v1').scenario);
 const env = makeEnv(model);
 const context = agentContextOf(model, env.observationSpace, env.actionSpace, 1);
 const fixed = (price: number) => ({ kind: 'fixed-price', config: { price } });
+const priceOfIndex = (day: number) => (day * 5) % model.ladder.length;
 const smallDqn = { kind: 'dqn', config: { hiddenLayers: [8], learningStarts: 1_000_000, backend: 'wasm' } };
 
 /** A spy kind: records what it is shown, acts with a fixed index. */
@@ -94,6 +95,65 @@ describe('the phased agent', () => {
     const agent = await createAgent('phased', { ...(shared as object), finale: { ...(shared as { finale: { config: object } }).finale, config: { ...(shared as { finale: { config: object } }).finale.config, backend: 'wasm' } } }, context);
     expect(agent.kind).toBe('phased');
     agent.dispose();
+  });
+
+  it('acts in a batch as row by row, whichever rows are the finale\'s (a DQN finale, greedy)', async () => {
+    const agent = await createAgent('phased', { finaleDays: 21, base: fixed(17.99), finale: { kind: 'dqn', config: { hiddenLayers: [8], backend: 'wasm' } } }, context);
+    const features = env.observationSpace.featureNames.length;
+    const observationsOn = (days: readonly number[]) => {
+      const batch = new Float32Array(days.length * features);
+      days.forEach((day, row) => {
+        let { observation } = env.reset({ seed: 40 + row });
+        for (let step = 0; step < day; step++) observation = env.step(priceOfIndex(step)).observation;
+        batch.set(observation, row * features);
+      });
+      return batch;
+    };
+    for (const days of [[350, 355, 364], [0, 100, 343], [343, 344, 10, 364]]) {
+      const batch = observationsOn(days);
+      const batched = new Int32Array(days.length);
+      (agent as PhasedAgent).actBatch(batch, days.length, { explore: false }, batched);
+      const single = days.map((_, row) => agent.act(batch.subarray(row * features, (row + 1) * features), { explore: false }));
+      expect(Array.from(batched)).toEqual(single);
+    }
+    agent.dispose();
+  });
+
+  it('restores with finaleDays equal to the horizon, and refuses a bad artifact naming the field or the agent', async () => {
+    const agent = await createAgent('phased', { finaleDays: model.horizon, base: fixed(17.99), finale: { kind: 'dqn', config: { hiddenLayers: [8], backend: 'wasm' } } }, context);
+    const exported = await agent.export();
+    const restored = await restoreAgent(exported, context);
+    const [original] = evaluate(env, agent, { episodes: 1, seed: 8, recordSteps: true });
+    const [again] = evaluate(env, restored, { episodes: 1, seed: 8, recordSteps: true });
+    expect(again!.steps.map((step) => step.price)).toEqual(original!.steps.map((step) => step.price));
+    agent.dispose();
+    restored.dispose();
+    await expect(restoreAgent({ ...exported, config: { ...(exported.config as object), finaleDays: 'all' } }, context)).rejects.toMatchObject({ kind: 'integrity', problems: [{ path: ['config', 'finaleDays'] }] });
+    const withoutState = Object.fromEntries(Object.entries(exported.files).filter(([name]) => name !== 'finale.dqn.json'));
+    await expect(restoreAgent({ ...exported, files: withoutState }, context)).rejects.toMatchObject({ kind: 'integrity', message: expect.stringContaining('the finale agent') });
+  });
+
+  it('restores a checkpoint into both agents or neither', async () => {
+    const config = { finaleDays: 21, base: { kind: 'dqn', config: { hiddenLayers: [8], learningStarts: 10, batchSize: 4, backend: 'wasm' } }, finale: { kind: 'dqn', config: { hiddenLayers: [8], backend: 'wasm' } } };
+    const agent = (await createAgent('phased', config, context)) as PhasedAgent;
+    evaluate(env, agent, { episodes: 1, seed: 9 });
+    let { observation } = env.reset({ seed: 9 });
+    for (let day = 0; day < 40; day++) {
+      const action = agent.act(observation, { explore: true });
+      const result = env.step(action);
+      agent.observe({ observation, action, reward: result.reward, nextObservation: result.observation, terminated: false, truncated: false });
+      observation = result.observation;
+    }
+    const saved = agent.saveCheckpoint();
+    const fresh = (await createAgent('phased', config, context)) as PhasedAgent;
+    const before = JSON.stringify(fresh.saveCheckpoint());
+    const damaged = { ...saved, state: { ...(saved.state as object), finale: { kind: 'dqn', state: { nonsense: true } } } };
+    expect(() => fresh.restoreCheckpoint(damaged)).toThrow();
+    expect(JSON.stringify(fresh.saveCheckpoint())).toBe(before);
+    fresh.restoreCheckpoint(saved);
+    expect(JSON.stringify(fresh.saveCheckpoint())).toBe(JSON.stringify(saved));
+    agent.dispose();
+    fresh.dispose();
   });
 
   it('names the path of every config problem', async () => {
