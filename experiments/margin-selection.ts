@@ -15,7 +15,7 @@ import type { AgentExport } from '../agents/agent.js';
 import { withChangeMargin } from '../agents/dqn.js';
 import { withFinaleExport } from '../agents/phased.js';
 import type { TimeLimit } from '../env/env.js';
-import { configError } from '../env/errors.js';
+import { configError, type Problem } from '../env/errors.js';
 import { restoredAgentFor } from './setup.js';
 import { mean } from './statistics/moments.js';
 import { evaluate } from './train.js';
@@ -41,7 +41,7 @@ export interface MarginSelection {
 
 export async function chooseChangeMargin(options: MarginSelectionOptions): Promise<MarginSelection> {
   const problems = [
-    ...(marginKind(options.exported) === 'dqn' ? [] : [{ path: ['exported', 'kind'], message: `expected a "dqn" export, or a "phased" one whose finale is a dqn (only DQN has a change margin), found ${describeKind(options.exported)}` }]),
+    ...changeMarginProblems(options.exported.kind, options.exported.config, ['exported', 'kind']),
     ...(options.margins.length > 0 ? [] : [{ path: ['margins'], message: 'expected at least one candidate margin, found none' }]),
     ...options.margins.flatMap((margin, index) => (Number.isFinite(margin) && margin >= 0 ? [] : [{ path: ['margins', index], message: `expected a finite margin of 0 or more, found ${margin}` }])),
     ...(Number.isInteger(options.episodes) && options.episodes >= 1 ? [] : [{ path: ['episodes'], message: `expected a whole number of validation episodes, 1 or more, found ${options.episodes}` }]),
@@ -60,13 +60,17 @@ export async function chooseChangeMargin(options: MarginSelectionOptions): Promi
   return { margin: best.margin, exported: withMargin(options.exported, best.margin), candidates };
 }
 
-/** The kind whose margin is chosen: the export's own, or a phased export's finale's. */
-function marginKind(exported: AgentExport): string | undefined {
-  if (exported.kind !== 'phased') return exported.kind;
-  const finale = (exported.config as { finale?: { kind?: unknown } } | null)?.finale?.kind;
-  return typeof finale === 'string' ? finale : undefined;
+/**
+ * Why an agent of this kind and config has no change margin to choose ([] when it has one: a dqn,
+ * or a phased agent whose finale is a dqn). Shared by chooseChangeMargin and `pricelab train
+ * --choose-margin`, which asks before training.
+ */
+export function changeMarginProblems(kind: string, config: unknown, path: readonly (string | number)[]): Problem[] {
+  if (kind === 'dqn') return [];
+  const finale = kind === 'phased' ? (config as { finale?: { kind?: unknown } } | null)?.finale?.kind : undefined;
+  if (finale === 'dqn') return [];
+  const found = kind !== 'phased' ? `"${kind}"` : typeof finale === 'string' ? `a phased agent whose finale is "${finale}"` : 'a phased agent without a finale kind';
+  return [{ path: [...path], message: `expected a dqn, or a phased agent whose finale is a dqn (only DQN has a change margin), found ${found}` }];
 }
-
-const describeKind = (exported: AgentExport) => (exported.kind === 'phased' ? `a phased export whose finale is "${marginKind(exported) ?? 'missing'}"` : `"${exported.kind}"`);
 
 const withMargin = (exported: AgentExport, margin: number) => (exported.kind === 'phased' ? withFinaleExport(exported, (finale) => withChangeMargin(finale, margin)) : withChangeMargin(exported, margin));

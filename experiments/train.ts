@@ -236,7 +236,7 @@ export interface VectorTrainResult extends TrainResult {
  * `actBatch`, explore off, run only while some market has a greedy lead-in) or its lead-in
  * price, and its steps are not observed. The exploring `actBatch` runs over every market,
  * lead-ins included (one batched forward pass serves them all), except on days when every
- * market is in a random-price lead-in: runs whose hand-overs come late spend most days there.
+ * market is in a lead-in: runs whose hand-overs come late spend most days there.
  */
 export async function trainVector(env: VectorEnv, agent: Agent, options: VectorTrainOptions): Promise<VectorTrainResult> {
   const started = performance.now();
@@ -313,8 +313,8 @@ export async function trainVector(env: VectorEnv, agent: Agent, options: VectorT
         else randomPriceLeadIns++;
       }
     }
-    if (randomPriceLeadIns === count) {
-      // Every market is in a random-price lead-in: no forward pass is needed (late-start runs spend most days here).
+    if (randomPriceLeadIns + greedyLeadIns === count) {
+      // Every market is in a lead-in: no exploring choice is used (late-start runs spend most days here).
     } else if (agent.actBatch) agent.actBatch(observations, count, { explore: true }, actions);
     else for (let market = 0; market < count; market++) actions[market] = agent.act(observations.subarray(market * features, (market + 1) * features), { explore: true });
     if (greedyLeadIns > 0) {

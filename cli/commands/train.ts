@@ -18,7 +18,7 @@ import { summariseKpis } from '../../experiments/summary.js';
 import { evaluate, train, trainVector, type ExploringStarts, type TrainResult, type VectorTrainResult } from '../../experiments/train.js';
 import { VectorEnv } from '../../env/vector-env.js';
 import { trainPopulation } from '../../experiments/population.js';
-import { chooseChangeMargin, type MarginSelection } from '../../experiments/margin-selection.js';
+import { changeMarginProblems, chooseChangeMargin, type MarginSelection } from '../../experiments/margin-selection.js';
 import { loadScenario } from '../../scenarios/load.js';
 import { formatNumber, integer, positiveInteger, printJson, run, table, writeFileAtomically } from '../output.js';
 import { progressBar } from '../progress.js';
@@ -82,7 +82,7 @@ export function registerTrain(program: Command): void {
     .option('--eval-episodes <n>', 'episodes per evaluation', positiveInteger, 5)
     .option('--envs <n>', 'train over a vector env of n markets (batched actions where the agent has them)', positiveInteger, 1)
     .option('--exploring-starts <windows>', 'with --envs: share:lastDays pairs (e.g. 0.4:365,0.3:5:greedy): that share of episodes is learned only from a day drawn in the horizon\'s last lastDays days; a third field sets that window\'s own lead-in (greedy or random-price, else --lead-in\'s)', exploringStartWindows)
-    .addOption(new Option('--lead-in <who>', 'with --exploring-starts: who prices the days before the hand-over, greedy (the agent) or random-price (one ladder price per episode)').choices(['greedy', 'random-price']))
+    .addOption(new Option('--lead-in <who>', 'with --exploring-starts: who prices the days before the hand-over, greedy (the agent) or random-price (one ladder price per episode)').choices(leadInChoices))
     .addOption(new Option('--first-action <who>', "with --exploring-starts: the hand-over day's action, policy (the agent's exploring choice) or uniform (a ladder price drawn uniformly)").choices(['policy', 'uniform']))
     .option('--keep-best', 'with --envs: write the policy of the best greedy evaluation (model selection on the evaluation seeds), not the last')
     .option('--population <k>', 'with --envs: train k members (seeds seed .. seed + k - 1) for --select-after steps each, continue the one with the best evaluation to the full budget (successive halving); implies --keep-best', positiveInteger, 1)
@@ -120,12 +120,8 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
     ]);
   }
   const config = options.config ? readJsonFile(options.config, 'agent config') : {};
-  const finaleKind = options.agent === 'phased' ? (config as { finale?: { kind?: unknown } } | null)?.finale?.kind : undefined;
-  if (options.chooseMargin && options.agent !== 'dqn' && finaleKind !== 'dqn') {
-    throw configError('--choose-margin for an agent without a change margin', [
-      { path: ['choose-margin'], message: `expected --agent dqn, or --agent phased with a dqn finale (the agent with a change margin), found --agent ${options.agent}${options.agent === 'phased' ? (typeof finaleKind === 'string' ? ` with a ${finaleKind} finale` : ' without a finale kind in its --config') : ''}` },
-    ]);
-  }
+  const marginProblems = options.chooseMargin ? changeMarginProblems(options.agent, config, ['choose-margin']) : [];
+  if (marginProblems.length > 0) throw configError('--choose-margin for an agent without a change margin', marginProblems);
   const loaded = loadScenario(scenarioName);
   const model = buildMarketModel(loaded.scenario);
   const env = makeEnv(model);

@@ -178,7 +178,7 @@ describe('the phased agent', () => {
     expect(state.config.changeMargin).toBe(selection.margin);
     expect(dqnConfigSchema.parse((selection.exported.config as { finale: { config: unknown } }).finale.config).changeMargin).toBe(selection.margin);
     await expect(chooseChangeMargin({ exported: { ...exported, config: { finaleDays: 21, base: fixed(17.99), finale: fixed(15.99) } }, env, episodes: 2, seed: 5000, margins: [0] })).rejects.toMatchObject({
-      problems: [{ path: ['exported', 'kind'], message: expect.stringContaining('a phased export whose finale is "fixed-price"') }],
+      problems: [{ path: ['exported', 'kind'], message: expect.stringContaining('a phased agent whose finale is "fixed-price"') }],
     });
   });
 });

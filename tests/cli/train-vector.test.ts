@@ -92,7 +92,7 @@ describe('pricelab train over a vector env', () => {
     const refused = await cli('train', scenarioFile, '--agent', 'phased', '--config', configFile, '--steps', '100', '--envs', '2', '--choose-margin', '0,50', '--out', join(scratch, 'never-phased'));
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('choose-margin');
-    expect(refused.stderr).toContain('fixed-price finale');
+    expect(refused.stderr).toContain('a phased agent whose finale is "fixed-price"');
   }, 60_000);
 
   for (const [flags, named] of [

@@ -21,15 +21,17 @@ const daysLeftIndex = makeEnv(model).observationSpace.featureNames.indexOf('days
 const lastPriceIndex = makeEnv(model).observationSpace.featureNames.indexOf('lastPrice');
 const top = model.ladder[model.ladder.length - 1]!;
 
-/** Greedy: always the cheapest price; exploring: always index 3. Records every transition and every greedy call. */
-function recordingAgent(): Agent & { transitions: Transition[]; greedyCalls: number } {
+/** Greedy: always the cheapest price; exploring: always index 3. Records every transition, every greedy and every exploring call. */
+function recordingAgent(): Agent & { transitions: Transition[]; greedyCalls: number; exploreCalls: number } {
   const agent = {
     kind: 'recorder',
     capabilities: { learns: true, tabular: false, batchedActions: false, warmupSteps: 0 },
     transitions: [] as Transition[],
     greedyCalls: 0,
+    exploreCalls: 0,
     act: (_observation: Float32Array, options: { explore: boolean }) => {
-      if (!options.explore) agent.greedyCalls++;
+      if (options.explore) agent.exploreCalls++;
+      else agent.greedyCalls++;
       return options.explore ? 3 : 0;
     },
     observe: (transition: Transition) => void agent.transitions.push(transition),
@@ -105,6 +107,16 @@ describe('trainVector: exploring starts', () => {
     expect(agent.greedyCalls).toBeLessThan(result.leadInSteps);
     const lastDays = late.filter((episode) => firstDay(episode) >= horizon - 5);
     expect(lastDays.filter((episode) => handOver(episode) === model.ladder[0]).length / lastDays.length).toBeGreaterThan(0.55);
+  });
+
+  it('asks for no exploring choice on days every market spends in a lead-in, greedy or random-price', async () => {
+    for (const leadIn of ['greedy', 'random-price'] as const) {
+      const { agent, result } = await run({ windows: [{ share: 0.8, lastDays: 5, leadIn }] }, 3_000);
+      expect(result.leadInSteps).toBeGreaterThan(0);
+      // One market: an exploring call on every observed day (the hand-over's included), none in the lead-ins.
+      expect(agent.exploreCalls).toBe(result.steps);
+      expect(agent.greedyCalls).toBe(leadIn === 'greedy' ? result.leadInSteps : 0);
+    }
   });
 
   it('uniform first action: the hand-over day tries a ladder price drawn uniformly; the agent acts from the next day, and on day 0', async () => {
