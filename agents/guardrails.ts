@@ -7,8 +7,10 @@
  *   2. max change per period    |p - last| <= maxChange * last
  *   3. competitor-index band    low <= p / mean(competitor prices) <= high
  *   4. margin floor             (p - unit cost) / p >= marginFloor
- *   5. price ladder and charm   the nearest allowed price (ladder, charm ending) inside
- *                               what rules 1-4 left; ties go to the lower price
+ *   5. price ladder and charm   an allowed price (ladder, charm ending): the rules narrow the
+ *                               allowed prices in order 1-4, each rule only if some price
+ *                               left meets it; the nearest survivor to the price rules 1-4
+ *                               left wins; ties go to the lower price
  *
  * Each rule narrows a feasible interval and clamps the price into it. Earlier rules take
  * precedence: a rule whose interval does not meet what the earlier rules left is reported
@@ -16,11 +18,20 @@
  * always explained. A rule that lacks its context (no last price on the first day, no
  * competitor prices) is reported as skipped. The result lists every rule with its effect,
  * and `violations` names every rule the final price breaks: empty whenever some allowed
- * price meets all rules (a property test holds this).
+ * price meets all rules, and otherwise a rule is broken only because no allowed price
+ * meets it together with the rules of higher precedence the served price keeps (the
+ * served price's record of rules met is the lexicographic best among allowed prices;
+ * property tests hold both).
+ *
+ * Min/max is never broken. Bounds that hold no allowed price at all (say min 13.2, max 13.5
+ * on a ladder of x.99 prices) are a configuration error, not something to serve around:
+ * `guardrailLadderProblems` names them when guardrails are bound to a ladder, and
+ * applyGuardrails refuses them with the same problem (a config error, exit 2) rather than
+ * serve a price outside the bounds or off the ladder.
  */
 import { z } from 'zod';
 import { charm } from '../env/ladder.js';
-import { protocolError } from '../env/errors.js';
+import { configError, protocolError, type Problem } from '../env/errors.js';
 
 export const guardrailsSchema = z
   .strictObject({
@@ -107,6 +118,8 @@ function ruleInterval(rule: Exclude<GuardrailRule, 'ladder'>, rules: Guardrails,
 }
 
 const describe = (interval: Interval): string => `[${interval.low.toFixed(2)}, ${Number.isFinite(interval.high) ? interval.high.toFixed(2) : 'inf'}]`;
+/** A bound as written, to 4 decimals (12.995 must not print as 13.00). */
+const exact = (value: number): string => String(Number(value.toFixed(4)));
 const clamp = (value: number, interval: Interval): number => Math.min(interval.high, Math.max(interval.low, value));
 const inside = (value: number, interval: Interval): boolean => value >= interval.low - tolerance && value <= interval.high + tolerance;
 
@@ -149,36 +162,60 @@ export function applyGuardrails(proposed: number, ladder: ArrayLike<number>, rul
   }
 
   const prices = allowedPrices(ladder, rules);
-  let chosen = -1;
-  let chosenDistance = Number.POSITIVE_INFINITY;
-  let fallbackDistance = Number.POSITIVE_INFINITY;
-  let fallback = 0;
-  for (let index = 0; index < prices.length; index++) {
-    const candidate = prices[index] ?? 0;
-    const distance = Math.abs(candidate - price);
-    const better = (current: number, currentIndex: number) => distance < current - tolerance || (Math.abs(distance - current) <= tolerance && candidate < (prices[currentIndex] ?? Number.POSITIVE_INFINITY));
-    if (inside(candidate, feasible) && (chosen < 0 || better(chosenDistance, chosen))) {
-      chosen = index;
-      chosenDistance = distance;
-    }
-    const gap = Math.max(0, feasible.low - candidate, candidate - feasible.high);
-    if (gap < fallbackDistance - tolerance) {
-      fallbackDistance = gap;
-      fallback = index;
-    }
+  const bounds = intervals.find(({ rule }) => rule === 'min-max')?.interval;
+  if (bounds && !prices.some((candidate) => inside(candidate, bounds))) {
+    throw configError('the guardrails do not fit the price ladder', guardrailLadderProblems(rules, ladder));
   }
-  const ladderIndex = chosen >= 0 ? chosen : fallback;
+  // Snapping is lexicographic in the rules' precedence: each rule in order narrows the
+  // allowed prices to those that meet it, unless none does; then it is given up, and only
+  // then. So a rule is never broken to keep a later one, and min/max (checked above to
+  // hold for some allowed price) always holds.
+  let candidates = prices.map((_, index) => index);
+  const givenUp: GuardrailRule[] = [];
+  for (const { rule, interval } of intervals) {
+    const meeting = candidates.filter((index) => inside(prices[index] ?? 0, interval));
+    if (meeting.length > 0) candidates = meeting;
+    else givenUp.push(rule);
+  }
+  let ladderIndex = candidates[0] ?? 0;
+  for (const index of candidates) {
+    const distance = Math.abs((prices[index] ?? 0) - price);
+    const best = Math.abs((prices[ladderIndex] ?? 0) - price);
+    if (distance < best - tolerance || (Math.abs(distance - best) <= tolerance && (prices[index] ?? 0) < (prices[ladderIndex] ?? 0))) ladderIndex = index;
+  }
   const served = prices[ladderIndex] ?? price;
+  const inFeasible = inside(served, feasible);
   effects.push({
     rule: 'ladder',
-    status: chosen < 0 ? 'conflict' : Math.abs(served - price) > tolerance ? 'adjusted' : 'passed',
+    status: !inFeasible ? 'conflict' : Math.abs(served - price) > tolerance ? 'adjusted' : 'passed',
     before: price,
     after: served,
-    explanation:
-      chosen < 0
-        ? `no allowed price lies in ${describe(feasible)}; served the nearest one, ${served.toFixed(2)}`
-        : `nearest allowed price${rules.charmEnding === undefined ? '' : ` (charm ending .${Math.round(rules.charmEnding * 100)})`} in ${describe(feasible)}`,
+    explanation: !inFeasible
+      ? `no allowed price lies in ${describe(feasible)}; served ${served.toFixed(2)}, the nearest allowed price that gives up only ${givenUp.join(', ')} (each for a rule of higher precedence)`
+      : `nearest allowed price${rules.charmEnding === undefined ? '' : ` (charm ending .${Math.round(rules.charmEnding * 100)})`} in ${describe(feasible)}`,
   });
   const violations: GuardrailRule[] = intervals.filter(({ interval }) => !inside(served, interval)).map(({ rule }) => rule);
   return { price: served, ladderIndex, proposed, effects, violations };
+}
+
+/**
+ * Checks guardrails against the prices a policy may serve (its ladder, with the charm
+ * ending): min/max must leave at least one of them, or no price could be served inside
+ * the bounds. Serving and evaluation call it when they bind guardrails to a ladder;
+ * applyGuardrails refuses such rules with the same problems (a config error, exit 2).
+ */
+export function guardrailLadderProblems(rules: Guardrails, ladder: ArrayLike<number>, path: readonly (string | number)[] = []): Problem[] {
+  if (rules.minPrice === undefined && rules.maxPrice === undefined) return [];
+  const bounds = { low: rules.minPrice ?? 0, high: rules.maxPrice ?? Number.POSITIVE_INFINITY };
+  const prices = allowedPrices(ladder, rules);
+  if (prices.some((candidate) => inside(candidate, bounds))) return [];
+  const below = prices.filter((candidate) => candidate < bounds.low).at(-1);
+  const above = prices.find((candidate) => candidate > bounds.high);
+  const neighbours = [below, above].filter((candidate) => candidate !== undefined).map((candidate) => candidate.toFixed(2));
+  return [
+    {
+      path: [...path, rules.minPrice !== undefined ? 'minPrice' : 'maxPrice'],
+      message: `expected at least one allowed price (the ladder${rules.charmEnding === undefined ? '' : ' with its charm ending'}) within min/max [${exact(bounds.low)}, ${Number.isFinite(bounds.high) ? exact(bounds.high) : 'inf'}], found none (nearest: ${neighbours.join(' and ') || 'none'}); widen min/max to include a ladder price`,
+    },
+  ];
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { allowedPrices, applyGuardrails, guardrailsSchema, type Guardrails, type PricingContext } from '../../agents/guardrails.js';
+import { allowedPrices, applyGuardrails, guardrailLadderProblems, guardrailRules, guardrailsSchema, type Guardrails, type PricingContext } from '../../agents/guardrails.js';
+import { PricelabError } from '../../env/errors.js';
 
 const ladder = [9.99, 12.99, 14.99, 17.99, 19.99, 24.99, 29.99];
 
@@ -41,8 +42,10 @@ describe('guardrails', () => {
   it('a served price never breaks a rule when some allowed price meets them all', () => {
     fc.assert(
       fc.property(fc.double({ min: 0.01, max: 100, noNaN: true }), rulesArbitrary, contextArbitrary, (proposed, rules, context) => {
-        const guarded = applyGuardrails(proposed, ladder, rules, context);
         const allowed = allowedPrices(ladder, rules);
+        // Min/max holding no allowed price are refused (the next test).
+        if (!allowed.some((price) => meets(price, rules, context)['min-max'])) return;
+        const guarded = applyGuardrails(proposed, ladder, rules, context);
         expect(allowed).toContain(guarded.price);
         expect(guarded.ladderIndex).toBe(allowed.indexOf(guarded.price));
         const satisfiable = allowed.some((price) => Object.values(meets(price, rules, context)).every(Boolean));
@@ -56,6 +59,82 @@ describe('guardrails', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('never leaves min/max and gives a rule up only for one of higher precedence, bounds between ladder prices included', () => {
+    // Bounds, last and competitor prices drawn near ladder prices (on them, or a few cents off), so
+    // that min/max, max change and the band often fall between ladder prices and rules collide.
+    const nearLadder = fc.tuple(fc.constantFrom(...ladder), fc.double({ min: -1.5, max: 1.5, noNaN: true }), fc.boolean()).map(([price, offset, exact]) => (exact ? price : Math.max(0.5, price + offset)));
+    const boundsBetween = fc
+      .record(
+        {
+          minPrice: nearLadder,
+          maxPrice: nearLadder,
+          maxChange: fc.double({ min: 0.01, max: 0.3, noNaN: true }),
+          competitorIndex: fc.tuple(fc.double({ min: 0.6, max: 1.2, noNaN: true }), fc.double({ min: 0, max: 0.4, noNaN: true })).map(([low, width]) => ({ low, high: low + width })),
+          marginFloor: fc.double({ min: -0.2, max: 0.6, noNaN: true }),
+          charmEnding: fc.constantFrom(0.99, 0.9, 0.5),
+        },
+        { requiredKeys: [] },
+      )
+      .filter((rules) => rules.minPrice === undefined || rules.maxPrice === undefined || rules.minPrice <= rules.maxPrice);
+    const nearContext = fc.record({
+      lastPrice: fc.option(nearLadder, { nil: undefined }),
+      competitorPrices: fc.option(fc.array(nearLadder, { minLength: 1, maxLength: 3 }), { nil: undefined }),
+      unitCost: fc.double({ min: 2, max: 15, noNaN: true }),
+    });
+    const order = guardrailRules.filter((rule) => rule !== 'ladder');
+    let refused = 0;
+    let brokeARule = 0;
+    fc.assert(
+      fc.property(fc.double({ min: 0.01, max: 100, noNaN: true }), fc.oneof(boundsBetween, rulesArbitrary), fc.oneof(nearContext, contextArbitrary), (proposed, rules, context) => {
+        const allowed = allowedPrices(ladder, rules);
+        const inBounds = (price: number) => meets(price, rules, context)['min-max'];
+        if (!allowed.some(inBounds)) {
+          // No allowed price within min/max: a config error naming the bound, never a price outside it.
+          refused++;
+          expect(guardrailLadderProblems(rules, ladder).map((problem) => problem.path.join('.'))).toEqual([rules.minPrice !== undefined ? 'minPrice' : 'maxPrice']);
+          expect(() => applyGuardrails(proposed, ladder, rules, context)).toThrow(PricelabError);
+          return;
+        }
+        expect(guardrailLadderProblems(rules, ladder)).toEqual([]);
+        const guarded = applyGuardrails(proposed, ladder, rules, context);
+        expect(inBounds(guarded.price)).toBe(true);
+        if (guarded.violations.length > 0) brokeARule++;
+        // Lexicographic precedence: no allowed price meets a strictly better prefix of the rules in order.
+        const record = (price: number) => order.map((rule) => meets(price, rules, context)[rule]);
+        const served = record(guarded.price);
+        for (const other of allowed) {
+          const candidate = record(other);
+          const firstDifference = candidate.findIndex((met, index) => met !== served[index]);
+          if (firstDifference >= 0) expect({ rule: order[firstDifference], price: other, servedMeetsIt: served[firstDifference] }).toEqual({ rule: order[firstDifference], price: other, servedMeetsIt: true });
+        }
+      }),
+      { numRuns: 4000 },
+    );
+    // The draws reach both the refused and the conflicting cases, not only easy rule sets.
+    expect(refused).toBeGreaterThan(10);
+    expect(brokeARule).toBeGreaterThan(10);
+  });
+
+  it('known answer (issue 13.2): bounds between ladder prices keep min/max and max change, giving up only the band', async () => {
+    const { makeEnv } = await import('../../env/env.js');
+    const { loadScenario } = await import('../../scenarios/load.js');
+    const model = makeEnv(loadScenario('steady-state-v1').scenario).inner.model;
+    const rules = guardrailsSchema.parse({ minPrice: 13.2, maxPrice: 24.99, maxChange: 0.1, marginFloor: 0.1, competitorIndex: { low: 0.8, high: 1.25 } });
+    for (const proposed of [12.99, 13.99, 19.99]) {
+      const guarded = applyGuardrails(proposed, model.ladder, rules, { lastPrice: 13.99, competitorPrices: [10.8], unitCost: model.unitCost });
+      expect(guarded.price).toBe(13.99);
+      expect(guarded.violations).toEqual(['competitor-index']);
+      expect(guarded.effects.at(-1)?.status).toBe('conflict');
+    }
+  });
+
+  it('refuses min/max that hold no allowed price, naming the bound', () => {
+    const rules = { minPrice: 13.2, maxPrice: 13.5 };
+    expect(guardrailLadderProblems(rules, ladder, ['guardrails'])).toEqual([{ path: ['guardrails', 'minPrice'], message: expect.stringMatching(/expected at least one allowed price .* within min\/max \[13\.2, 13\.5\], found none \(nearest: 12\.99 and 14\.99\)/) }]);
+    expect(() => applyGuardrails(14, ladder, rules, { unitCost: 1 })).toThrow(/do not fit the price ladder[\s\S]*minPrice/);
+    expect(guardrailLadderProblems({ minPrice: 13.2, maxPrice: 15 }, ladder)).toEqual([]);
   });
 
   it('reports every rule in the fixed order, with what it did', () => {
