@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { buildArtifact, writeArtifact } from '../agents/artifact.js';
+import { buildArtifact, embeddedScenarioOf, writeArtifact } from '../agents/artifact.js';
 import { makeEnv } from '../env/env.js';
 import { buildObservationFeatures } from '../env/observation.js';
 import { agentFor } from '../experiments/setup.js';
@@ -73,7 +73,7 @@ async function trainedArtifact(folder: string, kind: string, config: unknown, st
   await train(env, agent, { steps, seed });
   const artifact = buildArtifact(await agent.export(), {
     name: kind,
-    scenario: { id: loaded.scenario.id, contentHash: loaded.contentHash },
+    scenario: embeddedScenarioOf(loaded),
     features: buildObservationFeatures(env.inner.model),
     ladder: env.inner.model.ladder,
     training: { steps },

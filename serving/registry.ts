@@ -13,13 +13,14 @@
  * a temporary folder renamed), then the rows are written; a failure removes the copy.
  * Registering the same content again under the same name returns the existing version.
  */
-import { cpSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { readArtifact, sha256 } from '../agents/artifact.js';
+import { artifactFileBytes, fileNameProblems, manifestFileName, readArtifact, verifyArtifact, writeFilesInto, type ReadPolicyArtifact } from '../agents/artifact.js';
 import { PricelabError } from '../env/errors.js';
 import { databasePath, resultsHome } from '../experiments/store.js';
+import { ServedPolicy } from './served-policy.js';
 
 export const aliasNames = ['candidate', 'staging', 'production'] as const;
 export type AliasName = (typeof aliasNames)[number];
@@ -46,12 +47,18 @@ export interface AuditEntry {
   readonly id: number;
   readonly at: string;
   readonly actor: string;
-  readonly action: 'register' | 'promote' | 'rollback';
+  readonly action: 'register' | 'promote' | 'rollback' | 'set-gates';
   readonly name: string;
   readonly version: number | null;
   readonly alias: string | null;
   readonly reason: string;
   readonly details: unknown;
+}
+
+export interface RegisterOptions extends ChangeOptions {
+  /** The policy name (default: the name in policy.json). */
+  readonly name?: string | undefined;
+  readonly lineage?: Partial<Omit<Lineage, 'scenario'>> | undefined;
 }
 
 export interface ChangeOptions {
@@ -92,6 +99,12 @@ const schema = `
     alias TEXT,
     reason TEXT NOT NULL,
     details TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS policy_gates (
+    name TEXT PRIMARY KEY,
+    gates TEXT NOT NULL,
+    set_at TEXT NOT NULL,
+    set_by TEXT NOT NULL
   );
   CREATE TRIGGER IF NOT EXISTS policy_versions_immutable BEFORE UPDATE ON policy_versions
     BEGIN SELECT RAISE(ABORT, 'policy versions are immutable'); END;
@@ -167,31 +180,67 @@ export class PolicyRegistry {
     this.db.close();
   }
 
-  /** Verifies the artifact in `folder` and stores it as the next version of `name`. */
-  register(folder: string, options: ChangeOptions & { name?: string | undefined; lineage?: Partial<Omit<Lineage, 'scenario'>> }): { version: PolicyVersion; created: boolean } {
-    const artifact = readArtifact(folder); // integrity: every file's sha256 against policy.json
+  /**
+   * Verifies the artifact in `folder` and stores a copy of its bytes as the next version of
+   * `name` (regular files only: links, folders, pipes and devices are refused, as are
+   * file names outside the folder).
+   */
+  register(folder: string, options: RegisterOptions): { version: PolicyVersion; created: boolean } {
+    return this.store(readArtifact(folder), options);
+  }
+
+  /**
+   * Verifies an uploaded artifact (file name -> bytes: policy.json and every file it lists,
+   * nothing else) and stores it as the next version of `name`. Nothing is written before
+   * every name and hash has been checked.
+   */
+  registerFiles(files: ReadonlyMap<string, Uint8Array>, options: RegisterOptions): { version: PolicyVersion; created: boolean } {
+    const names = [...files.keys()];
+    const problems = fileNameProblems(names.filter((name) => name !== manifestFileName));
+    if (problems.length > 0) throw new PricelabError('config', 'the upload has files an artifact cannot hold', problems);
+    const manifestBytes = files.get(manifestFileName);
+    if (manifestBytes === undefined) throw new PricelabError('config', 'the upload has no policy.json', [{ path: ['files', manifestFileName], message: 'expected the manifest among the files, found none' }]);
+    const artifact = verifyArtifact(manifestBytes, (name) => files.get(name), 'the upload');
+    const unlisted = names.filter((name) => name !== manifestFileName && !Object.hasOwn(artifact.manifest.files, name));
+    if (unlisted.length > 0) throw new PricelabError('config', 'the upload has files policy.json does not list', unlisted.map((name) => ({ path: ['files', name], message: 'expected only policy.json and the files it lists, found an unlisted file' })));
+    return this.store(artifact, options);
+  }
+
+  /**
+   * A registered version, loaded for serving: the sha256 of its policy.json must equal the
+   * content hash recorded at registration (an edited version is refused with an integrity
+   * error naming `name@version`), then every file's hash as at any load.
+   */
+  async loadVersion(name: string, selector: number | AliasName): Promise<ServedPolicy> {
+    const version = this.version(name, selector);
+    return ServedPolicy.load(version.path, { contentHash: version.contentHash, label: `${version.name}@${version.version}` });
+  }
+
+  private store(artifact: ReadPolicyArtifact, options: RegisterOptions): { version: PolicyVersion; created: boolean } {
     const name = options.name ?? artifact.manifest.name;
     if (!namePattern.test(name)) throw new PricelabError('config', `bad policy name "${name}"`, [{ path: ['name'], message: `expected lowercase letters, digits, '.', '_' or '-' (at most 64), found "${name}"` }]);
-    const contentHash = sha256(new Uint8Array(readFileSync(resolve(folder, 'policy.json'))));
+    const contentHash = artifact.contentHash;
     const existing = this.db.prepare<[string, string], VersionRow>('SELECT * FROM policy_versions WHERE name = ? AND content_hash = ?').get(name, contentHash);
     if (existing) return { version: toVersion(existing), created: false };
 
     const lineage: Lineage = { scenario: artifact.manifest.scenario, trainingRun: options.lineage?.trainingRun, comparison: options.lineage?.comparison };
     const actor = options.actor ?? defaultActor();
     const at = new Date().toISOString();
-    // Copy and verify first (under a name no other registration uses), then number the
-    // version inside the transaction, so two concurrent registrations never take one number.
-    const staging = join(this.home, 'policies', name, `.partial-${process.pid}-${contentHash.slice(0, 12)}`);
-    rmSync(staging, { recursive: true, force: true });
-    mkdirSync(staging, { recursive: true });
-    cpSync(resolve(folder, 'policy.json'), join(staging, 'policy.json'));
-    for (const file of Object.keys(artifact.manifest.files)) cpSync(resolve(folder, file), join(staging, file));
-    readArtifact(staging); // the copy verifies too
-    let next = 0;
+    // Copy the verified bytes (never links) into a folder no other registration uses and
+    // verify the copy, then number the version inside an immediate transaction, so two
+    // concurrent registrations never take one number nor store one content twice.
+    const parent = join(this.home, 'policies', name);
+    const staging = join(parent, `.partial-${process.pid}-${contentHash.slice(0, 12)}-${Date.now()}`);
+    let outcome: { version: number; created: boolean } | undefined;
     try {
-      this.db
-        .transaction(() => {
-          next = (this.db.prepare<[string], { latest: number | null }>('SELECT MAX(version) AS latest FROM policy_versions WHERE name = ?').get(name)?.latest ?? 0) + 1;
+      mkdirSync(staging, { recursive: true });
+      writeFilesInto(staging, artifactFileBytes(artifact, artifact.manifestBytes));
+      readArtifact(staging, { contentHash, label: `the copy of ${name}` });
+      outcome = this.db
+        .transaction((): { version: number; created: boolean } => {
+          const raced = this.db.prepare<[string, string], { version: number }>('SELECT version FROM policy_versions WHERE name = ? AND content_hash = ?').get(name, contentHash);
+          if (raced) return { version: raced.version, created: false };
+          const next = (this.db.prepare<[string], { latest: number | null }>('SELECT MAX(version) AS latest FROM policy_versions WHERE name = ?').get(name)?.latest ?? 0) + 1;
           const target = join(this.home, 'policies', name, String(next));
           this.db
             .prepare('INSERT INTO policy_versions (name, version, content_hash, agent_kind, path, lineage, registered_at, registered_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
@@ -199,13 +248,13 @@ export class PolicyRegistry {
           this.audit({ actor, action: 'register', name, version: next, alias: null, reason: options.reason, details: { contentHash, agentKind: artifact.manifest.agentKind, lineage } }, at);
           rmSync(target, { recursive: true, force: true });
           renameSync(staging, target);
+          return { version: next, created: true };
         })
         .immediate();
-    } catch (error) {
+    } finally {
       rmSync(staging, { recursive: true, force: true });
-      throw error;
     }
-    return { version: this.version(name, next), created: true };
+    return { version: this.version(name, outcome.version), created: outcome.created };
   }
 
   list(): { name: string; versions: number; aliases: Record<string, number> }[] {
@@ -274,6 +323,27 @@ export class PolicyRegistry {
   auditLog(name?: string): AuditEntry[] {
     const rows = name === undefined ? this.db.prepare<[], AuditRow>('SELECT * FROM policy_audit ORDER BY id').all() : this.db.prepare<[string], AuditRow>('SELECT * FROM policy_audit WHERE name = ? ORDER BY id').all(name);
     return rows.map((row) => ({ ...row, details: JSON.parse(row.details) as unknown }));
+  }
+
+  /**
+   * Stores the promotion gates of a policy name (serving/promotion-gates.ts; the caller
+   * validates them), replacing earlier ones; the audit log keeps each set with the gates.
+   */
+  setGates(name: string, gates: unknown, options: ChangeOptions): void {
+    if (!namePattern.test(name)) throw new PricelabError('config', `bad policy name "${name}"`, [{ path: ['name'], message: `expected lowercase letters, digits, '.', '_' or '-' (at most 64), found "${name}"` }]);
+    const actor = options.actor ?? defaultActor();
+    const at = new Date().toISOString();
+    this.db.transaction(() => {
+      const before = this.gates(name);
+      this.db.prepare('INSERT INTO policy_gates (name, gates, set_at, set_by) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET gates = excluded.gates, set_at = excluded.set_at, set_by = excluded.set_by').run(name, JSON.stringify(gates), at, actor);
+      this.audit({ actor, action: 'set-gates', name, version: null, alias: null, reason: options.reason, details: { gates, previous: before?.gates ?? null } }, at);
+    })();
+  }
+
+  /** The promotion gates stored for a policy name, if any. */
+  gates(name: string): { gates: unknown; setAt: string; setBy: string } | undefined {
+    const row = this.db.prepare<[string], { gates: string; set_at: string; set_by: string }>('SELECT gates, set_at, set_by FROM policy_gates WHERE name = ?').get(name);
+    return row ? { gates: JSON.parse(row.gates) as unknown, setAt: row.set_at, setBy: row.set_by } : undefined;
   }
 
   /** A change counter: serving polls it to pick up promotions and rollbacks without a restart. */

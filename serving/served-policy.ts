@@ -4,17 +4,20 @@
  * stock in units); the policy scales them as the env does (raw / scale), asks the agent
  * for its greedy ladder index, and hands the ladder price to the guardrails.
  *
- * Loading checks everything before anything is served: the artifact's hashes (a tampered
- * file is refused), and that the scenario it was trained on is present with the same
- * content hash (its ladder, costs and spaces rebuild the agent's context).
+ * Loading checks everything before anything is served: for a registered version, the
+ * sha256 of policy.json against the content hash the registry recorded (first, before
+ * anything else is read); the artifact's hashes (a tampered file is refused); then the
+ * scenario it was trained on, which rebuilds the agent's context (ladder, costs, spaces):
+ * the artifact's own scenario.json when it has one (never a file path or the current
+ * folder), else, for artifacts from before scenario.json, the built-in scenario of that id
+ * with the same content hash.
  */
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { readArtifact, sha256, type PolicyManifest } from '../agents/artifact.js';
+import { readArtifact, scenarioFileName, sha256, type ExpectedContent, type PolicyManifest, type ReadPolicyArtifact } from '../agents/artifact.js';
 import type { Agent, Explanation } from '../agents/agent.js';
 import { makeEnv } from '../env/env.js';
 import { PricelabError, type Problem } from '../env/errors.js';
-import { loadScenario } from '../scenarios/load.js';
+import { builtInScenarioIds, loadScenario, parseScenario } from '../scenarios/load.js';
+import type { Scenario } from '../scenarios/schema.js';
 import { agentFor, restoredAgentFor } from '../experiments/setup.js';
 import { agentDefinition } from '../agents/registry.js';
 import { parsePolicySpec } from '../agents/policy-spec.js';
@@ -32,6 +35,46 @@ export interface PolicyDecision {
   readonly price: number;
 }
 
+/** A validated scenario with the sha256 of its file: what a policy was trained on. */
+export interface TrainedOn {
+  readonly scenario: Scenario;
+  readonly contentHash: string;
+}
+
+/**
+ * The scenario an artifact was trained on: its embedded scenario.json, validated, with
+ * the id and hash policy.json names; or, for an artifact without one, the built-in
+ * scenario of that id if its content hash matches.
+ */
+export function trainedOnOf(artifact: Pick<ReadPolicyArtifact, 'manifest' | 'scenarioFile'>, label: string): TrainedOn {
+  const expected = artifact.manifest.scenario;
+  if (artifact.scenarioFile !== undefined) {
+    const contentHash = sha256(artifact.scenarioFile);
+    if (contentHash !== expected.contentHash) throw new PricelabError('integrity', `the scenario embedded in ${label} is not the one it names`, [{ path: ['scenario', 'contentHash'], message: `expected ${expected.contentHash} (from policy.json), found ${contentHash} for ${scenarioFileName}` }]);
+    let scenario: Scenario;
+    try {
+      scenario = parseScenario(new TextDecoder().decode(artifact.scenarioFile), `${scenarioFileName} of ${label}`);
+    } catch (error) {
+      if (error instanceof PricelabError) throw new PricelabError('integrity', `the scenario embedded in ${label} is no longer a valid scenario`, error.problems.map((problem) => ({ path: [scenarioFileName, ...problem.path], message: problem.message })));
+      throw error;
+    }
+    if (scenario.id !== expected.id) throw new PricelabError('integrity', `the scenario embedded in ${label} is not the one it names`, [{ path: ['scenario', 'id'], message: `expected "${expected.id}" (from policy.json), found "${scenario.id}" in ${scenarioFileName}` }]);
+    return { scenario, contentHash };
+  }
+  if (!builtInScenarioIds().includes(expected.id)) {
+    throw new PricelabError('not-found', `${label} carries no ${scenarioFileName} and "${expected.id}" is not a built-in scenario`, [
+      { path: ['scenario', 'id'], message: `expected a built-in scenario id (${builtInScenarioIds().join(', ')}) for an artifact without ${scenarioFileName}, found "${expected.id}": export the policy again with this version of pricelab` },
+    ]);
+  }
+  const loaded = loadScenario(expected.id);
+  if (loaded.contentHash !== expected.contentHash) {
+    throw new PricelabError('integrity', `the policy was trained on another version of ${expected.id}`, [
+      { path: ['scenario', 'contentHash'], message: `expected ${expected.contentHash} (from policy.json), found ${loaded.contentHash} in the installed scenario` },
+    ]);
+  }
+  return { scenario: loaded.scenario, contentHash: loaded.contentHash };
+}
+
 export class ServedPolicy {
   private constructor(
     readonly manifest: PolicyManifest,
@@ -39,39 +82,42 @@ export class ServedPolicy {
     readonly contentHash: string,
     readonly unitCost: number,
     private readonly agent: Agent,
+    /** The scenario the policy was trained on (from its artifact): what a rule fallback prices on. */
+    readonly trainedOn: TrainedOn,
   ) {
     this.knownFeatures = new Set(manifest.observation.features.map((feature) => feature.name));
   }
 
   private readonly knownFeatures: ReadonlySet<string>;
 
-  /** Reads, verifies and restores the artifact in `folder` (a PricelabError says what failed). */
-  static async load(folder: string): Promise<ServedPolicy> {
-    const artifact = readArtifact(folder);
+  /**
+   * Reads, verifies and restores the artifact in `folder` (a PricelabError says what
+   * failed). With `expected` (a registered version: its recorded content hash and a label
+   * such as `everyday@3`), sha256(policy.json) must match before anything else is read;
+   * PolicyRegistry.loadVersion passes it.
+   */
+  static async load(folder: string, expected?: ExpectedContent): Promise<ServedPolicy> {
+    const artifact = readArtifact(folder, expected);
     const manifest = artifact.manifest;
-    const loaded = loadScenario(manifest.scenario.id);
-    if (loaded.contentHash !== manifest.scenario.contentHash) {
-      throw new PricelabError('integrity', `the policy was trained on another version of ${manifest.scenario.id}`, [
-        { path: ['scenario', 'contentHash'], message: `expected ${manifest.scenario.contentHash} (from policy.json), found ${loaded.contentHash} in the installed scenario` },
-      ]);
-    }
-    const env = makeEnv(loaded.scenario);
+    const trainedOn = trainedOnOf(artifact, expected?.label ?? folder);
+    const env = makeEnv(trainedOn.scenario);
     const model = env.inner.model;
     const ladder = Array.from(model.ladder);
     if (ladder.length !== manifest.action.ladder.length || ladder.some((price, index) => Math.abs(price - (manifest.action.ladder[index] ?? Number.NaN)) > 1e-9)) {
       throw new PricelabError('integrity', 'the policy\'s price ladder differs from its scenario\'s', [{ path: ['action', 'ladder'], message: `expected ${JSON.stringify(ladder)}, found ${JSON.stringify(manifest.action.ladder)}` }]);
     }
     const agent = await restoredAgentFor(env, { kind: manifest.agentKind, config: manifest.agentConfig, files: artifact.files }, manifest.seeds[0] ?? 0);
-    const contentHash = sha256(new Uint8Array(readFileSync(join(resolve(folder), 'policy.json'))));
-    return new ServedPolicy(manifest, contentHash, model.unitCost, agent);
+    return new ServedPolicy(manifest, artifact.contentHash, model.unitCost, agent, trainedOn);
   }
 
   /**
    * A rule policy (`fixed:17.99`, `cost-plus:0.3`, `match`...) on a scenario's spaces: what
-   * serving falls back to. Oracles are refused: they need the live simulator.
+   * serving falls back to. `scenario` is the scenario itself, e.g. a served policy's
+   * `trainedOn` (a built-in id is still accepted). Oracles are refused: they need the live
+   * simulator.
    */
-  static async fromRule(scenarioId: string, spec: string): Promise<ServedPolicy> {
-    const loaded = loadScenario(scenarioId);
+  static async fromRule(scenario: TrainedOn | string, spec: string): Promise<ServedPolicy> {
+    const loaded = typeof scenario === 'string' ? loadScenario(scenario) : scenario;
     const env = makeEnv(loaded.scenario);
     const model = env.inner.model;
     const { kind, config } = parsePolicySpec(spec, model);
@@ -93,7 +139,7 @@ export class ServedPolicy {
       createdAt: new Date(0).toISOString(),
       files: {},
     };
-    return new ServedPolicy(manifest, sha256(new TextEncoder().encode(`rule:${loaded.scenario.id}:${spec}`)), model.unitCost, agent);
+    return new ServedPolicy(manifest, sha256(new TextEncoder().encode(`rule:${loaded.scenario.id}:${spec}`)), model.unitCost, agent, { scenario: loaded.scenario, contentHash: loaded.contentHash });
   }
 
   get name(): string {

@@ -6,7 +6,7 @@
  */
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { buildArtifact, codeVersion, readArtifact, writeArtifact } from '../../agents/artifact.js';
+import { buildArtifact, codeVersion, embeddedScenarioOf, readArtifact, writeArtifact } from '../../agents/artifact.js';
 import { agentDefinitions } from '../../agents/registry.js';
 import { makeEnv } from '../../env/env.js';
 import { configError } from '../../env/errors.js';
@@ -208,7 +208,7 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
   const features = buildObservationFeatures(model);
   const artifact = buildArtifact(exported, {
     name: `${loaded.scenario.id}-${options.agent}`,
-    scenario: { id: loaded.scenario.id, contentHash: loaded.contentHash },
+    scenario: embeddedScenarioOf(loaded),
     features,
     ladder: model.ladder,
     training: { steps: result.steps, episodes: result.episodes, seconds: result.seconds, lastEvaluation: (best?.point ?? result.evaluations.at(-1))?.meanReward ?? null },

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildArtifact, readArtifact, sha256, writeArtifact } from '../../agents/artifact.js';
+import { buildArtifact, embeddedScenarioOf, readArtifact, sha256, writeArtifact } from '../../agents/artifact.js';
 import { PricelabError } from '../../env/errors.js';
 import { makeEnv } from '../../env/env.js';
 import { buildMarketModel } from '../../env/model.js';
@@ -23,7 +23,7 @@ async function trainedArtifact() {
   const exported = await agent.export();
   const artifact = buildArtifact(exported, {
     name: 'test-policy',
-    scenario: { id: loaded.scenario.id, contentHash: loaded.contentHash },
+    scenario: embeddedScenarioOf(loaded),
     features: buildObservationFeatures(model),
     ladder: model.ladder,
     training: { steps: 3000 },
@@ -75,7 +75,7 @@ describe('policy artifacts', () => {
     writeArtifact(target, artifact);
     expect(() => writeArtifact(target, artifact)).toThrow(/does not exist yet/);
     const broken = { ...artifact, files: { ...artifact.files, 'bad/name.json': new Uint8Array(1) } };
-    expect(() => buildArtifact({ kind: 'q-learning', config: {}, files: broken.files }, { name: 'x', scenario: { id: 'x', contentHash: 'x' }, features: [], ladder: [1], training: {}, seeds: [] })).toThrow(/cannot name/);
+    expect(() => buildArtifact({ kind: 'q-learning', config: {}, files: broken.files }, { name: 'x', scenario: embeddedScenarioOf(loadScenario('steady-state-v1')), features: [], ladder: [1], training: {}, seeds: [] })).toThrow(/cannot name/);
     expect(readdirSync(folder).filter((name) => name.includes('.partial-'))).toEqual([]);
     expect(existsSync(join(target, 'policy.json'))).toBe(true);
   });

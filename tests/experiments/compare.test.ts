@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildArtifact, writeArtifact } from '../../agents/artifact.js';
+import { buildArtifact, embeddedScenarioOf, writeArtifact } from '../../agents/artifact.js';
 import { makeEnv } from '../../env/env.js';
 import { PricelabError } from '../../env/errors.js';
 import { buildMarketModel } from '../../env/model.js';
@@ -160,7 +160,7 @@ async function writeQLearningArtifact(name: string): Promise<string> {
   await train(env, agent, { steps: 365, seed: 1 });
   const artifact = buildArtifact(await agent.export(), {
     name,
-    scenario: { id: loaded.scenario.id, contentHash: loaded.contentHash },
+    scenario: embeddedScenarioOf(loaded),
     features: buildObservationFeatures(model),
     ladder: model.ladder,
     training: { steps: 365 },

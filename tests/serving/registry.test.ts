@@ -1,8 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../../agents/artifact.js';
+import { PricelabError } from '../../env/errors.js';
 import { databasePath } from '../../experiments/store.js';
 import { PolicyRegistry, parsePolicyReference } from '../../serving/registry.js';
 import { ServedPolicy } from '../../serving/served-policy.js';
@@ -82,6 +84,50 @@ describe('the policy registry', () => {
     expect(() => db.prepare('DELETE FROM policy_audit').run()).toThrow(/append-only/);
     expect(() => db.prepare("UPDATE policy_audit SET actor = 'mallory'").run()).toThrow(/append-only/);
     db.close();
+  });
+
+  it('loadVersion refuses a version edited after registration (weights and their hashes in policy.json), naming name@version', async () => {
+    const home = freshHome();
+    const registry = PolicyRegistry.open(home);
+    const { version } = registry.register(first, { reason: 'v1' });
+    const served = await registry.loadVersion('everyday', 1);
+    expect(served.contentHash).toBe(version.contentHash);
+    served.dispose();
+    const stored = version.path;
+    const table = JSON.parse(readFileSync(join(stored, 'q-table.json'), 'utf8')) as { actions: number; values: number[] };
+    table.values = table.values.map((_, index) => (index % table.actions === 13 ? 1 : 0));
+    const bytes = new TextEncoder().encode(JSON.stringify(table));
+    writeFileSync(join(stored, 'q-table.json'), bytes);
+    const manifest = JSON.parse(readFileSync(join(stored, 'policy.json'), 'utf8'));
+    manifest.files['q-table.json'] = { sha256: sha256(bytes), bytes: bytes.length };
+    writeFileSync(join(stored, 'policy.json'), JSON.stringify(manifest, null, 2));
+    const refusal = await registry.loadVersion('everyday', 1).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(PricelabError);
+    expect((refusal as PricelabError).kind).toBe('integrity');
+    expect((refusal as PricelabError).message).toMatch(/everyday@1 was changed after it was registered/);
+    registry.close();
+  });
+
+  it('registers copies of regular files only: a folder of symbolic links is refused and nothing is stored', () => {
+    const home = freshHome();
+    const registry = PolicyRegistry.open(home);
+    const linked = mkdtempSync(join(scratch, 'linked-'));
+    for (const name of readdirSync(first)) symlinkSync(join(first, name), join(linked, name));
+    expect(() => registry.register(linked, { reason: 'links' })).toThrow(/symbolic link/);
+    // Only the weights linked: refused too (policy.json a regular file).
+    rmSync(join(linked, 'policy.json'));
+    writeFileSync(join(linked, 'policy.json'), readFileSync(join(first, 'policy.json')));
+    expect(() => registry.register(linked, { reason: 'links' })).toThrow(/symbolic link/);
+    // A folder where a weights file should be.
+    rmSync(join(linked, 'q-table.json'));
+    mkdirSync(join(linked, 'q-table.json'));
+    expect(() => registry.register(linked, { reason: 'folder' })).toThrow(/q-table.json.*(folder|regular file)/s);
+    expect(registry.list()).toEqual([]);
+    expect(existsSync(join(home, 'policies')) ? readdirSync(join(home, 'policies'), { recursive: true }) : []).toEqual([]);
+    // A registered version holds regular files, never links, whatever the source held.
+    const { version } = registry.register(first, { reason: 'v1' });
+    for (const name of readdirSync(version.path)) expect(lstatSync(join(version.path, name)).isFile()).toBe(true);
+    registry.close();
   });
 
   it('says what exists when a version or alias is missing', () => {

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeArtifact } from '../../agents/artifact.js';
+import { readArtifact, sha256, writeArtifact } from '../../agents/artifact.js';
+import { PricelabError } from '../../env/errors.js';
 import type { Agent } from '../../agents/agent.js';
 import type { TimeLimit } from '../../env/env.js';
 import { trainedPolicyArtifact } from '../fixtures/policy-artifact.js';
@@ -52,17 +53,46 @@ describe('a served policy', () => {
   });
 
   it('refuses a tampered artifact at load', async () => {
-    const copy = writeArtifact(join(folder, 'tampered'), { manifest: JSON.parse(readFileSync(join(policyFolder, 'policy.json'), 'utf8')), files: { 'q-table.json': new Uint8Array(readFileSync(join(policyFolder, 'q-table.json'))) } });
+    const copy = writeArtifact(join(folder, 'tampered'), readArtifact(policyFolder));
     const bytes = readFileSync(join(copy, 'q-table.json'));
     bytes[20] = bytes[20] === 49 ? 50 : 49;
     writeFileSync(join(copy, 'q-table.json'), bytes);
     await expect(ServedPolicy.load(copy)).rejects.toThrow(/integrity check|changed after export/);
   });
 
-  it('refuses a policy whose scenario changed since training', async () => {
+  it('refuses an artifact without scenario.json (made before it) whose built-in scenario changed since training', async () => {
     const manifest = JSON.parse(readFileSync(join(policyFolder, 'policy.json'), 'utf8'));
+    delete manifest.files['scenario.json'];
+    const legacy = writeArtifact(join(folder, 'legacy'), { manifest, files: { 'q-table.json': new Uint8Array(readFileSync(join(policyFolder, 'q-table.json'))) } });
+    const served = await ServedPolicy.load(legacy); // falls back to the built-in scenario of that id, same hash
+    expect(served.trainedOn.scenario.id).toBe('steady-state-v1');
+    served.dispose();
     manifest.scenario.contentHash = '0'.repeat(64);
-    const copy = writeArtifact(join(folder, 'stale'), { manifest, files: { 'q-table.json': new Uint8Array(readFileSync(join(policyFolder, 'q-table.json'))) } });
-    await expect(ServedPolicy.load(copy)).rejects.toThrow(/another version of steady-state-v1/);
+    const stale = writeArtifact(join(folder, 'stale'), { manifest, files: { 'q-table.json': new Uint8Array(readFileSync(join(policyFolder, 'q-table.json'))) } });
+    await expect(ServedPolicy.load(stale)).rejects.toThrow(/another version of steady-state-v1/);
+  });
+
+  it('with an expected content hash, checks sha256(policy.json) before reading anything else, naming the version', async () => {
+    const served = await ServedPolicy.load(policyFolder);
+    const expected = { contentHash: served.contentHash, label: 'everyday@1' };
+    served.dispose();
+    const edited = writeArtifact(join(folder, 'edited'), readArtifact(policyFolder));
+    // Edit as an attacker would: new weights, their sha256 and size updated in policy.json.
+    const table = JSON.parse(readFileSync(join(edited, 'q-table.json'), 'utf8')) as { actions: number; values: number[] };
+    table.values = table.values.map((_, index) => (index % table.actions === 0 ? 1 : 0));
+    const bytes = new TextEncoder().encode(JSON.stringify(table));
+    writeFileSync(join(edited, 'q-table.json'), bytes);
+    const manifest = JSON.parse(readFileSync(join(edited, 'policy.json'), 'utf8'));
+    manifest.files['q-table.json'] = { sha256: sha256(bytes), bytes: bytes.length };
+    writeFileSync(join(edited, 'policy.json'), JSON.stringify(manifest));
+    // Consistent on its own (loads without the registry's hash), refused with it.
+    (await ServedPolicy.load(edited)).dispose();
+    const refusal = await ServedPolicy.load(edited, expected).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(PricelabError);
+    expect((refusal as PricelabError).kind).toBe('integrity');
+    expect((refusal as PricelabError).message).toMatch(/everyday@1 was changed after it was registered/);
+    // Checked first: even a policy.json that is not JSON gives the content-hash refusal.
+    writeFileSync(join(edited, 'policy.json'), '{ not json');
+    await expect(ServedPolicy.load(edited, expected)).rejects.toThrow(/everyday@1 was changed after it was registered/);
   });
 });
