@@ -9,6 +9,6 @@ export { bootstrapBca, jackknifeAcceleration, sortedQuantile, type BootstrapInte
 export { holmAdjust, benjaminiHochbergAdjust } from './multiple-comparisons.js';
 export { interquartileMean, probabilityOfImprovement, type InterquartileMeanOptions } from './robust.js';
 export { minimumDetectableEffect, sampleSize, powerOfTTest, type PowerOptions } from './power.js';
-export { alwaysValidInterval, alwaysValidPValue, type AlwaysValidInterval, type AlwaysValidOptions } from './sequential.js';
+export { alwaysValidInterval, alwaysValidPValue, ConfidenceSequence, type AlwaysValidInterval, type AlwaysValidOptions } from './sequential.js';
 export { verdictOf, type Verdict, type VerdictOptions } from './verdict.js';
 export { mean, sampleVariance, sampleStandardDeviation } from './moments.js';
