@@ -1,8 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve, sep } from 'node:path';
+import fc from 'fast-check';
+import { hostileFileNames } from '../fixtures/policy-artifact.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildArtifact, embeddedScenarioOf, readArtifact, sha256, writeArtifact } from '../../agents/artifact.js';
+import { artifactFileNameProblem, buildArtifact, embeddedScenarioOf, readArtifact, sha256, writeArtifact } from '../../agents/artifact.js';
 import { PricelabError } from '../../env/errors.js';
 import { makeEnv } from '../../env/env.js';
 import { buildMarketModel } from '../../env/model.js';
@@ -78,5 +80,53 @@ describe('policy artifacts', () => {
     expect(() => buildArtifact({ kind: 'q-learning', config: {}, files: broken.files }, { name: 'x', scenario: embeddedScenarioOf(loadScenario('steady-state-v1')), features: [], ladder: [1], training: {}, seeds: [] })).toThrow(/cannot name/);
     expect(readdirSync(folder).filter((name) => name.includes('.partial-'))).toEqual([]);
     expect(existsSync(join(target, 'policy.json'))).toBe(true);
+  });
+});
+
+describe('file names listed in policy.json', () => {
+  it('only plain base names pass: whatever passes stays inside the folder (fast-check over any string)', () => {
+    const parent = resolve('/artifact/folder');
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), hostileFileNames), (name) => {
+        if (artifactFileNameProblem(name) !== undefined) return;
+        expect(resolve(parent, name)).toBe(`${parent}${sep}${name}`);
+        expect(name).not.toMatch(/^\.|[\\/\u0000]|\.\./);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('a hostile name is refused before anything is read or hashed: no oracle for files outside the artifact', () => {
+    const root = mkdtempSync(join(folder, 'oracle-'));
+    const secret = new TextEncoder().encode('sha256:secret-token-hash\n');
+    mkdirSync(join(root, 'secret'));
+    writeFileSync(join(root, 'secret', 'tokens'), secret);
+    const exported = { kind: 'q-learning', config: {}, files: { 'q-table.json': new TextEncoder().encode('{}') } };
+    const artifact = buildArtifact(exported, { name: 'x', scenario: embeddedScenarioOf(loadScenario('steady-state-v1')), features: [], ladder: [1], training: {}, seeds: [] });
+    const target = writeArtifact(join(root, 'runs', 'policy'), artifact);
+    const pristine = readFileSync(join(target, 'policy.json'), 'utf8');
+    fc.assert(
+      fc.property(fc.oneof(hostileFileNames, fc.constant(join(root, 'secret', 'tokens'))), (name) => {
+        fc.pre(artifactFileNameProblem(name) !== undefined);
+        const manifest = JSON.parse(pristine);
+        // The listed hash is the outside file's true one: reading it would make an oracle.
+        manifest.files[name] = { sha256: sha256(secret), bytes: secret.length };
+        writeFileSync(join(target, 'policy.json'), JSON.stringify(manifest));
+        let refusal: unknown;
+        try {
+          readArtifact(target);
+        } catch (error) {
+          refusal = error;
+        }
+        expect(refusal).toBeInstanceOf(PricelabError);
+        const problems = (refusal as PricelabError).problems;
+        expect((refusal as PricelabError).kind).toBe('integrity');
+        expect(problems.some((problem) => problem.path[0] === 'files' && problem.path[1] === name)).toBe(true);
+        for (const problem of problems) expect(problem.message).not.toMatch(/found none|changed after export|bytes, found/);
+      }),
+      { numRuns: 300 },
+    );
+    writeFileSync(join(target, 'policy.json'), pristine);
+    expect(readArtifact(target).manifest.name).toBe('x');
   });
 });

@@ -2,13 +2,14 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../agents/artifact.js';
 import { PricelabError } from '../../env/errors.js';
 import { databasePath } from '../../experiments/store.js';
 import { PolicyRegistry, parsePolicyReference } from '../../serving/registry.js';
 import { ServedPolicy } from '../../serving/served-policy.js';
-import { trainedPolicyArtifact } from '../fixtures/policy-artifact.js';
+import { hostileFileNames, trainedPolicyArtifact } from '../fixtures/policy-artifact.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'pricelab-registry-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -127,6 +128,57 @@ describe('the policy registry', () => {
     // A registered version holds regular files, never links, whatever the source held.
     const { version } = registry.register(first, { reason: 'v1' });
     for (const name of readdirSync(version.path)) expect(lstatSync(join(version.path, name)).isFile()).toBe(true);
+    registry.close();
+  });
+
+  it('refuses hostile file names at register and upload: a PricelabError, nothing copied anywhere, no .partial-* left (fast-check)', () => {
+    const home = freshHome();
+    const registry = PolicyRegistry.open(home);
+    const root = mkdtempSync(join(scratch, 'hostile-'));
+    const secret = new TextEncoder().encode('secret\n');
+    mkdirSync(join(root, 'secret'));
+    writeFileSync(join(root, 'secret', 'tokens'), secret);
+    const source = join(root, 'a', 'policy');
+    mkdirSync(source, { recursive: true });
+    for (const name of readdirSync(first)) writeFileSync(join(source, name), readFileSync(join(first, name)));
+    const pristine = readFileSync(join(first, 'policy.json'), 'utf8');
+    const outside = () => readdirSync(root, { recursive: true }).map(String).sort();
+    const before = outside();
+    fc.assert(
+      fc.property(hostileFileNames, fc.boolean(), (name, upload) => {
+        fc.pre(name !== 'policy.json' || !upload);
+        const manifest = JSON.parse(pristine);
+        manifest.files[name] = { sha256: sha256(secret), bytes: secret.length };
+        const manifestBytes = new TextEncoder().encode(JSON.stringify(manifest));
+        let refusal: unknown;
+        try {
+          if (upload) {
+            const files = new Map<string, Uint8Array>([['policy.json', manifestBytes], ['q-table.json', new Uint8Array(readFileSync(join(first, 'q-table.json')))], ['scenario.json', new Uint8Array(readFileSync(join(first, 'scenario.json')))], [name, secret]]);
+            registry.registerFiles(files, { reason: 'hostile upload' });
+          } else {
+            writeFileSync(join(source, 'policy.json'), manifestBytes);
+            registry.register(source, { reason: 'hostile' });
+          }
+        } catch (error) {
+          refusal = error;
+        }
+        expect(refusal).toBeInstanceOf(PricelabError);
+        expect(['config', 'integrity']).toContain((refusal as PricelabError).kind);
+        expect(registry.list()).toEqual([]);
+        expect(outside()).toEqual(before);
+        expect(existsSync(join(home, 'policies')) ? readdirSync(join(home, 'policies'), { recursive: true }).map(String).filter((entry) => entry.includes('.partial-')) : []).toEqual([]);
+      }),
+      { numRuns: 150 },
+    );
+    // Names equal but for case would collide on some file systems: refused, not a crash.
+    const manifest = JSON.parse(pristine);
+    manifest.files['Q-TABLE.json'] = manifest.files['q-table.json'];
+    writeFileSync(join(source, 'policy.json'), JSON.stringify(manifest));
+    writeFileSync(join(source, 'Q-TABLE.json'), readFileSync(join(first, 'q-table.json')));
+    expect(() => registry.register(source, { reason: 'case' })).toThrow(/differ by more than case/);
+    // An upload of '.' or '..' is bad input, not a crash.
+    for (const name of ['.', '..', '../x']) expect(() => registry.registerFiles(new Map([['policy.json', new TextEncoder().encode(pristine)], [name, secret]]), { reason: 'dots' })).toThrow(/plain file name/);
+    expect(registry.auditLog()).toEqual([]);
     registry.close();
   });
 
