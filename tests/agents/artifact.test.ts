@@ -90,7 +90,7 @@ describe('file names listed in policy.json', () => {
       fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), hostileFileNames), (name) => {
         if (artifactFileNameProblem(name) !== undefined) return;
         expect(resolve(parent, name)).toBe(`${parent}${sep}${name}`);
-        expect(name).not.toMatch(/^\.|[\\/\u0000]|\.\./);
+        expect(name.startsWith('.') || name.includes('..') || name.includes('/') || name.includes('\\') || name.includes('\u0000')).toBe(false);
       }),
       { numRuns: 5000 },
     );
