@@ -55,7 +55,13 @@ export function readCheckpoint(path: string, sha256: string): RunCheckpoint {
   const bytes = readFileSync(path);
   const found = createHash('sha256').update(bytes).digest('hex');
   if (found !== sha256) throw new PricelabError('integrity', `the checkpoint ${path} is damaged`, [{ path: ['sha256'], message: `expected ${sha256}, found ${found}` }]);
-  const parsed = runCheckpointSchema.safeParse(JSON.parse(bytes.toString('utf8')));
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw new PricelabError('integrity', `the checkpoint ${path} is not valid`, [{ path: [], message: `expected JSON, found ${(error as Error).message}` }]);
+  }
+  const parsed = runCheckpointSchema.safeParse(json);
   if (!parsed.success) {
     throw new PricelabError('integrity', `the checkpoint ${path} is not valid`, parsed.error.issues.map((issue) => ({ path: issue.path.map((part) => (typeof part === 'symbol' ? String(part) : part)), message: issue.message })));
   }

@@ -196,17 +196,22 @@ export class ResultsStore {
   static open(home: string = resultsHome()): ResultsStore {
     const folder = resolve(home);
     mkdirSync(folder, { recursive: true });
-    const database = new Database(databasePath(folder));
+    const file = databasePath(folder);
+    let database: Database.Database | undefined;
     try {
+      database = new Database(file);
       database.pragma('journal_mode = WAL');
       database.pragma('foreign_keys = ON');
       database.pragma('busy_timeout = 10000');
       database.pragma('synchronous = NORMAL');
       migrate(database);
+      // Reads the schema: a damaged header or schema page is found here, on open.
+      database.prepare('SELECT count(*) FROM sqlite_master').get();
     } catch (error) {
-      database.close();
-      throw error;
+      database?.close();
+      throw damagedStoreError(error, file) ?? error;
     }
+    guardAgainstDamage(database, file);
     return new ResultsStore(folder, database);
   }
 
@@ -351,6 +356,11 @@ export class ResultsStore {
     return row ? { runId: row.run_id, episodes: row.episodes, steps: row.steps, path: row.path, sha256: row.sha256, writtenAt: row.written_at } : undefined;
   }
 
+  /** Forgets a run's checkpoint (`--restart-failed`): the run starts afresh; its files are removed by the caller after this. */
+  discardCheckpoint(runId: string): void {
+    this.database.prepare('DELETE FROM checkpoints WHERE run_id = ?').run(runId);
+  }
+
   private updateStatus(id: string, status: RunStatus, fields: { startedAt?: string; endedAt?: string | null; error?: string | null }): void {
     const sets = ['status = ?'];
     const values: unknown[] = [status];
@@ -430,4 +440,46 @@ function migrate(database: Database.Database): void {
       })
       .immediate();
   }
+}
+
+/**
+ * SQLite's result codes for a file that is not a database or whose pages are damaged
+ * (https://sqlite.org/rescode.html): SQLITE_NOTADB, SQLITE_CORRUPT and its extended codes.
+ */
+const damageCodes = /^SQLITE_(NOTADB|CORRUPT)/;
+
+/** The integrity error (exit 4) naming the store's file, for SQLite's damage codes; undefined for any other error. */
+function damagedStoreError(error: unknown, file: string): PricelabError | undefined {
+  if (!(error instanceof Database.SqliteError) || !damageCodes.test(error.code)) return undefined;
+  return new PricelabError('integrity', `the results store ${file} is damaged`, [
+    {
+      path: [],
+      message: `expected a SQLite database, found ${error.code} (${error.message}); restore the file from a backup, or move it aside to start an empty store`,
+    },
+  ]);
+}
+
+/**
+ * Damage inside a page shows only when the page is read: every statement the store
+ * prepares (now or in a later method) turns SQLite's damage codes into the integrity
+ * error naming the file, instead of an internal error with a stack trace.
+ */
+function guardAgainstDamage(database: Database.Database, file: string): void {
+  const guarded = <Arguments extends unknown[], Result>(call: (...args: Arguments) => Result) => (...args: Arguments): Result => {
+    try {
+      return call(...args);
+    } catch (error) {
+      throw damagedStoreError(error, file) ?? error;
+    }
+  };
+  const prepare = database.prepare.bind(database);
+  database.prepare = ((source: string) => {
+    const statement = prepare(source) as Database.Statement<unknown[], unknown>;
+    statement.run = guarded(statement.run.bind(statement));
+    statement.get = guarded(statement.get.bind(statement));
+    statement.all = guarded(statement.all.bind(statement));
+    return statement;
+  }) as typeof database.prepare;
+  database.exec = guarded(database.exec.bind(database));
+  database.pragma = guarded(database.pragma.bind(database)) as typeof database.pragma;
 }

@@ -14,6 +14,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { canCheckpoint } from '../agents/agent.js';
 import { makeEnv } from '../env/env.js';
+import { PricelabError } from '../env/errors.js';
 import { buildMarketModel } from '../env/model.js';
 import { loadScenario } from '../scenarios/load.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
@@ -73,9 +74,17 @@ export default async function runSweepTask(task: SweepTask): Promise<RunOutcome>
     const checkpoints = canCheckpoint(agent);
     let resumeFrom: TrainBoundary | undefined;
     if (task.resumeFrom && canCheckpoint(agent)) {
-      const checkpoint = readCheckpoint(task.resumeFrom.path, task.resumeFrom.sha256);
-      agent.restoreCheckpoint(checkpoint.agent);
-      resumeFrom = checkpoint.boundary;
+      const { path, sha256 } = task.resumeFrom;
+      try {
+        const checkpoint = readCheckpoint(path, sha256);
+        agent.restoreCheckpoint(checkpoint.agent);
+        resumeFrom = checkpoint.boundary;
+      } catch (error) {
+        // Whatever refused it (the file, its hash, its shape, the agent), the error names the checkpoint and the way out.
+        const reason = error instanceof Error ? error.message : String(error);
+        const named = reason.includes(path) ? reason : `the checkpoint ${path} cannot be restored: ${reason}`;
+        throw new PricelabError('integrity', `${named}\n  start this run afresh (its checkpoint discarded) with: pricelab experiment run <file> --resume --restart-failed`);
+      }
     }
     const totalSteps = 'steps' in run.budget ? run.budget.steps : run.budget.episodes * model.horizon;
     let stopped: RunOutcomeStopped | undefined;

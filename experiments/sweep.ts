@@ -10,7 +10,9 @@
  *
  * Resume: finished runs are skipped; the others start again, from their last checkpoint
  * when there is one (the run continues exactly: episode e uses seed + e), from scratch
- * otherwise (agents without checkpoints, or none written yet). Without `resume`, a plan
+ * otherwise (agents without checkpoints, or none written yet). A checkpoint that cannot be
+ * read or restored fails its run with an integrity error naming the file; `restartFailed`
+ * (`--resume --restart-failed`) discards the checkpoints of failed runs and starts them afresh. Without `resume`, a plan
  * whose runs are already in the store is refused (exit 2), so nothing is silently mixed.
  *
  * Stopping (an AbortSignal, e.g. Ctrl-C): no new run starts; running runs stop at their
@@ -35,6 +37,8 @@ export interface SweepOptions {
   readonly workers?: number;
   /** Continue a sweep whose runs are already in the store. */
   readonly resume?: boolean;
+  /** With resume: failed runs start afresh, their checkpoints (damaged, say) discarded. */
+  readonly restartFailed?: boolean;
   /** Aborting stops the sweep cleanly (see the card). */
   readonly signal?: AbortSignal;
   readonly onEvent?: (event: SweepEvent) => void;
@@ -64,6 +68,9 @@ export async function runSweep(plan: ExperimentPlan, options: SweepOptions): Pro
   const started = performance.now();
   const requested = options.workers ?? availableParallelism();
   if (!Number.isInteger(requested) || requested < 1) throw configError('invalid sweep options', [{ path: ['workers'], message: `expected a positive whole number, found ${requested}` }]);
+  if (options.restartFailed && !options.resume) {
+    throw configError('--restart-failed continues an experiment', [{ path: ['restartFailed'], message: 'expected --resume with --restart-failed, found --restart-failed alone' }]);
+  }
   const store = ResultsStore.open(options.home);
   try {
     const existing = plan.runs.map((run) => store.getRun(run.id)).filter((row) => row !== undefined);
@@ -77,6 +84,17 @@ export async function runSweep(plan: ExperimentPlan, options: SweepOptions): Pro
     const statuses = new Map(plan.runs.map((run) => [run.id, store.getRun(run.id)?.status]));
     // Runs left 'running' belong to a sweep that was killed: they are interrupted.
     store.markInterrupted(plan.runs.filter((run) => statuses.get(run.id) === 'running').map((run) => run.id));
+    // --restart-failed: the store forgets a failed run's checkpoint first, then its files go,
+    // so a kill in between leaves stray files, never a row pointing at a missing file.
+    const restartedAfresh = new Set<string>();
+    if (options.restartFailed) {
+      for (const run of plan.runs) {
+        if (statuses.get(run.id) !== 'failed') continue;
+        store.discardCheckpoint(run.id);
+        removeCheckpoints(store.home, run.id);
+        restartedAfresh.add(run.id);
+      }
+    }
     const toRun = plan.runs.filter((run) => statuses.get(run.id) !== 'finished');
     const workers = Math.max(1, Math.min(requested, toRun.length));
     const stepsOf = (run: PlannedRun) => ('steps' in run.budget ? run.budget.steps : run.budget.episodes * horizonOf(plan, run));
@@ -102,6 +120,7 @@ export async function runSweep(plan: ExperimentPlan, options: SweepOptions): Pro
       const checkpoint = store.checkpointOf(run.id);
       if (statuses.get(run.id) !== 'pending') {
         if (checkpoint) options.onEvent?.({ type: 'resume-from-checkpoint', run, episodes: checkpoint.episodes, steps: checkpoint.steps });
+        else if (restartedAfresh.has(run.id)) options.onEvent?.({ type: 'restart-from-scratch', run, reason: 'it failed before, and --restart-failed discarded its checkpoint' });
         else options.onEvent?.({ type: 'restart-from-scratch', run, reason: `no checkpoint in the store (${run.agent.kind} has no checkpoint capability, or it stopped before its first)` });
       }
       store.markRunning(run.id);

@@ -2,7 +2,8 @@
  * `pricelab experiment run <file>`: every run of an experiment file (scenarios x agents x
  * seeds) in worker threads, with one overall progress bar and a line per finished run;
  * results go to the results store in PRICELAB_HOME. `--resume` skips finished runs and
- * restarts interrupted ones from their last checkpoint. Ctrl-C stops cleanly: running runs
+ * restarts interrupted ones from their last checkpoint; `--resume --restart-failed` also
+ * starts failed runs afresh, discarding their (damaged, say) checkpoints. Ctrl-C stops cleanly: running runs
  * checkpoint and are marked interrupted, and the command exits 130 saying how to resume.
  * `pricelab experiment check <file>`: validates a file and lists its runs, storing nothing.
  */
@@ -19,6 +20,7 @@ export const interruptedExitCode = 130;
 interface ExperimentRunOptions {
   workers?: number;
   resume?: boolean;
+  restartFailed?: boolean;
   json?: boolean;
 }
 
@@ -30,6 +32,7 @@ export function registerExperiment(program: Command): void {
     .argument('<file>', 'experiment file (JSON; see docs/experiments.md and scenarios/experiments/)')
     .option('--workers <n>', 'worker threads (default: one per core, at most one per run)', positiveInteger)
     .option('--resume', 'continue the experiment: skip finished runs, restart interrupted ones from their last checkpoint')
+    .option('--restart-failed', 'with --resume: start failed runs afresh, discarding their checkpoints (one that is damaged fails its run on every resume)')
     .option('--json', 'print the sweep summary and the finished runs as JSON (no progress)')
     .action(run(async (file: string, options: ExperimentRunOptions) => experimentRunCommand(file, options)));
   experiment
@@ -93,7 +96,7 @@ async function experimentRunCommand(file: string, options: ExperimentRunOptions)
     }
   };
   try {
-    const result = await runSweep(plan, { home, ...(options.workers === undefined ? {} : { workers: options.workers }), resume: options.resume === true, signal: controller.signal, onEvent });
+    const result = await runSweep(plan, { home, ...(options.workers === undefined ? {} : { workers: options.workers }), resume: options.resume === true, restartFailed: options.restartFailed === true, signal: controller.signal, onEvent });
     progress?.stop();
     if (options.json) printJson({ experiment: plan.file.name, home, ...result, runs: finishedRuns });
     else process.stdout.write(`${plan.file.name}: ${result.finished} finished, ${result.failed} failed, ${result.interrupted} interrupted, ${result.skipped} skipped, in ${result.wallSeconds.toFixed(1)} s on ${result.workers} worker${result.workers === 1 ? '' : 's'}\n`);
@@ -101,6 +104,7 @@ async function experimentRunCommand(file: string, options: ExperimentRunOptions)
       process.stderr.write(`stopped. Continue with: pricelab experiment run ${file} --resume\n`);
       return interruptedExitCode;
     }
+    if (result.failed > 0) process.stderr.write(`${result.failed} run${result.failed === 1 ? '' : 's'} failed (errors above and in \`pricelab runs list\`). Start them afresh with: pricelab experiment run ${file} --resume --restart-failed\n`);
     return result.failed > 0 ? 1 : 0;
   } finally {
     progress?.stop();

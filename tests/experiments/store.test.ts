@@ -1,9 +1,11 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ResultsStore, databasePath, resultsHome, schemaVersion, type RunDefinition } from '../../experiments/store.js';
+import { PricelabError } from '../../env/errors.js';
+import { cliWith, ensureBuilt } from '../fixtures/cli.js';
 
 const homes: string[] = [];
 const freshHome = () => {
@@ -109,5 +111,66 @@ describe('ResultsStore', () => {
     database.pragma(`user_version = ${schemaVersion + 1}`);
     database.close();
     expect(() => ResultsStore.open(home)).toThrow(/newer than this pricelab knows/);
+  });
+});
+
+describe('a damaged store', () => {
+  const garbage = (bytes: number) => Buffer.from(Array.from({ length: bytes }, (_, index) => (index * 7919 + 13) % 251));
+
+  it('garbage in place of the database file: an integrity error naming the file, on open', () => {
+    const home = freshHome();
+    writeFileSync(databasePath(home), garbage(8192));
+    let caught: unknown;
+    try {
+      ResultsStore.open(home);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(PricelabError);
+    expect((caught as PricelabError).kind).toBe('integrity');
+    expect((caught as PricelabError).message).toContain(`the results store ${databasePath(home)} is damaged`);
+    expect((caught as PricelabError).problems[0]?.message).toMatch(/expected a SQLite database, found SQLITE_NOTADB/);
+  });
+
+  it('garbage over pages inside the file: an integrity error when a damaged page is read', () => {
+    const home = freshHome();
+    const store = ResultsStore.open(home);
+    store.registerRuns(Array.from({ length: 400 }, (_, index) => ({ ...runDefinition(`run-${index}`, index), manifest: { padding: 'x'.repeat(200) } })));
+    store.close();
+    // Checkpoint the WAL into the main file, then overwrite every page after the schema's.
+    const raw = new Database(databasePath(home));
+    raw.pragma('wal_checkpoint(TRUNCATE)');
+    raw.close();
+    const bytes = readFileSync(databasePath(home));
+    const pageSize = bytes.readUInt16BE(16);
+    expect(bytes.length).toBeGreaterThan(8 * pageSize);
+    garbage(bytes.length - 4 * pageSize).copy(bytes, 4 * pageSize);
+    writeFileSync(databasePath(home), bytes);
+    let caught: unknown;
+    try {
+      const damaged = ResultsStore.open(home);
+      try {
+        damaged.listRuns();
+      } finally {
+        damaged.close();
+      }
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(PricelabError);
+    expect((caught as PricelabError).kind).toBe('integrity');
+    expect((caught as PricelabError).message).toContain(databasePath(home));
+    expect((caught as PricelabError).problems[0]?.message).toMatch(/SQLITE_CORRUPT/);
+  });
+
+  it('the CLI says so with exit 4 and no stack trace', async () => {
+    ensureBuilt();
+    const home = freshHome();
+    writeFileSync(databasePath(home), garbage(4096));
+    const result = await cliWith({ PRICELAB_HOME: home }, 'runs', 'list');
+    expect(result.code, result.stderr).toBe(4);
+    expect(result.stderr).toContain(`the results store ${databasePath(home)} is damaged`);
+    expect(result.stderr).toMatch(/restore the file from a backup, or move it aside/);
+    expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
   });
 });

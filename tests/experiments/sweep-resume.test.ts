@@ -2,12 +2,15 @@
  * The kill test of issue 4: a sweep killed (SIGKILL) mid-run, after one run finished and
  * another saved a checkpoint, resumes with --resume and ends with exactly the evaluations
  * of an uninterrupted sweep (run with another worker count, in another PRICELAB_HOME).
+ * A damaged checkpoint fails its run, naming the file, until --resume --restart-failed.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planExperiment } from '../../experiments/experiment-file.js';
 import { databasePath, ResultsStore } from '../../experiments/store.js';
 import { ensureBuilt, main, root, type CliResult } from '../fixtures/cli.js';
 
@@ -103,5 +106,75 @@ describe('a killed sweep, resumed', () => {
     const result = await cli(join(folder, 'clean'), 'experiment', 'run', file);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/already has 4 of its 4 runs.*\n.*--resume/);
+  });
+});
+
+describe('a damaged checkpoint', () => {
+  let folder: string;
+  let file: string;
+  const small = {
+    name: 'damaged-checkpoint',
+    scenarios: ['steady-state-v1'],
+    agents: [{ name: 'q', kind: 'q-learning' }],
+    seeds: [1, 2],
+    budget: { episodes: 3 },
+    evaluation: { episodes: 2, seed: 500 },
+    kpis: ['profit'],
+  };
+  beforeAll(() => {
+    ensureBuilt();
+    folder = mkdtempSync(join(tmpdir(), 'pricelab-damaged-checkpoint-'));
+    file = join(folder, 'damaged.json');
+    writeFileSync(file, JSON.stringify(small));
+  });
+  afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+  it('fails its run naming the checkpoint on every --resume, until --restart-failed starts it afresh', async () => {
+    const home = join(folder, 'damaged');
+    const plan = planExperiment(small, file);
+    const [garbled, misshapen] = plan.runs;
+    // Two interrupted runs, each pointing at a checkpoint: one with bytes that do not match
+    // their hash, one whose bytes match but whose agent state the agent refuses.
+    const store = ResultsStore.open(home);
+    try {
+      store.registerRuns(plan.runs.map((run) => ({ id: run.id, experiment: run.experiment, scenario: run.scenario, agent: run.agent, seed: run.seed, manifest: {} })));
+      const garbledPath = join(home, 'checkpoints', garbled!.id, 'episode-1.json');
+      mkdirSync(dirname(garbledPath), { recursive: true });
+      writeFileSync(garbledPath, '{"format": "pricelab/run-checkp\u0000\u0001garbage');
+      store.recordCheckpoint({ runId: garbled!.id, episodes: 1, steps: 365, path: garbledPath, sha256: '0'.repeat(64) });
+      const misshapenPath = join(home, 'checkpoints', misshapen!.id, 'episode-1.json');
+      mkdirSync(dirname(misshapenPath), { recursive: true });
+      const bytes = JSON.stringify({ format: 'pricelab/run-checkpoint@1', runId: misshapen!.id, boundary: { steps: 365, episodes: 1, episodeRewards: [1] }, agent: { kind: 'q-learning', state: { table: 'not a table' } } });
+      writeFileSync(misshapenPath, bytes);
+      store.recordCheckpoint({ runId: misshapen!.id, episodes: 1, steps: 365, path: misshapenPath, sha256: createHash('sha256').update(bytes).digest('hex') });
+      for (const run of plan.runs) store.markRunning(run.id);
+      store.markInterrupted(plan.runs.map((run) => run.id));
+    } finally {
+      store.close();
+    }
+
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const resumed = await cli(home, 'experiment', 'run', file, '--resume', '--workers', '1');
+      expect(resumed.code, resumed.stderr).toBe(1);
+      expect(resumed.stdout).toMatch(/0 finished, 2 failed/);
+      expect(resumed.stderr).toContain(`the checkpoint ${join(home, 'checkpoints', garbled!.id, 'episode-1.json')} is damaged`);
+      expect(resumed.stderr).toContain(join(home, 'checkpoints', misshapen!.id, 'episode-1.json'));
+      expect(resumed.stderr).toContain('--resume --restart-failed');
+    }
+    expect(Object.values(storedResults(home)).map((run) => run.status)).toEqual(['failed', 'failed']);
+
+    const alone = await cli(home, 'experiment', 'run', file, '--restart-failed');
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toMatch(/expected --resume with --restart-failed/);
+
+    const [restarted, clean] = await Promise.all([cli(home, 'experiment', 'run', file, '--resume', '--restart-failed', '--workers', '1'), cli(join(folder, 'clean'), 'experiment', 'run', file, '--workers', '1')]);
+    expect(restarted.code, restarted.stderr).toBe(0);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(restarted.stdout).toMatch(/2 finished, 0 failed, 0 interrupted, 0 skipped/);
+    expect(restarted.stderr).toContain(`restarting ${garbled!.id}`);
+    expect(restarted.stderr).toContain('--restart-failed discarded its checkpoint');
+    // Started afresh: exactly the results of a sweep that never had a checkpoint.
+    expect(storedResults(home)).toEqual(storedResults(join(folder, 'clean')));
+    expect(existsSync(join(home, 'checkpoints', garbled!.id))).toBe(false);
   });
 });
