@@ -239,6 +239,15 @@ export class ResultsStore {
     return row ? comparisonOf(row) : undefined;
   }
 
+  /**
+   * The first recorded comparison whose summary is exactly this JSON (as `recordComparison`
+   * wrote it: JSON.stringify of the summary, so a --json file parsed back matches it), if any.
+   */
+  findComparisonBySummary(summary: unknown): ComparisonRow | undefined {
+    const row = this.database.prepare('SELECT * FROM comparisons WHERE summary = ? ORDER BY created_at, rowid LIMIT 1').get(JSON.stringify(summary ?? null)) as RawComparison | undefined;
+    return row ? comparisonOf(row) : undefined;
+  }
+
   // Runs ------------------------------------------------------------------------------
 
   /** Registers runs not yet stored (as pending), in one transaction; runs already stored are left as they are. */

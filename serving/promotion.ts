@@ -2,14 +2,29 @@
  * Promoting a version: the one place where gates meet the registry, used by the CLI
  * (`pricelab policy promote`) and the endpoint (POST /v1/policies/:name/promote) alike.
  * Moving to `production` passes every promotion gate first; candidate and staging are
- * free moves. Either way the move and its evidence go into the audit log.
+ * free moves. Either way the move and its evidence go into the audit log. Moving an alias
+ * to the version it already points at changes nothing: a no-op, with no audit entry.
+ *
+ * The gates of a promotion, first found first: the ones given with the request (`--gates`,
+ * `pricelab serve --gates`), the ones stored in the registry for the policy name
+ * (`pricelab policy gates set`), the shipped defaults (scenarios/gates/default.json).
+ * Evidence is matched against the comparisons recorded in the results store of the
+ * registry's home; the guardrails it must have been evaluated under are the serving
+ * configuration's for the policy, else the artifact's own min/max (what serving applies).
  */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { PricelabError } from '../env/errors.js';
-import { loadScenario } from '../scenarios/load.js';
+import { builtInScenarioFolder, loadScenario } from '../scenarios/load.js';
 import { readJsonFile } from '../experiments/json-file.js';
+import { ResultsStore } from '../experiments/store.js';
 import { readArtifact } from '../agents/artifact.js';
-import { checkPromotion, promotionPolicySchema, type PromotionDecision, type PromotionPolicy } from './promotion-gates.js';
+import { checkPromotion, promotionPolicySchema, type PromotionDecision, type PromotionPolicy, type RecordedComparison, type ServingGuardrails } from './promotion-gates.js';
 import type { AliasName, PolicyRegistry } from './registry.js';
+import type { ServingConfig } from './serving-config.js';
+
+/** The shipped default gates (a file beside the built-in scenarios). */
+export const defaultGatesFile = join(builtInScenarioFolder, 'gates', 'default.json');
 
 export interface PromotionRequest {
   readonly name: string;
@@ -18,34 +33,55 @@ export interface PromotionRequest {
   readonly reason: string;
   readonly actor?: string | undefined;
   readonly evidence: readonly { readonly source: string; readonly json: unknown }[];
+  /** Gates given with the request; when absent, the registry's for the name, else the shipped defaults. */
   readonly policy?: unknown;
+  /** Where `policy` came from, for messages and the audit log (e.g. the --gates file). */
+  readonly policySource?: string | undefined;
+  /** The serving configuration, whose guardrails for the policy the evidence must have been evaluated under. */
+  readonly servingConfig?: ServingConfig | undefined;
 }
 
 export interface PromotionOutcome {
   readonly promoted: boolean;
+  /** True when the alias already pointed at the version: nothing changed, nothing was audited. */
+  readonly noop: boolean;
   readonly from: number | null;
   readonly to: number;
   readonly alias: AliasName;
   readonly decision: PromotionDecision | null;
+  /** Where the gates came from (request, registry, shipped defaults), for production moves. */
+  readonly gatesSource: string | null;
 }
 
 export function readEvidenceFiles(paths: readonly string[]): { source: string; json: unknown }[] {
   return paths.map((path) => ({ source: path, json: readJsonFile(path, 'comparison summary (evidence)') }));
 }
 
-export function parsePromotionPolicy(json: unknown): PromotionPolicy {
+export function parsePromotionPolicy(json: unknown, origin = 'the promotion policy'): PromotionPolicy {
   const parsed = promotionPolicySchema.safeParse(json ?? {});
-  if (!parsed.success) throw new PricelabError('config', 'the promotion policy is not valid', parsed.error.issues.map((issue) => ({ path: ['gates', ...issue.path.map(String)], message: issue.message })));
+  if (!parsed.success) throw new PricelabError('config', `${origin} is not valid`, parsed.error.issues.map((issue) => ({ path: ['gates', ...issue.path.map(String)], message: issue.message })));
   return parsed.data;
+}
+
+/** The gates that apply to a promotion of `name`, and where they came from. */
+export function gatesFor(registry: PolicyRegistry, name: string, given?: unknown, givenSource = 'the request'): { policy: PromotionPolicy; source: string } {
+  if (given !== undefined) return { policy: parsePromotionPolicy(given, `gates from ${givenSource}`), source: givenSource };
+  const stored = registry.gates(name);
+  if (stored) return { policy: parsePromotionPolicy(stored.gates, `the gates stored for "${name}"`), source: `the registry (set ${stored.setAt} by ${stored.setBy})` };
+  return { policy: parsePromotionPolicy(readJsonFile(defaultGatesFile, 'default promotion gates'), defaultGatesFile), source: `the shipped defaults (${defaultGatesFile})` };
 }
 
 export function promote(registry: PolicyRegistry, request: PromotionRequest): PromotionOutcome {
   const candidate = registry.version(request.name, request.version);
+  const current = registry.aliases(request.name)[request.to];
+  if (current === request.version) return { promoted: false, noop: true, from: current, to: request.version, alias: request.to, decision: null, gatesSource: null };
   let decision: PromotionDecision | null = null;
+  let gatesSource: string | null = null;
   if (request.to === 'production') {
-    const policy = parsePromotionPolicy(request.policy);
+    const gates = gatesFor(registry, request.name, request.policy, request.policySource);
+    gatesSource = gates.source;
+    const policy = gates.policy;
     const manifest = readArtifact(candidate.path).manifest;
-    const current = registry.aliases(request.name).production;
     const production = current === undefined ? undefined : registry.version(request.name, current);
     const suite = policy.scenarios ?? [candidate.lineage.scenario.id];
     const installedScenarioHashes: Record<string, string> = {};
@@ -56,20 +92,34 @@ export function promote(registry: PolicyRegistry, request: PromotionRequest): Pr
         // A scenario not installed here can still be covered at the hash the policy was trained on.
       }
     }
-    decision = checkPromotion({
-      candidate: { name: candidate.name, version: candidate.version, contentHash: candidate.contentHash, createdAt: manifest.createdAt, scenario: candidate.lineage.scenario },
-      production: production ? { version: production.version, contentHash: production.contentHash } : undefined,
-      evidence: request.evidence,
-      policy,
-      installedScenarioHashes,
-    });
-    if (!decision.allowed) return { promoted: false, from: current ?? null, to: request.version, alias: request.to, decision };
+    const configured = request.servingConfig !== undefined && Object.hasOwn(request.servingConfig.policies, request.name) ? request.servingConfig.policies[request.name]?.guardrails : undefined;
+    const servingGuardrails: ServingGuardrails = configured
+      ? { rules: configured, source: `the serving configuration's guardrails for "${request.name}"` }
+      : { rules: manifest.guardrails, source: `no serving configuration lists "${request.name}", so its artifact's own min/max price` };
+    const store = ResultsStore.open(registry.home);
+    try {
+      decision = checkPromotion({
+        candidate: { name: candidate.name, version: candidate.version, contentHash: candidate.contentHash, createdAt: manifest.createdAt, scenario: candidate.lineage.scenario, ladder: manifest.action.ladder },
+        production: production ? { version: production.version, contentHash: production.contentHash } : undefined,
+        evidence: request.evidence,
+        policy,
+        findRecorded: (json): RecordedComparison | undefined => {
+          const row = store.findComparisonBySummary(json);
+          return row ? { id: row.id, contentHash: createHash('sha256').update(JSON.stringify(json)).digest('hex') } : undefined;
+        },
+        servingGuardrails,
+        installedScenarioHashes,
+      });
+    } finally {
+      store.close();
+    }
+    if (!decision.allowed) return { promoted: false, noop: false, from: current ?? null, to: request.version, alias: request.to, decision, gatesSource };
   }
   const moved = registry.moveAlias(request.name, request.version, request.to, {
     reason: request.reason,
     actor: request.actor,
     action: 'promote',
-    details: { gates: decision?.gates ?? null, evidence: request.evidence.map((file) => file.source) },
+    details: { gates: decision?.gates ?? null, gatesSource, evidence: request.evidence.map((file) => file.source) },
   });
-  return { promoted: true, from: moved.from, to: moved.to, alias: request.to, decision };
+  return { promoted: true, noop: false, from: moved.from, to: moved.to, alias: request.to, decision, gatesSource };
 }

@@ -154,8 +154,10 @@ export function createApp(options: ServerOptions): express.Express {
       actor,
       evidence: (body.evidence ?? []).map((json, index) => ({ source: `evidence[${index}]`, json })),
       policy: options.promotionPolicy,
+      policySource: 'pricelab serve --gates',
+      servingConfig: service.config,
     });
-    if (!outcome.promoted) {
+    if (!outcome.promoted && !outcome.noop) {
       const failed = outcome.decision?.gates.find((gate) => !gate.passed);
       response.status(409).json({ error: `promotion refused by the ${failed?.gate ?? 'unknown'} gate: ${failed?.detail ?? ''}`, gates: outcome.decision?.gates ?? [] });
       return;

@@ -9,9 +9,13 @@ import { PricelabError } from '../../env/errors.js';
 import { resultsHome } from '../../experiments/store.js';
 import { readJsonFile } from '../../experiments/json-file.js';
 import { createToken, defaultTokenFile } from '../../serving/auth.js';
-import { promote, readEvidenceFiles } from '../../serving/promotion.js';
+import { gatesFor, parsePromotionPolicy, promote, readEvidenceFiles } from '../../serving/promotion.js';
+import { loadServingConfig } from '../../serving/serving-config.js';
 import { PolicyRegistry, aliasNames, parsePolicyReference, type AliasName } from '../../serving/registry.js';
 import { exitCodes, printJson, run, table } from '../output.js';
+
+/** How each gate's status is printed (SKIPPED: an earlier gate it reads from failed). */
+const gateLabels = { passed: 'pass   ', failed: 'FAIL   ', skipped: 'SKIPPED' } as const;
 
 const withRegistry = <T>(action: (registry: PolicyRegistry) => T): T => {
   const registry = PolicyRegistry.open(resultsHome());
@@ -82,15 +86,16 @@ export function registerPolicy(program: Command): void {
 
   policy
     .command('promote <policy>')
-    .description('move an alias to name@version; to production only through the promotion gates (exit 1 names the gate that refused)')
+    .description('move an alias to name@version; to production only through the promotion gates (exit 1 names the gate that refused); a move to the version the alias already points at is a no-op (exit 0, not audited)')
     .addOption(new Option('--to <alias>', 'the alias to move').choices([...aliasNames]).makeOptionMandatory())
-    .option('--evidence <file...>', 'comparison summaries (pricelab compare --json) supporting a production promotion')
-    .option('--gates <file>', 'promotion policy JSON: primaryKpi, alpha, scenarios, baseline, guardrailMargins')
+    .option('--evidence <file...>', 'comparison summaries (pricelab compare --json, recorded in the results store) supporting a production promotion')
+    .option('--gates <file>', 'promotion gates JSON (primaryKpi, alpha, scenarios, baseline, guardrailMargins; docs/serving.md); default: the gates stored for the name (policy gates set), else scenarios/gates/default.json')
+    .option('--serving-config <file>', 'the serving configuration (pricelab serve --config): the evidence must have been evaluated under its guardrails for this policy (default: the artifact\'s own min/max, as serving applies them)')
     .requiredOption('--reason <text>', 'why (kept in the audit log)')
     .option('--actor <who>', 'who promotes (default: the OS user)')
     .option('--json', 'print the outcome with every gate as JSON')
     .action(
-      run((reference: string, options: { to: AliasName; evidence?: string[]; gates?: string; reason: string; actor?: string; json?: boolean }) =>
+      run((reference: string, options: { to: AliasName; evidence?: string[]; gates?: string; servingConfig?: string; reason: string; actor?: string; json?: boolean }) =>
         withRegistry((registry) => {
           const parsed = parsePolicyReference(reference);
           const version = parsed.version ?? (parsed.alias ? registry.version(parsed.name, parsed.alias).version : undefined);
@@ -103,18 +108,54 @@ export function registerPolicy(program: Command): void {
             actor: options.actor,
             evidence: readEvidenceFiles(options.evidence ?? []),
             policy: options.gates ? readJsonFile(options.gates, 'promotion policy') : undefined,
+            policySource: options.gates,
+            servingConfig: options.servingConfig ? loadServingConfig(options.servingConfig) : undefined,
           });
           if (options.json) printJson(outcome);
           else {
-            for (const gate of outcome.decision?.gates ?? []) process.stdout.write(`${gate.passed ? 'pass' : 'FAIL'}  ${gate.gate}: ${gate.detail}\n`);
-            if (outcome.promoted) process.stdout.write(`${parsed.name}@${options.to}: ${outcome.from === null ? 'none' : `v${outcome.from}`} -> v${outcome.to}\n`);
+            if (outcome.gatesSource !== null) process.stdout.write(`gates from ${outcome.gatesSource}\n`);
+            for (const gate of outcome.decision?.gates ?? []) process.stdout.write(`${gateLabels[gate.status]}  ${gate.gate}: ${gate.detail}\n`);
+            if (outcome.noop) process.stdout.write(`${parsed.name}@${options.to} is already v${version}: nothing to do (no change, no audit entry)\n`);
+            else if (outcome.promoted) process.stdout.write(`${parsed.name}@${options.to}: ${outcome.from === null ? 'none' : `v${outcome.from}`} -> v${outcome.to}\n`);
           }
-          if (!outcome.promoted) {
-            const failed = outcome.decision?.gates.find((gate) => !gate.passed);
+          if (!outcome.promoted && !outcome.noop) {
+            const failed = outcome.decision?.gates.find((gate) => gate.status === 'failed');
             process.stderr.write(`error: promotion refused by the ${failed?.gate} gate: ${failed?.detail}\n`);
             return exitCodes.failed;
           }
           return exitCodes.ok;
+        }),
+      ),
+    );
+
+  const gates = policy.command('gates').description('the promotion gates stored for a policy name, used by promotions to production that give no --gates');
+  gates
+    .command('set <name> <file>')
+    .description('validate a promotion gates file and store it for the name (audited)')
+    .requiredOption('--reason <text>', 'why (kept in the audit log)')
+    .option('--actor <who>', 'who sets them (default: the OS user)')
+    .option('--json', 'print the stored gates as JSON')
+    .action(
+      run((name: string, file: string, options: { reason: string; actor?: string; json?: boolean }) =>
+        withRegistry((registry) => {
+          const json = readJsonFile(file, 'promotion policy');
+          const validated = parsePromotionPolicy(json, file);
+          registry.setGates(name, json, { reason: options.reason, actor: options.actor });
+          if (options.json) printJson({ name, gates: json, effective: validated });
+          else process.stdout.write(`stored the promotion gates of ${name} from ${file}: ${JSON.stringify(validated)}\n`);
+        }),
+      ),
+    );
+  gates
+    .command('show <name>')
+    .description('the promotion gates a production promotion of the name uses when no --gates is given, and where they come from')
+    .option('--json', 'print JSON')
+    .action(
+      run((name: string, options: { json?: boolean }) =>
+        withRegistry((registry) => {
+          const { policy: effective, source } = gatesFor(registry, parsePolicyReference(name).name);
+          if (options.json) printJson({ name, source, gates: effective });
+          else process.stdout.write(`${name}: gates from ${source}\n${JSON.stringify(effective, null, 2)}\n`);
         }),
       ),
     );

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compare } from '../../experiments/compare.js';
+import { ResultsStore } from '../../experiments/store.js';
 import { cliWith, ensureBuilt } from '../fixtures/cli.js';
 import { trainedPolicyArtifact } from '../fixtures/policy-artifact.js';
 
@@ -20,6 +21,10 @@ beforeAll(async () => {
   const { summary } = await compare({ scenario: 'steady-state-v1', arms: ['baseline=fixed:29.99', `candidate=${good}`], seeds: 4, evaluationEpisodes: 1, trainingSteps: 1, bootstrapResamples: 200 });
   evidencePath = join(scratch, 'compare.json');
   writeFileSync(evidencePath, JSON.stringify(summary));
+  // As \`pricelab compare\` does: evidence counts only when recorded in the results store.
+  const store = ResultsStore.open(home);
+  store.recordComparison({ scenario: summary.scenario.id, arms: summary.arms.map((arm) => arm.name), baseline: summary.baseline, summary });
+  store.close();
 }, 120_000);
 
 describe('pricelab policy', () => {
@@ -33,7 +38,7 @@ describe('pricelab policy', () => {
     expect(refused.stderr).toMatch(/refused by the evidence-valid gate/);
 
     const gates = join(scratch, 'gates.json');
-    writeFileSync(gates, JSON.stringify({ baseline: 'fixed:29.99', guardrailMargins: { returnRate: 0.5, priceChanges: 0, customersLost: 0.1 } }));
+    writeFileSync(gates, JSON.stringify({ baseline: 'fixed:29.99', guardrailMargins: { returnRate: { relative: 0.5 }, priceChanges: { absolute: 0 }, customersLost: { relative: 0.1 } } }));
     const promoted = await pricelab('policy', 'promote', 'everyday@1', '--to', 'production', '--evidence', evidencePath, '--gates', gates, '--reason', 'beats 29.99', '--json');
     expect(promoted.code).toBe(0);
     expect(JSON.parse(promoted.stdout)).toMatchObject({ promoted: true, to: 1, alias: 'production' });
