@@ -12,17 +12,29 @@
  * decision never awaits, a request is served wholly by the old slot or wholly by the new
  * one; none fails during a swap.
  *
+ * Failures are isolated per policy. A version that cannot be loaded (tampered, missing, a
+ * bad fallback) is recorded in that policy's status and reported once per change (not at
+ * every poll); the policy keeps serving the last version that loaded ('stale'), or is not
+ * served at all when none ever did ('failed'); every other policy refreshes as usual. A
+ * canary, shadow or fallback that cannot be loaded is left out (hold stands in for the
+ * fallback) and recorded the same way. `readiness()` is ready only when every production
+ * alias is served at its version.
+ *
  * Each decision can be logged (JSON Lines) with its propensity under the deployed mixture
- * (production and canary), ready for off-policy evaluation once rewards are joined.
+ * (production and canary), ready for off-policy evaluation once rewards are joined. A
+ * batch is validated whole before any of it is decided: the log holds served decisions only.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { PricelabError, type Problem } from '../env/errors.js';
+import type { z } from 'zod';
+import { PricelabError, type ErrorKind, type Problem } from '../env/errors.js';
 import { applyGuardrails, type GuardedPrice, type Guardrails } from '../agents/guardrails.js';
-import type { PolicyRegistry } from './registry.js';
-import { ServedPolicy, type Explanation } from './served-policy.js';
-import { defaultPolicyServing, type PolicyServing, type ServingConfig } from './serving-config.js';
+import type { Explanation } from '../agents/agent.js';
+import type { AliasName, PolicyRegistry } from './registry.js';
+import { ServedPolicy } from './served-policy.js';
+import { servingFor, type PolicyServing, type ServingConfig } from './serving-config.js';
 import type { ServingMetrics } from './metrics.js';
+import { boundedProblems, maxListedProblems, type policyStatusSchema, type servedExplanationSchema } from './request-schemas.js';
 
 export interface PriceRequest {
   readonly features: Readonly<Record<string, number>>;
@@ -32,16 +44,23 @@ export interface PriceRequest {
   readonly key?: string | undefined;
 }
 
+/** Why this price: the chooser's reasons, its choice before the guardrails, and what was served after them. */
+export type ServedExplanation = z.output<typeof servedExplanationSchema>;
+
 export interface PriceResponse {
   readonly price: number;
   readonly ladderIndex: number;
   readonly policy: { readonly name: string; readonly version: number; readonly servedBy: 'production' | 'canary' | 'fallback' };
   readonly guardrails: GuardedPrice['effects'];
   readonly violations: GuardedPrice['violations'];
-  readonly explanation: Explanation;
+  readonly explanation: ServedExplanation;
   readonly fallback: { readonly reason: string; readonly policy: string } | null;
   readonly decisionId: string;
 }
+
+/** A policy's state: what its production alias points at, what is served, what failed to load. */
+export type PolicyStatus = z.output<typeof policyStatusSchema>;
+type LoadError = PolicyStatus['errors'][number];
 
 interface LoadedVersion {
   readonly version: number;
@@ -56,6 +75,14 @@ interface Slot {
   readonly shadow: LoadedVersion | undefined;
   readonly fallback: ServedPolicy | 'hold';
   readonly guardrails: Guardrails;
+  readonly knownFeatures: ReadonlySet<string>;
+}
+
+/** A request checked against its policy: the slot that will decide it and its observation. */
+interface Checked {
+  readonly slot: Slot;
+  readonly request: PriceRequest;
+  readonly observation: Float32Array;
 }
 
 /** Stable share in [0, 1) of a request key: the same key always gets the same arm. */
@@ -63,10 +90,18 @@ export function keyShare(key: string): number {
   return createHash('sha256').update(key).digest().readUInt32BE(0) / 2 ** 32;
 }
 
+const describeError = (error: unknown): { kind: ErrorKind | 'internal'; message: string } =>
+  error instanceof PricelabError ? { kind: error.kind, message: error.message.split('\n').slice(0, 4).join('; ') } : { kind: 'internal', message: (error as Error).message ?? String(error) };
+
 export class PricingService {
   private readonly slots = new Map<string, Slot>();
+  private readonly statuses = new Map<string, PolicyStatus>();
+  /** The failure last reported per policy and alias: a failure is logged once per change, not at every poll. */
+  private readonly reported = new Map<string, string>();
   private readonly log: WriteStream | undefined;
+  private readonly report: (line: string) => void;
   private lastChange = -1;
+  private refreshError: string | null = null;
   private refreshing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -74,39 +109,67 @@ export class PricingService {
     readonly registry: PolicyRegistry,
     readonly config: ServingConfig,
     private readonly metrics?: ServingMetrics,
-    options: { decisionLog?: string | undefined } = {},
+    options: { decisionLog?: string | undefined; report?: (line: string) => void } = {},
   ) {
     this.log = options.decisionLog ? createWriteStream(options.decisionLog, { flags: 'a' }) : undefined;
+    this.report = options.report ?? ((line) => process.stderr.write(`serving: ${line}\n`));
   }
 
   /** Polls the registry for alias moves every `refreshMs`. */
   start(): Promise<void> {
-    this.timer = setInterval(() => void this.refresh().catch((error: unknown) => process.stderr.write(`serving: refresh failed: ${(error as Error).message}\n`)), this.config.refreshMs);
+    this.timer = setInterval(() => void this.refresh().catch(() => undefined), this.config.refreshMs);
     this.timer.unref();
     return this.refresh();
   }
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.refreshing;
+    await this.refreshing?.catch(() => undefined);
     for (const slot of this.slots.values()) disposeSlot(slot, undefined);
     this.slots.clear();
     await new Promise<void>((resolve) => (this.log ? this.log.end(resolve) : resolve()));
   }
 
-  /** Loads what changed in the registry and swaps it in; concurrent calls share one pass. */
+  /**
+   * Loads what changed in the registry and swaps it in; concurrent calls share one pass.
+   * A policy that fails to load never fails the pass (see the header); a registry that
+   * cannot be read does, and is reported once and shown in `readiness()`.
+   */
   refresh(force = false): Promise<void> {
     if (this.refreshing) return this.refreshing;
-    const change = this.registry.changeCount();
+    let change: number;
+    try {
+      change = this.registry.changeCount();
+    } catch (error) {
+      return Promise.reject(this.registryFailed(error));
+    }
     if (!force && change === this.lastChange) return Promise.resolve();
     this.refreshing = this.reload()
-      .then(() => {
-        this.lastChange = change;
-      })
+      .then(
+        () => {
+          this.lastChange = change;
+          if (this.refreshError !== null) this.report('the registry can be read again');
+          this.refreshError = null;
+          this.reported.delete('registry');
+        },
+        (error: unknown) => {
+          throw this.registryFailed(error);
+        },
+      )
       .finally(() => {
         this.refreshing = undefined;
       });
     return this.refreshing;
+  }
+
+  private registryFailed(error: unknown): unknown {
+    const { message } = describeError(error);
+    this.refreshError = message;
+    if (this.reported.get('registry') !== message) {
+      this.reported.set('registry', message);
+      this.report(`refresh failed: the registry could not be read: ${message}`);
+    }
+    return error;
   }
 
   private async reload(): Promise<void> {
@@ -115,34 +178,7 @@ export class PricingService {
       const productionVersion = entry.aliases.production;
       if (productionVersion === undefined) continue;
       seen.add(entry.name);
-      const serving = this.config.policies[entry.name] ?? defaultPolicyServing;
-      const old = this.slots.get(entry.name);
-      const loadVersion = async (version: number | undefined): Promise<LoadedVersion | undefined> => {
-        if (version === undefined) return undefined;
-        const reusable = [old?.production, old?.canary, old?.shadow].find((loaded) => loaded?.version === version);
-        if (reusable) return reusable;
-        return { version, policy: await ServedPolicy.load(this.registry.version(entry.name, version).path) };
-      };
-      const production = await loadVersion(productionVersion);
-      if (!production) continue;
-      const canaryVersion = serving.canary ? entry.aliases[serving.canary.alias] : undefined;
-      const canaryLoaded = canaryVersion !== undefined && canaryVersion !== productionVersion ? await loadVersion(canaryVersion) : undefined;
-      const shadowVersion = serving.shadow ? entry.aliases[serving.shadow.alias] : undefined;
-      const shadow = shadowVersion !== undefined && shadowVersion !== productionVersion ? await loadVersion(shadowVersion) : undefined;
-      const fallback = await this.fallbackFor(serving, production.policy, old);
-      const guardrails: Guardrails = serving.guardrails ?? { minPrice: production.policy.manifest.guardrails.minPrice, maxPrice: production.policy.manifest.guardrails.maxPrice };
-      const slot: Slot = {
-        name: entry.name,
-        serving,
-        production,
-        canary: canaryLoaded && serving.canary ? { ...canaryLoaded, share: serving.canary.share } : undefined,
-        shadow,
-        fallback,
-        guardrails,
-      };
-      this.slots.set(entry.name, slot); // the swap: one assignment
-      if (old) disposeSlot(old, slot);
-      this.metrics?.policyVersion.set({ policy: entry.name, alias: 'production' }, productionVersion);
+      await this.reloadPolicy(entry.name, entry.aliases, productionVersion);
     }
     for (const [name, slot] of this.slots) {
       if (!seen.has(name)) {
@@ -150,6 +186,92 @@ export class PricingService {
         disposeSlot(slot, undefined);
       }
     }
+    for (const name of this.statuses.keys()) if (!seen.has(name)) this.statuses.delete(name);
+  }
+
+  /** Reloads one policy; whatever fails is recorded in its status, never thrown. */
+  private async reloadPolicy(name: string, aliases: Readonly<Record<string, number>>, productionVersion: number): Promise<void> {
+    const serving = servingFor(this.config, name);
+    const old = this.slots.get(name);
+    const errors: LoadError[] = [];
+    const failed = (alias: string, version: number | null, error: unknown): undefined => {
+      errors.push({ alias, version, ...describeError(error), at: new Date().toISOString() });
+      return undefined;
+    };
+    const loadVersion = async (alias: string, version: number | undefined): Promise<LoadedVersion | undefined> => {
+      if (version === undefined) return undefined;
+      const reusable = [old?.production, old?.canary, old?.shadow].find((loaded) => loaded?.version === version);
+      if (reusable) return reusable;
+      try {
+        return { version, policy: await this.loadRegistered(name, version) };
+      } catch (error) {
+        return failed(alias, version, error);
+      }
+    };
+    const aliasVersion = (alias: AliasName): number | undefined => (Object.hasOwn(aliases, alias) ? aliases[alias] : undefined);
+
+    const production = await loadVersion('production', productionVersion);
+    if (!production) {
+      // The last good version (if any) keeps serving; the slot is left as it is.
+      this.setStatus(name, { name, state: old ? 'stale' : 'failed', production: productionVersion, serving: old?.production.version ?? null, errors });
+      return;
+    }
+    const canaryVersion = serving.canary ? aliasVersion(serving.canary.alias) : undefined;
+    const canaryLoaded = canaryVersion !== undefined && canaryVersion !== productionVersion ? await loadVersion(serving.canary?.alias ?? 'canary', canaryVersion) : undefined;
+    const shadowVersion = serving.shadow ? aliasVersion(serving.shadow.alias) : undefined;
+    const shadow = shadowVersion !== undefined && shadowVersion !== productionVersion ? await loadVersion(serving.shadow?.alias ?? 'shadow', shadowVersion) : undefined;
+    let fallback: ServedPolicy | 'hold';
+    try {
+      fallback = await this.fallbackFor(serving, production.policy, old);
+    } catch (error) {
+      fallback = failed('fallback', null, error) ?? 'hold';
+    }
+    const guardrails: Guardrails = serving.guardrails ?? { minPrice: production.policy.manifest.guardrails.minPrice, maxPrice: production.policy.manifest.guardrails.maxPrice };
+    const slot: Slot = {
+      name,
+      serving,
+      production,
+      canary: canaryLoaded && serving.canary ? { ...canaryLoaded, share: serving.canary.share } : undefined,
+      shadow,
+      fallback,
+      guardrails,
+      knownFeatures: old?.production === production ? old.knownFeatures : new Set(production.policy.featureNames),
+    };
+    if (old !== slot) {
+      this.slots.set(name, slot); // the swap: one assignment
+      if (old) disposeSlot(old, slot);
+    }
+    this.metrics?.policyVersion.set({ policy: name, alias: 'production' }, productionVersion);
+    this.setStatus(name, { name, state: 'serving', production: productionVersion, serving: productionVersion, errors });
+  }
+
+  /** Records a policy's status and reports what changed: a new failure once, a recovery once. */
+  private setStatus(name: string, status: PolicyStatus): void {
+    this.statuses.set(name, status);
+    const failing = new Set(status.errors.map((error) => error.alias));
+    for (const error of status.errors) {
+      const key = `${name}\u0000${error.alias}`;
+      const signature = `${error.version ?? ''}\u0000${error.message}`;
+      if (this.reported.get(key) === signature) continue;
+      this.reported.set(key, signature);
+      const what = error.alias === 'fallback' ? `the fallback of "${name}"` : `${name}@${error.version ?? '?'} (${error.alias})`;
+      const consequence =
+        error.alias !== 'production' ? (error.alias === 'fallback' ? 'hold stands in for it' : 'left out') : status.serving === null ? `"${name}" is not served` : `${name}@${status.serving} keeps serving`;
+      this.report(`cannot load ${what}: ${error.message}; ${consequence}`);
+    }
+    for (const key of [...this.reported.keys()]) {
+      const [policy, alias] = key.split('\u0000');
+      if (policy === name && alias !== undefined && !failing.has(alias)) {
+        this.reported.delete(key);
+        if (alias === 'production') this.report(`${name}@${status.production} loaded: serving it`);
+      }
+    }
+  }
+
+  /** A registered version, loaded with its full content hash checked against the registry. */
+  private async loadRegistered(name: string, version: number): Promise<ServedPolicy> {
+    const registered = this.registry.version(name, version);
+    return ServedPolicy.load(registered.path);
   }
 
   /**
@@ -164,9 +286,9 @@ export class PricingService {
     if (spec.startsWith('registry:')) {
       const version = this.registry.resolve(spec.slice('registry:'.length));
       if (previous?.contentHash === version.contentHash) return previous;
-      return ServedPolicy.load(version.path);
+      return this.loadRegistered(version.name, version.version);
     }
-    if (previous && old?.serving === serving && previous.manifest.scenario.id === production.manifest.scenario.id) return previous;
+    if (previous && old?.serving === serving && previous.manifest.scenario.id === production.manifest.scenario.id && previous.manifest.scenario.contentHash === production.manifest.scenario.contentHash) return previous;
     return ServedPolicy.fromRule(production.manifest.scenario.id, spec);
   }
 
@@ -182,16 +304,79 @@ export class PricingService {
     }));
   }
 
-  get ready(): boolean {
-    return this.lastChange >= 0;
+  /** Every policy with a production alias: its state, the version served, what failed to load. */
+  statusOf(): PolicyStatus[] {
+    return [...this.statuses.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  /** Prices one request; bad features are a config error listing every problem (the endpoint's 400). */
-  price(name: string, request: PriceRequest, path: readonly (string | number)[] = []): PriceResponse {
+  /** Ready when the registry was read and every production alias is served at its version. */
+  readiness(): { ready: boolean; refreshError: string | null; policies: PolicyStatus[] } {
+    const policies = this.statusOf();
+    return { ready: this.lastChange >= 0 && this.refreshError === null && policies.every((policy) => policy.state === 'serving'), refreshError: this.refreshError, policies };
+  }
+
+  get ready(): boolean {
+    return this.readiness().ready;
+  }
+
+  /** What a client needs to call `name`: its features, ladder, guardrails (GET /v1/policies/:name/schema). */
+  describe(name: string): { name: string; version: number; policy: ServedPolicy; serving: PolicyServing; guardrails: Guardrails } {
+    const slot = this.slotOf(name);
+    return { name, version: slot.production.version, policy: slot.production.policy, serving: slot.serving, guardrails: slot.guardrails };
+  }
+
+  private slotOf(name: string): Slot {
     const slot = this.slots.get(name);
-    if (!slot) throw new PricelabError('not-found', `no policy "${name}" is served (served: ${[...this.slots.keys()].join(', ') || 'none'}); is it registered with a production alias?`);
-    const observation = slot.production.policy.observationOf(request.features, [...path, 'features']);
-    if (!(observation instanceof Float32Array)) throw new PricelabError('config', `the request does not fit policy "${name}"`, observation as Problem[]);
+    if (slot) return slot;
+    const status = this.statuses.get(name);
+    if (status) throw new PricelabError('not-found', `policy "${name}" cannot be served: ${status.errors[0]?.message ?? 'its production version did not load'} (GET /readyz)`);
+    throw new PricelabError('not-found', `no policy "${name}" is served (served: ${[...this.slots.keys()].slice(0, 20).join(', ') || 'none'}); is it registered with a production alias?`);
+  }
+
+  /** Prices one request; bad features are a config error listing its problems (the endpoint's 400). */
+  price(name: string, request: PriceRequest, path: readonly (string | number)[] = []): PriceResponse {
+    const checked = this.check(this.slotOf(name), request, path);
+    if (Array.isArray(checked)) throw new PricelabError('config', `the request does not fit policy "${name}"`, checked);
+    return this.decide(checked);
+  }
+
+  /**
+   * Prices a batch, all by the same slot: every request is checked first, and if any is
+   * bad, none is decided, logged or counted (a config error lists the first problems and
+   * counts the rest).
+   */
+  priceBatch(name: string, requests: readonly PriceRequest[], path: readonly (string | number)[] = []): PriceResponse[] {
+    const slot = this.slotOf(name);
+    const checked: Checked[] = [];
+    const problems: Problem[] = [];
+    let omitted = 0;
+    requests.forEach((request, index) => {
+      const result = this.check(slot, request, [...path, index]);
+      if (!Array.isArray(result)) checked.push(result);
+      else {
+        const room = Math.max(0, maxListedProblems - problems.length);
+        problems.push(...result.slice(0, room));
+        omitted += result.length - Math.min(room, result.length);
+      }
+    });
+    if (problems.length > 0 || omitted > 0) throw new BatchRefused(`some requests of the batch do not fit policy "${name}"`, problems, omitted);
+    return checked.map((item) => this.decide(item));
+  }
+
+  /** The observation of a request, or its problems: unknown keys (each named once), missing or non-finite features. */
+  private check(slot: Slot, request: PriceRequest, path: readonly (string | number)[]): Checked | Problem[] {
+    const features = request.features;
+    let unknown: Problem[] | undefined;
+    for (const key of Object.keys(features)) {
+      if (!slot.knownFeatures.has(key)) (unknown ??= []).push({ path: [...path, 'features', key], message: `expected one of this policy's features (GET /v1/policies/${slot.name}/schema lists them), found an unknown one` });
+    }
+    const known = unknown === undefined ? features : Object.fromEntries(Object.entries(features).filter(([key]) => slot.knownFeatures.has(key)));
+    const observation = slot.production.policy.observationOf(known, [...path, 'features']);
+    if (observation instanceof Float32Array && unknown === undefined) return { slot, request, observation };
+    return [...(unknown ?? []), ...(observation instanceof Float32Array ? [] : observation)];
+  }
+
+  private decide({ slot, request, observation }: Checked): PriceResponse {
     const started = performance.now();
     const useCanary = slot.canary !== undefined && request.key !== undefined && keyShare(request.key) < slot.canary.share;
     const chosen = useCanary && slot.canary ? slot.canary : slot.production;
@@ -206,35 +391,37 @@ export class PricingService {
       fallbackReason = `the model failed: ${(error as Error).message}`;
     }
     const ladder = slot.production.policy.ladder;
-    let proposed: number;
-    let explanation: Explanation;
+    let before: { ladderIndex: number | null; price: number };
+    let reasons: Explanation;
     let fallbackName: string | undefined;
     if (fallbackReason === undefined && decision) {
-      proposed = decision.price;
-      explanation = safeExplain(chosen.policy, observation, decision.ladderIndex);
+      before = { ladderIndex: decision.ladderIndex, price: decision.price };
+      reasons = safeExplain(chosen.policy, observation, decision.ladderIndex);
     } else if (slot.fallback === 'hold') {
       fallbackName = 'hold';
-      proposed = request.lastPrice !== undefined && Number.isFinite(request.lastPrice) && request.lastPrice > 0 ? request.lastPrice : (ladder[Math.floor(ladder.length / 2)] ?? 1);
-      explanation = { kind: 'rule', description: 'hold: yesterday\'s price (the middle of the ladder without one)', chosen: -1 };
+      const held = request.lastPrice !== undefined && Number.isFinite(request.lastPrice) && request.lastPrice > 0;
+      const middle = Math.floor(ladder.length / 2);
+      before = held ? { ladderIndex: null, price: request.lastPrice ?? 1 } : { ladderIndex: middle, price: ladder[middle] ?? 1 };
+      reasons = { kind: 'rule', description: "hold: yesterday's price (the middle of the ladder without one)", chosen: before.ladderIndex ?? -1 };
     } else {
       fallbackName = slot.fallback.name;
       const fallbackDecision = slot.fallback.decide(observation);
-      proposed = fallbackDecision.price;
-      explanation = safeExplain(slot.fallback, observation, fallbackDecision.ladderIndex);
+      before = { ladderIndex: fallbackDecision.ladderIndex, price: fallbackDecision.price };
+      reasons = safeExplain(slot.fallback, observation, fallbackDecision.ladderIndex);
     }
-    const guarded = applyGuardrails(proposed, ladder, slot.guardrails, { lastPrice: request.lastPrice, competitorPrices: request.competitorPrices, unitCost: slot.production.policy.unitCost });
+    const guarded = applyGuardrails(before.price, ladder, slot.guardrails, { lastPrice: request.lastPrice, competitorPrices: request.competitorPrices, unitCost: slot.production.policy.unitCost });
     const servedBy = fallbackName !== undefined ? 'fallback' : useCanary ? 'canary' : 'production';
     const response: PriceResponse = {
       price: guarded.price,
       ladderIndex: guarded.ladderIndex,
-      policy: { name, version: chosen.version, servedBy },
+      policy: { name: slot.name, version: chosen.version, servedBy },
       guardrails: guarded.effects,
       violations: guarded.violations,
-      explanation,
+      explanation: servedExplanation(reasons, fallbackName === undefined ? 'model' : 'fallback', before, guarded),
       fallback: fallbackReason === undefined ? null : { reason: fallbackReason, policy: fallbackName ?? 'hold' },
       decisionId: randomUUID(),
     };
-    this.metrics?.observeDecision(name, servedBy, (performance.now() - started) / 1000, guarded, fallbackReason);
+    this.metrics?.observeDecision(slot.name, servedBy, (performance.now() - started) / 1000, guarded, fallbackReason);
     if (this.log) this.logDecision(slot, request, observation, response, decision?.ladderIndex);
     return response;
   }
@@ -268,6 +455,34 @@ export class PricingService {
       ...(shadow ? { shadow } : {}),
     };
     this.log?.write(`${JSON.stringify(line)}\n`);
+  }
+}
+
+/** A batch refused before any of it was decided: its first problems, and how many more there were. */
+export class BatchRefused extends PricelabError {
+  constructor(
+    message: string,
+    problems: readonly Problem[],
+    readonly problemsOmitted: number,
+  ) {
+    super('config', message, boundedProblems(problems).problems);
+  }
+}
+
+/**
+ * The response's explanation: the chooser's reasons (the agent's action values or arm
+ * statistics, or a rule), its choice before the guardrails, and what was served after
+ * them. The agent's own `chosen` is left out: it is `beforeGuardrails.ladderIndex`.
+ */
+function servedExplanation(reasons: Explanation, decidedBy: 'model' | 'fallback', before: { ladderIndex: number | null; price: number }, guarded: GuardedPrice): ServedExplanation {
+  const common = { decidedBy, beforeGuardrails: before, afterGuardrails: { ladderIndex: guarded.ladderIndex, price: guarded.price } };
+  switch (reasons.kind) {
+    case 'action-values':
+      return { kind: 'action-values', values: [...reasons.values], ...common };
+    case 'arm-statistics':
+      return { kind: 'arm-statistics', arms: reasons.arms.map((arm) => ({ index: arm.index, pulls: arm.pulls, meanReward: arm.meanReward })), ...common };
+    default:
+      return { kind: 'rule', description: reasons.description, ...common };
   }
 }
 

@@ -47,6 +47,15 @@ export type ServingConfig = z.output<typeof servingConfigSchema>;
 
 export const defaultPolicyServing: PolicyServing = policyServingSchema.parse({});
 
+/**
+ * How `name` is served: its own entry, or the defaults. The name is user-chosen, so it is
+ * looked up as an own property only: a policy named `constructor` or `__proto__` must not
+ * read Object.prototype.
+ */
+export function servingFor(config: ServingConfig, name: string): PolicyServing {
+  return Object.hasOwn(config.policies, name) ? (config.policies[name] ?? defaultPolicyServing) : defaultPolicyServing;
+}
+
 export function parseServingConfig(json: unknown, origin = 'serving config'): ServingConfig {
   const parsed = servingConfigSchema.safeParse(json);
   if (!parsed.success) {

@@ -2,6 +2,13 @@
  * `pricelab serve`: the pricing endpoint over the registry in PRICELAB_HOME, bound to
  * 127.0.0.1 unless told otherwise. Promotions and rollbacks (from the CLI or the API) are
  * picked up without a restart. SIGINT/SIGTERM close it cleanly.
+ *
+ * Start-up with a production version that cannot be loaded: the endpoint starts with the
+ * policies that can be served, names the others on stderr and in GET /readyz (503 until
+ * they are fixed, by a rollback or a new promotion, picked up without a restart). Only
+ * when production aliases exist and not one of them can be served does it refuse to start,
+ * with every failure listed and the exit code of the first (3 not found, 4 integrity, 2
+ * bad input). A busy port is exit 2, naming --port.
  */
 import type { Command } from 'commander';
 import { resultsHome } from '../../experiments/store.js';
@@ -12,7 +19,8 @@ import { PricingService } from '../../serving/pricing-service.js';
 import { PolicyRegistry } from '../../serving/registry.js';
 import { createApp, listen } from '../../serving/server.js';
 import { loadServingConfig } from '../../serving/serving-config.js';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError, type ErrorKind } from '../../env/errors.js';
+import type { PolicyStatus } from '../../serving/pricing-service.js';
 import { integer, run } from '../output.js';
 
 export function registerServe(program: Command): void {
@@ -35,11 +43,24 @@ export function registerServe(program: Command): void {
         const registry = PolicyRegistry.open(home);
         const metrics = new ServingMetrics();
         const service = new PricingService(registry, config, metrics, { decisionLog: options.decisionLog });
-        await service.start();
-        const app = createApp({ service, metrics, tokens, promotionPolicy });
-        const { server, url } = await listen(app, options.port, options.host);
-        const served = service.served();
-        process.stdout.write(`pricelab serving on ${url} (home ${home})\n${served.length === 0 ? 'no policy has a production alias yet: pricelab policy register <folder>, then promote\n' : served.map((policy) => `  ${policy.name}@${policy.version}: POST ${url}/v1/policies/${policy.name}/price\n`).join('')}`);
+        let started: Awaited<ReturnType<typeof listen>>;
+        try {
+          await service.start();
+          refuseWhenNothingCanBeServed(service.statusOf());
+          started = await listen(createApp({ service, metrics, tokens, promotionPolicy }), options.port, options.host);
+        } catch (error) {
+          await service.close();
+          registry.close();
+          throw error;
+        }
+        const { server, url } = started;
+        const statuses = service.statusOf();
+        const lines = statuses.map((status) =>
+          status.state === 'serving'
+            ? `  ${status.name}@${status.serving}: POST ${url}/v1/policies/${status.name}/price\n`
+            : `  ${status.name}@${status.production}: cannot be served (${status.state === 'stale' ? `${status.name}@${status.serving} serves instead` : 'not served'}); GET ${url}/readyz says why\n`,
+        );
+        process.stdout.write(`pricelab serving on ${url} (home ${home})\n${statuses.length === 0 ? 'no policy has a production alias yet: pricelab policy register <folder>, then promote\n' : lines.join('')}`);
         if (tokens.hashes.length === 0) process.stdout.write('no tokens configured: register/promote/rollback over HTTP are refused (pricelab token create <name>)\n');
         await new Promise<void>((resolve) => {
           const stop = () => {
@@ -53,4 +74,16 @@ export function registerServe(program: Command): void {
         registry.close();
       }),
     );
+}
+
+/** Refuses to start when production aliases exist and none of them can be served (see the header). */
+function refuseWhenNothingCanBeServed(statuses: readonly PolicyStatus[]): void {
+  if (statuses.length === 0 || statuses.some((status) => status.state !== 'failed')) return;
+  const firstKind = statuses[0]?.errors[0]?.kind;
+  const kind: ErrorKind = firstKind === 'config' || firstKind === 'not-found' || firstKind === 'protocol' ? firstKind : 'integrity';
+  throw new PricelabError(
+    kind,
+    `none of the ${statuses.length} production ${statuses.length === 1 ? 'policy' : 'policies'} can be served; roll back (pricelab policy rollback <name> --reason ...) or promote a version that loads`,
+    statuses.map((status) => ({ path: [`${status.name}@${status.production}`], message: status.errors.find((error) => error.alias === 'production')?.message ?? 'did not load' })),
+  );
 }

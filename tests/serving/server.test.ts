@@ -1,12 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import SwaggerParser from '@apidevtools/swagger-parser';
 import { ServedPolicy } from '../../serving/served-policy.js';
+import { batchPriceResponseSchema, errorResponseSchema, maxListedProblems, policySchemaResponseSchema, priceResponseSchema, readinessSchema } from '../../serving/request-schemas.js';
 import type { TimeLimit } from '../../env/env.js';
 import { trainedPolicyArtifact } from '../fixtures/policy-artifact.js';
-import { postJson, startEndpoint, testToken, type RunningEndpoint } from '../fixtures/serving.js';
+import { getJson, postJson, startEndpoint, testToken, type RunningEndpoint } from '../fixtures/serving.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'pricelab-server-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -91,7 +93,7 @@ describe('the pricing endpoint', () => {
   it('needs a token for register, promote and rollback', async () => {
     const endpoint = await endpointWith();
     try {
-      const files = Object.fromEntries(['policy.json', 'q-table.json'].map((name) => [name, readFileSync(join(first, name)).toString('base64')]));
+      const files = Object.fromEntries(readdirSync(first).map((name) => [name, readFileSync(join(first, name)).toString('base64')]));
       expect((await postJson(`${endpoint.url}/v1/policies`, { reason: 'x', files })).status).toBe(401);
       expect((await postJson(`${endpoint.url}/v1/policies`, { reason: 'x', files }, { authorization: 'Bearer wrong' })).status).toBe(401);
       const registered = await postJson(`${endpoint.url}/v1/policies`, { reason: 'again', files, name: 'other' }, { authorization: `Bearer ${testToken}` });
@@ -281,6 +283,157 @@ describe('the pricing endpoint', () => {
         { numRuns: 300 },
       );
       expect(await fetch(`${endpoint.url}/healthz`).then((response) => response.status)).toBe(200);
+    } finally {
+      await endpoint.close();
+    }
+  });
+  it('answers a key flood or an oversized body with a small response (fuzz)', async () => {
+    const endpoint = await endpointWith();
+    try {
+      const [context] = contextOn(10, 1);
+      const known = env.observationSpace.featureNames;
+      const withUnknown = (count: number) => ({ ...context!, features: { ...context!.features, ...Object.fromEntries(Array.from({ length: count }, (_, index) => [`unknown${index}`, 1])) } });
+      // Each unknown key is named once, without a list of every feature (the report: 470 keys, 230 MB for 1,000 requests).
+      const answer = await postJson(`${endpoint.url}/v1/policies/everyday/price`, withUnknown(200));
+      expect(answer.status).toBe(400);
+      expect(answer.bytes).toBeLessThan(8_000);
+      expect(errorResponseSchema.parse(answer.json)).toMatchObject({ problemsOmitted: 200 - maxListedProblems });
+      for (const problem of answer.json.problems as { message: string }[]) expect(problem.message).not.toContain(known.slice(0, 3).join(', '));
+      // The report's case: 470 unknown keys is past the cap on keys.
+      const flood = await postJson(`${endpoint.url}/v1/policies/everyday/price`, withUnknown(470));
+      expect(flood.status).toBe(400);
+      expect(flood.bytes).toBeLessThan(1_000);
+      expect(flood.json.problems).toEqual([{ path: ['body', 'features'], message: 'expected at most 256 features' }]);
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 0, max: 4000 }),
+          fc.integer({ min: 1, max: 220 }),
+          fc.constantFrom('price', 'prices'),
+          fc.integer({ min: 1, max: 40 }),
+          fc.constantFrom<unknown>(1, 'x', null, Number.MAX_VALUE),
+          async (unknownKeys, keyLength, route, batchSize, value) => {
+            const features = { ...context!.features, ...Object.fromEntries(Array.from({ length: unknownKeys }, (_, index) => [`${index}`.padStart(keyLength, 'k'), value])) };
+            const item = { ...context!, features };
+            const body = route === 'price' ? item : { requests: Array.from({ length: batchSize }, () => item) };
+            const { status, json, bytes } = await postJson(`${endpoint.url}/v1/policies/everyday/${route}`, body);
+            expect(bytes).toBeLessThan(16_384);
+            if (unknownKeys === 0) expect(status).toBe(200);
+            else {
+              expect([400, 413]).toContain(status);
+              const error = errorResponseSchema.parse(json);
+              expect(error.problems.length).toBeLessThanOrEqual(maxListedProblems);
+            }
+          },
+        ),
+        { numRuns: 40 },
+      );
+      // Past each route's body limit: 413, answered in a few hundred bytes.
+      const big = await postJson(`${endpoint.url}/v1/policies/everyday/price`, { ...context!, key: 'k'.repeat(100_000) });
+      expect(big.status).toBe(413);
+      expect(big.bytes).toBeLessThan(1_000);
+      const bigBatch = await postJson(`${endpoint.url}/v1/policies/everyday/prices`, { requests: Array.from({ length: 1000 }, () => ({ ...context!, key: 'k'.repeat(2_500) })) });
+      expect(bigBatch.status).toBe(413);
+      // Mutations check the token before reading the body: an anonymous megabyte is refused unread.
+      const anonymous = await postJson(`${endpoint.url}/v1/policies`, { reason: 'x', files: { 'policy.json': 'A'.repeat(3_000_000) } });
+      expect(anonymous.status).toBe(401);
+      expect(await fetch(`${endpoint.url}/healthz`).then((response) => response.status)).toBe(200);
+    } finally {
+      await endpoint.close();
+    }
+  });
+
+  it('serves a policy named like an Object.prototype property (constructor)', async () => {
+    const home = mkdtempSync(join(scratch, 'home-'));
+    const endpoint = await startEndpoint(home, { policies: { everyday: { fallback: 'fixed:17.99' } } });
+    try {
+      endpoint.registry.register(first, { reason: 'v1', name: 'constructor' });
+      endpoint.registry.moveAlias('constructor', 1, 'production', { reason: 'bootstrap' });
+      await endpoint.service.refresh();
+      const { status, json } = await postJson(`${endpoint.url}/v1/policies/constructor/price`, contextOn(2, 1)[0]);
+      expect(status).toBe(200);
+      expect(json).toMatchObject({ policy: { name: 'constructor', version: 1, servedBy: 'production' } });
+      expect((await getJson(`${endpoint.url}/readyz`)).status).toBe(200);
+      const schema = await getJson(`${endpoint.url}/v1/policies/constructor/schema`);
+      expect(schema.json).toMatchObject({ fallback: 'hold', timeBudgetMs: 50 }); // the defaults, not Object.prototype.constructor
+    } finally {
+      await endpoint.close();
+    }
+  });
+
+  it('refuses a batch with a bad item whole: nothing decided, logged or counted', async () => {
+    const log = join(scratch, 'batch-decisions.jsonl');
+    const endpoint = await endpointWith({}, { decisionLog: log });
+    try {
+      const [good, alsoGood] = contextOn(11, 2);
+      const refused = await postJson(`${endpoint.url}/v1/policies/everyday/prices`, { requests: [good, alsoGood, { ...good!, features: { ...good!.features, extra: 1 } }] });
+      expect(refused.status).toBe(400);
+      expect((refused.json.problems as { path: (string | number)[] }[])[0]?.path).toEqual(['body', 'requests', 2, 'features', 'extra']);
+      const metrics = await fetch(`${endpoint.url}/metrics`).then((response) => response.text());
+      expect(metrics).not.toMatch(/pricelab_price_decisions_total\{policy="everyday"/);
+      const served = await postJson(`${endpoint.url}/v1/policies/everyday/prices`, { requests: [good, alsoGood] });
+      expect(served.status).toBe(200);
+    } finally {
+      await endpoint.close();
+    }
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    expect(lines.length).toBe(2); // the two of the served batch only
+  });
+
+  it('explains a price with its choice before and after the guardrails, consistently', async () => {
+    const endpoint = await endpointWith({ policies: { everyday: { guardrails: { minPrice: 15.99, maxPrice: 19.99, maxChange: 0.05 } } } }, { decisionLog: join(scratch, 'explained.jsonl') });
+    try {
+      const contexts = contextOn(12, 30);
+      let moved = 0;
+      for (const context of contexts) {
+        const { status, json } = await postJson(`${endpoint.url}/v1/policies/everyday/price`, context);
+        expect(status).toBe(200);
+        const response = priceResponseSchema.parse(json);
+        const { explanation } = response;
+        expect(explanation).not.toHaveProperty('chosen');
+        expect(explanation.decidedBy).toBe('model');
+        expect(explanation.afterGuardrails).toEqual({ ladderIndex: response.ladderIndex, price: response.price });
+        const ladderPrice = env.inner.model.ladder[explanation.beforeGuardrails.ladderIndex ?? -1];
+        expect(explanation.beforeGuardrails.price).toBe(ladderPrice);
+        expect(response.guardrails[0]?.before).toBe(explanation.beforeGuardrails.price);
+        if (explanation.beforeGuardrails.ladderIndex !== response.ladderIndex) moved++;
+        else expect(explanation.beforeGuardrails.price).toBe(response.price);
+      }
+      expect(moved).toBeGreaterThan(0); // the guardrails did move some: the case the report saw (chosen 2, ladderIndex 3)
+    } finally {
+      await endpoint.close();
+    }
+  });
+
+  it('describes each policy (GET /v1/policies/:name/schema) and itself (GET /openapi.json, OpenAPI 3.1)', async () => {
+    const endpoint = await endpointWith({ policies: { everyday: { guardrails: { minPrice: 12.99, maxPrice: 24.99 } } } });
+    try {
+      const { status, json } = await getJson(`${endpoint.url}/v1/policies/everyday/schema`);
+      expect(status).toBe(200);
+      const schema = policySchemaResponseSchema.parse(json);
+      expect(schema.features.map((feature) => feature.name)).toEqual(env.observationSpace.featureNames);
+      expect(schema.features.find((feature) => feature.name === 'lastPrice')).toMatchObject({ type: 'number', scale: env.inner.model.ladder[env.inner.model.ladder.length - 1], low: 0 });
+      expect(schema.ladder).toEqual(Array.from(env.inner.model.ladder));
+      expect(schema.guardrails).toEqual({ minPrice: 12.99, maxPrice: 24.99 });
+      const featuresSchema = (schema.request.properties as Record<string, { required: string[]; additionalProperties: boolean }>).features;
+      expect([...(featuresSchema?.required ?? [])].sort()).toEqual([...env.observationSpace.featureNames].sort());
+      expect(featuresSchema?.additionalProperties).toBe(false);
+      expect((await getJson(`${endpoint.url}/v1/policies/nobody/schema`)).status).toBe(404);
+
+      const document = await getJson(`${endpoint.url}/openapi.json`);
+      expect(document.status).toBe(200);
+      const api = (await SwaggerParser.validate(structuredClone(document.json) as never)) as unknown as {
+        openapi: string;
+        paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { properties: Record<string, unknown> } }> }; responses: Record<string, { content?: Record<string, { schema: { properties?: Record<string, unknown> } }> }> }>>;
+      };
+      expect(api.openapi).toBe('3.1.0');
+      expect(Object.keys(api.paths)).toEqual(expect.arrayContaining(['/v1/policies/{name}/price', '/v1/policies/{name}/prices', '/v1/policies/{name}/schema', '/v1/policies', '/readyz', '/openapi.json']));
+      const price = api.paths['/v1/policies/{name}/price']?.post;
+      expect(Object.keys(price?.requestBody?.content['application/json']?.schema.properties ?? {})).toEqual(['features', 'lastPrice', 'competitorPrices', 'key']);
+      expect(Object.keys(price?.responses['200']?.content?.['application/json']?.schema.properties ?? {})).toEqual(Object.keys(priceResponseSchema.shape));
+      expect(price?.responses['400']?.content?.['application/json']?.schema.properties).toHaveProperty('problemsOmitted');
+      // The response schemas the document is made from hold for real answers.
+      batchPriceResponseSchema.parse((await postJson(`${endpoint.url}/v1/policies/everyday/prices`, { requests: contextOn(13, 3) })).json);
+      readinessSchema.parse((await getJson(`${endpoint.url}/readyz`)).json);
     } finally {
       await endpoint.close();
     }
