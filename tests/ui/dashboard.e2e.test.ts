@@ -100,7 +100,7 @@ describe('the dashboard in a browser', () => {
     await page.fill('#seed', '2');
     for (let day = 0; day < 5; day++) await page.click('#step');
     await expect.poll(() => dayRules('price-A')).toBe(5);
-    expect(await renderedItems(page, 'price-A', 'layer_1_marks')).toBe(5); // one weather mark per day
+    expect(await renderedItems(page, 'price-A', 'weather_marks')).toBe(5); // one weather mark per day
   });
 
   it('runs A vs B against a registered trained policy at full speed, with the always-valid interval', async () => {
@@ -115,7 +115,7 @@ describe('the dashboard in a browser', () => {
     await page.click('#start');
     await expect.poll(status, { timeout: 15_000 }).toBe('finished');
     await expect.poll(() => dayRules('price-B')).toBeGreaterThan(100);
-    expect(await renderedItems(page, 'difference', 'layer_0_marks')).toBeGreaterThan(0);
+    expect(await renderedItems(page, 'difference', 'interval_marks')).toBeGreaterThan(0);
     await expect.poll(() => page.locator('#ab-summary').textContent()).toMatch(/A vs B after 365 days: B - A = .* always-valid interval \[/);
     await screenshot('2-a-vs-b');
   });

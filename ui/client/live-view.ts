@@ -1,15 +1,23 @@
 /**
  * The live view: pick a scenario and one or two policies, start, pause, step, change the
- * speed; watch the charts, the KPI tiles and, for A vs B, the running difference with its
- * always-valid interval; click a day of a price chart for "why this price?".
+ * speed; watch the charts, the KPI tiles (A and B side by side with B - A) and, for A vs
+ * B, the running difference with its always-valid interval; click a day of a price chart
+ * for "why this price?".
+ *
+ * The form and the charts: the charts always show the loaded run. While the form differs
+ * from it (edited, or a Load that failed) the charts are dimmed and a note says what they
+ * show; a successful Load clears the note and the error banner.
+ *
+ * Share link: the address holds the loaded settings (scenario, policies, seed, guardrails,
+ * loop, speed) in its query string, kept up to date; opening such an address loads them.
  *
  * Frames are gathered as they arrive and drawn once per animation frame, so a fast
  * server never makes the page draw more often than the screen refreshes.
  */
-import type { DayExplanation, Frame, Kpis, ProblemEvent, SessionState } from '../shared/events.js';
+import type { DayExplanation, Difference, Frame, Kpis, ProblemEvent, SessionState, Speed } from '../shared/events.js';
 import { LiveCharts } from './charts.js';
 import { connect, type Connection } from './connection.js';
-import { byId, element, formatMoney, formatNumber } from './dom.js';
+import { byId, element, formatMoney, formatNumber, formatSigned } from './dom.js';
 import { renderExplanation } from './why-panel.js';
 
 interface ScenarioEntry {
@@ -27,6 +35,49 @@ export interface LiveViewProbe {
   readonly frameTimes: number[];
 }
 
+/** What a Load sends (the configure command, every field given). */
+interface Settings {
+  scenario: string;
+  policies: string[];
+  seed: number;
+  guardrails: SessionState['guardrails'];
+  loop: boolean;
+}
+
+const speedsByText: Readonly<Record<string, Speed>> = { '1': 1, '4': 4, '16': 16, '64': 64, max: 'max' };
+
+/** The share-link query string of some settings and a speed. */
+export function settingsQuery(settings: Settings, speed: Speed): string {
+  const query = new URLSearchParams({ scenario: settings.scenario, a: settings.policies[0] ?? '' });
+  if (settings.policies[1] !== undefined) query.set('b', settings.policies[1]);
+  query.set('seed', String(settings.seed));
+  if (settings.guardrails !== 'policy') query.set('guardrails', settings.guardrails);
+  if (settings.loop) query.set('loop', '1');
+  query.set('speed', String(speed));
+  return query.toString();
+}
+
+/** Settings and speed from a share link's query string (undefined without a scenario and policy A). */
+export function settingsOfQuery(search: string): { settings: Settings; speed: Speed | undefined } | undefined {
+  const query = new URLSearchParams(search);
+  const scenario = query.get('scenario');
+  const a = query.get('a');
+  if (!scenario || !a) return undefined;
+  const b = query.get('b');
+  const seed = Number(query.get('seed') ?? '1');
+  return {
+    settings: { scenario, policies: b ? [a, b] : [a], seed: Number.isInteger(seed) && seed >= 0 ? seed : 1, guardrails: query.get('guardrails') === 'responsible' ? 'responsible' : 'policy', loop: query.get('loop') === '1' },
+    speed: speedsByText[query.get('speed') ?? ''],
+  };
+}
+
+/** The problem's headline (the message's first line: later lines repeat the problems) and its problems, each once. */
+export function problemLines(problem: ProblemEvent): { headline: string; details: string[] } {
+  const headline = problem.message.split('\n')[0]?.trim() ?? '';
+  const details = [...new Set(problem.problems.map((item) => `${item.path.join('.') || '(root)'}: ${item.message}`))].filter((detail) => !headline.includes(detail));
+  return { headline, details };
+}
+
 export class LiveView {
   private readonly connection: Connection;
   private readonly charts: LiveCharts;
@@ -35,11 +86,20 @@ export class LiveView {
   private chartsReady: Promise<void> = Promise.resolve();
   private pendingFrames: Frame[] = [];
   private drawScheduled = false;
+  /** Days of the current run drawn so far (the day counter counts from 1). */
+  private daysDrawn = 0;
+  private drawnRun = -1;
+  /** A Load was sent and neither its session nor its problem has come back. */
+  private awaitingConfigure = false;
+  /** Settings from the address, loaded once the page is connected. */
+  private addressSettings: ReturnType<typeof settingsOfQuery>;
+  private problemTimer: number | undefined;
   readonly probe: LiveViewProbe;
 
   constructor() {
     this.charts = new LiveCharts(byId('charts'), (arm, day) => this.askWhy(arm, day));
     this.probe = { charts: this.charts, framesReceived: 0, daysReceived: 0, frameTimes: [] };
+    this.addressSettings = settingsOfQuery(window.location.search);
     this.connection = connect({
       session: (state) => this.onSession(state),
       frame: (frame) => this.onFrame(frame),
@@ -52,39 +112,65 @@ export class LiveView {
     this.wireControls();
     this.measureFrames();
     void this.loadScenarios();
+    if (this.addressSettings) {
+      this.fillFormWith(this.addressSettings.settings);
+      this.configure(this.addressSettings.settings);
+      if (this.addressSettings.speed !== undefined) this.connection.send('speed', { speed: this.addressSettings.speed });
+    }
   }
 
   private wireControls(): void {
     const scenario = byId<HTMLSelectElement>('scenario');
     scenario.addEventListener('change', () => void this.loadPolicies(scenario.value));
-    byId('configure').addEventListener('submit', (event) => {
+    const form = byId<HTMLFormElement>('configure');
+    form.addEventListener('submit', (event) => {
       event.preventDefault();
-      const policies = [byId<HTMLInputElement>('policy-a').value.trim(), byId<HTMLInputElement>('policy-b').value.trim()].filter((policy) => policy.length > 0);
-      this.connection.send('configure', {
-        scenario: scenario.value,
-        policies,
-        seed: Number(byId<HTMLInputElement>('seed').value),
-        guardrails: byId<HTMLSelectElement>('guardrails').value === 'responsible' ? 'responsible' : 'policy',
-        loop: byId<HTMLInputElement>('loop').checked,
-      });
+      this.configure(this.formSettings());
     });
+    form.addEventListener('input', () => this.showStale());
+    form.addEventListener('change', () => this.showStale());
     byId('start').addEventListener('click', () => this.connection.send('start', {}));
     byId('pause').addEventListener('click', () => this.connection.send('pause', {}));
     byId('step').addEventListener('click', () => this.connection.send('step', { days: 1 }));
     const speed = byId<HTMLSelectElement>('speed');
     speed.addEventListener('change', () => {
-      const value = speed.value === 'max' ? 'max' : Number(speed.value);
-      if (value === 'max' || value === 1 || value === 4 || value === 16 || value === 64) this.connection.send('speed', { speed: value });
+      const value = speedsByText[speed.value];
+      if (value !== undefined) this.connection.send('speed', { speed: value });
     });
+    byId('share').addEventListener('click', () => {
+      const link = byId<HTMLInputElement>('share-link');
+      link.value = window.location.href;
+      link.hidden = false;
+      link.select();
+      void navigator.clipboard?.writeText(link.value).catch(() => undefined);
+    });
+    byId('problems-close').addEventListener('click', () => this.hideProblems());
+  }
+
+  private configure(settings: Settings): void {
+    this.awaitingConfigure = true;
+    this.connection.send('configure', settings);
+  }
+
+  private formSettings(): Settings {
+    const policies = [byId<HTMLInputElement>('policy-a').value.trim(), byId<HTMLInputElement>('policy-b').value.trim()].filter((policy) => policy.length > 0);
+    return {
+      scenario: byId<HTMLSelectElement>('scenario').value,
+      policies,
+      seed: Number(byId<HTMLInputElement>('seed').value),
+      guardrails: byId<HTMLSelectElement>('guardrails').value === 'responsible' ? 'responsible' : 'policy',
+      loop: byId<HTMLInputElement>('loop').checked,
+    };
   }
 
   private async loadScenarios(): Promise<void> {
     const scenarios = (await (await fetch('/api/scenarios')).json()) as ScenarioEntry[];
     const select = byId<HTMLSelectElement>('scenario');
-    const current = this.state?.scenario.id ?? select.value;
+    const current = this.addressSettings?.settings.scenario ?? this.state?.scenario.id ?? select.value;
     select.replaceChildren(...scenarios.map((scenario) => element('option', { value: scenario.id, title: scenario.description }, `${scenario.id} (${scenario.horizon} days)`)));
     if (current) select.value = current;
     await this.loadPolicies(select.value);
+    this.showStale();
   }
 
   private async loadPolicies(scenario: string): Promise<void> {
@@ -99,13 +185,25 @@ export class LiveView {
     this.state = state;
     byId('status').textContent = state.status;
     byId('status').dataset['status'] = state.status;
-    byId('day').textContent = `day ${state.day} of ${state.scenario.horizon}, episode ${state.episode} (seed ${state.seed + state.episode})`;
+    if (state.run !== this.drawnRun) {
+      this.drawnRun = state.run;
+      this.daysDrawn = 0;
+    }
+    this.showDay(state.episode);
     byId('scenario-description').textContent = state.scenario.description;
     byId<HTMLSelectElement>('speed').value = String(state.speed);
     const key = JSON.stringify([state.scenario.id, state.arms, state.seed, state.guardrails]);
+    // The first session is the server's default: a page opened from a share link waits for its own.
+    const answered = this.awaitingConfigure && (this.addressSettings === undefined || sameSettings(settingsOf(state), this.addressSettings.settings));
+    const waitingForAddress = this.addressSettings !== undefined && !answered;
+    if (answered) {
+      this.awaitingConfigure = false;
+      this.addressSettings = undefined;
+      this.hideProblems();
+    }
     if (key !== this.chartsKey) {
       this.chartsKey = key;
-      this.fillForm(state);
+      if (!waitingForAddress) this.fillFormWith(settingsOf(state));
       byId('why').hidden = true;
       this.chartsReady = this.chartsReady.then(() => this.charts.reset(state));
       this.renderKpis(state.arms.map(() => undefined));
@@ -114,19 +212,31 @@ export class LiveView {
     } else {
       void this.chartsReady.then(() => this.charts.clear(state.run));
     }
+    if (!waitingForAddress) window.history.replaceState(null, '', `?${settingsQuery(settingsOf(state), speedsByText[String(state.speed)] ?? 16)}`);
+    this.showStale();
   }
 
-  private fillForm(state: SessionState): void {
+  private fillFormWith(settings: Settings): void {
     const scenario = byId<HTMLSelectElement>('scenario');
-    if (scenario.value !== state.scenario.id) {
-      scenario.value = state.scenario.id;
-      void this.loadPolicies(state.scenario.id);
+    if (scenario.value !== settings.scenario) {
+      scenario.value = settings.scenario;
+      void this.loadPolicies(settings.scenario);
     }
-    byId<HTMLInputElement>('policy-a').value = state.arms[0]?.policy ?? '';
-    byId<HTMLInputElement>('policy-b').value = state.arms[1]?.policy ?? '';
-    byId<HTMLInputElement>('seed').value = String(state.seed);
-    byId<HTMLSelectElement>('guardrails').value = state.guardrails;
-    byId<HTMLInputElement>('loop').checked = state.loop;
+    byId<HTMLInputElement>('policy-a').value = settings.policies[0] ?? '';
+    byId<HTMLInputElement>('policy-b').value = settings.policies[1] ?? '';
+    byId<HTMLInputElement>('seed').value = String(settings.seed);
+    byId<HTMLSelectElement>('guardrails').value = settings.guardrails;
+    byId<HTMLInputElement>('loop').checked = settings.loop;
+  }
+
+  /** Dims the charts, with a note, while the form differs from the loaded run. */
+  private showStale(): void {
+    const note = byId('stale-note');
+    const state = this.state;
+    const stale = state !== undefined && !this.awaitingConfigure && !sameSettings(this.formSettings(), settingsOf(state));
+    note.hidden = !stale;
+    note.textContent = stale && state ? `Not loaded: the charts show ${describe(settingsOf(state))}. Press Load to run what the form says.` : '';
+    for (const id of ['charts', 'kpis', 'ab-summary']) byId(id).classList.toggle('stale', stale);
   }
 
   private onFrame(frame: Frame): void {
@@ -147,37 +257,57 @@ export class LiveView {
     if (frames.length === 0) return;
     this.charts.append(frames);
     const last = frames[frames.length - 1] as Frame;
-    const lastDay = Math.max(...last.arms.map((arm) => arm.points[arm.points.length - 1]?.day ?? 0));
-    if (this.state) byId('day').textContent = `day ${lastDay} of ${this.state.scenario.horizon}, episode ${last.episode} (seed ${this.state.seed + last.episode})`;
-    this.renderKpis(last.arms.map((arm) => arm.kpis));
-    const difference = last.difference;
-    if (difference) {
-      const verdict = difference.low > 0 ? 'B earns more' : difference.high < 0 ? 'A earns more' : 'no difference shown yet';
-      byId('ab-summary').textContent =
-        `A vs B after ${difference.n} days: B - A = ${formatNumber(difference.estimate)} profit per day, ` +
-        `${Math.round(difference.level * 100)}% always-valid interval [${formatNumber(difference.low)}, ${formatNumber(difference.high)}]; ` +
-        `cumulative ${formatMoney(difference.cumulative)}. ${verdict}.`;
+    const lastDay = Math.max(...last.arms.map((arm) => arm.points[arm.points.length - 1]?.day ?? -1));
+    if (last.run !== this.drawnRun) {
+      this.drawnRun = last.run;
+      this.daysDrawn = 0;
     }
+    this.daysDrawn = Math.max(this.daysDrawn, lastDay + 1);
+    this.showDay(last.episode);
+    this.renderKpis(last.arms.map((arm) => arm.kpis));
+    if (last.difference) byId('ab-summary').textContent = summaryOf(last.difference);
+  }
+
+  /** "day 12 of 365": the days simulated so far, counted from 1. */
+  private showDay(episode: number): void {
+    if (!this.state) return;
+    byId('day').textContent = `day ${this.daysDrawn} of ${this.state.scenario.horizon}, episode ${episode + 1} (seed ${this.state.seed + episode})`;
   }
 
   private renderKpis(kpis: readonly (Kpis | undefined)[]): void {
-    const tiles = kpis.flatMap((arm, index) => {
-      const name = index === 0 ? 'A' : 'B';
-      const tile = (label: string, value: string, key: string) =>
-        element('div', { class: 'tile', 'data-kpi': `${name}:${key}` }, element('span', { class: 'label' }, `${kpis.length > 1 ? `${name} · ` : ''}${label}`), element('span', { class: 'value' }, value));
-      if (!arm) return [tile('profit', '–', 'profit')];
-      return [
-        tile('profit', formatMoney(arm.profit), 'profit'),
-        tile('revenue', formatMoney(arm.revenue), 'revenue'),
-        tile('units sold', formatMoney(arm.sold), 'sold'),
-        tile('lost sales', formatMoney(arm.lostSales), 'lostSales'),
-        tile('fill rate', `${formatNumber(arm.fillRate * 100, 1)}%`, 'fillRate'),
-        tile('mean price', formatNumber(arm.meanPrice), 'meanPrice'),
-        tile('returns', formatMoney(arm.unitsReturned), 'unitsReturned'),
-        tile('refunds', formatMoney(arm.refunds), 'refunds'),
-        tile('guardrail moves', String(arm.guardrailAdjustments), 'guardrailAdjustments'),
-      ];
-    });
+    const [a, b] = kpis;
+    const measures: readonly { key: keyof Kpis & string; label: string; format: (value: number) => string; difference: (value: number) => string }[] = [
+      { key: 'profit', label: 'profit', format: formatMoney, difference: (value) => formatSigned(value) },
+      { key: 'revenue', label: 'revenue', format: formatMoney, difference: (value) => formatSigned(value) },
+      { key: 'sold', label: 'units sold', format: formatMoney, difference: (value) => formatSigned(value) },
+      { key: 'lostSales', label: 'lost sales', format: formatMoney, difference: (value) => formatSigned(value) },
+      { key: 'fillRate', label: 'fill rate', format: (value) => `${formatNumber(value * 100, 1)}%`, difference: (value) => `${formatSigned(value * 100, 1)} pts` },
+      { key: 'meanPrice', label: 'mean price', format: (value) => formatNumber(value), difference: (value) => formatSigned(value, 2) },
+      { key: 'unitsReturned', label: 'returns', format: formatMoney, difference: (value) => formatSigned(value) },
+      { key: 'refunds', label: 'refunds', format: formatMoney, difference: (value) => formatSigned(value) },
+      { key: 'guardrailAdjustments', label: 'guardrail moves', format: (value) => String(value), difference: (value) => formatSigned(value) },
+    ];
+    const cell = (arm: string, key: string, text: string) => element('span', { class: `cell arm-${arm}`, 'data-kpi': `${arm}:${key}` }, element('span', { class: 'arm' }, arm === 'diff' ? 'B − A' : arm), element('span', { class: 'value' }, text));
+    let tiles: HTMLElement[];
+    if (kpis.length < 2) {
+      tiles = a ? measures.map((measure) => element('div', { class: 'tile' }, element('span', { class: 'label' }, measure.label), cell('A', measure.key, measure.format(a[measure.key])))) : [element('div', { class: 'tile' }, element('span', { class: 'label' }, 'profit'), cell('A', 'profit', '–'))];
+    } else {
+      const shown = a && b ? measures : measures.slice(0, 1);
+      tiles = shown.map((measure) =>
+        element(
+          'div',
+          { class: 'tile pair' },
+          element('span', { class: 'label' }, measure.label),
+          element(
+            'span',
+            { class: 'cells' },
+            cell('A', measure.key, a ? measure.format(a[measure.key]) : '–'),
+            cell('B', measure.key, b ? measure.format(b[measure.key]) : '–'),
+            cell('diff', measure.key, a && b ? measure.difference(b[measure.key] - a[measure.key]) : '–'),
+          ),
+        ),
+      );
+    }
     byId('kpis').replaceChildren(...tiles);
   }
 
@@ -191,13 +321,27 @@ export class LiveView {
   }
 
   private onProblem(problem: ProblemEvent): void {
-    const details = problem.problems.map((item) => `${item.path.join('.') || '(root)'}: ${item.message}`);
-    const node = byId('problems');
-    node.replaceChildren(element('strong', {}, problem.message), ...details.map((detail) => element('div', {}, detail)));
-    node.hidden = false;
-    window.setTimeout(() => {
-      node.hidden = true;
-    }, 8000);
+    const { headline, details } = problemLines(problem);
+    byId('problems-text').replaceChildren(element('strong', {}, headline), ...details.map((detail) => element('div', {}, detail)));
+    byId('problems').hidden = false;
+    window.clearTimeout(this.problemTimer);
+    this.problemTimer = undefined;
+    if (problem.event === 'configure') {
+      // A refused Load: the banner stays until a Load succeeds (or it is closed); the form keeps what was typed.
+      this.awaitingConfigure = false;
+      if (this.addressSettings) {
+        this.fillFormWith(this.addressSettings.settings);
+        this.addressSettings = undefined;
+      }
+      this.showStale();
+    } else this.problemTimer = window.setTimeout(() => this.hideProblems(), 8000);
+  }
+
+  private hideProblems(): void {
+    window.clearTimeout(this.problemTimer);
+    this.problemTimer = undefined;
+    byId('problems').hidden = true;
+    byId('problems-text').replaceChildren();
   }
 
   private measureFrames(): void {
@@ -211,4 +355,30 @@ export class LiveView {
     };
     requestAnimationFrame(tick);
   }
+}
+
+function settingsOf(state: SessionState): Settings {
+  return { scenario: state.scenario.id, policies: state.arms.map((arm) => arm.policy), seed: state.seed, guardrails: state.guardrails, loop: state.loop };
+}
+
+function sameSettings(left: Settings, right: Settings): boolean {
+  return left.scenario === right.scenario && left.policies.join('\n') === right.policies.join('\n') && left.seed === right.seed && left.guardrails === right.guardrails && left.loop === right.loop;
+}
+
+function describe(settings: Settings): string {
+  const arms = settings.policies.map((policy, index) => `${index === 0 ? 'A' : 'B'} ${policy}`).join(', ');
+  return `${settings.scenario}, ${arms}, seed ${settings.seed}`;
+}
+
+/** The A-vs-B line: the estimate, the always-valid interval and the verdict it supports. */
+export function summaryOf(difference: Difference): string {
+  const head = `A vs B after ${difference.n} days: B - A = ${formatNumber(difference.estimate)} profit per day`;
+  const tail = `; cumulative ${formatMoney(difference.cumulative)}.`;
+  if (difference.low === null || difference.high === null) return `${head}${tail} The always-valid interval starts once 10 days differ (no difference shown yet).`;
+  const verdict = difference.low > 0 ? 'B earns more' : difference.high < 0 ? 'A earns more' : 'no difference shown yet';
+  const drift =
+    difference.estimate < difference.low || difference.estimate > difference.high
+      ? ' The days so far do not look like one steady difference (the mean has left the interval): the market changes over the episode, so read the interval with care.'
+      : '';
+  return `${head}, ${Math.round(difference.level * 100)}% always-valid interval [${formatNumber(difference.low)}, ${formatNumber(difference.high)}]${tail} ${verdict}.${drift}`;
 }

@@ -12,8 +12,10 @@
  * drowning in frames.
  *
  * A vs B: the running difference is B's daily profit minus A's (an arm that has ended
- * earns 0), with its always-valid interval (experiments/statistics/sequential.ts), so a
- * product manager may peek at every frame without inflating errors.
+ * earns 0), with its always-valid interval (experiments/statistics/sequential.ts, a
+ * confidence sequence updated once a day and reported as a running intersection), so a
+ * product manager may peek at every frame without inflating errors; every day's interval
+ * is sent, so the chart draws each day.
  *
  * Commands are handled one at a time, in arrival order (configure loads policies
  * asynchronously). Failures become `problem` events; the session stays usable.
@@ -21,7 +23,7 @@
 import { buildMarketModel } from '../../env/model.js';
 import type { Guardrails } from '../../agents/guardrails.js';
 import { loadScenario } from '../../scenarios/load.js';
-import { alwaysValidInterval } from '../../experiments/statistics/sequential.js';
+import { ConfidenceSequence, type AlwaysValidInterval } from '../../experiments/statistics/sequential.js';
 import type { ClientEventPayload, DayExplanation, DayPoint, Difference, Frame, ProblemEvent, SessionState, Speed } from '../shared/events.js';
 import type { configureSchema } from '../shared/events.js';
 import { Arm } from './arm.js';
@@ -62,7 +64,9 @@ export class SimulationSession {
   private run = 0;
   private day = 0;
   private pending: DayPoint[][] = [];
-  private differences: number[] = [];
+  private sequence = new ConfidenceSequence();
+  private pendingDifferences: Difference[] = [];
+  private latestDifference: Difference | null = null;
   private cumulativeDifference = 0;
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private lastTickAt = 0;
@@ -183,6 +187,8 @@ export class SimulationSession {
         unitCost: model?.unitCost ?? 0,
         rivals: model ? model.rivals.map((rival) => rival.name) : [],
         segments: model ? model.segments.map((segment) => segment.name) : [],
+        weather: model?.weather ? [...model.weather.stateNames] : [],
+        calendar: model ? calendarKinds(model.festivals.eventDay, model.festivals.presaleDay) : [],
       },
       arms: this.arms.map((arm, index) => ({ name: armName(index), policy: arm.policySpec, agentKind: arm.agentKind, guardrails: { ...arm.guardrails } })),
       seed: this.configuration.seed,
@@ -201,7 +207,9 @@ export class SimulationSession {
     this.run += 1;
     this.day = 0;
     this.pending = this.arms.map(() => []);
-    this.differences = [];
+    this.sequence = new ConfidenceSequence();
+    this.pendingDifferences = [];
+    this.latestDifference = null;
     this.cumulativeDifference = 0;
     for (const arm of this.arms) arm.reset(this.configuration.seed + episode);
     this.emitState();
@@ -217,8 +225,9 @@ export class SimulationSession {
     });
     if (profits.length === 2) {
       const difference = (profits[1] ?? 0) - (profits[0] ?? 0);
-      this.differences.push(difference);
       this.cumulativeDifference += difference;
+      this.latestDifference = differenceOf(this.day, this.sequence.push(difference), this.cumulativeDifference);
+      this.pendingDifferences.push(this.latestDifference);
     }
     if (this.arms.every((arm) => arm.ended)) {
       this.flush(true);
@@ -284,22 +293,18 @@ export class SimulationSession {
       episode: this.episode,
       run: this.run,
       arms: this.arms.map((arm, index) => ({ points: downsample(this.pending[index] ?? [], this.tuning.maxPointsPerFrame), kpis: arm.currentKpis })),
-      difference: this.currentDifference(),
+      difference: this.latestDifference,
+      differences: thinned(this.pendingDifferences, this.tuning.maxPointsPerFrame),
       daysSimulated,
     };
     this.pending = this.arms.map(() => []);
+    this.pendingDifferences = [];
     this.framesInFlight++;
     this.lastFrameAt = performance.now();
     this.output.frame(frame, () => {
       this.framesInFlight = Math.max(0, this.framesInFlight - 1);
       if (this.status === 'running' && this.speed === 'max' && this.timer === undefined) this.schedule();
     });
-  }
-
-  private currentDifference(): Difference | null {
-    if (this.arms.length !== 2 || this.differences.length < 2) return null;
-    const interval = alwaysValidInterval(this.differences);
-    return { day: this.day, estimate: interval.estimate, low: interval.low, high: interval.high, n: interval.n, level: interval.level, cumulative: this.cumulativeDifference };
   }
 
   private emitState(): void {
@@ -319,6 +324,27 @@ export class SimulationSession {
 }
 
 export const armName = (index: number): string => (index === 0 ? 'A' : 'B');
+
+/** Which kinds of festive days an episode has (for the charts' calendar legend). */
+function calendarKinds(eventDay: Uint8Array, presaleDay: Uint8Array): ('festival' | 'pre-sale')[] {
+  return [...(eventDay.includes(1) ? (['festival'] as const) : []), ...(presaleDay.includes(1) ? (['pre-sale'] as const) : [])];
+}
+
+/** A day's difference for the page; an unbounded side (burn-in, no variation yet) is null. */
+function differenceOf(day: number, interval: AlwaysValidInterval, cumulative: number): Difference {
+  const bounded = (value: number) => (Number.isFinite(value) ? value : null);
+  return { day, estimate: interval.estimate, low: bounded(interval.low), high: bounded(interval.high), n: interval.n, level: interval.level, cumulative };
+}
+
+/** At most `maxPoints` of the days' differences, the last of each equal bucket (as downsample buckets points). */
+function thinned(differences: readonly Difference[], maxPoints: number): Difference[] {
+  if (differences.length <= maxPoints) return [...differences];
+  const size = Math.ceil(differences.length / maxPoints);
+  const kept: Difference[] = [];
+  for (let start = 0; start < differences.length; start += size) kept.push(differences[Math.min(start + size, differences.length) - 1] as Difference);
+  return kept;
+}
+
 
 /** The guardrails of a preset: the policy's own, or those plus responsible-pricing limits. */
 export function guardrailsOf(preset: Configuration['guardrails'], own: Guardrails, unitCost: number): Guardrails {

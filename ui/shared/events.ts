@@ -13,6 +13,7 @@
  *   session      the session's state (scenario facts, arms, status, speed, day, episode)
  *   frame        a batch of simulated days per arm, down-sampled at full speed, with KPIs
  *                and, for A vs B, the running difference and its always-valid interval
+ *                after every day of the batch
  *   explanation  the observation by feature name, the policy's explanation, every guardrail's effect
  *   problem      a command was refused: what was expected and what was found, by path
  *
@@ -73,6 +74,10 @@ export const sessionSchema = z.strictObject({
     unitCost: z.number(),
     rivals: z.array(z.string()),
     segments: z.array(z.string()),
+    /** The scenario's weather states ([] when it has no weather): the charts' weather legend lists only these. */
+    weather: z.array(z.string()),
+    /** The kinds of calendar days the episode has: 'festival', 'pre-sale' (or none). */
+    calendar: z.array(z.enum(['festival', 'pre-sale'])),
   }),
   arms: z.array(armSchema),
   seed: integer,
@@ -135,8 +140,9 @@ export const differenceSchema = z.strictObject({
   day: integer,
   /** Mean daily profit difference, B - A, so far this episode. */
   estimate: z.number(),
-  low: z.number(),
-  high: z.number(),
+  /** The always-valid interval (a running intersection: it never widens); null while unbounded (the first days, or no variation yet). */
+  low: z.number().nullable(),
+  high: z.number().nullable(),
   n: integer,
   level: z.number(),
   /** Cumulative profit difference, B - A. */
@@ -148,7 +154,10 @@ export const frameSchema = z.strictObject({
   run: integer,
   /** Points per arm, in arm order. */
   arms: z.array(z.strictObject({ points: z.array(dayPointSchema), kpis: kpisSchema })),
+  /** The latest difference (A vs B only). */
   difference: differenceSchema.nullable(),
+  /** The difference after every simulated day of this frame (down-sampled like the points), so the chart draws each day. */
+  differences: z.array(differenceSchema),
   /** Days simulated for this frame (the sum of the points' `days` of one arm). */
   daysSimulated: integer,
 });
