@@ -2,12 +2,18 @@
  * The charts of a comparison report, as vega-lite specs with their data inline (a spec is
  * a complete, portable description of its chart):
  *
- *   learning-curves      greedy reward during training, mean and 95% band across seeds;
- *                        rules and artifacts as flat references
- *   kpi-bars             each KPI per arm: mean with its 95% t interval, one panel per KPI
- *   forest               paired differences against the baseline, per KPI: the estimate with
- *                        its BCa bootstrap interval (t interval as a thin line), zero marked,
- *                        coloured by verdict
+ *   learning-curves      greedy reward during training, mean and 95% band across seeds, for
+ *                        the arms that were trained; every arm that was not (rules,
+ *                        artifacts) is a dashed horizontal reference at its greedy reward on
+ *                        the same curve episodes, named "(not trained)". Left out when no arm
+ *                        was trained.
+ *   kpi-bars             each KPI per arm: mean with its 95% t interval, one titled panel per
+ *                        KPI (a concatenation, so no empty cells); a KPI with the same value in
+ *                        every arm and seed is a note ("priceChanges: 0 in every arm"), not a panel
+ *   forest               paired differences against the baseline, one panel per KPI: a zero
+ *                        line, the estimate as a hollow point, and over it the paired t
+ *                        interval (thin) and the BCa bootstrap interval (thick), coloured by
+ *                        verdict; a KPI whose every difference is 0 is a note
  *   price-trajectories   our price and each rival's, day by day, one panel per arm (the
  *                        first evaluation episode of the first seed: the same customers for all)
  *   inventory-returns    stock on hand and units returned, day by day, per arm
@@ -17,6 +23,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { ComparisonSummary } from '../compare/summary-schema.js';
 import type { TrajectoryDay } from '../compare/run.js';
+import { d3FormatFor, formatterFor } from './format.js';
 
 export interface ReportChart {
   /** File-safe name: the PNG is `<name>.png`. */
@@ -24,7 +31,16 @@ export interface ReportChart {
   readonly title: string;
   /** What the chart shows, for the page. */
   readonly caption: string;
+  /** What the chart leaves out and why, one line each (a KPI that is 0 in every arm, say). */
+  readonly notes: readonly string[];
   readonly spec: TopLevelSpec;
+}
+
+/** A chart with nothing to draw, and why (no arm was trained, say). */
+export interface OmittedChart {
+  readonly name: string;
+  readonly title: string;
+  readonly reason: string;
 }
 
 export const chartNames = ['learning-curves', 'kpi-bars', 'forest', 'price-trajectories', 'inventory-returns'] as const;
@@ -35,117 +51,203 @@ const config = {
   view: { stroke: '#ddd' },
   axis: { labelFontSize: 10, titleFontSize: 11 },
   header: { labelFontSize: 11, titleFontSize: 11 },
-  legend: { labelFontSize: 10, titleFontSize: 11 },
-  title: { fontSize: 13 },
+  legend: { labelFontSize: 10, titleFontSize: 11, labelLimit: 320 },
+  title: { fontSize: 13, subtitleFontSize: 10, subtitleColor: '#555' },
+  concat: { spacing: 28 },
 } as const;
 
 const schema = 'https://vega.github.io/schema/vega-lite/v6.json';
 
+/** One panel of a concatenated chart (`concat`, `vconcat`). */
+type Panel = Extract<TopLevelSpec, { concat: unknown }>['concat'][number];
+/** One layer of a layered chart. */
+type Layer = Extract<TopLevelSpec, { layer: unknown }>['layer'][number];
+
+/** The charts that have something to draw, in `chartNames` order. */
 export function comparisonCharts(summary: ComparisonSummary, trajectories: readonly TrajectoryDay[]): ReportChart[] {
-  return [learningCurvesChart(summary), kpiBarsChart(summary), forestChart(summary), priceTrajectoriesChart(summary, trajectories), inventoryReturnsChart(summary, trajectories)];
+  return [
+    ...(trainedArms(summary).length > 0 ? [learningCurvesChart(summary)] : []),
+    kpiBarsChart(summary),
+    forestChart(summary),
+    priceTrajectoriesChart(summary, trajectories),
+    inventoryReturnsChart(summary, trajectories),
+  ];
 }
 
+/** The charts `comparisonCharts` leaves out, each with the reason, for the page. */
+export function omittedCharts(summary: ComparisonSummary): OmittedChart[] {
+  return trainedArms(summary).length > 0 ? [] : [{ name: 'learning-curves', title: 'Learning curves', reason: 'No arm was trained (every arm is a rule or a stored policy), so there is no learning curve.' }];
+}
+
+const trainedArms = (summary: ComparisonSummary): string[] => summary.arms.filter((arm) => arm.learns).map((arm) => arm.name);
+
+const directionText = { higher: 'higher is better', lower: 'lower is better', none: 'descriptive (no test)' } as const;
+
+const notTrained = (arm: string): string => `${arm} (not trained)`;
+
 function learningCurvesChart(summary: ComparisonSummary): ReportChart {
-  const learns = new Map(summary.arms.map((arm) => [arm.name, arm.learns]));
-  const values = summary.learningCurves.map((point) => ({ ...point, role: learns.get(point.arm) ? 'learner' : 'reference (no training)' }));
+  const trained = new Set(trainedArms(summary));
+  const curve = summary.learningCurves.filter((point) => trained.has(point.arm));
+  // An arm that was not trained has the same greedy reward at every step: one value, drawn as
+  // a horizontal reference line across the chart.
+  const references = summary.arms
+    .filter((arm) => !trained.has(arm.name))
+    .flatMap((arm) => {
+      const first = summary.learningCurves.find((point) => point.arm === arm.name);
+      return first === undefined ? [] : [{ arm: notTrained(arm.name), mean: first.mean, low: first.low, high: first.high }];
+    });
+  const armOrder = summary.arms.map((arm) => (trained.has(arm.name) ? arm.name : notTrained(arm.name)));
+  const format = d3FormatFor([...curve, ...references].map((point) => point.mean));
+  // Literal types for the fields vega-lite checks; arrays stay mutable, as its types want.
+  const color = { field: 'arm', type: 'nominal' as const, title: 'arm', sort: armOrder, scale: { domain: armOrder }, legend: { symbolType: 'stroke', symbolStrokeWidth: 2.5, symbolSize: 300 } };
+  const referenceNames = references.map((reference) => reference.arm);
+  const referenceLayer: Layer = {
+    data: { values: references },
+    mark: { type: 'rule', strokeWidth: 1.5, strokeDash: [6, 4] },
+    encoding: { y: { field: 'mean', type: 'quantitative' }, color, tooltip: [{ field: 'arm' }, { field: 'mean', format }] },
+  };
   return {
     name: 'learning-curves',
     title: 'Learning curves',
-    caption: `Greedy mean episode reward during training on held-out seeds: mean and 95% t band across ${summary.seeds.length} seeds. Arms that do not learn are flat references.`,
+    caption:
+      `Greedy mean episode reward of each trained arm during training, on the learning-curve episodes: mean and 95% t band across ${summary.seeds.length} seeds.` +
+      (references.length > 0 ? ` Dashed horizontal lines, named "(not trained)": the arms that were not trained (${referenceNames.join(', ')}), at their greedy reward on the same episodes.` : ''),
+    notes: [],
     spec: {
       $schema: schema,
       config,
       width: 560,
       height: 300,
-      data: { values },
-      encoding: {
-        x: { field: 'steps', type: 'quantitative', title: 'training steps' },
-        color: { field: 'arm', type: 'nominal', title: 'arm', sort: summary.arms.map((arm) => arm.name) },
-      },
       layer: [
-        { mark: { type: 'errorband', opacity: 0.2 }, encoding: { y: { field: 'low', type: 'quantitative', title: 'mean episode reward' }, y2: { field: 'high' } } },
         {
-          mark: { type: 'line', point: true },
-          encoding: {
-            y: { field: 'mean', type: 'quantitative' },
-            strokeDash: { field: 'role', type: 'nominal', title: 'kind', scale: { domain: ['learner', 'reference (no training)'], range: [[1, 0], [5, 3]] } },
-          },
+          data: { values: curve },
+          encoding: { x: { field: 'steps', type: 'quantitative', title: 'training steps' } },
+          layer: [
+            { mark: { type: 'area', fillOpacity: 0.18 }, encoding: { y: { field: 'low', type: 'quantitative', title: 'mean episode reward' }, y2: { field: 'high' }, color } },
+            {
+              mark: { type: 'line', point: true },
+              encoding: {
+                y: { field: 'mean', type: 'quantitative' },
+                color,
+                tooltip: [{ field: 'arm' }, { field: 'steps', format: ',d' }, { field: 'mean', format }, { field: 'low', format }, { field: 'high', format }],
+              },
+            },
+          ],
         },
+        ...(references.length === 0 ? [] : [referenceLayer]),
       ],
     },
   };
 }
 
+/** A KPI with one value in every arm and seed: nothing to draw. */
+function constantValue(kpi: ComparisonSummary['kpis'][number]): number | null {
+  const first = kpi.byArm[0];
+  if (first === undefined) return null;
+  return kpi.byArm.every((entry) => entry.sd === 0 && entry.mean === first.mean) ? first.mean : null;
+}
+
 function kpiBarsChart(summary: ComparisonSummary): ReportChart {
-  const values = summary.kpis.flatMap((kpi) => kpi.byArm.map((entry) => ({ kpi: kpi.name, arm: entry.arm, mean: entry.mean, low: entry.low, high: entry.high })));
+  const armOrder = summary.arms.map((arm) => arm.name);
+  const drawn = summary.kpis.filter((kpi) => constantValue(kpi) === null);
+  const notes = summary.kpis.flatMap((kpi) => {
+    const value = constantValue(kpi);
+    return value === null ? [] : [`${kpi.name} (${kpi.label}): ${formatterFor([value])(value)} in every arm and seed; no panel.`];
+  });
+  const panels = drawn.map((kpi): Panel => {
+    const values = kpi.byArm.map((entry) => ({ kpi: kpi.name, arm: entry.arm, mean: entry.mean, low: entry.low, high: entry.high }));
+    const format = d3FormatFor(values.flatMap((entry) => [entry.mean, entry.low, entry.high]));
+    return {
+      title: { text: kpi.label, subtitle: `${kpi.name} · ${directionText[kpi.direction]}`, fontSize: 11 },
+      width: 170,
+      height: 120,
+      data: { values },
+      encoding: { x: { field: 'arm', type: 'nominal', title: 'arm', sort: armOrder, axis: { labelAngle: -30, labelLimit: 110 } } },
+      layer: [
+        {
+          mark: 'bar',
+          encoding: {
+            y: { field: 'mean', type: 'quantitative', title: 'mean, 95% interval', scale: { zero: true } },
+            color: { field: 'arm', type: 'nominal', legend: null, sort: armOrder, scale: { domain: armOrder } },
+            tooltip: [{ field: 'arm' }, { field: 'mean', format }, { field: 'low', format }, { field: 'high', format }],
+          },
+        },
+        { mark: { type: 'rule', color: 'black', strokeWidth: 1.5 }, encoding: { y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } } },
+      ],
+    };
+  });
   return {
     name: 'kpi-bars',
     title: 'KPIs per arm',
     caption: `Each KPI's mean across seeds with its 95% t interval (the seed is the unit: a seed's value is its mean over ${summary.evaluationEpisodes} evaluation episodes).`,
-    spec: {
-      $schema: schema,
-      config,
-      data: { values },
-      facet: { field: 'kpi', type: 'nominal', title: null, sort: summary.kpis.map((kpi) => kpi.name) },
-      columns: 4,
-      resolve: { scale: { y: 'independent' } },
-      spec: {
-        width: 150,
-        height: 120,
-        encoding: { x: { field: 'arm', type: 'nominal', title: null, sort: summary.arms.map((arm) => arm.name), axis: { labelAngle: -30 } } },
-        layer: [
-          { mark: 'bar', encoding: { y: { field: 'mean', type: 'quantitative', title: null }, color: { field: 'arm', type: 'nominal', legend: null, sort: summary.arms.map((arm) => arm.name) } } },
-          { mark: { type: 'rule', color: 'black' }, encoding: { y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } } },
-        ],
-      },
-    },
+    notes,
+    // Flush bounds: the grid is laid out by the plots, with room for axes and titles in the spacing.
+    spec: { $schema: schema, config, columns: 4, concat: panels, bounds: 'flush', spacing: { column: 100, row: 150 }, resolve: { scale: { color: 'shared' } } },
   };
 }
 
 function forestChart(summary: ComparisonSummary): ReportChart {
-  const values = summary.comparisons.map((comparison) => ({
-    kpi: comparison.kpi,
-    arm: comparison.arm,
-    estimate: comparison.estimate,
-    bootstrapLow: comparison.bootstrap.low,
-    bootstrapHigh: comparison.bootstrap.high,
-    tLow: comparison.t.low,
-    tHigh: comparison.t.high,
-    verdict: comparison.verdict,
-    adjustedPValue: comparison.adjustedPValue,
-    zero: 0,
-  }));
   const arms = summary.arms.map((arm) => arm.name).filter((name) => name !== summary.baseline);
+  const kpis = summary.kpis.filter((kpi) => kpi.direction !== 'none');
+  const panels: Panel[] = [];
+  const notes: string[] = [];
+  for (const kpi of kpis) {
+    const values = summary.comparisons
+      .filter((comparison) => comparison.kpi === kpi.name)
+      .map((comparison) => ({
+        kpi: comparison.kpi,
+        arm: comparison.arm,
+        estimate: comparison.estimate,
+        bootstrapLow: comparison.bootstrap.low,
+        bootstrapHigh: comparison.bootstrap.high,
+        tLow: comparison.t.low,
+        tHigh: comparison.t.high,
+        verdict: comparison.verdict,
+        adjustedPValue: comparison.adjustedPValue,
+      }));
+    if (values.length === 0) continue;
+    const ends = values.flatMap((entry) => [entry.estimate, entry.tLow, entry.tHigh, entry.bootstrapLow, entry.bootstrapHigh]);
+    if (ends.every((end) => end === 0)) {
+      notes.push(`${kpi.name} (${kpi.label}): the difference from ${summary.baseline} is 0 in every arm and seed; no panel.`);
+      continue;
+    }
+    const format = d3FormatFor(ends);
+    const x = { type: 'quantitative' as const, title: `${kpi.name}: arm − ${summary.baseline}`, scale: { zero: true } };
+    panels.push({
+      title: { text: kpi.label, subtitle: `${kpi.name} · ${directionText[kpi.direction]}` },
+      width: 420,
+      height: { step: 22 },
+      data: { values },
+      layer: [
+        // Zero: no difference from the baseline. Full height: no y encoding.
+        { mark: { type: 'rule', color: '#333', strokeDash: [4, 3], strokeWidth: 1 }, encoding: { x: { datum: 0, ...x } } },
+        // The estimate, hollow and drawn first, so the intervals over it stay visible.
+        {
+          mark: { type: 'point', shape: 'circle', filled: false, size: 45, strokeWidth: 1.5 },
+          encoding: {
+            y: armAxis(arms),
+            x: { field: 'estimate', ...x },
+            color: verdictColor,
+            tooltip: [{ field: 'arm' }, { field: 'kpi' }, { field: 'estimate', format }, { field: 'tLow', title: 't low', format }, { field: 'tHigh', title: 't high', format }, { field: 'bootstrapLow', title: 'BCa low', format }, { field: 'bootstrapHigh', title: 'BCa high', format }, { field: 'adjustedPValue', title: 'Holm p', format: '.3~g' }, { field: 'verdict' }],
+          },
+        },
+        { mark: { type: 'rule', strokeWidth: 1 }, encoding: { y: armAxis(arms), x: { field: 'tLow', ...x }, x2: { field: 'tHigh' }, color: verdictColor } },
+        { mark: { type: 'rule', strokeWidth: 4, opacity: 0.75 }, encoding: { y: armAxis(arms), x: { field: 'bootstrapLow', ...x }, x2: { field: 'bootstrapHigh' }, color: verdictColor } },
+        // A short tick marks the estimate on top of the thick bar.
+        { mark: { type: 'tick', orient: 'vertical', thickness: 1.5, size: 12, color: 'black' }, encoding: { y: armAxis(arms), x: { field: 'estimate', ...x } } },
+      ],
+    });
+  }
   return {
     name: 'forest',
     title: `Paired differences against ${summary.baseline}`,
-    caption: `Arm minus baseline, per KPI, paired by seed (common random numbers): the mean difference with its 95% BCa bootstrap interval (thick) and paired t interval (thin); colour is the verdict after Holm's correction across ${summary.comparisons.length} comparisons.`,
-    spec: {
-      $schema: schema,
-      config,
-      data: { values },
-      facet: { row: { field: 'kpi', type: 'nominal', title: null, sort: summary.kpis.map((kpi) => kpi.name), header: { labelAngle: 0, labelAlign: 'left' } } },
-      resolve: { scale: { x: 'independent' } },
-      spec: {
-        width: 420,
-        height: { step: 16 },
-        encoding: { y: { field: 'arm', type: 'nominal', title: null, sort: arms } },
-        layer: [
-          { mark: { type: 'rule', color: '#888', strokeDash: [3, 3] }, encoding: { x: { field: 'zero', type: 'quantitative' } } },
-          { mark: { type: 'rule', strokeWidth: 1 }, encoding: { x: { field: 'tLow', type: 'quantitative', title: 'arm - baseline' }, x2: { field: 'tHigh' }, color: verdictColor } },
-          { mark: { type: 'rule', strokeWidth: 4 }, encoding: { x: { field: 'bootstrapLow', type: 'quantitative' }, x2: { field: 'bootstrapHigh' }, color: verdictColor } },
-          {
-            mark: { type: 'point', filled: true, size: 50, color: 'black' },
-            encoding: {
-              x: { field: 'estimate', type: 'quantitative' },
-              tooltip: [{ field: 'arm' }, { field: 'kpi' }, { field: 'estimate', format: '.4~g' }, { field: 'adjustedPValue', format: '.3~g' }, { field: 'verdict' }],
-            },
-          },
-        ],
-      },
-    },
+    caption: `Arm minus baseline, per KPI, paired by seed (common random numbers): the mean difference (circle and black tick) with its 95% BCa bootstrap interval (thick) and paired t interval (thin); dashed line: no difference; colour is the verdict after Holm's correction across ${summary.comparisons.length} comparisons.`,
+    notes,
+    spec: { $schema: schema, config, vconcat: panels, resolve: { scale: { x: 'independent' } } },
   };
 }
+
+const armAxis = (arms: readonly string[]) => ({ field: 'arm', type: 'nominal' as const, title: 'arm', sort: [...arms], scale: { domain: [...arms] } });
 
 const verdictColor = {
   field: 'verdict',
@@ -165,6 +267,7 @@ function priceTrajectoriesChart(summary: ComparisonSummary, trajectories: readon
   return {
     name: 'price-trajectories',
     title: 'Price trajectories against competitors',
+    notes: [],
     caption: `Our price and each rival's, day by day, in the first evaluation episode of seed ${summary.seeds[0] ?? ''} (the same customers, weather and rival noise for every arm).`,
     spec: {
       $schema: schema,
@@ -195,6 +298,7 @@ function inventoryReturnsChart(summary: ComparisonSummary, trajectories: readonl
   return {
     name: 'inventory-returns',
     title: 'Inventory and returns over time',
+    notes: [],
     caption: `Stock on hand (when stock is finite), units sold and units returned per day, in the same episode as the price trajectories.`,
     spec: {
       $schema: schema,

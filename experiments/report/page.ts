@@ -6,11 +6,15 @@
  * who wants to open it in the vega editor. Tables give the verdicts and every number.
  */
 import type { ComparisonSummary } from '../compare/summary-schema.js';
+import type { OmittedChart } from './charts.js';
+import { formatFixed, formatterFor } from './format.js';
 
 export interface PageChart {
   readonly name: string;
   readonly title: string;
   readonly caption: string;
+  /** What the chart leaves out, one line each. */
+  readonly notes: readonly string[];
   readonly svg: string;
   readonly spec: unknown;
 }
@@ -19,32 +23,54 @@ export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-const number = (value: number | null, digits = 4): string => (value === null || !Number.isFinite(value) ? '-' : Number(value.toPrecision(digits)).toLocaleString('en-US', { maximumFractionDigits: 6 }));
-const pValue = (value: number): string => (value < 0.0001 ? '< 0.0001' : value.toFixed(4));
+/** Probabilities, with three decimals. */
+const probability = (value: number): string => formatFixed(value, 3);
+const pValue = (value: number): string => (value < 0.0001 ? '&lt; 0.0001' : value.toFixed(4));
 
-export function reportPage(summary: ComparisonSummary, charts: readonly PageChart[]): string {
+/**
+ * Each KPI's numbers share one formatter (decimals from the largest of them, four
+ * significant digits): its means and intervals for the KPI table, its differences and
+ * intervals for the comparison tables.
+ */
+function kpiFormatters(summary: ComparisonSummary): { levels: (kpi: string) => (value: number | null) => string; differences: (kpi: string) => (value: number | null) => string } {
+  const levels = new Map(summary.kpis.map((kpi) => [kpi.name, formatterFor(kpi.byArm.flatMap((entry) => [entry.mean, entry.low, entry.high, entry.iqm]))]));
+  const differences = new Map(summary.kpis.map((kpi) => [kpi.name, formatterFor(summary.comparisons.filter((comparison) => comparison.kpi === kpi.name).flatMap((comparison) => [comparison.estimate, comparison.t.low, comparison.t.high, comparison.bootstrap.low, comparison.bootstrap.high]))]));
+  const fallback = formatterFor([]);
+  return { levels: (kpi) => levels.get(kpi) ?? fallback, differences: (kpi) => differences.get(kpi) ?? fallback };
+}
+
+export function reportPage(summary: ComparisonSummary, charts: readonly PageChart[], omitted: readonly OmittedChart[] = []): string {
+  const formats = kpiFormatters(summary);
+  const primary = formats.differences(summary.primaryKpi);
   const verdictRows = summary.verdict.byArm
-    .map((entry) => `<tr><td>${escapeHtml(entry.arm)}</td><td class="${entry.verdict.replace(/ /g, '-')}">${escapeHtml(entry.verdict)}</td><td>${number(entry.estimate)}</td><td>${number(entry.low)} .. ${number(entry.high)}</td><td>${pValue(entry.adjustedPValue)}</td><td>${number(entry.minimumDetectableEffect)}</td></tr>`)
+    .map((entry) => `<tr><td>${escapeHtml(entry.arm)}</td><td class="${entry.verdict.replace(/ /g, '-')}">${escapeHtml(entry.verdict)}</td><td>${primary(entry.estimate)}</td><td>${primary(entry.low)} .. ${primary(entry.high)}</td><td>${pValue(entry.adjustedPValue)}</td><td>${primary(entry.minimumDetectableEffect)}</td></tr>`)
     .join('\n');
   const armRows = summary.arms
     .map((arm) => `<tr><td>${escapeHtml(arm.name)}${arm.name === summary.baseline ? ' (baseline)' : ''}</td><td>${escapeHtml(arm.source)}</td><td>${escapeHtml(arm.kind)}</td><td><code>${escapeHtml(JSON.stringify(arm.config))}</code></td><td>${arm.learns ? 'yes' : 'no'}</td><td>${arm.artifact ? `<code>${arm.artifact.policySha256.slice(0, 16)}…</code>` : ''}</td></tr>`)
     .join('\n');
   const comparisonRows = summary.comparisons
-    .map((comparison) => `<tr><td>${escapeHtml(comparison.arm)}</td><td>${escapeHtml(comparison.kpi)}</td><td>${comparison.direction}</td><td>${number(comparison.estimate)}</td><td>${number(comparison.t.low)} .. ${number(comparison.t.high)}</td><td>${number(comparison.bootstrap.low)} .. ${number(comparison.bootstrap.high)}</td><td>${pValue(comparison.pValue)}</td><td>${pValue(comparison.adjustedPValue)}</td><td>${number(comparison.probabilityOfImprovement, 3)}</td><td>${number(comparison.minimumDetectableEffect)}</td><td class="${comparison.verdict.replace(/ /g, '-')}">${comparison.verdict}</td></tr>`)
+    .map((comparison) => {
+      const number = formats.differences(comparison.kpi);
+      return `<tr><td>${escapeHtml(comparison.arm)}</td><td>${escapeHtml(comparison.kpi)}</td><td>${comparison.direction}</td><td>${number(comparison.estimate)}</td><td>${number(comparison.t.low)} .. ${number(comparison.t.high)}</td><td>${number(comparison.bootstrap.low)} .. ${number(comparison.bootstrap.high)}</td><td>${pValue(comparison.pValue)}</td><td>${pValue(comparison.adjustedPValue)}</td><td>${probability(comparison.probabilityOfImprovement)}</td><td>${number(comparison.minimumDetectableEffect)}</td><td class="${comparison.verdict.replace(/ /g, '-')}">${comparison.verdict}</td></tr>`;
+    })
     .join('\n');
   const kpiRows = summary.kpis
-    .flatMap((kpi) => kpi.byArm.map((entry) => `<tr><td>${escapeHtml(kpi.name)}</td><td>${escapeHtml(entry.arm)}</td><td>${number(entry.mean)}</td><td>${number(entry.low)} .. ${number(entry.high)}</td><td>${number(entry.iqm)}</td><td>${number(entry.sd)}</td></tr>`))
+    .flatMap((kpi) => {
+      const number = formats.levels(kpi.name);
+      return kpi.byArm.map((entry) => `<tr><td>${escapeHtml(kpi.name)}</td><td>${escapeHtml(entry.arm)}</td><td>${number(entry.mean)}</td><td>${number(entry.low)} .. ${number(entry.high)}</td><td>${number(entry.iqm)}</td><td>${number(entry.sd)}</td></tr>`);
+    })
     .join('\n');
   const chartSections = charts
     .map(
       (chart) => `<section class="chart" id="chart-${escapeHtml(chart.name)}">
 <h2>${escapeHtml(chart.title)}</h2>
 <p>${escapeHtml(chart.caption)}</p>
-<figure>${chart.svg}</figure>
+${chart.notes.length === 0 ? '' : `<ul class="notes">${chart.notes.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>\n`}<figure>${chart.svg}</figure>
 <details><summary>vega-lite spec</summary><script type="application/json" class="vega-lite-spec" data-chart="${escapeHtml(chart.name)}">${JSON.stringify(chart.spec).replace(/</g, '\\u003c')}</script><p>Copy it from the page source into the vega editor to explore.</p></details>
 </section>`,
     )
     .join('\n');
+  const omittedSections = omitted.map((chart) => `<section class="chart omitted" id="chart-${escapeHtml(chart.name)}">\n<h2>${escapeHtml(chart.title)}</h2>\n<p>${escapeHtml(chart.reason)}</p>\n</section>`).join('\n');
   const title = `${summary.scenario.id}: ${summary.arms.map((arm) => arm.name).join(' vs ')}`;
   return `<!doctype html>
 <html lang="en">
@@ -57,6 +83,7 @@ table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.85rem; 
 td, th { border-bottom: 1px solid #ddd; padding: 0.2rem 0.6rem; text-align: right; }
 td:first-child, th:first-child, td:nth-child(2) { text-align: left; }
 .better { color: #1a7f37; font-weight: bold; } .worse { color: #c62828; font-weight: bold; } .no-detectable-difference { color: #666; }
+.notes { color: #555; font-size: 0.85rem; margin: 0 0 0.5rem; }
 figure { margin: 0; overflow-x: auto; } code { font-size: 0.8rem; }
 </style>
 </head>
@@ -74,6 +101,7 @@ ${verdictRows}
 <table><tr><th>arm</th><th>source</th><th>kind</th><th>config</th><th>trained</th><th>policy.json sha256</th></tr>
 ${armRows}
 </table>
+${omittedSections}
 ${chartSections}
 <h2>Paired comparisons</h2>
 <table><tr><th>arm</th><th>KPI</th><th>better</th><th>difference</th><th>t interval</th><th>BCa interval</th><th>p</th><th>Holm p</th><th>P(improvement)</th><th>MDE</th><th>verdict</th></tr>

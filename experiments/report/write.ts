@@ -1,6 +1,7 @@
 /**
  * Writing a comparison report: the HTML page at `path` and a PNG of every chart in
- * `<path without .html>-charts/<name>.png`. Every file is written atomically (a temporary
+ * `<path without .html>-charts/<name>.png` (a chart with nothing to draw, such as learning
+ * curves when no arm was trained, has no PNG: the page says why). Every file is written atomically (a temporary
  * file renamed into place), the PNG folder first, so a failure never leaves a page that
  * points at half-written charts.
  */
@@ -8,7 +9,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { TrajectoryDay } from '../compare/run.js';
 import type { ComparisonSummary } from '../compare/summary-schema.js';
-import { comparisonCharts } from './charts.js';
+import { comparisonCharts, omittedCharts } from './charts.js';
 import { reportPage } from './page.js';
 import { renderSvg, svgToPng } from './render.js';
 
@@ -38,9 +39,9 @@ export async function writeReport(htmlPath: string, summary: ComparisonSummary, 
     const png = join(folder, `${chart.name}.png`);
     writeAtomically(png, svgToPng(rendered.svg));
     pngs.push(png);
-    pageCharts.push({ name: chart.name, title: chart.title, caption: chart.caption, svg: rendered.svg, spec: chart.spec });
+    pageCharts.push({ name: chart.name, title: chart.title, caption: chart.caption, notes: chart.notes, svg: rendered.svg, spec: chart.spec });
   }
-  writeAtomically(html, reportPage(summary, pageCharts));
+  writeAtomically(html, reportPage(summary, pageCharts, omittedCharts(summary)));
   return { html, pngs, warnings };
 }
 
