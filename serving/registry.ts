@@ -174,12 +174,13 @@ const migrations: Readonly<Record<number, (db: Database.Database) => void>> = {
       previous = hash;
     }
     db.exec(`${auditTriggers}
-      CREATE TRIGGER policy_audit_no_replace BEFORE INSERT ON policy_audit
-        WHEN EXISTS (SELECT 1 FROM policy_audit WHERE id = NEW.id)
-        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: an entry is never replaced'); END;
+      -- SQLite fires the trigger created last first: the replacement refusal speaks first.
       CREATE TRIGGER policy_audit_linked BEFORE INSERT ON policy_audit
         WHEN NEW.previous_hash IS NOT COALESCE((SELECT entry_hash FROM policy_audit ORDER BY id DESC LIMIT 1), '${genesisHash}')
         BEGIN SELECT RAISE(ABORT, 'the audit log is a hash chain: a new entry must link to the last one'); END;
+      CREATE TRIGGER policy_audit_no_replace BEFORE INSERT ON policy_audit
+        WHEN EXISTS (SELECT 1 FROM policy_audit WHERE id = NEW.id)
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: an entry is never replaced'); END;
       CREATE TRIGGER policy_versions_no_replace BEFORE INSERT ON policy_versions
         WHEN EXISTS (SELECT 1 FROM policy_versions WHERE (name = NEW.name AND version = NEW.version) OR (name = NEW.name AND content_hash = NEW.content_hash))
         BEGIN SELECT RAISE(ABORT, 'policy versions are immutable: a version is never replaced'); END;`);

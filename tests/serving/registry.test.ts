@@ -1,10 +1,11 @@
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256 } from '../../agents/artifact.js';
+import { artifactFileNameProblem, sha256 } from '../../agents/artifact.js';
 import { PricelabError } from '../../env/errors.js';
 import { databasePath } from '../../experiments/store.js';
 import { PolicyRegistry, parsePolicyReference } from '../../serving/registry.js';
@@ -146,7 +147,7 @@ describe('the policy registry', () => {
     const before = outside();
     fc.assert(
       fc.property(hostileFileNames, fc.boolean(), (name, upload) => {
-        fc.pre(name !== 'policy.json' || !upload);
+        fc.pre(artifactFileNameProblem(name) !== undefined || (name === 'policy.json' && !upload));
         const manifest = JSON.parse(pristine);
         manifest.files[name] = { sha256: sha256(secret), bytes: secret.length };
         const manifestBytes = new TextEncoder().encode(JSON.stringify(manifest));
@@ -193,4 +194,247 @@ describe('the policy registry', () => {
     expect(() => parsePolicyReference('ok@latest')).toThrow(/after '@'/);
     registry.close();
   });
+});
+
+const raw = (home: string) => new Database(databasePath(home));
+
+const refusalOf = (action: () => unknown): PricelabError => {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof PricelabError) return error;
+    throw error;
+  }
+  throw new Error('expected a PricelabError, found none');
+};
+
+describe('the audit log is a hash chain the registry checks', () => {
+  it('refuses INSERT OR REPLACE of an audit entry or a version, from any connection', () => {
+    const home = freshHome();
+    const registry = PolicyRegistry.open(home);
+    registry.register(first, { reason: 'v1', actor: 'ana' });
+    registry.close();
+    const db = raw(home);
+    expect(() => db.prepare("INSERT OR REPLACE INTO policy_audit (id, at, actor, action, name, version, alias, reason, details) VALUES (1, 'x', 'mallory', 'register', 'everyday', 1, NULL, 'forged', '{}')").run()).toThrow(/append-only/);
+    expect(() => db.prepare("INSERT OR REPLACE INTO policy_versions (name, version, content_hash, agent_kind, path, lineage, registered_at, registered_by) VALUES ('everyday', 1, 'f', 'q-learning', '/tmp/evil', '{}', 'x', 'mallory')").run()).toThrow(/immutable/);
+    db.close();
+    const reopened = PolicyRegistry.open(home);
+    expect(reopened.auditLog().map((entry) => [entry.actor, entry.reason])).toEqual([['ana', 'v1']]);
+    reopened.close();
+  });
+
+  it('refuses to open when the audit table was dropped (never recreates it empty)', () => {
+    const home = freshHome();
+    const registry = PolicyRegistry.open(home);
+    registry.register(first, { reason: 'v1' });
+    registry.close();
+    const db = raw(home);
+    db.exec('DROP TABLE policy_audit');
+    db.close();
+    const refusal = refusalOf(() => PolicyRegistry.open(home));
+    expect(refusal.kind).toBe('integrity');
+    expect(refusal.message).toMatch(/policy_audit/);
+    const after = raw(home);
+    expect(after.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'policy_audit'").all()).toEqual([]);
+    after.close();
+  });
+
+  it('names the first broken entry: an edited entry, a forged one, an alias moved behind its back', () => {
+    const home = freshHome();
+    const registry = PolicyRegistry.open(home);
+    registry.register(first, { reason: 'v1', actor: 'ana' });
+    registry.register(second, { reason: 'v2', actor: 'ana' });
+    registry.moveAlias('everyday', 1, 'production', { reason: 'launch', actor: 'ana' });
+    registry.moveAlias('everyday', 2, 'production', { reason: 'better', actor: 'ben' });
+    const intact = registry.verifyAudit();
+    expect(intact).toEqual({ ok: true, entries: 4, firstBroken: null, problems: [] });
+    const log = registry.auditLog();
+    expect(log[0]?.previousHash).toBe('0'.repeat(64));
+    for (let index = 1; index < log.length; index++) expect(log[index]?.previousHash).toBe(log[index - 1]?.entryHash);
+    registry.close();
+
+    // Edit entry 3 with the triggers out of the way: its own hash no longer matches.
+    const db = raw(home);
+    db.exec("DROP TRIGGER policy_audit_append_only_update; UPDATE policy_audit SET reason = 'nothing to see' WHERE id = 3;");
+    db.close();
+    const refusal = refusalOf(() => PolicyRegistry.open(home));
+    expect(refusal.kind).toBe('integrity');
+    expect(refusal.message).toMatch(/broken at entry #3/);
+    const unverified = PolicyRegistry.open(home, { verify: false });
+    expect(unverified.verifyAudit()).toMatchObject({ ok: false, firstBroken: 3 });
+    unverified.close();
+
+    // A forged entry that links correctly but whose hash is not its content's.
+    const other = freshHome();
+    const clean = PolicyRegistry.open(other);
+    clean.register(first, { reason: 'v1' });
+    const last = clean.auditLog().at(-1)?.entryHash ?? '';
+    clean.close();
+    const forge = raw(other);
+    forge.prepare("INSERT INTO policy_audit (at, actor, action, name, version, alias, reason, details, previous_hash, entry_hash) VALUES ('x', 'mallory', 'promote', 'everyday', 1, 'production', 'forged', '{}', ?, ?)").run(last, 'f'.repeat(64));
+    expect(() => forge.prepare("INSERT INTO policy_audit (at, actor, action, name, version, alias, reason, details, previous_hash, entry_hash) VALUES ('x', 'mallory', 'promote', 'everyday', 1, 'production', 'unlinked', '{}', ?, ?)").run('0'.repeat(64), 'f'.repeat(64))).toThrow(/hash chain/);
+    forge.close();
+    expect(refusalOf(() => PolicyRegistry.open(other)).message).toMatch(/broken at entry #2/);
+
+    // An alias moved directly in its table: the log says otherwise.
+    const third = freshHome();
+    const moved = PolicyRegistry.open(third);
+    moved.register(first, { reason: 'v1' });
+    moved.register(second, { reason: 'v2' });
+    moved.moveAlias('everyday', 1, 'production', { reason: 'launch' });
+    moved.close();
+    const sneak = raw(third);
+    sneak.prepare("UPDATE policy_aliases SET version = 2 WHERE name = 'everyday' AND alias = 'production'").run();
+    sneak.close();
+    const aliasRefusal = refusalOf(() => PolicyRegistry.open(third));
+    expect(aliasRefusal.problems.map((problem) => problem.path.join('.'))).toContain('aliases.everyday@production');
+  });
+
+  it('migrates a registry from before the chain: hashes its entries, stores paths relative to the home; a copied home reads its own files', async () => {
+    const home = freshHome();
+    // The schema and rows as the registry wrote them before (absolute artifact paths).
+    const target = join(home, 'policies', 'everyday', '1');
+    mkdirSync(target, { recursive: true });
+    for (const name of readdirSync(first)) writeFileSync(join(target, name), readFileSync(join(first, name)));
+    const contentHash = sha256(readFileSync(join(first, 'policy.json')));
+    const legacy = raw(home);
+    legacy.exec(`CREATE TABLE registry_schema (version INTEGER NOT NULL);
+      CREATE TABLE policy_versions (name TEXT NOT NULL, version INTEGER NOT NULL, content_hash TEXT NOT NULL, agent_kind TEXT NOT NULL, path TEXT NOT NULL, lineage TEXT NOT NULL, registered_at TEXT NOT NULL, registered_by TEXT NOT NULL, PRIMARY KEY (name, version), UNIQUE (name, content_hash));
+      CREATE TABLE policy_aliases (name TEXT NOT NULL, alias TEXT NOT NULL, version INTEGER NOT NULL, moved_at TEXT NOT NULL, PRIMARY KEY (name, alias), FOREIGN KEY (name, version) REFERENCES policy_versions (name, version));
+      CREATE TABLE policy_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, name TEXT NOT NULL, version INTEGER, alias TEXT, reason TEXT NOT NULL, details TEXT NOT NULL);
+      CREATE TRIGGER policy_versions_immutable BEFORE UPDATE ON policy_versions BEGIN SELECT RAISE(ABORT, 'policy versions are immutable'); END;
+      CREATE TRIGGER policy_audit_append_only_update BEFORE UPDATE ON policy_audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;`);
+    legacy.prepare('INSERT INTO policy_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run('everyday', 1, contentHash, 'q-learning', target, JSON.stringify({ scenario: { id: 'steady-state-v1', contentHash: 'x' } }), '2026-01-01T00:00:00.000Z', 'ana');
+    legacy.prepare('INSERT INTO policy_audit (at, actor, action, name, version, alias, reason, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run('2026-01-01T00:00:00.000Z', 'ana', 'register', 'everyday', 1, null, 'v1', JSON.stringify({ contentHash }));
+    legacy.prepare('INSERT INTO policy_aliases VALUES (?, ?, ?, ?)').run('everyday', 'production', 1, '2026-01-01T00:00:00.000Z');
+    legacy.prepare('INSERT INTO policy_audit (at, actor, action, name, version, alias, reason, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run('2026-01-01T00:00:01.000Z', 'ana', 'promote', 'everyday', 1, 'production', 'launch', JSON.stringify({ from: null, to: 1 }));
+    legacy.close();
+
+    const migrated = PolicyRegistry.open(home);
+    expect(migrated.verifyAudit()).toMatchObject({ ok: true, entries: 2 });
+    migrated.close();
+    const stored = raw(home);
+    expect(stored.prepare<[], { path: string }>('SELECT path FROM policy_versions').all()).toEqual([{ path: join('policies', 'everyday', '1') }]);
+    expect(stored.prepare<[], { version: number }>('SELECT version FROM registry_schema ORDER BY version').all().map((row) => row.version)).toEqual([2, 3, 4]);
+    stored.close();
+
+    // Copy the home, then remove the original: the copy serves from its own folder.
+    const copy = join(scratch, `copied-${Date.now()}`);
+    cpSync(home, copy, { recursive: true });
+    rmSync(home, { recursive: true, force: true });
+    const copied = PolicyRegistry.open(copy);
+    expect(copied.version('everyday', 1).path).toBe(join(copy, 'policies', 'everyday', '1'));
+    const served = await copied.loadVersion('everyday', 'production');
+    expect(served.contentHash).toBe(contentHash);
+    served.dispose();
+    // New versions are recorded relative too.
+    copied.register(second, { reason: 'v2' });
+    copied.close();
+    const rows = raw(copy);
+    expect(rows.prepare<[], { path: string }>('SELECT path FROM policy_versions ORDER BY version').all().map((row) => row.path)).toEqual([join('policies', 'everyday', '1'), join('policies', 'everyday', '2')]);
+    rows.close();
+  });
+});
+
+describe('removing an alias and retiring a policy', () => {
+  it('removes an alias (audited); retires a policy: aliases gone, no promotion, registration or serving, versions kept', async () => {
+    const home = freshHome();
+    const registry = PolicyRegistry.open(home);
+    registry.register(first, { reason: 'v1', actor: 'ana' });
+    registry.register(second, { reason: 'v2', actor: 'ana' });
+    registry.moveAlias('everyday', 1, 'staging', { reason: 'try', actor: 'ana' });
+    registry.moveAlias('everyday', 2, 'production', { reason: 'launch', actor: 'ana' });
+    expect(registry.removeAlias('everyday', 'staging', { reason: 'trial over', actor: 'ben' })).toEqual({ removed: 1 });
+    expect(registry.aliases('everyday')).toEqual({ production: 2 });
+    expect(refusalOf(() => registry.removeAlias('everyday', 'staging', { reason: 'again' })).kind).toBe('not-found');
+    expect(refusalOf(() => registry.removeAlias('nobody', 'staging', { reason: 'x' })).message).toMatch(/no policy named "nobody"/);
+    expect(refusalOf(() => registry.rollback('everyday', 'staging', { reason: 'x' })).kind).toBe('not-found');
+
+    expect(registry.retire('everyday', { reason: 'replaced by everyday-v2', actor: 'cat' })).toEqual({ removedAliases: { production: 2 } });
+    expect(registry.aliases('everyday')).toEqual({});
+    expect(registry.retirement('everyday')).toMatchObject({ actor: 'cat', reason: 'replaced by everyday-v2' });
+    expect(registry.list()).toEqual([{ name: 'everyday', versions: 2, aliases: {}, retired: true }]);
+    expect(registry.versions('everyday').map((version) => version.version)).toEqual([1, 2]);
+    expect(refusalOf(() => registry.moveAlias('everyday', 2, 'production', { reason: 'back' })).message).toMatch(/retired and cannot be promoted/);
+    expect(refusalOf(() => registry.retire('everyday', { reason: 'twice' })).message).toMatch(/retired/);
+    expect(refusalOf(() => registry.retire('nobody', { reason: 'x' })).kind).toBe('not-found');
+    const third = await trainedPolicyArtifact(scratch, { seed: 3, steps: 500 });
+    expect(refusalOf(() => registry.register(third.folder, { reason: 'v3' })).message).toMatch(/retired and cannot be registered/);
+    await expect(registry.loadVersion('everyday', 2)).rejects.toThrow(/retired/);
+    expect(registry.auditLog('everyday').slice(-4).map((entry) => [entry.action, entry.alias, entry.version, entry.actor])).toEqual([
+      ['promote', 'production', 2, 'ana'],
+      ['alias-remove', 'staging', 1, 'ben'],
+      ['alias-remove', 'production', 2, 'cat'],
+      ['retire', null, null, 'cat'],
+    ]);
+    expect(registry.verifyAudit().ok).toBe(true);
+    registry.close();
+    // A retirement removed behind the registry's back is caught... and cannot be removed at all.
+    const db = raw(home);
+    expect(() => db.prepare('DELETE FROM policy_retirements').run()).toThrow(/permanent/);
+    db.close();
+  });
+});
+
+describe('races between processes', () => {
+  const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
+  const worker = join(process.cwd(), 'tests', 'fixtures', 'registry-race-worker.ts');
+  /** Starts every worker, lets them all go at once when all are ready, and collects their JSON. */
+  const runWorkers = async (home: string, argumentLists: string[][]) => {
+    const go = join(home, `go-${Date.now()}`);
+    let ready = 0;
+    const outcomes = argumentLists.map(
+      (args) =>
+        new Promise<{ ok: boolean; results?: unknown[]; error?: string }>((resolvePromise, reject) => {
+          const child = spawn(tsx, [worker, go, ...args], { env: { ...process.env, PRICELAB_HOME: home } });
+          let stdout = '';
+          let stderr = '';
+          child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+          child.stderr.on('data', (chunk: Buffer) => {
+            stderr += chunk.toString();
+            if (chunk.toString().includes('ready') && ++ready === argumentLists.length) writeFileSync(go, 'go');
+          });
+          child.once('exit', (code) => (code === 0 ? resolvePromise(JSON.parse(stdout) as { ok: boolean; results?: unknown[]; error?: string }) : reject(new Error(`worker exited ${code}: ${stderr}`))));
+        }),
+    );
+    return Promise.all(outcomes);
+  };
+
+  it('concurrent alias moves each record the version the alias really left', async () => {
+    const home = freshHome();
+    const registry = PolicyRegistry.open(home);
+    registry.register(first, { reason: 'v1' });
+    registry.register(second, { reason: 'v2' });
+    registry.moveAlias('everyday', 1, 'staging', { reason: 'start' });
+    registry.close();
+    const outcomes = await runWorkers(home, [
+      ['move', 'everyday', 'staging', '1', '40'],
+      ['move', 'everyday', 'staging', '2', '40'],
+    ]);
+    expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
+    const reopened = PolicyRegistry.open(home);
+    const moves = reopened.auditLog('everyday').filter((entry) => entry.alias === 'staging');
+    expect(moves).toHaveLength(81);
+    for (let index = 1; index < moves.length; index++) expect((moves[index]?.details as { from: number }).from).toBe(moves[index - 1]?.version);
+    reopened.close();
+  }, 60_000);
+
+  it('the same content registered at once by two processes is one version; the other hears "already registered"', async () => {
+    const home = freshHome();
+    PolicyRegistry.open(home).close();
+    // Eight artifacts (different names) registered by both processes in the same order: eight chances to collide.
+    const folders = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map(async (seed) => (await trainedPolicyArtifact(scratch, { name: `race-${seed}`, seed, steps: 1, kind: 'fixed-price', config: { price: 17.99 } })).folder));
+    const outcomes = await runWorkers(home, [
+      ['register', ...folders],
+      ['register', ...folders],
+    ]);
+    expect(outcomes.map((outcome) => outcome.error ?? '')).toEqual(['', '']);
+    const results = outcomes.flatMap((outcome) => outcome.results as { name: string; version: number; created: boolean }[]);
+    expect(results.every((result) => result.version === 1)).toBe(true);
+    expect(results.filter((result) => result.created).map((result) => result.name).sort()).toEqual(folders.map((_, index) => `race-${index + 1}`).sort());
+    const reopened = PolicyRegistry.open(home);
+    expect(reopened.list().map((entry) => entry.versions)).toEqual(folders.map(() => 1));
+    reopened.close();
+    expect(readdirSync(join(home, 'policies'), { recursive: true }).map(String).filter((entry) => entry.includes('.partial-'))).toEqual([]);
+  }, 90_000);
 });
