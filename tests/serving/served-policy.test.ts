@@ -7,6 +7,8 @@ import { PricelabError } from '../../env/errors.js';
 import type { Agent } from '../../agents/agent.js';
 import type { TimeLimit } from '../../env/env.js';
 import { trainedPolicyArtifact } from '../fixtures/policy-artifact.js';
+import { loadScenario } from '../../scenarios/load.js';
+import { PolicyRegistry } from '../../serving/registry.js';
 import { ServedPolicy } from '../../serving/served-policy.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'pricelab-served-'));
@@ -94,5 +96,45 @@ describe('a served policy', () => {
     // Checked first: even a policy.json that is not JSON gives the content-hash refusal.
     writeFileSync(join(edited, 'policy.json'), '{ not json');
     await expect(ServedPolicy.load(edited, expected)).rejects.toThrow(/everyday@1 was changed after it was registered/);
+  });
+
+  it("carries the scenario it was trained on: a policy trained on the user's own scenario file serves after the file is gone", async () => {
+    // The user's own scenario: steady-state-v1 with another id and a higher unit cost, in a temp folder.
+    const scenarioFolder = mkdtempSync(join(folder, 'scenarios-'));
+    const scenarioFile = join(scenarioFolder, 'my-coffee-v1.json');
+    const json = JSON.parse(readFileSync(loadScenario('steady-state-v1').source, 'utf8'));
+    json.id = 'my-coffee-v1';
+    writeFileSync(scenarioFile, `${JSON.stringify(json, null, 2)}\n`);
+    const trained = await trainedPolicyArtifact(folder, { name: 'coffee', seed: 7, steps: 2000, scenario: scenarioFile });
+    const manifest = JSON.parse(readFileSync(join(trained.folder, 'policy.json'), 'utf8'));
+    expect(manifest.scenario).toEqual({ id: 'my-coffee-v1', contentHash: sha256(readFileSync(scenarioFile)) });
+    expect(manifest.files['scenario.json']).toEqual({ sha256: sha256(readFileSync(scenarioFile)), bytes: readFileSync(scenarioFile).length });
+    expect(readFileSync(join(trained.folder, 'scenario.json'))).toEqual(readFileSync(scenarioFile));
+
+    const registry = PolicyRegistry.open(mkdtempSync(join(folder, 'home-')));
+    const { version } = registry.register(trained.folder, { reason: 'own scenario' });
+    expect(version.lineage.scenario).toEqual(manifest.scenario);
+    registry.moveAlias('coffee', 1, 'production', { reason: 'launch' });
+    rmSync(scenarioFolder, { recursive: true, force: true });
+    rmSync(trained.folder, { recursive: true, force: true });
+
+    const served = await registry.loadVersion('coffee', 'production');
+    expect(served.trainedOn.scenario.id).toBe('my-coffee-v1');
+    // Price a request exactly as the trained agent acts.
+    const scales = trained.env.observationSpace.scales;
+    const { observation } = trained.env.reset({ seed: 11 });
+    const raw = Object.fromEntries(served.featureNames.map((name, index) => [name, (observation[index] ?? 0) * (scales[index] ?? 1)]));
+    const scaled = served.observationOf(raw);
+    if (!(scaled instanceof Float32Array)) throw new Error(JSON.stringify(scaled));
+    const decision = served.decide(scaled);
+    expect(decision.ladderIndex).toBe(trained.agent.act(observation, { explore: false }));
+    expect(decision.price).toBe(trained.env.inner.model.ladder[decision.ladderIndex]);
+    // A rule fallback prices on the same embedded scenario.
+    const fallback = await ServedPolicy.fromRule(served.trainedOn, 'fixed:17.99');
+    expect(fallback.manifest.scenario).toEqual(manifest.scenario);
+    expect(fallback.decide(scaled).price).toBe(17.99);
+    fallback.dispose();
+    served.dispose();
+    registry.close();
   });
 });

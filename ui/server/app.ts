@@ -6,26 +6,45 @@
  *
  * Every incoming event is validated with its schema (ui/shared/events.ts) before the
  * session sees it; a malformed or unknown event is answered with a `problem` event to that
- * client alone, and the server keeps serving everyone. It binds 127.0.0.1 only; port 0
- * picks a free port (tests).
+ * client alone, and the server keeps serving everyone. It binds 127.0.0.1 unless told
+ * another host; port 0 picks a free port (tests).
+ *
+ * Security (docs/dashboard.md, "Security model"): every express request and every socket.io
+ * handshake must carry an allowed Host and, when present, an allowed Origin (access.ts), so
+ * a page of another site cannot drive the dashboard, DNS rebinding included. What the page
+ * may load is resolved by sources.ts (built-in scenarios, the scenarios folder, registered
+ * policies, artifacts under the runs folder). Each session's commands are bounded and
+ * flow-controlled (session.ts). A port in use is a config error that says so (exit 2).
  */
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import express from 'express';
+import { PricelabError } from '../../env/errors.js';
 import { Server, type Socket } from 'socket.io';
 import { resultsHome as defaultResultsHome } from '../../experiments/store.js';
 import { clientEventSchemas, type ClientEventName, type ClientToServerEvents, type ServerToClientEvents } from '../shared/events.js';
+import { hostHeaderName, requestGate, type RequestGate } from './access.js';
 import { catalogRouter } from './catalog.js';
 import { clientBuildFolder } from './paths.js';
 import { problemOfIssues } from './problems.js';
 import { SimulationSession, defaultConfiguration, defaultTuning, type SessionTuning } from './session.js';
+import type { DashboardFolders } from './sources.js';
 
 export interface DashboardOptions {
   /** 0 picks a free port. */
   port: number;
+  /** The address to listen on (default 127.0.0.1). The dashboard has no authentication: see docs/dashboard.md. */
   host?: string;
+  /** More Host header values to answer besides loopback names and the listening host (access.ts). */
+  allowedHosts?: readonly string[];
+  /** More page origins to accept (access.ts). */
+  allowedOrigins?: readonly string[];
+  /** Scenario files the page may load besides the built-in ones (sources.ts); none by default. */
+  scenariosFolder?: string;
+  /** Trained artifacts the page may load as artifact:<folder> (sources.ts); none by default. */
+  runsFolder?: string;
   /** Results store and registry home (default PRICELAB_HOME or ./.pricelab). */
   resultsHome?: string;
   /** The built browser code (default dist/ui/client). */
@@ -43,16 +62,26 @@ export interface DashboardServer {
 
 type DashboardSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
-const frameAcknowledgementTimeoutMs = 10_000;
+/** Packets waiting in a client's send buffer before its session waits for it to read (a tab reads them at once). */
+const maxBufferedPackets = 64;
 
 export async function startDashboard(options: DashboardOptions): Promise<DashboardServer> {
   const host = options.host ?? '127.0.0.1';
   const resultsHome = options.resultsHome ?? defaultResultsHome();
   const clientFolder = options.clientFolder ?? clientBuildFolder();
   const tuning: SessionTuning = { ...defaultTuning, ...options.tuning };
+  const folders: DashboardFolders = { scenariosFolder: options.scenariosFolder, runsFolder: options.runsFolder };
+  // Set once the port is known (port 0 picks one); nothing is served before.
+  const access: { gate?: RequestGate } = {};
+  const refusal = (headers: { host?: string | undefined; origin?: string | undefined }) => (access.gate ? access.gate.refusal(headers.host, headers.origin) : 'the dashboard is starting');
   const app = express();
   app.disable('x-powered-by');
-  app.use('/api', catalogRouter(resultsHome));
+  app.use((request, response, next) => {
+    const refused = refusal(request.headers);
+    if (refused === undefined) next();
+    else response.status(403).type('text').send(`Forbidden: ${refused}\n`);
+  });
+  app.use('/api', catalogRouter(resultsHome, folders));
   app.use(express.static(clientFolder));
   app.get('/', (_request, response) => {
     if (existsSync(join(clientFolder, 'index.html'))) response.sendFile(join(clientFolder, 'index.html'));
@@ -60,19 +89,28 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   });
 
   const http: HttpServer = createServer(app);
-  const io = new Server<ClientToServerEvents, ServerToClientEvents>(http, { serveClient: false, maxHttpBufferSize: 64 * 1024 });
+  const io = new Server<ClientToServerEvents, ServerToClientEvents>(http, {
+    serveClient: false,
+    maxHttpBufferSize: 64 * 1024,
+    allowRequest: (request, callback) => {
+      const refused = refusal(request.headers);
+      callback(refused ?? null, refused === undefined);
+    },
+  });
   const sessions = new Set<SimulationSession>();
 
   io.on('connection', (socket: DashboardSocket) => {
     const session = new SimulationSession(
       {
         session: (state) => socket.emit('session', state),
-        frame: (frame, delivered) => socket.timeout(frameAcknowledgementTimeoutMs).emit('frame', frame, () => delivered()),
+        frame: (frame, delivered) => socket.timeout(tuning.frameAcknowledgementTimeoutMs).emit('frame', frame, () => delivered()),
         explanation: (explanation) => socket.emit('explanation', explanation),
         problem: (problem) => socket.emit('problem', problem),
+        writable: () => untilReading(socket),
       },
       resultsHome,
       tuning,
+      folders,
     );
     sessions.add(session);
     socket.on('disconnect', () => {
@@ -92,7 +130,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
           socket.emit('problem', problemOfIssues(name, parsed.error.issues));
           return;
         }
-        void session.command(name, () => act(parsed.data as ReturnType<(typeof clientEventSchemas)[Name]['parse']>));
+        session.command(name, () => act(parsed.data as ReturnType<(typeof clientEventSchemas)[Name]['parse']>));
       });
     };
     handle('configure', (payload) => session.configure(payload));
@@ -101,16 +139,23 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     handle('step', (payload) => session.step(payload));
     handle('speed', (payload) => session.setSpeed(payload.speed));
     handle('explain', (payload) => session.explain(payload));
-    void session.command('configure', () => session.configure(defaultConfiguration));
+    session.command('configure', () => session.configure(defaultConfiguration));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(options.port, host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(options.port, host, () => resolve());
+    });
+  } catch (error) {
+    await io.close();
+    throw listenError(error, host, options.port);
+  }
   const port = (http.address() as AddressInfo).port;
+  access.gate = requestGate({ host, port, ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}), ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}) });
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : hostHeaderName(host);
   return {
-    url: `http://${host}:${port}`,
+    url: `http://${urlHost}:${port}`,
     port,
     sessionCount: () => sessions.size,
     close: async () => {
@@ -120,4 +165,36 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
+}
+
+/** Resolves once the client's connection has fewer than maxBufferedPackets packets waiting to be written (or is closed). */
+function untilReading(socket: DashboardSocket): Promise<void> {
+  const connection = socket.conn as unknown as { writeBuffer: unknown[]; readyState: string; once(event: string, listener: () => void): void; off(event: string, listener: () => void): void };
+  if (connection.writeBuffer.length < maxBufferedPackets || connection.readyState === 'closed') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      connection.off('drain', done);
+      connection.off('close', done);
+      resolve();
+    };
+    connection.once('drain', done);
+    connection.once('close', done);
+  });
+}
+
+/** A listening failure as a config error that says what to do (exit 2), or the error itself. */
+function listenError(error: unknown, host: string, port: number): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') {
+    return new PricelabError('config', `port ${port} on ${host} is already in use (another dashboard, or another program, is listening there)`, [
+      { path: ['port'], message: `expected a free port, found ${port} in use: choose another with --port <n> (--port 0 picks any free port), or stop what is listening there` },
+    ]);
+  }
+  if (code === 'EACCES') {
+    return new PricelabError('config', `not allowed to listen on port ${port}`, [{ path: ['port'], message: `expected a port this user may open (1024 or above without privileges), found ${port}` }]);
+  }
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new PricelabError('config', `cannot listen on ${host}`, [{ path: ['host'], message: `expected an address of this machine (127.0.0.1, ::1, 0.0.0.0 or an interface's address), found "${host}"` }]);
+  }
+  return error;
 }

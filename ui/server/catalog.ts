@@ -1,14 +1,16 @@
 /**
  * The dashboard's read-only HTTP API, for what does not stream:
  *
- *   GET /api/scenarios                      built-in scenarios (id, description, horizon)
- *   GET /api/policies?scenario=<id>         rule specs that fit the scenario, and registered policies
+ *   GET /api/scenarios                      built-in scenarios and those of the scenarios folder (id, description, horizon)
+ *   GET /api/policies?scenario=<id>         rule specs that fit the scenario, and registered policies trained on it
  *   GET /api/registry                       every policy's versions and aliases, and the audit log
  *   GET /api/experiments                    comparisons and runs from the results store
  *   GET /api/experiments/<id>/charts        a comparison's report charts (vega-lite specs, experiments/report)
  *   GET /api/experiments/<id>/report        the comparison's HTML report, when one was written
  *
  * The registry is only read here: promotion stays in the CLI and the token-protected API.
+ * A scenario named by the page is resolved by sources.ts (built-in ids and the configured
+ * scenarios folder only).
  * Errors are JSON: {message, problems: [{path, message}]}, with 404 for what is not found.
  */
 import { existsSync } from 'node:fs';
@@ -17,6 +19,7 @@ import express, { type Request, type Response } from 'express';
 import { buildMarketModel } from '../../env/model.js';
 import { PricelabError } from '../../env/errors.js';
 import { builtInScenarioIds, loadScenario } from '../../scenarios/load.js';
+import { folderScenarios, loadDashboardScenario, type DashboardFolders } from './sources.js';
 import { ResultsStore } from '../../experiments/store.js';
 import { comparisonSummarySchema } from '../../experiments/compare/summary-schema.js';
 import { comparisonCharts } from '../../experiments/report/charts.js';
@@ -27,7 +30,7 @@ import { registryPrefix } from './policy-source.js';
 /** Charts drawn from the per-day trajectories, which the store does not keep. */
 const trajectoryCharts = new Set(['price-trajectories', 'inventory-returns']);
 
-export function catalogRouter(resultsHome: string): express.Router {
+export function catalogRouter(resultsHome: string, folders: DashboardFolders = {}): express.Router {
   const router = express.Router();
   const answer = (handler: (request: Request) => unknown) => (request: Request, response: Response) => {
     try {
@@ -56,19 +59,22 @@ export function catalogRouter(resultsHome: string): express.Router {
 
   router.get(
     '/scenarios',
-    answer(() =>
-      builtInScenarioIds().map((id) => {
-        const { scenario } = loadScenario(id);
-        return { id, description: scenario.description, horizon: buildMarketModel(scenario).horizon };
-      }),
-    ),
+    answer(() => {
+      const builtIn = builtInScenarioIds().map((id) => loadScenario(id).scenario);
+      const ids = new Set(builtIn.map((scenario) => scenario.id));
+      const own = folderScenarios(folders)
+        .map((entry) => entry.loaded.scenario)
+        .filter((scenario) => !ids.has(scenario.id) && ids.add(scenario.id));
+      return [...builtIn, ...own].map((scenario) => ({ id: scenario.id, description: scenario.description, horizon: buildMarketModel(scenario).horizon }));
+    }),
   );
 
   router.get(
     '/policies',
     answer((request) => {
-      const scenarioId = typeof request.query['scenario'] === 'string' ? request.query['scenario'] : 'singles-day-v1';
-      const model = buildMarketModel(loadScenario(scenarioId).scenario);
+      const requested = typeof request.query['scenario'] === 'string' ? request.query['scenario'] : 'singles-day-v1';
+      const model = buildMarketModel(loadDashboardScenario(requested, folders).scenario);
+      const scenarioId = model.scenario.id;
       const middle = model.ladder[Math.floor(model.ladder.length / 2)] ?? model.listPrice;
       const finiteStock = model.scenario.inventory !== undefined && model.scenario.inventory.replenishment?.kind !== 'periodic-review';
       const rules = [`fixed:${middle}`, 'list', 'cost-plus:0.5', 'match', 'undercut:0.5', 'festival:0.15', 'markdown', 'myopic-oracle', ...(finiteStock ? ['dp-optimal'] : [])];

@@ -1,8 +1,9 @@
 /**
  * A dashboard policy from its string: a rule spec (agents/policy-spec.ts, oracles
  * included: they read the arm's own live market), `registry:<reference>` (a registered
- * version, serving/registry.ts) or `artifact:<folder>` (a trained policy artifact), the
- * last two loaded and verified by serving's ServedPolicy. Every kind answers the same
+ * version, serving/registry.ts) or `artifact:<folder>` (a trained policy artifact, only
+ * under the dashboard's runs folder: sources.ts), the last two loaded and verified by
+ * serving's ServedPolicy. Every kind answers the same
  * three questions: its greedy ladder index, why (its Explanation), and its own guardrails.
  */
 import type { TimeLimit } from '../../env/env.js';
@@ -13,6 +14,7 @@ import { parsePolicySpec } from '../../agents/policy-spec.js';
 import { agentFor } from '../../experiments/setup.js';
 import { PolicyRegistry } from '../../serving/registry.js';
 import { ServedPolicy } from '../../serving/served-policy.js';
+import { dashboardArtifactFolder, type DashboardFolders } from './sources.js';
 
 export interface DashboardPolicy {
   /** The string it was made from. */
@@ -30,10 +32,10 @@ export const registryPrefix = 'registry:';
 export const artifactPrefix = 'artifact:';
 
 /** Builds the policy for one arm; `env` is the arm's own env (oracles read its market). */
-export async function loadDashboardPolicy(spec: string, env: TimeLimit, seed: number, resultsHome: string): Promise<DashboardPolicy> {
+export async function loadDashboardPolicy(spec: string, env: TimeLimit, seed: number, resultsHome: string, folders: DashboardFolders = {}): Promise<DashboardPolicy> {
   const model = env.inner.model;
   if (spec.startsWith(registryPrefix) || spec.startsWith(artifactPrefix)) {
-    const folder = spec.startsWith(registryPrefix) ? registeredFolder(spec.slice(registryPrefix.length), resultsHome) : spec.slice(artifactPrefix.length);
+    const folder = spec.startsWith(registryPrefix) ? registeredFolder(spec.slice(registryPrefix.length), resultsHome) : dashboardArtifactFolder(spec.slice(artifactPrefix.length), folders);
     const served = await ServedPolicy.load(folder);
     const trainedOn = served.manifest.scenario.id;
     if (trainedOn !== model.scenario.id) {

@@ -18,11 +18,19 @@
  * is sent, so the chart draws each day.
  *
  * Commands are handled one at a time, in arrival order (configure loads policies
- * asynchronously). Failures become `problem` events; the session stays usable.
+ * asynchronously), each on its own turn of the event loop (setImmediate before it), so one
+ * tab's commands never hold up another's. At most `maxQueuedCommands` wait per session: more
+ * are refused with one `problem` event until the queue has room again. A `step` simulates
+ * at most `maxStepDays` days (and never past the episode's end) in slices of
+ * `tickBudgetMs`, yielding between slices, and its frames obey the same flow control as the
+ * streamed ones: while `maxFramesInFlight` frames are unacknowledged it waits (a frame not
+ * acknowledged within `frameAcknowledgementTimeoutMs` counts as delivered). Before each
+ * command the session also waits until its client's connection has taken what was sent
+ * (`SessionOutput.writable`), so a client that stops reading stops its own session and
+ * nobody else's. Failures become `problem` events; the session stays usable.
  */
 import { buildMarketModel } from '../../env/model.js';
 import type { Guardrails } from '../../agents/guardrails.js';
-import { loadScenario } from '../../scenarios/load.js';
 import { ConfidenceSequence, type AlwaysValidInterval } from '../../experiments/statistics/sequential.js';
 import type { ClientEventPayload, DayExplanation, DayPoint, Difference, Frame, ProblemEvent, SessionState, Speed } from '../shared/events.js';
 import type { configureSchema } from '../shared/events.js';
@@ -30,6 +38,7 @@ import { Arm } from './arm.js';
 import { downsample } from './downsample.js';
 import { loadDashboardPolicy } from './policy-source.js';
 import { problemOf } from './problems.js';
+import { loadDashboardScenario, type DashboardFolders } from './sources.js';
 import type { z } from 'zod';
 
 export interface SessionOutput {
@@ -38,6 +47,8 @@ export interface SessionOutput {
   frame(frame: Frame, delivered: () => void): void;
   explanation(explanation: DayExplanation): void;
   problem(problem: ProblemEvent): void;
+  /** Resolves when the client's connection can take more (its send buffer is small again). */
+  writable?(): Promise<void>;
 }
 
 export interface SessionTuning {
@@ -45,9 +56,17 @@ export interface SessionTuning {
   maxPointsPerFrame: number;
   maxFramesInFlight: number;
   tickBudgetMs: number;
+  /** A frame not acknowledged within this time counts as delivered (app.ts's socket timeout). */
+  frameAcknowledgementTimeoutMs: number;
+  /** Commands waiting or running per session; more are refused with a problem event. */
+  maxQueuedCommands: number;
+  /** The most days one `step` simulates (it also stops at the episode's end). */
+  maxStepDays: number;
 }
 
-export const defaultTuning: SessionTuning = { frameIntervalMs: 50, maxPointsPerFrame: 250, maxFramesInFlight: 2, tickBudgetMs: 10 };
+export const defaultTuning: SessionTuning = { frameIntervalMs: 50, maxPointsPerFrame: 250, maxFramesInFlight: 2, tickBudgetMs: 10, frameAcknowledgementTimeoutMs: 10_000, maxQueuedCommands: 32, maxStepDays: 1000 };
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export const defaultConfiguration: z.output<typeof configureSchema> = { scenario: 'singles-day-v1', policies: ['festival:0.15'], seed: 1, guardrails: 'policy', loop: false };
 
@@ -74,6 +93,9 @@ export class SimulationSession {
   private lastFrameAt = 0;
   private framesInFlight = 0;
   private queue: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private refusedSinceRoom = false;
+  private frameRoomWaiters: (() => void)[] = [];
   private closed = false;
   private description = '';
 
@@ -81,31 +103,56 @@ export class SimulationSession {
     private readonly output: SessionOutput,
     private readonly resultsHome: string,
     private readonly tuning: SessionTuning = defaultTuning,
+    /** What the page may load besides built-in scenarios and registered policies (sources.ts). */
+    private readonly folders: DashboardFolders = {},
   ) {}
 
-  /** Runs a command after the ones before it; a failure becomes a problem event. */
-  command(event: string, action: () => void | Promise<void>): Promise<void> {
+  /**
+   * Runs a command after the ones before it, on a later turn of the event loop; a failure
+   * becomes a problem event. When `maxQueuedCommands` are already waiting the command is
+   * refused (one problem event until there is room again) and false is returned.
+   */
+  command(event: string, action: () => void | Promise<void>): boolean {
+    if (this.queued >= this.tuning.maxQueuedCommands) {
+      if (!this.refusedSinceRoom) {
+        this.refusedSinceRoom = true;
+        const message = `expected at most ${this.tuning.maxQueuedCommands} commands waiting, found more: "${event}" and the commands after it are refused until the session catches up`;
+        this.output.problem({ event, message: 'too many commands waiting', problems: [{ path: ['event'], message }] });
+      }
+      return false;
+    }
+    this.queued++;
     this.queue = this.queue.then(async () => {
-      if (this.closed) return;
       try {
+        await nextTurn();
+        if (this.output.writable && !this.closed) await this.output.writable();
+        if (this.closed) return;
         await action();
       } catch (error) {
-        this.output.problem(problemOf(event, error));
+        if (!this.closed) this.output.problem(problemOf(event, error));
+      } finally {
+        this.queued--;
+        if (this.queued < this.tuning.maxQueuedCommands) this.refusedSinceRoom = false;
       }
     });
-    return this.queue;
+    return true;
+  }
+
+  /** Commands waiting or running. */
+  get queuedCommands(): number {
+    return this.queued;
   }
 
   async configure(configuration: Configuration): Promise<void> {
     this.stopTimer();
-    const loaded = loadScenario(configuration.scenario);
+    const loaded = loadDashboardScenario(configuration.scenario, this.folders);
     const model = buildMarketModel(loaded.scenario);
     const arms: Arm[] = [];
     try {
       for (const spec of configuration.policies) {
         const arm = new Arm(model);
         arms.push(arm);
-        const policy = await loadDashboardPolicy(spec, arm.env, configuration.seed, this.resultsHome);
+        const policy = await loadDashboardPolicy(spec, arm.env, configuration.seed, this.resultsHome, this.folders);
         arm.usePolicy(policy, guardrailsOf(configuration.guardrails, policy.guardrails, model.unitCost));
       }
     } catch (error) {
@@ -137,13 +184,35 @@ export class SimulationSession {
     this.emitState();
   }
 
-  step(payload: ClientEventPayload<'step'>): void {
+  /** Simulates up to `days` days (at most maxStepDays, not past the episode's end) in slices, with flow-controlled frames. */
+  async step(payload: ClientEventPayload<'step'>): Promise<void> {
     this.requireArms();
     this.stopTimer();
     if (this.status === 'finished') this.startEpisode(0);
     this.status = 'paused';
-    for (let index = 0; index < (payload.days ?? 1) && !this.finished; index++) this.advanceDay();
-    this.flush(true);
+    const days = Math.min(payload.days ?? 1, this.tuning.maxStepDays);
+    const run = this.run;
+    const stepStarted = performance.now();
+    let simulated = 0;
+    const stepping = () => simulated < days && !this.finished && !this.closed && this.run === run;
+    while (stepping()) {
+      const started = performance.now();
+      do {
+        this.advanceDay();
+        simulated++;
+      } while (stepping() && performance.now() - started < this.tuning.tickBudgetMs);
+      if (!stepping()) break;
+      // A long step shows its progress; a short one (under frameIntervalMs) sends one frame.
+      const now = performance.now();
+      if (now - stepStarted >= this.tuning.frameIntervalMs && now - this.lastFrameAt >= this.tuning.frameIntervalMs) {
+        await this.roomForFrame();
+        this.flush(false);
+      }
+      await nextTurn();
+    }
+    await this.roomForFrame();
+    if (this.closed) return;
+    this.flush(false);
     this.emitState();
   }
 
@@ -172,6 +241,7 @@ export class SimulationSession {
   close(): void {
     this.closed = true;
     this.stopTimer();
+    this.wakeFrameRoomWaiters();
     for (const arm of this.arms) arm.dispose();
     this.arms = [];
   }
@@ -303,8 +373,22 @@ export class SimulationSession {
     this.lastFrameAt = performance.now();
     this.output.frame(frame, () => {
       this.framesInFlight = Math.max(0, this.framesInFlight - 1);
+      this.wakeFrameRoomWaiters();
       if (this.status === 'running' && this.speed === 'max' && this.timer === undefined) this.schedule();
     });
+  }
+
+  /** Resolves when fewer than maxFramesInFlight frames are unacknowledged (or the session is closed). */
+  private async roomForFrame(): Promise<void> {
+    while (this.framesInFlight >= this.tuning.maxFramesInFlight && !this.closed) {
+      await new Promise<void>((resolve) => this.frameRoomWaiters.push(resolve));
+    }
+  }
+
+  private wakeFrameRoomWaiters(): void {
+    const waiters = this.frameRoomWaiters;
+    this.frameRoomWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   private emitState(): void {
@@ -344,7 +428,6 @@ function thinned(differences: readonly Difference[], maxPoints: number): Differe
   for (let start = 0; start < differences.length; start += size) kept.push(differences[Math.min(start + size, differences.length) - 1] as Difference);
   return kept;
 }
-
 
 /** The guardrails of a preset: the policy's own, or those plus responsible-pricing limits. */
 export function guardrailsOf(preset: Configuration['guardrails'], own: Guardrails, unitCost: number): Guardrails {
