@@ -175,7 +175,7 @@ export class PricingService {
   private async reload(): Promise<void> {
     const seen = new Set<string>();
     for (const entry of this.registry.list()) {
-      const productionVersion = entry.aliases.production;
+      const productionVersion = entry.retired ? undefined : entry.aliases.production;
       if (productionVersion === undefined) continue;
       seen.add(entry.name);
       await this.reloadPolicy(entry.name, entry.aliases, productionVersion);
@@ -268,16 +268,18 @@ export class PricingService {
     }
   }
 
-  /** A registered version, loaded with its full content hash checked against the registry. */
-  private async loadRegistered(name: string, version: number): Promise<ServedPolicy> {
-    const registered = this.registry.version(name, version);
-    return ServedPolicy.load(registered.path);
+  /**
+   * A registered version, loaded with sha256(policy.json) checked against the content hash
+   * the registry recorded (then every file's hash): every load, at start and at each refresh.
+   */
+  private loadRegistered(name: string, version: number): Promise<ServedPolicy> {
+    return this.registry.loadVersion(name, version);
   }
 
   /**
    * The fallback: `hold` (yesterday's price), a registered version (`registry:name@version`
    * or `registry:name@alias`, verified like any served policy), or a rule spec on the
-   * production policy's scenario. Reused across reloads while it is the same.
+   * production policy's scenario (the one its artifact carries). Reused while it is the same.
    */
   private async fallbackFor(serving: PolicyServing, production: ServedPolicy, old: Slot | undefined): Promise<ServedPolicy | 'hold'> {
     const spec = serving.fallback;
@@ -288,8 +290,9 @@ export class PricingService {
       if (previous?.contentHash === version.contentHash) return previous;
       return this.loadRegistered(version.name, version.version);
     }
-    if (previous && old?.serving === serving && previous.manifest.scenario.id === production.manifest.scenario.id && previous.manifest.scenario.contentHash === production.manifest.scenario.contentHash) return previous;
-    return ServedPolicy.fromRule(production.manifest.scenario.id, spec);
+    const scenario = production.manifest.scenario;
+    if (previous && old?.serving === serving && previous.manifest.scenario.id === scenario.id && previous.manifest.scenario.contentHash === scenario.contentHash) return previous;
+    return ServedPolicy.fromRule(production.trainedOn, spec); // the production policy's own scenario, as its artifact carries it
   }
 
   /** Policies being served, with their versions. */

@@ -20,9 +20,6 @@
  * body at all, and an error lists at most 20 problems (each cut to a bounded length) and
  * counts the rest.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z, type ZodError } from 'zod';
@@ -148,14 +145,10 @@ export function createApp(options: ServerOptions): express.Express {
 
   app.post('/v1/policies', tokenFirst, jsonBody(bodyLimits.register), async (request, response) => {
     const body = parseBody(registerRequestSchema, request.body);
-    const folder = mkdtempSync(join(tmpdir(), 'pricelab-upload-'));
-    try {
-      for (const [name, content] of Object.entries(body.files)) writeFileSync(join(folder, name), Buffer.from(content, 'base64'));
-      const { version, created } = service.registry.register(folder, { name: body.name, reason: body.reason, actor: actorOf(response), lineage: body.lineage ?? {} });
-      response.status(created ? 201 : 200).json({ created, version });
-    } finally {
-      rmSync(folder, { recursive: true, force: true });
-    }
+    // Checked in memory (names, hashes) before anything is written: no temporary folder.
+    const files = new Map(Object.entries(body.files).map(([name, content]) => [name, new Uint8Array(Buffer.from(content, 'base64'))]));
+    const { version, created } = service.registry.registerFiles(files, { name: body.name, reason: body.reason, actor: actorOf(response), lineage: body.lineage ?? {} });
+    response.status(created ? 201 : 200).json({ created, version });
     await service.refresh();
   });
 

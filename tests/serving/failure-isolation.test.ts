@@ -4,7 +4,8 @@
  * says which policy is not served at its production version and why, and the failure is
  * reported once, not at every poll.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,6 +41,21 @@ function damage(registry: PolicyRegistry, name: string, version: number): void {
   const weights = readdirSync(folder).find((file) => file !== 'policy.json' && file !== 'scenario.json' && file.endsWith('.json'));
   if (!weights) throw new Error(`no weights file in ${folder}`);
   writeFileSync(join(folder, weights), '{"damaged": true}');
+}
+
+/**
+ * Edits a registered version consistently (the weights and their sha256 and size in
+ * policy.json), as in the report: only the registry's recorded content hash can tell.
+ */
+function forge(registry: PolicyRegistry, name: string, version: number): void {
+  const folder = registry.version(name, version).path;
+  const manifest = JSON.parse(readFileSync(join(folder, 'policy.json'), 'utf8')) as { files: Record<string, { sha256: string; bytes: number }> };
+  const weights = Object.keys(manifest.files).find((file) => file !== 'scenario.json');
+  if (!weights) throw new Error(`no weights file in ${folder}`);
+  const edited = Buffer.from(`${readFileSync(join(folder, weights), 'utf8')} `);
+  writeFileSync(join(folder, weights), edited);
+  manifest.files[weights] = { sha256: createHash('sha256').update(edited).digest('hex'), bytes: edited.length };
+  writeFileSync(join(folder, 'policy.json'), JSON.stringify(manifest, null, 2));
 }
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -143,6 +159,33 @@ describe('a version that cannot be loaded', () => {
       expect(reports.some((line) => /fallback of "everyday".*hold stands in/.test(line))).toBe(true);
     } finally {
       await endpoint.close();
+    }
+  });
+
+  it('an edited version is refused at every load (start and refresh), by its recorded content hash', async () => {
+    const home = mkdtempSync(join(scratch, 'home-'));
+    const endpoint = await startEndpoint(home, {}, { report: () => undefined });
+    try {
+      const { registry } = endpoint;
+      registry.register(good, { reason: 'v1', name: 'everyday' });
+      registry.register(other, { reason: 'v2', name: 'everyday' });
+      registry.moveAlias('everyday', 1, 'production', { reason: 'bootstrap' });
+      await endpoint.service.refresh();
+      forge(registry, 'everyday', 2);
+      registry.moveAlias('everyday', 2, 'production', { reason: 'promote an edited version' });
+      await endpoint.service.refresh();
+      const status = readinessSchema.parse((await getJson(`${endpoint.url}/readyz`)).json).policies[0];
+      expect(status).toMatchObject({ state: 'stale', serving: 1, errors: [{ alias: 'production', version: 2, kind: 'integrity' }] });
+      expect(status?.errors[0]?.message).toMatch(/everyday@2/);
+    } finally {
+      await endpoint.close();
+    }
+    const restarted = await startEndpoint(home, {}, { report: () => undefined });
+    try {
+      expect((await postJson(`${restarted.url}/v1/policies/everyday/price`, context())).status).toBe(404);
+      expect(readinessSchema.parse((await getJson(`${restarted.url}/readyz`)).json).policies[0]).toMatchObject({ state: 'failed', errors: [{ version: 2, kind: 'integrity' }] });
+    } finally {
+      await restarted.close();
     }
   });
 });
