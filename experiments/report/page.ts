@@ -7,7 +7,7 @@
  */
 import type { ComparisonSummary } from '../compare/summary-schema.js';
 import type { OmittedChart } from './charts.js';
-import { formatFixed, formatterFor } from './format.js';
+import { formatterFor } from './format.js';
 
 export interface PageChart {
   readonly name: string;
@@ -23,8 +23,8 @@ export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-/** Probabilities, with three decimals. */
-const probability = (value: number): string => formatFixed(value, 3);
+/** Probabilities, with three decimals (0 too: a column of probabilities reads alike). */
+const probability = (value: number): string => value.toFixed(3);
 const pValue = (value: number): string => (value < 0.0001 ? '&lt; 0.0001' : value.toFixed(4));
 
 /**
