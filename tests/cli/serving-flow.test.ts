@@ -9,7 +9,7 @@
  *   rollback (picked up by the running server without a restart) -> audit.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,4 +103,20 @@ describe('the serving flow of the README', () => {
     const audit = JSON.parse(await pricelab('policy', 'audit', 'everyday', '--json')) as { entries: { action: string; version: number | null }[] };
     expect(audit.entries.map((entry) => `${entry.action} ${entry.version}`)).toEqual(['register 1', 'promote 1', 'register 2', 'promote 2', 'rollback 1']);
   }, 240_000);
+
+  it('stores gates per policy name (validated, audited); gates show names them as what a promotion without --gates uses', async () => {
+    const other = { PRICELAB_HOME: join(scratch, 'gates-home') };
+    const gatesFile = join(scratch, 'gates.json');
+    writeFileSync(gatesFile, JSON.stringify({ baseline: 'fixed:16.99', guardrailMargins: { priceChanges: { absolute: 5 } } }));
+    const stored = await cliWith(other, 'policy', 'gates', 'set', 'everyday', gatesFile, '--reason', 'our floor', '--actor', 'ci');
+    expect(stored.code, stored.stderr).toBe(0);
+    const shown = await cliWith(other, 'policy', 'gates', 'show', 'everyday', '--json');
+    expect(JSON.parse(shown.stdout)).toMatchObject({ source: expect.stringMatching(/the registry \(set .* by ci\)/), gates: { baseline: 'fixed:16.99', guardrailMargins: { priceChanges: { absolute: 5 } } } });
+    const audit = JSON.parse((await cliWith(other, 'policy', 'audit', 'everyday', '--json')).stdout) as { entries: { action: string; actor: string }[] };
+    expect(audit.entries).toMatchObject([{ action: 'set-gates', actor: 'ci' }]);
+    writeFileSync(gatesFile, JSON.stringify({ guardrailMargins: { priceChanges: 0.25 } }));
+    const refused = await cliWith(other, 'policy', 'gates', 'set', 'everyday', gatesFile, '--reason', 'bare number');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/gates\.guardrailMargins\.priceChanges/);
+  }, 60_000);
 });

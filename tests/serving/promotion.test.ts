@@ -11,6 +11,7 @@ import { PolicyRegistry } from '../../serving/registry.js';
 import { parseServingConfig } from '../../serving/serving-config.js';
 import { PricelabError } from '../../env/errors.js';
 import { trainedPolicyArtifact } from '../fixtures/policy-artifact.js';
+import { postJson, startEndpoint, testToken } from '../fixtures/serving.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'pricelab-promotion-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -273,5 +274,25 @@ describe('gate reports, no-ops and stored gates', () => {
     const given = promote(opened, toProduction(1, [asFile(clearanceEvidence)], { policy: { baseline: 'fixed:17.99' }, policySource: 'gates.json' }));
     expect(given).toMatchObject({ promoted: true, gatesSource: 'gates.json' });
     opened.close();
+  });
+
+  it('over HTTP: checks the evidence against the served guardrails, and answers a no-op with 200', async () => {
+    const opened = registry();
+    record(opened, clearanceEvidence);
+    const home = opened.home;
+    opened.close();
+    const endpoint = await startEndpoint(home, { policies: { everyday: { guardrails: { maxChange: 0.05 } } } });
+    const auth = { authorization: `Bearer ${testToken}` };
+    try {
+      const refused = await postJson(`${endpoint.url}/v1/policies/everyday/promote`, { version: 1, to: 'production', reason: 'r', evidence: [JSON.parse(JSON.stringify(clearanceEvidence))] }, auth);
+      expect(refused.status).toBe(409);
+      expect(refused.json.error).toMatch(/guardrail-rules gate: .*serving applies \{"maxChange":0\.05\}/);
+      expect((await postJson(`${endpoint.url}/v1/policies/everyday/promote`, { version: 2, to: 'staging', reason: 'r' }, auth)).json).toMatchObject({ promoted: true, noop: false });
+      const again = await postJson(`${endpoint.url}/v1/policies/everyday/promote`, { version: 2, to: 'staging', reason: 'r' }, auth);
+      expect(again.status).toBe(200);
+      expect(again.json).toMatchObject({ promoted: false, noop: true, from: 2, to: 2 });
+    } finally {
+      await endpoint.close();
+    }
   });
 });
