@@ -1,11 +1,13 @@
 /**
  * The dashboard end to end, in headless Chromium: load the page, start a simulation and see
  * the charts grow (counted in vega's scenegraph and in the rendered SVG paths), pause,
- * switch scenario, run A vs B against a registered trained policy, open "why this price?",
+ * a policy typo (one banner, charts marked as not loaded, cleared by a good Load), switch
+ * scenario, run A vs B against a registered trained policy (every day on the A-vs-B chart,
+ * KPI pairs), export a chart, open a share link, open "why this price?",
  * open a comparison's report charts, read the registry. Screenshots go to
  * test-artifacts/dashboard/ (gitignored).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -25,6 +27,10 @@ let page: Page;
 const screenshot = (name: string) => page.screenshot({ path: join(artifactsFolder, `${name}.png`), fullPage: true });
 const dayRules = (chart: string) => renderedItems(page, chart, 'days_marks');
 const status = () => page.locator('#status').textContent();
+/** The text of a chart's legends (not its title or axes). */
+const legendText = async (chart: string) => (await page.locator(`#chart-${chart} g.role-legend`).allTextContents()).join(' ');
+/** Each chart's drawn width over its card's inner width. */
+const chartFill = () => page.locator('#charts .chart').evaluateAll((cards) => cards.map((card) => (card.querySelector('svg')?.getBoundingClientRect().width ?? 0) / (card.clientWidth - 8)));
 
 beforeAll(async () => {
   ensureClientBuilt();
@@ -70,6 +76,19 @@ describe('the dashboard in a browser', () => {
     const unitsLegend = await page.locator('#chart-units svg').textContent();
     for (const segment of ['brand-loyal', 'deal-seekers', 'mainstream']) expect(unitsLegend).toContain(`sold: ${segment}`);
     expect(Number((await page.locator('[data-kpi="A:profit"] .value').textContent())?.replace(/,/g, ''))).toBeGreaterThan(0);
+    // Every chart fills its card.
+    for (const ratio of await chartFill()) expect(ratio).toBeGreaterThan(0.95);
+    // Legends list only what is there: singles-day-v1 has festivals but no weather; lost-sales series only once a day lost some.
+    const priceLegend = await legendText('price-A');
+    expect(priceLegend).toContain('festival');
+    expect(priceLegend).not.toContain('weather');
+    expect(priceLegend).not.toContain('sunny');
+    // Returns in units and refunds in money: separate charts, each with its own axis.
+    expect(await legendText('returns')).toContain('units returned');
+    expect(await legendText('returns')).not.toContain('refunds');
+    expect(await page.locator('#chart-returns g.role-axis-title').allTextContents()).toEqual(['day', 'units']);
+    expect(await legendText('refunds')).toContain('refunds');
+    expect(await page.locator('#chart-refunds g.role-axis-title').allTextContents()).toEqual(['day', 'money']);
     await screenshot('1-running');
 
     await page.click('#pause');
@@ -85,8 +104,40 @@ describe('the dashboard in a browser', () => {
     const paused = await dayRules('price-A');
     await page.waitForTimeout(600);
     expect(await dayRules('price-A')).toBe(paused);
+    // A lost-sales series is in the legend exactly when some day lost a unit (the tile's title holds the exact total).
+    const lostSoFar = Number(await page.locator('[data-kpi="A:lostSales"]').getAttribute('title'));
+    expect((await legendText('units')).includes('lost:')).toBe(lostSoFar > 0);
     await page.click('#step');
     await expect.poll(() => dayRules('price-A')).toBe(paused + 1);
+    // The day counter counts days simulated, from 1.
+    await expect.poll(() => page.locator('#day').textContent()).toContain(`day ${paused + 1} of 365`);
+  });
+
+  it('a policy typo: the banner says it once, the charts are marked as not loaded, and a good Load clears both', async () => {
+    await page.fill('#policy-a', 'fixd:17.99');
+    await page.click('#apply');
+    const banner = page.locator('#problems');
+    await banner.waitFor({ state: 'visible' });
+    const text = (await banner.textContent()) ?? '';
+    expect(text).toContain('fixd:17.99');
+    expect(text.split('expected one of').length - 1).toBe(1);
+    expect(await page.locator('#stale-note').isVisible()).toBe(true);
+    expect(await page.locator('#stale-note').textContent()).toContain('festival:0.15');
+    expect(await page.locator('#charts').getAttribute('class')).toContain('stale');
+    await screenshot('1b-policy-typo');
+    // Still there a moment later: a refused Load is not forgotten.
+    await page.waitForTimeout(300);
+    expect(await banner.isVisible()).toBe(true);
+
+    await page.fill('#policy-a', 'fixed:129.99');
+    await page.click('#apply');
+    await expect.poll(() => page.locator('#chart-price-A').textContent()).toContain('fixed:129.99');
+    await expect.poll(() => banner.isVisible()).toBe(false);
+    expect(await page.locator('#stale-note').isVisible()).toBe(false);
+    expect(await page.locator('#charts').getAttribute('class') ?? '').not.toContain('stale');
+    expect(await page.locator('#day').textContent()).toContain('day 0 of 365');
+    await page.click('#step');
+    await expect.poll(() => page.locator('#day').textContent()).toContain('day 1 of 365');
   });
 
   it('switches scenario: the charts start again, with the weather on the time axis', async () => {
@@ -101,6 +152,11 @@ describe('the dashboard in a browser', () => {
     for (let day = 0; day < 5; day++) await page.click('#step');
     await expect.poll(() => dayRules('price-A')).toBe(5);
     expect(await renderedItems(page, 'price-A', 'weather_marks')).toBe(5); // one weather mark per day
+    expect(await legendText('price-A')).toContain('weather');
+    // weather-sensitive-v1 has no returns and no festivals: no legend lists a series of zeros or an absent calendar.
+    expect(await legendText('returns')).not.toContain('units returned');
+    expect(await legendText('refunds')).not.toContain('refunds');
+    expect(await legendText('price-A')).not.toContain('festival');
   });
 
   it('runs A vs B against a registered trained policy at full speed, with the always-valid interval', async () => {
@@ -116,8 +172,56 @@ describe('the dashboard in a browser', () => {
     await expect.poll(status, { timeout: 15_000 }).toBe('finished');
     await expect.poll(() => dayRules('price-B')).toBeGreaterThan(100);
     expect(await renderedItems(page, 'difference', 'interval_marks')).toBeGreaterThan(0);
+    // Every day is a point of the A-vs-B line, not one point per frame.
+    await expect.poll(() => renderedItems(page, 'difference', 'estimate_marks')).toBe(365);
     await expect.poll(() => page.locator('#ab-summary').textContent()).toMatch(/A vs B after 365 days: B - A = .* always-valid interval \[/);
+    expect(await page.locator('#day').textContent()).toContain('day 365 of 365');
+    // A and B side by side, with B - A.
+    const kpi = async (key: string) => Number((await page.locator(`[data-kpi="${key}"] .value`).textContent())?.replace(/[,+]/g, ''));
+    for (const key of ['profit', 'revenue', 'sold']) expect(Math.abs((await kpi(`diff:${key}`)) - ((await kpi(`B:${key}`)) - (await kpi(`A:${key}`))))).toBeLessThanOrEqual(1);
+    const profitTile = await page.locator('[data-kpi="A:profit"]').boundingBox();
+    const profitTileB = await page.locator('[data-kpi="B:profit"]').boundingBox();
+    expect(Math.abs((profitTile?.y ?? 0) - (profitTileB?.y ?? 1))).toBeLessThan(2); // on one row
+    for (const ratio of await chartFill()) expect(ratio).toBeGreaterThan(0.95);
     await screenshot('2-a-vs-b');
+  });
+
+  it('exports each chart as PNG and its data as CSV', async () => {
+    const [png] = await Promise.all([page.waitForEvent('download'), page.click('#chart-difference .export-png')]);
+    expect(png.suggestedFilename()).toBe('pricelab-difference.png');
+    const image = readFileSync((await png.path()) ?? '');
+    expect([...image.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#chart-difference .export-csv')]);
+    expect(csv.suggestedFilename()).toBe('pricelab-difference.csv');
+    const lines = readFileSync((await csv.path()) ?? '', 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('day,estimate,low,high');
+    expect(lines).toHaveLength(366);
+    const [units] = await Promise.all([page.waitForEvent('download'), page.click('#chart-units .export-csv')]);
+    const unitLines = readFileSync((await units.path()) ?? '', 'utf8').trim().split('\n');
+    expect(unitLines[0]).toBe('day,arm,series,value');
+    expect(unitLines.length).toBeGreaterThan(365);
+  });
+
+  it('keeps the settings in a share link, and opening it restores them', async () => {
+    await page.click('#share');
+    const link = await page.locator('#share-link').inputValue();
+    const query = new URL(link).searchParams;
+    expect(Object.fromEntries(query)).toMatchObject({ scenario: 'steady-state-v1', a: 'fixed:18.99', b: 'registry:everyday@1', speed: 'max' });
+    const other = await browser.newPage();
+    try {
+      await other.goto(link);
+      await other.locator('#chart-price-B svg').waitFor();
+      await expect.poll(() => other.locator('#chart-price-B').textContent()).toContain('registry:everyday@1');
+      expect(await other.locator('#scenario').inputValue()).toBe('steady-state-v1');
+      expect(await other.locator('#policy-a').inputValue()).toBe('fixed:18.99');
+      expect(await other.locator('#policy-b').inputValue()).toBe('registry:everyday@1');
+      expect(await other.locator('#seed').inputValue()).toBe(query.get('seed'));
+      await expect.poll(() => other.locator('#speed').inputValue()).toBe('max');
+      expect(await other.locator('#stale-note').isVisible()).toBe(false);
+      await other.screenshot({ path: join(artifactsFolder, '2b-share-link.png'), fullPage: true });
+    } finally {
+      await other.close();
+    }
   });
 
   it('answers "why this price?" for a clicked day: features, action values, guardrails', async () => {
@@ -130,6 +234,7 @@ describe('the dashboard in a browser', () => {
     expect(text).toContain('action value');
     expect(text).toContain('(chosen)');
     for (const rule of ['min-max', 'max-change', 'competitor-index', 'margin-floor', 'ladder']) expect(text).toContain(rule);
+    expect(text).not.toMatch(/(^|[^\w.])-0(?![.,\d])/); // no negative zero
     await screenshot('3-why-this-price');
   });
 

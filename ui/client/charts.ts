@@ -93,7 +93,7 @@ function seriesSpec(title: string, yTitle: string, horizon: number, twoArms: boo
       x: timeAxis(horizon),
       y: { field: 'value', type: 'quantitative', title: yTitle, scale: { zero: false } },
       color: { field: 'series', type: 'nominal', title: null },
-      ...(twoArms ? { strokeDash: { field: 'arm', type: 'nominal', title: 'arm' } } : {}),
+      ...(twoArms ? { strokeDash: { field: 'arm', type: 'nominal', title: 'arm', scale: { domain: ['A', 'B'] } } } : {}),
       detail: { field: 'arm' },
     },
   };
@@ -176,7 +176,7 @@ function differenceSpec(horizon: number): TopLevelSpec {
     height,
     data: { name: 'table' },
     layer: [
-      { name: 'interval', mark: { type: 'area', opacity: 0.25, color: '#4c78a8' }, encoding: { x: timeAxis(horizon), y: { field: 'low', type: 'quantitative', title: 'profit per day' }, y2: { field: 'high' } } },
+      { name: 'interval', mark: { type: 'area', opacity: 0.25, color: '#4c78a8' }, encoding: { x: timeAxis(horizon), y: { field: 'low', type: 'quantitative', title: 'profit per day', axis: { format: '~g' } }, y2: { field: 'high' } } },
       { name: 'estimate', mark: { type: 'line', color: '#4c78a8' }, encoding: { x: timeAxis(horizon), y: { field: 'estimate', type: 'quantitative' } } },
       { data: { values: [{ zero: 0 }] }, mark: { type: 'rule', color: '#888', strokeDash: [4, 3] }, encoding: { y: { field: 'zero', type: 'quantitative' } } },
     ],
@@ -272,7 +272,7 @@ class SeriesGate {
 
 /** Rows as CSV (RFC 4180 quoting), columns in the first row's order. */
 export function toCsv(rows: readonly Readonly<Record<string, unknown>>[]): string {
-  const columns = Object.keys(rows[0] ?? {}).filter((column) => !column.startsWith('Symbol'));
+  const columns = Object.keys(rows[0] ?? {});
   const cell = (value: unknown) => {
     const text = value === null || value === undefined ? '' : String(value);
     return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;

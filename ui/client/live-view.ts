@@ -287,10 +287,12 @@ export class LiveView {
       { key: 'refunds', label: 'refunds', format: formatMoney, difference: (value) => formatSigned(value) },
       { key: 'guardrailAdjustments', label: 'guardrail moves', format: (value) => String(value), difference: (value) => formatSigned(value) },
     ];
-    const cell = (arm: string, key: string, text: string) => element('span', { class: `cell arm-${arm}`, 'data-kpi': `${arm}:${key}` }, element('span', { class: 'arm' }, arm === 'diff' ? 'B − A' : arm), element('span', { class: 'value' }, text));
+    // The exact value in the title (shown on hover; tests read it): the tile rounds.
+    const cell = (arm: string, key: string, text: string, exact?: number) =>
+      element('span', { class: `cell arm-${arm}`, 'data-kpi': `${arm}:${key}`, ...(exact === undefined ? {} : { title: String(exact) }) }, element('span', { class: 'arm' }, arm === 'diff' ? 'B − A' : arm), element('span', { class: 'value' }, text));
     let tiles: HTMLElement[];
     if (kpis.length < 2) {
-      tiles = a ? measures.map((measure) => element('div', { class: 'tile' }, element('span', { class: 'label' }, measure.label), cell('A', measure.key, measure.format(a[measure.key])))) : [element('div', { class: 'tile' }, element('span', { class: 'label' }, 'profit'), cell('A', 'profit', '–'))];
+      tiles = a ? measures.map((measure) => element('div', { class: 'tile' }, element('span', { class: 'label' }, measure.label), cell('A', measure.key, measure.format(a[measure.key]), a[measure.key]))) : [element('div', { class: 'tile' }, element('span', { class: 'label' }, 'profit'), cell('A', 'profit', '–'))];
     } else {
       const shown = a && b ? measures : measures.slice(0, 1);
       tiles = shown.map((measure) =>
@@ -301,9 +303,9 @@ export class LiveView {
           element(
             'span',
             { class: 'cells' },
-            cell('A', measure.key, a ? measure.format(a[measure.key]) : '–'),
-            cell('B', measure.key, b ? measure.format(b[measure.key]) : '–'),
-            cell('diff', measure.key, a && b ? measure.difference(b[measure.key] - a[measure.key]) : '–'),
+            cell('A', measure.key, a ? measure.format(a[measure.key]) : '–', a?.[measure.key]),
+            cell('B', measure.key, b ? measure.format(b[measure.key]) : '–', b?.[measure.key]),
+            cell('diff', measure.key, a && b ? measure.difference(b[measure.key] - a[measure.key]) : '–', a && b ? b[measure.key] - a[measure.key] : undefined),
           ),
         ),
       );

@@ -1,0 +1,31 @@
+/** The dashboard's number formatting (ui/client/dom.ts): never a negative zero (the why-panel showed "-0"). */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { formatMoney, formatNumber, formatSigned } from '../../ui/client/dom.js';
+
+describe('formatNumber', () => {
+  it('prints a value that rounds to zero as 0, never -0', () => {
+    expect(formatNumber(-0)).toBe('0');
+    expect(formatNumber(-0.0001)).toBe('0');
+    expect(formatNumber(-0.004, 2)).toBe('0');
+    expect(formatNumber(-0.0004, 3)).toBe('0');
+    expect(formatMoney(-0.4)).toBe('0');
+    expect(formatSigned(-0.2)).toBe('0');
+  });
+
+  it('keeps the sign of everything else', () => {
+    expect(formatNumber(-1.234)).toBe('-1.23');
+    expect(formatNumber(1234.5, 0)).toBe('1,235');
+    expect(formatSigned(12.2)).toBe('+12');
+    expect(formatSigned(-3)).toBe('-3');
+    expect(formatNumber(Number.NaN)).toBe('–');
+  });
+
+  it('never starts with "-0" unless a non-zero digit follows (fast-check)', () => {
+    fc.assert(
+      fc.property(fc.double({ min: -1, max: 1, noNaN: true }), fc.integer({ min: 0, max: 4 }), (value, digits) => {
+        expect(formatNumber(value, digits)).not.toMatch(/^-0(?![.,]\d*[1-9])/);
+      }),
+    );
+  });
+});
