@@ -14,6 +14,7 @@ import { PricelabError } from '../../env/errors.js';
 import { compare, parseConfigOptions, type ComparisonSummary } from '../../experiments/compare.js';
 import { kpiDefinitions } from '../../experiments/compare/kpis.js';
 import { readJsonFile } from '../../experiments/json-file.js';
+import { formatterFor } from '../../experiments/report/format.js';
 import { writeReport } from '../../experiments/report/write.js';
 import { ResultsStore } from '../../experiments/store.js';
 import { exitCodes, formatNumber, integer, positiveInteger, printJson, run, table, writeFileAtomically } from '../output.js';
@@ -119,7 +120,7 @@ async function compareCommand(scenario: string, options: CompareCommandOptions):
     }
   }
   if (jsonToStdout) printJson(summary);
-  else process.stdout.write(describe(summary, written, comparisonId));
+  else process.stdout.write(comparisonText(summary, written, comparisonId));
   if (options.failUnlessBetter && !summary.verdict.everyArmBetter) {
     const failing = summary.verdict.byArm.filter((entry) => entry.verdict !== 'better');
     process.stderr.write(
@@ -130,26 +131,31 @@ async function compareCommand(scenario: string, options: CompareCommandOptions):
   return exitCodes.ok;
 }
 
-function describe(summary: ComparisonSummary, written: readonly string[], comparisonId: string | undefined): string {
+/** The text report of a comparison; each KPI's numbers share one count of decimals (experiments/report/format.ts). */
+export function comparisonText(summary: ComparisonSummary, written: readonly string[], comparisonId: string | undefined): string {
+  const primary = formatterFor(summary.comparisons.filter((comparison) => comparison.kpi === summary.primaryKpi).flatMap((comparison) => [comparison.estimate, comparison.t.low, comparison.t.high]));
   const lines = [
     `${summary.scenario.id}: ${summary.arms.map((arm) => arm.name).join(' vs ')}, ${summary.seeds.length} seeds x ${summary.evaluationEpisodes} evaluation episodes (common random numbers), baseline ${summary.baseline}`,
     '',
     `verdict on ${summary.primaryKpi} (Holm across ${summary.comparisons.length} comparisons, alpha ${summary.alpha}):`,
     table([
       ['arm', 'verdict', 'difference', '95% paired t interval', 'Holm p', 'MDE'],
-      ...summary.verdict.byArm.map((entry) => [entry.arm, entry.verdict, formatNumber(entry.estimate), `${formatNumber(entry.low)} .. ${formatNumber(entry.high)}`, entry.adjustedPValue.toPrecision(3), formatNumber(entry.minimumDetectableEffect)]),
+      ...summary.verdict.byArm.map((entry) => [entry.arm, entry.verdict, primary(entry.estimate), `${primary(entry.low)} .. ${primary(entry.high)}`, entry.adjustedPValue.toPrecision(3), primary(entry.minimumDetectableEffect)]),
     ]),
     '',
     table([
       ['KPI', ...summary.arms.map((arm) => arm.name)],
-      ...summary.kpis.map((kpi) => [
-        `${kpi.name}${kpi.direction === 'higher' ? ' (+)' : kpi.direction === 'lower' ? ' (-)' : ''}`,
-        ...kpi.byArm.map((entry) => {
-          const comparison = summary.comparisons.find((candidate) => candidate.arm === entry.arm && candidate.kpi === kpi.name);
-          const mark = comparison?.verdict === 'better' ? ' ▲' : comparison?.verdict === 'worse' ? ' ▼' : '';
-          return `${formatNumber(entry.mean)} ±${formatNumber((entry.high - entry.low) / 2)}${mark}`;
-        }),
-      ]),
+      ...summary.kpis.map((kpi) => {
+        const number = formatterFor(kpi.byArm.flatMap((entry) => [entry.mean, entry.low, entry.high]));
+        return [
+          `${kpi.name}${kpi.direction === 'higher' ? ' (+)' : kpi.direction === 'lower' ? ' (-)' : ''}`,
+          ...kpi.byArm.map((entry) => {
+            const comparison = summary.comparisons.find((candidate) => candidate.arm === entry.arm && candidate.kpi === kpi.name);
+            const mark = comparison?.verdict === 'better' ? ' ▲' : comparison?.verdict === 'worse' ? ' ▼' : '';
+            return `${number(entry.mean)} ±${number((entry.high - entry.low) / 2)}${mark}`;
+          }),
+        ];
+      }),
     ]),
     '(+) higher is better, (-) lower is better; ▲/▼ better/worse than the baseline after Holm; ± is the 95% t half-width across seeds',
   ];
