@@ -187,6 +187,10 @@ export class PricingService {
       }
     }
     for (const name of this.statuses.keys()) if (!seen.has(name)) this.statuses.delete(name);
+    for (const key of this.reported.keys()) {
+      const [policy, alias] = key.split('\u0000');
+      if (alias !== undefined && policy !== undefined && !seen.has(policy)) this.reported.delete(key); // reported afresh if it comes back
+    }
   }
 
   /** Reloads one policy; whatever fails is recorded in its status, never thrown. */
