@@ -1,7 +1,7 @@
-/** The dashboard's number formatting (ui/client/dom.ts): never a negative zero (the why-panel showed "-0"). */
+/** The dashboard's number formatting (ui/client/format.ts): never a negative zero (the why-panel showed "-0"). */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatMoney, formatNumber, formatSigned } from '../../ui/client/dom.js';
+import { formatMoney, formatNumber, formatSigned } from '../../ui/client/format.js';
 
 describe('formatNumber', () => {
   it('prints a value that rounds to zero as 0, never -0', () => {

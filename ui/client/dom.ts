@@ -1,4 +1,6 @@
 /** A small helper for building DOM nodes: element('td', {class: 'number'}, '12.99'). */
+export { formatMoney, formatNumber, formatSigned } from './format.js';
+
 export function element<Tag extends keyof HTMLElementTagNameMap>(
   tag: Tag,
   attributes: Readonly<Record<string, string>> = {},
@@ -17,14 +19,6 @@ export function byId<Type extends HTMLElement>(id: string): Type {
   return node as Type;
 }
 
-/** A number for people: at most `digits` decimals, '–' if not finite, and never "-0" (a value that rounds to zero prints as 0). */
-export function formatNumber(value: number, digits = 2): string {
-  if (!Number.isFinite(value)) return '–';
-  return value.toLocaleString('en-US', { maximumFractionDigits: digits, signDisplay: 'negative' });
-}
-export const formatMoney = (value: number): string => formatNumber(value, 0);
-/** A signed difference: "+12", "-3.5", "0". */
-export const formatSigned = (value: number, digits = 0): string => formatNumber(value, digits).replace(/^(?=[1-9])/, '+');
 
 export function table(headers: readonly string[], rows: readonly (readonly (Node | string)[])[]): HTMLTableElement {
   return element(
