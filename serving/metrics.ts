@@ -9,6 +9,8 @@
  *   pricelab_guardrail_adjustments_total{rule}         prices a guardrail moved
  *   pricelab_guardrail_violations_total{rule}          served prices that broke a rule (conflicts)
  *   pricelab_policy_version{policy, alias}             the version being served
+ *   pricelab_policy_ready{policy}                      1 when the production alias is served at its version, else 0
+ *   pricelab_policy_load_failures_total{policy, alias} versions that could not be loaded (counted once per new failure)
  * plus Node's default process metrics.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -29,6 +31,8 @@ export class ServingMetrics {
   readonly guardrailAdjustments = new Counter({ name: 'pricelab_guardrail_adjustments_total', help: 'prices moved by a guardrail', labelNames: ['rule'] as const, registers: [this.registry] });
   readonly guardrailViolations = new Counter({ name: 'pricelab_guardrail_violations_total', help: 'served prices that broke a guardrail (conflicting rules)', labelNames: ['rule'] as const, registers: [this.registry] });
   readonly policyVersion = new Gauge({ name: 'pricelab_policy_version', help: 'version served per policy and alias', labelNames: ['policy', 'alias'] as const, registers: [this.registry] });
+  readonly policyReady = new Gauge({ name: 'pricelab_policy_ready', help: '1 when the production alias is served at its version, else 0', labelNames: ['policy'] as const, registers: [this.registry] });
+  readonly loadFailures = new Counter({ name: 'pricelab_policy_load_failures_total', help: 'versions that could not be loaded, once per new failure', labelNames: ['policy', 'alias'] as const, registers: [this.registry] });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

@@ -186,7 +186,11 @@ export class PricingService {
         disposeSlot(slot, undefined);
       }
     }
-    for (const name of this.statuses.keys()) if (!seen.has(name)) this.statuses.delete(name);
+    for (const name of this.statuses.keys()) {
+      if (seen.has(name)) continue;
+      this.statuses.delete(name);
+      this.metrics?.policyReady.remove({ policy: name });
+    }
     for (const key of this.reported.keys()) {
       const [policy, alias] = key.split('\u0000');
       if (alias !== undefined && policy !== undefined && !seen.has(policy)) this.reported.delete(key); // reported afresh if it comes back
@@ -252,12 +256,14 @@ export class PricingService {
   /** Records a policy's status and reports what changed: a new failure once, a recovery once. */
   private setStatus(name: string, status: PolicyStatus): void {
     this.statuses.set(name, status);
+    this.metrics?.policyReady.set({ policy: name }, status.state === 'serving' ? 1 : 0);
     const failing = new Set(status.errors.map((error) => error.alias));
     for (const error of status.errors) {
       const key = `${name}\u0000${error.alias}`;
       const signature = `${error.version ?? ''}\u0000${error.message}`;
       if (this.reported.get(key) === signature) continue;
       this.reported.set(key, signature);
+      this.metrics?.loadFailures.inc({ policy: name, alias: error.alias });
       const what = error.alias === 'fallback' ? `the fallback of "${name}"` : `${name}@${error.version ?? '?'} (${error.alias})`;
       const consequence =
         error.alias !== 'production' ? (error.alias === 'fallback' ? 'hold stands in for it' : 'left out') : status.serving === null ? `"${name}" is not served` : `${name}@${status.serving} keeps serving`;

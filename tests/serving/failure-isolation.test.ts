@@ -123,6 +123,10 @@ describe('a version that cannot be loaded', () => {
       expect((await postJson(`${endpoint.url}/v1/policies/weekend/price`, context())).status).toBe(200);
       expect(reports.filter((line) => line.includes('everyday@2')).length).toBe(1);
       expect(reports.find((line) => line.includes('everyday@2'))).toMatch(/everyday@1 keeps serving/);
+      const metrics = await fetch(`${endpoint.url}/metrics`).then((response) => response.text());
+      expect(metrics).toMatch(/pricelab_policy_ready\{policy="everyday"\} 0/);
+      expect(metrics).toMatch(/pricelab_policy_ready\{policy="weekend"\} 1/);
+      expect(metrics).toMatch(/pricelab_policy_load_failures_total\{policy="everyday",alias="production"\} 1/);
 
       const rolledBack = await postJson(`${endpoint.url}/v1/policies/everyday/rollback`, { alias: 'production', reason: 'v2 does not load' }, { authorization: `Bearer ${testToken}` });
       expect(rolledBack.status).toBe(200);
