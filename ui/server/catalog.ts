@@ -1,7 +1,7 @@
 /**
  * The dashboard's read-only HTTP API, for what does not stream:
  *
- *   GET /api/scenarios                      built-in scenarios and those of the scenarios folder (id, description, horizon)
+ *   GET /api/scenarios                      built-in scenarios, those of the scenarios folder and those registered policies carry (id, description, horizon)
  *   GET /api/policies?scenario=<id>         rule specs that fit the scenario, and registered policies trained on it
  *   GET /api/registry                       every policy's versions and aliases, and the audit log
  *   GET /api/experiments                    comparisons and runs from the results store
@@ -19,7 +19,7 @@ import express, { type Request, type Response } from 'express';
 import { buildMarketModel } from '../../env/model.js';
 import { PricelabError } from '../../env/errors.js';
 import { builtInScenarioIds, loadScenario } from '../../scenarios/load.js';
-import { folderScenarios, loadDashboardScenario, type DashboardFolders } from './sources.js';
+import { folderScenarios, loadSessionScenario, registeredScenarios, type DashboardFolders } from './sources.js';
 import { ResultsStore } from '../../experiments/store.js';
 import { comparisonSummarySchema } from '../../experiments/compare/summary-schema.js';
 import { comparisonCharts } from '../../experiments/report/charts.js';
@@ -62,9 +62,9 @@ export function catalogRouter(resultsHome: string, folders: DashboardFolders = {
     answer(() => {
       const builtIn = builtInScenarioIds().map((id) => loadScenario(id).scenario);
       const ids = new Set(builtIn.map((scenario) => scenario.id));
-      const own = folderScenarios(folders)
-        .map((entry) => entry.loaded.scenario)
-        .filter((scenario) => !ids.has(scenario.id) && ids.add(scenario.id));
+      const own = [...folderScenarios(folders).map((entry) => entry.loaded.scenario), ...withRegistry((registry) => [...registeredScenarios(registry).values()].map((entry) => entry.scenario))].filter(
+        (scenario) => !ids.has(scenario.id) && ids.add(scenario.id),
+      );
       return [...builtIn, ...own].map((scenario) => ({ id: scenario.id, description: scenario.description, horizon: buildMarketModel(scenario).horizon }));
     }),
   );
@@ -73,7 +73,7 @@ export function catalogRouter(resultsHome: string, folders: DashboardFolders = {
     '/policies',
     answer((request) => {
       const requested = typeof request.query['scenario'] === 'string' ? request.query['scenario'] : 'singles-day-v1';
-      const model = buildMarketModel(loadDashboardScenario(requested, folders).scenario);
+      const model = buildMarketModel(loadSessionScenario(requested, folders, () => withRegistry((registry) => [...registeredScenarios(registry).values()])).scenario);
       const scenarioId = model.scenario.id;
       const middle = model.ladder[Math.floor(model.ladder.length / 2)] ?? model.listPrice;
       const finiteStock = model.scenario.inventory !== undefined && model.scenario.inventory.replenishment?.kind !== 'periodic-review';

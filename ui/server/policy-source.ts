@@ -2,9 +2,16 @@
  * A dashboard policy from its string: a rule spec (agents/policy-spec.ts, oracles
  * included: they read the arm's own live market), `registry:<reference>` (a registered
  * version, serving/registry.ts) or `artifact:<folder>` (a trained policy artifact, only
- * under the dashboard's runs folder: sources.ts), the last two loaded and verified by
- * serving's ServedPolicy. Every kind answers the same
- * three questions: its greedy ladder index, why (its Explanation), and its own guardrails.
+ * under the dashboard's runs folder: sources.ts). Every kind answers the same three
+ * questions: its greedy ladder index, why (its Explanation), and its own guardrails.
+ *
+ * Registered and artifact policies are loaded first (`loadServedPolicy`), by serving's
+ * ServedPolicy: a registered version through `PolicyRegistry.loadVersion`, which refuses a
+ * version whose policy.json no longer has the content hash recorded at registration (a
+ * tampered version), and every weights file is checked against policy.json. A served
+ * policy carries the scenario it was trained on (its embedded scenario.json), so the
+ * session can run it on a user's own scenario with no file of that name anywhere; it runs
+ * only on exactly that scenario (same id and content hash).
  */
 import type { TimeLimit } from '../../env/env.js';
 import { PricelabError } from '../../env/errors.js';
@@ -12,7 +19,7 @@ import type { Agent, Explanation } from '../../agents/agent.js';
 import type { Guardrails } from '../../agents/guardrails.js';
 import { parsePolicySpec } from '../../agents/policy-spec.js';
 import { agentFor } from '../../experiments/setup.js';
-import { PolicyRegistry } from '../../serving/registry.js';
+import { PolicyRegistry, parsePolicyReference } from '../../serving/registry.js';
 import { ServedPolicy } from '../../serving/served-policy.js';
 import { dashboardArtifactFolder, type DashboardFolders } from './sources.js';
 
@@ -31,28 +38,52 @@ export interface DashboardPolicy {
 export const registryPrefix = 'registry:';
 export const artifactPrefix = 'artifact:';
 
-/** Builds the policy for one arm; `env` is the arm's own env (oracles read its market). */
-export async function loadDashboardPolicy(spec: string, env: TimeLimit, seed: number, resultsHome: string, folders: DashboardFolders = {}): Promise<DashboardPolicy> {
-  const model = env.inner.model;
-  if (spec.startsWith(registryPrefix) || spec.startsWith(artifactPrefix)) {
-    const folder = spec.startsWith(registryPrefix) ? registeredFolder(spec.slice(registryPrefix.length), resultsHome) : dashboardArtifactFolder(spec.slice(artifactPrefix.length), folders);
-    const served = await ServedPolicy.load(folder);
-    const trainedOn = served.manifest.scenario.id;
-    if (trainedOn !== model.scenario.id) {
-      served.dispose();
-      throw new PricelabError('config', `cannot run ${spec} on ${model.scenario.id}`, [
-        { path: ['policies'], message: `expected a policy trained on ${model.scenario.id}, found one trained on ${trainedOn}: pick that scenario` },
-      ]);
-    }
-    return {
-      spec,
-      agentKind: served.manifest.agentKind,
-      guardrails: served.manifest.guardrails,
-      act: (observation) => served.decide(observation).ladderIndex,
-      explain: (observation, chosen) => served.explain(observation, chosen),
-      dispose: () => served.dispose(),
-    };
+/** True for `registry:` and `artifact:` specs: trained policies, loaded by loadServedPolicy. */
+export const isServedSpec = (spec: string): boolean => spec.startsWith(registryPrefix) || spec.startsWith(artifactPrefix);
+
+/** Loads and verifies a `registry:<name>[@version|@alias]` or `artifact:<folder>` policy. */
+export async function loadServedPolicy(spec: string, resultsHome: string, folders: DashboardFolders): Promise<ServedPolicy> {
+  if (spec.startsWith(artifactPrefix)) return ServedPolicy.load(dashboardArtifactFolder(spec.slice(artifactPrefix.length), folders));
+  if (!spec.startsWith(registryPrefix)) throw new PricelabError('config', `"${spec}" is not a trained policy`, [{ path: ['policies'], message: `expected ${registryPrefix}<name>[@version] or ${artifactPrefix}<folder>, found "${spec}"` }]);
+  const reference = parsePolicyReference(spec.slice(registryPrefix.length));
+  const registry = PolicyRegistry.open(resultsHome);
+  try {
+    return await registry.loadVersion(reference.name, reference.version ?? reference.alias ?? 'production');
+  } finally {
+    registry.close();
   }
+}
+
+/**
+ * A loaded served policy as one arm's policy on `scenario` (the session's): refused unless
+ * it was trained on that very scenario, same id and same content hash. Takes ownership of
+ * `served` only when it returns.
+ */
+export function servedDashboardPolicy(spec: string, served: ServedPolicy, scenario: { readonly id: string; readonly contentHash: string }): DashboardPolicy {
+  const trainedOn = served.trainedOn;
+  if (trainedOn.scenario.id !== scenario.id) {
+    throw new PricelabError('config', `cannot run ${spec} on ${scenario.id}`, [
+      { path: ['policies'], message: `expected a policy trained on ${scenario.id}, found one trained on ${trainedOn.scenario.id}: pick that scenario` },
+    ]);
+  }
+  if (trainedOn.contentHash !== scenario.contentHash) {
+    throw new PricelabError('integrity', `cannot run ${spec} on this version of ${scenario.id}`, [
+      { path: ['policies'], message: `expected a policy trained on ${scenario.id} with content hash ${scenario.contentHash}, found one trained on another version of it (${trainedOn.contentHash})` },
+    ]);
+  }
+  return {
+    spec,
+    agentKind: served.manifest.agentKind,
+    guardrails: served.manifest.guardrails,
+    act: (observation) => served.decide(observation).ladderIndex,
+    explain: (observation, chosen) => served.explain(observation, chosen),
+    dispose: () => served.dispose(),
+  };
+}
+
+/** A rule policy built on one arm; `env` is the arm's own env (oracles read its market). */
+export async function ruleDashboardPolicy(spec: string, env: TimeLimit, seed: number): Promise<DashboardPolicy> {
+  const model = env.inner.model;
   const { kind, config } = parsePolicySpec(spec, { listPrice: model.listPrice, ladder: model.ladder });
   const agent: Agent = await agentFor(env, kind, config, seed);
   return {
@@ -63,13 +94,4 @@ export async function loadDashboardPolicy(spec: string, env: TimeLimit, seed: nu
     explain: (observation, chosen) => agent.explain?.(observation) ?? { kind: 'rule', description: `${kind} ${JSON.stringify(config)}`, chosen },
     dispose: () => agent.dispose(),
   };
-}
-
-function registeredFolder(reference: string, resultsHome: string): string {
-  const registry = PolicyRegistry.open(resultsHome);
-  try {
-    return registry.resolve(reference).path;
-  } finally {
-    registry.close();
-  }
 }

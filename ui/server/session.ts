@@ -36,9 +36,11 @@ import type { ClientEventPayload, DayExplanation, DayPoint, Difference, Frame, P
 import type { configureSchema } from '../shared/events.js';
 import { Arm } from './arm.js';
 import { downsample } from './downsample.js';
-import { loadDashboardPolicy } from './policy-source.js';
+import type { Scenario } from '../../scenarios/schema.js';
+import type { ServedPolicy } from '../../serving/served-policy.js';
+import { isServedSpec, loadServedPolicy, ruleDashboardPolicy, servedDashboardPolicy } from './policy-source.js';
 import { problemOf } from './problems.js';
-import { loadDashboardScenario, type DashboardFolders } from './sources.js';
+import { loadSessionScenario, type DashboardFolders } from './sources.js';
 import type { z } from 'zod';
 
 export interface SessionOutput {
@@ -145,17 +147,27 @@ export class SimulationSession {
 
   async configure(configuration: Configuration): Promise<void> {
     this.stopTimer();
-    const loaded = loadDashboardScenario(configuration.scenario, this.folders);
-    const model = buildMarketModel(loaded.scenario);
+    // Trained policies first: each carries the scenario it was trained on, which is the
+    // session's scenario when the page names one that is neither built in nor in the folder.
+    const served = new Map<number, ServedPolicy>();
     const arms: Arm[] = [];
+    let loaded: { scenario: Scenario; contentHash: string };
     try {
-      for (const spec of configuration.policies) {
+      for (const [index, spec] of configuration.policies.entries()) {
+        if (isServedSpec(spec)) served.set(index, await loadServedPolicy(spec, this.resultsHome, this.folders));
+      }
+      loaded = loadSessionScenario(configuration.scenario, this.folders, () => [...served.values()].map((policy) => policy.trainedOn));
+      const model = buildMarketModel(loaded.scenario);
+      for (const [index, spec] of configuration.policies.entries()) {
         const arm = new Arm(model);
         arms.push(arm);
-        const policy = await loadDashboardPolicy(spec, arm.env, configuration.seed, this.resultsHome, this.folders);
+        const trained = served.get(index);
+        const policy = trained ? servedDashboardPolicy(spec, trained, { id: model.scenario.id, contentHash: loaded.contentHash }) : await ruleDashboardPolicy(spec, arm.env, configuration.seed);
+        served.delete(index);
         arm.usePolicy(policy, guardrailsOf(configuration.guardrails, policy.guardrails, model.unitCost));
       }
     } catch (error) {
+      for (const policy of served.values()) policy.dispose();
       for (const arm of arms) arm.dispose();
       throw error;
     }

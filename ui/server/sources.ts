@@ -17,10 +17,14 @@
  * by scenarios/load.ts, which takes only regular files of at most 1 MiB, and errors name the
  * string the page sent, never a file's contents.
  */
+import { createHash } from 'node:crypto';
 import { readdirSync, realpathSync } from 'node:fs';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { scenarioFileName } from '../../agents/artifact.js';
 import { PricelabError, configError } from '../../env/errors.js';
-import { builtInScenarioIds, isBuiltInScenarioId, loadScenario, type LoadedScenario } from '../../scenarios/load.js';
+import { builtInScenarioIds, isBuiltInScenarioId, loadScenario, maxScenarioFileBytes, parseScenario, readRegularFile, type LoadedScenario } from '../../scenarios/load.js';
+import type { PolicyRegistry } from '../../serving/registry.js';
+import type { Scenario } from '../../scenarios/schema.js';
 
 export interface DashboardFolders {
   /** Scenario files the page may load (besides the built-in ones); none when undefined. */
@@ -51,6 +55,46 @@ export function loadDashboardScenario(name: string, folders: DashboardFolders): 
   throw new PricelabError('not-found', `no scenario "${name}"`, [
     { path: ['scenario'], message: `expected a built-in scenario id (${builtInScenarioIds().join(', ')}), a scenario id of a file in the scenarios folder, or a file name there ending in .json; found "${name}"` },
   ]);
+}
+
+/**
+ * The session's scenario: as loadDashboardScenario, or else the scenario a trained policy of
+ * the session carries under that id (a policy trained on the user's own file, registered:
+ * the file need not exist anywhere the server can read).
+ */
+export function loadSessionScenario(name: string, folders: DashboardFolders, carried: () => readonly { scenario: Scenario; contentHash: string }[]): { scenario: Scenario; contentHash: string } {
+  try {
+    return loadDashboardScenario(name, folders);
+  } catch (error) {
+    const match = carried().find((trainedOn) => trainedOn.scenario.id === name);
+    if (match && error instanceof PricelabError && error.kind !== 'integrity') return match;
+    throw error;
+  }
+}
+
+/**
+ * The scenarios registered versions were trained on, by id (the newest version's first):
+ * each version's embedded scenario.json, read only if its sha256 is the one the registry
+ * recorded for that version. Versions without one (trained on a built-in scenario by an
+ * older pricelab) or with a damaged one are left out: loading the policy says why.
+ */
+export function registeredScenarios(registry: PolicyRegistry): Map<string, { scenario: Scenario; contentHash: string }> {
+  const byId = new Map<string, { scenario: Scenario; contentHash: string }>();
+  for (const policy of registry.list()) {
+    for (const version of [...registry.versions(policy.name)].reverse()) {
+      if (byId.has(version.lineage.scenario.id)) continue;
+      try {
+        const bytes = readRegularFile(join(version.path, scenarioFileName), maxScenarioFileBytes);
+        const contentHash = createHash('sha256').update(bytes).digest('hex');
+        if (contentHash !== version.lineage.scenario.contentHash) continue;
+        const scenario = parseScenario(bytes.toString('utf8'), `${scenarioFileName} of ${version.name}@${version.version}`);
+        if (scenario.id === version.lineage.scenario.id) byId.set(scenario.id, { scenario, contentHash });
+      } catch {
+        continue;
+      }
+    }
+  }
+  return byId;
 }
 
 /** The valid scenario files of the scenarios folder (their file name relative to it, and the scenario). */
