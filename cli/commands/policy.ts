@@ -1,5 +1,6 @@
 /**
- * `pricelab policy register|list|show|promote|rollback|audit` and `pricelab token create`:
+ * `pricelab policy register|list|show|promote|rollback|audit|alias remove|retire` and
+ * `pricelab token create`:
  * the registry from a terminal or a deployment pipeline. Every subcommand has --json;
  * exit codes: 0 done, 1 a promotion gate refused, 2 bad input, 3 not found, 4 integrity.
  */
@@ -17,8 +18,8 @@ import { exitCodes, printJson, run, table } from '../output.js';
 /** How each gate's status is printed (SKIPPED: an earlier gate it reads from failed). */
 const gateLabels = { passed: 'pass   ', failed: 'FAIL   ', skipped: 'SKIPPED' } as const;
 
-const withRegistry = <T>(action: (registry: PolicyRegistry) => T): T => {
-  const registry = PolicyRegistry.open(resultsHome());
+const withRegistry = <T>(action: (registry: PolicyRegistry) => T, options: { verify?: boolean } = {}): T => {
+  const registry = PolicyRegistry.open(resultsHome(), options);
   try {
     return action(registry);
   } finally {
@@ -59,7 +60,7 @@ export function registerPolicy(program: Command): void {
           const policies = registry.list();
           if (options.json) printJson({ policies });
           else if (policies.length === 0) process.stdout.write('no policies registered (pricelab policy register <folder>)\n');
-          else process.stdout.write(`${table([['policy', 'versions', ...aliasNames], ...policies.map((entry) => [entry.name, String(entry.versions), ...aliasNames.map((alias) => (entry.aliases[alias] === undefined ? '-' : `v${entry.aliases[alias]}`))])])}\n`);
+          else process.stdout.write(`${table([['policy', 'versions', ...aliasNames], ...policies.map((entry) => [entry.retired ? `${entry.name} (retired)` : entry.name, String(entry.versions), ...aliasNames.map((alias) => (entry.aliases[alias] === undefined ? '-' : `v${entry.aliases[alias]}`))])])}\n`);
         }),
       ),
     );
@@ -75,8 +76,10 @@ export function registerPolicy(program: Command): void {
           const versions = parsed.version !== undefined || parsed.alias !== undefined ? [registry.resolve(reference)] : registry.versions(parsed.name);
           if (versions.length === 0) throw new PricelabError('not-found', `no policy named "${parsed.name}" is registered`);
           const aliases = registry.aliases(parsed.name);
-          if (options.json) printJson({ name: parsed.name, aliases, versions });
+          const retired = registry.retirement(parsed.name) ?? null;
+          if (options.json) printJson({ name: parsed.name, aliases, retired, versions });
           else {
+            if (retired) process.stdout.write(`${parsed.name} is retired (${retired.at} by ${retired.actor}: ${retired.reason})\n`);
             const aliasOf = (version: number) => Object.entries(aliases).filter(([, target]) => target === version).map(([alias]) => alias).join(', ');
             process.stdout.write(`${table([['version', 'kind', 'sha256', 'scenario', 'registered', 'by', 'aliases'], ...versions.map((version) => [`v${version.version}`, version.agentKind, version.contentHash.slice(0, 12), version.lineage.scenario.id, version.registeredAt, version.registeredBy, aliasOf(version.version) || '-'])])}\n`);
           }
@@ -179,14 +182,63 @@ export function registerPolicy(program: Command): void {
 
   policy
     .command('audit [name]')
-    .description('the append-only audit log: who changed what, when and why')
+    .description('the append-only audit log: who changed what, when and why (a hash chain; --verify checks it)')
+    .option('--verify', 'check the hash chain and that versions, aliases, retirements and gates match the log (exit 4 naming the first broken entry)')
     .option('--json', 'print JSON')
     .action(
-      run((name: string | undefined, options: { json?: boolean }) =>
+      run((name: string | undefined, options: { verify?: boolean; json?: boolean }) =>
+        withRegistry(
+          (registry) => {
+            if (options.verify) {
+              const verification = registry.verifyAudit();
+              if (!verification.ok) {
+                const where = verification.firstBroken === null ? 'the registry does not match its audit log' : `the hash chain is broken at entry #${verification.firstBroken}`;
+                throw new PricelabError('integrity', `audit log check failed: ${where} (${verification.problems.length} problem${verification.problems.length === 1 ? '' : 's'})`, verification.problems);
+              }
+              if (options.json) printJson(verification);
+              else process.stdout.write(`audit log verified: ${verification.entries} entries, hash chain intact, versions, aliases, retirements and gates match the log\n`);
+              return;
+            }
+            const entries = registry.auditLog(name);
+            if (options.json) printJson({ entries });
+            else process.stdout.write(`${table([['#', 'at', 'actor', 'action', 'policy', 'alias', 'reason'], ...entries.map((entry) => [String(entry.id), entry.at, entry.actor, entry.action, `${entry.name}${entry.version === null ? '' : `@${entry.version}`}`, entry.alias ?? '-', entry.reason])])}\n`);
+          },
+          { verify: !options.verify },
+        ),
+      ),
+    );
+
+  policy
+    .command('alias')
+    .description('aliases beyond promotion: remove one')
+    .command('remove <name> <alias>')
+    .description('remove an alias from a policy (audited); the version it pointed at stays registered')
+    .requiredOption('--reason <text>', 'why (kept in the audit log)')
+    .option('--actor <who>', 'who removes it (default: the OS user)')
+    .option('--json', 'print JSON')
+    .action(
+      run((name: string, alias: string, options: { reason: string; actor?: string; json?: boolean }) =>
         withRegistry((registry) => {
-          const entries = registry.auditLog(name);
-          if (options.json) printJson({ entries });
-          else process.stdout.write(`${table([['#', 'at', 'actor', 'action', 'policy', 'alias', 'reason'], ...entries.map((entry) => [String(entry.id), entry.at, entry.actor, entry.action, `${entry.name}${entry.version === null ? '' : `@${entry.version}`}`, entry.alias ?? '-', entry.reason])])}\n`);
+          if (!(aliasNames as readonly string[]).includes(alias)) throw new PricelabError('config', `unknown alias "${alias}"`, [{ path: ['alias'], message: `expected one of ${aliasNames.join(', ')}, found "${alias}"` }]);
+          const { removed } = registry.removeAlias(name, alias as AliasName, { reason: options.reason, actor: options.actor });
+          if (options.json) printJson({ name, alias, removed });
+          else process.stdout.write(`${name}@${alias} removed (it pointed at v${removed})\n`);
+        }),
+      ),
+    );
+
+  policy
+    .command('retire <name>')
+    .description('retire a policy for good (audited): every alias removed; it can no longer be promoted, registered or served; its versions stay for the audit')
+    .requiredOption('--reason <text>', 'why (kept in the audit log)')
+    .option('--actor <who>', 'who retires it (default: the OS user)')
+    .option('--json', 'print JSON')
+    .action(
+      run((name: string, options: { reason: string; actor?: string; json?: boolean }) =>
+        withRegistry((registry) => {
+          const { removedAliases } = registry.retire(name, { reason: options.reason, actor: options.actor });
+          if (options.json) printJson({ name, retired: true, removedAliases });
+          else process.stdout.write(`${name} retired; aliases removed: ${Object.keys(removedAliases).length === 0 ? 'none' : Object.entries(removedAliases).map(([alias, version]) => `${alias} (v${version})`).join(', ')}\n`);
         }),
       ),
     );

@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compare } from '../../experiments/compare.js';
-import { ResultsStore } from '../../experiments/store.js';
+import { ResultsStore, databasePath } from '../../experiments/store.js';
 import { cliWith, ensureBuilt } from '../fixtures/cli.js';
 import { trainedPolicyArtifact } from '../fixtures/policy-artifact.js';
 
@@ -45,7 +46,7 @@ describe('pricelab policy', () => {
 
     await pricelab('policy', 'promote', 'everyday@1', '--to', 'staging', '--reason', 'stage');
     const listed = await pricelab('policy', 'list', '--json');
-    expect(JSON.parse(listed.stdout)).toEqual({ policies: [{ name: 'everyday', versions: 1, aliases: { production: 1, staging: 1 } }] });
+    expect(JSON.parse(listed.stdout)).toEqual({ policies: [{ name: 'everyday', versions: 1, aliases: { production: 1, staging: 1 }, retired: false }] });
     expect((await pricelab('policy', 'rollback', 'everyday', '--alias', 'production', '--reason', 'x')).code).toBe(3); // nothing earlier to go back to
 
     const audit = JSON.parse((await pricelab('policy', 'audit', 'everyday', '--json')).stdout) as { entries: { action: string }[] };
@@ -63,4 +64,41 @@ describe('pricelab policy', () => {
     writeFileSync(join(tampered, 'q-table.json'), '{"changed": true}');
     expect((await pricelab('policy', 'register', tampered, '--reason', 'x')).code).toBe(4);
   }, 60_000);
+
+  it('removes an alias and retires a policy (audited); audit --verify checks the hash chain (exit 4 naming the first broken entry)', async () => {
+    const own = join(scratch, 'home-retire');
+    const here = (...args: string[]) => cliWith({ PRICELAB_HOME: own }, ...args);
+    expect((await here('policy', 'register', good, '--reason', 'v1')).code).toBe(0);
+    expect((await here('policy', 'promote', 'everyday@1', '--to', 'staging', '--reason', 'try')).code).toBe(0);
+    const removed = await here('policy', 'alias', 'remove', 'everyday', 'staging', '--reason', 'trial over', '--actor', 'ben', '--json');
+    expect(removed.code).toBe(0);
+    expect(JSON.parse(removed.stdout)).toEqual({ name: 'everyday', alias: 'staging', removed: 1 });
+    expect((await here('policy', 'alias', 'remove', 'everyday', 'staging', '--reason', 'again')).code).toBe(3);
+    expect((await here('policy', 'alias', 'remove', 'everyday', 'prod', '--reason', 'typo')).code).toBe(2);
+    expect((await here('policy', 'alias', 'remove', 'everyday', 'staging')).code).toBe(2); // --reason is required
+
+    expect((await here('policy', 'promote', 'everyday@1', '--to', 'candidate', '--reason', 'again')).code).toBe(0);
+    const retired = await here('policy', 'retire', 'everyday', '--reason', 'replaced', '--actor', 'cat', '--json');
+    expect(retired.code).toBe(0);
+    expect(JSON.parse(retired.stdout)).toEqual({ name: 'everyday', retired: true, removedAliases: { candidate: 1 } });
+    const promoteRetired = await here('policy', 'promote', 'everyday@1', '--to', 'staging', '--reason', 'back');
+    expect(promoteRetired.code).toBe(2);
+    expect(promoteRetired.stderr).toMatch(/retired/);
+    expect(JSON.parse((await here('policy', 'list', '--json')).stdout)).toEqual({ policies: [{ name: 'everyday', versions: 1, aliases: {}, retired: true }] });
+    expect((await here('policy', 'show', 'everyday')).stdout).toMatch(/everyday is retired .* by cat: replaced/);
+    const audit = JSON.parse((await here('policy', 'audit', 'everyday', '--json')).stdout) as { entries: { action: string; actor: string }[] };
+    expect(audit.entries.map((entry) => entry.action)).toEqual(['register', 'promote', 'alias-remove', 'promote', 'alias-remove', 'retire']);
+
+    const verified = await here('policy', 'audit', '--verify');
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toMatch(/audit log verified: 6 entries/);
+    // Edit entry 3 behind the registry's back (triggers dropped): --verify names it, every other command refuses.
+    const db = new Database(databasePath(own));
+    db.exec("DROP TRIGGER policy_audit_append_only_update; UPDATE policy_audit SET actor = 'nobody' WHERE id = 3;");
+    db.close();
+    const broken = await here('policy', 'audit', '--verify');
+    expect(broken.code).toBe(4);
+    expect(broken.stderr).toMatch(/broken at entry #3/);
+    expect((await here('policy', 'list')).code).toBe(4);
+  }, 300_000);
 });
