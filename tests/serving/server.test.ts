@@ -368,6 +368,12 @@ describe('the pricing endpoint', () => {
       const refused = await postJson(`${endpoint.url}/v1/policies/everyday/prices`, { requests: [good, alsoGood, { ...good!, features: { ...good!.features, extra: 1 } }] });
       expect(refused.status).toBe(400);
       expect((refused.json.problems as { path: (string | number)[] }[])[0]?.path).toEqual(['body', 'requests', 2, 'features', 'extra']);
+      // Five bad items of ten unknown keys each: the first 20 problems listed, 30 counted.
+      const unknownTen = { ...good!, features: { ...good!.features, ...Object.fromEntries(Array.from({ length: 10 }, (_, index) => [`x${index}`, 1])) } };
+      const many = await postJson(`${endpoint.url}/v1/policies/everyday/prices`, { requests: [good, ...Array.from({ length: 5 }, () => unknownTen)] });
+      expect(many.status).toBe(400);
+      expect(errorResponseSchema.parse(many.json)).toMatchObject({ problemsOmitted: 30 });
+      expect((many.json.problems as unknown[]).length).toBe(maxListedProblems);
       const metrics = await fetch(`${endpoint.url}/metrics`).then((response) => response.text());
       expect(metrics).not.toMatch(/pricelab_price_decisions_total\{policy="everyday"/);
       const served = await postJson(`${endpoint.url}/v1/policies/everyday/prices`, { requests: [good, alsoGood] });
