@@ -28,6 +28,14 @@
  * it can only narrow. If chance empties the intersection (an event of probability at most
  * alpha), the last non-empty one is kept: never a wider interval.
  *
+ * When the days are not alike (a seasonal market: B may lose much more in the first weeks
+ * than later), no single mean fits and the intersection pins where the early days put it;
+ * the mean then leaves it (`drifting`). The latest C_n alone (`latest`) is still an
+ * asymptotic confidence sequence for the running average of the days' conditional means
+ * (Waudby-Smith et al., Proposition 2.5, under martingale dependence; the sample sd around
+ * the running mean only overstates the spread then, so it errs wide): the honest summary of
+ * "the days so far", which may widen as the days change.
+ *
  * Parameters:
  *   level               1 - alpha (default 0.95)
  *   tunedFor            t*, the number of differences at which the interval is narrowest for
@@ -57,6 +65,10 @@ export interface AlwaysValidInterval {
   /** The running intersection's bounds: -Infinity and Infinity until the burn-in is over. */
   low: number;
   high: number;
+  /** C_n alone, the latest interval before intersecting: for the average of the days so far when they are not alike (may widen). */
+  latest: { low: number; high: number };
+  /** The mean has left the intersection, or the intersection would have emptied: the days do not look like one steady mean. */
+  drifting: boolean;
   /** Differences seen. */
   n: number;
   level: number;
@@ -91,6 +103,8 @@ export class ConfidenceSequence {
   private sumOfSquares = 0; // sum of squared deviations from the running mean (Welford)
   private low = Number.NEGATIVE_INFINITY;
   private high = Number.POSITIVE_INFINITY;
+  private latest = { low: Number.NEGATIVE_INFINITY, high: Number.POSITIVE_INFINITY };
+  private emptied = false;
   private largestLogRatio = 0; // log Lambda_k(0); starting at 0 caps the p-value at 1
 
   constructor(options: AlwaysValidOptions = {}) {
@@ -113,12 +127,13 @@ export class ConfidenceSequence {
     const sd = this.knownSd ?? (k >= 2 ? Math.sqrt(this.sumOfSquares / (k - 1)) : 0);
     if (k >= this.minimumObservations && sd > 0) {
       const halfWidth = sd * unitBoundary(k, this.rho2, this.alpha);
-      const low = Math.max(this.low, this.mean - halfWidth);
-      const high = Math.min(this.high, this.mean + halfWidth);
+      this.latest = { low: this.mean - halfWidth, high: this.mean + halfWidth };
+      const low = Math.max(this.low, this.latest.low);
+      const high = Math.min(this.high, this.latest.high);
       if (low <= high) {
         this.low = low;
         this.high = high;
-      }
+      } else this.emptied = true;
       const standardized = (k * this.mean) / sd;
       const logRatio = -0.5 * Math.log(k * this.rho2 + 1) + (this.rho2 * standardized * standardized) / (2 * (k * this.rho2 + 1));
       this.largestLogRatio = Math.max(this.largestLogRatio, logRatio);
@@ -128,7 +143,9 @@ export class ConfidenceSequence {
 
   /** The interval so far (unbounded before any difference). */
   get current(): AlwaysValidInterval {
-    return { estimate: this.count === 0 ? Number.NaN : this.mean, low: this.low, high: this.high, n: this.count, level: this.level };
+    const estimate = this.count === 0 ? Number.NaN : this.mean;
+    const drifting = this.emptied || estimate < this.low || estimate > this.high;
+    return { estimate, low: this.low, high: this.high, latest: { ...this.latest }, drifting, n: this.count, level: this.level };
   }
 
   /** The always-valid p-value of "mean difference = 0" so far. */

@@ -36,5 +36,9 @@ describe('A vs B on the dashboard: singles-day-v1, fixed:108.99 against festival
     const at365 = daily[364] as Difference;
     expect(verdictOf(at315)).toBe(-1); // A earns more, as the issue saw
     expect(verdictOf(at365)).toBe(verdictOf(at315));
+    // B loses far more in the first weeks than later: one steady difference does not fit, and the frame says so
+    expect(at365.drifting).toBe(true);
+    expect(at365.latestLow).toBeLessThanOrEqual(at365.estimate);
+    expect(at365.latestHigh).toBeGreaterThanOrEqual(at365.estimate);
   });
 });

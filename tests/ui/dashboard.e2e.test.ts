@@ -194,7 +194,7 @@ describe('the dashboard in a browser', () => {
     const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#chart-difference .export-csv')]);
     expect(csv.suggestedFilename()).toBe('pricelab-difference.csv');
     const lines = readFileSync((await csv.path()) ?? '', 'utf8').trim().split('\n');
-    expect(lines[0]).toBe('day,estimate,low,high');
+    expect(lines[0]).toBe('day,estimate,low,high,latestLow,latestHigh');
     expect(lines).toHaveLength(366);
     const [units] = await Promise.all([page.waitForEvent('download'), page.click('#chart-units .export-csv')]);
     const unitLines = readFileSync((await units.path()) ?? '', 'utf8').trim().split('\n');

@@ -13,8 +13,10 @@
  *   money             cumulative revenue and profit
  *   returns           units returned per day (units)
  *   refunds           refunds per day (money), its own chart: units and money never share an axis
- *   difference        A vs B: mean daily profit difference (B - A) and its always-valid
- *                     interval, one point per simulated day
+ *   difference        A vs B: mean daily profit difference (B - A), its always-valid
+ *                     interval (never widens) and the latest interval for the days so far
+ *                     (may widen; the honest one when the days are not alike), one point
+ *                     per simulated day
  *
  * A line series enters a chart (and its legend) once it has a value other than zero: a
  * scenario without stock-outs lists no lost-sales series. Its earlier zero days are drawn
@@ -58,6 +60,8 @@ interface DifferenceRow {
   estimate: number;
   low: number | null;
   high: number | null;
+  latestLow: number | null;
+  latestHigh: number | null;
 }
 
 type Rows = { table: object[]; calendar?: CalendarRow[]; weather?: WeatherRow[] };
@@ -169,17 +173,23 @@ function priceSpec(arm: string, state: SessionState): TopLevelSpec {
 function differenceSpec(horizon: number): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    config,
     autosize,
     title: 'A vs B: profit per day, B - A, always-valid 95% interval (it only narrows)',
     width: 'container',
     height,
     data: { name: 'table' },
     layer: [
-      { name: 'interval', mark: { type: 'area', opacity: 0.25, color: '#4c78a8' }, encoding: { x: timeAxis(horizon), y: { field: 'low', type: 'quantitative', title: 'profit per day', axis: { format: '~g' } }, y2: { field: 'high' } } },
-      { name: 'estimate', mark: { type: 'line', color: '#4c78a8' }, encoding: { x: timeAxis(horizon), y: { field: 'estimate', type: 'quantitative' } } },
+      {
+        name: 'latest',
+        mark: { type: 'area', opacity: 0.18 },
+        encoding: { x: timeAxis(horizon), y: { field: 'latestLow', type: 'quantitative', title: 'profit per day', axis: { format: ',~r' } }, y2: { field: 'latestHigh' }, color: { datum: 'the days so far (may widen)', type: 'nominal' } },
+      },
+      { name: 'interval', mark: { type: 'area', opacity: 0.35 }, encoding: { x: timeAxis(horizon), y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, color: { datum: 'always-valid (never widens)', type: 'nominal' } } },
+      { name: 'estimate', mark: { type: 'line', color: '#1d2330', strokeWidth: 1.5 }, encoding: { x: timeAxis(horizon), y: { field: 'estimate', type: 'quantitative' } } },
       { data: { values: [{ zero: 0 }] }, mark: { type: 'rule', color: '#888', strokeDash: [4, 3] }, encoding: { y: { field: 'zero', type: 'quantitative' } } },
     ],
+    resolve: { scale: { color: 'shared' } },
+    config: { ...config, range: { category: ['#f2a541', '#4c78a8'] } },
   } as TopLevelSpec;
 }
 
@@ -377,7 +387,7 @@ export class LiveCharts {
     }
     const difference = this.views.get('difference');
     if (difference) {
-      const rows: DifferenceRow[] = fresh.flatMap((frame) => frame.differences.map((day) => ({ day: day.day, estimate: day.estimate, low: day.low, high: day.high })));
+      const rows: DifferenceRow[] = fresh.flatMap((frame) => frame.differences.map((day) => ({ day: day.day, estimate: day.estimate, low: day.low, high: day.high, latestLow: day.latestLow, latestHigh: day.latestHigh })));
       difference.change('table', vega.changeset().insert(rows)).run();
     }
   }

@@ -378,9 +378,7 @@ export function summaryOf(difference: Difference): string {
   const tail = `; cumulative ${formatMoney(difference.cumulative)}.`;
   if (difference.low === null || difference.high === null) return `${head}${tail} The always-valid interval starts once 10 days differ (no difference shown yet).`;
   const verdict = difference.low > 0 ? 'B earns more' : difference.high < 0 ? 'A earns more' : 'no difference shown yet';
-  const drift =
-    difference.estimate < difference.low || difference.estimate > difference.high
-      ? ' The days so far do not look like one steady difference (the mean has left the interval): the market changes over the episode, so read the interval with care.'
-      : '';
+  const latest = difference.latestLow === null || difference.latestHigh === null ? '' : ` averaged over the days so far, B - A lies in [${formatNumber(difference.latestLow)}, ${formatNumber(difference.latestHigh)}].`;
+  const drift = difference.drifting ? ` The days do not look like one steady difference (the mean has left the interval, as in a seasonal market), so the never-widening interval is too narrow:${latest}` : '';
   return `${head}, ${Math.round(difference.level * 100)}% always-valid interval [${formatNumber(difference.low)}, ${formatNumber(difference.high)}]${tail} ${verdict}.${drift}`;
 }

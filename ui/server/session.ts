@@ -429,7 +429,18 @@ function calendarKinds(eventDay: Uint8Array, presaleDay: Uint8Array): ('festival
 /** A day's difference for the page; an unbounded side (burn-in, no variation yet) is null. */
 function differenceOf(day: number, interval: AlwaysValidInterval, cumulative: number): Difference {
   const bounded = (value: number) => (Number.isFinite(value) ? value : null);
-  return { day, estimate: interval.estimate, low: bounded(interval.low), high: bounded(interval.high), n: interval.n, level: interval.level, cumulative };
+  return {
+    day,
+    estimate: interval.estimate,
+    low: bounded(interval.low),
+    high: bounded(interval.high),
+    latestLow: bounded(interval.latest.low),
+    latestHigh: bounded(interval.latest.high),
+    drifting: interval.drifting,
+    n: interval.n,
+    level: interval.level,
+    cumulative,
+  };
 }
 
 /** At most `maxPoints` of the days' differences, the last of each equal bucket (as downsample buckets points). */

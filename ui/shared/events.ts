@@ -143,6 +143,11 @@ export const differenceSchema = z.strictObject({
   /** The always-valid interval (a running intersection: it never widens); null while unbounded (the first days, or no variation yet). */
   low: z.number().nullable(),
   high: z.number().nullable(),
+  /** The latest interval alone, for the average of the days so far when they are not alike (it may widen); null while unbounded. */
+  latestLow: z.number().nullable(),
+  latestHigh: z.number().nullable(),
+  /** The mean has left the never-widening interval: the days do not look like one steady difference (a seasonal market). */
+  drifting: z.boolean(),
   n: integer,
   level: z.number(),
   /** Cumulative profit difference, B - A. */

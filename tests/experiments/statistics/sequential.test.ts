@@ -100,6 +100,28 @@ describe('always-valid interval (confidence sequence, running intersection)', ()
     expect(missed).toBeLessThanOrEqual(0.09);
   });
 
+  it('flags a drifting mean (a seasonal market), where the latest interval still covers the average of the days so far', () => {
+    // i.i.d. days: the mean stays inside the intersection (drifting at the end in at most 2% of 500 streams)
+    let drifting = 0;
+    for (let stream = 0; stream < 500; stream += 1) {
+      const sequence = new ConfidenceSequence();
+      for (const value of normalDraws(stream, 365, 'steady')) sequence.push(0.2 + value);
+      if (sequence.current.drifting) drifting += 1;
+    }
+    expect(drifting / 500).toBeLessThanOrEqual(0.02);
+    // B loses 370 a day for 60 days, then 50: one mean does not fit, and the flag says so
+    const averageOfMeans = (60 * -370 + 305 * -50) / 365;
+    for (let stream = 0; stream < 50; stream += 1) {
+      const sequence = new ConfidenceSequence();
+      normalDraws(stream, 365, 'seasonal').forEach((value, day) => sequence.push((day < 60 ? -370 : -50) + 300 * value));
+      const interval = sequence.current;
+      expect(interval.drifting).toBe(true);
+      expect(interval.latest.low).toBeLessThanOrEqual(averageOfMeans);
+      expect(interval.latest.high).toBeGreaterThanOrEqual(averageOfMeans);
+      expect(interval.high).toBeLessThan(averageOfMeans); // the intersection pinned where the early days put it
+    }
+  });
+
   it('stays unbounded during the burn-in and while every difference is equal', () => {
     const sequence = new ConfidenceSequence({ minimumObservations: 5 });
     for (let day = 0; day < 4; day += 1) expect(sequence.push(day % 2 === 0 ? 1 : -1).low).toBe(Number.NEGATIVE_INFINITY);
