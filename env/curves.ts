@@ -18,8 +18,15 @@
  * Validity: a curve must give a finite real number on every day of any year, so compiling
  * probes it over a synthetic year (day 0..365, dayOfYear = day + 1, weekday = day mod 7,
  * temperature 15 C; other temperatures are checked at tabulation); a complex result (log(-1)),
- * a boolean or a non-finite value is refused.
+ * a boolean or a non-finite value is refused. A scenario's curves have ranges too
+ * (`curveRanges`, found from the curve's path, ['curves', name]): the arrival multipliers
+ * (seasonality, dayOfWeek, demandMultiplier) lie in [0, 100], the temperature in [-90, 60] C,
+ * so `exp(day)` or `pow(10, 300)` is refused with the day it leaves the range, not run.
  * Tabulation checks every value again, naming the day (and temperature).
+ *
+ * Size: an expression is at most 1,000 characters, nests parentheses at most 32 deep and
+ * its syntax tree at most 200 deep (the parser and the checks recurse: a 200,000-term
+ * curve overflowed the stack); longer or deeper ones are refused before parsing.
  *
  * Speed: expressions are compiled once and tabulated once per scenario: one value per day,
  * or, for curves that use temperature, one per day and integer degree from minTemperature to
@@ -102,16 +109,49 @@ export interface TabulateOptions {
 
 type CurvePath = readonly (string | number)[];
 
-/** Compiles a curve, or throws a config PricelabError listing every problem with `path`. */
-export function compileCurve(source: number | string, path: CurvePath): CompiledCurve {
-  const { curve, problems } = analyseCurve(source, path);
+/** The range a curve's values must lie in, with what it measures. */
+export interface CurveRange {
+  readonly min: number;
+  readonly max: number;
+  readonly meaning: string;
+}
+
+const arrivalMultiplier: CurveRange = { min: 0, max: 100, meaning: 'an arrival multiplier' };
+/** The ranges of a scenario's curves, by name (scenarios/schema.ts, `curves`). */
+export const curveRanges: Readonly<Record<string, CurveRange>> = {
+  seasonality: arrivalMultiplier,
+  dayOfWeek: arrivalMultiplier,
+  demandMultiplier: arrivalMultiplier,
+  temperature: { min: -90, max: 60, meaning: 'a temperature in degrees C' },
+};
+
+/** The range of the scenario curve a path names (['curves', name]); none for other paths. */
+export function curveRangeFor(path: CurvePath): CurveRange | undefined {
+  const name = path.length === 2 && path[0] === 'curves' ? path[1] : undefined;
+  return typeof name === 'string' && Object.hasOwn(curveRanges, name) ? curveRanges[name] : undefined;
+}
+
+/** Longest expression accepted, in characters. */
+export const maxCurveLength = 1000;
+/** Deepest nesting of parentheses accepted. */
+export const maxCurveNesting = 32;
+/** Deepest syntax tree accepted (a chain of 200 sums or powers). */
+export const maxCurveDepth = 200;
+
+/**
+ * Compiles a curve, or throws a config PricelabError listing every problem with `path`.
+ * Values outside `range` (by default the range of the scenario curve `path` names; null:
+ * none) are refused.
+ */
+export function compileCurve(source: number | string, path: CurvePath, range: CurveRange | null = curveRangeFor(path) ?? null): CompiledCurve {
+  const { curve, problems } = analyseCurve(source, path, range);
   if (curve === undefined || problems.length > 0) throw configError(`invalid curve at ${formatPath(path)}`, problems);
   return curve;
 }
 
 /** The same checks as compileCurve, returning the problems (empty when the curve is valid). */
-export function checkCurve(source: number | string, path: CurvePath): Problem[] {
-  return analyseCurve(source, path).problems;
+export function checkCurve(source: number | string, path: CurvePath, range: CurveRange | null = curveRangeFor(path) ?? null): Problem[] {
+  return analyseCurve(source, path, range).problems;
 }
 
 /**
@@ -211,16 +251,24 @@ interface Analysis {
   readonly problems: Problem[];
 }
 
-function analyseCurve(source: number | string, path: CurvePath): Analysis {
+function analyseCurve(source: number | string, path: CurvePath, range: CurveRange | null): Analysis {
   const problem = (message: string): Problem => ({ path: [...path], message });
 
   if (typeof source === 'number') {
     if (!Number.isFinite(source)) return { problems: [problem(`expected a finite number, found ${source}`)] };
+    if (range && !(source >= range.min && source <= range.max)) return { problems: [problem(`expected ${range.meaning} in [${range.min}, ${range.max}], found ${source}`)] };
     const constant = source;
     return { curve: { usesTemperature: false, evaluate: () => constant }, problems: [] };
   }
   if (typeof source !== 'string') {
     return { problems: [problem(`expected a number or a math expression, found ${describeValue(source)}`)] };
+  }
+  if (source.length > maxCurveLength) {
+    return { problems: [problem(`expected an expression of at most ${maxCurveLength} characters, found ${source.length}`)] };
+  }
+  const nesting = parenthesisNesting(source);
+  if (nesting > maxCurveNesting) {
+    return { problems: [problem(`expected parentheses nested at most ${maxCurveNesting} deep, found ${nesting}`)] };
   }
 
   let root: MathNode;
@@ -230,15 +278,42 @@ function analyseCurve(source: number | string, path: CurvePath): Analysis {
     const reason = error instanceof Error ? error.message : String(error);
     return { problems: [problem(`expected a math expression, found a syntax error in "${source}": ${reason}`)] };
   }
+  const depth = treeDepth(root);
+  if (depth > maxCurveDepth) {
+    return { problems: [problem(`expected an expression at most ${maxCurveDepth} operations deep, found ${depth} (split long sums with parentheses, or tabulate the curve)`)] };
+  }
 
   const problems: Problem[] = [];
   const state = { usesTemperature: false };
   checkNode(root, (message) => problems.push(problem(message)), state);
   if (problems.length > 0) return { problems };
 
-  const curve = new ExpressionCurve(source, root, state.usesTemperature, path);
+  const curve = new ExpressionCurve(source, root, state.usesTemperature, path, range);
   const probeProblem = probeOverAYear(curve);
   return probeProblem === undefined ? { curve, problems: [] } : { problems: [probeProblem] };
+}
+
+/** The deepest nesting of (), [] and {} in a source, scanned before parsing (the parser recurses per level). */
+function parenthesisNesting(source: string): number {
+  let depth = 0;
+  let deepest = 0;
+  for (const character of source) {
+    if (character === '(' || character === '[' || character === '{') deepest = Math.max(deepest, ++depth);
+    else if (character === ')' || character === ']' || character === '}') depth = Math.max(0, depth - 1);
+  }
+  return deepest;
+}
+
+/** The depth of a syntax tree, walked with an explicit stack (no recursion to overflow). */
+function treeDepth(root: MathNode): number {
+  let deepest = 0;
+  const pending: { node: MathNode; depth: number }[] = [{ node: root, depth: 1 }];
+  while (pending.length > 0) {
+    const { node, depth } = pending.pop()!;
+    deepest = Math.max(deepest, depth);
+    node.forEach((child) => pending.push({ node: child, depth: depth + 1 }));
+  }
+  return deepest;
 }
 
 /** Walks the syntax tree, reporting every construct outside the whitelists. */
@@ -307,6 +382,7 @@ class ExpressionCurve implements CompiledCurve {
   readonly usesTemperature: boolean;
   readonly #source: string;
   readonly #path: CurvePath;
+  readonly #range: CurveRange | null;
   readonly #compiled: { evaluate(scope: Map<string, unknown>): unknown };
   /** One scope map reused for every evaluation (mathjs reads a Map without wrapping it). */
   readonly #scope = new Map<string, unknown>([
@@ -314,9 +390,10 @@ class ExpressionCurve implements CompiledCurve {
     ['e', Math.E],
   ]);
 
-  constructor(source: string, root: MathNode, usesTemperature: boolean, path: CurvePath) {
+  constructor(source: string, root: MathNode, usesTemperature: boolean, path: CurvePath, range: CurveRange | null) {
     this.#source = source;
     this.#path = path;
+    this.#range = range;
     this.#compiled = root.compile();
     this.usesTemperature = usesTemperature;
   }
@@ -335,8 +412,10 @@ class ExpressionCurve implements CompiledCurve {
       const reason = error instanceof Error ? error.message : String(error);
       throw this.#failure(scope, `expected a number, found an evaluation error (${reason})`);
     }
-    if (typeof value === 'number' && Number.isFinite(value)) return value;
-    throw this.#failure(scope, `expected a finite number, found ${describeValue(value)}`);
+    if (!(typeof value === 'number' && Number.isFinite(value))) throw this.#failure(scope, `expected a finite number, found ${describeValue(value)}`);
+    const range = this.#range;
+    if (range && !(value >= range.min && value <= range.max)) throw this.#failure(scope, `expected ${range.meaning} in [${range.min}, ${range.max}], found ${value}`);
+    return value;
   }
 
   #failure(scope: CurveScope, expectation: string): PricelabError {
@@ -366,7 +445,7 @@ function probeOverAYear(curve: ExpressionCurve): Problem | undefined {
       if (found !== undefined) {
         return {
           path: found.path,
-          message: `${found.message} (probing a year: day 0..365, dayOfYear = day + 1, weekday = day mod 7, temperature ${probeTemperature} C; a curve must be a finite number on every day)`,
+          message: `${found.message} (probing a year: day 0..365, dayOfYear = day + 1, weekday = day mod 7, temperature ${probeTemperature} C; a curve must be a finite number in its range on every day)`,
         };
       }
       throw error;

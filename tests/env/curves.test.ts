@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { buildCalendar } from '../../env/calendar.js';
-import { checkCurve, compileCurve, curveVariableNames, tabulateCurve, type CurveScope } from '../../env/curves.js';
+import { checkCurve, compileCurve, curveRangeFor, curveVariableNames, maxCurveDepth, maxCurveLength, maxCurveNesting, tabulateCurve, type CurveScope } from '../../env/curves.js';
 import { PricelabError } from '../../env/errors.js';
 
 const path = ['curves', 'seasonality'] as const;
@@ -53,8 +53,9 @@ describe('curve values', () => {
   });
 
   test('day, weekday and weekend follow the calendar', () => {
-    const dayTable = tabulateCurve(compileCurve('day', path), calendar);
-    const weekdayTable = tabulateCurve(compileCurve('weekday', path), calendar);
+    // Levels, not multipliers: no range (null).
+    const dayTable = tabulateCurve(compileCurve('day', path, null), calendar);
+    const weekdayTable = tabulateCurve(compileCurve('weekday', path, null), calendar);
     const weekendTable = tabulateCurve(compileCurve('1 + 0.25 * weekend', path), calendar);
     expect(weekdayTable.valueAt(0, 0)).toBe(3); // Thursday 1 January 2026
     for (let day = 0; day < calendar.days; day++) {
@@ -72,7 +73,7 @@ describe('curve values', () => {
   });
 
   test('a value that is only bad on a day beyond the probed year is reported at tabulation, naming the day', () => {
-    const curve = compileCurve('1 / (day - 380)', path);
+    const curve = compileCurve('1 + 1 / (day - 380)', path);
     const error = refusal(() => tabulateCurve(curve, calendar));
     expect(error.kind).toBe('config');
     expect(error.problems[0]?.path).toEqual(path);
@@ -160,7 +161,7 @@ describe('refused curves', () => {
     { construct: 'a boolean result', source: 'weekend == 1', message: /found the boolean/ },
     { construct: 'a wrong number of arguments', source: 'sin(1, 2)', message: /evaluation error/ },
     { construct: 'a non-finite number', source: Number.POSITIVE_INFINITY, message: /expected a finite number, found Infinity/ },
-    { construct: 'a value bad on one day of the year', source: '1 / (dayOfYear - 100)', message: /day 99 \(dayOfYear 100.*found Infinity/ },
+    { construct: 'a value bad on one day of the year', source: '1 + 1 / abs(dayOfYear - 100)', message: /day 99 \(dayOfYear 100.*found Infinity/ },
   ];
 
   test.each(forbidden)('$construct: $source', ({ source, message }) => {
@@ -178,5 +179,61 @@ describe('refused curves', () => {
     expect(problems).toHaveLength(3);
     for (const problem of problems) expect(problem.path).toEqual(['curves', 'temperature']);
     expect(checkCurve('1 + 0.3 * sin(2 pi dayOfYear / 365)', path)).toEqual([]);
+  });
+});
+
+describe('careless curves (issue 13.13): refused fast, with the field, the expectation and what was found', () => {
+  const within = (seconds: number, check: () => void) => {
+    const started = performance.now();
+    check();
+    expect((performance.now() - started) / 1000).toBeLessThan(seconds);
+  };
+
+  test.each([
+    { source: 'exp(day)', name: 'seasonality', message: /"exp\(day\)" on day 5 \(dayOfYear 6.*expected an arrival multiplier in \[0, 100\], found 148\.4/ },
+    { source: 'pow(10, 300)', name: 'demandMultiplier', message: /expected an arrival multiplier in \[0, 100\], found 1e\+300/ },
+    { source: '1 - 0.5 * weekend * 3', name: 'dayOfWeek', message: /on day 5 .*found -0\.5/ },
+    { source: '15 + day', name: 'temperature', message: /on day 46 .*expected a temperature in degrees C in \[-90, 60\], found 61/ },
+    { source: 1e308, name: 'seasonality', message: /expected an arrival multiplier in \[0, 100\], found 1e\+308/ },
+  ])('$name = $source is out of its range', ({ source, name, message }) => {
+    const curvePath = ['curves', name];
+    const error = refusal(() => compileCurve(source, curvePath));
+    expect(error.problems.map((problem) => problem.path)).toEqual([curvePath]);
+    expect(error.problems[0]?.message).toMatch(message);
+    expect(checkCurve(source, curvePath)).toEqual(error.problems);
+  });
+
+  test('a temperature-driven multiplier out of range is refused at tabulation, naming the day and the temperature', () => {
+    const curve = compileCurve('max(1, 3 * temperature)', ['curves', 'demandMultiplier']);
+    const error = refusal(() => tabulateCurve(curve, calendar));
+    expect(error.problems[0]?.message).toMatch(/temperature 34 C\): expected an arrival multiplier in \[0, 100\], found 102/);
+  });
+
+  test('a curve of 200,000 terms is refused by its length, at once (it overflowed the stack)', () => {
+    const source = Array.from({ length: 200_000 }, () => 'day').join(' + ');
+    within(1, () => {
+      const problems = checkCurve(source, path);
+      expect(problems).toEqual([{ path, message: `expected an expression of at most ${maxCurveLength} characters, found ${source.length}` }]);
+    });
+  });
+
+  test('deep nesting is refused before parsing: parentheses, and chains under the length cap', () => {
+    const parentheses = `${'('.repeat(300)}1${')'.repeat(300)}`;
+    expect(checkCurve(parentheses, path)).toEqual([{ path, message: `expected parentheses nested at most ${maxCurveNesting} deep, found 300` }]);
+    const chain = Array.from({ length: 249 }, () => 'e').join('+');
+    expect(chain.length).toBeLessThanOrEqual(maxCurveLength);
+    expect(checkCurve(chain, path)[0]?.message).toMatch(new RegExp(`expected an expression at most ${maxCurveDepth} operations deep, found 24\\d`));
+    const powers = Array.from({ length: 300 }, () => '1').join('^');
+    expect(checkCurve(powers, path)[0]?.message).toMatch(/operations deep/);
+    // Within the caps, a long but shallow expression is fine.
+    expect(checkCurve(`(${Array.from({ length: 20 }, () => '0.01').join(' + ')}) + (${Array.from({ length: 20 }, () => '0.02').join(' + ')})`, path)).toEqual([]);
+  });
+
+  test('the ranges come from the curve path; other paths have none unless given', () => {
+    expect(curveRangeFor(['curves', 'seasonality'])).toEqual({ min: 0, max: 100, meaning: 'an arrival multiplier' });
+    expect(curveRangeFor(['curves', 'constructor'])).toBeUndefined();
+    expect(curveRangeFor(['elsewhere'])).toBeUndefined();
+    expect(checkCurve('day', ['elsewhere'])).toEqual([]);
+    expect(checkCurve('day', ['elsewhere'], { min: 0, max: 10, meaning: 'a share' })[0]?.message).toMatch(/expected a share in \[0, 10\], found 11/);
   });
 });
