@@ -238,6 +238,9 @@ const cutLine = (message: string): string => {
   return line.length <= 300 ? line : `${line.slice(0, 299)}…`;
 };
 
+/** A bound in raw units without float noise (124.95, not 124.94999999999999). */
+const rawBound = (value: number): number => Number(value.toPrecision(12));
+
 /** GET /v1/policies/:name/schema: what a client needs to build a price request for the production version. */
 export function policySchemaOf(service: PricingService, name: string): z.output<typeof policySchemaResponseSchema> {
   const described = service.describe(name);
@@ -246,8 +249,8 @@ export function policySchemaOf(service: PricingService, name: string): z.output<
     name: feature.name,
     type: 'number' as const,
     scale: feature.scale,
-    low: feature.low === null ? null : feature.low * feature.scale,
-    high: feature.high === null ? null : feature.high * feature.scale,
+    low: feature.low === null ? null : rawBound(feature.low * feature.scale),
+    high: feature.high === null ? null : rawBound(feature.high * feature.scale),
   }));
   // The policy's own request schema: the generic one with its features named and required.
   const request = priceRequestSchema.extend({

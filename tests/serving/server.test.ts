@@ -419,6 +419,7 @@ describe('the pricing endpoint', () => {
       expect(schema.features.map((feature) => feature.name)).toEqual(env.observationSpace.featureNames);
       expect(schema.features.find((feature) => feature.name === 'lastPrice')).toMatchObject({ type: 'number', scale: env.inner.model.ladder[env.inner.model.ladder.length - 1], low: 0 });
       expect(schema.ladder).toEqual(Array.from(env.inner.model.ladder));
+      for (const feature of schema.features) for (const bound of [feature.low, feature.high]) if (bound !== null) expect(Number(bound.toPrecision(12))).toBe(bound);
       expect(schema.guardrails).toEqual({ minPrice: 12.99, maxPrice: 24.99 });
       const featuresSchema = (schema.request.properties as Record<string, { required: string[]; additionalProperties: boolean }>).features;
       expect([...(featuresSchema?.required ?? [])].sort()).toEqual([...env.observationSpace.featureNames].sort());
