@@ -210,7 +210,7 @@ const migrations: Readonly<Record<number, (db: Database.Database) => void>> = {
 };
 
 /** The tables a database at schema `version` must have. */
-const tablesAt = (version: number): string[] => ['policy_versions', 'policy_aliases', 'policy_audit', ...(version >= 4 ? ['policy_retirements'] : [])];
+const tablesAt = (version: number): string[] => ['policy_versions', 'policy_aliases', 'policy_audit', 'policy_gates', ...(version >= 4 ? ['policy_retirements'] : [])];
 
 /** sha256 over the link to the previous entry and every stored field of this one. */
 function entryHashOf(previousHash: string, row: Pick<AuditRow, 'at' | 'actor' | 'action' | 'name' | 'version' | 'alias' | 'reason' | 'details'>): string {
@@ -218,11 +218,11 @@ function entryHashOf(previousHash: string, row: Pick<AuditRow, 'at' | 'actor' | 
 }
 
 /**
- * Brings the registry's tables to the newest schema, refusing a database where a table
- * the recorded schema has is missing (dropped: `CREATE TABLE IF NOT EXISTS` would
- * silently start an empty audit log).
+ * The registry's recorded schema version (null before any), refusing a database where a
+ * table the recorded schema has is missing (dropped: `CREATE TABLE IF NOT EXISTS` would
+ * silently start an empty audit log). Reads only.
  */
-function migrate(db: Database.Database, file: string): void {
+function inspect(db: Database.Database, file: string): number | null {
   const tables = new Set(db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((row) => row.name));
   const recorded = tables.has('registry_schema') ? (db.prepare<[], { version: number | null }>('SELECT MAX(version) AS version FROM registry_schema').get()?.version ?? null) : null;
   const vanished = (names: readonly string[]) => names.filter((table) => !tables.has(table));
@@ -233,6 +233,12 @@ function migrate(db: Database.Database, file: string): void {
   const chained = tables.has('policy_audit') && db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('policy_audit')").all().some((column) => column.name === 'entry_hash');
   if (chained && (recorded === null || recorded < 2)) refuse([], 'the audit log is a hash chain but the registry schema record is missing');
   if (tables.has('policy_versions') && !tables.has('policy_audit') && (db.prepare<[], { count: number }>('SELECT COUNT(*) AS count FROM policy_versions').get()?.count ?? 0) > 0) refuse(['policy_audit'], 'versions exist without their audit log');
+  return recorded;
+}
+
+/** Creates or migrates the registry's tables; run inside an IMMEDIATE transaction. */
+function migrate(db: Database.Database, file: string): void {
+  const recorded = inspect(db, file);
   db.exec(`CREATE TABLE IF NOT EXISTS registry_schema (version INTEGER NOT NULL);
     ${baseTables}${versionTriggers}${auditTriggers}
     CREATE TRIGGER IF NOT EXISTS registry_schema_kept_update BEFORE UPDATE ON registry_schema
@@ -310,7 +316,8 @@ export class PolicyRegistry {
       db.pragma('journal_mode = WAL');
       db.pragma('foreign_keys = ON');
       db.pragma('busy_timeout = 5000');
-      db.transaction(() => migrate(db, file)).immediate();
+      // Only a database that needs creating or migrating takes the write lock.
+      if (inspect(db, file) !== registrySchemaVersion) db.transaction(() => migrate(db, file)).immediate();
     } catch (error) {
       db.close();
       throw error;
@@ -562,10 +569,11 @@ export class PolicyRegistry {
     for (const row of this.db.prepare<[], { name: string }>('SELECT name FROM policy_retirements').all()) {
       if (!retireEntries.has(row.name)) problems.push({ path: ['retirements', row.name], message: 'expected a retire entry in the audit log, found none' });
     }
-    for (const row of this.db.prepare<[], { name: string; gates: string }>('SELECT name, gates FROM policy_gates').all()) {
-      const entry = lastGates.get(row.name);
+    const gateRows = new Map(this.db.prepare<[], { name: string; gates: string }>('SELECT name, gates FROM policy_gates').all().map((row) => [row.name, JSON.stringify(JSON.parse(row.gates))]));
+    for (const name of new Set([...gateRows.keys(), ...lastGates.keys()])) {
+      const entry = lastGates.get(name);
       const logged = entry ? JSON.stringify((JSON.parse(entry.details) as { gates?: unknown } | null)?.gates ?? null) : undefined;
-      if (logged !== JSON.stringify(JSON.parse(row.gates))) problems.push({ path: ['gates', row.name], message: 'expected the gates of the last set-gates entry in the audit log, found others: they were changed outside the registry' });
+      if (logged !== gateRows.get(name)) problems.push({ path: ['gates', name], message: `expected ${logged === undefined ? 'no stored gates' : 'the gates of the last set-gates entry in the audit log'}, found ${gateRows.has(name) ? 'other gates' : 'none'}: they were changed outside the registry` });
     }
     return { ok: problems.length === 0, entries: rows.length, firstBroken, problems };
   }

@@ -290,6 +290,35 @@ describe('the audit log is a hash chain the registry checks', () => {
     expect(aliasRefusal.problems.map((problem) => problem.path.join('.'))).toContain('aliases.everyday@production');
   });
 
+  it('stored gates changed or removed behind the registry are caught; opening a current registry takes no write lock', () => {
+    const home = freshHome();
+    const registry = PolicyRegistry.open(home);
+    registry.register(first, { reason: 'v1' });
+    registry.setGates('everyday', { alpha: 0.05 }, { reason: 'house rules' });
+    registry.close();
+    const db = raw(home);
+    db.prepare("UPDATE policy_gates SET gates = '{\"alpha\":0.5}'").run();
+    db.close();
+    expect(refusalOf(() => PolicyRegistry.open(home)).problems.map((problem) => problem.path.join('.'))).toEqual(['gates.everyday']);
+    const again = raw(home);
+    again.prepare('DELETE FROM policy_gates').run();
+    again.close();
+    expect(refusalOf(() => PolicyRegistry.open(home)).problems.map((problem) => problem.message)).toEqual([expect.stringMatching(/found none: they were changed outside/)]);
+
+    // Another connection holds the write lock: a current registry still opens and reads at once.
+    const fresh = freshHome();
+    PolicyRegistry.open(fresh).close();
+    const writer = raw(fresh);
+    writer.exec('BEGIN IMMEDIATE');
+    const started = Date.now();
+    const reader = PolicyRegistry.open(fresh);
+    expect(reader.list()).toEqual([]);
+    reader.close();
+    expect(Date.now() - started).toBeLessThan(2000);
+    writer.exec('ROLLBACK');
+    writer.close();
+  });
+
   it('migrates a registry from before the chain: hashes its entries, stores paths relative to the home; a copied home reads its own files', async () => {
     const home = freshHome();
     // The schema and rows as the registry wrote them before (absolute artifact paths).
