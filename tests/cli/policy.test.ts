@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -63,7 +63,19 @@ describe('pricelab policy', () => {
     const tampered = (await trainedPolicyArtifact(scratch, { name: 'tabular', steps: 500, seed: 9 })).folder;
     writeFileSync(join(tampered, 'q-table.json'), '{"changed": true}');
     expect((await pricelab('policy', 'register', tampered, '--reason', 'x')).code).toBe(4);
-  }, 60_000);
+    // File names in policy.json that leave the folder or collide with the manifest: exit 4, nothing left behind.
+    for (const hostile of ['../../../../etc/hostname', 'policy.json']) {
+      const folder = (await trainedPolicyArtifact(scratch, { name: 'hostile', steps: 1, seed: 11, kind: 'fixed-price', config: { price: 17.99 } })).folder;
+      const manifest = JSON.parse(readFileSync(join(folder, 'policy.json'), 'utf8'));
+      manifest.files[hostile] = { sha256: '0'.repeat(64), bytes: 1 };
+      writeFileSync(join(folder, 'policy.json'), JSON.stringify(manifest));
+      const refused = await pricelab('policy', 'register', folder, '--reason', 'x');
+      expect(refused.code).toBe(4);
+      expect(refused.stderr).toMatch(/plain file name|manifest itself/);
+      rmSync(folder, { recursive: true, force: true });
+      expect(existsSync(join(home, 'policies', 'hostile')) ? readdirSync(join(home, 'policies', 'hostile')) : []).toEqual([]);
+    }
+  }, 180_000);
 
   it('removes an alias and retires a policy (audited); audit --verify checks the hash chain (exit 4 naming the first broken entry)', async () => {
     const own = join(scratch, 'home-retire');
