@@ -1,20 +1,30 @@
 /**
- * `pricelab dashboard [--port <n>]`: the browser dashboard (ui/server) on 127.0.0.1, the
- * same server `npm start` runs. Results store and registry: PRICELAB_HOME (default ./.pricelab).
+ * `pricelab dashboard`: the browser dashboard (ui/server), the same server and options as
+ * `npm start` (ui/server/launch.ts): --port, --host (default 127.0.0.1; anything else is
+ * warned about: the dashboard has no authentication), --allow-host and --allow-origin (more
+ * names and page origins to accept), --scenarios and --runs (folders the page may load
+ * from). Results store and registry: PRICELAB_HOME (default ./.pricelab). A busy port
+ * exits 2 saying so.
  */
 import type { Command } from 'commander';
-import { startDashboard } from '../../ui/server/app.js';
+import { defaultHost, defaultPort, launchDashboard, launchOptionHelp } from '../../ui/server/launch.js';
 import { integer, run } from '../output.js';
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 export function registerDashboard(program: Command): void {
   program
     .command('dashboard')
     .description('serve the live simulation dashboard on http://127.0.0.1:<port>')
-    .option('--port <n>', 'port to listen on (0: any free port)', integer, 3000)
+    .option('--port <n>', launchOptionHelp.port, integer, defaultPort)
+    .option('--host <address>', launchOptionHelp.host, defaultHost)
+    .option('--allow-host <name>', launchOptionHelp.allowHost, collect)
+    .option('--allow-origin <origin>', launchOptionHelp.allowOrigin, collect)
+    .option('--scenarios <folder>', launchOptionHelp.scenarios)
+    .option('--runs <folder>', launchOptionHelp.runs)
     .action(
-      run(async (options: { port: number }) => {
-        const server = await startDashboard({ port: options.port });
-        process.stdout.write(`pricelab dashboard: ${server.url} (Ctrl-C to stop)\n`);
+      run(async (options: { port: number; host: string; allowHost?: string[]; allowOrigin?: string[]; scenarios?: string; runs?: string }) => {
+        const server = await launchDashboard(options);
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);

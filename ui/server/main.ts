@@ -1,19 +1,37 @@
 #!/usr/bin/env node
 /**
- * `npm start`: the dashboard on http://127.0.0.1:3000 (`--port <n>` for another port,
- * PRICELAB_HOME for another results store), with the default scenario loaded.
+ * `npm start`: the dashboard on http://127.0.0.1:3000, with the default scenario loaded;
+ * the same options as `pricelab dashboard` (launch.ts): `--port <n>`, `--host <address>`,
+ * `--allow-host <name>`, `--allow-origin <origin>`, `--scenarios <folder>`, `--runs <folder>`;
+ * PRICELAB_HOME for another results store. A busy port or a bad option exits 2 with a
+ * message that says what to do.
  */
 import { parseArgs } from 'node:util';
-import { startDashboard } from './app.js';
+import { exitCodes, reportError } from '../../cli/output.js';
+import { defaultHost, defaultPort, launchDashboard } from './launch.js';
 
-const { values } = parseArgs({ options: { port: { type: 'string', default: '3000' } } });
-const port = Number(values.port);
-if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-  process.stderr.write(`pricelab dashboard: expected --port to be an integer from 0 to 65535, found "${values.port}"\n`);
-  process.exit(2);
+let values;
+try {
+  values = parseArgs({
+    options: {
+      port: { type: 'string', default: String(defaultPort) },
+      host: { type: 'string', default: defaultHost },
+      'allow-host': { type: 'string', multiple: true },
+      'allow-origin': { type: 'string', multiple: true },
+      scenarios: { type: 'string' },
+      runs: { type: 'string' },
+    },
+  }).values;
+} catch (error) {
+  process.stderr.write(`pricelab dashboard: ${(error as Error).message}\n`);
+  process.exit(exitCodes.badInput);
 }
-const server = await startDashboard({ port });
-process.stdout.write(`pricelab dashboard: ${server.url} (Ctrl-C to stop)\n`);
-const stop = () => void server.close().then(() => process.exit(0));
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+const port = /^\d+$/.test(values.port) ? Number(values.port) : Number.NaN;
+try {
+  const server = await launchDashboard({ port, host: values.host, allowHost: values['allow-host'], allowOrigin: values['allow-origin'], scenarios: values.scenarios, runs: values.runs });
+  const stop = () => void server.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+} catch (error) {
+  process.exit(reportError(error));
+}
