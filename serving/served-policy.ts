@@ -172,7 +172,8 @@ export class ServedPolicy {
     const known = this.knownFeatures;
     if (Object.keys(features).length !== specs.length || problems.length > 0) {
       for (const name of Object.keys(features)) {
-        if (!known.has(name)) problems.push({ path: [...path, name], message: `expected one of this policy's features (${[...known].join(', ')}), found an unknown one` });
+        // Named once, without repeating every feature name per unknown key (featureNames lists them).
+        if (!known.has(name)) problems.push({ path: [...path, name], message: `expected one of this policy's ${known.size} features, found an unknown one` });
       }
     }
     return problems.length > 0 ? problems : observation;

@@ -51,6 +51,10 @@ describe('a served policy', () => {
     expect(paths).toContain(`features.${first}`);
     expect(paths).toContain(`features.${second}`);
     expect(paths).toContain('features.surprise');
+    // An unknown key is named once: its problem does not repeat every feature name.
+    const unknown = problems.find((problem) => problem.path.join('.') === 'features.surprise');
+    expect(unknown?.message).not.toContain(second ?? '');
+    expect(unknown?.message.length).toBeLessThan(80);
     served.dispose();
   });
 
