@@ -1,0 +1,318 @@
+/**
+ * Card: the simulator's demand model fitted to a sales history by maximum likelihood.
+ *
+ * Model (the simulator's own, docs/market-model.md, with one segment):
+ *   units_t ~ Poisson(M_t * s_t),   s_t = exp(u_0t) / (exp(a_out) + exp(u_0t) + sum_k exp(u_kt))
+ *   u_0t = a - b p_t + sum_m gamma_m z_mt        (our offer: quality, price, promotion lifts)
+ *   u_kt = a_k - b r_kt                          (rival k at its price r_kt)
+ * The outside utility a_out is 0 and the logit scale mu is 1: utilities are identified only
+ * up to location and scale (a, b, a_k and gamma are in units of mu), which the simulator
+ * accepts as given. M_t, the market size (arrivals), is known per row: the traffic column
+ * when there is one, otherwise an assumed potential market (see calibration/calibrate.ts).
+ * Units are the simulator's Poisson thinning of arrivals, so with traffic the likelihood is
+ * the simulator's exact law.
+ *
+ * Parameters, in order: quality (a), priceSensitivity (b, utility per currency unit),
+ * lift:<promotion> (gamma_m, utility), rivalQuality:<column> (a_k).
+ *
+ * Method: Newton-Raphson on the log-likelihood with the analytic gradient and Hessian,
+ * falling back to Fisher scoring when the observed information is not positive definite,
+ * with step halving so that every step raises the likelihood; converged when the Newton
+ * decrement falls below 1e-14 (1 + |loglik|). Linear algebra: ml-matrix (Cholesky solves,
+ * inverse). Intervals: 95% Wald from the inverse observed information at the optimum; when
+ * the Pearson dispersion exceeds `quasiThreshold` (overdispersed counts, as in scanner data)
+ * the standard errors are scaled by its square root (quasi-Poisson) and the method says so.
+ *
+ * Derivatives: with d_j = du_j/dtheta (u linear in theta) and shares s_j,
+ *   dlog lambda = d_0 - m,  m = sum_j s_j d_j;   d2 log lambda = -(sum_j s_j d_j d_j' - m m')
+ *   grad = sum_t (y_t - lambda_t) dlog lambda_t;  -Hessian = sum_t lambda_t g g' + (y_t - lambda_t)(sum_j s_j d_j d_j' - m m').
+ */
+import { CholeskyDecomposition, Matrix, inverse } from 'ml-matrix';
+import gammaln from '@stdlib/math-base-special-gammaln';
+import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
+
+export interface LogitPoissonData {
+  readonly rows: number;
+  readonly units: Float64Array;
+  /** log of the market size (arrivals) per row. */
+  readonly logMarketSize: Float64Array;
+  readonly price: Float64Array;
+  readonly promotions: readonly Float64Array[];
+  readonly promotionNames: readonly string[];
+  readonly rivalPrices: readonly Float64Array[];
+  readonly rivalNames: readonly string[];
+  /** 1 for rows used in the fit (e.g. the training part of a holdout split); all rows when absent. */
+  readonly include?: Uint8Array;
+}
+
+export interface ParameterEstimate {
+  readonly name: string;
+  readonly value: number;
+  readonly standardError: number;
+  readonly lower: number;
+  readonly upper: number;
+}
+
+export interface LogitPoissonFit {
+  readonly parameters: readonly ParameterEstimate[];
+  /** Estimates in parameter order (quality, priceSensitivity, lifts..., rival qualities...). */
+  readonly theta: Float64Array;
+  /** Covariance of the estimates used for the intervals (scaled when quasi-Poisson). */
+  readonly covariance: number[][];
+  readonly logLikelihood: number;
+  readonly iterations: number;
+  readonly converged: boolean;
+  /** Pearson chi-square over residual degrees of freedom (1 for Poisson data). */
+  readonly dispersion: number;
+  readonly intervalMethod: string;
+  readonly rowsUsed: number;
+  readonly promotionCount: number;
+  readonly rivalCount: number;
+}
+
+export interface FitOptions {
+  readonly maxIterations?: number;
+  /** Dispersion above which standard errors are scaled (quasi-Poisson); Infinity never scales. */
+  readonly quasiThreshold?: number;
+  /** Two-sided confidence level of the intervals (default 0.95). */
+  readonly confidence?: number;
+}
+
+export const waldZ95 = 1.959963984540054;
+
+export function parameterNames(promotionNames: readonly string[], rivalNames: readonly string[]): string[] {
+  return ['quality', 'priceSensitivity', ...promotionNames.map((name) => `lift:${name}`), ...rivalNames.map((name) => `rivalQuality:${name}`)];
+}
+
+/** Our logit share given the parameters, one row's price, promotions and rival prices. */
+export function logitShare(theta: ArrayLike<number>, price: number, promotions: ArrayLike<number>, rivalPrices: ArrayLike<number>): number {
+  const sensitivity = theta[1] ?? 0;
+  let ours = (theta[0] ?? 0) - sensitivity * price;
+  for (let index = 0; index < promotions.length; index++) ours += (theta[2 + index] ?? 0) * (promotions[index] ?? 0);
+  let largest = Math.max(0, ours);
+  const rivalUtilities: number[] = [];
+  for (let index = 0; index < rivalPrices.length; index++) {
+    const utility = (theta[2 + promotions.length + index] ?? 0) - sensitivity * (rivalPrices[index] ?? 0);
+    rivalUtilities.push(utility);
+    largest = Math.max(largest, utility);
+  }
+  let denominator = Math.exp(-largest) + Math.exp(ours - largest);
+  for (const utility of rivalUtilities) denominator += Math.exp(utility - largest);
+  return Math.exp(ours - largest) / denominator;
+}
+
+/** Workspace for one pass over the rows: log-likelihood, gradient, minus the Hessian, Fisher information. */
+interface Pass {
+  logLikelihood: number;
+  gradient: Float64Array;
+  negativeHessian: Float64Array;
+  fisher: Float64Array;
+  pearson: number;
+  rows: number;
+}
+
+function evaluate(data: LogitPoissonData, theta: Float64Array, withDerivatives: boolean): Pass {
+  const promotionCount = data.promotions.length;
+  const rivalCount = data.rivalPrices.length;
+  const size = theta.length;
+  const gradient = new Float64Array(size);
+  const negativeHessian = new Float64Array(size * size);
+  const fisher = new Float64Array(size * size);
+  // d_j vectors (dense) for our offer (j = 0) and each rival, their shares, the mean m and g.
+  const directions = Array.from({ length: rivalCount + 1 }, () => new Float64Array(size));
+  const shares = new Float64Array(rivalCount + 1);
+  const utilities = new Float64Array(rivalCount + 1);
+  const mean = new Float64Array(size);
+  const score = new Float64Array(size);
+  let logLikelihood = 0;
+  let pearson = 0;
+  let rows = 0;
+  const sensitivity = theta[1] ?? 0;
+  for (let row = 0; row < data.rows; row++) {
+    if (data.include && data.include[row] !== 1) continue;
+    rows++;
+    const price = data.price[row] ?? 0;
+    let ours = (theta[0] ?? 0) - sensitivity * price;
+    for (let index = 0; index < promotionCount; index++) ours += (theta[2 + index] ?? 0) * (data.promotions[index]?.[row] ?? 0);
+    utilities[0] = ours;
+    let largest = Math.max(0, ours);
+    for (let index = 0; index < rivalCount; index++) {
+      const utility = (theta[2 + promotionCount + index] ?? 0) - sensitivity * (data.rivalPrices[index]?.[row] ?? 0);
+      utilities[index + 1] = utility;
+      if (utility > largest) largest = utility;
+    }
+    let denominator = Math.exp(-largest);
+    for (let index = 0; index <= rivalCount; index++) {
+      const weight = Math.exp((utilities[index] ?? 0) - largest);
+      shares[index] = weight;
+      denominator += weight;
+    }
+    for (let index = 0; index <= rivalCount; index++) shares[index] = (shares[index] ?? 0) / denominator;
+    const logShare = ours - largest - Math.log(denominator);
+    const logLambda = (data.logMarketSize[row] ?? 0) + logShare;
+    const lambda = Math.exp(logLambda);
+    const units = data.units[row] ?? 0;
+    logLikelihood += (units > 0 ? units * logLambda : 0) - lambda;
+    pearson += lambda > 0 ? ((units - lambda) * (units - lambda)) / lambda : 0;
+    if (!withDerivatives) continue;
+
+    const own = directions[0]!;
+    own.fill(0);
+    own[0] = 1;
+    own[1] = -price;
+    for (let index = 0; index < promotionCount; index++) own[2 + index] = data.promotions[index]?.[row] ?? 0;
+    for (let index = 0; index < rivalCount; index++) {
+      const direction = directions[index + 1]!;
+      direction.fill(0);
+      direction[1] = -(data.rivalPrices[index]?.[row] ?? 0);
+      direction[2 + promotionCount + index] = 1;
+    }
+    mean.fill(0);
+    for (let j = 0; j <= rivalCount; j++) {
+      const share = shares[j] ?? 0;
+      const direction = directions[j]!;
+      for (let p = 0; p < size; p++) mean[p] = (mean[p] ?? 0) + share * (direction[p] ?? 0);
+    }
+    for (let p = 0; p < size; p++) score[p] = (own[p] ?? 0) - (mean[p] ?? 0);
+    const residual = units - lambda;
+    for (let p = 0; p < size; p++) gradient[p] = (gradient[p] ?? 0) + residual * (score[p] ?? 0);
+    for (let p = 0; p < size; p++) {
+      const scoreP = score[p] ?? 0;
+      for (let q = 0; q <= p; q++) {
+        let covariance = -(mean[p] ?? 0) * (mean[q] ?? 0);
+        for (let j = 0; j <= rivalCount; j++) {
+          const direction = directions[j]!;
+          covariance += (shares[j] ?? 0) * (direction[p] ?? 0) * (direction[q] ?? 0);
+        }
+        const information = lambda * scoreP * (score[q] ?? 0);
+        fisher[p * size + q] = (fisher[p * size + q] ?? 0) + information;
+        negativeHessian[p * size + q] = (negativeHessian[p * size + q] ?? 0) + information + residual * covariance;
+      }
+    }
+  }
+  for (let p = 0; p < size; p++) {
+    for (let q = 0; q < p; q++) {
+      negativeHessian[q * size + p] = negativeHessian[p * size + q] ?? 0;
+      fisher[q * size + p] = fisher[p * size + q] ?? 0;
+    }
+  }
+  return { logLikelihood, gradient, negativeHessian, fisher, pearson, rows };
+}
+
+function toMatrix(values: Float64Array, size: number): Matrix {
+  return new Matrix(Array.from({ length: size }, (_, row) => Array.from(values.subarray(row * size, row * size + size))));
+}
+
+/** The ascent direction: Newton when the observed information is positive definite, else Fisher scoring. */
+function direction(pass: Pass, size: number, useNewton: boolean): Float64Array | undefined {
+  for (const information of useNewton ? [pass.negativeHessian, pass.fisher] : [pass.fisher]) {
+    const cholesky = new CholeskyDecomposition(toMatrix(information, size));
+    if (!cholesky.isPositiveDefinite()) continue;
+    const step = cholesky.solve(Matrix.columnVector(Array.from(pass.gradient)));
+    return Float64Array.from(step.getColumn(0));
+  }
+  return undefined;
+}
+
+function startingValues(data: LogitPoissonData): Float64Array {
+  const size = 2 + data.promotions.length + data.rivalPrices.length;
+  const theta = new Float64Array(size);
+  let units = 0;
+  let market = 0;
+  for (let row = 0; row < data.rows; row++) {
+    if (data.include && data.include[row] !== 1) continue;
+    units += data.units[row] ?? 0;
+    market += Math.exp(data.logMarketSize[row] ?? 0);
+  }
+  // Everyone (us and each rival) starts with an equal share of the inside market, at b = 0.
+  const inside = Math.min(0.95, Math.max(1e-6, (units / Math.max(market, 1e-300)) * (1 + data.rivalPrices.length)));
+  const quality = Math.log(inside / (1 - inside)) - Math.log(1 + data.rivalPrices.length);
+  theta[0] = quality;
+  for (let index = 0; index < data.rivalPrices.length; index++) theta[2 + data.promotions.length + index] = quality;
+  return theta;
+}
+
+export function fitLogitPoisson(data: LogitPoissonData, options: FitOptions = {}): LogitPoissonFit {
+  const maxIterations = options.maxIterations ?? 200;
+  const quasiThreshold = options.quasiThreshold ?? 1.5;
+  const size = 2 + data.promotions.length + data.rivalPrices.length;
+  let theta = startingValues(data);
+  let pass = evaluate(data, theta, true);
+  let iterations = 0;
+  let converged = false;
+  while (iterations < maxIterations) {
+    iterations++;
+    let accepted = false;
+    let decrement = 0;
+    for (const useNewton of [true, false]) {
+      const step = direction(pass, size, useNewton);
+      if (!step) continue;
+      decrement = step.reduce((total, value, index) => total + value * (pass.gradient[index] ?? 0), 0);
+      if (decrement < 1e-14 * (1 + Math.abs(pass.logLikelihood))) {
+        // Take the last (tiny) step too: Newton's error after it is the square of this one's.
+        const candidate = theta.map((value, index) => value + (step[index] ?? 0));
+        if (evaluate(data, candidate, false).logLikelihood >= pass.logLikelihood - 1e-12 * (1 + Math.abs(pass.logLikelihood))) theta = candidate;
+        pass = evaluate(data, theta, true);
+        converged = true;
+        break;
+      }
+      for (let scale = 1; scale > 1e-10; scale /= 2) {
+        const candidate = theta.map((value, index) => value + scale * (step[index] ?? 0));
+        const trial = evaluate(data, candidate, false);
+        if (Number.isFinite(trial.logLikelihood) && trial.logLikelihood >= pass.logLikelihood) {
+          theta = candidate;
+          accepted = true;
+          break;
+        }
+      }
+      if (accepted) break;
+    }
+    if (converged) break;
+    if (!accepted) {
+      // No step raises the likelihood: at the optimum to machine precision, or stuck.
+      converged = decrement < 1e-6 * (1 + Math.abs(pass.logLikelihood));
+      break;
+    }
+    pass = evaluate(data, theta, true);
+  }
+
+  const names = parameterNames(data.promotionNames, data.rivalNames);
+  const information = toMatrix(pass.negativeHessian, size);
+  const cholesky = new CholeskyDecomposition(information);
+  const covarianceMatrix = cholesky.isPositiveDefinite() ? inverse(information) : undefined;
+  const dispersion = pass.rows > size ? pass.pearson / (pass.rows - size) : Number.NaN;
+  const quasi = Number.isFinite(dispersion) && dispersion > quasiThreshold;
+  const varianceScale = quasi ? dispersion : 1;
+  const z = options.confidence === undefined ? waldZ95 : normalQuantile(0.5 + options.confidence / 2, 0, 1);
+  const covariance = Array.from({ length: size }, (_, row) => Array.from({ length: size }, (_, column) => (covarianceMatrix ? covarianceMatrix.get(row, column) * varianceScale : Number.NaN)));
+  const parameters = names.map((name, index) => {
+    const standardError = Math.sqrt(covariance[index]?.[index] ?? Number.NaN);
+    const value = theta[index] ?? Number.NaN;
+    return { name, value, standardError, lower: value - z * standardError, upper: value + z * standardError };
+  });
+  return {
+    parameters,
+    theta,
+    covariance,
+    logLikelihood: pass.logLikelihood - constantOf(data),
+    iterations,
+    converged,
+    dispersion,
+    intervalMethod: quasi
+      ? `Wald from the inverse observed information, scaled by the Pearson dispersion ${dispersion.toPrecision(3)} (quasi-Poisson)`
+      : 'Wald from the inverse observed information (Poisson)',
+    rowsUsed: pass.rows,
+    promotionCount: data.promotions.length,
+    rivalCount: data.rivalPrices.length,
+  };
+}
+
+/** sum log(y!) over the rows used: the part of the Poisson log-likelihood free of parameters. */
+function constantOf(data: LogitPoissonData): number {
+  let total = 0;
+  for (let row = 0; row < data.rows; row++) {
+    if (data.include && data.include[row] !== 1) continue;
+    total += gammaln((data.units[row] ?? 0) + 1);
+  }
+  return total;
+}
