@@ -26,7 +26,7 @@
  * registered version (`loadVersion`) checks sha256(policy.json) against the recorded hash.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -390,6 +390,7 @@ export class PolicyRegistry {
     // verify the copy, then number the version inside an immediate transaction, so two
     // concurrent registrations never take one number nor store one content twice.
     const parent = join(this.home, 'policies', name);
+    removeAbandonedCopies(parent);
     const staging = join(parent, `.partial-${process.pid}-${contentHash.slice(0, 12)}-${Date.now()}`);
     let outcome: { version: number; created: boolean } | undefined;
     try {
@@ -648,6 +649,30 @@ export class PolicyRegistry {
       registeredAt: row.registered_at,
       registeredBy: row.registered_by,
     };
+  }
+}
+
+/** Removes `.partial-<pid>-*` copies left by registrations whose process is gone (killed mid-copy). */
+function removeAbandonedCopies(parent: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const pid = /^\.partial-(\d+)-/.exec(entry)?.[1];
+    if (pid === undefined || Number(pid) === process.pid || processAlive(Number(pid))) continue;
+    rmSync(join(parent, entry), { recursive: true, force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

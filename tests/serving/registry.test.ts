@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -180,6 +180,18 @@ describe('the policy registry', () => {
     // An upload of '.' or '..' is bad input, not a crash.
     for (const name of ['.', '..', '../x']) expect(() => registry.registerFiles(new Map([['policy.json', new TextEncoder().encode(pristine)], [name, secret]]), { reason: 'dots' })).toThrow(/plain file name/);
     expect(registry.auditLog()).toEqual([]);
+    registry.close();
+  });
+
+  it('removes copies abandoned by a registration that was killed, and only those', () => {
+    const home = freshHome();
+    const registry = PolicyRegistry.open(home);
+    const gone = spawnSync(process.execPath, ['-e', '']).pid ?? 0; // a process that has exited
+    const parent = join(home, 'policies', 'everyday');
+    mkdirSync(join(parent, `.partial-${gone}-abc-1`, 'nested'), { recursive: true });
+    mkdirSync(join(parent, `.partial-${process.ppid}-def-2`), { recursive: true }); // a live process's copy stays
+    registry.register(first, { reason: 'v1' });
+    expect(readdirSync(parent).sort()).toEqual([`.partial-${process.ppid}-def-2`, '1']);
     registry.close();
   });
 
