@@ -155,6 +155,34 @@ export interface CheckpointRow {
   readonly writtenAt: string;
 }
 
+/** One greedy evaluation of a training run: the observed steps so far and the mean episode reward. */
+export interface EvaluationCurvePoint {
+  readonly steps: number;
+  readonly meanReward: number;
+}
+
+/** A run as a runs table shows it (ResultsStore.listRunsWithCurves). */
+export interface RunWithCurve {
+  readonly run: RunRow;
+  /** The run's numeric metrics by key (JSON metrics other than the curve are left out). */
+  readonly metrics: Readonly<Record<string, number | null>>;
+  /** Greedy evaluations in training order (empty when the run stored none). */
+  readonly curve: readonly EvaluationCurvePoint[];
+  /** The policy artifact folder the run wrote, or null. */
+  readonly artifactPath: string | null;
+}
+
+/** The experiment name of the runs `pricelab train` records. */
+export const trainingExperiment = 'train';
+
+function curveOf(value: unknown): EvaluationCurvePoint[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((point: unknown) => {
+    const candidate = point as { steps?: unknown; meanReward?: unknown } | null;
+    return typeof candidate?.steps === 'number' && typeof candidate.meanReward === 'number' ? [{ steps: candidate.steps, meanReward: candidate.meanReward }] : [];
+  });
+}
+
 /** Everything a finished run stores, written in one transaction. */
 export interface FinishedRun {
   readonly manifest: unknown;
@@ -288,6 +316,28 @@ export class ResultsStore {
     const where = clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
     const rows = this.database.prepare(`SELECT * FROM runs ${where} ORDER BY created_at, rowid`).all(...values) as RawRun[];
     return rows.map(runOf);
+  }
+
+  /**
+   * Runs with what a runs table shows (the dashboard's, `pricelab runs list`): each run, its
+   * numeric metrics, its evaluation curve (metric `eval/curve`: greedy evaluations over training
+   * steps, empty when none was stored) and the policy artifact it wrote (manifest `policy`, null
+   * when none). The same filter as listRuns; `pricelab train` runs have experiment "train".
+   */
+  listRunsWithCurves(filter: { experiment?: string; idPrefix?: string; status?: RunStatus } = {}): RunWithCurve[] {
+    const runs = this.listRuns(filter);
+    const metricRows = this.database.prepare('SELECT run_id, key, value, json FROM metrics WHERE run_id = ? ORDER BY key');
+    return runs.map((run) => {
+      const rows = metricRows.all(run.id) as { run_id: string; key: string; value: number | null; json: string | null }[];
+      const metrics: Record<string, number | null> = {};
+      let curve: EvaluationCurvePoint[] = [];
+      for (const row of rows) {
+        if (row.key === 'eval/curve' && row.json !== null) curve = curveOf(JSON.parse(row.json));
+        else if (row.json === null) metrics[row.key] = row.value;
+      }
+      const manifest = run.manifest as { policy?: unknown } | null;
+      return { run, metrics, curve, artifactPath: typeof manifest?.policy === 'string' ? manifest.policy : null };
+    });
   }
 
   /** Marks a run as running (clearing an earlier error). */

@@ -32,6 +32,11 @@ export interface TrainOptions {
   evaluationSeed?: number;
   /** A second env of the same scenario for evaluations, so they never interrupt a training episode. */
   evaluationEnv?: Env;
+  /**
+   * Keep the export of the best greedy evaluation (as trainVector's evaluation.keepBest; the
+   * same callback serves both loops). With evaluations, the loop also evaluates once at the end.
+   */
+  keepBest?: boolean;
   onProgress?: (progress: TrainProgress) => void;
   onEvaluation?: (evaluation: EvaluationPoint) => void;
   /** Called at every episode boundary, after the episode's reward is counted; return 'stop' to end training there. */
@@ -60,6 +65,8 @@ export interface EvaluationPoint {
   steps: number;
   meanReward: number;
   rewards: number[];
+  /** Each evaluation episode: its seed, total reward and KPIs (what a run record stores of the policy it keeps). */
+  episodes: { seed: number; totalReward: number; kpis: EpisodeKpis }[];
 }
 
 export interface TrainResult {
@@ -70,13 +77,51 @@ export interface TrainResult {
   seconds: number;
   /** onEpisodeEnd asked to stop before the budget was spent. */
   stopped?: boolean;
+  /** With keepBest: the best evaluation and the agent's export at that moment. */
+  best?: { point: EvaluationPoint; exported: AgentExport };
+}
+
+/**
+ * The greedy evaluations of a training run, shared by both loops (after Stable-Baselines3's
+ * EvalCallback): each evaluation runs `episodes` greedy episodes on seeds seed, seed + 1, ...
+ * of its own env (common random numbers across evaluations), is reported, and, with keepBest,
+ * the agent's export is kept when the mean reward is the highest so far (the later one on a tie).
+ */
+export class EvaluationCallback {
+  readonly evaluations: EvaluationPoint[] = [];
+  best: { point: EvaluationPoint; exported: AgentExport } | undefined;
+  private readonly agent: Agent;
+  private readonly settings: { env: Env; episodes: number; seed: number; keepBest: boolean };
+  private readonly onEvaluation: ((evaluation: EvaluationPoint) => void) | undefined;
+
+  constructor(agent: Agent, settings: { env: Env; episodes: number; seed: number; keepBest?: boolean }, onEvaluation?: (evaluation: EvaluationPoint) => void) {
+    this.agent = agent;
+    this.settings = { ...settings, keepBest: settings.keepBest === true };
+    this.onEvaluation = onEvaluation;
+  }
+
+  /** The step of the last evaluation (undefined before the first). */
+  get lastSteps(): number | undefined {
+    return this.evaluations.at(-1)?.steps;
+  }
+
+  async evaluateAt(steps: number): Promise<EvaluationPoint> {
+    const point = evaluatePoint(this.settings.env, this.agent, this.settings.episodes, this.settings.seed, steps);
+    this.evaluations.push(point);
+    this.onEvaluation?.(point);
+    if (this.settings.keepBest && (!this.best || point.meanReward >= this.best.point.meanReward)) this.best = { point, exported: await this.agent.export() };
+    return point;
+  }
 }
 
 export async function train(env: Env, agent: Agent, options: TrainOptions): Promise<TrainResult> {
   if (options.steps === undefined && options.episodes === undefined) throw new Error('expected a budget: steps or episodes');
   const started = performance.now();
   const evaluationSeed = options.evaluationSeed ?? 1_000_000 + options.seed;
-  const evaluations: EvaluationPoint[] = [];
+  const callback = options.evaluationEnv
+    ? new EvaluationCallback(agent, { env: options.evaluationEnv, episodes: options.evaluationEpisodes ?? 5, seed: evaluationSeed, keepBest: options.keepBest === true }, options.onEvaluation)
+    : undefined;
+  if (options.keepBest && !callback) throw configError('keep-best without evaluations', [{ path: ['evaluationEnv'], message: 'expected an evaluation env beside keepBest, found none' }]);
   const episodeRewards: number[] = [...(options.resumeFrom?.episodeRewards ?? [])];
   let steps = options.resumeFrom?.steps ?? 0;
   let episodes = options.resumeFrom?.episodes ?? 0;
@@ -97,11 +142,9 @@ export async function train(env: Env, agent: Agent, options: TrainOptions): Prom
       observation = result.observation;
       steps++;
       if (steps % progressEvery === 0) options.onProgress?.({ steps, episodes, totalSteps: options.steps, totalEpisodes: options.episodes, lastEpisodeReward: episodeRewards.at(-1) });
-      if (steps >= nextEvaluation && options.evaluationEnv) {
-        nextEvaluation += options.evaluateEvery ?? 0;
-        const point = evaluatePoint(options.evaluationEnv, agent, options.evaluationEpisodes ?? 5, evaluationSeed, steps);
-        evaluations.push(point);
-        options.onEvaluation?.(point);
+      if (steps >= nextEvaluation && callback) {
+        nextEvaluation += evaluateEvery;
+        await callback.evaluateAt(steps);
       }
       if (result.terminated || result.truncated || !budgetLeft()) break;
     }
@@ -112,13 +155,17 @@ export async function train(env: Env, agent: Agent, options: TrainOptions): Prom
       break;
     }
   }
+  // Once more at the end (as trainVector), so the last policy is among the candidates.
+  if (callback && evaluateEvery > 0 && !stopped && callback.lastSteps !== steps) await callback.evaluateAt(steps);
   options.onProgress?.({ steps, episodes, totalSteps: options.steps, totalEpisodes: options.episodes, lastEpisodeReward: episodeRewards.at(-1) });
-  return { steps, episodes, episodeRewards, evaluations, seconds: (performance.now() - started) / 1000, ...(stopped ? { stopped } : {}) };
+  const best = callback?.best;
+  return { steps, episodes, episodeRewards, evaluations: callback?.evaluations ?? [], seconds: (performance.now() - started) / 1000, ...(stopped ? { stopped } : {}), ...(best ? { best } : {}) };
 }
 
 function evaluatePoint(env: Env, agent: Agent, episodes: number, seed: number, steps: number): EvaluationPoint {
-  const rewards = evaluate(env, agent, { episodes, seed }).map((episode) => episode.totalReward);
-  return { steps, meanReward: rewards.reduce((total, value) => total + value, 0) / Math.max(1, rewards.length), rewards };
+  const evaluated = evaluate(env, agent, { episodes, seed }).map((episode) => ({ seed: episode.seed, totalReward: episode.totalReward, kpis: episode.kpis }));
+  const rewards = evaluated.map((episode) => episode.totalReward);
+  return { steps, meanReward: rewards.reduce((total, value) => total + value, 0) / Math.max(1, rewards.length), rewards, episodes: evaluated };
 }
 
 export interface EvaluatedEpisode {
@@ -221,8 +268,8 @@ export interface VectorEvaluation {
 
 /** `episodes` and `episodeRewards` count whole episodes only (learned from day 0); late-start episodes are not among them. */
 export interface VectorTrainResult extends TrainResult {
-  /** With evaluation.keepBest: the best evaluation and the agent's export at that moment. */
-  best?: { point: EvaluationPoint; exported: AgentExport };
+  /** Episodes that handed over to learning after day 0 (exploring starts), counted apart from `episodes`. */
+  lateStartEpisodes: number;
   /** Environment steps of the lead-ins (greedy or random-price) before late episodes handed over; not in `steps`. */
   leadInSteps: number;
 }
@@ -288,19 +335,15 @@ export async function trainVector(env: VectorEnv, agent: Agent, options: VectorT
   const uniformFirstAction = starts?.firstAction === 'uniform';
   for (let market = 0; market < count; market++) drawEpisodeStart(market);
   const evaluation = options.evaluation;
-  const evaluations: EvaluationPoint[] = [];
-  let best: VectorTrainResult['best'];
+  const callback = evaluation ? new EvaluationCallback(agent, evaluation, options.onEvaluation) : undefined;
   const evaluateNow = async (steps: number) => {
-    if (!evaluation) return;
-    const point = evaluatePoint(evaluation.env, agent, evaluation.episodes, evaluation.seed, steps);
-    evaluations.push(point);
-    options.onEvaluation?.(point);
-    if (evaluation.keepBest && (!best || point.meanReward >= best.point.meanReward)) best = { point, exported: await agent.export() };
+    await callback?.evaluateAt(steps);
   };
   let nextEvaluation = evaluation && evaluation.every > 0 ? evaluation.every : Number.POSITIVE_INFINITY;
   let observations = Float32Array.from(env.reset());
   let steps = 0;
   let leadInSteps = 0;
+  let lateStartEpisodes = 0;
   const progressEvery = Math.max(count, Math.floor(options.steps / 200));
   let nextProgress = progressEvery;
   const inLeadIn = (market: number) => (day[market] ?? 0) < (firstLearningDay[market] ?? 0);
@@ -351,6 +394,7 @@ export async function trainVector(env: VectorEnv, agent: Agent, options: VectorT
       day[market] = (day[market] ?? 0) + 1;
       if (ended) {
         if ((firstLearningDay[market] ?? 0) === 0) episodeRewards.push(running[market] ?? 0);
+        else lateStartEpisodes++;
         running[market] = 0;
         day[market] = 0;
         drawEpisodeStart(market);
@@ -368,5 +412,6 @@ export async function trainVector(env: VectorEnv, agent: Agent, options: VectorT
   }
   await evaluateNow(steps);
   options.onProgress?.({ steps, episodes: episodeRewards.length, totalSteps: options.steps, totalEpisodes: undefined, lastEpisodeReward: episodeRewards.at(-1) });
-  return { steps, episodes: episodeRewards.length, episodeRewards, evaluations, seconds: (performance.now() - started) / 1000, leadInSteps, ...(best ? { best } : {}) };
+  const best = callback?.best;
+  return { steps, episodes: episodeRewards.length, episodeRewards, evaluations: callback?.evaluations ?? [], seconds: (performance.now() - started) / 1000, leadInSteps, lateStartEpisodes, ...(best ? { best } : {}) };
 }

@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, ensureBuilt } from '../fixtures/cli.js';
+import { ResultsStore } from '../../experiments/store.js';
+import { cliWith, ensureBuilt, type CliResult } from '../fixtures/cli.js';
 import { linearMarket } from '../fixtures/linear-market.js';
 
 let scratch = '';
@@ -18,6 +19,17 @@ beforeAll(() => {
   writeFileSync(scenarioFile, JSON.stringify(linearMarket('linear-cli-train-v1')));
 });
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** The CLI with its results store (PRICELAB_HOME) in the scratch folder: training runs are recorded there. */
+const home = () => join(scratch, 'home');
+const cli = (...args: string[]): Promise<CliResult> => cliWith({ PRICELAB_HOME: home() }, ...args);
+
+interface RunManifest {
+  policy: string;
+  metrics: Record<string, unknown>;
+}
+const manifestOf = (out: string) => JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as RunManifest;
+const lastEvaluationOf = (out: string) => (JSON.parse(readFileSync(join(out, 'policy', 'policy.json'), 'utf8')) as { training: { lastEvaluation: number } }).training.lastEvaluation;
 
 describe('pricelab train over a vector env', () => {
   it('--exploring-starts (one window with a greedy lead-in of its own) --lead-in random-price --keep-best writes the best evaluation\'s policy and says so', async () => {
@@ -108,11 +120,10 @@ describe('pricelab train over a vector env', () => {
     });
   }
 
-  it('--keep-best without --envs exits 2, naming the option', async () => {
-    const result = await cli('train', scenarioFile, '--agent', 'q-learning', '--steps', '100', '--keep-best', '--out', join(scratch, 'never'));
+  it('--no-keep-best with --population exits 2, naming keep-best', async () => {
+    const result = await cli('train', scenarioFile, '--agent', 'q-learning', '--steps', '400', '--envs', '2', '--population', '2', '--no-keep-best', '--out', join(scratch, 'never'));
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('keep-best');
-    expect(result.stderr).toContain('--envs');
   });
 
   for (const [flag, value] of [['--exploring-starts', '0.5'], ['--exploring-starts', 'half:10'], ['--exploring-starts', '0.5:10:sometimes'], ['--choose-margin', '50,-1'], ['--lead-in', 'sometimes'], ['--first-action', 'random']] as const) {
@@ -137,4 +148,74 @@ describe('pricelab train over a vector env', () => {
     expect(result.stderr).toContain('horizon (50)');
     expect(result.stderr).toContain('found 80');
   });
+});
+
+describe('pricelab train on one market: keep-best by default, the run in the store', () => {
+  // Q-learning's greedy reward on this market moves up and down while epsilon decays: the best evaluation is rarely the last.
+  const training = ['--agent', 'q-learning', '--steps', '3000', '--eval-every', '300', '--eval-episodes', '2', '--seed', '3'];
+
+  it('keeps the best evaluation without being asked, says so, and records the run with its curve, metrics, evaluation episodes and policy', async () => {
+    const out = join(scratch, 'single');
+    const result = await cli('train', scenarioFile, ...training, '--out', out);
+    expect(result.code).toBe(0);
+    const manifest = manifestOf(out);
+    const curve = manifest.metrics['eval/curve'] as { steps: number; meanReward: number }[];
+    expect(curve.map((point) => point.steps)).toEqual([300, 600, 900, 1200, 1500, 1800, 2100, 2400, 2700, 3000]);
+    const best = Math.max(...curve.map((point) => point.meanReward));
+    expect(manifest.metrics['eval/bestMeanReward']).toBe(best);
+    expect(manifest.metrics['eval/meanReward']).toBe(best);
+    expect(lastEvaluationOf(out)).toBe(best);
+    expect(result.stdout).toContain(`kept the best evaluation (step ${(manifest.metrics['eval/bestSteps'] as number).toLocaleString('en-US')} of 3,000)`);
+
+    const runId = /^run: (\S+)/m.exec(result.stdout)?.[1];
+    expect(runId).toBeDefined();
+    const listed = await cli('runs', 'list', '--json');
+    expect(listed.code).toBe(0);
+    const row = (JSON.parse(listed.stdout) as { id: string; experiment: string; status: string; kind: string; seed: number; 'eval/meanReward': number }[]).find((entry) => entry.id === runId);
+    expect(row).toMatchObject({ experiment: 'train', status: 'finished', kind: 'q-learning', seed: 3, 'eval/meanReward': best });
+    const shown = await cli('runs', 'show', runId!, '--json');
+    expect(shown.code).toBe(0);
+    const record = JSON.parse(shown.stdout) as { metrics: Record<string, unknown>; evaluations: { seed: number; totalReward: number; kpis: Record<string, number> }[] };
+    expect(record.metrics['eval/curve']).toEqual(curve);
+    // The kept policy's evaluation episodes, on the evaluation seeds 1,000,000 + seed upward.
+    expect(record.evaluations.map((episode) => episode.seed)).toEqual([1_000_003, 1_000_004]);
+    expect((record.evaluations[0]!.totalReward + record.evaluations[1]!.totalReward) / 2).toBeCloseTo(best, 9);
+    expect(record.evaluations[0]!.kpis).toHaveProperty('profit');
+    const text = await cli('runs', 'show', runId!);
+    expect(text.stdout).toContain('eval/bestMeanReward');
+
+    // The store's API for runs tables (the dashboard): each run with its curve and artifact.
+    const store = ResultsStore.open(home());
+    try {
+      const runs = store.listRunsWithCurves({ experiment: 'train' });
+      const listedRun = runs.find((entry) => entry.run.id === runId)!;
+      expect(listedRun.curve).toEqual(curve);
+      expect(listedRun.artifactPath).toBe(manifest.policy);
+      expect(listedRun.metrics['eval/bestMeanReward']).toBe(best);
+    } finally {
+      store.close();
+    }
+  }, 60_000);
+
+  it('--no-keep-best writes the last policy; --no-store records nothing', async () => {
+    const out = join(scratch, 'single-last');
+    const result = await cli('train', scenarioFile, ...training, '--no-keep-best', '--no-store', '--out', out, '--json');
+    expect(result.code).toBe(0);
+    const manifest = manifestOf(out);
+    const curve = manifest.metrics['eval/curve'] as { steps: number; meanReward: number }[];
+    expect(manifest.metrics).not.toHaveProperty('eval/bestSteps');
+    expect(lastEvaluationOf(out)).toBe(curve.at(-1)!.meanReward);
+    expect(JSON.parse(result.stdout)).not.toHaveProperty('runId');
+    // The same seed as the run above: the best evaluation there was not the last, so keep-best made a difference.
+    expect(Math.max(...curve.map((point) => point.meanReward))).toBeGreaterThan(curve.at(-1)!.meanReward);
+  }, 60_000);
+
+  it('late hand-overs: says what it counted instead of "0 episodes"', async () => {
+    const out = join(scratch, 'late');
+    const result = await cli('train', scenarioFile, '--agent', 'q-learning', '--steps', '600', '--envs', '2', '--exploring-starts', '1:10', '--eval-episodes', '1', '--no-store', '--out', out);
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toMatch(/\b0 episodes\b/);
+    expect(result.stdout).toMatch(/[\d,]+ steps learned from: 0 whole episodes \(from day 0\), [\d,]+ late hand-overs \(episodes learned from a late day on; their [\d,]+ lead-in days priced, not learned from\)/);
+    expect(manifestOf(out).metrics['train/lateStartEpisodes']).toBeGreaterThan(0);
+  }, 60_000);
 });

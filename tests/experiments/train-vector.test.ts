@@ -12,7 +12,7 @@ import { PricelabError } from '../../env/errors.js';
 import type { EpisodeKpis } from '../../env/kpis.js';
 import { buildMarketModel } from '../../env/model.js';
 import { VectorEnv } from '../../env/vector-env.js';
-import { evaluate, trainVector, type ExploringStarts } from '../../experiments/train.js';
+import { evaluate, train, trainVector, type ExploringStarts } from '../../experiments/train.js';
 import { linearMarket } from '../fixtures/linear-market.js';
 
 const model = buildMarketModel(linearMarket('linear-train-vector-test-v1'));
@@ -186,5 +186,41 @@ describe('trainVector: keeping the best evaluation', () => {
     const result = await trainVector(vector, recordingAgent(), { steps: 1_000, evaluation: { every: 400, env: makeEnv(model), episodes: 1, seed: 9 }, onEvaluation: (point) => void points.push(point.steps) });
     expect(points).toEqual([400, 800, 1_000]);
     expect(result.best).toBeUndefined();
+  });
+});
+
+describe('train (one market): the same evaluations and keep-best as trainVector', () => {
+  const dqnConfig = { hiddenLayers: [16], learningRate: 1e-3, gamma: 0, rewardScale: 0.01, learningStarts: 200, trainFrequency: 1, batchSize: 32, totalSteps: 4_000, explorationFraction: 0.5, backend: 'wasm' };
+
+  it('keepBest returns the export of the best greedy evaluation, which replays it exactly; the last step is evaluated too', async () => {
+    const env = makeEnv(model);
+    const context = agentContextOf(model, env.observationSpace, env.actionSpace, 2);
+    const agent = await createAgent('dqn', dqnConfig, context);
+    const evaluationEnv = makeEnv(model);
+    // 4,000 steps are not a multiple of 1,500: the evaluation at the end is one of the candidates.
+    const result = await train(env, agent, { steps: 4_000, seed: 2, evaluateEvery: 1_500, evaluationEpisodes: 3, evaluationSeed: 500, evaluationEnv, keepBest: true });
+    agent.dispose();
+    expect(result.evaluations.map((point) => point.steps)).toEqual([1_500, 3_000, 4_000]);
+    const means = result.evaluations.map((point) => point.meanReward);
+    const bestMean = Math.max(...means);
+    expect(result.best!.point.meanReward).toBe(bestMean);
+    expect(result.best!.point.steps).toBe(result.evaluations[means.lastIndexOf(bestMean)]!.steps);
+    // Each evaluation keeps its episodes (seed, reward, KPIs): what a run record stores of the policy kept.
+    expect(result.best!.point.episodes.map((episode) => episode.seed)).toEqual([500, 501, 502]);
+    expect(result.best!.point.episodes.map((episode) => episode.totalReward)).toEqual(result.best!.point.rewards);
+    const restored = await restoreAgent(result.best!.exported, context);
+    const replay = evaluate(evaluationEnv, restored, { episodes: 3, seed: 500 }).map((episode) => episode.totalReward);
+    expect(replay).toEqual(result.best!.point.rewards);
+    restored.dispose();
+  });
+
+  it('without keepBest nothing is kept; keepBest without an evaluation env is refused', async () => {
+    const env = makeEnv(model);
+    const result = await train(env, recordingAgent(), { steps: 1_000, seed: 1, evaluateEvery: 400, evaluationEpisodes: 1, evaluationEnv: makeEnv(model) });
+    expect(result.evaluations.map((point) => point.steps)).toEqual([400, 800, 1_000]);
+    expect(result.best).toBeUndefined();
+    const error = await train(env, recordingAgent(), { steps: 100, seed: 1, evaluateEvery: 50, keepBest: true }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(PricelabError);
+    expect((error as PricelabError).problems[0]!.path).toEqual(['evaluationEnv']);
   });
 });
