@@ -7,6 +7,7 @@
  * Formulas and sourced defaults: ../shared/market-model.md and docs/market-model.md.
  */
 import { z } from 'zod';
+import { calibrationRecordSchema } from './calibration-record.js';
 
 const positive = z.number().positive();
 const nonNegative = z.number().nonnegative();
@@ -298,6 +299,7 @@ export const scenarioSchema = z
         demandMultiplier: curveSchema.optional().describe('any further arrival multiplier; may use temperature'),
       })
       .default({}),
+    calibration: calibrationRecordSchema.optional().describe('how a calibrated scenario was fitted (`pricelab calibrate`): source, estimates with intervals, defaults; ignored by the simulator'),
   })
   // Checks across sections run even when other fields are invalid (zod skips refinements
   // after an error unless told otherwise), so a file's every problem is listed at once.

@@ -1,0 +1,69 @@
+/**
+ * The optional `calibration` block of a scenario: where a calibrated scenario came from
+ * (the sales file's sha256, rows, period range), every fitted value with its 95% interval
+ * and method, what was left at a default and why, the fit's diagnostics and the holdout
+ * check. Written by `pricelab calibrate` (calibration/), read by people: the simulator
+ * ignores it. docs/calibration.md describes each field.
+ */
+import { z } from 'zod';
+
+const finite = z.number().finite();
+
+export const calibrationRecordSchema = z.strictObject({
+  method: z.string().min(1).describe('the estimator, named (e.g. maximum likelihood, Poisson units with the logit mean)'),
+  source: z.strictObject({
+    file: z.string().min(1).describe('the sales file as given on the command line'),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 hex digits').describe('sha256 of the file\'s bytes'),
+    format: z.string().min(1).describe('csv, csv.gz, jsonl or jsonl.gz'),
+    rows: z.number().int().min(1).describe('rows used (after the filter)'),
+    rowsRead: z.number().int().min(1).describe('rows in the file'),
+    firstPeriod: z.union([z.string(), finite]).describe('first period (an index, or a date)'),
+    lastPeriod: z.union([z.string(), finite]).describe('last period'),
+    periods: z.number().int().min(1).describe('distinct periods'),
+    periodLength: z.enum(['day', 'week']).describe('the length of one period of the history'),
+    stores: z.number().int().min(1),
+    product: z.string().optional(),
+    columns: z.record(z.string(), z.union([z.string(), z.array(z.string()), z.record(z.string(), z.union([z.string(), z.number()]))])).describe('the column map used'),
+  }),
+  estimates: z
+    .array(
+      z.strictObject({
+        parameter: z.string().min(1),
+        scenarioPath: z.string().optional().describe('where the value went in this scenario; absent when the scenario has no place for it'),
+        value: finite,
+        standardError: finite.nonnegative(),
+        lower: finite.describe('95% interval, lower end'),
+        upper: finite.describe('95% interval, upper end'),
+        method: z.string().min(1),
+      }),
+    )
+    .describe('every fitted value'),
+  derived: z
+    .array(z.strictObject({ name: z.string().min(1), value: finite, method: z.string().min(1) }))
+    .default([])
+    .describe('figures computed from the estimates (e.g. the mean own-price elasticity)'),
+  defaults: z
+    .array(z.strictObject({ field: z.string().min(1), value: z.union([finite, z.string()]), reason: z.string().min(1) }))
+    .describe('every scenario field not identified by the data, at its documented default'),
+  fit: z.strictObject({
+    logLikelihood: finite,
+    iterations: z.number().int().min(0),
+    converged: z.boolean(),
+    dispersion: finite.describe('Pearson chi-square over residual degrees of freedom (about 1 for Poisson counts)'),
+    intervalMethod: z.string().min(1),
+    seconds: finite.nonnegative(),
+  }),
+  holdout: z
+    .strictObject({
+      fraction: z.number().min(0).max(1),
+      trainingPeriods: z.number().int().min(1),
+      holdoutPeriods: z.number().int().min(1),
+      rows: z.number().int().min(1),
+      seasonLength: z.number().int().min(1).describe('periods per season of the seasonal-naive baseline'),
+      wape: z.strictObject({ model: finite, seasonalNaive: finite, mean: finite }).describe('sum |actual - forecast| / sum actual'),
+      mape: z.strictObject({ model: finite, seasonalNaive: finite, mean: finite }).describe('mean |actual - forecast| / actual over rows with units > 0'),
+    })
+    .optional(),
+});
+
+export type CalibrationRecord = z.output<typeof calibrationRecordSchema>;
