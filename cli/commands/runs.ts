@@ -8,7 +8,8 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { PricelabError, configError } from '../../env/errors.js';
-import { ResultsStore, databasePath, resultsHome, type RunRow, type RunStatus } from '../../experiments/store.js';
+import { ResultsStore, databasePath, resultsHome, type EvaluationCurvePoint, type RunRow, type RunStatus } from '../../experiments/store.js';
+import { lineChart } from '../text-chart.js';
 import { formatNumber, printJson, run, table } from '../output.js';
 
 const statuses: readonly RunStatus[] = ['pending', 'running', 'interrupted', 'finished', 'failed'];
@@ -81,10 +82,22 @@ function showRun(id: string, options: { json?: boolean }): void {
     const times = `started ${row.startedAt ?? '-'}, ended ${row.endedAt ?? '-'}${row.error ? `\nerror: ${row.error}` : ''}${checkpoint ? `\ncheckpoint after episode ${checkpoint.episodes} (${checkpoint.steps} steps)` : ''}`;
     const metricLines = [['metric', 'value'], ...Object.entries(metrics).filter(([, value]) => typeof value === 'number' || value === null).map(([key, value]) => [key, formatNumber(value as number | null, 4)])];
     const episodeLines = [['episode', 'seed', 'total reward'], ...evaluations.map((episode) => [String(episode.episode), String(episode.seed), formatNumber(episode.totalReward)])];
-    process.stdout.write(`${head}\n${times}\nagent config: ${JSON.stringify(row.agent.config)}\n\n${table(metricLines)}\n\n${evaluations.length > 0 ? table(episodeLines) : 'no evaluation episodes yet'}\n`);
+    const curve = store.listRunsWithCurves({ idPrefix: row.id }).find((entry) => entry.run.id === row.id)?.curve ?? [];
+    const policy = (row.manifest as { policy?: unknown } | null)?.policy;
+    process.stdout.write(
+      `${head}\n${times}\nagent config: ${JSON.stringify(row.agent.config)}${typeof policy === 'string' ? `\npolicy: ${policy}` : ''}\n\n${table(metricLines)}\n\n${curveText(curve)}${evaluations.length > 0 ? table(episodeLines) : 'no evaluation episodes yet'}\n`,
+    );
   } finally {
     store.close();
   }
+}
+
+/** The greedy evaluations over training: a table and, from two points on, a text chart. */
+function curveText(curve: readonly EvaluationCurvePoint[]): string {
+  if (curve.length === 0) return '';
+  const rows = [['steps', 'eval mean reward'], ...curve.map((point) => [formatNumber(point.steps), formatNumber(point.meanReward)])];
+  const chart = curve.length > 1 ? `\n${lineChart([{ name: 'greedy evaluation, mean reward', values: curve.map((point) => point.meanReward), color: undefined }], { height: 6, color: false, format: (value) => formatNumber(value).padStart(9) })}\n` : '';
+  return `evaluation curve\n${table(rows)}\n${chart}\n`;
 }
 
 function summaryOf(row: RunRow) {
