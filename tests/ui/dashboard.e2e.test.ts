@@ -3,7 +3,8 @@
  * the charts grow (counted in vega's scenegraph and in the rendered SVG paths), pause,
  * a policy typo (one banner, charts marked as not loaded, cleared by a good Load), switch
  * scenario, run A vs B against a registered trained policy (every day on the A-vs-B chart,
- * KPI pairs), export a chart, open a share link, open "why this price?",
+ * KPI pairs), export a chart, open a share link, open "why this price?", a training run's
+ * curve and KPIs,
  * open a comparison's report charts, read the registry. Screenshots go to
  * test-artifacts/dashboard/ (gitignored).
  */
@@ -14,11 +15,13 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type DashboardServer } from '../../ui/server/app.js';
 import { compare } from '../../experiments/compare.js';
-import { ResultsStore } from '../../experiments/store.js';
+import { ResultsStore, trainingExperiment } from '../../experiments/store.js';
 import { PolicyRegistry } from '../../serving/registry.js';
 import { trainedPolicyArtifact } from '../fixtures/policy-artifact.js';
 import { artifactsFolder, ensureClientBuilt, launchChromium, pathLength, renderedItems, type Browser } from './browser.js';
 
+const trainRunId = 'train-markdown-gvr-v1-dqn-seed1-e2e';
+const trainCurve = [10_000, 20_000, 30_000, 40_000, 50_000].map((steps, index) => ({ steps, meanReward: [1.2, 2.9, 3.8, 4.68, 2.12][index] as number }));
 let home: string;
 let server: DashboardServer;
 let browser: Browser;
@@ -40,6 +43,14 @@ beforeAll(async () => {
   const outcome = await compare({ scenario: 'steady-state-v1', arms: ['low=fixed:16.99', 'high=fixed:19.99'], seeds: 3, evaluationEpisodes: 1, trainingSteps: 1, bootstrapResamples: 200 });
   const store = ResultsStore.open(home);
   store.recordComparison({ scenario: 'steady-state-v1', arms: ['low', 'high'], baseline: 'low', summary: outcome.summary });
+  // A `pricelab train` run as the train command records it (experiment "train", eval/curve as JSON, evaluation episodes).
+  store.registerRuns([{ id: trainRunId, experiment: trainingExperiment, scenario: { id: 'markdown-gvr-v1', contentHash: 'e2e' }, agent: { name: 'dqn', kind: 'dqn', config: {} }, seed: 1, manifest: { command: 'train' } }]);
+  store.markRunning(trainRunId);
+  store.finishRun(trainRunId, {
+    manifest: { command: 'train' },
+    metrics: { 'train/steps': 50_000, 'eval/meanReward': 4.68, 'eval/optimalValue': 5.1, 'eval/shareOfOptimum': 4.68 / 5.1, 'eval/bestSteps': 40_000, 'eval/bestMeanReward': 4.68, 'eval/curve': { json: trainCurve } },
+    evaluations: [1, 2].map((episode) => ({ episode, seed: 1000 + episode, totalReward: 4.6 + episode / 20, kpis: { profit: 4.6 + episode / 20, revenue: 10 + episode } })),
+  });
   store.close();
   const trained = await trainedPolicyArtifact(home, { name: 'everyday', steps: 3000 });
   trained.agent.dispose();
@@ -246,6 +257,17 @@ describe('the dashboard in a browser', () => {
     expect(reportMarks).toBeGreaterThan(0);
     expect(await page.locator('#report-kpi-bars svg').count()).toBe(1);
     await screenshot('4-report');
+
+    // A training run: its steps, evaluation reward and share of the optimum in the runs table; its curve and KPIs on opening.
+    const row = page.locator('tr', { has: page.locator(`button.open-run[data-run="${trainRunId}"]`) });
+    expect(await row.textContent()).toContain('91.8%');
+    await row.locator('button.open-run').click();
+    await page.locator('#run-curve svg').waitFor();
+    expect(await page.locator('#run-curve g.mark-symbol path').count()).toBeGreaterThanOrEqual(trainCurve.length);
+    const kpis = (await page.locator('#run-kpis').textContent()) ?? '';
+    expect(kpis).toContain('eval/meanReward');
+    expect(kpis).toContain('evaluation mean: profit');
+    await screenshot('4b-train-run');
 
     await page.click('#tab-registry');
     await expect.poll(() => page.locator('#registry-content').textContent()).toContain('everyday@1');

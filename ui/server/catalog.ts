@@ -4,7 +4,8 @@
  *   GET /api/scenarios                      built-in scenarios, those of the scenarios folder and those registered policies carry (id, description, horizon)
  *   GET /api/policies?scenario=<id>         rule specs that fit the scenario, and registered policies trained on it
  *   GET /api/registry                       every policy's versions and aliases, and the audit log
- *   GET /api/experiments                    comparisons and runs from the results store
+ *   GET /api/experiments                    comparisons and runs from the results store (a run with its numeric
+ *                                           metrics, evaluation curve and the mean KPIs of its evaluation episodes)
  *   GET /api/experiments/<id>/charts        a comparison's report charts (vega-lite specs, experiments/report)
  *   GET /api/experiments/<id>/report        the comparison's HTML report, when one was written
  *
@@ -118,7 +119,18 @@ export function catalogRouter(resultsHome: string, folders: DashboardFolders = {
             hasReport: row.reportPath !== null && existsSync(row.reportPath),
           };
         }),
-        runs: store.listRuns().map((run) => ({ id: run.id, experiment: run.experiment, scenario: run.scenario.id, agent: run.agent.name, seed: run.seed, status: run.status, endedAt: run.endedAt })),
+        runs: store.listRunsWithCurves().map(({ run, metrics, curve }) => ({
+          id: run.id,
+          experiment: run.experiment,
+          scenario: run.scenario.id,
+          agent: run.agent.name,
+          seed: run.seed,
+          status: run.status,
+          endedAt: run.endedAt,
+          metrics,
+          curve,
+          kpis: meanKpis(store.evaluationsOf(run.id).map((episode) => episode.kpis)),
+        })),
       })),
     ),
   );
@@ -147,4 +159,19 @@ export function catalogRouter(resultsHome: string, folders: DashboardFolders = {
   });
 
   return router;
+}
+
+/** The mean of each KPI over a run's evaluation episodes (a KPI missing or null in an episode is left out of its mean). */
+function meanKpis(episodes: readonly Readonly<Record<string, number | null>>[]): Record<string, number> {
+  const sums = new Map<string, { total: number; count: number }>();
+  for (const kpis of episodes) {
+    for (const [key, value] of Object.entries(kpis)) {
+      if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+      const sum = sums.get(key) ?? { total: 0, count: 0 };
+      sum.total += value;
+      sum.count += 1;
+      sums.set(key, sum);
+    }
+  }
+  return Object.fromEntries([...sums].map(([key, sum]) => [key, sum.total / sum.count]));
 }
