@@ -103,7 +103,12 @@ describe('who may talk to the dashboard', () => {
       expect(answer.body).not.toContain('singles-day-v1');
     }
     expect((await get(`${server.url}/socket.io/?EIO=4&transport=polling`, foreign)).status).toBe(403);
-    expect((await get(`${server.url}/socket.io/?EIO=4&transport=polling`, { Host: hostOf(server) })).status).toBe(200);
+    const handshake = await get(`${server.url}/socket.io/?EIO=4&transport=polling`, { Host: hostOf(server) });
+    expect(handshake.status).toBe(200);
+    // A session id got through an allowed handshake is no way in for a foreign Host or Origin either.
+    const sid = (JSON.parse(handshake.body.slice(1)) as { sid: string }).sid;
+    expect((await get(`${server.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, foreign)).status).toBe(403);
+    expect((await get(`${server.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, { Host: hostOf(server), Origin: 'http://evil.example' })).status).toBe(403);
     // A foreign Origin on a plain request too.
     expect((await get(`${server.url}/api/scenarios`, { Host: hostOf(server), Origin: 'http://evil.example' })).status).toBe(403);
     for (const host of [`127.0.0.1:${server.port}`, `localhost:${server.port}`, `[::1]:${server.port}`]) {

@@ -97,6 +97,16 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       callback(refused ?? null, refused === undefined);
     },
   });
+  // allowRequest sees only handshakes: every later engine.io request (polling with a session
+  // id, the websocket upgrade) is checked too.
+  io.engine.use((request: { headers: { host?: string; origin?: string } }, response: { writeHead(status: number, headers: Record<string, string>): unknown; end(body: string): unknown }, next: () => void) => {
+    const refused = refusal(request.headers);
+    if (refused === undefined) next();
+    else {
+      response.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' });
+      response.end(`Forbidden: ${refused}\n`);
+    }
+  });
   const sessions = new Set<SimulationSession>();
 
   io.on('connection', (socket: DashboardSocket) => {
