@@ -23,6 +23,7 @@ import { registerOpe } from './commands/ope.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerServe } from './commands/serve.js';
 import { registerDashboard } from './commands/dashboard.js';
+import { registerCalibrate } from './commands/calibrate.js';
 
 const program = new Command('pricelab')
   .description('pricelab: a workbench for reinforcement-learning pricing: a seeded market simulator, agents, training, experiments and A/B statistics, a policy registry and pricing endpoint, a live dashboard, known answers and benchmarks')
@@ -51,5 +52,6 @@ registerSampleSize(program);
 registerPolicy(program);
 registerServe(program);
 registerDashboard(program);
+registerCalibrate(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,493 @@
+/**
+ * Calibration, end to end: a sales history in, a scenario (with its `calibration` record)
+ * and a report out. Order: read and check the rows (calibration/reader.ts); check that the
+ * data can identify the model (enough rows, price and regressor variation); set each row's
+ * market size; fit on the first (1 - holdout) of the periods and score the holdout against
+ * seasonal-naive and mean baselines; fit again on every row; build the scenario.
+ *
+ * Market size M_t (the arrivals of the logit): the traffic column when the map gives one
+ * (visits are the simulator's arrivals), else an assumed potential market of
+ * `marketSizeMultiple` x the store's mean units (the usual share-definition assumption
+ * of demand estimation when the market size is unobserved; default 3, so our mean inside
+ * share is about one third). That assumption is recorded among the defaults: quality and
+ * the arrival rate depend on it, the price response much less.
+ *
+ * Nothing is written here: the caller writes the scenario atomically (cli/commands/calibrate.ts).
+ */
+import { basename } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { configError, type Problem } from '../env/errors.js';
+import type { CalibrationRecord } from '../scenarios/calibration-record.js';
+import type { ScenarioInput } from '../scenarios/schema.js';
+import type { ColumnMap } from './column-map.js';
+import { fitLogitPoisson, logitShare, parameterNames, type LogitPoissonData, type LogitPoissonFit } from './logit-poisson.js';
+import { readSales, type SalesData } from './reader.js';
+
+export type PeriodLength = 'day' | 'week';
+
+export interface CalibrateOptions {
+  readonly map: ColumnMap;
+  readonly defaultMap?: boolean;
+  readonly periodLength?: PeriodLength;
+  /** Share of the last periods held out for the forecast check (0 for none; default 0.2). */
+  readonly holdout?: number;
+  /** Potential market per period as a multiple of the store's mean units, when there is no traffic column (default 3). */
+  readonly marketSizeMultiple?: number;
+  /** The scenario id (default: calibrated-<file name>-v1). */
+  readonly scenarioId?: string;
+  /** Recorded in the scenario card (the fit itself draws no random numbers). */
+  readonly seed?: number;
+}
+
+export interface HoldoutReport {
+  readonly fraction: number;
+  readonly trainingPeriods: number;
+  readonly holdoutPeriods: number;
+  readonly rows: number;
+  readonly seasonLength: number;
+  readonly wape: { readonly model: number; readonly seasonalNaive: number; readonly mean: number };
+  readonly mape: { readonly model: number; readonly seasonalNaive: number; readonly mean: number };
+}
+
+export interface CalibrationResult {
+  readonly scenario: ScenarioInput;
+  readonly record: CalibrationRecord;
+  readonly fit: LogitPoissonFit;
+  readonly holdout: HoldoutReport | undefined;
+  /** Mean over rows of the logit own-price elasticity -b p (1 - s). */
+  readonly meanElasticity: number;
+  readonly seconds: number;
+}
+
+const defaultMultiple = 3;
+
+/** Reads a sales file and calibrates it. Throws a config error (exit 2) for bad or uninformative input. */
+export async function calibrateFile(path: string, options: CalibrateOptions): Promise<CalibrationResult> {
+  const started = performance.now();
+  const sales = await readSales(path, { map: options.map, defaultMap: options.defaultMap ?? false });
+  return calibrateSales(sales, options, started);
+}
+
+export function calibrateSales(sales: SalesData, options: CalibrateOptions, started = performance.now()): CalibrationResult {
+  const periodLength = options.periodLength ?? 'day';
+  const holdoutFraction = options.holdout ?? 0.2;
+  const multiple = options.marketSizeMultiple ?? defaultMultiple;
+  checkIdentifiable(sales);
+
+  const periods = periodIndices(sales, periodLength);
+  const distinct = [...new Set(periods.index)].sort((left, right) => left - right);
+  const logMarketSize = new Float64Array(sales.rows);
+
+  let holdout: HoldoutReport | undefined;
+  if (holdoutFraction > 0) {
+    const trainingCount = Math.floor(distinct.length * (1 - holdoutFraction));
+    if (trainingCount < 2 || distinct.length - trainingCount < 1) {
+      throw configError('too few periods for the holdout', [{ path: ['holdout'], message: `expected at least 2 training periods and 1 holdout period, found ${distinct.length} periods with holdout ${holdoutFraction}` }]);
+    }
+    const firstHoldout = distinct[trainingCount] ?? Number.POSITIVE_INFINITY;
+    const include = Uint8Array.from(periods.index, (period) => (period < firstHoldout ? 1 : 0));
+    setMarketSize(sales, multiple, include, logMarketSize);
+    const trainingFit = fitLogitPoisson(design(sales, logMarketSize, include));
+    holdout = scoreHoldout(sales, periods.index, include, logMarketSize, trainingFit, periodLength, holdoutFraction, trainingCount, distinct.length - trainingCount);
+  }
+
+  setMarketSize(sales, multiple, undefined, logMarketSize);
+  const fit = fitLogitPoisson(design(sales, logMarketSize, undefined));
+  const unidentified = fit.parameters.filter((parameter) => !Number.isFinite(parameter.standardError));
+  if (unidentified.length > 0 || !fit.converged) {
+    throw configError('the demand model is not identified by this history', [
+      {
+        path: ['fit'],
+        message: `expected a converged fit with finite standard errors, found ${fit.converged ? 'no finite standard error for' : 'no convergence after ' + fit.iterations + ' iterations;'} ${unidentified.map((parameter) => parameter.name).join(', ')}: a column may be constant or collinear with another`,
+      },
+    ]);
+  }
+
+  let elasticity = 0;
+  const promotions = new Float64Array(sales.promotions.length);
+  const rivals = new Float64Array(sales.rivalPrices.length);
+  for (let row = 0; row < sales.rows; row++) {
+    sales.promotions.forEach((column, index) => (promotions[index] = column[row] ?? 0));
+    sales.rivalPrices.forEach((column, index) => (rivals[index] = column[row] ?? 0));
+    const price = sales.price[row] ?? 0;
+    elasticity += -(fit.theta[1] ?? 0) * price * (1 - logitShare(fit.theta, price, promotions, rivals));
+  }
+  const meanElasticity = elasticity / sales.rows;
+  const seconds = (performance.now() - started) / 1000;
+  const { scenario, record } = buildScenario(sales, fit, { periodLength, multiple, holdout, meanElasticity, seconds, periods: distinct.length, options });
+  return { scenario, record, fit, holdout, meanElasticity, seconds };
+}
+
+/** Rows, price and regressor variation: what the model needs before a fit is worth trying. */
+function checkIdentifiable(sales: SalesData): void {
+  const problems: Problem[] = [];
+  const parameters = parameterNames(sales.promotionNames, sales.rivalNames).length;
+  const minimumRows = Math.max(20, 5 * parameters);
+  if (sales.rows < minimumRows) {
+    problems.push({ path: ['rows'], message: `expected at least ${minimumRows} rows for ${parameters} parameters, found ${sales.rows}` });
+  }
+  const varies = (values: Float64Array) => {
+    let low = Number.POSITIVE_INFINITY;
+    let high = Number.NEGATIVE_INFINITY;
+    for (const value of values) {
+      if (value < low) low = value;
+      if (value > high) high = value;
+    }
+    return high - low > 1e-9 * Math.max(1, Math.abs(high));
+  };
+  if (!varies(sales.price)) problems.push({ path: [sales.map.price], message: `expected the price to vary (the price response is estimated from its variation), found ${sales.price[0]} in every row` });
+  sales.promotions.forEach((column, index) => {
+    if (!varies(column)) problems.push({ path: [sales.promotionNames[index] ?? ''], message: `expected the promotion column to vary, found ${column[0]} in every row: drop it from the map` });
+  });
+  sales.rivalPrices.forEach((column, index) => {
+    if (!varies(column)) problems.push({ path: [sales.rivalNames[index] ?? ''], message: `expected the rival price to vary (its quality is estimated from it), found ${column[0]} in every row: drop it from the map` });
+  });
+  let units = 0;
+  for (const value of sales.units) units += value;
+  if (units <= 0) problems.push({ path: [sales.map.units ?? sales.map.logUnits ?? 'units'], message: 'expected some units sold, found 0 in every row' });
+  if (problems.length > 0) throw configError(`${sales.source.path} cannot identify the demand model`, problems);
+}
+
+/** Period per row as 0, 1, 2, ... periods since the first (weeks for dated weekly data). */
+function periodIndices(sales: SalesData, periodLength: PeriodLength): { index: Float64Array; first: number; last: number } {
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const value of sales.period) {
+    if (value < first) first = value;
+    if (value > last) last = value;
+  }
+  const divisor = sales.periodKind === 'date' && periodLength === 'week' ? 7 : 1;
+  return { index: sales.period.map((value) => Math.floor((value - first) / divisor)), first, last };
+}
+
+function setMarketSize(sales: SalesData, multiple: number, include: Uint8Array | undefined, out: Float64Array): void {
+  if (sales.traffic) {
+    for (let row = 0; row < sales.rows; row++) out[row] = Math.log(sales.traffic[row] ?? 0);
+    return;
+  }
+  const total = new Float64Array(sales.storeNames.length);
+  const count = new Float64Array(sales.storeNames.length);
+  for (let row = 0; row < sales.rows; row++) {
+    if (include && include[row] !== 1) continue;
+    const store = sales.store[row] ?? 0;
+    total[store] = (total[store] ?? 0) + (sales.units[row] ?? 0);
+    count[store] = (count[store] ?? 0) + 1;
+  }
+  let allUnits = 0;
+  let allCount = 0;
+  total.forEach((value, store) => {
+    allUnits += value;
+    allCount += count[store] ?? 0;
+  });
+  const overall = allUnits / Math.max(1, allCount);
+  for (let row = 0; row < sales.rows; row++) {
+    const store = sales.store[row] ?? 0;
+    const storeMean = (count[store] ?? 0) > 0 ? (total[store] ?? 0) / (count[store] ?? 1) : overall;
+    out[row] = Math.log(multiple * Math.max(storeMean, 1e-9));
+  }
+}
+
+function design(sales: SalesData, logMarketSize: Float64Array, include: Uint8Array | undefined): LogitPoissonData {
+  return {
+    rows: sales.rows,
+    units: sales.units,
+    logMarketSize,
+    price: sales.price,
+    promotions: sales.promotions,
+    promotionNames: sales.promotionNames,
+    rivalPrices: sales.rivalPrices,
+    rivalNames: sales.rivalNames,
+    ...(include ? { include } : {}),
+  };
+}
+
+/**
+ * The holdout: the model fitted on the training periods predicts units in the last periods
+ * (from their prices, promotions, rival prices and market size). Baselines per series
+ * (store): seasonal naive, the value one season before in the training part (season 7 days
+ * or 52 weeks; the last training value when that period is missing), and the training mean.
+ */
+function scoreHoldout(
+  sales: SalesData,
+  period: Float64Array,
+  include: Uint8Array,
+  logMarketSize: Float64Array,
+  fit: LogitPoissonFit,
+  periodLength: PeriodLength,
+  fraction: number,
+  trainingPeriods: number,
+  holdoutPeriods: number,
+): HoldoutReport {
+  const seasonLength = periodLength === 'week' ? 52 : 7;
+  const history = new Map<string, number>();
+  const lastTraining = new Map<number, { period: number; units: number }>();
+  const sum = new Float64Array(sales.storeNames.length);
+  const count = new Float64Array(sales.storeNames.length);
+  let lastTrainingPeriod = Number.NEGATIVE_INFINITY;
+  for (let row = 0; row < sales.rows; row++) {
+    if (include[row] !== 1) continue;
+    const store = sales.store[row] ?? 0;
+    const when = period[row] ?? 0;
+    const units = sales.units[row] ?? 0;
+    history.set(`${store}:${when}`, units);
+    sum[store] = (sum[store] ?? 0) + units;
+    count[store] = (count[store] ?? 0) + 1;
+    const previous = lastTraining.get(store);
+    if (!previous || previous.period <= when) lastTraining.set(store, { period: when, units });
+    if (when > lastTrainingPeriod) lastTrainingPeriod = when;
+  }
+  const absolute = { model: 0, seasonalNaive: 0, mean: 0 };
+  const relative = { model: 0, seasonalNaive: 0, mean: 0 };
+  let actualTotal = 0;
+  let positiveRows = 0;
+  let rows = 0;
+  const promotions = new Float64Array(sales.promotions.length);
+  const rivals = new Float64Array(sales.rivalPrices.length);
+  for (let row = 0; row < sales.rows; row++) {
+    if (include[row] === 1) continue;
+    rows++;
+    const store = sales.store[row] ?? 0;
+    const when = period[row] ?? 0;
+    const actual = sales.units[row] ?? 0;
+    sales.promotions.forEach((column, index) => (promotions[index] = column[row] ?? 0));
+    sales.rivalPrices.forEach((column, index) => (rivals[index] = column[row] ?? 0));
+    const forecasts = {
+      model: Math.exp(logMarketSize[row] ?? 0) * logitShare(fit.theta, sales.price[row] ?? 0, promotions, rivals),
+      seasonalNaive: history.get(`${store}:${when - seasonLength * Math.ceil((when - lastTrainingPeriod) / seasonLength)}`) ?? lastTraining.get(store)?.units ?? 0,
+      mean: (count[store] ?? 0) > 0 ? (sum[store] ?? 0) / (count[store] ?? 1) : 0,
+    };
+    actualTotal += actual;
+    if (actual > 0) positiveRows++;
+    for (const key of ['model', 'seasonalNaive', 'mean'] as const) {
+      const error = Math.abs(actual - forecasts[key]);
+      absolute[key] += error;
+      if (actual > 0) relative[key] += error / actual;
+    }
+  }
+  const wape = (key: keyof typeof absolute) => (actualTotal > 0 ? absolute[key] / actualTotal : 0);
+  const mape = (key: keyof typeof relative) => (positiveRows > 0 ? relative[key] / positiveRows : 0);
+  return {
+    fraction,
+    trainingPeriods,
+    holdoutPeriods,
+    rows,
+    seasonLength,
+    wape: { model: wape('model'), seasonalNaive: wape('seasonalNaive'), mean: wape('mean') },
+    mape: { model: mape('model'), seasonalNaive: mape('seasonalNaive'), mean: mape('mean') },
+  };
+}
+
+interface BuildContext {
+  readonly periodLength: PeriodLength;
+  readonly multiple: number;
+  readonly holdout: HoldoutReport | undefined;
+  readonly meanElasticity: number;
+  readonly seconds: number;
+  readonly periods: number;
+  readonly options: CalibrateOptions;
+}
+
+function quantile(values: Float64Array, probability: number): number {
+  const sorted = Float64Array.from(values).sort();
+  const position = (sorted.length - 1) * probability;
+  const low = Math.floor(position);
+  const high = Math.ceil(position);
+  return (sorted[low] ?? 0) + ((sorted[high] ?? 0) - (sorted[low] ?? 0)) * (position - low);
+}
+
+/** Smallest and largest value, without spreading (a spread of a million arguments overflows the stack). */
+function extent(values: Float64Array): { low: number; high: number } {
+  let low = Number.POSITIVE_INFINITY;
+  let high = Number.NEGATIVE_INFINITY;
+  for (const value of values) {
+    if (value < low) low = value;
+    if (value > high) high = value;
+  }
+  return { low, high };
+}
+
+function mean(values: Float64Array): number {
+  let total = 0;
+  for (const value of values) total += value;
+  return total / Math.max(1, values.length);
+}
+
+const round = (value: number) => Number(value.toPrecision(6));
+
+function slug(text: string): string {
+  return text.toLowerCase().replace(/\.(csv|jsonl|ndjson)(\.gz)?$/, '').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'sales';
+}
+
+function formatPeriod(value: number, kind: SalesData['periodKind']): string | number {
+  return kind === 'date' ? new Date(value * 86_400_000).toISOString().slice(0, 10) : value;
+}
+
+/** The largest typical move between consecutive periods of a rival price series (its median non-zero change). */
+function typicalStep(values: Float64Array, fallback: number): number {
+  const changes: number[] = [];
+  for (let index = 1; index < values.length; index++) {
+    const change = Math.abs((values[index] ?? 0) - (values[index - 1] ?? 0));
+    if (change > 0) changes.push(change);
+  }
+  if (changes.length === 0) return fallback;
+  changes.sort((left, right) => left - right);
+  return changes[Math.floor(changes.length / 2)] ?? fallback;
+}
+
+function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildContext): { scenario: ScenarioInput; record: CalibrationRecord } {
+  const daysPerPeriod = context.periodLength === 'week' ? 7 : 1;
+  const { low: firstPeriod, high: lastPeriod } = extent(sales.period);
+  const defaults: CalibrationRecord['defaults'] = [];
+  const method = 'maximum likelihood: Poisson units with the logit mean (outside option), Newton-Raphson';
+  const estimate = (index: number, scenarioPath: string | undefined) => {
+    const parameter = fit.parameters[index]!;
+    return {
+      parameter: parameter.name,
+      ...(scenarioPath === undefined ? {} : { scenarioPath }),
+      value: round(parameter.value),
+      standardError: round(parameter.standardError),
+      lower: round(parameter.lower),
+      upper: round(parameter.upper),
+      method: `${method}; ${fit.intervalMethod}`,
+    };
+  };
+
+  const medianPrice = quantile(sales.price, 0.5);
+  const { low: lowPrice, high: highPrice } = extent(sales.price);
+  const unitCost = sales.cost ? mean(sales.cost) : medianPrice / 2;
+  if (!sales.cost) defaults.push({ field: 'unitCost', value: round(unitCost), reason: 'no cost column: half the median price (a placeholder: set your own cost before trusting profits)' });
+
+  let marketSizePerPeriod: number;
+  if (sales.traffic) marketSizePerPeriod = mean(sales.traffic);
+  else {
+    marketSizePerPeriod = (context.multiple * mean(sales.units)) / 1;
+    defaults.push({
+      field: 'demand.segments[0].arrivalRate',
+      value: round(marketSizePerPeriod / daysPerPeriod),
+      reason: `no traffic column: the market per period is assumed to be ${context.multiple} x the store's mean units (the potential-market assumption); quality depends on it`,
+    });
+  }
+  const arrivalRate = marketSizePerPeriod / daysPerPeriod;
+
+  const promotionCount = sales.promotions.length;
+  const rivalNames = sales.rivalNames.map((name, index) => {
+    const base = slug(name);
+    return sales.rivalNames.slice(0, index).some((other) => slug(other) === base) ? `${base}-${index + 1}` : base;
+  });
+  const competitors = sales.rivalPrices.map((column, index) => {
+    const rivalMean = mean(column);
+    let { low, high } = extent(column);
+    if (high <= low) high = low * 1.01;
+    low = round(low);
+    high = Math.max(round(high), low * 1.0001);
+    const rivalCost = (unitCost * rivalMean) / mean(sales.price);
+    defaults.push({ field: `competitors[${index}].unitCost`, value: round(rivalCost), reason: 'rival costs are not observed: our unit cost scaled by the rival\'s mean price over ours' });
+    defaults.push({
+      field: `competitors[${index}].strategy`,
+      value: 'random-walk',
+      reason: 'rival strategies are not fitted yet: a random walk over the observed price range with the median observed change as its step',
+    });
+    return {
+      name: rivalNames[index] ?? `rival-${index + 1}`,
+      quality: round(fit.theta[2 + promotionCount + index] ?? 0),
+      unitCost: round(rivalCost),
+      initialPrice: round(Math.min(high, Math.max(low, rivalMean))),
+      strategy: { kind: 'random-walk' as const, step: round(typicalStep(column, (high - low) / 10)), min: low, max: high },
+      latencyDays: daysPerPeriod,
+    };
+  });
+
+  defaults.push({ field: 'demand.outsideUtility', value: 0, reason: 'utilities are identified up to location: the outside option is the zero' });
+  defaults.push({ field: 'demand.segments[0].scale', value: 1, reason: 'utilities are identified up to scale: mu = 1, so quality and sensitivity are in units of mu' });
+  defaults.push({ field: 'demand.segments', value: 'one segment', reason: 'segments are not estimated yet (issue 15 item 3)' });
+  if (promotionCount > 0) {
+    defaults.push({ field: 'promotions', value: 'recorded only', reason: 'the scenario schema has no promotion calendar: the lifts are in calibration.estimates, the scenario prices without promotions' });
+  }
+  defaults.push({ field: 'curves', value: 'none', reason: 'day-of-week, season, festivals and weather are not estimated yet' });
+
+  const estimates: CalibrationRecord['estimates'] = [estimate(0, 'demand.quality'), estimate(1, 'demand.segments[0].priceSensitivity')];
+  for (let index = 0; index < promotionCount; index++) estimates.push(estimate(2 + index, undefined));
+  for (let index = 0; index < sales.rivalPrices.length; index++) estimates.push(estimate(2 + promotionCount + index, `competitors[${index}].quality`));
+
+  const fileName = basename(sales.source.path);
+  const scenarioId = context.options.scenarioId ?? `calibrated-${slug(fileName)}-v1`;
+  const periodSpan = sales.periodKind === 'date' ? lastPeriod - firstPeriod + 1 : (lastPeriod - firstPeriod + 1) * daysPerPeriod;
+  const record: CalibrationRecord = {
+    method,
+    source: {
+      file: sales.source.path,
+      sha256: sales.source.sha256,
+      format: sales.source.format,
+      rows: sales.rows,
+      rowsRead: sales.rowsRead,
+      firstPeriod: formatPeriod(firstPeriod, sales.periodKind),
+      lastPeriod: formatPeriod(lastPeriod, sales.periodKind),
+      periods: context.periods,
+      periodLength: context.periodLength,
+      stores: sales.storeNames.length,
+      ...(sales.product === undefined ? {} : { product: sales.product }),
+      columns: columnsOf(sales.map),
+    },
+    estimates,
+    derived: [
+      { name: 'meanOwnPriceElasticity', value: round(context.meanElasticity), method: 'mean over rows of -b p (1 - s), the logit elasticity at the fitted shares' },
+      { name: 'arrivalRatePerDay', value: round(arrivalRate), method: sales.traffic ? 'mean traffic per period / days per period' : 'assumed potential market per period / days per period' },
+    ],
+    defaults,
+    fit: {
+      logLikelihood: round(fit.logLikelihood),
+      iterations: fit.iterations,
+      converged: fit.converged,
+      dispersion: round(fit.dispersion),
+      intervalMethod: fit.intervalMethod,
+      seconds: round(context.seconds),
+    },
+    ...(context.holdout ? { holdout: roundHoldout(context.holdout) } : {}),
+  };
+
+  const quality = fit.theta[0] ?? 0;
+  const sensitivity = fit.theta[1] ?? 0;
+  const scenario: ScenarioInput = {
+    id: scenarioId,
+    version: 1,
+    description: `Calibrated from ${fileName}: ${sales.rows} rows, ${context.periods} ${context.periodLength}s${sales.product === undefined ? '' : `, product ${sales.product}`}, ${sales.storeNames.length} store(s)`,
+    card: {
+      models: `One product priced per day, demand fitted to a sales history (sha256 ${sales.source.sha256.slice(0, 12)}...): logit with an outside option, quality ${round(quality)}, price sensitivity ${round(sensitivity)} per currency unit (mean own-price elasticity ${round(context.meanElasticity)}), ${sales.rivalPrices.length} rival(s), about ${round(arrivalRate)} arrivals per day. Every estimate, its 95% interval and method, and every default are in the calibration block.`,
+      purpose: 'A market measured against a shop\'s own history, for training and comparing pricing policies on it before they meet real customers.',
+      sources: [`${fileName} (sha256 ${sales.source.sha256})`, 'pricelab calibrate (docs/calibration.md)'],
+    },
+    startDate: sales.periodKind === 'date' ? new Date(firstPeriod * 86_400_000).toISOString().slice(0, 10) : '2026-01-01',
+    horizonDays: Math.max(1, Math.min(3650, periodSpan)),
+    objective: { kind: 'profit' },
+    unitCost: round(unitCost),
+    listPrice: round(medianPrice),
+    priceLadder: { kind: 'range', min: round(lowPrice), max: Math.max(round(highPrice), round(lowPrice) * 1.0001), count: 15 },
+    demand: {
+      kind: 'logit',
+      quality: round(quality),
+      outsideUtility: 0,
+      segments: [{ name: 'calibrated', arrivalRate: round(arrivalRate), priceSensitivity: round(sensitivity), scale: 1 }],
+    },
+    competitors,
+    calibration: record,
+  };
+  if (sales.periodKind !== 'date') defaults.push({ field: 'startDate', value: '2026-01-01', reason: 'the history has period numbers, not dates' });
+  if (context.options.seed !== undefined) scenario.card.sources?.push(`seed ${context.options.seed}`);
+  return { scenario, record };
+}
+
+function roundHoldout(holdout: HoldoutReport): HoldoutReport {
+  const roundAll = (values: HoldoutReport['wape']) => ({ model: round(values.model), seasonalNaive: round(values.seasonalNaive), mean: round(values.mean) });
+  return { ...holdout, wape: roundAll(holdout.wape), mape: roundAll(holdout.mape) };
+}
+
+function columnsOf(map: ColumnMap): CalibrationRecord['source']['columns'] {
+  const columns: CalibrationRecord['source']['columns'] = {};
+  for (const [key, value] of Object.entries(map)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value) && value.length === 0) continue;
+    if (key === 'filter' && Object.keys(value as object).length === 0) continue;
+    columns[key] = value as string;
+  }
+  return columns;
+}

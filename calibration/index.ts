@@ -1,0 +1,5 @@
+/** Calibration: from a shop's sales history to a scenario file, with intervals and a report (docs/calibration.md). */
+export { calibrateFile, calibrateSales, type CalibrateOptions, type CalibrationResult, type HoldoutReport, type PeriodLength } from './calibrate.js';
+export { columnMapSchema, defaultColumnMap, parseColumnMap, type ColumnMap, type ColumnMapInput } from './column-map.js';
+export { readSales, type SalesData, type ReadSalesOptions } from './reader.js';
+export { fitLogitPoisson, logitShare, parameterNames, type LogitPoissonData, type LogitPoissonFit, type ParameterEstimate, type FitOptions } from './logit-poisson.js';

@@ -1,0 +1,120 @@
+/**
+ * `pricelab calibrate <sales file> --out <scenario.json>`: fits the simulator's demand model
+ * to a shop's sales history (calibration/) and writes a scenario whose `calibration` block
+ * records the source, every estimate with its 95% interval and method, and the defaults.
+ * The scenario is validated before it is written, and written atomically: bad input exits 2
+ * and leaves no file behind.
+ */
+import { resolve } from 'node:path';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { calibrateFile, type CalibrationResult } from '../../calibration/calibrate.js';
+import { defaultColumnMap, parseColumnMap } from '../../calibration/column-map.js';
+import { configError } from '../../env/errors.js';
+import { readJsonFile } from '../../experiments/json-file.js';
+import { validateScenario } from '../../scenarios/load.js';
+import { formatNumber, integer, printJson, run, table, writeFileAtomically } from '../output.js';
+
+interface CalibrateCommandOptions {
+  out: string;
+  map?: string;
+  period: 'day' | 'week';
+  holdout: number;
+  marketSizeMultiple?: number;
+  id?: string;
+  json?: boolean;
+  seed?: number;
+}
+
+function shareBelowOne(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0 || parsed >= 1) throw new InvalidArgumentError(`expected a share in [0, 1), found "${value}"`);
+  return parsed;
+}
+
+function positiveNumber(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError(`expected a number > 0, found "${value}"`);
+  return parsed;
+}
+
+export function registerCalibrate(program: Command): void {
+  program
+    .command('calibrate')
+    .description('fit a scenario to a sales history (CSV, CSV.gz or JSON Lines): demand by maximum likelihood with 95% intervals, a holdout check')
+    .argument('<sales>', 'the sales file: one row per period and product (and store)')
+    .requiredOption('--out <file>', 'where to write the calibrated scenario (JSON)')
+    .option('--map <file>', 'a JSON column map (docs/calibration.md); default: columns period, units, price (cost, traffic, store when present)')
+    .addOption(new Option('--period <length>', 'the length of one period of the history').choices(['day', 'week']).default('day'))
+    .option('--holdout <share>', 'share of the last periods held out to score forecasts (0 for none)', shareBelowOne, 0.2)
+    .option('--market-size-multiple <k>', 'without a traffic column: the market per period is k x the store\'s mean units', positiveNumber)
+    .option('--id <id>', 'the scenario id (default: calibrated-<file name>-v1)')
+    .option('--seed <n>', 'recorded in the scenario card (the fit draws no random numbers)', integer)
+    .option('--json', 'print the result as JSON')
+    .action(
+      run(async (sales: string, options: CalibrateCommandOptions) => {
+        if (resolve(options.out) === resolve(sales)) {
+          throw configError('refusing to overwrite the sales file', [{ path: ['out'], message: `expected a scenario path other than the sales file, found ${options.out}` }]);
+        }
+        const map = options.map === undefined ? parseColumnMap(defaultColumnMap, 'the default column map') : parseColumnMap(readJsonFile(options.map, 'column map'), options.map);
+        const result = await calibrateFile(sales, {
+          map,
+          defaultMap: options.map === undefined,
+          periodLength: options.period,
+          holdout: options.holdout,
+          ...(options.marketSizeMultiple === undefined ? {} : { marketSizeMultiple: options.marketSizeMultiple }),
+          ...(options.id === undefined ? {} : { scenarioId: options.id }),
+          ...(options.seed === undefined ? {} : { seed: options.seed }),
+        });
+        // The scenario must load as any other: validated before a byte is written.
+        validateScenario(result.scenario, options.out);
+        writeFileAtomically(options.out, `${JSON.stringify(result.scenario, null, 2)}\n`);
+        if (options.json) printJson(summary(result, options.out));
+        else process.stdout.write(text(result, options.out));
+      }),
+    );
+}
+
+function summary(result: CalibrationResult, out: string) {
+  return {
+    scenarioFile: out,
+    scenarioId: result.scenario.id,
+    source: result.record.source,
+    estimates: result.record.estimates,
+    derived: result.record.derived,
+    defaults: result.record.defaults,
+    fit: result.record.fit,
+    holdout: result.record.holdout ?? null,
+    seconds: result.seconds,
+  };
+}
+
+function text(result: CalibrationResult, out: string): string {
+  const record = result.record;
+  const lines = [
+    `calibrated ${record.source.file} (${record.source.rows} rows, ${record.source.periods} ${record.source.periodLength}s ${record.source.firstPeriod}..${record.source.lastPeriod}, ${record.source.stores} store(s)) in ${formatNumber(result.seconds, 2)} s`,
+    `wrote ${out} (scenario ${result.scenario.id})`,
+    '',
+    table([
+      ['parameter', 'estimate', '95% interval', 'into'],
+      ...record.estimates.map((estimate) => [estimate.parameter, formatNumber(estimate.value, 4), `${formatNumber(estimate.lower, 4)} .. ${formatNumber(estimate.upper, 4)}`, estimate.scenarioPath ?? '(recorded only)']),
+    ]),
+    '',
+    `intervals: ${record.fit.intervalMethod}; ${record.fit.iterations} iterations, dispersion ${formatNumber(record.fit.dispersion, 3)}`,
+    ...record.derived.map((figure) => `${figure.name}: ${formatNumber(figure.value, 4)} (${figure.method})`),
+  ];
+  if (record.holdout) {
+    const holdout = record.holdout;
+    lines.push(
+      '',
+      `holdout: last ${holdout.holdoutPeriods} of ${holdout.trainingPeriods + holdout.holdoutPeriods} periods (${holdout.rows} rows)`,
+      table([
+        ['forecast', 'WAPE', 'MAPE'],
+        ['model', formatNumber(holdout.wape.model, 4), formatNumber(holdout.mape.model, 4)],
+        [`seasonal naive (${holdout.seasonLength})`, formatNumber(holdout.wape.seasonalNaive, 4), formatNumber(holdout.mape.seasonalNaive, 4)],
+        ['mean', formatNumber(holdout.wape.mean, 4), formatNumber(holdout.mape.mean, 4)],
+      ]),
+    );
+  }
+  lines.push('', 'left at defaults:', ...record.defaults.map((entry) => `  ${entry.field} = ${String(entry.value)}: ${entry.reason}`), '');
+  return `${lines.join('\n')}\n`;
+}
