@@ -9,6 +9,7 @@
  */
 import type { Scenario, Competitor, Segment } from '../scenarios/schema.js';
 import { buildCalendar, type Calendar } from './calendar.js';
+import { assertDemandWithinBounds } from './demand-bounds.js';
 import { compileCurve, tabulateCurve, type CurveTable } from './curves.js';
 import { applyFestivalsToRates, buildFestivalCalendar, type FestivalCalendar } from './festivals.js';
 import { buildPriceLadder } from './ladder.js';
@@ -134,7 +135,7 @@ export function buildMarketModel(scenario: Scenario): MarketModel {
     priceCeiling: competitor.priceCeiling ?? 5 * topOfLadder,
   }));
 
-  return {
+  const model: MarketModel = {
     scenario,
     calendar,
     horizon: scenario.horizonDays,
@@ -158,6 +159,8 @@ export function buildMarketModel(scenario: Scenario): MarketModel {
     salesScale: typicalDailyUnits(scenario, ladder),
     stockScale: typicalStock(scenario),
   };
+  assertDemandWithinBounds(model);
+  return model;
 }
 
 /**

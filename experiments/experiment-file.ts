@@ -9,6 +9,10 @@
  * deterministic run key: sha256 of (experiment name, scenario id + content hash, agent
  * name, kind and validated config, seed, budget, evaluation). The same file plans the same
  * keys, so `--resume` finds its runs; changing anything a run depends on changes its key.
+ *
+ * Bounds (a careless file fails at once, exit 2, instead of planning for minutes): at most
+ * 10,000 seeds, 100 scenarios, 100 agents and 100,000 runs in all; every check is linear in
+ * the file's size (duplicates are found with sets).
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -52,17 +56,34 @@ const agentEntrySchema = z.strictObject({
   config: z.unknown().optional().describe("the agent's config (docs/agents/); defaults for missing fields"),
 });
 
+/** The largest experiment a file may ask for. */
+export const experimentBounds = { seeds: 10_000, scenarios: 100, agents: 100, runs: 100_000 } as const;
+
+const countOf = (input: unknown) => (Array.isArray(input) ? input.length : String(input));
+
 const seedsSchema = z.union([
-  z.array(z.number().int()).min(1).describe('the training seeds, listed'),
-  z.strictObject({ from: z.number().int().describe('first seed'), count: z.number().int().min(1).max(10_000).describe('number of seeds') }).describe('seeds from, from + 1, ..., from + count - 1'),
+  z
+    .array(z.number().int())
+    .min(1)
+    .max(experimentBounds.seeds, { error: (issue) => `expected at most ${experimentBounds.seeds} seeds, found ${countOf(issue.input)}` })
+    .describe('the training seeds, listed'),
+  z.strictObject({ from: z.number().int().describe('first seed'), count: z.number().int().min(1).max(experimentBounds.seeds, { error: (issue) => `expected at most ${experimentBounds.seeds} seeds, found ${String(issue.input)}` }).describe('number of seeds') }).describe('seeds from, from + 1, ..., from + count - 1'),
 ]);
 
 export const experimentFileSchema = z.strictObject({
   $schema: z.string().optional().describe('ignored; lets editors find a JSON schema'),
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'expected letters, digits, ".", "_" or "-"').describe('experiment name: part of every run key, shown by `pricelab runs list`'),
   description: z.string().optional().describe('what the experiment asks, for people'),
-  scenarios: z.array(z.string().min(1)).min(1).describe('built-in scenario ids or paths to scenario files (relative paths: from the working folder)'),
-  agents: z.array(agentEntrySchema).min(1).describe('the arms: each agent kind with its config'),
+  scenarios: z
+    .array(z.string().min(1))
+    .min(1)
+    .max(experimentBounds.scenarios, { error: (issue) => `expected at most ${experimentBounds.scenarios} scenarios, found ${countOf(issue.input)}` })
+    .describe('built-in scenario ids or paths to scenario files (relative paths: from the working folder)'),
+  agents: z
+    .array(agentEntrySchema)
+    .min(1)
+    .max(experimentBounds.agents, { error: (issue) => `expected at most ${experimentBounds.agents} agents, found ${countOf(issue.input)}` })
+    .describe('the arms: each agent kind with its config'),
   seeds: seedsSchema.describe('training seeds; run (scenario, agent, seed) trains from seed (episode e uses seed + e) and seeds the agent'),
   budget: z
     .union([
@@ -124,11 +145,11 @@ export function loadExperimentFile(path: string): ExperimentPlan {
 /** Validates an experiment (already parsed JSON) and plans its runs. */
 export function planExperiment(json: unknown, origin = 'experiment'): ExperimentPlan {
   const parsed = experimentFileSchema.safeParse(json);
-  const problems: Problem[] = parsed.success ? [] : parsed.error.issues.map((issue) => ({ path: issue.path.map((part) => (typeof part === 'symbol' ? String(part) : part)), message: issue.message }));
+  const problems: Problem[] = parsed.success ? [] : parsed.error.issues.flatMap((issue) => problemsOfIssue(issue));
   // Check what the schema cannot, wherever the parts are readable, so every problem is listed at once.
   const raw = (json !== null && typeof json === 'object' ? json : {}) as { scenarios?: unknown; agents?: unknown };
   const scenarios: LoadedScenario[] = [];
-  if (Array.isArray(raw.scenarios)) {
+  if (Array.isArray(raw.scenarios) && raw.scenarios.length <= experimentBounds.scenarios) {
     raw.scenarios.forEach((scenario, index) => {
       if (typeof scenario !== 'string' || scenario.length === 0) return;
       try {
@@ -140,13 +161,10 @@ export function planExperiment(json: unknown, origin = 'experiment'): Experiment
         for (const problem of error.problems) problems.push({ path: ['scenarios', index, ...problem.path], message: `${problem.message} (in ${scenario})` });
       }
     });
-    const ids = scenarios.map((loaded) => loaded.scenario.id);
-    ids.forEach((id, index) => {
-      if (ids.indexOf(id) !== index) problems.push({ path: ['scenarios'], message: `expected each scenario once, found ${id} twice` });
-    });
+    for (const id of duplicates(scenarios.map((loaded) => loaded.scenario.id))) problems.push({ path: ['scenarios'], message: `expected each scenario once, found ${id} twice` });
   }
   const agents: PlannedAgent[] = [];
-  if (Array.isArray(raw.agents)) {
+  if (Array.isArray(raw.agents) && raw.agents.length <= experimentBounds.agents) {
     raw.agents.forEach((entry: unknown, index) => {
       if (entry === null || typeof entry !== 'object') return;
       const { kind, config, name } = entry as { kind?: unknown; config?: unknown; name?: unknown };
@@ -162,18 +180,21 @@ export function planExperiment(json: unknown, origin = 'experiment'): Experiment
       }
       agents.push({ name: typeof name === 'string' ? name : kind, kind, config: checked.data });
     });
-    const names = agents.map((agent) => agent.name);
-    names.forEach((name, index) => {
-      if (names.indexOf(name) !== index) problems.push({ path: ['agents'], message: `expected unique agent names, found "${name}" twice (give each arm a "name")` });
-    });
+    for (const name of duplicates(agents.map((agent) => agent.name))) problems.push({ path: ['agents'], message: `expected unique agent names, found "${name}" twice (give each arm a "name")` });
   }
   if (problems.length > 0 || !parsed.success) {
     throw configError(`${origin} is not a valid experiment (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems);
   }
   const file = parsed.data;
   const seeds = Array.isArray(file.seeds) ? file.seeds : Array.from({ length: file.seeds.count }, (_, index) => (file.seeds as { from: number }).from + index);
-  const duplicateSeed = seeds.find((seed, index) => seeds.indexOf(seed) !== index);
+  const [duplicateSeed] = duplicates(seeds);
   if (duplicateSeed !== undefined) throw configError(`${origin} is not a valid experiment (1 problem)`, [{ path: ['seeds'], message: `expected each seed once, found ${duplicateSeed} twice` }]);
+  const runCount = scenarios.length * agents.length * seeds.length;
+  if (runCount > experimentBounds.runs) {
+    throw configError(`${origin} is not a valid experiment (1 problem)`, [
+      { path: ['seeds'], message: `expected at most ${experimentBounds.runs} runs (scenarios x agents x seeds), found ${runCount} (${scenarios.length} x ${agents.length} x ${seeds.length}); split the experiment` },
+    ]);
+  }
   const runs: PlannedRun[] = [];
   for (const loaded of scenarios) {
     for (const agent of agents) {
@@ -201,6 +222,31 @@ export function planExperiment(json: unknown, origin = 'experiment'): Experiment
     }
   }
   return { file, scenarios, agents, seeds, runs };
+}
+
+/**
+ * A zod issue as problems. A union (seeds: a list or {from, count}) fails as "Invalid input"
+ * with each option's issues inside; when only one option has the input's type, its issues
+ * say what is wrong (too many seeds), so they are listed instead.
+ */
+function problemsOfIssue(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[] = []): Problem[] {
+  const path = [...prefix, ...issue.path].map((part) => (typeof part === 'symbol' ? String(part) : part));
+  if (issue.code === 'invalid_union') {
+    const ofTheRightType = issue.errors.filter((branch) => !branch.some((inner) => inner.code === 'invalid_type' && inner.path.length === 0));
+    if (ofTheRightType.length === 1) return ofTheRightType[0]!.flatMap((inner) => problemsOfIssue(inner, path));
+  }
+  return [{ path, message: issue.message }];
+}
+
+/** Each value found more than once, in the order of its second appearance (linear: a set, not indexOf). */
+function duplicates<Value>(values: readonly Value[]): Value[] {
+  const seen = new Set<Value>();
+  const repeated: Value[] = [];
+  for (const value of values) {
+    if (seen.has(value)) repeated.push(value);
+    else seen.add(value);
+  }
+  return repeated;
 }
 
 /** sha256 of the canonical JSON (keys sorted) of what a run depends on, 16 hex digits. */

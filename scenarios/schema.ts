@@ -4,15 +4,64 @@
  * A scenario is data: env/ builds a market from it. Files are validated with zod; a bad
  * file is refused with every problem listed by path (see scenarios/load.ts). Unknown keys
  * are refused too, so a typo never silently falls back to a default.
+ *
+ * Bounds: every quantity that sizes work or memory has an upper bound, generous for any
+ * shop but far below what hangs the simulator or overflows its KPIs (a careless file with
+ * `arrivalRate` 1e12 or `unitCost` 1e308 is refused, naming the field, the bound and the
+ * value): money per unit at most 1e6, customers per day at most 1e6, multipliers at most
+ * 100, day counts at most 3650 (lags and delays 365), stock at most 1e12, and lists
+ * (segments, competitors, festivals, weather states, ladder prices) bounded. The daily
+ * means these add up to are checked when the market is built (env/demand-bounds.ts).
  * Formulas and sourced defaults: ../shared/market-model.md and docs/market-model.md.
  */
 import { z } from 'zod';
 import { calibrationRecordSchema } from './calibration-record.js';
 
+/** The bounds of the card above; exported for tests and docs. */
+export const scenarioBounds = {
+  /** A price or a cost per unit, in the scenario's currency. */
+  money: 1e6,
+  /** Customers (or units) per day. */
+  perDay: 1e6,
+  /** A multiplier of arrivals (festival uplift, weather, weekday profile). */
+  multiplier: 100,
+  /** A utility, a logit or a sensitivity (utility per currency unit). */
+  utility: 1e4,
+  /** Days in a horizon, a window or a period. */
+  days: 3650,
+  /** Days of a lag or a delay (return lags, refurbishing, lead time): ring buffers are sized by them. */
+  lagDays: 365,
+  /** Units of stock, customers in a loyal base. */
+  stock: 1e12,
+  /** Entries of a list (segments, competitors, festivals, weather states). */
+  listEntries: 100,
+  /** Prices in a ladder. */
+  ladderPrices: 1000,
+} as const;
+
+/** `schema` with an upper bound whose message says what was expected and what was found. */
+function atMost(schema: z.ZodNumber, limit: number, what: string): z.ZodNumber {
+  return schema.max(limit, { error: (issue) => `expected ${what} of at most ${limit}, found ${String(issue.input)}` });
+}
+
+/** A list of at most `limit` entries, the message naming how many were found. */
+function listOf<Item extends z.ZodType>(item: Item, limit: number, what: string) {
+  return z.array(item).max(limit, { error: (issue) => `expected at most ${limit} ${what}, found ${Array.isArray(issue.input) ? issue.input.length : String(issue.input)}` });
+}
+
 const positive = z.number().positive();
 const nonNegative = z.number().nonnegative();
 const share = z.number().min(0).max(1);
-const wholeDays = z.number().int().min(1);
+const wholeDays = atMost(z.number().int().min(1), scenarioBounds.days, 'a number of days');
+const lagDays = atMost(z.number().int().min(1), scenarioBounds.lagDays, 'a number of days');
+const delayDays = atMost(z.number().int().min(0), scenarioBounds.lagDays, 'a number of days');
+/** A price or cost per unit. */
+const money = atMost(positive, scenarioBounds.money, 'an amount per unit');
+const moneyOrNothing = atMost(nonNegative, scenarioBounds.money, 'an amount per unit');
+const multiplier = (minimum: number) => atMost(z.number().min(minimum), scenarioBounds.multiplier, 'a multiplier');
+const utility = z.number().min(-scenarioBounds.utility).max(scenarioBounds.utility, { error: (issue) => `expected a utility or logit in [-${scenarioBounds.utility}, ${scenarioBounds.utility}], found ${String(issue.input)}` });
+const sensitivity = atMost(positive, scenarioBounds.utility, 'a sensitivity');
+const stock = atMost(nonNegative, scenarioBounds.stock, 'units');
 const monthDay = z
   .string()
   .regex(/^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'expected a month-day like "11-11"');
@@ -26,7 +75,7 @@ export const priceLadderSchema = z.discriminatedUnion('kind', [
   z
     .strictObject({
       kind: z.literal('list'),
-      prices: z.array(positive).min(2).describe('the prices the agent may choose, ascending'),
+      prices: listOf(money, scenarioBounds.ladderPrices, 'prices').min(2).describe('the prices the agent may choose, ascending'),
     })
     .superRefine((ladder, context) => {
       ladder.prices.forEach((price, index) => {
@@ -37,8 +86,8 @@ export const priceLadderSchema = z.discriminatedUnion('kind', [
     }),
   z.strictObject({
     kind: z.literal('range'),
-    min: positive.describe('lowest price'),
-    max: positive.describe('highest price'),
+    min: money.describe('lowest price'),
+    max: money.describe('highest price'),
     count: z.number().int().min(2).max(1000).describe('number of evenly spaced prices'),
     charmEnding: z
       .number()
@@ -60,39 +109,39 @@ export const priceLadderSchema = z.discriminatedUnion('kind', [
 
 export const referencePriceSchema = z.strictObject({
   memory: z.number().min(0).max(0.99).describe('smoothing z in r <- z*r + (1-z)*p (0.5..0.9 typical)'),
-  gain: nonNegative.describe('utility per currency unit our price is below the reference (g)'),
-  loss: nonNegative.describe('utility per currency unit our price is above the reference (l); l/g about 2-3 (Kalyanaram & Winer 1995)'),
-  initial: positive.optional().describe('starting reference price; default: the list price'),
+  gain: atMost(nonNegative, scenarioBounds.utility, 'a sensitivity').describe('utility per currency unit our price is below the reference (g)'),
+  loss: atMost(nonNegative, scenarioBounds.utility, 'a sensitivity').describe('utility per currency unit our price is above the reference (l); l/g about 2-3 (Kalyanaram & Winer 1995)'),
+  initial: money.optional().describe('starting reference price; default: the list price'),
 });
 
 export const loyaltySchema = z.strictObject({
-  population: z.number().int().positive().describe('customers in the loyal base at the start'),
+  population: atMost(z.number().int().positive(), scenarioBounds.stock, 'customers').describe('customers in the loyal base at the start'),
   premiumThreshold: nonNegative.describe('relative premium over the reference price tolerated without churn (0.1 = 10%)'),
-  churnRate: nonNegative.describe('share of active customers lost per day per unit of premium beyond the threshold'),
+  churnRate: atMost(nonNegative, scenarioBounds.multiplier, 'a rate').describe('share of active customers lost per day per unit of premium beyond the threshold'),
   changeWindowDays: wholeDays.describe('window over which price changes are counted'),
-  maxChangesInWindow: z.number().int().min(0).describe('price changes tolerated within the window'),
+  maxChangesInWindow: atMost(z.number().int().min(0), scenarioBounds.days, 'a number of changes').describe('price changes tolerated within the window'),
   changeChurnRate: share.describe('share of active customers lost on a day when changes exceed the tolerance'),
   recoveryRate: share.describe('share of lapsed customers who come back per day when prices are fair'),
 });
 
 export const segmentSchema = z.strictObject({
   name: z.string().min(1),
-  arrivalRate: nonNegative.describe('mean customers per day (L_s), before season, weekday, weather and festivals'),
-  priceSensitivity: positive.describe('b_s: utility lost per currency unit of price'),
-  scale: positive.describe('mu_s: logit scale (horizontal differentiation)'),
+  arrivalRate: atMost(nonNegative, scenarioBounds.perDay, 'customers per day').describe('mean customers per day (L_s), before season, weekday, weather and festivals'),
+  priceSensitivity: sensitivity.describe('b_s: utility lost per currency unit of price'),
+  scale: z.number().min(1e-3, { error: (issue) => `expected a logit scale of at least 0.001, found ${String(issue.input)}` }).max(scenarioBounds.utility, { error: (issue) => `expected a logit scale of at most ${scenarioBounds.utility}, found ${String(issue.input)}` }).describe('mu_s: logit scale (horizontal differentiation)'),
   referencePrice: referencePriceSchema.optional(),
-  weather: z.record(z.string(), positive).optional().describe('arrival multiplier per weather state; missing states count 1'),
-  weekendWeatherAmplifier: nonNegative.default(1).describe('on weekends the weather effect (multiplier - 1) is scaled by this'),
-  festivalSensitivity: nonNegative.default(1).describe('scales the festival uplift and deferral share for this segment'),
-  returnLogitOffset: z.number().default(0).describe('t_s added to the return logit for this segment'),
+  weather: z.record(z.string(), atMost(positive, scenarioBounds.multiplier, 'a multiplier')).optional().describe('arrival multiplier per weather state; missing states count 1'),
+  weekendWeatherAmplifier: multiplier(0).default(1).describe('on weekends the weather effect (multiplier - 1) is scaled by this'),
+  festivalSensitivity: multiplier(0).default(1).describe('scales the festival uplift and deferral share for this segment'),
+  returnLogitOffset: utility.default(0).describe('t_s added to the return logit for this segment'),
   loyalty: loyaltySchema.optional().describe('makes this a loyal segment that churns and recovers'),
 });
 
 export const logitDemandSchema = z.strictObject({
   kind: z.literal('logit'),
-  quality: z.number().describe('a_0 of our offer (utility intercept)'),
-  outsideUtility: z.number().describe('a_0 of the outside option (not buying)'),
-  segments: z.array(segmentSchema).min(1),
+  quality: utility.describe('a_0 of our offer (utility intercept)'),
+  outsideUtility: utility.describe('a_0 of the outside option (not buying)'),
+  segments: listOf(segmentSchema, scenarioBounds.listEntries, 'segments').min(1),
 });
 
 const noiseSchema = z.enum(['poisson', 'none']).describe('poisson: units ~ Poisson(expected); none: expected units');
@@ -101,52 +150,52 @@ export const demandSchema = z.discriminatedUnion('kind', [
   logitDemandSchema,
   z.strictObject({
     kind: z.literal('linear'),
-    intercept: positive.describe('a in q = a - b p (units per day at price 0)'),
-    slope: positive.describe('b in q = a - b p'),
+    intercept: atMost(positive, scenarioBounds.perDay, 'units per day').describe('a in q = a - b p (units per day at price 0)'),
+    slope: atMost(positive, scenarioBounds.perDay, 'units per day per currency unit').describe('b in q = a - b p'),
     noise: noiseSchema,
   }),
   z.strictObject({
     kind: z.literal('constant-elasticity'),
-    scale: positive.describe('A in q = A p^e'),
-    elasticity: z.number().max(-1.0001).describe('e < -1 (mean measured -2.62, Bijmolt et al. 2005)'),
+    scale: atMost(positive, 1e12, 'a scale').describe('A in q = A p^e'),
+    elasticity: z.number().min(-100).max(-1.0001).describe('e < -1 (mean measured -2.62, Bijmolt et al. 2005)'),
     noise: noiseSchema,
   }),
   z.strictObject({
     kind: z.literal('exponential'),
-    scale: positive.describe('a in lambda(p) = a exp(-alpha p), arrivals per unit time (Gallego & van Ryzin 1994)'),
-    sensitivity: positive.describe('alpha'),
-    periodLength: positive.describe('t/K: length of one period in the time unit of scale'),
+    scale: atMost(positive, scenarioBounds.perDay, 'arrivals per unit time').describe('a in lambda(p) = a exp(-alpha p), arrivals per unit time (Gallego & van Ryzin 1994)'),
+    sensitivity: sensitivity.describe('alpha'),
+    periodLength: atMost(positive, scenarioBounds.days, 'a period length').describe('t/K: length of one period in the time unit of scale'),
     arrivals: z.enum(['at-most-one', 'poisson']).describe('at-most-one: a sale with probability lambda(p) * periodLength'),
   }),
 ]);
 
 export const strategySchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('fixed'), price: positive }),
+  z.strictObject({ kind: z.literal('fixed'), price: money }),
   z
     .strictObject({
       kind: z.literal('random-walk'),
-      step: positive.describe('largest move per repricing, up or down'),
-      min: positive,
-      max: positive,
+      step: money.describe('largest move per repricing, up or down'),
+      min: money,
+      max: money,
     })
     .superRefine((strategy, context) => {
       if (strategy.max <= strategy.min) context.addIssue({ code: 'custom', path: ['max'], message: `expected max > min (${strategy.min}), found ${strategy.max}` });
     }),
   z.strictObject({
     kind: z.literal('undercut'),
-    amount: positive.describe('eps below the lowest rival price'),
-    floorMargin: nonNegative.describe('never below unitCost * (1 + floorMargin)'),
+    amount: money.describe('eps below the lowest rival price'),
+    floorMargin: multiplier(0).describe('never below unitCost * (1 + floorMargin)'),
   }),
   z.strictObject({
     kind: z.literal('match'),
-    floorMargin: nonNegative.describe('never below unitCost * (1 + floorMargin)'),
+    floorMargin: multiplier(0).describe('never below unitCost * (1 + floorMargin)'),
   }),
   z
     .strictObject({
       kind: z.literal('two-bound'),
-      step: positive.describe('d: undercut the lowest rival by this much'),
-      floor: positive.describe('lowest price before jumping back up'),
-      ceiling: positive.describe('price after the jump'),
+      step: money.describe('d: undercut the lowest rival by this much'),
+      floor: money.describe('lowest price before jumping back up'),
+      ceiling: money.describe('price after the jump'),
     })
     .superRefine((strategy, context) => {
       if (strategy.ceiling <= strategy.floor) context.addIssue({ code: 'custom', path: ['ceiling'], message: `expected ceiling > floor (${strategy.floor}), found ${strategy.ceiling}` });
@@ -155,18 +204,18 @@ export const strategySchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('ratio-follower'),
     target: z.string().min(1).describe('"focal" (our firm) or the name of another competitor'),
-    ratio: positive.describe('price = ratio * target price (0.9983 and 1.270589 in the Amazon case)'),
+    ratio: multiplier(0).positive().describe('price = ratio * target price (0.9983 and 1.270589 in the Amazon case)'),
   }),
 ]);
 
 export const competitorSchema = z.strictObject({
   name: z.string().min(1),
-  quality: z.number().describe('a_k: utility intercept of this rival offer'),
-  unitCost: nonNegative,
-  initialPrice: positive,
+  quality: utility.describe('a_k: utility intercept of this rival offer'),
+  unitCost: moneyOrNothing,
+  initialPrice: money,
   strategy: strategySchema,
   latencyDays: wholeDays.default(1).describe('reprices every L days'),
-  priceCeiling: positive.optional().describe('sanity ceiling against runaway loops; default 5x the top of our ladder'),
+  priceCeiling: money.optional().describe('sanity ceiling against runaway loops; default 5x the top of our ladder'),
 });
 
 export const festivalSchema = z.strictObject({
@@ -174,25 +223,26 @@ export const festivalSchema = z.strictObject({
   date: monthDay.describe('first day of the event'),
   durationDays: wholeDays.default(1),
   presaleStart: monthDay.optional().describe('first day of the pre-sale window (11.11: about 10-20)'),
-  presaleUplift: z.number().min(1).default(1).describe('traffic multiplier on pre-sale days'),
-  uplift: z.number().min(1).describe('traffic multiplier on event days (demand created)'),
+  presaleUplift: multiplier(1).default(1).describe('traffic multiplier on pre-sale days'),
+  uplift: multiplier(1).describe('traffic multiplier on event days (demand created)'),
   deferralShare: z.number().min(0).max(0.5).describe('share of demand in the deferral window moved into the event (5-20%: Li, Granados & Netessine 2014)'),
-  deferralDays: z.number().int().min(0).describe('days before the festive period whose demand is partly deferred'),
+  deferralDays: delayDays.describe('days before the festive period whose demand is partly deferred'),
   dipShare: z.number().min(0).max(1).describe('post-event dip as a share of the created bump, pulled forward into the event (4-25%: van Heerde et al. 2000)'),
-  dipDays: z.number().int().min(0).describe('days after the event over which the dip decays'),
+  dipDays: delayDays.describe('days after the event over which the dip decays'),
   competitorDiscount: z.number().min(0).max(0.9).describe('rivals cut prices by this share on pre-sale and event days'),
 });
 
-const stochasticMatrix = z.array(z.array(share));
+const stochasticMatrix = listOf(listOf(share, scenarioBounds.listEntries, 'entries'), scenarioBounds.listEntries, 'rows');
 
 export const weatherSchema = z.strictObject({
   states: z
-    .array(z.strictObject({ name: z.string().min(1), temperatureOffset: z.number().describe('degrees C added to the seasonal mean') }))
-    .min(2),
+    .array(z.strictObject({ name: z.string().min(1), temperatureOffset: z.number().min(-100).max(100).describe('degrees C added to the seasonal mean') }))
+    .min(2)
+    .max(scenarioBounds.listEntries, { error: (issue) => `expected at most ${scenarioBounds.listEntries} weather states, found ${Array.isArray(issue.input) ? issue.input.length : String(issue.input)}` }),
   transitions: z
     .strictObject({ winter: stochasticMatrix, spring: stochasticMatrix, summer: stochasticMatrix, autumn: stochasticMatrix })
     .describe('row-stochastic matrices P[from][to] per (northern) season'),
-  temperatureNoise: nonNegative.describe('standard deviation of daily temperature around its mean, degrees C'),
+  temperatureNoise: atMost(nonNegative, 100, 'degrees C').describe('standard deviation of daily temperature around its mean, degrees C'),
   initialState: z.string().min(1),
 }).superRefine((weather, context) => {
   const count = weather.states.length;
@@ -211,15 +261,15 @@ export const weatherSchema = z.strictObject({
 });
 
 export const returnsSchema = z.strictObject({
-  baseLogit: z.number().describe('t0: return logit of a full-price, non-festival sale'),
-  discountLogit: z.number().describe('t1: added per unit of discount depth (1 - paid/list price)'),
-  festivalLogit: z.number().describe('t2: added for sales on festival or pre-sale days'),
-  minLagDays: wholeDays.describe('earliest return after the sale'),
-  maxLagDays: wholeDays.describe('the return window: no return later than this'),
-  meanLagDays: positive.describe('mean lag beyond minLagDays of a truncated exponential'),
-  handlingCost: nonNegative.describe('cost per returned unit'),
+  baseLogit: utility.describe('t0: return logit of a full-price, non-festival sale'),
+  discountLogit: utility.describe('t1: added per unit of discount depth (1 - paid/list price)'),
+  festivalLogit: utility.describe('t2: added for sales on festival or pre-sale days'),
+  minLagDays: lagDays.describe('earliest return after the sale'),
+  maxLagDays: lagDays.describe('the return window: no return later than this'),
+  meanLagDays: atMost(positive, scenarioBounds.lagDays, 'a number of days').describe('mean lag beyond minLagDays of a truncated exponential'),
+  handlingCost: moneyOrNothing.describe('cost per returned unit'),
   resellableFraction: share.describe('share of returned units put back into stock'),
-  refurbishDays: z.number().int().min(0).describe('delay before a resellable return is back in stock'),
+  refurbishDays: delayDays.describe('delay before a resellable return is back in stock'),
 }).superRefine((returns, context) => {
   if (returns.maxLagDays < returns.minLagDays) context.addIssue({ code: 'custom', path: ['maxLagDays'], message: `expected at least minLagDays (${returns.minLagDays}), found ${returns.maxLagDays}` });
 });
@@ -228,10 +278,10 @@ export const replenishmentSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('none') }),
   z.strictObject({
     kind: z.literal('periodic-review'),
-    reorderPoint: nonNegative.describe('s: order when stock on hand plus on order is at or below this'),
-    orderUpTo: positive.describe('S: order up to this position'),
+    reorderPoint: stock.describe('s: order when stock on hand plus on order is at or below this'),
+    orderUpTo: atMost(positive, scenarioBounds.stock, 'units').describe('S: order up to this position'),
     reviewEveryDays: wholeDays,
-    leadTimeDays: z.number().int().min(0),
+    leadTimeDays: delayDays,
   }).superRefine((replenishment, context) => {
     if (replenishment.orderUpTo <= replenishment.reorderPoint) {
       context.addIssue({ code: 'custom', path: ['orderUpTo'], message: `expected orderUpTo > reorderPoint (${replenishment.reorderPoint}), found ${replenishment.orderUpTo}` });
@@ -240,17 +290,17 @@ export const replenishmentSchema = z.discriminatedUnion('kind', [
 ]);
 
 export const inventorySchema = z.strictObject({
-  initialStock: nonNegative,
+  initialStock: stock,
   replenishment: replenishmentSchema,
-  holdingCost: nonNegative.describe('per unit on hand per day'),
-  stockoutPenalty: nonNegative.describe('goodwill cost per lost sale'),
-  salvageValue: nonNegative.describe('value per unit left at the horizon'),
+  holdingCost: moneyOrNothing.describe('per unit on hand per day'),
+  stockoutPenalty: moneyOrNothing.describe('goodwill cost per lost sale'),
+  salvageValue: moneyOrNothing.describe('value per unit left at the horizon'),
 });
 
 export const objectiveSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('profit') }),
   z.strictObject({ kind: z.literal('revenue') }),
-  z.strictObject({ kind: z.literal('profit-with-churn-penalty'), penaltyPerCustomer: nonNegative }),
+  z.strictObject({ kind: z.literal('profit-with-churn-penalty'), penaltyPerCustomer: moneyOrNothing }),
 ]);
 
 export const scenarioSchema = z
@@ -267,12 +317,11 @@ export const scenarioSchema = z
     horizonDays: z.number().int().min(1).max(3650),
     deterministic: z.boolean().default(false).describe('true: expected values instead of random draws'),
     objective: objectiveSchema.default({ kind: 'profit' }),
-    unitCost: nonNegative.describe('our cost per unit'),
-    listPrice: positive.describe('regular price; discount depth is measured against it'),
+    unitCost: moneyOrNothing.describe('our cost per unit'),
+    listPrice: money.describe('regular price; discount depth is measured against it'),
     priceLadder: priceLadderSchema,
     demand: demandSchema,
-    competitors: z
-      .array(competitorSchema)
+    competitors: listOf(competitorSchema, scenarioBounds.listEntries, 'competitors')
       .superRefine((competitors, context) => {
         const names = new Set<string>();
         competitors.forEach((competitor, index) => {
@@ -287,14 +336,14 @@ export const scenarioSchema = z
         });
       })
       .default([]),
-    festivals: z.array(festivalSchema).default([]),
+    festivals: listOf(festivalSchema, scenarioBounds.listEntries, 'festivals').default([]),
     weather: weatherSchema.optional(),
     returns: returnsSchema.optional(),
     inventory: inventorySchema.optional().describe('absent: unlimited stock'),
     curves: z
       .strictObject({
         seasonality: curveSchema.optional().describe('arrival multiplier over the year'),
-        dayOfWeek: z.union([curveSchema, z.array(positive).length(7)]).optional().describe('arrival multiplier per weekday, Monday first'),
+        dayOfWeek: z.union([curveSchema, z.array(atMost(positive, scenarioBounds.multiplier, 'a multiplier')).length(7)]).optional().describe('arrival multiplier per weekday, Monday first'),
         temperature: curveSchema.optional().describe('mean temperature in degrees C'),
         demandMultiplier: curveSchema.optional().describe('any further arrival multiplier; may use temperature'),
       })

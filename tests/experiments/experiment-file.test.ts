@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PricelabError } from '../../env/errors.js';
-import { loadExperimentFile, planExperiment } from '../../experiments/experiment-file.js';
+import { experimentBounds, loadExperimentFile, planExperiment } from '../../experiments/experiment-file.js';
 import { execFile } from 'node:child_process';
 import { ensureBuilt, main, root, type CliResult } from '../fixtures/cli.js';
 
@@ -78,6 +78,24 @@ describe('experiment files', () => {
     expect(problemsOf({ ...valid, seeds: [1, 1] }).map((problem) => problem.path)).toEqual(['seeds']);
   });
 
+  it('bounds the seeds, scenarios, agents and runs, naming what was found', () => {
+    expect(problemsOf({ ...valid, seeds: Array.from({ length: 200_000 }, (_, index) => index) })).toEqual([{ path: 'seeds', message: `expected at most ${experimentBounds.seeds} seeds, found 200000` }]);
+    expect(problemsOf({ ...valid, seeds: { from: 0, count: 1e9 } })).toEqual([{ path: 'seeds.count', message: `expected at most ${experimentBounds.seeds} seeds, found 1000000000` }]);
+    expect(problemsOf({ ...valid, scenarios: Array.from({ length: 101 }, () => 'steady-state-v1') }).map((problem) => problem.message)).toEqual([`expected at most ${experimentBounds.scenarios} scenarios, found 101`]);
+    expect(problemsOf({ ...valid, agents: Array.from({ length: 101 }, (_, index) => ({ name: `a${index}`, kind: 'ucb1' })) }).map((problem) => problem.message)).toEqual([`expected at most ${experimentBounds.agents} agents, found 101`]);
+    const tooMany = { ...valid, agents: Array.from({ length: 11 }, (_, index) => ({ name: `a${index}`, kind: 'ucb1' })), seeds: { from: 0, count: 10_000 } };
+    expect(problemsOf(tooMany)).toEqual([{ path: 'seeds', message: `expected at most ${experimentBounds.runs} runs (scenarios x agents x seeds), found 110000 (1 x 11 x 10000); split the experiment` }]);
+  });
+
+  it('checks in linear time: 10,000 listed seeds with a duplicate at the end are found at once (indexOf was quadratic)', () => {
+    const seeds = [...Array.from({ length: 10_000 }, (_, index) => index), 9_999].slice(1);
+    const started = performance.now();
+    expect(problemsOf({ ...valid, seeds })).toEqual([{ path: 'seeds', message: 'expected each seed once, found 9999 twice' }]);
+    const plan = planExperiment({ ...valid, seeds: Array.from({ length: 10_000 }, (_, index) => index) });
+    expect(plan.runs).toHaveLength(20_000);
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
   it('every example in scenarios/experiments/ is valid', () => {
     expect(loadExperimentFile('scenarios/experiments/quick-sweep.json').runs.length).toBe(12);
   });
@@ -99,6 +117,16 @@ describe('pricelab experiment run with a bad file', () => {
     expect(result.code).toBe(2);
     for (const path of ['name', 'seeds', 'budget', 'kpis[1]', 'scenarios[1]', 'agents[0].kind', 'agents[1].config.alpha', 'agents[1].config.gamma']) expect(result.stderr).toContain(`- ${path}`);
     expect(existsSync(home)).toBe(false);
+  });
+
+  it('experiment check refuses 200,000 seeds with exit 2 in seconds', async () => {
+    const file = join(folder, 'many-seeds.json');
+    writeFileSync(file, JSON.stringify({ ...valid, seeds: Array.from({ length: 200_000 }, (_, index) => index) }));
+    const started = performance.now();
+    const result = await cli(join(folder, 'home'), 'experiment', 'check', file);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain(`- seeds: expected at most ${experimentBounds.seeds} seeds, found 200000`);
+    expect((performance.now() - started) / 1000).toBeLessThan(20);
   });
 
   it('exits 3 for a missing file, and runs show exits 3 without a store', async () => {

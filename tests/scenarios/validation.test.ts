@@ -228,3 +228,79 @@ describe('built-in scenarios', () => {
     });
   }
 });
+
+describe('careless files (issue 13.13): refused with the field, the bound and the value, never run for hours', () => {
+  const careless: readonly { readonly name: string; readonly change: (scenario: Json) => void; readonly path: (string | number)[]; readonly words: string }[] = [
+    { name: 'arrivalRate 1e12', change: (scenario) => (scenario.demand.segments[0].arrivalRate = 1e12), path: ['demand', 'segments', 0, 'arrivalRate'], words: 'expected customers per day of at most 1000000, found 1000000000000' },
+    { name: 'unitCost 1e308', change: (scenario) => (scenario.unitCost = 1e308), path: ['unitCost'], words: 'expected an amount per unit of at most 1000000, found 1e+308' },
+    { name: 'a curve exp(day)', change: (scenario) => (scenario.curves.seasonality = 'exp(day)'), path: ['curves', 'seasonality'], words: 'expected an arrival multiplier in [0, 100], found 148.4' },
+    { name: 'a curve pow(10, 300)', change: (scenario) => (scenario.curves.demandMultiplier = 'pow(10, 300)'), path: ['curves', 'demandMultiplier'], words: 'found 1e+300' },
+    { name: 'a curve of 200,000 terms', change: (scenario) => (scenario.curves.seasonality = Array.from({ length: 200_000 }, () => '1').join(' + ')), path: ['curves', 'seasonality'], words: 'expected an expression of at most 1000 characters, found 799997' },
+    { name: 'a return window of 1e9 days', change: (scenario) => (scenario.returns.maxLagDays = 1e9), path: ['returns', 'maxLagDays'], words: 'expected a number of days of at most 365, found 1000000000' },
+    { name: 'a festival uplift of 1e9', change: (scenario) => (scenario.festivals = [{ name: 'x', date: '06-01', uplift: 1e9, deferralShare: 0, deferralDays: 0, dipShare: 0, dipDays: 0, competitorDiscount: 0 }]), path: ['festivals', 0, 'uplift'], words: 'expected a multiplier of at most 100, found 1000000000' },
+    { name: 'initial stock 1e300', change: (scenario) => (scenario.inventory.initialStock = 1e300), path: ['inventory', 'initialStock'], words: 'expected units of at most 1000000000000, found 1e+300' },
+    { name: '2,000 ladder prices', change: (scenario) => (scenario.priceLadder = { kind: 'list', prices: Array.from({ length: 2000 }, (_, index) => 1 + index / 100) }), path: ['priceLadder', 'prices'], words: 'expected at most 1000 prices, found 2000' },
+  ];
+
+  it.each(careless)('$name: a problem at its path', ({ change, path, words }) => {
+    const scenario = builtIn('steady-state-v1');
+    change(scenario);
+    const started = performance.now();
+    expectProblemAt(problemsOf(scenario), path, words);
+    expect(performance.now() - started).toBeLessThan(3000);
+  });
+
+  it('factors each within bounds whose product is not: refused when the market is built, naming the segment', async () => {
+    const { buildMarketModel } = await import('../../env/model.js');
+    const scenario = builtIn('steady-state-v1');
+    scenario.demand.segments[0].arrivalRate = 1e6;
+    scenario.curves.seasonality = 50;
+    const valid = validateScenario(scenario, 'test scenario');
+    let caught: unknown;
+    try {
+      buildMarketModel(valid);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(PricelabError);
+    expect((caught as PricelabError).kind).toBe('config');
+    expectProblemAt((caught as PricelabError).problems, ['demand', 'segments', 0, 'arrivalRate'], 'expected at most 10000000 customers a day over all segments');
+    // The same rate with a modest season builds.
+    scenario.curves.seasonality = 2;
+    expect(() => buildMarketModel(validateScenario(scenario, 'test scenario'))).not.toThrow();
+  });
+
+  it('textbook demand: units at the lowest ladder price are bounded the same way', async () => {
+    const { buildMarketModel } = await import('../../env/model.js');
+    const scenario = builtIn('markdown-gvr-v1');
+    scenario.demand = { kind: 'constant-elasticity', scale: 1e12, elasticity: -1.5, noise: 'poisson' };
+    let caught: unknown;
+    try {
+      buildMarketModel(validateScenario(scenario, 'test scenario'));
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(PricelabError);
+    expectProblemAt((caught as PricelabError).problems, ['demand', 'scale'], 'expected at most 10000000 units a day at the lowest ladder price');
+  });
+
+  it('the CLI refuses each careless file with exit 2 and the field, in seconds', async () => {
+    const files = careless.map(({ name, change }, index) => {
+      const scenario = builtIn('steady-state-v1');
+      change(scenario);
+      return { name, path: writeScenario(`careless-${index}.json`, scenario) };
+    });
+    const compounded = builtIn('steady-state-v1');
+    compounded.demand.segments[0].arrivalRate = 1e6;
+    compounded.curves.seasonality = 50;
+    files.push({ name: 'compounded', path: writeScenario('careless-compounded.json', compounded) });
+    const started = performance.now();
+    const result = await cli('check', ...files.map((file) => file.path), '--steps', '5');
+    expect(result.code, result.stdout + result.stderr).toBe(2);
+    expect((performance.now() - started) / 1000).toBeLessThan(30);
+    const output = result.stdout + result.stderr;
+    for (const path of ['demand.segments[0].arrivalRate', 'unitCost', 'curves.seasonality', 'curves.demandMultiplier', 'returns.maxLagDays', 'festivals[0].uplift', 'inventory.initialStock', 'priceLadder.prices']) expect(output).toContain(path);
+    expect(output).toContain('expected at most 10000000 customers a day');
+    expect(output).not.toMatch(/internal error/);
+  }, 60_000);
+});
