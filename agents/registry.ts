@@ -19,6 +19,7 @@ import { thompsonDefinition } from './thompson.js';
 import { linUcbDefinition } from './linucb.js';
 import { dqnDefinition } from './dqn.js';
 import { phasedDefinition } from './phased.js';
+import { didYouMean } from '../env/suggest.js';
 
 export const agentDefinitions: ReadonlyMap<string, AgentDefinition> = new Map(
   [
@@ -42,7 +43,7 @@ export const agentDefinitions: ReadonlyMap<string, AgentDefinition> = new Map(
 export function agentDefinition(kind: string): AgentDefinition {
   const definition = agentDefinitions.get(kind);
   if (!definition) {
-    throw configError(`unknown agent "${kind}"`, [{ path: ['agent'], message: `expected one of ${[...agentDefinitions.keys()].join(', ')}, found "${kind}"` }]);
+    throw configError(`unknown agent "${kind}"${didYouMean(kind, agentDefinitions.keys())}`, [{ path: ['agent'], message: `expected one of ${[...agentDefinitions.keys()].join(', ')}, found "${kind}"` }]);
   }
   return definition;
 }

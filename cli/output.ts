@@ -6,15 +6,48 @@
  *
  * Exit codes: 0 success; 1 a check or comparison failed; 2 bad input (arguments, scenario
  * files, protocol misuse); 3 not found; 4 integrity; 70 an unexpected internal error.
+ *
+ * Errors always go to stderr as text. When the command was given --json, they also go to
+ * stdout as one JSON object, `{"error": {"kind", "message", "problems"}}` (kind: config,
+ * protocol, not-found, integrity, usage for a bad command line, internal), with the same
+ * exit code: a pipeline reading stdout sees an error, not an empty document.
  */
 import { renameSync, writeFileSync } from 'node:fs';
-import { InvalidArgumentError } from 'commander';
-import { PricelabError, formatProblems } from '../env/errors.js';
+import { Command, InvalidArgumentError } from 'commander';
+import { PricelabError, formatProblems, type ErrorKind, type Problem } from '../env/errors.js';
 
 export const exitCodes = { ok: 0, failed: 1, badInput: 2, notFound: 3, integrity: 4, internal: 70 } as const;
 
+/** The error document of --json output. */
+export interface JsonError {
+  readonly error: { readonly kind: ErrorKind | 'usage' | 'internal'; readonly message: string; readonly problems: readonly Problem[] };
+}
+
+let jsonErrors = false;
+
+/** Whether errors are also printed as JSON on stdout (the running command has --json). */
+export function reportsJsonErrors(): boolean {
+  return jsonErrors;
+}
+
+/** Whether a command line asks for JSON output: --json anywhere before a bare `--`. */
+export function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).some((argument) => argument === '--json' || argument.startsWith('--json='));
+}
+
+export function printJsonError(error: JsonError['error']): void {
+  process.stdout.write(`${JSON.stringify({ error } satisfies JsonError, null, 2)}\n`);
+}
+
 export function run<Args extends unknown[]>(action: (...args: Args) => number | void | Promise<number | void>) {
   return async (...args: Args): Promise<void> => {
+    // Commander passes the command last: its --json decides the error format.
+    const command = args.at(-1);
+    if (command instanceof Command) {
+      const json = (command.opts() as { json?: unknown }).json;
+      jsonErrors = json !== undefined && json !== false;
+    }
     try {
       const code = await action(...args);
       process.exitCode = code ?? exitCodes.ok;
@@ -26,8 +59,9 @@ export function run<Args extends unknown[]>(action: (...args: Args) => number | 
 
 export function reportError(error: unknown): number {
   if (error instanceof PricelabError) {
-    const head = error.message.split('\n')[0];
+    const head = error.message.split('\n')[0] ?? '';
     process.stderr.write(`error: ${head}\n${error.problems.length > 0 ? `${formatProblems(error.problems)}\n` : ''}`);
+    if (jsonErrors) printJsonError({ kind: error.kind, message: head, problems: error.problems });
     switch (error.kind) {
       case 'not-found':
         return exitCodes.notFound;
@@ -38,6 +72,7 @@ export function reportError(error: unknown): number {
     }
   }
   process.stderr.write(`internal error: ${(error as Error).stack ?? String(error)}\n`);
+  if (jsonErrors) printJsonError({ kind: 'internal', message: error instanceof Error ? error.message : String(error), problems: [] });
   return exitCodes.internal;
 }
 

@@ -16,6 +16,7 @@ import { builtInScenarioIds, loadScenario } from '../../scenarios/load.js';
 import { formatNumber, positiveInteger, printJson, run, table } from '../output.js';
 import { registerBenchSweep } from './experiment.js';
 import { registerBenchServing } from './bench-serving.js';
+import { statusLine } from '../progress.js';
 
 interface BenchOptions {
   json?: boolean;
@@ -103,7 +104,7 @@ async function benchEnv(options: BenchOptions): Promise<void> {
   const peer = options.peer ? measurePeer(options.seconds) : null;
   const rows: EnvBenchRow[] = [];
   for (const [position, id] of ids.entries()) {
-    if (!options.json) process.stderr.write(`[${position + 1}/${ids.length}] ${id}\r`);
+    if (!options.json) statusLine(`[${position + 1}/${ids.length}] ${id}`);
     loadScenario(id); // a missing or bad scenario is refused here, before any worker starts
     const single = await measureIsolated({ scenario: id, kind: 'single', markets: 1, seconds: options.seconds });
     const vector = await measureIsolated({ scenario: id, kind: 'vector', markets: options.markets, seconds: options.seconds });

@@ -52,7 +52,7 @@ async function simulate(name: string, options: SimulateOptions, banner = false):
   const keepSteps = options.csv !== undefined || options.chart === true;
   const records = evaluate(env, agent, { episodes: options.episodes, seed: options.seed, recordSteps: keepSteps });
   const summary = summariseKpis(records.map((record) => record.kpis));
-  if (options.csv) writeFileAtomically(options.csv, toCsv(records));
+  if (options.csv) writeFileAtomically(options.csv, toCsv(records, model.rivals.map((rival) => rival.name)));
   if (options.json) {
     printJson({ scenario: scenario.id, policy: policy.name, seeds: records.map((record) => record.seed), kpis: summary, episodes: records.map((record) => record.kpis) });
     return;
@@ -71,12 +71,13 @@ async function simulate(name: string, options: SimulateOptions, banner = false):
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-function toCsv(records: readonly EvaluatedEpisode[]): string {
+/** Every day of every episode; a rival's price column is named after it (`rivalPrice:<name>`, as its observation feature). */
+export function toCsv(records: readonly EvaluatedEpisode[], rivalNames: readonly string[]): string {
   const first: StepInfo | undefined = records[0]?.steps[0];
   const rivalCount = Math.max(0, (first?.prices.length ?? 1) - 1);
   const termNames = first ? Object.keys(first.terms) : [];
   const header = [
-    'seed', 'day', 'price', ...Array.from({ length: rivalCount }, (_, index) => `rivalPrice${index + 1}`),
+    'seed', 'day', 'price', ...Array.from({ length: rivalCount }, (_, index) => `rivalPrice:${rivalNames[index] ?? index + 1}`),
     'arrivals', 'demand', 'sold', 'lostSales', 'unitsReturned', 'unitsRestocked', 'unitsOrdered', 'stockOnHand', 'stockOnOrder',
     'customersLost', 'weather', 'temperature', 'eventDay', 'presaleDay', ...termNames, 'profit',
   ];

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { OracleReport } from '../../env/benchmarks.js';
 import { cli, ensureBuilt, root, type CliResult } from '../fixtures/cli.js';
+import { nearestNames } from '../../env/suggest.js';
+import { progressBar, quietSeconds, statusLine, type ProgressOutput } from '../../cli/progress.js';
 
 /** Invocations shared by several tests run once (the CLI is deterministic for these arguments). */
 const shared = new Map<string, Promise<CliResult>>();
@@ -281,6 +283,9 @@ describe.concurrent('simulate', () => {
     expect(lines).toHaveLength(365 + 1);
     const header = lines[0]!.split(',');
     for (const column of ['price', 'sold', 'revenue', 'refunds']) expect(header).toContain(column);
+    // Rivals' columns carry their names (as their observation features), not numbers.
+    const rivals = (builtInJson('steady-state-v1').competitors as { name: string }[]).map((rival) => `rivalPrice:${rival.name}`);
+    expect(header.filter((column) => column.startsWith('rivalPrice'))).toEqual(rivals);
     for (const line of lines.slice(1)) expect(line.split(',')).toHaveLength(header.length);
     const price = header.indexOf('price');
     expect(Number(lines[1]!.split(',')[price])).toBeCloseTo(18.99, 6);
@@ -331,6 +336,11 @@ describe.concurrent('check, start, bench', () => {
     expect(stdout).toMatch(/^gmv\s/m);
     expect(stdout).toMatch(/^profit\s/m);
     expect(stdout.split('\n').some((line) => line.includes('┤') || line.includes('┼'))).toBe(true);
+    // A legend under each chart; without colour the rivals' line is dotted so the two stay apart.
+    expect(stdout).toMatch(/── our price {3}┄┄ rivals' mean price/);
+    expect(stdout).toContain('── units sold');
+    const chartLines = stdout.split('\n').filter((line) => line.includes('┤') || line.includes('┼'));
+    expect(chartLines.some((line) => line.includes('┄'))).toBe(true);
   });
 
   it('bench env --json reports steps per second (not a timed test)', async ({ expect }) => {
@@ -344,5 +354,147 @@ describe.concurrent('check, start, bench', () => {
     expect(report.rows[0]!.singleStepsPerSecond).toBeGreaterThan(0);
     expect(report.rows[0]!.vectorStepsPerSecond).toBeGreaterThan(0);
     expect(report.rows[0]!.vectorMarkets).toBe(8);
+  });
+});
+
+describe.concurrent('did you mean', () => {
+  it('an unknown option is reported before a missing required one, with the nearest option', async ({ expect }) => {
+    const { code, stderr } = await cli('train', 'steady-state-v1', '--agnet', 'dqn', '--steps', '10');
+    expect(code).toBe(2);
+    expect(stderr).toContain("unknown option '--agnet'");
+    expect(stderr).toContain('Did you mean --agent?');
+    expect(stderr).not.toContain('required option');
+  });
+
+  it('a scenario id without its version suggests the versioned id (exit 3)', async ({ expect }) => {
+    const { code, stderr } = await cli('simulate', 'steady-state', '--policy', 'list');
+    expect(code).toBe(3);
+    expect(stderr).toContain('did you mean "steady-state-v1"?');
+  });
+
+  it('an agent kind in capitals suggests the kind (exit 2)', async ({ expect }) => {
+    const { code, stderr } = await cli('train', 'steady-state-v1', '--agent', 'DQN', '--steps', '10', '--no-store');
+    expect(code).toBe(2);
+    expect(stderr).toContain('unknown agent "DQN" (did you mean "dqn"?)');
+  });
+
+  it('a misspelt policy suggests the policy; a negative fixed price says the price must be positive', async ({ expect }) => {
+    const misspelt = await cli('simulate', 'steady-state-v1', '--policy', 'fixd:18');
+    expect(misspelt.code).toBe(2);
+    expect(misspelt.stderr).toContain('unknown policy "fixd" (did you mean "fixed"?)');
+    const negative = await cli('simulate', 'steady-state-v1', '--policy', 'fixed:-5');
+    expect(negative.code).toBe(2);
+    expect(negative.stderr).toContain('cannot use policy "fixed:-5": the price must be positive');
+    expect(negative.stderr).toContain('policy: expected fixed:<price> with the price positive (above 0), found "fixed:-5"');
+  });
+});
+
+describe('nearestNames', () => {
+  const ids = ['calvano-duopoly-v1', 'markdown-gvr-v1', 'steady-state-v1', 'singles-day-v1'];
+  it('matches ignoring case, by prefix and by few edits; nothing for a stranger', ({ expect }) => {
+    expect(nearestNames('DQN', ['q-learning', 'dqn', 'phased'])).toEqual(['dqn']);
+    expect(nearestNames('steady-state', ids)).toEqual(['steady-state-v1']);
+    expect(nearestNames('markdwn-gvr-v1', ids)).toEqual(['markdown-gvr-v1']);
+    expect(nearestNames('weather', ids)).toEqual([]);
+    expect(nearestNames('', ids)).toEqual([]);
+  });
+});
+
+describe.concurrent('--json errors: one JSON object on stdout, the same exit codes', () => {
+  interface ErrorDocument {
+    error: { kind: string; message: string; problems: { path: (string | number)[]; message: string }[] };
+  }
+  const documentOf = (stdout: string) => JSON.parse(stdout) as ErrorDocument;
+
+  it('not found: exit 3, kind not-found', async ({ expect }) => {
+    const { code, stdout, stderr } = await cli('simulate', 'steady-state', '--policy', 'list', '--json');
+    expect(code).toBe(3);
+    const { error } = documentOf(stdout);
+    expect(error.kind).toBe('not-found');
+    expect(error.message).toContain('no scenario "steady-state"');
+    expect(stderr).toContain('no scenario');
+  });
+
+  it('bad input: exit 2, kind config, problems naming the field', async ({ expect }) => {
+    const { code, stdout } = await cli('simulate', 'steady-state-v1', '--policy', 'fixed:-5', '--json');
+    expect(code).toBe(2);
+    const { error } = documentOf(stdout);
+    expect(error.kind).toBe('config');
+    expect(error.problems[0]!.path).toEqual(['policy']);
+    expect(error.problems[0]!.message).toContain('found "fixed:-5"');
+  });
+
+  it('a bad command line: exit 2, kind usage', async ({ expect }) => {
+    const { code, stdout } = await cli('train', 'steady-state-v1', '--agnet', 'dqn', '--json');
+    expect(code).toBe(2);
+    const { error } = documentOf(stdout);
+    expect(error.kind).toBe('usage');
+    expect(error.message).toContain("unknown option '--agnet'");
+  });
+
+  it('without --json, stdout stays empty on an error', async ({ expect }) => {
+    const { code, stdout } = await cli('simulate', 'steady-state', '--policy', 'list');
+    expect(code).toBe(3);
+    expect(stdout).toBe('');
+  });
+});
+
+describe('evaluate: the share of the DP optimum', () => {
+  it('a DP-optimal policy on markdown-gvr-v1 evaluates near 100% of the optimum; the text says so', async ({ expect }) => {
+    const out = join(scratch, 'dp-policy');
+    const trained = await cli('train', 'markdown-gvr-v1', '--agent', 'dp-optimal', '--steps', '100', '--eval-episodes', '1', '--no-store', '--out', out);
+    expect(trained.code).toBe(0);
+    const optimum = (await cliJson<OracleReport>('oracle', 'markdown-gvr-v1', '--json')).optimalValue;
+    const report = await cliJson<{ optimum: { name: string; value: number; meanReward: number; share: number } }>('evaluate', 'markdown-gvr-v1', '--policy', join(out, 'policy'), '--episodes', '400', '--json');
+    expect(report.optimum.name).toBe('DP optimum');
+    expect(report.optimum.value).toBeCloseTo(optimum, 9);
+    expect(report.optimum.share).toBeCloseTo(report.optimum.meanReward / optimum, 12);
+    expect(report.optimum.share).toBeGreaterThan(0.9);
+    expect(report.optimum.share).toBeLessThan(1.1);
+    const text = await cli('evaluate', 'markdown-gvr-v1', '--policy', join(out, 'policy'), '--episodes', '400');
+    expect(text.stdout).toContain(`% of the DP optimum ${optimum.toFixed(4)}`);
+  }, 60_000);
+
+  it('a scenario without a known optimum prints no share', async ({ expect }) => {
+    const out = join(scratch, 'fixed-policy');
+    const config = join(scratch, 'fixed-price.json');
+    writeFileSync(config, JSON.stringify({ price: 17.99 }));
+    expect((await cli('train', 'steady-state-v1', '--agent', 'fixed-price', '--config', config, '--steps', '365', '--eval-episodes', '1', '--no-store', '--out', out)).code).toBe(0);
+    const report = await cliJson<Record<string, unknown>>('evaluate', 'steady-state-v1', '--policy', join(out, 'policy'), '--episodes', '2', '--json');
+    expect(report).not.toHaveProperty('optimum');
+  }, 60_000);
+});
+
+describe('progress when stderr is not a terminal', () => {
+  function recorder() {
+    const lines: string[] = [];
+    let clock = 0;
+    const output: ProgressOutput = { stream: { write: (text: string) => lines.push(text) } as unknown as NodeJS.WritableStream, interactive: false, now: () => clock };
+    return { lines, output, advance: (milliseconds: number) => (clock += milliseconds) };
+  }
+
+  it('one newline-terminated line per tenth, at most one a second, one after a quiet spell, and the last', ({ expect }) => {
+    const { lines, output, advance } = recorder();
+    const progress = progressBar(1000, 'steps', false, output);
+    for (let done = 0; done <= 1000; done += 10) {
+      progress.update(done);
+      advance(50); // 100 updates in 5 seconds: tenths come faster than one a second
+    }
+    expect(lines.every((line) => line.endsWith('\n') && line.indexOf('\n') === line.length - 1)).toBe(true);
+    expect(lines.length).toBeGreaterThanOrEqual(5);
+    expect(lines.length).toBeLessThanOrEqual(7);
+    expect(lines.at(-1)).toBe('100% (1000/1000 steps)\n');
+    const quiet = recorder();
+    const slow = progressBar(1000, 'steps', false, quiet.output);
+    slow.update(1);
+    quiet.advance(quietSeconds * 1000);
+    slow.update(2); // the same tenth, but a quiet spell has passed
+    expect(quiet.lines).toHaveLength(2);
+  });
+
+  it('a status line is a line of its own, not a carriage return', ({ expect }) => {
+    const { lines, output } = recorder();
+    statusLine('[1/8] markdown-gvr-v1', output);
+    expect(lines).toEqual(['[1/8] markdown-gvr-v1\n']);
   });
 });
