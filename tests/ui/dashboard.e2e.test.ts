@@ -230,6 +230,13 @@ describe('the dashboard in a browser', () => {
       await expect.poll(() => other.locator('#speed').inputValue()).toBe('max');
       expect(await other.locator('#stale-note').isVisible()).toBe(false);
       await other.screenshot({ path: join(artifactsFolder, '2b-share-link.png'), fullPage: true });
+      // A link with a typo: the banner says so, the form keeps what the link said, the charts are marked as not loaded.
+      await other.goto(`${server.url}/?scenario=steady-state-v1&a=fixd%3A17.99&seed=4`);
+      await other.locator('#problems').waitFor({ state: 'visible' });
+      expect(await other.locator('#problems').textContent()).toContain('fixd:17.99');
+      expect(await other.locator('#policy-a').inputValue()).toBe('fixd:17.99');
+      expect(await other.locator('#seed').inputValue()).toBe('4');
+      await expect.poll(() => other.locator('#stale-note').isVisible()).toBe(true);
     } finally {
       await other.close();
     }
