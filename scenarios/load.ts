@@ -18,6 +18,7 @@ import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc
 import type { z } from 'zod';
 import { PricelabError, configError, type Problem } from '../env/errors.js';
 import { checkCurve } from '../env/curves.js';
+import { didYouMean } from '../env/suggest.js';
 import { scenarioSchema, type Scenario } from './schema.js';
 
 /** The folder holding the built-in scenario files (works from the sources and from dist/). */
@@ -61,7 +62,7 @@ export function isBuiltInScenarioId(id: string): boolean {
 /** Loads a built-in scenario by id, or a scenario file by path (a regular file of at most maxScenarioFileBytes). */
 export function loadScenario(idOrPath: string): LoadedScenario {
   const path = isBuiltInScenarioId(idOrPath) ? join(builtInScenarioFolder, `${idOrPath}.json`) : resolve(idOrPath);
-  const bytes = readRegularFile(path, maxScenarioFileBytes, () => `no scenario "${idOrPath}": expected a built-in id (${builtInScenarioIds().join(', ')}) or a path to a JSON file`);
+  const bytes = readRegularFile(path, maxScenarioFileBytes, () => `no scenario "${idOrPath}"${didYouMean(idOrPath, builtInScenarioIds())}: expected a built-in id (${builtInScenarioIds().join(', ')}) or a path to a JSON file`);
   const text = bytes.toString('utf8');
   return { scenario: parseScenario(text, path), contentHash: createHash('sha256').update(bytes).digest('hex'), bytes: new Uint8Array(bytes), source: path };
 }
