@@ -264,8 +264,9 @@ describe('careless files (issue 13.13): refused with the field, the bound and th
     }
     expect(caught).toBeInstanceOf(PricelabError);
     expect((caught as PricelabError).kind).toBe('config');
-    expectProblemAt((caught as PricelabError).problems, ['demand', 'segments', 0, 'arrivalRate'], 'expected at most 10000000 customers a day over all segments');
-    // The same rate with a modest season builds.
+    expectProblemAt((caught as PricelabError).problems, ['demand', 'segments', 0, 'arrivalRate'], 'expected at most 1000000 customers a day over all segments');
+    // A tenth of the rate with a modest season builds.
+    scenario.demand.segments[0].arrivalRate = 1e5;
     scenario.curves.seasonality = 2;
     expect(() => buildMarketModel(validateScenario(scenario, 'test scenario'))).not.toThrow();
   });
@@ -281,7 +282,7 @@ describe('careless files (issue 13.13): refused with the field, the bound and th
       caught = error;
     }
     expect(caught).toBeInstanceOf(PricelabError);
-    expectProblemAt((caught as PricelabError).problems, ['demand', 'scale'], 'expected at most 10000000 units a day at the lowest ladder price');
+    expectProblemAt((caught as PricelabError).problems, ['demand', 'scale'], 'expected at most 1000000 units a day at the lowest ladder price');
   });
 
   it('the CLI refuses each careless file with exit 2 and the field, in seconds', async () => {
@@ -300,7 +301,37 @@ describe('careless files (issue 13.13): refused with the field, the bound and th
     expect((performance.now() - started) / 1000).toBeLessThan(30);
     const output = result.stdout + result.stderr;
     for (const path of ['demand.segments[0].arrivalRate', 'unitCost', 'curves.seasonality', 'curves.demandMultiplier', 'returns.maxLagDays', 'festivals[0].uplift', 'inventory.initialStock', 'priceLadder.prices']) expect(output).toContain(path);
-    expect(output).toContain('expected at most 10000000 customers a day');
+    expect(output).toContain('expected at most 1000000 customers a day');
     expect(output).not.toMatch(/internal error/);
+  }, 60_000);
+});
+
+describe('a scenario at its bounds', () => {
+  it('runs in bounded time with every KPI finite (money, demand and returns at their largest)', async () => {
+    const { makeEnv } = await import('../../env/env.js');
+    const { agentFor } = await import('../../experiments/setup.js');
+    const { evaluate } = await import('../../experiments/train.js');
+    const { maxDailyCustomers } = await import('../../env/demand-bounds.js');
+    const scenario = builtIn('steady-state-v1');
+    scenario.horizonDays = 30;
+    // One segment buying nearly always, at the demand bound on its busiest day (weekday x weather).
+    scenario.demand.quality = 100;
+    scenario.demand.segments = [{ ...scenario.demand.segments[0], arrivalRate: maxDailyCustomers / 1.25, priceSensitivity: 1e-5 }];
+    delete scenario.curves.seasonality;
+    delete scenario.curves.dayOfWeek;
+    scenario.unitCost = 9e5;
+    scenario.listPrice = 1e6;
+    scenario.priceLadder = { kind: 'range', min: 9.5e5, max: 1e6, count: 5 };
+    scenario.returns = { ...scenario.returns, baseLogit: 3, maxLagDays: 365 };
+    scenario.inventory = { ...scenario.inventory, initialStock: 1e12, replenishment: { kind: 'none' } };
+    const env = makeEnv(validateScenario(scenario, 'bounds scenario'));
+    const agent = await agentFor(env, 'fixed-price', { price: 9.5e5 }, 1);
+    const started = performance.now();
+    const [episode] = evaluate(env, agent, { episodes: 1, seed: 3 });
+    expect((performance.now() - started) / 1000).toBeLessThan(30);
+    expect(episode!.kpis.units).toBeGreaterThan(0.5 * maxDailyCustomers * 30);
+    for (const [name, value] of Object.entries(episode!.kpis)) expect(value === null || Number.isFinite(value), `${name} = ${value}`).toBe(true);
+    expect(Number.isFinite(episode!.kpis.profit)).toBe(true);
+    expect(Number.isFinite(episode!.totalReward)).toBe(true);
   }, 60_000);
 });
