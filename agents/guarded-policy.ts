@@ -7,7 +7,7 @@
  */
 import type { Agent, ActOptions } from './agent.js';
 import type { BoxSpace } from '../env/spaces.js';
-import { applyGuardrails, guardrailRules, type GuardrailRule, type Guardrails } from './guardrails.js';
+import { applyGuardrails, assertGuardrailsFitLadder, guardrailRules, type GuardrailRule, type Guardrails } from './guardrails.js';
 
 export interface GuardrailTally {
   decisions: number;
@@ -38,6 +38,7 @@ export class GuardedPolicy implements Pick<Agent, 'act'> {
     private readonly unitCost: number,
     space: BoxSpace,
   ) {
+    assertGuardrailsFitLadder(rules, ladder, ['guardrails']);
     this.lastPriceIndex = space.featureNames.indexOf('lastPrice');
     this.lastPriceScale = space.scales[this.lastPriceIndex] ?? 1;
     this.rivalFeatures = space.featureNames.flatMap((name, index) => (name.startsWith('rivalPrice:') ? [{ index, scale: space.scales[index] ?? 1 }] : []));

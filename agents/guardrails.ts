@@ -198,6 +198,12 @@ export function applyGuardrails(proposed: number, ladder: ArrayLike<number>, rul
   return { price: served, ladderIndex, proposed, effects, violations };
 }
 
+/** Throws the config error (exit 2) of guardrailLadderProblems, if any: for callers that bind guardrails to a ladder. */
+export function assertGuardrailsFitLadder(rules: Guardrails, ladder: ArrayLike<number>, path: readonly (string | number)[] = []): void {
+  const problems = guardrailLadderProblems(rules, ladder, path);
+  if (problems.length > 0) throw configError('the guardrails do not fit the price ladder', problems);
+}
+
 /**
  * Checks guardrails against the prices a policy may serve (its ladder, with the charm
  * ending): min/max must leave at least one of them, or no price could be served inside

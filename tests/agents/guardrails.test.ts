@@ -137,6 +137,17 @@ describe('guardrails', () => {
     expect(guardrailLadderProblems({ minPrice: 13.2, maxPrice: 15 }, ladder)).toEqual([]);
   });
 
+  it('evaluation refuses such guardrails when it binds them to the ladder, before any step', async () => {
+    const { makeEnv } = await import('../../env/env.js');
+    const { loadScenario } = await import('../../scenarios/load.js');
+    const { agentFor } = await import('../../experiments/setup.js');
+    const { GuardedPolicy } = await import('../../agents/guarded-policy.js');
+    const env = makeEnv(loadScenario('steady-state-v1').scenario);
+    const model = env.inner.model;
+    const agent = await agentFor(env, 'fixed-price', { price: model.ladder[3] ?? 0 }, 1);
+    expect(() => new GuardedPolicy(agent, { minPrice: 13.2, maxPrice: 13.5 }, model.ladder, model.unitCost, env.observationSpace)).toThrow(/do not fit the price ladder[\s\S]*guardrails\.minPrice/);
+  });
+
   it('reports every rule in the fixed order, with what it did', () => {
     const guarded = applyGuardrails(40, ladder, { maxPrice: 25, maxChange: 0.1, marginFloor: 0.2 }, { lastPrice: 20, unitCost: 10, competitorPrices: [18] });
     expect(guarded.effects.map((effect) => effect.rule)).toEqual(['min-max', 'max-change', 'competitor-index', 'margin-floor', 'ladder']);
