@@ -203,13 +203,26 @@ function toMatrix(values: Float64Array, size: number): Matrix {
   return new Matrix(Array.from({ length: size }, (_, row) => Array.from(values.subarray(row * size, row * size + size))));
 }
 
-/** The ascent direction: Newton when the observed information is positive definite, else Fisher scoring. */
+/**
+ * The ascent direction: Newton when the observed information is positive definite, else
+ * Fisher scoring, else Fisher scoring with a ridge on its diagonal (Levenberg-Marquardt),
+ * raised tenfold until it is positive definite: at symmetric starting values (b = 0, equal
+ * qualities) the information is singular.
+ */
 function direction(pass: Pass, size: number, useNewton: boolean): Float64Array | undefined {
+  const gradient = Matrix.columnVector(Array.from(pass.gradient));
   for (const information of useNewton ? [pass.negativeHessian, pass.fisher] : [pass.fisher]) {
     const cholesky = new CholeskyDecomposition(toMatrix(information, size));
     if (!cholesky.isPositiveDefinite()) continue;
-    const step = cholesky.solve(Matrix.columnVector(Array.from(pass.gradient)));
-    return Float64Array.from(step.getColumn(0));
+    return Float64Array.from(cholesky.solve(gradient).getColumn(0));
+  }
+  let largestDiagonal = 0;
+  for (let index = 0; index < size; index++) largestDiagonal = Math.max(largestDiagonal, pass.fisher[index * size + index] ?? 0);
+  for (let ridge = 1e-8 * Math.max(largestDiagonal, 1e-300); ridge < 1e300; ridge *= 10) {
+    const damped = Float64Array.from(pass.fisher);
+    for (let index = 0; index < size; index++) damped[index * size + index] = (damped[index * size + index] ?? 0) + ridge;
+    const cholesky = new CholeskyDecomposition(toMatrix(damped, size));
+    if (cholesky.isPositiveDefinite()) return Float64Array.from(cholesky.solve(gradient).getColumn(0));
   }
   return undefined;
 }
@@ -243,7 +256,7 @@ export function fitLogitPoisson(data: LogitPoissonData, options: FitOptions = {}
   while (iterations < maxIterations) {
     iterations++;
     let accepted = false;
-    let decrement = 0;
+    let decrement = Number.NaN;
     for (const useNewton of [true, false]) {
       const step = direction(pass, size, useNewton);
       if (!step) continue;
@@ -270,7 +283,7 @@ export function fitLogitPoisson(data: LogitPoissonData, options: FitOptions = {}
     if (converged) break;
     if (!accepted) {
       // No step raises the likelihood: at the optimum to machine precision, or stuck.
-      converged = decrement < 1e-6 * (1 + Math.abs(pass.logLikelihood));
+      converged = decrement > 0 && decrement < 1e-6 * (1 + Math.abs(pass.logLikelihood));
       break;
     }
     pass = evaluate(data, theta, true);

@@ -273,10 +273,9 @@ class RowCollector {
     const units = map.units !== undefined ? number(map.units, 'non-negative') : Math.exp(number(map.logUnits ?? 'logUnits', 'any'));
     const price = number(map.price, 'positive');
     const cost = map.cost !== undefined ? number(map.cost, 'non-negative') : 0;
-    const traffic = map.traffic !== undefined ? number(map.traffic, 'non-negative') : 0;
+    const traffic = map.traffic !== undefined ? number(map.traffic, 'positive') : 0;
     const rivals = map.rivalPrices.map((column) => number(column, 'positive'));
     const promotions = map.promotions.map((column) => number(column, 'non-negative'));
-    if (map.traffic !== undefined && traffic < units) this.problem(['row', row, map.traffic], `expected traffic at least the units sold (${units}), found ${traffic}`);
     if (map.product !== undefined) {
       this.products.add(raw(map.product) ?? '');
       if (this.products.size > 1 && this.products.size === 2) {
