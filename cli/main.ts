@@ -6,25 +6,7 @@
 import { Command, type ErrorOptions } from 'commander';
 import { nearestNames } from '../env/suggest.js';
 import { exitCodes, printJsonError, wantsJson } from './output.js';
-import { registerBench } from './commands/bench.js';
-import { registerCheck } from './commands/check.js';
-import { registerCompare } from './commands/compare.js';
-import { registerEquilibrium } from './commands/equilibrium.js';
-import { registerExperiment } from './commands/experiment.js';
-import { registerOracle } from './commands/oracle.js';
-import { registerScenarios } from './commands/scenarios.js';
-import { registerSimulate } from './commands/simulate.js';
-import { registerReproduce } from './commands/reproduce.js';
-import { registerRuns } from './commands/runs.js';
-import { registerSampleSize } from './commands/sample-size.js';
-import { registerTrain } from './commands/train.js';
-import { registerOnline } from './commands/online.js';
-import { registerLog } from './commands/log.js';
-import { registerOpe } from './commands/ope.js';
-import { registerPolicy } from './commands/policy.js';
-import { registerServe } from './commands/serve.js';
-import { registerDashboard } from './commands/dashboard.js';
-import { registerCalibrate } from './commands/calibrate.js';
+import { modulesFor } from './command-table.js';
 
 /**
  * Commander checks required options before unknown ones, so `--agnet dqn` said only that
@@ -86,24 +68,6 @@ const program = new PricelabCommand('pricelab')
     process.exit(error.exitCode === 0 ? 0 : exitCodes.badInput);
   });
 
-registerScenarios(program);
-registerCheck(program);
-registerEquilibrium(program);
-registerOracle(program);
-registerSimulate(program);
-registerTrain(program);
-registerCompare(program);
-registerBench(program);
-registerReproduce(program);
-registerOnline(program);
-registerLog(program);
-registerOpe(program);
-registerExperiment(program);
-registerRuns(program);
-registerSampleSize(program);
-registerPolicy(program);
-registerServe(program);
-registerDashboard(program);
-registerCalibrate(program);
+for (const module of modulesFor(process.argv.slice(2))) (await module.load())(program);
 
 await program.parseAsync(process.argv);

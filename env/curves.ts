@@ -33,7 +33,7 @@
  * maxTemperature, read by linear interpolation. The simulator only calls valueAt, which
  * reads typed arrays and allocates nothing.
  */
-import { all, create, type MathNode } from 'mathjs';
+import { all, create, type MathJsInstance, type MathNode } from 'mathjs';
 import type { Calendar } from './calendar.js';
 import { configError, formatPath, PricelabError, type Problem } from './errors.js';
 
@@ -53,26 +53,36 @@ const allowedVariables: ReadonlySet<string> = new Set(curveVariableNames);
 const allowedConstants: ReadonlySet<string> = new Set(curveConstantNames);
 const allowedFunctions: ReadonlySet<string> = new Set(curveFunctionNames);
 
-if (all === undefined) throw new Error('expected mathjs to export its factory map `all`, found undefined');
-const math = create(all);
-const parseExpression = math.parse;
-const disabled = (name: string) => () => {
-  throw new Error(`${name} is disabled in curve expressions`);
-};
-math.import(
-  {
-    import: disabled('import'),
-    createUnit: disabled('createUnit'),
-    evaluate: disabled('evaluate'),
-    parse: disabled('parse'),
-    simplify: disabled('simplify'),
-    derivative: disabled('derivative'),
-    resolve: disabled('resolve'),
-    compile: disabled('compile'),
-    reviver: disabled('reviver'),
-  },
-  { override: true },
-);
+/**
+ * The restricted mathjs instance, made on first use: `create(all)` costs about 0.4 s, which
+ * every command paid at start-up when it ran at import (`pricelab scenarios` included).
+ */
+let restrictedMath: { math: MathJsInstance; parse: MathJsInstance['parse'] } | undefined;
+function mathjs(): { math: MathJsInstance; parse: MathJsInstance['parse'] } {
+  if (restrictedMath !== undefined) return restrictedMath;
+  if (all === undefined) throw new Error('expected mathjs to export its factory map `all`, found undefined');
+  const math = create(all);
+  const parse = math.parse; // kept before `parse` is disabled for expressions themselves
+  const disabled = (name: string) => () => {
+    throw new Error(`${name} is disabled in curve expressions`);
+  };
+  math.import(
+    {
+      import: disabled('import'),
+      createUnit: disabled('createUnit'),
+      evaluate: disabled('evaluate'),
+      parse: disabled('parse'),
+      simplify: disabled('simplify'),
+      derivative: disabled('derivative'),
+      resolve: disabled('resolve'),
+      compile: disabled('compile'),
+      reviver: disabled('reviver'),
+    },
+    { override: true },
+  );
+  restrictedMath = { math, parse };
+  return restrictedMath;
+}
 
 export interface CurveScope {
   /** Days since the scenario's start. */
@@ -273,7 +283,7 @@ function analyseCurve(source: number | string, path: CurvePath, range: CurveRang
 
   let root: MathNode;
   try {
-    root = parseExpression(source);
+    root = mathjs().parse(source);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     return { problems: [problem(`expected a math expression, found a syntax error in "${source}": ${reason}`)] };
@@ -319,6 +329,7 @@ function treeDepth(root: MathNode): number {
 /** Walks the syntax tree, reporting every construct outside the whitelists. */
 function checkNode(node: MathNode, report: (message: string) => void, state: { usesTemperature: boolean }): void {
   const found = () => `"${node.toString()}"`;
+  const { math } = mathjs();
   if (math.isConstantNode(node)) {
     const value: unknown = node.value; // typed as a number, but the parser also makes strings and booleans
     if (typeof value !== 'number') report(`expected a number, found ${describeValue(value)}`);
@@ -373,7 +384,7 @@ function describeValue(value: unknown): string {
   if (typeof value === 'boolean') return `the boolean ${value}`;
   if (typeof value === 'number') return String(value);
   if (value === null || value === undefined) return String(value);
-  const type = math.typeOf(value);
+  const type = mathjs().math.typeOf(value);
   return type === 'Complex' ? `the complex number ${String(value)}` : `a ${type} (${String(value)})`;
 }
 
