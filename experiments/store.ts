@@ -508,7 +508,7 @@ function migrate(database: Database.Database): void {
 const damageCodes = /^SQLITE_(NOTADB|CORRUPT)/;
 
 /** The integrity error (exit 4) naming the store's file, for SQLite's damage codes; undefined for any other error. */
-function damagedStoreError(error: unknown, file: string): PricelabError | undefined {
+export function damagedStoreError(error: unknown, file: string): PricelabError | undefined {
   if (!(error instanceof Database.SqliteError) || !damageCodes.test(error.code)) return undefined;
   return new PricelabError('integrity', `the results store ${file} is damaged`, [
     {
@@ -521,9 +521,10 @@ function damagedStoreError(error: unknown, file: string): PricelabError | undefi
 /**
  * Damage inside a page shows only when the page is read: every statement the store
  * prepares (now or in a later method) turns SQLite's damage codes into the integrity
- * error naming the file, instead of an internal error with a stack trace.
+ * error naming the file, instead of an internal error with a stack trace. The policy
+ * registry, in the same file, opens its connection the same way.
  */
-function guardAgainstDamage(database: Database.Database, file: string): void {
+export function guardAgainstDamage(database: Database.Database, file: string): void {
   const guarded = <Arguments extends unknown[], Result>(call: (...args: Arguments) => Result) => (...args: Arguments): Result => {
     try {
       return call(...args);

@@ -32,7 +32,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { artifactFileBytes, fileNameProblems, manifestFileName, readArtifact, verifyArtifact, writeFilesInto, type ReadPolicyArtifact } from '../agents/artifact.js';
 import { PricelabError, type Problem } from '../env/errors.js';
-import { databasePath, resultsHome } from '../experiments/store.js';
+import { damagedStoreError, databasePath, guardAgainstDamage, resultsHome } from '../experiments/store.js';
 import { ServedPolicy } from './served-policy.js';
 
 export const aliasNames = ['candidate', 'staging', 'production'] as const;
@@ -311,17 +311,19 @@ export class PolicyRegistry {
     const folder = resolve(home);
     mkdirSync(folder, { recursive: true });
     const file = databasePath(folder);
-    const db = new Database(file);
+    let db: Database.Database | undefined;
     try {
+      db = new Database(file);
       db.pragma('journal_mode = WAL');
       db.pragma('foreign_keys = ON');
       db.pragma('busy_timeout = 5000');
       // Only a database that needs creating or migrating takes the write lock.
-      if (inspect(db, file) !== registrySchemaVersion) db.transaction(() => migrate(db, file)).immediate();
+      if (inspect(db, file) !== registrySchemaVersion) db.transaction(() => migrate(db!, file)).immediate();
     } catch (error) {
-      db.close();
-      throw error;
+      db?.close();
+      throw damagedStoreError(error, file) ?? error;
     }
+    guardAgainstDamage(db, file);
     const registry = new PolicyRegistry(folder, db);
     if (options.verify !== false) {
       const verification = registry.verifyAudit();

@@ -172,5 +172,10 @@ describe('a damaged store', () => {
     expect(result.stderr).toContain(`the results store ${databasePath(home)} is damaged`);
     expect(result.stderr).toMatch(/restore the file from a backup, or move it aside/);
     expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
+    // The policy registry lives in the same file and says the same.
+    const registry = await cliWith({ PRICELAB_HOME: home }, 'policy', 'list');
+    expect(registry.code, registry.stderr).toBe(4);
+    expect(registry.stderr).toContain(`the results store ${databasePath(home)} is damaged`);
+    expect(registry.stderr).not.toMatch(/internal error|\n\s+at /);
   });
 });
