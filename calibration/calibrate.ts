@@ -20,10 +20,12 @@ import { configError, type Problem } from '../env/errors.js';
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
 import type { ScenarioInput } from '../scenarios/schema.js';
 import type { ColumnMap } from './column-map.js';
-import { fitLogitPoisson, logitShare, parameterNames, type LogitPoissonData, type LogitPoissonFit } from './logit-poisson.js';
+import { fitLogitNegativeBinomial, fitLogitPoisson, logitShare, parameterNames, type LogitPoissonData, type LogitPoissonFit } from './logit-poisson.js';
 import { readSales, type SalesData } from './reader.js';
 
 export type PeriodLength = 'day' | 'week';
+/** auto: Poisson, or the negative binomial when the Poisson fit's Pearson dispersion exceeds 1.5. */
+export type Likelihood = 'auto' | 'poisson' | 'negative-binomial';
 
 export interface CalibrateOptions {
   readonly map: ColumnMap;
@@ -37,6 +39,16 @@ export interface CalibrateOptions {
   readonly scenarioId?: string;
   /** Recorded in the scenario card (the fit itself draws no random numbers). */
   readonly seed?: number;
+  readonly likelihood?: Likelihood;
+}
+
+const overdispersed = 1.5;
+
+/** The fit of the chosen likelihood, and the Poisson one it started from. */
+function fitDemand(data: LogitPoissonData, likelihood: Likelihood): { fit: LogitPoissonFit; poisson: LogitPoissonFit } {
+  const poisson = fitLogitPoisson(data);
+  const negativeBinomial = likelihood === 'negative-binomial' || (likelihood === 'auto' && poisson.dispersion > overdispersed);
+  return { fit: negativeBinomial ? fitLogitNegativeBinomial(data, { start: poisson.theta }) : poisson, poisson };
 }
 
 export interface HoldoutReport {
@@ -87,13 +99,16 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
     const firstHoldout = distinct[trainingCount] ?? Number.POSITIVE_INFINITY;
     const include = Uint8Array.from(periods.index, (period) => (period < firstHoldout ? 1 : 0));
     setMarketSize(sales, multiple, include, logMarketSize);
-    const trainingFit = fitLogitPoisson(design(sales, logMarketSize, include));
+    const trainingFit = fitDemand(design(sales, logMarketSize, include), options.likelihood ?? 'auto').fit;
     holdout = scoreHoldout(sales, periods.index, include, logMarketSize, trainingFit, periodLength, holdoutFraction, trainingCount, distinct.length - trainingCount);
   }
 
   setMarketSize(sales, multiple, undefined, logMarketSize);
-  const fit = fitLogitPoisson(design(sales, logMarketSize, undefined));
-  const unidentified = fit.parameters.filter((parameter) => !Number.isFinite(parameter.standardError));
+  const { fit, poisson } = fitDemand(design(sales, logMarketSize, undefined), options.likelihood ?? 'auto');
+  // A rival whose quality the data cannot place (pushed towards minus infinity) is left out
+  // of the scenario and listed among the defaults; any other unidentified parameter is an error.
+  const rivalOffset = 2 + sales.promotions.length;
+  const unidentified = fit.parameters.filter((parameter, index) => index < rivalOffset && !Number.isFinite(parameter.standardError));
   if (unidentified.length > 0 || !fit.converged) {
     throw configError('the demand model is not identified by this history', [
       {
@@ -114,7 +129,7 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
   }
   const meanElasticity = elasticity / sales.rows;
   const seconds = (performance.now() - started) / 1000;
-  const { scenario, record } = buildScenario(sales, fit, { periodLength, multiple, holdout, meanElasticity, seconds, periods: distinct.length, options });
+  const { scenario, record } = buildScenario(sales, fit, { periodLength, multiple, holdout, meanElasticity, seconds, periods: distinct.length, options, poissonLogLikelihood: poisson.logLikelihood });
   return { scenario, record, fit, holdout, meanElasticity, seconds };
 }
 
@@ -285,6 +300,7 @@ interface BuildContext {
   readonly seconds: number;
   readonly periods: number;
   readonly options: CalibrateOptions;
+  readonly poissonLogLikelihood: number;
 }
 
 function quantile(values: Float64Array, probability: number): number {
@@ -338,7 +354,10 @@ function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildCon
   const daysPerPeriod = context.periodLength === 'week' ? 7 : 1;
   const { low: firstPeriod, high: lastPeriod } = extent(sales.period);
   const defaults: CalibrationRecord['defaults'] = [];
-  const method = 'maximum likelihood: Poisson units with the logit mean (outside option), Newton-Raphson';
+  const method =
+    fit.likelihood === 'poisson'
+      ? 'maximum likelihood: Poisson units with the logit mean (outside option), Newton-Raphson'
+      : 'maximum likelihood: negative binomial (NB2) units with the logit mean (outside option), Newton-Raphson alternated with a golden-section search over the size';
   const estimate = (index: number, scenarioPath: string | undefined) => {
     const parameter = fit.parameters[index]!;
     return {
@@ -374,27 +393,40 @@ function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildCon
     const base = slug(name);
     return sales.rivalNames.slice(0, index).some((other) => slug(other) === base) ? `${base}-${index + 1}` : base;
   });
-  const competitors = sales.rivalPrices.map((column, index) => {
+  let competitorCount = 0;
+  const identifiedRival = (index: number) => Number.isFinite(fit.parameters[2 + promotionCount + index]?.standardError ?? Number.NaN);
+  sales.rivalNames.forEach((name, index) => {
+    if (!identifiedRival(index)) {
+      defaults.push({
+        field: `rival ${name}`,
+        value: 'left out',
+        reason: `its quality is not identified (the fit pushes it towards minus infinity: ${round(fit.theta[2 + promotionCount + index] ?? 0)}, no information left): the data show no substitution towards it`,
+      });
+    }
+  });
+  const competitors = sales.rivalPrices.flatMap((column, index) => {
+    if (!identifiedRival(index)) return [];
     const rivalMean = mean(column);
     let { low, high } = extent(column);
     if (high <= low) high = low * 1.01;
     low = round(low);
     high = Math.max(round(high), low * 1.0001);
     const rivalCost = (unitCost * rivalMean) / mean(sales.price);
-    defaults.push({ field: `competitors[${index}].unitCost`, value: round(rivalCost), reason: 'rival costs are not observed: our unit cost scaled by the rival\'s mean price over ours' });
+    const position = competitorCount++;
+    defaults.push({ field: `competitors[${position}].unitCost`, value: round(rivalCost), reason: 'rival costs are not observed: our unit cost scaled by the rival\'s mean price over ours' });
     defaults.push({
-      field: `competitors[${index}].strategy`,
+      field: `competitors[${position}].strategy`,
       value: 'random-walk',
       reason: 'rival strategies are not fitted yet: a random walk over the observed price range with the median observed change as its step',
     });
-    return {
+    return [{
       name: rivalNames[index] ?? `rival-${index + 1}`,
       quality: round(fit.theta[2 + promotionCount + index] ?? 0),
       unitCost: round(rivalCost),
       initialPrice: round(Math.min(high, Math.max(low, rivalMean))),
       strategy: { kind: 'random-walk' as const, step: round(typicalStep(column, (high - low) / 10)), min: low, max: high },
       latencyDays: daysPerPeriod,
-    };
+    }];
   });
 
   defaults.push({ field: 'demand.outsideUtility', value: 0, reason: 'utilities are identified up to location: the outside option is the zero' });
@@ -407,7 +439,21 @@ function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildCon
 
   const estimates: CalibrationRecord['estimates'] = [estimate(0, 'demand.quality'), estimate(1, 'demand.segments[0].priceSensitivity')];
   for (let index = 0; index < promotionCount; index++) estimates.push(estimate(2 + index, undefined));
-  for (let index = 0; index < sales.rivalPrices.length; index++) estimates.push(estimate(2 + promotionCount + index, `competitors[${index}].quality`));
+  let position = 0;
+  for (let index = 0; index < sales.rivalPrices.length; index++) {
+    if (identifiedRival(index)) estimates.push(estimate(2 + promotionCount + index, `competitors[${position++}].quality`));
+  }
+  if (fit.dispersionSize) {
+    const { value, lower, upper } = fit.dispersionSize;
+    estimates.push({
+      parameter: 'dispersionSize',
+      value: round(value),
+      standardError: round(((Math.log(upper) - Math.log(lower)) / (2 * 1.959963984540054)) * value),
+      lower: round(lower),
+      upper: round(upper),
+      method: 'negative binomial size k (variance lambda + lambda^2 / k): maximum likelihood, interval from the curvature in log k (delta method for the standard error)',
+    });
+  }
 
   const fileName = basename(sales.source.path);
   const scenarioId = context.options.scenarioId ?? `calibrated-${slug(fileName)}-v1`;
@@ -431,6 +477,9 @@ function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildCon
     estimates,
     derived: [
       { name: 'meanOwnPriceElasticity', value: round(context.meanElasticity), method: 'mean over rows of -b p (1 - s), the logit elasticity at the fitted shares' },
+      ...(fit.likelihood === 'negative-binomial'
+        ? [{ name: 'likelihoodRatioAgainstPoisson', value: round(2 * (fit.logLikelihood - context.poissonLogLikelihood)), method: '2 (loglik NB - loglik Poisson); chi-square with 1 degree of freedom on the boundary (5% critical value 2.71)' }]
+        : []),
       { name: 'arrivalRatePerDay', value: round(arrivalRate), method: sales.traffic ? 'mean traffic per period / days per period' : 'assumed potential market per period / days per period' },
     ],
     defaults,

@@ -23,6 +23,10 @@
  * the Pearson dispersion exceeds `quasiThreshold` (overdispersed counts, as in scanner data)
  * the standard errors are scaled by its square root (quasi-Poisson) and the method says so.
  *
+ * Overdispersed counts (scanner data): fitLogitNegativeBinomial, the same mean with NB2
+ * units (variance lambda + lambda^2 / k), alternating Newton on the utilities with a
+ * golden-section search over log k, as MASS::glm.nb alternates IRLS and theta.ml.
+ *
  * Derivatives: with d_j = du_j/dtheta (u linear in theta) and shares s_j,
  *   dlog lambda = d_0 - m,  m = sum_j s_j d_j;   d2 log lambda = -(sum_j s_j d_j d_j' - m m')
  *   grad = sum_t (y_t - lambda_t) dlog lambda_t;  -Hessian = sum_t lambda_t g g' + (y_t - lambda_t)(sum_j s_j d_j d_j' - m m').
@@ -62,8 +66,11 @@ export interface LogitPoissonFit {
   readonly logLikelihood: number;
   readonly iterations: number;
   readonly converged: boolean;
-  /** Pearson chi-square over residual degrees of freedom (1 for Poisson data). */
+  /** Pearson chi-square over residual degrees of freedom (about 1 when the likelihood's variance fits). */
   readonly dispersion: number;
+  readonly likelihood: 'poisson' | 'negative-binomial';
+  /** The negative binomial size k (variance lambda + lambda^2 / k) with its 95% interval; absent for the Poisson. */
+  readonly dispersionSize?: { readonly value: number; readonly lower: number; readonly upper: number };
   readonly intervalMethod: string;
   readonly rowsUsed: number;
   readonly promotionCount: number;
@@ -111,7 +118,16 @@ interface Pass {
   rows: number;
 }
 
-function evaluate(data: LogitPoissonData, theta: Float64Array, withDerivatives: boolean): Pass {
+/**
+ * One pass over the rows at `theta`. `dispersionSize` is the negative binomial size k
+ * (variance lambda + lambda^2 / k); Infinity gives the Poisson. With eta = log lambda:
+ *   Poisson: dl/deta = y - lambda, -d2l/deta2 = lambda
+ *   NB2:     dl/deta = k (y - lambda) / (k + lambda), -d2l/deta2 = (y + k) lambda k / (k + lambda)^2, Fisher weight lambda k / (k + lambda)
+ */
+function evaluate(data: LogitPoissonData, theta: Float64Array, withDerivatives: boolean, dispersionSize = Number.POSITIVE_INFINITY): Pass {
+  const poisson = !Number.isFinite(dispersionSize);
+  const k = dispersionSize;
+  const sizeConstant = poisson ? 0 : k * Math.log(k) - gammaln(k);
   const promotionCount = data.promotions.length;
   const rivalCount = data.rivalPrices.length;
   const size = theta.length;
@@ -152,8 +168,13 @@ function evaluate(data: LogitPoissonData, theta: Float64Array, withDerivatives: 
     const logLambda = (data.logMarketSize[row] ?? 0) + logShare;
     const lambda = Math.exp(logLambda);
     const units = data.units[row] ?? 0;
-    logLikelihood += (units > 0 ? units * logLambda : 0) - lambda;
-    pearson += lambda > 0 ? ((units - lambda) * (units - lambda)) / lambda : 0;
+    if (poisson) {
+      logLikelihood += (units > 0 ? units * logLambda : 0) - lambda;
+      pearson += lambda > 0 ? ((units - lambda) * (units - lambda)) / lambda : 0;
+    } else {
+      logLikelihood += (units > 0 ? units * logLambda : 0) - (units + k) * Math.log(k + lambda) + sizeConstant + gammaln(units + k);
+      pearson += lambda > 0 ? ((units - lambda) * (units - lambda)) / (lambda + (lambda * lambda) / k) : 0;
+    }
     if (!withDerivatives) continue;
 
     const own = directions[0]!;
@@ -174,7 +195,10 @@ function evaluate(data: LogitPoissonData, theta: Float64Array, withDerivatives: 
       for (let p = 0; p < size; p++) mean[p] = (mean[p] ?? 0) + share * (direction[p] ?? 0);
     }
     for (let p = 0; p < size; p++) score[p] = (own[p] ?? 0) - (mean[p] ?? 0);
-    const residual = units - lambda;
+    // residual: dl/deta; curvature: -d2l/deta2; expected: its expectation (Fisher scoring).
+    const residual = poisson ? units - lambda : (k * (units - lambda)) / (k + lambda);
+    const curvature = poisson ? lambda : ((units + k) * lambda * k) / ((k + lambda) * (k + lambda));
+    const expected = poisson ? lambda : (lambda * k) / (k + lambda);
     for (let p = 0; p < size; p++) gradient[p] = (gradient[p] ?? 0) + residual * (score[p] ?? 0);
     for (let p = 0; p < size; p++) {
       const scoreP = score[p] ?? 0;
@@ -184,9 +208,9 @@ function evaluate(data: LogitPoissonData, theta: Float64Array, withDerivatives: 
           const direction = directions[j]!;
           covariance += (shares[j] ?? 0) * (direction[p] ?? 0) * (direction[q] ?? 0);
         }
-        const information = lambda * scoreP * (score[q] ?? 0);
-        fisher[p * size + q] = (fisher[p * size + q] ?? 0) + information;
-        negativeHessian[p * size + q] = (negativeHessian[p * size + q] ?? 0) + information + residual * covariance;
+        const outer = scoreP * (score[q] ?? 0);
+        fisher[p * size + q] = (fisher[p * size + q] ?? 0) + expected * outer;
+        negativeHessian[p * size + q] = (negativeHessian[p * size + q] ?? 0) + curvature * outer + residual * covariance;
       }
     }
   }
@@ -245,12 +269,18 @@ function startingValues(data: LogitPoissonData): Float64Array {
   return theta;
 }
 
-export function fitLogitPoisson(data: LogitPoissonData, options: FitOptions = {}): LogitPoissonFit {
-  const maxIterations = options.maxIterations ?? 200;
-  const quasiThreshold = options.quasiThreshold ?? 1.5;
-  const size = 2 + data.promotions.length + data.rivalPrices.length;
-  let theta = startingValues(data);
-  let pass = evaluate(data, theta, true);
+interface NewtonResult {
+  theta: Float64Array;
+  pass: Pass;
+  iterations: number;
+  converged: boolean;
+}
+
+/** Newton-Raphson (with the fallbacks of `direction` and step halving) over the utility parameters, the dispersion size fixed. */
+function maximise(data: LogitPoissonData, start: Float64Array, dispersionSize: number, maxIterations: number): NewtonResult {
+  const size = start.length;
+  let theta = start;
+  let pass = evaluate(data, theta, true, dispersionSize);
   let iterations = 0;
   let converged = false;
   while (iterations < maxIterations) {
@@ -264,14 +294,14 @@ export function fitLogitPoisson(data: LogitPoissonData, options: FitOptions = {}
       if (decrement < 1e-14 * (1 + Math.abs(pass.logLikelihood))) {
         // Take the last (tiny) step too: Newton's error after it is the square of this one's.
         const candidate = theta.map((value, index) => value + (step[index] ?? 0));
-        if (evaluate(data, candidate, false).logLikelihood >= pass.logLikelihood - 1e-12 * (1 + Math.abs(pass.logLikelihood))) theta = candidate;
-        pass = evaluate(data, theta, true);
+        if (evaluate(data, candidate, false, dispersionSize).logLikelihood >= pass.logLikelihood - 1e-12 * (1 + Math.abs(pass.logLikelihood))) theta = candidate;
+        pass = evaluate(data, theta, true, dispersionSize);
         converged = true;
         break;
       }
       for (let scale = 1; scale > 1e-10; scale /= 2) {
         const candidate = theta.map((value, index) => value + scale * (step[index] ?? 0));
-        const trial = evaluate(data, candidate, false);
+        const trial = evaluate(data, candidate, false, dispersionSize);
         if (Number.isFinite(trial.logLikelihood) && trial.logLikelihood >= pass.logLikelihood) {
           theta = candidate;
           accepted = true;
@@ -286,18 +316,111 @@ export function fitLogitPoisson(data: LogitPoissonData, options: FitOptions = {}
       converged = decrement > 0 && decrement < 1e-6 * (1 + Math.abs(pass.logLikelihood));
       break;
     }
-    pass = evaluate(data, theta, true);
+    pass = evaluate(data, theta, true, dispersionSize);
   }
+  return { theta, pass, iterations, converged };
+}
 
+export function fitLogitPoisson(data: LogitPoissonData, options: FitOptions = {}): LogitPoissonFit {
+  const result = maximise(data, startingValues(data), Number.POSITIVE_INFINITY, options.maxIterations ?? 200);
+  return assemble(data, result, options, Number.POSITIVE_INFINITY);
+}
+
+/** Smallest and largest negative binomial size searched (log scale); the upper end is Poisson in all but name. */
+const sizeRange = [Math.log(1e-3), Math.log(1e8)] as const;
+
+/**
+ * Negative binomial (NB2: variance lambda + lambda^2 / k) with the same logit mean, for
+ * overdispersed counts. Fitted as MASS::glm.nb does: alternate the utility parameters
+ * (Newton, k fixed) and k (the likelihood maximised over log k by golden-section search,
+ * lambda fixed) until the log-likelihood settles. k and the utility parameters are
+ * orthogonal (their expected cross-information is zero), so the Wald intervals come from
+ * the utility block of the observed information at k; k's own interval from the curvature
+ * of the likelihood in log k.
+ */
+export function fitLogitNegativeBinomial(data: LogitPoissonData, options: FitOptions & { readonly start?: Float64Array } = {}): LogitPoissonFit {
+  const maxIterations = options.maxIterations ?? 200;
+  let result = maximise(data, options.start ? Float64Array.from(options.start) : startingValues(data), Number.POSITIVE_INFINITY, maxIterations);
+  let logSize = sizeRange[1];
+  let previous = Number.NEGATIVE_INFINITY;
+  let rounds = 0;
+  let iterations = result.iterations;
+  for (; rounds < 50; rounds++) {
+    const profile = (candidate: number) => evaluate(data, result.theta, false, Math.exp(candidate)).logLikelihood;
+    logSize = goldenSectionMaximum(profile, sizeRange[0], sizeRange[1], 1e-5);
+    result = maximise(data, result.theta, Math.exp(logSize), maxIterations);
+    iterations += result.iterations;
+    const current = result.pass.logLikelihood;
+    if (Math.abs(current - previous) < 1e-9 * (1 + Math.abs(current))) break;
+    previous = current;
+  }
+  const size = Math.exp(logSize);
+  const step = 1e-3;
+  const curvature =
+    -(evaluate(data, result.theta, false, Math.exp(logSize + step)).logLikelihood - 2 * result.pass.logLikelihood + evaluate(data, result.theta, false, Math.exp(logSize - step)).logLikelihood) / (step * step);
+  const logSizeError = curvature > 0 ? 1 / Math.sqrt(curvature) : Number.NaN;
+  const z = options.confidence === undefined ? waldZ95 : normalQuantile(0.5 + options.confidence / 2, 0, 1);
+  return {
+    ...assemble(data, { ...result, iterations, converged: result.converged && rounds < 50 }, { ...options, quasiThreshold: Number.POSITIVE_INFINITY }, size),
+    dispersionSize: { value: size, lower: Math.exp(logSize - z * logSizeError), upper: Math.exp(logSize + z * logSizeError) },
+  };
+}
+
+/**
+ * The inverse observed information over the identified parameters. A parameter whose
+ * information is negligible (below 1e-9 of the largest diagonal entry: a rival quality
+ * pushed towards minus infinity, whose share the data cannot tell from zero) is not
+ * identified: its row and column are NaN and the rest are inverted without it. All NaN
+ * when the remaining block is not positive definite either.
+ */
+function identifiedCovariance(negativeHessian: Float64Array, size: number): number[][] {
+  const covariance = Array.from({ length: size }, () => new Array<number>(size).fill(Number.NaN));
+  let largest = 0;
+  for (let index = 0; index < size; index++) largest = Math.max(largest, negativeHessian[index * size + index] ?? 0);
+  const kept = Array.from({ length: size }, (_, index) => index).filter((index) => (negativeHessian[index * size + index] ?? 0) > 1e-9 * largest);
+  const block = new Matrix(kept.map((row) => kept.map((column) => negativeHessian[row * size + column] ?? 0)));
+  if (kept.length === 0 || !new CholeskyDecomposition(block).isPositiveDefinite()) return covariance;
+  const inverted = inverse(block);
+  kept.forEach((row, rowIndex) => kept.forEach((column, columnIndex) => ((covariance[row] as number[])[column] = inverted.get(rowIndex, columnIndex))));
+  return covariance;
+}
+
+function goldenSectionMaximum(objective: (x: number) => number, low: number, high: number, tolerance: number): number {
+  const ratio = (Math.sqrt(5) - 1) / 2;
+  let left = high - ratio * (high - low);
+  let right = low + ratio * (high - low);
+  let leftValue = objective(left);
+  let rightValue = objective(right);
+  while (high - low > tolerance) {
+    if (leftValue < rightValue) {
+      low = left;
+      left = right;
+      leftValue = rightValue;
+      right = low + ratio * (high - low);
+      rightValue = objective(right);
+    } else {
+      high = right;
+      right = left;
+      rightValue = leftValue;
+      left = high - ratio * (high - low);
+      leftValue = objective(left);
+    }
+  }
+  return (low + high) / 2;
+}
+
+function assemble(data: LogitPoissonData, result: NewtonResult, options: FitOptions, dispersionSize: number): LogitPoissonFit {
+  const { theta, pass, iterations, converged } = result;
+  const size = theta.length;
+  const poisson = !Number.isFinite(dispersionSize);
+  const quasiThreshold = options.quasiThreshold ?? 1.5;
   const names = parameterNames(data.promotionNames, data.rivalNames);
-  const information = toMatrix(pass.negativeHessian, size);
-  const cholesky = new CholeskyDecomposition(information);
-  const covarianceMatrix = cholesky.isPositiveDefinite() ? inverse(information) : undefined;
+  const covarianceMatrix = identifiedCovariance(pass.negativeHessian, size);
   const dispersion = pass.rows > size ? pass.pearson / (pass.rows - size) : Number.NaN;
   const quasi = Number.isFinite(dispersion) && dispersion > quasiThreshold;
   const varianceScale = quasi ? dispersion : 1;
   const z = options.confidence === undefined ? waldZ95 : normalQuantile(0.5 + options.confidence / 2, 0, 1);
-  const covariance = Array.from({ length: size }, (_, row) => Array.from({ length: size }, (_, column) => (covarianceMatrix ? covarianceMatrix.get(row, column) * varianceScale : Number.NaN)));
+  const covariance = covarianceMatrix.map((row) => row.map((value) => value * varianceScale));
   const parameters = names.map((name, index) => {
     const standardError = Math.sqrt(covariance[index]?.[index] ?? Number.NaN);
     const value = theta[index] ?? Number.NaN;
@@ -307,13 +430,17 @@ export function fitLogitPoisson(data: LogitPoissonData, options: FitOptions = {}
     parameters,
     theta,
     covariance,
+    // The log-likelihood of either law, with every constant (sum log y!) included.
     logLikelihood: pass.logLikelihood - constantOf(data),
     iterations,
     converged,
     dispersion,
-    intervalMethod: quasi
-      ? `Wald from the inverse observed information, scaled by the Pearson dispersion ${dispersion.toPrecision(3)} (quasi-Poisson)`
-      : 'Wald from the inverse observed information (Poisson)',
+    likelihood: poisson ? 'poisson' : 'negative-binomial',
+    intervalMethod: !poisson
+      ? `Wald from the inverse observed information (negative binomial, size ${dispersionSize.toPrecision(4)})`
+      : quasi
+        ? `Wald from the inverse observed information, scaled by the Pearson dispersion ${dispersion.toPrecision(3)} (quasi-Poisson)`
+        : 'Wald from the inverse observed information (Poisson)',
     rowsUsed: pass.rows,
     promotionCount: data.promotions.length,
     rivalCount: data.rivalPrices.length,

@@ -23,6 +23,7 @@ interface CalibrateCommandOptions {
   id?: string;
   json?: boolean;
   seed?: number;
+  likelihood: 'auto' | 'poisson' | 'negative-binomial';
 }
 
 function shareBelowOne(value: string): number {
@@ -46,6 +47,11 @@ export function registerCalibrate(program: Command): void {
     .option('--map <file>', 'a JSON column map (docs/calibration.md); default: columns period, units, price (cost, traffic, store when present)')
     .addOption(new Option('--period <length>', 'the length of one period of the history').choices(['day', 'week']).default('day'))
     .option('--holdout <share>', 'share of the last periods held out to score forecasts (0 for none)', shareBelowOne, 0.2)
+    .addOption(
+      new Option('--likelihood <law>', 'the law of units: auto picks the negative binomial when the Poisson fit is overdispersed (Pearson dispersion > 1.5)')
+        .choices(['auto', 'poisson', 'negative-binomial'])
+        .default('auto'),
+    )
     .option('--market-size-multiple <k>', 'without a traffic column: the market per period is k x the store\'s mean units', positiveNumber)
     .option('--id <id>', 'the scenario id (default: calibrated-<file name>-v1)')
     .option('--seed <n>', 'recorded in the scenario card (the fit draws no random numbers)', integer)
@@ -61,6 +67,7 @@ export function registerCalibrate(program: Command): void {
           defaultMap: options.map === undefined,
           periodLength: options.period,
           holdout: options.holdout,
+          likelihood: options.likelihood,
           ...(options.marketSizeMultiple === undefined ? {} : { marketSizeMultiple: options.marketSizeMultiple }),
           ...(options.id === undefined ? {} : { scenarioId: options.id }),
           ...(options.seed === undefined ? {} : { seed: options.seed }),

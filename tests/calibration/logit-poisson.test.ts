@@ -6,7 +6,9 @@
  *   Var(logit(s_hat_j)) = 1 / (n_j M s_j (1 - s_j)^2)   (delta method on mean_j ~ Poisson(n_j M s_j) / n_j).
  */
 import { describe, expect, it } from 'vitest';
-import { fitLogitPoisson, logitShare, type LogitPoissonData } from '../../calibration/logit-poisson.js';
+import { fitLogitNegativeBinomial, fitLogitPoisson, logitShare, type LogitPoissonData } from '../../calibration/logit-poisson.js';
+import { RandomStream } from '../../env/random.js';
+import { poissonFromUniform } from '../../env/sampling.js';
 
 const logit = (share: number) => Math.log(share / (1 - share));
 const mean = (values: readonly number[]) => values.reduce((total, value) => total + value, 0) / values.length;
@@ -80,5 +82,41 @@ describe('fitLogitPoisson', () => {
     expect(fit.converged).toBe(true);
     truth.forEach((value, index) => expect(fit.theta[index]).toBeCloseTo(value, 6));
     expect(fit.parameters[2]?.name).toBe('rivalQuality:rival');
+  });
+});
+
+describe('fitLogitNegativeBinomial', () => {
+  it('fits each cell mean exactly in a saturated design (the same closed form as the Poisson), whatever the size', () => {
+    const marketSize = 100;
+    const low = [30, 45, 18, 32, 40];
+    const high = [20, 8, 32, 19, 11, 27];
+    const data = design([{ price: 2, units: low }, { price: 4, units: high }], marketSize, false);
+    const fit = fitLogitNegativeBinomial(data);
+    expect(fit.likelihood).toBe('negative-binomial');
+    expect(fit.theta[1]).toBeCloseTo((logit(mean(low) / marketSize) - logit(mean(high) / marketSize)) / 2, 6);
+    expect(fit.dispersionSize?.value).toBeGreaterThan(1);
+    // Overdispersed cells: the negative binomial's likelihood is higher than the Poisson's.
+    expect(fit.logLikelihood).toBeGreaterThan(fitLogitPoisson(data).logLikelihood);
+  });
+
+  it('recovers the size and the price sensitivity of gamma-Poisson counts (seeded), intervals covering the truth', () => {
+    const uniform = new RandomStream(11, 'test');
+    const size = 2;
+    const truth = [1, 0.6];
+    const rows = 4000;
+    const marketSize = 80;
+    const price = Float64Array.from({ length: rows }, (_, row) => 1 + (row % 7) * 0.5);
+    // Gamma(2, 1/2) as the mean of two exponentials: mean 1, variance 1/2, so units are NB2 with size 2.
+    const units = price.map((value) => {
+      const mixing = (-Math.log(1 - uniform.next()) - Math.log(1 - uniform.next())) / size;
+      return poissonFromUniform(marketSize * logitShare(truth, value, [], []) * mixing, uniform.next());
+    });
+    const fit = fitLogitNegativeBinomial({ rows, units, logMarketSize: new Float64Array(rows).fill(Math.log(marketSize)), price, promotions: [], promotionNames: [], rivalPrices: [], rivalNames: [] });
+    expect(fit.converged).toBe(true);
+    expect(fit.dispersionSize?.lower).toBeLessThan(size);
+    expect(fit.dispersionSize?.upper).toBeGreaterThan(size);
+    expect(fit.parameters[1]?.lower).toBeLessThan(truth[1] ?? 0);
+    expect(fit.parameters[1]?.upper).toBeGreaterThan(truth[1] ?? 0);
+    expect(fit.intervalMethod).toContain('negative binomial');
   });
 });
