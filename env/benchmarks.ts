@@ -53,6 +53,12 @@ export function oracleOf(scenario: Scenario, options: { continuous?: boolean; pe
   // --periods refines the time grid of the same problem: the horizon stays fixed, and each
   // period's expected demand shrinks by the same factor as its length.
   const periods = options.periods ?? scenario.horizonDays;
+  // The DP's state space is (periods + 1) x (stock + 1): bounded, so a careless stock is refused, not allocated.
+  if ((periods + 1) * (stock + 1) > oracleStateLimit) {
+    throw configError(`${scenario.id} is too large for the oracle`, [
+      { path: ['inventory', 'initialStock'], message: `expected (periods + 1) x (initialStock + 1) of at most ${oracleStateLimit} states, found ${periods + 1} x ${stock + 1}; lower the stock or the periods` },
+    ]);
+  }
   const periodScale = scenario.horizonDays / periods;
   const expectedUnits = (price: number): number => {
     switch (demand.kind) {
@@ -82,6 +88,9 @@ export function oracleOf(scenario: Scenario, options: { continuous?: boolean; pe
   options.onTable?.(result);
   return { optimalValue: result.optimalValue, stock, periods, prices: ladder, firstPrice: result.pricePolicy[0]?.[stock] ?? Number.NaN, ...(continuousTimeValue === undefined ? {} : { continuousTimeValue }) };
 }
+
+/** The largest DP state space the oracle solves: (periods + 1) x (stock + 1). */
+export const oracleStateLimit = 1e8;
 
 /** The DP over the scenario's own ladder and horizon: value table and optimal ladder index per (period, stock). */
 export function oracleTable(scenario: Scenario): OracleResult {

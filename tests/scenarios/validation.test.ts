@@ -335,3 +335,14 @@ describe('a scenario at its bounds', () => {
     expect(Number.isFinite(episode!.totalReward)).toBe(true);
   }, 60_000);
 });
+
+describe('the oracle on a careless stock', () => {
+  it('refuses a state space past its limit with exit 2, naming initialStock (it allocated until a RangeError, exit 70)', async () => {
+    const scenario = builtIn('markdown-gvr-v1');
+    scenario.inventory.initialStock = 1e9;
+    const result = await cli('oracle', writeScenario('careless-oracle.json', scenario));
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toMatch(/inventory\.initialStock: expected \(periods \+ 1\) x \(initialStock \+ 1\) of at most 100000000 states, found 101 x 1000000001/);
+    expect(result.stderr).not.toMatch(/internal error/);
+  });
+});
