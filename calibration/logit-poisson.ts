@@ -134,8 +134,9 @@ function evaluate(data: LogitPoissonData, theta: Float64Array, withDerivatives: 
   const gradient = new Float64Array(size);
   const negativeHessian = new Float64Array(size * size);
   const fisher = new Float64Array(size * size);
-  // d_j vectors (dense) for our offer (j = 0) and each rival, their shares, the mean m and g.
-  const directions = Array.from({ length: rivalCount + 1 }, () => new Float64Array(size));
+  // Our d_0 (quality, price, promotions), the shares, the mean m and the score g.
+  const ownLength = 2 + promotionCount;
+  const own = new Float64Array(ownLength);
   const shares = new Float64Array(rivalCount + 1);
   const utilities = new Float64Array(rivalCount + 1);
   const mean = new Float64Array(size);
@@ -177,41 +178,46 @@ function evaluate(data: LogitPoissonData, theta: Float64Array, withDerivatives: 
     }
     if (!withDerivatives) continue;
 
-    const own = directions[0]!;
-    own.fill(0);
+    // m = sum_j s_j d_j. Our d_0 is dense over quality, price and promotions; rival k's d_k
+    // has two entries (-r_k at the price, 1 at its quality), so the second moment
+    // sum_j s_j d_j d_j' is our dense block plus three entries per rival: O(P^2 + K) a row.
+    const ownShare = shares[0] ?? 0;
     own[0] = 1;
     own[1] = -price;
     for (let index = 0; index < promotionCount; index++) own[2 + index] = data.promotions[index]?.[row] ?? 0;
+    for (let p = 0; p < ownLength; p++) mean[p] = ownShare * (own[p] ?? 0);
     for (let index = 0; index < rivalCount; index++) {
-      const direction = directions[index + 1]!;
-      direction.fill(0);
-      direction[1] = -(data.rivalPrices[index]?.[row] ?? 0);
-      direction[2 + promotionCount + index] = 1;
+      const rivalShare = shares[index + 1] ?? 0;
+      mean[1] = (mean[1] ?? 0) - rivalShare * (data.rivalPrices[index]?.[row] ?? 0);
+      mean[ownLength + index] = rivalShare;
     }
-    mean.fill(0);
-    for (let j = 0; j <= rivalCount; j++) {
-      const share = shares[j] ?? 0;
-      const direction = directions[j]!;
-      for (let p = 0; p < size; p++) mean[p] = (mean[p] ?? 0) + share * (direction[p] ?? 0);
-    }
-    for (let p = 0; p < size; p++) score[p] = (own[p] ?? 0) - (mean[p] ?? 0);
+    for (let p = 0; p < size; p++) score[p] = (p < ownLength ? (own[p] ?? 0) : 0) - (mean[p] ?? 0);
     // residual: dl/deta; curvature: -d2l/deta2; expected: its expectation (Fisher scoring).
     const residual = poisson ? units - lambda : (k * (units - lambda)) / (k + lambda);
     const curvature = poisson ? lambda : ((units + k) * lambda * k) / ((k + lambda) * (k + lambda));
     const expected = poisson ? lambda : (lambda * k) / (k + lambda);
     for (let p = 0; p < size; p++) gradient[p] = (gradient[p] ?? 0) + residual * (score[p] ?? 0);
+    // -Hessian += curvature g g' + residual (second moment - m m'); Fisher += expected g g'.
     for (let p = 0; p < size; p++) {
       const scoreP = score[p] ?? 0;
+      const meanP = mean[p] ?? 0;
       for (let q = 0; q <= p; q++) {
-        let covariance = -(mean[p] ?? 0) * (mean[q] ?? 0);
-        for (let j = 0; j <= rivalCount; j++) {
-          const direction = directions[j]!;
-          covariance += (shares[j] ?? 0) * (direction[p] ?? 0) * (direction[q] ?? 0);
-        }
         const outer = scoreP * (score[q] ?? 0);
         fisher[p * size + q] = (fisher[p * size + q] ?? 0) + expected * outer;
-        negativeHessian[p * size + q] = (negativeHessian[p * size + q] ?? 0) + curvature * outer + residual * covariance;
+        negativeHessian[p * size + q] = (negativeHessian[p * size + q] ?? 0) + curvature * outer - residual * meanP * (mean[q] ?? 0);
       }
+    }
+    const weighted = residual * ownShare;
+    for (let p = 0; p < ownLength; p++) {
+      for (let q = 0; q <= p; q++) negativeHessian[p * size + q] = (negativeHessian[p * size + q] ?? 0) + weighted * (own[p] ?? 0) * (own[q] ?? 0);
+    }
+    for (let index = 0; index < rivalCount; index++) {
+      const rivalWeight = residual * (shares[index + 1] ?? 0);
+      const rivalPrice = data.rivalPrices[index]?.[row] ?? 0;
+      const column = ownLength + index;
+      negativeHessian[1 * size + 1] = (negativeHessian[1 * size + 1] ?? 0) + rivalWeight * rivalPrice * rivalPrice;
+      negativeHessian[column * size + 1] = (negativeHessian[column * size + 1] ?? 0) - rivalWeight * rivalPrice;
+      negativeHessian[column * size + column] = (negativeHessian[column * size + column] ?? 0) + rivalWeight;
     }
   }
   for (let p = 0; p < size; p++) {
@@ -347,7 +353,10 @@ export function fitLogitNegativeBinomial(data: LogitPoissonData, options: FitOpt
   let iterations = result.iterations;
   for (; rounds < 50; rounds++) {
     const profile = (candidate: number) => evaluate(data, result.theta, false, Math.exp(candidate)).logLikelihood;
-    logSize = goldenSectionMaximum(profile, sizeRange[0], sizeRange[1], 1e-5);
+    // After the first round k moves little: search near the last value, the whole range if it sits at an edge.
+    const near = rounds === 0 ? sizeRange : ([Math.max(sizeRange[0], logSize - 1), Math.min(sizeRange[1], logSize + 1)] as const);
+    logSize = goldenSectionMaximum(profile, near[0], near[1], 1e-5);
+    if (rounds > 0 && (logSize - near[0] < 1e-3 || near[1] - logSize < 1e-3)) logSize = goldenSectionMaximum(profile, sizeRange[0], sizeRange[1], 1e-5);
     result = maximise(data, result.theta, Math.exp(logSize), maxIterations);
     iterations += result.iterations;
     const current = result.pass.logLikelihood;
