@@ -81,7 +81,9 @@ export function promote(registry: PolicyRegistry, request: PromotionRequest): Pr
     const gates = gatesFor(registry, request.name, request.policy, request.policySource);
     gatesSource = gates.source;
     const policy = gates.policy;
-    const manifest = readArtifact(candidate.path).manifest;
+    // Checked against the content hash recorded at registration: the gates read the
+    // manifest's createdAt, ladder and guardrails, which an edited version could forge.
+    const manifest = readArtifact(candidate.path, { contentHash: candidate.contentHash, label: `${candidate.name}@${candidate.version}` }).manifest;
     const production = current === undefined ? undefined : registry.version(request.name, current);
     const suite = policy.scenarios ?? [candidate.lineage.scenario.id];
     const installedScenarioHashes: Record<string, string> = {};

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -179,6 +179,28 @@ describe('forged or empty evidence is refused (issue 13.8)', () => {
     const stale = promote(opened, toProduction(1, [asFile(old, 'old.json')]));
     expect(stale.decision?.failedGate).toBe('fresh-evidence');
     expect(gateOf(stale, 'fresh-evidence')?.detail).toMatch(/old\.json was made 2001-01-01T00:00:00\.000Z, before the policy/);
+    opened.close();
+  });
+
+  it('refuses a version whose policy.json was edited after registration, before reading it (issue 13.1)', () => {
+    const opened = registry();
+    const old = { ...clearanceEvidence, createdAt: '2001-01-01T00:00:00.000Z' };
+    record(opened, old);
+    // Back-dating the registered policy.json would make the stale evidence look fresh.
+    const manifestPath = join(opened.version('everyday', 1).path, 'policy.json');
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { createdAt: string };
+    writeFileSync(manifestPath, JSON.stringify({ ...manifest, createdAt: '2000-01-01T00:00:00.000Z' }, null, 2));
+    const refusal = (() => {
+      try {
+        return promote(opened, toProduction(1, [asFile(old, 'old.json')]));
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(refusal).toBeInstanceOf(PricelabError);
+    expect((refusal as PricelabError).kind).toBe('integrity');
+    expect((refusal as PricelabError).message).toMatch(/everyday@1 was changed after it was registered/);
+    expect(opened.aliases('everyday').production).toBeUndefined();
     opened.close();
   });
 
