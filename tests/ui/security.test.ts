@@ -103,6 +103,9 @@ describe('who may talk to the dashboard', () => {
       expect(answer.body).not.toContain('singles-day-v1');
     }
     expect((await get(`${server.url}/socket.io/?EIO=4&transport=polling`, foreign)).status).toBe(403);
+    // socket.io-client itself, over websocket (in node its polling transport cannot set Host).
+    expect(await connectWith(server.url, foreign, 'websocket')).toMatch(/^connect_error/);
+    expect(await connectWith(server.url, { Host: `localhost:${server.port}` }, 'websocket')).toBe('connected');
     const handshake = await get(`${server.url}/socket.io/?EIO=4&transport=polling`, { Host: hostOf(server) });
     expect(handshake.status).toBe(200);
     // A session id got through an allowed handshake is no way in for a foreign Host or Origin either.
