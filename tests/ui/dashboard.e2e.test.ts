@@ -125,6 +125,8 @@ describe('the dashboard in a browser', () => {
   });
 
   it('a policy typo: the banner says it once, the charts are marked as not loaded, and a good Load clears both', async () => {
+    await page.click('#share'); // a share link on show: it must follow the next good Load
+    expect(new URL(await page.locator('#share-link').inputValue()).searchParams.get('a')).toBe('festival:0.15');
     await page.fill('#policy-a', 'fixd:17.99');
     await page.click('#apply');
     const banner = page.locator('#problems');
@@ -147,6 +149,7 @@ describe('the dashboard in a browser', () => {
     expect(await page.locator('#stale-note').isVisible()).toBe(false);
     expect(await page.locator('#charts').getAttribute('class') ?? '').not.toContain('stale');
     expect(await page.locator('#day').textContent()).toContain('day 0 of 365');
+    await expect.poll(async () => new URL(await page.locator('#share-link').inputValue()).searchParams.get('a')).toBe('fixed:129.99');
     await page.click('#step');
     await expect.poll(() => page.locator('#day').textContent()).toContain('day 1 of 365');
   });

@@ -212,7 +212,12 @@ export class LiveView {
     } else {
       void this.chartsReady.then(() => this.charts.clear(state.run));
     }
-    if (!waitingForAddress) window.history.replaceState(null, '', `?${settingsQuery(settingsOf(state), speedsByText[String(state.speed)] ?? 16)}`);
+    if (!waitingForAddress) {
+      window.history.replaceState(null, '', `?${settingsQuery(settingsOf(state), speedsByText[String(state.speed)] ?? 16)}`);
+      // A share link on show follows the loaded settings, never an earlier Load's.
+      const link = byId<HTMLInputElement>('share-link');
+      if (!link.hidden) link.value = window.location.href;
+    }
     this.showStale();
   }
 
