@@ -52,8 +52,10 @@ describe('calibration properties', () => {
         fc.array(fc.double({ min: 0.02, max: 0.95, noNaN: true }), { minLength: 1, maxLength: 6 }),
         fc.array(fc.double({ min: 0.02, max: 0.95, noNaN: true }), { minLength: 1, maxLength: 6 }),
         (marketSize, lowPrice, gap, lowShares, highShares) => {
-          const low = lowShares.map((share) => Math.round(share * marketSize));
-          const high = highShares.map((share) => Math.round(share * marketSize));
+          // Counts strictly between 0 and M in every cell: a cell of zeros has its MLE at minus infinity.
+          const count = (share: number) => Math.min(marketSize - 1, Math.max(1, Math.round(share * marketSize)));
+          const low = lowShares.map(count);
+          const high = highShares.map(count);
           const units = Float64Array.from([...low, ...high]);
           const rows = units.length;
           const price = Float64Array.from([...low.map(() => lowPrice), ...high.map(() => lowPrice + gap)]);
