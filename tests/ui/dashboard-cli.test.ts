@@ -94,4 +94,13 @@ describe('the dashboard on the command line', () => {
     expect(port.code).toBe(2);
     expect(port.stderr).toContain('expected an integer from 0 to 65535');
   }, 60_000);
+
+  it('npm start -- --help lists the options and exits 0; an unknown option points to it', async () => {
+    const help = await runNode(['dist/ui/server/main.js', '--help']);
+    expect(help.code).toBe(0);
+    for (const option of ['--port <n>', '--host <address>', '--allow-host', '--allow-origin', '--scenarios <folder>', '--runs <folder>']) expect(help.stdout).toContain(option);
+    const unknown = await runNode(['dist/ui/server/main.js', '--prot', '3001']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('npm start -- --help');
+  }, 60_000);
 });

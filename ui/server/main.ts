@@ -8,7 +8,22 @@
  */
 import { parseArgs } from 'node:util';
 import { exitCodes, reportError } from '../../cli/output.js';
-import { defaultHost, defaultPort, launchDashboard } from './launch.js';
+import { defaultHost, defaultPort, launchDashboard, launchOptionHelp } from './launch.js';
+
+const usage = [
+  'Usage: npm start -- [options]   (the same as pricelab dashboard [options])',
+  '',
+  'serve the live simulation dashboard on http://127.0.0.1:<port>',
+  '',
+  'Options:',
+  `  --port <n>               ${launchOptionHelp.port} (default: ${defaultPort})`,
+  `  --host <address>         ${launchOptionHelp.host} (default: ${defaultHost})`,
+  `  --allow-host <name>      ${launchOptionHelp.allowHost}`,
+  `  --allow-origin <origin>  ${launchOptionHelp.allowOrigin}`,
+  `  --scenarios <folder>     ${launchOptionHelp.scenarios}`,
+  `  --runs <folder>          ${launchOptionHelp.runs}`,
+  '  -h, --help               this help',
+].join('\n');
 
 let values;
 try {
@@ -20,11 +35,16 @@ try {
       'allow-origin': { type: 'string', multiple: true },
       scenarios: { type: 'string' },
       runs: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   }).values;
 } catch (error) {
-  process.stderr.write(`pricelab dashboard: ${(error as Error).message}\n`);
+  process.stderr.write(`pricelab dashboard: ${(error as Error).message}\n(npm start -- --help lists the options)\n`);
   process.exit(exitCodes.badInput);
+}
+if (values.help === true) {
+  process.stdout.write(`${usage}\n`);
+  process.exit(0);
 }
 const port = /^\d+$/.test(values.port) ? Number(values.port) : Number.NaN;
 try {
