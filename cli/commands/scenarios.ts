@@ -1,7 +1,7 @@
 /** `pricelab scenarios`: the built-in scenarios, an id and a line each. */
 import type { Command } from 'commander';
 import { builtInScenarioIds, loadScenario } from '../../scenarios/load.js';
-import { printJson, run, table } from '../output.js';
+import { printJson, run } from '../output.js';
 
 export function registerScenarios(program: Command): void {
   program
@@ -15,7 +15,9 @@ export function registerScenarios(program: Command): void {
           printJson(scenarios.map(({ id, version, description, horizonDays, card }) => ({ id, version, description, horizonDays, card })));
           return;
         }
-        process.stdout.write(`${table(scenarios.map((scenario) => [scenario.id, scenario.description]))}\n`);
+        // Text, not numbers: the descriptions start in one column (table() right-aligns).
+        const width = Math.max(...scenarios.map((scenario) => scenario.id.length));
+        process.stdout.write(`${scenarios.map((scenario) => `${scenario.id.padEnd(width)}  ${scenario.description}`).join('\n')}\n`);
       }),
     );
 }

@@ -89,6 +89,15 @@ describe.concurrent('help', () => {
 });
 
 describe.concurrent('scenarios', () => {
+  it('lists an id and its description a line each, the descriptions starting in one column', async ({ expect }) => {
+    const { code, stdout } = await cli('scenarios');
+    expect(code).toBe(0);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines.map((line) => line.split(' ')[0]).sort()).toEqual([...builtInIds].sort());
+    const starts = new Set(lines.map((line) => /^\S+\s+/.exec(line)?.[0].length));
+    expect(starts.size).toBe(1);
+  });
+
   it('--json lists all eight built-in ids, each with a description and a card', async ({ expect }) => {
     const list = await cliJson<{ id: string; description: string; card: { models: string; purpose: string } }[]>('scenarios', '--json');
     expect(list.map((entry) => entry.id).sort()).toEqual([...builtInIds].sort());
