@@ -435,9 +435,19 @@ function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildCon
   if (promotionCount > 0) {
     defaults.push({ field: 'promotions', value: 'recorded only', reason: 'the scenario schema has no promotion calendar: the lifts are in calibration.estimates, the scenario prices without promotions' });
   }
-  defaults.push({ field: 'curves', value: 'none', reason: 'day-of-week, season, festivals and weather are not estimated yet' });
+  const weekdays = weekdayProfile(sales, context.periodLength);
+  defaults.push(
+    weekdays
+      ? { field: 'curves (but dayOfWeek)', value: 'none', reason: 'season, festivals and weather are not estimated yet' }
+      : {
+          field: 'curves',
+          value: 'none',
+          reason: `day-of-week, season, festivals and weather are not estimated yet${sales.traffic ? '' : ' (the weekday profile is read from a traffic column of dated daily rows)'}`,
+        },
+  );
 
   const estimates: CalibrationRecord['estimates'] = [estimate(0, 'demand.quality'), estimate(1, 'demand.segments[0].priceSensitivity')];
+  weekdays?.forEach((day, index) => estimates.push({ parameter: `dayOfWeek:${weekdayNames[index]}`, scenarioPath: `curves.dayOfWeek[${index}]`, ...day, method: weekdayMethod }));
   for (let index = 0; index < promotionCount; index++) estimates.push(estimate(2 + index, undefined));
   let position = 0;
   for (let index = 0; index < sales.rivalPrices.length; index++) {
@@ -518,11 +528,48 @@ function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildCon
       segments: [{ name: 'calibrated', arrivalRate: round(arrivalRate), priceSensitivity: round(sensitivity), scale: 1 }],
     },
     competitors,
+    ...(weekdays ? { curves: { dayOfWeek: weekdays.map((day) => day.value) } } : {}),
     calibration: record,
   };
   if (sales.periodKind !== 'date') defaults.push({ field: 'startDate', value: '2026-01-01', reason: 'the history has period numbers, not dates' });
   if (context.options.seed !== undefined) scenario.card.sources?.push(`seed ${context.options.seed}`);
   return { scenario, record };
+}
+
+const weekdayNames = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'] as const;
+const weekdayMethod =
+  'mean traffic on the weekday over the mean of the seven weekday means (the arrival multiplier the simulator applies, averaging 1); interval: the weekday mean +- 1.96 standard errors, over the same denominator';
+
+/**
+ * The day-of-week arrival profile, Monday first, from the traffic of dated daily rows: the
+ * simulator multiplies arrivals by it, and traffic is arrivals. Undefined without traffic,
+ * dates or daily periods, or with fewer than two rows on some weekday.
+ */
+function weekdayProfile(sales: SalesData, periodLength: PeriodLength): { value: number; standardError: number; lower: number; upper: number }[] | undefined {
+  const traffic = sales.traffic;
+  if (!traffic || sales.periodKind !== 'date' || periodLength !== 'day') return undefined;
+  const count = new Float64Array(7);
+  const sum = new Float64Array(7);
+  const squares = new Float64Array(7);
+  for (let row = 0; row < sales.rows; row++) {
+    // Day 0 (1970-01-01) was a Thursday: Monday-first index (day + 3) mod 7.
+    const weekday = ((((sales.period[row] ?? 0) + 3) % 7) + 7) % 7;
+    const value = traffic[row] ?? 0;
+    count[weekday] = (count[weekday] ?? 0) + 1;
+    sum[weekday] = (sum[weekday] ?? 0) + value;
+    squares[weekday] = (squares[weekday] ?? 0) + value * value;
+  }
+  if (count.some((rows) => rows < 2)) return undefined;
+  const means = Array.from(sum, (total, weekday) => total / (count[weekday] ?? 1));
+  const overall = means.reduce((total, value) => total + value, 0) / 7;
+  if (!(overall > 0)) return undefined;
+  return means.map((weekdayMean, weekday) => {
+    const rows = count[weekday] ?? 1;
+    const variance = Math.max(0, ((squares[weekday] ?? 0) - rows * weekdayMean * weekdayMean) / (rows - 1));
+    const standardError = Math.sqrt(variance / rows) / overall;
+    const value = weekdayMean / overall;
+    return { value: round(value), standardError: round(standardError), lower: round(Math.max(1e-6, value - 1.959963984540054 * standardError)), upper: round(value + 1.959963984540054 * standardError) };
+  });
 }
 
 function roundHoldout(holdout: HoldoutReport): HoldoutReport {

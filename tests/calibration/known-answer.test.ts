@@ -33,6 +33,12 @@ describe('calibration on simulated logs (known answers)', () => {
     let coversSensitivity = 0;
     let coversRivals = 0;
     let rivalsUnidentified = 0;
+    // The weekday profile read from traffic, against the scenario's own (normalised to mean 1).
+    const profile = scenario.curves.dayOfWeek;
+    if (!Array.isArray(profile)) throw new Error('steady-state-v1 has a weekday profile');
+    const profileMean = profile.reduce((total, value) => total + value, 0) / 7;
+    let weekdayChecks = 0;
+    let weekdaysCovered = 0;
     const worstProfitErrors: number[] = [];
     const regrets: number[] = [];
     for (let repetition = 0; repetition < repetitions; repetition++) {
@@ -48,6 +54,11 @@ describe('calibration on simulated logs (known answers)', () => {
       // rivals is counted over the repetitions where both are identified.
       if (rivals.some((rival) => !Number.isFinite(rival.standardError))) rivalsUnidentified++;
       else if (rivals.every((rival, index) => rival.lower <= (truth.rivals[index] ?? 0) && (truth.rivals[index] ?? 0) <= rival.upper)) coversRivals++;
+      for (const [index, truthValue] of profile.entries()) {
+        const weekday = result.record.estimates.find((estimate) => estimate.scenarioPath === `curves.dayOfWeek[${index}]`);
+        weekdayChecks++;
+        if (weekday && weekday.lower <= truthValue / profileMean && truthValue / profileMean <= weekday.upper) weekdaysCovered++;
+      }
       // Expected profit per day at each ladder price, rivals at their mean logged prices.
       const trueTheta = [truth.quality, truth.sensitivity, ...truth.rivals];
       const profit = (theta: ArrayLike<number>, price: number) => log.meanTraffic * logitShare(theta, price, [], log.meanRivalPrices) * (price - scenario.unitCost);
@@ -71,12 +82,13 @@ describe('calibration on simulated logs (known answers)', () => {
     // PRICELAB_REPORT_FIGURES=<file> keeps the figures (coverage counts, regret) for docs/calibration.md.
     const figuresFile = process.env.PRICELAB_REPORT_FIGURES;
     const within = worstProfitErrors.filter((error) => error <= 0.05).length;
-    const summary = { coversQuality, coversSensitivity, coversRivals, rivalsUnidentified, profitWithin5Percent: within, largestRegret: Math.max(...regrets), repetitions };
+    const summary = { coversQuality, coversSensitivity, coversRivals, rivalsUnidentified, weekdaysCovered, weekdayChecks, profitWithin5Percent: within, largestRegret: Math.max(...regrets), repetitions };
     if (figuresFile) writeFileSync(figuresFile, `${JSON.stringify({ ...summary, largestProfitGap: Math.max(...worstProfitErrors) })}\n`);
     expect(summary.coversQuality / repetitions, JSON.stringify(summary)).toBeGreaterThanOrEqual(0.9);
     expect(summary.coversSensitivity / repetitions, JSON.stringify(summary)).toBeGreaterThanOrEqual(0.9);
     expect(summary.coversRivals / (repetitions - rivalsUnidentified), JSON.stringify(summary)).toBeGreaterThanOrEqual(0.85);
     expect(summary.profitWithin5Percent / repetitions, JSON.stringify(summary)).toBeGreaterThanOrEqual(0.9);
     expect(summary.largestRegret, JSON.stringify(summary)).toBeLessThanOrEqual(0.01);
+    expect(summary.weekdaysCovered / summary.weekdayChecks, JSON.stringify(summary)).toBeGreaterThanOrEqual(0.9);
   }, 60_000);
 });
