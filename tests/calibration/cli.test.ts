@@ -26,7 +26,13 @@ describe('pricelab calibrate', () => {
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as { scenarioId: string; estimates: { parameter: string; lower: number; upper: number }[]; holdout: { wape: Record<string, number> } };
     expect(report.scenarioId).toBe('calibrated-shop-v1');
-    expect(report.estimates.map((estimate) => estimate.parameter)).toEqual(['quality', 'priceSensitivity', 'rivalQuality:price_mass-merchant', 'rivalQuality:price_boutique-roaster']);
+    expect(report.estimates.map((estimate) => estimate.parameter)).toEqual([
+      'quality',
+      'priceSensitivity',
+      ...['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'].map((day) => `dayOfWeek:${day}`),
+      'rivalQuality:price_mass-merchant',
+      'rivalQuality:price_boutique-roaster',
+    ]);
     expect(report.holdout.wape.model).toBeLessThan(report.holdout.wape.mean ?? 0);
     const scenario = JSON.parse(readFileSync(out, 'utf8')) as { calibration: { source: { rows: number; firstPeriod: string } }; startDate: string };
     expect(scenario.calibration.source.rows).toBe(365);
