@@ -238,6 +238,9 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
     const policyFolder = writeArtifact(join(out, 'policy'), artifact);
     agent.dispose();
     const manifest = {
+      // The run's parameters: the command line's options, so the record says how it was trained.
+      command: 'train',
+      options: { ...options },
       scenario: { id: loaded.scenario.id, contentHash: loaded.contentHash },
       agent: { kind: options.agent, config: exported.config },
       seeds: { training: trainingSeed, evaluation: 1_000_000 + options.seed },

@@ -175,8 +175,13 @@ describe('pricelab train on one market: keep-best by default, the run in the sto
     expect(row).toMatchObject({ experiment: 'train', status: 'finished', kind: 'q-learning', seed: 3, 'eval/meanReward': best });
     const shown = await cli('runs', 'show', runId!, '--json');
     expect(shown.code).toBe(0);
-    const record = JSON.parse(shown.stdout) as { metrics: Record<string, unknown>; evaluations: { seed: number; totalReward: number; kpis: Record<string, number> }[] };
+    const record = JSON.parse(shown.stdout) as { manifest: { command?: string; options?: Record<string, unknown> }; metrics: Record<string, unknown>; evaluations: { seed: number; totalReward: number; kpis: Record<string, number> }[] };
     expect(record.metrics['eval/curve']).toEqual(curve);
+    // The run's parameters stay with it once finished (the command line's options), in the store and in run.json.
+    for (const recorded of [record.manifest, manifest as unknown as typeof record.manifest]) {
+      expect(recorded.command).toBe('train');
+      expect(recorded.options).toMatchObject({ agent: 'q-learning', steps: 3000, evalEvery: 300, evalEpisodes: 2, seed: 3 });
+    }
     // The kept policy's evaluation episodes, on the evaluation seeds 1,000,000 + seed upward.
     expect(record.evaluations.map((episode) => episode.seed)).toEqual([1_000_003, 1_000_004]);
     expect((record.evaluations[0]!.totalReward + record.evaluations[1]!.totalReward) / 2).toBeCloseTo(best, 9);
