@@ -195,9 +195,12 @@ export function registerPolicy(program: Command): void {
                 const where = verification.firstBroken === null ? 'the registry does not match its audit log' : `the hash chain is broken at entry #${verification.firstBroken}`;
                 throw new PricelabError('integrity', `audit log check failed: ${where} (${verification.problems.length} problem${verification.problems.length === 1 ? '' : 's'})`, verification.problems);
               }
-              if (options.json) printJson(verification);
-              else process.stdout.write(`audit log verified: ${verification.entries} entries, hash chain intact, versions, aliases, retirements and gates match the log\n`);
-              return;
+              if (options.json) {
+                printJson(verification);
+                return;
+              }
+              // Then the log itself, as without --verify: who moved what, when and why.
+              process.stdout.write(`audit log verified: ${verification.entries} entries, hash chain intact, versions, aliases, retirements and gates match the log\n\n`);
             }
             const entries = registry.auditLog(name);
             if (options.json) printJson({ entries });

@@ -101,9 +101,11 @@ describe('pricelab policy', () => {
     const audit = JSON.parse((await here('policy', 'audit', 'everyday', '--json')).stdout) as { entries: { action: string; actor: string }[] };
     expect(audit.entries.map((entry) => entry.action)).toEqual(['register', 'promote', 'alias-remove', 'promote', 'alias-remove', 'retire']);
 
-    const verified = await here('policy', 'audit', '--verify');
+    const verified = await here('policy', 'audit', 'everyday', '--verify');
     expect(verified.code).toBe(0);
     expect(verified.stdout).toMatch(/audit log verified: 6 entries/);
+    // The log follows the check (the README's 'who moved what, when and why; the hash chain checked').
+    expect(verified.stdout).toMatch(/retire\s+everyday\s+-\s+replaced/);
     // Edit entry 3 behind the registry's back (triggers dropped): --verify names it, every other command refuses.
     const db = new Database(databasePath(own));
     db.exec("DROP TRIGGER policy_audit_append_only_update; UPDATE policy_audit SET actor = 'nobody' WHERE id = 3;");
