@@ -22,6 +22,8 @@ import type { ScenarioInput } from '../scenarios/schema.js';
 import type { ColumnMap } from './column-map.js';
 import { fitLogitNegativeBinomial, fitLogitPoisson, logitShare, parameterNames, type LogitPoissonData, type LogitPoissonFit } from './logit-poisson.js';
 import { readSales, type SalesData } from './reader.js';
+import negativeBinomialCdf from '@stdlib/stats-base-dists-negative-binomial-cdf';
+import poissonCdf from '@stdlib/stats-base-dists-poisson-cdf';
 
 export type PeriodLength = 'day' | 'week';
 /** auto: Poisson, or the negative binomial when the Poisson fit's Pearson dispersion exceeds 1.5. */
@@ -59,6 +61,8 @@ export interface HoldoutReport {
   readonly seasonLength: number;
   readonly wape: { readonly model: number; readonly seasonalNaive: number; readonly mean: number };
   readonly mape: { readonly model: number; readonly seasonalNaive: number; readonly mean: number };
+  /** Share of holdout rows whose units fall inside the 90% predictive band of the training fit. */
+  readonly predictiveCoverage90: number;
 }
 
 export interface CalibrationResult {
@@ -68,6 +72,8 @@ export interface CalibrationResult {
   readonly holdout: HoldoutReport | undefined;
   /** Mean over rows of the logit own-price elasticity -b p (1 - s). */
   readonly meanElasticity: number;
+  /** Share of rows whose units fall inside the 90% predictive band of the final fit. */
+  readonly predictiveCoverage90: number;
   readonly seconds: number;
 }
 
@@ -128,9 +134,10 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
     elasticity += -(fit.theta[1] ?? 0) * price * (1 - logitShare(fit.theta, price, promotions, rivals));
   }
   const meanElasticity = elasticity / sales.rows;
+  const inSampleCoverage = predictiveCoverage(sales, logMarketSize, fit, () => true);
   const seconds = (performance.now() - started) / 1000;
-  const { scenario, record } = buildScenario(sales, fit, { periodLength, multiple, holdout, meanElasticity, seconds, periods: distinct.length, options, poissonLogLikelihood: poisson.logLikelihood });
-  return { scenario, record, fit, holdout, meanElasticity, seconds };
+  const { scenario, record } = buildScenario(sales, fit, { periodLength, multiple, holdout, meanElasticity, seconds, periods: distinct.length, options, poissonLogLikelihood: poisson.logLikelihood, inSampleCoverage });
+  return { scenario, record, fit, holdout, meanElasticity, seconds, predictiveCoverage90: inSampleCoverage };
 }
 
 /** Rows, price and regressor variation: what the model needs before a fit is worth trying. */
@@ -288,6 +295,7 @@ function scoreHoldout(
     rows,
     seasonLength,
     wape: { model: wape('model'), seasonalNaive: wape('seasonalNaive'), mean: wape('mean') },
+    predictiveCoverage90: predictiveCoverage(sales, logMarketSize, fit, (row) => include[row] !== 1),
     mape: { model: mape('model'), seasonalNaive: mape('seasonalNaive'), mean: mape('mean') },
   };
 }
@@ -301,6 +309,7 @@ interface BuildContext {
   readonly periods: number;
   readonly options: CalibrateOptions;
   readonly poissonLogLikelihood: number;
+  readonly inSampleCoverage: number;
 }
 
 function quantile(values: Float64Array, probability: number): number {
@@ -499,6 +508,7 @@ function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildCon
       converged: fit.converged,
       dispersion: round(fit.dispersion),
       intervalMethod: fit.intervalMethod,
+      predictiveCoverage90: round(context.inSampleCoverage),
       seconds: round(context.seconds),
     },
     ...(context.holdout ? { holdout: roundHoldout(context.holdout) } : {}),
@@ -574,7 +584,36 @@ function weekdayProfile(sales: SalesData, periodLength: PeriodLength): { value: 
 
 function roundHoldout(holdout: HoldoutReport): HoldoutReport {
   const roundAll = (values: HoldoutReport['wape']) => ({ model: round(values.model), seasonalNaive: round(values.seasonalNaive), mean: round(values.mean) });
-  return { ...holdout, wape: roundAll(holdout.wape), mape: roundAll(holdout.mape) };
+  return { ...holdout, wape: roundAll(holdout.wape), mape: roundAll(holdout.mape), predictiveCoverage90: round(holdout.predictiveCoverage90) };
+}
+
+/**
+ * The predictive check: the share of the chosen rows whose units fall inside the central 90%
+ * band of the fitted law at that row (Poisson, or negative binomial with the fitted size,
+ * around the mean M_t s_t from the row's own prices, promotions, rival prices and market
+ * size): the calibrated market replayed under the historical prices. About 0.9 when the law
+ * fits; far below when counts are more dispersed than it allows. Parameter uncertainty is
+ * not included (a plug-in band).
+ */
+function predictiveCoverage(sales: SalesData, logMarketSize: Float64Array, fit: LogitPoissonFit, chosen: (row: number) => boolean): number {
+  const promotions = new Float64Array(sales.promotions.length);
+  const rivals = new Float64Array(sales.rivalPrices.length);
+  const size = fit.dispersionSize?.value;
+  let rows = 0;
+  let covered = 0;
+  for (let row = 0; row < sales.rows; row++) {
+    if (!chosen(row)) continue;
+    sales.promotions.forEach((column, index) => (promotions[index] = column[row] ?? 0));
+    sales.rivalPrices.forEach((column, index) => (rivals[index] = column[row] ?? 0));
+    const mean = Math.exp(logMarketSize[row] ?? 0) * logitShare(fit.theta, sales.price[row] ?? 0, promotions, rivals);
+    const units = sales.units[row] ?? 0;
+    // With q the integer quantiles: y >= q(0.05) iff F(floor y) >= 0.05, and y <= q(0.95) iff
+    // F(ceil y - 1) < 0.95; two CDF values instead of two quantile searches.
+    const cdf = (count: number) => (count < 0 ? 0 : size === undefined ? poissonCdf(count, mean) : negativeBinomialCdf(count, size, size / (size + mean)));
+    rows++;
+    if (cdf(Math.floor(units)) >= 0.05 && cdf(Math.ceil(units) - 1) < 0.95) covered++;
+  }
+  return rows > 0 ? covered / rows : 0;
 }
 
 function columnsOf(map: ColumnMap): CalibrationRecord['source']['columns'] {

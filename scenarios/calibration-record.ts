@@ -8,6 +8,7 @@
 import { z } from 'zod';
 
 const finite = z.number().finite();
+const share = z.number().min(0).max(1);
 
 export const calibrationRecordSchema = z.strictObject({
   method: z.string().min(1).describe('the estimator, named (e.g. maximum likelihood, Poisson units with the logit mean)'),
@@ -51,6 +52,7 @@ export const calibrationRecordSchema = z.strictObject({
     converged: z.boolean(),
     dispersion: finite.describe('Pearson chi-square over residual degrees of freedom (about 1 for Poisson counts)'),
     intervalMethod: z.string().min(1),
+    predictiveCoverage90: share.optional().describe('share of rows whose units fall inside the 90% predictive band of the fitted law (about 0.9 when the law fits)'),
     seconds: finite.nonnegative(),
   }),
   holdout: z
@@ -62,6 +64,7 @@ export const calibrationRecordSchema = z.strictObject({
       seasonLength: z.number().int().min(1).describe('periods per season of the seasonal-naive baseline'),
       wape: z.strictObject({ model: finite, seasonalNaive: finite, mean: finite }).describe('sum |actual - forecast| / sum actual'),
       mape: z.strictObject({ model: finite, seasonalNaive: finite, mean: finite }).describe('mean |actual - forecast| / actual over rows with units > 0'),
+      predictiveCoverage90: share.optional().describe('share of holdout rows inside the 90% predictive band of the fit on the training periods'),
     })
     .optional(),
 });

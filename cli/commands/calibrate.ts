@@ -107,6 +107,7 @@ function text(result: CalibrationResult, out: string): string {
     ]),
     '',
     `intervals: ${record.fit.intervalMethod}; ${record.fit.iterations} iterations, dispersion ${formatNumber(record.fit.dispersion, 3)}`,
+    `predictive check: ${formatNumber(100 * (record.fit.predictiveCoverage90 ?? Number.NaN), 1)}% of rows inside their 90% band (about 90% when the law fits)`,
     ...record.derived.map((figure) => `${figure.name}: ${formatNumber(figure.value, 4)} (${figure.method})`),
   ];
   if (record.holdout) {
@@ -120,6 +121,7 @@ function text(result: CalibrationResult, out: string): string {
         [`seasonal naive (${holdout.seasonLength})`, formatNumber(holdout.wape.seasonalNaive, 4), formatNumber(holdout.mape.seasonalNaive, 4)],
         ['mean', formatNumber(holdout.wape.mean, 4), formatNumber(holdout.mape.mean, 4)],
       ]),
+      `holdout rows inside their 90% band (training fit): ${formatNumber(100 * (holdout.predictiveCoverage90 ?? Number.NaN), 1)}%`,
     );
   }
   lines.push('', 'left at defaults:', ...record.defaults.map((entry) => `  ${entry.field} = ${String(entry.value)}: ${entry.reason}`), '');

@@ -38,6 +38,7 @@ describe('calibration on simulated logs (known answers)', () => {
     if (!Array.isArray(profile)) throw new Error('steady-state-v1 has a weekday profile');
     const profileMean = profile.reduce((total, value) => total + value, 0) / 7;
     let weekdayChecks = 0;
+    let predictiveCoverage = 0;
     let weekdaysCovered = 0;
     const worstProfitErrors: number[] = [];
     const regrets: number[] = [];
@@ -54,6 +55,7 @@ describe('calibration on simulated logs (known answers)', () => {
       // rivals is counted over the repetitions where both are identified.
       if (rivals.some((rival) => !Number.isFinite(rival.standardError))) rivalsUnidentified++;
       else if (rivals.every((rival, index) => rival.lower <= (truth.rivals[index] ?? 0) && (truth.rivals[index] ?? 0) <= rival.upper)) coversRivals++;
+      predictiveCoverage += result.predictiveCoverage90 / repetitions;
       for (const [index, truthValue] of profile.entries()) {
         const weekday = result.record.estimates.find((estimate) => estimate.scenarioPath === `curves.dayOfWeek[${index}]`);
         weekdayChecks++;
@@ -82,7 +84,7 @@ describe('calibration on simulated logs (known answers)', () => {
     // PRICELAB_REPORT_FIGURES=<file> keeps the figures (coverage counts, regret) for docs/calibration.md.
     const figuresFile = process.env.PRICELAB_REPORT_FIGURES;
     const within = worstProfitErrors.filter((error) => error <= 0.05).length;
-    const summary = { coversQuality, coversSensitivity, coversRivals, rivalsUnidentified, weekdaysCovered, weekdayChecks, profitWithin5Percent: within, largestRegret: Math.max(...regrets), repetitions };
+    const summary = { coversQuality, coversSensitivity, coversRivals, rivalsUnidentified, weekdaysCovered, weekdayChecks, predictiveCoverage, profitWithin5Percent: within, largestRegret: Math.max(...regrets), repetitions };
     if (figuresFile) writeFileSync(figuresFile, `${JSON.stringify({ ...summary, largestProfitGap: Math.max(...worstProfitErrors) })}\n`);
     expect(summary.coversQuality / repetitions, JSON.stringify(summary)).toBeGreaterThanOrEqual(0.9);
     expect(summary.coversSensitivity / repetitions, JSON.stringify(summary)).toBeGreaterThanOrEqual(0.9);
@@ -90,5 +92,8 @@ describe('calibration on simulated logs (known answers)', () => {
     expect(summary.profitWithin5Percent / repetitions, JSON.stringify(summary)).toBeGreaterThanOrEqual(0.9);
     expect(summary.largestRegret, JSON.stringify(summary)).toBeLessThanOrEqual(0.01);
     expect(summary.weekdaysCovered / summary.weekdayChecks, JSON.stringify(summary)).toBeGreaterThanOrEqual(0.9);
+    // Units inside their 90% Poisson band: at least 0.9 (integer quantiles), not far above.
+    expect(summary.predictiveCoverage, JSON.stringify(summary)).toBeGreaterThanOrEqual(0.88);
+    expect(summary.predictiveCoverage, JSON.stringify(summary)).toBeLessThanOrEqual(0.97);
   }, 60_000);
 });

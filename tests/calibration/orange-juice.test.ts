@@ -45,7 +45,7 @@ describe('calibration on Dominick\'s orange juice (Tropicana Premium 64 oz)', ()
     const result = await calibrateFile(dataFile, { map, periodLength: 'week' });
     const seconds = (performance.now() - started) / 1000;
     const reference = logLogElasticity(await readSales(dataFile, { map }));
-    const figures = { rows: result.record.source.rows, stores: result.record.source.stores, elasticity: result.meanElasticity, reference, holdout: result.holdout?.wape, seconds, left: result.record.defaults.filter((entry) => entry.field.startsWith('rival ')).map((entry) => entry.field) };
+    const figures = { rows: result.record.source.rows, stores: result.record.source.stores, elasticity: result.meanElasticity, reference, holdout: result.holdout?.wape, coverage: result.predictiveCoverage90, holdoutCoverage: result.holdout?.predictiveCoverage90, seconds, left: result.record.defaults.filter((entry) => entry.field.startsWith('rival ')).map((entry) => entry.field) };
     if (process.env.PRICELAB_REPORT_FIGURES) writeFileSync(process.env.PRICELAB_REPORT_FIGURES, `${JSON.stringify(figures)}\n`);
     expect(result.record.source.rows).toBe(9649);
     expect(result.record.source.stores).toBe(83);
@@ -58,6 +58,9 @@ describe('calibration on Dominick\'s orange juice (Tropicana Premium 64 oz)', ()
     const feature = result.fit.parameters.find((parameter) => parameter.name === 'lift:feat');
     expect(feature?.lower).toBeGreaterThan(0);
     expect(result.holdout?.wape.model).toBeLessThan(result.holdout?.wape.seasonalNaive ?? 0);
+    // The negative binomial's 90% bands hold about 90% of the weeks (the Poisson's hold 3%).
+    expect(result.predictiveCoverage90, JSON.stringify(figures)).toBeGreaterThan(0.85);
+    expect(result.predictiveCoverage90, JSON.stringify(figures)).toBeLessThan(0.95);
   }, 120_000);
 
   it.skipIf(missing !== undefined)(`one store (store 2): elasticity negative, feature lifts sales, the holdout beats seasonal naive${missing ? ` (${missing})` : ''}`, async () => {
