@@ -24,7 +24,7 @@ import express from 'express';
 import { PricelabError } from '../../env/errors.js';
 import { Server, type Socket } from 'socket.io';
 import { resultsHome as defaultResultsHome } from '../../experiments/store.js';
-import { clientEventSchemas, type ClientEventName, type ClientToServerEvents, type ServerToClientEvents } from '../shared/events.js';
+import { clientEventSchemas, type ClientEventName, type ClientToServerEvents, type ProblemEvent, type ServerToClientEvents } from '../shared/events.js';
 import { hostHeaderName, requestGate, type RequestGate } from './access.js';
 import { catalogRouter } from './catalog.js';
 import { clientBuildFolder } from './paths.js';
@@ -127,9 +127,15 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       session.close();
       sessions.delete(session);
     });
+    // A refusal is not sent while the client is not reading (one per message would pile up
+    // in its send buffer), and it echoes at most the start of what the client sent.
+    const refuse = (problem: ProblemEvent) => {
+      if (!backedUp(socket)) socket.emit('problem', problem);
+    };
     socket.onAny((event: unknown) => {
-      if (typeof event !== 'string' || !(event in clientEventSchemas)) {
-        socket.emit('problem', { event: String(event), message: `unknown event "${String(event)}"`, problems: [{ path: ['event'], message: `expected one of ${Object.keys(clientEventSchemas).join(', ')}, found "${String(event)}"` }] });
+      if (typeof event !== 'string' || !Object.hasOwn(clientEventSchemas, event)) {
+        const shown = String(event).length > 64 ? `${String(event).slice(0, 64)}...` : String(event);
+        refuse({ event: shown, message: `unknown event "${shown}"`, problems: [{ path: ['event'], message: `expected one of ${Object.keys(clientEventSchemas).join(', ')}, found "${shown}"` }] });
       }
     });
     const handle = <Name extends ClientEventName>(name: Name, act: (payload: ReturnType<(typeof clientEventSchemas)[Name]['parse']>) => void | Promise<void>) => {
@@ -137,7 +143,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       (socket as unknown as Socket).on(name as string, (payload: unknown) => {
         const parsed = clientEventSchemas[name].safeParse(payload ?? {});
         if (!parsed.success) {
-          socket.emit('problem', problemOfIssues(name, parsed.error.issues));
+          refuse(problemOfIssues(name, parsed.error.issues));
           return;
         }
         session.command(name, () => act(parsed.data as ReturnType<(typeof clientEventSchemas)[Name]['parse']>));
@@ -177,10 +183,18 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   };
 }
 
+type Connection = { writeBuffer: unknown[]; readyState: string; once(event: string, listener: () => void): void; off(event: string, listener: () => void): void };
+
+/** Whether the client's connection has maxBufferedPackets packets waiting to be written (it stopped reading). */
+function backedUp(socket: DashboardSocket): boolean {
+  const connection = socket.conn as unknown as Connection;
+  return connection.writeBuffer.length >= maxBufferedPackets && connection.readyState !== 'closed';
+}
+
 /** Resolves once the client's connection has fewer than maxBufferedPackets packets waiting to be written (or is closed). */
 function untilReading(socket: DashboardSocket): Promise<void> {
-  const connection = socket.conn as unknown as { writeBuffer: unknown[]; readyState: string; once(event: string, listener: () => void): void; off(event: string, listener: () => void): void };
-  if (connection.writeBuffer.length < maxBufferedPackets || connection.readyState === 'closed') return Promise.resolve();
+  const connection = socket.conn as unknown as Connection;
+  if (!backedUp(socket)) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       connection.off('drain', done);
