@@ -271,6 +271,9 @@ class RowCollector {
       if (Number.isFinite(period) && !Number.isInteger(period)) this.problem(['row', row, map.period ?? 'period'], `expected a whole-number period, found ${period}`);
     }
     const units = map.units !== undefined ? number(map.units, 'non-negative') : Math.exp(number(map.logUnits ?? 'logUnits', 'any'));
+    if (map.logUnits !== undefined && Number.isNaN(units) === false && !Number.isFinite(units)) {
+      this.problem(['row', row, map.logUnits], `expected a log of units below 700 (units a finite number), found ${raw(map.logUnits)}`);
+    }
     const price = number(map.price, 'positive');
     const cost = map.cost !== undefined ? number(map.cost, 'non-negative') : 0;
     const traffic = map.traffic !== undefined ? number(map.traffic, 'positive') : 0;

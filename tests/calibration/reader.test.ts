@@ -102,6 +102,16 @@ describe('readSales', () => {
     expect(dated.paths).toEqual(['row.2.date']);
   });
 
+  it('reads gzipped JSON Lines, and refuses a log of units that overflows', async () => {
+    const lines = [{ period: 1, logmove: 1, price: 2 }, { period: 2, logmove: 800, price: 2 }].map((row) => JSON.stringify(row)).join('\n');
+    const map = parseColumnMap({ period: 'period', logUnits: 'logmove', price: 'price' }, 'map');
+    const result = await problemsOf(readSales(file('log.jsonl.gz', gzipSync(lines)), { map }));
+    expect(result.paths).toEqual(['row.2.logmove']);
+    const good = await readSales(file('good.jsonl.gz', gzipSync(lines.split('\n')[0] ?? '')), { map });
+    expect(good.source.format).toBe('jsonl.gz');
+    expect(good.units[0]).toBeCloseTo(Math.E, 12);
+  });
+
   it('refuses a bad column map, naming the field', () => {
     expect(() => parseColumnMap({ price: 'p', units: 'u' }, 'map.json')).toThrow(/period/);
     expect(() => parseColumnMap({ price: 'p', period: 'w', units: 'u', logUnits: 'l' }, 'map.json')).toThrow(/both/);
