@@ -20,7 +20,7 @@ import { configError, type Problem } from '../env/errors.js';
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
 import type { ScenarioInput } from '../scenarios/schema.js';
 import type { ColumnMap } from './column-map.js';
-import { fitLogitNegativeBinomial, fitLogitPoisson, logitShare, parameterNames, type LogitPoissonData, type LogitPoissonFit } from './logit-poisson.js';
+import { fitLogitNegativeBinomial, fitLogitPoisson, logitShare, parameterNames, rowLogMarketSize, type LogitPoissonData, type LogitPoissonFit } from './logit-poisson.js';
 import { readSales, type SalesData } from './reader.js';
 import negativeBinomialCdf from '@stdlib/stats-base-dists-negative-binomial-cdf';
 import poissonCdf from '@stdlib/stats-base-dists-poisson-cdf';
@@ -90,11 +90,12 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
   const periodLength = options.periodLength ?? 'day';
   const holdoutFraction = options.holdout ?? 0.2;
   const multiple = options.marketSizeMultiple ?? defaultMultiple;
-  checkIdentifiable(sales);
+  checkIdentifiable(sales, weekdayArrivalEffects(sales, periodLength)?.names.length ?? 0);
 
   const periods = periodIndices(sales, periodLength);
   const distinct = [...new Set(periods.index)].sort((left, right) => left - right);
   const logMarketSize = new Float64Array(sales.rows);
+  const weekdayEffects = weekdayArrivalEffects(sales, periodLength);
 
   let holdout: HoldoutReport | undefined;
   if (holdoutFraction > 0) {
@@ -105,16 +106,20 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
     const firstHoldout = distinct[trainingCount] ?? Number.POSITIVE_INFINITY;
     const include = Uint8Array.from(periods.index, (period) => (period < firstHoldout ? 1 : 0));
     setMarketSize(sales, multiple, include, logMarketSize);
-    const trainingFit = fitDemand(design(sales, logMarketSize, include), options.likelihood ?? 'auto').fit;
-    holdout = scoreHoldout(sales, periods.index, include, logMarketSize, trainingFit, periodLength, holdoutFraction, trainingCount, distinct.length - trainingCount);
+    const trainingDesign = design(sales, logMarketSize, include, weekdayEffects);
+    const trainingFit = fitDemand(trainingDesign, options.likelihood ?? 'auto').fit;
+    const effectiveLogMarketSize = logMarketSize.map((_, row) => rowLogMarketSize(trainingDesign, trainingFit.theta, row));
+    holdout = scoreHoldout(sales, periods.index, include, effectiveLogMarketSize, trainingFit, periodLength, holdoutFraction, trainingCount, distinct.length - trainingCount);
   }
 
   setMarketSize(sales, multiple, undefined, logMarketSize);
-  const { fit, poisson } = fitDemand(design(sales, logMarketSize, undefined), options.likelihood ?? 'auto');
+  const fullDesign = design(sales, logMarketSize, undefined, weekdayEffects);
+  const { fit, poisson } = fitDemand(fullDesign, options.likelihood ?? 'auto');
   // A rival whose quality the data cannot place (pushed towards minus infinity) is left out
   // of the scenario and listed among the defaults; any other unidentified parameter is an error.
   const rivalOffset = 2 + sales.promotions.length;
-  const unidentified = fit.parameters.filter((parameter, index) => index < rivalOffset && !Number.isFinite(parameter.standardError));
+  const isRival = (index: number) => index >= rivalOffset && index < rivalOffset + sales.rivalPrices.length;
+  const unidentified = fit.parameters.filter((parameter, index) => !isRival(index) && !Number.isFinite(parameter.standardError));
   if (unidentified.length > 0 || !fit.converged) {
     throw configError('the demand model is not identified by this history', [
       {
@@ -134,16 +139,21 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
     elasticity += -(fit.theta[1] ?? 0) * price * (1 - logitShare(fit.theta, price, promotions, rivals));
   }
   const meanElasticity = elasticity / sales.rows;
-  const inSampleCoverage = predictiveCoverage(sales, logMarketSize, fit, () => true);
+  const inSampleCoverage = predictiveCoverage(
+    sales,
+    logMarketSize.map((_, row) => rowLogMarketSize(fullDesign, fit.theta, row)),
+    fit,
+    () => true,
+  );
   const seconds = (performance.now() - started) / 1000;
   const { scenario, record } = buildScenario(sales, fit, { periodLength, multiple, holdout, meanElasticity, seconds, periods: distinct.length, options, poissonLogLikelihood: poisson.logLikelihood, inSampleCoverage });
   return { scenario, record, fit, holdout, meanElasticity, seconds, predictiveCoverage90: inSampleCoverage };
 }
 
 /** Rows, price and regressor variation: what the model needs before a fit is worth trying. */
-function checkIdentifiable(sales: SalesData): void {
+function checkIdentifiable(sales: SalesData, arrivalEffectCount: number): void {
   const problems: Problem[] = [];
-  const parameters = parameterNames(sales.promotionNames, sales.rivalNames).length;
+  const parameters = parameterNames(sales.promotionNames, sales.rivalNames).length + arrivalEffectCount;
   const minimumRows = Math.max(20, 5 * parameters);
   if (sales.rows < minimumRows) {
     problems.push({ path: ['rows'], message: `expected at least ${minimumRows} rows for ${parameters} parameters, found ${sales.rows}` });
@@ -209,7 +219,7 @@ function setMarketSize(sales: SalesData, multiple: number, include: Uint8Array |
   }
 }
 
-function design(sales: SalesData, logMarketSize: Float64Array, include: Uint8Array | undefined): LogitPoissonData {
+function design(sales: SalesData, logMarketSize: Float64Array, include: Uint8Array | undefined, arrivalEffects: LogitPoissonData['arrivalEffects']): LogitPoissonData {
   return {
     rows: sales.rows,
     units: sales.units,
@@ -220,6 +230,7 @@ function design(sales: SalesData, logMarketSize: Float64Array, include: Uint8Arr
     rivalPrices: sales.rivalPrices,
     rivalNames: sales.rivalNames,
     ...(include ? { include } : {}),
+    ...(arrivalEffects ? { arrivalEffects } : {}),
   };
 }
 
@@ -395,7 +406,9 @@ function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildCon
       reason: `no traffic column: the market per period is assumed to be ${context.multiple} x the store's mean units (the potential-market assumption); quality depends on it`,
     });
   }
-  const arrivalRate = marketSizePerPeriod / daysPerPeriod;
+  // With fitted weekday effects the market is base x exp(effect): its mean over the week.
+  const arrivalScale = sales.traffic ? 1 : meanArrivalMultiplier(fit);
+  const arrivalRate = (marketSizePerPeriod * arrivalScale) / daysPerPeriod;
 
   const promotionCount = sales.promotions.length;
   const rivalNames = sales.rivalNames.map((name, index) => {
@@ -444,7 +457,7 @@ function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildCon
   if (promotionCount > 0) {
     defaults.push({ field: 'promotions', value: 'recorded only', reason: 'the scenario schema has no promotion calendar: the lifts are in calibration.estimates, the scenario prices without promotions' });
   }
-  const weekdays = weekdayProfile(sales, context.periodLength);
+  const weekdays = weekdayProfile(sales, context.periodLength) ?? weekdayProfileFromFit(fit, sales);
   defaults.push(
     weekdays
       ? { field: 'curves (but dayOfWeek)', value: 'none', reason: 'season, festivals and weather are not estimated yet' }
@@ -456,7 +469,12 @@ function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildCon
   );
 
   const estimates: CalibrationRecord['estimates'] = [estimate(0, 'demand.quality'), estimate(1, 'demand.segments[0].priceSensitivity')];
-  weekdays?.forEach((day, index) => estimates.push({ parameter: `dayOfWeek:${weekdayNames[index]}`, scenarioPath: `curves.dayOfWeek[${index}]`, ...day, method: weekdayMethod }));
+  weekdays?.forEach((day, index) =>
+    estimates.push({ parameter: `dayOfWeek:${weekdayNames[index]}`, scenarioPath: `curves.dayOfWeek[${index}]`, ...day, method: sales.traffic ? weekdayMethod : weekdayFitMethod }),
+  );
+  fit.parameters.forEach((parameter, index) => {
+    if (parameter.name.startsWith('arrival:')) estimates.push(estimate(index, undefined));
+  });
   for (let index = 0; index < promotionCount; index++) estimates.push(estimate(2 + index, undefined));
   let position = 0;
   for (let index = 0; index < sales.rivalPrices.length; index++) {
@@ -580,6 +598,47 @@ function weekdayProfile(sales: SalesData, periodLength: PeriodLength): { value: 
     const value = weekdayMean / overall;
     return { value: round(value), standardError: round(standardError), lower: round(Math.max(1e-6, value - 1.959963984540054 * standardError)), upper: round(value + 1.959963984540054 * standardError) };
   });
+}
+
+const weekdayFitMethod =
+  'exp(arrival effect) of the weekday (Monday 0) over the mean of the seven, from the same maximum-likelihood fit (no traffic column); interval: exp of the effect\'s Wald interval over the same denominator (Monday, the baseline, has none: its interval is its value)';
+
+/** Weekday levels for arrival effects (Monday the baseline) when dated daily rows have no traffic column to carry them. */
+function weekdayArrivalEffects(sales: SalesData, periodLength: PeriodLength): LogitPoissonData['arrivalEffects'] {
+  if (sales.traffic || sales.periodKind !== 'date' || periodLength !== 'day') return undefined;
+  const level = new Int8Array(sales.rows);
+  const count = new Float64Array(7);
+  for (let row = 0; row < sales.rows; row++) {
+    const weekday = ((((sales.period[row] ?? 0) + 3) % 7) + 7) % 7;
+    count[weekday] = (count[weekday] ?? 0) + 1;
+    level[row] = weekday - 1;
+  }
+  if (count.some((rows) => rows < 2)) return undefined;
+  return { names: weekdayNames.slice(1), level };
+}
+
+function arrivalEffectsOf(fit: LogitPoissonFit): { value: number; lower: number; upper: number; standardError: number }[] | undefined {
+  const effects = fit.parameters.filter((parameter) => parameter.name.startsWith('arrival:'));
+  if (effects.length !== 6) return undefined;
+  return [{ value: 0, lower: 0, upper: 0, standardError: 0 }, ...effects.map((effect) => ({ value: effect.value, lower: effect.lower, upper: effect.upper, standardError: effect.standardError }))];
+}
+
+function meanArrivalMultiplier(fit: LogitPoissonFit): number {
+  const effects = arrivalEffectsOf(fit);
+  return effects ? effects.reduce((total, effect) => total + Math.exp(effect.value), 0) / 7 : 1;
+}
+
+/** The weekday profile from fitted arrival effects: exp(effect) over the mean of the seven, Monday first. */
+function weekdayProfileFromFit(fit: LogitPoissonFit, sales: SalesData): { value: number; standardError: number; lower: number; upper: number }[] | undefined {
+  const effects = arrivalEffectsOf(fit);
+  if (!effects || sales.traffic) return undefined;
+  const scale = meanArrivalMultiplier(fit);
+  return effects.map((effect) => ({
+    value: round(Math.exp(effect.value) / scale),
+    standardError: round((Math.exp(effect.value) * effect.standardError) / scale),
+    lower: round(Math.exp(effect.lower) / scale),
+    upper: round(Math.exp(effect.upper) / scale),
+  }));
 }
 
 function roundHoldout(holdout: HoldoutReport): HoldoutReport {

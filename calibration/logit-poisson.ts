@@ -47,6 +47,12 @@ export interface LogitPoissonData {
   readonly rivalNames: readonly string[];
   /** 1 for rows used in the fit (e.g. the training part of a holdout split); all rows when absent. */
   readonly include?: Uint8Array;
+  /**
+   * Arrival effects: log multipliers of the market size by level (e.g. weekday), for when no
+   * traffic column measures arrivals. level[row] is the row's level, -1 for the baseline;
+   * the parameters are named `arrival:<name>`, after the rival qualities.
+   */
+  readonly arrivalEffects?: { readonly names: readonly string[]; readonly level: Int8Array };
 }
 
 export interface ParameterEstimate {
@@ -87,8 +93,21 @@ export interface FitOptions {
 
 export const waldZ95 = 1.959963984540054;
 
-export function parameterNames(promotionNames: readonly string[], rivalNames: readonly string[]): string[] {
-  return ['quality', 'priceSensitivity', ...promotionNames.map((name) => `lift:${name}`), ...rivalNames.map((name) => `rivalQuality:${name}`)];
+export function parameterNames(promotionNames: readonly string[], rivalNames: readonly string[], arrivalNames: readonly string[] = []): string[] {
+  return [
+    'quality',
+    'priceSensitivity',
+    ...promotionNames.map((name) => `lift:${name}`),
+    ...rivalNames.map((name) => `rivalQuality:${name}`),
+    ...arrivalNames.map((name) => `arrival:${name}`),
+  ];
+}
+
+/** The row's log market size plus its arrival effect under `theta` (the effects follow the rival qualities). */
+export function rowLogMarketSize(data: LogitPoissonData, theta: ArrayLike<number>, row: number): number {
+  const level = data.arrivalEffects?.level[row] ?? -1;
+  const offset = 2 + data.promotions.length + data.rivalPrices.length;
+  return (data.logMarketSize[row] ?? 0) + (level >= 0 ? (theta[offset + level] ?? 0) : 0);
 }
 
 /** Our logit share given the parameters, one row's price, promotions and rival prices. */
@@ -166,7 +185,7 @@ function evaluate(data: LogitPoissonData, theta: Float64Array, withDerivatives: 
     }
     for (let index = 0; index <= rivalCount; index++) shares[index] = (shares[index] ?? 0) / denominator;
     const logShare = ours - largest - Math.log(denominator);
-    const logLambda = (data.logMarketSize[row] ?? 0) + logShare;
+    const logLambda = rowLogMarketSize(data, theta, row) + logShare;
     const lambda = Math.exp(logLambda);
     const units = data.units[row] ?? 0;
     if (poisson) {
@@ -192,6 +211,9 @@ function evaluate(data: LogitPoissonData, theta: Float64Array, withDerivatives: 
       mean[ownLength + index] = rivalShare;
     }
     for (let p = 0; p < size; p++) score[p] = (p < ownLength ? (own[p] ?? 0) : 0) - (mean[p] ?? 0);
+    // An arrival effect enters log lambda directly (not through the shares): score 1, no second moment.
+    const level = data.arrivalEffects?.level[row] ?? -1;
+    if (level >= 0) score[ownLength + rivalCount + level] = 1;
     // residual: dl/deta; curvature: -d2l/deta2; expected: its expectation (Fisher scoring).
     const residual = poisson ? units - lambda : (k * (units - lambda)) / (k + lambda);
     const curvature = poisson ? lambda : ((units + k) * lambda * k) / ((k + lambda) * (k + lambda));
@@ -258,7 +280,7 @@ function direction(pass: Pass, size: number, useNewton: boolean): Float64Array |
 }
 
 function startingValues(data: LogitPoissonData): Float64Array {
-  const size = 2 + data.promotions.length + data.rivalPrices.length;
+  const size = 2 + data.promotions.length + data.rivalPrices.length + (data.arrivalEffects?.names.length ?? 0);
   const theta = new Float64Array(size);
   let units = 0;
   let market = 0;
@@ -422,8 +444,8 @@ function assemble(data: LogitPoissonData, result: NewtonResult, options: FitOpti
   const { theta, pass, iterations, converged } = result;
   const size = theta.length;
   const poisson = !Number.isFinite(dispersionSize);
-  const quasiThreshold = options.quasiThreshold ?? 1.5;
-  const names = parameterNames(data.promotionNames, data.rivalNames);
+  const quasiThreshold = options.quasiThreshold ?? 1;
+  const names = parameterNames(data.promotionNames, data.rivalNames, data.arrivalEffects?.names);
   const covarianceMatrix = identifiedCovariance(pass.negativeHessian, size);
   const dispersion = pass.rows > size ? pass.pearson / (pass.rows - size) : Number.NaN;
   const quasi = Number.isFinite(dispersion) && dispersion > quasiThreshold;

@@ -97,3 +97,35 @@ describe('calibration on simulated logs (known answers)', () => {
     expect(summary.predictiveCoverage, JSON.stringify(summary)).toBeLessThanOrEqual(0.97);
   }, 60_000);
 });
+
+describe('calibration without a traffic column (known answers)', () => {
+  const scenario = oneSegmentScenario();
+  const noTraffic = parseColumnMap({ date: 'date', units: 'units', price: 'price', rivalPrices: ['price_mass-merchant', 'price_boutique-roaster'] }, 'map');
+  const repetitions = 60;
+
+  it(`fits weekday arrival effects whose intervals cover the scenario's own weekday ratios in >= 80% of ${repetitions} x 6 checks`, async () => {
+    const profile = scenario.curves.dayOfWeek;
+    if (!Array.isArray(profile)) throw new Error('steady-state-v1 has a weekday profile');
+    let checks = 0;
+    let covered = 0;
+    for (let repetition = 0; repetition < repetitions; repetition++) {
+      const path = join(folder, `no-traffic-${repetition}.csv`);
+      writeFileSync(path, simulateSalesLog(scenario, 5000 + repetition).csv);
+      const result = await calibrateFile(path, { map: noTraffic, periodLength: 'day', holdout: 0 });
+      const effects = result.fit.parameters.filter((parameter) => parameter.name.startsWith('arrival:'));
+      expect(effects.map((effect) => effect.name)).toEqual(['Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'].map((day) => `arrival:${day}`));
+      effects.forEach((effect, index) => {
+        const truth = Math.log((profile[index + 1] ?? 1) / (profile[0] ?? 1));
+        checks++;
+        if (effect.lower <= truth && truth <= effect.upper) covered++;
+      });
+      const written = result.scenario.curves?.dayOfWeek;
+      expect(Array.isArray(written) && written.length === 7).toBe(true);
+      if (Array.isArray(written)) expect(written.reduce((total, value) => total + value, 0) / 7).toBeCloseTo(1, 4);
+    }
+    // Measured: 87.5% over 40 years (91.7% with --likelihood negative-binomial). Below 95%
+    // because the season and the weather, unmodelled without traffic, add multiplicative
+    // noise that a quasi-Poisson scaling only approximates.
+    expect(covered / checks, `${covered}/${checks}`).toBeGreaterThanOrEqual(0.8);
+  }, 60_000);
+});
