@@ -69,6 +69,8 @@ export interface AlwaysValidInterval {
   latest: { low: number; high: number };
   /** The mean has left the intersection, or the intersection would have emptied: the days do not look like one steady mean. */
   drifting: boolean;
+  /** The number of differences at which the intersection first left out 0 (a verdict; it stays left out, the intersection never widens); null until then. */
+  decidedAt: number | null;
   /** Differences seen. */
   n: number;
   level: number;
@@ -105,6 +107,7 @@ export class ConfidenceSequence {
   private high = Number.POSITIVE_INFINITY;
   private latest = { low: Number.NEGATIVE_INFINITY, high: Number.POSITIVE_INFINITY };
   private emptied = false;
+  private decidedAt: number | null = null;
   private largestLogRatio = 0; // log Lambda_k(0); starting at 0 caps the p-value at 1
 
   constructor(options: AlwaysValidOptions = {}) {
@@ -134,6 +137,7 @@ export class ConfidenceSequence {
         this.low = low;
         this.high = high;
       } else this.emptied = true;
+      if (this.decidedAt === null && (this.low > 0 || this.high < 0)) this.decidedAt = k;
       const standardized = (k * this.mean) / sd;
       const logRatio = -0.5 * Math.log(k * this.rho2 + 1) + (this.rho2 * standardized * standardized) / (2 * (k * this.rho2 + 1));
       this.largestLogRatio = Math.max(this.largestLogRatio, logRatio);
@@ -145,7 +149,7 @@ export class ConfidenceSequence {
   get current(): AlwaysValidInterval {
     const estimate = this.count === 0 ? Number.NaN : this.mean;
     const drifting = this.emptied || estimate < this.low || estimate > this.high;
-    return { estimate, low: this.low, high: this.high, latest: { ...this.latest }, drifting, n: this.count, level: this.level };
+    return { estimate, low: this.low, high: this.high, latest: { ...this.latest }, drifting, decidedAt: this.decidedAt, n: this.count, level: this.level };
   }
 
   /** The always-valid p-value of "mean difference = 0" so far. */

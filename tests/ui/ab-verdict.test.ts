@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Difference, Frame } from '../../ui/shared/events.js';
 import { SimulationSession } from '../../ui/server/session.js';
+import { headlineOf } from '../../ui/client/ab-headline.js';
 
 const verdictOf = (difference: Difference): number => (difference.low !== null && difference.low > 0 ? 1 : difference.high !== null && difference.high < 0 ? -1 : 0);
 
@@ -40,5 +41,14 @@ describe('A vs B on the dashboard: singles-day-v1, fixed:108.99 against festival
     expect(at365.drifting).toBe(true);
     expect(at365.latestLow).toBeLessThanOrEqual(at365.estimate);
     expect(at365.latestHigh).toBeGreaterThanOrEqual(at365.estimate);
+    // The day the verdict was reached is the first day whose interval left out 0, and it stays put.
+    const firstDecided = daily.findIndex((difference) => verdictOf(difference) !== 0);
+    expect(firstDecided).toBeGreaterThanOrEqual(0);
+    for (const difference of daily) expect(difference.decidedDay).toBe(difference.n > firstDecided ? firstDecided + 1 : null);
+    // Under drift the headline is the days-so-far interval, and the verdict says both what was reached and what the days say now.
+    const headline = headlineOf(at365);
+    expect(headline).toMatchObject({ basis: 'days-so-far', low: at365.latestLow, high: at365.latestHigh });
+    expect(headline.verdict).toContain(`(decided day ${firstDecided + 1})`);
+    expect(headline.verdict.startsWith('A earn')).toBe(true);
   });
 });

@@ -174,7 +174,7 @@ function differenceSpec(horizon: number): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     autosize,
-    title: 'A vs B: profit per day, B - A, always-valid 95% interval (it only narrows)',
+    title: 'A vs B: profit per day, B - A, and its 95% intervals',
     width: 'container',
     height,
     data: { name: 'table' },

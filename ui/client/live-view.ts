@@ -14,11 +14,12 @@
  * Frames are gathered as they arrive and drawn once per animation frame, so a fast
  * server never makes the page draw more often than the screen refreshes.
  */
-import type { DayExplanation, Difference, Frame, Kpis, ProblemEvent, SessionState, Speed } from '../shared/events.js';
+import type { DayExplanation, Frame, Kpis, ProblemEvent, SessionState, Speed } from '../shared/events.js';
 import { LiveCharts } from './charts.js';
 import { connect, type Connection } from './connection.js';
 import { byId, element, formatMoney, formatNumber, formatSigned } from './dom.js';
 import { renderExplanation } from './why-panel.js';
+import { headlineOf, summaryOf } from './ab-headline.js';
 
 interface ScenarioEntry {
   id: string;
@@ -270,7 +271,11 @@ export class LiveView {
     this.daysDrawn = Math.max(this.daysDrawn, lastDay + 1);
     this.showDay(last.episode);
     this.renderKpis(last.arms.map((arm) => arm.kpis));
-    if (last.difference) byId('ab-summary').textContent = summaryOf(last.difference);
+    if (last.difference) {
+      const summary = byId('ab-summary');
+      summary.textContent = summaryOf(last.difference);
+      summary.dataset['basis'] = headlineOf(last.difference).basis;
+    }
   }
 
   /** "day 12 of 365": the days simulated so far, counted from 1. */
@@ -377,13 +382,3 @@ function describe(settings: Settings): string {
   return `${settings.scenario}, ${arms}, seed ${settings.seed}`;
 }
 
-/** The A-vs-B line: the estimate, the always-valid interval and the verdict it supports. */
-export function summaryOf(difference: Difference): string {
-  const head = `A vs B after ${difference.n} days: B - A = ${formatNumber(difference.estimate)} profit per day`;
-  const tail = `; cumulative ${formatMoney(difference.cumulative)}.`;
-  if (difference.low === null || difference.high === null) return `${head}${tail} The always-valid interval starts once 10 days differ (no difference shown yet).`;
-  const verdict = difference.low > 0 ? 'B earns more' : difference.high < 0 ? 'A earns more' : 'no difference shown yet';
-  const latest = difference.latestLow === null || difference.latestHigh === null ? '' : ` averaged over the days so far, B - A lies in [${formatNumber(difference.latestLow)}, ${formatNumber(difference.latestHigh)}].`;
-  const drift = difference.drifting ? ` The days do not look like one steady difference (the mean has left the interval, as in a seasonal market), so the never-widening interval is too narrow:${latest}` : '';
-  return `${head}, ${Math.round(difference.level * 100)}% always-valid interval [${formatNumber(difference.low)}, ${formatNumber(difference.high)}]${tail} ${verdict}.${drift}`;
-}

@@ -437,6 +437,7 @@ function differenceOf(day: number, interval: AlwaysValidInterval, cumulative: nu
     latestLow: bounded(interval.latest.low),
     latestHigh: bounded(interval.latest.high),
     drifting: interval.drifting,
+    decidedDay: interval.decidedAt,
     n: interval.n,
     level: interval.level,
     cumulative,

@@ -148,6 +148,8 @@ export const differenceSchema = z.strictObject({
   latestHigh: z.number().nullable(),
   /** The mean has left the never-widening interval: the days do not look like one steady difference (a seasonal market). */
   drifting: z.boolean(),
+  /** The count of days (n) at which the always-valid interval first left out 0 (it stays left out); null until then. */
+  decidedDay: integer.nullable(),
   n: integer,
   level: z.number(),
   /** Cumulative profit difference, B - A. */
