@@ -4,3 +4,4 @@ export * from './scenarios/index.js';
 export * from './agents/index.js';
 export * from './experiments/index.js';
 export * from './serving/index.js';
+export * from './calibration/index.js';
