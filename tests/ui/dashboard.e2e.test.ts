@@ -21,6 +21,7 @@ import { trainedPolicyArtifact } from '../fixtures/policy-artifact.js';
 import { artifactsFolder, ensureClientBuilt, launchChromium, pathLength, renderedItems, type Browser } from './browser.js';
 
 const trainRunId = 'train-markdown-gvr-v1-dqn-seed1-e2e';
+const flatRunId = 'train-steady-state-v1-fixed-seed1-flat';
 const trainCurve = [10_000, 20_000, 30_000, 40_000, 50_000].map((steps, index) => ({ steps, meanReward: [1.2, 2.9, 3.8, 4.68, 2.12][index] as number }));
 let home: string;
 let server: DashboardServer;
@@ -51,6 +52,10 @@ beforeAll(async () => {
     metrics: { 'train/steps': 50_000, 'eval/meanReward': 4.68, 'eval/optimalValue': 5.1, 'eval/shareOfOptimum': 4.68 / 5.1, 'eval/bestSteps': 40_000, 'eval/bestMeanReward': 4.68, 'eval/curve': { json: trainCurve } },
     evaluations: [1, 2].map((episode) => ({ episode, seed: 1000 + episode, totalReward: 4.6 + episode / 20, kpis: { profit: 4.6 + episode / 20, revenue: 10 + episode } })),
   });
+  // A run whose curve is flat (a fixed price learns nothing): its axis once read "80,154.818000".
+  store.registerRuns([{ id: flatRunId, experiment: trainingExperiment, scenario: { id: 'steady-state-v1', contentHash: 'e2e' }, agent: { name: 'fixed', kind: 'fixed', config: {} }, seed: 1, manifest: { command: 'train' } }]);
+  store.markRunning(flatRunId);
+  store.finishRun(flatRunId, { manifest: { command: 'train' }, metrics: { 'train/steps': 3000, 'eval/meanReward': 80_154.818, 'eval/curve': { json: [1000, 2000, 3000].map((steps) => ({ steps, meanReward: 80_154.818 })) } }, evaluations: [] });
   store.close();
   const trained = await trainedPolicyArtifact(home, { name: 'everyday', steps: 3000 });
   trained.agent.dispose();
@@ -278,10 +283,46 @@ describe('the dashboard in a browser', () => {
     expect(kpis).toContain('eval/meanReward');
     expect(kpis).toContain('evaluation mean: profit');
     await screenshot('4b-train-run');
+    // A flat curve: axis labels with sensible significant digits, not "80,154.818000".
+    await page.locator(`button.open-run[data-run="${flatRunId}"]`).click();
+    await expect.poll(() => page.locator('#report h3').textContent()).toContain(flatRunId);
+    await page.locator('#run-curve svg').waitFor();
+    const yLabels = await page.locator('#run-curve g.role-axis', { has: page.locator('g.role-axis-title', { hasText: 'mean reward' }) }).locator('g.role-axis-label text').allTextContents();
+    expect(yLabels.length).toBeGreaterThan(1);
+    for (const label of yLabels) expect(label).toMatch(/^-?\d{1,3}(,\d{3})*(\.\d{1,2})?$/);
+    await page.locator('#run-curve').screenshot({ path: join(artifactsFolder, '4c-flat-curve.png') });
 
     await page.click('#tab-registry');
     await expect.poll(() => page.locator('#registry-content').textContent()).toContain('everyday@1');
     expect(await page.locator('#registry-content').textContent()).toContain('e2e fixture');
     await screenshot('5-registry');
+  });
+
+  it('A vs B in a seasonal market: the headline is the interval for the days so far, with the day the verdict was reached', async () => {
+    // singles-day-v1, A fixed:108.99, B festival:0.15, seed 1: B loses ~370 a day early, ~50 later; the
+    // never-widening interval pins at about [-169.52, -169.45] while the mean is -89.31 (drifting).
+    await page.click('#tab-live');
+    await page.selectOption('#scenario', 'singles-day-v1');
+    await page.fill('#policy-a', 'fixed:108.99');
+    await page.fill('#policy-b', 'festival:0.15');
+    await page.fill('#seed', '1');
+    await page.click('#apply');
+    await page.locator('#chart-difference svg').waitFor();
+    await page.selectOption('#speed', 'max');
+    await page.click('#start');
+    await expect.poll(status, { timeout: 20_000 }).toBe('finished');
+    const summary = page.locator('#ab-summary');
+    await expect.poll(() => summary.textContent()).toContain('A vs B after 365 days');
+    expect(await summary.getAttribute('data-basis')).toBe('days-so-far');
+    const text = (await summary.textContent()) ?? '';
+    const headline = /95% interval for the average daily difference so far \[(-?[\d,.]+), (-?[\d,.]+)\]/.exec(text);
+    expect(headline).not.toBeNull();
+    const [low, high] = [Number(headline?.[1]?.replace(/,/g, '')), Number(headline?.[2]?.replace(/,/g, ''))];
+    expect(high - low).toBeGreaterThan(100); // not the 0.07-wide pinned interval
+    expect(text).toMatch(/A earned more early on \(decided day \d+\); over the days so far the difference is not shown\./);
+    expect(text).toContain('The daily difference changes over time');
+    expect(text.indexOf('95% interval for the average daily difference so far')).toBeLessThan(text.indexOf('always-valid'));
+    await summary.scrollIntoViewIfNeeded();
+    await screenshot('6-a-vs-b-seasonal');
   });
 });

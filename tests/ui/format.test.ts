@@ -1,7 +1,7 @@
 /** The dashboard's number formatting (ui/client/format.ts): never a negative zero (the why-panel showed "-0"). */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatMoney, formatNumber, formatSigned } from '../../ui/client/format.js';
+import { flatSafeDomain, formatMoney, formatNumber, formatSigned } from '../../ui/client/format.js';
 
 describe('formatNumber', () => {
   it('prints a value that rounds to zero as 0, never -0', () => {
@@ -25,6 +25,29 @@ describe('formatNumber', () => {
     fc.assert(
       fc.property(fc.double({ min: -1, max: 1, noNaN: true }), fc.integer({ min: 0, max: 4 }), (value, digits) => {
         expect(formatNumber(value, digits)).not.toMatch(/^-0(?![.,]\d*[1-9])/);
+      }),
+    );
+  });
+});
+
+describe('flatSafeDomain (a learning curve\'s y axis)', () => {
+  it('widens a flat range by a round step a digit below the leading one, so tick labels need few digits', () => {
+    expect(flatSafeDomain([80_154.818, 80_154.818, 80_154.818])).toEqual([80_154.818 - 1000, 80_154.818 + 1000]);
+    expect(flatSafeDomain([0, 0])).toEqual([-1, 1]);
+    expect(flatSafeDomain([-4.68])).toEqual([-4.68 - 0.1, -4.68 + 0.1]);
+  });
+
+  it('leaves a range that varies to vega, and always contains the values (fast-check)', () => {
+    expect(flatSafeDomain([1.2, 4.68])).toBeUndefined();
+    expect(flatSafeDomain([])).toBeUndefined();
+    fc.assert(
+      fc.property(fc.double({ min: -1e9, max: 1e9, noNaN: true }), fc.integer({ min: 1, max: 5 }), (value, count) => {
+        const domain = flatSafeDomain(Array.from({ length: count }, () => value));
+        expect(domain).toBeDefined();
+        const [low, high] = domain ?? [0, 0];
+        expect(low).toBeLessThan(value);
+        expect(high).toBeGreaterThan(value);
+        expect(high - low).toBeGreaterThanOrEqual(Math.abs(value) / 50);
       }),
     );
   });

@@ -8,6 +8,7 @@
 import embed from 'vega-embed';
 import type { TopLevelSpec } from 'vega-lite';
 import { byId, element, formatNumber, table } from './dom.js';
+import { flatSafeDomain } from './format.js';
 
 interface ComparisonEntry {
   id: string;
@@ -107,6 +108,8 @@ async function showRun(run: RunEntry): Promise<void> {
   kpis.id = 'run-kpis';
   holder.replaceChildren(element('h3', {}, `Run ${run.id}: ${run.agent} on ${run.scenario}, seed ${run.seed} (${run.status})`), ...(run.curve.length > 0 ? [element('figure', {}, element('figcaption', {}, element('strong', {}, 'Learning curve'), ' mean reward of greedy evaluations over training steps', optimum === null || optimum === undefined ? '' : '; dashed: the DP optimum', best === null || best === undefined ? '.' : '; the ring marks the kept (best) policy.'), chart)] : [element('p', { class: 'note' }, 'This run stored no evaluation curve.')]), kpis);
   if (run.curve.length === 0) return;
+  // A flat curve (and optimum) would give the axis a zero tick step and labels like "80,154.818000".
+  const yDomain = flatSafeDomain([...run.curve.map((point) => point.meanReward), ...(typeof optimum === 'number' ? [optimum] : [])]);
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     width: 'container',
@@ -116,7 +119,7 @@ async function showRun(run: RunEntry): Promise<void> {
       {
         data: { values: run.curve },
         mark: { type: 'line', point: true, color: '#4c78a8' },
-        encoding: { x: { field: 'steps', type: 'quantitative', title: 'training steps' }, y: { field: 'meanReward', type: 'quantitative', title: 'mean reward (greedy evaluation)', scale: { zero: false } }, tooltip: [{ field: 'steps' }, { field: 'meanReward', format: ',.2f' }] },
+        encoding: { x: { field: 'steps', type: 'quantitative', title: 'training steps' }, y: { field: 'meanReward', type: 'quantitative', title: 'mean reward (greedy evaluation)', scale: yDomain === undefined ? { zero: false } : { zero: false, domain: yDomain } }, tooltip: [{ field: 'steps' }, { field: 'meanReward', format: ',.2f' }] },
       },
       ...(typeof optimum === 'number' ? [{ data: { values: [{ optimum }] }, mark: { type: 'rule' as const, strokeDash: [4, 3], color: '#888' }, encoding: { y: { field: 'optimum', type: 'quantitative' as const } } }] : []),
       ...(typeof best === 'number' ? [{ data: { values: run.curve.filter((point) => point.steps === best) }, mark: { type: 'point' as const, size: 160, color: '#e45756', strokeWidth: 2 }, encoding: { x: { field: 'steps', type: 'quantitative' as const }, y: { field: 'meanReward', type: 'quantitative' as const } } }] : []),
