@@ -16,8 +16,8 @@
  * either finished with all its metrics and evaluations, or not finished at all.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { PricelabError } from '../env/errors.js';
 
@@ -223,7 +223,7 @@ export class ResultsStore {
   /** Opens (creating if needed) the store of a home folder: WAL, foreign keys, schema migrated. */
   static open(home: string = resultsHome()): ResultsStore {
     const folder = resolve(home);
-    mkdirSync(folder, { recursive: true });
+    ensureHomeFolder(folder);
     const file = databasePath(folder);
     let database: Database.Database | undefined;
     try {
@@ -237,7 +237,7 @@ export class ResultsStore {
       database.prepare('SELECT count(*) FROM sqlite_master').get();
     } catch (error) {
       database?.close();
-      throw damagedStoreError(error, file) ?? error;
+      throw storeFileError(error, file) ?? error;
     }
     guardAgainstDamage(database, file);
     return new ResultsStore(folder, database);
@@ -501,22 +501,66 @@ function migrate(database: Database.Database): void {
   }
 }
 
-/**
- * SQLite's result codes for a file that is not a database or whose pages are damaged
- * (https://sqlite.org/rescode.html): SQLITE_NOTADB, SQLITE_CORRUPT and its extended codes.
- */
-const damageCodes = /^SQLITE_(NOTADB|CORRUPT)/;
+/** Creates the pricelab home folder if needed; a path that cannot be one (a file, say) is a config error (exit 2) naming it. */
+export function ensureHomeFolder(folder: string): void {
+  try {
+    mkdirSync(folder, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new PricelabError('config', `the pricelab home ${folder} cannot be created`, [
+      { path: ['PRICELAB_HOME'], message: `expected a folder (or a path where one can be made), found ${whatIsAt(folder)} (${code}); set PRICELAB_HOME to a folder` },
+    ]);
+  }
+}
 
-/** The integrity error (exit 4) naming the store's file, for SQLite's damage codes; undefined for any other error. */
-export function damagedStoreError(error: unknown, file: string): PricelabError | undefined {
-  if (!(error instanceof Database.SqliteError) || !damageCodes.test(error.code)) return undefined;
-  return new PricelabError('integrity', `the results store ${file} is damaged`, [
-    {
-      path: [],
-      message: `expected a SQLite database, found ${error.code} (${error.message}); restore the file from a backup, or move it aside to start an empty store`,
-    },
+/**
+ * SQLite's result codes (https://sqlite.org/rescode.html, extended codes included) by what
+ * they say about the store's file. Damage (exit 4): not a database (NOTADB), damaged pages
+ * (CORRUPT), a file the disk cannot read back (IOERR). The user's set-up (exit 2): a path
+ * SQLite cannot open (CANTOPEN: a folder, a missing or unwritable folder), a file or folder
+ * it may not write (READONLY, PERM, AUTH), a full disk (FULL). Nothing stored is damaged
+ * then: fixing the path or the permissions is enough.
+ */
+const damageCodes = /^SQLITE_(NOTADB|CORRUPT|IOERR)/;
+const setupCodes = /^SQLITE_(CANTOPEN|READONLY|PERM|AUTH|FULL)/;
+
+/** What is at a path, in words, for a message: "a folder", "a file of 12 bytes", "nothing". */
+function whatIsAt(path: string): string {
+  try {
+    const found = statSync(path);
+    if (found.isDirectory()) return 'a folder';
+    if (found.isFile()) return `a file of ${found.size} bytes`;
+    return 'something that is neither a file nor a folder';
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'a path through a file (where a folder should be)' : 'nothing (or nothing pricelab may look at)';
+  }
+}
+
+/**
+ * The error naming the store's file for SQLite's damage and set-up codes (see above):
+ * integrity (exit 4) for a damaged file, config (exit 2) for one that cannot be opened or
+ * written; undefined for any other error. The policy registry, in the same file, uses it too.
+ */
+export function storeFileError(error: unknown, file: string): PricelabError | undefined {
+  if (!(error instanceof Database.SqliteError)) return undefined;
+  const found = `${error.code} (${error.message})`;
+  if (damageCodes.test(error.code)) {
+    return new PricelabError('integrity', `the results store ${file} is damaged`, [
+      { path: [], message: `expected a SQLite database, found ${found}; restore the file from a backup, or move it aside to start an empty store` },
+    ]);
+  }
+  if (!setupCodes.test(error.code)) return undefined;
+  const atPath = whatIsAt(file);
+  const advice = atPath === 'a folder'
+    ? 'move the folder aside, or set PRICELAB_HOME to another folder'
+    : `check that the file and its folder ${dirname(file)} exist and may be read and written by this user (SQLite writes ${basename(file)}-wal and ${basename(file)}-shm beside it), and that the disk has space`;
+  return new PricelabError('config', `the results store ${file} cannot be opened`, [
+    { path: [], message: `expected a SQLite database file pricelab may read and write, found ${atPath}: ${found}; ${advice}` },
   ]);
 }
+
+/** The former name of storeFileError (it covered damage only). */
+export const damagedStoreError = storeFileError;
 
 /**
  * Damage inside a page shows only when the page is read: every statement the store
@@ -529,7 +573,7 @@ export function guardAgainstDamage(database: Database.Database, file: string): v
     try {
       return call(...args);
     } catch (error) {
-      throw damagedStoreError(error, file) ?? error;
+      throw storeFileError(error, file) ?? error;
     }
   };
   const prepare = database.prepare.bind(database);

@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ResultsStore, databasePath, resultsHome, schemaVersion, type RunDefinition } from '../../experiments/store.js';
+import { ResultsStore, databasePath, resultsHome, schemaVersion, storeFileError, type RunDefinition } from '../../experiments/store.js';
 import { PricelabError } from '../../env/errors.js';
 import { cliWith, ensureBuilt } from '../fixtures/cli.js';
 
@@ -177,5 +177,77 @@ describe('a damaged store', () => {
     expect(registry.code, registry.stderr).toBe(4);
     expect(registry.stderr).toContain(`the results store ${databasePath(home)} is damaged`);
     expect(registry.stderr).not.toMatch(/internal error|\n\s+at /);
+  });
+});
+
+describe('a store file SQLite cannot open or write', () => {
+  const caughtFrom = (open: () => unknown): PricelabError => {
+    try {
+      open();
+    } catch (error) {
+      expect(error).toBeInstanceOf(PricelabError);
+      return error as PricelabError;
+    }
+    throw new Error('expected an error');
+  };
+
+  it('a folder at pricelab.db: a config error (exit 2) naming the file and saying it is a folder', () => {
+    const home = freshHome();
+    mkdirSync(databasePath(home));
+    const error = caughtFrom(() => ResultsStore.open(home));
+    expect(error.kind).toBe('config');
+    expect(error.message).toContain(`the results store ${databasePath(home)} cannot be opened`);
+    expect(error.problems[0]?.message).toMatch(/found a folder: SQLITE_CANTOPEN/);
+    expect(error.problems[0]?.message).toMatch(/move the folder aside/);
+  });
+
+  it('a home that is a file: a config error naming PRICELAB_HOME', () => {
+    const home = join(freshHome(), 'home');
+    writeFileSync(home, 'not a folder');
+    const error = caughtFrom(() => ResultsStore.open(home));
+    expect(error.kind).toBe('config');
+    expect(error.message).toContain(`the pricelab home ${home} cannot be created`);
+    expect(error.problems[0]).toMatchObject({ path: ['PRICELAB_HOME'] });
+    expect(error.problems[0]?.message).toMatch(/found a file of 12 bytes/);
+  });
+
+  it('classifies SQLite codes: damage is integrity, set-up is config, anything else is left alone', () => {
+    const file = '/some/home/pricelab.db';
+    const kindOf = (code: string) => storeFileError(new Database.SqliteError('message', code), file)?.kind;
+    for (const code of ['SQLITE_NOTADB', 'SQLITE_CORRUPT', 'SQLITE_CORRUPT_INDEX', 'SQLITE_IOERR', 'SQLITE_IOERR_SHORT_READ']) expect(kindOf(code), code).toBe('integrity');
+    for (const code of ['SQLITE_CANTOPEN', 'SQLITE_CANTOPEN_ISDIR', 'SQLITE_READONLY', 'SQLITE_READONLY_DBMOVED', 'SQLITE_PERM', 'SQLITE_AUTH', 'SQLITE_FULL']) expect(kindOf(code), code).toBe('config');
+    for (const code of ['SQLITE_CONSTRAINT_PRIMARYKEY', 'SQLITE_BUSY', 'SQLITE_ERROR']) expect(kindOf(code), code).toBeUndefined();
+    expect(storeFileError(new Error('SQLITE_CORRUPT'), file)).toBeUndefined();
+    const readonly = storeFileError(new Database.SqliteError('attempt to write a readonly database', 'SQLITE_READONLY'), file);
+    expect(readonly?.message).toContain(`the results store ${file} cannot be opened`);
+    expect(readonly?.problems[0]?.message).toMatch(/SQLITE_READONLY \(attempt to write a readonly database\).*may be read and written/);
+  });
+
+  it('a write refused by SQLite after opening is the same config error, not a stack trace', () => {
+    const home = freshHome();
+    ResultsStore.open(home).close();
+    const store = ResultsStore.open(home);
+    try {
+      // query_only makes SQLite refuse every write with SQLITE_READONLY, as a read-only file would.
+      (store as unknown as { database: Database.Database }).database.pragma('query_only = 1');
+      const error = caughtFrom(() => store.registerRuns([runDefinition('r1')]));
+      expect(error.kind).toBe('config');
+      expect(error.message).toContain(databasePath(home));
+    } finally {
+      store.close();
+    }
+  });
+
+  it('the CLI: a folder at pricelab.db exits 2 naming the file, without a stack trace (runs and registry)', async () => {
+    ensureBuilt();
+    const home = freshHome();
+    mkdirSync(databasePath(home));
+    for (const command of [['runs', 'list'], ['runs', 'show', 'x'], ['policy', 'list']]) {
+      const result = await cliWith({ PRICELAB_HOME: home }, ...command);
+      expect(result.code, `${command.join(' ')}: ${result.stderr}`).toBe(2);
+      expect(result.stderr).toContain(`the results store ${databasePath(home)} cannot be opened`);
+      expect(result.stderr).toContain('found a folder');
+      expect(result.stderr).not.toMatch(/internal error|SqliteError|\n\s+at /);
+    }
   });
 });
