@@ -260,7 +260,7 @@ export function checkPromotion(options: {
       const allowed = allowedWorsening(margin, baselineMean);
       // Worse means higher for lower-is-better KPIs, lower for higher-is-better ones.
       const worstCase = comparison.direction === 'higher' ? -comparison.low : comparison.high;
-      const rule = `max(${margin.absolute ?? 0}, ${margin.relative ?? 0} x |${baselineMean.toPrecision(3)}|) = ${allowed.toPrecision(3)}`;
+      const rule = marginRule(margin, baselineMean);
       if (worstCase > allowed + 1e-12) inferior.push(`${entry.summary.scenario.id}: ${kpi} may be worse by up to ${worstCase.toPrecision(3)} (95% interval), allowed ${rule}`);
       else within.push(`${kpi} ${worstCase.toPrecision(3)} <= ${allowed.toPrecision(3)}`);
     }
@@ -300,6 +300,18 @@ export function checkPromotion(options: {
 }
 
 /** How much worse than the baseline a KPI may be: max(absolute, relative x |baseline mean|). */
+/**
+ * How a KPI's allowed worsening was reached, in the forms the gate file gives: "absolute 30",
+ * "5% of |baseline mean 0.062| = 0.0031", or "max(absolute 0.005, 5% of |baseline mean 0.062| = 0.0031) = 0.005".
+ */
+export function marginRule(margin: GuardrailMargin, baselineMean: number): string {
+  const short = (value: number) => String(Number(value.toPrecision(3)));
+  const absolute = margin.absolute === undefined ? undefined : `absolute ${short(margin.absolute)}`;
+  const relative = margin.relative === undefined ? undefined : `${short(margin.relative * 100)}% of |baseline mean ${short(baselineMean)}| = ${short(margin.relative * Math.abs(baselineMean))}`;
+  if (absolute !== undefined && relative !== undefined) return `max(${absolute}, ${relative}) = ${short(allowedWorsening(margin, baselineMean))}`;
+  return absolute ?? relative ?? 'none (0)';
+}
+
 export function allowedWorsening(margin: GuardrailMargin, baselineMean: number): number {
   return Math.max(margin.absolute ?? 0, (margin.relative ?? 0) * Math.abs(baselineMean));
 }

@@ -101,6 +101,8 @@ describe('the shipped default gates against a fixed-price baseline (issue 14.2)'
     expect(outcome.promoted).toBe(false);
     expect(gateOf(outcome, 'guardrail-kpis')?.status).toBe('failed');
     expect(gateOf(outcome, 'guardrail-kpis')?.detail).toMatch(/priceChanges may be worse by up to \d{2,3}/);
+    // Only the forms the gate file gives: priceChanges has an absolute margin alone (it read "max(30, 0 x |0.00|)").
+    expect(gateOf(outcome, 'guardrail-kpis')?.detail).toMatch(/priceChanges may be worse by up to [\d.]+ \(95% interval\), allowed absolute 30(;|$)/);
     opened.close();
   });
 
