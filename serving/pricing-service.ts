@@ -27,7 +27,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { z } from 'zod';
-import { PricelabError, type ErrorKind, type Problem } from '../env/errors.js';
+import { formatPath, formatProblems, PricelabError, type ErrorKind, type Problem } from '../env/errors.js';
 import { applyGuardrails, type GuardedPrice, type Guardrails } from '../agents/guardrails.js';
 import type { Explanation } from '../agents/agent.js';
 import type { AliasName, PolicyRegistry } from './registry.js';
@@ -90,8 +90,20 @@ export function keyShare(key: string): number {
   return createHash('sha256').update(key).digest().readUInt32BE(0) / 2 ** 32;
 }
 
-const describeError = (error: unknown): { kind: ErrorKind | 'internal'; message: string } =>
-  error instanceof PricelabError ? { kind: error.kind, message: error.message.split('\n').slice(0, 4).join('; ') } : { kind: 'internal', message: (error as Error).message ?? String(error) };
+/**
+ * A load failure on one line: the summary, then up to three problems in brackets
+ * ("policy.json ... (files.weights.json.sha256: expected ..., found ...; ...)"), not the
+ * multi-line message joined into ";   - ".
+ */
+export function describeError(error: unknown): { kind: ErrorKind | 'internal'; message: string } {
+  if (!(error instanceof PricelabError)) return { kind: 'internal', message: (error as Error).message ?? String(error) };
+  const listed = error.problems.length === 0 ? '' : `\n${formatProblems(error.problems)}`;
+  const summary = (listed !== '' && error.message.endsWith(listed) ? error.message.slice(0, -listed.length) : error.message).split('\n').map((line) => line.trim()).filter((line) => line !== '').join(' ');
+  if (error.problems.length === 0) return { kind: error.kind, message: summary };
+  const shown = error.problems.slice(0, 3).map((problem) => `${formatPath(problem.path)}: ${problem.message}`);
+  const more = error.problems.length > 3 ? `; ${error.problems.length - 3} more` : '';
+  return { kind: error.kind, message: `${summary.replace(/[\s:;.]+$/, '')} (${shown.join('; ')}${more})` };
+}
 
 export class PricingService {
   private readonly slots = new Map<string, Slot>();

@@ -55,11 +55,7 @@ export function registerServe(program: Command): void {
         }
         const { server, url } = started;
         const statuses = service.statusOf();
-        const lines = statuses.map((status) =>
-          status.state === 'serving'
-            ? `  ${status.name}@${status.serving}: POST ${url}/v1/policies/${status.name}/price\n`
-            : `  ${status.name}@${status.production}: cannot be served (${status.state === 'stale' ? `${status.name}@${status.serving} serves instead` : 'not served'}); GET ${url}/readyz says why\n`,
-        );
+        const lines = statuses.map((status) => `${servingLine(status, url)}\n`);
         process.stdout.write(`pricelab serving on ${url} (home ${home})\n${statuses.length === 0 ? 'no policy has a production alias yet: pricelab policy register <folder>, then promote\n' : lines.join('')}`);
         if (tokens.hashes.length === 0) process.stdout.write('no tokens configured: register/promote/rollback over HTTP are refused (pricelab token create <name>)\n');
         await new Promise<void>((resolve) => {
@@ -74,6 +70,13 @@ export function registerServe(program: Command): void {
         registry.close();
       }),
     );
+}
+
+/** One policy's start-up line: where it is served, or that it cannot be (once), what serves instead and where to read why. */
+export function servingLine(status: PolicyStatus, url: string): string {
+  if (status.state === 'serving') return `  ${status.name}@${status.serving}: POST ${url}/v1/policies/${status.name}/price`;
+  const instead = status.state === 'stale' && status.serving !== null ? `; ${status.name}@${status.serving} serves instead` : '';
+  return `  ${status.name}@${status.production}: cannot be served${instead} (GET ${url}/readyz says why)`;
 }
 
 /** Refuses to start when production aliases exist and none of them can be served (see the header). */

@@ -90,6 +90,11 @@ describe('a version that cannot be loaded', () => {
       endpoint.registry.register(good, { reason: 'w2', name: 'weekend' });
       await wait(300);
       expect(reports.filter((line) => line.includes('everyday@1')).length).toBe(1);
+      // One clean line: the integrity problems in brackets, not the multi-line message joined with ";   - ".
+      const [line] = reports.filter((report) => report.includes('everyday@1'));
+      expect(line).toMatch(/^cannot load everyday@1 \(production\): [^\n]+ \([^\n]*: [^\n]*\); "everyday" is not served$/);
+      expect(line).not.toMatch(/;\s+-\s|\n/);
+      expect(readiness.policies[0]?.errors[0]?.message).not.toMatch(/;\s+-\s|\n/);
     } finally {
       await endpoint.close();
     }
