@@ -19,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { z } from 'zod';
 import { PricelabError } from '../env/errors.js';
 
 /** The pricelab home folder: PRICELAB_HOME, or ./.pricelab, as an absolute path. */
@@ -259,12 +260,12 @@ export class ResultsStore {
 
   listComparisons(): ComparisonRow[] {
     const rows = this.database.prepare('SELECT * FROM comparisons ORDER BY created_at, rowid').all() as RawComparison[];
-    return rows.map(comparisonOf);
+    return rows.map((row) => comparisonOf(row, this.path));
   }
 
   getComparison(id: string): ComparisonRow | undefined {
     const row = this.database.prepare('SELECT * FROM comparisons WHERE id = ?').get(id) as RawComparison | undefined;
-    return row ? comparisonOf(row) : undefined;
+    return row ? comparisonOf(row, this.path) : undefined;
   }
 
   /**
@@ -273,7 +274,7 @@ export class ResultsStore {
    */
   findComparisonBySummary(summary: unknown): ComparisonRow | undefined {
     const row = this.database.prepare('SELECT * FROM comparisons WHERE summary = ? ORDER BY created_at, rowid LIMIT 1').get(JSON.stringify(summary ?? null)) as RawComparison | undefined;
-    return row ? comparisonOf(row) : undefined;
+    return row ? comparisonOf(row, this.path) : undefined;
   }
 
   // Runs ------------------------------------------------------------------------------
@@ -294,7 +295,7 @@ export class ResultsStore {
 
   getRun(id: string): RunRow | undefined {
     const row = this.database.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RawRun | undefined;
-    return row ? runOf(row) : undefined;
+    return row ? runOf(row, this.path) : undefined;
   }
 
   /** Runs in the order they were registered; optionally one experiment's, or those whose id starts with a prefix. */
@@ -315,7 +316,7 @@ export class ResultsStore {
     }
     const where = clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
     const rows = this.database.prepare(`SELECT * FROM runs ${where} ORDER BY created_at, rowid`).all(...values) as RawRun[];
-    return rows.map(runOf);
+    return rows.map((row) => runOf(row, this.path));
   }
 
   /**
@@ -332,7 +333,7 @@ export class ResultsStore {
       const metrics: Record<string, number | null> = {};
       let curve: EvaluationCurvePoint[] = [];
       for (const row of rows) {
-        if (row.key === 'eval/curve' && row.json !== null) curve = curveOf(JSON.parse(row.json));
+        if (row.key === 'eval/curve' && row.json !== null) curve = curveOf(parseStoredJson(row.json, this.path, metricCell(row.run_id, row.key)));
         else if (row.json === null) metrics[row.key] = row.value;
       }
       const manifest = run.manifest as { policy?: unknown } | null;
@@ -382,7 +383,7 @@ export class ResultsStore {
   /** A run's metrics by key: numbers as numbers, JSON metrics parsed. */
   metricsOf(id: string): Record<string, number | null | unknown> {
     const rows = this.database.prepare('SELECT key, value, json FROM metrics WHERE run_id = ? ORDER BY key').all(id) as { key: string; value: number | null; json: string | null }[];
-    return Object.fromEntries(rows.map((row) => [row.key, row.json !== null ? (JSON.parse(row.json) as unknown) : row.value]));
+    return Object.fromEntries(rows.map((row) => [row.key, row.json !== null ? parseStoredJson(row.json, this.path, metricCell(id, row.key)) : row.value]));
   }
 
   /** One numeric metric of many runs at once: run id -> value. */
@@ -393,7 +394,12 @@ export class ResultsStore {
 
   evaluationsOf(id: string): EvaluationRow[] {
     const rows = this.database.prepare('SELECT episode, seed, total_reward, kpis FROM evaluations WHERE run_id = ? ORDER BY episode').all(id) as { episode: number; seed: number; total_reward: number; kpis: string }[];
-    return rows.map((row) => ({ episode: row.episode, seed: row.seed, totalReward: row.total_reward, kpis: JSON.parse(row.kpis) as Record<string, number | null> }));
+    return rows.map((row) => ({
+      episode: row.episode,
+      seed: row.seed,
+      totalReward: row.total_reward,
+      kpis: parseStoredJson(row.kpis, this.path, { table: 'evaluations', row: `run_id=${id}, episode=${row.episode}`, column: 'kpis' }, kpisSchema),
+    }));
   }
 
   // Checkpoints -----------------------------------------------------------------------
@@ -450,32 +456,70 @@ interface RawComparison {
   report_path: string | null;
 }
 
-function comparisonOf(row: RawComparison): ComparisonRow {
+function comparisonOf(row: RawComparison, file: string): ComparisonRow {
+  const cell = (column: string): StoredCell => ({ table: 'comparisons', row: `id=${row.id}`, column });
   return {
     id: row.id,
     createdAt: row.created_at,
     scenario: row.scenario,
-    arms: JSON.parse(row.arms) as string[],
+    arms: parseStoredJson(row.arms, file, cell('arms'), armsSchema),
     baseline: row.baseline,
-    summary: JSON.parse(row.summary) as unknown,
+    summary: parseStoredJson(row.summary, file, cell('summary')),
     reportPath: row.report_path,
   };
 }
 
-function runOf(row: RawRun): RunRow {
+function runOf(row: RawRun, file: string): RunRow {
+  const cell = (column: string): StoredCell => ({ table: 'runs', row: `id=${row.id}`, column });
   return {
     id: row.id,
     experiment: row.experiment,
     scenario: { id: row.scenario_id, contentHash: row.scenario_hash },
-    agent: { name: row.agent_name, kind: row.agent_kind, config: JSON.parse(row.agent_config) as unknown },
+    agent: { name: row.agent_name, kind: row.agent_kind, config: parseStoredJson(row.agent_config, file, cell('agent_config')) },
     seed: row.seed,
-    manifest: JSON.parse(row.manifest) as unknown,
+    manifest: parseStoredJson(row.manifest, file, cell('manifest')),
     status: row.status,
     createdAt: row.created_at,
     startedAt: row.started_at,
     endedAt: row.ended_at,
     error: row.error,
   };
+}
+
+/** Where a JSON value sits in the store: table, the row's key (as column=value pairs) and column. */
+export interface StoredCell {
+  readonly table: string;
+  readonly row: string;
+  readonly column: string;
+}
+
+const metricCell = (runId: string, key: string): StoredCell => ({ table: 'metrics', row: `run_id=${runId}, key=${key}`, column: 'json' });
+const armsSchema = z.array(z.string());
+const kpisSchema = z.record(z.string(), z.number().nullable());
+
+/**
+ * The one way the store reads a JSON column: the parsed value, checked against a shape when
+ * the store knows it; text that is not JSON (or not of the shape) is an integrity error
+ * (exit 4) naming the file, the table, the row and the column, never a SyntaxError.
+ */
+export function parseStoredJson(text: string, file: string, cell: StoredCell): unknown;
+export function parseStoredJson<T>(text: string, file: string, cell: StoredCell, schema: z.ZodType<T>): T;
+export function parseStoredJson(text: string, file: string, cell: StoredCell, schema?: z.ZodType): unknown {
+  const damaged = (found: string) =>
+    new PricelabError('integrity', `the results store ${file} is damaged: table ${cell.table}, row ${cell.row}, column ${cell.column}`, [
+      { path: [cell.table, cell.row, cell.column], message: `${found}; restore the file from a backup, or correct the row` },
+    ]);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw damaged(`expected JSON, found ${text.length} characters that are not (${(error as Error).message})`);
+  }
+  if (schema === undefined) return value;
+  const checked = schema.safeParse(value);
+  if (checked.success) return checked.data;
+  const issue = checked.error.issues[0]!;
+  throw damaged(`expected JSON of the column's shape, found at ${issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)'}: ${issue.message}`);
 }
 
 /**

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ResultsStore, databasePath, resultsHome, schemaVersion, storeFileError, type RunDefinition } from '../../experiments/store.js';
 import { PricelabError } from '../../env/errors.js';
@@ -249,5 +250,105 @@ describe('a store file SQLite cannot open or write', () => {
       expect(result.stderr).toContain('found a folder');
       expect(result.stderr).not.toMatch(/internal error|SqliteError|\n\s+at /);
     }
+  });
+});
+
+describe('rows holding invalid JSON', () => {
+  /** A home with run r1 finished (metrics, a curve, an evaluation) and one comparison; `damage` then edits the raw database. */
+  const storeWith = (damage: string, ...values: unknown[]) => {
+    const home = freshHome();
+    const store = ResultsStore.open(home);
+    store.registerRuns([runDefinition('r1')]);
+    store.finishRun('r1', { manifest: { policy: 'p' }, metrics: { 'train/steps': 90, 'eval/curve': { json: [{ steps: 1, meanReward: 2 }] }, 'eval/list': { json: [1] } }, evaluations: [{ episode: 0, seed: 7, totalReward: 1, kpis: { profit: 3 } }] });
+    const comparison = store.recordComparison({ scenario: 's', arms: ['a', 'b'], baseline: 'a', summary: { lift: 1 } });
+    store.close();
+    const raw = new Database(databasePath(home));
+    raw.prepare(damage).run(...values);
+    raw.close();
+    return { home, comparison };
+  };
+  const integrityError = (read: () => unknown): PricelabError => {
+    try {
+      read();
+    } catch (error) {
+      expect(error).toBeInstanceOf(PricelabError);
+      expect((error as PricelabError).kind).toBe('integrity');
+      return error as PricelabError;
+    }
+    throw new Error('expected an integrity error');
+  };
+
+  it('any text that is not JSON in runs.manifest: an integrity error naming the file, table, row and column', () => {
+    fc.assert(
+      fc.property(
+        fc.string().filter((text) => {
+          try {
+            JSON.parse(text);
+            return false;
+          } catch {
+            return true;
+          }
+        }),
+        (text) => {
+          const { home } = storeWith('UPDATE runs SET manifest = ? WHERE id = ?', text, 'r1');
+          const store = ResultsStore.open(home);
+          try {
+            for (const read of [() => store.listRuns(), () => store.getRun('r1'), () => store.listRunsWithCurves()]) {
+              const error = integrityError(read);
+              expect(error.message).toContain(`the results store ${databasePath(home)} is damaged: table runs, row id=r1, column manifest`);
+              expect(error.problems[0]).toMatchObject({ path: ['runs', 'id=r1', 'manifest'] });
+              expect(error.problems[0]?.message).toMatch(/^expected JSON, found \d+ characters that are not/);
+            }
+          } finally {
+            store.close();
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('every JSON column: runs.agent_config, metrics.json, evaluations.kpis, comparisons.arms and summary', () => {
+    const cases: { damage: string; values: unknown[]; read: (store: ResultsStore, comparison: string) => unknown; names: string }[] = [
+      { damage: 'UPDATE runs SET agent_config = ?', values: ['{"alpha":'], read: (store) => store.listRuns(), names: 'table runs, row id=r1, column agent_config' },
+      { damage: "UPDATE metrics SET json = ? WHERE key = 'eval/list'", values: ['[1,'], read: (store) => store.metricsOf('r1'), names: 'table metrics, row run_id=r1, key=eval/list, column json' },
+      { damage: "UPDATE metrics SET json = ? WHERE key = 'eval/curve'", values: ['nope'], read: (store) => store.listRunsWithCurves(), names: 'table metrics, row run_id=r1, key=eval/curve, column json' },
+      { damage: 'UPDATE evaluations SET kpis = ?', values: ['{'], read: (store) => store.evaluationsOf('r1'), names: 'table evaluations, row run_id=r1, episode=0, column kpis' },
+      { damage: 'UPDATE evaluations SET kpis = ?', values: ['{"profit":"lots"}'], read: (store) => store.evaluationsOf('r1'), names: 'table evaluations, row run_id=r1, episode=0, column kpis' },
+      { damage: 'UPDATE comparisons SET arms = ?', values: ['["a",'], read: (store) => store.listComparisons(), names: 'column arms' },
+      { damage: 'UPDATE comparisons SET arms = ?', values: ['{"a":1}'], read: (store, id) => store.getComparison(id), names: 'column arms' },
+      { damage: 'UPDATE comparisons SET summary = ?', values: ['{lift: 1}'], read: (store) => store.listComparisons(), names: 'column summary' },
+    ];
+    for (const { damage, values, read, names } of cases) {
+      const { home, comparison } = storeWith(damage, ...values);
+      const store = ResultsStore.open(home);
+      try {
+        const error = integrityError(() => read(store, comparison));
+        expect(error.message, damage).toContain(`the results store ${databasePath(home)} is damaged: table`);
+        expect(error.message, damage).toContain(names);
+      } finally {
+        store.close();
+      }
+    }
+  });
+
+  it('the CLI: runs list and runs show exit 4 naming the file, table, row and column, without a stack trace', async () => {
+    ensureBuilt();
+    const cases: { damage: string; value: string; command: string[]; names: string }[] = [
+      { damage: 'UPDATE runs SET manifest = ?', value: '{', command: ['runs', 'list'], names: 'table runs, row id=r1, column manifest' },
+      { damage: 'UPDATE runs SET agent_config = ?', value: 'x', command: ['runs', 'list', '--json'], names: 'table runs, row id=r1, column agent_config' },
+      { damage: "UPDATE metrics SET json = ? WHERE key = 'eval/list'", value: '[', command: ['runs', 'show', 'r1'], names: 'table metrics, row run_id=r1, key=eval/list, column json' },
+      { damage: 'UPDATE evaluations SET kpis = ?', value: '{"profit":', command: ['runs', 'show', 'r1', '--json'], names: 'table evaluations, row run_id=r1, episode=0, column kpis' },
+    ];
+    await Promise.all(
+      cases.map(async ({ damage, value, command, names }) => {
+        const { home } = storeWith(damage, value);
+        const result = await cliWith({ PRICELAB_HOME: home }, ...command);
+        expect(result.code, `${command.join(' ')}: ${result.stderr}`).toBe(4);
+        const said = `${result.stderr}${result.stdout}`;
+        expect(said).toContain(`the results store ${databasePath(home)} is damaged: ${names}`);
+        expect(said).not.toMatch(/internal error|SyntaxError|\n\s+at /);
+      }),
+    );
   });
 });
