@@ -122,6 +122,20 @@ describe('always-valid interval (confidence sequence, running intersection)', ()
     }
   });
 
+  it('reports the step at which the interval first left out 0 (decidedAt), and keeps it', () => {
+    for (let stream = 0; stream < 20; stream += 1) {
+      const sequence = new ConfidenceSequence();
+      let first: number | null = null;
+      normalDraws(stream, 200, 'decided').forEach((value, index) => {
+        const interval = sequence.push(0.4 + value);
+        if (first === null && (interval.low > 0 || interval.high < 0)) first = index + 1;
+        expect(interval.decidedAt).toBe(first);
+      });
+      expect(first).not.toBeNull(); // a mean of 0.4 sd is found within 200 steps
+    }
+    expect(alwaysValidInterval([1, -1, 2, -2, 1, -1, 2, -2, 1, -1, 2]).decidedAt).toBeNull();
+  });
+
   it('stays unbounded during the burn-in and while every difference is equal', () => {
     const sequence = new ConfidenceSequence({ minimumObservations: 5 });
     for (let day = 0; day < 4; day += 1) expect(sequence.push(day % 2 === 0 ? 1 : -1).low).toBe(Number.NEGATIVE_INFINITY);
