@@ -19,7 +19,7 @@ import { PricelabError, configError, type Problem } from '../env/errors.js';
 import { buildMarketModel } from '../env/model.js';
 import { loadScenario } from '../scenarios/load.js';
 import { analyse, learningCurves } from './compare/analyse.js';
-import { armNameOf, parseArms, type Arm } from './compare/arms.js';
+import { armNameOf, parseArms, type Arm, type ArtifactResolver } from './compare/arms.js';
 import { kpiDefinition, kpiNames } from './compare/kpis.js';
 import { episodeLimit, runComparison, seedLimit, type ComparisonRun, type RunHooks } from './compare/run.js';
 import { comparisonSchemaVersion, type ArmIdentity, type ComparisonSummary } from './compare/summary-schema.js';
@@ -56,6 +56,8 @@ export interface CompareOptions {
   readonly bootstrapResamples?: number;
   /** Guardrails applied to every arm's evaluation prices, as serving applies them (default: none). */
   readonly guardrails?: Guardrails;
+  /** Resolves `registry:` arms and folders inside the registry to a folder and its recorded hash (the CLI passes serving's). */
+  readonly resolveArtifact?: ArtifactResolver;
   readonly hooks?: RunHooks;
 }
 
@@ -87,7 +89,7 @@ export async function compare(options: CompareOptions): Promise<ComparisonOutcom
   const env = makeEnv(model);
   let arms: Arm[] = [];
   try {
-    arms = parseArms(options.arms, options.configFiles ?? new Map(), { model, featureNames: env.observationSpace.featureNames });
+    arms = parseArms(options.arms, options.configFiles ?? new Map(), { model, featureNames: env.observationSpace.featureNames, ...(options.resolveArtifact ? { resolveArtifact: options.resolveArtifact } : {}) });
   } catch (error) {
     // Bad arms and bad options are reported together; a missing or tampered policy stands alone.
     if (!(error instanceof PricelabError) || error.kind !== 'config') throw error;

@@ -17,6 +17,7 @@ import { readJsonFile } from '../../experiments/json-file.js';
 import { formatterFor } from '../../experiments/report/format.js';
 import { writeReport } from '../../experiments/report/write.js';
 import { ResultsStore } from '../../experiments/store.js';
+import { registeredArtifactFor } from '../../serving/registered-artifact.js';
 import { exitCodes, formatNumber, integer, positiveInteger, printJson, run, table, writeFileAtomically } from '../output.js';
 import { progressBar, type Progress } from '../progress.js';
 
@@ -55,7 +56,7 @@ export function registerCompare(program: Command): void {
     .command('compare')
     .description('compare policies on common random numbers: paired differences, Holm-corrected verdicts, JSON summary and HTML report')
     .argument('<scenario>', 'built-in scenario id or path to a scenario file')
-    .requiredOption('--agents <arms>', 'comma-separated arms, each a rule spec (fixed:17.99), an agent kind (q-learning) or a policy folder; name=spec names an arm')
+    .requiredOption('--agents <arms>', 'comma-separated arms, each a rule spec (fixed:17.99), an agent kind (q-learning), a policy folder or a registered version (registry:everyday@2, registry:everyday@production; checked against the registry\'s content hash, as are folders inside $PRICELAB_HOME/policies); name=spec names an arm')
     .option('--seeds <n>', 'analysis seeds (the unit of analysis; each trains learners anew)', positiveInteger, 10)
     .option('--seed <n>', 'first analysis seed (seeds are seed, seed + 1, ...)', integer, 1)
     .option('--episodes <n>', 'evaluation episodes per seed and arm (episode e of seed s runs on env seed 1000000 + 1000 s + e)', positiveInteger, 10)
@@ -89,6 +90,8 @@ async function compareCommand(scenario: string, options: CompareCommandOptions):
     alpha: options.alpha,
     bootstrapResamples: options.resamples,
     ...(options.guardrails === undefined ? {} : { guardrails: readGuardrails(options.guardrails) }),
+    // registry:name@version arms, and folders inside the registry, are checked against the registry row.
+    resolveArtifact: (spec) => registeredArtifactFor(spec),
     hooks: {
       onProgress: (done, total, label) => {
         progress ??= progressBar(total, 'steps', jsonToStdout);

@@ -25,6 +25,7 @@ import type { Scenario } from '../../scenarios/schema.js';
 import { oracleOf } from '../../env/benchmarks.js';
 import { PricelabError } from '../../env/errors.js';
 import { ResultsStore, trainingExperiment, type MetricValue } from '../../experiments/store.js';
+import { registeredArtifactFor } from '../../serving/registered-artifact.js';
 import type { EpisodeKpis } from '../../env/kpis.js';
 import { formatNumber, integer, positiveInteger, printJson, run, table, writeFileAtomically } from '../output.js';
 import { progressBar } from '../progress.js';
@@ -104,7 +105,7 @@ export function registerTrain(program: Command): void {
     .command('evaluate')
     .description('evaluate a policy artifact: KPIs with mean and 95% interval across episodes')
     .argument('<scenario>', 'built-in scenario id or path to a scenario file')
-    .requiredOption('--policy <dir>', 'policy artifact folder (with policy.json)')
+    .requiredOption('--policy <dir>', 'policy artifact folder (with policy.json), or a registered version registry:name@version|alias (checked against the content hash recorded at registration, as is a folder inside $PRICELAB_HOME/policies)')
     .option('--episodes <n>', 'evaluation episodes', positiveInteger, 20)
     .option('--seed <n>', 'seed of the first evaluation episode', integer, 1_000_001)
     .option('--json', 'print {scenario, policy, episodes, seeds, kpis: {name: {mean, sd, low, high, n}}, optimum?: {name, value, meanReward, share}} (optimum where the scenario has a known one)')
@@ -362,7 +363,9 @@ async function evaluateCommand(scenarioName: string, options: { policy: string; 
   const loaded = loadScenario(scenarioName);
   const model = buildMarketModel(loaded.scenario);
   const env = makeEnv(model);
-  const artifact = readArtifact(options.policy);
+  // A registered version (registry:name@version, or its folder in the home) must still have the content hash its registry row records.
+  const registered = registeredArtifactFor(options.policy);
+  const artifact = registered ? readArtifact(registered.folder, registered.expected) : readArtifact(options.policy);
   const expected = env.observationSpace.featureNames;
   const found = artifact.manifest.observation.features.map((feature) => feature.name);
   if (expected.join('\n') !== found.join('\n')) {

@@ -5,15 +5,17 @@
  *   an agent kind, trained per seed when it learns                 q-learning, ucb1, dqn (config from a JSON file)
  *   a policy artifact folder (policy.json + weights), loaded and   runs/dqn1/policy
  *   integrity-checked, evaluated as it is (never retrained)
+ *   a registered version, resolved by the caller's `resolveArtifact`  registry:everyday@2, registry:everyday@production
+ *   (the CLI passes serving's registry): its policy.json must have the content hash recorded
+ *   at registration, checked before anything else is read, as serving checks it
  *
  * written `spec` or `name=spec`; names are unique. Each arm carries its identity (spec,
  * kind, config and, for an artifact, the sha256 of its policy.json, which lists the sha256
  * of every weights file): evidence names the exact version it compared.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { readArtifact } from '../../agents/artifact.js';
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { readArtifact, type ExpectedContent } from '../../agents/artifact.js';
 import type { Agent, AgentExport } from '../../agents/agent.js';
 import { parsePolicySpec, policySpecs } from '../../agents/policy-spec.js';
 import { agentDefinitions } from '../../agents/registry.js';
@@ -52,9 +54,27 @@ export interface Arm {
   readonly exported?: AgentExport;
 }
 
+/** An artifact folder to load, and (for a registered version) the content hash its policy.json must have. */
+export interface ResolvedArtifact {
+  readonly folder: string;
+  readonly expected?: ExpectedContent;
+}
+
+/**
+ * Turns an arm spec into the artifact to load when the caller knows it (a `registry:`
+ * reference, or a folder inside the registry, with the hash recorded for it); undefined
+ * leaves the spec to the other forms. experiments/ cannot import serving/, so the CLI
+ * passes one built on the policy registry.
+ */
+export type ArtifactResolver = (spec: string) => ResolvedArtifact | undefined;
+
+/** The prefix of a registered version's reference: `registry:name@version` or `registry:name@alias`. */
+export const registryPrefix = 'registry:';
+
 export interface ArmFacts {
   readonly model: MarketModel;
   readonly featureNames: readonly string[];
+  readonly resolveArtifact?: ArtifactResolver;
 }
 
 /** Names appear in tables and the JSON; they may be a path (an artifact arm without name=), never hold spaces, commas or '='. */
@@ -102,9 +122,13 @@ export function armNameOf(written: string): string {
 }
 
 function resolveArm(name: string, spec: string, configFile: string | undefined, facts: ArmFacts): Arm {
-  if (existsSync(spec) && statSync(spec).isDirectory()) {
+  const registered = facts.resolveArtifact?.(spec);
+  if (registered === undefined && spec.startsWith(registryPrefix)) {
+    throw configError('registry arms need a registry', [{ path: [], message: `expected a caller that resolves ${registryPrefix}name@version (the pricelab CLI), found none for "${spec}"` }]);
+  }
+  if (registered !== undefined || (existsSync(spec) && statSync(spec).isDirectory())) {
     if (configFile !== undefined) throw configError('config', [{ path: ['config'], message: `expected no --config for a policy folder (its config is in policy.json), found ${configFile}` }]);
-    return artifactArm(name, spec, facts);
+    return artifactArm(name, spec, registered ?? { folder: spec }, facts);
   }
   const looksLikeRule = policySpecs.some((pattern) => pattern.split(/[:[]/)[0] === spec.split(':')[0]);
   if (looksLikeRule && !agentDefinitions.has(spec)) {
@@ -122,13 +146,13 @@ function resolveArm(name: string, spec: string, configFile: string | undefined, 
     return { name, spec, source: 'agent', kind: spec, config, ...(configFile === undefined ? {} : { configFile: resolve(configFile) }) };
   }
   throw configError('unknown arm', [
-    { path: [], message: `expected a rule spec (${policySpecs.join(', ')}), an agent kind (${[...agentDefinitions.keys()].join(', ')}) or a policy folder, found "${spec}"` },
+    { path: [], message: `expected a rule spec (${policySpecs.join(', ')}), an agent kind (${[...agentDefinitions.keys()].join(', ')}), a policy folder or ${registryPrefix}name@version, found "${spec}"` },
   ]);
 }
 
-function artifactArm(name: string, folder: string, facts: ArmFacts): Arm {
-  const path = resolve(folder);
-  const artifact = readArtifact(path);
+function artifactArm(name: string, spec: string, located: ResolvedArtifact, facts: ArmFacts): Arm {
+  const path = resolve(located.folder);
+  const artifact = readArtifact(path, located.expected);
   const manifest = artifact.manifest;
   const found = manifest.observation.features.map((feature) => feature.name);
   const problems: Problem[] = [];
@@ -138,11 +162,12 @@ function artifactArm(name: string, folder: string, facts: ArmFacts): Arm {
   if (manifest.action.ladder.length !== facts.model.ladder.length) {
     problems.push({ path: ['action', 'ladder'], message: `expected ${facts.model.ladder.length} prices, found ${manifest.action.ladder.length}` });
   }
-  if (problems.length > 0) throw configError(`the policy at ${path} does not fit this scenario`, problems);
-  const policySha256 = createHash('sha256').update(readFileSync(join(path, 'policy.json'))).digest('hex');
+  if (problems.length > 0) throw configError(`the policy at ${located.expected?.label ?? path} does not fit this scenario`, problems);
+  // The hash of the bytes verified (not a second read, which could see other bytes).
+  const policySha256 = artifact.contentHash;
   return {
     name,
-    spec: folder,
+    spec,
     source: 'artifact',
     kind: manifest.agentKind,
     config: manifest.agentConfig,

@@ -1,0 +1,65 @@
+/**
+ * Registered versions for the commands that load a policy folder themselves (`pricelab
+ * evaluate --policy`, `pricelab compare --agents`): `registry:name@version` (or
+ * `registry:name@alias`) names a version, and a plain folder that lies inside
+ * `<home>/policies/` is one too. Either resolves to the version's folder and the content
+ * hash recorded at registration, which readArtifact checks against sha256(policy.json)
+ * before reading anything else, as serving does (PolicyRegistry.loadVersion): a version
+ * edited after registration is refused with an integrity error naming `name@version`.
+ * A folder inside the registry that is no registered version is refused too.
+ */
+import { existsSync, realpathSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import type { ExpectedContent } from '../agents/artifact.js';
+import { PricelabError } from '../env/errors.js';
+import { registryPrefix } from '../experiments/compare/arms.js';
+import { databasePath, resultsHome } from '../experiments/store.js';
+import { PolicyRegistry, type PolicyVersion } from './registry.js';
+
+export interface RegisteredArtifact {
+  readonly folder: string;
+  readonly expected: ExpectedContent;
+  readonly version: PolicyVersion;
+}
+
+const realOrUndefined = (path: string): string | undefined => {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+};
+
+const toArtifact = (version: PolicyVersion): RegisteredArtifact => ({ folder: version.path, expected: { contentHash: version.contentHash, label: `${version.name}@${version.version}` }, version });
+
+function withRegistry<T>(home: string, use: (registry: PolicyRegistry) => T): T {
+  if (!existsSync(databasePath(home))) throw new PricelabError('not-found', `no policy registry in ${home} (set PRICELAB_HOME, or register a policy with pricelab policy register)`);
+  const registry = PolicyRegistry.open(home);
+  try {
+    return use(registry);
+  } finally {
+    registry.close();
+  }
+}
+
+/**
+ * `registry:name@version|alias` -> that version; a folder inside `<home>/policies/` -> the
+ * registered version stored there (an integrity error when none is); anything else ->
+ * undefined (an ordinary folder or spec, for the caller to handle).
+ */
+export function registeredArtifactFor(spec: string, home: string = resultsHome()): RegisteredArtifact | undefined {
+  if (spec.startsWith(registryPrefix)) return withRegistry(home, (registry) => toArtifact(registry.resolve(spec.slice(registryPrefix.length))));
+  const folder = realOrUndefined(spec);
+  const policies = realOrUndefined(join(home, 'policies'));
+  if (folder === undefined || policies === undefined || !folder.startsWith(policies + sep)) return undefined;
+  return withRegistry(home, (registry) => {
+    for (const entry of registry.list()) {
+      for (const version of registry.versions(entry.name)) {
+        if (realOrUndefined(version.path) === folder) return toArtifact(version);
+      }
+    }
+    throw new PricelabError('integrity', `policies/${relative(policies, folder).split(sep).join('/')} lies inside the policy registry but is no registered version: refused`, [
+      { path: ['policy'], message: `expected a registered version's folder (or ${registryPrefix}name@version), found a folder no registry row names` },
+    ]);
+  });
+}
