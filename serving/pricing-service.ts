@@ -25,7 +25,8 @@
  * batch is validated whole before any of it is decided: the log holds served decisions only.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, realpathSync, type WriteStream } from 'node:fs';
+import { sep } from 'node:path';
 import type { z } from 'zod';
 import { formatPath, formatProblems, PricelabError, type ErrorKind, type Problem } from '../env/errors.js';
 import { applyGuardrails, type GuardedPrice, type Guardrails } from '../agents/guardrails.js';
@@ -105,6 +106,28 @@ export function describeError(error: unknown): { kind: ErrorKind | 'internal'; m
   return { kind: error.kind, message: `${summary.replace(/[\s:;.]+$/, '')} (${shown.join('; ')}${more})` };
 }
 
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * `message` with the pricelab home's absolute path (as given and as resolved through
+ * links) taken out: `<home>/policies/everyday/1` becomes `policies/everyday/1` and the
+ * home itself `the pricelab home`. /readyz is open to anyone: it must not tell where the
+ * home lives on the server.
+ */
+export function relativeToHome(message: string, home: string): string {
+  let real = home;
+  try {
+    real = realpathSync(home);
+  } catch {
+    // A home that vanished: its path as given is all there is to hide.
+  }
+  const roots = [...new Set([home, real])].filter((root) => root.length > 1).sort((a, b) => b.length - a.length);
+  if (roots.length === 0) return message;
+  // The home followed by a separator (a path inside it), or by anything that cannot continue a file name.
+  const pattern = new RegExp(`(?:${roots.map(escapeRegExp).join('|')})(?:${escapeRegExp(sep)}|(?![\\w.-]))`, 'g');
+  return message.replace(pattern, (found) => (found.endsWith(sep) ? '' : 'the pricelab home'));
+}
+
 export class PricingService {
   private readonly slots = new Map<string, Slot>();
   private readonly statuses = new Map<string, PolicyStatus>();
@@ -174,8 +197,14 @@ export class PricingService {
     return this.refreshing;
   }
 
+  /** describeError, with paths relative to the home (the message reaches /readyz). */
+  private describeFailure(error: unknown): { kind: ErrorKind | 'internal'; message: string } {
+    const described = describeError(error);
+    return { ...described, message: relativeToHome(described.message, this.registry.home) };
+  }
+
   private registryFailed(error: unknown): unknown {
-    const { message } = describeError(error);
+    const { message } = this.describeFailure(error);
     this.refreshError = message;
     if (this.reported.get('registry') !== message) {
       this.reported.set('registry', message);
@@ -215,7 +244,7 @@ export class PricingService {
     const old = this.slots.get(name);
     const errors: LoadError[] = [];
     const failed = (alias: string, version: number | null, error: unknown): undefined => {
-      errors.push({ alias, version, ...describeError(error), at: new Date().toISOString() });
+      errors.push({ alias, version, ...this.describeFailure(error), at: new Date().toISOString() });
       return undefined;
     };
     const loadVersion = async (alias: string, version: number | undefined): Promise<LoadedVersion | undefined> => {
