@@ -9,7 +9,8 @@
  *                 (pending, running, interrupted, finished, failed), times, error
  *   metrics       (run, key) -> a number or JSON, keys namespaced rollout/, train/, eval/, market/, time/
  *   evaluations   one greedy evaluation episode of a run: seed, total reward, KPIs (JSON)
- *   checkpoints   the last checkpoint of a run: episode boundary, steps, file path, sha256
+ *   checkpoints   the last checkpoint of a run: episode boundary, steps, file path (relative
+ *                 to the home, '/'-separated, since schema 2), sha256
  *
  * The database runs in WAL mode with foreign keys on. Every write that belongs together
  * happens in one transaction, so a killed process leaves no half-written run: a run is
@@ -17,7 +18,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { PricelabError } from '../env/errors.js';
@@ -36,8 +37,8 @@ export function databasePath(home: string): string {
 }
 
 /** Migrations by schema version: migrations[v] brings a database from version v to v + 1. */
-const migrations: readonly string[] = [
-  `
+const migrations: readonly ((database: Database.Database) => void)[] = [
+  (database) => database.exec(`
   CREATE TABLE comparisons (
     id TEXT PRIMARY KEY,
     created_at TEXT NOT NULL,
@@ -87,7 +88,14 @@ const migrations: readonly string[] = [
     sha256 TEXT NOT NULL,
     written_at TEXT NOT NULL
   );
-  `,
+  `),
+  // 2: checkpoint paths relative to the home (a copied home resumes from its own files).
+  // Checkpoints always live at checkpoints/<run key>/<file name>: old absolute paths keep their file name.
+  (database) => {
+    const rows = database.prepare('SELECT run_id, path FROM checkpoints').all() as { run_id: string; path: string }[];
+    const update = database.prepare('UPDATE checkpoints SET path = ? WHERE run_id = ?');
+    for (const row of rows) update.run(`checkpoints/${row.run_id}/${basename(row.path)}`, row.run_id);
+  },
 ];
 
 export const schemaVersion = migrations.length;
@@ -404,21 +412,38 @@ export class ResultsStore {
 
   // Checkpoints -----------------------------------------------------------------------
 
-  /** Points a run at its newest checkpoint file (written atomically before this call), in one transaction. */
+  /**
+   * Points a run at its newest checkpoint file (written atomically before this call), in one
+   * transaction. The path (absolute, or relative to the home) must lie inside the home; the
+   * row keeps it relative to the home, so a copied home resumes from its own files.
+   */
   recordCheckpoint(checkpoint: Omit<CheckpointRow, 'writtenAt'>): void {
+    const stored = homeRelative(this.home, checkpoint.path);
+    if (stored === undefined) {
+      throw new PricelabError('integrity', `the checkpoint ${checkpoint.path} of run ${checkpoint.runId} lies outside the pricelab home ${this.home}`, [
+        { path: ['checkpoints', checkpoint.runId, 'path'], message: `expected a file under ${this.home}, found ${checkpoint.path}` },
+      ]);
+    }
     this.database
       .prepare(
         `INSERT INTO checkpoints (run_id, episodes, steps, path, sha256, written_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (run_id) DO UPDATE SET episodes = excluded.episodes, steps = excluded.steps, path = excluded.path, sha256 = excluded.sha256, written_at = excluded.written_at`,
       )
-      .run(checkpoint.runId, checkpoint.episodes, checkpoint.steps, checkpoint.path, checkpoint.sha256, now());
+      .run(checkpoint.runId, checkpoint.episodes, checkpoint.steps, stored, checkpoint.sha256, now());
   }
 
+  /** A run's checkpoint row, its path absolute (resolved against this home); a path leading outside the home is an integrity error. */
   checkpointOf(runId: string): CheckpointRow | undefined {
     const row = this.database.prepare('SELECT * FROM checkpoints WHERE run_id = ?').get(runId) as
       | { run_id: string; episodes: number; steps: number; path: string; sha256: string; written_at: string }
       | undefined;
-    return row ? { runId: row.run_id, episodes: row.episodes, steps: row.steps, path: row.path, sha256: row.sha256, writtenAt: row.written_at } : undefined;
+    if (!row) return undefined;
+    if (homeRelative(this.home, row.path) === undefined) {
+      throw new PricelabError('integrity', `the results store ${this.path} is damaged: table checkpoints, row run_id=${runId}, column path`, [
+        { path: ['checkpoints', `run_id=${runId}`, 'path'], message: `expected a path inside the pricelab home ${this.home}, found ${row.path}; discard the checkpoint with --resume --restart-failed after the run fails, or correct the row` },
+      ]);
+    }
+    return { runId: row.run_id, episodes: row.episodes, steps: row.steps, path: resolve(this.home, row.path), sha256: row.sha256, writtenAt: row.written_at };
   }
 
   /** Forgets a run's checkpoint (`--restart-failed`): the run starts afresh; its files are removed by the caller after this. */
@@ -486,6 +511,13 @@ function runOf(row: RawRun, file: string): RunRow {
   };
 }
 
+/** A path (absolute, or relative to the home) as the store keeps it: relative to the home, '/'-separated; undefined when it lies outside the home. */
+function homeRelative(home: string, path: string): string | undefined {
+  const inside = relative(home, resolve(home, path));
+  if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) return undefined;
+  return inside.split(sep).join('/');
+}
+
 /** Where a JSON value sits in the store: table, the row's key (as column=value pairs) and column. */
 export interface StoredCell {
   readonly table: string;
@@ -538,7 +570,7 @@ function migrate(database: Database.Database): void {
       .transaction(() => {
         const current = version();
         if (current !== step) return; // another process applied it meanwhile
-        database.exec(migrations[step]!);
+        migrations[step]!(database);
         database.pragma(`user_version = ${step + 1}`);
       })
       .immediate();

@@ -116,8 +116,19 @@ export async function runSweep(plan: ExperimentPlan, options: SweepOptions): Pro
     const counts = { finished: 0, failed: 0, interrupted: 0 };
 
     const runOne = async (run: PlannedRun): Promise<void> => {
-      // Only agents with the checkpoint capability ever write one.
-      const checkpoint = store.checkpointOf(run.id);
+      // Only agents with the checkpoint capability ever write one. A row that cannot be
+      // trusted (a path outside the home) fails this run only: --restart-failed discards it.
+      let checkpoint: ReturnType<typeof store.checkpointOf>;
+      try {
+        checkpoint = store.checkpointOf(run.id);
+      } catch (error) {
+        const message = `${error instanceof Error ? error.message : String(error)}\n  start this run afresh (its checkpoint discarded) with: pricelab experiment run <file> --resume --restart-failed`;
+        store.markFailed(run.id, message);
+        counts.failed++;
+        options.onEvent?.({ type: 'run-failed', run, error: message });
+        doneSteps += stepsOf(run);
+        return;
+      }
       if (statuses.get(run.id) !== 'pending') {
         if (checkpoint) options.onEvent?.({ type: 'resume-from-checkpoint', run, episodes: checkpoint.episodes, steps: checkpoint.steps });
         else if (restartedAfresh.has(run.id)) options.onEvent?.({ type: 'restart-from-scratch', run, reason: 'it failed before, and --restart-failed discarded its checkpoint' });

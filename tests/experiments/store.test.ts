@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ResultsStore, databasePath, resultsHome, schemaVersion, storeFileError, type RunDefinition } from '../../experiments/store.js';
 import { PricelabError } from '../../env/errors.js';
+import { checkpointFormat, readCheckpoint, writeCheckpoint } from '../../experiments/checkpoint.js';
 import { cliWith, ensureBuilt } from '../fixtures/cli.js';
 
 const homes: string[] = [];
@@ -67,7 +68,7 @@ describe('ResultsStore', () => {
     store.markRunning('r1');
     store.registerRuns([runDefinition('r1')]); // already there: untouched
     expect(store.getRun('r1')?.status).toBe('running');
-    store.recordCheckpoint({ runId: 'r1', episodes: 3, steps: 90, path: '/x', sha256: 'f'.repeat(64) });
+    store.recordCheckpoint({ runId: 'r1', episodes: 3, steps: 90, path: join(store.home, 'checkpoints', 'r1', 'episode-3.json'), sha256: 'f'.repeat(64) });
     expect(store.checkpointOf('r1')).toMatchObject({ episodes: 3, steps: 90 });
     store.finishRun('r1', {
       manifest: { done: true },
@@ -350,5 +351,92 @@ describe('rows holding invalid JSON', () => {
         expect(said).not.toMatch(/internal error|SyntaxError|\n\s+at /);
       }),
     );
+  });
+});
+
+describe('checkpoint paths', () => {
+  const rawPath = (home: string, runId: string) => {
+    const raw = new Database(databasePath(home), { readonly: true });
+    try {
+      return (raw.prepare('SELECT path FROM checkpoints WHERE run_id = ?').get(runId) as { path: string }).path;
+    } finally {
+      raw.close();
+    }
+  };
+
+  it('are stored relative to the home: a copy of the home, the original removed, reads its own checkpoint', () => {
+    const original = freshHome();
+    const store = ResultsStore.open(original);
+    store.registerRuns([runDefinition('r1')]);
+    const written = writeCheckpoint(original, { format: checkpointFormat, runId: 'r1', boundary: { steps: 90, episodes: 3, episodeRewards: [1, 2, 3] }, agent: { kind: 'q-learning', state: { table: [] } } });
+    store.recordCheckpoint({ runId: 'r1', episodes: 3, steps: 90, ...written });
+    expect(store.checkpointOf('r1')?.path).toBe(written.path);
+    store.close();
+    expect(rawPath(original, 'r1')).toBe('checkpoints/r1/episode-3.json');
+
+    const copy = join(freshHome(), 'copy');
+    cpSync(original, copy, { recursive: true });
+    rmSync(original, { recursive: true, force: true });
+    const copied = ResultsStore.open(copy);
+    try {
+      const checkpoint = copied.checkpointOf('r1')!;
+      expect(checkpoint.path).toBe(join(copy, 'checkpoints', 'r1', 'episode-3.json'));
+      expect(readCheckpoint(checkpoint.path, checkpoint.sha256).boundary).toEqual({ steps: 90, episodes: 3, episodeRewards: [1, 2, 3] });
+    } finally {
+      copied.close();
+    }
+  });
+
+  it('absolute paths of a schema-1 store are made relative on open (user_version 1 -> 2)', () => {
+    const home = freshHome();
+    const store = ResultsStore.open(home);
+    store.registerRuns([runDefinition('r1'), runDefinition('r2', 2)]);
+    store.close();
+    // A schema-1 database: the same tables, checkpoint paths absolute (here from another home).
+    const raw = new Database(databasePath(home));
+    const insert = raw.prepare("INSERT INTO checkpoints (run_id, episodes, steps, path, sha256, written_at) VALUES (?, 1, 30, ?, ?, 'then')");
+    insert.run('r1', '/elsewhere/old-home/checkpoints/r1/episode-1.json', 'a'.repeat(64));
+    insert.run('r2', join(home, 'checkpoints', 'r2', 'episode-4.json'), 'b'.repeat(64));
+    raw.pragma('user_version = 1');
+    raw.close();
+
+    const migrated = ResultsStore.open(home);
+    try {
+      expect(migrated.checkpointOf('r1')?.path).toBe(join(home, 'checkpoints', 'r1', 'episode-1.json'));
+      expect(migrated.checkpointOf('r2')?.path).toBe(join(home, 'checkpoints', 'r2', 'episode-4.json'));
+    } finally {
+      migrated.close();
+    }
+    expect(rawPath(home, 'r1')).toBe('checkpoints/r1/episode-1.json');
+    expect(rawPath(home, 'r2')).toBe('checkpoints/r2/episode-4.json');
+    const check = new Database(databasePath(home), { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(schemaVersion);
+    check.close();
+  });
+
+  it('a path outside the home is refused when recorded, and an integrity error when a row holds one', () => {
+    const home = freshHome();
+    const store = ResultsStore.open(home);
+    try {
+      store.registerRuns([runDefinition('r1')]);
+      for (const outside of ['/etc/passwd', join(home, '..', 'other', 'episode-1.json'), '../episode-1.json', home]) {
+        expect(() => store.recordCheckpoint({ runId: 'r1', episodes: 1, steps: 30, path: outside, sha256: 'c'.repeat(64) }), outside).toThrow(/lies outside the pricelab home/);
+      }
+      expect(store.checkpointOf('r1')).toBeUndefined();
+      const raw = new Database(databasePath(home));
+      raw.prepare("INSERT INTO checkpoints (run_id, episodes, steps, path, sha256, written_at) VALUES ('r1', 1, 30, '../../etc/passwd', ?, 'now')").run('c'.repeat(64));
+      raw.close();
+      let caught: unknown;
+      try {
+        store.checkpointOf('r1');
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(PricelabError);
+      expect((caught as PricelabError).kind).toBe('integrity');
+      expect((caught as PricelabError).message).toContain('table checkpoints, row run_id=r1, column path');
+    } finally {
+      store.close();
+    }
   });
 });

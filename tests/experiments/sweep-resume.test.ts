@@ -2,13 +2,16 @@
  * The kill test of issue 4: a sweep killed (SIGKILL) mid-run, after one run finished and
  * another saved a checkpoint, resumes with --resume and ends with exactly the evaluations
  * of an uninterrupted sweep (run with another worker count, in another PRICELAB_HOME).
+ * The resume runs in a copy of the killed sweep's home, the original removed: the store keeps
+ * checkpoint paths relative to the home, so the copy resumes from its own files.
  * A damaged checkpoint fails its run, naming the file, until --resume --restart-failed.
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planExperiment } from '../../experiments/experiment-file.js';
 import { databasePath, ResultsStore } from '../../experiments/store.js';
@@ -88,7 +91,11 @@ describe('a killed sweep, resumed', () => {
     // The killed run left no half-written results.
     expect(afterKill[killedAt!.checkpointed]).toMatchObject({ status: 'running', evaluations: [], eval: [] });
 
-    const [resumed, uninterrupted] = await Promise.all([cli(killedHome, 'experiment', 'run', file, '--resume', '--workers', '1'), cli(join(folder, 'clean'), 'experiment', 'run', file, '--workers', '2')]);
+    // Resume in a copy of the home, the original gone: nothing may read the original's files.
+    const copiedHome = join(folder, 'copied');
+    cpSync(killedHome, copiedHome, { recursive: true });
+    rmSync(killedHome, { recursive: true, force: true });
+    const [resumed, uninterrupted] = await Promise.all([cli(copiedHome, 'experiment', 'run', file, '--resume', '--workers', '1'), cli(join(folder, 'clean'), 'experiment', 'run', file, '--workers', '2')]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(uninterrupted.code, uninterrupted.stderr).toBe(0);
     expect(resumed.stderr).toContain(`resuming ${killedAt!.checkpointed}`);
@@ -97,9 +104,10 @@ describe('a killed sweep, resumed', () => {
     const expected = storedResults(join(folder, 'clean'));
     expect(Object.keys(expected)).toHaveLength(4);
     expect(Object.values(expected).every((run) => run.status === 'finished' && run.evaluations.length === 3)).toBe(true);
-    expect(storedResults(killedHome)).toEqual(expected);
+    expect(storedResults(copiedHome)).toEqual(expected);
     // Checkpoints of finished runs are cleaned up.
-    expect(existsSync(join(killedHome, 'checkpoints', killedAt!.checkpointed))).toBe(false);
+    expect(existsSync(join(copiedHome, 'checkpoints', killedAt!.checkpointed))).toBe(false);
+    expect(existsSync(killedHome)).toBe(false);
   });
 
   it('refuses to run an experiment already in the store without --resume (exit 2)', async () => {
@@ -176,5 +184,33 @@ describe('a damaged checkpoint', () => {
     // Started afresh: exactly the results of a sweep that never had a checkpoint.
     expect(storedResults(home)).toEqual(storedResults(join(folder, 'clean')));
     expect(existsSync(join(home, 'checkpoints', garbled!.id))).toBe(false);
+  });
+
+  it('a checkpoint row pointing outside the home fails its run without reading the file, until --restart-failed', async () => {
+    const home = join(folder, 'outside');
+    const one = { ...small, name: 'outside-checkpoint', seeds: [1] };
+    const oneFile = join(folder, 'outside.json');
+    writeFileSync(oneFile, JSON.stringify(one));
+    const [only] = planExperiment(one, oneFile).runs;
+    const store = ResultsStore.open(home);
+    try {
+      store.registerRuns([{ id: only!.id, experiment: only!.experiment, scenario: only!.scenario, agent: only!.agent, seed: only!.seed, manifest: {} }]);
+      store.markRunning(only!.id);
+      store.markInterrupted([only!.id]);
+    } finally {
+      store.close();
+    }
+    const raw = new Database(databasePath(home));
+    raw.prepare("INSERT INTO checkpoints (run_id, episodes, steps, path, sha256, written_at) VALUES (?, 1, 365, '../../../etc/passwd', ?, 'then')").run(only!.id, '0'.repeat(64));
+    raw.close();
+
+    const resumed = await cli(home, 'experiment', 'run', oneFile, '--resume', '--workers', '1');
+    expect(resumed.code, resumed.stderr).toBe(1);
+    expect(resumed.stdout).toMatch(/0 finished, 1 failed/);
+    expect(resumed.stderr).toContain(`table checkpoints, row run_id=${only!.id}, column path`);
+    expect(resumed.stderr).toContain('--resume --restart-failed');
+    const restarted = await cli(home, 'experiment', 'run', oneFile, '--resume', '--restart-failed', '--workers', '1');
+    expect(restarted.code, restarted.stderr).toBe(0);
+    expect(restarted.stdout).toMatch(/1 finished, 0 failed/);
   });
 });
