@@ -32,7 +32,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { artifactFileBytes, fileNameProblems, manifestFileName, readArtifact, verifyArtifact, writeFilesInto, type ReadPolicyArtifact } from '../agents/artifact.js';
 import { PricelabError, type Problem } from '../env/errors.js';
-import { damagedStoreError, databasePath, guardAgainstDamage, resultsHome } from '../experiments/store.js';
+import { damagedStoreError, databasePath, ensureHomeFolder, guardAgainstDamage, resultsHome } from '../experiments/store.js';
 import { ServedPolicy } from './served-policy.js';
 
 export const aliasNames = ['candidate', 'staging', 'production'] as const;
@@ -309,7 +309,7 @@ export class PolicyRegistry {
    */
   static open(home: string = resultsHome(), options: { verify?: boolean } = {}): PolicyRegistry {
     const folder = resolve(home);
-    mkdirSync(folder, { recursive: true });
+    ensureHomeFolder(folder);
     const file = databasePath(folder);
     let db: Database.Database | undefined;
     try {

@@ -15,7 +15,7 @@ import { createStrategy } from '../../env/competitors/create.js';
 import { lowestRivalPrice } from '../../env/competitors/match.js';
 import { minimumPrice, Rival } from '../../env/competitors/rival.js';
 import type { BestResponder, PricingStrategy, StrategyContext } from '../../env/competitors/strategy.js';
-import { PricelabError } from '../../env/errors.js';
+import { refusalOf } from '../fixtures/refusal.js';
 
 /** Test double: "best" response = halfway between cost-plus-2 and the lowest rival price. */
 const halfwayResponder: BestResponder = {
@@ -27,16 +27,6 @@ const firmIndexByName = (name: string): number | undefined => ({ leader: 1 })[na
 
 function build(config: Strategy): PricingStrategy {
   return createStrategy(config, { firmIndexByName, bestResponder: halfwayResponder });
-}
-
-function refusal(action: () => unknown): PricelabError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof PricelabError) return error;
-    throw error;
-  }
-  throw new Error('expected a PricelabError, found none');
 }
 
 // --- the contract suite ------------------------------------------------------------------
@@ -399,7 +389,7 @@ describe('createStrategy', () => {
   });
 
   test('refuses a ratio follower whose target is not a firm, naming the field', () => {
-    const error = refusal(() =>
+    const error = refusalOf(() =>
       createStrategy({ kind: 'ratio-follower', target: 'nobody', ratio: 1.1 }, { firmIndexByName, path: ['competitors', 3, 'strategy'] }),
     );
     expect(error.kind).toBe('config');
@@ -407,7 +397,7 @@ describe('createStrategy', () => {
   });
 
   test('refuses a best-response rival without a best responder, naming the field', () => {
-    const error = refusal(() => createStrategy({ kind: 'best-response' }, { firmIndexByName }));
+    const error = refusalOf(() => createStrategy({ kind: 'best-response' }, { firmIndexByName }));
     expect(error.kind).toBe('config');
     expect(error.problems[0]?.path).toEqual(['strategy', 'kind']);
     expect(error.problems[0]?.message).toMatch(/expected a best responder/);
@@ -437,7 +427,7 @@ describe('Rival', () => {
   });
 
   test('refuses bad options, listing every problem', () => {
-    const error = refusal(() => new Rival({ firmIndex: 1, unitCost: -1, initialPrice: 0, latencyDays: 0.5, priceCeiling: Number.POSITIVE_INFINITY, strategy: fixed }));
+    const error = refusalOf(() => new Rival({ firmIndex: 1, unitCost: -1, initialPrice: 0, latencyDays: 0.5, priceCeiling: Number.POSITIVE_INFINITY, strategy: fixed }));
     expect(error.kind).toBe('config');
     expect(error.problems.map((problem) => problem.path)).toEqual([['latencyDays'], ['priceCeiling'], ['initialPrice'], ['unitCost']]);
   });

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { buildCalendar } from '../../env/calendar.js';
 import { checkCurve, compileCurve, curveRangeFor, curveVariableNames, maxCurveDepth, maxCurveLength, maxCurveNesting, tabulateCurve, type CurveScope } from '../../env/curves.js';
-import { PricelabError } from '../../env/errors.js';
+import { refusalOf } from '../fixtures/refusal.js';
 
 const path = ['curves', 'seasonality'] as const;
 // 2026-01-01 is a Thursday (weekday 3); 400 days cover a whole year and a leap-free new year.
@@ -16,16 +16,6 @@ const calendar = buildCalendar('2026-01-01', 400);
 function scopeOf(day: number, temperature = 15): CurveScope {
   const weekday = calendar.weekday[day] ?? 0;
   return { day, dayOfYear: calendar.dayOfYear[day] ?? 1, weekday, weekend: weekday >= 5 ? 1 : 0, temperature };
-}
-
-function refusal(action: () => unknown): PricelabError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof PricelabError) return error;
-    throw error;
-  }
-  throw new Error('expected a PricelabError, found none');
 }
 
 describe('curve values', () => {
@@ -74,7 +64,7 @@ describe('curve values', () => {
 
   test('a value that is only bad on a day beyond the probed year is reported at tabulation, naming the day', () => {
     const curve = compileCurve('1 + 1 / (day - 380)', path);
-    const error = refusal(() => tabulateCurve(curve, calendar));
+    const error = refusalOf(() => tabulateCurve(curve, calendar));
     expect(error.kind).toBe('config');
     expect(error.problems[0]?.path).toEqual(path);
     expect(error.problems[0]?.message).toMatch(/day 380\b.*expected a finite number, found Infinity/);
@@ -128,7 +118,7 @@ describe('temperature curves', () => {
   test('default to a -30..50 C grid, and report a bad value with its day and temperature', () => {
     const root = compileCurve('sqrt(temperature + 20)', path);
     expect(tabulateCurve(root, calendar, { minTemperature: -20 }).valueAt(0, 50)).toBeCloseTo(Math.sqrt(70), 12);
-    const error = refusal(() => tabulateCurve(root, calendar));
+    const error = refusalOf(() => tabulateCurve(root, calendar));
     expect(error.problems[0]?.path).toEqual(path);
     expect(error.problems[0]?.message).toMatch(/day 0 .*temperature -30 C.*complex number/);
   });
@@ -165,7 +155,7 @@ describe('refused curves', () => {
   ];
 
   test.each(forbidden)('$construct: $source', ({ source, message }) => {
-    const error = refusal(() => compileCurve(source, path));
+    const error = refusalOf(() => compileCurve(source, path));
     expect(error.kind).toBe('config');
     expect(error.problems.length).toBeGreaterThan(0);
     for (const problem of error.problems) expect(problem.path).toEqual(path);
@@ -197,7 +187,7 @@ describe('careless curves (issue 13.13): refused fast, with the field, the expec
     { source: 1e308, name: 'seasonality', message: /expected an arrival multiplier in \[0, 100\], found 1e\+308/ },
   ])('$name = $source is out of its range', ({ source, name, message }) => {
     const curvePath = ['curves', name];
-    const error = refusal(() => compileCurve(source, curvePath));
+    const error = refusalOf(() => compileCurve(source, curvePath));
     expect(error.problems.map((problem) => problem.path)).toEqual([curvePath]);
     expect(error.problems[0]?.message).toMatch(message);
     expect(checkCurve(source, curvePath)).toEqual(error.problems);
@@ -205,7 +195,7 @@ describe('careless curves (issue 13.13): refused fast, with the field, the expec
 
   test('a temperature-driven multiplier out of range is refused at tabulation, naming the day and the temperature', () => {
     const curve = compileCurve('max(1, 3 * temperature)', ['curves', 'demandMultiplier']);
-    const error = refusal(() => tabulateCurve(curve, calendar));
+    const error = refusalOf(() => tabulateCurve(curve, calendar));
     expect(error.problems[0]?.message).toMatch(/temperature 34 C\): expected an arrival multiplier in \[0, 100\], found 102/);
   });
 

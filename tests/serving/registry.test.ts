@@ -11,6 +11,7 @@ import { databasePath } from '../../experiments/store.js';
 import { PolicyRegistry, parsePolicyReference } from '../../serving/registry.js';
 import { ServedPolicy } from '../../serving/served-policy.js';
 import { hostileFileNames, trainedPolicyArtifact } from '../fixtures/policy-artifact.js';
+import { refusalOf } from '../fixtures/refusal.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'pricelab-registry-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -209,16 +210,6 @@ describe('the policy registry', () => {
 });
 
 const raw = (home: string) => new Database(databasePath(home));
-
-const refusalOf = (action: () => unknown): PricelabError => {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof PricelabError) return error;
-    throw error;
-  }
-  throw new Error('expected a PricelabError, found none');
-};
 
 describe('the audit log is a hash chain the registry checks', () => {
   it('refuses INSERT OR REPLACE of an audit entry or a version, from any connection', () => {
@@ -478,4 +469,14 @@ describe('races between processes', () => {
     reopened.close();
     expect(readdirSync(join(home, 'policies'), { recursive: true }).map(String).filter((entry) => entry.includes('.partial-'))).toEqual([]);
   }, 90_000);
+});
+
+describe('a home that cannot be a folder', () => {
+  it('is a config error naming PRICELAB_HOME, as for the results store', () => {
+    const file = join(freshHome(), 'not-a-folder');
+    writeFileSync(file, 'x');
+    const error = refusalOf(() => PolicyRegistry.open(file));
+    expect(error.kind).toBe('config');
+    expect(JSON.stringify(error.problems)).toContain('PRICELAB_HOME');
+  });
 });
