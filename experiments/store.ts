@@ -635,9 +635,6 @@ export function storeFileError(error: unknown, file: string): PricelabError | un
   ]);
 }
 
-/** The former name of storeFileError (it covered damage only). */
-export const damagedStoreError = storeFileError;
-
 /**
  * Damage inside a page shows only when the page is read: every statement the store
  * prepares (now or in a later method) turns SQLite's damage codes into the integrity

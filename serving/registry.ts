@@ -32,7 +32,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { artifactFileBytes, fileNameProblems, manifestFileName, readArtifact, verifyArtifact, writeFilesInto, type ReadPolicyArtifact } from '../agents/artifact.js';
 import { PricelabError, type Problem } from '../env/errors.js';
-import { damagedStoreError, databasePath, ensureHomeFolder, guardAgainstDamage, resultsHome } from '../experiments/store.js';
+import { databasePath, ensureHomeFolder, guardAgainstDamage, resultsHome, storeFileError } from '../experiments/store.js';
 import { ServedPolicy } from './served-policy.js';
 
 export const aliasNames = ['candidate', 'staging', 'production'] as const;
@@ -321,7 +321,7 @@ export class PolicyRegistry {
       if (inspect(db, file) !== registrySchemaVersion) db.transaction(() => migrate(db!, file)).immediate();
     } catch (error) {
       db?.close();
-      throw damagedStoreError(error, file) ?? error;
+      throw storeFileError(error, file) ?? error;
     }
     guardAgainstDamage(db, file);
     const registry = new PolicyRegistry(folder, db);
