@@ -25,11 +25,6 @@ export interface JsonError {
 
 let jsonErrors = false;
 
-/** Whether errors are also printed as JSON on stdout (the running command has --json). */
-export function reportsJsonErrors(): boolean {
-  return jsonErrors;
-}
-
 /** Whether a command line asks for JSON output: --json anywhere before a bare `--`. */
 export function wantsJson(argv: readonly string[]): boolean {
   const end = argv.indexOf('--');
