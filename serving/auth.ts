@@ -47,13 +47,19 @@ function tokensFromEnv(env: NodeJS.ProcessEnv | undefined): TokenHash[] {
     });
 }
 
+/** What a bad token-file line holds, without echoing the second field (it may be a raw token). */
+function describeTokenLine(name: string | undefined, hash: string | undefined): string {
+  if (!hash) return `only one field ("${name ?? ''}")`;
+  return `"${name}" then ${hash.length} characters that are not 64 of 0-9a-f`;
+}
+
 function parseTokenFile(file: string, text: string): TokenHash[] {
   const hashes: TokenHash[] = [];
   text.split('\n').forEach((line, index) => {
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#')) return;
     const [name, hash] = trimmed.split(/\s+/, 2);
-    if (!name || !hash || !hexHash.test(hash)) throw new PricelabError('config', `${file} is not a valid token file`, [{ path: [`line ${index + 1}`], message: 'expected "<name> <sha256 in hex>", found something else' }]);
+    if (!name || !hash || !hexHash.test(hash)) throw new PricelabError('config', `${file} is not a valid token file`, [{ path: [`line ${index + 1}`], message: `expected "<name> <sha256 in hex>", found ${describeTokenLine(name, hash)}` }]);
     hashes.push({ name, sha256: Buffer.from(hash, 'hex') });
   });
   return hashes;

@@ -58,6 +58,24 @@ describe('the token store', () => {
     expect(() => loadTokens({ file })).toThrow(/not a valid token file/);
   });
 
+  it('names the line, what it expected and what it found, without echoing a raw token', () => {
+    const file = join(mkdtempSync(join(scratch, 'home-')), 'tokens');
+    const problemOf = (text: string): string => {
+      writeFileSync(file, text);
+      try {
+        loadTokens({ file });
+      } catch (error) {
+        return (error as { problems: { path: unknown[]; message: string }[] }).problems.map((problem) => `${problem.path.join('.')}: ${problem.message}`).join('; ');
+      }
+      throw new Error('expected the token file to be refused');
+    };
+    expect(problemOf('# tokens\ngarbage\n')).toBe('line 2: expected "<name> <sha256 in hex>", found only one field ("garbage")');
+    const secret = 'plsk_not_a_hash_but_a_raw_token';
+    const message = problemOf(`ci ${secret}\n`);
+    expect(message).toBe(`line 1: expected "<name> <sha256 in hex>", found "ci" then ${secret.length} characters that are not 64 of 0-9a-f`);
+    expect(message).not.toContain(secret);
+  });
+
   it('over HTTP: a revoked token is refused by the running endpoint (401)', async () => {
     const home = mkdtempSync(join(scratch, 'home-'));
     const file = join(home, 'tokens');
