@@ -15,7 +15,7 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
 export function registerDashboard(program: Command): void {
   program
     .command('dashboard')
-    .description('serve the live simulation dashboard on http://127.0.0.1:<port>')
+    .description(`serve the live simulation dashboard on http://<host>:<port> (default ${defaultHost}:${defaultPort})`)
     .option('--port <n>', launchOptionHelp.port, integer, defaultPort)
     .option('--host <address>', launchOptionHelp.host, defaultHost)
     .option('--allow-host <name>', launchOptionHelp.allowHost, collect)
