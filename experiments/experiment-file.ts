@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { agentDefinition, agentDefinitions } from '../agents/registry.js';
-import { readJsonFile } from './json-file.js';
+import { canonicalJson, readJsonFile } from './json-file.js';
 import { PricelabError, configError, type Problem } from '../env/errors.js';
 import type { EpisodeKpis } from '../env/kpis.js';
 import { loadScenario, type LoadedScenario } from '../scenarios/load.js';
@@ -252,15 +252,4 @@ function duplicates<Value>(values: readonly Value[]): Value[] {
 /** sha256 of the canonical JSON (keys sorted) of what a run depends on, 16 hex digits. */
 export function runKey(identity: unknown): string {
   return createHash('sha256').update(canonicalJson(identity)).digest('hex').slice(0, 16);
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, entry]) => entry !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, entry]) => `${JSON.stringify(key)}:${canonicalJson(entry)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }

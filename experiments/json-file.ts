@@ -14,3 +14,19 @@ export function readJsonFile(path: string, what: string): unknown {
     throw configError(`${path} is not valid JSON`, [{ path: [], message: `expected a ${what} in JSON, found a syntax error: ${(error as Error).message}` }]);
   }
 }
+
+/**
+ * JSON with object keys sorted and undefined members left out, so equal values give equal
+ * text whatever their key order: run keys (experiment-file.ts runKey) and the promotion
+ * gates' guardrail comparison hash or compare it. Changing it changes every stored run key.
+ */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, entry]) => entry !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, entry]) => `${JSON.stringify(key)}:${canonicalJson(entry)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}

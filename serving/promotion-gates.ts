@@ -34,6 +34,7 @@ import { guardrailsSchema, type Guardrails } from '../agents/guardrails.js';
 import { charm } from '../env/ladder.js';
 import { kpiDefinitions, type KpiName } from '../experiments/compare/kpis.js';
 import { comparisonSummarySchema, type ComparisonSummary } from '../experiments/compare/summary-schema.js';
+import { canonicalJson } from '../experiments/json-file.js';
 import { holmAdjust, mean, pairedTTest, verdictOf } from '../experiments/statistics/index.js';
 
 export const gateNames = ['evidence-valid', 'identity', 'scenario-suite', 'primary-kpi', 'guardrail-kpis', 'guardrail-rules', 'guardrail-violations', 'fresh-evidence'] as const;
@@ -404,16 +405,4 @@ function effectiveGuardrails(rules: Guardrails, ladder: readonly number[]): Guar
   const highest = Math.max(...prices);
   const { minPrice, maxPrice, ...rest } = rules;
   return { ...rest, ...(minPrice !== undefined && minPrice > lowest ? { minPrice } : {}), ...(maxPrice !== undefined && maxPrice < highest ? { maxPrice } : {}) };
-}
-
-/** JSON with object keys sorted, so equal rule sets compare equal whatever their key order. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
