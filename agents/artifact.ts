@@ -250,7 +250,9 @@ export function verifyArtifact(manifestBytes: Uint8Array, readFile: (name: strin
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(manifestBytes));
   } catch (error) {
-    throw new PricelabError('integrity', `policy.json in ${where} is not valid JSON: ${(error as Error).message}`);
+    throw new PricelabError('integrity', `policy.json in ${where} is not valid JSON`, [
+      { path: [manifestFileName], message: `expected the manifest as UTF-8 JSON, found ${manifestBytes.length} bytes that do not parse: ${(error as Error).message}` },
+    ]);
   }
   // File names first, on the raw JSON (before the schema builds objects from them).
   const listed = (json as { files?: unknown } | null)?.files;

@@ -4,7 +4,7 @@ import { join, resolve, sep } from 'node:path';
 import fc from 'fast-check';
 import { hostileFileNames } from '../fixtures/policy-artifact.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { artifactFileNameProblem, buildArtifact, embeddedScenarioOf, readArtifact, sha256, writeArtifact } from '../../agents/artifact.js';
+import { artifactFileNameProblem, buildArtifact, embeddedScenarioOf, readArtifact, sha256, verifyArtifact, writeArtifact } from '../../agents/artifact.js';
 import { PricelabError } from '../../env/errors.js';
 import { makeEnv } from '../../env/env.js';
 import { buildMarketModel } from '../../env/model.js';
@@ -128,5 +128,23 @@ describe('file names listed in policy.json', () => {
     );
     writeFileSync(join(target, 'policy.json'), pristine);
     expect(readArtifact(target).manifest.name).toBe('x');
+  });
+});
+
+describe('a manifest that is not JSON', () => {
+  it('is an integrity error whose problem names policy.json, what was expected and what was found', () => {
+    const bytes = new TextEncoder().encode('{"format": ');
+    let caught: unknown;
+    try {
+      verifyArtifact(bytes, () => undefined, 'somewhere');
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(PricelabError);
+    const error = caught as PricelabError;
+    expect(error.kind).toBe('integrity');
+    expect(error.problems).toHaveLength(1);
+    expect(error.problems[0]?.path).toEqual(['policy.json']);
+    expect(error.problems[0]?.message).toMatch(/^expected the manifest as UTF-8 JSON, found 11 bytes that do not parse: /);
   });
 });
