@@ -32,7 +32,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { artifactFileBytes, fileNameProblems, manifestFileName, readArtifact, verifyArtifact, writeFilesInto, type ReadPolicyArtifact } from '../agents/artifact.js';
 import { PricelabError, type Problem } from '../env/errors.js';
-import { databasePath, ensureHomeFolder, guardAgainstDamage, resultsHome, storeFileError } from '../experiments/store.js';
+import { databasePath, ensureHomeFolder, guardAgainstDamage, parseStoredJson, resultsHome, storeFileError } from '../experiments/store.js';
 import { ServedPolicy } from './served-policy.js';
 
 export const aliasNames = ['candidate', 'staging', 'production'] as const;
@@ -480,7 +480,7 @@ export class PolicyRegistry {
         const last = this.db
           .prepare<[string, string], { action: string; details: string }>("SELECT action, details FROM policy_audit WHERE name = ? AND alias = ? AND action IN ('promote', 'rollback', 'alias-remove') ORDER BY id DESC LIMIT 1")
           .get(name, alias);
-        const previous = last && last.action !== 'alias-remove' ? (JSON.parse(last.details) as { from?: number | null }).from : null;
+        const previous = last && last.action !== 'alias-remove' ? (this.storedJson(last.details, 'policy_audit', `name=${name}, alias=${alias} (last move)`, 'details') as { from?: number | null } | null)?.from : null;
         if (previous === null || previous === undefined) throw new PricelabError('not-found', `policy "${name}"'s ${alias} alias has no earlier version to roll back to`);
         this.moveAliasInside(name, previous, alias, { ...options, actor, action: 'rollback' }, at);
         return { from: current, to: previous };
@@ -550,7 +550,7 @@ export class PolicyRegistry {
       }
       previous = row.entry_hash;
     }
-    const registered = new Set(rows.filter((row) => row.action === 'register').map((row) => `${row.name}@${row.version}:${(JSON.parse(row.details) as { contentHash?: string } | null)?.contentHash}`));
+    const registered = new Set(rows.filter((row) => row.action === 'register').map((row) => `${row.name}@${row.version}:${(this.storedJson(row.details, 'policy_audit', `id=${row.id}`, 'details') as { contentHash?: string } | null)?.contentHash}`));
     for (const version of this.db.prepare<[], VersionRow>('SELECT * FROM policy_versions ORDER BY name, version').all()) {
       if (!registered.has(`${version.name}@${version.version}:${version.content_hash}`)) problems.push({ path: ['versions', `${version.name}@${version.version}`], message: `expected a register entry with content hash ${version.content_hash} in the audit log, found none` });
     }
@@ -572,10 +572,10 @@ export class PolicyRegistry {
     for (const row of this.db.prepare<[], { name: string }>('SELECT name FROM policy_retirements').all()) {
       if (!retireEntries.has(row.name)) problems.push({ path: ['retirements', row.name], message: 'expected a retire entry in the audit log, found none' });
     }
-    const gateRows = new Map(this.db.prepare<[], { name: string; gates: string }>('SELECT name, gates FROM policy_gates').all().map((row) => [row.name, JSON.stringify(JSON.parse(row.gates))]));
+    const gateRows = new Map(this.db.prepare<[], { name: string; gates: string }>('SELECT name, gates FROM policy_gates').all().map((row) => [row.name, JSON.stringify(this.storedJson(row.gates, 'policy_gates', `name=${row.name}`, 'gates'))]));
     for (const name of new Set([...gateRows.keys(), ...lastGates.keys()])) {
       const entry = lastGates.get(name);
-      const logged = entry ? JSON.stringify((JSON.parse(entry.details) as { gates?: unknown } | null)?.gates ?? null) : undefined;
+      const logged = entry ? JSON.stringify((this.storedJson(entry.details, 'policy_audit', `id=${entry.id}`, 'details') as { gates?: unknown } | null)?.gates ?? null) : undefined;
       if (logged !== gateRows.get(name)) problems.push({ path: ['gates', name], message: `expected ${logged === undefined ? 'no stored gates' : 'the gates of the last set-gates entry in the audit log'}, found ${gateRows.has(name) ? 'other gates' : 'none'}: they were changed outside the registry` });
     }
     return { ok: problems.length === 0, entries: rows.length, firstBroken, problems };
@@ -583,7 +583,7 @@ export class PolicyRegistry {
 
   auditLog(name?: string): AuditEntry[] {
     const rows = name === undefined ? this.db.prepare<[], AuditRow>('SELECT * FROM policy_audit ORDER BY id').all() : this.db.prepare<[string], AuditRow>('SELECT * FROM policy_audit WHERE name = ? ORDER BY id').all(name);
-    return rows.map(({ previous_hash: previousHash, entry_hash: entryHash, ...row }) => ({ ...row, details: JSON.parse(row.details) as unknown, previousHash, entryHash }));
+    return rows.map(({ previous_hash: previousHash, entry_hash: entryHash, ...row }) => ({ ...row, details: this.storedJson(row.details, 'policy_audit', `id=${row.id}`, 'details'), previousHash, entryHash }));
   }
 
   /**
@@ -605,7 +605,7 @@ export class PolicyRegistry {
   /** The promotion gates stored for a policy name, if any. */
   gates(name: string): { gates: unknown; setAt: string; setBy: string } | undefined {
     const row = this.db.prepare<[string], { gates: string; set_at: string; set_by: string }>('SELECT gates, set_at, set_by FROM policy_gates WHERE name = ?').get(name);
-    return row ? { gates: JSON.parse(row.gates) as unknown, setAt: row.set_at, setBy: row.set_by } : undefined;
+    return row ? { gates: this.storedJson(row.gates, 'policy_gates', `name=${name}`, 'gates'), setAt: row.set_at, setBy: row.set_by } : undefined;
   }
 
   /** A change counter: serving polls it to pick up promotions and rollbacks without a restart. */
@@ -639,6 +639,11 @@ export class PolicyRegistry {
     if (retired) throw new PricelabError('config', `policy "${name}" is retired and cannot be ${what}`, [{ path: ['name'], message: `expected a policy that is not retired, found "${name}" retired at ${retired.at} by ${retired.actor} (${retired.reason})` }]);
   }
 
+  /** A JSON column of the registry's tables; one that does not parse is the store's integrity error naming the cell. */
+  private storedJson(text: string, table: string, row: string, column: string): unknown {
+    return parseStoredJson(text, databasePath(this.home), { table, row, column });
+  }
+
   private toVersion(row: VersionRow): PolicyVersion {
     return {
       name: row.name,
@@ -647,7 +652,7 @@ export class PolicyRegistry {
       agentKind: row.agent_kind,
       // Recorded relative to the home (absolute in databases from before schema 3).
       path: isAbsolute(row.path) ? row.path : join(this.home, row.path),
-      lineage: JSON.parse(row.lineage) as Lineage,
+      lineage: this.storedJson(row.lineage, 'policy_versions', `name=${row.name}, version=${row.version}`, 'lineage') as Lineage,
       registeredAt: row.registered_at,
       registeredBy: row.registered_by,
     };

@@ -293,6 +293,25 @@ describe('the audit log is a hash chain the registry checks', () => {
     expect(aliasRefusal.problems.map((problem) => problem.path.join('.'))).toContain('aliases.everyday@production');
   });
 
+  it('a JSON column damaged behind the registry is an integrity error naming its table, row and column', () => {
+    const home = freshHome();
+    const registry = PolicyRegistry.open(home);
+    registry.register(first, { reason: 'v1' });
+    registry.close();
+    const db = raw(home);
+    db.exec("DROP TRIGGER policy_versions_immutable; UPDATE policy_versions SET lineage = '{\"scenario\": ' WHERE name = 'everyday' AND version = 1;");
+    db.close();
+    const reopened = PolicyRegistry.open(home);
+    try {
+      const refusal = refusalOf(() => reopened.version('everyday', 1));
+      expect(refusal.kind).toBe('integrity');
+      expect(refusal.problems.map((problem) => problem.path.join('.'))).toEqual(['policy_versions.name=everyday, version=1.lineage']);
+      expect(refusal.problems[0]?.message).toMatch(/^expected JSON, found 13 characters that are not/);
+    } finally {
+      reopened.close();
+    }
+  });
+
   it('stored gates changed or removed behind the registry are caught; opening a current registry takes no write lock', () => {
     const home = freshHome();
     const registry = PolicyRegistry.open(home);
