@@ -93,6 +93,10 @@ describe('the dashboard on the command line', () => {
     const port = await runNode(['dist/ui/server/main.js', '--port', '70000']);
     expect(port.code).toBe(2);
     expect(port.stderr).toContain('expected an integer from 0 to 65535');
+    // Not a number at all: the message quotes what was typed (it said "found NaN").
+    const typo = await runNode(['dist/ui/server/main.js', '--port', 'abc']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('port: expected an integer from 0 to 65535, found "abc"');
   }, 60_000);
 
   it('npm start -- --help lists the options and exits 0; an unknown option points to it', async () => {

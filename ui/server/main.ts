@@ -7,13 +7,14 @@
  * message that says what to do.
  */
 import { parseArgs } from 'node:util';
+import { PricelabError } from '../../env/errors.js';
 import { exitCodes, reportError } from '../../cli/output.js';
 import { defaultHost, defaultPort, launchDashboard, launchOptionHelp } from './launch.js';
 
 const usage = [
   'Usage: npm start -- [options]   (the same as pricelab dashboard [options])',
   '',
-  'serve the live simulation dashboard on http://127.0.0.1:<port>',
+  `serve the live simulation dashboard on http://<host>:<port> (default ${defaultHost}:${defaultPort})`,
   '',
   'Options:',
   `  --port <n>               ${launchOptionHelp.port} (default: ${defaultPort})`,
@@ -46,8 +47,10 @@ if (values.help === true) {
   process.stdout.write(`${usage}\n`);
   process.exit(0);
 }
-const port = /^\d+$/.test(values.port) ? Number(values.port) : Number.NaN;
 try {
+  // Digits only: Number() would take "0x10", " 80" or "" (0) as ports.
+  if (!/^\d+$/.test(values.port)) throw new PricelabError('config', `bad port "${values.port}"`, [{ path: ['port'], message: `expected an integer from 0 to 65535, found "${values.port}"` }]);
+  const port = Number(values.port);
   const server = await launchDashboard({ port, host: values.host, allowHost: values['allow-host'], allowOrigin: values['allow-origin'], scenarios: values.scenarios, runs: values.runs });
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
