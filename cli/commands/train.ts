@@ -92,7 +92,7 @@ export function registerTrain(program: Command): void {
     .option('--exploring-starts <windows>', 'with --envs: share:lastDays pairs (e.g. 0.4:365,0.3:5:greedy): that share of episodes is learned only from a day drawn in the horizon\'s last lastDays days; a third field sets that window\'s own lead-in (greedy or random-price, else --lead-in\'s)', exploringStartWindows)
     .addOption(new Option('--lead-in <who>', 'with --exploring-starts: who prices the days before the hand-over, greedy (the agent) or random-price (one ladder price per episode)').choices(leadInChoices))
     .addOption(new Option('--first-action <who>', "with --exploring-starts: the hand-over day's action, policy (the agent's exploring choice) or uniform (a ladder price drawn uniformly)").choices(['policy', 'uniform']))
-    .option('--keep-best', 'write the policy of the best greedy evaluation (model selection on the evaluation seeds), not the last (the default)')
+    .option('--keep-best', 'write the policy of the best greedy evaluation (model selection on the evaluation seeds), not the last; this is the default')
     .option('--no-keep-best', 'write the last policy, whatever its evaluations')
     .option('--population <k>', 'with --envs: train k members (seeds seed .. seed + k - 1) for --select-after steps each, continue the one with the best evaluation to the full budget (successive halving); implies --keep-best', positiveInteger, 1)
     .option('--select-after <n>', 'with --population: steps each member trains before the selection (default: a fifth of the budget)', positiveInteger)
