@@ -82,10 +82,11 @@ function showRun(id: string, options: { json?: boolean }): void {
     const times = `started ${row.startedAt ?? '-'}, ended ${row.endedAt ?? '-'}${row.error ? `\nerror: ${row.error}` : ''}${checkpoint ? `\ncheckpoint after episode ${checkpoint.episodes} (${checkpoint.steps} steps)` : ''}`;
     const metricLines = [['metric', 'value'], ...Object.entries(metrics).filter(([, value]) => typeof value === 'number' || value === null).map(([key, value]) => [key, formatNumber(value as number | null, 4)])];
     const episodeLines = [['episode', 'seed', 'total reward'], ...evaluations.map((episode) => [String(episode.episode), String(episode.seed), formatNumber(episode.totalReward)])];
-    const curve = store.listRunsWithCurves({ idPrefix: row.id }).find((entry) => entry.run.id === row.id)?.curve ?? [];
-    const policy = (row.manifest as { policy?: unknown } | null)?.policy;
+    const listed = store.listRunsWithCurves({ idPrefix: row.id }).find((entry) => entry.run.id === row.id);
+    const curve = listed?.curve ?? [];
+    const policy = listed?.artifactPath ?? null;
     process.stdout.write(
-      `${head}\n${times}\nagent config: ${JSON.stringify(row.agent.config)}${typeof policy === 'string' ? `\npolicy: ${policy}` : ''}\n\n${table(metricLines)}\n\n${curveText(curve)}${evaluations.length > 0 ? table(episodeLines) : 'no evaluation episodes yet'}\n`,
+      `${head}\n${times}\nagent config: ${JSON.stringify(row.agent.config)}${policy === null ? '' : `\npolicy: ${policy}`}\n\n${table(metricLines)}\n\n${curveText(curve)}${evaluations.length > 0 ? table(episodeLines) : 'no evaluation episodes yet'}\n`,
     );
   } finally {
     store.close();
