@@ -218,19 +218,10 @@ export function createApp(options: ServerOptions): express.Express {
   return app;
 }
 
-const routes = [
-  'POST /v1/policies/:name/price',
-  'POST /v1/policies/:name/prices',
-  'GET /v1/policies/:name/schema',
-  'GET /v1/policies',
-  'POST /v1/policies',
-  'POST /v1/policies/:name/promote',
-  'POST /v1/policies/:name/rollback',
-  'GET /healthz',
-  'GET /readyz',
-  'GET /metrics',
-  'GET /openapi.json',
-];
+/** The routes a 404 lists: the OpenAPI document's, in express's `:name` form (one list to keep). */
+const routes = Object.entries(openApiDocument()['paths'] as Record<string, Record<string, unknown>>).flatMap(([path, operations]) =>
+  Object.keys(operations).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+);
 
 /** The first line of a message, at most 300 characters. */
 const cutLine = (message: string): string => {
