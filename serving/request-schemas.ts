@@ -39,7 +39,7 @@ export const priceRequestSchema = z
   .strictObject({
     features: z
       .record(z.string().max(maxPathPart), finite)
-      .refine((features) => Object.keys(features).length <= maxFeatureKeys, { message: `expected at most ${maxFeatureKeys} features`, abort: true })
+      .refine((features) => Object.keys(features).length <= maxFeatureKeys, { error: (issue) => `expected at most ${maxFeatureKeys} features, found ${Object.keys(issue.input as object).length}`, abort: true })
       .meta({ maxProperties: maxFeatureKeys })
       .describe('observation features by name, raw values (prices in currency, stock in units); GET /v1/policies/{name}/schema lists them'),
     lastPrice: finite.positive().optional().describe('our price in the last period'),
