@@ -102,7 +102,7 @@ export function registerPolicy(program: Command): void {
         withRegistry((registry) => {
           const parsed = parsePolicyReference(reference);
           const version = parsed.version ?? (parsed.alias ? registry.version(parsed.name, parsed.alias).version : undefined);
-          if (version === undefined) throw new PricelabError('config', `expected name@version or name@alias, found "${reference}"`, [{ path: ['policy'], message: 'expected the version to promote' }]);
+          if (version === undefined) throw new PricelabError('config', `which version of "${parsed.name}" to promote?`, [{ path: ['policy'], message: `expected name@version or name@alias, found "${reference}" (no version)` }]);
           const outcome = promote(registry, {
             name: parsed.name,
             version,
