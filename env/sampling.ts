@@ -20,6 +20,9 @@
  *                       error in probability about 1e-7. Validated scenarios never
  *                       get here (env/demand-bounds.ts caps daily means far lower): it keeps
  *                       an absurd mean from hanging, nothing more.
+ * The uniforms are the streams' (whole multiples of 2^-32, env/random.ts): the searches are
+ * exact on those; far below them (u under about 1e-150, which no stream makes) the lower
+ * tail's pmf underflows and the search from the guess stops at 0.
  * Binomial(trials, p): sequential search in chunks of 1000 trials, O(trials * p).
  */
 import gammaln from '@stdlib/math-base-special-gammaln';
