@@ -192,7 +192,7 @@ describe('the dashboard in a browser', () => {
     await expect.poll(() => dayRules('price-B')).toBeGreaterThan(100);
     expect(await renderedItems(page, 'difference', 'interval_marks')).toBeGreaterThan(0);
     // Every day is a point of the A-vs-B line, not one point per frame.
-    await expect.poll(() => renderedItems(page, 'difference', 'estimate_marks')).toBe(365);
+    await expect.poll(() => renderedItems(page, 'difference', 'estimate_marks'), { timeout: 10_000 }).toBe(365);
     await expect.poll(() => page.locator('#ab-summary').textContent()).toMatch(/A vs B after 365 days: B - A = .* always-valid interval \[/);
     expect(await page.locator('#day').textContent()).toContain('day 365 of 365');
     // A and B side by side, with B - A.

@@ -173,6 +173,25 @@ describe('the dashboard server', () => {
     }
   });
 
+  it('at full speed, A vs B: points are down-sampled but every day of the difference arrives, in order', async () => {
+    // Before: the differences were thinned like the points, so a frame of more than
+    // maxPointsPerFrame days lost days of the A-vs-B line (seen as 237 of 365 in CI).
+    const fast = await startDashboard({ port: 0, resultsHome: home, tuning: { maxPointsPerFrame: 20, frameIntervalMs: 1000 } });
+    const client = await dashboardClient(fast.url);
+    try {
+      client.socket.emit('configure', { scenario: 'steady-state-v1', policies: ['fixed:13.99', 'fixed:18.99'], seed: 2 });
+      client.socket.emit('speed', { speed: 'max' });
+      client.socket.emit('start', {});
+      await client.until((received) => received.sessions.at(-1)?.status === 'finished');
+      expect(daysIn(client.received.frames)).toBe(365);
+      for (const frame of client.received.frames) expect(frame.arms[1]?.points.length).toBeLessThanOrEqual(20);
+      expect(client.received.frames.flatMap((frame) => frame.differences.map((difference) => difference.day))).toEqual(Array.from({ length: 365 }, (_, day) => day));
+    } finally {
+      client.close();
+      await fast.close();
+    }
+  });
+
   it('serves the catalog: scenarios, policies, an empty registry and store', async () => {
     const scenarios = (await (await fetch(`${server.url}/api/scenarios`)).json()) as { id: string }[];
     expect(scenarios.map((scenario) => scenario.id)).toContain('singles-day-v1');

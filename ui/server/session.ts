@@ -6,7 +6,8 @@
  * Paced speeds (1, 4, 16, 64 days per second) tick at most every 50 ms and send each tick's
  * days as one frame. At full speed ('max') every tick simulates for a time budget (10 ms)
  * and yields to I/O (setImmediate); simulated days are batched and sent at most every
- * `frameIntervalMs`, down-sampled to `maxPointsPerFrame` points per arm. Frames are
+ * `frameIntervalMs`, down-sampled to `maxPointsPerFrame` points per arm (the A-vs-B
+ * difference is not: it is a few numbers a day, and its interval depends on every day). Frames are
  * acknowledged by the client, and while `maxFramesInFlight` frames are unacknowledged the
  * session does not simulate further: a slow page slows the simulation instead of
  * drowning in frames.
@@ -376,7 +377,7 @@ export class SimulationSession {
       run: this.run,
       arms: this.arms.map((arm, index) => ({ points: downsample(this.pending[index] ?? [], this.tuning.maxPointsPerFrame), kpis: arm.currentKpis })),
       difference: this.latestDifference,
-      differences: thinned(this.pendingDifferences, this.tuning.maxPointsPerFrame),
+      differences: this.pendingDifferences,
       daysSimulated,
     };
     this.pending = this.arms.map(() => []);
@@ -442,15 +443,6 @@ function differenceOf(day: number, interval: AlwaysValidInterval, cumulative: nu
     level: interval.level,
     cumulative,
   };
-}
-
-/** At most `maxPoints` of the days' differences, the last of each equal bucket (as downsample buckets points). */
-function thinned(differences: readonly Difference[], maxPoints: number): Difference[] {
-  if (differences.length <= maxPoints) return [...differences];
-  const size = Math.ceil(differences.length / maxPoints);
-  const kept: Difference[] = [];
-  for (let start = 0; start < differences.length; start += size) kept.push(differences[Math.min(start + size, differences.length) - 1] as Difference);
-  return kept;
 }
 
 /** The guardrails of a preset: the policy's own, or those plus responsible-pricing limits. */

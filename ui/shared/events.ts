@@ -163,7 +163,7 @@ export const frameSchema = z.strictObject({
   arms: z.array(z.strictObject({ points: z.array(dayPointSchema), kpis: kpisSchema })),
   /** The latest difference (A vs B only). */
   difference: differenceSchema.nullable(),
-  /** The difference after every simulated day of this frame (down-sampled like the points), so the chart draws each day. */
+  /** The difference after every simulated day of this frame (never down-sampled: a few numbers a day), so the chart draws each day. */
   differences: z.array(differenceSchema),
   /** Days simulated for this frame (the sum of the points' `days` of one arm). */
   daysSimulated: integer,
