@@ -75,6 +75,18 @@ export interface CalibrationResult {
   /** Share of rows whose units fall inside the 90% predictive band of the final fit. */
   readonly predictiveCoverage90: number;
   readonly seconds: number;
+  /** The rows behind the fit, for the report (calibration/report.ts). */
+  readonly rows: CalibrationRows;
+}
+
+export interface CalibrationRows {
+  readonly sales: SalesData;
+  /** Each row's period as 0, 1, 2, ... periods since the first. */
+  readonly period: Float64Array;
+  /** The first held-out period (same numbering); undefined without a holdout. */
+  readonly firstHoldoutPeriod: number | undefined;
+  /** Each row's log market size under the final fit (its arrival effects included): the mean is exp(this) x share. */
+  readonly logMarketSize: Float64Array;
 }
 
 const defaultMultiple = 3;
@@ -139,15 +151,12 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
     elasticity += -(fit.theta[1] ?? 0) * price * (1 - logitShare(fit.theta, price, promotions, rivals));
   }
   const meanElasticity = elasticity / sales.rows;
-  const inSampleCoverage = predictiveCoverage(
-    sales,
-    logMarketSize.map((_, row) => rowLogMarketSize(fullDesign, fit.theta, row)),
-    fit,
-    () => true,
-  );
+  const fittedLogMarketSize = logMarketSize.map((_, row) => rowLogMarketSize(fullDesign, fit.theta, row));
+  const inSampleCoverage = predictiveCoverage(sales, fittedLogMarketSize, fit, () => true);
   const seconds = (performance.now() - started) / 1000;
   const { scenario, record } = buildScenario(sales, fit, { periodLength, multiple, holdout, meanElasticity, seconds, periods: distinct.length, options, poissonLogLikelihood: poisson.logLikelihood, inSampleCoverage });
-  return { scenario, record, fit, holdout, meanElasticity, seconds, predictiveCoverage90: inSampleCoverage };
+  const rows: CalibrationRows = { sales, period: periods.index, firstHoldoutPeriod: holdout ? distinct[holdout.trainingPeriods] : undefined, logMarketSize: fittedLogMarketSize };
+  return { scenario, record, fit, holdout, meanElasticity, seconds, predictiveCoverage90: inSampleCoverage, rows };
 }
 
 /** Rows, price and regressor variation: what the model needs before a fit is worth trying. */
