@@ -25,6 +25,8 @@ export const columnMapSchema = z
     store: columnName.optional().describe('store id: rows of one period and several stores are separate markets'),
     product: columnName.optional().describe('product id: one product is calibrated at a time (pick it with `filter`)'),
     traffic: columnName.optional().describe('visits or customers in the period: the market size of the logit shares'),
+    festival: columnName.optional().describe('festival label per row: a non-empty label (e.g. "11.11") marks the festival period, an empty cell an ordinary one'),
+    weather: columnName.optional().describe('weather per row: a temperature in degrees C (every cell a number) or a state label (e.g. sunny, rain)'),
     filter: z
       .record(z.string(), z.union([z.string(), z.number()]))
       .default({})
@@ -42,11 +44,11 @@ export const columnMapSchema = z
 export type ColumnMap = z.output<typeof columnMapSchema>;
 export type ColumnMapInput = z.input<typeof columnMapSchema>;
 
-/** The map used without --map: columns named period, units, price (cost, traffic, store when present). */
+/** The map used without --map: columns named period, units, price (cost, traffic, store, festival, weather when present). */
 export const defaultColumnMap: ColumnMapInput = { period: 'period', units: 'units', price: 'price' };
 
 /** Optional columns picked up by name when the default map is used and the header has them. */
-export const optionalDefaultColumns = ['cost', 'traffic', 'store'] as const;
+export const optionalDefaultColumns = ['cost', 'traffic', 'store', 'festival', 'weather'] as const;
 
 export function parseColumnMap(value: unknown, source: string): ColumnMap {
   const result = columnMapSchema.safeParse(value);
@@ -75,6 +77,8 @@ export function mappedColumns(map: ColumnMap): { role: string; column: string }[
   add('store', map.store);
   add('product', map.product);
   add('traffic', map.traffic);
+  add('festival', map.festival);
+  add('weather', map.weather);
   for (const column of Object.keys(map.filter)) add('filter', column);
   return columns;
 }

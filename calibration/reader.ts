@@ -40,6 +40,10 @@ export interface SalesData {
   readonly storeNames: readonly string[];
   /** The product calibrated, when the map names a product column. */
   readonly product: string | undefined;
+  /** Festival label per row (an index into names, -1 for an ordinary period), when the map names a festival column. */
+  readonly festival?: { readonly label: Int32Array; readonly names: readonly string[] };
+  /** Weather per row, when the map names a weather column: a temperature when every cell is a number, else a state label. */
+  readonly weather?: { readonly kind: 'temperature'; readonly temperature: Float64Array } | { readonly kind: 'state'; readonly state: Int32Array; readonly names: readonly string[] };
   /** The column map actually used (defaults resolved). */
   readonly map: ColumnMap;
   readonly source: { readonly path: string; readonly sha256: string; readonly bytes: number; readonly format: 'csv' | 'csv.gz' | 'jsonl' | 'jsonl.gz' };
@@ -200,6 +204,9 @@ class RowCollector {
   private storeIndex = new Map<string, number>();
   private readonly products = new Set<string>();
   private storeColumn = new GrowingColumn();
+  private readonly festivalLabels = new LabelColumn();
+  private readonly weatherLabels = new LabelColumn();
+  private readonly weatherValues = new GrowingColumn();
 
   constructor(options: ReadSalesOptions) {
     this.map = options.map;
@@ -285,7 +292,15 @@ class RowCollector {
         this.problem(['row', row, map.product], `expected one product (calibration fits one product at a time: add "filter": {"${map.product}": ...} to the column map), found ${[...this.products].map((name) => `"${name}"`).join(' and ')}`);
       }
     }
+    const festival = map.festival !== undefined ? (raw(map.festival) ?? '').trim() : '';
+    const weather = map.weather !== undefined ? (raw(map.weather) ?? '').trim() : '';
+    if (map.weather !== undefined && weather === '') this.problem(['row', row, map.weather], 'expected a temperature or a weather state, found an empty cell');
     if (this.problems.length > before) return;
+    if (map.festival !== undefined) this.festivalLabels.push(festival);
+    if (map.weather !== undefined) {
+      this.weatherLabels.push(weather);
+      this.weatherValues.push(Number(weather));
+    }
     let storeIndex = 0;
     if (map.store !== undefined) {
       const name = raw(map.store) ?? '';
@@ -328,10 +343,41 @@ class RowCollector {
       store: Int32Array.from(this.storeColumn.finish()),
       storeNames: storeNames.length > 0 ? storeNames : ['all'],
       product: this.map.product !== undefined ? [...this.products][0] : undefined,
+      ...(this.map.festival !== undefined ? { festival: this.festivalLabels.finish() } : {}),
+      ...(this.map.weather !== undefined ? { weather: this.weatherOf() } : {}),
       map: this.map,
       source,
       rowsRead: this.rowsRead,
       rowsFiltered: this.rowsFiltered,
     };
+  }
+
+  /** A temperature when every weather cell is a finite number, else state labels. */
+  private weatherOf(): NonNullable<SalesData['weather']> {
+    const values = this.weatherValues.finish();
+    if (values.every((value) => Number.isFinite(value))) return { kind: 'temperature', temperature: values };
+    const { label, names } = this.weatherLabels.finish();
+    return { kind: 'state', state: label, names };
+  }
+}
+
+/** A column of text labels kept as indices into the distinct labels (an empty label is -1). */
+class LabelColumn {
+  private readonly indices = new GrowingColumn();
+  private readonly indexOf = new Map<string, number>();
+  push(label: string): void {
+    if (label === '') {
+      this.indices.push(-1);
+      return;
+    }
+    let index = this.indexOf.get(label);
+    if (index === undefined) {
+      index = this.indexOf.size;
+      this.indexOf.set(label, index);
+    }
+    this.indices.push(index);
+  }
+  finish(): { label: Int32Array; names: string[] } {
+    return { label: Int32Array.from(this.indices.finish()), names: [...this.indexOf.keys()] };
   }
 }
