@@ -27,6 +27,9 @@ export const columnMapSchema = z
     traffic: columnName.optional().describe('visits or customers in the period: the market size of the logit shares'),
     festival: columnName.optional().describe('festival label per row: a non-empty label (e.g. "11.11") marks the festival period, an empty cell an ordinary one'),
     weather: columnName.optional().describe('weather per row: a temperature in degrees C (every cell a number) or a state label (e.g. sunny, rain)'),
+    stock: columnName.optional().describe('units on hand at the start of the period: a period whose units sold reach it stocked out (demand censored)'),
+    stockout: columnName.optional().describe('stockout flag per period, 0 or 1: 1 marks a period whose demand is censored at the units sold'),
+    returns: columnName.optional().describe('units returned in the period (from earlier sales): the return rate and lag distribution are fitted from it'),
     filter: z
       .record(z.string(), z.union([z.string(), z.number()]))
       .default({})
@@ -48,7 +51,7 @@ export type ColumnMapInput = z.input<typeof columnMapSchema>;
 export const defaultColumnMap: ColumnMapInput = { period: 'period', units: 'units', price: 'price' };
 
 /** Optional columns picked up by name when the default map is used and the header has them. */
-export const optionalDefaultColumns = ['cost', 'traffic', 'store', 'festival', 'weather'] as const;
+export const optionalDefaultColumns = ['cost', 'traffic', 'store', 'festival', 'weather', 'stock', 'stockout', 'returns'] as const;
 
 export function parseColumnMap(value: unknown, source: string): ColumnMap {
   const result = columnMapSchema.safeParse(value);
@@ -79,6 +82,9 @@ export function mappedColumns(map: ColumnMap): { role: string; column: string }[
   add('traffic', map.traffic);
   add('festival', map.festival);
   add('weather', map.weather);
+  add('stock', map.stock);
+  add('stockout', map.stockout);
+  add('returns', map.returns);
   for (const column of Object.keys(map.filter)) add('filter', column);
   return columns;
 }

@@ -44,6 +44,12 @@ export interface SalesData {
   readonly festival?: { readonly label: Int32Array; readonly names: readonly string[] };
   /** Weather per row, when the map names a weather column: a temperature when every cell is a number, else a state label. */
   readonly weather?: { readonly kind: 'temperature'; readonly temperature: Float64Array } | { readonly kind: 'state'; readonly state: Int32Array; readonly names: readonly string[] };
+  /** Units on hand at the start of the period, when the map names a stock column. */
+  readonly stock?: Float64Array;
+  /** Stockout flag per row (0 or 1), when the map names a stockout column. */
+  readonly stockout?: Float64Array;
+  /** Units returned in the period, when the map names a returns column. */
+  readonly returns?: Float64Array;
   /** The column map actually used (defaults resolved). */
   readonly map: ColumnMap;
   readonly source: { readonly path: string; readonly sha256: string; readonly bytes: number; readonly format: 'csv' | 'csv.gz' | 'jsonl' | 'jsonl.gz' };
@@ -207,6 +213,9 @@ class RowCollector {
   private readonly festivalLabels = new LabelColumn();
   private readonly weatherLabels = new LabelColumn();
   private readonly weatherValues = new GrowingColumn();
+  private readonly stock = new GrowingColumn();
+  private readonly stockout = new GrowingColumn();
+  private readonly returns = new GrowingColumn();
 
   constructor(options: ReadSalesOptions) {
     this.map = options.map;
@@ -295,7 +304,14 @@ class RowCollector {
     const festival = map.festival !== undefined ? (raw(map.festival) ?? '').trim() : '';
     const weather = map.weather !== undefined ? (raw(map.weather) ?? '').trim() : '';
     if (map.weather !== undefined && weather === '') this.problem(['row', row, map.weather], 'expected a temperature or a weather state, found an empty cell');
+    const stock = map.stock !== undefined ? number(map.stock, 'non-negative') : 0;
+    const stockout = map.stockout !== undefined ? number(map.stockout, 'non-negative') : 0;
+    if (map.stockout !== undefined && stockout !== 0 && stockout !== 1 && Number.isFinite(stockout)) this.problem(['row', row, map.stockout], `expected a stockout flag 0 or 1, found ${stockout}`);
+    const returned = map.returns !== undefined ? number(map.returns, 'non-negative') : 0;
     if (this.problems.length > before) return;
+    if (map.stock !== undefined) this.stock.push(stock);
+    if (map.stockout !== undefined) this.stockout.push(stockout);
+    if (map.returns !== undefined) this.returns.push(returned);
     if (map.festival !== undefined) this.festivalLabels.push(festival);
     if (map.weather !== undefined) {
       this.weatherLabels.push(weather);
@@ -345,6 +361,9 @@ class RowCollector {
       product: this.map.product !== undefined ? [...this.products][0] : undefined,
       ...(this.map.festival !== undefined ? { festival: this.festivalLabels.finish() } : {}),
       ...(this.map.weather !== undefined ? { weather: this.weatherOf() } : {}),
+      ...(this.map.stock !== undefined ? { stock: this.stock.finish() } : {}),
+      ...(this.map.stockout !== undefined ? { stockout: this.stockout.finish() } : {}),
+      ...(this.map.returns !== undefined ? { returns: this.returns.finish() } : {}),
       map: this.map,
       source,
       rowsRead: this.rowsRead,
