@@ -1,17 +1,23 @@
 /**
  * Short policy specs for the command line: `fixed:19.99`, `cost-plus:0.3`, `match`,
  * `undercut:0.5`, `festival:0.15`, `markdown`, `myopic-oracle`, `dp-optimal`, `index:3`,
- * turned into an agent kind and its config.
+ * `historical:sales.csv[#map.json]`, turned into an agent kind and its config. A historical
+ * spec names a file, which a command reads before parsing (calibration/historical.ts,
+ * asynchronously) and hands over in `facts.histories`, keyed by the spec.
  */
 import { configError } from '../env/errors.js';
 import { didYouMean } from '../env/suggest.js';
+import { historicalKind, type HistoricalConfig } from './historical.js';
 
-export const policySpecs = ['fixed:<price>', 'cost-plus:<markup>', 'list', 'match[:<floorMargin>]', 'undercut:<amount>', 'festival:<discount>', 'markdown', 'myopic-oracle', 'dp-optimal', 'index:<ladderIndex>'] as const;
+export const policySpecs = ['fixed:<price>', 'cost-plus:<markup>', 'list', 'match[:<floorMargin>]', 'undercut:<amount>', 'festival:<discount>', 'markdown', 'myopic-oracle', 'dp-optimal', 'index:<ladderIndex>', 'historical:<sales file>[#<map.json>]'] as const;
 
 /** The names before the colon. */
 const policyNames = policySpecs.map((spec) => spec.split(/[:[]/, 1)[0] ?? spec);
 
-export function parsePolicySpec(spec: string, facts: { listPrice: number; ladder: Float64Array }): { kind: string; config: Record<string, unknown> } {
+export function parsePolicySpec(
+  spec: string,
+  facts: { listPrice: number; ladder: Float64Array; histories?: ReadonlyMap<string, HistoricalConfig> },
+): { kind: string; config: Record<string, unknown> } {
   const [name = '', parameterText] = spec.split(':', 2);
   const parameter = parameterText === undefined ? undefined : Number(parameterText);
   const refuse = (expected: string, why = '') => configError(`cannot use policy "${spec}"${why}`, [{ path: ['policy'], message: `expected ${expected}, found "${spec}"` }]);
@@ -41,6 +47,12 @@ export function parsePolicySpec(spec: string, facts: { listPrice: number; ladder
     }
     case 'markdown':
       return { kind: 'inventory-markdown', config: {} };
+    case 'historical': {
+      if (parameterText === undefined || parameterText === '') throw refuse('historical:<sales file>[#<map.json>]', ': the sales file is missing');
+      const history = facts.histories?.get(spec);
+      if (history === undefined) throw refuse('a command that reads historical:<sales file> (pricelab compare, the dashboard)', ': this command does not read sales files');
+      return { kind: historicalKind, config: history };
+    }
     case 'myopic-oracle':
     case 'dp-optimal':
       return { kind: name, config: {} };

@@ -19,6 +19,7 @@ import { thompsonDefinition } from './thompson.js';
 import { linUcbDefinition } from './linucb.js';
 import { dqnDefinition } from './dqn.js';
 import { phasedDefinition } from './phased.js';
+import { historicalDefinition } from './historical.js';
 import { didYouMean } from '../env/suggest.js';
 
 export const agentDefinitions: ReadonlyMap<string, AgentDefinition> = new Map(
@@ -30,6 +31,7 @@ export const agentDefinitions: ReadonlyMap<string, AgentDefinition> = new Map(
     festivalRuleDefinition,
     myopicOracleDefinition,
     dpOptimalDefinition,
+    historicalDefinition,
     qLearningDefinition,
     epsilonGreedyDefinition,
     ucb1Definition,

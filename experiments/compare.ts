@@ -19,14 +19,16 @@ import { PricelabError, configError, type Problem } from '../env/errors.js';
 import { buildMarketModel } from '../env/model.js';
 import { loadScenario } from '../scenarios/load.js';
 import { analyse, learningCurves } from './compare/analyse.js';
-import { armNameOf, parseArms, type Arm, type ArtifactResolver } from './compare/arms.js';
+import { armNameOf, armSpecOf, parseArms, type Arm, type ArtifactResolver } from './compare/arms.js';
+import type { HistoricalConfig } from '../agents/historical.js';
+import { historicalPrefix, readHistoricalPolicy } from '../calibration/historical.js';
 import { kpiDefinition, kpiNames } from './compare/kpis.js';
 import { episodeLimit, runComparison, seedLimit, type ComparisonRun, type RunHooks } from './compare/run.js';
 import { comparisonSchemaVersion, type ArmIdentity, type ComparisonSummary } from './compare/summary-schema.js';
 
 export { comparisonSummarySchema, comparisonSchemaVersion, type ComparisonSummary, type PairedComparison } from './compare/summary-schema.js';
 export { evaluationSeedOf, type ComparisonRun, type TrajectoryDay, type CurvePoint } from './compare/run.js';
-export { parseConfigOptions, type Arm } from './compare/arms.js';
+export { parseConfigOptions, splitArmList, type Arm } from './compare/arms.js';
 export { kpiDefinitions, type KpiName, type KpiDirection } from './compare/kpis.js';
 
 export interface CompareOptions {
@@ -87,9 +89,15 @@ export async function compare(options: CompareOptions): Promise<ComparisonOutcom
   const primary = kpiDefinition(primaryKpi);
   if (!primary || primary.direction === 'none') problems.push({ path: ['primaryKpi'], message: `expected a KPI with a better direction (${kpiNames.filter((name) => kpiDefinition(name)?.direction !== 'none').join(', ')}), found "${primaryKpi}"` });
   const env = makeEnv(model);
+  const histories = await readHistories(options.arms, loaded.scenario.calibration?.source.periodLength ?? 'day');
   let arms: Arm[] = [];
   try {
-    arms = parseArms(options.arms, options.configFiles ?? new Map(), { model, featureNames: env.observationSpace.featureNames, ...(options.resolveArtifact ? { resolveArtifact: options.resolveArtifact } : {}) });
+    arms = parseArms(options.arms, options.configFiles ?? new Map(), {
+      model,
+      featureNames: env.observationSpace.featureNames,
+      histories,
+      ...(options.resolveArtifact ? { resolveArtifact: options.resolveArtifact } : {}),
+    });
   } catch (error) {
     // Bad arms and bad options are reported together; a missing or tampered policy stands alone.
     if (!(error instanceof PricelabError) || error.kind !== 'config') throw error;
@@ -138,6 +146,28 @@ export async function compare(options: CompareOptions): Promise<ComparisonOutcom
     },
   };
   return { summary, run, arms };
+}
+
+/**
+ * The price paths of `historical:` arms (calibration/historical.ts), read before the arms are
+ * parsed. A numbered period lasts the scenario's calibrated period length. A bad file stops
+ * the comparison with its own problems, under the arm's place in --agents (a missing file
+ * is not-found, exit 3).
+ */
+async function readHistories(written: readonly string[], periodLength: 'day' | 'week'): Promise<Map<string, HistoricalConfig>> {
+  const histories = new Map<string, HistoricalConfig>();
+  for (const [index, arm] of written.entries()) {
+    const spec = armSpecOf(arm);
+    if (!spec.startsWith(historicalPrefix) || histories.has(spec)) continue;
+    try {
+      histories.set(spec, await readHistoricalPolicy(spec, { periodLength }));
+    } catch (error) {
+      if (!(error instanceof PricelabError) || error.kind !== 'config') throw error;
+      const problems = error.problems.length > 0 ? error.problems : [{ path: [], message: error.message }];
+      throw configError(`arm ${spec}: ${error.message}`, problems.map((problem) => ({ path: ['agents', index, ...problem.path], message: problem.message })));
+    }
+  }
+  return histories;
 }
 
 function identityOf(arm: Arm, learns: boolean): ArmIdentity {

@@ -11,7 +11,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { guardrailsSchema, type Guardrails } from '../../agents/guardrails.js';
 import { PricelabError } from '../../env/errors.js';
-import { compare, parseConfigOptions, type ComparisonSummary } from '../../experiments/compare.js';
+import { compare, parseConfigOptions, splitArmList, type ComparisonSummary } from '../../experiments/compare.js';
 import { kpiDefinitions } from '../../experiments/compare/kpis.js';
 import { readJsonFile } from '../../experiments/json-file.js';
 import { formatterFor } from '../../experiments/report/format.js';
@@ -56,7 +56,7 @@ export function registerCompare(program: Command): void {
     .command('compare')
     .description('compare policies on common random numbers: paired differences, Holm-corrected verdicts, JSON summary and HTML report')
     .argument('<scenario>', 'built-in scenario id or path to a scenario file')
-    .requiredOption('--agents <arms>', 'comma-separated arms, each a rule spec (fixed:17.99), an agent kind (q-learning), a policy folder or a registered version (registry:everyday@2, registry:everyday@production; checked against the registry\'s content hash, as are folders inside $PRICELAB_HOME/policies); name=spec names an arm')
+    .requiredOption('--agents <arms>', 'comma-separated arms, each a rule spec (fixed:17.99), an agent kind (q-learning), a policy folder, a registered version (registry:everyday@2, registry:everyday@production; checked against the registry\'s content hash, as are folders inside $PRICELAB_HOME/policies) or a shop\'s own price path replayed (historical:sales.csv, historical:sales.csv#map.json; quote a file name with a comma: historical:"a, b.csv"; docs/calibration.md); name=spec names an arm')
     .option('--seeds <n>', 'analysis seeds (the unit of analysis; each trains learners anew)', positiveInteger, 10)
     .option('--seed <n>', 'first analysis seed (seeds are seed, seed + 1, ...)', integer, 1)
     .option('--episodes <n>', 'evaluation episodes per seed and arm (episode e of seed s runs on env seed 1000000 + 1000 s + e)', positiveInteger, 10)
@@ -79,7 +79,7 @@ async function compareCommand(scenario: string, options: CompareCommandOptions):
   let progress: Progress | undefined;
   const outcome = await compare({
     scenario,
-    arms: options.agents.split(',').map((arm) => arm.trim()).filter((arm) => arm.length > 0),
+    arms: splitArmList(options.agents),
     configFiles: parseConfigOptions(options.config),
     ...(options.baseline === undefined ? {} : { baseline: options.baseline }),
     seeds: options.seeds,

@@ -5,6 +5,8 @@
  *   an agent kind, trained per seed when it learns                 q-learning, ucb1, dqn (config from a JSON file)
  *   a policy artifact folder (policy.json + weights), loaded and   runs/dqn1/policy
  *   integrity-checked, evaluated as it is (never retrained)
+ *   a shop's own price path, replayed (agents/historical.ts)       historical:sales.csv, historical:oj.csv.gz#map.json
+ *   (the caller reads the file first: `histories`, calibration/historical.ts)
  *   a registered version, resolved by the caller's `resolveArtifact`  registry:everyday@2, registry:everyday@production
  *   (the CLI passes serving's registry): its policy.json must have the content hash recorded
  *   at registration, checked before anything else is read, as serving checks it
@@ -18,6 +20,7 @@ import { resolve } from 'node:path';
 import { readArtifact, type ExpectedContent } from '../../agents/artifact.js';
 import type { Agent, AgentExport } from '../../agents/agent.js';
 import { parsePolicySpec, policySpecs } from '../../agents/policy-spec.js';
+import type { HistoricalConfig } from '../../agents/historical.js';
 import { agentDefinitions } from '../../agents/registry.js';
 import type { TimeLimit } from '../../env/env.js';
 import { PricelabError, configError, type Problem } from '../../env/errors.js';
@@ -75,6 +78,8 @@ export interface ArmFacts {
   readonly model: MarketModel;
   readonly featureNames: readonly string[];
   readonly resolveArtifact?: ArtifactResolver;
+  /** `historical:` specs' price paths, read by the caller (parsing is synchronous, reading a sales file is not). */
+  readonly histories?: ReadonlyMap<string, HistoricalConfig>;
 }
 
 /** Names appear in tables and the JSON; they may be a path (an artifact arm without name=), never hold spaces, commas or '='. */
@@ -90,9 +95,9 @@ export function parseArms(specs: readonly string[], configFiles: ReadonlyMap<str
   if (specs.length < 2) problems.push({ path: ['agents'], message: `expected at least two arms (a,b[,c...]), found ${specs.length}` });
   specs.forEach((written, index) => {
     const name = armNameOf(written);
-    const spec = written.includes('=') ? written.slice(written.indexOf('=') + 1) : written;
+    const spec = armSpecOf(written);
     if (!armNamePattern.test(name)) {
-      problems.push({ path: ['agents', index], message: `expected an arm name without spaces, commas or '=', found "${name}"` });
+      problems.push({ path: ['agents', index], message: `expected an arm name without spaces, commas or '=' (write name=spec to give one), found "${name}"` });
       return;
     }
     if (arms.some((arm) => arm.name === name)) {
@@ -116,9 +121,38 @@ export function parseArms(specs: readonly string[], configFiles: ReadonlyMap<str
   return arms;
 }
 
-/** The name of `name=spec`, or the spec itself. */
+/** The name of `name=spec`, or the spec itself. An '=' after a double quote is part of a quoted file name, not a name. */
 export function armNameOf(written: string): string {
-  return written.includes('=') ? written.slice(0, written.indexOf('=')) : written;
+  return hasArmName(written) ? written.slice(0, written.indexOf('=')) : written;
+}
+
+/** The spec of `name=spec`, or the whole of it. */
+export function armSpecOf(written: string): string {
+  return hasArmName(written) ? written.slice(written.indexOf('=') + 1) : written;
+}
+
+function hasArmName(written: string): boolean {
+  const equals = written.indexOf('=');
+  return equals >= 0 && !written.slice(0, equals).includes('"');
+}
+
+/**
+ * Splits a comma-separated list of arms (`--agents`): commas inside double quotes belong to a
+ * quoted file name (`historical:"sales, 2024.csv",q-learning`); blanks around arms go.
+ */
+export function splitArmList(text: string): string[] {
+  const arms: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (const character of text) {
+    if (character === '"') quoted = !quoted;
+    if (character === ',' && !quoted) {
+      arms.push(current);
+      current = '';
+    } else current += character;
+  }
+  arms.push(current);
+  return arms.map((arm) => arm.trim()).filter((arm) => arm.length > 0);
 }
 
 function resolveArm(name: string, spec: string, configFile: string | undefined, facts: ArmFacts): Arm {
@@ -133,7 +167,7 @@ function resolveArm(name: string, spec: string, configFile: string | undefined, 
   const looksLikeRule = policySpecs.some((pattern) => pattern.split(/[:[]/)[0] === spec.split(':')[0]);
   if (looksLikeRule && !agentDefinitions.has(spec)) {
     if (configFile !== undefined) throw configError('config', [{ path: ['config'], message: `expected no --config for the rule spec "${spec}" (its parameter is in the spec), found ${configFile}` }]);
-    const { kind, config } = parsePolicySpec(spec, { listPrice: facts.model.listPrice, ladder: facts.model.ladder });
+    const { kind, config } = parsePolicySpec(spec, { listPrice: facts.model.listPrice, ladder: facts.model.ladder, ...(facts.histories ? { histories: facts.histories } : {}) });
     return { name, spec, source: 'rule', kind, config };
   }
   const definition = agentDefinitions.get(spec);

@@ -28,6 +28,11 @@ const cases: Case[] = [
   { kind: 'festival-rule', scenario: 'singles-day-v1' },
   { kind: 'myopic-oracle', scenario: 'steady-state-v1' },
   { kind: 'dp-optimal', scenario: 'markdown-gvr-v1' },
+  {
+    kind: 'historical-replay',
+    scenario: 'steady-state-v1',
+    config: { source: { file: 'sales.csv', sha256: 'a'.repeat(64), rows: 3 }, periodLength: 'week', lengthDays: 21, changes: [{ day: 0, price: 16.99 }, { day: 7, price: 19.49 }, { day: 14, price: 21.99 }] },
+  },
   { kind: 'q-learning', scenario: 'steady-state-v1', steps: 2000 },
   { kind: 'epsilon-greedy', scenario: 'steady-state-v1' },
   { kind: 'ucb1', scenario: 'steady-state-v1' },

@@ -1,0 +1,132 @@
+/**
+ * The `historical:<sales file>[#<map.json>]` policy spec: a shop's sales history read with
+ * the same reader and column map as `pricelab calibrate` (calibration/reader.ts; without
+ * `#<map.json>`, the default columns period, units, price, and store when present), turned
+ * into the price path that agents/historical.ts replays.
+ *
+ *   historical:sales.csv                 default column names
+ *   historical:oj.csv.gz#tropicana.json  the column map in tropicana.json
+ *   historical:"my, sales.csv"#map.json  a file name with a comma or '#': quote it
+ *
+ * The path: one price per period of one store and product. Day 0 is the history's first
+ * period. A dated row's price holds from its date until the next dated row (so a weekly
+ * dated history plays each week's price on each of its days); numbered periods last one
+ * period length: `periodLength` (the scenario's calibration record says day or week; a
+ * scenario not calibrated counts periods as days). A missing period keeps the price before
+ * it; the last one lasts one period length; then the path repeats (agents/historical.ts).
+ * Rows need not be sorted. Refused, exit 2, naming the column and row: everything the
+ * calibration reader refuses, several stores (pick one with the map's `filter`), and two rows
+ * of the same period with different prices. Nothing here is random.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { historicalConfigSchema, type HistoricalConfig } from '../agents/historical.js';
+import { PricelabError, configError, type Problem } from '../env/errors.js';
+import { defaultColumnMap, parseColumnMap } from './column-map.js';
+import { readSales, type SalesData } from './reader.js';
+
+export const historicalPrefix = 'historical:';
+
+export interface HistoricalSpec {
+  /** The sales file. */
+  readonly file: string;
+  /** The column map file, after `#`. */
+  readonly map?: string;
+}
+
+const syntax = 'historical:<sales file>[#<map.json>] (quote a file name holding a comma or #: historical:"my, file.csv")';
+
+/** Splits `historical:<file>[#<map.json>]`; the file may be double-quoted. */
+export function parseHistoricalSpec(spec: string): HistoricalSpec {
+  const refuse = (why: string) => configError(`cannot use policy "${spec}": ${why}`, [{ path: ['policy'], message: `expected ${syntax}, found "${spec}"` }]);
+  if (!spec.startsWith(historicalPrefix)) throw refuse(`it does not start with ${historicalPrefix}`);
+  const rest = spec.slice(historicalPrefix.length);
+  let file: string;
+  let after: string;
+  if (rest.startsWith('"')) {
+    const closing = rest.indexOf('"', 1);
+    if (closing < 0) throw refuse('the quoted file name has no closing quote');
+    file = rest.slice(1, closing);
+    after = rest.slice(closing + 1);
+    if (after !== '' && !after.startsWith('#')) throw refuse('expected #<map.json> or nothing after the quoted file name');
+  } else {
+    const hash = rest.indexOf('#');
+    file = hash < 0 ? rest : rest.slice(0, hash);
+    after = hash < 0 ? '' : rest.slice(hash);
+  }
+  const map = after.startsWith('#') ? after.slice(1) : undefined;
+  if (file === '') throw refuse('the sales file is missing');
+  if (map === '') throw refuse('the column map after # is missing');
+  return map === undefined ? { file } : { file, map };
+}
+
+export interface HistoricalOptions {
+  /** The length of one numbered period of the history (default day). */
+  readonly periodLength?: 'day' | 'week';
+}
+
+/** Reads the spec's file (and map) and builds the price path. Throws config (exit 2) or not-found (exit 3) errors. */
+export async function readHistoricalPolicy(spec: string, options: HistoricalOptions = {}): Promise<HistoricalConfig> {
+  const parsed = parseHistoricalSpec(spec);
+  const map = parsed.map === undefined ? parseColumnMap(defaultColumnMap, 'the default column map') : parseColumnMap(readMapFile(parsed.map), parsed.map);
+  const sales = await readSales(parsed.file, { map, defaultMap: parsed.map === undefined });
+  return historicalPath(sales, { periodLength: options.periodLength ?? 'day', ...(parsed.map === undefined ? {} : { mapFile: parsed.map }) });
+}
+
+function readMapFile(path: string): unknown {
+  if (!existsSync(path)) throw new PricelabError('not-found', `no column map at ${path}`);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  } catch (error) {
+    throw configError(`${path} is not valid JSON`, [{ path: [], message: `expected a column map in JSON, found a syntax error: ${(error as Error).message}` }]);
+  }
+}
+
+/** Where a kept row is in the file: its data row when nothing was filtered out, else its place among the kept rows. */
+function rowName(sales: SalesData, row: number): string {
+  return sales.rowsFiltered === 0 ? `row ${row + 1}` : `row ${row + 1} of those matching the filter`;
+}
+
+/** The replayed price path of a read history (pure). */
+export function historicalPath(sales: SalesData, options: { periodLength: 'day' | 'week'; mapFile?: string }): HistoricalConfig {
+  const problems: Problem[] = [];
+  if (sales.storeNames.length > 1) {
+    const column = sales.map.store ?? 'store';
+    problems.push({
+      path: [column],
+      message: `expected one store's price path (add "filter": {"${column}": ...} to a column map), found ${sales.storeNames.length} stores (${sales.storeNames.slice(0, 3).map((name) => `"${name}"`).join(', ')}${sales.storeNames.length > 3 ? ', ...' : ''})`,
+    });
+  }
+  const periodDays = options.periodLength === 'week' ? 7 : 1;
+  // Day offset of each row: dates are days already; numbered periods count periodDays each.
+  const scale = sales.periodKind === 'date' ? 1 : periodDays;
+  let first = Number.POSITIVE_INFINITY;
+  for (const value of sales.period) first = Math.min(first, value);
+  const order = Array.from({ length: sales.rows }, (_, row) => row).sort((left, right) => (sales.period[left] ?? 0) - (sales.period[right] ?? 0) || left - right);
+  const changes: { day: number; price: number }[] = [];
+  let previousRow = -1;
+  for (const row of order) {
+    const day = ((sales.period[row] ?? 0) - first) * scale;
+    const price = sales.price[row] ?? 0;
+    const last = changes[changes.length - 1];
+    if (previousRow >= 0 && sales.period[previousRow] === sales.period[row]) {
+      if (price !== sales.price[previousRow] && problems.length < 20) {
+        problems.push({
+          path: [sales.rowsFiltered === 0 ? 'row' : 'rowAfterFilter', row + 1, sales.map.price],
+          message: `expected one price per period, found ${price} here and ${sales.price[previousRow]} at ${rowName(sales, previousRow)} for the same ${sales.periodKind === 'date' ? 'date' : 'period'}`,
+        });
+      }
+      continue;
+    }
+    previousRow = row;
+    if (last === undefined || last.price !== price) changes.push({ day, price });
+  }
+  if (problems.length > 0) throw configError(`${sales.source.path} is not one price path`, problems);
+  const lastDay = ((sales.period[order[order.length - 1] ?? 0] ?? 0) - first) * scale;
+  const config = {
+    source: { file: sales.source.path, sha256: sales.source.sha256, rows: sales.rows, ...(options.mapFile === undefined ? {} : { map: options.mapFile }) },
+    periodLength: options.periodLength,
+    lengthDays: lastDay + periodDays,
+    changes,
+  };
+  return historicalConfigSchema.parse(config);
+}
