@@ -9,6 +9,9 @@ import { z } from 'zod';
 
 const finite = z.number().finite();
 const share = z.number().min(0).max(1);
+/** A 95% Wald interval (endogeneity and inverted shares). */
+const interval = z.strictObject({ value: finite, standardError: finite.nonnegative(), lower: finite, upper: finite });
+const namedInterval = z.strictObject({ parameter: z.string().min(1), value: finite, standardError: finite.nonnegative(), lower: finite, upper: finite });
 
 export const calibrationRecordSchema = z.strictObject({
   method: z.string().min(1).describe('the estimator, named (e.g. maximum likelihood, Poisson units with the logit mean)'),
@@ -67,6 +70,33 @@ export const calibrationRecordSchema = z.strictObject({
       predictiveCoverage90: share.optional().describe('share of holdout rows inside the 90% predictive band of the fit on the training periods'),
     })
     .optional(),
+  endogeneity: z
+    .strictObject({
+      instruments: z.array(z.string()).describe('the excluded price instruments used (cost column; mean price of the other stores in the period)'),
+      rows: z.number().int().min(0).describe('rows where every instrument is defined'),
+      firstStage: z
+        .strictObject({ fStatistic: finite, numeratorDegrees: z.number().int().min(1), denominatorDegrees: z.number().int(), weak: z.boolean().describe('F below 10'), method: z.string().min(1) })
+        .optional(),
+      naive: z.strictObject({ priceSensitivity: interval, method: z.string().min(1) }).optional(),
+      instrumented: z.strictObject({ priceSensitivity: interval, controlCoefficient: interval, method: z.string().min(1) }).optional(),
+      durbinWuHausman: z.strictObject({ statistic: finite, pValue: share, method: z.string().min(1) }).optional().describe('test of an exogenous price'),
+      choice: z.enum(['naive', 'instrumented']).describe('the estimate the scenario uses'),
+      reason: z.string().min(1),
+    })
+    .optional()
+    .describe('price endogeneity: control-function estimate beside the naive one (calibration/endogeneity.ts)'),
+  invertedShares: z
+    .strictObject({
+      method: z.string().min(1),
+      rows: z.number().int().min(0),
+      rowsDropped: z.number().int().min(0).describe('rows with units above the traffic'),
+      ordinaryLeastSquares: z.strictObject({ estimates: z.array(namedInterval), method: z.string().min(1) }),
+      twoStageLeastSquares: z
+        .strictObject({ estimates: z.array(namedInterval), instruments: z.array(z.string()), rows: z.number().int().min(0), firstStageF: finite, weak: z.boolean(), method: z.string().min(1) })
+        .optional(),
+    })
+    .optional()
+    .describe('demand on inverted shares (Berry 1994) beside the likelihood fit, when traffic is given (calibration/inverted-shares.ts)'),
 });
 
 export type CalibrationRecord = z.output<typeof calibrationRecordSchema>;

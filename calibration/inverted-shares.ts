@@ -1,0 +1,133 @@
+/**
+ * Card: demand on inverted shares (Berry 1994), beside the likelihood fit, when a traffic
+ * column measures the market size M_t (visits).
+ *
+ * The logit share inverts to a linear equation in the utilities:
+ *   log(s_t) - log(s_0t) = a - b p_t + sum_m gamma_m z_mt + sum_k c_k r_kt + xi_t
+ * with s_t = units_t / M_t our share and s_0t = 1 - s_t everything else (the outside option,
+ * and the rivals when there are rival columns: their units are not observed, so their shares
+ * cannot be taken out of s_0t; their prices then enter linearly, c_k a first-order stand-in
+ * for -log(1 + sum_k exp(a_k - b r_k)), and a is not the likelihood's quality). With no rival
+ * columns this is exactly the simulator's logit, and a and b are the likelihood's.
+ * Shares use the empirical logit log((units + 1/2) / (M - units + 1/2)) (Cox 1970), so days
+ * without sales stay in; rows with units above M + 1/2 are dropped (counted).
+ *
+ * Estimators, each with 95% Wald intervals from standard errors clustered by period:
+ *   - OLS (streaming Householder QR, calibration/endogeneity.ts's leastSquares);
+ *   - 2SLS with the price instruments of calibration/endogeneity.ts (cost; other stores'
+ *     mean price), on the rows where every instrument is defined, with its first-stage F.
+ * The error xi_t holds the unobserved demand shock and the binomial sampling noise of the
+ * share (variance about 1 / (M s (1 - s))): unweighted least squares stays consistent; the
+ * robust standard errors carry the heteroskedasticity.
+ */
+import type { CalibrationRecord } from '../scenarios/calibration-record.js';
+import { waldZ95, type LogitPoissonData } from './logit-poisson.js';
+import { clusterRobustLeastSquares, twoStageLeastSquares, type PriceInstrument } from './endogeneity.js';
+import type { Matrix } from 'ml-matrix';
+
+export type InvertedSharesRecord = NonNullable<CalibrationRecord['invertedShares']>;
+
+export interface InvertedSharesOptions {
+  /** The demand design; its logMarketSize must be log traffic (the observed market). */
+  readonly design: LogitPoissonData;
+  readonly instruments: readonly PriceInstrument[];
+  /** Cluster (period) per row. */
+  readonly cluster: ArrayLike<number>;
+}
+
+/** The empirical logit log((y + 1/2) / (M - y + 1/2)); NaN when units exceed M + 1/2. */
+export function invertedShare(units: number, marketSize: number): number {
+  const outside = marketSize - units + 0.5;
+  return outside > 0 ? Math.log((units + 0.5) / outside) : Number.NaN;
+}
+
+export function estimateInvertedShares(options: InvertedSharesOptions): InvertedSharesRecord {
+  const { design } = options;
+  const promotionCount = design.promotions.length;
+  const rivalCount = design.rivalPrices.length;
+  const exogenousNames = ['intercept', ...design.promotionNames.map((name) => `lift:${name}`), ...design.rivalNames.map((name) => `rivalPrice:${name}`)];
+  const exogenousCount = exogenousNames.length;
+  const responseOf = (row: number) => (design.include && design.include[row] !== 1 ? Number.NaN : invertedShare(design.units[row] ?? 0, Math.exp(design.logMarketSize[row] ?? 0)));
+  const fillExogenous = (row: number, into: Float64Array) => {
+    into[0] = 1;
+    for (let index = 0; index < promotionCount; index++) into[1 + index] = design.promotions[index]?.[row] ?? 0;
+    for (let index = 0; index < rivalCount; index++) into[1 + promotionCount + index] = design.rivalPrices[index]?.[row] ?? 0;
+  };
+  let rowsDropped = 0;
+  for (let row = 0; row < design.rows; row++) {
+    if (design.include && design.include[row] !== 1) continue;
+    if (Number.isNaN(responseOf(row))) rowsDropped++;
+  }
+  const ordinary = clusterRobustLeastSquares(
+    {
+      rows: design.rows,
+      columnNames: [...exogenousNames, 'price'],
+      fill: (row, into) => {
+        fillExogenous(row, into);
+        into[exogenousCount] = design.price[row] ?? 0;
+        return responseOf(row);
+      },
+    },
+    options.cluster,
+  );
+  const method =
+    'inverted shares (Berry 1994): log(s) - log(1 - s) with s = units / traffic (empirical logit, + 1/2) regressed on the price, promotions' +
+    (rivalCount > 0 ? ' and rival prices (entering linearly: rival units are not observed, so quality is not the likelihood\'s)' : '') +
+    '; 95% Wald intervals, standard errors clustered by period';
+  const record: InvertedSharesRecord = {
+    method,
+    rows: ordinary.rowsUsed,
+    rowsDropped,
+    ordinaryLeastSquares: { estimates: estimatesOf(ordinary.columnNames, ordinary.coefficients, ordinary.covariance), method: 'ordinary least squares (Householder QR)' },
+  };
+  const instruments = options.instruments;
+  if (instruments.length === 0) return record;
+  const iv = twoStageLeastSquares({
+    rows: design.rows,
+    exogenousNames,
+    endogenousName: 'price',
+    instrumentNames: instruments.map((instrument) => instrument.name),
+    cluster: options.cluster,
+    fill: (row, into) => {
+      fillExogenous(row, into);
+      into[exogenousCount] = design.price[row] ?? 0;
+      for (const [index, instrument] of instruments.entries()) {
+        into[exogenousCount + 1 + index] = instrument.defined && instrument.defined[row] !== 1 ? Number.NaN : (instrument.values[row] ?? Number.NaN);
+      }
+      return responseOf(row);
+    },
+  });
+  const estimates = estimatesOf(iv.columnNames, iv.coefficients, iv.covariance);
+  if (estimates.length < iv.columnNames.length || !Number.isFinite(iv.firstStage.statistic)) return record;
+  return {
+    ...record,
+    twoStageLeastSquares: {
+      estimates,
+      instruments: instruments.map((instrument) => instrument.name),
+      rows: iv.rowsUsed,
+      firstStageF: Number(iv.firstStage.statistic.toPrecision(6)),
+      weak: iv.firstStage.weak,
+      method: 'two-stage least squares: the price\'s first stage on the instruments and the exogenous regressors, then OLS on its fitted values; residuals from the actual price',
+    },
+  };
+}
+
+/** Coefficients as estimates named as the likelihood's parameters (price sensitivity b = minus the price coefficient); non-finite ones left out. */
+function estimatesOf(columnNames: readonly string[], coefficients: Float64Array, covariance: Matrix): InvertedSharesRecord['ordinaryLeastSquares']['estimates'] {
+  return columnNames.flatMap((name, index) => {
+    const sign = name === 'price' ? -1 : 1;
+    const value = sign * (coefficients[index] ?? Number.NaN);
+    const standardError = Math.sqrt(covariance.get(index, index));
+    if (!Number.isFinite(value) || !Number.isFinite(standardError)) return [];
+    const round = (number: number) => Number(number.toPrecision(6));
+    return [
+      {
+        parameter: name === 'price' ? 'priceSensitivity' : name === 'intercept' ? 'quality' : name,
+        value: round(value),
+        standardError: round(standardError),
+        lower: round(value - waldZ95 * standardError),
+        upper: round(value + waldZ95 * standardError),
+      },
+    ];
+  });
+}
