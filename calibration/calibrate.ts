@@ -22,6 +22,7 @@ import type { ScenarioInput } from '../scenarios/schema.js';
 import type { ColumnMap } from './column-map.js';
 import { fitLogitNegativeBinomial, fitLogitPoisson, logitShare, parameterNames, rowLogMarketSize, type LogitPoissonData, type LogitPoissonFit } from './logit-poisson.js';
 import { readSales, type SalesData } from './reader.js';
+import { censoredRows, censoringRecord, withoutCensoring } from './censoring.js';
 import negativeBinomialCdf from '@stdlib/stats-base-dists-negative-binomial-cdf';
 import poissonCdf from '@stdlib/stats-base-dists-poisson-cdf';
 
@@ -155,6 +156,8 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
   const inSampleCoverage = predictiveCoverage(sales, fittedLogMarketSize, fit, () => true);
   const seconds = (performance.now() - started) / 1000;
   const { scenario, record } = buildScenario(sales, fit, { periodLength, multiple, holdout, meanElasticity, seconds, periods: distinct.length, options, poissonLogLikelihood: poisson.logLikelihood, inSampleCoverage });
+  // Stockouts: the naive fit (stockout rows taken as exact demand) beside the censored one the scenario uses.
+  if (fullDesign.censored) record.censoring = censoringRecord(sales, fullDesign.censored, fit.rowsUsed, fitDemand(withoutCensoring(fullDesign), options.likelihood ?? 'auto').fit, fit);
   const rows: CalibrationRows = { sales, period: periods.index, firstHoldoutPeriod: holdout ? distinct[holdout.trainingPeriods] : undefined, logMarketSize: fittedLogMarketSize };
   return { scenario, record, fit, holdout, meanElasticity, seconds, predictiveCoverage90: inSampleCoverage, rows };
 }
@@ -229,7 +232,9 @@ function setMarketSize(sales: SalesData, multiple: number, include: Uint8Array |
 }
 
 function design(sales: SalesData, logMarketSize: Float64Array, include: Uint8Array | undefined, arrivalEffects: LogitPoissonData['arrivalEffects']): LogitPoissonData {
+  const censored = censoredRows(sales);
   return {
+    ...(censored ? { censored } : {}),
     rows: sales.rows,
     units: sales.units,
     logMarketSize,

@@ -30,8 +30,23 @@
  * Derivatives: with d_j = du_j/dtheta (u linear in theta) and shares s_j,
  *   dlog lambda = d_0 - m,  m = sum_j s_j d_j;   d2 log lambda = -(sum_j s_j d_j d_j' - m m')
  *   grad = sum_t (y_t - lambda_t) dlog lambda_t;  -Hessian = sum_t lambda_t g g' + (y_t - lambda_t)(sum_j s_j d_j d_j' - m m').
+ *
+ * Censored rows (a stockout: units sold is a lower bound on demand, `censored`): the row's
+ * term is log P(Y >= y) instead of log P(Y = y), under the same law (Tobit-style). With
+ * eta = log lambda and S = P(Y >= y): dS/deta = y P(Y = y) for both laws (Poisson:
+ * S = P(y, lambda), the regularized lower incomplete gamma; NB2: S = I_x(y, k), the
+ * regularized incomplete beta at x = lambda / (k + lambda)), so
+ *   dl/deta = a = y P(Y = y) / S,   d2l/deta2 = a (r_y - a)
+ * where r_y = dlog P(Y = y)/deta is the uncensored row's residual (y - lambda, or
+ * k (y - lambda) / (k + lambda)). The rest of the chain rule (through the shares) is the
+ * uncensored row's with a in place of the residual and a (a - r_y) as the curvature; a
+ * censored row with y = 0 carries no information (S = 1). Its Fisher-scoring weight is a^2
+ * (the censored score's square: positive, for the fallback direction only; intervals use the
+ * observed information). Incomplete gamma and beta from @stdlib.
  */
 import { CholeskyDecomposition, Matrix, inverse } from 'ml-matrix';
+import betainc from '@stdlib/math-base-special-betainc';
+import gammainc from '@stdlib/math-base-special-gammainc';
 import gammaln from '@stdlib/math-base-special-gammaln';
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 
@@ -53,6 +68,43 @@ export interface LogitPoissonData {
    * the parameters are named `arrival:<name>`, after the rival qualities.
    */
   readonly arrivalEffects?: { readonly names: readonly string[]; readonly level: Int8Array };
+  /** 1 for censored rows (the period stocked out: demand >= units sold); their term is log P(Y >= y). All exact when absent. */
+  readonly censored?: Uint8Array;
+}
+
+/**
+ * One censored row's term: log S with S = P(Y >= y), its derivative in eta = log lambda
+ * (`score`, a = y P(Y = y) / S) and minus its second derivative (`curvature`, a (a - r_y)),
+ * under the Poisson (dispersionSize Infinity) or NB2 with size k. Non-integer y (units from
+ * log units) use the continuous extensions (incomplete gamma and beta at real y).
+ */
+export function censoredTerm(units: number, logLambda: number, dispersionSize = Number.POSITIVE_INFINITY): { logSurvival: number; score: number; curvature: number } {
+  if (!(units > 0)) return { logSurvival: 0, score: 0, curvature: 0 };
+  const lambda = Math.exp(logLambda);
+  const poisson = !Number.isFinite(dispersionSize);
+  const k = dispersionSize;
+  // log P(Y = y) (continuous in y) and r_y = dlog P(Y = y)/deta.
+  const logProbability = poisson
+    ? units * logLambda - lambda - gammaln(units + 1)
+    : gammaln(units + k) - gammaln(k) - gammaln(units + 1) + k * (Math.log(k) - Math.log(k + lambda)) + units * (logLambda - Math.log(k + lambda));
+  const residual = poisson ? units - lambda : (k * (units - lambda)) / (k + lambda);
+  const survival = poisson ? gammainc(lambda, units) : betainc(lambda / (k + lambda), units, k);
+  let logSurvival = Math.log(survival);
+  if (!(survival > 1e-300)) {
+    // Far in the tail (lambda << y) S leaves the normal doubles: sum the tail itself,
+    // S = P(Y = y) sum_j prod_{i < j} P(Y = y + i + 1) / P(Y = y + i), whose ratios
+    // (lambda / (y + i + 1), or x (y + i + k) / (y + i + 1)) are small there.
+    const x = poisson ? 0 : lambda / (k + lambda);
+    let term = 1;
+    let sum = 1;
+    for (let index = 0; index < 100_000 && term > 1e-17 * sum; index++) {
+      term *= poisson ? lambda / (units + index + 1) : (x * (units + index + k)) / (units + index + 1);
+      sum += term;
+    }
+    logSurvival = logProbability + Math.log(sum);
+  }
+  const score = Math.exp(Math.log(units) + logProbability - logSurvival);
+  return { logSurvival, score, curvature: score * (score - residual) };
 }
 
 export interface ParameterEstimate {
@@ -134,6 +186,8 @@ interface Pass {
   negativeHessian: Float64Array;
   fisher: Float64Array;
   pearson: number;
+  /** Rows in the Pearson sum (uncensored rows used). */
+  pearsonRows: number;
   rows: number;
 }
 
@@ -162,6 +216,7 @@ function evaluate(data: LogitPoissonData, theta: Float64Array, withDerivatives: 
   const score = new Float64Array(size);
   let logLikelihood = 0;
   let pearson = 0;
+  let pearsonRows = 0;
   let rows = 0;
   const sensitivity = theta[1] ?? 0;
   for (let row = 0; row < data.rows; row++) {
@@ -188,10 +243,16 @@ function evaluate(data: LogitPoissonData, theta: Float64Array, withDerivatives: 
     const logLambda = rowLogMarketSize(data, theta, row) + logShare;
     const lambda = Math.exp(logLambda);
     const units = data.units[row] ?? 0;
-    if (poisson) {
+    const censored = data.censored?.[row] === 1 ? censoredTerm(units, logLambda, dispersionSize) : undefined;
+    if (censored) {
+      // log P(Y >= y), every constant included (constantOf skips censored rows); no Pearson term.
+      logLikelihood += censored.logSurvival;
+    } else if (poisson) {
+      pearsonRows++;
       logLikelihood += (units > 0 ? units * logLambda : 0) - lambda;
       pearson += lambda > 0 ? ((units - lambda) * (units - lambda)) / lambda : 0;
     } else {
+      pearsonRows++;
       logLikelihood += (units > 0 ? units * logLambda : 0) - (units + k) * Math.log(k + lambda) + sizeConstant + gammaln(units + k);
       pearson += lambda > 0 ? ((units - lambda) * (units - lambda)) / (lambda + (lambda * lambda) / k) : 0;
     }
@@ -215,9 +276,9 @@ function evaluate(data: LogitPoissonData, theta: Float64Array, withDerivatives: 
     const level = data.arrivalEffects?.level[row] ?? -1;
     if (level >= 0) score[ownLength + rivalCount + level] = 1;
     // residual: dl/deta; curvature: -d2l/deta2; expected: its expectation (Fisher scoring).
-    const residual = poisson ? units - lambda : (k * (units - lambda)) / (k + lambda);
-    const curvature = poisson ? lambda : ((units + k) * lambda * k) / ((k + lambda) * (k + lambda));
-    const expected = poisson ? lambda : (lambda * k) / (k + lambda);
+    const residual = censored ? censored.score : poisson ? units - lambda : (k * (units - lambda)) / (k + lambda);
+    const curvature = censored ? censored.curvature : poisson ? lambda : ((units + k) * lambda * k) / ((k + lambda) * (k + lambda));
+    const expected = censored ? censored.score * censored.score : poisson ? lambda : (lambda * k) / (k + lambda);
     for (let p = 0; p < size; p++) gradient[p] = (gradient[p] ?? 0) + residual * (score[p] ?? 0);
     // -Hessian += curvature g g' + residual (second moment - m m'); Fisher += expected g g'.
     for (let p = 0; p < size; p++) {
@@ -248,7 +309,17 @@ function evaluate(data: LogitPoissonData, theta: Float64Array, withDerivatives: 
       fisher[q * size + p] = fisher[p * size + q] ?? 0;
     }
   }
-  return { logLikelihood, gradient, negativeHessian, fisher, pearson, rows };
+  return { logLikelihood, gradient, negativeHessian, fisher, pearson, pearsonRows, rows };
+}
+
+/** The log-likelihood (without the sum log y! of exact rows), its gradient and minus its Hessian at `theta` (checked against numerical derivatives in tests). */
+export function logLikelihoodDerivatives(
+  data: LogitPoissonData,
+  theta: ArrayLike<number>,
+  dispersionSize = Number.POSITIVE_INFINITY,
+): { logLikelihood: number; gradient: Float64Array; negativeHessian: Float64Array } {
+  const pass = evaluate(data, Float64Array.from(theta), true, dispersionSize);
+  return { logLikelihood: pass.logLikelihood, gradient: pass.gradient, negativeHessian: pass.negativeHessian };
 }
 
 function toMatrix(values: Float64Array, size: number): Matrix {
@@ -447,7 +518,7 @@ function assemble(data: LogitPoissonData, result: NewtonResult, options: FitOpti
   const quasiThreshold = options.quasiThreshold ?? 1;
   const names = parameterNames(data.promotionNames, data.rivalNames, data.arrivalEffects?.names);
   const covarianceMatrix = identifiedCovariance(pass.negativeHessian, size);
-  const dispersion = pass.rows > size ? pass.pearson / (pass.rows - size) : Number.NaN;
+  const dispersion = pass.pearsonRows > size ? pass.pearson / (pass.pearsonRows - size) : Number.NaN;
   const quasi = Number.isFinite(dispersion) && dispersion > quasiThreshold;
   const varianceScale = quasi ? dispersion : 1;
   const z = options.confidence === undefined ? waldZ95 : normalQuantile(0.5 + options.confidence / 2, 0, 1);
@@ -482,7 +553,7 @@ function assemble(data: LogitPoissonData, result: NewtonResult, options: FitOpti
 function constantOf(data: LogitPoissonData): number {
   let total = 0;
   for (let row = 0; row < data.rows; row++) {
-    if (data.include && data.include[row] !== 1) continue;
+    if ((data.include && data.include[row] !== 1) || data.censored?.[row] === 1) continue;
     total += gammaln((data.units[row] ?? 0) + 1);
   }
   return total;

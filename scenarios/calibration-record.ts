@@ -58,6 +58,18 @@ export const calibrationRecordSchema = z.strictObject({
     predictiveCoverage90: share.optional().describe('share of rows whose units fall inside the 90% predictive band of the fitted law (about 0.9 when the law fits)'),
     seconds: finite.nonnegative(),
   }),
+  censoring: z
+    .strictObject({
+      rowsCensored: z.number().int().min(1).describe('rows whose demand is censored at the units sold (a stockout)'),
+      shareCensored: share,
+      rule: z.string().min(1).describe('which rows count as censored'),
+      method: z.string().min(1),
+      naiveMethod: z.string().min(1),
+      censored: z.strictObject({ quality: z.strictObject({ value: finite, lower: finite, upper: finite }), priceSensitivity: z.strictObject({ value: finite, lower: finite, upper: finite }) }).describe('the censored fit, used for the scenario (95% intervals)'),
+      naive: z.strictObject({ quality: z.strictObject({ value: finite, lower: finite, upper: finite }), priceSensitivity: z.strictObject({ value: finite, lower: finite, upper: finite }) }).describe('the naive fit, stockout rows taken as exact demand (95% intervals)'),
+    })
+    .optional()
+    .describe('censored demand at stockouts: the naive fit beside the censored one (calibration/censoring.ts)'),
   holdout: z
     .strictObject({
       fraction: z.number().min(0).max(1),
