@@ -21,6 +21,7 @@ import type { CalibrationRecord } from '../scenarios/calibration-record.js';
 import type { ScenarioInput } from '../scenarios/schema.js';
 import type { ColumnMap } from './column-map.js';
 import { fitLogitNegativeBinomial, fitLogitPoisson, logitShare, parameterNames, rowLogMarketSize, type LogitPoissonData, type LogitPoissonFit } from './logit-poisson.js';
+import { applyPooling, type PoolingOptions, type PoolingResult } from './pooling.js';
 import { readSales, type SalesData } from './reader.js';
 import { censoredRows, censoringRecord, withoutCensoring } from './censoring.js';
 import negativeBinomialCdf from '@stdlib/stats-base-dists-negative-binomial-cdf';
@@ -43,6 +44,8 @@ export interface CalibrateOptions {
   /** Recorded in the scenario card (the fit itself draws no random numbers). */
   readonly seed?: number;
   readonly likelihood?: Likelihood;
+  /** Partial pooling across stores (calibration/pooling.ts): on by default with 3 or more stores; store attributes; one store's scenario. */
+  readonly pooling?: PoolingOptions;
 }
 
 const overdispersed = 1.5;
@@ -78,6 +81,8 @@ export interface CalibrationResult {
   readonly seconds: number;
   /** The rows behind the fit, for the report (calibration/report.ts). */
   readonly rows: CalibrationRows;
+  /** Store-level estimates with partial pooling, when the history has several stores. */
+  readonly pooling?: PoolingResult | undefined;
 }
 
 export interface CalibrationRows {
@@ -159,7 +164,8 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
   // Stockouts: the naive fit (stockout rows taken as exact demand) beside the censored one the scenario uses.
   if (fullDesign.censored) record.censoring = censoringRecord(sales, fullDesign.censored, fit.rowsUsed, fitDemand(withoutCensoring(fullDesign), options.likelihood ?? 'auto').fit, fit);
   const rows: CalibrationRows = { sales, period: periods.index, firstHoldoutPeriod: holdout ? distinct[holdout.trainingPeriods] : undefined, logMarketSize: fittedLogMarketSize };
-  return { scenario, record, fit, holdout, meanElasticity, seconds, predictiveCoverage90: inSampleCoverage, rows };
+  const pooled = applyPooling(sales, fittedLogMarketSize, fit, periodLength === 'week' ? 7 : 1, options.pooling, { scenario, record });
+  return { scenario: pooled.scenario, record: pooled.record, fit, holdout, meanElasticity, seconds, predictiveCoverage90: inSampleCoverage, rows, pooling: pooled.pooling };
 }
 
 /** Rows, price and regressor variation: what the model needs before a fit is worth trying. */

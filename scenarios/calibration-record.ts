@@ -9,6 +9,8 @@ import { z } from 'zod';
 
 const finite = z.number().finite();
 const share = z.number().min(0).max(1);
+const poolingInterval = z.strictObject({ value: finite, standardError: finite.nonnegative(), lower: finite, upper: finite });
+const poolingTau = z.strictObject({ value: finite.nonnegative(), lower: finite.nonnegative(), upper: finite.nonnegative() });
 /** A 95% Wald interval (endogeneity and inverted shares). */
 const interval = z.strictObject({ value: finite, standardError: finite.nonnegative(), lower: finite, upper: finite });
 const namedInterval = z.strictObject({ parameter: z.string().min(1), value: finite, standardError: finite.nonnegative(), lower: finite, upper: finite });
@@ -70,6 +72,33 @@ export const calibrationRecordSchema = z.strictObject({
     })
     .optional()
     .describe('censored demand at stockouts: the naive fit beside the censored one (calibration/censoring.ts)'),
+  pooling: z
+    .strictObject({
+      method: z.string().min(1),
+      stores: z.number().int().min(1),
+      storesEstimated: z.number().int().min(0).describe('stores with their own (level-1) fit; the others get the second-level prediction'),
+      scenarioStore: z.string().optional().describe('the store whose shrunken estimates the scenario holds (--store); absent: the scenario is the pooled market'),
+      priceSensitivity: z.strictObject({ tau: poolingTau, mean: poolingInterval }).describe('tau: spread of the store sensitivities; mean: at average store attributes'),
+      quality: z.strictObject({ tau: poolingTau, mean: poolingInterval }),
+      meanElasticity: finite.describe('mean over stores of the shrunken store elasticities'),
+      attributes: z
+        .strictObject({ file: z.string().min(1), sha256: z.string(), coefficients: z.array(poolingInterval.extend({ name: z.string().min(1), elasticityPerUnit: finite })) })
+        .optional()
+        .describe('the store sensitivities regressed on the store attributes (centred): effect per unit of each attribute'),
+      storeEstimates: z.array(
+        z.strictObject({
+          store: z.string(),
+          rows: z.number().int().min(0),
+          weight: share.describe('tau^2 / (tau^2 + v_s): the weight on the store\'s own estimate'),
+          own: z.strictObject({ quality: poolingInterval, priceSensitivity: poolingInterval }).optional().describe('the store\'s own fit; absent when it could not be fitted'),
+          quality: poolingInterval,
+          priceSensitivity: poolingInterval,
+          elasticity: poolingInterval,
+        }),
+      ),
+    })
+    .optional()
+    .describe('partial pooling across stores (calibration/pooling.ts)'),
   holdout: z
     .strictObject({
       fraction: z.number().min(0).max(1),
