@@ -66,7 +66,11 @@ export interface HistoricalOptions {
 
 /** Reads the spec's file (and map) and builds the price path. Throws config (exit 2) or not-found (exit 3) errors. */
 export async function readHistoricalPolicy(spec: string, options: HistoricalOptions = {}): Promise<HistoricalConfig> {
-  const parsed = parseHistoricalSpec(spec);
+  return readHistory(parseHistoricalSpec(spec), options);
+}
+
+/** The same, from a spec already split (the dashboard resolves its paths inside its scenarios folder first). */
+export async function readHistory(parsed: HistoricalSpec, options: HistoricalOptions = {}): Promise<HistoricalConfig> {
   const map = parsed.map === undefined ? parseColumnMap(defaultColumnMap, 'the default column map') : parseColumnMap(readMapFile(parsed.map), parsed.map);
   const sales = await readSales(parsed.file, { map, defaultMap: parsed.map === undefined });
   return historicalPath(sales, { periodLength: options.periodLength ?? 'day', ...(parsed.map === undefined ? {} : { mapFile: parsed.map }) });

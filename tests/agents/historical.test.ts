@@ -102,7 +102,7 @@ describe('historical:<file> replays the shop\'s own prices', () => {
     expect(byDate.changes).toEqual(byNumber.changes);
     expect(byDate.lengthDays).toBe(21);
     // After the 21 days, week 1 again.
-    expect((await playedPrices(byDate, 28)).slice(21)).toEqual(new Array<number>(7).fill(weekly[0]));
+    expect((await playedPrices(byDate, 28)).slice(21)).toEqual(new Array<number>(7).fill(weekly[0]!));
   });
 
   it('keeps the price before a missing period, and reads the same periods gzipped and as JSON Lines', async () => {

@@ -3,7 +3,8 @@
  * is calibrated (calibrateSales), the scenario written into a folder, and a dashboard
  * started with that folder (`--scenarios`) lists it, configures a session on it over
  * socket.io (by id and by file name) and steps its days; the profit streamed is the profit
- * of the same scenario file through the experiments loop.
+ * of the same scenario file through the experiments loop. A `historical:` policy replays the
+ * log's own prices from a sales file in that folder (and only there).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { readSales } from '../../calibration/reader.js';
 import { makeEnv } from '../../env/env.js';
 import { agentFor } from '../../experiments/setup.js';
 import { evaluate } from '../../experiments/train.js';
+import { nearestIndex } from '../../agents/rule-agent.js';
 import { loadScenario } from '../../scenarios/load.js';
 import { startDashboard, type DashboardServer } from '../../ui/server/app.js';
 import { oneSegmentScenario, simulateSalesLog } from '../calibration/simulated-log.js';
@@ -23,16 +25,22 @@ import { dashboardClient, daysIn } from './dashboard-client.js';
 let server: DashboardServer;
 let home: string;
 let scenarioFile: string;
+let loggedPrices: number[];
 const scenarioId = 'calibrated-shop-v1';
 
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'pricelab-dashboard-calibrated-'));
-  const sales = join(home, 'shop.csv');
-  writeFileSync(sales, simulateSalesLog(oneSegmentScenario(), 5, 120).csv);
-  const map = parseColumnMap({ date: 'date', units: 'units', price: 'price', traffic: 'traffic', rivalPrices: ['price_mass-merchant', 'price_boutique-roaster'] }, 'the test map');
-  const { scenario } = calibrateSales(await readSales(sales, { map }), { map, scenarioId });
   const folder = join(home, 'scenarios');
   mkdirSync(folder);
+  const log = simulateSalesLog(oneSegmentScenario(), 5, 120);
+  loggedPrices = log.csv.trim().split('\n').slice(1).map((line) => Number(line.split(',')[2]));
+  const sales = join(folder, 'shop.csv');
+  writeFileSync(sales, log.csv);
+  writeFileSync(join(home, 'outside.csv'), log.csv);
+  const columns = { date: 'date', units: 'units', price: 'price', traffic: 'traffic', rivalPrices: ['price_mass-merchant', 'price_boutique-roaster'] };
+  writeFileSync(join(folder, 'columns.json'), JSON.stringify(columns));
+  const map = parseColumnMap(columns, 'the test map');
+  const { scenario } = calibrateSales(await readSales(sales, { map }), { map, scenarioId });
   scenarioFile = join(folder, 'shop-v1.json');
   writeFileSync(scenarioFile, `${JSON.stringify(scenario, null, 2)}\n`);
   server = await startDashboard({ port: 0, resultsHome: join(home, 'results'), scenariosFolder: folder });
@@ -85,6 +93,37 @@ describe('a calibrated scenario in the dashboard', () => {
       client.socket.emit('step', { days: 3 });
       await client.until((received) => daysIn(received.frames) === 3);
       expect(client.received.problems).toEqual([]);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('replays the log\'s own prices with historical:<file>#<map> from the scenarios folder, day by day on the calibrated ladder', async () => {
+    const client = await dashboardClient(server.url);
+    try {
+      client.socket.emit('configure', { scenario: scenarioId, policies: ['historical:shop.csv#columns.json', 'list'], seed: 2 });
+      await client.until((received) => received.sessions.at(-1)?.arms.length === 2);
+      expect(client.received.problems).toEqual([]);
+      expect(client.received.sessions.at(-1)?.arms[0]).toMatchObject({ policy: 'historical:shop.csv#columns.json', agentKind: 'historical-replay' });
+      client.socket.emit('step', { days: 20 });
+      await client.until((received) => daysIn(received.frames) === 20);
+      const model = makeEnv(loadScenario(scenarioFile).scenario).inner.model;
+      const played = client.received.frames.flatMap((frame) => frame.arms[0]?.points.map((point) => point.proposedPrice) ?? []);
+      expect(played).toEqual(loggedPrices.slice(0, 20).map((price) => model.ladder[nearestIndex(model.ladder, price)]));
+    } finally {
+      client.close();
+    }
+  });
+
+  it('refuses a historical file outside the scenarios folder, or not named like a sales file', async () => {
+    const client = await dashboardClient(server.url);
+    try {
+      client.socket.emit('configure', { scenario: scenarioId, policies: ['historical:../outside.csv'], seed: 1 });
+      client.socket.emit('configure', { scenario: scenarioId, policies: ['historical:shop-v1.json'], seed: 1 });
+      await client.until((received) => received.problems.filter((problem) => problem.event === 'configure').length === 2);
+      const messages = client.received.problems.map((problem) => problem.problems.map((entry) => entry.message).join('; '));
+      expect(messages[0]).toContain('expected a path inside the scenarios folder, found "../outside.csv"');
+      expect(messages[1]).toContain('expected a sales file ending in .csv');
     } finally {
       client.close();
     }

@@ -12,16 +12,24 @@
  * policy carries the scenario it was trained on (its embedded scenario.json), so the
  * session can run it on a user's own scenario with no file of that name anywhere; it runs
  * only on exactly that scenario (same id and content hash).
+ *
+ * `historical:<sales file>[#<map.json>]` replays a shop's own prices (agents/historical.ts);
+ * the dashboard reads the sales file and the map only inside its scenarios folder
+ * (sources.ts insideFolder), and only files named like sales files (.csv, .jsonl, .ndjson,
+ * optionally .gz) and maps ending in .json.
  */
 import type { TimeLimit } from '../../env/env.js';
 import { PricelabError } from '../../env/errors.js';
 import type { Agent, Explanation } from '../../agents/agent.js';
 import type { Guardrails } from '../../agents/guardrails.js';
 import { parsePolicySpec } from '../../agents/policy-spec.js';
+import type { HistoricalConfig } from '../../agents/historical.js';
+import { historicalPrefix, parseHistoricalSpec, readHistory } from '../../calibration/historical.js';
+import { configError } from '../../env/errors.js';
 import { agentFor } from '../../experiments/setup.js';
 import { PolicyRegistry, parsePolicyReference } from '../../serving/registry.js';
 import { ServedPolicy } from '../../serving/served-policy.js';
-import { dashboardArtifactFolder, type DashboardFolders } from './sources.js';
+import { dashboardArtifactFolder, insideFolder, type DashboardFolders } from './sources.js';
 
 export interface DashboardPolicy {
   /** The string it was made from. */
@@ -82,9 +90,10 @@ export function servedDashboardPolicy(spec: string, served: ServedPolicy, scenar
 }
 
 /** A rule policy built on one arm; `env` is the arm's own env (oracles read its market). */
-export async function ruleDashboardPolicy(spec: string, env: TimeLimit, seed: number): Promise<DashboardPolicy> {
+export async function ruleDashboardPolicy(spec: string, env: TimeLimit, seed: number, folders: DashboardFolders = {}): Promise<DashboardPolicy> {
   const model = env.inner.model;
-  const { kind, config } = parsePolicySpec(spec, { listPrice: model.listPrice, ladder: model.ladder });
+  const histories = spec.startsWith(historicalPrefix) ? new Map([[spec, await dashboardHistory(spec, folders, model.scenario.calibration?.source.periodLength ?? 'day')]]) : undefined;
+  const { kind, config } = parsePolicySpec(spec, { listPrice: model.listPrice, ladder: model.ladder, ...(histories ? { histories } : {}) });
   const agent: Agent = await agentFor(env, kind, config, seed);
   return {
     spec,
@@ -95,3 +104,24 @@ export async function ruleDashboardPolicy(spec: string, env: TimeLimit, seed: nu
     dispose: () => agent.dispose(),
   };
 }
+
+const salesFileName = /\.(csv|jsonl|ndjson)(\.gz)?$/i;
+
+/** A `historical:` spec's price path, its files resolved inside the scenarios folder. */
+async function dashboardHistory(spec: string, folders: DashboardFolders, periodLength: 'day' | 'week'): Promise<HistoricalConfig> {
+  const folder = folders.scenariosFolder;
+  if (folder === undefined) {
+    throw configError('the dashboard reads sales files only from its scenarios folder', [
+      { path: ['policies'], message: `expected a rule or a trained policy, found "${spec}"; to replay a sales file start the dashboard with --scenarios <folder> holding it` },
+    ]);
+  }
+  const parsed = parseHistoricalSpec(spec);
+  if (!salesFileName.test(parsed.file)) throw configError(`cannot replay "${parsed.file}"`, [{ path: ['policies'], message: `expected a sales file ending in .csv, .jsonl or .ndjson (optionally .gz), found "${parsed.file}"` }]);
+  if (parsed.map !== undefined && !parsed.map.endsWith('.json')) throw configError(`cannot read "${parsed.map}"`, [{ path: ['policies'], message: `expected a column map ending in .json, found "${parsed.map}"` }]);
+  const file = insideFolder(folder, parsed.file, 'policies', 'scenarios folder');
+  const map = parsed.map === undefined ? undefined : insideFolder(folder, parsed.map, 'policies', 'scenarios folder');
+  const history = await readHistory(map === undefined ? { file } : { file, map }, { periodLength });
+  // The page sees the names it sent, not the server's paths.
+  return { ...history, source: { ...history.source, file: parsed.file, ...(parsed.map === undefined ? {} : { map: parsed.map }) } };
+}
+

@@ -163,7 +163,7 @@ export class SimulationSession {
         const arm = new Arm(model);
         arms.push(arm);
         const trained = served.get(index);
-        const policy = trained ? servedDashboardPolicy(spec, trained, { id: model.scenario.id, contentHash: loaded.contentHash }) : await ruleDashboardPolicy(spec, arm.env, configuration.seed);
+        const policy = trained ? servedDashboardPolicy(spec, trained, { id: model.scenario.id, contentHash: loaded.contentHash }) : await ruleDashboardPolicy(spec, arm.env, configuration.seed, this.folders);
         served.delete(index);
         arm.usePolicy(policy, guardrailsOf(configuration.guardrails, policy.guardrails, model.unitCost));
       }
