@@ -319,3 +319,6 @@ function inventoryReturnsChart(summary: ComparisonSummary, trajectories: readonl
     },
   };
 }
+
+/** The look of every report chart (fonts, sizes) and the schema URL, shared with the calibration report. */
+export { config as chartConfig, schema as vegaLiteSchema };

@@ -39,6 +39,16 @@ function kpiFormatters(summary: ComparisonSummary): { levels: (kpi: string) => (
   return { levels: (kpi) => levels.get(kpi) ?? fallback, differences: (kpi) => differences.get(kpi) ?? fallback };
 }
 
+/** One chart's section: title, caption, notes, the inline SVG and its vega-lite spec (inert JSON). */
+export function chartSection(chart: PageChart): string {
+  return `<section class="chart" id="chart-${escapeHtml(chart.name)}">
+<h2>${escapeHtml(chart.title)}</h2>
+<p>${escapeHtml(chart.caption)}</p>
+${chart.notes.length === 0 ? '' : `<ul class="notes">${chart.notes.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>\n`}<figure>${chart.svg}</figure>
+<details><summary>vega-lite spec</summary><script type="application/json" class="vega-lite-spec" data-chart="${escapeHtml(chart.name)}">${JSON.stringify(chart.spec).replace(/</g, '\\u003c')}</script><p>Copy it from the page source into the vega editor to explore.</p></details>
+</section>`;
+}
+
 export function reportPage(summary: ComparisonSummary, charts: readonly PageChart[], omitted: readonly OmittedChart[] = []): string {
   const formats = kpiFormatters(summary);
   const primary = formats.differences(summary.primaryKpi);
@@ -60,16 +70,7 @@ export function reportPage(summary: ComparisonSummary, charts: readonly PageChar
       return kpi.byArm.map((entry) => `<tr><td>${escapeHtml(kpi.name)}</td><td>${escapeHtml(entry.arm)}</td><td>${number(entry.mean)}</td><td>${number(entry.low)} .. ${number(entry.high)}</td><td>${number(entry.iqm)}</td><td>${number(entry.sd)}</td></tr>`);
     })
     .join('\n');
-  const chartSections = charts
-    .map(
-      (chart) => `<section class="chart" id="chart-${escapeHtml(chart.name)}">
-<h2>${escapeHtml(chart.title)}</h2>
-<p>${escapeHtml(chart.caption)}</p>
-${chart.notes.length === 0 ? '' : `<ul class="notes">${chart.notes.map((note) => `<li>${escapeHtml(note)}</li>`).join('')}</ul>\n`}<figure>${chart.svg}</figure>
-<details><summary>vega-lite spec</summary><script type="application/json" class="vega-lite-spec" data-chart="${escapeHtml(chart.name)}">${JSON.stringify(chart.spec).replace(/</g, '\\u003c')}</script><p>Copy it from the page source into the vega editor to explore.</p></details>
-</section>`,
-    )
-    .join('\n');
+  const chartSections = charts.map(chartSection).join('\n');
   const omittedSections = omitted.map((chart) => `<section class="chart omitted" id="chart-${escapeHtml(chart.name)}">\n<h2>${escapeHtml(chart.title)}</h2>\n<p>${escapeHtml(chart.reason)}</p>\n</section>`).join('\n');
   const title = `${summary.scenario.id}: ${summary.arms.map((arm) => arm.name).join(' vs ')}`;
   return `<!doctype html>

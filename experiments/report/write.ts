@@ -45,7 +45,8 @@ export async function writeReport(htmlPath: string, summary: ComparisonSummary, 
   return { html, pngs, warnings };
 }
 
-function writeAtomically(path: string, contents: string | Uint8Array): void {
+/** Writes `path` whole or not at all: a temporary file beside it, renamed into place. */
+export function writeAtomically(path: string, contents: string | Uint8Array): void {
   const temporary = `${path}.${process.pid}.tmp`;
   writeFileSync(temporary, contents);
   renameSync(temporary, path);
