@@ -23,7 +23,13 @@ import type { ColumnMap } from './column-map.js';
 import { fitLogitNegativeBinomial, fitLogitPoisson, logitShare, parameterNames, rowLogMarketSize, type LogitPoissonData, type LogitPoissonFit } from './logit-poisson.js';
 import { applyPooling, type PoolingOptions, type PoolingResult } from './pooling.js';
 import { readSales, type SalesData } from './reader.js';
+import { estimateEndogeneity, priceInstruments } from './endogeneity.js';
+import { estimateInvertedShares } from './inverted-shares.js';
+import { applyReferencePrices, estimateReferencePrices } from './reference-prices.js';
+import { competitorStrategyRecord, fitCompetitorStrategies, minimumTransitions, scenarioCompetitorFields } from './competitors.js';
+import { calendarDesign, calendarFromDemandFit, fitTrafficCalendar, placeCalendarEffects, type CalendarPlacement } from './calendar-effects.js';
 import { censoredRows, censoringRecord, withoutCensoring } from './censoring.js';
+import { applyReturns } from './returns.js';
 import negativeBinomialCdf from '@stdlib/stats-base-dists-negative-binomial-cdf';
 import poissonCdf from '@stdlib/stats-base-dists-poisson-cdf';
 
@@ -108,7 +114,10 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
   const periodLength = options.periodLength ?? 'day';
   const holdoutFraction = options.holdout ?? 0.2;
   const multiple = options.marketSizeMultiple ?? defaultMultiple;
-  checkIdentifiable(sales, weekdayArrivalEffects(sales, periodLength)?.names.length ?? 0);
+  // Festival windows, season, weather (calibration/calendar-effects.ts): arrival covariates of the fit, or fitted to the traffic.
+  const calendar = calendarDesign(sales, periodLength);
+  const calendarCovariates = sales.traffic || calendar.names.length === 0 ? undefined : { names: calendar.names, columns: calendar.columns };
+  checkIdentifiable(sales, (weekdayArrivalEffects(sales, periodLength)?.names.length ?? 0) + (calendarCovariates?.names.length ?? 0));
 
   const periods = periodIndices(sales, periodLength);
   const distinct = [...new Set(periods.index)].sort((left, right) => left - right);
@@ -124,15 +133,16 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
     const firstHoldout = distinct[trainingCount] ?? Number.POSITIVE_INFINITY;
     const include = Uint8Array.from(periods.index, (period) => (period < firstHoldout ? 1 : 0));
     setMarketSize(sales, multiple, include, logMarketSize);
-    const trainingDesign = design(sales, logMarketSize, include, weekdayEffects);
+    const trainingDesign = design(sales, logMarketSize, include, weekdayEffects, calendarCovariates);
     const trainingFit = fitDemand(trainingDesign, options.likelihood ?? 'auto').fit;
     const effectiveLogMarketSize = logMarketSize.map((_, row) => rowLogMarketSize(trainingDesign, trainingFit.theta, row));
     holdout = scoreHoldout(sales, periods.index, include, effectiveLogMarketSize, trainingFit, periodLength, holdoutFraction, trainingCount, distinct.length - trainingCount);
   }
 
   setMarketSize(sales, multiple, undefined, logMarketSize);
-  const fullDesign = design(sales, logMarketSize, undefined, weekdayEffects);
-  const { fit, poisson } = fitDemand(fullDesign, options.likelihood ?? 'auto');
+  const fullDesign = design(sales, logMarketSize, undefined, weekdayEffects, calendarCovariates);
+  const { fit: naiveFit, poisson } = fitDemand(fullDesign, options.likelihood ?? 'auto');
+  let fit = naiveFit;
   // A rival whose quality the data cannot place (pushed towards minus infinity) is left out
   // of the scenario and listed among the defaults; any other unidentified parameter is an error.
   const rivalOffset = 2 + sales.promotions.length;
@@ -146,6 +156,11 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
       },
     ]);
   }
+  // Price endogeneity (calibration/endogeneity.ts): with a cost column or several stores, the
+  // control-function estimate beside the naive one; the scenario takes the one chosen.
+  const instruments = priceInstruments(sales, periods.index);
+  const endogeneity = instruments.length > 0 ? estimateEndogeneity({ design: fullDesign, naive: naiveFit, instruments, cluster: periods.index, fit: (data) => fitDemand(data, naiveFit.likelihood).fit }) : undefined;
+  if (endogeneity) fit = endogeneity.chosenFit;
 
   let elasticity = 0;
   const promotions = new Float64Array(sales.promotions.length);
@@ -160,9 +175,17 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
   const fittedLogMarketSize = logMarketSize.map((_, row) => rowLogMarketSize(fullDesign, fit.theta, row));
   const inSampleCoverage = predictiveCoverage(sales, fittedLogMarketSize, fit, () => true);
   const seconds = (performance.now() - started) / 1000;
-  const { scenario, record } = buildScenario(sales, fit, { periodLength, multiple, holdout, meanElasticity, seconds, periods: distinct.length, options, poissonLogLikelihood: poisson.logLikelihood, inSampleCoverage });
+  const calendarFit = calendar.names.length === 0 ? undefined : sales.traffic ? fitTrafficCalendar(sales, calendar, periodLength) : calendarFromDemandFit(fit, calendar);
+  const calendarPlacement = placeCalendarEffects(sales, calendar, calendarFit);
+  const { scenario, record } = buildScenario(sales, fit, { periodLength, multiple, holdout, meanElasticity, seconds, periods: distinct.length, options, poissonLogLikelihood: poisson.logLikelihood, inSampleCoverage, calendar: calendarPlacement });
   // Stockouts: the naive fit (stockout rows taken as exact demand) beside the censored one the scenario uses.
   if (fullDesign.censored) record.censoring = censoringRecord(sales, fullDesign.censored, fit.rowsUsed, fitDemand(withoutCensoring(fullDesign), options.likelihood ?? 'auto').fit, fit);
+  // Returns: rate and lag distribution from a returns column into the returns block; without one, the default (none), listed.
+  applyReturns(sales, periods.index, periodLength === 'week' ? 7 : 1, scenario, record);
+  // Reference prices (calibration/reference-prices.ts): memory by profile likelihood, gain and loss; into the scenario only when the data support them.
+  applyReferencePrices(scenario, record, estimateReferencePrices(fullDesign, periods.index, sales.store), periodLength === 'week' ? 7 : 1);
+  if (endogeneity) record.endogeneity = endogeneity.record;
+  if (sales.traffic) record.invertedShares = estimateInvertedShares({ design: fullDesign, instruments, cluster: periods.index });
   const rows: CalibrationRows = { sales, period: periods.index, firstHoldoutPeriod: holdout ? distinct[holdout.trainingPeriods] : undefined, logMarketSize: fittedLogMarketSize };
   const pooled = applyPooling(sales, fittedLogMarketSize, fit, periodLength === 'week' ? 7 : 1, options.pooling, { scenario, record });
   return { scenario: pooled.scenario, record: pooled.record, fit, holdout, meanElasticity, seconds, predictiveCoverage90: inSampleCoverage, rows, pooling: pooled.pooling };
@@ -237,7 +260,7 @@ function setMarketSize(sales: SalesData, multiple: number, include: Uint8Array |
   }
 }
 
-function design(sales: SalesData, logMarketSize: Float64Array, include: Uint8Array | undefined, arrivalEffects: LogitPoissonData['arrivalEffects']): LogitPoissonData {
+function design(sales: SalesData, logMarketSize: Float64Array, include: Uint8Array | undefined, arrivalEffects: LogitPoissonData['arrivalEffects'], arrivalCovariates?: LogitPoissonData['arrivalCovariates']): LogitPoissonData {
   const censored = censoredRows(sales);
   return {
     ...(censored ? { censored } : {}),
@@ -251,6 +274,7 @@ function design(sales: SalesData, logMarketSize: Float64Array, include: Uint8Arr
     rivalNames: sales.rivalNames,
     ...(include ? { include } : {}),
     ...(arrivalEffects ? { arrivalEffects } : {}),
+    ...(arrivalCovariates ? { arrivalCovariates } : {}),
   };
 }
 
@@ -341,6 +365,7 @@ interface BuildContext {
   readonly options: CalibrateOptions;
   readonly poissonLogLikelihood: number;
   readonly inSampleCoverage: number;
+  readonly calendar: CalendarPlacement;
 }
 
 function quantile(values: Float64Array, probability: number): number {
@@ -427,7 +452,8 @@ function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildCon
     });
   }
   // With fitted weekday effects the market is base x exp(effect): its mean over the week.
-  const arrivalScale = sales.traffic ? 1 : meanArrivalMultiplier(fit);
+  // With traffic, its mean holds the calendar multipliers the scenario applies again: divide them out.
+  const arrivalScale = sales.traffic ? 1 / context.calendar.meanMultiplier : meanArrivalMultiplier(fit);
   const arrivalRate = (marketSizePerPeriod * arrivalScale) / daysPerPeriod;
 
   const promotionCount = sales.promotions.length;
@@ -446,6 +472,14 @@ function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildCon
       });
     }
   });
+  // Each kept rival's strategy: every kind the simulator has, fitted and chosen by BIC (calibration/competitors.ts).
+  const keptRivals = sales.rivalPrices.flatMap((_, index) => (identifiedRival(index) ? [index] : []));
+  const strategyFits = fitCompetitorStrategies(sales, {
+    periodLength: context.periodLength,
+    rivals: keptRivals,
+    names: keptRivals.map((index) => rivalNames[index] ?? `rival-${index + 1}`),
+    demand: { quality: fit.theta[0] ?? 0, priceSensitivity: fit.theta[1] ?? 0, rivalQualities: sales.rivalPrices.map((_, index) => fit.theta[2 + promotionCount + index] ?? 0) },
+  });
   const competitors = sales.rivalPrices.flatMap((column, index) => {
     if (!identifiedRival(index)) return [];
     const rivalMean = mean(column);
@@ -455,19 +489,26 @@ function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildCon
     high = Math.max(round(high), low * 1.0001);
     const rivalCost = (unitCost * rivalMean) / mean(sales.price);
     const position = competitorCount++;
-    defaults.push({ field: `competitors[${position}].unitCost`, value: round(rivalCost), reason: 'rival costs are not observed: our unit cost scaled by the rival\'s mean price over ours' });
-    defaults.push({
-      field: `competitors[${position}].strategy`,
-      value: 'random-walk',
-      reason: 'rival strategies are not fitted yet: a random walk over the observed price range with the median observed change as its step',
-    });
+    const strategyFit = strategyFits[position];
+    const fitted = strategyFit ? scenarioCompetitorFields(strategyFit, { unitCost: round(rivalCost), daysPerPeriod }) : undefined;
+    if (!fitted?.unitCostFitted) {
+      const capped = fitted !== undefined && fitted.unitCost < round(rivalCost);
+      defaults.push({ field: `competitors[${position}].unitCost`, value: fitted?.unitCost ?? round(rivalCost), reason: `rival costs are not observed: our unit cost scaled by the rival's mean price over ours${capped ? `, capped at the fitted floor of its ${fitted.strategy.kind} strategy` : ''}` });
+    }
+    if (!fitted) {
+      defaults.push({
+        field: `competitors[${position}].strategy`,
+        value: 'random-walk',
+        reason: `too few pairs of consecutive periods (${minimumTransitions} needed) to fit a strategy: a random walk over the observed price range with the median observed change as its step`,
+      });
+    }
     return [{
       name: rivalNames[index] ?? `rival-${index + 1}`,
       quality: round(fit.theta[2 + promotionCount + index] ?? 0),
-      unitCost: round(rivalCost),
+      unitCost: fitted?.unitCost ?? round(rivalCost),
       initialPrice: round(Math.min(high, Math.max(low, rivalMean))),
-      strategy: { kind: 'random-walk' as const, step: round(typicalStep(column, (high - low) / 10)), min: low, max: high },
-      latencyDays: daysPerPeriod,
+      strategy: fitted?.strategy ?? { kind: 'random-walk' as const, step: round(typicalStep(column, (high - low) / 10)), min: low, max: high },
+      latencyDays: fitted?.latencyDays ?? daysPerPeriod,
     }];
   });
 
@@ -478,15 +519,8 @@ function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildCon
     defaults.push({ field: 'promotions', value: 'recorded only', reason: 'the scenario schema has no promotion calendar: the lifts are in calibration.estimates, the scenario prices without promotions' });
   }
   const weekdays = weekdayProfile(sales, context.periodLength) ?? weekdayProfileFromFit(fit, sales);
-  defaults.push(
-    weekdays
-      ? { field: 'curves (but dayOfWeek)', value: 'none', reason: 'season, festivals and weather are not estimated yet' }
-      : {
-          field: 'curves',
-          value: 'none',
-          reason: `day-of-week, season, festivals and weather are not estimated yet${sales.traffic ? '' : ' (the weekday profile is read from a traffic column of dated daily rows)'}`,
-        },
-  );
+  if (!weekdays) defaults.push({ field: 'curves.dayOfWeek', value: 'none', reason: 'the weekday profile needs dated daily rows (read from traffic when given, else fitted as arrival effects)' });
+  defaults.push(...context.calendar.defaults);
 
   const estimates: CalibrationRecord['estimates'] = [estimate(0, 'demand.quality'), estimate(1, 'demand.segments[0].priceSensitivity')];
   weekdays?.forEach((day, index) =>
@@ -495,6 +529,7 @@ function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildCon
   fit.parameters.forEach((parameter, index) => {
     if (parameter.name.startsWith('arrival:')) estimates.push(estimate(index, undefined));
   });
+  estimates.push(...context.calendar.estimates);
   for (let index = 0; index < promotionCount; index++) estimates.push(estimate(2 + index, undefined));
   let position = 0;
   for (let index = 0; index < sales.rivalPrices.length; index++) {
@@ -550,6 +585,9 @@ function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildCon
       seconds: round(context.seconds),
     },
     ...(context.holdout ? { holdout: roundHoldout(context.holdout) } : {}),
+    ...(strategyFits.some((entry) => entry !== undefined)
+      ? { competitorStrategies: strategyFits.flatMap((entry, position) => (entry ? [competitorStrategyRecord(entry, competitors[position]?.name ?? entry.name)] : [])) }
+      : {}),
   };
 
   const quality = fit.theta[0] ?? 0;
@@ -573,10 +611,12 @@ function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildCon
       kind: 'logit',
       quality: round(quality),
       outsideUtility: 0,
-      segments: [{ name: 'calibrated', arrivalRate: round(arrivalRate), priceSensitivity: round(sensitivity), scale: 1 }],
+      segments: [{ name: 'calibrated', arrivalRate: round(arrivalRate), priceSensitivity: round(sensitivity), scale: 1, ...(context.calendar.segmentWeather ? { weather: context.calendar.segmentWeather } : {}) }],
     },
     competitors,
-    ...(weekdays ? { curves: { dayOfWeek: weekdays.map((day) => day.value) } } : {}),
+    ...(weekdays || Object.keys(context.calendar.curves).length > 0 ? { curves: { ...context.calendar.curves, ...(weekdays ? { dayOfWeek: weekdays.map((day) => day.value) } : {}) } } : {}),
+    ...(context.calendar.festivals.length > 0 ? { festivals: context.calendar.festivals } : {}),
+    ...(context.calendar.weather ? { weather: context.calendar.weather } : {}),
     calibration: record,
   };
   if (sales.periodKind !== 'date') defaults.push({ field: 'startDate', value: '2026-01-01', reason: 'the history has period numbers, not dates' });

@@ -9,11 +9,11 @@ import { z } from 'zod';
 
 const finite = z.number().finite();
 const share = z.number().min(0).max(1);
-const poolingInterval = z.strictObject({ value: finite, standardError: finite.nonnegative(), lower: finite, upper: finite });
-const poolingTau = z.strictObject({ value: finite.nonnegative(), lower: finite.nonnegative(), upper: finite.nonnegative() });
 /** A 95% Wald interval (endogeneity and inverted shares). */
 const interval = z.strictObject({ value: finite, standardError: finite.nonnegative(), lower: finite, upper: finite });
 const namedInterval = z.strictObject({ parameter: z.string().min(1), value: finite, standardError: finite.nonnegative(), lower: finite, upper: finite });
+const poolingInterval = z.strictObject({ value: finite, standardError: finite.nonnegative(), lower: finite, upper: finite });
+const poolingTau = z.strictObject({ value: finite.nonnegative(), lower: finite.nonnegative(), upper: finite.nonnegative() });
 
 export const calibrationRecordSchema = z.strictObject({
   method: z.string().min(1).describe('the estimator, named (e.g. maximum likelihood, Poisson units with the logit mean)'),
@@ -111,6 +111,22 @@ export const calibrationRecordSchema = z.strictObject({
       predictiveCoverage90: share.optional().describe('share of holdout rows inside the 90% predictive band of the fit on the training periods'),
     })
     .optional(),
+  referencePrices: z
+    .strictObject({
+      supported: z.boolean().describe('true when the scenario got reference prices from this estimate'),
+      reason: z.string().optional().describe('why not, when not supported'),
+      method: z.string().min(1),
+      priceRises: z.number().int().min(0),
+      priceCuts: z.number().int().min(0),
+      memory: z.strictObject({ value: finite, lower: finite, upper: finite, perDay: finite, method: z.string().min(1) }).optional().describe('memory z per period of the history, its profile-likelihood interval, and per day'),
+      gain: z.strictObject({ value: finite, standardError: finite.nonnegative(), lower: finite, upper: finite, method: z.string().min(1) }).optional(),
+      loss: z.strictObject({ value: finite, standardError: finite.nonnegative(), lower: finite, upper: finite, method: z.string().min(1) }).optional(),
+      lossAversion: z.strictObject({ difference: finite, standardError: finite.nonnegative(), statistic: finite, pValue: share, method: z.string().min(1) }).optional().describe('test of loss > gain'),
+      noReferenceTest: z.strictObject({ statistic: finite.nonnegative(), pValue: share, method: z.string().min(1) }).optional().describe('test of gain = loss = 0'),
+      profile: z.array(z.strictObject({ memory: finite, logLikelihood: finite })).optional().describe('the profile log-likelihood over the memory'),
+    })
+    .optional()
+    .describe('reference prices: memory, gain and loss by profile likelihood (calibration/reference-prices.ts)'),
   endogeneity: z
     .strictObject({
       instruments: z.array(z.string()).describe('the excluded price instruments used (cost column; mean price of the other stores in the period)'),
@@ -138,6 +154,34 @@ export const calibrationRecordSchema = z.strictObject({
     })
     .optional()
     .describe('demand on inverted shares (Berry 1994) beside the likelihood fit, when traffic is given (calibration/inverted-shares.ts)'),
+  competitorStrategies: z
+    .array(
+      z.strictObject({
+        rival: z.string().min(1).describe('the rival price column'),
+        competitor: z.string().min(1).describe('the competitor of this scenario it became'),
+        chosen: z.string().min(1).describe('the strategy kind of smallest BIC, in the competitor block'),
+        observations: z.number().int().min(1).describe('pairs of consecutive periods in the likelihood (stores pooled)'),
+        noiseFloor: finite.nonnegative().describe('the floor of the noise standard deviation, currency units'),
+        candidates: z
+          .array(
+            z.strictObject({
+              kind: z.string().min(1),
+              logLikelihood: finite,
+              parameterCount: z.number().int().min(1),
+              bic: finite,
+              sigma: finite.nonnegative().describe('the fitted noise standard deviation, currency units'),
+              latency: z.number().int().min(1).describe('reprices every this many periods'),
+              phase: z.number().int().min(0),
+              parameters: z.record(z.string(), z.union([finite, z.string(), z.array(finite)])),
+            }),
+          )
+          .describe('every strategy kind fitted, with its log-likelihood, parameter count k, BIC and parameters'),
+        notFitted: z.array(z.strictObject({ kind: z.string().min(1), reason: z.string().min(1) })).default([]),
+        method: z.string().min(1),
+      }),
+    )
+    .optional()
+    .describe('competitor strategies fitted to each rival price series and chosen by BIC (calibration/competitors.ts)'),
 });
 
 export type CalibrationRecord = z.output<typeof calibrationRecordSchema>;
