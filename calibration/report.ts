@@ -805,3 +805,18 @@ ${charts.map(chartSection).join('\n')}
 </html>
 `;
 }
+
+/** What `pricelab calibrate --report --json` prints about the report. */
+export function reportSummary(written: WrittenCalibrationReport) {
+  const predictive = written.report.predictive;
+  return { html: written.html, figures: written.figures, pngs: written.pngs, posteriorPredictive: { coverage90: predictive.coverage90, draws: predictive.draws, seed: predictive.seed, rows: predictive.rows } };
+}
+
+/** The lines `pricelab calibrate --report` prints about the report. */
+export function reportText(written: WrittenCalibrationReport): string {
+  const predictive = written.report.predictive;
+  return (
+    `posterior-predictive check: ${formatPercent(predictive.coverage90)} of rows inside the 90% band of the simulated scenario (${predictive.draws} parameter draws, seed ${predictive.seed})\n` +
+    `wrote the report ${written.html} (charts as PNG in ${dirname(written.pngs[0] ?? written.html)}, figures in ${written.figures})\n`
+  );
+}

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { calibrateFile, type CalibrationResult } from '../../calibration/calibrate.js';
 import { defaultColumnMap, parseColumnMap } from '../../calibration/column-map.js';
+import { checkReportPath, reportSummary, reportText, writeCalibrationReport } from '../../calibration/report.js';
 import { configError } from '../../env/errors.js';
 import { readJsonFile } from '../../experiments/json-file.js';
 import { validateScenario } from '../../scenarios/load.js';
@@ -24,6 +25,7 @@ interface CalibrateCommandOptions {
   json?: boolean;
   seed?: number;
   likelihood: 'auto' | 'poisson' | 'negative-binomial';
+  report?: string;
 }
 
 function shareBelowOne(value: string): number {
@@ -54,13 +56,15 @@ export function registerCalibrate(program: Command): void {
     )
     .option('--market-size-multiple <k>', 'without a traffic column: the market per period is k x the store\'s mean units', positiveNumber)
     .option('--id <id>', 'the scenario id (default: calibrated-<file name>-v1)')
-    .option('--seed <n>', 'recorded in the scenario card (the fit draws no random numbers)', integer)
+    .option('--seed <n>', 'seeds the report\'s parameter draws and simulated markets (default 1); recorded in the scenario card (the fit draws no random numbers)', integer)
     .option('--json', 'print the result as JSON')
+    .option('--report <file>', 'also write an HTML report with a posterior-predictive check (each chart as PNG in a -charts folder beside it, every figure in a -figures.json file)')
     .action(
       run(async (sales: string, options: CalibrateCommandOptions) => {
         if (resolve(options.out) === resolve(sales)) {
           throw configError('refusing to overwrite the sales file', [{ path: ['out'], message: `expected a scenario path other than the sales file, found ${options.out}` }]);
         }
+        if (options.report !== undefined) checkReportPath(options.report, [options.out, sales]);
         const map = options.map === undefined ? parseColumnMap(defaultColumnMap, 'the default column map') : parseColumnMap(readJsonFile(options.map, 'column map'), options.map);
         const result = await calibrateFile(sales, {
           map,
@@ -75,8 +79,9 @@ export function registerCalibrate(program: Command): void {
         // The scenario must load as any other: validated before a byte is written.
         validateScenario(result.scenario, options.out);
         writeFileAtomically(options.out, `${JSON.stringify(result.scenario, null, 2)}\n`);
-        if (options.json) printJson(summary(result, options.out));
-        else process.stdout.write(text(result, options.out));
+        const written = options.report === undefined ? undefined : await writeCalibrationReport(options.report, result, options.seed === undefined ? {} : { seed: options.seed });
+        if (options.json) printJson({ ...summary(result, options.out), ...(written ? { report: reportSummary(written) } : {}) });
+        else process.stdout.write(text(result, options.out) + (written ? reportText(written) : ''));
       }),
     );
 }
