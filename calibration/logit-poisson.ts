@@ -13,7 +13,8 @@
  * the simulator's exact law.
  *
  * Parameters, in order: quality (a), priceSensitivity (b, utility per currency unit),
- * lift:<promotion> (gamma_m, utility), rivalQuality:<column> (a_k).
+ * lift:<promotion> (gamma_m, utility), rivalQuality:<column> (a_k), then arrival:<level>
+ * (log multipliers of M_t by level) and the arrival covariates (beta_j x_jt added to log M_t).
  *
  * Method: Newton-Raphson on the log-likelihood with the analytic gradient and Hessian,
  * falling back to Fisher scoring when the observed information is not positive definite,
@@ -68,6 +69,12 @@ export interface LogitPoissonData {
    * the parameters are named `arrival:<name>`, after the rival qualities.
    */
   readonly arrivalEffects?: { readonly names: readonly string[]; readonly level: Int8Array };
+  /**
+   * Arrival covariates: columns x_j whose effect beta_j adds beta_j x_j[row] to log lambda
+   * (festival windows, season, weather: calibration/calendar-effects.ts). Their parameters
+   * follow the arrival effects and are named as given.
+   */
+  readonly arrivalCovariates?: { readonly names: readonly string[]; readonly columns: readonly Float64Array[] };
   /** 1 for censored rows (the period stocked out: demand >= units sold); their term is log P(Y >= y). All exact when absent. */
   readonly censored?: Uint8Array;
 }
@@ -145,13 +152,14 @@ export interface FitOptions {
 
 export const waldZ95 = 1.959963984540054;
 
-export function parameterNames(promotionNames: readonly string[], rivalNames: readonly string[], arrivalNames: readonly string[] = []): string[] {
+export function parameterNames(promotionNames: readonly string[], rivalNames: readonly string[], arrivalNames: readonly string[] = [], covariateNames: readonly string[] = []): string[] {
   return [
     'quality',
     'priceSensitivity',
     ...promotionNames.map((name) => `lift:${name}`),
     ...rivalNames.map((name) => `rivalQuality:${name}`),
     ...arrivalNames.map((name) => `arrival:${name}`),
+    ...covariateNames,
   ];
 }
 
@@ -159,7 +167,10 @@ export function parameterNames(promotionNames: readonly string[], rivalNames: re
 export function rowLogMarketSize(data: LogitPoissonData, theta: ArrayLike<number>, row: number): number {
   const level = data.arrivalEffects?.level[row] ?? -1;
   const offset = 2 + data.promotions.length + data.rivalPrices.length;
-  return (data.logMarketSize[row] ?? 0) + (level >= 0 ? (theta[offset + level] ?? 0) : 0);
+  let covariates = 0;
+  const covariateOffset = offset + (data.arrivalEffects?.names.length ?? 0);
+  data.arrivalCovariates?.columns.forEach((column, index) => (covariates += (theta[covariateOffset + index] ?? 0) * (column[row] ?? 0)));
+  return (data.logMarketSize[row] ?? 0) + (level >= 0 ? (theta[offset + level] ?? 0) : 0) + covariates;
 }
 
 /** Our logit share given the parameters, one row's price, promotions and rival prices. */
@@ -214,6 +225,7 @@ function evaluate(data: LogitPoissonData, theta: Float64Array, withDerivatives: 
   const utilities = new Float64Array(rivalCount + 1);
   const mean = new Float64Array(size);
   const score = new Float64Array(size);
+  const covariateOffset = ownLength + rivalCount + (data.arrivalEffects?.names.length ?? 0);
   let logLikelihood = 0;
   let pearson = 0;
   let pearsonRows = 0;
@@ -275,6 +287,7 @@ function evaluate(data: LogitPoissonData, theta: Float64Array, withDerivatives: 
     // An arrival effect enters log lambda directly (not through the shares): score 1, no second moment.
     const level = data.arrivalEffects?.level[row] ?? -1;
     if (level >= 0) score[ownLength + rivalCount + level] = 1;
+    data.arrivalCovariates?.columns.forEach((column, index) => (score[covariateOffset + index] = column[row] ?? 0));
     // residual: dl/deta; curvature: -d2l/deta2; expected: its expectation (Fisher scoring).
     const residual = censored ? censored.score : poisson ? units - lambda : (k * (units - lambda)) / (k + lambda);
     const curvature = censored ? censored.curvature : poisson ? lambda : ((units + k) * lambda * k) / ((k + lambda) * (k + lambda));
@@ -351,7 +364,7 @@ function direction(pass: Pass, size: number, useNewton: boolean): Float64Array |
 }
 
 function startingValues(data: LogitPoissonData): Float64Array {
-  const size = 2 + data.promotions.length + data.rivalPrices.length + (data.arrivalEffects?.names.length ?? 0);
+  const size = 2 + data.promotions.length + data.rivalPrices.length + (data.arrivalEffects?.names.length ?? 0) + (data.arrivalCovariates?.names.length ?? 0);
   const theta = new Float64Array(size);
   let units = 0;
   let market = 0;
@@ -516,7 +529,7 @@ function assemble(data: LogitPoissonData, result: NewtonResult, options: FitOpti
   const size = theta.length;
   const poisson = !Number.isFinite(dispersionSize);
   const quasiThreshold = options.quasiThreshold ?? 1;
-  const names = parameterNames(data.promotionNames, data.rivalNames, data.arrivalEffects?.names);
+  const names = parameterNames(data.promotionNames, data.rivalNames, data.arrivalEffects?.names, data.arrivalCovariates?.names);
   const covarianceMatrix = identifiedCovariance(pass.negativeHessian, size);
   const dispersion = pass.pearsonRows > size ? pass.pearson / (pass.pearsonRows - size) : Number.NaN;
   const quasi = Number.isFinite(dispersion) && dispersion > quasiThreshold;

@@ -1,0 +1,717 @@
+/**
+ * Card: calendar and weather effects on arrivals, estimated from a sales history and placed
+ * in the scenario's own blocks (festivals, curves.seasonality, curves.temperature,
+ * curves.demandMultiplier, weather and the segment's weather multipliers).
+ *
+ * Model. Every effect multiplies the market size (arrivals), as the simulator's festivals,
+ * season and weather do (docs/market-model.md): log M_t gains sum_j beta_j x_jt with
+ *   festival windows, per festival label L (a non-empty cell of the `festival` column):
+ *     during: 1 on rows labelled L;
+ *     before: 1 on the k periods before each run of L-labelled periods (not labelled L);
+ *     after:  1 on the k periods after each run (not labelled L);
+ *     k = 7 periods for daily rows, 1 for weekly rows (`festivalWindowPeriods`);
+ *   season: low-order annual Fourier terms sin(2 pi h d / 365.25), cos(2 pi h d / 365.25),
+ *     h = 1..H, d the day of the year (mid-week for weekly rows; for period numbers the
+ *     scenario's own calendar from 2026-01-01): H = 1 when the history spans 365 to 729
+ *     days, H = 2 from 730 days, none below 365 (an annual cycle is then not told apart
+ *     from level and trend). Fourier terms rather than month effects: 2H parameters, smooth,
+ *     and the sum is a curve expression the simulator evaluates as it is;
+ *   weather: a temperature column (every cell a number) gives beta (T_t - Tbar), a log
+ *     multiplier per degree C around the history's mean temperature; a state column gives
+ *     one indicator per state but the most frequent (the baseline, multiplier 1).
+ * Without traffic these columns are arrival covariates of the logit likelihood
+ * (calibration/logit-poisson.ts); with traffic the arrivals are observed and the effects
+ * are fitted to the traffic itself (`fitTrafficCalendar`): a Poisson log-linear model with
+ * one intercept per store (profiled out: the conditional, multinomial, likelihood), weekday
+ * levels as nuisance terms on dated daily rows, Newton with step halving, Wald intervals
+ * scaled by the Pearson dispersion when it exceeds 1 (quasi-Poisson).
+ *
+ * Placement (`placeCalendarEffects`), with m = exp(beta) the window multipliers, D the
+ * festival's days and K = k x days per period:
+ *   m_before < 1 -> deferralShare = 1 - m_before over deferralDays = K (no pre-sale);
+ *   m_before > 1 -> a pre-sale of K days, presaleUplift = m_before;
+ *   uplift = max(1, m_during - moved / D), moved = K (1 - m_before)+ + K (1 - m_after)+
+ *     (the simulator adds the deferred and dipped demand to the event days);
+ *   m_after < 1 -> dipShare = K (1 - m_after) / ((uplift - 1) D) over dipDays = K;
+ * so the scenario's mean multiplier over each window equals the fitted one (the dip decays
+ * linearly in the simulator; its mean over the K days is what is matched). A post-event
+ * boost (m_after > 1) has no place in the festival block and is listed as not placed.
+ * Intervals of the placed values: the delta method on the window coefficients' covariance.
+ * Season -> curves.seasonality = exp(sum of the Fourier terms); temperature ->
+ * curves.demandMultiplier = exp(beta (temperature - Tbar)) and curves.temperature = the
+ * least-squares Fourier fit of the temperatures (their mean when the history is short);
+ * weather states -> a weather block whose transitions are the observed daily transition
+ * frequencies per northern season (a Markov chain's maximum likelihood) and the segment's
+ * multipliers exp(beta_state). Whatever has no place or no data is listed among defaults.
+ */
+import { CholeskyDecomposition, Matrix, inverse } from 'ml-matrix';
+import type { CalibrationRecord } from '../scenarios/calibration-record.js';
+import type { ScenarioInput } from '../scenarios/schema.js';
+import type { LogitPoissonFit } from './logit-poisson.js';
+import type { SalesData } from './reader.js';
+
+type PeriodLength = 'day' | 'week';
+type Estimates = CalibrationRecord['estimates'];
+type Defaults = CalibrationRecord['defaults'];
+type FestivalInput = NonNullable<ScenarioInput['festivals']>[number];
+type WeatherInput = NonNullable<ScenarioInput['weather']>;
+
+const z95 = 1.959963984540054;
+const dayMs = 86_400_000;
+const yearDays = 365.25;
+/** Day 0 of the scenario when the history has period numbers, not dates (as calibrate.ts writes startDate). */
+const undatedStart = Date.UTC(2026, 0, 1) / dayMs;
+export const seasonNames = ['winter', 'spring', 'summer', 'autumn'] as const;
+
+export type CalendarTerm =
+  | { readonly kind: 'festival'; readonly festival: number; readonly window: 'before' | 'during' | 'after' }
+  | { readonly kind: 'season'; readonly harmonic: number; readonly wave: 'sin' | 'cos' }
+  | { readonly kind: 'temperature' }
+  | { readonly kind: 'weather'; readonly state: number };
+
+export interface FestivalInfo {
+  readonly name: string;
+  /** Month-day ("11-11") of the first period of the first occurrence, on the scenario's calendar. */
+  readonly monthDay: string;
+  /** Every occurrence's first month-day. */
+  readonly monthDays: readonly string[];
+  readonly durationPeriods: number;
+  readonly occurrences: number;
+}
+
+export interface CalendarDesign {
+  /** Parameter names, one per column: festival:<label>:before|during|after, season:sin1, season:cos1, ..., temperature, weather:<state>. */
+  readonly names: readonly string[];
+  readonly columns: readonly Float64Array[];
+  readonly terms: readonly CalendarTerm[];
+  readonly windowPeriods: number;
+  readonly daysPerPeriod: number;
+  readonly festivals: readonly FestivalInfo[];
+  readonly seasonOrder: number;
+  readonly spanDays: number;
+  /** The mean temperature the temperature effect is centred on. */
+  readonly temperatureReference: number | undefined;
+  /** Weather states (the baseline first), for a state column. */
+  readonly weatherStates: readonly string[];
+  /** Day of the year (1..366) and northern season (0 winter .. 3 autumn) per row, on the scenario's calendar. */
+  readonly dayOfYear: Int16Array;
+  readonly season: Int8Array;
+  /** What cannot be identified, at its default. */
+  readonly defaults: Defaults;
+}
+
+export interface CalendarOptions {
+  /** k: periods before and after a festival that form its windows (default 7 daily, 1 weekly). */
+  readonly festivalWindowPeriods?: number;
+}
+
+/** The design columns of the calendar and weather effects for these rows. */
+export function calendarDesign(sales: SalesData, periodLength: PeriodLength, options: CalendarOptions = {}): CalendarDesign {
+  const daysPerPeriod = periodLength === 'week' ? 7 : 1;
+  const windowPeriods = options.festivalWindowPeriods ?? (periodLength === 'week' ? 1 : 7);
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const value of sales.period) {
+    if (value < first) first = value;
+    if (value > last) last = value;
+  }
+  const dated = sales.periodKind === 'date';
+  const divisor = dated && periodLength === 'week' ? 7 : 1;
+  const periodIndex = Int32Array.from(sales.period, (value) => Math.floor((value - first) / divisor));
+  // The calendar day of a row: its date, or the scenario's own day for period numbers; mid-week for weekly rows.
+  const middle = periodLength === 'week' ? 3 : 0;
+  const dayOf = (row: number) => (dated ? (sales.period[row] ?? 0) : undatedStart + ((sales.period[row] ?? 0) - first) * daysPerPeriod) + middle;
+  const dayOfYear = new Int16Array(sales.rows);
+  const season = new Int8Array(sales.rows);
+  const cache = new Map<number, [number, number]>();
+  for (let row = 0; row < sales.rows; row++) {
+    const day = dayOf(row);
+    let entry = cache.get(day);
+    if (!entry) {
+      const date = new Date(day * dayMs);
+      const month = date.getUTCMonth();
+      entry = [Math.floor((date.getTime() - Date.UTC(date.getUTCFullYear(), 0, 1)) / dayMs) + 1, month === 11 || month <= 1 ? 0 : month <= 4 ? 1 : month <= 7 ? 2 : 3];
+      cache.set(day, entry);
+    }
+    dayOfYear[row] = entry[0];
+    season[row] = entry[1];
+  }
+  const spanDays = dated ? last - first + 1 : (last - first + 1) * daysPerPeriod;
+  const names: string[] = [];
+  const columns: Float64Array[] = [];
+  const terms: CalendarTerm[] = [];
+  const defaults: Defaults = [];
+  const add = (name: string, column: Float64Array, term: CalendarTerm) => {
+    names.push(name);
+    columns.push(column);
+    terms.push(term);
+  };
+  const varies = (column: Float64Array) => column.some((value) => value !== column[0]);
+
+  // Festival windows.
+  const festivals: FestivalInfo[] = [];
+  if (!sales.festival) {
+    defaults.push({ field: 'festivals', value: 'none', reason: 'no festival column: festival windows (before, during, after) are not estimated; map a `festival` label column to fit them' });
+  } else {
+    const { label, names: labels } = sales.festival;
+    const periods = (last - first) / divisor + 1;
+    labels.forEach((festivalName, festival) => {
+      const labelled = new Uint8Array(periods);
+      for (let row = 0; row < sales.rows; row++) if (label[row] === festival) labelled[periodIndex[row] ?? 0] = 1;
+      const runs: { start: number; end: number }[] = [];
+      for (let period = 0; period < periods; period++) {
+        if (labelled[period] !== 1) continue;
+        const previous = runs[runs.length - 1];
+        if (previous && previous.end === period - 1) previous.end = period;
+        else runs.push({ start: period, end: period });
+      }
+      const before = new Uint8Array(periods);
+      const after = new Uint8Array(periods);
+      for (const { start, end } of runs) {
+        for (let period = Math.max(0, start - windowPeriods); period < start; period++) if (labelled[period] !== 1) before[period] = 1;
+        for (let period = end + 1; period <= Math.min(periods - 1, end + windowPeriods); period++) if (labelled[period] !== 1) after[period] = 1;
+      }
+      const monthDayOfPeriod = (period: number) => {
+        const day = dated ? first + period * divisor : undatedStart + period * daysPerPeriod;
+        return new Date(day * dayMs).toISOString().slice(5, 10);
+      };
+      const lengths = runs.map((run) => run.end - run.start + 1).sort((left, right) => left - right);
+      festivals.push({
+        name: festivalName,
+        monthDay: monthDayOfPeriod(runs[0]?.start ?? 0),
+        monthDays: runs.map((run) => monthDayOfPeriod(run.start)),
+        durationPeriods: lengths[Math.floor((lengths.length - 1) / 2)] ?? 1,
+        occurrences: runs.length,
+      });
+      const windows = { before, during: undefined, after } as const;
+      for (const window of ['before', 'during', 'after'] as const) {
+        const column = new Float64Array(sales.rows);
+        const marks = windows[window];
+        for (let row = 0; row < sales.rows; row++) column[row] = marks ? (marks[periodIndex[row] ?? 0] ?? 0) : label[row] === festival ? 1 : 0;
+        if (varies(column)) add(`festival:${festivalName}:${window}`, column, { kind: 'festival', festival, window });
+        else {
+          defaults.push({
+            field: `festival ${festivalName} ${window}`,
+            value: 1,
+            reason: `no row ${window === 'during' ? 'outside the festival' : `in the ${windowPeriods} period(s) ${window} it`}: the ${window} multiplier is not identified and stays 1`,
+          });
+        }
+      }
+    });
+  }
+
+  // Season.
+  const seasonOrder = spanDays >= 730 ? 2 : spanDays >= 365 ? 1 : 0;
+  if (seasonOrder === 0) {
+    defaults.push({ field: 'curves.seasonality', value: 'none', reason: `the history spans ${spanDays} days, fewer than 365: an annual season cannot be told apart from level and trend` });
+  }
+  for (let harmonic = 1; harmonic <= seasonOrder; harmonic++) {
+    for (const wave of ['sin', 'cos'] as const) {
+      const column = Float64Array.from(dayOfYear, (day) => (wave === 'sin' ? Math.sin : Math.cos)((2 * Math.PI * harmonic * day) / yearDays));
+      add(`season:${wave}${harmonic}`, column, { kind: 'season', harmonic, wave });
+    }
+  }
+
+  // Weather.
+  let temperatureReference: number | undefined;
+  let weatherStates: string[] = [];
+  const weather = sales.weather;
+  if (!weather) {
+    defaults.push({ field: 'weather', value: 'none', reason: 'no weather column: no temperature or weather-state effect is estimated; map a `weather` column (a temperature or a state label) to fit one' });
+  } else if (weather.kind === 'temperature') {
+    let total = 0;
+    for (const value of weather.temperature) total += value;
+    temperatureReference = Number((total / Math.max(1, sales.rows)).toFixed(1));
+    const column = Float64Array.from(weather.temperature, (value) => value - (temperatureReference ?? 0));
+    if (varies(column)) add('temperature', column, { kind: 'temperature' });
+    else defaults.push({ field: 'curves.demandMultiplier', value: 'none', reason: `the temperature is ${weather.temperature[0]} in every row: its effect is not identified` });
+  } else {
+    const counts = new Float64Array(weather.names.length);
+    for (const state of weather.state) counts[state] = (counts[state] ?? 0) + 1;
+    const order = weather.names.map((_, index) => index).sort((left, right) => (counts[right] ?? 0) - (counts[left] ?? 0) || left - right);
+    weatherStates = order.map((index) => weather.names[index] ?? '');
+    if (order.length < 2) defaults.push({ field: 'weather', value: 'none', reason: `one weather state (${weatherStates[0] ?? ''}) in every row: no weather effect is identified` });
+    order.slice(1).forEach((state) => {
+      add(`weather:${weather.names[state] ?? ''}`, Float64Array.from(weather.state, (value) => (value === state ? 1 : 0)), { kind: 'weather', state });
+    });
+  }
+  return { names, columns, terms, windowPeriods, daysPerPeriod, festivals, seasonOrder, spanDays, temperatureReference, weatherStates, dayOfYear, season, defaults };
+}
+
+export interface CalendarFit {
+  /** One per design column, in design order: the log multiplier of arrivals. */
+  readonly estimates: readonly { readonly name: string; readonly value: number; readonly standardError: number; readonly lower: number; readonly upper: number }[];
+  /** Covariance of the estimates (design order). */
+  readonly covariance: readonly (readonly number[])[];
+  readonly method: string;
+}
+
+/** The calendar coefficients of a demand fit whose arrival covariates were this design. */
+export function calendarFromDemandFit(fit: LogitPoissonFit, design: CalendarDesign): CalendarFit {
+  const indices = design.names.map((name) => fit.parameters.findIndex((parameter) => parameter.name === name));
+  if (indices.some((index) => index < 0)) throw new Error(`expected the demand fit to hold the calendar parameters ${design.names.join(', ')}`);
+  return {
+    estimates: indices.map((index) => {
+      const parameter = fit.parameters[index]!;
+      return { name: parameter.name, value: parameter.value, standardError: parameter.standardError, lower: parameter.lower, upper: parameter.upper };
+    }),
+    covariance: indices.map((row) => indices.map((column) => fit.covariance[row]?.[column] ?? Number.NaN)),
+    method: `the demand fit's maximum likelihood (arrival covariates: each adds beta x to log M_t); ${fit.intervalMethod}`,
+  };
+}
+
+/**
+ * The calendar effects fitted to the traffic (arrivals observed): traffic_t ~ Poisson(exp(alpha_store + w_weekday + X_t beta)),
+ * the store intercepts profiled out (conditional likelihood), weekday levels as nuisance on dated daily rows.
+ */
+export function fitTrafficCalendar(sales: SalesData, design: CalendarDesign, periodLength: PeriodLength): CalendarFit {
+  const traffic = sales.traffic;
+  if (!traffic) throw new Error('fitTrafficCalendar needs a traffic column');
+  const nuisance: Float64Array[] = [];
+  if (sales.periodKind === 'date' && periodLength === 'day') {
+    for (let weekday = 1; weekday < 7; weekday++) {
+      nuisance.push(Float64Array.from(sales.period, (day) => (((((day + 3) % 7) + 7) % 7) === weekday ? 1 : 0)));
+    }
+    if (nuisance.some((column) => !column.some((value) => value === 1))) nuisance.length = 0;
+  }
+  const columns = [...design.columns, ...nuisance];
+  const result = conditionalPoisson(traffic, columns, sales.store, sales.storeNames.length);
+  const size = design.columns.length;
+  const scale = result.dispersion > 1 ? result.dispersion : 1;
+  const covariance = Array.from({ length: size }, (_, row) => Array.from({ length: size }, (_, column) => (result.covariance[row]?.[column] ?? Number.NaN) * scale));
+  return {
+    estimates: design.names.map((name, index) => {
+      const value = result.beta[index] ?? 0;
+      const standardError = Math.sqrt(covariance[index]?.[index] ?? Number.NaN);
+      return { name, value, standardError, lower: value - z95 * standardError, upper: value + z95 * standardError };
+    }),
+    covariance,
+    method: `Poisson log-linear model of the traffic (arrivals observed) with one intercept per store profiled out${nuisance.length > 0 ? ' and weekday levels' : ''}, Newton-Raphson${result.converged ? '' : ' (not converged)'}; Wald intervals from the inverse observed information${scale > 1 ? `, scaled by the Pearson dispersion ${scale.toPrecision(3)} (quasi-Poisson)` : ''}`,
+  };
+}
+
+/**
+ * Poisson regression with one free intercept per group, the intercepts profiled out:
+ * l(beta) = sum_t y_t x_t beta - sum_g Y_g log sum_{t in g} exp(x_t beta), whose maximiser and
+ * curvature in beta are those of the full likelihood. Newton with step halving.
+ */
+export function conditionalPoisson(
+  counts: Float64Array,
+  columns: readonly Float64Array[],
+  group: Int32Array,
+  groups: number,
+): { beta: Float64Array; covariance: number[][]; dispersion: number; converged: boolean; logLikelihood: number } {
+  const size = columns.length;
+  const rows = counts.length;
+  const totals = new Float64Array(groups);
+  for (let row = 0; row < rows; row++) totals[group[row] ?? 0] = (totals[group[row] ?? 0] ?? 0) + (counts[row] ?? 0);
+  const x = new Float64Array(size);
+  const evaluate = (beta: Float64Array, derivatives: boolean) => {
+    // Per group: S0 = sum exp(eta - shift), S1 = sum exp(..) x, S2 = sum exp(..) x x'; shifted by the group's largest eta.
+    const shift = new Float64Array(groups).fill(Number.NEGATIVE_INFINITY);
+    const eta = new Float64Array(rows);
+    for (let row = 0; row < rows; row++) {
+      let value = 0;
+      for (let p = 0; p < size; p++) value += (beta[p] ?? 0) * (columns[p]?.[row] ?? 0);
+      eta[row] = value;
+      const g = group[row] ?? 0;
+      if (value > (shift[g] ?? 0)) shift[g] = value;
+    }
+    const s0 = new Float64Array(groups);
+    const s1 = derivatives ? new Float64Array(groups * size) : new Float64Array(0);
+    const s2 = derivatives ? new Float64Array(groups * size * size) : new Float64Array(0);
+    let linear = 0;
+    const gradient = new Float64Array(size);
+    for (let row = 0; row < rows; row++) {
+      const g = group[row] ?? 0;
+      const weight = Math.exp((eta[row] ?? 0) - (shift[g] ?? 0));
+      const y = counts[row] ?? 0;
+      linear += y * (eta[row] ?? 0);
+      s0[g] = (s0[g] ?? 0) + weight;
+      if (!derivatives) continue;
+      for (let p = 0; p < size; p++) x[p] = columns[p]?.[row] ?? 0;
+      for (let p = 0; p < size; p++) {
+        const xp = x[p] ?? 0;
+        gradient[p] = (gradient[p] ?? 0) + y * xp;
+        if (xp === 0) continue;
+        s1[g * size + p] = (s1[g * size + p] ?? 0) + weight * xp;
+        for (let q = 0; q <= p; q++) s2[(g * size + p) * size + q] = (s2[(g * size + p) * size + q] ?? 0) + weight * xp * (x[q] ?? 0);
+      }
+    }
+    let logLikelihood = linear;
+    const information = new Float64Array(size * size);
+    for (let g = 0; g < groups; g++) {
+      const total = totals[g] ?? 0;
+      if ((s0[g] ?? 0) <= 0) continue;
+      logLikelihood -= total * (Math.log(s0[g] ?? 1) + (shift[g] ?? 0));
+      if (!derivatives || total === 0) continue;
+      const norm = s0[g] ?? 1;
+      for (let p = 0; p < size; p++) {
+        const meanP = (s1[g * size + p] ?? 0) / norm;
+        gradient[p] = (gradient[p] ?? 0) - total * meanP;
+        for (let q = 0; q <= p; q++) {
+          const meanQ = (s1[g * size + q] ?? 0) / norm;
+          information[p * size + q] = (information[p * size + q] ?? 0) + total * ((s2[(g * size + p) * size + q] ?? 0) / norm - meanP * meanQ);
+        }
+      }
+    }
+    for (let p = 0; p < size; p++) for (let q = 0; q < p; q++) information[q * size + p] = information[p * size + q] ?? 0;
+    return { logLikelihood, gradient, information, eta, s0, shift };
+  };
+  let beta = new Float64Array(size);
+  let state = evaluate(beta, true);
+  let converged = size === 0;
+  for (let iteration = 0; iteration < 100 && !converged; iteration++) {
+    const matrix = new Matrix(Array.from({ length: size }, (_, row) => Array.from(state.information.subarray(row * size, row * size + size))));
+    const cholesky = new CholeskyDecomposition(matrix);
+    if (!cholesky.isPositiveDefinite()) break;
+    const step = cholesky.solve(Matrix.columnVector(Array.from(state.gradient))).getColumn(0);
+    const decrement = step.reduce((total, value, index) => total + value * (state.gradient[index] ?? 0), 0);
+    if (decrement < 1e-12 * (1 + Math.abs(state.logLikelihood))) {
+      converged = true;
+      break;
+    }
+    let accepted = false;
+    for (let scale = 1; scale > 1e-8; scale /= 2) {
+      const candidate = beta.map((value, index) => value + scale * (step[index] ?? 0));
+      const trial = evaluate(candidate, false);
+      if (Number.isFinite(trial.logLikelihood) && trial.logLikelihood >= state.logLikelihood) {
+        beta = candidate;
+        accepted = true;
+        break;
+      }
+    }
+    if (!accepted) break;
+    state = evaluate(beta, true);
+  }
+  const matrix = new Matrix(Array.from({ length: size }, (_, row) => Array.from(state.information.subarray(row * size, row * size + size))));
+  const covariance = size > 0 && new CholeskyDecomposition(matrix).isPositiveDefinite() ? inverse(matrix).to2DArray() : Array.from({ length: size }, () => new Array<number>(size).fill(Number.NaN));
+  let pearson = 0;
+  for (let row = 0; row < rows; row++) {
+    const g = group[row] ?? 0;
+    const mean = ((totals[g] ?? 0) * Math.exp((state.eta[row] ?? 0) - (state.shift[g] ?? 0))) / (state.s0[g] ?? 1);
+    if (mean > 0) pearson += ((counts[row] ?? 0) - mean) ** 2 / mean;
+  }
+  const used = new Set(group).size;
+  const freedom = rows - size - used;
+  return { beta, covariance, dispersion: freedom > 0 ? pearson / freedom : Number.NaN, converged, logLikelihood: state.logLikelihood };
+}
+
+export interface CalendarPlacement {
+  readonly festivals: FestivalInput[];
+  readonly curves: { seasonality?: string; temperature?: string | number; demandMultiplier?: string };
+  readonly weather: WeatherInput | undefined;
+  /** The segment's arrival multiplier per weather state. */
+  readonly segmentWeather: Record<string, number> | undefined;
+  readonly estimates: Estimates;
+  readonly defaults: Defaults;
+  /** Mean over rows of the fitted calendar multiplier exp(X beta). */
+  readonly meanMultiplier: number;
+}
+
+const round = (value: number) => Number(value.toPrecision(6));
+const coefficient = (value: number) => {
+  const text = String(round(value));
+  return text.startsWith('-') ? `(${text})` : text;
+};
+
+/** Values, standard errors and intervals of a function of some coefficients by the delta method (numeric gradient). */
+function deltaMethod(fit: CalendarFit, indices: readonly number[], transform: (values: readonly number[]) => number): { value: number; standardError: number; lower: number; upper: number } {
+  const base = indices.map((index) => fit.estimates[index]?.value ?? 0);
+  const value = transform(base);
+  const gradient = indices.map((_, position) => {
+    const step = 1e-6 * Math.max(1, Math.abs(base[position] ?? 0));
+    const up = base.slice();
+    const down = base.slice();
+    up[position] = (up[position] ?? 0) + step;
+    down[position] = (down[position] ?? 0) - step;
+    return (transform(up) - transform(down)) / (2 * step);
+  });
+  let variance = 0;
+  indices.forEach((row, left) => indices.forEach((column, right) => (variance += (gradient[left] ?? 0) * (gradient[right] ?? 0) * (fit.covariance[row]?.[column] ?? Number.NaN))));
+  const standardError = Math.sqrt(Math.max(0, variance));
+  return { value, standardError, lower: value - z95 * standardError, upper: value + z95 * standardError };
+}
+
+/** The calendar estimates placed in the scenario's blocks, with every estimate and default recorded. */
+export function placeCalendarEffects(sales: SalesData, design: CalendarDesign, fit: CalendarFit | undefined): CalendarPlacement {
+  const estimates: Estimates = [];
+  const defaults: Defaults = [...design.defaults];
+  const festivals: FestivalInput[] = [];
+  const curves: CalendarPlacement['curves'] = {};
+  const indexOf = (name: string) => design.names.indexOf(name);
+  const valueOf = (name: string) => (indexOf(name) >= 0 ? (fit?.estimates[indexOf(name)]?.value ?? 0) : 0);
+  const record = (parameter: string, scenarioPath: string | undefined, value: { value: number; standardError: number; lower: number; upper: number }, method: string) => {
+    estimates.push({
+      parameter,
+      ...(scenarioPath === undefined ? {} : { scenarioPath }),
+      value: round(value.value),
+      standardError: round(Number.isFinite(value.standardError) ? value.standardError : 0),
+      lower: round(value.lower),
+      upper: round(value.upper),
+      method,
+    });
+  };
+  if (!fit || design.names.length === 0) return { festivals, curves, weather: undefined, segmentWeather: undefined, estimates, defaults, meanMultiplier: 1 };
+
+  // Every coefficient, as fitted (log multipliers of arrivals).
+  fit.estimates.forEach((estimate, index) => {
+    const term = design.terms[index];
+    const path = term?.kind === 'season' ? 'curves.seasonality' : term?.kind === 'temperature' ? 'curves.demandMultiplier' : undefined;
+    record(estimate.name, path, estimate, `log arrival multiplier; ${fit.method}`);
+  });
+
+  // Festivals.
+  const windowDays = design.windowPeriods * design.daysPerPeriod;
+  design.festivals.forEach((festival) => {
+    const position = festivals.length;
+    const at = `festivals[${position}]`;
+    const indices = (['before', 'during', 'after'] as const).map((window) => indexOf(`festival:${festival.name}:${window}`));
+    const duringIndex = indices[1] ?? -1;
+    if (duringIndex < 0) {
+      defaults.push({ field: `festival ${festival.name}`, value: 'not placed', reason: 'its during multiplier is not identified' });
+      return;
+    }
+    const durationDays = festival.durationPeriods * design.daysPerPeriod;
+    // Work on the log multipliers of the three windows (a missing window is 0, multiplier 1).
+    const present = indices.filter((index) => index >= 0);
+    const pick = (values: readonly number[], window: number) => {
+      const index = indices[window] ?? -1;
+      return index >= 0 ? Math.exp(values[present.indexOf(index)] ?? 0) : 1;
+    };
+    const moved = (values: readonly number[]) => windowDays * (Math.max(0, 1 - pick(values, 0)) + Math.max(0, 1 - pick(values, 2)));
+    const uplift = (values: readonly number[]) => Math.max(1, pick(values, 1) - moved(values) / durationDays);
+    const method = `from the window multipliers m = exp(beta) (before, during, after; k = ${design.windowPeriods} period(s)): ${fit.method}; interval by the delta method`;
+    const before = pick(present.map((index) => fit.estimates[index]?.value ?? 0), 0);
+    const after = pick(present.map((index) => fit.estimates[index]?.value ?? 0), 2);
+    const block: FestivalInput = {
+      name: festival.name,
+      date: festival.monthDay,
+      durationDays: Math.max(1, durationDays),
+      uplift: 1,
+      deferralShare: 0,
+      deferralDays: 0,
+      dipShare: 0,
+      dipDays: 0,
+      competitorDiscount: 0,
+    };
+    const upliftValue = uplift(present.map((index) => fit.estimates[index]?.value ?? 0));
+    block.uplift = round(Math.min(100, upliftValue));
+    record(`festival:${festival.name}:uplift`, `${at}.uplift`, deltaMethod(fit, present, uplift), `uplift = max(1, m_during - moved / D) with moved = K (1 - m_before)+ + K (1 - m_after)+, D = ${durationDays} day(s), K = ${windowDays} day(s), ${method}`);
+    if ((indices[0] ?? -1) >= 0) {
+      if (before < 1) {
+        block.deferralShare = round(Math.min(0.5, 1 - before));
+        block.deferralDays = windowDays;
+        record(`festival:${festival.name}:deferralShare`, `${at}.deferralShare`, deltaMethod(fit, present, (values) => 1 - pick(values, 0)), `deferralShare = 1 - m_before over the ${windowDays} day(s) before, ${method}`);
+        if (1 - before > 0.5) defaults.push({ field: `${at}.deferralShare`, value: 0.5, reason: `the fitted share ${round(1 - before)} exceeds the schema's 0.5: capped` });
+        defaults.push({ field: `${at}.presaleUplift`, value: 1, reason: 'the before window lowers arrivals (deferral): a pre-sale and a deferral cannot be told apart in one window, so no pre-sale' });
+      } else {
+        block.presaleStart = new Date(Date.UTC(2025, Number(festival.monthDay.slice(0, 2)) - 1, Number(festival.monthDay.slice(3)) - windowDays)).toISOString().slice(5, 10);
+        block.presaleUplift = round(Math.min(100, before));
+        record(`festival:${festival.name}:presaleUplift`, `${at}.presaleUplift`, deltaMethod(fit, present, (values) => pick(values, 0)), `presaleUplift = m_before over a pre-sale of the ${windowDays} day(s) before, ${method}`);
+        defaults.push({ field: `${at}.deferralShare`, value: 0, reason: 'the before window raises arrivals (a pre-sale): a deferral within it cannot be told apart' });
+      }
+    }
+    if ((indices[2] ?? -1) >= 0) {
+      if (after < 1 && upliftValue > 1) {
+        const dipShare = (values: readonly number[]) => (windowDays * (1 - pick(values, 2))) / ((uplift(values) - 1) * durationDays);
+        const value = dipShare(present.map((index) => fit.estimates[index]?.value ?? 0));
+        block.dipShare = round(Math.min(1, value));
+        block.dipDays = windowDays;
+        record(`festival:${festival.name}:dipShare`, `${at}.dipShare`, deltaMethod(fit, present, dipShare), `dipShare = K (1 - m_after) / ((uplift - 1) D), the dip's mean over dipDays = K matching m_after, ${method}`);
+        if (value > 1) defaults.push({ field: `${at}.dipShare`, value: 1, reason: `the fitted share ${round(value)} exceeds 1: capped (the after-dip is larger than the festival's created bump)` });
+      } else {
+        defaults.push({
+          field: `${at}.dipShare`,
+          value: 0,
+          reason: after >= 1 ? `the after window raises arrivals (multiplier ${round(after)}): a post-event boost has no place in the festival block, not placed` : 'the event creates no demand (uplift 1): a dip cannot be placed as a share of it',
+        });
+      }
+    }
+    defaults.push({ field: `${at}.competitorDiscount`, value: 0, reason: 'rival festival discounts are not fitted (the fit uses the logged rival prices as they are)' });
+    if (sales.periodKind !== 'date') defaults.push({ field: `${at}.date`, value: festival.monthDay, reason: 'the history has period numbers: the festival is placed on the scenario\'s own calendar (day 0 is 2026-01-01)' });
+    const otherDays = [...new Set(festival.monthDays)].filter((day) => day !== festival.monthDay);
+    if (otherDays.length > 0) defaults.push({ field: `${at}.date`, value: festival.monthDay, reason: `occurrences start on different days (${[...new Set(festival.monthDays)].join(', ')}): the simulator repeats one month-day each year, the first occurrence's` });
+    festivals.push(block);
+  });
+
+  // Season.
+  if (design.seasonOrder > 0) {
+    const parts: string[] = [];
+    design.terms.forEach((term, index) => {
+      if (term.kind !== 'season') return;
+      parts.push(`${coefficient(fit.estimates[index]?.value ?? 0)} * ${term.wave}(2 * pi * ${term.harmonic} * dayOfYear / ${yearDays})`);
+    });
+    curves.seasonality = `exp(${parts.join(' + ')})`;
+  }
+
+  // Weather.
+  let weather: WeatherInput | undefined;
+  let segmentWeather: Record<string, number> | undefined;
+  if (design.temperatureReference !== undefined && indexOf('temperature') >= 0) {
+    curves.demandMultiplier = `exp(${coefficient(valueOf('temperature'))} * (temperature - ${coefficient(design.temperatureReference)}))`;
+    const temperature = sales.weather?.kind === 'temperature' ? sales.weather.temperature : undefined;
+    if (temperature) {
+      const mean = temperatureCurve(temperature, design);
+      curves.temperature = mean.curve;
+      mean.estimates.forEach((estimate) => estimates.push(estimate));
+      defaults.push({
+        field: 'weather',
+        value: 'none',
+        reason: `the day-to-day spread of the temperature around its mean curve (sd ${round(mean.residualSd)} C) has no place without weather states: the simulator's temperature is the mean curve`,
+      });
+    }
+  }
+  if (design.weatherStates.length >= 2 && sales.weather?.kind === 'state') {
+    segmentWeather = {};
+    for (const [index, term] of design.terms.entries()) {
+      if (term.kind !== 'weather') continue;
+      const name = sales.weather.names[term.state] ?? '';
+      const estimate = fit.estimates[index];
+      if (!estimate) continue;
+      segmentWeather[name] = round(Math.min(100, Math.exp(estimate.value)));
+      record(`weather:${name}:multiplier`, `demand.segments[0].weather.${name}`, deltaMethod(fit, [index], (values) => Math.exp(values[0] ?? 0)), `exp(beta) against the most frequent state (${design.weatherStates[0]}, multiplier 1); ${fit.method}; interval by the delta method`);
+    }
+    if (design.daysPerPeriod === 1) {
+      const chain = weatherChain(sales, design);
+      weather = chain.weather;
+      chain.estimates.forEach((estimate) => estimates.push(estimate));
+      chain.defaults.forEach((entry) => defaults.push(entry));
+    } else {
+      segmentWeather = undefined;
+      defaults.push({ field: 'weather', value: 'not placed', reason: 'weekly weather states cannot give the simulator\'s daily Markov chain: the state multipliers are recorded only' });
+    }
+    defaults.push({ field: 'demand.segments[0].weekendWeatherAmplifier', value: 1, reason: 'the weekend amplification of the weather effect is not fitted' });
+  }
+
+  let total = 0;
+  for (let row = 0; row < sales.rows; row++) {
+    let eta = 0;
+    design.columns.forEach((column, index) => (eta += (fit.estimates[index]?.value ?? 0) * (column[row] ?? 0)));
+    total += Math.exp(eta);
+  }
+  return { festivals, curves, weather, segmentWeather, estimates, defaults, meanMultiplier: total / Math.max(1, sales.rows) };
+}
+
+/** The mean temperature over the year: least squares on the season's Fourier terms (a constant when there are none). */
+function temperatureCurve(temperature: Float64Array, design: CalendarDesign): { curve: string | number; estimates: Estimates; residualSd: number } {
+  const seasonColumns = design.terms.flatMap((term, index) => (term.kind === 'season' ? [{ term, column: design.columns[index] ?? new Float64Array(0) }] : []));
+  const rows = temperature.length;
+  const size = seasonColumns.length + 1;
+  const xtx = Matrix.zeros(size, size);
+  const xty = Matrix.zeros(size, 1);
+  const x = new Float64Array(size);
+  for (let row = 0; row < rows; row++) {
+    x[0] = 1;
+    seasonColumns.forEach(({ column }, index) => (x[index + 1] = column[row] ?? 0));
+    for (let p = 0; p < size; p++) {
+      xty.set(p, 0, xty.get(p, 0) + (x[p] ?? 0) * (temperature[row] ?? 0));
+      for (let q = 0; q < size; q++) xtx.set(p, q, xtx.get(p, q) + (x[p] ?? 0) * (x[q] ?? 0));
+    }
+  }
+  const inverted = inverse(xtx);
+  const beta = inverted.mmul(xty).getColumn(0);
+  let residuals = 0;
+  for (let row = 0; row < rows; row++) {
+    let fitted = beta[0] ?? 0;
+    seasonColumns.forEach(({ column }, index) => (fitted += (beta[index + 1] ?? 0) * (column[row] ?? 0)));
+    residuals += ((temperature[row] ?? 0) - fitted) ** 2;
+  }
+  const variance = residuals / Math.max(1, rows - size);
+  const method = 'ordinary least squares of the temperature on a constant and the season\'s Fourier terms; Wald interval from sigma^2 (X\'X)^-1 (optimistic when temperatures are autocorrelated)';
+  const names = ['temperatureMean', ...seasonColumns.map(({ term }) => (term.kind === 'season' ? `temperature:${term.wave}${term.harmonic}` : ''))];
+  const estimates: Estimates = names.map((parameter, index) => {
+    const value = beta[index] ?? 0;
+    const standardError = Math.sqrt(variance * inverted.get(index, index));
+    return { parameter, scenarioPath: 'curves.temperature', value: round(value), standardError: round(standardError), lower: round(value - z95 * standardError), upper: round(value + z95 * standardError), method };
+  });
+  const curve =
+    seasonColumns.length === 0
+      ? round(beta[0] ?? 0)
+      : [coefficient(beta[0] ?? 0), ...seasonColumns.map(({ term }, index) => (term.kind === 'season' ? `${coefficient(beta[index + 1] ?? 0)} * ${term.wave}(2 * pi * ${term.harmonic} * dayOfYear / ${yearDays})` : ''))].join(' + ');
+  return { curve, estimates, residualSd: Math.sqrt(variance) };
+}
+
+/** The weather chain from the observed daily states: transition frequencies per northern season (the Markov chain MLE). */
+function weatherChain(sales: SalesData, design: CalendarDesign): { weather: WeatherInput; estimates: Estimates; defaults: Defaults } {
+  const weather = sales.weather;
+  if (weather?.kind !== 'state') throw new Error('weatherChain needs weather states');
+  const states = design.weatherStates;
+  const count = states.length;
+  const position = new Int32Array(weather.names.length);
+  weather.names.forEach((name, index) => (position[index] = states.indexOf(name)));
+  // counts[season][from][to], from consecutive days of the same store.
+  const counts = seasonNames.map(() => Array.from({ length: count }, () => new Float64Array(count)));
+  const order = Array.from({ length: sales.rows }, (_, row) => row).sort((left, right) => (sales.store[left] ?? 0) - (sales.store[right] ?? 0) || (sales.period[left] ?? 0) - (sales.period[right] ?? 0));
+  let firstState = -1;
+  for (let index = 1; index < order.length; index++) {
+    const from = order[index - 1] ?? 0;
+    const to = order[index] ?? 0;
+    if (firstState < 0) firstState = position[weather.state[from] ?? 0] ?? 0;
+    if ((sales.store[from] ?? 0) !== (sales.store[to] ?? 0) || (sales.period[to] ?? 0) - (sales.period[from] ?? 0) !== 1) continue;
+    const row = counts[design.season[to] ?? 0]?.[position[weather.state[from] ?? 0] ?? 0];
+    if (row) row[position[weather.state[to] ?? 0] ?? 0] = (row[position[weather.state[to] ?? 0] ?? 0] ?? 0) + 1;
+  }
+  const estimates: Estimates = [];
+  const defaults: Defaults = [];
+  const pooled = Array.from({ length: count }, (_, from) => Array.from({ length: count }, (_, to) => counts.reduce((total, season) => total + (season[from]?.[to] ?? 0), 0)));
+  const method = 'observed transition frequency between consecutive days in that season (the Markov chain\'s maximum likelihood); Wald interval sqrt(p (1 - p) / n), clipped to [0, 1]';
+  const transitions = Object.fromEntries(
+    seasonNames.map((season, seasonIndex) => [
+      season,
+      Array.from({ length: count }, (_, from) => {
+        let row = Array.from(counts[seasonIndex]?.[from] ?? new Float64Array(count));
+        let total = row.reduce((sum, value) => sum + value, 0);
+        let source = 'season';
+        if (total === 0) {
+          row = pooled[from] ?? [];
+          total = row.reduce((sum, value) => sum + value, 0);
+          source = 'pooled';
+        }
+        if (total === 0) {
+          row = Array.from({ length: count }, (_, to) => (to === from ? 1 : 0));
+          total = 1;
+          source = 'stay';
+        }
+        const probabilities = row.map((value) => value / total);
+        if (source !== 'season') {
+          defaults.push({
+            field: `weather.transitions.${season}[${from}]`,
+            value: source === 'pooled' ? 'all seasons pooled' : 'stays put',
+            reason: `no day in ${season} follows a ${states[from]} day${source === 'pooled' ? ': the transitions from it over all seasons are used' : ' in any season: the state is kept'}`,
+          });
+        } else {
+          probabilities.forEach((probability, to) => {
+            const standardError = Math.sqrt((probability * (1 - probability)) / total);
+            estimates.push({
+              parameter: `weather:${season}:${states[from]}->${states[to]}`,
+              scenarioPath: `weather.transitions.${season}[${from}][${to}]`,
+              value: round(probability),
+              standardError: round(standardError),
+              lower: round(Math.max(0, probability - z95 * standardError)),
+              upper: round(Math.min(1, probability + z95 * standardError)),
+              method,
+            });
+          });
+        }
+        // Rounded entries must still sum to 1: the last takes the remainder.
+        const rounded = probabilities.map((value) => round(value));
+        const rest = 1 - rounded.slice(0, -1).reduce((sum, value) => sum + value, 0);
+        rounded[count - 1] = Math.max(0, round(rest));
+        return rounded;
+      }),
+    ]),
+  ) as WeatherInput['transitions'];
+  defaults.push({ field: 'weather.states[].temperatureOffset', value: 0, reason: 'a state column has no temperature: every state\'s offset is 0' });
+  defaults.push({ field: 'weather.temperatureNoise', value: 0, reason: 'a state column has no temperature' });
+  return {
+    weather: {
+      states: states.map((name) => ({ name, temperatureOffset: 0 })),
+      transitions,
+      temperatureNoise: 0,
+      initialState: states[Math.max(0, firstState)] ?? states[0] ?? '',
+    },
+    estimates,
+    defaults,
+  };
+}
