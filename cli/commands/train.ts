@@ -9,6 +9,8 @@ import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { buildArtifact, codeVersion, embeddedScenarioOf, readArtifact, writeArtifact } from '../../agents/artifact.js';
 import { agentDefinitions } from '../../agents/registry.js';
+import { historicalKind } from '../../agents/historical.js';
+import { historicalPrefix, readHistoricalPolicy } from '../../calibration/historical.js';
 import { makeEnv } from '../../env/env.js';
 import { configError } from '../../env/errors.js';
 import { buildMarketModel } from '../../env/model.js';
@@ -105,7 +107,7 @@ export function registerTrain(program: Command): void {
     .command('evaluate')
     .description('evaluate a policy artifact: KPIs with mean and 95% interval across episodes')
     .argument('<scenario>', 'built-in scenario id or path to a scenario file')
-    .requiredOption('--policy <dir>', 'policy artifact folder (with policy.json), or a registered version registry:name@version|alias (checked against the content hash recorded at registration, as is a folder inside $PRICELAB_HOME/policies)')
+    .requiredOption('--policy <dir>', 'policy artifact folder (with policy.json), a registered version registry:name@version|alias (checked against the content hash recorded at registration, as is a folder inside $PRICELAB_HOME/policies), or historical:<sales file>[#<map.json>] (the shop\'s own prices replayed; docs/calibration.md)')
     .option('--episodes <n>', 'evaluation episodes', positiveInteger, 20)
     .option('--seed <n>', 'seed of the first evaluation episode', integer, 1_000_001)
     .option('--json', 'print {scenario, policy, episodes, seeds, kpis: {name: {mean, sd, low, high, n}}, optimum?: {name, value, meanReward, share}} (optimum where the scenario has a known one)')
@@ -363,20 +365,9 @@ async function evaluateCommand(scenarioName: string, options: { policy: string; 
   const loaded = loadScenario(scenarioName);
   const model = buildMarketModel(loaded.scenario);
   const env = makeEnv(model);
-  // A registered version (registry:name@version, or its folder in the home) must still have the content hash its registry row records.
-  const registered = registeredArtifactFor(options.policy);
-  const artifact = registered ? readArtifact(registered.folder, registered.expected) : readArtifact(options.policy);
-  const expected = env.observationSpace.featureNames;
-  const found = artifact.manifest.observation.features.map((feature) => feature.name);
-  if (expected.join('\n') !== found.join('\n')) {
-    throw configError(`the policy was trained on ${artifact.manifest.scenario.id} and does not fit ${loaded.scenario.id}`, [
-      { path: ['observation', 'features'], message: `expected ${expected.length} features (${expected.join(', ')}), found ${found.length} (${found.join(', ')})` },
-    ]);
-  }
-  if (artifact.manifest.action.ladder.length !== model.ladder.length) {
-    throw configError('the policy has another price ladder', [{ path: ['action', 'ladder'], message: `expected ${model.ladder.length} prices, found ${artifact.manifest.action.ladder.length}` }]);
-  }
-  const agent = await restoredAgentFor(env, { kind: artifact.manifest.agentKind, config: artifact.manifest.agentConfig, files: artifact.files }, options.seed);
+  const { agent, identity } = options.policy.startsWith(historicalPrefix)
+    ? await historicalPolicyFor(env, loaded.scenario, options.policy, options.seed)
+    : await artifactPolicyFor(env, loaded, model.ladder.length, options.policy, options.seed);
   const episodes = evaluate(env, agent, { episodes: options.episodes, seed: options.seed });
   agent.dispose();
   const summary = summariseKpis(episodes.map((episode) => episode.kpis));
@@ -386,7 +377,7 @@ async function evaluateCommand(scenarioName: string, options: { policy: string; 
   if (options.json) {
     printJson({
       scenario: loaded.scenario.id,
-      policy: { name: artifact.manifest.name, version: artifact.manifest.version, agentKind: artifact.manifest.agentKind },
+      policy: identity,
       episodes: episodes.length,
       seeds: episodes.map((episode) => episode.seed),
       kpis: summary,
@@ -397,6 +388,32 @@ async function evaluateCommand(scenarioName: string, options: { policy: string; 
   const rows = [['KPI', 'mean', '95% interval', 'sd']];
   for (const [key, value] of Object.entries(summary)) if (value) rows.push([key, formatNumber(value.mean), `${formatNumber(value.low)} .. ${formatNumber(value.high)}`, formatNumber(value.sd)]);
   const optimumLine = ofOptimum ? `\nmean total reward ${formatNumber(meanReward, 4)}: ${formatNumber(100 * ofOptimum.share, 1)}% of the ${ofOptimum.name} ${formatNumber(ofOptimum.value, 4)}\n` : '';
-  process.stdout.write(`${artifact.manifest.name} (${artifact.manifest.agentKind}) on ${loaded.scenario.id}, ${episodes.length} episodes from seed ${options.seed}\n\n${table(rows)}\n${optimumLine}`);
+  process.stdout.write(`${identity.name} (${identity.agentKind}) on ${loaded.scenario.id}, ${episodes.length} episodes from seed ${options.seed}\n\n${table(rows)}\n${optimumLine}`);
+}
+
+/** A policy artifact folder or registered version, checked against the scenario (features, ladder), as an agent. */
+async function artifactPolicyFor(env: ReturnType<typeof makeEnv>, loaded: LoadedScenario, ladderLength: number, policy: string, seed: number) {
+  // A registered version (registry:name@version, or its folder in the home) must still have the content hash its registry row records.
+  const registered = registeredArtifactFor(policy);
+  const artifact = registered ? readArtifact(registered.folder, registered.expected) : readArtifact(policy);
+  const expected = env.observationSpace.featureNames;
+  const found = artifact.manifest.observation.features.map((feature) => feature.name);
+  if (expected.join('\n') !== found.join('\n')) {
+    throw configError(`the policy was trained on ${artifact.manifest.scenario.id} and does not fit ${loaded.scenario.id}`, [
+      { path: ['observation', 'features'], message: `expected ${expected.length} features (${expected.join(', ')}), found ${found.length} (${found.join(', ')})` },
+    ]);
+  }
+  if (artifact.manifest.action.ladder.length !== ladderLength) {
+    throw configError('the policy has another price ladder', [{ path: ['action', 'ladder'], message: `expected ${ladderLength} prices, found ${artifact.manifest.action.ladder.length}` }]);
+  }
+  const agent = await restoredAgentFor(env, { kind: artifact.manifest.agentKind, config: artifact.manifest.agentConfig, files: artifact.files }, seed);
+  return { agent, identity: { name: artifact.manifest.name, version: artifact.manifest.version, agentKind: artifact.manifest.agentKind } };
+}
+
+/** `historical:<sales file>[#<map.json>]`: the shop's own prices replayed (calibration/historical.ts); its version is the file's sha256. */
+async function historicalPolicyFor(env: ReturnType<typeof makeEnv>, scenario: Scenario, policy: string, seed: number) {
+  const config = await readHistoricalPolicy(policy, { periodLength: scenario.calibration?.source.periodLength ?? 'day' });
+  const agent = await agentFor(env, historicalKind, config, seed);
+  return { agent, identity: { name: policy, version: `sha256:${config.source.sha256}`, agentKind: historicalKind } };
 }
 

@@ -1,7 +1,8 @@
 /**
  * From a sales log to "what would this policy have earned against what I did", through the
  * built CLI (dist/cli/main.js): `pricelab calibrate` on a small simulated log, then
- * `pricelab compare <calibrated>.json --agents historical:<log>#<map>,q-learning`. The
+ * `pricelab compare <calibrated>.json --agents historical:<log>#<map>,q-learning` (and
+ * `pricelab evaluate --policy historical:...`). The
  * historical arm prices each day as the log did (snapped to the calibrated ladder): its
  * average price and price changes are known before the run. A file name with a comma works
  * when quoted; a bad log exits 2 naming the row and column.
@@ -62,6 +63,15 @@ describe('pricelab calibrate, then compare against the shop\'s own prices', () =
     expect(kpi(summary, 'priceChanges', 'what-i-did')?.mean).toBe(changes);
     expect(changes).toBeGreaterThan(days / 2); // the exploring log moves its price most days
     expect(kpi(summary, 'totalReward', 'q-learning')?.mean).toEqual(expect.any(Number));
+
+    // pricelab evaluate takes the same spec: the same average price, its version the file's sha256.
+    const evaluated = await cli('evaluate', scenarioPath, '--policy', `historical:"${sales}"#${mapPath}`, '--episodes', '2', '--json');
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    const evaluation = JSON.parse(evaluated.stdout) as { policy: { agentKind: string; version: string }; kpis: { averagePrice: { mean: number }; priceChanges: { mean: number } } };
+    expect(evaluation.policy.agentKind).toBe('historical-replay');
+    expect(evaluation.policy.version).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(evaluation.kpis.averagePrice.mean).toBeCloseTo(averagePrice, 9);
+    expect(evaluation.kpis.priceChanges.mean).toBe(changes);
   }, 180_000);
 
   it('exits 2 naming the row and column of a bad log, and 3 for a missing one', async () => {
