@@ -9,7 +9,11 @@
  *   historical:"my, sales.csv"#map.json  a file name with a comma or '#': quote it
  *
  * The path: one price per period of one store and product. Day 0 is the history's first
- * period. A dated row's price holds from its date until the next dated row (so a weekly
+ * period, or, on a calibrated scenario, the first period of the history it was calibrated
+ * on (`calendar`: its calibration record's first and last period), so that a store whose
+ * rows start later, or end earlier, is replayed on the scenario's own calendar: the first
+ * price also covers the days before its row, the last one the days up to the calendar's
+ * last period. A dated row's price holds from its date until the next dated row (so a weekly
  * dated history plays each week's price on each of its days); numbered periods last one
  * period length: `periodLength` (the scenario's calibration record says day or week; a
  * scenario not calibrated counts periods as days). A missing period keeps the price before
@@ -62,6 +66,14 @@ export function parseHistoricalSpec(spec: string): HistoricalSpec {
 export interface HistoricalOptions {
   /** The length of one numbered period of the history (default day). */
   readonly periodLength?: 'day' | 'week';
+  /** The calendar to replay on: first and last period (a number, or a date YYYY-MM-DD for dated rows); default the history's own. */
+  readonly calendar?: { readonly first: number | string; readonly last: number | string };
+}
+
+/** The options a scenario implies: its calibrated period length and calendar (none for a scenario not calibrated). */
+export function historicalOptionsFor(scenario: { readonly calibration?: { readonly source: { readonly periodLength: 'day' | 'week'; readonly firstPeriod: number | string; readonly lastPeriod: number | string } } | undefined }): HistoricalOptions {
+  const source = scenario.calibration?.source;
+  return source ? { periodLength: source.periodLength, calendar: { first: source.firstPeriod, last: source.lastPeriod } } : { periodLength: 'day' };
 }
 
 /** Reads the spec's file (and map) and builds the price path. Throws config (exit 2) or not-found (exit 3) errors. */
@@ -73,7 +85,7 @@ export async function readHistoricalPolicy(spec: string, options: HistoricalOpti
 export async function readHistory(parsed: HistoricalSpec, options: HistoricalOptions = {}): Promise<HistoricalConfig> {
   const map = parsed.map === undefined ? parseColumnMap(defaultColumnMap, 'the default column map') : parseColumnMap(readMapFile(parsed.map), parsed.map);
   const sales = await readSales(parsed.file, { map, defaultMap: parsed.map === undefined });
-  return historicalPath(sales, { periodLength: options.periodLength ?? 'day', ...(parsed.map === undefined ? {} : { mapFile: parsed.map }) });
+  return historicalPath(sales, { periodLength: options.periodLength ?? 'day', ...(options.calendar ? { calendar: options.calendar } : {}), ...(parsed.map === undefined ? {} : { mapFile: parsed.map }) });
 }
 
 function readMapFile(path: string): unknown {
@@ -91,7 +103,15 @@ function rowName(sales: SalesData, row: number): string {
 }
 
 /** The replayed price path of a read history (pure). */
-export function historicalPath(sales: SalesData, options: { periodLength: 'day' | 'week'; mapFile?: string }): HistoricalConfig {
+/** A calendar bound as the history's period key (days since 1970-01-01 for dates), or undefined when it is of the other kind. */
+function periodKey(value: number | string, kind: SalesData['periodKind']): number | undefined {
+  if (kind === 'index') return typeof value === 'number' ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  const time = Date.parse(`${value.slice(0, 10)}T00:00:00Z`);
+  return Number.isFinite(time) ? Math.round(time / 86_400_000) : undefined;
+}
+
+export function historicalPath(sales: SalesData, options: { periodLength: 'day' | 'week'; calendar?: HistoricalOptions['calendar']; mapFile?: string }): HistoricalConfig {
   const problems: Problem[] = [];
   if (sales.storeNames.length > 1) {
     const column = sales.map.store ?? 'store';
@@ -103,8 +123,11 @@ export function historicalPath(sales: SalesData, options: { periodLength: 'day' 
   const periodDays = options.periodLength === 'week' ? 7 : 1;
   // Day offset of each row: dates are days already; numbered periods count periodDays each.
   const scale = sales.periodKind === 'date' ? 1 : periodDays;
-  let first = Number.POSITIVE_INFINITY;
-  for (const value of sales.period) first = Math.min(first, value);
+  let historyFirst = Number.POSITIVE_INFINITY;
+  for (const value of sales.period) historyFirst = Math.min(historyFirst, value);
+  const calendarFirst = options.calendar === undefined ? undefined : periodKey(options.calendar.first, sales.periodKind);
+  const calendarLast = options.calendar === undefined ? undefined : periodKey(options.calendar.last, sales.periodKind);
+  const first = calendarFirst ?? historyFirst;
   const order = Array.from({ length: sales.rows }, (_, row) => row).sort((left, right) => (sales.period[left] ?? 0) - (sales.period[right] ?? 0) || left - right);
   const changes: { day: number; price: number }[] = [];
   let previousRow = -1;
@@ -122,15 +145,20 @@ export function historicalPath(sales: SalesData, options: { periodLength: 'day' 
       continue;
     }
     previousRow = row;
-    if (last === undefined || last.price !== price) changes.push({ day, price });
+    // Rows before the calendar's first period: only the last of them matters, as day 0's price.
+    if (day <= 0) changes.length = 0;
+    if (last === undefined || last.price !== price || day <= 0) changes.push({ day: Math.max(0, day), price });
   }
   if (problems.length > 0) throw configError(`${sales.source.path} is not one price path`, problems);
-  const lastDay = ((sales.period[order[order.length - 1] ?? 0] ?? 0) - first) * scale;
+  // The first price covers the calendar's days before the history's first row.
+  const opening = changes[0];
+  if (opening) opening.day = 0;
+  const lastDay = Math.max(((sales.period[order[order.length - 1] ?? 0] ?? 0) - first) * scale, calendarLast === undefined ? 0 : (calendarLast - first) * scale, 0);
   const config = {
     source: { file: sales.source.path, sha256: sales.source.sha256, rows: sales.rows, ...(options.mapFile === undefined ? {} : { map: options.mapFile }) },
     periodLength: options.periodLength,
     lengthDays: lastDay + periodDays,
-    changes,
+    changes: changes.filter((change, index) => index === 0 || change.price !== changes[index - 1]?.price),
   };
   return historicalConfigSchema.parse(config);
 }

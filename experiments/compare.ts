@@ -21,7 +21,7 @@ import { loadScenario } from '../scenarios/load.js';
 import { analyse, learningCurves } from './compare/analyse.js';
 import { armNameOf, armSpecOf, parseArms, type Arm, type ArtifactResolver } from './compare/arms.js';
 import type { HistoricalConfig } from '../agents/historical.js';
-import { historicalPrefix, readHistoricalPolicy } from '../calibration/historical.js';
+import { historicalOptionsFor, historicalPrefix, readHistoricalPolicy, type HistoricalOptions } from '../calibration/historical.js';
 import { kpiDefinition, kpiNames } from './compare/kpis.js';
 import { episodeLimit, runComparison, seedLimit, type ComparisonRun, type RunHooks } from './compare/run.js';
 import { comparisonSchemaVersion, type ArmIdentity, type ComparisonSummary } from './compare/summary-schema.js';
@@ -89,7 +89,7 @@ export async function compare(options: CompareOptions): Promise<ComparisonOutcom
   const primary = kpiDefinition(primaryKpi);
   if (!primary || primary.direction === 'none') problems.push({ path: ['primaryKpi'], message: `expected a KPI with a better direction (${kpiNames.filter((name) => kpiDefinition(name)?.direction !== 'none').join(', ')}), found "${primaryKpi}"` });
   const env = makeEnv(model);
-  const histories = await readHistories(options.arms, loaded.scenario.calibration?.source.periodLength ?? 'day');
+  const histories = await readHistories(options.arms, historicalOptionsFor(loaded.scenario));
   let arms: Arm[] = [];
   try {
     arms = parseArms(options.arms, options.configFiles ?? new Map(), {
@@ -150,17 +150,17 @@ export async function compare(options: CompareOptions): Promise<ComparisonOutcom
 
 /**
  * The price paths of `historical:` arms (calibration/historical.ts), read before the arms are
- * parsed. A numbered period lasts the scenario's calibrated period length. A bad file stops
+ * parsed, on the scenario's calibrated calendar and period length. A bad file stops
  * the comparison with its own problems, under the arm's place in --agents (a missing file
  * is not-found, exit 3).
  */
-async function readHistories(written: readonly string[], periodLength: 'day' | 'week'): Promise<Map<string, HistoricalConfig>> {
+async function readHistories(written: readonly string[], historical: HistoricalOptions): Promise<Map<string, HistoricalConfig>> {
   const histories = new Map<string, HistoricalConfig>();
   for (const [index, arm] of written.entries()) {
     const spec = armSpecOf(arm);
     if (!spec.startsWith(historicalPrefix) || histories.has(spec)) continue;
     try {
-      histories.set(spec, await readHistoricalPolicy(spec, { periodLength }));
+      histories.set(spec, await readHistoricalPolicy(spec, historical));
     } catch (error) {
       if (!(error instanceof PricelabError) || error.kind !== 'config') throw error;
       const problems = error.problems.length > 0 ? error.problems : [{ path: [], message: error.message }];

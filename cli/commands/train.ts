@@ -10,7 +10,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { buildArtifact, codeVersion, embeddedScenarioOf, readArtifact, writeArtifact } from '../../agents/artifact.js';
 import { agentDefinitions } from '../../agents/registry.js';
 import { historicalKind } from '../../agents/historical.js';
-import { historicalPrefix, readHistoricalPolicy } from '../../calibration/historical.js';
+import { historicalOptionsFor, historicalPrefix, readHistoricalPolicy } from '../../calibration/historical.js';
 import { makeEnv } from '../../env/env.js';
 import { configError } from '../../env/errors.js';
 import { buildMarketModel } from '../../env/model.js';
@@ -412,7 +412,7 @@ async function artifactPolicyFor(env: ReturnType<typeof makeEnv>, loaded: Loaded
 
 /** `historical:<sales file>[#<map.json>]`: the shop's own prices replayed (calibration/historical.ts); its version is the file's sha256. */
 async function historicalPolicyFor(env: ReturnType<typeof makeEnv>, scenario: Scenario, policy: string, seed: number) {
-  const config = await readHistoricalPolicy(policy, { periodLength: scenario.calibration?.source.periodLength ?? 'day' });
+  const config = await readHistoricalPolicy(policy, historicalOptionsFor(scenario));
   const agent = await agentFor(env, historicalKind, config, seed);
   return { agent, identity: { name: policy, version: `sha256:${config.source.sha256}`, agentKind: historicalKind } };
 }

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { changeIndexOnDay, historicalConfigSchema, type HistoricalConfig } from '../../agents/historical.js';
 import { parsePolicySpec } from '../../agents/policy-spec.js';
-import { parseHistoricalSpec, readHistoricalPolicy } from '../../calibration/historical.js';
+import { historicalOptionsFor, parseHistoricalSpec, readHistoricalPolicy } from '../../calibration/historical.js';
 import { makeEnv } from '../../env/env.js';
 import { PricelabError } from '../../env/errors.js';
 import { buildMarketModel } from '../../env/model.js';
@@ -111,6 +111,29 @@ describe('historical:<file> replays the shop\'s own prices', () => {
     expect(await playedPrices(config, 5)).toEqual([ladder[1], ladder[8], ladder[8], ladder[8], ladder[4]]);
     const jsonLines = file([`{"period":1,"units":2,"price":${ladder[1]}}`, `{"period":2,"units":2,"price":${ladder[8]}}`, `{"period":5,"units":2,"price":${ladder[4]}}`], 'sales.jsonl');
     expect((await readHistoricalPolicy(`historical:${jsonLines}`)).changes).toEqual(config.changes);
+  });
+
+  it('on a calibrated scenario\'s calendar: the first price covers the days before its row, the last one the days up to the calendar\'s end', async () => {
+    const map = join(folder, 'weeks-calendar.json');
+    writeFileSync(map, JSON.stringify({ period: 'week', units: 'units', price: 'price' }));
+    // One store's rows start in week 3 and end in week 4; the scenario was calibrated on weeks 1 to 6.
+    const late = file(['week,units,price', `3,5,${ladder[2]}`, `4,5,${ladder[6]}`]);
+    const onCalendar = await readHistoricalPolicy(`historical:${late}#${map}`, { periodLength: 'week', calendar: { first: 1, last: 6 } });
+    expect(onCalendar.changes).toEqual([{ day: 0, price: ladder[2] }, { day: 21, price: ladder[6] }]);
+    expect(onCalendar.lengthDays).toBe(42);
+    // Rows before the calendar's first week: the last of them is day 0's price.
+    const early = file(['week,units,price', `1,5,${ladder[1]}`, `2,5,${ladder[5]}`, `3,5,${ladder[9]}`]);
+    const fromWeek2 = await readHistoricalPolicy(`historical:${early}#${map}`, { periodLength: 'week', calendar: { first: 2, last: 3 } });
+    expect(fromWeek2.changes).toEqual([{ day: 0, price: ladder[5] }, { day: 7, price: ladder[9] }]);
+    expect(fromWeek2.lengthDays).toBe(14);
+    // Dated rows, a calendar of dates (a calibration record's firstPeriod and lastPeriod).
+    const dated = file(['date,units,price', `2026-01-03,5,${ladder[4]}`, `2026-01-05,5,${ladder[8]}`]);
+    const datedMap = join(folder, 'dates-calendar.json');
+    writeFileSync(datedMap, JSON.stringify({ date: 'date', units: 'units', price: 'price' }));
+    const byDate = await readHistoricalPolicy(`historical:${dated}#${datedMap}`, historicalOptionsFor({ calibration: { source: { periodLength: 'day', firstPeriod: '2026-01-01', lastPeriod: '2026-01-10' } } }));
+    expect(byDate.changes).toEqual([{ day: 0, price: ladder[4] }, { day: 4, price: ladder[8] }]);
+    expect(byDate.lengthDays).toBe(10);
+    expect(historicalOptionsFor({})).toEqual({ periodLength: 'day' });
   });
 
   it('the same config restores from its export and explains each day with the history\'s price', async () => {

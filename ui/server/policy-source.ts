@@ -24,7 +24,7 @@ import type { Agent, Explanation } from '../../agents/agent.js';
 import type { Guardrails } from '../../agents/guardrails.js';
 import { parsePolicySpec } from '../../agents/policy-spec.js';
 import type { HistoricalConfig } from '../../agents/historical.js';
-import { historicalPrefix, parseHistoricalSpec, readHistory } from '../../calibration/historical.js';
+import { historicalOptionsFor, historicalPrefix, parseHistoricalSpec, readHistory, type HistoricalOptions } from '../../calibration/historical.js';
 import { configError } from '../../env/errors.js';
 import { agentFor } from '../../experiments/setup.js';
 import { PolicyRegistry, parsePolicyReference } from '../../serving/registry.js';
@@ -92,7 +92,7 @@ export function servedDashboardPolicy(spec: string, served: ServedPolicy, scenar
 /** A rule policy built on one arm; `env` is the arm's own env (oracles read its market). */
 export async function ruleDashboardPolicy(spec: string, env: TimeLimit, seed: number, folders: DashboardFolders = {}): Promise<DashboardPolicy> {
   const model = env.inner.model;
-  const histories = spec.startsWith(historicalPrefix) ? new Map([[spec, await dashboardHistory(spec, folders, model.scenario.calibration?.source.periodLength ?? 'day')]]) : undefined;
+  const histories = spec.startsWith(historicalPrefix) ? new Map([[spec, await dashboardHistory(spec, folders, historicalOptionsFor(model.scenario))]]) : undefined;
   const { kind, config } = parsePolicySpec(spec, { listPrice: model.listPrice, ladder: model.ladder, ...(histories ? { histories } : {}) });
   const agent: Agent = await agentFor(env, kind, config, seed);
   return {
@@ -108,7 +108,7 @@ export async function ruleDashboardPolicy(spec: string, env: TimeLimit, seed: nu
 const salesFileName = /\.(csv|jsonl|ndjson)(\.gz)?$/i;
 
 /** A `historical:` spec's price path, its files resolved inside the scenarios folder. */
-async function dashboardHistory(spec: string, folders: DashboardFolders, periodLength: 'day' | 'week'): Promise<HistoricalConfig> {
+async function dashboardHistory(spec: string, folders: DashboardFolders, options: HistoricalOptions): Promise<HistoricalConfig> {
   const folder = folders.scenariosFolder;
   if (folder === undefined) {
     throw configError('the dashboard reads sales files only from its scenarios folder', [
@@ -120,7 +120,7 @@ async function dashboardHistory(spec: string, folders: DashboardFolders, periodL
   if (parsed.map !== undefined && !parsed.map.endsWith('.json')) throw configError(`cannot read "${parsed.map}"`, [{ path: ['policies'], message: `expected a column map ending in .json, found "${parsed.map}"` }]);
   const file = insideFolder(folder, parsed.file, 'policies', 'scenarios folder');
   const map = parsed.map === undefined ? undefined : insideFolder(folder, parsed.map, 'policies', 'scenarios folder');
-  const history = await readHistory(map === undefined ? { file } : { file, map }, { periodLength });
+  const history = await readHistory(map === undefined ? { file } : { file, map }, options);
   // The page sees the names it sent, not the server's paths.
   return { ...history, source: { ...history.source, file: parsed.file, ...(parsed.map === undefined ? {} : { map: parsed.map }) } };
 }
