@@ -21,7 +21,7 @@ import fc from 'fast-check';
 import { calibrateFile } from '../../calibration/calibrate.js';
 import { censoredRows, withoutCensoring } from '../../calibration/censoring.js';
 import { parseColumnMap } from '../../calibration/column-map.js';
-import { censoredTerm, logLikelihoodDerivatives, type LogitPoissonData } from '../../calibration/logit-poisson.js';
+import { censoredTerm, fitLogitPoisson, logLikelihoodDerivatives, type LogitPoissonData } from '../../calibration/logit-poisson.js';
 import { MarketSimulation } from '../../env/market.js';
 import { buildMarketModel } from '../../env/model.js';
 import { RandomStream } from '../../env/random.js';
@@ -141,24 +141,42 @@ function limitedStockScenario(stock: number): Scenario {
   );
 }
 
-/** A year of daily sales under random ladder prices, logged with the stock at the start of each day (and a stockout flag). */
-function simulateWithStock(scenario: Scenario, seed: number): { csv: string; stockouts: number } {
+interface StockLog {
+  readonly csv: string;
+  readonly data: Omit<LogitPoissonData, 'censored'>;
+  readonly stock: Float64Array;
+  readonly stockout: Float64Array;
+}
+
+/** A year of daily sales under random ladder prices, logged with the stock at the start of each day and a stockout flag (as a CSV and as the fit's arrays). */
+function simulateWithStock(scenario: Scenario, seed: number): StockLog {
   const model = buildMarketModel(scenario);
   const market = new MarketSimulation(model);
   market.reset(seed);
   const exploration = new RandomStream(seed, 'exploration');
+  const days = scenario.horizonDays;
+  const rivalCount = model.rivals.length;
+  const units = new Float64Array(days);
+  const price = new Float64Array(days);
+  const logMarketSize = new Float64Array(days);
+  const stock = new Float64Array(days);
+  const stockout = new Float64Array(days);
+  const rivalPrices = model.rivals.map(() => new Float64Array(days));
   const lines = [['date', 'units', 'price', 'traffic', 'stock', 'stockout', ...model.rivals.map((rival) => `price_${rival.name}`)].join(',')];
   const start = Date.parse(`${scenario.startDate}T00:00:00Z`);
-  let stockouts = 0;
-  for (let day = 0; day < scenario.horizonDays; day++) {
-    const stock = market.stockOnHand;
+  for (let day = 0; day < days; day++) {
+    stock[day] = market.stockOnHand;
     const outcome = market.stepIndex(Math.floor(exploration.next() * model.ladder.length));
-    const stockout = outcome.lostSales > 0 ? 1 : 0;
-    stockouts += stockout;
+    stockout[day] = outcome.lostSales > 0 ? 1 : 0;
+    units[day] = outcome.sold;
+    price[day] = outcome.price;
+    logMarketSize[day] = Math.log(outcome.arrivals);
+    rivalPrices.forEach((column, index) => (column[day] = outcome.prices[1 + index] ?? 0));
     const date = new Date(start + day * 86_400_000).toISOString().slice(0, 10);
-    lines.push([date, outcome.sold, outcome.price, outcome.arrivals, stock, stockout, ...Array.from(outcome.prices.subarray(1, 1 + model.rivals.length))].join(','));
+    lines.push([date, outcome.sold, outcome.price, outcome.arrivals, stock[day], stockout[day], ...Array.from(outcome.prices.subarray(1, 1 + rivalCount))].join(','));
   }
-  return { csv: `${lines.join('\n')}\n`, stockouts };
+  const data = { rows: days, units, logMarketSize, price, promotions: [], promotionNames: [], rivalPrices, rivalNames: model.rivals.map((rival) => `price_${rival.name}`) };
+  return { csv: `${lines.join('\n')}\n`, data, stock, stockout };
 }
 
 describe('calibration with stockouts (known answers)', () => {
@@ -167,31 +185,45 @@ describe('calibration with stockouts (known answers)', () => {
   if (scenario.demand.kind !== 'logit') throw new Error('logit expected');
   const truth = { quality: scenario.demand.quality, sensitivity: scenario.demand.segments[0]!.priceSensitivity };
   const rivals = ['price_mass-merchant', 'price_boutique-roaster'];
+  const covers = (interval: { lower: number; upper: number } | undefined, value: number) => interval !== undefined && interval.lower <= value && value <= interval.upper;
 
-  it(`censored intervals cover the true quality and price sensitivity in >= 90% of ${repetitions} years; the naive fit is biased`, async () => {
+  it('records the naive fit beside the censored one, and the scenario uses the censored one (through calibrateFile)', async () => {
+    const log = simulateWithStock(scenario, 4999);
+    const path = join(folder, 'stock.csv');
+    writeFileSync(path, log.csv);
+    for (const stockColumn of [{ stock: 'stock' }, { stockout: 'stockout' }]) {
+      const map = parseColumnMap({ date: 'date', units: 'units', price: 'price', traffic: 'traffic', rivalPrices: rivals, ...stockColumn }, 'map');
+      const result = await calibrateFile(path, { map, periodLength: 'day', holdout: 0, likelihood: 'poisson' });
+      const censoring = validateScenario(result.scenario, 'calibrated').calibration?.censoring;
+      if (!censoring) throw new Error('expected a censoring record');
+      const censored = censoredRows({ rows: log.data.rows, units: log.data.units, ...('stock' in stockColumn ? { stock: log.stock } : { stockout: log.stockout }) });
+      expect(censoring.rowsCensored).toBe(censored?.reduce((total, flag) => total + flag, 0));
+      const direct = fitLogitPoisson({ ...log.data, ...(censored ? { censored } : {}) });
+      const naive = fitLogitPoisson(log.data);
+      expect(censoring.censored.priceSensitivity.value).toBeCloseTo(direct.theta[1] ?? 0, 4);
+      expect(censoring.naive.priceSensitivity.value).toBeCloseTo(naive.theta[1] ?? 0, 4);
+      expect(result.fit.theta[1]).toBeCloseTo(direct.theta[1] ?? 0, 6);
+      expect(result.scenario.demand.kind === 'logit' && result.scenario.demand.segments[0]?.priceSensitivity).toBeCloseTo(direct.theta[1] ?? 0, 4);
+    }
+  }, 60_000);
+
+  it(`censored intervals cover the true quality and price sensitivity in >= 90% of ${repetitions} years; the naive fit is biased`, () => {
     const counts = { censoredQuality: 0, censoredSensitivity: 0, naiveQuality: 0, naiveSensitivity: 0 };
     const sums = { censoredSensitivity: 0, naiveSensitivity: 0, share: 0 };
     for (let repetition = 0; repetition < repetitions; repetition++) {
-      const { csv } = simulateWithStock(scenario, 5000 + repetition);
-      const path = join(folder, `stock-${repetition}.csv`);
-      writeFileSync(path, csv);
+      const log = simulateWithStock(scenario, 5000 + repetition);
       // Half the years tell stockouts by the stock column, half by the flag.
-      const stockColumn = repetition % 2 === 0 ? { stock: 'stock' } : { stockout: 'stockout' };
-      const map = parseColumnMap({ date: 'date', units: 'units', price: 'price', traffic: 'traffic', rivalPrices: rivals, ...stockColumn }, 'map');
-      const result = await calibrateFile(path, { map, periodLength: 'day', holdout: 0, likelihood: 'poisson' });
-      const censoring = result.record.censoring;
-      if (!censoring) throw new Error('expected a censoring record');
-      const covers = (interval: { lower: number; upper: number }, value: number) => interval.lower <= value && value <= interval.upper;
-      if (covers(censoring.censored.quality, truth.quality)) counts.censoredQuality++;
-      if (covers(censoring.censored.priceSensitivity, truth.sensitivity)) counts.censoredSensitivity++;
-      if (covers(censoring.naive.quality, truth.quality)) counts.naiveQuality++;
-      if (covers(censoring.naive.priceSensitivity, truth.sensitivity)) counts.naiveSensitivity++;
-      sums.censoredSensitivity += censoring.censored.priceSensitivity.value / repetitions;
-      sums.naiveSensitivity += censoring.naive.priceSensitivity.value / repetitions;
-      sums.share += censoring.shareCensored / repetitions;
-      // The scenario uses the censored fit.
-      expect(result.fit.theta[1]).toBeCloseTo(censoring.censored.priceSensitivity.value, 4);
-      if (repetition === 0) expect(validateScenario(result.scenario, 'calibrated').calibration?.censoring?.rowsCensored).toBe(censoring.rowsCensored);
+      const censored = censoredRows({ rows: log.data.rows, units: log.data.units, ...(repetition % 2 === 0 ? { stock: log.stock } : { stockout: log.stockout }) });
+      if (!censored) throw new Error('expected stockouts');
+      const fit = fitLogitPoisson({ ...log.data, censored });
+      const naive = fitLogitPoisson(log.data);
+      if (covers(fit.parameters[0], truth.quality)) counts.censoredQuality++;
+      if (covers(fit.parameters[1], truth.sensitivity)) counts.censoredSensitivity++;
+      if (covers(naive.parameters[0], truth.quality)) counts.naiveQuality++;
+      if (covers(naive.parameters[1], truth.sensitivity)) counts.naiveSensitivity++;
+      sums.censoredSensitivity += (fit.theta[1] ?? 0) / repetitions;
+      sums.naiveSensitivity += (naive.theta[1] ?? 0) / repetitions;
+      sums.share += censored.reduce((total, flag) => total + flag, 0) / censored.length / repetitions;
     }
     const report = { truth, ...counts, meanSensitivity: { censored: sums.censoredSensitivity, naive: sums.naiveSensitivity }, meanShareCensored: sums.share };
     // Both fits are shown in every failure message.
