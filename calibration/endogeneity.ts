@@ -15,7 +15,7 @@
  * Method: control function for the logit-Poisson (Petrin and Train 2010; Wooldridge 2010,
  * section 18.5). Demand utility u_0t = a - b p_t + gamma z_t + xi_t with E[xi_t | p_t] != 0;
  * price p_t = W_t pi + v_t with W = (1, instruments, exogenous regressors: promotions, rival
- * prices, weekday dummies, log market size when it varies).
+ * prices, weekday dummies, calendar covariates, log market size when it varies).
  *   1. First stage: OLS of price on W (streaming Householder QR from ml-matrix, constant
  *      memory in the rows); the residual v_t; the F statistic of the instruments' exclusion
  *      (weak instruments below 10, Staiger and Stock 1997).
@@ -31,8 +31,12 @@
  *      and to heteroskedasticity (Newey and McFadden 1994, section 6).
  *   4. Durbin-Wu-Hausman: the Wald t test of lambda = 0 (exogenous price) with that standard
  *      error; two-sided normal p-value.
- *   5. Choice: instrumented when the instruments are strong (F >= 10) and the test rejects at
- *      5%; otherwise naive (more efficient when the price is exogenous; unreliable IV when weak).
+ *   5. Choice: instrumented when the instruments are strong (F >= 10), the test rejects at
+ *      5% and a cost column is among the instruments; otherwise naive (more efficient when the
+ *      price is exogenous; unreliable IV when weak). The Hausman instrument alone never
+ *      switches the scenario: it is valid only if demand shocks are store-specific, and a
+ *      chain-wide shock (advertising, a holiday) moves the other stores' prices too (Bresnahan
+ *      1997); with one instrument that cannot be tested. Its estimate and test are shown.
  * The instrumented fit's quality, lifts and rival qualities are those at v = 0 (the first
  * stage's mean residual): the market without the unobserved shock, as the simulator draws it.
  *
@@ -42,7 +46,7 @@
 import { Matrix, QrDecomposition, inverse } from 'ml-matrix';
 import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
-import { rowLogMarketSize, waldZ95, type LogitPoissonData, type LogitPoissonFit, type ParameterEstimate } from './logit-poisson.js';
+import { censoredTerm, rowLogMarketSize, waldZ95, type LogitPoissonData, type LogitPoissonFit, type ParameterEstimate } from './logit-poisson.js';
 import type { SalesData } from './reader.js';
 
 // ---------------------------------------------------------------------------------------
@@ -435,12 +439,17 @@ export function estimateEndogeneity(options: EndogeneityOptions): EndogeneityRes
   const intervalMethod = `control function (first-stage residual of the price on ${instrumentNames.join(' and ')} as a utility regressor); standard errors from the two stages stacked (sandwich clustered by period over ${covariance.clusters} periods: the generated regressor's error included, Murphy-Topel made robust)`;
   const instrumentedFit = structuralFit(controlFit, covariance, controlIndex, intervalMethod);
   const rejected = pValue < level;
-  const choice = !firstStageTest.weak && rejected ? 'instrumented' : 'naive';
+  // The Hausman instrument alone is not trusted to switch the scenario (see the card).
+  const onlyOtherStores = usable.every((instrument) => instrument.name === otherStoresInstrumentName);
+  const choice = !firstStageTest.weak && rejected && !onlyOtherStores ? 'instrumented' : 'naive';
+  const test = `the Durbin-Wu-Hausman test ${rejected ? 'rejects' : 'does not reject'} an exogenous price (p = ${pValue.toPrecision(3)} ${rejected ? '<' : '>='} ${level})`;
   const reason = firstStageTest.weak
     ? `weak instruments (first-stage F ${round(firstStageTest.statistic)} < ${weakInstrumentF}): the instrumented estimate is unreliable, the naive one is kept`
-    : rejected
-      ? `the Durbin-Wu-Hausman test rejects an exogenous price (p = ${pValue.toPrecision(3)} < ${level}): the naive estimate is biased, the instrumented one is used`
-      : `the Durbin-Wu-Hausman test does not reject an exogenous price (p = ${pValue.toPrecision(3)} >= ${level}): the naive estimate is consistent and more precise, it is kept`;
+    : !rejected
+      ? `${test}: the naive estimate is consistent and more precise, it is kept`
+      : onlyOtherStores
+        ? `${test}, but the only instrument is the other stores' price, which is invalid when demand shocks are common to the stores (chain-wide advertising, holidays) and cannot be tested alone: the naive estimate is kept, the instrumented one is shown; map a cost column to let the test decide`
+        : `${test}: the naive estimate is biased, the instrumented one is used`;
   return {
     record: {
       ...base,
@@ -469,13 +478,15 @@ interface Column {
   readonly value: (row: number) => number;
 }
 
-/** The exogenous columns of the first stage: intercept, promotions, rival prices, weekday levels, log market size when it varies. */
+/** The exogenous columns of the first stage: intercept, promotions, rival prices, weekday levels, arrival covariates, log market size when it varies. */
 function exogenousColumns(design: LogitPoissonData, include: Uint8Array): Column[] {
   const columns: Column[] = [{ name: 'intercept', value: () => 1 }];
   design.promotions.forEach((values, index) => columns.push({ name: design.promotionNames[index] ?? `promotion ${index + 1}`, value: (row) => values[row] ?? 0 }));
   design.rivalPrices.forEach((values, index) => columns.push({ name: design.rivalNames[index] ?? `rival ${index + 1}`, value: (row) => values[row] ?? 0 }));
   const effects = design.arrivalEffects;
   effects?.names.forEach((name, level) => columns.push({ name, value: (row) => (effects.level[row] === level ? 1 : 0) }));
+  const covariates = design.arrivalCovariates;
+  covariates?.names.forEach((name, index) => columns.push({ name, value: (row) => covariates.columns[index]?.[row] ?? 0 }));
   let low = Number.POSITIVE_INFINITY;
   let high = Number.NEGATIVE_INFINITY;
   for (let row = 0; row < design.rows; row++) {
@@ -501,11 +512,15 @@ function firstStageDesign(design: LogitPoissonData, include: Uint8Array, exogeno
   };
 }
 
+/** Scratch space for the rivals' utilities in addRowScore (one row at a time). */
+let rivalUtilities = new Float64Array(16);
+
 /**
  * Adds one row's score (the gradient of its log-likelihood in the utility parameters) to
  * `into`: r_t (d_0 - sum_j s_j d_j) as in calibration/logit-poisson.ts, with r_t = y - lambda
- * (Poisson) or k (y - lambda) / (k + lambda) (negative binomial of size k); an arrival effect
- * adds r_t to its own entry.
+ * (Poisson) or k (y - lambda) / (k + lambda) (negative binomial of size k), or a censored
+ * row's d log P(Y >= y) / d log lambda (`censoredTerm`); an arrival effect adds r_t to its own
+ * entry, an arrival covariate r_t x_jt.
  */
 export function addRowScore(data: LogitPoissonData, theta: ArrayLike<number>, row: number, dispersionSize: number, into: Float64Array): void {
   const promotionCount = data.promotions.length;
@@ -515,18 +530,25 @@ export function addRowScore(data: LogitPoissonData, theta: ArrayLike<number>, ro
   let ours = (theta[0] ?? 0) - sensitivity * price;
   for (let index = 0; index < promotionCount; index++) ours += (theta[2 + index] ?? 0) * (data.promotions[index]?.[row] ?? 0);
   let largest = Math.max(0, ours);
-  const utilities = new Float64Array(rivalCount);
+  if (rivalUtilities.length < rivalCount) rivalUtilities = new Float64Array(rivalCount);
+  const utilities = rivalUtilities;
   for (let index = 0; index < rivalCount; index++) {
     const utility = (theta[2 + promotionCount + index] ?? 0) - sensitivity * (data.rivalPrices[index]?.[row] ?? 0);
     utilities[index] = utility;
     if (utility > largest) largest = utility;
   }
   let denominator = Math.exp(-largest) + Math.exp(ours - largest);
-  for (const utility of utilities) denominator += Math.exp(utility - largest);
+  for (let index = 0; index < rivalCount; index++) denominator += Math.exp((utilities[index] ?? 0) - largest);
   const ownShare = Math.exp(ours - largest) / denominator;
-  const lambda = Math.exp(rowLogMarketSize(data, theta, row) + ours - largest - Math.log(denominator));
+  const logLambda = rowLogMarketSize(data, theta, row) + ours - largest - Math.log(denominator);
+  const lambda = Math.exp(logLambda);
   const units = data.units[row] ?? 0;
-  const residual = Number.isFinite(dispersionSize) ? (dispersionSize * (units - lambda)) / (dispersionSize + lambda) : units - lambda;
+  const residual =
+    data.censored?.[row] === 1
+      ? censoredTerm(units, logLambda, dispersionSize).score
+      : Number.isFinite(dispersionSize)
+        ? (dispersionSize * (units - lambda)) / (dispersionSize + lambda)
+        : units - lambda;
   into[0] = (into[0] ?? 0) + residual * (1 - ownShare);
   let priceScore = -price * (1 - ownShare);
   for (let index = 0; index < rivalCount; index++) {
@@ -538,6 +560,8 @@ export function addRowScore(data: LogitPoissonData, theta: ArrayLike<number>, ro
   for (let index = 0; index < promotionCount; index++) into[2 + index] = (into[2 + index] ?? 0) + residual * (data.promotions[index]?.[row] ?? 0) * (1 - ownShare);
   const level = data.arrivalEffects?.level[row] ?? -1;
   if (level >= 0) into[2 + promotionCount + rivalCount + level] = (into[2 + promotionCount + rivalCount + level] ?? 0) + residual;
+  const covariateOffset = 2 + promotionCount + rivalCount + (data.arrivalEffects?.names.length ?? 0);
+  data.arrivalCovariates?.columns.forEach((column, index) => (into[covariateOffset + index] = (into[covariateOffset + index] ?? 0) + residual * (column[row] ?? 0)));
 }
 
 /** The score summed over the included rows. */
@@ -615,9 +639,14 @@ function stackedCovariance(
     },
     cluster,
   );
-  const jacobianInverse = inverse(jacobian);
-  const full = sandwich(jacobianInverse, meat, clusters);
   const covariance = Array.from({ length: size }, () => new Array<number>(size).fill(Number.NaN));
+  let jacobianInverse: Matrix;
+  try {
+    jacobianInverse = inverse(jacobian);
+  } catch {
+    return Object.assign(covariance, { clusters }); // singular: no standard errors, the naive fit is kept
+  }
+  const full = sandwich(jacobianInverse, meat, clusters);
   kept.forEach((row, rowIndex) => kept.forEach((column, columnIndex) => ((covariance[row] as number[])[column] = full.get(stageSize + rowIndex, stageSize + columnIndex))));
   return Object.assign(covariance, { clusters });
 }

@@ -10,7 +10,8 @@
  * for -log(1 + sum_k exp(a_k - b r_k)), and a is not the likelihood's quality). With no rival
  * columns this is exactly the simulator's logit, and a and b are the likelihood's.
  * Shares use the empirical logit log((units + 1/2) / (M - units + 1/2)) (Cox 1970), so days
- * without sales stay in; rows with units above M + 1/2 are dropped (counted).
+ * without sales stay in; rows with units above M + 1/2 are dropped (counted), and stockout
+ * (censored) rows are left out: their share is only a lower bound.
  *
  * Estimators, each with 95% Wald intervals from standard errors clustered by period:
  *   - OLS (streaming Householder QR, calibration/endogeneity.ts's leastSquares);
@@ -47,16 +48,19 @@ export function estimateInvertedShares(options: InvertedSharesOptions): Inverted
   const rivalCount = design.rivalPrices.length;
   const exogenousNames = ['intercept', ...design.promotionNames.map((name) => `lift:${name}`), ...design.rivalNames.map((name) => `rivalPrice:${name}`)];
   const exogenousCount = exogenousNames.length;
-  const responseOf = (row: number) => (design.include && design.include[row] !== 1 ? Number.NaN : invertedShare(design.units[row] ?? 0, Math.exp(design.logMarketSize[row] ?? 0)));
+  const responseOf = (row: number) =>
+    (design.include && design.include[row] !== 1) || design.censored?.[row] === 1 ? Number.NaN : invertedShare(design.units[row] ?? 0, Math.exp(design.logMarketSize[row] ?? 0));
   const fillExogenous = (row: number, into: Float64Array) => {
     into[0] = 1;
     for (let index = 0; index < promotionCount; index++) into[1 + index] = design.promotions[index]?.[row] ?? 0;
     for (let index = 0; index < rivalCount; index++) into[1 + promotionCount + index] = design.rivalPrices[index]?.[row] ?? 0;
   };
   let rowsDropped = 0;
+  let rowsCensored = 0;
   for (let row = 0; row < design.rows; row++) {
     if (design.include && design.include[row] !== 1) continue;
-    if (Number.isNaN(responseOf(row))) rowsDropped++;
+    if (design.censored?.[row] === 1) rowsCensored++;
+    else if (Number.isNaN(responseOf(row))) rowsDropped++;
   }
   const ordinary = clusterRobustLeastSquares(
     {
@@ -73,6 +77,7 @@ export function estimateInvertedShares(options: InvertedSharesOptions): Inverted
   const method =
     'inverted shares (Berry 1994): log(s) - log(1 - s) with s = units / traffic (empirical logit, + 1/2) regressed on the price, promotions' +
     (rivalCount > 0 ? ' and rival prices (entering linearly: rival units are not observed, so quality is not the likelihood\'s)' : '') +
+    (rowsCensored > 0 ? `; ${rowsCensored} stockout rows left out (their share is only a lower bound)` : '') +
     '; 95% Wald intervals, standard errors clustered by period';
   const record: InvertedSharesRecord = {
     method,

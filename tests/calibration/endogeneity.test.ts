@@ -8,12 +8,19 @@
  * logged. Exogenous prices: p_t = 3 + cost_t + eta'_t with the same spread, eta' independent
  * of xi. Units ~ Poisson(M s_t). Uniforms from seeded streams (env/random.ts).
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { calibrateFile } from '../../calibration/calibrate.js';
+import { defaultColumnMap, parseColumnMap } from '../../calibration/column-map.js';
+import { calibrationRecordSchema } from '../../scenarios/calibration-record.js';
 import {
   addRowScore,
   clusterRobustLeastSquares,
   estimateEndogeneity,
   leastSquares,
+  otherStoresInstrumentName,
   otherStoresMeanPrice,
   totalScore,
   twoStageLeastSquares,
@@ -123,6 +130,21 @@ describe('price endogeneity: control function', () => {
     expect(result.chosenFit.theta[1]).toBe(fitter(log.design).theta[1]);
   });
 
+  it('the other stores\' price alone is shown but does not switch the scenario; with the cost beside it the test decides', () => {
+    const log = simulate(4, true);
+    const { result } = instrumented(log, [{ name: otherStoresInstrumentName, values: log.cost }]);
+    expect(result.record.durbinWuHausman?.pValue).toBeLessThan(0.05);
+    expect(result.record.instrumented).toBeDefined();
+    expect(result.record.choice).toBe('naive');
+    expect(result.record.reason).toMatch(/common to the stores/);
+    const both = instrumented(log, [
+      { name: 'cost', values: log.cost },
+      { name: otherStoresInstrumentName, values: log.cost.map((value, day) => value + 0.1 * Math.sin(day)) },
+    ]).result;
+    expect(both.record.instruments).toHaveLength(2);
+    expect(both.record.choice).toBe('instrumented');
+  });
+
   it('a constant instrument is dropped (collinear with the intercept) and nothing is estimated', () => {
     const log = simulate(8, true);
     const { result } = instrumented(log, [{ name: 'flat cost', values: new Float64Array(log.design.rows).fill(3) }]);
@@ -141,17 +163,18 @@ describe('price endogeneity: control function', () => {
     expect(fit.intervalMethod).toMatch(/control function/);
   });
 
-  it('the row scores sum to zero at the maximum-likelihood fit (promotions, rivals, weekday effects; Poisson and negative binomial)', () => {
+  it('the row scores sum to zero at the maximum-likelihood fit (promotions, rivals, weekday effects, a calendar covariate, stockout rows; Poisson and negative binomial)', () => {
     const stream = new RandomStream(11, 'score-check');
     const rows = 400;
     const price = Float64Array.from({ length: rows }, () => 4 + 4 * stream.next());
     const rival = Float64Array.from({ length: rows }, () => 5 + 3 * stream.next());
     const promotion = Float64Array.from({ length: rows }, () => (stream.next() < 0.3 ? 1 : 0));
     const level = Int8Array.from({ length: rows }, (_, row) => (row % 3) - 1);
+    const warm = Float64Array.from({ length: rows }, () => stream.next());
     const units = Float64Array.from({ length: rows }, (_, row) => {
       const ours = Math.exp(1.5 - 0.4 * (price[row] ?? 0) + 0.5 * (promotion[row] ?? 0));
       const theirs = Math.exp(1 - 0.4 * (rival[row] ?? 0));
-      const arrivals = 200 * Math.exp(0.2 * ((level[row] ?? -1) + 1));
+      const arrivals = 200 * Math.exp(0.2 * ((level[row] ?? -1) + 1) + 0.3 * (warm[row] ?? 0));
       return poissonFromUniform((arrivals * ours) / (1 + ours + theirs), stream.next());
     });
     const data: LogitPoissonData = {
@@ -164,18 +187,45 @@ describe('price endogeneity: control function', () => {
       rivalPrices: [rival],
       rivalNames: ['rival'],
       arrivalEffects: { names: ['b', 'c'], level },
+      arrivalCovariates: { names: ['warm'], columns: [warm] },
+      // A few stockout days: demand at least the units sold (log P(Y >= y) in the likelihood).
+      censored: Uint8Array.from({ length: rows }, (_, row) => (row % 17 === 0 ? 1 : 0)),
     };
     for (const fit of [fitLogitPoisson(data), fitLogitNegativeBinomial(data)]) {
       const size = fit.dispersionSize?.value ?? Number.POSITIVE_INFINITY;
       const score = totalScore(data, fit.theta, size);
       for (const value of score) expect(Math.abs(value)).toBeLessThan(1e-4);
-      // Away from the optimum it is not zero (the check can fail).
-      const moved = totalScore(data, fit.theta.map((value, index) => (index === 1 ? value + 0.01 : value)), size);
-      expect(Math.abs(moved[1] ?? 0)).toBeGreaterThan(1);
+      // Each parameter moved up from the optimum turns its own score negative (concavity): every entry is live.
+      fit.theta.forEach((_, parameter) => {
+        const moved = totalScore(data, fit.theta.map((value, index) => (index === parameter ? value + 0.01 : value)), size);
+        expect(moved[parameter]).toBeLessThan(-1e-3);
+      });
       const single = new Float64Array(fit.theta.length);
       addRowScore(data, fit.theta, 0, size, single);
       expect(single.some((value) => value !== 0)).toBe(true);
     }
+  });
+});
+
+describe('pricelab calibrate with a cost and a traffic column', () => {
+  it('records the endogeneity test and the inverted shares, and the scenario takes the instrumented price response', async () => {
+    const log = simulate(21, true, 200);
+    const lines = ['period,units,price,cost,traffic'];
+    for (let day = 0; day < log.design.rows; day++) lines.push([day + 1, log.design.units[day], log.design.price[day], log.cost[day], marketSize].join(','));
+    const path = join(mkdtempSync(join(tmpdir(), 'pricelab-endogeneity-')), 'sales.csv');
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    const result = await calibrateFile(path, { map: parseColumnMap(defaultColumnMap, 'default map'), defaultMap: true });
+    const record = calibrationRecordSchema.parse(result.record);
+    expect(record.endogeneity?.instruments).toEqual(['cost (cost)']);
+    expect(record.endogeneity?.choice).toBe('instrumented');
+    const instrumentedSensitivity = record.endogeneity?.instrumented?.priceSensitivity;
+    expect(covers(instrumentedSensitivity, truth.priceSensitivity)).toBe(true);
+    expect(covers(record.endogeneity?.naive?.priceSensitivity, truth.priceSensitivity)).toBe(false);
+    expect(result.scenario.demand.kind === 'logit' && result.scenario.demand.segments[0]?.priceSensitivity).toBeCloseTo(instrumentedSensitivity?.value ?? Number.NaN, 3);
+    expect(record.estimates.find((estimate) => estimate.parameter === 'priceSensitivity')?.method).toMatch(/control function/);
+    const inverted = record.invertedShares;
+    expect(inverted?.rows).toBe(200);
+    expect(covers(inverted?.twoStageLeastSquares?.estimates.find((estimate) => estimate.parameter === 'priceSensitivity'), truth.priceSensitivity)).toBe(true);
   });
 });
 
