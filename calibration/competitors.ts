@@ -42,8 +42,8 @@
  *                  the fitted demand (given as input); the rival's unit cost, which the reply
  *                  depends on, is its parameter (grid of 13 then golden section); k = 2.
  *                  Without a demand model it is not fitted (recorded so).
- * "Lowest other price" is over every other firm in the scenario (ours and the other rivals
- * kept), as in env/competitors/match.ts.
+ * "Lowest other price" is over every other firm seen (ours and every rival column), as in
+ * env/competitors/match.ts; a ratio follower may only follow a firm of the scenario.
  *
  * Several stores: one fit pooled over the stores' series (shared parameters, one competitor
  * per rival column in the scenario); the fixed price's change points are common to the
@@ -117,6 +117,8 @@ export interface CompetitorFitOptions {
   readonly maxLatency?: number;
   /** Transitions used at most (default 20,000): whole series in row order until the cap. */
   readonly maxTransitions?: number;
+  /** Firms a ratio follower may follow (default every other firm): the firms of the scenario. */
+  readonly ratioTargets?: readonly number[];
 }
 
 const log2Pi = Math.log(2 * Math.PI);
@@ -562,7 +564,8 @@ export function fitRivalStrategy(history: PriceHistory, firm: number, options: C
     const previous = best.get(kind);
     if (!previous || bic < previous.bic) best.set(kind, { kind, logLikelihood, parameterCount, bic, sigma, latency, phase, parameters });
   };
-  const ratioTargets = transitions.lastPrices.flatMap((last, index) => (index === firm ? [] : [{ name: names[index] ?? `firm-${index}`, last }]));
+  const allowedTargets = options.ratioTargets ?? transitions.lastPrices.map((_, index) => index);
+  const ratioTargets = transitions.lastPrices.flatMap((last, index) => (index === firm || !allowedTargets.includes(index) ? [] : [{ name: names[index] ?? `firm-${index}`, last }]));
   for (let latency = 1; latency <= maxLatency; latency++) {
     for (let phase = 0; phase < latency; phase++) {
       const held = repricingRows(transitions, latency, phase, scale);
@@ -598,9 +601,13 @@ export function fitRivalStrategy(history: PriceHistory, firm: number, options: C
   return { firm, name, observations: n, noiseFloor: floor, chosen, candidates, notFitted };
 }
 
-export interface SalesCompetitorOptions extends Omit<CompetitorFitOptions, 'demand'> {
+export interface SalesCompetitorOptions extends Omit<CompetitorFitOptions, 'demand' | 'ratioTargets'> {
   readonly periodLength: PeriodLength;
-  /** Rival columns that are firms of the scenario (default all), in the scenario's order. */
+  /**
+   * Rival columns that are firms of the scenario (default all), in the scenario's order: each
+   * is fitted, and only they (and ours) may be a ratio follower's target. Every rival column
+   * counts for "the lowest other price" and the best reply: the rival saw them all.
+   */
   readonly rivals?: readonly number[];
   /** Names of those rivals in the scenario (default the column names). */
   readonly names?: readonly string[];
@@ -624,19 +631,26 @@ export function fitCompetitorStrategies(sales: SalesData, options: SalesCompetit
   const divisor = sales.periodKind === 'date' && options.periodLength === 'week' ? 7 : 1;
   const periodOf = (row: number) => Math.floor(((sales.period[row] ?? 0) - first) / divisor);
   const order = Int32Array.from({ length: sales.rows }, (_, row) => row).sort((left, right) => (sales.store[left] ?? 0) - (sales.store[right] ?? 0) || periodOf(left) - periodOf(right));
-  const columns = [sales.price, ...rivals.map((index) => sales.rivalPrices[index] ?? new Float64Array(sales.rows))];
+  const columns = [sales.price, ...sales.rivalPrices];
+  const names = ['focal', ...sales.rivalNames.map((name, index) => name || `rival-${index + 1}`)];
+  rivals.forEach((index, position) => (names[index + 1] = options.names?.[position] ?? names[index + 1] ?? `rival-${index + 1}`));
   const history: PriceHistory = {
     prices: columns.map((column) => Float64Array.from(order, (row) => column[row] ?? 0)),
     period: Float64Array.from(order, (row) => periodOf(row)),
     series: Int32Array.from(order, (row) => sales.store[row] ?? 0),
-    names: ['focal', ...rivals.map((index, position) => options.names?.[position] ?? sales.rivalNames[index] ?? `rival-${index + 1}`)],
+    names,
   };
   const demand = options.demand;
-  const responseDemand = demand ? { qualities: [demand.quality, ...rivals.map((index) => demand.rivalQualities[index] ?? 0)], priceSensitivity: demand.priceSensitivity } : undefined;
+  // A rival left out of the scenario has a quality the fit ran towards minus infinity: kept finite, its share is nil.
+  const responseDemand = demand
+    ? { qualities: [demand.quality, ...sales.rivalPrices.map((_, index) => Math.max(-700, Number.isFinite(demand.rivalQualities[index]) ? (demand.rivalQualities[index] ?? -700) : -700))], priceSensitivity: demand.priceSensitivity }
+    : undefined;
   if (transitionCount(history) < minimumTransitions) return rivals.map(() => undefined);
-  return rivals.map((_, position) =>
-    fitRivalStrategy(history, position + 1, {
+  const ratioTargets = [0, ...rivals.map((index) => index + 1)];
+  return rivals.map((index) =>
+    fitRivalStrategy(history, index + 1, {
       demand: responseDemand,
+      ratioTargets,
       maxLatency: options.maxLatency ?? salesDefaults.maxLatency[options.periodLength],
       maxTransitions: options.maxTransitions ?? salesDefaults.maxTransitions,
       ...(options.noiseFloor === undefined ? {} : { noiseFloor: options.noiseFloor }),

@@ -7,11 +7,14 @@
  * least 90% of them and its parameters recovered within tolerance. Odd seeds add a second
  * rival (a random walk), so "the lowest other price" is not always ours.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { calibrateSales } from '../../calibration/calibrate.js';
 import { parseColumnMap } from '../../calibration/column-map.js';
 import { competitorKinds, fitRivalStrategy, type CompetitorKind, type PriceHistory, type RivalStrategyFit } from '../../calibration/competitors.js';
-import type { SalesData } from '../../calibration/reader.js';
+import { readSales, type SalesData } from '../../calibration/reader.js';
 import { createStrategy } from '../../env/competitors/create.js';
 import type { PricingStrategy } from '../../env/competitors/strategy.js';
 import { createStream } from '../../env/random.js';
@@ -19,6 +22,7 @@ import { normalFromUniforms } from '../../env/sampling.js';
 import { LogitStageGame } from '../../env/stage-game.js';
 import type { Strategy } from '../../scenarios/schema.js';
 import { validateScenario } from '../../scenarios/load.js';
+import { oneSegmentScenario, simulateSalesLog } from './simulated-log.js';
 
 const periods = 120;
 const noise = 0.05;
@@ -157,6 +161,35 @@ describe('competitor strategies on simulated rival series (known answers)', () =
 });
 
 describe('calibrateSales puts the chosen strategy in the scenario', () => {
+  it('reads steady-state-v1\'s rivals from simulated years as configured: an undercutter every 2 days, a random walk every 3', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'pricelab-competitors-'));
+    try {
+      const scenario = oneSegmentScenario();
+      const map = parseColumnMap({ date: 'date', units: 'units', price: 'price', traffic: 'traffic', rivalPrices: ['price_mass-merchant', 'price_boutique-roaster'] }, 'map');
+      // Seed 1: the boutique's quality is not identified, so it is left out of the scenario; the
+      // undercutter still undercut it when it was the lowest, and must be read so.
+      for (const seed of [1, 2, 3]) {
+        const path = join(folder, `log-${seed}.csv`);
+        writeFileSync(path, simulateSalesLog(scenario, seed).csv);
+        const result = calibrateSales(await readSales(path, { map }), { map, holdout: 0 });
+        const byName = new Map(result.scenario.competitors?.map((competitor) => [competitor.name, competitor]));
+        const undercutter = byName.get('price-mass-merchant');
+        expect(undercutter?.strategy, `seed ${seed}`).toMatchObject({ kind: 'undercut' });
+        expect(undercutter?.latencyDays).toBe(2);
+        if (undercutter?.strategy.kind === 'undercut') expect(undercutter.strategy.amount).toBeCloseTo(0.5, 6);
+        const walker = byName.get('price-boutique-roaster');
+        if (walker) {
+          expect(walker.strategy, `seed ${seed}`).toMatchObject({ kind: 'random-walk' });
+          expect(walker.latencyDays).toBe(3);
+          if (walker.strategy.kind === 'random-walk') expect(Math.abs(walker.strategy.step - 0.5)).toBeLessThan(0.1);
+        }
+        expect(() => validateScenario(result.scenario, 'calibrated')).not.toThrow();
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
   it('a ratio follower of our price becomes the competitor\'s strategy, its fit in the record', () => {
     const rows = 300;
     const exploration = createStream(5, 'exploration');
