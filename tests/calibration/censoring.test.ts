@@ -20,7 +20,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { calibrateFile } from '../../calibration/calibrate.js';
 import { censoredRows, withoutCensoring } from '../../calibration/censoring.js';
-import { parseColumnMap } from '../../calibration/column-map.js';
+import { defaultColumnMap, parseColumnMap } from '../../calibration/column-map.js';
+import { readSales } from '../../calibration/reader.js';
+import { PricelabError } from '../../env/errors.js';
 import { censoredTerm, fitLogitPoisson, logLikelihoodDerivatives, type LogitPoissonData } from '../../calibration/logit-poisson.js';
 import { MarketSimulation } from '../../env/market.js';
 import { buildMarketModel } from '../../env/model.js';
@@ -119,6 +121,32 @@ describe('censored term log P(Y >= y)', () => {
       // Censoring changes the likelihood: the same rows taken as exact give another value.
       expect(logLikelihoodDerivatives(withoutCensoring(data), theta, size).gradient[1]).not.toBeCloseTo(at.gradient[1] ?? 0, 3);
     }
+  });
+});
+
+describe('stock, stockout and returns columns', () => {
+  it('are read, and a negative stock or return, or a flag other than 0 or 1, is refused naming its row and column', async () => {
+    const good = join(folder, 'columns.csv');
+    writeFileSync(good, 'period,units,price,stock,stockout,returned\n1,3,2,5,0,0\n2,5,2.5,5,1,1\n');
+    const map = parseColumnMap({ period: 'period', units: 'units', price: 'price', stock: 'stock', stockout: 'stockout', returns: 'returned' }, 'map');
+    const sales = await readSales(good, { map });
+    expect(Array.from(sales.stock ?? [])).toEqual([5, 5]);
+    expect(Array.from(sales.stockout ?? [])).toEqual([0, 1]);
+    expect(Array.from(sales.returns ?? [])).toEqual([0, 1]);
+    // The default map picks the columns up by name.
+    const byName = join(folder, 'by-name.csv');
+    writeFileSync(byName, 'period,units,price,stock,returns\n1,3,2,5,0\n');
+    const defaults = await readSales(byName, { map: parseColumnMap(defaultColumnMap, 'map'), defaultMap: true });
+    expect(defaults.stock && defaults.returns && defaults.stockout === undefined).toBe(true);
+    const bad = join(folder, 'bad-columns.csv');
+    writeFileSync(bad, 'period,units,price,stock,stockout,returned\n1,3,2,-1,0,0\n2,5,2.5,5,2,1\n3,5,2.5,5,0,-2\n');
+    const error = await readSales(bad, { map }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(PricelabError);
+    const problems = (error as PricelabError).problems.map((problem) => `${problem.path.join('.')}: ${problem.message}`);
+    expect(problems).toEqual(['row.1.stock: expected a number >= 0, found -1', 'row.2.stockout: expected a stockout flag 0 or 1, found 2', 'row.3.returned: expected a number >= 0, found -2']);
   });
 });
 
