@@ -3,3 +3,4 @@ export { calibrateFile, calibrateSales, type CalibrateOptions, type CalibrationR
 export { columnMapSchema, defaultColumnMap, parseColumnMap, type ColumnMap, type ColumnMapInput } from './column-map.js';
 export { readSales, type SalesData, type ReadSalesOptions } from './reader.js';
 export { fitLogitPoisson, logitShare, parameterNames, type LogitPoissonData, type LogitPoissonFit, type ParameterEstimate, type FitOptions } from './logit-poisson.js';
+export { competitorKinds, fitCompetitorStrategies, fitRivalStrategy, type CompetitorFitOptions, type CompetitorKind, type PriceHistory, type RivalStrategyFit, type StrategyCandidate } from './competitors.js';
