@@ -187,7 +187,8 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
   if (endogeneity) record.endogeneity = endogeneity.record;
   if (sales.traffic) record.invertedShares = estimateInvertedShares({ design: fullDesign, instruments, cluster: periods.index });
   const rows: CalibrationRows = { sales, period: periods.index, firstHoldoutPeriod: holdout ? distinct[holdout.trainingPeriods] : undefined, logMarketSize: fittedLogMarketSize };
-  const pooled = applyPooling(sales, fittedLogMarketSize, fit, periodLength === 'week' ? 7 : 1, options.pooling, { scenario, record });
+  // Partial pooling across stores (calibration/pooling.ts), around the naive fit: the store fits take prices as given, as it does.
+  const pooled = applyPooling(sales, logMarketSize.map((_, row) => rowLogMarketSize(fullDesign, naiveFit.theta, row)), naiveFit, periodLength === 'week' ? 7 : 1, options.pooling, { scenario, record });
   return { scenario: pooled.scenario, record: pooled.record, fit, holdout, meanElasticity, seconds, predictiveCoverage90: inSampleCoverage, rows, pooling: pooled.pooling };
 }
 

@@ -105,6 +105,8 @@ export interface PoolingResult {
     | undefined;
   /** Mean over stores of the shrunken store elasticities. */
   readonly meanElasticity: number;
+  /** The same from the pooled fit (one sensitivity for every store): mean over rows of -b p (1 - s). */
+  readonly pooledElasticity: number;
   readonly storeTable: readonly StorePooling[];
 }
 
@@ -484,6 +486,8 @@ export function poolStores(sales: PoolingSales, logMarketSize: Float64Array, fit
       marketPerPeriod: rowsOf.length > 0 ? market / rowsOf.length : 0,
     };
   });
+  let pooledElasticity = 0;
+  for (const rowsOf of groups) pooledElasticity -= (fit.theta[1] ?? 0) * storePass(sales, logMarketSize, rowsOf, fit.theta, [fit.theta[0] ?? 0, fit.theta[1] ?? 0], Number.POSITIVE_INFINITY).elasticityFactor;
   const meanFactor = fits.reduce((total, storeFit) => total + storeFit.elasticityFactor, 0) / storeCount;
   const toMean = (level: SecondLevelFit): Interval => level.coefficients[0] ?? { value: Number.NaN, standardError: Number.NaN, lower: Number.NaN, upper: Number.NaN };
   return {
@@ -506,6 +510,7 @@ export function poolStores(sales: PoolingSales, logMarketSize: Float64Array, fit
         }
       : undefined,
     meanElasticity: storeTable.reduce((total, entry) => total + entry.shrunken.elasticity.value, 0) / storeCount,
+    pooledElasticity: pooledElasticity / Math.max(1, sales.rows),
     storeTable,
   };
 }
@@ -590,6 +595,7 @@ export function poolingRecord(result: PoolingResult, scenarioStore: string | und
     priceSensitivity: { tau: roundTau(result.priceSensitivity.tau), mean: roundInterval(result.priceSensitivity.mean) },
     quality: { tau: roundTau(result.quality.tau), mean: roundInterval(result.quality.mean) },
     meanElasticity: round(result.meanElasticity),
+    pooledElasticity: round(result.pooledElasticity),
     ...(result.attributes
       ? {
           attributes: {
@@ -637,6 +643,12 @@ export function applyPooling(
     const reason = `${error.message}: ${error.problems.map((problem) => problem.message).join('; ')}`;
     return { ...built, record: { ...built.record, defaults: [...built.record.defaults, { field: 'pooling', value: 'not done', reason }] }, pooling: undefined };
   }
+  if (built.record.endogeneity?.choice === 'instrumented') {
+    pooling = {
+      ...pooling,
+      method: `${pooling.method}; the stores' sensitivities take prices as exogenous within each store (as the naive fit does, pooledElasticity), while the pooled scenario's is instrumented (calibration.endogeneity)`,
+    };
+  }
   const store = options?.store;
   if (store === undefined) return { scenario: { ...built.scenario, calibration: { ...built.record, pooling: poolingRecord(pooling, undefined) } }, record: { ...built.record, pooling: poolingRecord(pooling, undefined) }, pooling };
 
@@ -682,4 +694,37 @@ function withoutScenarioPath(estimate: CalibrationRecord['estimates'][number]): 
   const { scenarioPath: _placed, ...rest } = estimate;
   void _placed;
   return rest;
+}
+
+/** The pooling options from the command line's --stores, --store-attributes and --store. */
+export function poolingOptionsFromFlags(flags: { readonly stores?: string; readonly storeAttributes?: string; readonly store?: string }, storeColumn: string | undefined): PoolingOptions | undefined {
+  if (flags.stores === undefined && flags.store === undefined) {
+    if (flags.storeAttributes !== undefined) throw configError('--store-attributes needs --stores', [{ path: ['store-attributes'], message: 'expected --stores <file> with it, found none' }]);
+    return undefined;
+  }
+  if (storeColumn === undefined) {
+    throw configError('pooling across stores needs a store column', [{ path: [flags.stores === undefined ? 'store' : 'stores'], message: 'expected the column map to name a store column ("store"), found none' }]);
+  }
+  const columns = flags.storeAttributes?.split(',').map((name) => name.trim()).filter((name) => name.length > 0);
+  return {
+    ...(flags.stores === undefined ? {} : { attributes: readStoreAttributes(flags.stores, storeColumn, columns) }),
+    ...(flags.store === undefined ? {} : { store: flags.store }),
+  };
+}
+
+/** Lines for the command's text output: tau, the mean, the attribute effects, the scenario's store. */
+export function poolingSummaryLines(pooling: CalibrationRecord['pooling']): string[] {
+  if (!pooling) return [];
+  const figure = (value: number) => Number(value.toPrecision(4)).toString();
+  const sensitivity = pooling.priceSensitivity;
+  const lines = [
+    '',
+    `partial pooling: ${pooling.storesEstimated} of ${pooling.stores} stores fitted; store price sensitivities ${figure(sensitivity.mean.value)} (${figure(sensitivity.mean.lower)} .. ${figure(sensitivity.mean.upper)}) on average, spread tau ${figure(sensitivity.tau.value)} (${figure(sensitivity.tau.lower)} .. ${figure(sensitivity.tau.upper)}); mean store elasticity ${figure(pooling.meanElasticity)}${pooling.pooledElasticity === undefined ? '' : ` (the fit pooled around: ${figure(pooling.pooledElasticity)})`}`,
+  ];
+  for (const coefficient of pooling.attributes?.coefficients ?? []) {
+    const clear = coefficient.lower > 0 || coefficient.upper < 0;
+    lines.push(`  ${coefficient.name}: ${figure(coefficient.value)} (${figure(coefficient.lower)} .. ${figure(coefficient.upper)}) per unit, elasticity ${figure(coefficient.elasticityPerUnit)} per unit${clear ? ' *' : ''}`);
+  }
+  lines.push(pooling.scenarioStore === undefined ? '  the scenario is the pooled market (--store <id> writes one store\'s)' : `  the scenario is store ${pooling.scenarioStore}'s market (its shrunken quality and sensitivity, its arrivals)`);
+  return lines;
 }

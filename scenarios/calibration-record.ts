@@ -81,6 +81,7 @@ export const calibrationRecordSchema = z.strictObject({
       priceSensitivity: z.strictObject({ tau: poolingTau, mean: poolingInterval }).describe('tau: spread of the store sensitivities; mean: at average store attributes'),
       quality: z.strictObject({ tau: poolingTau, mean: poolingInterval }),
       meanElasticity: finite.describe('mean over stores of the shrunken store elasticities'),
+      pooledElasticity: finite.optional().describe('the same from the fit the stores are pooled around (one sensitivity for all): mean over rows of -b p (1 - s)'),
       attributes: z
         .strictObject({ file: z.string().min(1), sha256: z.string(), coefficients: z.array(poolingInterval.extend({ name: z.string().min(1), elasticityPerUnit: finite })) })
         .optional()

@@ -8,6 +8,7 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { calibrateFile, type CalibrationResult } from '../../calibration/calibrate.js';
+import { poolingOptionsFromFlags, poolingSummaryLines, type PoolingOptions } from '../../calibration/pooling.js';
 import { defaultColumnMap, parseColumnMap } from '../../calibration/column-map.js';
 import { checkReportPath, reportSummary, reportText, writeCalibrationReport } from '../../calibration/report.js';
 import { configError } from '../../env/errors.js';
@@ -25,6 +26,9 @@ interface CalibrateCommandOptions {
   json?: boolean;
   seed?: number;
   likelihood: 'auto' | 'poisson' | 'negative-binomial';
+  stores?: string;
+  storeAttributes?: string;
+  store?: string;
   report?: string;
 }
 
@@ -55,6 +59,9 @@ export function registerCalibrate(program: Command): void {
         .default('auto'),
     )
     .option('--market-size-multiple <k>', 'without a traffic column: the market per period is k x the store\'s mean units', positiveNumber)
+    .option('--stores <file>', 'store attributes (CSV, one row per store, keyed by the store column): store price sensitivities regressed on them')
+    .option('--store-attributes <names>', 'comma-separated attribute columns of --stores (default: every other column)')
+    .option('--store <id>', 'write this store\'s market (its partially pooled quality and sensitivity) instead of the pooled one')
     .option('--id <id>', 'the scenario id (default: calibrated-<file name>-v1)')
     .option('--seed <n>', 'seeds the report\'s parameter draws and simulated markets (default 1); recorded in the scenario card (the fit draws no random numbers)', integer)
     .option('--json', 'print the result as JSON')
@@ -72,6 +79,7 @@ export function registerCalibrate(program: Command): void {
           periodLength: options.period,
           holdout: options.holdout,
           likelihood: options.likelihood,
+          ...poolingFlag(poolingOptionsFromFlags(options, map.store)),
           ...(options.marketSizeMultiple === undefined ? {} : { marketSizeMultiple: options.marketSizeMultiple }),
           ...(options.id === undefined ? {} : { scenarioId: options.id }),
           ...(options.seed === undefined ? {} : { seed: options.seed }),
@@ -86,6 +94,8 @@ export function registerCalibrate(program: Command): void {
     );
 }
 
+const poolingFlag = (pooling: PoolingOptions | undefined) => (pooling === undefined ? {} : { pooling });
+
 function summary(result: CalibrationResult, out: string) {
   return {
     scenarioFile: out,
@@ -96,6 +106,7 @@ function summary(result: CalibrationResult, out: string) {
     defaults: result.record.defaults,
     fit: result.record.fit,
     holdout: result.record.holdout ?? null,
+    pooling: result.record.pooling ?? null,
     seconds: result.seconds,
   };
 }
@@ -129,6 +140,7 @@ function text(result: CalibrationResult, out: string): string {
       `holdout rows inside their 90% band (training fit): ${formatNumber(100 * (holdout.predictiveCoverage90 ?? Number.NaN), 1)}%`,
     );
   }
+  lines.push(...poolingSummaryLines(record.pooling));
   lines.push('', 'left at defaults:', ...record.defaults.map((entry) => `  ${entry.field} = ${String(entry.value)}: ${entry.reason}`), '');
   return `${lines.join('\n')}\n`;
 }
