@@ -65,3 +65,15 @@ export function withoutCensoring<Data extends { readonly censored?: Uint8Array }
   delete copy.censored;
   return copy as Data;
 }
+
+/** The command's text lines for the censoring block: both fits side by side (none without stockouts). */
+export function censoringSummaryLines(censoring: CalibrationRecord['censoring']): string[] {
+  if (!censoring) return [];
+  const show = (interval: { value: number; lower: number; upper: number }) => `${interval.value.toPrecision(4)} (${interval.lower.toPrecision(4)} .. ${interval.upper.toPrecision(4)})`;
+  return [
+    '',
+    `stockouts: ${censoring.rowsCensored} rows censored (${(100 * censoring.shareCensored).toFixed(1)}%); ${censoring.rule}`,
+    `  censored fit (used):  quality ${show(censoring.censored.quality)}, price sensitivity ${show(censoring.censored.priceSensitivity)}`,
+    `  naive fit (shown):    quality ${show(censoring.naive.quality)}, price sensitivity ${show(censoring.naive.priceSensitivity)}`,
+  ];
+}

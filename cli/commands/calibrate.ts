@@ -8,6 +8,7 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { calibrateFile, type CalibrationResult } from '../../calibration/calibrate.js';
+import { censoringSummaryLines } from '../../calibration/censoring.js';
 import { poolingOptionsFromFlags, poolingSummaryLines, type PoolingOptions } from '../../calibration/pooling.js';
 import { defaultColumnMap, parseColumnMap } from '../../calibration/column-map.js';
 import { checkReportPath, reportSummary, reportText, writeCalibrationReport } from '../../calibration/report.js';
@@ -106,6 +107,7 @@ function summary(result: CalibrationResult, out: string) {
     defaults: result.record.defaults,
     fit: result.record.fit,
     holdout: result.record.holdout ?? null,
+    censoring: result.record.censoring ?? null,
     pooling: result.record.pooling ?? null,
     seconds: result.seconds,
   };
@@ -141,6 +143,7 @@ function text(result: CalibrationResult, out: string): string {
     );
   }
   lines.push(...poolingSummaryLines(record.pooling));
+  lines.push(...censoringSummaryLines(record.censoring));
   lines.push('', 'left at defaults:', ...record.defaults.map((entry) => `  ${entry.field} = ${String(entry.value)}: ${entry.reason}`), '');
   return `${lines.join('\n')}\n`;
 }
