@@ -693,3 +693,15 @@ function finiteInterval(interval: Interval): boolean {
 }
 
 const round = (value: number) => Number(value.toPrecision(6));
+
+/** The endogeneity block as lines for the `pricelab calibrate` summary (none without the block). */
+export function endogeneitySummaryLines(record: EndogeneityRecord | undefined): string[] {
+  if (!record) return [];
+  const show = (interval: Interval | undefined) => (interval ? `${interval.value.toPrecision(4)} (${interval.lower.toPrecision(4)} .. ${interval.upper.toPrecision(4)})` : 'n/a');
+  const lines = ['', `price endogeneity (instruments: ${record.instruments.join('; ') || 'none'}; ${record.rows} rows)`];
+  if (record.firstStage) lines.push(`  first-stage F ${record.firstStage.fStatistic.toPrecision(4)}${record.firstStage.weak ? ' (weak)' : ''}`);
+  lines.push(`  price sensitivity: naive ${show(record.naive?.priceSensitivity)}, instrumented ${show(record.instrumented?.priceSensitivity)}`);
+  if (record.durbinWuHausman) lines.push(`  Durbin-Wu-Hausman t ${record.durbinWuHausman.statistic.toPrecision(3)}, p ${record.durbinWuHausman.pValue.toPrecision(3)}`);
+  lines.push(`  scenario uses the ${record.choice} estimate: ${record.reason}`);
+  return lines;
+}

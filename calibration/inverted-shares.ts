@@ -136,3 +136,17 @@ function estimatesOf(columnNames: readonly string[], coefficients: Float64Array,
     ];
   });
 }
+
+/** The inverted-shares block as lines for the `pricelab calibrate` summary (none without the block). */
+export function invertedSharesSummaryLines(record: InvertedSharesRecord | undefined): string[] {
+  if (!record) return [];
+  const sensitivity = (estimates: InvertedSharesRecord['ordinaryLeastSquares']['estimates'] | undefined) => {
+    const estimate = estimates?.find((entry) => entry.parameter === 'priceSensitivity');
+    return estimate ? `${estimate.value.toPrecision(4)} (${estimate.lower.toPrecision(4)} .. ${estimate.upper.toPrecision(4)})` : 'n/a';
+  };
+  const iv = record.twoStageLeastSquares;
+  return [
+    '',
+    `inverted shares (Berry 1994, ${record.rows} rows${record.rowsDropped > 0 ? `, ${record.rowsDropped} dropped` : ''}): price sensitivity OLS ${sensitivity(record.ordinaryLeastSquares.estimates)}${iv ? `, 2SLS ${sensitivity(iv.estimates)} (first-stage F ${iv.firstStageF.toPrecision(4)}${iv.weak ? ', weak' : ''})` : ''}`,
+  ];
+}

@@ -11,6 +11,8 @@ import { calibrateFile, type CalibrationResult } from '../../calibration/calibra
 import { censoringSummaryLines } from '../../calibration/censoring.js';
 import { poolingOptionsFromFlags, poolingSummaryLines, type PoolingOptions } from '../../calibration/pooling.js';
 import { defaultColumnMap, parseColumnMap } from '../../calibration/column-map.js';
+import { endogeneitySummaryLines } from '../../calibration/endogeneity.js';
+import { invertedSharesSummaryLines } from '../../calibration/inverted-shares.js';
 import { checkReportPath, reportSummary, reportText, writeCalibrationReport } from '../../calibration/report.js';
 import { configError } from '../../env/errors.js';
 import { readJsonFile } from '../../experiments/json-file.js';
@@ -107,6 +109,8 @@ function summary(result: CalibrationResult, out: string) {
     defaults: result.record.defaults,
     fit: result.record.fit,
     holdout: result.record.holdout ?? null,
+    endogeneity: result.record.endogeneity ?? null,
+    invertedShares: result.record.invertedShares ?? null,
     censoring: result.record.censoring ?? null,
     pooling: result.record.pooling ?? null,
     seconds: result.seconds,
@@ -144,6 +148,7 @@ function text(result: CalibrationResult, out: string): string {
   }
   lines.push(...poolingSummaryLines(record.pooling));
   lines.push(...censoringSummaryLines(record.censoring));
+  lines.push(...endogeneitySummaryLines(record.endogeneity), ...invertedSharesSummaryLines(record.invertedShares));
   lines.push('', 'left at defaults:', ...record.defaults.map((entry) => `  ${entry.field} = ${String(entry.value)}: ${entry.reason}`), '');
   return `${lines.join('\n')}\n`;
 }

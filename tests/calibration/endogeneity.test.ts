@@ -18,6 +18,7 @@ import { calibrationRecordSchema } from '../../scenarios/calibration-record.js';
 import {
   addRowScore,
   clusterRobustLeastSquares,
+  endogeneitySummaryLines,
   estimateEndogeneity,
   leastSquares,
   otherStoresInstrumentName,
@@ -26,7 +27,7 @@ import {
   twoStageLeastSquares,
   type PriceInstrument,
 } from '../../calibration/endogeneity.js';
-import { estimateInvertedShares, invertedShare } from '../../calibration/inverted-shares.js';
+import { estimateInvertedShares, invertedShare, invertedSharesSummaryLines } from '../../calibration/inverted-shares.js';
 import { fitLogitNegativeBinomial, fitLogitPoisson, type LogitPoissonData } from '../../calibration/logit-poisson.js';
 import { RandomStream } from '../../env/random.js';
 import { normalFromUniforms, poissonFromUniform } from '../../env/sampling.js';
@@ -226,6 +227,10 @@ describe('pricelab calibrate with a cost and a traffic column', () => {
     const inverted = record.invertedShares;
     expect(inverted?.rows).toBe(200);
     expect(covers(inverted?.twoStageLeastSquares?.estimates.find((estimate) => estimate.parameter === 'priceSensitivity'), truth.priceSensitivity)).toBe(true);
+    // The command's summary says which estimate the scenario uses, and shows both regressions on inverted shares.
+    expect(endogeneitySummaryLines(record.endogeneity).join('\n')).toMatch(/scenario uses the instrumented estimate: the Durbin-Wu-Hausman test rejects/);
+    expect(invertedSharesSummaryLines(record.invertedShares).join('\n')).toMatch(/OLS .*2SLS .*first-stage F/);
+    expect(endogeneitySummaryLines(undefined)).toEqual([]);
   });
 });
 
