@@ -65,6 +65,17 @@ export function registerBench(program: Command): void {
     .option('--no-peer', 'skip the numpy and PyTorch peers')
     .action(run(async (options: { json?: boolean; sessions: number; periods: number; updates: number; peer: boolean }) => benchAgents(options)));
 
+  bench
+    .command('calibration')
+    .description('pricelab calibrate on the orange-juice file (106,139 rows) and on synthetic logs (250k and 1M rows): seconds, CPU, peak memory, against a log-log OLS on the same rows (each in its own process, one core)')
+    .option('--rows <n>', 'rows of the large synthetic log', positiveInteger, 1_000_000)
+    .option('--growth-rows <n>', 'rows of the smaller synthetic log (how memory grows with the rows)', positiveInteger, 250_000)
+    .action(
+      run(async (options: { rows: number; growthRows: number }) => {
+        const { benchCalibration } = await import('../../calibration/bench.js');
+        printJson(await benchCalibration({ rows: options.rows, growthRows: options.growthRows, progress: (message) => process.stderr.write(`${message}\n`) }));
+      }),
+    );
   registerBenchSweep(bench);
   registerBenchServing(bench);
 }
