@@ -12,9 +12,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { calendarDesign, calendarFromDemandFit, fitTrafficCalendar, placeCalendarEffects } from '../../calibration/calendar-effects.js';
 import { calibrateFile } from '../../calibration/calibrate.js';
 import { parseColumnMap } from '../../calibration/column-map.js';
-import { logitShare } from '../../calibration/logit-poisson.js';
+import { fitLogitPoisson, logitShare } from '../../calibration/logit-poisson.js';
+import { readSales } from '../../calibration/reader.js';
 import { buildCalendar } from '../../env/calendar.js';
 import { checkScenario } from '../../env/checker.js';
 import { applyFestivalsToRates, buildFestivalCalendar } from '../../env/festivals.js';
@@ -127,16 +129,51 @@ async function calibrate(log: Log, name: string, withTraffic: boolean) {
   return calibrateFile(path, { map: parseColumnMap(withTraffic ? { ...baseMap, traffic: 'traffic' } : baseMap, 'map'), periodLength: 'day', holdout: 0 });
 }
 
-type Result = Awaited<ReturnType<typeof calibrate>>;
-const estimateOf = (result: Result, parameter: string) => {
+interface Recorded {
+  readonly record: { readonly estimates: readonly { parameter: string; scenarioPath?: string | undefined; value: number; lower: number; upper: number }[] };
+}
+const estimateOf = (result: Recorded, parameter: string) => {
   const found = result.record.estimates.find((estimate) => estimate.parameter === parameter);
   if (!found) throw new Error(`no estimate ${parameter} in ${result.record.estimates.map((estimate) => estimate.parameter).join(', ')}`);
   return found;
 };
-const covers = (result: Result, parameter: string, value: number) => {
+const covers = (result: Recorded, parameter: string, value: number) => {
   const estimate = estimateOf(result, parameter);
   return estimate.lower <= value && value <= estimate.upper;
 };
+
+/**
+ * The calendar estimator alone, as calibrate.ts runs it (without the rest of the pipeline, to
+ * keep 100 repetitions fast): the design, then either the logit likelihood with the calendar
+ * columns as arrival covariates (market size 3 x mean units; the simulated weekday profile is
+ * flat, so no weekday levels) or the traffic model; then the placement and its record.
+ */
+async function fitCalendar(log: Log, name: string, withTraffic: boolean): Promise<Recorded> {
+  const path = join(folder, `${name}.csv`);
+  writeFileSync(path, log.csv);
+  const sales = await readSales(path, { map: parseColumnMap(withTraffic ? { ...baseMap, traffic: 'traffic' } : baseMap, 'map') });
+  const design = calendarDesign(sales, 'day');
+  let fit;
+  if (withTraffic) fit = fitTrafficCalendar(sales, design, 'day');
+  else {
+    let units = 0;
+    for (const value of sales.units) units += value;
+    const demand = fitLogitPoisson({
+      rows: sales.rows,
+      units: sales.units,
+      logMarketSize: new Float64Array(sales.rows).fill(Math.log((3 * units) / sales.rows)),
+      price: sales.price,
+      promotions: [],
+      promotionNames: [],
+      rivalPrices: sales.rivalPrices,
+      rivalNames: sales.rivalNames,
+      arrivalCovariates: { names: design.names, columns: design.columns },
+    });
+    expect(demand.converged).toBe(true);
+    fit = calendarFromDemandFit(demand, design);
+  }
+  return { record: { estimates: placeCalendarEffects(sales, design, fit).estimates } };
+}
 
 /** Mean multiplier of each window when the scenario's festival block is replayed by the simulator on flat arrivals. */
 function replayedWindows(scenario: Scenario): { before: number; during: number; after: number } {
@@ -152,7 +189,7 @@ function replayedWindows(scenario: Scenario): { before: number; during: number; 
   return { before: mean(occurrence.eventStart - 7, occurrence.eventStart), during: mean(occurrence.eventStart, occurrence.eventEnd), after: mean(occurrence.eventEnd, occurrence.eventEnd + 7) };
 }
 
-const repetitions = 50;
+const repetitions = 100;
 
 describe('calendar and weather effects (known answers)', () => {
   it(`without traffic (arrival covariates of the logit fit): intervals cover festival windows, season and temperature in >= 90% of ${repetitions} repetitions`, async () => {
@@ -160,12 +197,13 @@ describe('calendar and weather effects (known answers)', () => {
     const count = (name: string, hit: boolean) => (covered[name] = (covered[name] ?? 0) + (hit ? 1 : 0));
     for (let repetition = 0; repetition < repetitions; repetition++) {
       const log = simulate(100 + repetition, 'temperature', false);
-      const result = await calibrate(log, `temperature-${repetition}`, false);
+      const result = repetition === 0 ? await calibrate(log, 'temperature-end-to-end', false) : await fitCalendar(log, `temperature-${repetition}`, false);
       for (const window of ['before', 'during', 'after'] as const) count(window, covers(result, `festival:11.11:${window}`, log.windows[window]));
       for (const [name, value] of Object.entries(truth.season)) count(name, covers(result, `season:${name}`, value));
       count('temperature', covers(result, 'temperature', truth.temperature));
       if (repetition === 0) {
         // The scenario passes the env checker, and its festival block reproduces the fitted windows.
+        if (!('scenario' in result)) throw new Error('the first repetition runs end to end');
         const scenario = validateScenario(result.scenario, 'calibrated');
         const report = checkScenario(scenario, { maxSteps: 40 });
         expect(report.checks.filter((check) => check.status === 'failed')).toEqual([]);
@@ -190,11 +228,12 @@ describe('calendar and weather effects (known answers)', () => {
     const count = (name: string, hit: boolean) => (covered[name] = (covered[name] ?? 0) + (hit ? 1 : 0));
     for (let repetition = 0; repetition < repetitions; repetition++) {
       const log = simulate(500 + repetition, 'state', true);
-      const result = await calibrate(log, `state-${repetition}`, true);
+      const result = repetition === 0 ? await calibrate(log, 'state-end-to-end', true) : await fitCalendar(log, `state-${repetition}`, true);
       for (const window of ['before', 'during', 'after'] as const) count(window, covers(result, `festival:11.11:${window}`, log.windows[window]));
       for (const [name, value] of Object.entries(truth.season)) count(name, covers(result, `season:${name}`, value));
       for (const state of ['cloudy', 'rain']) count(state, covers(result, `weather:${state}:multiplier`, (truth.weather[state] ?? 1) / (truth.weather.sunny ?? 1)));
       if (repetition === 0) {
+        if (!('scenario' in result)) throw new Error('the first repetition runs end to end');
         const scenario = validateScenario(result.scenario, 'calibrated');
         expect(checkScenario(scenario, { maxSteps: 40 }).checks.filter((check) => check.status === 'failed')).toEqual([]);
         expect(scenario.weather?.states[0]?.name).toBe('sunny');
