@@ -719,6 +719,8 @@ function predictiveCoverage(sales: SalesData, logMarketSize: Float64Array, fit: 
   const promotions = new Float64Array(sales.promotions.length);
   const rivals = new Float64Array(sales.rivalPrices.length);
   const size = fit.dispersionSize?.value;
+  // A stockout row's demand is only known to be at least its units: inside when the band reaches them.
+  const censored = censoredRows(sales);
   let rows = 0;
   let covered = 0;
   for (let row = 0; row < sales.rows; row++) {
@@ -731,7 +733,7 @@ function predictiveCoverage(sales: SalesData, logMarketSize: Float64Array, fit: 
     // F(ceil y - 1) < 0.95; two CDF values instead of two quantile searches.
     const cdf = (count: number) => (count < 0 ? 0 : size === undefined ? poissonCdf(count, mean) : negativeBinomialCdf(count, size, size / (size + mean)));
     rows++;
-    if (cdf(Math.floor(units)) >= 0.05 && cdf(Math.ceil(units) - 1) < 0.95) covered++;
+    if ((censored?.[row] === 1 || cdf(Math.floor(units)) >= 0.05) && cdf(Math.ceil(units) - 1) < 0.95) covered++;
   }
   return rows > 0 ? covered / rows : 0;
 }

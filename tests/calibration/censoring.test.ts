@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { calibrateFile } from '../../calibration/calibrate.js';
-import { censoredRows, withoutCensoring } from '../../calibration/censoring.js';
+import { censoredRows, censoringSummaryLines, withoutCensoring } from '../../calibration/censoring.js';
 import { defaultColumnMap, parseColumnMap } from '../../calibration/column-map.js';
 import { readSales } from '../../calibration/reader.js';
 import { PricelabError } from '../../env/errors.js';
@@ -232,6 +232,10 @@ describe('calibration with stockouts (known answers)', () => {
       expect(censoring.naive.priceSensitivity.value).toBeCloseTo(naive.theta[1] ?? 0, 4);
       expect(result.fit.theta[1]).toBeCloseTo(direct.theta[1] ?? 0, 6);
       expect(result.scenario.demand.kind === 'logit' && result.scenario.demand.segments[0]?.priceSensitivity).toBeCloseTo(direct.theta[1] ?? 0, 4);
+      // The predictive band is that of min(demand, stock): a stockout row is inside when its
+      // units do not pass the upper end (read as demand, stockout rows fall below the band).
+      expect(result.predictiveCoverage90).toBeGreaterThan(0.9);
+      expect(censoringSummaryLines(censoring).join('\n')).toContain(`naive fit (shown):    quality ${censoring.naive.quality.value.toPrecision(4)}`);
     }
   }, 60_000);
 
