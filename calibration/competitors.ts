@@ -77,7 +77,10 @@ export interface StrategyCandidate {
 export interface RivalStrategyFit {
   /** Firm index of the rival in the history (ours is 0). */
   readonly firm: number;
+  /** The rival's name in the history (the scenario's competitor name through calibrate). */
   readonly name: string;
+  /** The sales file's rival price column, through fitCompetitorStrategies. */
+  readonly column?: string;
   /** Transitions (pairs of consecutive periods) in the likelihood. */
   readonly observations: number;
   /** sigma's floor, currency units. */
@@ -647,15 +650,16 @@ export function fitCompetitorStrategies(sales: SalesData, options: SalesCompetit
     : undefined;
   if (transitionCount(history) < minimumTransitions) return rivals.map(() => undefined);
   const ratioTargets = [0, ...rivals.map((index) => index + 1)];
-  return rivals.map((index) =>
-    fitRivalStrategy(history, index + 1, {
+  return rivals.map((index) => ({
+    column: sales.rivalNames[index] ?? `rival-${index + 1}`,
+    ...fitRivalStrategy(history, index + 1, {
       demand: responseDemand,
       ratioTargets,
       maxLatency: options.maxLatency ?? salesDefaults.maxLatency[options.periodLength],
       maxTransitions: options.maxTransitions ?? salesDefaults.maxTransitions,
       ...(options.noiseFloor === undefined ? {} : { noiseFloor: options.noiseFloor }),
     }),
-  );
+  }));
 }
 
 type CompetitorInput = NonNullable<ScenarioInput['competitors']>[number];
@@ -716,7 +720,7 @@ export function competitorStrategyRecord(fit: RivalStrategyFit, competitor: stri
     parameters: roundParameters(entry.parameters),
   });
   return {
-    rival: fit.name,
+    rival: fit.column ?? fit.name,
     competitor,
     chosen: fit.chosen.kind,
     observations: fit.observations,
@@ -729,3 +733,40 @@ export function competitorStrategyRecord(fit: RivalStrategyFit, competitor: stri
 
 export const competitorMethod =
   'each strategy of the simulator fitted by maximum likelihood to the rival\'s price given every firm\'s price one period earlier (Gaussian noise in currency units, sigma profiled and floored at the noise floor; stores pooled); chosen by the smallest BIC = -2 loglik + k log n (docs/calibration.md, Competitors)';
+
+/** What the summary reads of a calibration.competitorStrategies entry. */
+interface CompetitorSummaryInput {
+  readonly rival: string;
+  readonly competitor: string;
+  readonly chosen: string;
+  readonly observations: number;
+  readonly candidates: readonly { readonly kind: string; readonly bic: number; readonly latency: number; readonly parameters: Readonly<Record<string, ParameterValue>> }[];
+}
+
+/**
+ * The text lines of `pricelab calibrate` for the competitor fits: per rival, every kind's
+ * BIC (the chosen one starred, with its latency and parameters), aligned in columns.
+ */
+export function competitorSummaryLines(records: readonly CompetitorSummaryInput[] | undefined): string[] {
+  if (!records || records.length === 0) return [];
+  const header = ['rival', 'pairs', ...competitorKinds];
+  const rows = records.map((record) => [
+    `${record.rival} -> ${record.competitor}`,
+    String(record.observations),
+    ...competitorKinds.map((kind) => {
+      const candidate = record.candidates.find((entry) => entry.kind === kind);
+      return candidate ? `${candidate.bic.toFixed(1)}${kind === record.chosen ? '*' : ''}` : '-';
+    }),
+  ]);
+  const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const format = (row: readonly string[]) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
+  const chosen = records.map((record) => {
+    const candidate = record.candidates.find((entry) => entry.kind === record.chosen);
+    const parameters = Object.entries(candidate?.parameters ?? {})
+      .filter(([, value]) => !Array.isArray(value))
+      .map(([key, value]) => `${key} ${String(value)}`)
+      .join(', ');
+    return `  ${record.competitor}: ${record.chosen}${candidate && candidate.latency > 1 ? ` every ${candidate.latency} periods` : ''} (${parameters})`;
+  });
+  return ['', 'competitor strategies (BIC, smallest starred; docs/calibration.md, Competitors):', format(header), ...rows.map(format), ...chosen];
+}

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { calibrateFile, type CalibrationResult } from '../../calibration/calibrate.js';
 import { censoringSummaryLines } from '../../calibration/censoring.js';
+import { competitorSummaryLines } from '../../calibration/competitors.js';
 import { poolingOptionsFromFlags, poolingSummaryLines, type PoolingOptions } from '../../calibration/pooling.js';
 import { defaultColumnMap, parseColumnMap } from '../../calibration/column-map.js';
 import { endogeneitySummaryLines } from '../../calibration/endogeneity.js';
@@ -109,10 +110,11 @@ function summary(result: CalibrationResult, out: string) {
     defaults: result.record.defaults,
     fit: result.record.fit,
     holdout: result.record.holdout ?? null,
+    censoring: result.record.censoring ?? null,
     endogeneity: result.record.endogeneity ?? null,
     invertedShares: result.record.invertedShares ?? null,
-    censoring: result.record.censoring ?? null,
     pooling: result.record.pooling ?? null,
+    competitorStrategies: result.record.competitorStrategies ?? null,
     seconds: result.seconds,
   };
 }
@@ -147,8 +149,9 @@ function text(result: CalibrationResult, out: string): string {
     );
   }
   lines.push(...poolingSummaryLines(record.pooling));
-  lines.push(...censoringSummaryLines(record.censoring));
   lines.push(...endogeneitySummaryLines(record.endogeneity), ...invertedSharesSummaryLines(record.invertedShares));
+  lines.push(...censoringSummaryLines(record.censoring));
+  lines.push(...competitorSummaryLines(record.competitorStrategies));
   lines.push('', 'left at defaults:', ...record.defaults.map((entry) => `  ${entry.field} = ${String(entry.value)}: ${entry.reason}`), '');
   return `${lines.join('\n')}\n`;
 }
