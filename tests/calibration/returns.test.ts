@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { calibrateFile } from '../../calibration/calibrate.js';
 import { parseColumnMap } from '../../calibration/column-map.js';
-import { fitReturns } from '../../calibration/returns.js';
+import { fitReturns, returnsSeries } from '../../calibration/returns.js';
 import { MarketSimulation } from '../../env/market.js';
 import { buildMarketModel } from '../../env/model.js';
 import { RandomStream } from '../../env/random.js';
@@ -86,6 +86,34 @@ describe('fitReturns', () => {
     expect(fit!.minLag.value).toBe(truth.minLagDays);
     expect(fit!.maxLag.value).toBe(truth.maxLagDays);
     expect(fit!.meanLag.value).toBeCloseTo(truth.meanLagDays, 2);
+  });
+
+  it('lines up rows of several stores given in any order by store and period', () => {
+    const stream = new RandomStream(5, 'exploration');
+    const days = 200;
+    const cumulative = returnLagDistribution(2, 9, 3);
+    const rows: { store: number; day: number; sold: number; returned: number }[] = [];
+    for (const store of [0, 1]) {
+      const sold = Float64Array.from({ length: days }, () => (store === 0 ? 50 : 5) + Math.floor(stream.next() * 20));
+      const returned = new Float64Array(days);
+      sold.forEach((units, day) => {
+        let previous = 0;
+        cumulative.forEach((value, lag) => {
+          if (day + 2 + lag < days) returned[day + 2 + lag] = (returned[day + 2 + lag] ?? 0) + units * 0.4 * (value - previous);
+          previous = value;
+        });
+      });
+      sold.forEach((units, day) => rows.push({ store, day, sold: units, returned: returned[day] ?? 0 }));
+    }
+    rows.reverse();
+    const series = returnsSeries(
+      { rows: rows.length, units: Float64Array.from(rows, (row) => row.sold), returns: Float64Array.from(rows, (row) => row.returned), store: Int32Array.from(rows, (row) => row.store), storeNames: ['big', 'small'] },
+      Float64Array.from(rows, (row) => row.day),
+    );
+    const fit = fitReturns(series, { maxLagSearched: 15 });
+    expect(fit?.rate.value).toBeCloseTo(0.4, 5);
+    expect([fit?.minLag.value, fit?.maxLag.value]).toEqual([2, 9]);
+    expect(fit?.meanLag.value).toBeCloseTo(3, 2);
   });
 
   it('has nothing to fit without returns or with too short a history', () => {
