@@ -128,6 +128,27 @@ export const calibrationRecordSchema = z.strictObject({
     })
     .optional()
     .describe('reference prices: memory, gain and loss by profile likelihood (calibration/reference-prices.ts)'),
+  segments: z
+    .strictObject({
+      source: z.enum(['panel', 'aggregate']).describe('a customer-level choice panel (latent classes) or the sales themselves (likelihood-ratio test)'),
+      file: z.string().optional().describe('the panel file'),
+      method: z.string().min(1),
+      customers: z.number().int().min(0).optional(),
+      rows: z.number().int().min(0).optional(),
+      options: z.array(z.string()).optional().describe('the panel\'s options (prices), in the order of each class\'s quality'),
+      chosenClasses: z.number().int().min(1),
+      bic: z.array(z.strictObject({ classes: z.number().int().min(1), logLikelihood: finite, parameters: z.number().int().min(0), bic: finite, converged: z.boolean() })).optional(),
+      test: z.strictObject({ statistic: finite.nonnegative(), pValue: share, method: z.string().min(1) }).optional().describe('aggregate: the likelihood-ratio test of one segment against two'),
+      classes: z.array(
+        z.strictObject({
+          share: z.strictObject({ value: finite, standardError: finite.nonnegative(), lower: finite, upper: finite }),
+          quality: z.array(z.strictObject({ value: finite, standardError: finite.nonnegative(), lower: finite, upper: finite })),
+          priceSensitivity: z.strictObject({ value: finite, standardError: finite.nonnegative(), lower: finite, upper: finite }),
+        }),
+      ),
+    })
+    .optional()
+    .describe('customer segments: latent classes of a choice panel, or the aggregate test (calibration/segments.ts)'),
   endogeneity: z
     .strictObject({
       instruments: z.array(z.string()).describe('the excluded price instruments used (cost column; mean price of the other stores in the period)'),

@@ -1,0 +1,153 @@
+/**
+ * Known answers for calibration/segments.ts: a latent-class logit fitted by EM to choice panels
+ * simulated from known classes; BIC picks the true number of classes in most seeds and the
+ * intervals hold the truth; one class matches the binary logit's closed form; the panel reader
+ * refuses bad rows naming them.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RandomStream } from '../../env/random.js';
+import { PricelabError } from '../../env/errors.js';
+import { applyPanelSegments, fitLatentClassLogit, readChoicePanel, selectLatentClasses, type ChoicePanel } from '../../calibration/segments.js';
+import { calibrationRecordSchema, type CalibrationRecord } from '../../scenarios/calibration-record.js';
+import type { ScenarioInput } from '../../scenarios/schema.js';
+
+interface TrueClass {
+  readonly share: number;
+  readonly quality: readonly number[];
+  readonly priceSensitivity: number;
+}
+
+const twoClasses: readonly TrueClass[] = [
+  { share: 0.6, quality: [2, 1], priceSensitivity: 0.2 },
+  { share: 0.4, quality: [6, 5], priceSensitivity: 0.9 },
+];
+
+/** A panel of `customers` x `periods` choices between two options (ours, rival) and none, prices uniform on [4, 10]. */
+function simulatePanel(classes: readonly TrueClass[], customers: number, periods: number, seed: number): ChoicePanel {
+  const random = new RandomStream(seed, 'panel');
+  const options = ['ours', 'rival'];
+  const list = Array.from({ length: customers }, (_, customer) => {
+    let draw = random.next();
+    let latent = 0;
+    while (latent < classes.length - 1 && draw > classes[latent]!.share) draw -= classes[latent++]!.share;
+    const truth = classes[latent]!;
+    const choices = new Int32Array(periods);
+    const prices = new Float64Array(periods * options.length);
+    for (let period = 0; period < periods; period++) {
+      const weights = options.map((_, option) => {
+        const price = 4 + 6 * random.next();
+        prices[period * options.length + option] = price;
+        return Math.exp((truth.quality[option] ?? 0) - truth.priceSensitivity * price);
+      });
+      const total = 1 + weights.reduce((sum, weight) => sum + weight, 0);
+      let pick = random.next() * total - 1;
+      let choice = -1;
+      for (let option = 0; option < options.length && pick >= 0; option++) {
+        pick -= weights[option] ?? 0;
+        if (pick < 0) choice = option;
+      }
+      choices[period] = choice;
+    }
+    return { id: `c${customer}`, choices, prices };
+  });
+  return { options, customers: list, rows: customers * periods };
+}
+
+describe('latent-class logit (EM)', () => {
+  it('one class with one option at two prices matches the binary logit in closed form', () => {
+    // Purchase rates 30/50 at price 2 and 10/50 at price 6: alpha - 2 beta = logit(0.6), alpha - 6 beta = logit(0.2).
+    const customers = Array.from({ length: 100 }, (_, index) => {
+      const high = index >= 50;
+      const buys = high ? index - 50 < 10 : index < 30;
+      return { id: `c${index}`, choices: Int32Array.from([buys ? 0 : -1]), prices: Float64Array.from([high ? 6 : 2]) };
+    });
+    const fit = fitLatentClassLogit({ options: ['ours'], customers, rows: 100 }, 1);
+    const logit = (rate: number) => Math.log(rate / (1 - rate));
+    const beta = (logit(0.6) - logit(0.2)) / 4;
+    const alpha = logit(0.6) + 2 * beta;
+    expect(fit.classes[0]?.priceSensitivity.value).toBeCloseTo(beta, 6);
+    expect(fit.classes[0]?.quality[0]?.value).toBeCloseTo(alpha, 6);
+    // Wald standard error of beta: with n_k trials at rate r_k, var(logit r_k) = 1 / (n_k r_k (1 - r_k)).
+    const varianceBeta = (1 / (50 * 0.6 * 0.4) + 1 / (50 * 0.2 * 0.8)) / 16;
+    expect(fit.classes[0]?.priceSensitivity.standardError).toBeCloseTo(Math.sqrt(varianceBeta), 4);
+  });
+
+  it('two identical classes cannot beat one: the EM likelihood equals the one-class maximum within 1e-6 when the data has one class', () => {
+    const panel = simulatePanel([{ share: 1, quality: [3, 2], priceSensitivity: 0.5 }], 100, 6, 5);
+    const one = fitLatentClassLogit(panel, 1);
+    const two = fitLatentClassLogit(panel, 2, { starts: 2 });
+    expect(two.logLikelihood).toBeGreaterThanOrEqual(one.logLikelihood - 1e-6);
+    expect(two.bic).toBeGreaterThan(one.bic);
+  });
+
+  const seeds = [1, 2, 3, 4, 5];
+  it(`BIC picks two classes in most of ${seeds.length} simulated panels and the intervals hold the truth`, () => {
+    let twoChosen = 0;
+    let covered = 0;
+    let checked = 0;
+    for (const seed of seeds) {
+      const selection = selectLatentClasses(simulatePanel(twoClasses, 200, 8, seed), 3, { starts: 2 });
+      if (selection.chosen.classes.length !== 2) continue;
+      twoChosen++;
+      selection.chosen.classes.forEach((estimate, index) => {
+        const truth = twoClasses[index]!;
+        const intervals = [
+          [estimate.share, truth.share],
+          [estimate.priceSensitivity, truth.priceSensitivity],
+          ...estimate.quality.map((quality, option) => [quality, truth.quality[option]!] as const),
+        ] as const;
+        for (const [interval, value] of intervals) {
+          checked++;
+          if (interval.lower <= value && value <= interval.upper) covered++;
+        }
+      });
+    }
+    expect(twoChosen).toBeGreaterThanOrEqual(4);
+    expect(covered / checked).toBeGreaterThanOrEqual(0.85);
+  }, 120_000);
+
+  it('maps the classes into the scenario\'s segments and records them', () => {
+    const selection = selectLatentClasses(simulatePanel(twoClasses, 200, 8, 9), 2, { starts: 2 });
+    const scenario = { demand: { kind: 'logit', quality: 4, outsideUtility: 0, segments: [{ name: 'calibrated', arrivalRate: 100, priceSensitivity: 0.5, scale: 1 }] } } as unknown as ScenarioInput;
+    const record = { estimates: [], defaults: [{ field: 'demand.segments', value: 'one segment', reason: 'not estimated' }] } as unknown as CalibrationRecord;
+    applyPanelSegments(scenario, record, selection, 'panel.csv');
+    if (scenario.demand.kind !== 'logit') throw new Error('logit expected');
+    expect(scenario.demand.segments).toHaveLength(2);
+    const [first, second] = scenario.demand.segments;
+    const classes = selection.chosen.classes;
+    // Utility of our quality in segment s is quality / scale: the class's alpha; price: b / scale = beta.
+    expect(4 / first!.scale).toBeCloseTo(classes[0]!.quality[0]!.value, 4);
+    expect(second!.priceSensitivity / second!.scale).toBeCloseTo(classes[1]!.priceSensitivity.value, 4);
+    expect(first!.arrivalRate + second!.arrivalRate).toBeCloseTo(100, 3);
+    expect(record.defaults.some((entry) => entry.field === 'demand.segments')).toBe(false);
+    expect(calibrationRecordSchema.shape.segments.safeParse(record.segments).success).toBe(true);
+  });
+
+  it('reads CSV and JSON Lines panels and names a bad row', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'pricelab-panel-'));
+    const csv = join(folder, 'panel.csv');
+    writeFileSync(csv, 'customer,period,choice,price_ours,price_rival\nc1,1,ours,9.5,10\nc1,2,none,9,10\nc2,1,rival,8,7.5\n');
+    const panel = readChoicePanel(csv);
+    expect(panel.options).toEqual(['ours', 'rival']);
+    expect(panel.customers.map((customer) => Array.from(customer.choices))).toEqual([[0, -1], [1]]);
+    const lines = join(folder, 'panel.jsonl');
+    writeFileSync(lines, '{"customer":"c1","period":1,"choice":"ours","prices":{"ours":9.5}}\n{"customer":"c1","period":2,"choice":"none","prices":{"ours":9}}\n');
+    expect(readChoicePanel(lines).customers[0]?.prices).toEqual(Float64Array.from([9.5, 9]));
+    const bad = join(folder, 'bad.csv');
+    writeFileSync(bad, 'customer,period,choice,price_ours\nc1,1,ours,9.5\nc1,2,theirs,-1\n');
+    let caught: unknown;
+    try {
+      readChoicePanel(bad);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(PricelabError);
+    const text = JSON.stringify((caught as PricelabError).problems);
+    expect(text).toContain('row 2');
+    expect(text).toContain('theirs');
+    expect(text).toContain('price_ours');
+  });
+});
