@@ -33,7 +33,8 @@
  *      error; two-sided normal p-value.
  *   5. Choice: instrumented when the instruments are strong (F >= 10), the test rejects at
  *      5% and a cost column is among the instruments; otherwise naive (more efficient when the
- *      price is exogenous; unreliable IV when weak). The Hausman instrument alone never
+ *      price is exogenous). With weak instruments steps 2 to 4 are skipped: the estimate and
+ *      the test would be unreliable (and the second stage is the costly part). The Hausman instrument alone never
  *      switches the scenario: it is valid only if demand shocks are store-specific, and a
  *      chain-wide shock (advertising, a holiday) moves the other stores' prices too (Bresnahan
  *      1997); with one instrument that cannot be tested. Its estimate and test are shown.
@@ -46,7 +47,7 @@
 import { Matrix, QrDecomposition, inverse } from 'ml-matrix';
 import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
-import { censoredTerm, rowLogMarketSize, waldZ95, type LogitPoissonData, type LogitPoissonFit, type ParameterEstimate } from './logit-poisson.js';
+import { censoredTerm, logLikelihoodDerivatives, rowLogMarketSize, waldZ95, type LogitPoissonData, type LogitPoissonFit, type ParameterEstimate } from './logit-poisson.js';
 import type { SalesData } from './reader.js';
 
 // ---------------------------------------------------------------------------------------
@@ -413,6 +414,10 @@ export function estimateEndogeneity(options: EndogeneityOptions): EndogeneityRes
     method: `OLS of the price on the instruments and the exogenous regressors (${exogenous.map((column) => column.name).join(', ')}); F of the instruments' exclusion; weak below ${weakInstrumentF}`,
   };
   const instrumentNames = usable.map((instrument) => instrument.name);
+  if (firstStageTest.weak) {
+    const reason = `weak instruments (first-stage F ${round(firstStageTest.statistic)} < ${weakInstrumentF}): an instrumented estimate would be unreliable (and the Durbin-Wu-Hausman test with it), so neither is computed; the naive estimate is kept`;
+    return { ...notEstimated(reason), record: { instruments: instrumentNames, rows: firstStage.rowsUsed, ...(finiteInterval(naiveRecord.priceSensitivity) ? { naive: naiveRecord } : {}), firstStage: firstStageRecord, choice: 'naive', reason } };
+  }
   const stageColumns = firstStageDesign(design, include, exogenous, usable);
   const stageRow = new Float64Array(parametersInStage);
   const control = new Float64Array(design.rows);
@@ -441,15 +446,13 @@ export function estimateEndogeneity(options: EndogeneityOptions): EndogeneityRes
   const rejected = pValue < level;
   // The Hausman instrument alone is not trusted to switch the scenario (see the card).
   const onlyOtherStores = usable.every((instrument) => instrument.name === otherStoresInstrumentName);
-  const choice = !firstStageTest.weak && rejected && !onlyOtherStores ? 'instrumented' : 'naive';
+  const choice = rejected && !onlyOtherStores ? 'instrumented' : 'naive';
   const test = `the Durbin-Wu-Hausman test ${rejected ? 'rejects' : 'does not reject'} an exogenous price (p = ${pValue.toPrecision(3)} ${rejected ? '<' : '>='} ${level})`;
-  const reason = firstStageTest.weak
-    ? `weak instruments (first-stage F ${round(firstStageTest.statistic)} < ${weakInstrumentF}): the instrumented estimate is unreliable, the naive one is kept`
-    : !rejected
-      ? `${test}: the naive estimate is consistent and more precise, it is kept`
-      : onlyOtherStores
-        ? `${test}, but the only instrument is the other stores' price, which is invalid when demand shocks are common to the stores (chain-wide advertising, holidays) and cannot be tested alone: the naive estimate is kept, the instrumented one is shown; map a cost column to let the test decide`
-        : `${test}: the naive estimate is biased, the instrumented one is used`;
+  const reason = !rejected
+    ? `${test}: the naive estimate is consistent and more precise, it is kept`
+    : onlyOtherStores
+      ? `${test}, but the only instrument is the other stores' price, which is invalid when demand shocks are common to the stores (chain-wide advertising, holidays) and cannot be tested alone: the naive estimate is kept, the instrumented one is shown; map a cost column to let the test decide`
+      : `${test}: the naive estimate is biased, the instrumented one is used`;
   return {
     record: {
       ...base,
@@ -577,7 +580,7 @@ export function totalScore(data: LogitPoissonData, theta: ArrayLike<number>, dis
 /**
  * Covariance of the second stage's parameters with both stages stacked: estimating
  * equations psi = (W'(p - W pi), S(theta; v(pi))), Jacobian J (the first-stage block -W'W;
- * dS/dpi and dS/dtheta by central differences of the analytic score), meat B clustered by
+ * dS/dtheta minus the observed information; dS/dpi by central differences of the analytic score), meat B clustered by
  * period, covariance G/(G-1) J^-1 B J^-T; the theta block. Parameters that the second stage
  * cannot place (a rival quality at minus infinity: no information) get NaN and are left out.
  */
@@ -615,14 +618,9 @@ function stackedCovariance(
     const minus = shifted(-1);
     kept.forEach((parameter, index) => jacobian.set(stageSize + index, column, ((plus[parameter] ?? 0) - (minus[parameter] ?? 0)) / (2 * step)));
   }
-  // dS/dtheta.
-  for (const [index, parameter] of kept.entries()) {
-    const step = 1e-5 * Math.max(1, Math.abs(fit.theta[parameter] ?? 0));
-    const at = (sign: number) => totalScore(data, fit.theta.map((value, position) => (position === parameter ? value + sign * step : value)), dispersionSize);
-    const plus = at(1);
-    const minus = at(-1);
-    kept.forEach((row, rowIndex) => jacobian.set(stageSize + rowIndex, stageSize + index, ((plus[row] ?? 0) - (minus[row] ?? 0)) / (2 * step)));
-  }
+  // dS/dtheta: minus the observed information of the second stage, analytic (calibration/logit-poisson.ts).
+  const { negativeHessian } = logLikelihoodDerivatives(data, fit.theta, dispersionSize);
+  kept.forEach((row, rowIndex) => kept.forEach((column, columnIndex) => jacobian.set(stageSize + rowIndex, stageSize + columnIndex, -(negativeHessian[row * size + column] ?? 0))));
   const score = new Float64Array(size);
   const { meat, clusters } = clusterMeat(
     data.rows,

@@ -119,7 +119,7 @@ describe('price endogeneity: control function', () => {
     expect(instrumentedCovers / repetitions).toBeGreaterThanOrEqual(0.9);
   });
 
-  it('an instrument unrelated to the price is weak (F < 10) and the naive estimate is kept', () => {
+  it('an instrument unrelated to the price is weak (F < 10): no instrumented estimate, the naive one is kept', () => {
     const log = simulate(7, true);
     const stream = new RandomStream(7, 'irrelevant-instrument');
     const noise = Float64Array.from({ length: log.design.rows }, () => stream.next());
@@ -128,6 +128,9 @@ describe('price endogeneity: control function', () => {
     expect(result.record.firstStage?.fStatistic).toBeLessThan(10);
     expect(result.record.choice).toBe('naive');
     expect(result.record.reason).toMatch(/weak instruments/);
+    // Neither the unreliable estimate nor its test is computed.
+    expect(result.record.instrumented).toBeUndefined();
+    expect(result.record.durbinWuHausman).toBeUndefined();
     expect(result.chosenFit.theta[1]).toBe(fitter(log.design).theta[1]);
   });
 
