@@ -570,7 +570,7 @@ export function placeCalendarEffects(sales: SalesData, design: CalendarDesign, f
       const estimate = fit.estimates[index];
       if (!estimate) continue;
       segmentWeather[name] = round(Math.min(100, Math.exp(estimate.value)));
-      record(`weather:${name}:multiplier`, `demand.segments[0].weather.${name}`, deltaMethod(fit, [index], (values) => Math.exp(values[0] ?? 0)), `exp(beta) against the most frequent state (${design.weatherStates[0]}, multiplier 1); ${fit.method}; interval by the delta method`);
+      record(`weather:${name}:multiplier`, design.daysPerPeriod === 1 ? `demand.segments[0].weather.${name}` : undefined, deltaMethod(fit, [index], (values) => Math.exp(values[0] ?? 0)), `exp(beta) against the most frequent state (${design.weatherStates[0]}, multiplier 1); ${fit.method}; interval by the delta method`);
     }
     if (design.daysPerPeriod === 1) {
       const chain = weatherChain(sales, design);

@@ -249,6 +249,18 @@ describe('calendar and weather effects (known answers)', () => {
     for (const [name, hits] of Object.entries(covered)) expect(hits / repetitions, name).toBeGreaterThanOrEqual(0.9);
   }, 120_000);
 
+  it('records weekly weather-state multipliers without placing them (no daily chain to give the simulator)', async () => {
+    const path = join(folder, 'weekly-states.csv');
+    writeFileSync(path, simulate(11, 'state', false).csv);
+    const result = await calibrateFile(path, { map: parseColumnMap(baseMap, 'map'), periodLength: 'week', holdout: 0 });
+    expect(result.scenario.weather).toBeUndefined();
+    const rain = estimateOf(result, 'weather:rain:multiplier');
+    expect(rain.scenarioPath).toBeUndefined();
+    expect(result.record.defaults).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'weather', value: 'not placed' })]));
+    // The weekly festival window is a week: its block lasts 7 days.
+    expect(validateScenario(result.scenario, 'weekly').festivals[0]?.durationDays).toBe(7);
+  });
+
   it('leaves what the data cannot identify at documented defaults', async () => {
     const log = simulate(7, 'temperature', false);
     // Keep 200 days, drop the festival and weather columns: no festival, too short for a season, no weather.
