@@ -633,7 +633,16 @@ export function fitCompetitorStrategies(sales: SalesData, options: SalesCompetit
   for (const value of sales.period) first = Math.min(first, value);
   const divisor = sales.periodKind === 'date' && options.periodLength === 'week' ? 7 : 1;
   const periodOf = (row: number) => Math.floor(((sales.period[row] ?? 0) - first) / divisor);
-  const order = Int32Array.from({ length: sales.rows }, (_, row) => row).sort((left, right) => (sales.store[left] ?? 0) - (sales.store[right] ?? 0) || periodOf(left) - periodOf(right));
+  // Only the first stores' rows can give the first maxTransitions pairs: keep stores 0..last
+  // (rows >= cap + stores kept), then sort just those by store and period.
+  const cap = options.maxTransitions ?? salesDefaults.maxTransitions;
+  const rowsPerStore = new Float64Array(sales.storeNames.length + 1);
+  for (const store of sales.store) rowsPerStore[store] = (rowsPerStore[store] ?? 0) + 1;
+  let lastStore = 0;
+  for (let kept = rowsPerStore[0] ?? 0; lastStore < rowsPerStore.length - 1 && kept < cap + lastStore + 1; kept += rowsPerStore[lastStore] ?? 0) lastStore++;
+  const keptRows: number[] = [];
+  for (let row = 0; row < sales.rows; row++) if ((sales.store[row] ?? 0) <= lastStore) keptRows.push(row);
+  const order = Int32Array.from(keptRows).sort((left, right) => (sales.store[left] ?? 0) - (sales.store[right] ?? 0) || periodOf(left) - periodOf(right));
   const columns = [sales.price, ...sales.rivalPrices];
   const names = ['focal', ...sales.rivalNames.map((name, index) => name || `rival-${index + 1}`)];
   rivals.forEach((index, position) => (names[index + 1] = options.names?.[position] ?? names[index + 1] ?? `rival-${index + 1}`));
