@@ -129,7 +129,7 @@ describe('fitReturns', () => {
     let meanRate = 0;
     for (let repetition = 0; repetition < repetitions; repetition++) {
       const { sold, returned } = simulate(scenario, 300 + repetition);
-      const fit = fitReturns({ sold: [sold], returned: [returned] }, { maxLagSearched: 30 });
+      const fit = fitReturns({ sold: [sold], returned: [returned] }, { maxLagSearched: 25 });
       if (!fit) throw new Error('expected a fit');
       meanRate += fit.rate.value / repetitions;
       if (fit.rate.lower <= rate && rate <= fit.rate.upper) covered.rate++;
