@@ -4,7 +4,6 @@ export { columnMapSchema, defaultColumnMap, parseColumnMap, type ColumnMap, type
 export { readSales, type SalesData, type ReadSalesOptions } from './reader.js';
 export { fitLogitPoisson, logitShare, parameterNames, type LogitPoissonData, type LogitPoissonFit, type ParameterEstimate, type FitOptions } from './logit-poisson.js';
 export { historicalOptionsFor, historicalPath, historicalPrefix, parseHistoricalSpec, readHistoricalPolicy, type HistoricalOptions, type HistoricalSpec } from './historical.js';
-export { historicalOptionsFor, historicalPath, historicalPrefix, parseHistoricalSpec, readHistoricalPolicy, type HistoricalOptions, type HistoricalSpec } from './historical.js';
 export { competitorKinds, fitCompetitorStrategies, fitRivalStrategy, type CompetitorFitOptions, type CompetitorKind, type PriceHistory, type RivalStrategyFit, type StrategyCandidate } from './competitors.js';
 export { estimateEndogeneity, priceInstruments, leastSquares, twoStageLeastSquares, type EndogeneityOptions, type EndogeneityResult, type PriceInstrument } from './endogeneity.js';
 export { estimateInvertedShares, type InvertedSharesOptions, type InvertedSharesRecord } from './inverted-shares.js';
