@@ -414,6 +414,10 @@ export function estimateEndogeneity(options: EndogeneityOptions): EndogeneityRes
     method: `OLS of the price on the instruments and the exogenous regressors (${exogenous.map((column) => column.name).join(', ')}); F of the instruments' exclusion; weak below ${weakInstrumentF}`,
   };
   const instrumentNames = usable.map((instrument) => instrument.name);
+  if (firstStage.residualSumOfSquares <= 1e-12 * restricted.residualSumOfSquares) {
+    const reason = 'the instruments and regressors determine the price exactly (e.g. a cost recorded as a fixed share of the price): no price variation is left for a demand shock, so the price is as exogenous as they are; the naive estimate is kept';
+    return { ...notEstimated(reason), record: { instruments: instrumentNames, rows: firstStage.rowsUsed, ...(finiteInterval(naiveRecord.priceSensitivity) ? { naive: naiveRecord } : {}), choice: 'naive', reason } };
+  }
   if (firstStageTest.weak) {
     const reason = `weak instruments (first-stage F ${round(firstStageTest.statistic)} < ${weakInstrumentF}): an instrumented estimate would be unreliable (and the Durbin-Wu-Hausman test with it), so neither is computed; the naive estimate is kept`;
     return { ...notEstimated(reason), record: { instruments: instrumentNames, rows: firstStage.rowsUsed, ...(finiteInterval(naiveRecord.priceSensitivity) ? { naive: naiveRecord } : {}), firstStage: firstStageRecord, choice: 'naive', reason } };

@@ -157,6 +157,15 @@ describe('price endogeneity: control function', () => {
     expect(result.record.instrumented).toBeUndefined();
   });
 
+  it('a cost that is a fixed share of the price explains it exactly: the price is exogenous, the naive estimate is kept', () => {
+    const log = simulate(9, true);
+    const { naive, result } = instrumented(log, [{ name: 'cost', values: log.design.price.map((price) => 0.6 * price) }]);
+    expect(result.record.choice).toBe('naive');
+    expect(result.record.reason).toMatch(/determine the price exactly/);
+    expect(result.record.instrumented).toBeUndefined();
+    expect(result.chosenFit).toBe(naive);
+  });
+
   it('the instrumented fit for the scenario drops the control and keeps the price response', () => {
     const { result } = instrumented(simulate(3, true));
     expect(result.record.choice).toBe('instrumented');
