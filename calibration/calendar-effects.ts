@@ -207,7 +207,9 @@ export function calendarDesign(sales: SalesData, periodLength: PeriodLength, opt
   }
   for (let harmonic = 1; harmonic <= seasonOrder; harmonic++) {
     for (const wave of ['sin', 'cos'] as const) {
-      const column = Float64Array.from(dayOfYear, (day) => (wave === 'sin' ? Math.sin : Math.cos)((2 * Math.PI * harmonic * day) / yearDays));
+      // Tabulated per day of the year (367 entries) rather than per row.
+      const table = Float64Array.from({ length: 367 }, (_, day) => (wave === 'sin' ? Math.sin : Math.cos)((2 * Math.PI * harmonic * day) / yearDays));
+      const column = Float64Array.from(dayOfYear, (day) => table[day] ?? 0);
       add(`season:${wave}${harmonic}`, column, { kind: 'season', harmonic, wave });
     }
   }
