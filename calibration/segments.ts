@@ -440,7 +440,9 @@ export function applyPanelSegments(scenario: ScenarioInput, record: CalibrationR
   const ours = Math.max(0, selection.options.indexOf(ourOption ?? (selection.options.includes('ours') ? 'ours' : (selection.options[0] ?? ''))));
   const classes = selection.chosen.classes;
   const problems: string[] = [];
-  record.defaults = record.defaults.filter((entry) => entry.field !== 'demand.segments');
+  // In place: the scenario's calibration block and the result's record may share this array.
+  const stale = record.defaults.findIndex((entry) => entry.field === 'demand.segments');
+  if (stale >= 0) record.defaults.splice(stale, 1);
   if (demand.kind === 'logit') {
     const template = demand.segments[0];
     const totalRate = demand.segments.reduce((total, segment) => total + segment.arrivalRate, 0);

@@ -17,6 +17,8 @@ import { invertedSharesSummaryLines } from '../../calibration/inverted-shares.js
 import { checkReportPath, reportSummary, reportText, writeCalibrationReport } from '../../calibration/report.js';
 import { configError } from '../../env/errors.js';
 import { readJsonFile } from '../../experiments/json-file.js';
+import { applyPanelSegments, readChoicePanel, selectLatentClasses } from '../../calibration/segments.js';
+import type { CalibrationRecord } from '../../scenarios/calibration-record.js';
 import { validateScenario } from '../../scenarios/load.js';
 import { formatNumber, integer, printJson, run, table, writeFileAtomically } from '../output.js';
 
@@ -34,6 +36,8 @@ interface CalibrateCommandOptions {
   storeAttributes?: string;
   store?: string;
   report?: string;
+  panel?: string;
+  panelOption?: string;
 }
 
 function shareBelowOne(value: string): number {
@@ -69,6 +73,8 @@ export function registerCalibrate(program: Command): void {
     .option('--id <id>', 'the scenario id (default: calibrated-<file name>-v1)')
     .option('--seed <n>', 'seeds the report\'s parameter draws and simulated markets (default 1); recorded in the scenario card (the fit draws no random numbers)', integer)
     .option('--json', 'print the result as JSON')
+    .option('--panel <file>', 'a customer-level choice panel (CSV customer,period,choice,price_<option>, or JSON Lines): segments by a latent-class logit, classes by BIC (docs/calibration.md "Segments")')
+    .option('--panel-option <name>', 'the panel option that is our product (default: "ours", else the first)')
     .option('--report <file>', 'also write an HTML report with a posterior-predictive check (each chart as PNG in a -charts folder beside it, every figure in a -figures.json file)')
     .action(
       run(async (sales: string, options: CalibrateCommandOptions) => {
@@ -88,6 +94,12 @@ export function registerCalibrate(program: Command): void {
           ...(options.id === undefined ? {} : { scenarioId: options.id }),
           ...(options.seed === undefined ? {} : { seed: options.seed }),
         });
+        if (options.panel !== undefined) {
+          // The written block (result.scenario.calibration) and result.record may be copies sharing their arrays: both get the segments.
+          const calibration = (result.scenario.calibration as CalibrationRecord | undefined) ?? result.record;
+          applyPanelSegments(result.scenario, calibration, selectLatentClasses(readChoicePanel(options.panel)), options.panel, options.panelOption);
+          if (calibration !== result.record && calibration.segments) result.record.segments = calibration.segments;
+        }
         // The scenario must load as any other: validated before a byte is written.
         validateScenario(result.scenario, options.out);
         writeFileAtomically(options.out, `${JSON.stringify(result.scenario, null, 2)}\n`);

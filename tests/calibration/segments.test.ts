@@ -4,10 +4,12 @@
  * intervals hold the truth; one class matches the binary logit's closed form; the panel reader
  * refuses bad rows naming them.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cli, ensureBuilt } from '../fixtures/cli.js';
+import { oneSegmentScenario, simulateSalesLog } from './simulated-log.js';
 import { RandomStream } from '../../env/random.js';
 import { PricelabError } from '../../env/errors.js';
 import { applyPanelSegments, fitLatentClassLogit, readChoicePanel, selectLatentClasses, type ChoicePanel } from '../../calibration/segments.js';
@@ -149,5 +151,37 @@ describe('latent-class logit (EM)', () => {
     expect(text).toContain('row 2');
     expect(text).toContain('theirs');
     expect(text).toContain('price_ours');
+  });
+
+  describe('pricelab calibrate --panel', () => {
+    beforeAll(() => ensureBuilt());
+    it('writes the panel\'s classes as the scenario\'s segments, and the scenario passes pricelab check', async () => {
+      const folder = mkdtempSync(join(tmpdir(), 'pricelab-panel-cli-'));
+      const sales = join(folder, 'shop.csv');
+      writeFileSync(sales, simulateSalesLog(oneSegmentScenario(), 7).csv);
+      const map = join(folder, 'columns.json');
+      writeFileSync(map, JSON.stringify({ date: 'date', units: 'units', price: 'price', traffic: 'traffic' }));
+      const panel = simulatePanel(twoClasses, 200, 8, 3);
+      const lines = ['customer,period,choice,price_ours,price_rival'];
+      panel.customers.forEach((customer) =>
+        customer.choices.forEach((choice, period) => lines.push([customer.id, period, choice < 0 ? 'none' : panel.options[choice], customer.prices[period * 2], customer.prices[period * 2 + 1]].join(','))),
+      );
+      const panelFile = join(folder, 'panel.csv');
+      writeFileSync(panelFile, `${lines.join('\n')}\n`);
+      const out = join(folder, 'shop-v1.json');
+      const result = await cli('calibrate', sales, '--out', out, '--map', map, '--panel', panelFile, '--json');
+      expect(result.code, result.stderr).toBe(0);
+      const scenario = JSON.parse(readFileSync(out, 'utf8')) as { demand: { segments: { name: string }[] }; calibration: { segments: { chosenClasses: number; source: string } } };
+      expect(scenario.calibration.segments.source).toBe('panel');
+      expect(scenario.demand.segments.map((segment) => segment.name)).toEqual(Array.from({ length: scenario.calibration.segments.chosenClasses }, (_, index) => `class-${index + 1}`));
+      const check = await cli('check', out, '--steps', '30');
+      expect(check.code, check.stderr).toBe(0);
+      const bad = join(folder, 'bad-panel.csv');
+      writeFileSync(bad, 'customer,period,choice,price_ours\nc1,1,theirs,9\n');
+      const refused = await cli('calibrate', sales, '--out', join(folder, 'never.json'), '--map', map, '--panel', bad);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('theirs');
+      expect(existsSync(join(folder, 'never.json'))).toBe(false);
+    }, 120_000);
   });
 });
