@@ -119,6 +119,24 @@ function goldenSectionMaximum(objective: (x: number) => number, low: number, hig
   return (low + high) / 2;
 }
 
+/**
+ * Several stores' series summed: sold in every period; returned where every store has a row
+ * (NaN where any store lacks one, so a partial total is never read as a store's zero).
+ */
+function totalOf(series: ReturnsSeries): ReturnsSeries {
+  const length = Math.max(0, ...series.sold.map((sold) => sold.length));
+  const sold = new Float64Array(length);
+  const returned = new Float64Array(length);
+  series.sold.forEach((storeSold, index) => {
+    const storeReturned = series.returned[index];
+    for (let t = 0; t < length; t++) {
+      sold[t] = (sold[t] ?? 0) + (storeSold[t] ?? 0);
+      returned[t] = (returned[t] ?? 0) + (storeReturned?.[t] ?? Number.NaN);
+    }
+  });
+  return { sold: [sold], returned: [returned] };
+}
+
 /** Fits the return rate and lag distribution; undefined when the history is too short or has no sales to match. */
 export function fitReturns(series: ReturnsSeries, options: FitReturnsOptions = {}): ReturnsFit | undefined {
   const periods = Math.max(0, ...series.sold.map((sold) => sold.length));
@@ -139,7 +157,10 @@ export function fitReturns(series: ReturnsSeries, options: FitReturnsOptions = {
   });
   if (rowsUsed < 10 || !(totalSold > 0) || !(totalReturned > 0)) return undefined;
 
-  // Profile over every (minLag, maxLag) pair; m by golden section on each.
+  // Profile over every (minLag, maxLag) pair; m by golden section on each. With several
+  // stores the search runs on their totals (same q and lags, so the same mean structure; one
+  // series instead of one per store), and q and m are then refitted on the stores' own series.
+  const search = series.sold.length > 1 ? totalOf(series) : series;
   const best = { logLikelihood: Number.NEGATIVE_INFINITY, minLag: 0, maxLag: 0, logMean: 0, rate: 0 };
   const byMin = new Float64Array(cap + 1).fill(Number.NEGATIVE_INFINITY);
   const byMax = new Float64Array(cap + 1).fill(Number.NEGATIVE_INFINITY);
@@ -147,7 +168,7 @@ export function fitReturns(series: ReturnsSeries, options: FitReturnsOptions = {
     let previous = Number.NaN;
     for (let maxLag = minLag; maxLag <= cap; maxLag++) {
       const window = maxLag - minLag + 1;
-      const objective = (logMean: number) => profile(series, firstRow, minLag, window, logMean).logLikelihood;
+      const objective = (logMean: number) => profile(search, firstRow, minLag, window, logMean).logLikelihood;
       // The optimum moves little from one window to the next: search near the last one, the whole range if it lands on an edge.
       let logMean = 0;
       if (window > 1) {
@@ -156,7 +177,7 @@ export function fitReturns(series: ReturnsSeries, options: FitReturnsOptions = {
         if (!Number.isNaN(previous) && (logMean - near[0] < 1e-2 || near[1] - logMean < 1e-2)) logMean = goldenSectionMaximum(objective, logMeanRange[0], logMeanRange[1], 1e-3);
         previous = logMean;
       }
-      const { logLikelihood, rate } = profile(series, firstRow, minLag, window, logMean);
+      const { logLikelihood, rate } = profile(search, firstRow, minLag, window, logMean);
       byMin[minLag] = Math.max(byMin[minLag] ?? Number.NEGATIVE_INFINITY, logLikelihood);
       byMax[maxLag] = Math.max(byMax[maxLag] ?? Number.NEGATIVE_INFINITY, logLikelihood);
       if (logLikelihood > best.logLikelihood) Object.assign(best, { logLikelihood, minLag, maxLag, logMean, rate });
@@ -168,6 +189,12 @@ export function fitReturns(series: ReturnsSeries, options: FitReturnsOptions = {
     return { lower: Math.min(...kept), upper: Math.max(...kept) };
   };
 
+  if (search !== series && best.maxLag > best.minLag) {
+    const window = best.maxLag - best.minLag + 1;
+    const objective = (logMean: number) => profile(series, firstRow, best.minLag, window, logMean).logLikelihood;
+    best.logMean = goldenSectionMaximum(objective, Math.max(logMeanRange[0], best.logMean - 1), Math.min(logMeanRange[1], best.logMean + 1), 1e-4);
+    best.rate = profile(series, firstRow, best.minLag, window, best.logMean).rate;
+  } else if (search !== series) best.rate = profile(series, firstRow, best.minLag, 1, 0).rate;
   const z = normalQuantile(0.5 + (options.confidence ?? 0.95) / 2, 0, 1);
   const covariance = sandwich(series, firstRow, best.minLag, best.maxLag - best.minLag + 1, best.logMean, best.rate);
   const rateError = Math.sqrt(covariance[0]);
