@@ -380,12 +380,14 @@ export function estimateEndogeneity(options: EndogeneityOptions): EndogeneityRes
   const naiveFit = allRows ? options.naive : options.fit({ ...design, include });
   const naiveMethod = `${naiveFit.likelihood === 'poisson' ? 'Poisson' : 'negative binomial'} maximum likelihood treating the price as exogenous; ${naiveFit.intervalMethod}`;
   const naiveRecord = { priceSensitivity: intervalOf(naiveFit.parameters[1]), method: naiveMethod };
-  const notEstimated = (reason: string): EndogeneityResult => ({
-    record: { instruments: instruments.map((instrument) => instrument.name), rows: rowsCovered, ...(finiteInterval(naiveRecord.priceSensitivity) ? { naive: naiveRecord } : {}), choice: 'naive', reason },
+  const naiveIfFinite = finiteInterval(naiveRecord.priceSensitivity) ? { naive: naiveRecord } : {};
+  /** The naive fit kept, with the reason and whatever was learnt before stopping. */
+  const keepNaive = (reason: string, learnt: Pick<EndogeneityRecord, 'instruments' | 'rows'> & Partial<Pick<EndogeneityRecord, 'firstStage'>> = { instruments: instruments.map((instrument) => instrument.name), rows: rowsCovered }): EndogeneityResult => ({
+    record: { ...learnt, ...naiveIfFinite, choice: 'naive', reason },
     chosenFit: options.naive,
     naiveFit,
   });
-  if (instruments.length === 0) return notEstimated('no instrument: map a cost column or give several stores');
+  if (instruments.length === 0) return keepNaive('no instrument: map a cost column or give several stores');
 
   // First stage: price on (1, exogenous..., instruments...); instruments collinear with the exogenous columns are dropped.
   const exogenous = exogenousColumns(design, include);
@@ -394,16 +396,16 @@ export function estimateEndogeneity(options: EndogeneityOptions): EndogeneityRes
   for (;;) {
     const candidate = leastSquares(firstStageDesign(design, include, exogenous, usable));
     const dropped = candidate.collinear.filter((column) => column >= exogenous.length).map((column) => usable[column - exogenous.length]?.name);
-    if (candidate.collinear.some((column) => column < exogenous.length)) return notEstimated('the exogenous regressors are collinear among themselves');
+    if (candidate.collinear.some((column) => column < exogenous.length)) return keepNaive('the exogenous regressors are collinear among themselves');
     if (dropped.length === 0) {
       firstStage = candidate;
       break;
     }
     usable = usable.filter((instrument) => !dropped.includes(instrument.name));
-    if (usable.length === 0) return notEstimated(`no usable instrument: ${instruments.map((instrument) => instrument.name).join(', ')} add nothing to the exogenous regressors (constant, or collinear with them)`);
+    if (usable.length === 0) return keepNaive(`no usable instrument: ${instruments.map((instrument) => instrument.name).join(', ')} add nothing to the exogenous regressors (constant, or collinear with them)`);
   }
   const parametersInStage = exogenous.length + usable.length;
-  if (firstStage.rowsUsed < Math.max(20, 3 * (parametersInStage + design.promotions.length + 3))) return notEstimated(`too few rows with every instrument (${firstStage.rowsUsed})`);
+  if (firstStage.rowsUsed < Math.max(20, 3 * (parametersInStage + design.promotions.length + 3))) return keepNaive(`too few rows with every instrument (${firstStage.rowsUsed})`);
   const restricted = leastSquares(firstStageDesign(design, include, exogenous, []));
   const firstStageTest = exclusionTest(firstStage, restricted, usable.length);
   const firstStageRecord = {
@@ -414,13 +416,18 @@ export function estimateEndogeneity(options: EndogeneityOptions): EndogeneityRes
     method: `OLS of the price on the instruments and the exogenous regressors (${exogenous.map((column) => column.name).join(', ')}); F of the instruments' exclusion; weak below ${weakInstrumentF}`,
   };
   const instrumentNames = usable.map((instrument) => instrument.name);
+  const learnt = { instruments: instrumentNames, rows: firstStage.rowsUsed, firstStage: firstStageRecord };
   if (firstStage.residualSumOfSquares <= 1e-12 * restricted.residualSumOfSquares) {
-    const reason = 'the instruments and regressors determine the price exactly (e.g. a cost recorded as a fixed share of the price): no price variation is left for a demand shock, so the price is as exogenous as they are; the naive estimate is kept';
-    return { ...notEstimated(reason), record: { instruments: instrumentNames, rows: firstStage.rowsUsed, ...(finiteInterval(naiveRecord.priceSensitivity) ? { naive: naiveRecord } : {}), choice: 'naive', reason } };
+    return keepNaive(
+      'the instruments and regressors determine the price exactly (e.g. a cost recorded as a fixed share of the price): no price variation is left for a demand shock, so the price is as exogenous as they are; the naive estimate is kept',
+      { instruments: instrumentNames, rows: firstStage.rowsUsed },
+    );
   }
   if (firstStageTest.weak) {
-    const reason = `weak instruments (first-stage F ${round(firstStageTest.statistic)} < ${weakInstrumentF}): an instrumented estimate would be unreliable (and the Durbin-Wu-Hausman test with it), so neither is computed; the naive estimate is kept`;
-    return { ...notEstimated(reason), record: { instruments: instrumentNames, rows: firstStage.rowsUsed, ...(finiteInterval(naiveRecord.priceSensitivity) ? { naive: naiveRecord } : {}), firstStage: firstStageRecord, choice: 'naive', reason } };
+    return keepNaive(
+      `weak instruments (first-stage F ${round(firstStageTest.statistic)} < ${weakInstrumentF}): an instrumented estimate would be unreliable (and the Durbin-Wu-Hausman test with it), so neither is computed; the naive estimate is kept`,
+      learnt,
+    );
   }
   const stageColumns = firstStageDesign(design, include, exogenous, usable);
   const stageRow = new Float64Array(parametersInStage);
@@ -433,8 +440,7 @@ export function estimateEndogeneity(options: EndogeneityOptions): EndogeneityRes
   // Second stage: the same likelihood with the first-stage residual as a utility regressor.
   const controlDesign: LogitPoissonData = { ...design, include, promotions: [...design.promotions, control], promotionNames: [...design.promotionNames, controlName] };
   const controlFit = options.fit(controlDesign);
-  const base = { instruments: instrumentNames, rows: firstStage.rowsUsed, naive: naiveRecord, firstStage: firstStageRecord };
-  if (!controlFit.converged) return { ...notEstimated('the control-function fit did not converge'), record: { ...base, choice: 'naive', reason: 'the control-function fit did not converge' } };
+  if (!controlFit.converged) return keepNaive('the control-function fit did not converge', learnt);
 
   const covariance = stackedCovariance(controlDesign, controlFit, stageColumns, firstStage, control, options.cluster);
   const controlIndex = 2 + design.promotions.length;
@@ -443,7 +449,7 @@ export function estimateEndogeneity(options: EndogeneityOptions): EndogeneityRes
   const controlCoefficient = estimateOf(controlFit.theta[controlIndex] ?? Number.NaN, standardErrorOf(controlIndex));
   const statistic = controlCoefficient.value / controlCoefficient.standardError;
   const pValue = 2 * (1 - normalCdf(Math.abs(statistic), 0, 1));
-  if (!Number.isFinite(statistic)) return { ...notEstimated('the control-function fit has no finite standard error'), record: { ...base, choice: 'naive', reason: 'the control-function fit has no finite standard error for the price or the control' } };
+  if (!Number.isFinite(statistic)) return keepNaive('the control-function fit has no finite standard error for the price or the control', learnt);
 
   const intervalMethod = `control function (first-stage residual of the price on ${instrumentNames.join(' and ')} as a utility regressor); standard errors from the two stages stacked (sandwich clustered by period over ${covariance.clusters} periods: the generated regressor's error included, Murphy-Topel made robust)`;
   const instrumentedFit = structuralFit(controlFit, covariance, controlIndex, intervalMethod);
@@ -459,7 +465,8 @@ export function estimateEndogeneity(options: EndogeneityOptions): EndogeneityRes
       : `${test}: the naive estimate is biased, the instrumented one is used`;
   return {
     record: {
-      ...base,
+      ...learnt,
+      ...naiveIfFinite,
       instrumented: {
         priceSensitivity: recordInterval(sensitivity),
         controlCoefficient: recordInterval(controlCoefficient),
