@@ -7,9 +7,10 @@
  *
  * Instruments (excluded from demand, moving our price):
  *   - the unit cost or wholesale price column, when mapped: cost shifts price, not demand;
- *   - with several stores, the Hausman instrument: the mean price of the same product in the
- *     OTHER stores in the same period (Hausman 1996; Nevo 2001): common cost shocks move it,
- *     a store's local demand shock does not. Rows whose period has no other store are left out.
+ *   - without one, with several stores, the Hausman instrument: the mean price of the same
+ *     product in the OTHER stores in the same period (Hausman 1996; Nevo 2001): common cost
+ *     shocks move it, a store's local demand shock does not. Rows whose period has no other
+ *     store are left out. Not beside the cost (see priceInstruments).
  *   An instrument collinear with the exogenous regressors adds nothing and is dropped.
  *
  * Method: control function for the logit-Poisson (Petrin and Train 2010; Wooldridge 2010,
@@ -301,15 +302,17 @@ export interface PriceInstrument {
 export const otherStoresInstrumentName = 'mean price of the other stores in the period (Hausman)';
 
 /**
- * The price instruments the history offers: the cost column when mapped; with two or more
- * stores, each row's mean price of the other stores in the same period (`period`: the
- * period index per row), defined where another store has a row in that period.
+ * The price instruments the history offers: the cost column when mapped; otherwise, with
+ * two or more stores, each row's mean price of the other stores in the same period
+ * (`period`: the period index per row), defined where another store has a row in that
+ * period. Not both: the other stores' price fails under common demand shocks, and beside
+ * the cost it would bias the estimate the cost alone gets right; telling the two apart
+ * needs an overidentification test, not done.
  */
 export function priceInstruments(sales: SalesData, period: ArrayLike<number>): PriceInstrument[] {
-  const instruments: PriceInstrument[] = [];
-  if (sales.cost) instruments.push({ name: `cost (${sales.map.cost ?? 'cost'})`, values: sales.cost });
-  if (sales.storeNames.length >= 2) instruments.push({ name: otherStoresInstrumentName, ...otherStoresMeanPrice(sales.price, period) });
-  return instruments;
+  if (sales.cost) return [{ name: `cost (${sales.map.cost ?? 'cost'})`, values: sales.cost }];
+  if (sales.storeNames.length >= 2) return [{ name: otherStoresInstrumentName, ...otherStoresMeanPrice(sales.price, period) }];
+  return [];
 }
 
 /** Each row's mean of the price over the other rows of its period (the other stores); defined where there is one. */

@@ -23,12 +23,14 @@ import {
   leastSquares,
   otherStoresInstrumentName,
   otherStoresMeanPrice,
+  priceInstruments,
   totalScore,
   twoStageLeastSquares,
   type PriceInstrument,
 } from '../../calibration/endogeneity.js';
 import { estimateInvertedShares, invertedShare, invertedSharesSummaryLines } from '../../calibration/inverted-shares.js';
 import { fitLogitNegativeBinomial, fitLogitPoisson, type LogitPoissonData } from '../../calibration/logit-poisson.js';
+import { readSales } from '../../calibration/reader.js';
 import { RandomStream } from '../../env/random.js';
 import { normalFromUniforms, poissonFromUniform } from '../../env/sampling.js';
 
@@ -243,6 +245,26 @@ describe('pricelab calibrate with a cost and a traffic column', () => {
     expect(endogeneitySummaryLines(record.endogeneity).join('\n')).toMatch(/scenario uses the instrumented estimate: the Durbin-Wu-Hausman test rejects/);
     expect(invertedSharesSummaryLines(record.invertedShares).join('\n')).toMatch(/OLS .*2SLS .*first-stage F/);
     expect(endogeneitySummaryLines(undefined)).toEqual([]);
+  });
+});
+
+describe('priceInstruments', () => {
+  async function salesOf(header: string, rows: string[]) {
+    const path = join(mkdtempSync(join(tmpdir(), 'pricelab-instruments-')), 'sales.csv');
+    writeFileSync(path, `${[header, ...rows].join('\n')}\n`);
+    return readSales(path, { map: parseColumnMap(defaultColumnMap, 'default map'), defaultMap: true });
+  }
+
+  it('offers the cost when mapped, else the other stores\' price (defined where another store has the period), else nothing', async () => {
+    const rows = ['1,A,10,2.0,1.2', '1,B,12,3.0,1.5', '2,A,11,2.5,1.3', '2,B,9,3.5,1.6', '3,A,8,4.0,1.4'];
+    const withCost = priceInstruments(await salesOf('period,store,units,price,cost', rows), [1, 1, 2, 2, 3]);
+    expect(withCost.map((instrument) => instrument.name)).toEqual(['cost (cost)']);
+    const stores = priceInstruments(await salesOf('period,store,units,price', rows.map((row) => row.split(',').slice(0, 4).join(','))), [1, 1, 2, 2, 3]);
+    expect(stores.map((instrument) => instrument.name)).toEqual([otherStoresInstrumentName]);
+    expect(Array.from(stores[0]?.values ?? [])).toEqual([3, 2, 3.5, 2.5, 0]);
+    expect(Array.from(stores[0]?.defined ?? [])).toEqual([1, 1, 1, 1, 0]);
+    const single = await salesOf('period,units,price', ['1,10,2', '2,11,2.5']);
+    expect(priceInstruments(single, [1, 2])).toEqual([]);
   });
 });
 
