@@ -292,12 +292,7 @@ export function posteriorPredictiveCheck(result: CalibrationResult, options: Rep
   }
   const meanMarket = allMarket / sales.rows;
 
-  // Which rival column each competitor posts (the record's rivalQuality:<column> estimate says
-  // which competitors[k] it went into); -1: the competitor follows its strategy.
-  const competitorColumn = base.competitors.map((_, position) => {
-    const estimate = result.record.estimates.find((entry) => entry.scenarioPath === `competitors[${position}].quality` && entry.parameter.startsWith('rivalQuality:'));
-    return estimate ? sales.rivalNames.indexOf(estimate.parameter.slice('rivalQuality:'.length)) : -1;
-  });
+  const competitorColumn = competitorColumns(result, base);
   const identified = identifiedParameters(result);
   const { factor, correlated } = drawFactor(result, identified);
   const normals = new RandomStream(seed, 'posterior-predictive');
@@ -359,6 +354,18 @@ export function posteriorPredictiveCheck(result: CalibrationResult, options: Rep
   return { draws, seed, scenarioId: base.id, rows: sales.rows, coverage90: covered / sales.rows, lower, median, upper, method };
 }
 
+/**
+ * Which rival price column each of the scenario's competitors posts in the simulation: the
+ * record's `rivalQuality:<column>` estimate says which `competitors[k]` it went into (names
+ * are slugged, so not matched by name); -1: the competitor follows its own strategy.
+ */
+export function competitorColumns(result: CalibrationResult, scenario: Pick<Scenario, 'competitors'>): number[] {
+  return scenario.competitors.map((_, position) => {
+    const estimate = result.record.estimates.find((entry) => entry.scenarioPath === `competitors[${position}].quality` && entry.parameter.startsWith('rivalQuality:'));
+    return estimate ? result.rows.sales.rivalNames.indexOf(estimate.parameter.slice('rivalQuality:'.length)) : -1;
+  });
+}
+
 function firstRowOf(rows: Int32Array): number {
   for (const row of rows) if (row >= 0) return row;
   return 0;
@@ -395,15 +402,15 @@ function sampleRows(rows: number, limit: number): number[] {
 }
 
 /** The x axis of time charts: the period's first date for dated rows, else its number as given. */
-function periodAxis(result: CalibrationResult): { label: (period: number) => string | number; type: 'temporal' | 'quantitative'; title: string } {
+function periodAxis(result: CalibrationResult): { label: (period: number) => string | number; type: 'temporal' | 'quantitative'; title: string; scale: { scale?: { zero: false } } } {
   const sales = result.rows.sales;
   let first = Number.POSITIVE_INFINITY;
   for (const value of sales.period) first = Math.min(first, value);
   const daysPerPeriod = result.record.source.periodLength === 'week' ? 7 : 1;
   if (sales.periodKind === 'date') {
-    return { label: (period) => new Date((first + period * daysPerPeriod) * 86_400_000).toISOString().slice(0, 10), type: 'temporal', title: result.record.source.periodLength === 'week' ? 'week starting' : 'date' };
+    return { label: (period) => new Date((first + period * daysPerPeriod) * 86_400_000).toISOString().slice(0, 10), type: 'temporal', title: result.record.source.periodLength === 'week' ? 'week starting' : 'date', scale: {} };
   }
-  return { label: (period) => first + period, type: 'quantitative', title: `period (${sales.map.period ?? 'period'})` };
+  return { label: (period) => first + period, type: 'quantitative', title: `period (${sales.map.period ?? 'period'})`, scale: { scale: { zero: false } } };
 }
 
 export function calibrationReport(result: CalibrationResult, options: ReportOptions = {}): CalibrationReport {
@@ -489,14 +496,14 @@ export function calibrationReport(result: CalibrationResult, options: ReportOpti
                 {
                   data: { values: holdoutSpan },
                   mark: { type: 'rect' as const, color: '#e8e8e8' },
-                  encoding: { x: { field: 'start', type: axis.type }, x2: { field: 'end' } },
+                  encoding: { x: { field: 'start', type: axis.type, ...axis.scale }, x2: { field: 'end' } },
                 },
               ]),
           {
             data: { values: observedFitted },
             mark: { type: 'line', point: { size: 12 }, strokeWidth: 1.2 },
             encoding: {
-              x: { field: 'period', type: axis.type, title: axis.title },
+              x: { field: 'period', type: axis.type, title: axis.title, ...axis.scale },
               y: { field: 'units', type: 'quantitative', title: `units per ${result.record.source.periodLength}` },
               color: { field: 'series', type: 'nominal', title: null, scale: { domain: ['observed', 'fitted'], range: ['#555555', '#d62728'] } },
               tooltip: [{ field: 'period' }, { field: 'series' }, { field: 'units', format: ',.1f' }, { field: 'part' }],
@@ -557,7 +564,7 @@ export function calibrationReport(result: CalibrationResult, options: ReportOpti
             data: { values: residualPoints },
             mark: { type: 'point', filled: true, size: 10, opacity: 0.4 },
             encoding: {
-              x: { field: 'period', type: axis.type, title: axis.title },
+              x: { field: 'period', type: axis.type, title: axis.title, ...axis.scale },
               y: { field: 'residual', type: 'quantitative', title: 'Pearson residual' },
               color: { field: 'part', type: 'nominal', title: null, scale: { domain: ['training', 'holdout'], range: ['#1f77b4', '#ff7f0e'] } },
             },
@@ -615,7 +622,7 @@ export function calibrationReport(result: CalibrationResult, options: ReportOpti
         width: 640,
         height: 260,
         data: { values: predictivePoints },
-        encoding: { x: { field: 'period', type: axis.type, title: axis.title } },
+        encoding: { x: { field: 'period', type: axis.type, title: axis.title, ...axis.scale } },
         layer: [
           { mark: { type: 'area', opacity: 0.3, color: '#2ca02c' }, encoding: { y: { field: 'lower', type: 'quantitative', title: `units per ${result.record.source.periodLength}` }, y2: { field: 'upper' } } },
           { mark: { type: 'line', color: '#2ca02c', strokeWidth: 1 }, encoding: { y: { field: 'median', type: 'quantitative' } } },

@@ -14,8 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { calibrateFile, type CalibrationResult } from '../../calibration/calibrate.js';
 import { parseColumnMap } from '../../calibration/column-map.js';
 import { logitShare, waldZ95 } from '../../calibration/logit-poisson.js';
-import { checkReportPath, fittedMeans, pearsonResiduals, posteriorPredictiveCheck, priceResponse, reportChartNames, writeCalibrationReport, type ReportFigures, type WrittenCalibrationReport } from '../../calibration/report.js';
+import { checkReportPath, competitorColumns, fittedMeans, pearsonResiduals, posteriorPredictiveCheck, priceResponse, reportChartNames, writeCalibrationReport, type ReportFigures, type WrittenCalibrationReport } from '../../calibration/report.js';
 import { PricelabError } from '../../env/errors.js';
+import { validateScenario } from '../../scenarios/load.js';
 import type { Scenario } from '../../scenarios/schema.js';
 import { oneSegmentScenario, simulateSalesLog } from './simulated-log.js';
 
@@ -165,6 +166,16 @@ describe('the calibration report', () => {
     const wrongCoverage = posteriorPredictiveCheck(result, { draws, seed: 3, scenario: wrong }).coverage90;
     expect(wrongCoverage).toBeLessThan(0.5);
   }, 60_000);
+
+  it('simulates each competitor at its own rival column\'s historical prices', () => {
+    // Scenario names are slugged (price-mass-merchant for the column price_mass-merchant): matched through the record.
+    const scenario = validateScenario(result.scenario, 'calibrated');
+    const columns = competitorColumns(result, scenario);
+    expect(columns).toHaveLength(scenario.competitors.length);
+    expect(columns.every((column) => column >= 0)).toBe(true);
+    expect(columns.map((column) => result.rows.sales.rivalNames[column]?.replace(/_/g, '-'))).toEqual(scenario.competitors.map((competitor) => competitor.name));
+    expect(columns[0]).toBe(result.rows.sales.rivalNames.indexOf('price_mass-merchant'));
+  });
 
   it('is reproducible from its seed', () => {
     const again = posteriorPredictiveCheck(result, { draws, seed: 3 });
