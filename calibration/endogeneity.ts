@@ -25,20 +25,23 @@
  *      consistent when xi given v is (close to) independent of price.
  *   3. Standard errors: the two stages stacked as one M-estimator (first-stage normal
  *      equations, second-stage scores), the sandwich J^-1 B J^-T with J the Jacobian of the
- *      stacked estimating equations (second-stage parts by central differences of the
- *      analytic score) and B the outer product of their sums over each period (clustered
- *      by period: stores in one period share shocks), times G / (G - 1). This is Murphy and
+ *      stacked estimating equations (in the second stage's parameters minus its analytic
+ *      observed information; in the first stage's, central differences of the analytic row
+ *      scores) and B the outer product of their sums over each period (clustered by period:
+ *      stores in one period share shocks), times G / (G - 1). This is Murphy and
  *      Topel's (1985) correction for the generated regressor, made robust to overdispersion
  *      and to heteroskedasticity (Newey and McFadden 1994, section 6).
  *   4. Durbin-Wu-Hausman: the Wald t test of lambda = 0 (exogenous price) with that standard
  *      error; two-sided normal p-value.
  *   5. Choice: instrumented when the instruments are strong (F >= 10), the test rejects at
- *      5% and a cost column is among the instruments; otherwise naive (more efficient when the
- *      price is exogenous). With weak instruments steps 2 to 4 are skipped: the estimate and
- *      the test would be unreliable (and the second stage is the costly part). The Hausman instrument alone never
- *      switches the scenario: it is valid only if demand shocks are store-specific, and a
- *      chain-wide shock (advertising, a holiday) moves the other stores' prices too (Bresnahan
- *      1997); with one instrument that cannot be tested. Its estimate and test are shown.
+ *      5% and a cost column is among the instruments; otherwise naive (more efficient when
+ *      the price is exogenous). With weak instruments steps 2 to 4 are skipped: the estimate
+ *      and the test would be unreliable (and the second stage is the costly part); so they
+ *      are when the first stage fits the price exactly (no shock can be in it). The Hausman
+ *      instrument alone never switches the scenario: it is valid only if demand shocks are
+ *      store-specific, and a chain-wide shock (advertising, a holiday) moves the other
+ *      stores' prices too (Bresnahan 1997); with one instrument that cannot be tested. Its
+ *      estimate and test are shown.
  * The instrumented fit's quality, lifts and rival qualities are those at v = 0 (the first
  * stage's mean residual): the market without the unobserved shock, as the simulator draws it.
  *
@@ -594,8 +597,8 @@ export function totalScore(data: LogitPoissonData, theta: ArrayLike<number>, dis
 /**
  * Covariance of the second stage's parameters with both stages stacked: estimating
  * equations psi = (W'(p - W pi), S(theta; v(pi))), Jacobian J (the first-stage block -W'W;
- * dS/dtheta minus the observed information; dS/dpi by central differences of the analytic score), meat B clustered by
- * period, covariance G/(G-1) J^-1 B J^-T; the theta block. Parameters that the second stage
+ * dS/dtheta minus the observed information; dS/dpi by central differences of the analytic
+ * score), meat B clustered by period, covariance G/(G-1) J^-1 B J^-T; the theta block. Parameters that the second stage
  * cannot place (a rival quality at minus infinity: no information) get NaN and are left out.
  */
 function stackedCovariance(
