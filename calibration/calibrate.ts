@@ -26,7 +26,7 @@ import { readSales, type SalesData } from './reader.js';
 import { estimateEndogeneity, priceInstruments } from './endogeneity.js';
 import { estimateInvertedShares } from './inverted-shares.js';
 import { applyReferencePrices, estimateReferencePrices } from './reference-prices.js';
-import { competitorStrategyRecord, fitCompetitorStrategies, minimumTransitions, scenarioCompetitorFields } from './competitors.js';
+import { competitorEstimates, competitorStrategyRecord, fitCompetitorStrategies, minimumTransitions, scenarioCompetitorFields } from './competitors.js';
 import { calendarDesign, calendarFromDemandFit, fitTrafficCalendar, placeCalendarEffects, type CalendarPlacement } from './calendar-effects.js';
 import { censoredRows, censoringRecord, withoutCensoring } from './censoring.js';
 import { applyReturns } from './returns.js';
@@ -536,6 +536,7 @@ function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildCon
   for (let index = 0; index < sales.rivalPrices.length; index++) {
     if (identifiedRival(index)) estimates.push(estimate(2 + promotionCount + index, `competitors[${position++}].quality`));
   }
+  strategyFits.forEach((entry, index) => estimates.push(...(entry ? competitorEstimates(entry, index) : [])));
   if (fit.dispersionSize) {
     const { value, lower, upper } = fit.dispersionSize;
     estimates.push({

@@ -72,6 +72,12 @@ export interface StrategyCandidate {
   readonly latency: number;
   readonly phase: number;
   readonly parameters: Readonly<Record<string, ParameterValue>>;
+  /**
+   * 95% intervals of the continuous parameters, given the kind, latency and change points:
+   * Wald from the least-squares information within the chosen branch (sigma / sqrt of it),
+   * or the range of values that fit the same for a threshold. Absent when not identified.
+   */
+  readonly intervals: Readonly<Record<string, readonly [number, number]>>;
 }
 
 export interface RivalStrategyFit {
@@ -125,6 +131,7 @@ export interface CompetitorFitOptions {
 }
 
 const log2Pi = Math.log(2 * Math.PI);
+const z975 = 1.959963984540054;
 
 /** Pairs of consecutive periods needed to fit a rival (fewer: the caller keeps its default strategy). */
 export const minimumTransitions = 10;
@@ -187,6 +194,13 @@ interface MeanFit {
   /** Parameters of the mean (sigma not included). */
   readonly meanParameters: number;
   readonly parameters: Record<string, ParameterValue>;
+  /**
+   * Per continuous parameter, the sum of squared derivatives of the mean within the chosen
+   * branch (the least-squares information over sigma^2): its standard error is sigma / sqrt.
+   */
+  readonly information?: Record<string, number>;
+  /** Set-identified parameters: every value in the range fits the same (a threshold between two observed prices). */
+  readonly ranges?: Record<string, readonly [number, number]>;
 }
 
 /** The repricing rows of a latency and phase, as indices into the transitions. */
@@ -291,7 +305,9 @@ function fitFixed(price: Float64Array, period: Float64Array, ownLast: Float64Arr
     from = to;
   }
   const changes = changePeriods.length;
-  return { rss, meanParameters: 2 * changes + 1, parameters: { price: levels[levels.length - 1] ?? 0, levels, changePeriods } };
+  const lastFrom = boundaries.length > 1 ? (boundaries[boundaries.length - 2] ?? 0) : 0;
+  const lastCount = (prefixCount[groups] ?? 0) - (prefixCount[lastFrom] ?? 0);
+  return { rss, meanParameters: 2 * changes + 1, parameters: { price: levels[levels.length - 1] ?? 0, levels, changePeriods }, information: { price: lastCount } };
 }
 
 /** match: max(lowest, floor), the floor by an exact scan over the binding rows (sorted by lowest). */
@@ -375,7 +391,12 @@ function fitUndercut(price: Float64Array, lowest: Float64Array, minimumStep: num
     const floorFit = fitFloor(price, shifted);
     best = { rss: floorFit.rss, amount: minimumStep, floor: Math.max(floorFit.floor, minimumStep), binding: floorFit.binding };
   }
-  return { rss: best.rss, meanParameters: 2, parameters: { amount: best.amount, floor: best.floor, floorPeriods: best.binding } };
+  return {
+    rss: best.rss,
+    meanParameters: 2,
+    parameters: { amount: best.amount, floor: best.floor, floorPeriods: best.binding },
+    information: { amount: n - best.binding, floor: best.binding },
+  };
 }
 
 /**
@@ -401,7 +422,7 @@ function fitTwoBound(price: Float64Array, lowest: Float64Array, minimumStep: num
   }
   let sum = 0;
   let squares = 0;
-  let best: { rss: number; step: number; floor: number; ceiling: number; jumps: number } | undefined;
+  let best: { rss: number; step: number; floor: number; ceiling: number; jumps: number; floorRange?: readonly [number, number] } | undefined;
   for (let k = 0; k < n; k++) {
     if (k > 0) {
       const value = y[k - 1] ?? 0;
@@ -428,7 +449,7 @@ function fitTwoBound(price: Float64Array, lowest: Float64Array, minimumStep: num
     }
     if (!(floor > 0) || !(ceiling > floor)) continue;
     const rss = undercutRss + jumpRss;
-    if (!best || rss < best.rss) best = { rss, step, floor, ceiling, jumps: k };
+    if (!best || rss < best.rss) best = { rss, step, floor, ceiling, jumps: k, ...(k > 0 ? { floorRange: [(low[k - 1] ?? 0) - step, (low[k] ?? 0) - step] as const } : {}) };
   }
   if (!best) {
     // No split gives a valid cycle (the rival never undercuts): the all-undercut fit at the smallest step.
@@ -437,7 +458,13 @@ function fitTwoBound(price: Float64Array, lowest: Float64Array, minimumStep: num
     const floor = Math.max(minimumStep, ((low[0] ?? 0) - minimumStep) * 0.999);
     best = { rss, step: minimumStep, floor, ceiling: Math.max(highest, floor * 1.01), jumps: 0 };
   }
-  return { rss: best.rss, meanParameters: 3, parameters: { step: best.step, floor: best.floor, ceiling: best.ceiling, jumpPeriods: best.jumps } };
+  return {
+    rss: best.rss,
+    meanParameters: 3,
+    parameters: { step: best.step, floor: best.floor, ceiling: best.ceiling, jumpPeriods: best.jumps },
+    information: { step: n - best.jumps, ceiling: best.jumps },
+    ...(best.floorRange ? { ranges: { floor: best.floorRange } } : {}),
+  };
 }
 
 /** ratio-follower: price = ratio x target's last price, for each target firm; the best kept. */
@@ -453,7 +480,7 @@ function fitRatio(price: Float64Array, targets: readonly { name: string; last: F
     const ratio = Math.min(100, Math.max(1e-9, cross / squares));
     let rss = 0;
     for (let index = 0; index < price.length; index++) rss += ((price[index] ?? 0) - ratio * (target.last[index] ?? 0)) ** 2;
-    if (!best || rss < best.rss) best = { rss, meanParameters: 1, parameters: { ratio, target: target.name } };
+    if (!best || rss < best.rss) best = { rss, meanParameters: 1, parameters: { ratio, target: target.name }, information: { ratio: squares } };
   }
   return best!;
 }
@@ -518,7 +545,25 @@ function fitBestResponse(price: Float64Array, lastPrices: readonly Float64Array[
   }
   const candidates = [{ cost: grid[bestIndex] ?? 0, rss: bestRss }, { cost: left, rss: leftRss }, { cost: right, rss: rightRss }];
   const chosen = candidates.reduce((winner, next) => (next.rss < winner.rss ? next : winner));
-  return { rss: searchRows ? rssOver(chosen.cost, undefined) : chosen.rss, meanParameters: 1, parameters: { unitCost: chosen.cost } };
+  // d reply / d cost per row, by central differences, for the Gauss-Newton information.
+  const step = 1e-4 * Math.max(1, chosen.cost);
+  const replies = (unitCost: number) => {
+    const game = new LogitStageGame({
+      firms: demand.qualities.map((quality, index) => ({ quality, unitCost: index === firm ? unitCost : 0 })),
+      segments: [{ weight: 1, priceSensitivity: demand.priceSensitivity, scale: 1 }],
+      outsideUtility: 0,
+    });
+    return Float64Array.from(price, (_, index) => {
+      for (let other = 0; other < firms; other++) scratch[other] = lastPrices[other]?.[index] ?? 0;
+      return game.bestResponse(firm, scratch);
+    });
+  };
+  const above = replies(chosen.cost + step);
+  const below = replies(Math.max(0, chosen.cost - step));
+  const width = chosen.cost + step - Math.max(0, chosen.cost - step);
+  let information = 0;
+  for (let index = 0; index < price.length; index++) information += (((above[index] ?? 0) - (below[index] ?? 0)) / width) ** 2;
+  return { rss: searchRows ? rssOver(chosen.cost, undefined) : chosen.rss, meanParameters: 1, parameters: { unitCost: chosen.cost }, information: { unitCost: information } };
 }
 
 function median(values: Float64Array): number {
@@ -565,7 +610,19 @@ export function fitRivalStrategy(history: PriceHistory, firm: number, options: C
     const bic = -2 * logLikelihood + parameterCount * logN;
     const parameters = kind === 'random-walk' ? { step: Math.max(minimumStep, Math.sqrt(3) * sigma), min: low, max: Math.max(high, low * 1.0001) } : meanFit.parameters;
     const previous = best.get(kind);
-    if (!previous || bic < previous.bic) best.set(kind, { kind, logLikelihood, parameterCount, bic, sigma, latency, phase, parameters });
+    if (previous && bic >= previous.bic) return;
+    const intervals: Record<string, readonly [number, number]> = {};
+    const repricingCount = n - held.held;
+    // The walk's step is sqrt(3) sigma; sigma's standard error is sigma / sqrt(2 n).
+    const information = kind === 'random-walk' ? { step: 2 * repricingCount } : (meanFit.information ?? {});
+    for (const [name, amount] of Object.entries(information)) {
+      const value = Number(parameters[name]);
+      if (!(amount > 0) || !Number.isFinite(value)) continue;
+      const half = (z975 * (kind === 'random-walk' ? value : sigma)) / Math.sqrt(amount);
+      intervals[name] = [value - half, value + half];
+    }
+    for (const [name, range] of Object.entries(meanFit.ranges ?? {})) intervals[name] = range;
+    best.set(kind, { kind, logLikelihood, parameterCount, bic, sigma, latency, phase, parameters, intervals });
   };
   const allowedTargets = options.ratioTargets ?? transitions.lastPrices.map((_, index) => index);
   const ratioTargets = transitions.lastPrices.flatMap((last, index) => (index === firm || !allowedTargets.includes(index) ? [] : [{ name: names[index] ?? `firm-${index}`, last }]));
@@ -583,7 +640,7 @@ export function fitRivalStrategy(history: PriceHistory, firm: number, options: C
       for (let index = 0; index < price.length; index++) walkRss += ((price[index] ?? 0) - (ownLast[index] ?? 0)) ** 2;
       consider('random-walk', latency, phase, { rss: walkRss, meanParameters: 2, parameters: {} }, held);
       const floorFit = fitFloor(price, lowest);
-      consider('match', latency, phase, { rss: floorFit.rss, meanParameters: 1, parameters: { floor: floorFit.floor, floorPeriods: floorFit.binding } }, held);
+      consider('match', latency, phase, { rss: floorFit.rss, meanParameters: 1, parameters: { floor: floorFit.floor, floorPeriods: floorFit.binding }, information: { floor: floorFit.binding } }, held);
       consider('undercut', latency, phase, fitUndercut(price, lowest, minimumStep), held);
       consider('two-bound', latency, phase, fitTwoBound(price, lowest, minimumStep), held);
       consider('ratio-follower', latency, phase, fitRatio(price, ratioTargets.map((target) => ({ name: target.name, last: pick(target.last, rows) }))), held);
@@ -727,6 +784,7 @@ export function competitorStrategyRecord(fit: RivalStrategyFit, competitor: stri
     latency: entry.latency,
     phase: entry.phase,
     parameters: roundParameters(entry.parameters),
+    intervals: Object.fromEntries(Object.entries(entry.intervals).map(([key, [lower, upper]]) => [key, [round(lower), round(upper)] as [number, number]])),
   });
   return {
     rival: fit.column ?? fit.name,
@@ -778,4 +836,40 @@ export function competitorSummaryLines(records: readonly CompetitorSummaryInput[
     return `  ${record.competitor}: ${record.chosen}${candidate && candidate.latency > 1 ? ` every ${candidate.latency} periods` : ''} (${parameters})`;
   });
   return ['', 'competitor strategies (BIC, smallest starred; docs/calibration.md, Competitors):', format(header), ...rows.map(format), ...chosen];
+}
+
+/** Where each chosen parameter goes in the competitor block (absent: recorded only, e.g. a floor, which sets unitCost x (1 + floorMargin)). */
+const scenarioFields: Partial<Record<CompetitorKind, Record<string, string>>> = {
+  fixed: { price: 'strategy.price' },
+  'random-walk': { step: 'strategy.step' },
+  undercut: { amount: 'strategy.amount' },
+  'two-bound': { step: 'strategy.step', ceiling: 'strategy.ceiling' },
+  'ratio-follower': { ratio: 'strategy.ratio' },
+  'best-response': { unitCost: 'unitCost' },
+};
+
+const competitorEstimateMethod =
+  'competitor strategy fit (docs/calibration.md, Competitors): least squares within the chosen strategy\'s branch, given its kind, latency and change points; Wald 95% interval sigma / sqrt(information)';
+
+/** calibration.estimates entries for the chosen strategy's parameters that have a Wald interval. */
+export function competitorEstimates(fit: RivalStrategyFit, position: number): { parameter: string; scenarioPath?: string; value: number; standardError: number; lower: number; upper: number; method: string }[] {
+  const round = (value: number) => Number(value.toPrecision(6));
+  const chosen = fit.chosen;
+  const ranges = new Set(Object.keys(chosen.kind === 'two-bound' ? { floor: true } : {}));
+  return Object.entries(chosen.intervals).flatMap(([name, [lower, upper]]) => {
+    if (ranges.has(name)) return [];
+    const value = Number(chosen.parameters[name]);
+    const field = scenarioFields[chosen.kind]?.[name];
+    return [
+      {
+        parameter: `competitor:${fit.name}.${chosen.kind}.${name}`,
+        ...(field === undefined ? {} : { scenarioPath: `competitors[${position}].${field}` }),
+        value: round(value),
+        standardError: round((upper - lower) / (2 * z975)),
+        lower: round(lower),
+        upper: round(upper),
+        method: competitorEstimateMethod,
+      },
+    ];
+  });
 }

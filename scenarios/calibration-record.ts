@@ -195,6 +195,7 @@ export const calibrationRecordSchema = z.strictObject({
               latency: z.number().int().min(1).describe('reprices every this many periods'),
               phase: z.number().int().min(0),
               parameters: z.record(z.string(), z.union([finite, z.string(), z.array(finite)])),
+              intervals: z.record(z.string(), z.tuple([finite, finite])).default({}).describe('95% intervals of the continuous parameters (Wald within the chosen branch, or the range that fits the same)'),
             }),
           )
           .describe('every strategy kind fitted, with its log-likelihood, parameter count k, BIC and parameters'),

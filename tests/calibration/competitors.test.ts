@@ -124,6 +124,30 @@ describe('competitor strategies on simulated rival series (known answers)', () =
     expect(badParameters.length / picked.length, badParameters.join('; ')).toBeLessThanOrEqual(0.1);
   });
 
+  it('gives 95% intervals that cover the true parameters in >= 80% of the checks (Wald within the branch; a threshold\'s range)', () => {
+    const truthValues: Record<CompetitorKind, Record<string, number>> = {
+      fixed: { price: 9.5 },
+      'random-walk': { step: 0.4 },
+      match: { floor: 9 },
+      undercut: { amount: 0.5, floor: 8.4 },
+      'two-bound': { step: 0.4, ceiling: 11.5, floor: 8.5 },
+      'ratio-follower': { ratio: 1.08 },
+      'best-response': { unitCost: bestResponseCost },
+    };
+    let checks = 0;
+    let covered = 0;
+    for (const { truth, fit } of results) {
+      if (fit.chosen.kind !== truth.kind) continue;
+      for (const [name, value] of Object.entries(truthValues[truth.kind])) {
+        const interval = fit.chosen.intervals[name];
+        checks++;
+        if (interval && interval[0] <= value && value <= interval[1]) covered++;
+      }
+    }
+    expect(checks).toBeGreaterThanOrEqual(70);
+    expect(covered / checks).toBeGreaterThanOrEqual(0.8);
+  });
+
   it('reports every kind with its log-likelihood, k and BIC, and chooses the smallest BIC', () => {
     for (const { fit } of results) {
       expect(fit.candidates.map((candidate) => candidate.kind)).toEqual([...competitorKinds]);
@@ -238,6 +262,9 @@ describe('calibrateSales puts the chosen strategy in the scenario', () => {
     expect(record?.competitor).toBe(competitor.name);
     expect(record?.candidates.map((candidate) => candidate.kind)).toEqual([...competitorKinds]);
     expect(result.record.defaults.some((entry) => entry.field === 'competitors[0].strategy')).toBe(false);
+    const ratio = result.record.estimates.find((entry) => entry.scenarioPath === 'competitors[0].strategy.ratio');
+    expect(ratio?.lower).toBeLessThan(1.08);
+    expect(ratio?.upper).toBeGreaterThan(1.08);
     expect(() => validateScenario(result.scenario, 'calibrated')).not.toThrow();
   });
 });
