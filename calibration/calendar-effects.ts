@@ -45,6 +45,7 @@
  * multipliers exp(beta_state). Whatever has no place or no data is listed among defaults.
  */
 import { CholeskyDecomposition, Matrix, inverse } from 'ml-matrix';
+import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
 import type { ScenarioInput } from '../scenarios/schema.js';
 import type { LogitPoissonFit } from './logit-poisson.js';
@@ -530,7 +531,16 @@ export function placeCalendarEffects(sales: SalesData, design: CalendarDesign, f
         });
       }
     }
-    defaults.push({ field: `${at}.competitorDiscount`, value: 0, reason: 'rival festival discounts are not fitted (the fit uses the logged rival prices as they are)' });
+    const discount = rivalDiscount(sales, design, festival.name);
+    if (discount) record(`festival:${festival.name}:competitorDiscount`, discount.value > 0 ? `${at}.competitorDiscount` : undefined, discount, discount.method);
+    if (discount && discount.value > 0) block.competitorDiscount = round(Math.min(0.9, discount.value));
+    else {
+      defaults.push({
+        field: `${at}.competitorDiscount`,
+        value: 0,
+        reason: discount ? `rivals did not price lower on the festival (fitted discount ${round(discount.value)}): no discount` : 'no rival price column, or no festival or ordinary row to compare',
+      });
+    }
     if (sales.periodKind !== 'date') defaults.push({ field: `${at}.date`, value: festival.monthDay, reason: 'the history has period numbers: the festival is placed on the scenario\'s own calendar (day 0 is 2026-01-01)' });
     const otherDays = [...new Set(festival.monthDays)].filter((day) => day !== festival.monthDay);
     if (otherDays.length > 0) defaults.push({ field: `${at}.date`, value: festival.monthDay, reason: `occurrences start on different days (${[...new Set(festival.monthDays)].join(', ')}): the simulator repeats one month-day each year, the first occurrence's` });
@@ -593,6 +603,51 @@ export function placeCalendarEffects(sales: SalesData, design: CalendarDesign, f
     total += Math.exp(eta);
   }
   return { festivals, curves, weather, segmentWeather, estimates, defaults, meanMultiplier: total / Math.max(1, sales.rows) };
+}
+
+/**
+ * The rivals' festival discount: with x_t the mean over rivals of log price on row t,
+ * d = mean x on the festival's rows - mean x on rows outside its windows, discount = 1 - exp(d)
+ * (the simulator posts regular x (1 - discount)); interval from Student's two-sample t with
+ * the pooled variance (a festival has few rows: Welch's variance from two of them is too
+ * unstable; a multiplicative discount leaves the spread of log prices as it is), mapped
+ * through 1 - exp; optimistic when rival prices are autocorrelated.
+ */
+function rivalDiscount(sales: SalesData, design: CalendarDesign, name: string): { value: number; standardError: number; lower: number; upper: number; method: string } | undefined {
+  if (sales.rivalPrices.length === 0) return undefined;
+  const column = (window: string) => design.columns[design.names.indexOf(`festival:${name}:${window}`)];
+  const during = column('during');
+  if (!during) return undefined;
+  const windows = [column('before'), column('after')];
+  const groups = [{ count: 0, sum: 0, squares: 0 }, { count: 0, sum: 0, squares: 0 }];
+  for (let row = 0; row < sales.rows; row++) {
+    const festive = during[row] === 1;
+    if (!festive && windows.some((window) => window?.[row] === 1)) continue;
+    let x = 0;
+    for (const prices of sales.rivalPrices) x += Math.log(prices[row] ?? 1);
+    x /= sales.rivalPrices.length;
+    const group = groups[festive ? 0 : 1]!;
+    group.count++;
+    group.sum += x;
+    group.squares += x * x;
+  }
+  const [festive, ordinary] = groups as [(typeof groups)[number], (typeof groups)[number]];
+  if (festive.count < 1 || ordinary.count < 2) return undefined;
+  const mean = (group: typeof festive) => group.sum / group.count;
+  const squaredDeviations = (group: typeof festive) => Math.max(0, group.squares - group.count * mean(group) ** 2);
+  const freedom = festive.count + ordinary.count - 2;
+  const pooledVariance = (squaredDeviations(festive) + squaredDeviations(ordinary)) / freedom;
+  const difference = mean(festive) - mean(ordinary);
+  const t = tQuantile(0.975, freedom);
+  const standardError = Math.sqrt(pooledVariance * (1 / festive.count + 1 / ordinary.count));
+  const value = 1 - Math.exp(difference);
+  return {
+    value,
+    standardError: Math.exp(difference) * standardError,
+    lower: 1 - Math.exp(difference + t * standardError),
+    upper: 1 - Math.exp(difference - t * standardError),
+    method: `1 - exp(mean log rival price on the festival's ${festive.count} rows - on the ${ordinary.count} rows outside its windows), the rivals averaged per row; interval from Student's t with the pooled variance (${freedom} degrees of freedom) on the difference, through 1 - exp (optimistic when rival prices are autocorrelated)`,
+  };
 }
 
 /** The mean temperature over the year: least squares on the season's Fourier terms (a constant when there are none). */

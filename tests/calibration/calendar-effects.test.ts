@@ -50,7 +50,7 @@ const festival: Festival = {
   deferralDays: 7,
   dipShare: 0.25,
   dipDays: 7,
-  competitorDiscount: 0,
+  competitorDiscount: 0.2,
 };
 
 interface Log {
@@ -89,7 +89,8 @@ function simulate(seed: number, weatherKind: 'temperature' | 'state', withTraffi
   const lines = [header.join(',')];
   for (let day = 0; day < days; day++) {
     const price = 4 + 4 * random.next();
-    const rival = 4 + 4 * random.next();
+    // Rivals cut their price by competitorDiscount on the event days, as the simulator's rivals do.
+    const rival = (4 + 4 * random.next()) * ((festive.eventDay[day] ?? 0) === 1 ? 1 - festival.competitorDiscount : 1);
     let weather: string;
     let multiplier: number;
     if (weatherKind === 'temperature') {
@@ -201,6 +202,7 @@ describe('calendar and weather effects (known answers)', () => {
       for (const window of ['before', 'during', 'after'] as const) count(window, covers(result, `festival:11.11:${window}`, log.windows[window]));
       for (const [name, value] of Object.entries(truth.season)) count(name, covers(result, `season:${name}`, value));
       count('temperature', covers(result, 'temperature', truth.temperature));
+      count('competitorDiscount', covers(result, 'festival:11.11:competitorDiscount', festival.competitorDiscount));
       if (repetition === 0) {
         // The scenario passes the env checker, and its festival block reproduces the fitted windows.
         if (!('scenario' in result)) throw new Error('the first repetition runs end to end');
@@ -215,6 +217,7 @@ describe('calendar and weather effects (known answers)', () => {
         }
         expect(scenario.festivals[0]?.deferralShare).toBeGreaterThan(0);
         expect(scenario.festivals[0]?.dipShare).toBeGreaterThan(0);
+        expect(scenario.festivals[0]?.competitorDiscount).toBe(estimateOf(result, 'festival:11.11:competitorDiscount').value);
         expect(scenario.curves.seasonality).toMatch(/^exp\(/);
         expect(scenario.curves.demandMultiplier).toMatch(/temperature/);
         expect(result.record.estimates.find((estimate) => estimate.parameter === 'festival:11.11:uplift')?.scenarioPath).toBe('festivals[0].uplift');
