@@ -37,6 +37,7 @@ beforeAll(async () => {
   const sales = join(folder, 'shop.csv');
   writeFileSync(sales, log.csv);
   writeFileSync(join(home, 'outside.csv'), log.csv);
+  writeFileSync(join(folder, 'bad.csv'), ['period,units,price,secret_header', '1,2,12.99,a', '2,2,TOPSECRET,b', ''].join('\n'));
   const columns = { date: 'date', units: 'units', price: 'price', traffic: 'traffic', rivalPrices: ['price_mass-merchant', 'price_boutique-roaster'] };
   writeFileSync(join(folder, 'columns.json'), JSON.stringify(columns));
   const map = parseColumnMap(columns, 'the test map');
@@ -115,15 +116,23 @@ describe('a calibrated scenario in the dashboard', () => {
     }
   });
 
-  it('refuses a historical file outside the scenarios folder, or not named like a sales file', async () => {
+  it('refuses a historical file outside the scenarios folder, or not named like a sales file; a bad one by row and column, not its contents', async () => {
     const client = await dashboardClient(server.url);
     try {
       client.socket.emit('configure', { scenario: scenarioId, policies: ['historical:../outside.csv'], seed: 1 });
       client.socket.emit('configure', { scenario: scenarioId, policies: ['historical:shop-v1.json'], seed: 1 });
-      await client.until((received) => received.problems.filter((problem) => problem.event === 'configure').length === 2);
+      client.socket.emit('configure', { scenario: scenarioId, policies: ['historical:bad.csv#columns.json'], seed: 1 });
+      await client.until((received) => received.problems.filter((problem) => problem.event === 'configure').length === 3);
       const messages = client.received.problems.map((problem) => problem.problems.map((entry) => entry.message).join('; '));
       expect(messages[0]).toContain('expected a path inside the scenarios folder, found "../outside.csv"');
       expect(messages[1]).toContain('expected a sales file ending in .csv');
+      // columns.json names date and traffic columns bad.csv lacks; with the default map, the bad price of row 2.
+      client.socket.emit('configure', { scenario: scenarioId, policies: ['historical:bad.csv'], seed: 1 });
+      await client.until((received) => received.problems.filter((problem) => problem.event === 'configure').length === 4);
+      const [missingColumns, badCell] = client.received.problems.slice(2);
+      expect(missingColumns?.problems.map((problem) => problem.path)).toContainEqual(['policies', 'columns', 'date']);
+      expect(badCell?.problems).toEqual([{ path: ['policies', 'row', 2, 'price'], message: 'expected a number' }]);
+      expect(JSON.stringify(client.received.problems)).not.toMatch(/TOPSECRET|secret_header|pricelab-dashboard-calibrated/);
     } finally {
       client.close();
     }

@@ -16,16 +16,16 @@
  * `historical:<sales file>[#<map.json>]` replays a shop's own prices (agents/historical.ts);
  * the dashboard reads the sales file and the map only inside its scenarios folder
  * (sources.ts insideFolder), and only files named like sales files (.csv, .jsonl, .ndjson,
- * optionally .gz) and maps ending in .json.
+ * optionally .gz) and maps ending in .json; its errors name the row and the column, never
+ * a cell's value, the header or a server path.
  */
 import type { TimeLimit } from '../../env/env.js';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError, configError } from '../../env/errors.js';
 import type { Agent, Explanation } from '../../agents/agent.js';
 import type { Guardrails } from '../../agents/guardrails.js';
 import { parsePolicySpec } from '../../agents/policy-spec.js';
 import type { HistoricalConfig } from '../../agents/historical.js';
 import { historicalOptionsFor, historicalPrefix, parseHistoricalSpec, readHistory, type HistoricalOptions } from '../../calibration/historical.js';
-import { configError } from '../../env/errors.js';
 import { agentFor } from '../../experiments/setup.js';
 import { PolicyRegistry, parsePolicyReference } from '../../serving/registry.js';
 import { ServedPolicy } from '../../serving/served-policy.js';
@@ -120,7 +120,18 @@ async function dashboardHistory(spec: string, folders: DashboardFolders, options
   if (parsed.map !== undefined && !parsed.map.endsWith('.json')) throw configError(`cannot read "${parsed.map}"`, [{ path: ['policies'], message: `expected a column map ending in .json, found "${parsed.map}"` }]);
   const file = insideFolder(folder, parsed.file, 'policies', 'scenarios folder');
   const map = parsed.map === undefined ? undefined : insideFolder(folder, parsed.map, 'policies', 'scenarios folder');
-  const history = await readHistory(map === undefined ? { file } : { file, map }, options);
+  let history: HistoricalConfig;
+  try {
+    history = await readHistory(map === undefined ? { file } : { file, map }, options);
+  } catch (error) {
+    // Errors name the row and the column, never what a cell or the header holds (the reader's "found ..." part) nor a server path.
+    if (!(error instanceof PricelabError)) throw error;
+    throw new PricelabError(
+      error.kind,
+      `cannot replay "${spec}"`,
+      error.problems.map((problem) => ({ path: ['policies', ...problem.path], message: problem.message.replace(/,? found[\s\S]*$/, '') })),
+    );
+  }
   // The page sees the names it sent, not the server's paths.
   return { ...history, source: { ...history.source, file: parsed.file, ...(parsed.map === undefined ? {} : { map: parsed.map }) } };
 }
