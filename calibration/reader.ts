@@ -4,8 +4,9 @@
  * row per period x product (x store). Rows are parsed one at a time (csv-parse's streaming
  * API, or one JSON document per line) and only the numbers the estimators need are kept,
  * in typed arrays that double as they fill: 8 bytes x (5 + rivals + promotions) per kept
- * row (about 100 MB for a million rows with five rivals and two promotions), never the
- * text. The file's sha256 is computed over its raw bytes on the way through.
+ * row (about 100 MB for a million rows with five rivals and two promotions; 8 more with a
+ * festival column, 16 with a weather column, whose labels are kept once each and indexed),
+ * never the text. The file's sha256 is computed over its raw bytes on the way through.
  *
  * Bad input is a PricelabError of kind config (exit 2) whose problems name the row and the
  * column: a missing column, a non-numeric, negative or non-finite value, a bad date, several
