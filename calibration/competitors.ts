@@ -19,7 +19,7 @@
  *
  * Latency: a rival may reprice every L periods (Rival.latencyDays). With L > 1 and phase f, the
  * strategy acts on periods with (period - f) mod L = 0 and the price is held otherwise (mean =
- * its own last price); L and f are fitted by the same BIC (two more parameters when L > 1),
+ * its own last price); L and f are fitted by the same BIC,
  * up to `maxLatency` (default 1; 7 for daily and 4 for weekly sales files), for the latencies
  * and phases whose held periods hold the price exactly (at least 90% of them). Held periods
  * have their own sigma (the simulator holds a price exactly): k grows by 3 (L, f, sigma_held).
@@ -44,6 +44,11 @@
  *                  Without a demand model it is not fitted (recorded so).
  * "Lowest other price" is over every other firm seen (ours and every rival column), as in
  * env/competitors/match.ts; a ratio follower may only follow a firm of the scenario.
+ *
+ * Intervals (95%), given the kind, latency and change points: within its branch each mean is
+ * linear in its parameters, so Wald from the least-squares information, value +- 1.96 sigma /
+ * sqrt(sum of squared derivatives of the mean); the walk's step +- 1.96 step / sqrt(2 n); a
+ * two-bound floor (a threshold) gets the range of values that split the periods the same way.
  *
  * Several stores: one fit pooled over the stores' series (shared parameters, one competitor
  * per rival column in the scenario); the fixed price's change points are common to the

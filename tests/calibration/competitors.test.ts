@@ -10,17 +10,18 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { calibrateSales } from '../../calibration/calibrate.js';
 import { parseColumnMap } from '../../calibration/column-map.js';
-import { competitorKinds, competitorSummaryLines, fitRivalStrategy, type CompetitorKind, type PriceHistory, type RivalStrategyFit } from '../../calibration/competitors.js';
+import { competitorKinds, competitorSummaryLines, fitRivalStrategy, scenarioCompetitorFields, type CompetitorKind, type PriceHistory, type RivalStrategyFit } from '../../calibration/competitors.js';
 import { readSales, type SalesData } from '../../calibration/reader.js';
 import { createStrategy } from '../../env/competitors/create.js';
 import type { PricingStrategy } from '../../env/competitors/strategy.js';
 import { createStream } from '../../env/random.js';
 import { normalFromUniforms } from '../../env/sampling.js';
 import { LogitStageGame } from '../../env/stage-game.js';
-import type { Strategy } from '../../scenarios/schema.js';
+import { strategySchema, type Strategy } from '../../scenarios/schema.js';
 import { validateScenario } from '../../scenarios/load.js';
 import { oneSegmentScenario, simulateSalesLog } from './simulated-log.js';
 
@@ -181,6 +182,28 @@ describe('competitor strategies on simulated rival series (known answers)', () =
     expect(fit.chosen.kind).toBe('undercut');
     expect({ latency: fit.chosen.latency, phase: fit.chosen.phase }).toEqual({ latency: 3, phase: 1 });
     expect(relative(fit.chosen.parameters.amount, 0.5)).toBeLessThan(0.1);
+  });
+});
+
+describe('any price history', () => {
+  it('gives finite candidates and a chosen strategy the scenario schema accepts', () => {
+    const price = fc.double({ min: 0.05, max: 500, noNaN: true });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 12, max: 60 }).chain((length) =>
+          fc.record({ ours: fc.array(price, { minLength: length, maxLength: length }), rival: fc.array(fc.oneof(price, fc.constant(10)), { minLength: length, maxLength: length }), latency: fc.integer({ min: 1, max: 4 }) }),
+        ),
+        ({ ours, rival, latency }) => {
+          const history: PriceHistory = { prices: [Float64Array.from(ours), Float64Array.from(rival)], period: Float64Array.from(ours, (_, index) => index), series: new Int32Array(ours.length) };
+          const fit = fitRivalStrategy(history, 1, { demand: { qualities: [1, 1], priceSensitivity: 0.2 }, maxLatency: latency });
+          for (const candidate of fit.candidates) expect(Number.isFinite(candidate.bic), candidate.kind).toBe(true);
+          const fields = scenarioCompetitorFields(fit, { unitCost: 1, daysPerPeriod: 1 });
+          expect(strategySchema.safeParse(fields.strategy).success, JSON.stringify(fields.strategy)).toBe(true);
+          expect(fields.unitCost).toBeGreaterThanOrEqual(0);
+        },
+      ),
+      { numRuns: 150, seed: 15 },
+    );
   });
 });
 
