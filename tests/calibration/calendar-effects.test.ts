@@ -264,6 +264,19 @@ describe('calendar and weather effects (known answers)', () => {
     expect(validateScenario(result.scenario, 'weekly').festivals[0]?.durationDays).toBe(7);
   });
 
+  it('reads festival labels and weather (numbers: a temperature; any label: states) and refuses an empty weather cell, naming row and column', async () => {
+    const path = join(folder, 'columns.csv');
+    writeFileSync(path, 'date,units,price,festival,weather\n2026-01-01,3,5,,12.5\n2026-01-02,4,5,11.11,sunny\n2026-01-03,2,5,,\n');
+    const map = parseColumnMap({ date: 'date', units: 'units', price: 'price', festival: 'festival', weather: 'weather' }, 'map');
+    await expect(readSales(path, { map })).rejects.toMatchObject({ kind: 'config', problems: [{ path: ['row', 3, 'weather'], message: 'expected a temperature or a weather state, found an empty cell' }] });
+    writeFileSync(path, 'date,units,price,festival,weather\n2026-01-01,3,5,,12.5\n2026-01-02,4,5,11.11,sunny\n');
+    const states = await readSales(path, { map });
+    expect(states.festival).toEqual({ label: Int32Array.from([-1, 0]), names: ['11.11'] });
+    expect(states.weather).toEqual({ kind: 'state', state: Int32Array.from([0, 1]), names: ['12.5', 'sunny'] });
+    writeFileSync(path, 'date,units,price,festival,weather\n2026-01-01,3,5,,12.5\n2026-01-02,4,5,11.11,-3\n');
+    expect((await readSales(path, { map })).weather).toEqual({ kind: 'temperature', temperature: Float64Array.from([12.5, -3]) });
+  });
+
   it('leaves what the data cannot identify at documented defaults', async () => {
     const log = simulate(7, 'temperature', false);
     // Keep 200 days, drop the festival and weather columns: no festival, too short for a season, no weather.
