@@ -220,6 +220,8 @@ export function twoStageLeastSquares(options: {
   readonly instrumentNames: readonly string[];
   readonly fill: (row: number, into: Float64Array) => number;
   readonly cluster: ArrayLike<number>;
+  /** Stop after the first stage when the instruments are weak (F < 10): coefficients and covariance NaN. */
+  readonly stopWhenWeak?: boolean;
 }): TwoStageLeastSquaresFit {
   const exogenous = options.exogenousNames.length;
   const instruments = options.instrumentNames.length;
@@ -241,6 +243,10 @@ export function twoStageLeastSquares(options: {
   const firstStage = leastSquares(firstStageDesign);
   const restricted = leastSquares({ ...firstStageDesign, columnNames: options.exogenousNames });
   const firstStageTest = exclusionTest(firstStage, restricted, instruments);
+  const names = [...options.exogenousNames, options.endogenousName];
+  if (options.stopWhenWeak && firstStageTest.weak) {
+    return { columnNames: names, coefficients: new Float64Array(names.length).fill(Number.NaN), covariance: new Matrix(names.length, names.length).fill(Number.NaN), rowsUsed: firstStage.rowsUsed, clusters: 0, firstStage: firstStageTest };
+  }
   const zRow = new Float64Array(exogenous + instruments);
   const fitted = (row: number, into: Float64Array): number => {
     const response = firstStageDesign.fill(row, zRow);
@@ -249,7 +255,6 @@ export function twoStageLeastSquares(options: {
     into[exogenous] = dot(zRow, firstStage.coefficients);
     return keep(row);
   };
-  const names = [...options.exogenousNames, options.endogenousName];
   const second = leastSquares({ rows: options.rows, columnNames: names, fill: fitted });
   const hat = new Float64Array(exogenous + 1);
   const { meat, clusters } = clusterMeat(

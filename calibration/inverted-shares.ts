@@ -16,14 +16,15 @@
  * Estimators, each with 95% Wald intervals from standard errors clustered by period:
  *   - OLS (streaming Householder QR, calibration/endogeneity.ts's leastSquares);
  *   - 2SLS with the price instruments of calibration/endogeneity.ts (cost; other stores'
- *     mean price), on the rows where every instrument is defined, with its first-stage F.
+ *     mean price), on the rows where every instrument is defined, with its first-stage F;
+ *     with weak instruments (F < 10) only the F is reported, as for the control function.
  * The error xi_t holds the unobserved demand shock and the binomial sampling noise of the
  * share (variance about 1 / (M s (1 - s))): unweighted least squares stays consistent; the
  * robust standard errors carry the heteroskedasticity.
  */
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
 import { waldZ95, type LogitPoissonData } from './logit-poisson.js';
-import { clusterRobustLeastSquares, twoStageLeastSquares, type PriceInstrument } from './endogeneity.js';
+import { clusterRobustLeastSquares, twoStageLeastSquares, weakInstrumentF, type PriceInstrument } from './endogeneity.js';
 import type { Matrix } from 'ml-matrix';
 
 export type InvertedSharesRecord = NonNullable<CalibrationRecord['invertedShares']>;
@@ -93,6 +94,7 @@ export function estimateInvertedShares(options: InvertedSharesOptions): Inverted
     endogenousName: 'price',
     instrumentNames: instruments.map((instrument) => instrument.name),
     cluster: options.cluster,
+    stopWhenWeak: true,
     fill: (row, into) => {
       fillExogenous(row, into);
       into[exogenousCount] = design.price[row] ?? 0;
@@ -102,16 +104,18 @@ export function estimateInvertedShares(options: InvertedSharesOptions): Inverted
       return responseOf(row);
     },
   });
+  if (!Number.isFinite(iv.firstStage.statistic)) return record;
+  const firstStage = { instruments: instruments.map((instrument) => instrument.name), rows: iv.rowsUsed, firstStageF: Number(iv.firstStage.statistic.toPrecision(6)), weak: iv.firstStage.weak };
+  if (iv.firstStage.weak) {
+    return { ...record, twoStageLeastSquares: { ...firstStage, estimates: [], method: `not computed: weak instruments (first-stage F < ${weakInstrumentF}), an instrumented estimate would be unreliable` } };
+  }
   const estimates = estimatesOf(iv.columnNames, iv.coefficients, iv.covariance);
-  if (estimates.length < iv.columnNames.length || !Number.isFinite(iv.firstStage.statistic)) return record;
+  if (estimates.length < iv.columnNames.length) return record;
   return {
     ...record,
     twoStageLeastSquares: {
+      ...firstStage,
       estimates,
-      instruments: instruments.map((instrument) => instrument.name),
-      rows: iv.rowsUsed,
-      firstStageF: Number(iv.firstStage.statistic.toPrecision(6)),
-      weak: iv.firstStage.weak,
       method: 'two-stage least squares: the price\'s first stage on the instruments and the exogenous regressors, then OLS on its fitted values; residuals from the actual price',
     },
   };

@@ -134,6 +134,10 @@ describe('price endogeneity: control function', () => {
     expect(result.record.instrumented).toBeUndefined();
     expect(result.record.durbinWuHausman).toBeUndefined();
     expect(result.chosenFit.theta[1]).toBe(fitter(log.design).theta[1]);
+    const inverted = estimateInvertedShares({ design: log.design, instruments: [{ name: 'noise', values: noise }], cluster: log.period });
+    expect(inverted.twoStageLeastSquares?.weak).toBe(true);
+    expect(inverted.twoStageLeastSquares?.firstStageF).toBe(result.record.firstStage?.fStatistic);
+    expect(inverted.twoStageLeastSquares?.estimates).toEqual([]);
   });
 
   it('the other stores\' price alone is shown but does not switch the scenario; with the cost beside it the test decides', () => {
