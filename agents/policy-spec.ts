@@ -50,7 +50,7 @@ export function parsePolicySpec(
     case 'historical': {
       if (parameterText === undefined || parameterText === '') throw refuse('historical:<sales file>[#<map.json>]', ': the sales file is missing');
       const history = facts.histories?.get(spec);
-      if (history === undefined) throw refuse('a command that reads historical:<sales file> (pricelab compare, the dashboard)', ': this command does not read sales files');
+      if (history === undefined) throw refuse('a command that reads historical:<sales file> (pricelab compare, evaluate, simulate, the dashboard)', ': this command does not read sales files');
       return { kind: historicalKind, config: history };
     }
     case 'myopic-oracle':

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { makeEnv, type StepInfo } from '../../env/env.js';
 import { buildMarketModel } from '../../env/model.js';
 import { parsePolicySpec, policySpecs } from '../../agents/policy-spec.js';
+import { historicalOptionsFor, historicalPrefix, readHistoricalPolicy } from '../../calibration/historical.js';
 import { evaluate, type EvaluatedEpisode } from '../../experiments/train.js';
 import { agentFor } from '../../experiments/setup.js';
 import { summariseKpis } from '../../experiments/summary.js';
@@ -46,7 +47,9 @@ async function simulate(name: string, options: SimulateOptions, banner = false):
   const { scenario } = loadScenario(name);
   const model = buildMarketModel(scenario);
   const env = makeEnv(model);
-  const { kind, config } = parsePolicySpec(options.policy, { listPrice: model.listPrice, ladder: model.ladder });
+  // historical:<sales file> reads its file first (calibration/historical.ts), on the scenario's calibrated calendar.
+  const histories = options.policy.startsWith(historicalPrefix) ? new Map([[options.policy, await readHistoricalPolicy(options.policy, historicalOptionsFor(scenario))]]) : undefined;
+  const { kind, config } = parsePolicySpec(options.policy, { listPrice: model.listPrice, ladder: model.ladder, ...(histories ? { histories } : {}) });
   const agent = await agentFor(env, kind, config, options.seed);
   const policy = { name: options.policy };
   const keepSteps = options.csv !== undefined || options.chart === true;

@@ -2,7 +2,7 @@
  * From a sales log to "what would this policy have earned against what I did", through the
  * built CLI (dist/cli/main.js): `pricelab calibrate` on a small simulated log, then
  * `pricelab compare <calibrated>.json --agents historical:<log>#<map>,q-learning` (and
- * `pricelab evaluate --policy historical:...`). The
+ * `pricelab evaluate` and `simulate --policy historical:...`). The
  * historical arm prices each day as the log did (snapped to the calibrated ladder): its
  * average price and price changes are known before the run. A file name with a comma works
  * when quoted; a bad log exits 2 naming the row and column.
@@ -72,6 +72,14 @@ describe('pricelab calibrate, then compare against the shop\'s own prices', () =
     expect(evaluation.policy.version).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(evaluation.kpis.averagePrice.mean).toBeCloseTo(averagePrice, 9);
     expect(evaluation.kpis.priceChanges.mean).toBe(changes);
+
+    // And pricelab simulate: every day's price as the log's, snapped.
+    const dayFile = join(folder, 'days.csv');
+    const simulated = await cli('simulate', scenarioPath, '--policy', `historical:"${sales}"#${mapPath}`, '--csv', dayFile);
+    expect(simulated.code, simulated.stderr).toBe(0);
+    const [header = '', ...rows] = readFileSync(dayFile, 'utf8').trim().split('\n');
+    const priceColumn = header.split(',').indexOf('price');
+    expect(rows.map((row) => Number(row.split(',')[priceColumn]))).toEqual(charged);
   }, 180_000);
 
   it('exits 2 naming the row and column of a bad log, and 3 for a missing one', async () => {
