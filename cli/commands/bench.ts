@@ -70,10 +70,11 @@ export function registerBench(program: Command): void {
     .description('pricelab calibrate on the orange-juice file (106,139 rows) and on synthetic logs (250k and 1M rows): seconds, CPU, peak memory, against a log-log OLS on the same rows (each in its own process, one core)')
     .option('--rows <n>', 'rows of the large synthetic log', positiveInteger, 1_000_000)
     .option('--growth-rows <n>', 'rows of the smaller synthetic log (how memory grows with the rows)', positiveInteger, 250_000)
+    .option('--no-orange-juice', 'skip the orange-juice file')
     .action(
-      run(async (options: { rows: number; growthRows: number }) => {
+      run(async (options: { rows: number; growthRows: number; orangeJuice: boolean }) => {
         const { benchCalibration } = await import('../../calibration/bench.js');
-        printJson(await benchCalibration({ rows: options.rows, growthRows: options.growthRows, progress: (message) => process.stderr.write(`${message}\n`) }));
+        printJson(await benchCalibration({ rows: options.rows, growthRows: options.growthRows, skipOrangeJuice: !options.orangeJuice, progress: (message) => process.stderr.write(`${message}\n`) }));
       }),
     );
   registerBenchSweep(bench);
