@@ -36,7 +36,11 @@ import { configError, type Problem } from '../env/errors.js';
 import { RandomStream } from '../env/random.js';
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
 import type { ScenarioInput } from '../scenarios/schema.js';
-import { waldZ95 } from './logit-poisson.js';
+import { censoredRows } from './censoring.js';
+import type { SalesData } from './reader.js';
+import gammainc from '@stdlib/math-base-special-gammainc';
+import gammaln from '@stdlib/math-base-special-gammaln';
+import { fitLogitPoisson, logitShare, rowLogMarketSize, waldZ95, type LogitPoissonData, type LogitPoissonFit } from './logit-poisson.js';
 
 export interface ChoicePanel {
   /** Option names (prices per option); the outside option is not among them. */
@@ -415,6 +419,215 @@ export function selectLatentClasses(panel: ChoicePanel, maxClasses = 3, options:
   for (let classes = 1; classes <= maxClasses; classes++) fits.push(fitLatentClassLogit(panel, classes, options));
   const chosen = fits.reduce((left, right) => (right.bic < left.bic ? right : left));
   return { chosen, fits, customers: panel.customers.length, rows: panel.rows, options: panel.options };
+}
+
+// ---------------------------------------------------------------- from aggregates
+
+export interface AggregateSegmentTest {
+  /** True when the test supports a second segment at the level asked. */
+  readonly supported: boolean;
+  readonly statistic: number;
+  readonly pValue: number;
+  /** Extra parameters of the two-segment model (its share and the second segment's utilities). */
+  readonly extraParameters: number;
+  readonly oneSegmentLogLikelihood: number;
+  readonly twoSegmentLogLikelihood: number;
+  /** The second (more price-sensitive) segment's share, and both segments' fits (parameter order of calibration/logit-poisson.ts). */
+  readonly share: number;
+  readonly segments: readonly LogitPoissonFit[];
+  readonly iterations: number;
+}
+
+/** Upper tail of the chi-bar-square 0.5 chi2(d - 1) + 0.5 chi2(d): one parameter (the share) on its boundary (Self & Liang 1987). */
+export function chiBarSquareUpperTail(statistic: number, degrees: number): number {
+  if (!(statistic > 0)) return 1;
+  const tail = (df: number) => (df === 0 ? 0 : gammainc(statistic / 2, df / 2, true, true));
+  return 0.5 * tail(degrees - 1) + 0.5 * tail(degrees);
+}
+
+/**
+ * One segment against two, from the sales themselves. Two-segment model: units_t ~ Poisson(
+ * M_t [(1 - pi) s_t(theta_1) + pi s_t(theta_2)]), each segment with its own quality, price
+ * sensitivity, promotion lifts and rival qualities; M_t the one-segment fit's market size
+ * (with its arrival effects). Fitted by EM on the Poisson thinning (units split between the
+ * segments in proportion to their means; each segment's logit-Poisson fit on its share; pi by
+ * its score equation; at most 40 iterations: an EM stopped early understates the statistic,
+ * so the test errs towards one segment), from starts with the second segment 2 and 4 times as
+ * price sensitive as the first. The LR statistic 2 (l2 - l1) has the share on its boundary under one segment:
+ * its p-value from the chi-bar-square mixture 0.5 chi2(d - 1) + 0.5 chi2(d), d the extra
+ * parameters. The second segment's utilities are not identified when pi = 0 (Davies 1987), so
+ * this p-value is an approximation; the known-answer test measures its rejection rate.
+ * Censored rows and rows outside `include` are left out.
+ */
+export function testSecondSegment(base: LogitPoissonData, baseFit: LogitPoissonFit, options: { readonly level?: number; readonly maxIterations?: number } = {}): AggregateSegmentTest {
+  const level = options.level ?? 0.05;
+  const rows: number[] = [];
+  for (let row = 0; row < base.rows; row++) if ((!base.include || base.include[row] === 1) && base.censored?.[row] !== 1) rows.push(row);
+  const pick = (column: Float64Array) => Float64Array.from(rows, (row) => column[row] ?? 0);
+  const units = pick(base.units);
+  const logMarket = Float64Array.from(rows, (row) => rowLogMarketSize(base, baseFit.theta, row));
+  const data: LogitPoissonData = {
+    rows: rows.length,
+    units,
+    logMarketSize: logMarket,
+    price: pick(base.price),
+    promotions: base.promotions.map(pick),
+    promotionNames: base.promotionNames,
+    rivalPrices: base.rivalPrices.map(pick),
+    rivalNames: base.rivalNames,
+  };
+  const size = 2 + data.promotions.length + data.rivalPrices.length;
+  const shareAt = (theta: ArrayLike<number>, row: number) =>
+    logitShare(
+      theta,
+      data.price[row] ?? 0,
+      data.promotions.map((column) => column[row] ?? 0),
+      data.rivalPrices.map((column) => column[row] ?? 0),
+    );
+  const poissonLogLikelihood = (means: Float64Array) => {
+    let total = 0;
+    for (let row = 0; row < data.rows; row++) total += (units[row] ?? 0) * Math.log(Math.max(means[row] ?? 0, 1e-300)) - (means[row] ?? 0) - gammaln((units[row] ?? 0) + 1);
+    return total;
+  };
+  const oneSegment = Float64Array.from({ length: data.rows }, (_, row) => Math.exp(logMarket[row] ?? 0) * shareAt(baseFit.theta, row));
+  const oneSegmentLogLikelihood = poissonLogLikelihood(oneSegment);
+  const extraParameters = size + 1;
+
+  let best: { logLikelihood: number; share: number; fits: LogitPoissonFit[]; iterations: number } | undefined;
+  for (const ratio of [2, 4]) {
+    let thetaOne = Float64Array.from(baseFit.theta.subarray(0, size));
+    let thetaTwo = Float64Array.from(thetaOne);
+    thetaOne[1] = (thetaOne[1] ?? 0) / Math.sqrt(ratio);
+    thetaTwo[1] = (thetaTwo[1] ?? 0) * Math.sqrt(ratio);
+    let share = 0.3;
+    let previous = Number.NEGATIVE_INFINITY;
+    let fits: LogitPoissonFit[] = [];
+    let iterations = 0;
+    for (; iterations < (options.maxIterations ?? 40); iterations++) {
+      const sharesOne = Float64Array.from({ length: data.rows }, (_, row) => shareAt(thetaOne, row));
+      const sharesTwo = Float64Array.from({ length: data.rows }, (_, row) => shareAt(thetaTwo, row));
+      const meanOne = sharesOne.map((value, row) => Math.exp(logMarket[row] ?? 0) * (1 - share) * value);
+      const meanTwo = sharesTwo.map((value, row) => Math.exp(logMarket[row] ?? 0) * share * value);
+      const logLikelihood = poissonLogLikelihood(meanOne.map((value, row) => value + (meanTwo[row] ?? 0)));
+      if (iterations > 0 && Math.abs(logLikelihood - previous) < 1e-7 * (1 + Math.abs(logLikelihood))) {
+        previous = logLikelihood;
+        break;
+      }
+      previous = logLikelihood;
+      // E: expected units of each segment. Share: root of sum y2/pi - sum y1/(1 - pi) = sum M s2 - sum M s1.
+      const unitsOne = units.map((value, row) => (value * (meanOne[row] ?? 0)) / Math.max(1e-300, (meanOne[row] ?? 0) + (meanTwo[row] ?? 0)));
+      const unitsTwo = units.map((value, row) => value - (unitsOne[row] ?? 0));
+      let expectedOne = 0;
+      let expectedTwo = 0;
+      let marketOne = 0;
+      let marketTwo = 0;
+      for (let row = 0; row < data.rows; row++) {
+        expectedOne += unitsOne[row] ?? 0;
+        expectedTwo += unitsTwo[row] ?? 0;
+        marketOne += Math.exp(logMarket[row] ?? 0) * (sharesOne[row] ?? 0);
+        marketTwo += Math.exp(logMarket[row] ?? 0) * (sharesTwo[row] ?? 0);
+      }
+      const equation = (pi: number) => expectedTwo / pi - expectedOne / (1 - pi) - marketTwo + marketOne;
+      let low = 1e-9;
+      let high = 1 - 1e-9;
+      for (let step = 0; step < 60; step++) {
+        const middle = (low + high) / 2;
+        if (equation(middle) > 0) low = middle;
+        else high = middle;
+      }
+      share = (low + high) / 2;
+      // M: each segment's logit-Poisson fit on its expected units, its share of the market in the offset.
+      const fitOne = fitQuietly({ ...data, units: unitsOne, logMarketSize: logMarket.map((value) => value + Math.log(1 - share)) });
+      const fitTwo = fitQuietly({ ...data, units: unitsTwo, logMarketSize: logMarket.map((value) => value + Math.log(share)) });
+      if (!fitOne || !fitTwo) break;
+      thetaOne = Float64Array.from(fitOne.theta);
+      thetaTwo = Float64Array.from(fitTwo.theta);
+      fits = [fitOne, fitTwo];
+    }
+    if (fits.length === 2 && (!best || previous > best.logLikelihood)) best = { logLikelihood: previous, share, fits, iterations };
+  }
+  const twoSegmentLogLikelihood = Math.max(best?.logLikelihood ?? Number.NEGATIVE_INFINITY, oneSegmentLogLikelihood);
+  const statistic = Math.max(0, 2 * (twoSegmentLogLikelihood - oneSegmentLogLikelihood));
+  const pValue = chiBarSquareUpperTail(statistic, extraParameters);
+  // Order: the second segment is the more price-sensitive one.
+  let segments = best?.fits ?? [];
+  let share = best?.share ?? 0;
+  if (segments.length === 2 && (segments[0]!.theta[1] ?? 0) > (segments[1]!.theta[1] ?? 0)) {
+    segments = [segments[1]!, segments[0]!];
+    share = 1 - share;
+  }
+  return { supported: pValue < level && segments.length === 2, statistic, pValue, extraParameters, oneSegmentLogLikelihood, twoSegmentLogLikelihood, share, segments, iterations: best?.iterations ?? 0 };
+}
+
+/** The aggregate test on a calibration's own rows (its fitted market sizes, censored rows left out). */
+export function testSecondSegmentOfSales(sales: SalesData, logMarketSize: Float64Array, fit: LogitPoissonFit, options: { readonly level?: number } = {}): AggregateSegmentTest {
+  const censored = censoredRows(sales);
+  const data: LogitPoissonData = {
+    rows: sales.rows,
+    units: sales.units,
+    logMarketSize,
+    price: sales.price,
+    promotions: sales.promotions,
+    promotionNames: sales.promotionNames,
+    rivalPrices: sales.rivalPrices,
+    rivalNames: sales.rivalNames,
+    ...(censored ? { censored } : {}),
+  };
+  return testSecondSegment(data, fit, options);
+}
+
+function fitQuietly(data: LogitPoissonData): LogitPoissonFit | undefined {
+  try {
+    return fitLogitPoisson(data, { quasiThreshold: Number.POSITIVE_INFINITY });
+  } catch {
+    return undefined;
+  }
+}
+
+export const aggregateMethod =
+  'likelihood-ratio test of one logit segment against two (share and second segment by EM on the Poisson thinning), p-value from the chi-bar-square 0.5 chi2(d - 1) + 0.5 chi2(d) (the share on its boundary; approximate: the second segment is not identified under one segment)';
+
+/** Records the aggregate test (`calibration.segments`) and, when it supports two segments, puts them in the scenario. */
+export function applyAggregateSegments(scenario: ScenarioInput, record: CalibrationRecord, test: AggregateSegmentTest): void {
+  const demand = scenario.demand;
+  const stale = record.defaults.findIndex((entry) => entry.field === 'demand.segments');
+  if (stale >= 0) record.defaults.splice(stale, 1);
+  const interval = (fit: LogitPoissonFit | undefined, index: number) => {
+    const parameter = fit?.parameters[index];
+    return parameter && Number.isFinite(parameter.standardError) ? roundInterval(parameter) : { value: round(fit?.theta[index] ?? 0), standardError: 0, lower: round(fit?.theta[index] ?? 0), upper: round(fit?.theta[index] ?? 0) };
+  };
+  const classes = test.supported
+    ? test.segments.map((fit, index) => {
+        const share = index === 0 ? 1 - test.share : test.share;
+        return { share: { value: round(share), standardError: 0, lower: round(share), upper: round(share) }, quality: [interval(fit, 0)], priceSensitivity: interval(fit, 1) };
+      })
+    : [];
+  record.segments = {
+    source: 'aggregate',
+    method: aggregateMethod,
+    chosenClasses: test.supported ? 2 : 1,
+    test: { statistic: round(test.statistic), pValue: Math.min(1, Math.max(0, round(test.pValue))), method: `chi-bar-square with d = ${test.extraParameters}` },
+    classes,
+  };
+  if (!test.supported || demand.kind !== 'logit' || !demand.segments[0]) {
+    record.defaults.push({ field: 'demand.segments', value: 'one segment', reason: `the likelihood-ratio test does not support a second segment (statistic ${round(test.statistic)}, p = ${round(test.pValue)}, chi-bar-square)` });
+    return;
+  }
+  const template = demand.segments[0];
+  const totalRate = demand.segments.reduce((total, segment) => total + segment.arrivalRate, 0);
+  const placed = test.segments.map((fit, index) => {
+    const scale = demand.quality / (fit.theta[0] ?? Number.NaN);
+    const share = index === 0 ? 1 - test.share : test.share;
+    return Number.isFinite(scale) && scale >= 1e-3 && scale <= 1e3
+      ? { ...template, name: index === 0 ? 'regular' : 'price-sensitive', arrivalRate: round(totalRate * share), priceSensitivity: round(Math.max(1e-9, (fit.theta[1] ?? 0) * scale)), scale: round(scale) }
+      : undefined;
+  });
+  if (placed.every((segment) => segment !== undefined)) {
+    demand.segments = placed;
+    record.defaults.push({ field: 'demand.segments[].rival utilities and promotion lifts', value: 'shared', reason: 'the simulator shares rival qualities across segments and has no promotions: each segment\'s own are in its fit, not placed; the shares\' intervals are not computed (EM without the information matrix)' });
+  } else {
+    record.defaults.push({ field: 'demand.segments', value: 'one segment', reason: 'a second segment is supported but its quality cannot be reached from the scenario\'s with a positive scale' });
+  }
 }
 
 // ---------------------------------------------------------------- into the scenario

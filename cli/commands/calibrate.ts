@@ -17,7 +17,7 @@ import { invertedSharesSummaryLines } from '../../calibration/inverted-shares.js
 import { checkReportPath, reportSummary, reportText, writeCalibrationReport } from '../../calibration/report.js';
 import { configError } from '../../env/errors.js';
 import { readJsonFile } from '../../experiments/json-file.js';
-import { applyPanelSegments, readChoicePanel, selectLatentClasses } from '../../calibration/segments.js';
+import { applyAggregateSegments, applyPanelSegments, readChoicePanel, selectLatentClasses, testSecondSegmentOfSales } from '../../calibration/segments.js';
 import type { CalibrationRecord } from '../../scenarios/calibration-record.js';
 import { validateScenario } from '../../scenarios/load.js';
 import { formatNumber, integer, printJson, run, table, writeFileAtomically } from '../output.js';
@@ -38,6 +38,7 @@ interface CalibrateCommandOptions {
   report?: string;
   panel?: string;
   panelOption?: string;
+  segmentTest?: boolean;
 }
 
 function shareBelowOne(value: string): number {
@@ -74,6 +75,7 @@ export function registerCalibrate(program: Command): void {
     .option('--seed <n>', 'seeds the report\'s parameter draws and simulated markets (default 1); recorded in the scenario card (the fit draws no random numbers)', integer)
     .option('--json', 'print the result as JSON')
     .option('--panel <file>', 'a customer-level choice panel (CSV customer,period,choice,price_<option>, or JSON Lines): segments by a latent-class logit, classes by BIC (docs/calibration.md "Segments")')
+    .option('--segment-test', 'without a panel: test one segment against two (a price-sensitive second one) by a likelihood ratio, and use two when it rejects at 5% (slower: an EM of two logit fits)')
     .option('--panel-option <name>', 'the panel option that is our product (default: "ours", else the first)')
     .option('--report <file>', 'also write an HTML report with a posterior-predictive check (each chart as PNG in a -charts folder beside it, every figure in a -figures.json file)')
     .action(
@@ -98,6 +100,11 @@ export function registerCalibrate(program: Command): void {
           // The written block (result.scenario.calibration) and result.record may be copies sharing their arrays: both get the segments.
           const calibration = (result.scenario.calibration as CalibrationRecord | undefined) ?? result.record;
           applyPanelSegments(result.scenario, calibration, selectLatentClasses(readChoicePanel(options.panel)), options.panel, options.panelOption);
+          if (calibration !== result.record && calibration.segments) result.record.segments = calibration.segments;
+        }
+        if (options.segmentTest && options.panel === undefined) {
+          const calibration = (result.scenario.calibration as CalibrationRecord | undefined) ?? result.record;
+          applyAggregateSegments(result.scenario, calibration, testSecondSegmentOfSales(result.rows.sales, result.rows.logMarketSize, result.fit));
           if (calibration !== result.record && calibration.segments) result.record.segments = calibration.segments;
         }
         // The scenario must load as any other: validated before a byte is written.

@@ -11,8 +11,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cli, ensureBuilt } from '../fixtures/cli.js';
 import { oneSegmentScenario, simulateSalesLog } from './simulated-log.js';
 import { RandomStream } from '../../env/random.js';
+import { buildMarketModel } from '../../env/model.js';
+import { MarketSimulation } from '../../env/market.js';
+import { fitLogitPoisson, type LogitPoissonData } from '../../calibration/logit-poisson.js';
+import type { Scenario } from '../../scenarios/schema.js';
 import { PricelabError } from '../../env/errors.js';
-import { applyPanelSegments, fitLatentClassLogit, readChoicePanel, selectLatentClasses, type ChoicePanel } from '../../calibration/segments.js';
+import { applyAggregateSegments, applyPanelSegments, chiBarSquareUpperTail, fitLatentClassLogit, testSecondSegment, readChoicePanel, selectLatentClasses, type ChoicePanel } from '../../calibration/segments.js';
 import { calibrationRecordSchema, type CalibrationRecord } from '../../scenarios/calibration-record.js';
 import type { ScenarioInput } from '../../scenarios/schema.js';
 
@@ -184,4 +188,63 @@ describe('latent-class logit (EM)', () => {
       expect(existsSync(join(folder, 'never.json'))).toBe(false);
     }, 120_000);
   });
+
+});
+
+/** `days` of sales of a logit market (one or several segments) under prices drawn uniformly from the ladder. */
+function simulateSales(scenario: Scenario, seed: number, days: number): LogitPoissonData {
+  const model = buildMarketModel({ ...scenario, horizonDays: days });
+  const market = new MarketSimulation(model);
+  market.reset(seed);
+  const exploration = new RandomStream(seed, 'exploration');
+  const units = new Float64Array(days);
+  const logMarketSize = new Float64Array(days);
+  const price = new Float64Array(days);
+  const rivalPrices = model.rivals.map(() => new Float64Array(days));
+  for (let day = 0; day < days; day++) {
+    const outcome = market.stepIndex(Math.floor(exploration.next() * model.ladder.length));
+    units[day] = outcome.demand;
+    logMarketSize[day] = Math.log(outcome.arrivals);
+    price[day] = outcome.price;
+    rivalPrices.forEach((column, index) => (column[day] = outcome.prices[1 + index] ?? 0));
+  }
+  return { rows: days, units, logMarketSize, price, promotions: [], promotionNames: [], rivalPrices, rivalNames: model.rivals.map((rival) => rival.name) };
+}
+
+function withSegments(segments: readonly { arrivalRate: number; priceSensitivity: number }[]): Scenario {
+  const scenario = oneSegmentScenario();
+  if (scenario.demand.kind !== 'logit') throw new Error('logit expected');
+  const template = scenario.demand.segments[0]!;
+  return { ...scenario, demand: { ...scenario.demand, segments: segments.map((segment, index) => ({ ...template, name: `segment-${index + 1}`, ...segment })) } };
+}
+
+describe('a second segment from aggregates (likelihood-ratio test)', () => {
+  it('computes the chi-bar-square tail: 0.5 chi2(0) + 0.5 chi2(1) at 2.705543 is 0.05', () => {
+    expect(chiBarSquareUpperTail(2.705543454095404, 1)).toBeCloseTo(0.05, 8);
+    expect(chiBarSquareUpperTail(0, 4)).toBe(1);
+  });
+
+  const repetitions = 10;
+  it(`one-segment logs: the test rejects in about 5% of ${repetitions} years; a two-segment log is rejected`, () => {
+    const oneSegment = withSegments([{ arrivalRate: 45, priceSensitivity: 0.45 }]);
+    let rejections = 0;
+    for (let seed = 1; seed <= repetitions; seed++) {
+      const data = simulateSales(oneSegment, seed, 365);
+      const result = testSecondSegment(data, fitLogitPoisson(data));
+      expect(result.twoSegmentLogLikelihood).toBeGreaterThanOrEqual(result.oneSegmentLogLikelihood);
+      if (result.supported) rejections++;
+    }
+    expect(rejections, `${rejections} of ${repetitions}`).toBeLessThanOrEqual(2);
+    const twoSegments = withSegments([{ arrivalRate: 40, priceSensitivity: 0.2 }, { arrivalRate: 40, priceSensitivity: 0.7 }]);
+    const data = simulateSales(twoSegments, 99, 365);
+    const result = testSecondSegment(data, fitLogitPoisson(data));
+    expect(result.supported).toBe(true);
+    expect(result.segments[1]?.theta[1]).toBeGreaterThan(result.segments[0]?.theta[1] ?? Number.POSITIVE_INFINITY);
+    const scenario = { demand: { kind: 'logit', quality: 8, outsideUtility: 0, segments: [{ name: 'calibrated', arrivalRate: 60, priceSensitivity: 0.5, scale: 1 }] } } as unknown as ScenarioInput;
+    const record = { estimates: [], defaults: [] } as unknown as CalibrationRecord;
+    applyAggregateSegments(scenario, record, result);
+    if (scenario.demand.kind !== 'logit') throw new Error('logit expected');
+    expect(scenario.demand.segments.map((segment) => segment.name), JSON.stringify({ share: result.share, thetas: result.segments.map((fit) => Array.from(fit.theta)), defaults: record.defaults })).toEqual(['regular', 'price-sensitive']);
+    expect(calibrationRecordSchema.shape.segments.safeParse(record.segments).success).toBe(true);
+  }, 120_000);
 });
