@@ -29,7 +29,8 @@
  * The scenario has no promotion calendar, so a row's promotions enter as the price that
  * gives our offer the same utility, p - sum_m gamma_m z_m / b (exact for the one-segment
  * logit; the simulator's units depend on the price only through that utility). Units are
- * the simulator's (Poisson thinning of arrivals), summed over the days of a period. The band
+ * the simulator's units sold (Poisson thinning of arrivals, capped by stock when the scenario
+ * has a stock: a shop's history records sales), summed over the days of a period. The band
  * is the 5% and 95% order statistics (inverse empirical CDF) of each row's simulated units;
  * the coverage is the share of rows whose observed units lie inside it. About 0.9 when the
  * scenario and its parameter uncertainty describe the history; far lower when they do not
@@ -328,7 +329,7 @@ export function posteriorPredictiveCheck(result: CalibrationResult, options: Rep
         prices[0] = Math.max(1e-6, (sales.price[source] ?? 0) - lift / sensitivity);
         competitorColumn.forEach((column, index) => (prices[index + 1] = column >= 0 ? (sales.rivalPrices[column]?.[source] ?? Number.NaN) : Number.NaN));
         const outcome = market.stepPrices(prices);
-        if (row >= 0) simulated[draw * sales.rows + row] = (simulated[draw * sales.rows + row] ?? 0) + outcome.demand;
+        if (row >= 0) simulated[draw * sales.rows + row] = (simulated[draw * sales.rows + row] ?? 0) + outcome.sold;
       }
     }
   }
