@@ -17,7 +17,8 @@
  *                          the fit's normal approximation; observed units against the central
  *                          90% band of the simulated units, and the coverage
  *
- * Posterior-predictive check, method: `draws` parameter vectors theta_d ~ N(theta_hat, Cov)
+ * Posterior-predictive check, method: `draws` parameter vectors (default 200; fewer on long
+ * histories, so that draws x rows stays within 20 million, at least 20) theta_d ~ N(theta_hat, Cov)
  * (Cholesky of the covariance of the identified parameters; standard normals by Box-Muller
  * from the seeded stream (seed, 'posterior-predictive')). For each draw and store the scenario
  * is copied with its quality, price sensitivity and rival qualities moved by theta_d -
@@ -129,6 +130,8 @@ export interface CalibrationReport {
 }
 
 const defaultDraws = 200;
+/** Draws x rows held in memory by the predictive check (4 bytes each): 80 MB. */
+const maxSimulatedCells = 20_000_000;
 const defaultSeed = 1;
 
 /** Each row's fitted mean M_t s_t under the final fit. */
@@ -263,9 +266,11 @@ function quantileOfSorted(sorted: Float64Array, q: number): number {
  * observed units fall inside their simulated central 90% band.
  */
 export function posteriorPredictiveCheck(result: CalibrationResult, options: ReportOptions = {}): PredictiveCheck {
-  const draws = options.draws ?? defaultDraws;
+  const requested = options.draws ?? defaultDraws;
   const seed = options.seed ?? defaultSeed;
-  if (!Number.isInteger(draws) || draws < 20) throw configError('too few parameter draws', [{ path: ['draws'], message: `expected an integer >= 20 (a 90% band needs them), found ${draws}` }]);
+  if (!Number.isInteger(requested) || requested < 20) throw configError('too few parameter draws', [{ path: ['draws'], message: `expected an integer >= 20 (a 90% band needs them), found ${requested}` }]);
+  // Simulated units are held for every draw and row: fewer draws on long histories (at least 20).
+  const draws = Math.max(20, Math.min(requested, Math.floor(maxSimulatedCells / Math.max(1, result.rows.sales.rows))));
   const base: Scenario = validateScenario(options.scenario ?? result.scenario, 'the scenario of the predictive check');
   if (base.demand.kind !== 'logit') throw configError('the predictive check needs logit demand', [{ path: ['demand', 'kind'], message: `expected logit, found ${base.demand.kind}` }]);
   const { sales, period, logMarketSize } = result.rows;
