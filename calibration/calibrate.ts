@@ -183,7 +183,7 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
   // Returns: rate and lag distribution from a returns column into the returns block; without one, the default (none), listed.
   applyReturns(sales, periods.index, periodLength === 'week' ? 7 : 1, scenario, record);
   // Reference prices (calibration/reference-prices.ts): memory by profile likelihood, gain and loss; into the scenario only when the data support them.
-  applyReferencePrices(scenario, record, estimateReferencePrices(fullDesign, periods.index, sales.store), periodLength === 'week' ? 7 : 1);
+  applyReferencePrices(scenario, record, estimateReferencePrices(fullDesign, periods.index, sales.store, { baseFit: poisson }), periodLength === 'week' ? 7 : 1);
   if (endogeneity) record.endogeneity = endogeneity.record;
   if (sales.traffic) record.invertedShares = estimateInvertedShares({ design: fullDesign, instruments, cluster: periods.index });
   const rows: CalibrationRows = { sales, period: periods.index, firstHoldoutPeriod: holdout ? distinct[holdout.trainingPeriods] : undefined, logMarketSize: fittedLogMarketSize };

@@ -119,12 +119,13 @@ describe('reference prices', () => {
     expect(chiSquareUpperTail(3.841458820694124, 1)).toBeCloseTo(0.05, 10);
   });
 
-  // 30 simulated years (about 15 s on a loaded machine; 50 took 27 s). Measured: loss covered in
-  // 21 of these 30 years (70%; gain 28, memory 24), 41 of 50 years with seeds 100-149 (82%) and 23 of 30 two-year
-  // logs (77%): the loss estimate sits about 0.07 below its truth (0.73 for 0.8; 0.77 at the
-  // true memory) and the memory about 0.01 below. The issue asks for 90%: not reached, and
-  // reported so; the bounds below catch a broken estimator (a wrong series, a wrong sign).
-  const repetitions = 30;
+  // 50 simulated years (about 4 s). Measured on these seeds: loss covered in 40 of 50 (80%),
+  // gain 46 (92%), memory 41 (82%); 23 of 30 two-year logs for the loss (77%). The loss
+  // estimate sits about 0.07 below its truth at one year (0.73 for 0.8; 0.77 with the memory
+  // fixed at its truth, n = 1000 days; units drawn from the same means by our own Poisson
+  // draws give 0.80, unbiased). The issue asks for 90%: not reached, and reported so; the
+  // bounds below catch a broken estimator (a wrong series, a wrong sign, a lost column).
+  const repetitions = 50;
   it(`the loss, gain and memory intervals cover the truth in most of ${repetitions} simulated years`, () => {
     let lossCovered = 0;
     let gainCovered = 0;
@@ -138,8 +139,8 @@ describe('reference prices', () => {
       if (estimate.memory.lower <= truth.memory && truth.memory <= estimate.memory.upper) memoryCovered++;
     }
     const counts = `loss covered ${lossCovered}, gain ${gainCovered}, memory ${memoryCovered} of ${repetitions}`;
-    expect(lossCovered / repetitions, counts).toBeGreaterThanOrEqual(0.6);
+    expect(lossCovered / repetitions, counts).toBeGreaterThanOrEqual(0.7);
     expect(gainCovered / repetitions, counts).toBeGreaterThanOrEqual(0.85);
-    expect(memoryCovered / repetitions, counts).toBeGreaterThanOrEqual(0.7);
+    expect(memoryCovered / repetitions, counts).toBeGreaterThanOrEqual(0.74);
   }, 120_000);
 });
