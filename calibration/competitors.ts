@@ -40,7 +40,7 @@
  *                  (ours, or another rival), the best kept; k = 2.
  *   best-response  the logit best reply (env/stage-game.ts) to the others' last prices under
  *                  the fitted demand (given as input); the rival's unit cost, which the reply
- *                  depends on, is its parameter (grid of 13 then golden section); k = 2.
+ *                  depends on, is its parameter (7-point grid, then Gauss-Newton); k = 2.
  *                  Without a demand model it is not fitted (recorded so).
  * "Lowest other price" is over every other firm seen (ours and every rival column), as in
  * env/competitors/match.ts; a ratio follower may only follow a firm of the scenario.
@@ -490,85 +490,58 @@ function fitRatio(price: Float64Array, targets: readonly { name: string; last: F
   return best!;
 }
 
-const goldenRatio = (Math.sqrt(5) - 1) / 2;
 
-/** best-response: the logit best reply to the others' last prices; the rival's unit cost by grid then golden section. */
+/**
+ * best-response: the logit best reply to the others' last prices; the rival's unit cost c by
+ * Gauss-Newton from the best of a 7-point grid. With one segment of scale 1 the reply is
+ * c + (1 + W) / b (W the Lambert W of env/stage-game.ts), so d reply / d c = 1 / (1 + W) =
+ * 1 / (b (reply - c)): the derivative comes with the reply, and so does the information.
+ */
 function fitBestResponse(price: Float64Array, lastPrices: readonly Float64Array[], firm: number, demand: ResponseDemand): MeanFit {
   const firms = lastPrices.length;
   const scratch = new Float64Array(firms);
-  const rssOver = (unitCost: number, rows: Int32Array | undefined) => {
+  const sensitivity = demand.priceSensitivity;
+  const evaluate = (unitCost: number) => {
     const game = new LogitStageGame({
       firms: demand.qualities.map((quality, index) => ({ quality, unitCost: index === firm ? unitCost : 0 })),
-      segments: [{ weight: 1, priceSensitivity: demand.priceSensitivity, scale: 1 }],
+      segments: [{ weight: 1, priceSensitivity: sensitivity, scale: 1 }],
       outsideUtility: 0,
     });
     let rss = 0;
-    const count = rows ? rows.length : price.length;
-    for (let position = 0; position < count; position++) {
-      const index = rows ? (rows[position] ?? 0) : position;
+    let score = 0;
+    let information = 0;
+    for (let index = 0; index < price.length; index++) {
       for (let other = 0; other < firms; other++) scratch[other] = lastPrices[other]?.[index] ?? 0;
-      rss += ((price[index] ?? 0) - game.bestResponse(firm, scratch)) ** 2;
+      const reply = game.bestResponse(firm, scratch);
+      const slope = 1 / Math.max(1, sensitivity * (reply - unitCost));
+      const residual = (price[index] ?? 0) - reply;
+      rss += residual * residual;
+      score += residual * slope;
+      information += slope * slope;
     }
-    return rss;
+    return { unitCost, rss, score, information };
   };
-  // The cost is searched on at most 400 evenly spaced rows (one parameter needs no more); the RSS is then taken over every row.
-  const searchRows = price.length > 400 ? Int32Array.from({ length: 400 }, (_, index) => Math.floor((index * price.length) / 400)) : undefined;
-  const rssAt = (unitCost: number) => rssOver(unitCost, searchRows);
   let top = 0;
   for (const value of price) top = Math.max(top, value);
-  const gridPoints = 13;
-  let bestIndex = 0;
-  let bestRss = Number.POSITIVE_INFINITY;
-  const grid = Array.from({ length: gridPoints }, (_, index) => (top * index) / (gridPoints - 1));
-  grid.forEach((cost, index) => {
-    const rss = rssAt(cost);
-    if (rss < bestRss) {
-      bestRss = rss;
-      bestIndex = index;
-    }
-  });
-  let low = grid[Math.max(0, bestIndex - 1)] ?? 0;
-  let high = grid[Math.min(gridPoints - 1, bestIndex + 1)] ?? top;
-  let left = high - goldenRatio * (high - low);
-  let right = low + goldenRatio * (high - low);
-  let leftRss = rssAt(left);
-  let rightRss = rssAt(right);
-  for (let iteration = 0; iteration < 40 && high - low > 1e-6 * Math.max(1, top); iteration++) {
-    if (leftRss <= rightRss) {
-      high = right;
-      right = left;
-      rightRss = leftRss;
-      left = high - goldenRatio * (high - low);
-      leftRss = rssAt(left);
-    } else {
-      low = left;
-      left = right;
-      leftRss = rightRss;
-      right = low + goldenRatio * (high - low);
-      rightRss = rssAt(right);
-    }
+  const gridPoints = 7;
+  let best = evaluate(0);
+  for (let index = 1; index < gridPoints; index++) {
+    const next = evaluate((top * index) / (gridPoints - 1));
+    if (next.rss < best.rss) best = next;
   }
-  const candidates = [{ cost: grid[bestIndex] ?? 0, rss: bestRss }, { cost: left, rss: leftRss }, { cost: right, rss: rightRss }];
-  const chosen = candidates.reduce((winner, next) => (next.rss < winner.rss ? next : winner));
-  // d reply / d cost per row, by central differences, for the Gauss-Newton information.
-  const step = 1e-4 * Math.max(1, chosen.cost);
-  const replies = (unitCost: number) => {
-    const game = new LogitStageGame({
-      firms: demand.qualities.map((quality, index) => ({ quality, unitCost: index === firm ? unitCost : 0 })),
-      segments: [{ weight: 1, priceSensitivity: demand.priceSensitivity, scale: 1 }],
-      outsideUtility: 0,
-    });
-    return Float64Array.from(price, (_, index) => {
-      for (let other = 0; other < firms; other++) scratch[other] = lastPrices[other]?.[index] ?? 0;
-      return game.bestResponse(firm, scratch);
-    });
-  };
-  const above = replies(chosen.cost + step);
-  const below = replies(Math.max(0, chosen.cost - step));
-  const width = chosen.cost + step - Math.max(0, chosen.cost - step);
-  let information = 0;
-  for (let index = 0; index < price.length; index++) information += (((above[index] ?? 0) - (below[index] ?? 0)) / width) ** 2;
-  return { rss: searchRows ? rssOver(chosen.cost, undefined) : chosen.rss, meanParameters: 1, parameters: { unitCost: chosen.cost }, information: { unitCost: information } };
+  for (let iteration = 0; iteration < 50; iteration++) {
+    let step = best.score / best.information;
+    let next = evaluate(Math.max(0, best.unitCost + step));
+    // Step halving: every accepted step lowers the RSS.
+    while (next.rss > best.rss && Math.abs(step) > 1e-12 * Math.max(1, top)) {
+      step /= 2;
+      next = evaluate(Math.max(0, best.unitCost + step));
+    }
+    const moved = Math.abs(next.unitCost - best.unitCost);
+    if (next.rss <= best.rss) best = next;
+    if (moved <= 1e-9 * Math.max(1, top)) break;
+  }
+  return { rss: best.rss, meanParameters: 1, parameters: { unitCost: best.unitCost }, information: { unitCost: best.information } };
 }
 
 function median(values: Float64Array): number {
