@@ -440,7 +440,7 @@ export function poolStores(sales: PoolingSales, logMarketSize: Float64Array, fit
     const problems: Problem[] = [];
     const raw = sales.storeNames.map((name) => {
       const values = attributes.values.get(storeKey(name));
-      if (!values && problems.length < 20) problems.push({ path: [attributes.file, 'store', name], message: `expected a row for store ${name} (every store of the sales file needs its attributes), found none` });
+      if (!values && problems.length < 20) problems.push({ path: ['stores', name], message: `expected a row for store ${name} in ${attributes.file} (every store of the sales file needs its attributes), found none` });
       return values ?? [];
     });
     if (problems.length > 0) throw configError(`${attributes.file} lacks stores of the sales file`, problems);
@@ -547,10 +547,10 @@ export function readStoreAttributes(path: string, storeColumn: string, columns?:
   const header = Object.keys(records[0] ?? {});
   const key = header.find((name) => name.toLowerCase() === storeColumn.toLowerCase());
   const problems: Problem[] = [];
-  if (!key) problems.push({ path: [path, storeColumn], message: `expected a store column named ${storeColumn} (any case), found columns ${header.join(', ') || 'none'}` });
+  if (!key) problems.push({ path: ['stores', storeColumn], message: `expected a store column named ${storeColumn} (any case) in ${path}, found columns ${header.join(', ') || 'none'}` });
   const chosen = columns ?? header.filter((name) => name !== key);
-  for (const name of chosen) if (!header.includes(name)) problems.push({ path: [path, name], message: `expected an attribute column ${name}, found columns ${header.join(', ')}` });
-  if (chosen.length === 0) problems.push({ path: [path], message: 'expected at least one attribute column besides the store, found none' });
+  for (const name of chosen) if (!header.includes(name)) problems.push({ path: ['store-attributes', name], message: `expected an attribute column ${name} in ${path}, found columns ${header.join(', ')}` });
+  if (chosen.length === 0) problems.push({ path: ['stores'], message: `expected at least one attribute column besides the store in ${path}, found none` });
   if (problems.length > 0) throw configError(`${path} is not a store attribute table`, problems);
   const values = new Map<string, number[]>();
   records.forEach((record, index) => {
@@ -696,8 +696,12 @@ function withoutScenarioPath(estimate: CalibrationRecord['estimates'][number]): 
   return rest;
 }
 
-/** The pooling options from the command line's --stores, --store-attributes and --store. */
-export function poolingOptionsFromFlags(flags: { readonly stores?: string; readonly storeAttributes?: string; readonly store?: string }, storeColumn: string | undefined): PoolingOptions | undefined {
+/**
+ * The pooling options from the command line's --stores, --store-attributes and --store.
+ * Without --map the default map reads a column named `store` when there is one.
+ */
+export function poolingOptionsFromFlags(flags: { readonly stores?: string; readonly storeAttributes?: string; readonly store?: string; readonly map?: string }, mappedStoreColumn: string | undefined): PoolingOptions | undefined {
+  const storeColumn = mappedStoreColumn ?? (flags.map === undefined ? 'store' : undefined);
   if (flags.stores === undefined && flags.store === undefined) {
     if (flags.storeAttributes !== undefined) throw configError('--store-attributes needs --stores', [{ path: ['store-attributes'], message: 'expected --stores <file> with it, found none' }]);
     return undefined;

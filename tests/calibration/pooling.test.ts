@@ -19,7 +19,7 @@ import { describe, expect, it } from 'vitest';
 import { parseColumnMap } from '../../calibration/column-map.js';
 import { fitLogitNegativeBinomial, fitLogitPoisson } from '../../calibration/logit-poisson.js';
 import { readSales } from '../../calibration/reader.js';
-import { applyPooling, fitSecondLevel, fitStore, poolingRecord, poolStores, readStoreAttributes, shrink, type PoolingSales, type StoreAttributes } from '../../calibration/pooling.js';
+import { applyPooling, fitSecondLevel, fitStore, poolingOptionsFromFlags, poolingRecord, poolStores, readStoreAttributes, shrink, type PoolingSales, type StoreAttributes } from '../../calibration/pooling.js';
 import { RandomStream } from '../../env/random.js';
 import { normalFromUniforms, poissonFromUniform } from '../../env/sampling.js';
 import { validateScenario } from '../../scenarios/load.js';
@@ -246,11 +246,11 @@ describe('store attribute table: bad input', () => {
       writeFileSync(bad, 'Store,income\n1,10\n2,abc\n');
       expect(() => readStoreAttributes(bad, 'store')).toThrow(expect.objectContaining({ kind: 'config', problems: [expect.objectContaining({ path: ['row[2]', 'income'] })] }));
       writeFileSync(bad, 'shop,income\n1,10\n');
-      expect(() => readStoreAttributes(bad, 'store')).toThrow(expect.objectContaining({ kind: 'config', problems: [expect.objectContaining({ path: [bad, 'store'] })] }));
+      expect(() => readStoreAttributes(bad, 'store')).toThrow(expect.objectContaining({ kind: 'config', problems: [expect.objectContaining({ path: ['stores', 'store'] })] }));
       writeFileSync(bad, 'STORE,income\n1,10\n2,11\n3,9\n');
       const partial = readStoreAttributes(bad, 'store');
       expect(partial.columns).toEqual(['income']);
-      expect(() => poolStores(simulated.sales, simulated.logMarketSize, pooledFit(simulated), partial)).toThrow(expect.objectContaining({ kind: 'config', problems: expect.arrayContaining([expect.objectContaining({ path: [bad, 'store', '4'] })]) }));
+      expect(() => poolStores(simulated.sales, simulated.logMarketSize, pooledFit(simulated), partial)).toThrow(expect.objectContaining({ kind: 'config', problems: expect.arrayContaining([expect.objectContaining({ path: ['stores', '4'] })]) }));
       expect(() => readStoreAttributes(join(folder, 'absent.csv'), 'store')).toThrow(expect.objectContaining({ kind: 'not-found' }));
     } finally {
       rmSync(folder, { recursive: true, force: true });
@@ -302,4 +302,36 @@ describe('Dominick\'s orange juice: 83 stores of Tropicana Premium 64 oz', () =>
     expect(pooling.storeTable.every((entry) => entry.shrunken.elasticity.value < 0)).toBe(true);
     expect(poolingRecord(pooling, undefined).storeEstimates).toHaveLength(83);
   }, 60_000);
+});
+
+describe('when pooling runs', () => {
+  it('not below 3 stores unless asked; asked for with 2 stores, it is an error naming the store column', () => {
+    const simulated = simulateStores(11);
+    const twoStores: PoolingSales = { ...simulated.sales, store: simulated.sales.store.map((store) => store % 2), storeNames: ['1', '2'] };
+    const fit = pooledFit(simulated);
+    const built = { scenario: {} as never, record: { defaults: [] } as never };
+    expect(applyPooling(twoStores, simulated.logMarketSize, fit, 7, undefined, built).pooling).toBeUndefined();
+    expect(applyPooling(simulated.sales, simulated.logMarketSize, fit, 7, { enabled: false }, built).pooling).toBeUndefined();
+    expect(() => applyPooling(twoStores, simulated.logMarketSize, fit, 7, { store: '1' }, built)).toThrow(expect.objectContaining({ kind: 'config', problems: [expect.objectContaining({ path: ['store'] })] }));
+  });
+});
+
+describe('poolingOptionsFromFlags', () => {
+  it('reads the attribute table by the default map\'s store column, and refuses --stores when a given map has no store column', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'pricelab-pooling-flags-'));
+    try {
+      const file = join(folder, 'stores.csv');
+      writeFileSync(file, 'STORE,income,age\n1,10,30\n2,11,40\n');
+      // Without --map the default map reads a `store` column when the sales file has one.
+      const options = poolingOptionsFromFlags({ stores: file, storeAttributes: 'age', store: '2' }, undefined);
+      expect(options?.attributes?.columns).toEqual(['age']);
+      expect(options?.attributes?.values.get('2')).toEqual([40]);
+      expect(options?.store).toBe('2');
+      expect(() => poolingOptionsFromFlags({ stores: file, map: 'columns.json' }, undefined)).toThrow(expect.objectContaining({ kind: 'config', problems: [expect.objectContaining({ path: ['stores'] })] }));
+      expect(() => poolingOptionsFromFlags({ storeAttributes: 'age' }, 'store')).toThrow(/--store-attributes needs --stores/);
+      expect(poolingOptionsFromFlags({}, 'store')).toBeUndefined();
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
 });
