@@ -723,7 +723,8 @@ export function scenarioCompetitorFields(
   const latencyDays = chosen.latency * defaults.daysPerPeriod;
   const floorAndCost = () => {
     const floor = number('floor');
-    const unitCost = Math.min(defaults.unitCost, floor);
+    // floorMargin is at most 100 in the schema: a floor above 101 x the default cost raises the cost instead.
+    const unitCost = Math.max(Math.min(defaults.unitCost, floor), floor / 101);
     return { unitCost: round(unitCost), floorMargin: round(Math.min(100, Math.max(0, floor / Math.max(unitCost, 1e-12) - 1))) };
   };
   switch (chosen.kind) {

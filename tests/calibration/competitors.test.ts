@@ -191,15 +191,29 @@ describe('any price history', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 12, max: 60 }).chain((length) =>
-          fc.record({ ours: fc.array(price, { minLength: length, maxLength: length }), rival: fc.array(fc.oneof(price, fc.constant(10)), { minLength: length, maxLength: length }), latency: fc.integer({ min: 1, max: 4 }) }),
+          fc.record({
+            ours: fc.array(price, { minLength: length, maxLength: length }),
+            rival: fc.array(fc.oneof(price, fc.constant(10)), { minLength: length, maxLength: length }),
+            latency: fc.integer({ min: 1, max: 4 }),
+            defaultCost: fc.double({ min: 1e-4, max: 100, noNaN: true }),
+            undercut: fc.boolean(),
+          }),
         ),
-        ({ ours, rival, latency }) => {
+        ({ ours, rival, latency, defaultCost, undercut }) => {
+          // Half the cases: a rival that undercuts our last price by 0.5, above a floor of 6.
+          if (undercut) rival.forEach((_, index) => (rival[index] = index === 0 ? 10 : Math.max((ours[index - 1] ?? 10) - 0.5, 6)));
           const history: PriceHistory = { prices: [Float64Array.from(ours), Float64Array.from(rival)], period: Float64Array.from(ours, (_, index) => index), series: new Int32Array(ours.length) };
           const fit = fitRivalStrategy(history, 1, { demand: { qualities: [1, 1], priceSensitivity: 0.2 }, maxLatency: latency });
           for (const candidate of fit.candidates) expect(Number.isFinite(candidate.bic), candidate.kind).toBe(true);
-          const fields = scenarioCompetitorFields(fit, { unitCost: 1, daysPerPeriod: 1 });
+          const fields = scenarioCompetitorFields(fit, { unitCost: defaultCost, daysPerPeriod: 1 });
           expect(strategySchema.safeParse(fields.strategy).success, JSON.stringify(fields.strategy)).toBe(true);
           expect(fields.unitCost).toBeGreaterThanOrEqual(0);
+          // A match or undercut floor is unitCost x (1 + floorMargin), whatever the default cost.
+          const strategy = fields.strategy;
+          if (strategy.kind === 'match' || strategy.kind === 'undercut') {
+            const floor = Number(fit.chosen.parameters.floor);
+            expect(Math.abs(fields.unitCost * (1 + strategy.floorMargin) - floor)).toBeLessThanOrEqual(1e-5 * floor);
+          }
         },
       ),
       { numRuns: 150, seed: 15 },
