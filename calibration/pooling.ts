@@ -253,7 +253,10 @@ export function fitStore(sales: PoolingSales, logMarketSize: Float64Array, rowsO
   const elasticityFactor = rowsOf.length > 0 ? pass.elasticityFactor / rowsOf.length : 0;
   const [aa, ab, bb] = pass.negativeHessian;
   const determinant = aa * bb - ab * ab;
-  const identified = converged && positiveDefinite(pass.negativeHessian) && determinant > 1e-12 * Math.max(aa * bb, 1e-300) && Math.abs(phi[1]) < 1e6;
+  // With no units sold the likelihood rises as the quality falls without end: no estimate exists.
+  let units = 0;
+  for (const row of rowsOf) units += sales.units[row] ?? 0;
+  const identified = units > 0 && converged && positiveDefinite(pass.negativeHessian) && determinant > 1e-12 * Math.max(aa * bb, 1e-300) && Math.abs(phi[1]) < 1e6;
   if (!identified) return { phi, covariance: undefined, elasticityFactor, pearson: pass.pearson };
   return { phi, covariance: [bb / determinant, -ab / determinant, aa / determinant], elasticityFactor, pearson: pass.pearson };
 }
@@ -638,9 +641,12 @@ export function applyPooling(
   let pooling: PoolingResult;
   try {
     pooling = poolStores(sales, logMarketSize, fit, options?.attributes);
+    const nonFinite = firstNonFinite(poolingRecord(pooling, undefined), 'pooling');
+    if (nonFinite !== undefined) throw configError('the pooling across stores is degenerate', [{ path: ['pooling'], message: `expected finite estimates, found ${nonFinite} not finite` }]);
   } catch (error) {
-    if (asked || !(error instanceof PricelabError)) throw error;
-    const reason = `${error.message}: ${error.problems.map((problem) => problem.message).join('; ')}`;
+    // Asked for (attributes, a store), a failure is the command's error; on by default, it is a listed default.
+    if (asked) throw error;
+    const reason = error instanceof PricelabError ? `${error.message}: ${error.problems.map((problem) => problem.message).join('; ')}` : `the pooling failed: ${(error as Error).message}`;
     return { ...built, record: { ...built.record, defaults: [...built.record.defaults, { field: 'pooling', value: 'not done', reason }] }, pooling: undefined };
   }
   if (built.record.endogeneity?.choice === 'instrumented') {
@@ -688,6 +694,25 @@ export function applyPooling(
     calibration: record,
   };
   return { scenario, record, pooling };
+}
+
+/** The path of the first number that is not finite in a JSON-like value, or undefined. */
+function firstNonFinite(value: unknown, path: string): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : path;
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index++) {
+      const found = firstNonFinite(value[index], `${path}[${index}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const [key, entry] of Object.entries(value)) {
+      const found = firstNonFinite(entry, `${path}.${key}`);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
 }
 
 function withoutScenarioPath(estimate: CalibrationRecord['estimates'][number]): CalibrationRecord['estimates'][number] {

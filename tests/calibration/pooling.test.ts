@@ -335,3 +335,17 @@ describe('poolingOptionsFromFlags', () => {
     }
   });
 });
+
+describe('pooling on by default never breaks a calibration', () => {
+  it('a degenerate pooling (no store has its own fit) is listed among the defaults, not thrown', () => {
+    const simulated = simulateStores(12);
+    // No store sold anything: none can place its own quality and sensitivity.
+    const flat: PoolingSales = { ...simulated.sales, units: new Float64Array(simulated.sales.rows) };
+    const fit = pooledFit(simulated);
+    const built = { scenario: {} as never, record: { defaults: [] } as unknown as Parameters<typeof applyPooling>[5]['record'] };
+    const result = applyPooling(flat, simulated.logMarketSize, fit, 7, undefined, built);
+    expect(result.pooling).toBeUndefined();
+    expect(result.record.defaults).toEqual([expect.objectContaining({ field: 'pooling', value: 'not done' })]);
+    expect(() => applyPooling(flat, simulated.logMarketSize, fit, 7, { attributes: simulated.attributes }, built)).toThrow();
+  });
+});
