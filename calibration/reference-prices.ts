@@ -31,7 +31,8 @@
  * data support reference prices at all: the likelihood-ratio test of g = l = 0 at the best
  * memory against chi-square with 2 df (the memory is not identified under g = l = 0, so the
  * p-value is somewhat optimistic: Davies 1987), plus a profile that is not flat and at least
- * 10 price rises and 10 price cuts.
+ * 10 price rises and 10 price cuts, a converged fit, and no gain or loss whose interval lies
+ * below zero (the model's signs contradicted).
  *
  * Nothing here draws random numbers; the fits are calibration/logit-poisson.ts's.
  */
@@ -338,9 +339,13 @@ export function estimateReferencePrices(base: LogitPoissonData, period: Float64A
   const profile = [...fits.keys()].sort((a, b) => a - b).map((memory) => ({ memory, logLikelihood: profileAt(memory) }));
   const flat = lower <= memoryRange[0] && upper >= memoryRange[1];
   const identified = fit.converged && Number.isFinite(gain.standardError) && Number.isFinite(loss.standardError);
+  // A gain or loss significantly below zero contradicts the model (a price above the reference that raises utility).
+  const wrongSign = [gain, loss].filter((parameter) => parameter.upper < 0).map((parameter) => `${parameter.name} ${parameter.value.toPrecision(3)} (${parameter.lower.toPrecision(3)}, ${parameter.upper.toPrecision(3)})`);
   const reason = !identified
     ? `the fit with reference terms did not converge to finite standard errors at memory ${bestMemory.toFixed(3)}`
-    : noReferenceTest.pValue >= level
+    : wrongSign.length > 0
+      ? `the data contradict the reference-price model: ${wrongSign.join(', ')} is below zero (promotions or a price pattern the model lacks may drive it)`
+      : noReferenceTest.pValue >= level
       ? `no reference effect: the likelihood-ratio test of gain = loss = 0 gives ${statistic.toPrecision(3)} (p = ${noReferenceTest.pValue.toPrecision(3)}, chi-square 2 df)`
       : flat
         ? `the profile likelihood is flat over the memory (every memory in [0, 0.99] is within ${profileCutoff.toFixed(2)} of the maximum): the memory is not identified`

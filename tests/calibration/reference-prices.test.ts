@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { buildMarketModel } from '../../env/model.js';
 import { MarketSimulation } from '../../env/market.js';
 import { RandomStream } from '../../env/random.js';
-import type { LogitPoissonData } from '../../calibration/logit-poisson.js';
+import { logitShare, type LogitPoissonData } from '../../calibration/logit-poisson.js';
 import { applyReferencePrices, chiSquareUpperTail, estimateReferencePrices, referencePriceSeries } from '../../calibration/reference-prices.js';
 import type { CalibrationRecord } from '../../scenarios/calibration-record.js';
 import { calibrationRecordSchema } from '../../scenarios/calibration-record.js';
@@ -112,6 +112,22 @@ describe('reference prices', () => {
     expect(record.defaults.map((entry) => entry.field)).toContain('demand.segments[].referencePrice');
     if (scenario.demand.kind !== 'logit') throw new Error('logit expected');
     expect(scenario.demand.segments[0]?.referencePrice).toBeUndefined();
+  });
+
+  it('leaves the default when the data contradict the model\'s signs (a loss below zero)', () => {
+    const log = simulate(scenarioWith(undefined), 14, 365);
+    // Units at their means under a "loss" of -0.5: a price above the reference raises utility.
+    const reference = referencePriceSeries(log.data.price, log.period, log.store, 0.6);
+    const units = log.data.units.map((_, row) => {
+      const price = log.data.price[row] ?? 0;
+      const above = Math.max(0, price - (reference[row] ?? 0));
+      const share = logitShare([8, 0.45, 0.5, 7.5, 8.5], price, [above], log.data.rivalPrices.map((column) => column[row] ?? 0));
+      return Math.round(Math.exp(log.data.logMarketSize[row] ?? 0) * share);
+    });
+    const estimate = estimateReferencePrices({ ...log.data, units }, log.period, log.store);
+    expect(estimate.loss.upper).toBeLessThan(0);
+    expect(estimate.supported).toBe(false);
+    expect(estimate.reason).toMatch(/contradict/);
   });
 
   it('computes chi-square tails (2 df: exp(-x/2))', () => {
