@@ -183,6 +183,18 @@ describe('the calibration report', () => {
     expect(posteriorPredictiveCheck(result, { draws, seed: 4 }).lower).not.toEqual(again.lower);
   });
 
+  it('leaves the holdout chart out without a holdout, and says so on the page', async () => {
+    const path = join(folder, 'shop.csv');
+    const noHoldout = await calibrateFile(path, { map, periodLength: 'day', holdout: 0 });
+    const report = await writeCalibrationReport(join(folder, 'no-holdout.html'), noHoldout, { draws: 20, seed: 3 });
+    expect(report.warnings).toEqual([]);
+    expect(report.report.charts.map((chart) => chart.name)).toEqual(reportChartNames.filter((name) => name !== 'holdout'));
+    expect(readFileSync(report.html, 'utf8')).toContain('No holdout');
+    expect(report.report.figures.holdout).toBeNull();
+    // Without a holdout nothing is shaded: the observed-fitted chart has only its series layer.
+    expect((report.report.figures.charts['observed-fitted'] as { holdout: unknown[] }).holdout).toEqual([]);
+  }, 30_000);
+
   it('refuses a report path it cannot write, naming it', () => {
     const missing = join(folder, 'no-such-folder', 'calibration.html');
     expect(() => checkReportPath(missing)).toThrow(PricelabError);
