@@ -251,6 +251,49 @@ describe('calibrateSales puts the chosen strategy in the scenario', () => {
     }
   });
 
+  it('keeps the random-walk default, listed with its reason, when no two periods are consecutive', () => {
+    const rows = 300;
+    const exploration = createStream(5, 'exploration');
+    const units = createStream(5, 'customers');
+    const noiseStream = createStream(5, 'noise');
+    const price = new Float64Array(rows);
+    const rival = new Float64Array(rows);
+    const sold = new Float64Array(rows);
+    for (let row = 0; row < rows; row++) {
+      price[row] = 8 + 4 * exploration();
+      rival[row] = row === 0 ? 10 : 1.08 * (price[row - 1] ?? 10) + noise * normalFromUniforms(noiseStream(), noiseStream());
+      // Units around a logit-like mean falling in our price, rising in the rival's.
+      sold[row] = Math.round(60 * Math.exp(-0.3 * ((price[row] ?? 0) - 10) + 0.2 * ((rival[row] ?? 0) - 10)) * (0.8 + 0.4 * units()));
+    }
+    const sales: SalesData = {
+      rows,
+      period: Float64Array.from({ length: rows }, (_, index) => index + 1),
+      periodKind: 'index',
+      units: sold,
+      price,
+      cost: undefined,
+      traffic: undefined,
+      rivalPrices: [rival],
+      rivalNames: ['Rival A'],
+      promotions: [],
+      promotionNames: [],
+      store: new Int32Array(rows),
+      storeNames: ['all'],
+      product: undefined,
+      map: parseColumnMap({ period: 'period', units: 'units', price: 'price', rivalPrices: ['Rival A'] }, 'map'),
+      source: { path: 'sales.csv', sha256: '0'.repeat(64), bytes: 1, format: 'csv' },
+      rowsRead: rows,
+      rowsFiltered: 0,
+    } as SalesData;
+    // Weekly dates read as daily periods: no two rows are one period apart.
+    const weekly = { ...sales, period: Float64Array.from({ length: rows }, (_, index) => 20_000 + 7 * index), periodKind: 'date' as const };
+    const result = calibrateSales(weekly, { map: sales.map, holdout: 0 });
+    expect(result.scenario.competitors?.[0]?.strategy.kind).toBe('random-walk');
+    expect(result.record.defaults.find((entry) => entry.field === 'competitors[0].strategy')?.reason).toMatch(/too few pairs of consecutive periods/);
+    expect(result.record.competitorStrategies).toBeUndefined();
+    expect(() => validateScenario(result.scenario, 'calibrated')).not.toThrow();
+  });
+
   it('a ratio follower of our price becomes the competitor\'s strategy, its fit in the record', () => {
     const rows = 300;
     const exploration = createStream(5, 'exploration');
