@@ -493,8 +493,8 @@ function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildCon
     const strategyFit = strategyFits[position];
     const fitted = strategyFit ? scenarioCompetitorFields(strategyFit, { unitCost: round(rivalCost), daysPerPeriod }) : undefined;
     if (!fitted?.unitCostFitted) {
-      const capped = fitted !== undefined && fitted.unitCost < round(rivalCost);
-      defaults.push({ field: `competitors[${position}].unitCost`, value: fitted?.unitCost ?? round(rivalCost), reason: `rival costs are not observed: our unit cost scaled by the rival's mean price over ours${capped ? `, capped at the fitted floor of its ${fitted.strategy.kind} strategy` : ''}` });
+      const moved = fitted !== undefined && fitted.unitCost !== round(rivalCost);
+      defaults.push({ field: `competitors[${position}].unitCost`, value: fitted?.unitCost ?? round(rivalCost), reason: `rival costs are not observed: our unit cost scaled by the rival's mean price over ours${moved ? `, moved so that unitCost x (1 + floorMargin) is the fitted floor of its ${fitted.strategy.kind} strategy` : ''}` });
     }
     if (!fitted) {
       defaults.push({
@@ -515,7 +515,7 @@ function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildCon
 
   defaults.push({ field: 'demand.outsideUtility', value: 0, reason: 'utilities are identified up to location: the outside option is the zero' });
   defaults.push({ field: 'demand.segments[0].scale', value: 1, reason: 'utilities are identified up to scale: mu = 1, so quality and sensitivity are in units of mu' });
-  defaults.push({ field: 'demand.segments', value: 'one segment', reason: 'segments are not estimated yet (issue 15 item 3)' });
+  defaults.push({ field: 'demand.segments', value: 'one segment', reason: 'not tested: give a customer choice panel (--panel) for latent classes, or --segment-test to test a second, price-sensitive segment from the sales (docs/calibration.md, Segments)' });
   if (promotionCount > 0) {
     defaults.push({ field: 'promotions', value: 'recorded only', reason: 'the scenario schema has no promotion calendar: the lifts are in calibration.estimates, the scenario prices without promotions' });
   }
