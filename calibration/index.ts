@@ -7,3 +7,4 @@ export { historicalOptionsFor, historicalPath, historicalPrefix, parseHistorical
 export { competitorKinds, fitCompetitorStrategies, fitRivalStrategy, type CompetitorFitOptions, type CompetitorKind, type PriceHistory, type RivalStrategyFit, type StrategyCandidate } from './competitors.js';
 export { estimateEndogeneity, priceInstruments, leastSquares, twoStageLeastSquares, type EndogeneityOptions, type EndogeneityResult, type PriceInstrument } from './endogeneity.js';
 export { estimateInvertedShares, type InvertedSharesOptions, type InvertedSharesRecord } from './inverted-shares.js';
+export { calibrationReport, checkReportPath, posteriorPredictiveCheck, priceResponse, writeCalibrationReport, type CalibrationReport, type PredictiveCheck, type ReportFigures, type ReportOptions } from './report.js';
