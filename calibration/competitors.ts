@@ -50,6 +50,9 @@
  * sqrt(sum of squared derivatives of the mean); the walk's step +- 1.96 step / sqrt(2 n); a
  * two-bound floor (a threshold) gets the range of values that split the periods the same way.
  *
+ * Festival periods (a festival column): the simulator posts every rival's regular price x (1 -
+ * competitorDiscount) then, so no pair of periods with a festival period in it is used.
+ *
  * Several stores: one fit pooled over the stores' series (shared parameters, one competitor
  * per rival column in the scenario); the fixed price's change points are common to the
  * stores. At most `maxTransitions` transitions are used (default 20,000; 2,000 for a sales
@@ -114,6 +117,11 @@ export interface PriceHistory {
   readonly series: Int32Array;
   /** Names of the firms (for the ratio follower's target); default focal, firm-1, ... */
   readonly names?: readonly string[];
+  /**
+   * 1 for rows whose prices are not the strategies' own (festival periods, where the
+   * simulator discounts every rival's regular price): no pair with such a row is used.
+   */
+  readonly leaveOut?: Uint8Array;
 }
 
 /** The demand the best response replies under: the calibrated logit (one segment, scale 1, outside utility 0). */
@@ -144,10 +152,14 @@ export const minimumTransitions = 10;
 /** Pairs of consecutive periods of the history (rows one period after the row before, same series). */
 export function transitionCount(history: PriceHistory): number {
   let count = 0;
-  for (let row = 1; row < history.period.length; row++) {
-    if (history.series[row] === history.series[row - 1] && (history.period[row] ?? 0) - (history.period[row - 1] ?? 0) === 1) count++;
-  }
+  for (let row = 1; row < history.period.length; row++) if (isTransition(history, row)) count++;
   return count;
+}
+
+/** Row follows the row before: same series, one period later, neither of them left out. */
+function isTransition(history: PriceHistory, row: number): boolean {
+  if (history.leaveOut && (history.leaveOut[row] === 1 || history.leaveOut[row - 1] === 1)) return false;
+  return history.series[row] === history.series[row - 1] && (history.period[row] ?? 0) - (history.period[row - 1] ?? 0) === 1;
 }
 
 /** Transitions of one rival: its price at t and every firm's price at t - 1. */
@@ -164,9 +176,7 @@ interface Transitions {
 function transitionsOf(history: PriceHistory, firm: number, maxTransitions: number): Transitions {
   const rows = history.period.length;
   const kept: number[] = [];
-  for (let row = 1; row < rows && kept.length < maxTransitions; row++) {
-    if (history.series[row] === history.series[row - 1] && (history.period[row] ?? 0) - (history.period[row - 1] ?? 0) === 1) kept.push(row);
-  }
+  for (let row = 1; row < rows && kept.length < maxTransitions; row++) if (isTransition(history, row)) kept.push(row);
   const count = kept.length;
   const own = history.prices[firm]!;
   const lastPrices = history.prices.map((column) => Float64Array.from(kept, (row) => column[row - 1] ?? Number.NaN));
@@ -686,6 +696,7 @@ export function fitCompetitorStrategies(sales: SalesData, options: SalesCompetit
     period: Float64Array.from(order, (row) => periodOf(row)),
     series: Int32Array.from(order, (row) => sales.store[row] ?? 0),
     names,
+    ...(sales.festival ? { leaveOut: Uint8Array.from(order, (row) => ((sales.festival?.label[row] ?? -1) >= 0 ? 1 : 0)) } : {}),
   };
   const demand = options.demand;
   // A rival left out of the scenario has a quality the fit ran towards minus infinity: kept finite, its share is nil.

@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { calibrateSales } from '../../calibration/calibrate.js';
 import { parseColumnMap } from '../../calibration/column-map.js';
-import { competitorKinds, competitorSummaryLines, fitRivalStrategy, scenarioCompetitorFields, type CompetitorKind, type PriceHistory, type RivalStrategyFit } from '../../calibration/competitors.js';
+import { competitorKinds, competitorSummaryLines, fitCompetitorStrategies, fitRivalStrategy, scenarioCompetitorFields, type CompetitorKind, type PriceHistory, type RivalStrategyFit } from '../../calibration/competitors.js';
 import { readSales, type SalesData } from '../../calibration/reader.js';
 import { createStrategy } from '../../env/competitors/create.js';
 import type { PricingStrategy } from '../../env/competitors/strategy.js';
@@ -182,6 +182,43 @@ describe('competitor strategies on simulated rival series (known answers)', () =
     expect(fit.chosen.kind).toBe('undercut');
     expect({ latency: fit.chosen.latency, phase: fit.chosen.phase }).toEqual({ latency: 3, phase: 1 });
     expect(relative(fit.chosen.parameters.amount, 0.5)).toBeLessThan(0.1);
+  });
+});
+
+describe('festival periods', () => {
+  it('are left out: a rival that cuts 30% on festival days is still read as the undercutter it is', () => {
+    const rows = 150;
+    const exploration = createStream(21, 'exploration');
+    const noiseStream = createStream(21, 'noise');
+    const festive = (row: number) => row % 30 >= 25;
+    const price = new Float64Array(rows);
+    const rival = new Float64Array(rows);
+    let regular = 10;
+    for (let row = 0; row < rows; row++) {
+      price[row] = 8 + 4 * exploration();
+      if (row > 0) regular = Math.max((price[row - 1] ?? 10) - 0.5, 8.4) + noise * normalFromUniforms(noiseStream(), noiseStream());
+      rival[row] = festive(row) ? 0.7 * regular : regular;
+    }
+    const base = {
+      rows,
+      period: Float64Array.from({ length: rows }, (_, index) => index),
+      periodKind: 'index',
+      units: new Float64Array(rows),
+      price,
+      rivalPrices: [rival],
+      rivalNames: ['rival'],
+      store: new Int32Array(rows),
+      storeNames: ['all'],
+    } as unknown as SalesData;
+    const withFestivals = { ...base, festival: { label: Int32Array.from({ length: rows }, (_, row) => (festive(row) ? 0 : -1)), names: ['sale'] } } as SalesData;
+    const fit = fitCompetitorStrategies(withFestivals, { periodLength: 'day', maxLatency: 1 })[0];
+    expect(fit?.chosen.kind).toBe('undercut');
+    expect(relative(fit?.chosen.parameters.amount, 0.5)).toBeLessThan(0.1);
+    // 149 pairs, less the 6 touching each of the four inner 5-day festivals and the 5 of the last one.
+    expect(fit?.observations).toBe(149 - 4 * 6 - 5);
+    // The same prices without the festival column: the discounted days spoil the fit.
+    const blind = fitCompetitorStrategies(base, { periodLength: 'day', maxLatency: 1 })[0];
+    expect(blind?.chosen.kind !== 'undercut' || relative(blind.chosen.parameters.amount, 0.5) >= 0.1).toBe(true);
   });
 });
 
