@@ -224,8 +224,10 @@ describe('a second segment from aggregates (likelihood-ratio test)', () => {
     expect(chiBarSquareUpperTail(0, 4)).toBe(1);
   });
 
+  // 10 logs keep this under 15 s. Measured once over 60 one-segment years (seeds 101-160): 0
+  // rejections, not 5%: the chi-bar-square p-value is conservative here (docs/calibration.md).
   const repetitions = 10;
-  it(`one-segment logs: the test rejects in about 5% of ${repetitions} years; a two-segment log is rejected`, () => {
+  it(`one-segment logs: the test rejects in at most 2 of ${repetitions} years; a two-segment log is rejected`, () => {
     const oneSegment = withSegments([{ arrivalRate: 45, priceSensitivity: 0.45 }]);
     let rejections = 0;
     for (let seed = 1; seed <= repetitions; seed++) {
