@@ -30,8 +30,14 @@ describe('pricelab calibrate', () => {
       'quality',
       'priceSensitivity',
       ...['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'].map((day) => `dayOfWeek:${day}`),
+      // a year of history: the annual season's first Fourier pair (docs/calibration.md, Calendar and weather)
+      'season:sin1',
+      'season:cos1',
       'rivalQuality:price_mass-merchant',
       'rivalQuality:price_boutique-roaster',
+      // each rival's strategy as the simulator plays it: the log's rivals undercut and walk
+      'competitor:price-mass-merchant.undercut.amount',
+      'competitor:price-boutique-roaster.random-walk.step',
     ]);
     expect(report.holdout.wape.model).toBeLessThan(report.holdout.wape.mean ?? 0);
     const scenario = JSON.parse(readFileSync(out, 'utf8')) as { calibration: { source: { rows: number; firstPeriod: string } }; startDate: string };
