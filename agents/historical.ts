@@ -25,6 +25,9 @@ import { FeatureReader, nearestIndex, ruleAgent } from './rule-agent.js';
 
 export const historicalKind = 'historical-replay';
 
+/** The policy spec of a replayed sales file: `historical:<sales file>[#<map.json>]` (calibration/historical.ts reads it). */
+export const historicalPrefix = 'historical:';
+
 const priceChangeSchema = z.strictObject({
   day: z.number().int().min(0).describe('days since the first period of the history'),
   price: z.number().positive().describe('the price from this day until the next change'),

@@ -23,12 +23,12 @@
  * of the same period with different prices. Nothing here is random.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { historicalConfigSchema, type HistoricalConfig } from '../agents/historical.js';
+import { historicalConfigSchema, historicalPrefix, type HistoricalConfig } from '../agents/historical.js';
 import { PricelabError, configError, type Problem } from '../env/errors.js';
 import { defaultColumnMap, parseColumnMap } from './column-map.js';
 import { readSales, type SalesData } from './reader.js';
 
-export const historicalPrefix = 'historical:';
+export { historicalPrefix };
 
 export interface HistoricalSpec {
   /** The sales file. */

@@ -18,10 +18,10 @@ import { makeEnv } from '../env/env.js';
 import { PricelabError, configError, type Problem } from '../env/errors.js';
 import { buildMarketModel } from '../env/model.js';
 import { loadScenario } from '../scenarios/load.js';
+import type { Scenario } from '../scenarios/schema.js';
 import { analyse, learningCurves } from './compare/analyse.js';
 import { armNameOf, armSpecOf, parseArms, type Arm, type ArtifactResolver } from './compare/arms.js';
-import type { HistoricalConfig } from '../agents/historical.js';
-import { historicalOptionsFor, historicalPrefix, readHistoricalPolicy, type HistoricalOptions } from '../calibration/historical.js';
+import { historicalPrefix, type HistoricalConfig } from '../agents/historical.js';
 import { kpiDefinition, kpiNames } from './compare/kpis.js';
 import { episodeLimit, runComparison, seedLimit, type ComparisonRun, type RunHooks } from './compare/run.js';
 import { comparisonSchemaVersion, type ArmIdentity, type ComparisonSummary } from './compare/summary-schema.js';
@@ -60,8 +60,16 @@ export interface CompareOptions {
   readonly guardrails?: Guardrails;
   /** Resolves `registry:` arms and folders inside the registry to a folder and its recorded hash (the CLI passes serving's). */
   readonly resolveArtifact?: ArtifactResolver;
+  /**
+   * Reads a `historical:` arm's sales file into its price path on the scenario's calendar
+   * (the CLI passes calibration/historical.ts: calibration sits above experiments, so it is
+   * handed in, as resolveArtifact is). Without it a `historical:` arm is refused.
+   */
+  readonly readHistory?: HistoryReader;
   readonly hooks?: RunHooks;
 }
+
+export type HistoryReader = (spec: string, scenario: Scenario) => Promise<HistoricalConfig>;
 
 export interface ComparisonOutcome {
   readonly summary: ComparisonSummary;
@@ -89,7 +97,7 @@ export async function compare(options: CompareOptions): Promise<ComparisonOutcom
   const primary = kpiDefinition(primaryKpi);
   if (!primary || primary.direction === 'none') problems.push({ path: ['primaryKpi'], message: `expected a KPI with a better direction (${kpiNames.filter((name) => kpiDefinition(name)?.direction !== 'none').join(', ')}), found "${primaryKpi}"` });
   const env = makeEnv(model);
-  const histories = await readHistories(options.arms, historicalOptionsFor(loaded.scenario));
+  const histories = await readHistories(options.arms, loaded.scenario, options.readHistory);
   let arms: Arm[] = [];
   try {
     arms = parseArms(options.arms, options.configFiles ?? new Map(), {
@@ -154,13 +162,14 @@ export async function compare(options: CompareOptions): Promise<ComparisonOutcom
  * the comparison with its own problems, under the arm's place in --agents (a missing file
  * is not-found, exit 3).
  */
-async function readHistories(written: readonly string[], historical: HistoricalOptions): Promise<Map<string, HistoricalConfig>> {
+async function readHistories(written: readonly string[], scenario: Scenario, readHistory: HistoryReader | undefined): Promise<Map<string, HistoricalConfig>> {
   const histories = new Map<string, HistoricalConfig>();
   for (const [index, arm] of written.entries()) {
     const spec = armSpecOf(arm);
     if (!spec.startsWith(historicalPrefix) || histories.has(spec)) continue;
+    if (!readHistory) throw configError(`arm ${spec}: no history reader was given to read its sales file`, [{ path: ['agents', index], message: `expected a caller that reads historical: files (the pricelab CLI does), found "${spec}"` }]);
     try {
-      histories.set(spec, await readHistoricalPolicy(spec, historical));
+      histories.set(spec, await readHistory(spec, scenario));
     } catch (error) {
       if (!(error instanceof PricelabError) || error.kind !== 'config') throw error;
       const problems = error.problems.length > 0 ? error.problems : [{ path: [], message: error.message }];

@@ -10,6 +10,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { guardrailsSchema, type Guardrails } from '../../agents/guardrails.js';
+import { historicalOptionsFor, readHistoricalPolicy } from '../../calibration/historical.js';
 import { PricelabError } from '../../env/errors.js';
 import { compare, parseConfigOptions, splitArmList, type ComparisonSummary } from '../../experiments/compare.js';
 import { kpiDefinitions } from '../../experiments/compare/kpis.js';
@@ -92,6 +93,8 @@ async function compareCommand(scenario: string, options: CompareCommandOptions):
     ...(options.guardrails === undefined ? {} : { guardrails: readGuardrails(options.guardrails) }),
     // registry:name@version arms, and folders inside the registry, are checked against the registry row.
     resolveArtifact: (spec) => registeredArtifactFor(spec),
+    // historical:<sales file> arms: read by calibration (above experiments), on the scenario's calendar.
+    readHistory: (spec, scenario) => readHistoricalPolicy(spec, historicalOptionsFor(scenario)),
     hooks: {
       onProgress: (done, total, label) => {
         progress ??= progressBar(total, 'steps', jsonToStdout);
