@@ -199,7 +199,9 @@ export async function benchCalibration(options: CalibrationBenchOptions = {}): P
     return { calibration, reference, calibrationOverReference: ratio };
   };
 
-  const orangeJuiceFile = options.orangeJuiceFile ?? fileURLToPath(new URL('../../shared/data/orangejuice/orangejuice.csv.gz', import.meta.url));
+  // ../shared beside the project: two folders up from calibration/bench.ts, three from dist/calibration/bench.js.
+  const candidates = ['../../shared/data/orangejuice/orangejuice.csv.gz', '../../../shared/data/orangejuice/orangejuice.csv.gz'].map((relative) => fileURLToPath(new URL(relative, import.meta.url)));
+  const orangeJuiceFile = options.orangeJuiceFile ?? candidates.find((candidate) => existsSync(candidate)) ?? candidates[0]!;
   let orangeJuice: Record<string, unknown>;
   if (options.skipOrangeJuice) orangeJuice = { skipped: 'asked to skip' };
   else if (!existsSync(orangeJuiceFile)) orangeJuice = { skipped: `${orangeJuiceFile} is absent` };
