@@ -50,6 +50,7 @@ import betainc from '@stdlib/math-base-special-betainc';
 import gammainc from '@stdlib/math-base-special-gammainc';
 import gammaln from '@stdlib/math-base-special-gammaln';
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
+import { goldenSectionMaximum } from './golden-section.js';
 
 export interface LogitPoissonData {
   readonly rows: number;
@@ -534,30 +535,6 @@ function identifiedCovariance(negativeHessian: Float64Array, size: number): numb
   const inverted = inverse(block);
   kept.forEach((row, rowIndex) => kept.forEach((column, columnIndex) => ((covariance[row] as number[])[column] = inverted.get(rowIndex, columnIndex))));
   return covariance;
-}
-
-function goldenSectionMaximum(objective: (x: number) => number, low: number, high: number, tolerance: number): number {
-  const ratio = (Math.sqrt(5) - 1) / 2;
-  let left = high - ratio * (high - low);
-  let right = low + ratio * (high - low);
-  let leftValue = objective(left);
-  let rightValue = objective(right);
-  while (high - low > tolerance) {
-    if (leftValue < rightValue) {
-      low = left;
-      left = right;
-      leftValue = rightValue;
-      right = low + ratio * (high - low);
-      rightValue = objective(right);
-    } else {
-      high = right;
-      right = left;
-      rightValue = leftValue;
-      left = high - ratio * (high - low);
-      leftValue = objective(left);
-    }
-  }
-  return (low + high) / 2;
 }
 
 function assemble(data: LogitPoissonData, result: NewtonResult, options: FitOptions, dispersionSize: number): LogitPoissonFit {

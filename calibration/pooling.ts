@@ -46,6 +46,7 @@ import { PricelabError, configError, type Problem } from '../env/errors.js';
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
 import type { ScenarioInput } from '../scenarios/schema.js';
 import type { SalesData } from './reader.js';
+import { goldenSectionMaximum } from './golden-section.js';
 
 export const z95 = 1.959963984540054;
 /** chi-square(1) 95% quantile: the profile likelihood-ratio cut-off for tau's interval. */
@@ -290,30 +291,6 @@ function weightedLeastSquares(estimates: readonly number[], variances: readonly 
   const lower = cholesky.lowerTriangularMatrix;
   for (let p = 0; p < columns; p++) logDeterminant += 2 * Math.log(lower.get(p, p));
   return { beta: Float64Array.from(beta), xtwx, restrictedLogLikelihood: -0.5 * (logVariance + logDeterminant + residualSquares) };
-}
-
-function goldenSectionMaximum(objective: (x: number) => number, low: number, high: number, tolerance: number): number {
-  const ratio = (Math.sqrt(5) - 1) / 2;
-  let left = high - ratio * (high - low);
-  let right = low + ratio * (high - low);
-  let leftValue = objective(left);
-  let rightValue = objective(right);
-  while (high - low > tolerance) {
-    if (leftValue < rightValue) {
-      low = left;
-      left = right;
-      leftValue = rightValue;
-      right = low + ratio * (high - low);
-      rightValue = objective(right);
-    } else {
-      high = right;
-      right = left;
-      rightValue = leftValue;
-      left = high - ratio * (high - low);
-      leftValue = objective(left);
-    }
-  }
-  return (low + high) / 2;
 }
 
 /**

@@ -32,6 +32,7 @@ import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
 import type { ScenarioInput } from '../scenarios/schema.js';
 import type { SalesData } from './reader.js';
+import { goldenSectionMaximum } from './golden-section.js';
 
 export interface ReturnsFit {
   /** Return probability per unit sold, with its 95% interval. */
@@ -93,30 +94,6 @@ function profile(series: ReturnsSeries, firstRow: number, minLag: number, window
   const rate = returned / convolved;
   // sum y log(q c) - q sum c, without sum log y!
   return { logLikelihood: weighted + (returned > 0 ? returned * Math.log(rate) : 0) - returned, rate };
-}
-
-function goldenSectionMaximum(objective: (x: number) => number, low: number, high: number, tolerance: number): number {
-  const ratio = (Math.sqrt(5) - 1) / 2;
-  let left = high - ratio * (high - low);
-  let right = low + ratio * (high - low);
-  let leftValue = objective(left);
-  let rightValue = objective(right);
-  while (high - low > tolerance) {
-    if (leftValue < rightValue) {
-      low = left;
-      left = right;
-      leftValue = rightValue;
-      right = low + ratio * (high - low);
-      rightValue = objective(right);
-    } else {
-      high = right;
-      right = left;
-      rightValue = leftValue;
-      left = high - ratio * (high - low);
-      leftValue = objective(left);
-    }
-  }
-  return (low + high) / 2;
 }
 
 /**
