@@ -31,13 +31,18 @@
  *
  * Spaces: action = index into the price ladder (Discrete); observation: see env/observation.ts.
  * Rival firms hold unlimited stock and no returns model; operations are modelled for firm 0.
- * Randomness: four streams (customers, returns, weather, competitors), fixed draws per day.
+ * Demand shock (optional, scenario.demandShock): every day's arrivals (all segments, rivals'
+ *   expected units, textbook means) are multiplied by the period's Gamma(k, 1/k) shock, drawn
+ *   for the whole episode at reset (env/demand-shock.ts): units become NB2 with size k.
+ * Randomness: four streams (customers, returns, weather, competitors), fixed draws per day,
+ * and a fifth (demand-shocks), drawn at reset only when the scenario has a shock.
  */
 import { RandomStream, uniformToKey, derivedUniform } from './random.js';
 import { binomialFromUniform, poissonFromUniform, sigmoid } from './sampling.js';
 import { fastExp } from './fast-exp.js';
 import { ReturnLagSampler } from './return-lags.js';
 import { drawWeatherPath } from './weather.js';
+import { drawDemandShockPath } from './demand-shock.js';
 import { Rival } from './competitors/rival.js';
 import { createStrategy } from './competitors/create.js';
 import { protocolError } from './errors.js';
@@ -113,6 +118,9 @@ export class MarketSimulation {
   private readonly returnsStream = new RandomStream(0, 'returns');
   private readonly competitors = new RandomStream(0, 'competitors');
   private readonly weatherStream = new RandomStream(0, 'weather');
+  private readonly shockStream = new RandomStream(0, 'demand-shocks');
+  /** Arrival multiplier per day (the period's shock); all ones without a shock. */
+  private readonly demandShocks: Float64Array;
   private readonly rivals: Rival[];
   private readonly orderPipeline: Float64Array;
   /** Ring buffers have power-of-two sizes and are indexed with `& mask`: a `%` by a variable compiles to an integer division, the slowest instruction of the day. */
@@ -184,6 +192,7 @@ export class MarketSimulation {
     this.expUtility = new Float64Array(firms);
     this.weatherStates = new Int8Array(model.horizon + 1);
     this.temperatures = new Float64Array(model.horizon + 1);
+    this.demandShocks = new Float64Array(model.horizon + 1).fill(1);
     const firmIndexByName = (name: string) => (name === 'focal' ? 0 : model.rivals.find((rival) => rival.name === name)?.firmIndex);
     this.rivals = model.rivals.map(
       (rival) =>
@@ -284,6 +293,10 @@ export class MarketSimulation {
     this.returnsStream.reseed(seed, 'returns');
     this.competitors.reseed(seed, 'competitors');
     this.weatherStream.reseed(seed, 'weather');
+    if (model.demandShock) {
+      this.shockStream.reseed(seed, 'demand-shocks');
+      drawDemandShockPath(model.demandShock, this.shockStream, this.demandShocks);
+    }
     if (model.weather) drawWeatherPath(model.weather, model.calendar, model.temperatureMean, this.weatherStream, this.weatherStates, this.temperatures);
     else for (let day = 0; day <= model.horizon; day++) this.temperatures[day] = model.temperatureMean[Math.min(day, model.horizon - 1)] ?? 15;
     this.day = 0;
@@ -344,7 +357,8 @@ export class MarketSimulation {
   /**
    * Expected units demanded from us today at `price`, in today's state (weather, rivals'
    * prices, reference prices, loyal base): what an oracle that knows the true model sees.
-   * No random number is drawn. Plain Math.exp: this is not the hot path.
+   * No random number is drawn. Plain Math.exp: this is not the hot path. The demand shock
+   * is not seen: this is the expectation over it (its mean is 1).
    */
   expectedUnitsAt(price: number): number {
     const model = this.model;
@@ -582,6 +596,7 @@ export class MarketSimulation {
     const prices = this.outcome.prices;
     const price = prices[0] ?? 0;
     const temperature = this.temperatures[day] ?? 15;
+    const shock = this.demandShocks[day] ?? 1;
     const firms = this.firmCount;
     const firmDemand = this.outcome.firmDemand;
     const groupMean = this.groupMean;
@@ -591,7 +606,8 @@ export class MarketSimulation {
     const segmentCount = model.segments.length;
     if (segmentCount > 0) {
       const weekend = (model.calendar.weekday[day] ?? 0) >= 5 ? 1 : 0;
-      const temperatureFactor = model.temperatureMultiplier ? model.temperatureMultiplier.valueAt(day, temperature) : 1;
+      // The period's demand shock rides on the temperature factor: one multiplication of every segment's arrivals.
+      const temperatureFactor = (model.temperatureMultiplier ? model.temperatureMultiplier.valueAt(day, temperature) : 1) * shock;
       const ladderSize = model.ladder.length;
       for (let segmentIndex = 0; segmentIndex < segmentCount; segmentIndex++) {
         const segment = model.segments[segmentIndex]!;
@@ -647,7 +663,7 @@ export class MarketSimulation {
         for (let firm = 1; firm < firms; firm++) firmDemand[firm] = poissonFromUniform(firmDemand[firm] ?? 0, derivedUniform(key, firm));
       }
     } else {
-      const mean = textbookMean(model, day, price);
+      const mean = textbookMean(model, day, price) * shock;
       const uniform = this.customers.next();
       arrivals = mean;
       demand = model.deterministic ? mean : textbookDraw(model, mean, uniform);

@@ -4,7 +4,8 @@
  * Everything that does not depend on the random draws or on the agent is computed here,
  * once per scenario: the price ladder, the calendar, each segment's expected arrivals per
  * day (base rate x seasonality x weekday x deterministic demand multiplier, then festivals
- * moved in), weather multipliers per (state, weekend), the rivals' specs, the stage game
+ * moved in), weather multipliers per (state, weekend), the demand shock's law (size k and
+ * period; its path is drawn per episode), the rivals' specs, the stage game
  * and its Nash / monopoly benchmarks. The hot path (env/market.ts) only reads arrays.
  */
 import type { Scenario, Competitor, Segment } from '../scenarios/schema.js';
@@ -15,6 +16,7 @@ import { applyFestivalsToRates, buildFestivalCalendar, type FestivalCalendar } f
 import { buildPriceLadder } from './ladder.js';
 import { LogitStageGame, type PriceProfile } from './stage-game.js';
 import { buildWeatherModel, type WeatherModel } from './weather.js';
+import type { DemandShockSpec } from './demand-shock.js';
 
 export interface SegmentModel {
   readonly name: string;
@@ -53,6 +55,8 @@ export interface MarketModel {
   readonly segments: readonly SegmentModel[];
   /** Base expected units per day for textbook (non-logit) demand: seasonality x weekday x multiplier. */
   readonly textbookRates: Float64Array;
+  /** The market-level arrival shock (env/demand-shock.ts); undefined when absent or deterministic (the shock's mean, 1). */
+  readonly demandShock: DemandShockSpec | undefined;
   readonly rivals: readonly RivalSpec[];
   readonly festivals: FestivalCalendar;
   readonly weather: WeatherModel | undefined;
@@ -145,6 +149,7 @@ export function buildMarketModel(scenario: Scenario): MarketModel {
     listPrice: scenario.listPrice,
     segments,
     textbookRates,
+    demandShock: scenario.demandShock && !scenario.deterministic ? { size: scenario.demandShock.size, periodDays: scenario.demandShock.periodDays } : undefined,
     rivals,
     festivals,
     weather,

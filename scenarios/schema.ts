@@ -169,6 +169,23 @@ export const demandSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
+export const demandShockSchema = z
+  .strictObject({
+    size: z
+      .number()
+      .positive({ error: (issue) => `expected a shock size k > 0, found ${String(issue.input)}` })
+      .max(1e8, { error: (issue) => `expected a shock size k of at most 1e8, found ${String(issue.input)}` })
+      .describe('k: the shock is Gamma(shape k, scale 1/k), mean 1, variance 1/k; units are then negative binomial (NB2) with size k per period'),
+    periodDays: z
+      .number()
+      .int({ error: (issue) => `expected a whole number of days, found ${String(issue.input)}` })
+      .min(1, { error: (issue) => `expected a shock period of at least 1 day, found ${String(issue.input)}` })
+      .max(366, { error: (issue) => `expected a shock period of at most 366 days, found ${String(issue.input)}` })
+      .default(1)
+      .describe('days one shock is held (7: one per week, as a weekly history is fitted)'),
+  })
+  .describe('a market-level multiplicative arrival shock shared by all segments: overdispersed demand');
+
 export const strategySchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('fixed'), price: money }),
   z
@@ -321,6 +338,7 @@ export const scenarioSchema = z
     listPrice: money.describe('regular price; discount depth is measured against it'),
     priceLadder: priceLadderSchema,
     demand: demandSchema,
+    demandShock: demandShockSchema.optional().describe('absent: no shock (Poisson units); see docs/market-model.md'),
     competitors: listOf(competitorSchema, scenarioBounds.listEntries, 'competitors')
       .superRefine((competitors, context) => {
         const names = new Set<string>();
@@ -397,5 +415,6 @@ export type Weather = z.output<typeof weatherSchema>;
 export type Returns = z.output<typeof returnsSchema>;
 export type Inventory = z.output<typeof inventorySchema>;
 export type Demand = z.output<typeof demandSchema>;
+export type DemandShock = z.output<typeof demandShockSchema>;
 export type LogitDemand = z.output<typeof logitDemandSchema>;
 export type Curve = z.output<typeof curveSchema>;
