@@ -138,7 +138,16 @@ export const calibrationRecordSchema = z.strictObject({
       options: z.array(z.string()).optional().describe('the panel\'s options (prices), in the order of each class\'s quality'),
       chosenClasses: z.number().int().min(1),
       bic: z.array(z.strictObject({ classes: z.number().int().min(1), logLikelihood: finite, parameters: z.number().int().min(0), bic: finite, converged: z.boolean() })).optional(),
-      test: z.strictObject({ statistic: finite.nonnegative(), pValue: share, method: z.string().min(1) }).optional().describe('aggregate: the likelihood-ratio test of one segment against two'),
+      test: z
+        .strictObject({
+          statistic: finite.nonnegative(),
+          pValue: share,
+          method: z.string().min(1),
+          replicates: z.number().int().min(1).optional().describe('parametric bootstrap replicates B (pValue is the bootstrap\'s)'),
+          approximatePValue: share.optional().describe('the chi-bar-square p-value, approximate (the second segment is not identified under one)'),
+        })
+        .optional()
+        .describe('aggregate: the likelihood-ratio test of one segment against two'),
       classes: z.array(
         z.strictObject({
           share: z.strictObject({ value: finite, standardError: finite.nonnegative(), lower: finite, upper: finite }),

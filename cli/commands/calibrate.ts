@@ -39,6 +39,7 @@ interface CalibrateCommandOptions {
   panel?: string;
   panelOption?: string;
   segmentTest?: boolean;
+  segmentBootstrap?: number;
 }
 
 function shareBelowOne(value: string): number {
@@ -76,6 +77,7 @@ export function registerCalibrate(program: Command): void {
     .option('--json', 'print the result as JSON')
     .option('--panel <file>', 'a customer-level choice panel (CSV customer,period,choice,price_<option>, or JSON Lines): segments by a latent-class logit, classes by BIC (docs/calibration.md "Segments")')
     .option('--segment-test', 'without a panel: test one segment against two (a price-sensitive second one) by a likelihood ratio, and use two when it rejects at 5% (slower: an EM of two logit fits)')
+    .option('--segment-bootstrap <B>', 'with --segment-test: parametric bootstrap replicates of its p-value (default 99; 0: the approximate chi-bar-square alone; each replicate refits both models)', integer)
     .option('--panel-option <name>', 'the panel option that is our product (default: "ours", else the first)')
     .option('--report <file>', 'also write an HTML report with a posterior-predictive check (each chart as PNG in a -charts folder beside it, every figure in a -figures.json file)')
     .action(
@@ -104,7 +106,7 @@ export function registerCalibrate(program: Command): void {
         }
         if (options.segmentTest && options.panel === undefined) {
           const calibration = (result.scenario.calibration as CalibrationRecord | undefined) ?? result.record;
-          applyAggregateSegments(result.scenario, calibration, testSecondSegmentOfSales(result.rows.sales, result.rows.logMarketSize, result.fit));
+          applyAggregateSegments(result.scenario, calibration, testSecondSegmentOfSales(result.rows.sales, result.rows.logMarketSize, result.fit, { ...(options.segmentBootstrap === undefined ? {} : { bootstrap: Math.max(0, options.segmentBootstrap) }), ...(options.seed === undefined ? {} : { seed: options.seed }) }));
           if (calibration !== result.record && calibration.segments) result.record.segments = calibration.segments;
         }
         // The scenario must load as any other: validated before a byte is written.
@@ -134,6 +136,7 @@ function summary(result: CalibrationResult, out: string) {
     invertedShares: result.record.invertedShares ?? null,
     pooling: result.record.pooling ?? null,
     competitorStrategies: result.record.competitorStrategies ?? null,
+    segments: result.record.segments ?? null,
     seconds: result.seconds,
   };
 }
@@ -171,6 +174,7 @@ function text(result: CalibrationResult, out: string): string {
   lines.push(...endogeneitySummaryLines(record.endogeneity), ...invertedSharesSummaryLines(record.invertedShares));
   lines.push(...censoringSummaryLines(record.censoring));
   lines.push(...competitorSummaryLines(record.competitorStrategies));
+  if (record.segments?.test) lines.push(`segments: ${record.segments.chosenClasses} (likelihood ratio ${formatNumber(record.segments.test.statistic, 4)}, p = ${formatNumber(record.segments.test.pValue, 4)}: ${record.segments.test.method})`);
   lines.push('', 'left at defaults:', ...record.defaults.map((entry) => `  ${entry.field} = ${String(entry.value)}: ${entry.reason}`), '');
   return `${lines.join('\n')}\n`;
 }
