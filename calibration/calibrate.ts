@@ -541,11 +541,12 @@ function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildCon
     const { value, lower, upper } = fit.dispersionSize;
     estimates.push({
       parameter: 'dispersionSize',
+      scenarioPath: 'demandShock.size',
       value: round(value),
       standardError: round(((Math.log(upper) - Math.log(lower)) / (2 * 1.959963984540054)) * value),
       lower: round(lower),
       upper: round(upper),
-      method: 'negative binomial size k (variance lambda + lambda^2 / k): maximum likelihood, interval from the curvature in log k (delta method for the standard error)',
+      method: `negative binomial size k (variance lambda + lambda^2 / k): maximum likelihood, interval from the curvature in log k (delta method for the standard error); simulated as a Gamma(k, 1/k) arrival shock held ${daysPerPeriod} day(s), one per period of the history`,
     });
   }
 
@@ -615,6 +616,7 @@ function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildCon
       outsideUtility: 0,
       segments: [{ name: 'calibrated', arrivalRate: round(arrivalRate), priceSensitivity: round(sensitivity), scale: 1, ...(context.calendar.segmentWeather ? { weather: context.calendar.segmentWeather } : {}) }],
     },
+    ...(fit.dispersionSize ? { demandShock: { size: Math.min(1e8, round(fit.dispersionSize.value)), periodDays: daysPerPeriod } } : {}),
     competitors,
     ...(weekdays || Object.keys(context.calendar.curves).length > 0 ? { curves: { ...context.calendar.curves, ...(weekdays ? { dayOfWeek: weekdays.map((day) => day.value) } : {}) } } : {}),
     ...(context.calendar.festivals.length > 0 ? { festivals: context.calendar.festivals } : {}),

@@ -71,13 +71,14 @@ describe('calibration on Dominick\'s orange juice (Tropicana Premium 64 oz)', ()
     expect(result.meanElasticity).toBeLessThan(-1);
     expect(result.fit.parameters.find((parameter) => parameter.name === 'lift:feat')?.lower).toBeGreaterThan(0);
     expect(result.holdout?.wape.model).toBeLessThan(result.holdout?.wape.seasonalNaive ?? 0);
-    // The posterior-predictive check (calibration/report.ts) simulates the scenario, whose units
-    // are the simulator's Poisson: narrower than the negative binomial's plug-in band, so it
-    // covers far fewer weeks (24% against 91% on store 2, docs/calibration.md).
+    // The posterior-predictive check (calibration/report.ts) simulates the scenario, which
+    // carries the negative binomial's size as a weekly demand shock (demandShock): its band is
+    // as wide as the plug-in one (store 2: 91% and 91%; without the shock, Poisson units cover 26%).
     const predictive = posteriorPredictiveCheck(result, { draws: 100, seed: 1 });
     const coverages = `simulated ${predictive.coverage90}, plug-in ${result.predictiveCoverage90}`;
     expect(result.fit.likelihood).toBe('negative-binomial');
-    expect(predictive.coverage90, coverages).toBeLessThan(result.predictiveCoverage90 - 0.3);
-    expect(predictive.coverage90, coverages).toBeGreaterThan(0.05);
+    expect(result.scenario.demandShock?.periodDays).toBe(7);
+    expect(predictive.coverage90, coverages).toBeGreaterThan(0.8);
+    expect(Math.abs(predictive.coverage90 - result.predictiveCoverage90), coverages).toBeLessThan(0.1);
   }, 120_000);
 });
