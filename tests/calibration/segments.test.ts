@@ -226,7 +226,7 @@ describe('a second segment from aggregates (likelihood-ratio test)', () => {
 
   // Small logs and a small B keep this fast. The bigger measurement (50 one-segment logs of
   // 120 days, B = 99) is in docs/calibration.md: the chi-bar-square rejected 0 of 60 years.
-  const logs = 6;
+  const logs = 4;
   const replicates = 9;
   it(`one-segment logs: bootstrap p-values are (1 + k) / (B + 1) and about uniform over ${logs} logs; a two-segment log gets the smallest p and is placed`, () => {
     const oneSegment = withSegments([{ arrivalRate: 45, priceSensitivity: 0.45 }]);
@@ -240,11 +240,11 @@ describe('a second segment from aggregates (likelihood-ratio test)', () => {
       pValues.push(result.pValue);
     }
     // Under one segment the Monte Carlo p-value is uniform on {1, ..., B + 1} / (B + 1): mean 0.55,
-    // standard deviation of the mean over 6 logs about 0.12. Draws from a wrong model move it.
+    // standard deviation of the mean over 4 logs about 0.15: a p-value stuck at 1 or at its floor fails.
     const meanP = pValues.reduce((total, value) => total + value, 0) / logs;
-    expect(meanP, pValues.join(', ')).toBeGreaterThan(0.25);
-    expect(meanP, pValues.join(', ')).toBeLessThan(0.85);
-    expect(pValues.filter((value) => value <= 0.1).length, pValues.join(', ')).toBeLessThanOrEqual(3);
+    expect(meanP, pValues.join(', ')).toBeGreaterThan(0.2);
+    expect(meanP, pValues.join(', ')).toBeLessThan(0.9);
+    expect(pValues.filter((value) => value <= 0.1).length, pValues.join(', ')).toBeLessThanOrEqual(2);
     // A clear second segment: no bootstrap log reaches its statistic, so p = 1 / (B + 1) (never 0).
     const twoSegments = withSegments([{ arrivalRate: 40, priceSensitivity: 0.2 }, { arrivalRate: 40, priceSensitivity: 0.7 }]);
     const data = simulateSales(twoSegments, 99, 120);
@@ -264,7 +264,7 @@ describe('a second segment from aggregates (likelihood-ratio test)', () => {
     expect(record.segments?.test?.method).toContain('parametric bootstrap');
     // Older records (no replicates, no approximate p-value) stay valid.
     expect(calibrationRecordSchema.shape.segments.safeParse({ ...record.segments, test: { statistic: 1, pValue: 0.5, method: 'chi-bar-square with d = 3' } }).success).toBe(true);
-  }, 60_000);
+  }, 120_000);
 
   it('B = 0 gives the approximate chi-bar-square p-value alone', () => {
     const data = simulateSales(withSegments([{ arrivalRate: 45, priceSensitivity: 0.45 }]), 3, 90);
