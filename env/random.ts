@@ -116,7 +116,7 @@ function streamKey(seed: number | string, component: string): string {
   return `pricelab:${seed}:${component}`;
 }
 
-export const componentNames = ['customers', 'returns', 'weather', 'competitors', 'exploration'] as const;
+export const componentNames = ['customers', 'returns', 'weather', 'competitors', 'demand-shocks', 'exploration'] as const;
 export type ComponentName = (typeof componentNames)[number];
 
 /** A uniform generator on [0, 1) for one component of one seeded episode. */
