@@ -77,6 +77,12 @@ export function positiveInteger(value: string): number {
   return parsed;
 }
 
+export function nonNegativeInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError(`expected a whole number of at least 0, found "${value}"`);
+  return parsed;
+}
+
 export function integer(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed)) throw new InvalidArgumentError(`expected a whole number, found "${value}"`);

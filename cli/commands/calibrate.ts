@@ -20,7 +20,7 @@ import { readJsonFile } from '../../experiments/json-file.js';
 import { applyAggregateSegments, applyPanelSegments, readChoicePanel, selectLatentClasses, testSecondSegmentOfSales } from '../../calibration/segments.js';
 import type { CalibrationRecord } from '../../scenarios/calibration-record.js';
 import { validateScenario } from '../../scenarios/load.js';
-import { formatNumber, integer, printJson, run, table, writeFileAtomically } from '../output.js';
+import { formatNumber, integer, nonNegativeInteger, printJson, run, table, writeFileAtomically } from '../output.js';
 
 interface CalibrateCommandOptions {
   out: string;
@@ -77,7 +77,7 @@ export function registerCalibrate(program: Command): void {
     .option('--json', 'print the result as JSON')
     .option('--panel <file>', 'a customer-level choice panel (CSV customer,period,choice,price_<option>, or JSON Lines): segments by a latent-class logit, classes by BIC (docs/calibration.md "Segments")')
     .option('--segment-test', 'without a panel: test one segment against two (a price-sensitive second one) by a likelihood ratio, and use two when it rejects at 5% (slower: an EM of two logit fits)')
-    .option('--segment-bootstrap <B>', 'with --segment-test: parametric bootstrap replicates of its p-value (default 99; 0: the approximate chi-bar-square alone; each replicate refits both models)', integer)
+    .option('--segment-bootstrap <B>', 'with --segment-test: parametric bootstrap replicates of its p-value (default 99; 0: the approximate chi-bar-square alone; each replicate refits both models)', nonNegativeInteger)
     .option('--panel-option <name>', 'the panel option that is our product (default: "ours", else the first)')
     .option('--report <file>', 'also write an HTML report with a posterior-predictive check (each chart as PNG in a -charts folder beside it, every figure in a -figures.json file)')
     .action(
@@ -86,6 +86,11 @@ export function registerCalibrate(program: Command): void {
           throw configError('refusing to overwrite the sales file', [{ path: ['out'], message: `expected a scenario path other than the sales file, found ${options.out}` }]);
         }
         if (options.report !== undefined) checkReportPath(options.report, [options.out, sales]);
+        if (options.segmentBootstrap !== undefined && !options.segmentTest) {
+          throw configError('--segment-bootstrap sets the replicates of --segment-test', [{ path: ['segmentBootstrap'], message: `expected --segment-test beside --segment-bootstrap ${options.segmentBootstrap}, found none` }]);
+        }
+        // Bad input is refused before the fit, which can take a minute.
+        const panel = options.panel === undefined ? undefined : readChoicePanel(options.panel);
         const map = options.map === undefined ? parseColumnMap(defaultColumnMap, 'the default column map') : parseColumnMap(readJsonFile(options.map, 'column map'), options.map);
         const result = await calibrateFile(sales, {
           map,
@@ -98,15 +103,15 @@ export function registerCalibrate(program: Command): void {
           ...(options.id === undefined ? {} : { scenarioId: options.id }),
           ...(options.seed === undefined ? {} : { seed: options.seed }),
         });
-        if (options.panel !== undefined) {
+        if (panel !== undefined && options.panel !== undefined) {
           // The written block (result.scenario.calibration) and result.record may be copies sharing their arrays: both get the segments.
           const calibration = (result.scenario.calibration as CalibrationRecord | undefined) ?? result.record;
-          applyPanelSegments(result.scenario, calibration, selectLatentClasses(readChoicePanel(options.panel)), options.panel, options.panelOption);
+          applyPanelSegments(result.scenario, calibration, selectLatentClasses(panel), options.panel, options.panelOption);
           if (calibration !== result.record && calibration.segments) result.record.segments = calibration.segments;
         }
         if (options.segmentTest && options.panel === undefined) {
           const calibration = (result.scenario.calibration as CalibrationRecord | undefined) ?? result.record;
-          applyAggregateSegments(result.scenario, calibration, testSecondSegmentOfSales(result.rows.sales, result.rows.logMarketSize, result.fit, { ...(options.segmentBootstrap === undefined ? {} : { bootstrap: Math.max(0, options.segmentBootstrap) }), ...(options.seed === undefined ? {} : { seed: options.seed }) }));
+          applyAggregateSegments(result.scenario, calibration, testSecondSegmentOfSales(result.rows.sales, result.rows.logMarketSize, result.fit, { ...(options.segmentBootstrap === undefined ? {} : { bootstrap: options.segmentBootstrap }), ...(options.seed === undefined ? {} : { seed: options.seed }) }));
           if (calibration !== result.record && calibration.segments) result.record.segments = calibration.segments;
         }
         // The scenario must load as any other: validated before a byte is written.

@@ -63,4 +63,20 @@ describe('pricelab calibrate', () => {
     expect((await cli('calibrate', sales, '--out', fresh, '--map', mapPath)).code).toBe(2);
     expect(existsSync(fresh)).toBe(false);
   }, 60_000);
+
+  it('refuses bad segment options and a missing panel (exit 2, the option named), writing nothing', async () => {
+    const sales = join(folder, 'shop-options.csv');
+    writeFileSync(sales, simulateSalesLog(oneSegmentScenario(), 3).csv);
+    const out = join(folder, 'options-v1.json');
+    const negative = await cli('calibrate', sales, '--out', out, '--map', mapPath, '--segment-test', '--segment-bootstrap', '-3');
+    expect(negative.code).toBe(2);
+    expect(negative.stderr).toContain('expected a whole number of at least 0, found "-3"');
+    const alone = await cli('calibrate', sales, '--out', out, '--map', mapPath, '--segment-bootstrap', '19', '--json');
+    expect(alone.code).toBe(2);
+    expect((JSON.parse(alone.stdout) as { error: { problems: { path: string[] }[] } }).error.problems[0]?.path).toEqual(['segmentBootstrap']);
+    const panel = await cli('calibrate', sales, '--out', out, '--map', mapPath, '--panel', join(folder, 'no-such-panel.csv'));
+    expect(panel.code).toBe(2);
+    expect(panel.stderr).toContain('panel');
+    expect(existsSync(out)).toBe(false);
+  }, 60_000);
 });
