@@ -156,7 +156,12 @@ export function registerPolicy(program: Command): void {
     .action(
       run((name: string, options: { json?: boolean }) =>
         withRegistry((registry) => {
-          const { policy: effective, source } = gatesFor(registry, parsePolicyReference(name).name);
+          const policyName = parsePolicyReference(name).name;
+          // A name the registry has never heard of is a typo more often than a plan: say so (exit 3).
+          if (registry.versions(policyName).length === 0 && registry.gates(policyName) === undefined) {
+            throw new PricelabError('not-found', `no policy named "${policyName}" is registered and no gates are stored for it`, [{ path: ['name'], message: `expected a registered policy name or one given gates (policy gates set), found "${policyName}"; registered: ${registry.list().map((entry) => entry.name).join(', ') || 'none'}` }]);
+          }
+          const { policy: effective, source } = gatesFor(registry, policyName);
           if (options.json) printJson({ name, source, gates: effective });
           else process.stdout.write(`${name}: gates from ${source}\n${JSON.stringify(effective, null, 2)}\n`);
         }),

@@ -110,6 +110,10 @@ describe('the serving flow of the README', () => {
     writeFileSync(gatesFile, JSON.stringify({ baseline: 'fixed:16.99', guardrailMargins: { priceChanges: { absolute: 5 } } }));
     const stored = await cliWith(other, 'policy', 'gates', 'set', 'everyday', gatesFile, '--reason', 'our floor', '--actor', 'ci');
     expect(stored.code, stored.stderr).toBe(0);
+    // A name neither registered nor given gates is refused, not answered with the defaults.
+    const unknown = await cliWith(other, 'policy', 'gates', 'show', 'everday', '--json');
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toContain('no policy named "everday" is registered and no gates are stored for it');
     const shown = await cliWith(other, 'policy', 'gates', 'show', 'everyday', '--json');
     expect(JSON.parse(shown.stdout)).toMatchObject({ source: expect.stringMatching(/the registry \(set .* by ci\)/), gates: { baseline: 'fixed:16.99', guardrailMargins: { priceChanges: { absolute: 5 } } } });
     const audit = JSON.parse((await cliWith(other, 'policy', 'audit', 'everyday', '--json')).stdout) as { entries: { action: string; actor: string }[] };
