@@ -37,7 +37,8 @@ export function catalogRouter(resultsHome: string, folders: DashboardFolders = {
     try {
       response.json(handler(request));
     } catch (error) {
-      const status = error instanceof PricelabError ? (error.kind === 'not-found' ? 404 : 400) : 500;
+      // As serving answers: not found 404, a damaged or tampered file 422 (integrity), bad input 400.
+      const status = error instanceof PricelabError ? (error.kind === 'not-found' ? 404 : error.kind === 'integrity' ? 422 : 400) : 500;
       response.status(status).json(problemOf(request.path, error));
     }
   };
