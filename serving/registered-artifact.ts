@@ -34,12 +34,7 @@ const toArtifact = (version: PolicyVersion): RegisteredArtifact => ({ folder: ve
 
 function withRegistry<T>(home: string, use: (registry: PolicyRegistry) => T): T {
   if (!existsSync(databasePath(home))) throw new PricelabError('not-found', `no policy registry in ${home} (set PRICELAB_HOME, or register a policy with pricelab policy register)`);
-  const registry = PolicyRegistry.open(home);
-  try {
-    return use(registry);
-  } finally {
-    registry.close();
-  }
+  return PolicyRegistry.using(home, use);
 }
 
 /**

@@ -307,6 +307,16 @@ export class PolicyRegistry {
    * when a registry table vanished or the audit log does not verify (`verifyAudit`);
    * `{ verify: false }` opens it anyway, for `pricelab policy audit --verify` to report.
    */
+  /** Opens the registry, hands it to `use`, and closes it whatever happens (the one way to borrow it). */
+  static using<T>(home: string, use: (registry: PolicyRegistry) => T, options: { verify?: boolean } = {}): T {
+    const registry = PolicyRegistry.open(home, options);
+    try {
+      return use(registry);
+    } finally {
+      registry.close();
+    }
+  }
+
   static open(home: string = resultsHome(), options: { verify?: boolean } = {}): PolicyRegistry {
     const folder = resolve(home);
     ensureHomeFolder(folder);

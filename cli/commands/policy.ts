@@ -18,14 +18,7 @@ import { exitCodes, printJson, run, table } from '../output.js';
 /** How each gate's status is printed (SKIPPED: an earlier gate it reads from failed). */
 const gateLabels = { passed: 'pass   ', failed: 'FAIL   ', skipped: 'SKIPPED' } as const;
 
-const withRegistry = <T>(action: (registry: PolicyRegistry) => T, options: { verify?: boolean } = {}): T => {
-  const registry = PolicyRegistry.open(resultsHome(), options);
-  try {
-    return action(registry);
-  } finally {
-    registry.close();
-  }
-};
+const withRegistry = <T>(action: (registry: PolicyRegistry) => T, options: { verify?: boolean } = {}): T => PolicyRegistry.using(resultsHome(), action, options);
 
 
 export function registerPolicy(program: Command): void {

@@ -50,14 +50,7 @@ export function catalogRouter(resultsHome: string, folders: DashboardFolders = {
       store.close();
     }
   };
-  const withRegistry = <T>(read: (registry: PolicyRegistry) => T): T => {
-    const registry = PolicyRegistry.open(resultsHome);
-    try {
-      return read(registry);
-    } finally {
-      registry.close();
-    }
-  };
+  const withRegistry = <T>(read: (registry: PolicyRegistry) => T): T => PolicyRegistry.using(resultsHome, read);
 
   router.get(
     '/scenarios',
