@@ -40,6 +40,7 @@ import {
   rollbackRequestSchema,
   type policySchemaResponseSchema,
 } from './request-schemas.js';
+import { listenError } from './listen-error.js';
 
 export interface ServerOptions {
   readonly service: PricingService;
@@ -270,7 +271,7 @@ export function policySchemaOf(service: PricingService, name: string): z.output<
 export function listen(app: express.Express, port: number, host: string): Promise<{ server: Server; url: string }> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host);
-    server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, port, host)));
+    server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, host, port, 'another pricelab serve?')));
     server.once('listening', () => {
       const address = server.address();
       const actualPort = typeof address === 'object' && address ? address.port : port;
@@ -279,18 +280,3 @@ export function listen(app: express.Express, port: number, host: string): Promis
   });
 }
 
-function listenError(error: NodeJS.ErrnoException, port: number, host: string): Error {
-  switch (error.code) {
-    case 'EADDRINUSE':
-      return new PricelabError('config', `port ${port} on ${host} is already in use`, [
-        { path: ['--port'], message: `expected a free port, found ${port} taken by another process (another pricelab serve?); choose another with --port <port>, or --port 0 for any free one` },
-      ]);
-    case 'EACCES':
-      return new PricelabError('config', `this user may not listen on port ${port}`, [{ path: ['--port'], message: `expected a port this user may bind, found ${port} (below 1024 needs privileges); choose another with --port <port>` }]);
-    case 'EADDRNOTAVAIL':
-    case 'ENOTFOUND':
-      return new PricelabError('config', `cannot listen on ${host}`, [{ path: ['--host'], message: `expected an address of this machine, found "${host}"; try --host 127.0.0.1` }]);
-    default:
-      return error;
-  }
-}

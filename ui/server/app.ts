@@ -21,7 +21,6 @@ import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import express from 'express';
-import { PricelabError } from '../../env/errors.js';
 import { Server, type Socket } from 'socket.io';
 import { resultsHome as defaultResultsHome } from '../../experiments/store.js';
 import { clientEventSchemas, type ClientEventName, type ClientToServerEvents, type ProblemEvent, type ServerToClientEvents } from '../shared/events.js';
@@ -31,6 +30,7 @@ import { clientBuildFolder } from './paths.js';
 import { problemOfIssues } from './problems.js';
 import { SimulationSession, defaultConfiguration, defaultTuning, type SessionTuning } from './session.js';
 import type { DashboardFolders } from './sources.js';
+import { listenError } from '../../serving/listen-error.js';
 
 export interface DashboardOptions {
   /** 0 picks a free port. */
@@ -165,7 +165,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     });
   } catch (error) {
     await io.close();
-    throw listenError(error, host, options.port);
+    throw listenError(error, host, options.port, 'another dashboard, or another program');
   }
   const port = (http.address() as AddressInfo).port;
   access.gate = requestGate({ host, port, ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}), ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}) });
@@ -207,18 +207,3 @@ function untilReading(socket: DashboardSocket): Promise<void> {
 }
 
 /** A listening failure as a config error that says what to do (exit 2), or the error itself. */
-function listenError(error: unknown, host: string, port: number): unknown {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE') {
-    return new PricelabError('config', `port ${port} on ${host} is already in use (another dashboard, or another program, is listening there)`, [
-      { path: ['port'], message: `expected a free port, found ${port} in use: choose another with --port <n> (--port 0 picks any free port), or stop what is listening there` },
-    ]);
-  }
-  if (code === 'EACCES') {
-    return new PricelabError('config', `not allowed to listen on port ${port}`, [{ path: ['port'], message: `expected a port this user may open (1024 or above without privileges), found ${port}` }]);
-  }
-  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new PricelabError('config', `cannot listen on ${host}`, [{ path: ['host'], message: `expected an address of this machine (127.0.0.1, ::1, 0.0.0.0 or an interface's address), found "${host}"` }]);
-  }
-  return error;
-}
