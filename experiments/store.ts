@@ -32,6 +32,32 @@ export function resultsHome(env: NodeJS.ProcessEnv = process.env): string {
 export const databaseFileName = 'pricelab.db';
 
 /** The database file of a home folder. */
+/**
+ * Opens the home's pricelab.db as the results store and the policy registry both do: the
+ * folder made if needed, WAL, foreign keys, one busy timeout (10 s) for every process that
+ * shares the file; `prepare` migrates and checks its own tables. A file SQLite cannot open
+ * or write is exit 2 naming it, a damaged one exit 4 (storeFileError); later statements
+ * are guarded the same way (guardAgainstDamage).
+ */
+export function openHomeDatabase(home: string, prepare: (database: Database.Database, file: string) => void): { folder: string; file: string; database: Database.Database } {
+  const folder = resolve(home);
+  ensureHomeFolder(folder);
+  const file = databasePath(folder);
+  let database: Database.Database | undefined;
+  try {
+    database = new Database(file);
+    database.pragma('journal_mode = WAL');
+    database.pragma('foreign_keys = ON');
+    database.pragma('busy_timeout = 10000');
+    prepare(database, file);
+  } catch (error) {
+    database?.close();
+    throw storeFileError(error, file) ?? error;
+  }
+  guardAgainstDamage(database, file);
+  return { folder, file, database };
+}
+
 export function databasePath(home: string): string {
   return join(home, databaseFileName);
 }
@@ -231,24 +257,12 @@ export class ResultsStore {
 
   /** Opens (creating if needed) the store of a home folder: WAL, foreign keys, schema migrated. */
   static open(home: string = resultsHome()): ResultsStore {
-    const folder = resolve(home);
-    ensureHomeFolder(folder);
-    const file = databasePath(folder);
-    let database: Database.Database | undefined;
-    try {
-      database = new Database(file);
-      database.pragma('journal_mode = WAL');
-      database.pragma('foreign_keys = ON');
-      database.pragma('busy_timeout = 10000');
+    const { folder, database } = openHomeDatabase(home, (database) => {
       database.pragma('synchronous = NORMAL');
       migrate(database);
       // Reads the schema: a damaged header or schema page is found here, on open.
       database.prepare('SELECT count(*) FROM sqlite_master').get();
-    } catch (error) {
-      database?.close();
-      throw storeFileError(error, file) ?? error;
-    }
-    guardAgainstDamage(database, file);
+    });
     return new ResultsStore(folder, database);
   }
 

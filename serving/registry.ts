@@ -28,11 +28,11 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import { isAbsolute, join } from 'node:path';
+import type Database from 'better-sqlite3';
 import { artifactFileBytes, fileNameProblems, manifestFileName, readArtifact, verifyArtifact, writeFilesInto, type ReadPolicyArtifact } from '../agents/artifact.js';
 import { PricelabError, type Problem } from '../env/errors.js';
-import { databasePath, ensureHomeFolder, guardAgainstDamage, parseStoredJson, resultsHome, storeFileError } from '../experiments/store.js';
+import { databasePath, openHomeDatabase, parseStoredJson, resultsHome } from '../experiments/store.js';
 import { ServedPolicy } from './served-policy.js';
 
 export const aliasNames = ['candidate', 'staging', 'production'] as const;
@@ -318,22 +318,10 @@ export class PolicyRegistry {
   }
 
   static open(home: string = resultsHome(), options: { verify?: boolean } = {}): PolicyRegistry {
-    const folder = resolve(home);
-    ensureHomeFolder(folder);
-    const file = databasePath(folder);
-    let db: Database.Database | undefined;
-    try {
-      db = new Database(file);
-      db.pragma('journal_mode = WAL');
-      db.pragma('foreign_keys = ON');
-      db.pragma('busy_timeout = 5000');
+    const { folder, file, database: db } = openHomeDatabase(home, (db, file) => {
       // Only a database that needs creating or migrating takes the write lock.
-      if (inspect(db, file) !== registrySchemaVersion) db.transaction(() => migrate(db!, file)).immediate();
-    } catch (error) {
-      db?.close();
-      throw storeFileError(error, file) ?? error;
-    }
-    guardAgainstDamage(db, file);
+      if (inspect(db, file) !== registrySchemaVersion) db.transaction(() => migrate(db, file)).immediate();
+    });
     const registry = new PolicyRegistry(folder, db);
     if (options.verify !== false) {
       const verification = registry.verifyAudit();
