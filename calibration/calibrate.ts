@@ -28,7 +28,7 @@ import { estimateInvertedShares } from './inverted-shares.js';
 import { applyReferencePrices, estimateReferencePrices } from './reference-prices.js';
 import { competitorEstimates, competitorStrategyRecord, fitCompetitorStrategies, minimumTransitions, scenarioCompetitorFields } from './competitors.js';
 import { calendarDesign, calendarFromDemandFit, fitTrafficCalendar, placeCalendarEffects, type CalendarPlacement } from './calendar-effects.js';
-import { censoredRows, censoringRecord, withoutCensoring } from './censoring.js';
+import { censoredRows, censoringRecord, salesDesign, withoutCensoring } from './censoring.js';
 import { applyReturns } from './returns.js';
 import negativeBinomialCdf from '@stdlib/stats-base-dists-negative-binomial-cdf';
 import poissonCdf from '@stdlib/stats-base-dists-poisson-cdf';
@@ -133,14 +133,14 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
     const firstHoldout = distinct[trainingCount] ?? Number.POSITIVE_INFINITY;
     const include = Uint8Array.from(periods.index, (period) => (period < firstHoldout ? 1 : 0));
     setMarketSize(sales, multiple, include, logMarketSize);
-    const trainingDesign = design(sales, logMarketSize, include, weekdayEffects, calendarCovariates);
+    const trainingDesign = salesDesign(sales, logMarketSize, { include, arrivalEffects: weekdayEffects, arrivalCovariates: calendarCovariates });
     const trainingFit = fitDemand(trainingDesign, options.likelihood ?? 'auto').fit;
     const effectiveLogMarketSize = logMarketSize.map((_, row) => rowLogMarketSize(trainingDesign, trainingFit.theta, row));
     holdout = scoreHoldout(sales, periods.index, include, effectiveLogMarketSize, trainingFit, periodLength, holdoutFraction, trainingCount, distinct.length - trainingCount);
   }
 
   setMarketSize(sales, multiple, undefined, logMarketSize);
-  const fullDesign = design(sales, logMarketSize, undefined, weekdayEffects, calendarCovariates);
+  const fullDesign = salesDesign(sales, logMarketSize, { arrivalEffects: weekdayEffects, arrivalCovariates: calendarCovariates });
   const { fit: naiveFit, poisson } = fitDemand(fullDesign, options.likelihood ?? 'auto');
   let fit = naiveFit;
   // A rival whose quality the data cannot place (pushed towards minus infinity) is left out
@@ -259,24 +259,6 @@ function setMarketSize(sales: SalesData, multiple: number, include: Uint8Array |
     const storeMean = (count[store] ?? 0) > 0 ? (total[store] ?? 0) / (count[store] ?? 1) : overall;
     out[row] = Math.log(multiple * Math.max(storeMean, 1e-9));
   }
-}
-
-function design(sales: SalesData, logMarketSize: Float64Array, include: Uint8Array | undefined, arrivalEffects: LogitPoissonData['arrivalEffects'], arrivalCovariates?: LogitPoissonData['arrivalCovariates']): LogitPoissonData {
-  const censored = censoredRows(sales);
-  return {
-    ...(censored ? { censored } : {}),
-    rows: sales.rows,
-    units: sales.units,
-    logMarketSize,
-    price: sales.price,
-    promotions: sales.promotions,
-    promotionNames: sales.promotionNames,
-    rivalPrices: sales.rivalPrices,
-    rivalNames: sales.rivalNames,
-    ...(include ? { include } : {}),
-    ...(arrivalEffects ? { arrivalEffects } : {}),
-    ...(arrivalCovariates ? { arrivalCovariates } : {}),
-  };
 }
 
 /**

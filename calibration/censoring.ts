@@ -16,7 +16,7 @@
  * censored fit is the one the scenario uses.
  */
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
-import type { LogitPoissonFit } from './logit-poisson.js';
+import type { LogitPoissonData, LogitPoissonFit } from './logit-poisson.js';
 import type { SalesData } from './reader.js';
 
 /** 1 for rows whose demand is censored at the units sold; undefined without a stock or stockout column, or when no row is censored. */
@@ -76,4 +76,27 @@ export function censoringSummaryLines(censoring: CalibrationRecord['censoring'])
     `  censored fit (used):  quality ${show(censoring.censored.quality)}, price sensitivity ${show(censoring.censored.priceSensitivity)}`,
     `  naive fit (shown):    quality ${show(censoring.naive.quality)}, price sensitivity ${show(censoring.naive.priceSensitivity)}`,
   ];
+}
+
+/** A sales history as the likelihood's rows: units, price, promotions, rivals, stockout rows marked censored, and the caller's market sizes and arrival terms. */
+export function salesDesign(
+  sales: SalesData,
+  logMarketSize: Float64Array,
+  extras: { readonly include?: Uint8Array | undefined; readonly arrivalEffects?: LogitPoissonData['arrivalEffects']; readonly arrivalCovariates?: LogitPoissonData['arrivalCovariates'] } = {},
+): LogitPoissonData {
+  const censored = censoredRows(sales);
+  return {
+    ...(censored ? { censored } : {}),
+    rows: sales.rows,
+    units: sales.units,
+    logMarketSize,
+    price: sales.price,
+    promotions: sales.promotions,
+    promotionNames: sales.promotionNames,
+    rivalPrices: sales.rivalPrices,
+    rivalNames: sales.rivalNames,
+    ...(extras.include ? { include: extras.include } : {}),
+    ...(extras.arrivalEffects ? { arrivalEffects: extras.arrivalEffects } : {}),
+    ...(extras.arrivalCovariates ? { arrivalCovariates: extras.arrivalCovariates } : {}),
+  };
 }

@@ -37,7 +37,7 @@ import { RandomStream } from '../env/random.js';
 import { normalFromUniforms, poissonFromUniform } from '../env/sampling.js';
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
 import type { ScenarioInput } from '../scenarios/schema.js';
-import { censoredRows } from './censoring.js';
+import { salesDesign } from './censoring.js';
 import type { SalesData } from './reader.js';
 import gammainc from '@stdlib/math-base-special-gammainc';
 import gammaln from '@stdlib/math-base-special-gammaln';
@@ -641,19 +641,7 @@ export function testSecondSegment(base: LogitPoissonData, baseFit: LogitPoissonF
 
 /** The aggregate test on a calibration's own rows (its fitted market sizes, censored rows left out). */
 export function testSecondSegmentOfSales(sales: SalesData, logMarketSize: Float64Array, fit: LogitPoissonFit, options: AggregateSegmentOptions = {}): AggregateSegmentTest {
-  const censored = censoredRows(sales);
-  const data: LogitPoissonData = {
-    rows: sales.rows,
-    units: sales.units,
-    logMarketSize,
-    price: sales.price,
-    promotions: sales.promotions,
-    promotionNames: sales.promotionNames,
-    rivalPrices: sales.rivalPrices,
-    rivalNames: sales.rivalNames,
-    ...(censored ? { censored } : {}),
-  };
-  return testSecondSegment(data, fit, options);
+  return testSecondSegment(salesDesign(sales, logMarketSize), fit, options);
 }
 
 function fitQuietly(data: LogitPoissonData, start?: Float64Array): LogitPoissonFit | undefined {
