@@ -61,7 +61,7 @@ const checkpointSchema = z.strictObject({ statistics: armStatisticsJsonSchema, r
 
 export class EpsilonGreedyAgent implements Agent {
   readonly kind = kind;
-  readonly capabilities = { learns: true, tabular: true, batchedActions: false, warmupSteps: 0 } as const;
+  readonly capabilities = { learns: true } as const;
   readonly config: EpsilonGreedyConfig;
   readonly statistics: ArmStatistics;
   private readonly random: RandomStream;

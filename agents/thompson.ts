@@ -90,7 +90,7 @@ const checkpointSchema = z.strictObject({ statistics: armStatisticsJsonSchema, r
 
 export class ThompsonAgent implements Agent {
   readonly kind = kind;
-  readonly capabilities = { learns: true, tabular: true, batchedActions: false, warmupSteps: 0 } as const;
+  readonly capabilities = { learns: true } as const;
   readonly config: ThompsonConfig;
   readonly statistics: ArmStatistics;
   private readonly random: RandomStream;

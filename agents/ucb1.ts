@@ -66,7 +66,7 @@ const checkpointSchema = z.strictObject({ statistics: armStatisticsJsonSchema })
 
 export class Ucb1Agent implements Agent {
   readonly kind = kind;
-  readonly capabilities = { learns: true, tabular: true, batchedActions: false, warmupSteps: 0 } as const;
+  readonly capabilities = { learns: true } as const;
   readonly config: Ucb1Config;
   readonly statistics: ArmStatistics;
 
