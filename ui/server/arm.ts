@@ -45,7 +45,7 @@ export class Arm {
   }
 
   get model(): MarketModel {
-    return this.env.inner.model;
+    return this.env.model;
   }
 
   /** The policy must be built on this arm's env (oracles read its market): give it after construction. */
@@ -106,7 +106,7 @@ export class Arm {
       price: info.price,
       proposedPrice: this.model.ladder[proposedIndex] ?? Number.NaN,
       rivalPrices: info.prices.slice(1),
-      referencePrices: Array.from(this.env.inner.market.referencePrice.subarray(0, this.model.segments.length)),
+      referencePrices: Array.from(this.env.market.referencePrice.subarray(0, this.model.segments.length)),
       demand: market.demand,
       sold: market.sold,
       lostSales: market.lostSales,
