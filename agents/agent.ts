@@ -35,12 +35,6 @@ export interface ActOptions {
 export interface AgentCapabilities {
   /** observe() changes the policy. */
   readonly learns: boolean;
-  /** Keeps a table indexed by discretised state (its weights are JSON). */
-  readonly tabular: boolean;
-  /** actBatch() is cheaper per observation than act() (e.g. one forward pass). */
-  readonly batchedActions: boolean;
-  /** Steps to collect before learning starts (0 if none). */
-  readonly warmupSteps: number;
 }
 
 /** What an agent knows about the market it prices: the spaces and the scenario's public facts. */
@@ -104,7 +98,7 @@ export interface Agent {
   readonly kind: string;
   readonly capabilities: AgentCapabilities;
   act(observation: Float32Array, options: ActOptions): number;
-  /** Optional batched form: observations row-major (count x features), actions written to `out`. */
+  /** Optional batched form (offered when cheaper per observation than act, e.g. one forward pass): observations row-major (count x features), actions written to `out`. */
   actBatch?(observations: Float32Array, count: number, options: ActOptions, out: Int32Array): void;
   observe(transition: Transition): void;
   /** Optional: the values behind the greedy choice for this observation. */

@@ -1,6 +1,6 @@
 /**
- * Arm statistics shared by the classic bandits (epsilon-greedy, UCB1, Thompson sampling):
- * one helper, used by composition, no base class.
+ * Arm statistics shared by the classic bandits (epsilon-greedy, UCB1, Thompson sampling),
+ * held by their common agent shell (agents/arm-bandit.ts).
  *
  * Per arm it keeps the sufficient statistics of its rewards (count, sum, sum of squares),
  * in one of three memories, chosen by `nonStationary`:
@@ -265,13 +265,13 @@ export class ArmStatistics {
     return -1;
   }
 
-  /** The greedy arm: the best mean among arms with rewards in memory, ties to the lowest index; 0 if none. */
   /** Every arm's plays and mean reward, and the greedy arm: what a bandit's choice rests on. */
   explain(): Explanation {
     const arms = Array.from({ length: this.arms }, (_, index) => ({ index, pulls: this.count(index), meanReward: this.count(index) > 0 ? this.mean(index) : 0 }));
     return { kind: 'arm-statistics', arms, chosen: this.greedyArm() };
   }
 
+  /** The greedy arm: the best mean among arms with rewards in memory, ties to the lowest index; 0 if none. */
   greedyArm(): number {
     let best = -1;
     let bestValue = Number.NEGATIVE_INFINITY;

@@ -330,7 +330,7 @@ export class DqnAgent implements Agent {
     this.config = config;
     const featureCount = context.observationSpace.shape[0];
     this.layout = networkLayout(featureCount, context.actionSpace.n, config.hiddenLayers, config.dueling);
-    this.capabilities = { learns: true, tabular: false, batchedActions: true, warmupSteps: config.learningStarts };
+    this.capabilities = { learns: true };
     this.counters = counters ? { ...counters } : { steps: 0, updates: 0, targetSyncs: 0 };
     this.replay = new ReplayBuffer(config.replayCapacity, featureCount);
     this.batch = this.replay.createBatch(config.batchSize);

@@ -29,10 +29,9 @@
  */
 import { z } from 'zod';
 import { RandomStream } from '../env/random.js';
-import type { Agent, AgentCheckpoint, AgentContext, AgentExport, Explanation, Transition } from './agent.js';
-import { checkpointState, randomStateSchema } from './agent.js';
-import { ArmStatistics, armStatisticsJsonSchema, banditFileName, classicBanditFile, nonStationarySchema, parseConfig, readClassicBanditFile } from './bandit-statistics.js';
-import { defineAgent } from './definition.js';
+import type { AgentContext } from './agent.js';
+import { ArmBandit, armBanditDefinition } from './arm-bandit.js';
+import { type ArmStatistics, nonStationarySchema } from './bandit-statistics.js';
 
 const kind = 'epsilon-greedy';
 
@@ -56,20 +55,10 @@ export const epsilonGreedyConfigSchema = z
 
 export type EpsilonGreedyConfig = z.output<typeof epsilonGreedyConfigSchema>;
 
-const checkpointSchema = z.strictObject({ statistics: armStatisticsJsonSchema, random: randomStateSchema });
-
-
-export class EpsilonGreedyAgent implements Agent {
-  readonly kind = kind;
-  readonly capabilities = { learns: true, tabular: true, batchedActions: false, warmupSteps: 0 } as const;
-  readonly config: EpsilonGreedyConfig;
-  readonly statistics: ArmStatistics;
-  private readonly random: RandomStream;
-
+/** Observe, explain, export and checkpoints (the arm statistics and the exploration stream): agents/arm-bandit.ts. */
+export class EpsilonGreedyAgent extends ArmBandit<EpsilonGreedyConfig, RandomStream> {
   constructor(config: EpsilonGreedyConfig, context: AgentContext, statistics?: ArmStatistics) {
-    this.config = config;
-    this.statistics = statistics ?? new ArmStatistics(context.actionSpace.n, config.nonStationary);
-    this.random = new RandomStream(context.seed, 'exploration');
+    super(kind, config, context, statistics, new RandomStream(context.seed, 'exploration'));
   }
 
   /** epsilon_t at the current step. */
@@ -78,9 +67,8 @@ export class EpsilonGreedyAgent implements Agent {
     return Math.max(epsilonMin, epsilon * Math.pow(epsilonDecay, this.statistics.steps));
   }
 
-  act(_observation: Float32Array, options: { explore: boolean }): number {
+  protected exploringArm(): number {
     const statistics = this.statistics;
-    if (!options.explore) return statistics.greedyArm();
     const unplayed = statistics.firstUnplayedArm();
     if (unplayed >= 0) return unplayed;
     const explore = this.random.next() < this.explorationRate();
@@ -88,40 +76,11 @@ export class EpsilonGreedyAgent implements Agent {
     if (explore) return Math.min(statistics.arms - 1, Math.floor(uniform * statistics.arms));
     return statistics.greedyArm();
   }
-
-  explain(): Explanation {
-    return this.statistics.explain();
-  }
-
-  observe(transition: Transition): void {
-    this.statistics.record(transition.action, transition.reward);
-  }
-
-  export(): AgentExport {
-    return { kind, config: this.config, files: { [banditFileName]: classicBanditFile(kind, this.statistics) } };
-  }
-
-  /** The arm statistics and the exploration stream's state. */
-  saveCheckpoint(): AgentCheckpoint {
-    return { kind, state: { statistics: this.statistics.toJSON(), random: this.random.saveState() } };
-  }
-
-  restoreCheckpoint(checkpoint: AgentCheckpoint): void {
-    const state = checkpointState(checkpoint, kind, checkpointSchema);
-    this.statistics.restore(state.statistics);
-    this.random.restoreState(state.random);
-  }
-
-  dispose(): void {}
 }
 
-export const epsilonGreedyDefinition = defineAgent({
+export const epsilonGreedyDefinition = armBanditDefinition({
   kind,
   description: 'epsilon-greedy bandit over the price ladder (constant or decaying epsilon; optional sliding window or discounting)',
   configSchema: epsilonGreedyConfigSchema,
-  create: (config, context) => new EpsilonGreedyAgent(config, context),
-  restore: (exported, context) => {
-    const config = parseConfig(epsilonGreedyConfigSchema, exported.config, kind);
-    return new EpsilonGreedyAgent(config, context, readClassicBanditFile(exported, kind, context.actionSpace.n, config.nonStationary));
-  },
+  create: (config, context, statistics) => new EpsilonGreedyAgent(config, context, statistics),
 });

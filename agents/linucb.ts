@@ -129,7 +129,7 @@ type BanditFile = z.output<typeof banditFileSchema>;
 
 export class LinUcbAgent implements Agent {
   readonly kind = kind;
-  readonly capabilities = { learns: true, tabular: false, batchedActions: false, warmupSteps: 0 } as const;
+  readonly capabilities = { learns: true } as const;
   readonly config: LinUcbConfig;
   /** Feature names in the context (the bias, if any, comes first and is not named). */
   readonly featureNames: readonly string[];

@@ -97,12 +97,7 @@ export class PhasedAgent implements Agent {
     readonly finale: Agent,
   ) {
     this.phase = phase;
-    this.capabilities = {
-      learns: base.capabilities.learns || finale.capabilities.learns,
-      tabular: false,
-      batchedActions: true,
-      warmupSteps: Math.max(base.capabilities.warmupSteps, finale.capabilities.warmupSteps),
-    };
+    this.capabilities = { learns: base.capabilities.learns || finale.capabilities.learns };
   }
 
   act(observation: Float32Array, options: ActOptions): number {

@@ -56,7 +56,7 @@ const checkpointSchema = z.strictObject({
 
 export class QLearningAgent implements Agent {
   readonly kind = 'q-learning';
-  readonly capabilities = { learns: true, tabular: true, batchedActions: false, warmupSteps: 0 } as const;
+  readonly capabilities = { learns: true } as const;
   readonly config: Config;
   readonly discretiser: Discretiser;
   readonly values: Float64Array;

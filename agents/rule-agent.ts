@@ -12,7 +12,7 @@ import { z } from 'zod';
 export function ruleAgent(kind: string, config: unknown, choose: (observation: Float32Array) => number): Agent {
   return {
     kind,
-    capabilities: { learns: false, tabular: false, batchedActions: false, warmupSteps: 0 },
+    capabilities: { learns: false },
     act: (observation) => choose(observation),
     observe: () => undefined,
     export: () => ({ kind, config, files: {} }),

@@ -45,10 +45,9 @@
 import { z } from 'zod';
 import { RandomStream } from '../env/random.js';
 import { normalFromUniforms } from '../env/sampling.js';
-import type { Agent, AgentCheckpoint, AgentContext, AgentExport, Explanation, Transition } from './agent.js';
-import { checkpointState, randomStateSchema } from './agent.js';
-import { ArmStatistics, armStatisticsJsonSchema, banditFileName, classicBanditFile, nonStationarySchema, parseConfig, readClassicBanditFile } from './bandit-statistics.js';
-import { defineAgent } from './definition.js';
+import type { AgentContext } from './agent.js';
+import { ArmBandit, armBanditDefinition } from './arm-bandit.js';
+import { type ArmStatistics, nonStationarySchema } from './bandit-statistics.js';
 
 const kind = 'thompson';
 
@@ -85,25 +84,14 @@ export const thompsonConfigSchema = z
 
 export type ThompsonConfig = z.output<typeof thompsonConfigSchema>;
 
-const checkpointSchema = z.strictObject({ statistics: armStatisticsJsonSchema, random: randomStateSchema });
-
-
-export class ThompsonAgent implements Agent {
-  readonly kind = kind;
-  readonly capabilities = { learns: true, tabular: true, batchedActions: false, warmupSteps: 0 } as const;
-  readonly config: ThompsonConfig;
-  readonly statistics: ArmStatistics;
-  private readonly random: RandomStream;
-
+/** Observe, explain, export and checkpoints (the arm statistics and the exploration stream): agents/arm-bandit.ts. */
+export class ThompsonAgent extends ArmBandit<ThompsonConfig, RandomStream> {
   constructor(config: ThompsonConfig, context: AgentContext, statistics?: ArmStatistics) {
-    this.config = config;
-    this.statistics = statistics ?? new ArmStatistics(context.actionSpace.n, config.nonStationary);
-    this.random = new RandomStream(context.seed, 'exploration');
+    super(kind, config, context, statistics, new RandomStream(context.seed, 'exploration'));
   }
 
-  act(_observation: Float32Array, options: { explore: boolean }): number {
+  protected exploringArm(): number {
     const statistics = this.statistics;
-    if (!options.explore) return statistics.greedyArm();
     const { count: k0, shape: a0 } = this.config.prior;
     for (let arm = 0; arm < statistics.arms; arm++) {
       const count = statistics.count(arm);
@@ -147,31 +135,6 @@ export class ThompsonAgent implements Agent {
   private normal(): number {
     return normalFromUniforms(this.random.next(), this.random.next());
   }
-
-  explain(): Explanation {
-    return this.statistics.explain();
-  }
-
-  observe(transition: Transition): void {
-    this.statistics.record(transition.action, transition.reward);
-  }
-
-  export(): AgentExport {
-    return { kind, config: this.config, files: { [banditFileName]: classicBanditFile(kind, this.statistics) } };
-  }
-
-  /** The arm statistics and the exploration stream's state. */
-  saveCheckpoint(): AgentCheckpoint {
-    return { kind, state: { statistics: this.statistics.toJSON(), random: this.random.saveState() } };
-  }
-
-  restoreCheckpoint(checkpoint: AgentCheckpoint): void {
-    const state = checkpointState(checkpoint, kind, checkpointSchema);
-    this.statistics.restore(state.statistics);
-    this.random.restoreState(state.random);
-  }
-
-  dispose(): void {}
 }
 
 /**
@@ -199,13 +162,9 @@ export function gammaSample(shape: number, random: RandomStream): number {
   }
 }
 
-export const thompsonDefinition = defineAgent({
+export const thompsonDefinition = armBanditDefinition({
   kind,
   description: 'Gaussian Thompson sampling over the price ladder (Normal-Gamma posterior per arm; optional sliding window or discounting)',
   configSchema: thompsonConfigSchema,
-  create: (config, context) => new ThompsonAgent(config, context),
-  restore: (exported, context) => {
-    const config = parseConfig(thompsonConfigSchema, exported.config, kind);
-    return new ThompsonAgent(config, context, readClassicBanditFile(exported, kind, context.actionSpace.n, config.nonStationary));
-  },
+  create: (config, context, statistics) => new ThompsonAgent(config, context, statistics),
 });

@@ -36,20 +36,9 @@
  * upper-confidence bound policies for switching bandit problems, ALT 2011, pp. 174-188.
  */
 import { z } from 'zod';
-import type { Agent, AgentCheckpoint, AgentContext, AgentExport, Explanation, Transition } from './agent.js';
-import { checkpointState } from './agent.js';
-import {
-  ArmStatistics,
-  armStatisticsJsonSchema,
-  banditFileName,
-  classicBanditFile,
-  nonStationarySchema,
-  parseConfig,
-  readClassicBanditFile,
-  rewardRangeSchema,
-  rewardScale,
-} from './bandit-statistics.js';
-import { defineAgent } from './definition.js';
+import type { AgentContext } from './agent.js';
+import { ArmBandit, armBanditDefinition } from './arm-bandit.js';
+import { type ArmStatistics, nonStationarySchema, rewardRangeSchema, rewardScale } from './bandit-statistics.js';
 
 const kind = 'ucb1';
 
@@ -61,23 +50,14 @@ export const ucb1ConfigSchema = z.strictObject({
 
 export type Ucb1Config = z.output<typeof ucb1ConfigSchema>;
 
-const checkpointSchema = z.strictObject({ statistics: armStatisticsJsonSchema });
-
-
-export class Ucb1Agent implements Agent {
-  readonly kind = kind;
-  readonly capabilities = { learns: true, tabular: true, batchedActions: false, warmupSteps: 0 } as const;
-  readonly config: Ucb1Config;
-  readonly statistics: ArmStatistics;
-
+/** Draws no random numbers: its arm statistics are its whole state (agents/arm-bandit.ts: observe, explain, export, checkpoints). */
+export class Ucb1Agent extends ArmBandit<Ucb1Config> {
   constructor(config: Ucb1Config, context: AgentContext, statistics?: ArmStatistics) {
-    this.config = config;
-    this.statistics = statistics ?? new ArmStatistics(context.actionSpace.n, config.nonStationary);
+    super(kind, config, context, statistics, undefined);
   }
 
-  act(_observation: Float32Array, options: { explore: boolean }): number {
+  protected exploringArm(): number {
     const statistics = this.statistics;
-    if (!options.explore) return statistics.greedyArm();
     const unplayed = statistics.firstUnplayedArm();
     if (unplayed >= 0) return unplayed;
     const { width } = rewardScale(this.config.rewardRange, statistics.observedLow, statistics.observedHigh);
@@ -94,38 +74,11 @@ export class Ucb1Agent implements Agent {
     }
     return best;
   }
-
-  explain(): Explanation {
-    return this.statistics.explain();
-  }
-
-  observe(transition: Transition): void {
-    this.statistics.record(transition.action, transition.reward);
-  }
-
-  export(): AgentExport {
-    return { kind, config: this.config, files: { [banditFileName]: classicBanditFile(kind, this.statistics) } };
-  }
-
-  /** UCB1 draws no random numbers: its arm statistics are its whole state. */
-  saveCheckpoint(): AgentCheckpoint {
-    return { kind, state: { statistics: this.statistics.toJSON() } };
-  }
-
-  restoreCheckpoint(checkpoint: AgentCheckpoint): void {
-    this.statistics.restore(checkpointState(checkpoint, kind, checkpointSchema).statistics);
-  }
-
-  dispose(): void {}
 }
 
-export const ucb1Definition = defineAgent({
+export const ucb1Definition = armBanditDefinition({
   kind,
   description: 'UCB1 bandit over the price ladder, bonus scaled by the reward range (optional sliding window or discounting: SW-UCB, D-UCB)',
   configSchema: ucb1ConfigSchema,
-  create: (config, context) => new Ucb1Agent(config, context),
-  restore: (exported, context) => {
-    const config = parseConfig(ucb1ConfigSchema, exported.config, kind);
-    return new Ucb1Agent(config, context, readClassicBanditFile(exported, kind, context.actionSpace.n, config.nonStationary));
-  },
+  create: (config, context, statistics) => new Ucb1Agent(config, context, statistics),
 });

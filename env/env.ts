@@ -137,6 +137,19 @@ export class TimeLimit implements Env {
     this.maxSteps = maxSteps;
   }
 
+  /** The wrapped env's market model, live market and observation features (for oracles, the dashboard and serving). */
+  get model(): MarketModel {
+    return this.inner.model;
+  }
+
+  get market(): MarketSimulation {
+    return this.inner.market;
+  }
+
+  get features(): readonly ObservationFeature[] {
+    return this.inner.features;
+  }
+
   get actionSpace(): DiscreteSpace {
     return this.inner.actionSpace;
   }

@@ -9,8 +9,8 @@ import { agentContextOf } from '../agents/agent.js';
 import { agentDefinition, createAgent, restoreAgent } from '../agents/registry.js';
 
 export function contextFor(env: TimeLimit, kind: string, seed: number) {
-  const model = env.inner.model;
-  const oracle = agentDefinition(kind).needsModel ? { market: env.inner.market } : undefined;
+  const model = env.model;
+  const oracle = agentDefinition(kind).needsModel ? { market: env.market } : undefined;
   return agentContextOf(model, env.observationSpace, env.actionSpace, seed, oracle);
 }
 

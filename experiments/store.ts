@@ -157,13 +157,8 @@ export interface RunDefinition {
   readonly manifest: unknown;
 }
 
-export interface RunRow {
-  readonly id: string;
-  readonly experiment: string;
-  readonly scenario: { readonly id: string; readonly contentHash: string };
-  readonly agent: { readonly name: string; readonly kind: string; readonly config: unknown };
-  readonly seed: number;
-  readonly manifest: unknown;
+/** A registered run as the store holds it: its definition and where it stands. */
+export interface RunRow extends RunDefinition {
   readonly status: RunStatus;
   readonly createdAt: string;
   readonly startedAt: string | null;

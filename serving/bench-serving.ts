@@ -74,8 +74,8 @@ async function trainedArtifact(folder: string, kind: string, config: unknown, st
   const artifact = buildArtifact(await agent.export(), {
     name: kind,
     scenario: embeddedScenarioOf(loaded),
-    features: buildObservationFeatures(env.inner.model),
-    ladder: env.inner.model.ladder,
+    features: buildObservationFeatures(env.model),
+    ladder: env.model.ladder,
     training: { steps },
     seeds: [seed],
   });

@@ -101,7 +101,7 @@ export class ServedPolicy {
     const manifest = artifact.manifest;
     const trainedOn = trainedOnOf(artifact, expected?.label ?? folder);
     const env = makeEnv(trainedOn.scenario);
-    const model = env.inner.model;
+    const model = env.model;
     const ladder = Array.from(model.ladder);
     if (ladder.length !== manifest.action.ladder.length || ladder.some((price, index) => Math.abs(price - (manifest.action.ladder[index] ?? Number.NaN)) > 1e-9)) {
       throw new PricelabError('integrity', 'the policy\'s price ladder differs from its scenario\'s', [{ path: ['action', 'ladder'], message: `expected ${JSON.stringify(ladder)}, found ${JSON.stringify(manifest.action.ladder)}` }]);
@@ -119,7 +119,7 @@ export class ServedPolicy {
   static async fromRule(scenario: TrainedOn | string, spec: string): Promise<ServedPolicy> {
     const loaded = typeof scenario === 'string' ? loadScenario(scenario) : scenario;
     const env = makeEnv(loaded.scenario);
-    const model = env.inner.model;
+    const model = env.model;
     const { kind, config } = parsePolicySpec(spec, model);
     if (agentDefinition(kind).needsModel) throw new PricelabError('config', `cannot serve "${spec}"`, [{ path: ['fallback'], message: `expected a rule that reads only the observation, found ${kind}, which needs the live simulator` }]);
     const agent = await agentFor(env, kind, config, 0);

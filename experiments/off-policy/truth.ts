@@ -31,7 +31,7 @@ export function replayExpectedRewards(model: MarketModel, records: readonly Deci
   const carryOver = carryOverMechanisms(model);
   if (carryOver.length > 0) return { available: false, reason: `the scenario is not a contextual bandit (carry-over: ${carryOver.join(', ')}); use its bandit version (--bandit)` };
   const env = makeEnv(model);
-  const market = env.inner.market;
+  const market = env.market;
   const cost = model.scenario.objective.kind === 'revenue' ? 0 : model.unitCost;
   const expectedRewards = new Array<Float64Array>(records.length);
   let previous: DecisionRecord | undefined;

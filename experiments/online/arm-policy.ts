@@ -22,7 +22,7 @@ export interface ArmSpecs {
 
 /** The rule agent of a spec in this env's market (oracle kinds read this env's live market). */
 export async function armAgent(env: TimeLimit, spec: string, seed: number, options: { allowOracle?: boolean } = {}): Promise<Agent> {
-  const model = env.inner.model;
+  const model = env.model;
   const { kind, config } = parsePolicySpec(spec, { listPrice: model.listPrice, ladder: model.ladder });
   if (options.allowOracle === false && agentDefinition(kind).needsModel) {
     throw configError(`cannot use policy "${spec}" here`, [

@@ -76,7 +76,7 @@ export async function runCustomerSplit(model: MarketModel, specs: ArmSpecs, opti
   const twinModel = buildMarketModel(twinScenario(model.scenario));
   const plainEnv = makeEnv(model, { maxSteps: days });
   const agents = { A: await armAgent(plainEnv, specs.a, options.seed, { allowOracle: false }), B: await armAgent(plainEnv, specs.b, options.seed, { allowOracle: false }) };
-  const features = plainEnv.inner.features;
+  const features = plainEnv.features;
   const aFirst = runTwinMarket(twinModel, features, agents.A, agents.B, days, options.seed);
   const bFirst = runTwinMarket(twinModel, features, agents.B, agents.A, days, options.seed);
   agents.A.dispose();

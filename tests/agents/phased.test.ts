@@ -35,7 +35,7 @@ const smallDqn = { kind: 'dqn', config: { hiddenLayers: [8], learningStarts: 1_0
 function spyDefinition(log: { observed: Transition[]; widths: number[] }): AgentDefinition {
   const make = (spyContext: AgentContext): Agent => ({
     kind: 'spy',
-    capabilities: { learns: true, tabular: false, batchedActions: false, warmupSteps: 0 },
+    capabilities: { learns: true },
     act: (observation) => {
       log.widths.push(observation.length);
       return spyContext.observationSpace.featureNames.length % spyContext.actionSpace.n;

@@ -25,7 +25,7 @@ const top = model.ladder[model.ladder.length - 1]!;
 function recordingAgent(): Agent & { transitions: Transition[]; greedyCalls: number; exploreCalls: number } {
   const agent = {
     kind: 'recorder',
-    capabilities: { learns: true, tabular: false, batchedActions: false, warmupSteps: 0 },
+    capabilities: { learns: true },
     transitions: [] as Transition[],
     greedyCalls: 0,
     exploreCalls: 0,

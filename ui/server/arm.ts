@@ -9,9 +9,14 @@
  * The arm keeps the current episode's observations and proposals, day by day, so that
  * "why this price?" can be answered for any past day of the episode (policies are greedy
  * and do not learn here, so explaining later gives what they knew then).
+ *
+ * Its KPIs are the market's episode KPIs so far (env/kpis.ts, the accumulator every
+ * evaluation uses) plus what only the dashboard counts: demand, for the fill rate, and
+ * the days the guardrails changed the proposed price.
  */
 import { makeEnv, type TimeLimit } from '../../env/env.js';
 import type { MarketModel } from '../../env/model.js';
+import type { EpisodeKpis } from '../../env/kpis.js';
 import { applyGuardrails, type GuardedPrice, type Guardrails, type PricingContext } from '../../agents/guardrails.js';
 import type { DayExplanation, DayPoint, Kpis } from '../shared/events.js';
 import type { Explanation } from '../../agents/agent.js';
@@ -30,7 +35,7 @@ export class Arm {
   private readonly history: DayRecord[] = [];
   private kpis: Kpis = emptyKpis();
   private demandSoFar = 0;
-  private priceSum = 0;
+  private guardrailAdjustments = 0;
   /** Feature positions the guardrail context reads. */
   private readonly lastPriceFeature: { index: number; scale: number };
   private readonly rivalFeatures: { index: number; scale: number }[];
@@ -45,7 +50,7 @@ export class Arm {
   }
 
   get model(): MarketModel {
-    return this.env.inner.model;
+    return this.env.model;
   }
 
   /** The policy must be built on this arm's env (oracles read its market): give it after construction. */
@@ -67,7 +72,7 @@ export class Arm {
     this.history.length = 0;
     this.kpis = emptyKpis();
     this.demandSoFar = 0;
-    this.priceSum = 0;
+    this.guardrailAdjustments = 0;
     this.ended = false;
   }
 
@@ -87,26 +92,17 @@ export class Arm {
     this.observation = result.observation;
     this.ended = result.terminated || result.truncated;
     const market = info.market;
-    const kpis = this.kpis;
-    kpis.days += 1;
-    kpis.revenue += info.terms.revenue;
-    kpis.profit += info.profit;
-    kpis.sold += market.sold;
-    kpis.lostSales += market.lostSales;
-    kpis.unitsReturned += market.unitsReturned;
-    kpis.refunds += info.terms.refunds;
-    if (guarded.ladderIndex !== proposedIndex) kpis.guardrailAdjustments += 1;
+    if (guarded.ladderIndex !== proposedIndex) this.guardrailAdjustments += 1;
     this.demandSoFar += market.demand;
-    this.priceSum += info.price;
-    kpis.fillRate = this.demandSoFar > 0 ? kpis.sold / this.demandSoFar : 1;
-    kpis.meanPrice = this.priceSum / kpis.days;
+    const kpis = dashboardKpis(this.env.market.episodeKpis(), this.demandSoFar, this.guardrailAdjustments);
+    this.kpis = kpis;
     return {
       day: info.day,
       days: 1,
       price: info.price,
       proposedPrice: this.model.ladder[proposedIndex] ?? Number.NaN,
       rivalPrices: info.prices.slice(1),
-      referencePrices: Array.from(this.env.inner.market.referencePrice.subarray(0, this.model.segments.length)),
+      referencePrices: Array.from(this.env.market.referencePrice.subarray(0, this.model.segments.length)),
       demand: market.demand,
       sold: market.sold,
       lostSales: market.lostSales,
@@ -174,6 +170,22 @@ export class Arm {
 
 function emptyKpis(): Kpis {
   return { days: 0, revenue: 0, profit: 0, sold: 0, lostSales: 0, fillRate: 1, unitsReturned: 0, refunds: 0, meanPrice: 0, guardrailAdjustments: 0 };
+}
+
+/** The dashboard's KPIs from the episode's so far: revenue is GMV (before refunds), the fill rate units sold / units demanded (1 before any demand). */
+function dashboardKpis(episode: EpisodeKpis, demand: number, guardrailAdjustments: number): Kpis {
+  return {
+    days: episode.days,
+    revenue: episode.gmv,
+    profit: episode.profit,
+    sold: episode.units,
+    lostSales: episode.lostSales,
+    fillRate: demand > 0 ? episode.units / demand : 1,
+    unitsReturned: episode.unitsReturned,
+    refunds: episode.refunds,
+    meanPrice: episode.averagePrice,
+    guardrailAdjustments,
+  };
 }
 
 /** The policy's explanation as plain, mutable JSON for the socket. */

@@ -91,7 +91,7 @@ export function servedDashboardPolicy(spec: string, served: ServedPolicy, scenar
 
 /** A rule policy built on one arm; `env` is the arm's own env (oracles read its market). */
 export async function ruleDashboardPolicy(spec: string, env: TimeLimit, seed: number, folders: DashboardFolders = {}): Promise<DashboardPolicy> {
-  const model = env.inner.model;
+  const model = env.model;
   const histories = spec.startsWith(historicalPrefix) ? new Map([[spec, await dashboardHistory(spec, folders, historicalOptionsFor(model.scenario))]]) : undefined;
   const { kind, config } = parsePolicySpec(spec, { listPrice: model.listPrice, ladder: model.ladder, ...(histories ? { histories } : {}) });
   const agent: Agent = await agentFor(env, kind, config, seed);
