@@ -218,6 +218,21 @@ describe('determinism', () => {
     expect(second.actions).toEqual(first.actions);
     expect(second.weights).toEqual(first.weights);
   });
+
+  it('exports byte-identical artifacts when trained twice alike (dueling head, policy average, n-step)', async () => {
+    const exportedFiles = async () => {
+      const agent = await createAgent({ hiddenLayers: [12, 8], dueling: true, policyAveraging: 0.05, learningStarts: 60, trainFrequency: 2, targetUpdateInterval: 40, nSteps: 3, totalSteps: 300 }, 22, contextOfEnv(linearEnv(), 22));
+      await train(linearEnv(), agent, { steps: 300, seed: 9 });
+      expect(agent.counters.updates).toBe(120);
+      const exported = await agent.export();
+      agent.dispose();
+      return exported.files;
+    };
+    const first = await exportedFiles();
+    const second = await exportedFiles();
+    expect(Object.keys(first).sort()).toEqual(['dqn.json', 'model.json', 'weights.bin']);
+    for (const name of Object.keys(first)) expect(Buffer.from(second[name]!).equals(Buffer.from(first[name]!)), name).toBe(true);
+  });
 });
 
 describe('the update, against known answers', () => {
