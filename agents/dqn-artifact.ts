@@ -7,6 +7,10 @@
  * (format, sizes, config, counters, exploration rate). A restored agent acts exactly like
  * the exported one, bit for bit; its optimizer state and replay buffer start empty.
  *
+ * Artifacts written before the retired settings went (expectile, explorationHold,
+ * explorationHoldExponent, stockPotentialDays: agents/dqn-config.ts) still load: their
+ * dqn.json config is read without them, whatever their values.
+ *
  * Reading checks, as errors that name the field: the config (a config error), the market's
  * feature and price counts (a config error listing both), the weight shapes against the
  * config (an integrity error), and the weights file the manifest lists.
@@ -15,7 +19,7 @@ import type * as Tf from '@tensorflow/tfjs';
 import { PricelabError, configError } from '../env/errors.js';
 import type { AgentContext, AgentExport } from './agent.js';
 import { jsonFile, readJsonFile } from './agent.js';
-import { dqnConfigSchema, type DqnConfig } from './dqn-config.js';
+import { dqnConfigSchema, withoutRetiredSettings, type DqnConfig } from './dqn-config.js';
 import { networkLayout, type NetworkLayout } from './dqn-network.js';
 import { loadTensorflow, type BackendInfo, type TensorflowModule } from './tf-backend.js';
 
@@ -144,7 +148,9 @@ export interface ReadDqnArtifact {
  */
 export async function withDqnArtifact<T>(exported: AgentExport, context: AgentContext, build: (artifact: ReadDqnArtifact) => T): Promise<T> {
   const state = readJsonFile<DqnStateFile>(exported.files['dqn.json'], 'dqn.json');
-  const parsed = dqnConfigSchema.safeParse(state.config ?? exported.config);
+  // Settings removed since (retiredDqnSettings) are dropped whatever their values: they shaped training only, and the
+  // weights are the policy, so an old artifact prices exactly as before; trained further, it learns without them.
+  const parsed = dqnConfigSchema.safeParse(withoutRetiredSettings(state.config ?? exported.config));
   if (!parsed.success) {
     throw configError('the DQN artifact holds an invalid config', parsed.error.issues.map((issue) => ({ path: ['config', ...issue.path.map(String)], message: issue.message })));
   }

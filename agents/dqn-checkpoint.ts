@@ -30,9 +30,9 @@ const dqnCheckpointSchema = z.strictObject({
   replaySampling: randomStateSchema,
   replay: replayStateSchema,
   nStep: nStepStateSchema,
-  /** ez-greedy: days each slot (market) still holds its exploring price, and that price. */
-  holdRemaining: z.array(z.number().int().nonnegative()),
-  heldActions: z.array(z.number().int().nonnegative()),
+  /** Retired with explorationHold: checkpoints saved before carry them, empty unless holds were on (see readDqnCheckpoint). */
+  holdRemaining: z.array(z.number().int().nonnegative()).optional(),
+  heldActions: z.array(z.number().int().nonnegative()).optional(),
 });
 export type DqnCheckpointState = z.output<typeof dqnCheckpointSchema>;
 
@@ -50,6 +50,9 @@ export function readDqnCheckpoint(checkpoint: AgentCheckpoint, layout: NetworkLa
   if ((state.averageParameters === null) === averaged) {
     problems.push({ path: ['state', 'averageParameters'], message: `expected ${averaged ? 'the policy average (policyAveraging > 0)' : 'none (policyAveraging 0)'}, found ${state.averageParameters === null ? 'none' : 'one'}` });
   }
+  // A checkpoint from before explorationHold was removed resumes as it would have unless a held exploring price was pending.
+  const held = (state.holdRemaining ?? []).filter((days) => days > 0).length;
+  if (held > 0) problems.push({ path: ['state', 'holdRemaining'], message: `expected no exploring price still held (explorationHold was removed, so the run cannot resume as it would have), found ${held}: start the run afresh` });
   if (problems.length > 0) throw new PricelabError('integrity', 'the DQN checkpoint does not fit this agent', problems);
   return state;
 }

@@ -40,24 +40,21 @@
  * in dqn.json); exploring training steps take the plain argmax when they do not explore.
  * horizonTerminal stores a truncation as a termination (a finite-horizon task that shows the
  * time left). stockPotential shapes the reward before it is stored, r + gamma phi(s') - phi(s)
- * with the salvage potential of agents/stock-potential.ts (no phi(s') past an episode's end).
- *
- * Exploration: epsilon-greedy; with explorationHold > 1, temporally extended (ez-greedy,
- * Dabney et al. 2021): an exploring price is held for n days, P(n) ~ n^-explorationHoldExponent.
+ * with the salvage potential of agents/stock-potential.ts over the horizon's last
+ * stockPotentialWindowDays (6) days (no phi(s') past an episode's end).
  *
  * Randomness: weight init from the 'weights' stream, epsilon-greedy from 'exploration'
- * (two uniforms per exploring act, drawn either way; a third, the hold length, with
- * explorationHold > 1), replay sampling from 'replay': all seeded from AgentContext.seed,
- * never Math.random.
+ * (two uniforms per exploring act, drawn either way), replay sampling from 'replay': all
+ * seeded from AgentContext.seed, never Math.random.
  */
 import type * as Tf from '@tensorflow/tfjs';
 import { protocolError } from '../env/errors.js';
 import { RandomStream } from '../env/random.js';
 import type { ActOptions, Agent, AgentCapabilities, AgentCheckpoint, AgentContext, AgentExport, Explanation, Transition } from './agent.js';
 import { defineAgent } from './definition.js';
-import { stockPotential, type StockPotential } from './stock-potential.js';
+import { stockPotential, stockPotentialWindowDays, type StockPotential } from './stock-potential.js';
 import { adjustedValues, chooseWithMargin, previousLadderIndex, previousPriceReader, type PreviousPriceReader } from './change-margin.js';
-import { dqnConfigSchema, type DqnConfig } from './dqn-config.js';
+import { acceptedDqnConfigSchema, type DqnConfig } from './dqn-config.js';
 import { dqnExport, withDqnArtifact, type DqnCounters } from './dqn-artifact.js';
 import { readDqnCheckpoint, type DqnCheckpointState } from './dqn-checkpoint.js';
 import { adamStep, backward, duelingFold, flatGradient, forward, initialParameters, networkLayout, policyWeightsOf, temporalDifferenceTargets, unfoldPolicyWeights, type DuelingFold, type NetworkLayout } from './dqn-network.js';
@@ -68,14 +65,6 @@ import { loadTensorflow, type BackendInfo, type TensorflowModule } from './tf-ba
 export { dqnConfigSchema, type DqnConfig } from './dqn-config.js';
 export { buildLayersModel, layersArtifactsOf, toLayersFormat, withChangeMargin, type DqnCounters } from './dqn-artifact.js';
 export { backward, forward, networkLayout, temporalDifferenceTargets, type NetworkLayout } from './dqn-network.js';
-
-/** Cumulative P(n) for n = 1..longest, P(n) proportional to n^-exponent (ez-greedy's hold lengths). */
-function holdLengthDistribution(longest: number, exponent: number): Float64Array {
-  const weights = Float64Array.from({ length: longest }, (_, index) => (index + 1) ** -exponent);
-  const total = weights.reduce((sum, weight) => sum + weight, 0);
-  let cumulative = 0;
-  return weights.map((weight) => (cumulative += weight / total));
-}
 
 /** The first index of the largest of `count` values from `offset` (tf.argMax's choice). */
 function argMaxOf(values: ArrayLike<number>, offset: number, count: number): number {
@@ -127,17 +116,12 @@ export class DqnAgent implements Agent {
   /** Reads yesterday's price from an observation (null unless changeMargin > 0). */
   private readonly previousPrice: PreviousPriceReader | null;
   private readonly observationSpace: AgentContext['observationSpace'];
-  /** ez-greedy: the cumulative distribution of hold lengths 1..explorationHold (null when explorationHold is 1). */
-  private readonly holdLengths: Float64Array | null;
-  /** ez-greedy: per market (actBatch row; act uses row 0), days its exploring price is still held, and that price. */
-  private holdRemaining: number[] = [];
-  private heldActions: number[] = [];
   private disposed = false;
 
   /** Creates the agent on the configured backend (loading TensorFlow.js on first use). */
   static async create(config: DqnConfig, context: AgentContext): Promise<DqnAgent> {
     // A new agent will learn: a potential that does not fit the market is a config error now, not at the first step.
-    if (config.stockPotential > 0) stockPotential(context.observationSpace, config.stockPotential, config.stockPotentialDays);
+    if (config.stockPotential > 0) stockPotential(context.observationSpace, config.stockPotential, stockPotentialWindowDays);
     const { tf, backend } = await loadTensorflow(config.backend);
     return new DqnAgent(tf, backend, config, context);
   }
@@ -162,7 +146,6 @@ export class DqnAgent implements Agent {
     );
     this.exploration = new RandomStream(context.seed, 'exploration');
     this.sampling = new RandomStream(context.seed, 'replay');
-    this.holdLengths = config.explorationHold > 1 ? holdLengthDistribution(config.explorationHold, config.explorationHoldExponent) : null;
     this.previousPrice = config.changeMargin > 0 ? previousPriceReader(context.observationSpace, context.ladder) : null;
     this.observationSpace = context.observationSpace;
 
@@ -198,39 +181,17 @@ export class DqnAgent implements Agent {
   act(observation: Float32Array, options: ActOptions): number {
     this.assertLive();
     if (options.explore) {
-      const exploring = this.exploringAction(0, this.explorationRate());
+      const exploring = this.exploringAction(this.explorationRate());
       if (exploring >= 0) return exploring;
     }
     return this.greedyActions(observation, 1, !options.explore)[0]!;
   }
 
-  /**
-   * Epsilon-greedy's draw for one market (`slot`: its row in actBatch): a random action, or
-   * -1 for the greedy one. Two uniforms per call, drawn either way (the stream stays
-   * aligned); with explorationHold > 1 a third, the hold length, and a held price is
-   * returned until its days are spent.
-   */
-  private exploringAction(slot: number, epsilon: number): number {
+  /** Epsilon-greedy's draw: a random action, or -1 for the greedy one. Two uniforms per call, drawn either way (the stream stays aligned). */
+  private exploringAction(epsilon: number): number {
     const explore = this.exploration.next() < epsilon;
     const uniform = this.exploration.next();
-    const actionCount = this.layout.actionCount;
-    if (!this.holdLengths) return explore ? Math.min(actionCount - 1, Math.floor(uniform * actionCount)) : -1;
-    const lengthUniform = this.exploration.next();
-    if (this.holdRemaining.length <= slot) {
-      this.holdRemaining = [...this.holdRemaining, ...Array<number>(slot + 1 - this.holdRemaining.length).fill(0)];
-      this.heldActions = [...this.heldActions, ...Array<number>(slot + 1 - this.heldActions.length).fill(0)];
-    }
-    if (this.holdRemaining[slot]! > 0) {
-      this.holdRemaining[slot]!--;
-      return this.heldActions[slot]!;
-    }
-    if (!explore) return -1;
-    const action = Math.min(actionCount - 1, Math.floor(uniform * actionCount));
-    let days = 1;
-    while (days < this.holdLengths.length && lengthUniform >= this.holdLengths[days - 1]!) days++;
-    this.heldActions[slot] = action;
-    this.holdRemaining[slot] = days - 1;
-    return action;
+    return explore ? Math.min(this.layout.actionCount - 1, Math.floor(uniform * this.layout.actionCount)) : -1;
   }
 
   /** One forward pass for `count` observations (row-major), then epsilon-greedy per row when exploring. */
@@ -240,7 +201,7 @@ export class DqnAgent implements Agent {
     if (!options.explore) return;
     const epsilon = this.explorationRate();
     for (let row = 0; row < count; row++) {
-      const exploring = this.exploringAction(row, epsilon);
+      const exploring = this.exploringAction(epsilon);
       if (exploring >= 0) out[row] = exploring;
     }
   }
@@ -251,8 +212,8 @@ export class DqnAgent implements Agent {
     counters.steps++;
     const ends = transition.terminated || (this.config.horizonTerminal && transition.truncated);
     if (this.potential === undefined) {
-      const { stockPotential: perUnit, stockPotentialDays } = this.config;
-      this.potential = perUnit > 0 ? stockPotential(this.observationSpace, perUnit, stockPotentialDays) : null;
+      const perUnit = this.config.stockPotential;
+      this.potential = perUnit > 0 ? stockPotential(this.observationSpace, perUnit, stockPotentialWindowDays) : null;
     }
     const potential = this.potential;
     const reward = potential ? transition.reward + (ends ? 0 : this.config.gamma * potential.at(transition.nextObservation)) - potential.at(transition.observation) : transition.reward;
@@ -322,14 +283,6 @@ export class DqnAgent implements Agent {
       } else {
         lossPerSample = tf.square(errors);
         dLossdChosenQ = tf.mul(errors, 2 / size);
-      }
-      if (this.config.expectile !== 0.5) {
-        // Expectile regression: an error where the target fell short of the prediction (e > 0) weighs
-        // 2 (1 - expectile), one where it exceeded it 2 expectile (1 and 1 at 0.5: the plain loss).
-        const tau = this.config.expectile;
-        const weights = tf.where(tf.greater(errors, 0), tf.fill([size], 2 * (1 - tau)), tf.fill([size], 2 * tau));
-        lossPerSample = tf.mul(lossPerSample, weights);
-        dLossdChosenQ = tf.mul(dLossdChosenQ, weights);
       }
       const dq = tf.mul(mask, tf.reshape(dLossdChosenQ, [size, 1])) as Tf.Tensor2D;
 
@@ -423,8 +376,6 @@ export class DqnAgent implements Agent {
       replaySampling: this.sampling.saveState(),
       replay: this.replay.saveState(),
       nStep: this.nStep.saveState(),
-      holdRemaining: [...this.holdRemaining],
-      heldActions: [...this.heldActions],
     };
     return { kind: this.kind, state };
   }
@@ -446,8 +397,6 @@ export class DqnAgent implements Agent {
     if (this.averageParameters && state.averageParameters !== null) load(this.averageParameters, state.averageParameters, 'averageParameters');
     this.replay.restoreState(state.replay, ['state', 'replay']);
     this.nStep.restoreState(state.nStep);
-    this.holdRemaining = [...state.holdRemaining];
-    this.heldActions = [...state.heldActions];
     this.exploration.restoreState(state.exploration);
     this.sampling.restoreState(state.replaySampling);
     Object.assign(this.counters, state.counters);
@@ -545,7 +494,7 @@ export async function restoreDqn(exported: AgentExport, context: AgentContext): 
 export const dqnDefinition = defineAgent({
   kind: 'dqn',
   description: 'deep Q-network (Double DQN, n-step returns, optional dueling head) in TensorFlow.js; exports the TF.js Layers format',
-  configSchema: dqnConfigSchema,
+  configSchema: acceptedDqnConfigSchema,
   create: (config, context) => DqnAgent.create(config, context),
   restore: (exported, context) => restoreDqn(exported, context),
 });
