@@ -19,7 +19,8 @@ import { buildMarketModel } from '../../env/model.js';
 import { RandomStream } from '../../env/random.js';
 import { box, discrete } from '../../env/spaces.js';
 import { evaluate, train } from '../../experiments/train.js';
-import { createAgent as createAgentOfKind } from '../../agents/registry.js';
+import { createAgent as createAgentOfKind, restoreAgent } from '../../agents/registry.js';
+import { loadScenario } from '../../scenarios/load.js';
 
 let tf: TensorflowModule;
 beforeAll(async () => {
@@ -246,6 +247,26 @@ describe('retired settings (expectile, explorationHold, explorationHoldExponent,
       [['explorationHold'], expect.stringMatching(/^explorationHold was removed .* found 20$/)],
     ]);
     await expect(createAgentOfKind('dqn', { stockPotentialDays: 7 }, syntheticContext(1))).rejects.toMatchObject({ kind: 'config', problems: [{ path: ['config', 'stockPotentialDays'] }] });
+  });
+
+  it('a phased artifact whose DQN finale carries them at their old defaults restores and prices as before; another value is refused naming it', async () => {
+    const model = buildMarketModel(loadScenario('steady-state-v1').scenario);
+    const env = makeEnv(model);
+    const context = agentContextOf(model, env.observationSpace, env.actionSpace, 1);
+    const agent = await createAgentOfKind('phased', { finaleDays: 21, base: { kind: 'fixed-price', config: { price: 17.99 } }, finale: { kind: 'dqn', config: { hiddenLayers: [8], backend: 'wasm' } } }, context);
+    const exported = await agent.export();
+    const withRetired = (retired: Record<string, number>) => {
+      const phased = exported.config as { finale: { kind: string; config: Record<string, unknown> } };
+      const state = JSON.parse(new TextDecoder().decode(exported.files['finale.dqn.json'])) as { config: Record<string, unknown> };
+      const config = { ...state.config, ...retired };
+      return { ...exported, config: { ...phased, finale: { ...phased.finale, config } }, files: { ...exported.files, 'finale.dqn.json': new TextEncoder().encode(JSON.stringify({ ...state, config })) } };
+    };
+    const restored = await restoreAgent(withRetired({ expectile: 0.5, explorationHold: 1, explorationHoldExponent: 2, stockPotentialDays: 6 }), context);
+    const prices = (priced: Pick<DqnAgent, 'act'>) => evaluate(env, priced, { episodes: 1, seed: 8, recordSteps: true })[0]!.steps.map((step) => step.price);
+    expect(prices(restored)).toEqual(prices(agent));
+    await expect(restoreAgent(withRetired({ expectile: 0.3 }), context)).rejects.toMatchObject({ kind: 'config', problems: [{ path: ['config', 'finale', 'config', 'expectile'] }] });
+    agent.dispose();
+    restored.dispose();
   });
 });
 
