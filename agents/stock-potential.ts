@@ -20,6 +20,9 @@
 import { configError } from '../env/errors.js';
 import type { BoxSpace } from '../env/spaces.js';
 
+/** The window DQN uses: the horizon's last 6 days, one below the lastDays feature's cap of 7 (see the check below). */
+export const stockPotentialWindowDays = 6;
+
 export interface StockPotential {
   /** phi(s) for one observation (reward units). */
   at(observation: ArrayLike<number>): number;
@@ -45,8 +48,8 @@ export function stockPotential(observationSpace: BoxSpace, perUnit: number, last
   const lastDaysIndex = names.indexOf('lastDays');
   const lastDaysCap = lastDaysIndex < 0 ? Number.POSITIVE_INFINITY : scale(lastDaysIndex);
   if (lastDays >= lastDaysCap) {
-    throw configError(`${field}Days opens the window on a day the observation cannot tell from the day before`, [
-      { path: [`${field}Days`], message: `expected at most ${lastDaysCap - 1} days (the lastDays feature is capped at ${lastDaysCap}, so the day ${lastDaysCap} days before the end looks like the one before it), found ${lastDays}` },
+    throw configError(`${field}'s window opens on a day the observation cannot tell from the day before`, [
+      { path: [field], message: `expected at most ${lastDaysCap - 1} days (the lastDays feature is capped at ${lastDaysCap}, so the day ${lastDaysCap} days before the end looks like the one before it), found ${lastDays}` },
     ]);
   }
   return {

@@ -2,7 +2,7 @@
  * DQN checkpoints (saveCheckpoint / restoreCheckpoint): the whole learner state, so a run
  * resumed from a checkpoint acts and learns exactly as the uninterrupted one, here with
  * every stateful option on at once (n-step accumulator mid-episode, reward centering,
- * policy averaging, a dueling head, a soft target, exploring prices held for several days).
+ * policy averaging, a dueling head, a soft target).
  * The contract suite (tests/agents/contract.test.ts) checks the same on a real market with
  * the defaults.
  */
@@ -41,8 +41,6 @@ const stateful: Partial<DqnConfig> = {
   policyAveraging: 0.1,
   dueling: true,
   changeMargin: 0.05,
-  explorationHold: 20,
-  explorationHoldExponent: 0,
   epsilonEnd: 0.3,
   learningRateSchedule: 'cosine',
   totalSteps: 400,
@@ -110,5 +108,23 @@ describe('DQN checkpoints', () => {
     const smaller = await create({ ...stateful, replayCapacity: 100 });
     expect(() => smaller.restoreCheckpoint(checkpoint)).toThrow(expect.objectContaining({ kind: 'integrity', problems: [expect.objectContaining({ path: ['state', 'replay', 'capacity'] })] }));
     for (const agent of [source, other, same, smaller]) agent.dispose();
+  });
+
+  it('resumes a checkpoint saved before explorationHold went (empty hold lists) as it would have, and refuses one with a price still held', async () => {
+    const source = await create();
+    const random = new RandomStream(3, 'market');
+    run(source, random, 60, 0);
+    const checkpoint = source.saveCheckpoint();
+    const old = { kind: 'dqn', state: { ...(checkpoint.state as object), holdRemaining: [], heldActions: [] } };
+    const resumed = await create();
+    resumed.restoreCheckpoint(old);
+    expect(resumed.saveCheckpoint()).toEqual(checkpoint);
+    const randomCopy = new RandomStream(3, 'market');
+    randomCopy.restoreState(random.saveState());
+    expect(run(resumed, randomCopy, 40, 60)).toEqual(run(source, random, 40, 60));
+    const midHold = { kind: 'dqn', state: { ...(checkpoint.state as object), holdRemaining: [0, 3], heldActions: [0, 2] } };
+    const other = await create();
+    expect(() => other.restoreCheckpoint(midHold)).toThrow(expect.objectContaining({ kind: 'integrity', problems: [expect.objectContaining({ path: ['state', 'holdRemaining'], message: expect.stringContaining('start the run afresh') })] }));
+    for (const agent of [source, resumed, other]) agent.dispose();
   });
 });

@@ -19,6 +19,8 @@ import { buildMarketModel } from '../../env/model.js';
 import { RandomStream } from '../../env/random.js';
 import { box, discrete } from '../../env/spaces.js';
 import { evaluate, train } from '../../experiments/train.js';
+import { createAgent as createAgentOfKind, restoreAgent } from '../../agents/registry.js';
+import { loadScenario } from '../../scenarios/load.js';
 
 let tf: TensorflowModule;
 beforeAll(async () => {
@@ -199,6 +201,73 @@ describe('export and restore (TF.js Layers format)', () => {
     await expect(dqnDefinition.restore(exported, syntheticContext(1, 5, 7))).rejects.toThrow(/featureCount: expected 5[\s\S]*actionCount: expected 7/);
     agent.dispose();
   });
+
+  it('restores an artifact written before the retired settings went, whatever their values, and it prices and learns as before', async () => {
+    const context = syntheticContext(5);
+    const agent = await createAgent({ hiddenLayers: [8] }, 5, context);
+    fillReplay(agent, 200);
+    for (let update = 0; update < 10; update++) agent.train();
+    const exported = await agent.export();
+    const rewritten = (retired: Record<string, number>) => {
+      const state = JSON.parse(new TextDecoder().decode(exported.files['dqn.json'])) as { config: Record<string, unknown> };
+      Object.assign(state.config, retired);
+      return { ...exported, config: state.config, files: { ...exported.files, 'dqn.json': new TextEncoder().encode(JSON.stringify(state)) } };
+    };
+    const observations = randomObservations(new RandomStream(10, 'test-observations'), 50);
+    const greedy = async (artifact: typeof exported) => {
+      const restored = (await dqnDefinition.restore(artifact, context)) as DqnAgent;
+      const actions = new Int32Array(50);
+      restored.actBatch(observations, 50, { explore: false }, actions);
+      expect(Object.keys(restored.config)).not.toContain('expectile');
+      restored.observe({ observation: observations.subarray(0, featureCount), action: 1, reward: 1, nextObservation: observations.subarray(featureCount, 2 * featureCount), terminated: false, truncated: false });
+      restored.dispose();
+      return actions;
+    };
+    const current = await greedy(exported);
+    expect(await greedy(rewritten({ expectile: 0.5, explorationHold: 1, explorationHoldExponent: 2, stockPotentialDays: 6 }))).toEqual(current);
+    expect(await greedy(rewritten({ expectile: 0.3, explorationHold: 20, explorationHoldExponent: 0, stockPotentialDays: 7 }))).toEqual(current);
+    agent.dispose();
+  });
+});
+
+describe('retired settings (expectile, explorationHold, explorationHoldExponent, stockPotentialDays)', () => {
+  it('are no fields of the schema, nor in the shipped configs or the docs table', () => {
+    const retired = ['expectile', 'explorationHold', 'explorationHoldExponent', 'stockPotentialDays'];
+    expect(Object.keys(dqnConfigSchema.shape).filter((field) => retired.includes(field))).toEqual([]);
+    const page = readFileSync(new URL('../../docs/agents/dqn.md', import.meta.url), 'utf8');
+    expect(retired.filter((field) => page.split('\n').some((line) => line.startsWith(`| \`${field}\` |`)))).toEqual([]);
+  });
+
+  it('a config (a file, an experiment, a phased finale) may carry one at its old default, which is dropped; any other value is a config error naming it', async () => {
+    const neutral = dqnDefinition.configSchema.safeParse({ backend: 'wasm', expectile: 0.5, explorationHold: 1, explorationHoldExponent: 2, stockPotentialDays: 6 });
+    expect(neutral.success && neutral.data).toEqual(config());
+    const set = dqnDefinition.configSchema.safeParse({ expectile: 0.3, explorationHold: 20 });
+    expect(set.error?.issues.map((issue) => [issue.path, issue.message])).toEqual([
+      [['expectile'], expect.stringMatching(/^expectile was removed .* expected it absent or 0\.5, its old default, found 0\.3$/)],
+      [['explorationHold'], expect.stringMatching(/^explorationHold was removed .* found 20$/)],
+    ]);
+    await expect(createAgentOfKind('dqn', { stockPotentialDays: 7 }, syntheticContext(1))).rejects.toMatchObject({ kind: 'config', problems: [{ path: ['config', 'stockPotentialDays'] }] });
+  });
+
+  it('a phased artifact whose DQN finale carries them at their old defaults restores and prices as before; another value is refused naming it', async () => {
+    const model = buildMarketModel(loadScenario('steady-state-v1').scenario);
+    const env = makeEnv(model);
+    const context = agentContextOf(model, env.observationSpace, env.actionSpace, 1);
+    const agent = await createAgentOfKind('phased', { finaleDays: 21, base: { kind: 'fixed-price', config: { price: 17.99 } }, finale: { kind: 'dqn', config: { hiddenLayers: [8], backend: 'wasm' } } }, context);
+    const exported = await agent.export();
+    const withRetired = (retired: Record<string, number>) => {
+      const phased = exported.config as { finale: { kind: string; config: Record<string, unknown> } };
+      const state = JSON.parse(new TextDecoder().decode(exported.files['finale.dqn.json'])) as { config: Record<string, unknown> };
+      const config = { ...state.config, ...retired };
+      return { ...exported, config: { ...phased, finale: { ...phased.finale, config } }, files: { ...exported.files, 'finale.dqn.json': new TextEncoder().encode(JSON.stringify({ ...state, config })) } };
+    };
+    const restored = await restoreAgent(withRetired({ expectile: 0.5, explorationHold: 1, explorationHoldExponent: 2, stockPotentialDays: 6 }), context);
+    const prices = (priced: Pick<DqnAgent, 'act'>) => evaluate(env, priced, { episodes: 1, seed: 8, recordSteps: true })[0]!.steps.map((step) => step.price);
+    expect(prices(restored)).toEqual(prices(agent));
+    await expect(restoreAgent(withRetired({ expectile: 0.3 }), context)).rejects.toMatchObject({ kind: 'config', problems: [{ path: ['config', 'finale', 'config', 'expectile'] }] });
+    agent.dispose();
+    restored.dispose();
+  });
 });
 
 describe('determinism', () => {
@@ -217,6 +286,21 @@ describe('determinism', () => {
     const second = await run();
     expect(second.actions).toEqual(first.actions);
     expect(second.weights).toEqual(first.weights);
+  });
+
+  it('exports byte-identical artifacts when trained twice alike (dueling head, policy average, n-step)', async () => {
+    const exportedFiles = async () => {
+      const agent = await createAgent({ hiddenLayers: [12, 8], dueling: true, policyAveraging: 0.05, learningStarts: 60, trainFrequency: 2, targetUpdateInterval: 40, nSteps: 3, totalSteps: 300 }, 22, contextOfEnv(linearEnv(), 22));
+      await train(linearEnv(), agent, { steps: 300, seed: 9 });
+      expect(agent.counters.updates).toBe(120);
+      const exported = await agent.export();
+      agent.dispose();
+      return exported.files;
+    };
+    const first = await exportedFiles();
+    const second = await exportedFiles();
+    expect(Object.keys(first).sort()).toEqual(['dqn.json', 'model.json', 'weights.bin']);
+    for (const name of Object.keys(first)) expect(Buffer.from(second[name]!).equals(Buffer.from(first[name]!)), name).toBe(true);
   });
 });
 
@@ -258,14 +342,13 @@ describe('the update, against known answers', () => {
   });
 
   it.each([
-    { clipped: false, dueling: false, huberDelta: 1, expectile: 0.5 },
-    { clipped: true, dueling: false, huberDelta: 1, expectile: 0.5 },
-    { clipped: true, dueling: true, huberDelta: 1, expectile: 0.5 },
-    { clipped: false, dueling: false, huberDelta: 0.4, expectile: 0.5 },
-    { clipped: false, dueling: false, huberDelta: 1, expectile: 0.2 },
-    { clipped: true, dueling: false, huberDelta: 30, expectile: 0.3 },
-  ])('one update equals tf.variableGrads + tf.train.adam on the same batch (%o)', async ({ clipped, dueling, huberDelta, expectile }) => {
-    const agent = await createAgent({ learningRate: 0.01, maxGradNorm: clipped ? 0.05 : 1e6, dueling, gamma: 0.9, huberDelta, expectile });
+    { clipped: false, dueling: false, huberDelta: 1 },
+    { clipped: true, dueling: false, huberDelta: 1 },
+    { clipped: true, dueling: true, huberDelta: 1 },
+    { clipped: false, dueling: false, huberDelta: 0.4 },
+    { clipped: true, dueling: false, huberDelta: 30 },
+  ])('one update equals tf.variableGrads + tf.train.adam on the same batch (%o)', async ({ clipped, dueling, huberDelta }) => {
+    const agent = await createAgent({ learningRate: 0.01, maxGradNorm: clipped ? 0.05 : 1e6, dueling, gamma: 0.9, huberDelta });
     const layout = agent.layout;
     const random = new RandomStream(6, 'test-batch');
     const batch: ReplayBatch = agent.replay.createBatch(32);
@@ -302,15 +385,9 @@ describe('the update, against known answers', () => {
       const targets = temporalDifferenceTargets(tf, tf.tensor1d(batch.rewards), tf.tensor1d(batch.bootstrapDiscounts), forward(tf, next, targetWeights).q, forward(tf, next, network(variables)).q);
       return { chosen, targets };
     };
-    // An expectile weighs an error by 2 (1 - expectile) where the target fell short of the prediction, else by 2 expectile
-    // (a constant of the batch: no gradient flows through the comparison).
-    const weights = tf.tidy(() => {
-      const { chosen, targets } = chosenAndTargets();
-      return tf.where(tf.greater(chosen, targets), tf.fill([32], 2 * (1 - expectile)), tf.fill([32], 2 * expectile));
-    });
     const { value: referenceLoss, grads } = tf.variableGrads(() => {
       const { chosen, targets } = chosenAndTargets();
-      return tf.mean(tf.mul(weights, tf.losses.huberLoss(targets, chosen, undefined, huberDelta, tf.Reduction.NONE))) as Tf.Scalar;
+      return tf.mean(tf.losses.huberLoss(targets, chosen, undefined, huberDelta, tf.Reduction.NONE)) as Tf.Scalar;
     }, variables);
     const names = variables.map((variable) => variable.name);
     const norm = Math.sqrt(names.reduce((sum, name) => sum + tf.sum(tf.square(grads[name]!)).dataSync()[0]!, 0));
@@ -326,7 +403,7 @@ describe('the update, against known answers', () => {
     const expected = Float32Array.from(variables.flatMap((variable) => Array.from(variable.dataSync())));
     // float32: the squared errors of a large delta round a little further apart (2.4e-6 measured)
     expect(maxAbsoluteDifference(agent.parameterValues(), expected)).toBeLessThan(huberDelta > 1 ? 5e-6 : 2e-6);
-    tf.dispose([...variables, ...targetWeights, weights, referenceLoss, ...Object.values(grads)]);
+    tf.dispose([...variables, ...targetWeights, referenceLoss, ...Object.values(grads)]);
     fold?.dispose();
     agent.dispose();
   });

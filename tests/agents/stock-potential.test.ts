@@ -8,10 +8,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { AgentContext } from '../../agents/agent.js';
 import { type DqnAgent, type DqnConfig, dqnConfigSchema, dqnDefinition } from '../../agents/dqn.js';
 import { stockPotential } from '../../agents/stock-potential.js';
-import { agentContextOf } from '../../agents/agent.js';
-import { makeEnv } from '../../env/env.js';
-import { buildMarketModel } from '../../env/model.js';
-import { loadScenario } from '../../scenarios/load.js';
 import { loadTensorflow } from '../../agents/tf-backend.js';
 import { RandomStream } from '../../env/random.js';
 import { box, discrete } from '../../env/spaces.js';
@@ -40,10 +36,10 @@ describe('the stock potential', () => {
     expect(potential.at(observationAt(9, 100, 0))).toBeCloseTo(-400, 3);
   });
 
-  it('refuses a window that opens on a day lastDays cannot tell from the day before, naming stockPotentialDays', () => {
+  it('refuses a window that opens on a day lastDays cannot tell from the day before, naming stockPotential', () => {
     // lastDays (days left capped at 4, here) is 1 both 5 and 4 days before the end: a 4-day window would book the position between them.
     const withLastDays = box([...names, 'lastDays'], [0, 0, 0, 0, 0], [1, 10, 10, 1, 1], [20, stockScale, stockScale, horizon, 4]);
-    expect(() => stockPotential(withLastDays, 4, 4)).toThrow(expect.objectContaining({ kind: 'config', problems: [expect.objectContaining({ path: ['stockPotentialDays'], message: expect.stringContaining('expected at most 3 days') })] }));
+    expect(() => stockPotential(withLastDays, 4, 4)).toThrow(expect.objectContaining({ kind: 'config', problems: [expect.objectContaining({ path: ['stockPotential'], message: expect.stringContaining('expected at most 3 days') })] }));
     expect(stockPotential(withLastDays, 4, 3).at(Float32Array.from([0.75, 1, 0, 3 / horizon, 3 / 4]))).toBeCloseTo(-400, 3);
   });
 
@@ -77,10 +73,11 @@ describe('DQN with stockPotential', () => {
   it('stores r + gamma phi(s\') - phi(s), and an episode\'s shaped rewards add up to its rewards (gamma 1)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer({ min: -50, max: 300 }), { minLength: horizon, maxLength: horizon }), fc.array(fc.integer({ min: 0, max: 900 }), { minLength: horizon + 1, maxLength: horizon + 1 }), async (rewards, stocks) => {
-        const shaped = await storedRewards({ stockPotential: 4, stockPotentialDays: 3, gamma: 1, horizonTerminal: true }, rewards, stocks);
+        const shaped = await storedRewards({ stockPotential: 4, gamma: 1, horizonTerminal: true }, rewards, stocks);
         expect(shaped).toHaveLength(horizon);
-        // Day 6 enters the window (3 days left on day 7): the charge on day 7's stock is booked then.
-        expect(shaped[6]).toBeCloseTo(rewards[6]! - 4 * stocks[7]!, 3);
+        // Day 3 enters DQN's 6-day window (6 days left on day 4): the charge on day 4's stock is booked then.
+        expect(shaped[2]).toBeCloseTo(rewards[2]!, 3);
+        expect(shaped[3]).toBeCloseTo(rewards[3]! - 4 * stocks[4]!, 3);
         expect(shaped[8]).toBeCloseTo(rewards[8]! - 4 * stocks[9]! + 4 * stocks[8]!, 3);
         expect(shaped[9]).toBeCloseTo(rewards[9]! + 4 * stocks[9]!, 3); // the last day: no phi past the end
         expect(shaped.reduce((total, value) => total + value, 0)).toBeCloseTo(rewards.reduce((total, value) => total + value, 0), 2);
@@ -94,31 +91,7 @@ describe('DQN with stockPotential', () => {
     const rewards = Array.from({ length: horizon }, () => Math.round(random.next() * 100));
     const stocks = Array.from({ length: horizon + 1 }, () => Math.round(random.next() * 900));
     expect(await storedRewards({}, rewards, stocks)).toEqual(rewards);
-    const shaped = await storedRewards({ stockPotential: 4, stockPotentialDays: 3, gamma: 0.5 }, rewards, stocks);
+    const shaped = await storedRewards({ stockPotential: 4, gamma: 0.5 }, rewards, stocks);
     expect(shaped[7]).toBeCloseTo(rewards[7]! + 0.5 * -4 * stocks[8]! + 4 * stocks[7]!, 3);
-  });
-
-  it('a new agent whose window lastDays cannot resolve is refused at once; a restored one still prices, and is refused only when it learns', async () => {
-    const model = buildMarketModel(loadScenario('steady-state-v1').scenario);
-    const env = makeEnv(model);
-    const marketContext = agentContextOf(model, env.observationSpace, env.actionSpace, 1);
-    const config = (days: number) => configOf({ stockPotential: 4, stockPotentialDays: days });
-    await expect(dqnDefinition.create(config(7), marketContext)).rejects.toMatchObject({ kind: 'config', problems: [{ path: ['stockPotentialDays'] }] });
-    // An artifact trained before the window had to fit (stockPotentialDays 7 in its dqn.json): serving never shapes rewards.
-    const trained = await dqnDefinition.create(config(6), marketContext);
-    const exported = await trained.export();
-    trained.dispose();
-    const state = JSON.parse(new TextDecoder().decode(exported.files['dqn.json'])) as { config: Record<string, unknown> };
-    state.config['stockPotentialDays'] = 7;
-    const old = { ...exported, files: { ...exported.files, 'dqn.json': new TextEncoder().encode(JSON.stringify(state)) } };
-    const restored = await dqnDefinition.restore(old, marketContext);
-    const { observation } = env.reset({ seed: 1 });
-    const action = restored.act(observation, { explore: false });
-    expect(action).toBeGreaterThanOrEqual(0);
-    const next = env.step(action);
-    expect(() => restored.observe({ observation, action, reward: next.reward, nextObservation: next.observation, terminated: false, truncated: false })).toThrow(
-      expect.objectContaining({ kind: 'config', problems: [expect.objectContaining({ path: ['stockPotentialDays'] })] }),
-    );
-    restored.dispose();
   });
 });
