@@ -1,38 +1,126 @@
 /**
  * The commands of `pricelab`, each with the module that defines it, loaded only when needed:
  * `pricelab scenarios` imports what listing scenarios needs, not TensorFlow.js, vega and
- * mathjs. A run of one command loads that command's module; `--help`, `--version` and an
- * unknown command (for "did you mean") load them all. The order is the order of `--help`.
- * tests/cli/command-table.test.ts checks that each module registers exactly the names listed.
+ * mathjs. A run of one command loads that command's module; an unknown command (for "did
+ * you mean") loads them all. `pricelab`, `--help`, `help` and `--version` load none: the
+ * command list comes from the summaries below (loading every module took seconds, mostly
+ * vega, express and zod). The order is the order of `--help`.
+ * tests/cli/command-table.test.ts checks that each module registers exactly the names
+ * listed, with exactly these summaries.
  */
-import type { Command } from 'commander';
+import { Help, type Command } from 'commander';
+
+/** A command as `pricelab --help` lists it. */
+export interface CommandSummary {
+  /** The left column: the name, `[options]` when it has any, its arguments. */
+  readonly term: string;
+  readonly description: string;
+}
 
 export interface CommandModule {
   /** The top-level command names the module registers. */
   readonly names: readonly string[];
+  /** One per name, in order: what `pricelab --help` lists without loading the module. */
+  readonly summaries: readonly CommandSummary[];
   readonly load: () => Promise<(program: Command) => void>;
 }
 
 export const commandModules: readonly CommandModule[] = [
-  { names: ['scenarios'], load: async () => (await import('./commands/scenarios.js')).registerScenarios },
-  { names: ['check'], load: async () => (await import('./commands/check.js')).registerCheck },
-  { names: ['equilibrium'], load: async () => (await import('./commands/equilibrium.js')).registerEquilibrium },
-  { names: ['oracle'], load: async () => (await import('./commands/oracle.js')).registerOracle },
-  { names: ['simulate', 'start'], load: async () => (await import('./commands/simulate.js')).registerSimulate },
-  { names: ['train', 'evaluate'], load: async () => (await import('./commands/train.js')).registerTrain },
-  { names: ['compare'], load: async () => (await import('./commands/compare.js')).registerCompare },
-  { names: ['bench'], load: async () => (await import('./commands/bench.js')).registerBench },
-  { names: ['reproduce'], load: async () => (await import('./commands/reproduce.js')).registerReproduce },
-  { names: ['online'], load: async () => (await import('./commands/online.js')).registerOnline },
-  { names: ['log'], load: async () => (await import('./commands/log.js')).registerLog },
-  { names: ['ope'], load: async () => (await import('./commands/ope.js')).registerOpe },
-  { names: ['experiment'], load: async () => (await import('./commands/experiment.js')).registerExperiment },
-  { names: ['runs'], load: async () => (await import('./commands/runs.js')).registerRuns },
-  { names: ['sample-size'], load: async () => (await import('./commands/sample-size.js')).registerSampleSize },
-  { names: ['policy', 'token'], load: async () => (await import('./commands/policy.js')).registerPolicy },
-  { names: ['serve'], load: async () => (await import('./commands/serve.js')).registerServe },
-  { names: ['dashboard'], load: async () => (await import('./commands/dashboard.js')).registerDashboard },
-  { names: ['calibrate'], load: async () => (await import('./commands/calibrate.js')).registerCalibrate },
+  {
+    names: ['scenarios'],
+    summaries: [{ term: 'scenarios [options]', description: 'list the built-in scenarios with a one-line description' }],
+    load: async () => (await import('./commands/scenarios.js')).registerScenarios,
+  },
+  {
+    names: ['check'],
+    summaries: [{ term: 'check [options] [scenarios...]', description: 'run the env checker: spaces, reward terms, determinism, horizon, refusal after the end' }],
+    load: async () => (await import('./commands/check.js')).registerCheck,
+  },
+  {
+    names: ['equilibrium'],
+    summaries: [{ term: 'equilibrium [options] <scenario>', description: 'Bertrand-Nash and joint-monopoly prices and profits of the scenario\'s logit stage game (any number of firms)' }],
+    load: async () => (await import('./commands/equilibrium.js')).registerEquilibrium,
+  },
+  {
+    names: ['oracle'],
+    summaries: [{ term: 'oracle [options] <scenario>', description: 'exact optimal expected value by dynamic programming over the scenario\'s price ladder (or continuous prices)' }],
+    load: async () => (await import('./commands/oracle.js')).registerOracle,
+  },
+  {
+    names: ['simulate', 'start'],
+    summaries: [{ term: 'simulate [options] <scenario>', description: 'run a rule policy on a scenario and print its KPIs' }, { term: 'start', description: 'the default simulation: a year of singles-day-v1 under a festival-discount rule, with KPIs and a text chart' }],
+    load: async () => (await import('./commands/simulate.js')).registerSimulate,
+  },
+  {
+    names: ['train', 'evaluate'],
+    summaries: [{ term: 'train [options] <scenario>', description: 'train an agent on a scenario; writes a policy artifact and a run manifest' }, { term: 'evaluate [options] <scenario>', description: 'evaluate a policy artifact: KPIs with mean and 95% interval across episodes' }],
+    load: async () => (await import('./commands/train.js')).registerTrain,
+  },
+  {
+    names: ['compare'],
+    summaries: [{ term: 'compare [options] <scenario>', description: 'compare policies on common random numbers: paired differences, Holm-corrected verdicts, JSON summary and HTML report' }],
+    load: async () => (await import('./commands/compare.js')).registerCompare,
+  },
+  {
+    names: ['bench'],
+    summaries: [{ term: 'bench', description: 'benchmarks that print JSON, with a reference measured in the same run' }],
+    load: async () => (await import('./commands/bench.js')).registerBench,
+  },
+  {
+    names: ['reproduce'],
+    summaries: [{ term: 'reproduce', description: 'reproduce a published experiment and print its figures beside the paper’s' }],
+    load: async () => (await import('./commands/reproduce.js')).registerReproduce,
+  },
+  {
+    names: ['online'],
+    summaries: [{ term: 'online [options] <scenario>', description: 'simulate an online experiment (switchback, product/region split, per-customer split) of policy B against A, with its bias against the truth' }],
+    load: async () => (await import('./commands/online.js')).registerOnline,
+  },
+  {
+    names: ['log'],
+    summaries: [{ term: 'log [options] <scenario>', description: 'write a decision log (JSON Lines with propensities) from an epsilon-greedy logging policy around a rule' }],
+    load: async () => (await import('./commands/log.js')).registerLog,
+  },
+  {
+    names: ['ope'],
+    summaries: [{ term: 'ope [options] <log>', description: 'off-policy evaluation of a target policy from a decision log: IPS, SNIPS, doubly robust, with intervals and the simulator truth' }],
+    load: async () => (await import('./commands/ope.js')).registerOpe,
+  },
+  {
+    names: ['experiment'],
+    summaries: [{ term: 'experiment', description: 'run experiment files: sweeps of scenarios x agents x seeds, results in the store' }],
+    load: async () => (await import('./commands/experiment.js')).registerExperiment,
+  },
+  {
+    names: ['runs'],
+    summaries: [{ term: 'runs', description: 'the runs in the results store ($PRICELAB_HOME/pricelab.db)' }],
+    load: async () => (await import('./commands/runs.js')).registerRuns,
+  },
+  {
+    names: ['sample-size'],
+    summaries: [{ term: 'sample-size [options]', description: 'seeds needed to detect an effect (--effect), or the minimum detectable effect at a number of seeds (--n); two-sided t-test' }],
+    load: async () => (await import('./commands/sample-size.js')).registerSampleSize,
+  },
+  {
+    names: ['policy', 'token'],
+    summaries: [{ term: 'policy', description: 'the policy registry: versions, aliases (candidate, staging, production), promotion gates, audit log (PRICELAB_HOME)' }, { term: 'token', description: 'bearer tokens for the endpoint\'s mutating routes (only their sha256 is stored)' }],
+    load: async () => (await import('./commands/policy.js')).registerPolicy,
+  },
+  {
+    names: ['serve'],
+    summaries: [{ term: 'serve [options]', description: 'serve prices over HTTP from the registry\'s production policies (POST /v1/policies/:name/price)' }],
+    load: async () => (await import('./commands/serve.js')).registerServe,
+  },
+  {
+    names: ['dashboard'],
+    summaries: [{ term: 'dashboard [options]', description: 'serve the live simulation dashboard on http://<host>:<port> (default 127.0.0.1:3000)' }],
+    load: async () => (await import('./commands/dashboard.js')).registerDashboard,
+  },
+  {
+    names: ['calibrate'],
+    summaries: [{ term: 'calibrate [options] <sales>', description: 'fit a scenario to a sales history (CSV, CSV.gz or JSON Lines): demand by maximum likelihood with 95% intervals, a holdout check' }],
+    load: async () => (await import('./commands/calibrate.js')).registerCalibrate,
+  },
 ];
 
 /** The modules a command line needs: the one defining its command, or every module. */
@@ -40,4 +128,27 @@ export function modulesFor(argv: readonly string[]): readonly CommandModule[] {
   const first = argv[0];
   const owner = first === undefined ? undefined : commandModules.find((module) => module.names.includes(first));
   return owner === undefined ? commandModules : [owner];
+}
+
+/** Command lines answered from the summaries alone: the command list (`pricelab`, `--help`, `help`) and `--version`. */
+export function listsCommandsOnly(argv: readonly string[]): boolean {
+  return argv.length === 0 || (argv.length === 1 && ['--help', '-h', 'help', '--version', '-V'].includes(argv[0] ?? ''));
+}
+
+/** Registers every command as its summary only (a name and a description, no options, no action), for the command list. */
+export function registerCommandSummaries(program: Command): void {
+  const terms = new Map<string, string>();
+  for (const module of commandModules) {
+    module.names.forEach((name, index) => {
+      const summary = module.summaries[index];
+      if (summary === undefined) return;
+      terms.set(name, summary.term);
+      program.command(name).description(summary.description);
+    });
+  }
+  program.configureHelp({
+    subcommandTerm(this: Help, command: Command): string {
+      return terms.get(command.name()) ?? Help.prototype.subcommandTerm.call(this, command);
+    },
+  });
 }

@@ -6,7 +6,7 @@
 import { Command, type ErrorOptions } from 'commander';
 import { nearestNames } from '../env/suggest.js';
 import { exitCodes, printJsonError, wantsJson } from './output.js';
-import { modulesFor } from './command-table.js';
+import { listsCommandsOnly, modulesFor, registerCommandSummaries } from './command-table.js';
 
 /**
  * Commander checks required options before unknown ones, so `--agnet dqn` said only that
@@ -68,6 +68,8 @@ const program = new PricelabCommand('pricelab')
     process.exit(error.exitCode === 0 ? 0 : exitCodes.badInput);
   });
 
-for (const module of modulesFor(process.argv.slice(2))) (await module.load())(program);
+const argv = process.argv.slice(2);
+if (listsCommandsOnly(argv)) registerCommandSummaries(program);
+else for (const module of modulesFor(argv)) (await module.load())(program);
 
 await program.parseAsync(process.argv);

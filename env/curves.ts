@@ -33,8 +33,9 @@
  * maxTemperature, read by linear interpolation. The simulator only calls valueAt, which
  * reads typed arrays and allocates nothing.
  */
-import { all, create, type MathJsInstance, type MathNode } from 'mathjs';
+import type { MathJsInstance, MathNode } from 'mathjs';
 import type { Calendar } from './calendar.js';
+import { loadMathjs } from './mathjs-on-demand.js';
 import { configError, formatPath, PricelabError, type Problem } from './errors.js';
 
 export const curveVariableNames: readonly string[] = ['day', 'dayOfYear', 'weekday', 'weekend', 'temperature'];
@@ -54,12 +55,13 @@ const allowedConstants: ReadonlySet<string> = new Set(curveConstantNames);
 const allowedFunctions: ReadonlySet<string> = new Set(curveFunctionNames);
 
 /**
- * The restricted mathjs instance, made on first use: `create(all)` costs about 0.4 s, which
- * every command paid at start-up when it ran at import (`pricelab scenarios` included).
+ * The restricted mathjs instance, made on first use (env/mathjs-on-demand.ts: constant
+ * curves never load mathjs); `create(all)` costs about 0.4 s more than loading it.
  */
 let restrictedMath: { math: MathJsInstance; parse: MathJsInstance['parse'] } | undefined;
 function mathjs(): { math: MathJsInstance; parse: MathJsInstance['parse'] } {
   if (restrictedMath !== undefined) return restrictedMath;
+  const { all, create } = loadMathjs();
   if (all === undefined) throw new Error('expected mathjs to export its factory map `all`, found undefined');
   const math = create(all);
   const parse = math.parse; // kept before `parse` is disabled for expressions themselves

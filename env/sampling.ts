@@ -25,10 +25,23 @@
  * tail's pmf underflows and the search from the guess stops at 0.
  * Binomial(trials, p): sequential search in chunks of 1000 trials, O(trials * p).
  */
-import gammaln from '@stdlib/math-base-special-gammaln';
-import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
+import { createRequire } from 'node:module';
+import type Gammaln from '@stdlib/math-base-special-gammaln';
+import type NormalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import { derivedUniform, uniformToKey } from './random.js';
 import { fastExp } from './fast-exp.js';
+
+/**
+ * stdlib's log-gamma and normal quantile, loaded on first use: only means above
+ * POISSON_SEARCH_LIMIT need them, and their few hundred small modules cost every command
+ * and every sweep worker about 0.3 s of start-up when imported here statically.
+ */
+const require = createRequire(import.meta.url);
+let stdlib: { gammaln: typeof Gammaln; normalQuantile: typeof NormalQuantile } | undefined;
+const loadStdlib = () =>
+  (stdlib ??= { gammaln: require('@stdlib/math-base-special-gammaln') as typeof Gammaln, normalQuantile: require('@stdlib/stats-base-dists-normal-quantile') as typeof NormalQuantile });
+const gammaln = (x: number): number => loadStdlib().gammaln(x);
+const normalQuantile = (p: number, mu: number, sigma: number): number => loadStdlib().normalQuantile(p, mu, sigma);
 
 /** Largest mean drawn by sequential search from 0. */
 export const POISSON_SEARCH_LIMIT = 500;

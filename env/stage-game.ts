@@ -21,6 +21,10 @@
  * first when used by the market); demand is expected units per period, profit currency
  * per period. The game is deterministic: no random numbers.
  *
+ * Files: the config and its check in env/stage-game-config.ts; the joint-profit ascent
+ * (monopoly with several segments) in env/joint-profit.ts; Lambert W, logistic and the
+ * Cholesky solve in env/stage-game-numerics.ts.
+ *
  * Benchmarks: nash() is the Bertrand-Nash equilibrium (iterated exact best responses),
  * monopoly() the prices that maximise the firms' joint profit. With one segment both
  * have closed forms through the Lambert W function: the best-response markup is
@@ -29,45 +33,16 @@
  * A = sum_i exp((a_i - b c_i - a_0)/mu).
  */
 import { PricelabError, configError, protocolError } from './errors.js';
-import type { Problem } from './errors.js';
 import type { BestResponder } from './competitors/strategy.js';
+import { validateStageGameConfig, type PriceProfile, type StageGameConfig } from './stage-game-config.js';
+import { JointProfit } from './joint-profit.js';
+import { lambertWOfExp, logistic, MAX_NEWTON_ITERATIONS, PRICE_TOLERANCE } from './stage-game-numerics.js';
 
-export interface StageGameFirm {
-  /** a_i: the quality (mean utility at price 0), utility units. */
-  quality: number;
-  /** c_i: the unit cost, currency per unit. */
-  unitCost: number;
-}
+export { validateStageGameConfig, type PriceProfile, type StageGameConfig, type StageGameFirm, type StageGameSegment } from './stage-game-config.js';
 
-export interface StageGameSegment {
-  /** lambda_s: customers of this segment per period (the segment's share of demand). */
-  weight: number;
-  /** b_s: utility lost per currency unit of price; must be positive. */
-  priceSensitivity: number;
-  /** mu_s: the logit scale (horizontal differentiation), utility units; must be positive. */
-  scale: number;
-}
-
-export interface StageGameConfig {
-  firms: StageGameFirm[];
-  segments: StageGameSegment[];
-  /** a_0: the utility of buying nothing, utility units. */
-  outsideUtility: number;
-}
-
-export interface PriceProfile {
-  /** One price per firm, in the order of the config's firms. */
-  prices: number[];
-  /** Each firm's profit per period at those prices. */
-  profits: number[];
-}
-
-/** Price tolerance of the equilibrium and monopoly solvers. */
-const PRICE_TOLERANCE = 1e-13;
 /** Grid intervals scanned for the global best response when there are several segments. */
 const BEST_RESPONSE_SCAN_INTERVALS = 32;
 const MAX_BEST_RESPONSE_SWEEPS = 100_000;
-const MAX_NEWTON_ITERATIONS = 200;
 
 export class LogitStageGame implements BestResponder {
   readonly firmCount: number;
@@ -327,58 +302,6 @@ export class LogitStageGame implements BestResponder {
   }
 
   /**
-   * Joint profit, its gradient and Hessian. Per segment, with m_i = p_i - c_i, k = b/mu,
-   * Pi = sum_i m_i q_i and B_j = 1 - k m_j + k Pi: dPi/dp_j = q_j B_j and
-   * d2Pi/dp_j dp_l = k q_j (q_l B_j + q_l B_l) - k delta_jl q_j (B_j + 1).
-   */
-  private jointProfitDerivatives(prices: Float64Array, gradient: Float64Array | null, hessian: Float64Array | null): number {
-    const firmCount = this.firmCount;
-    const share = this.utilityScratch;
-    const balance = this.demandScratch;
-    let joint = 0;
-    gradient?.fill(0);
-    hessian?.fill(0);
-    for (let segment = 0; segment < this.segmentCount; segment++) {
-      const sensitivity = this.priceSensitivity[segment]!;
-      const scale = this.scale[segment]!;
-      const k = this.sensitivityOverScale[segment]!;
-      const weight = this.weight[segment]!;
-      const outside = this.outsideOverScale[segment]!;
-      let maxUtility = outside;
-      for (let firm = 0; firm < firmCount; firm++) {
-        const value = (this.quality[firm]! - sensitivity * prices[firm]!) / scale;
-        share[firm] = value;
-        if (value > maxUtility) maxUtility = value;
-      }
-      let denominator = Math.exp(outside - maxUtility);
-      for (let firm = 0; firm < firmCount; firm++) {
-        share[firm] = Math.exp(share[firm]! - maxUtility);
-        denominator += share[firm]!;
-      }
-      let segmentProfit = 0;
-      for (let firm = 0; firm < firmCount; firm++) {
-        share[firm] = share[firm]! / denominator;
-        segmentProfit += (prices[firm]! - this.unitCost[firm]!) * share[firm]!;
-      }
-      joint += weight * segmentProfit;
-      for (let firm = 0; firm < firmCount; firm++) balance[firm] = 1 - k * (prices[firm]! - this.unitCost[firm]!) + k * segmentProfit;
-      if (gradient !== null) {
-        for (let firm = 0; firm < firmCount; firm++) gradient[firm] = gradient[firm]! + weight * share[firm]! * balance[firm]!;
-      }
-      if (hessian !== null) {
-        for (let row = 0; row < firmCount; row++) {
-          for (let column = 0; column < firmCount; column++) {
-            let entry = k * share[row]! * share[column]! * (balance[row]! + balance[column]!);
-            if (row === column) entry -= k * share[row]! * (balance[row]! + 1);
-            hessian[row * firmCount + column] = hessian[row * firmCount + column]! + weight * entry;
-          }
-        }
-      }
-    }
-    return joint;
-  }
-
-  /**
    * Joint-profit maximisation for several segments: Levenberg-Marquardt damped Newton with
    * a backtracking line search, started from each segment's own monopoly markup and from
    * the Nash prices; the best local maximum wins.
@@ -399,11 +322,22 @@ export class LogitStageGame implements BestResponder {
       // A mixture without a pure-strategy equilibrium still has a monopoly: start from the segments only.
       if (!(error instanceof PricelabError)) throw error;
     }
+    const jointProfit = new JointProfit({
+      firmCount: this.firmCount,
+      segmentCount: this.segmentCount,
+      quality: this.quality,
+      unitCost: this.unitCost,
+      weight: this.weight,
+      priceSensitivity: this.priceSensitivity,
+      scale: this.scale,
+      sensitivityOverScale: this.sensitivityOverScale,
+      outsideOverScale: this.outsideOverScale,
+    });
     let best = starts[0]!;
     let bestValue = -Infinity;
     for (const start of starts) {
-      const candidate = this.newtonAscent(start);
-      const value = this.jointProfitDerivatives(candidate, null, null);
+      const candidate = jointProfit.newtonAscent(start);
+      const value = jointProfit.derivatives(candidate, null, null);
       if (value > bestValue) {
         bestValue = value;
         best = candidate;
@@ -411,142 +345,4 @@ export class LogitStageGame implements BestResponder {
     }
     return best;
   }
-
-  private newtonAscent(start: Float64Array): Float64Array {
-    const firmCount = this.firmCount;
-    const prices = Float64Array.from(start);
-    const gradient = new Float64Array(firmCount);
-    const hessian = new Float64Array(firmCount * firmCount);
-    const system = new Float64Array(firmCount * firmCount);
-    const direction = new Float64Array(firmCount);
-    const trial = new Float64Array(firmCount);
-    let damping = 0;
-    for (let iteration = 0; iteration < MAX_NEWTON_ITERATIONS; iteration++) {
-      const value = this.jointProfitDerivatives(prices, gradient, hessian);
-      let diagonalScale = 0;
-      for (let firm = 0; firm < firmCount; firm++) diagonalScale = Math.max(diagonalScale, Math.abs(hessian[firm * firmCount + firm]!));
-      // Solve (-H + damping I) direction = gradient, raising the damping until the matrix is positive definite.
-      for (;;) {
-        for (let index = 0; index < system.length; index++) system[index] = -hessian[index]!;
-        for (let firm = 0; firm < firmCount; firm++) system[firm * firmCount + firm] = system[firm * firmCount + firm]! + damping;
-        if (choleskySolve(system, gradient, direction, firmCount)) break;
-        damping = damping === 0 ? 1e-8 * Math.max(1, diagonalScale) : damping * 10;
-      }
-      let slope = 0;
-      let stepSize = 0;
-      for (let firm = 0; firm < firmCount; firm++) {
-        slope += gradient[firm]! * direction[firm]!;
-        stepSize = Math.max(stepSize, Math.abs(direction[firm]!) / Math.max(1, Math.abs(prices[firm]!)));
-      }
-      if (stepSize <= PRICE_TOLERANCE * 1e-2) break;
-      let fraction = 1;
-      // Near the optimum, joint profit is flat below rounding: take the plain Newton step.
-      let accepted = damping === 0 && stepSize < 1e-6;
-      if (accepted) for (let firm = 0; firm < firmCount; firm++) trial[firm] = prices[firm]! + direction[firm]!;
-      for (let halving = 0; halving < 60 && !accepted; halving++) {
-        for (let firm = 0; firm < firmCount; firm++) trial[firm] = prices[firm]! + fraction * direction[firm]!;
-        const trialValue = this.jointProfitDerivatives(trial, null, null);
-        if (trialValue >= value + 1e-4 * fraction * slope) {
-          accepted = true;
-          break;
-        }
-        fraction *= 0.5;
-      }
-      if (!accepted) break;
-      prices.set(trial);
-      damping = fraction === 1 ? damping * 0.1 : damping;
-      if (damping < 1e-12) damping = 0;
-      if (stepSize * fraction <= PRICE_TOLERANCE) break;
-    }
-    return prices;
-  }
-}
-
-/** Every problem with a stage game config, each with its path. */
-export function validateStageGameConfig(config: StageGameConfig): Problem[] {
-  const problems: Problem[] = [];
-  const finite = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
-  if (!Array.isArray(config.firms) || config.firms.length === 0) {
-    problems.push({ path: ['firms'], message: 'expected at least one firm, found none' });
-  } else {
-    config.firms.forEach((firm, index) => {
-      if (!finite(firm.quality)) problems.push({ path: ['firms', index, 'quality'], message: `expected a finite number, found ${String(firm.quality)}` });
-      if (!finite(firm.unitCost) || firm.unitCost < 0) {
-        problems.push({ path: ['firms', index, 'unitCost'], message: `expected a finite cost >= 0, found ${String(firm.unitCost)}` });
-      }
-    });
-  }
-  if (!Array.isArray(config.segments) || config.segments.length === 0) {
-    problems.push({ path: ['segments'], message: 'expected at least one customer segment, found none' });
-  } else {
-    config.segments.forEach((segment, index) => {
-      if (!finite(segment.weight) || segment.weight <= 0) {
-        problems.push({ path: ['segments', index, 'weight'], message: `expected customers per period > 0, found ${String(segment.weight)}` });
-      }
-      if (!finite(segment.priceSensitivity) || segment.priceSensitivity <= 0) {
-        problems.push({
-          path: ['segments', index, 'priceSensitivity'],
-          message: `expected a price sensitivity > 0 (utility lost per currency unit), found ${String(segment.priceSensitivity)}`,
-        });
-      }
-      if (!finite(segment.scale) || segment.scale <= 0) {
-        problems.push({ path: ['segments', index, 'scale'], message: `expected a logit scale > 0, found ${String(segment.scale)}` });
-      }
-    });
-  }
-  if (!finite(config.outsideUtility)) {
-    problems.push({ path: ['outsideUtility'], message: `expected a finite number, found ${String(config.outsideUtility)}` });
-  }
-  return problems;
-}
-
-/** 1 / (1 + exp(-x)), without overflow. */
-function logistic(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const expX = Math.exp(x);
-  return expX / (1 + expX);
-}
-
-/**
- * W(exp(logArgument)), the principal Lambert W of exp(logArgument), without forming the
- * exponential: solves y + ln y = logArgument with t = ln y, i.e. e^t + t = logArgument, by
- * Newton from a start on the right of the root (the function is convex and increasing,
- * so the iterates fall monotonically onto it).
- */
-function lambertWOfExp(logArgument: number): number {
-  let t = logArgument > 1 ? Math.log(logArgument) : logArgument;
-  for (let iteration = 0; iteration < 100; iteration++) {
-    const expT = Math.exp(t);
-    const step = (expT + t - logArgument) / (expT + 1);
-    t -= step;
-    if (!(Math.abs(step) > 1e-16 * Math.max(1, Math.abs(t)))) break;
-  }
-  return Math.exp(t);
-}
-
-/** Solves A x = b for a symmetric positive definite A (row-major, n x n), in place in A; false if A is not positive definite. */
-function choleskySolve(matrix: Float64Array, right: Float64Array, solution: Float64Array, size: number): boolean {
-  for (let column = 0; column < size; column++) {
-    let diagonal = matrix[column * size + column]!;
-    for (let inner = 0; inner < column; inner++) diagonal -= matrix[column * size + inner]! ** 2;
-    if (!(diagonal > 0)) return false;
-    const root = Math.sqrt(diagonal);
-    matrix[column * size + column] = root;
-    for (let row = column + 1; row < size; row++) {
-      let value = matrix[row * size + column]!;
-      for (let inner = 0; inner < column; inner++) value -= matrix[row * size + inner]! * matrix[column * size + inner]!;
-      matrix[row * size + column] = value / root;
-    }
-  }
-  for (let row = 0; row < size; row++) {
-    let value = right[row]!;
-    for (let inner = 0; inner < row; inner++) value -= matrix[row * size + inner]! * solution[inner]!;
-    solution[row] = value / matrix[row * size + row]!;
-  }
-  for (let row = size - 1; row >= 0; row--) {
-    let value = solution[row]!;
-    for (let inner = row + 1; inner < size; inner++) value -= matrix[inner * size + row]! * solution[inner]!;
-    solution[row] = value / matrix[row * size + row]!;
-  }
-  return true;
 }

@@ -1,11 +1,8 @@
 /**
- * The pricing service: what the HTTP endpoint calls. It holds, per registered policy, the
- * production version (plus a canary and a shadow when configured) loaded from the
- * registry, and answers a price request in one synchronous pass:
- *
- *   features -> observation -> model's greedy ladder index (production, or the canary for
- *   a stable share of request keys) -> fallback if the model failed (error, NaN, over its
- *   time budget) -> guardrails in their fixed order -> response + decision log line
+ * The pricing service: what the HTTP endpoint calls. It holds, per registered policy, a
+ * slot (serving/policy-slot.ts: the production version, plus a canary and a shadow when
+ * configured, loaded from the registry, the fallback and the guardrails) and answers a
+ * price request in one synchronous pass over that slot (serving/price-decision.ts).
  *
  * Hot swap: `refresh()` (polled, and called after every promotion or rollback) loads any
  * version an alias now points at, then swaps the policy's slot in one assignment. Because a
@@ -20,113 +17,28 @@
  * fallback) and recorded the same way. `readiness()` is ready only when every production
  * alias is served at its version.
  *
- * Each decision can be logged (JSON Lines) with its propensity under the deployed mixture
- * (production and canary), ready for off-policy evaluation once rewards are joined. A
- * batch is validated whole before any of it is decided: the log holds served decisions only.
+ * Each decision can be logged (serving/decision-log.ts). A batch is validated whole before
+ * any of it is decided: the log holds served decisions only.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream, realpathSync, type WriteStream } from 'node:fs';
-import { sep } from 'node:path';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import type { z } from 'zod';
-import { formatPath, formatProblems, PricelabError, type ErrorKind, type Problem } from '../env/errors.js';
-import { applyGuardrails, type GuardedPrice, type Guardrails } from '../agents/guardrails.js';
-import type { Explanation } from '../agents/agent.js';
+import { PricelabError, type ErrorKind, type Problem } from '../env/errors.js';
+import type { Guardrails } from '../agents/guardrails.js';
 import type { AliasName, PolicyRegistry } from './registry.js';
 import { ServedPolicy } from './served-policy.js';
 import { servingFor, type PolicyServing, type ServingConfig } from './serving-config.js';
 import type { ServingMetrics } from './metrics.js';
-import { boundedProblems, maxListedProblems, type policyStatusSchema, type servedExplanationSchema } from './request-schemas.js';
+import { maxListedProblems, type policyStatusSchema } from './request-schemas.js';
+import { describeError, relativeToHome } from './load-failure-message.js';
+import { disposeSlot, type LoadedVersion, type Slot } from './policy-slot.js';
+import { BatchRefused, checkRequest, decidePrice, type CheckedRequest, type PriceRequest, type PriceResponse } from './price-decision.js';
 
-export interface PriceRequest {
-  readonly features: Readonly<Record<string, number>>;
-  readonly lastPrice?: number | undefined;
-  readonly competitorPrices?: readonly number[] | undefined;
-  /** A stable key (customer, session or product id) for canary assignment. */
-  readonly key?: string | undefined;
-}
-
-/** Why this price: the chooser's reasons, its choice before the guardrails, and what was served after them. */
-export type ServedExplanation = z.output<typeof servedExplanationSchema>;
-
-export interface PriceResponse {
-  readonly price: number;
-  readonly ladderIndex: number;
-  readonly policy: { readonly name: string; readonly version: number; readonly servedBy: 'production' | 'canary' | 'fallback' };
-  readonly guardrails: GuardedPrice['effects'];
-  readonly violations: GuardedPrice['violations'];
-  readonly explanation: ServedExplanation;
-  readonly fallback: { readonly reason: string; readonly policy: string } | null;
-  readonly decisionId: string;
-}
+export { describeError, relativeToHome } from './load-failure-message.js';
+export { BatchRefused, keyShare, type PriceRequest, type PriceResponse, type ServedExplanation } from './price-decision.js';
 
 /** A policy's state: what its production alias points at, what is served, what failed to load. */
 export type PolicyStatus = z.output<typeof policyStatusSchema>;
 type LoadError = PolicyStatus['errors'][number];
-
-interface LoadedVersion {
-  readonly version: number;
-  readonly policy: ServedPolicy;
-}
-
-interface Slot {
-  readonly name: string;
-  readonly serving: PolicyServing;
-  readonly production: LoadedVersion;
-  readonly canary: (LoadedVersion & { readonly share: number }) | undefined;
-  readonly shadow: LoadedVersion | undefined;
-  readonly fallback: ServedPolicy | 'hold';
-  readonly guardrails: Guardrails;
-  readonly knownFeatures: ReadonlySet<string>;
-}
-
-/** A request checked against its policy: the slot that will decide it and its observation. */
-interface Checked {
-  readonly slot: Slot;
-  readonly request: PriceRequest;
-  readonly observation: Float32Array;
-}
-
-/** Stable share in [0, 1) of a request key: the same key always gets the same arm. */
-export function keyShare(key: string): number {
-  return createHash('sha256').update(key).digest().readUInt32BE(0) / 2 ** 32;
-}
-
-/**
- * A load failure on one line: the summary, then up to three problems in brackets
- * ("policy.json ... (files.weights.json.sha256: expected ..., found ...; ...)"), not the
- * multi-line message joined into ";   - ".
- */
-export function describeError(error: unknown): { kind: ErrorKind | 'internal'; message: string } {
-  if (!(error instanceof PricelabError)) return { kind: 'internal', message: (error as Error).message ?? String(error) };
-  const listed = error.problems.length === 0 ? '' : `\n${formatProblems(error.problems)}`;
-  const summary = (listed !== '' && error.message.endsWith(listed) ? error.message.slice(0, -listed.length) : error.message).split('\n').map((line) => line.trim()).filter((line) => line !== '').join(' ');
-  if (error.problems.length === 0) return { kind: error.kind, message: summary };
-  const shown = error.problems.slice(0, 3).map((problem) => `${formatPath(problem.path)}: ${problem.message}`);
-  const more = error.problems.length > 3 ? `; ${error.problems.length - 3} more` : '';
-  return { kind: error.kind, message: `${summary.replace(/[\s:;.]+$/, '')} (${shown.join('; ')}${more})` };
-}
-
-const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/**
- * `message` with the pricelab home's absolute path (as given and as resolved through
- * links) taken out: `<home>/policies/everyday/1` becomes `policies/everyday/1` and the
- * home itself `the pricelab home`. /readyz is open to anyone: it must not tell where the
- * home lives on the server.
- */
-export function relativeToHome(message: string, home: string): string {
-  let real = home;
-  try {
-    real = realpathSync(home);
-  } catch {
-    // A home that vanished: its path as given is all there is to hide.
-  }
-  const roots = [...new Set([home, real])].filter((root) => root.length > 1).sort((a, b) => b.length - a.length);
-  if (roots.length === 0) return message;
-  // The home followed by a separator (a path inside it), or by anything that cannot continue a file name.
-  const pattern = new RegExp(`(?:${roots.map(escapeRegExp).join('|')})(?:${escapeRegExp(sep)}|(?![\\w.-]))`, 'g');
-  return message.replace(pattern, (found) => (found.endsWith(sep) ? '' : 'the pricelab home'));
-}
 
 export class PricingService {
   private readonly slots = new Map<string, Slot>();
@@ -389,9 +301,9 @@ export class PricingService {
 
   /** Prices one request; bad features are a config error listing its problems (the endpoint's 400). */
   price(name: string, request: PriceRequest, path: readonly (string | number)[] = []): PriceResponse {
-    const checked = this.check(this.slotOf(name), request, path);
+    const checked = checkRequest(this.slotOf(name), request, path);
     if (Array.isArray(checked)) throw new PricelabError('config', `the request does not fit policy "${name}"`, checked);
-    return this.decide(checked);
+    return decidePrice(checked, this.metrics, this.log);
   }
 
   /**
@@ -401,11 +313,11 @@ export class PricingService {
    */
   priceBatch(name: string, requests: readonly PriceRequest[], path: readonly (string | number)[] = []): PriceResponse[] {
     const slot = this.slotOf(name);
-    const checked: Checked[] = [];
+    const checked: CheckedRequest[] = [];
     const problems: Problem[] = [];
     let omitted = 0;
     requests.forEach((request, index) => {
-      const result = this.check(slot, request, [...path, index]);
+      const result = checkRequest(slot, request, [...path, index]);
       if (!Array.isArray(result)) checked.push(result);
       else {
         const room = Math.max(0, maxListedProblems - problems.length);
@@ -414,153 +326,6 @@ export class PricingService {
       }
     });
     if (problems.length > 0 || omitted > 0) throw new BatchRefused(`some requests of the batch do not fit policy "${name}"`, problems, omitted);
-    return checked.map((item) => this.decide(item));
-  }
-
-  /** The observation of a request, or its problems: unknown keys (each named once), missing or non-finite features. */
-  private check(slot: Slot, request: PriceRequest, path: readonly (string | number)[]): Checked | Problem[] {
-    const features = request.features;
-    let unknown: Problem[] | undefined;
-    for (const key of Object.keys(features)) {
-      if (!slot.knownFeatures.has(key)) (unknown ??= []).push({ path: [...path, 'features', key], message: `expected one of this policy's features (GET /v1/policies/${slot.name}/schema lists them), found an unknown one` });
-    }
-    const known = unknown === undefined ? features : Object.fromEntries(Object.entries(features).filter(([key]) => slot.knownFeatures.has(key)));
-    const observation = slot.production.policy.observationOf(known, [...path, 'features']);
-    if (observation instanceof Float32Array && unknown === undefined) return { slot, request, observation };
-    return [...(unknown ?? []), ...(observation instanceof Float32Array ? [] : observation)];
-  }
-
-  private decide({ slot, request, observation }: Checked): PriceResponse {
-    const started = performance.now();
-    const useCanary = slot.canary !== undefined && request.key !== undefined && keyShare(request.key) < slot.canary.share;
-    const chosen = useCanary && slot.canary ? slot.canary : slot.production;
-    let decision: { ladderIndex: number; price: number } | undefined;
-    let fallbackReason: string | undefined;
-    try {
-      decision = chosen.policy.decide(observation);
-      const elapsed = performance.now() - started;
-      if (!Number.isFinite(decision.price)) fallbackReason = `the model returned a non-finite price (${decision.price})`;
-      else if (elapsed > slot.serving.timeBudgetMs) fallbackReason = `the model ran past its time budget (${elapsed.toFixed(1)} ms > ${slot.serving.timeBudgetMs} ms)`;
-    } catch (error) {
-      fallbackReason = `the model failed: ${(error as Error).message}`;
-    }
-    const ladder = slot.production.policy.ladder;
-    let before: { ladderIndex: number | null; price: number };
-    let reasons: Explanation;
-    let fallbackName: string | undefined;
-    if (fallbackReason === undefined && decision) {
-      before = { ladderIndex: decision.ladderIndex, price: decision.price };
-      reasons = safeExplain(chosen.policy, observation, decision.ladderIndex);
-    } else if (slot.fallback === 'hold') {
-      fallbackName = 'hold';
-      const held = request.lastPrice !== undefined && Number.isFinite(request.lastPrice) && request.lastPrice > 0;
-      const middle = Math.floor(ladder.length / 2);
-      before = held ? { ladderIndex: null, price: request.lastPrice ?? 1 } : { ladderIndex: middle, price: ladder[middle] ?? 1 };
-      reasons = { kind: 'rule', description: "hold: yesterday's price (the middle of the ladder without one)", chosen: before.ladderIndex ?? -1 };
-    } else {
-      fallbackName = slot.fallback.name;
-      const fallbackDecision = slot.fallback.decide(observation);
-      before = { ladderIndex: fallbackDecision.ladderIndex, price: fallbackDecision.price };
-      reasons = safeExplain(slot.fallback, observation, fallbackDecision.ladderIndex);
-    }
-    const guarded = applyGuardrails(before.price, ladder, slot.guardrails, { lastPrice: request.lastPrice, competitorPrices: request.competitorPrices, unitCost: slot.production.policy.unitCost });
-    const servedBy = fallbackName !== undefined ? 'fallback' : useCanary ? 'canary' : 'production';
-    const response: PriceResponse = {
-      price: guarded.price,
-      ladderIndex: guarded.ladderIndex,
-      policy: { name: slot.name, version: chosen.version, servedBy },
-      guardrails: guarded.effects,
-      violations: guarded.violations,
-      explanation: servedExplanation(reasons, fallbackName === undefined ? 'model' : 'fallback', before, guarded),
-      fallback: fallbackReason === undefined ? null : { reason: fallbackReason, policy: fallbackName ?? 'hold' },
-      decisionId: randomUUID(),
-    };
-    this.metrics?.observeDecision(slot.name, servedBy, (performance.now() - started) / 1000, guarded, fallbackReason);
-    if (this.log) this.logDecision(slot, request, observation, response, decision?.ladderIndex);
-    return response;
-  }
-
-  private logDecision(slot: Slot, request: PriceRequest, observation: Float32Array, response: PriceResponse, modelIndex: number | undefined): void {
-    // Propensity of the served ladder index under the deployed mixture: production with
-    // probability 1 - share, the canary with probability share (by key), then guardrails.
-    let propensity = 1;
-    if (slot.canary && response.fallback === null) {
-      const other = response.policy.servedBy === 'canary' ? slot.production : slot.canary;
-      const otherIndex = applyGuardrails(other.policy.decide(observation).price, slot.production.policy.ladder, slot.guardrails, { lastPrice: request.lastPrice, competitorPrices: request.competitorPrices, unitCost: slot.production.policy.unitCost }).ladderIndex;
-      const share = slot.canary.share;
-      const mine = response.policy.servedBy === 'canary' ? share : 1 - share;
-      propensity = otherIndex === response.ladderIndex ? 1 : mine;
-    }
-    const shadow = slot.shadow ? shadowDecision(slot.shadow, observation) : undefined;
-    const line = {
-      decisionId: response.decisionId,
-      at: new Date().toISOString(),
-      policy: slot.name,
-      version: response.policy.version,
-      servedBy: response.policy.servedBy,
-      context: request.features,
-      lastPrice: request.lastPrice ?? null,
-      competitorPrices: request.competitorPrices ?? null,
-      modelAction: modelIndex ?? null,
-      action: response.ladderIndex,
-      price: response.price,
-      propensity,
-      guardrailsApplied: response.guardrails.filter((effect) => effect.status === 'adjusted').map((effect) => effect.rule),
-      ...(shadow ? { shadow } : {}),
-    };
-    this.log?.write(`${JSON.stringify(line)}\n`);
-  }
-}
-
-/** A batch refused before any of it was decided: its first problems, and how many more there were. */
-export class BatchRefused extends PricelabError {
-  constructor(
-    message: string,
-    problems: readonly Problem[],
-    readonly problemsOmitted: number,
-  ) {
-    super('config', message, boundedProblems(problems).problems);
-  }
-}
-
-/**
- * The response's explanation: the chooser's reasons (the agent's action values or arm
- * statistics, or a rule), its choice before the guardrails, and what was served after
- * them. The agent's own `chosen` is left out: it is `beforeGuardrails.ladderIndex`.
- */
-function servedExplanation(reasons: Explanation, decidedBy: 'model' | 'fallback', before: { ladderIndex: number | null; price: number }, guarded: GuardedPrice): ServedExplanation {
-  const common = { decidedBy, beforeGuardrails: before, afterGuardrails: { ladderIndex: guarded.ladderIndex, price: guarded.price } };
-  switch (reasons.kind) {
-    case 'action-values':
-      return { kind: 'action-values', values: [...reasons.values], ...common };
-    case 'arm-statistics':
-      return { kind: 'arm-statistics', arms: reasons.arms.map((arm) => ({ index: arm.index, pulls: arm.pulls, meanReward: arm.meanReward })), ...common };
-    default:
-      return { kind: 'rule', description: reasons.description, ...common };
-  }
-}
-
-function shadowDecision(shadow: LoadedVersion, observation: Float32Array): { version: number; action: number; price: number } | { version: number; error: string } {
-  try {
-    const decision = shadow.policy.decide(observation);
-    return { version: shadow.version, action: decision.ladderIndex, price: decision.price };
-  } catch (error) {
-    return { version: shadow.version, error: (error as Error).message };
-  }
-}
-
-function safeExplain(policy: ServedPolicy, observation: Float32Array, chosen: number): Explanation {
-  try {
-    return policy.explain(observation, chosen);
-  } catch (error) {
-    return { kind: 'rule', description: `no explanation: ${(error as Error).message}`, chosen };
-  }
-}
-
-/** Frees what the old slot held and the new one does not reuse. */
-function disposeSlot(old: Slot, replacement: Slot | undefined): void {
-  const kept = new Set([replacement?.production.policy, replacement?.canary?.policy, replacement?.shadow?.policy, replacement?.fallback]);
-  for (const policy of [old.production.policy, old.canary?.policy, old.shadow?.policy, old.fallback]) {
-    if (policy && policy !== 'hold' && !kept.has(policy)) policy.dispose();
+    return checked.map((item) => decidePrice(item, this.metrics, this.log));
   }
 }

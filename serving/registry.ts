@@ -5,13 +5,13 @@
  * evidence), and an append-only audit log of every change (who, when, what, why).
  *
  * Storage: the results store's SQLite database (PRICELAB_HOME/pricelab.db) holds the
- * registry's tables (own schema version in `registry_schema`, migrations applied in order
- * on open); the artifacts live under PRICELAB_HOME/policies/<name>/<version>/, recorded
+ * registry's tables (serving/registry-schema.ts: own schema version in `registry_schema`,
+ * migrations applied in order on open); the artifacts live under PRICELAB_HOME/policies/<name>/<version>/, recorded
  * relative to the home, so a copied home reads its own files. Immutability and
  * append-only are enforced by the database itself (triggers refuse UPDATE, DELETE and
  * INSERT OR REPLACE), not only by this code.
  *
- * The audit log is a hash chain: each entry stores the hash of the entry before it and
+ * The audit log is a hash chain (serving/audit-chain.ts): each entry stores the hash of the entry before it and
  * the hash of its own content with that link, so a removed, replaced, reordered or edited
  * entry breaks the chain (`verifyAudit`, `pricelab policy audit --verify`). Opening the
  * registry verifies the chain, that every version, alias, retirement and stored gate
@@ -25,18 +25,21 @@
  * the same content again under the same name returns the existing version. Loading a
  * registered version (`loadVersion`) checks sha256(policy.json) against the recorded hash.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { artifactFileBytes, fileNameProblems, manifestFileName, readArtifact, verifyArtifact, writeFilesInto, type ReadPolicyArtifact } from '../agents/artifact.js';
-import { PricelabError, type Problem } from '../env/errors.js';
-import { databasePath, openHomeDatabase, parseStoredJson, resultsHome } from '../experiments/store.js';
+import { PricelabError } from '../env/errors.js';
+import { databasePath, openHomeDatabase, resultsHome } from '../experiments/home-database.js';
+import { parseStoredJson } from '../experiments/stored-json.js';
 import { ServedPolicy } from './served-policy.js';
+import { appendAuditEntry, auditBroken, verifyAuditChain, type AuditEntry, type AuditVerification } from './audit-chain.js';
+import { inspect, migrate, registrySchemaVersion, type AuditRow, type VersionRow } from './registry-schema.js';
+import { defaultActor, namePattern, parsePolicyReference, type AliasName } from './policy-reference.js';
+import { removeAbandonedCopies, versionPath } from './artifact-folders.js';
 
-export const aliasNames = ['candidate', 'staging', 'production'] as const;
-export type AliasName = (typeof aliasNames)[number];
+export { aliasNames, defaultActor, parsePolicyReference, type AliasName } from './policy-reference.js';
+export type { AuditEntry, AuditVerification } from './audit-chain.js';
 
 export interface Lineage {
   readonly scenario: { readonly id: string; readonly contentHash: string };
@@ -54,31 +57,6 @@ export interface PolicyVersion {
   readonly lineage: Lineage;
   readonly registeredAt: string;
   readonly registeredBy: string;
-}
-
-export interface AuditEntry {
-  readonly id: number;
-  readonly at: string;
-  readonly actor: string;
-  readonly action: 'register' | 'promote' | 'rollback' | 'set-gates' | 'alias-remove' | 'retire';
-  readonly name: string;
-  readonly version: number | null;
-  readonly alias: string | null;
-  readonly reason: string;
-  readonly details: unknown;
-  /** The entry_hash of the entry before it (64 zeros for the first). */
-  readonly previousHash: string;
-  /** sha256 over previousHash and this entry's content: the chain link. */
-  readonly entryHash: string;
-}
-
-/** The outcome of checking the audit log (`verifyAudit`). */
-export interface AuditVerification {
-  readonly ok: boolean;
-  readonly entries: number;
-  /** The id of the first entry whose link or content is broken, if any. */
-  readonly firstBroken: number | null;
-  readonly problems: readonly Problem[];
 }
 
 /** A retired policy: no aliases, cannot be promoted or served; its versions stay for the audit. */
@@ -100,213 +78,12 @@ export interface ChangeOptions {
   readonly reason: string;
 }
 
-/** The newest registry schema; each number is a migration applied in order on open. */
-const registrySchemaVersion = 4;
-const genesisHash = '0'.repeat(64);
-
-/** Tables every schema version has (created on a fresh database; their loss is refused). */
-const baseTables = `
-  CREATE TABLE IF NOT EXISTS policy_versions (
-    name TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    content_hash TEXT NOT NULL,
-    agent_kind TEXT NOT NULL,
-    path TEXT NOT NULL,
-    lineage TEXT NOT NULL,
-    registered_at TEXT NOT NULL,
-    registered_by TEXT NOT NULL,
-    PRIMARY KEY (name, version),
-    UNIQUE (name, content_hash)
-  );
-  CREATE TABLE IF NOT EXISTS policy_aliases (
-    name TEXT NOT NULL,
-    alias TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    moved_at TEXT NOT NULL,
-    PRIMARY KEY (name, alias),
-    FOREIGN KEY (name, version) REFERENCES policy_versions (name, version)
-  );
-  CREATE TABLE IF NOT EXISTS policy_audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    name TEXT NOT NULL,
-    version INTEGER,
-    alias TEXT,
-    reason TEXT NOT NULL,
-    details TEXT NOT NULL
-  );
-  CREATE TABLE IF NOT EXISTS policy_gates (
-    name TEXT PRIMARY KEY,
-    gates TEXT NOT NULL,
-    set_at TEXT NOT NULL,
-    set_by TEXT NOT NULL
-  );
-`;
-
-const versionTriggers = `
-  CREATE TRIGGER IF NOT EXISTS policy_versions_immutable BEFORE UPDATE ON policy_versions
-    BEGIN SELECT RAISE(ABORT, 'policy versions are immutable'); END;
-  CREATE TRIGGER IF NOT EXISTS policy_versions_kept BEFORE DELETE ON policy_versions
-    BEGIN SELECT RAISE(ABORT, 'policy versions are never deleted'); END;
-`;
-
-const auditTriggers = `
-  CREATE TRIGGER IF NOT EXISTS policy_audit_append_only_update BEFORE UPDATE ON policy_audit
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-  CREATE TRIGGER IF NOT EXISTS policy_audit_append_only_delete BEFORE DELETE ON policy_audit
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-`;
-
-/** Migrations by the version they lead to; each runs inside the opening IMMEDIATE transaction. */
-const migrations: Readonly<Record<number, (db: Database.Database) => void>> = {
-  // 2: the audit log becomes a hash chain; INSERT OR REPLACE refused (a REPLACE deletes the
-  // old row without firing DELETE triggers), and an insert must link to the last entry.
-  2: (db) => {
-    db.exec("ALTER TABLE policy_audit ADD COLUMN previous_hash TEXT NOT NULL DEFAULT ''; ALTER TABLE policy_audit ADD COLUMN entry_hash TEXT NOT NULL DEFAULT '';");
-    db.exec('DROP TRIGGER IF EXISTS policy_audit_append_only_update;');
-    let previous = genesisHash;
-    const link = db.prepare('UPDATE policy_audit SET previous_hash = ?, entry_hash = ? WHERE id = ?');
-    for (const row of db.prepare<[], AuditRow>('SELECT * FROM policy_audit ORDER BY id').all()) {
-      const hash = entryHashOf(previous, row);
-      link.run(previous, hash, row.id);
-      previous = hash;
-    }
-    db.exec(`${auditTriggers}
-      -- SQLite fires the trigger created last first: the replacement refusal speaks first.
-      CREATE TRIGGER policy_audit_linked BEFORE INSERT ON policy_audit
-        WHEN NEW.previous_hash IS NOT COALESCE((SELECT entry_hash FROM policy_audit ORDER BY id DESC LIMIT 1), '${genesisHash}')
-        BEGIN SELECT RAISE(ABORT, 'the audit log is a hash chain: a new entry must link to the last one'); END;
-      CREATE TRIGGER policy_audit_no_replace BEFORE INSERT ON policy_audit
-        WHEN EXISTS (SELECT 1 FROM policy_audit WHERE id = NEW.id)
-        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: an entry is never replaced'); END;
-      CREATE TRIGGER policy_versions_no_replace BEFORE INSERT ON policy_versions
-        WHEN EXISTS (SELECT 1 FROM policy_versions WHERE (name = NEW.name AND version = NEW.version) OR (name = NEW.name AND content_hash = NEW.content_hash))
-        BEGIN SELECT RAISE(ABORT, 'policy versions are immutable: a version is never replaced'); END;`);
-  },
-  // 3: artifact paths relative to the home (they are always policies/<name>/<version>).
-  3: (db) => {
-    db.exec(`DROP TRIGGER IF EXISTS policy_versions_immutable;
-      UPDATE policy_versions SET path = 'policies/' || name || '/' || version;
-      ${versionTriggers}`);
-  },
-  // 4: retired policies (permanent: no aliases, no promotion, not served).
-  4: (db) => {
-    db.exec(`CREATE TABLE policy_retirements (
-        name TEXT PRIMARY KEY,
-        retired_at TEXT NOT NULL,
-        retired_by TEXT NOT NULL,
-        reason TEXT NOT NULL
-      );
-      CREATE TRIGGER policy_retirements_kept_update BEFORE UPDATE ON policy_retirements
-        BEGIN SELECT RAISE(ABORT, 'a retirement is permanent'); END;
-      CREATE TRIGGER policy_retirements_kept_delete BEFORE DELETE ON policy_retirements
-        BEGIN SELECT RAISE(ABORT, 'a retirement is permanent'); END;
-      CREATE TRIGGER policy_retirements_no_replace BEFORE INSERT ON policy_retirements
-        WHEN EXISTS (SELECT 1 FROM policy_retirements WHERE name = NEW.name)
-        BEGIN SELECT RAISE(ABORT, 'a retirement is permanent'); END;`);
-  },
-};
-
-/** The tables a database at schema `version` must have. */
-const tablesAt = (version: number): string[] => ['policy_versions', 'policy_aliases', 'policy_audit', 'policy_gates', ...(version >= 4 ? ['policy_retirements'] : [])];
-
-/** sha256 over the link to the previous entry and every stored field of this one. */
-function entryHashOf(previousHash: string, row: Pick<AuditRow, 'at' | 'actor' | 'action' | 'name' | 'version' | 'alias' | 'reason' | 'details'>): string {
-  return createHash('sha256').update(JSON.stringify([previousHash, row.at, row.actor, row.action, row.name, row.version, row.alias, row.reason, row.details])).digest('hex');
-}
-
-/**
- * The registry's recorded schema version (null before any), refusing a database where a
- * table the recorded schema has is missing (dropped: `CREATE TABLE IF NOT EXISTS` would
- * silently start an empty audit log). Reads only.
- */
-function inspect(db: Database.Database, file: string): number | null {
-  const tables = new Set(db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((row) => row.name));
-  const recorded = tables.has('registry_schema') ? (db.prepare<[], { version: number | null }>('SELECT MAX(version) AS version FROM registry_schema').get()?.version ?? null) : null;
-  const vanished = (names: readonly string[]) => names.filter((table) => !tables.has(table));
-  const refuse = (missing: readonly string[], why: string) => {
-    throw new PricelabError('integrity', `the policy registry in ${file} is damaged: ${why}; refusing to open it (restore the database from a backup)`, missing.map((table) => ({ path: ['tables', table], message: 'expected the table, found none (dropped?)' })));
-  };
-  if (recorded !== null && recorded >= 2 && vanished(tablesAt(recorded)).length > 0) refuse(vanished(tablesAt(recorded)), `registry tables of schema ${recorded} are missing`);
-  const chained = tables.has('policy_audit') && db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('policy_audit')").all().some((column) => column.name === 'entry_hash');
-  if (chained && (recorded === null || recorded < 2)) refuse([], 'the audit log is a hash chain but the registry schema record is missing');
-  if (tables.has('policy_versions') && !tables.has('policy_audit') && (db.prepare<[], { count: number }>('SELECT COUNT(*) AS count FROM policy_versions').get()?.count ?? 0) > 0) refuse(['policy_audit'], 'versions exist without their audit log');
-  return recorded;
-}
-
-/** Creates or migrates the registry's tables; run inside an IMMEDIATE transaction. */
-function migrate(db: Database.Database, file: string): void {
-  const recorded = inspect(db, file);
-  db.exec(`CREATE TABLE IF NOT EXISTS registry_schema (version INTEGER NOT NULL);
-    ${baseTables}${versionTriggers}${auditTriggers}
-    CREATE TRIGGER IF NOT EXISTS registry_schema_kept_update BEFORE UPDATE ON registry_schema
-      BEGIN SELECT RAISE(ABORT, 'the registry schema record is append-only'); END;
-    CREATE TRIGGER IF NOT EXISTS registry_schema_kept_delete BEFORE DELETE ON registry_schema
-      BEGIN SELECT RAISE(ABORT, 'the registry schema record is append-only'); END;`);
-  for (let version = Math.max(recorded ?? 1, 1) + 1; version <= registrySchemaVersion; version++) {
-    migrations[version]?.(db);
-    db.prepare('INSERT INTO registry_schema (version) VALUES (?)').run(version);
-  }
-}
-
-interface VersionRow {
-  name: string;
-  version: number;
-  content_hash: string;
-  agent_kind: string;
-  path: string;
-  lineage: string;
-  registered_at: string;
-  registered_by: string;
-}
-
-interface AuditRow {
-  id: number;
-  at: string;
-  actor: string;
-  action: AuditEntry['action'];
-  name: string;
-  version: number | null;
-  alias: string | null;
-  reason: string;
-  details: string;
-  previous_hash: string;
-  entry_hash: string;
-}
-
-const namePattern = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-
-export const defaultActor = (): string => {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
-  }
-};
-
-/** `name@version` or `name@alias` or `name` (production). */
-export function parsePolicyReference(reference: string): { name: string; version?: number; alias?: AliasName } {
-  const [name = '', selector] = reference.split('@', 2);
-  if (!namePattern.test(name)) throw new PricelabError('config', `bad policy reference "${reference}"`, [{ path: ['policy'], message: `expected name[@version|@alias] with a name of lowercase letters, digits, '.', '_' or '-', found "${reference}"` }]);
-  if (selector === undefined) return { name };
-  if (/^\d+$/.test(selector)) return { name, version: Number(selector) };
-  if ((aliasNames as readonly string[]).includes(selector)) return { name, alias: selector as AliasName };
-  throw new PricelabError('config', `bad policy reference "${reference}"`, [{ path: ['policy'], message: `expected a version number or one of ${aliasNames.join(', ')} after '@', found "${selector}"` }]);
-}
-
 export class PolicyRegistry {
   private constructor(
     readonly home: string,
     private readonly db: Database.Database,
   ) {}
 
-  /**
-   * Opens (creating or migrating) the registry in `home`. Refuses with an integrity error
-   * when a registry table vanished or the audit log does not verify (`verifyAudit`);
-   * `{ verify: false }` opens it anyway, for `pricelab policy audit --verify` to report.
-   */
   /** Opens the registry, hands it to `use`, and closes it whatever happens (the one way to borrow it). */
   static using<T>(home: string, use: (registry: PolicyRegistry) => T, options: { verify?: boolean } = {}): T {
     const registry = PolicyRegistry.open(home, options);
@@ -317,6 +94,11 @@ export class PolicyRegistry {
     }
   }
 
+  /**
+   * Opens (creating or migrating) the registry in `home`. Refuses with an integrity error
+   * when a registry table vanished or the audit log does not verify (`verifyAudit`);
+   * `{ verify: false }` opens it anyway, for `pricelab policy audit --verify` to report.
+   */
   static open(home: string = resultsHome(), options: { verify?: boolean } = {}): PolicyRegistry {
     const { folder, file, database: db } = openHomeDatabase(home, (db, file) => {
       // Only a database that needs creating or migrating takes the write lock.
@@ -408,7 +190,7 @@ export class PolicyRegistry {
           this.db
             .prepare('INSERT INTO policy_versions (name, version, content_hash, agent_kind, path, lineage, registered_at, registered_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
             .run(name, next, contentHash, artifact.manifest.agentKind, relative, JSON.stringify(lineage), at, actor);
-          this.audit({ actor, action: 'register', name, version: next, alias: null, reason: options.reason, details: { contentHash, agentKind: artifact.manifest.agentKind, lineage } }, at);
+          appendAuditEntry(this.db, { actor, action: 'register', name, version: next, alias: null, reason: options.reason, details: { contentHash, agentKind: artifact.manifest.agentKind, lineage } }, at);
           rmSync(target, { recursive: true, force: true });
           renameSync(staging, target);
           return { version: next, created: true };
@@ -498,7 +280,7 @@ export class PolicyRegistry {
           throw new PricelabError('not-found', known ? `policy "${name}" has no ${alias} alias to remove (aliases: ${JSON.stringify(this.aliases(name))})` : `no policy named "${name}" is registered`);
         }
         this.db.prepare('DELETE FROM policy_aliases WHERE name = ? AND alias = ?').run(name, alias);
-        this.audit({ actor, action: 'alias-remove', name, version: current, alias, reason: options.reason, details: { from: current } }, at);
+        appendAuditEntry(this.db, { actor, action: 'alias-remove', name, version: current, alias, reason: options.reason, details: { from: current } }, at);
         return { removed: current };
       })
       .immediate();
@@ -519,10 +301,10 @@ export class PolicyRegistry {
         const removedAliases = this.aliases(name);
         for (const [alias, version] of Object.entries(removedAliases)) {
           this.db.prepare('DELETE FROM policy_aliases WHERE name = ? AND alias = ?').run(name, alias);
-          this.audit({ actor, action: 'alias-remove', name, version, alias, reason: options.reason, details: { from: version, retiring: true } }, at);
+          appendAuditEntry(this.db, { actor, action: 'alias-remove', name, version, alias, reason: options.reason, details: { from: version, retiring: true } }, at);
         }
         this.db.prepare('INSERT INTO policy_retirements (name, retired_at, retired_by, reason) VALUES (?, ?, ?, ?)').run(name, at, actor, options.reason);
-        this.audit({ actor, action: 'retire', name, version: null, alias: null, reason: options.reason, details: { versions: versions.map((version) => version.version), removedAliases } }, at);
+        appendAuditEntry(this.db, { actor, action: 'retire', name, version: null, alias: null, reason: options.reason, details: { versions: versions.map((version) => version.version), removedAliases } }, at);
         return { removedAliases };
       })
       .immediate();
@@ -534,49 +316,7 @@ export class PolicyRegistry {
    * retirement and stored gate policy is what the last entry about it says.
    */
   verifyAudit(): AuditVerification {
-    const rows = this.db.prepare<[], AuditRow>('SELECT * FROM policy_audit ORDER BY id').all();
-    const problems: Problem[] = [];
-    let firstBroken: number | null = null;
-    let previous = genesisHash;
-    for (const row of rows) {
-      const brokenLink = row.previous_hash !== previous;
-      const brokenContent = row.entry_hash !== entryHashOf(row.previous_hash, row);
-      if (brokenLink || brokenContent) {
-        firstBroken ??= row.id;
-        if (brokenLink) problems.push({ path: ['audit', row.id, 'previousHash'], message: `expected ${previous} (the hash of the entry before it), found ${row.previous_hash || 'none'}: an entry before it was removed, replaced or reordered` });
-        if (brokenContent) problems.push({ path: ['audit', row.id, 'entryHash'], message: `expected the hash of the entry's content, found ${row.entry_hash || 'none'}: the entry was changed or inserted outside the registry` });
-      }
-      previous = row.entry_hash;
-    }
-    const registered = new Set(rows.filter((row) => row.action === 'register').map((row) => `${row.name}@${row.version}:${(this.storedJson(row.details, 'policy_audit', `id=${row.id}`, 'details') as { contentHash?: string } | null)?.contentHash}`));
-    for (const version of this.db.prepare<[], VersionRow>('SELECT * FROM policy_versions ORDER BY name, version').all()) {
-      if (!registered.has(`${version.name}@${version.version}:${version.content_hash}`)) problems.push({ path: ['versions', `${version.name}@${version.version}`], message: `expected a register entry with content hash ${version.content_hash} in the audit log, found none` });
-    }
-    const lastAliasEntry = new Map<string, AuditRow>();
-    const lastGates = new Map<string, AuditRow>();
-    const retireEntries = new Set<string>();
-    for (const row of rows) {
-      if (row.alias !== null && ['promote', 'rollback', 'alias-remove'].includes(row.action)) lastAliasEntry.set(`${row.name}@${row.alias}`, row);
-      if (row.action === 'set-gates') lastGates.set(row.name, row);
-      if (row.action === 'retire') retireEntries.add(row.name);
-    }
-    const aliasRows = new Map(this.db.prepare<[], { name: string; alias: string; version: number }>('SELECT name, alias, version FROM policy_aliases').all().map((row) => [`${row.name}@${row.alias}`, row.version]));
-    for (const key of new Set([...aliasRows.keys(), ...lastAliasEntry.keys()])) {
-      const entry = lastAliasEntry.get(key);
-      const logged = entry === undefined || entry.action === 'alias-remove' ? undefined : (entry.version ?? undefined);
-      const found = aliasRows.get(key);
-      if (logged !== found) problems.push({ path: ['aliases', key], message: `expected ${logged === undefined ? 'no alias' : `version ${logged}`} (the last audit entry about it), found ${found === undefined ? 'no alias' : `version ${found}`}: the alias was changed outside the registry` });
-    }
-    for (const row of this.db.prepare<[], { name: string }>('SELECT name FROM policy_retirements').all()) {
-      if (!retireEntries.has(row.name)) problems.push({ path: ['retirements', row.name], message: 'expected a retire entry in the audit log, found none' });
-    }
-    const gateRows = new Map(this.db.prepare<[], { name: string; gates: string }>('SELECT name, gates FROM policy_gates').all().map((row) => [row.name, JSON.stringify(this.storedJson(row.gates, 'policy_gates', `name=${row.name}`, 'gates'))]));
-    for (const name of new Set([...gateRows.keys(), ...lastGates.keys()])) {
-      const entry = lastGates.get(name);
-      const logged = entry ? JSON.stringify((this.storedJson(entry.details, 'policy_audit', `id=${entry.id}`, 'details') as { gates?: unknown } | null)?.gates ?? null) : undefined;
-      if (logged !== gateRows.get(name)) problems.push({ path: ['gates', name], message: `expected ${logged === undefined ? 'no stored gates' : 'the gates of the last set-gates entry in the audit log'}, found ${gateRows.has(name) ? 'other gates' : 'none'}: they were changed outside the registry` });
-    }
-    return { ok: problems.length === 0, entries: rows.length, firstBroken, problems };
+    return verifyAuditChain(this.db, (text, table, row, column) => this.storedJson(text, table, row, column));
   }
 
   auditLog(name?: string): AuditEntry[] {
@@ -596,7 +336,7 @@ export class PolicyRegistry {
       this.refuseRetired(name, 'given gates');
       const before = this.gates(name);
       this.db.prepare('INSERT INTO policy_gates (name, gates, set_at, set_by) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET gates = excluded.gates, set_at = excluded.set_at, set_by = excluded.set_by').run(name, JSON.stringify(gates), at, actor);
-      this.audit({ actor, action: 'set-gates', name, version: null, alias: null, reason: options.reason, details: { gates, previous: before?.gates ?? null } }, at);
+      appendAuditEntry(this.db, { actor, action: 'set-gates', name, version: null, alias: null, reason: options.reason, details: { gates, previous: before?.gates ?? null } }, at);
     }).immediate();
   }
 
@@ -611,15 +351,6 @@ export class PolicyRegistry {
     return this.db.prepare<[], { latest: number | null }>('SELECT MAX(id) AS latest FROM policy_audit').get()?.latest ?? 0;
   }
 
-  /** Appends one entry linked to the last one; call inside an IMMEDIATE transaction. */
-  private audit(entry: Omit<AuditEntry, 'id' | 'at' | 'previousHash' | 'entryHash'>, at: string): void {
-    const previous = this.db.prepare<[], { entry_hash: string }>('SELECT entry_hash FROM policy_audit ORDER BY id DESC LIMIT 1').get()?.entry_hash ?? genesisHash;
-    const row = { at, actor: entry.actor, action: entry.action, name: entry.name, version: entry.version, alias: entry.alias, reason: entry.reason, details: JSON.stringify(entry.details ?? null) };
-    this.db
-      .prepare('INSERT INTO policy_audit (at, actor, action, name, version, alias, reason, details, previous_hash, entry_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(row.at, row.actor, row.action, row.name, row.version, row.alias, row.reason, row.details, previous, entryHashOf(previous, row));
-  }
-
   /** The move itself, reading the alias's current target inside the caller's transaction. */
   private moveAliasInside(name: string, version: number, alias: AliasName, options: ChangeOptions & { actor: string; action?: 'promote' | 'rollback'; details?: unknown }, at: string): { from: number | null; to: number } {
     this.refuseRetired(name, 'promoted');
@@ -628,7 +359,7 @@ export class PolicyRegistry {
     this.db
       .prepare('INSERT INTO policy_aliases (name, alias, version, moved_at) VALUES (?, ?, ?, ?) ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version, moved_at = excluded.moved_at')
       .run(name, alias, version, at);
-    this.audit({ actor: options.actor, action: options.action ?? 'promote', name, version, alias, reason: options.reason, details: { from, to: version, ...(options.details === undefined ? {} : { evidence: options.details }) } }, at);
+    appendAuditEntry(this.db, { actor: options.actor, action: options.action ?? 'promote', name, version, alias, reason: options.reason, details: { from, to: version, ...(options.details === undefined ? {} : { evidence: options.details }) } }, at);
     return { from, to: version };
   }
 
@@ -656,36 +387,3 @@ export class PolicyRegistry {
     };
   }
 }
-
-/** Removes `.partial-<pid>-*` copies left by registrations whose process is gone (killed mid-copy). */
-function removeAbandonedCopies(parent: string): void {
-  let entries: string[];
-  try {
-    entries = readdirSync(parent);
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    const pid = /^\.partial-(\d+)-/.exec(entry)?.[1];
-    if (pid === undefined || Number(pid) === process.pid || processAlive(Number(pid))) continue;
-    rmSync(join(parent, entry), { recursive: true, force: true });
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Where a version's artifact lives, relative to the home. */
-const versionPath = (name: string, version: number): string => join('policies', name, String(version));
-
-function auditBroken(verification: AuditVerification, file: string): PricelabError {
-  const where = verification.firstBroken === null ? 'the registry does not match its audit log' : `the audit log's hash chain is broken at entry #${verification.firstBroken}`;
-  return new PricelabError('integrity', `the policy registry in ${file} failed its audit check: ${where}; refusing to use it (pricelab policy audit --verify lists every problem)`, verification.problems.slice(0, 20));
-}
-

@@ -77,6 +77,17 @@ export function registerBench(program: Command): void {
         printJson(await benchCalibration({ rows: options.rows, growthRows: options.growthRows, skipOrangeJuice: !options.orangeJuice, progress: (message) => process.stderr.write(`${message}\n`) }));
       }),
     );
+  bench
+    .command('startup')
+    .description("pricelab --help and a sweep worker's first run, beside bare node and a bare worker thread in the same run (JSON, ms)")
+    .option('--runs <n>', 'measurements of each', positiveInteger, 7)
+    .option('--baseline <dist>', "another build's dist/ folder, measured in the same rounds")
+    .action(
+      run(async (options: { runs: number; baseline?: string }) => {
+        const { benchStartup } = await import('../../experiments/bench-startup.js');
+        printJson(await benchStartup({ runs: options.runs, baseline: options.baseline, progress: (message) => process.stderr.write(`${message}\n`) }));
+      }),
+    );
   registerBenchSweep(bench);
   registerBenchServing(bench);
 }

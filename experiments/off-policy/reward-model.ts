@@ -17,7 +17,7 @@
  * from the data it corrects): decisions are split into `folds` folds by index (i mod folds),
  * and each fold's predictions come from a model fitted on the other folds.
  */
-import { lusolve } from 'mathjs';
+import { loadMathjs } from '../../env/mathjs-on-demand.js';
 
 export interface RewardModelOptions {
   /** Ridge penalty lambda (default 1; contexts are normalised features of order 1). */
@@ -102,7 +102,7 @@ export function crossFittedRewardModel(
         for (let other = 0; other < size; other++) gramRow[other] = (gramRow[other] ?? 0) + value * (phi[other] ?? 0);
       }
     }
-    const coefficients = Float64Array.from(lusolve(gram, moment) as number[][], (value) => value[0] ?? 0);
+    const coefficients = Float64Array.from(loadMathjs().lusolve(gram, moment) as number[][], (value) => value[0] ?? 0);
     const fallback = count > 0 ? total / count : 0;
     for (let row = fold; row < contexts.length; row += folds) {
       const context = contexts[row]!;
