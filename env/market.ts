@@ -86,6 +86,8 @@ export class MarketSimulation {
   /** Unit cost per firm (ours first). */
   private readonly firmUnitCost: Float64Array;
   private readonly kpis: EpisodeKpiAccumulator;
+  /** 1 if our price today differs from yesterday's (never on day 0), else 0: read by loyalty and the KPIs. */
+  private priceChanged = 0;
 
   constructor(model: MarketModel, options: { sampleRivalUnits?: boolean } = {}) {
     this.model = model;
@@ -173,9 +175,7 @@ export class MarketSimulation {
   /** Single-agent step: our price is a ladder index, rivals follow their strategies. */
   stepIndex(action: number): StepOutcome {
     const price = this.model.ladder[action];
-    if (price === undefined || !Number.isInteger(action)) {
-      throw protocolError(`expected an action in Discrete(${this.model.ladder.length}) (an integer 0..${this.model.ladder.length - 1}), found ${action}`);
-    }
+    if (price === undefined || !Number.isInteger(action)) throw actionError(this.model.ladder.length, action);
     if (this.ended) throw endedError();
     this.outcome.prices[0] = price; // passed in the array: a float argument is boxed on every call
     return this.advance(action, undefined);
@@ -238,16 +238,15 @@ export class MarketSimulation {
     this.postPrices(day, overrides); // 1-3: today's weather and festivals, every firm's price
     this.demand.draw(day, ladderIndex, outcome.weatherState); // 4
     this.inventory.sell(outcome, this.demand.groupDemand); // 5
-    this.loyalty.update(day, this.lastPrice, outcome); // 6
+    this.loyalty.update(day, this.priceChanged, outcome); // 6
     this.returns.process(day, ladderIndex, outcome.eventDay || outcome.presaleDay ? 1 : 0, this.inventory.groupSold, outcome); // 7
-    this.inventory.receiveAndOrder(day, outcome); // 8
-    this.inventory.chargeCosts(day, outcome); // 9
+    this.inventory.receiveAndOrder(day, outcome); // 8, and 9's stock costs
     settleReward(outcome, this.operations, this.firmUnitCost);
     this.endDay(day);
     return outcome;
   }
 
-  /** Steps 1-3: today's conditions into the outcome; rivals' prices (or the caller's overrides) beside ours. */
+  /** Steps 1-3: today's conditions into the outcome; rivals' prices (or the caller's overrides) beside ours; whether our price changed. */
   private postPrices(day: number, overrides: ArrayLike<number> | undefined): void {
     const model = this.model;
     const outcome = this.outcome;
@@ -263,6 +262,7 @@ export class MarketSimulation {
     outcome.eventDay = model.festivals.eventDay[day] === 1;
     outcome.presaleDay = model.festivals.presaleDay[day] === 1;
     outcome.lastDay = day === model.horizon - 1;
+    this.priceChanged = day > 0 && Math.abs(outcome.price - this.lastPrice) > 1e-9 ? 1 : 0;
   }
 
   /** The day's bookkeeping: termination, KPIs, yesterday's prices, and tomorrow's rival prices. */
@@ -270,7 +270,7 @@ export class MarketSimulation {
     const outcome = this.outcome;
     const terminated = this.operations.sellsOut && this.inventory.stockOnHand <= 0 && this.returns.returnsPending <= 0;
     outcome.terminated = terminated;
-    this.kpis.record(outcome, this.loyalty.priceChanged);
+    this.kpis.record(outcome, this.priceChanged);
     this.lastPrice = outcome.price;
     this.lastSold = outcome.sold;
     const prices = outcome.prices;
@@ -288,6 +288,11 @@ export class MarketSimulation {
       this.pricesToday[rival.firmIndex] = rival.priceToday(day, this.lastPrices, discount, uniform);
     }
   }
+}
+
+/** Out of line, as endedError: the step's bytecode stays small enough for V8 to inline the day's stages into the vector env's loop. */
+function actionError(actions: number, action: number) {
+  return protocolError(`expected an action in Discrete(${actions}) (an integer 0..${actions - 1}), found ${action}`);
 }
 
 function endedError() {

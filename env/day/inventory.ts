@@ -65,7 +65,7 @@ export class InventoryStage {
   /**
    * Step 8: restocks outcome.unitsRestocked (set by the returns stage), receives today's
    * order arrivals and runs the (s, S) review; writes restockedValue, unitsArrivedFromOrders
-   * and unitsOrdered.
+   * and unitsOrdered; then step 9's stock costs on the closing stock.
    */
   receiveAndOrder(day: number, outcome: StepOutcome): void {
     const operations = this.operations;
@@ -96,10 +96,11 @@ export class InventoryStage {
     outcome.unitsOrdered = unitsOrdered;
     outcome.stockOnHand = this.stockOnHand;
     outcome.stockOnOrder = this.stockOnOrder;
+    this.chargeCosts(day, outcome);
   }
 
   /** Step 9's stock costs on closing stock: holdingCost, stockoutPenalty and (last day) salvage. */
-  chargeCosts(day: number, outcome: StepOutcome): void {
+  private chargeCosts(day: number, outcome: StepOutcome): void {
     const operations = this.operations;
     const finiteStock = operations.finiteStock;
     const lastDay = day === this.horizon - 1;

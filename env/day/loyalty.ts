@@ -19,8 +19,6 @@ export class LoyaltyStage {
   readonly referencePrice: Float64Array;
   /** Share of each segment's customers still active (1 without loyalty). */
   readonly activeShare: Float64Array;
-  /** 1 if our price changed today (set by update), else 0. */
-  priceChanged = 0;
   private readonly segments: readonly SegmentModel[];
   private readonly listPrice: number;
   private readonly changeWindow: number;
@@ -49,11 +47,13 @@ export class LoyaltyStage {
     });
   }
 
-  /** Step 6 at our price outcome.prices[0] (yesterday's: lastPrice): writes customersLost, sets priceChanged. */
-  update(day: number, lastPrice: number, outcome: StepOutcome): void {
+  /**
+   * Step 6 at our price outcome.prices[0]; priceChanged is 1 if it differs from yesterday's.
+   * Writes customersLost. (No float argument: a call V8 does not inline boxes one.)
+   */
+  update(day: number, priceChanged: number, outcome: StepOutcome): void {
     const price = outcome.prices[0] ?? 0;
     let customersLost = 0;
-    const priceChanged = day > 0 && Math.abs(price - lastPrice) > 1e-9 ? 1 : 0;
     // Changes over the last `changeWindow` days: add today's, drop the one that left the window.
     this.changeHistory[day & this.changeMask] = priceChanged;
     this.changesInWindow += priceChanged - (day >= this.changeWindow ? (this.changeHistory[(day - this.changeWindow) & this.changeMask] ?? 0) : 0);
@@ -74,7 +74,6 @@ export class LoyaltyStage {
       }
       if (segment.reference) this.referencePrice[segmentIndex] = segment.reference.memory * reference + (1 - segment.reference.memory) * price;
     }
-    this.priceChanged = priceChanged;
     outcome.customersLost = customersLost;
   }
 
