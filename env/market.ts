@@ -22,7 +22,8 @@
  *   7. today's sales schedule their returns; returns that fall due today are refunded (returns.ts)
  *   8. resellable returns and replenishment orders that arrive today go into stock;
  *      the (s, S) review places an order (inventory.ts)
- *   9. costs (holding on closing stock, stockout penalty, salvage on the last day) and reward (outcome.ts)
+ *   9. costs (holding on closing stock, stockout penalty, salvage on the last day: inventory.ts,
+ *      charged at the end of step 8) and reward (outcome.ts)
  *
  * Spaces: action = index into the price ladder (Discrete); observation: see env/observation.ts.
  * Rival firms hold unlimited stock and no returns model; operations are modelled for firm 0.
@@ -241,7 +242,7 @@ export class MarketSimulation {
     this.loyalty.update(day, this.priceChanged, outcome); // 6
     this.returns.process(day, ladderIndex, outcome.eventDay || outcome.presaleDay ? 1 : 0, this.inventory.groupSold, outcome); // 7
     this.inventory.receiveAndOrder(day, outcome); // 8, and 9's stock costs
-    settleReward(outcome, this.operations, this.firmUnitCost);
+    settleReward(outcome, this.operations, this.firmUnitCost); // 9: reward
     this.endDay(day);
     return outcome;
   }
