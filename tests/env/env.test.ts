@@ -36,6 +36,24 @@ describe('Gymnasium contract', () => {
     expect(info.seed).toBe('3');
   });
 
+  it('every observation is an array of its own: one kept across 200 steps (several blocks) still holds its values', () => {
+    const env = makeEnv(model);
+    const kept: Float32Array[] = [env.reset({ seed: 5 }).observation];
+    const copies: number[][] = [Array.from(kept[0]!)];
+    for (let step = 0; step < 200; step++) {
+      const { observation } = env.step(step % env.actionSpace.n);
+      kept.push(observation);
+      copies.push(Array.from(observation));
+    }
+    expect(new Set(kept).size).toBe(kept.length);
+    kept.forEach((observation, index) => {
+      expect(observation.length).toBe(env.observationSpace.shape[0]);
+      expect(Array.from(observation)).toEqual(copies[index]);
+    });
+    // observing again gives a new array with the last step's values
+    expect(Array.from(env.inner.observe())).toEqual(copies[copies.length - 1]);
+  });
+
   it('TimeLimit owns truncation: truncated exactly at maxSteps, the inner env never truncates', () => {
     const env = makeEnv(model, { maxSteps: 10 });
     env.reset({ seed: 1 });
