@@ -23,19 +23,12 @@ export interface RandomWalkOptions {
 
 export class RandomWalkStrategy implements PricingStrategy {
   readonly kind = 'random-walk';
-  readonly step: number;
-  readonly min: number;
-  readonly max: number;
 
-  constructor(options: RandomWalkOptions) {
-    this.step = options.step;
-    this.min = options.min;
-    this.max = options.max;
-  }
+  constructor(readonly options: RandomWalkOptions) {}
 
   nextPrice(context: StrategyContext): number {
-    const ownLastPrice = context.lastPrices[context.firmIndex] ?? (this.min + this.max) / 2;
-    const proposed = ownLastPrice + (2 * context.uniform - 1) * this.step;
-    return Math.min(this.max, Math.max(this.min, proposed));
+    const ownLastPrice = context.lastPrices[context.firmIndex] ?? (this.options.min + this.options.max) / 2;
+    const proposed = ownLastPrice + (2 * context.uniform - 1) * this.options.step;
+    return Math.min(this.options.max, Math.max(this.options.min, proposed));
   }
 }

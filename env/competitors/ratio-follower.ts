@@ -21,15 +21,10 @@ export interface RatioFollowerOptions {
 
 export class RatioFollowerStrategy implements PricingStrategy {
   readonly kind = 'ratio-follower';
-  readonly ratio: number;
-  readonly targetFirmIndex: number;
 
-  constructor(options: RatioFollowerOptions) {
-    this.ratio = options.ratio;
-    this.targetFirmIndex = options.targetFirmIndex;
-  }
+  constructor(readonly options: RatioFollowerOptions) {}
 
   nextPrice(context: StrategyContext): number {
-    return this.ratio * (context.lastPrices[this.targetFirmIndex] ?? Number.NaN);
+    return this.options.ratio * (context.lastPrices[this.options.targetFirmIndex] ?? Number.NaN);
   }
 }

@@ -24,20 +24,13 @@ export interface TwoBoundOptions {
 
 export class TwoBoundStrategy implements PricingStrategy {
   readonly kind = 'two-bound';
-  readonly step: number;
-  readonly floor: number;
-  readonly ceiling: number;
 
-  constructor(options: TwoBoundOptions) {
-    this.step = options.step;
-    this.floor = options.floor;
-    this.ceiling = options.ceiling;
-  }
+  constructor(readonly options: TwoBoundOptions) {}
 
   nextPrice(context: StrategyContext): number {
-    const target = lowestRivalPrice(context.lastPrices, context.firmIndex) - this.step;
+    const target = lowestRivalPrice(context.lastPrices, context.firmIndex) - this.options.step;
     // The unary plus is deliberate: without it V8 boxes the result of this branch on every
     // call (a field read merged with a computed float); with it the price stays unboxed.
-    return target < this.floor ? +this.ceiling : target;
+    return target < this.options.floor ? +this.options.ceiling : target;
   }
 }

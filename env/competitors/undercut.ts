@@ -21,16 +21,11 @@ export interface UndercutOptions {
 
 export class UndercutStrategy implements PricingStrategy {
   readonly kind = 'undercut';
-  readonly amount: number;
-  readonly floorMargin: number;
 
-  constructor(options: UndercutOptions) {
-    this.amount = options.amount;
-    this.floorMargin = options.floorMargin;
-  }
+  constructor(readonly options: UndercutOptions) {}
 
   nextPrice(context: StrategyContext): number {
-    const floor = context.unitCost * (1 + this.floorMargin);
-    return Math.max(lowestRivalPrice(context.lastPrices, context.firmIndex) - this.amount, floor);
+    const floor = context.unitCost * (1 + this.options.floorMargin);
+    return Math.max(lowestRivalPrice(context.lastPrices, context.firmIndex) - this.options.amount, floor);
   }
 }
