@@ -903,4 +903,5 @@ export const dqnDefinition = defineAgent({
   configSchema: dqnConfigSchema,
   create: (config, context) => DqnAgent.create(config, context),
   restore: (exported, context) => restoreDqn(exported, context),
+  greedyPolicy: { withChangeMargin },
 });
