@@ -87,7 +87,7 @@ export async function runTrainingLoop(markets: TrainingMarkets, agent: Agent, op
   const { day, learning } = loop;
 
   callbacks.onTrainingStart(loop);
-  loop.observations = Float32Array.from(markets.reset());
+  loop.observations = markets.reset().slice();
   for (let market = 0; market < count; market++) callbacks.onEpisodeStart(loop, market);
   let stopRequested = false;
   while (loop.budgetLeft()) {
@@ -98,17 +98,21 @@ export async function runTrainingLoop(markets: TrainingMarkets, agent: Agent, op
     // A day no market learns from needs no exploring choice (late-start runs spend most days so).
     if (learningMarkets > 0) {
       if (batched) agent.actBatch!(observations, count, { explore: true }, actions);
+      else if (count === 1) actions[0] = agent.act(observations, { explore: true });
       else for (let market = 0; market < count; market++) actions[market] = agent.act(observations.subarray(market * features, (market + 1) * features), { explore: true });
     }
     callbacks.onActions(loop, actions);
     markets.step(actions);
+    // A fresh copy each day: the agent may keep the rows it is handed (with one market, the whole array, as a single env hands it over).
+    const nextObservations = markets.observations.slice();
     for (let market = 0; market < count; market++) {
       const terminated = markets.terminated[market] === 1;
       const truncated = markets.truncated[market] === 1;
       const reward = markets.rewards[market] ?? 0;
       if (learning[market] === 1) {
-        const next = (terminated || truncated ? markets.finalObservations : markets.observations).slice(market * features, (market + 1) * features);
-        agent.observe({ observation: observations.slice(market * features, (market + 1) * features), action: actions[market] ?? 0, reward, nextObservation: next, terminated, truncated });
+        const from = market * features;
+        const next = terminated || truncated ? markets.finalObservations.slice(from, from + features) : count === 1 ? nextObservations : nextObservations.slice(from, from + features);
+        agent.observe({ observation: count === 1 ? observations : observations.slice(from, from + features), action: actions[market] ?? 0, reward, nextObservation: next, terminated, truncated });
         loop.steps++;
         running[market] = (running[market] ?? 0) + reward;
       } else partial[market] = 1;
@@ -123,7 +127,7 @@ export async function runTrainingLoop(markets: TrainingMarkets, agent: Agent, op
         callbacks.onEpisodeStart(loop, market);
       }
     }
-    loop.observations = Float32Array.from(markets.observations);
+    loop.observations = nextObservations;
     const outcome = callbacks.onStep(loop);
     if ((outcome instanceof Promise ? await outcome : outcome) === 'stop' && loop.budgetLeft()) stopRequested = true;
     if (stopRequested) {
