@@ -3,6 +3,7 @@
  * once (Stable-Baselines3 wraps a single env in a DummyVecEnv the same way). Episode e of the
  * run is the env's reset with seed `seed + e`; when an episode ends, its last observation is
  * kept in `finalObservations` and the next episode starts at once, as a VectorEnv's markets do.
+ * The env's observation arrays are handed on as they come (new ones every step), uncopied.
  */
 import type { Env } from '../env/env.js';
 import type { DiscreteSpace } from '../env/spaces.js';
@@ -13,8 +14,9 @@ export class OneMarket implements TrainingMarkets {
   readonly featureCount: number;
   readonly actionSpace: DiscreteSpace;
   readonly model: { readonly horizon: number };
-  readonly observations: Float32Array;
-  readonly finalObservations: Float32Array;
+  readonly freshObservations = true;
+  observations: Float32Array;
+  finalObservations: Float32Array;
   readonly rewards = new Float64Array(1);
   readonly terminated = new Uint8Array(1);
   readonly truncated = new Uint8Array(1);
@@ -39,7 +41,7 @@ export class OneMarket implements TrainingMarkets {
 
   reset(): Float32Array {
     this.episode = this.firstEpisode;
-    this.observations.set(this.env.reset({ seed: this.seed + this.episode }).observation);
+    this.observations = this.env.reset({ seed: this.seed + this.episode }).observation;
     return this.observations;
   }
 
@@ -49,9 +51,9 @@ export class OneMarket implements TrainingMarkets {
     this.terminated[0] = result.terminated ? 1 : 0;
     this.truncated[0] = result.truncated ? 1 : 0;
     if (result.terminated || result.truncated) {
-      this.finalObservations.set(result.observation);
+      this.finalObservations = result.observation;
       this.episode++;
-      this.observations.set(this.env.reset({ seed: this.seed + this.episode }).observation);
-    } else this.observations.set(result.observation);
+      this.observations = this.env.reset({ seed: this.seed + this.episode }).observation;
+    } else this.observations = result.observation;
   }
 }

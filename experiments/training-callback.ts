@@ -37,6 +37,8 @@ export interface TrainingMarkets {
   /** count x featureCount, row-major. */
   readonly observations: Float32Array;
   readonly finalObservations: Float32Array;
+  /** True when reset() and step() put new arrays in `observations` and `finalObservations` and never write them again, so the loop may keep them uncopied. */
+  readonly freshObservations?: boolean;
   readonly rewards: ArrayLike<number>;
   readonly terminated: ArrayLike<number>;
   readonly truncated: ArrayLike<number>;

@@ -87,7 +87,8 @@ export async function runTrainingLoop(markets: TrainingMarkets, agent: Agent, op
   const { day, learning } = loop;
 
   callbacks.onTrainingStart(loop);
-  loop.observations = markets.reset().slice();
+  const fresh = markets.freshObservations === true;
+  loop.observations = fresh ? markets.reset() : markets.reset().slice();
   for (let market = 0; market < count; market++) callbacks.onEpisodeStart(loop, market);
   let stopRequested = false;
   while (loop.budgetLeft()) {
@@ -103,8 +104,8 @@ export async function runTrainingLoop(markets: TrainingMarkets, agent: Agent, op
     }
     callbacks.onActions(loop, actions);
     markets.step(actions);
-    // A fresh copy each day: the agent may keep the rows it is handed (with one market, the whole array, as a single env hands it over).
-    const nextObservations = markets.observations.slice();
+    // A fresh array each day: the agent may keep the rows it is handed (with one market, the whole array, as a single env hands it over).
+    const nextObservations = fresh ? markets.observations : markets.observations.slice();
     for (let market = 0; market < count; market++) {
       const terminated = markets.terminated[market] === 1;
       const truncated = markets.truncated[market] === 1;
