@@ -16,6 +16,16 @@ export interface AgentDefinition<Config = unknown> {
   restore(exported: AgentExport, context: AgentContext): Agent | Promise<Agent>;
   /** Oracle agents read the true market model; learners never get it. */
   readonly needsModel?: boolean;
+  /** Greedy-policy settings model selection may choose after training (experiments/margin-selection.ts); absent: none. */
+  readonly greedyPolicy?: GreedyPolicySettings;
+}
+
+/** Settings that shape the greedy policy only, never what was learned, so one trained agent can be evaluated under each. */
+export interface GreedyPolicySettings {
+  /** The export with change margin `margin` (agents/change-margin.ts) and nothing else changed. */
+  withChangeMargin(exported: AgentExport, margin: number): AgentExport;
+  /** Why an agent of this config has no change margin after all (undefined when it has one), e.g. a phased agent's finale. */
+  changeMarginMissing?(config: unknown): string | undefined;
 }
 
 /** Erases the config type so definitions of different kinds fit in one table. */

@@ -497,4 +497,5 @@ export const dqnDefinition = defineAgent({
   configSchema: acceptedDqnConfigSchema,
   create: (config, context) => DqnAgent.create(config, context),
   restore: (exported, context) => restoreDqn(exported, context),
+  greedyPolicy: { withChangeMargin },
 });

@@ -21,7 +21,7 @@ import { z } from 'zod';
 import { configError, PricelabError, type Problem } from '../env/errors.js';
 import { box, type BoxSpace } from '../env/spaces.js';
 import { canCheckpoint, checkpointState, type ActOptions, type Agent, type AgentCheckpoint, type AgentContext, type AgentExport, type Explanation, type Transition } from './agent.js';
-import { defineAgent, type AgentDefinition } from './definition.js';
+import { defineAgent, type AgentDefinition, type GreedyPolicySettings } from './definition.js';
 
 const agentSpec = z.strictObject({
   kind: z.string().describe('the agent kind'),
@@ -245,6 +245,17 @@ export function withFinaleExport(exported: AgentExport, rewrite: (finale: AgentE
   return { ...exported, config: { ...config, finale: { kind: finale.kind, config: finale.config } }, files };
 }
 
+/** The finale kind's greedy-policy settings, when it has them for this config. */
+function finaleGreedyPolicy(lookup: Lookup, kind: string, config: unknown): GreedyPolicySettings | undefined {
+  let settings: GreedyPolicySettings | undefined;
+  try {
+    settings = lookup(kind).greedyPolicy;
+  } catch {
+    return undefined; // an unknown kind has none
+  }
+  return settings && settings.changeMarginMissing?.(config) === undefined ? settings : undefined;
+}
+
 /** The phased definition, given the registry's lookup (the registry lists it with every other kind). */
 export function phasedDefinition(lookup: Lookup): AgentDefinition {
   const build = async (config: PhasedConfig, context: AgentContext, make: (role: Role, definition: AgentDefinition, subConfig: unknown, subContext: AgentContext) => Promise<Agent>) => {
@@ -269,6 +280,20 @@ export function phasedDefinition(lookup: Lookup): AgentDefinition {
     restore: (exported, context) => {
       const config = artifactConfig(exported);
       return build(config, context, async (role, definition, subConfig, subContext) => definition.restore({ kind: definition.kind, config: subConfig, files: filesOf(exported.files, role) }, subContext));
+    },
+    // The finale's greedy-policy settings are the phased agent's (the base keeps its own).
+    greedyPolicy: {
+      withChangeMargin: (exported, margin) =>
+        withFinaleExport(exported, (finale) => {
+          const settings = finaleGreedyPolicy(lookup, finale.kind, finale.config);
+          if (!settings) throw configError('no change margin', [{ path: ['finale', 'kind'], message: `expected a finale with a change margin, found "${finale.kind}"` }]);
+          return settings.withChangeMargin(finale, margin);
+        }),
+      changeMarginMissing: (config) => {
+        const finale = (config as { finale?: { kind?: unknown; config?: unknown } } | null)?.finale;
+        if (typeof finale?.kind !== 'string') return 'a phased agent without a finale kind';
+        return finaleGreedyPolicy(lookup, finale.kind, finale.config) ? undefined : `a phased agent whose finale is "${finale.kind}"`;
+      },
     },
   });
 }

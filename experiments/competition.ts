@@ -26,6 +26,7 @@ import { buildMarketModel, type MarketModel } from '../env/model.js';
 import { MultiFirmMarket } from '../env/multi-firm.js';
 import { loadScenario } from '../scenarios/load.js';
 import type { Scenario } from '../scenarios/schema.js';
+import { evaluationSeed } from './seeds.js';
 
 export interface CompetitionLearner {
   /** Firm index: 0 is the focal firm, k >= 1 the scenario's k-th competitor. */
@@ -90,8 +91,6 @@ export interface CompetitionResult {
   /** Each listed firm's agent export, in the order of `learners`. */
   readonly exports: { firm: number; export: AgentExport }[];
 }
-
-const EVALUATION_SEED_OFFSET = 1_000_000;
 
 /** The seed of firm k's agent (its own exploration stream). */
 export const firmAgentSeed = (seed: number, firm: number): number => seed * 1000 + firm;
@@ -286,7 +285,7 @@ export async function runCompetition(options: CompetitionOptions): Promise<Compe
     const tail = ring.summary(tailPeriods);
     const lastPrices = ring.rows(ring.prices, lastPeriods);
     let evaluation: CompetitionResult['evaluation'];
-    if ((options.evaluationEpisodes ?? 0) > 0) evaluation = evaluateGreedy(market, view, listed, agents, options.evaluationEpisodes ?? 0, EVALUATION_SEED_OFFSET + options.seed, lastPeriods);
+    if ((options.evaluationEpisodes ?? 0) > 0) evaluation = evaluateGreedy(market, view, listed, agents, options.evaluationEpisodes ?? 0, evaluationSeed(options.seed), lastPeriods);
 
     const benchmarks = model.benchmarks
       ? { nashPrices: model.benchmarks.nash.prices, nashProfits: model.benchmarks.nash.profits, monopolyPrices: model.benchmarks.monopoly.prices, monopolyProfits: model.benchmarks.monopoly.profits }

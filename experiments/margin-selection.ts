@@ -1,6 +1,8 @@
 /**
  * Choosing a DQN's change margin on validation seeds: model selection of a greedy-policy setting,
- * as keepBest chooses an export (train.ts) and a population a training seed (population.ts).
+ * as keepBest chooses an export (evaluation-callback.ts) and a population a training seed
+ * (population.ts). Which kinds have a change margin, and how an export gets one, is their
+ * definition's `greedyPolicy` (agents/definition.ts): nothing here names a kind.
  *
  * The margin (agents/change-margin.ts) keeps yesterday's price unless another beats it by more
  * than m; it shapes the greedy policy only, never the weights, so one trained network is evaluated
@@ -12,13 +14,13 @@
  * reports on.
  */
 import type { AgentExport } from '../agents/agent.js';
-import { withChangeMargin } from '../agents/dqn.js';
-import { withFinaleExport } from '../agents/phased.js';
+import { agentDefinitions } from '../agents/registry.js';
 import type { TimeLimit } from '../env/env.js';
-import { configError, type Problem } from '../env/errors.js';
+import { configError, PricelabError, type Problem } from '../env/errors.js';
+import { evaluate } from './evaluate.js';
 import { restoredAgentFor } from './setup.js';
 import { mean } from './statistics/moments.js';
-import { evaluate } from './train.js';
+import type { TrainingCallback, TrainingEnd } from './training-callback.js';
 
 export interface MarginSelectionOptions {
   /** A DQN export, or a phased one whose finale is a DQN (its other settings are kept). */
@@ -61,16 +63,41 @@ export async function chooseChangeMargin(options: MarginSelectionOptions): Promi
 }
 
 /**
- * Why an agent of this kind and config has no change margin to choose ([] when it has one: a dqn,
- * or a phased agent whose finale is a dqn). Shared by chooseChangeMargin and `pricelab train
- * --choose-margin`, which asks before training.
+ * Why an agent of this kind and config has no change margin to choose ([] when it has one: its
+ * definition's greedyPolicy offers one for this config). Shared by chooseChangeMargin and
+ * `pricelab train --choose-margin`, which asks before training.
  */
 export function changeMarginProblems(kind: string, config: unknown, path: readonly (string | number)[]): Problem[] {
-  if (kind === 'dqn') return [];
-  const finale = kind === 'phased' ? (config as { finale?: { kind?: unknown } } | null)?.finale?.kind : undefined;
-  if (finale === 'dqn') return [];
-  const found = kind !== 'phased' ? `"${kind}"` : typeof finale === 'string' ? `a phased agent whose finale is "${finale}"` : 'a phased agent without a finale kind';
-  return [{ path: [...path], message: `expected a dqn, or a phased agent whose finale is a dqn (only DQN has a change margin), found ${found}` }];
+  const settings = agentDefinitions.get(kind)?.greedyPolicy;
+  const missing = settings ? settings.changeMarginMissing?.(config) : `"${kind}"`;
+  if (missing === undefined) return [];
+  return [{ path: [...path], message: `expected a dqn, or a phased agent whose finale is a dqn (only DQN has a change margin), found ${missing}` }];
 }
 
-const withMargin = (exported: AgentExport, margin: number) => (exported.kind === 'phased' ? withFinaleExport(exported, (finale) => withChangeMargin(finale, margin)) : withChangeMargin(exported, margin));
+function withMargin(exported: AgentExport, margin: number): AgentExport {
+  const settings = agentDefinitions.get(exported.kind)?.greedyPolicy;
+  if (!settings) throw new PricelabError('config', `a ${exported.kind} export has no change margin`);
+  return settings.withChangeMargin(exported, margin);
+}
+
+/**
+ * The margin choice as a training callback: when training ends, the policy it leaves (keep-best's
+ * export, else the agent's) is evaluated at every candidate margin and `selection` holds the
+ * choice. Put it after the evaluation callback, so the last evaluation is among keep-best's candidates.
+ */
+export class MarginChoiceCallback implements TrainingCallback {
+  selection: MarginSelection | undefined;
+  private readonly settings: Omit<MarginSelectionOptions, 'exported'>;
+  private readonly onSelection: ((selection: MarginSelection) => void) | undefined;
+
+  constructor(settings: Omit<MarginSelectionOptions, 'exported'>, onSelection?: (selection: MarginSelection) => void) {
+    this.settings = settings;
+    this.onSelection = onSelection;
+  }
+
+  async onTrainingEnd(end: TrainingEnd): Promise<void> {
+    const exported = end.best ? end.best.exported : await end.agent.export();
+    this.selection = await chooseChangeMargin({ ...this.settings, exported });
+    this.onSelection?.(this.selection);
+  }
+}

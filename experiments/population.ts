@@ -84,3 +84,23 @@ export async function trainPopulation(options: PopulationOptions): Promise<Popul
   const best = continuation.best && continuation.best.point.meanReward >= trialOfWinner.point.meanReward ? continuation.best : trialOfWinner;
   return { winner, trials, continuation, best, totalSteps: trials.reduce((total, trial) => total + trial.steps, 0) + continuation.steps };
 }
+
+/**
+ * The winner's whole run as one training result: its trial, then its continuation with the
+ * continuation's evaluation steps counted from the start of the trial (selectAfter added), and
+ * every member's training time. `best` keeps its steps the same way.
+ */
+export function mergedPopulationRun(run: PopulationResult, selectAfter: number): VectorTrainResult {
+  const trial = run.trials[run.winner]!;
+  const continuation = run.continuation;
+  return {
+    steps: trial.steps + continuation.steps,
+    episodes: trial.episodes + continuation.episodes,
+    episodeRewards: [...trial.episodeRewards, ...continuation.episodeRewards],
+    evaluations: [...trial.evaluations, ...continuation.evaluations.map((point) => ({ ...point, steps: point.steps + selectAfter }))],
+    seconds: run.trials.reduce((total, member) => total + member.seconds, 0) + continuation.seconds,
+    leadInSteps: trial.leadInSteps + continuation.leadInSteps,
+    lateStartEpisodes: trial.lateStartEpisodes + continuation.lateStartEpisodes,
+    best: run.best === continuation.best ? { ...run.best, point: { ...run.best.point, steps: run.best.point.steps + selectAfter } } : run.best,
+  };
+}

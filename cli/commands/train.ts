@@ -4,31 +4,27 @@
  * `pricelab evaluate`: load a policy artifact (integrity-checked) and report its KPIs with
  * means and 95% intervals across evaluation episodes.
  */
-import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { buildArtifact, codeVersion, embeddedScenarioOf, readArtifact, writeArtifact } from '../../agents/artifact.js';
+import { readArtifact } from '../../agents/artifact.js';
 import { agentDefinitions } from '../../agents/registry.js';
 import { historicalKind } from '../../agents/historical.js';
 import { historicalOptionsFor, historicalPrefix, readHistoricalPolicy } from '../../calibration/historical.js';
 import { makeEnv } from '../../env/env.js';
 import { configError } from '../../env/errors.js';
 import { buildMarketModel } from '../../env/model.js';
-import { buildObservationFeatures } from '../../env/observation.js';
 import { agentFor, restoredAgentFor } from '../../experiments/setup.js';
 import { readJsonFile } from '../../experiments/json-file.js';
 import { summariseKpis } from '../../experiments/summary.js';
-import { evaluate, train, trainVector, type ExploringStarts, type TrainResult, type VectorTrainResult } from '../../experiments/train.js';
-import { VectorEnv } from '../../env/vector-env.js';
-import { trainPopulation } from '../../experiments/population.js';
-import { changeMarginProblems, chooseChangeMargin, type MarginSelection } from '../../experiments/margin-selection.js';
+import { evaluate, type ExploringStarts } from '../../experiments/train.js';
+import { changeMarginProblems } from '../../experiments/margin-selection.js';
+import { evaluationSeed } from '../../experiments/seeds.js';
+import { prepareTrainRun } from '../../experiments/train-run.js';
+import { optimumOf, trainManifest } from '../../experiments/train-manifest.js';
+import { startTrainRecord } from '../../experiments/train-record.js';
 import { loadScenario, type LoadedScenario } from '../../scenarios/load.js';
 import type { Scenario } from '../../scenarios/schema.js';
-import { oracleOf } from '../../env/benchmarks.js';
-import { PricelabError } from '../../env/errors.js';
-import { ResultsStore, trainingExperiment, type MetricValue } from '../../experiments/store.js';
 import { registeredArtifactFor } from '../../serving/registered-artifact.js';
-import type { EpisodeKpis } from '../../env/kpis.js';
 import { formatNumber, integer, positiveInteger, printJson, run, table, writeFileAtomically } from '../output.js';
 import { progressBar } from '../progress.js';
 
@@ -109,7 +105,7 @@ export function registerTrain(program: Command): void {
     .argument('<scenario>', 'built-in scenario id or path to a scenario file')
     .requiredOption('--policy <dir>', 'policy artifact folder (with policy.json), a registered version registry:name@version|alias (checked against the content hash recorded at registration, as is a folder inside $PRICELAB_HOME/policies), or historical:<sales file>[#<map.json>] (the shop\'s own prices replayed; docs/calibration.md)')
     .option('--episodes <n>', 'evaluation episodes', positiveInteger, 20)
-    .option('--seed <n>', 'seed of the first evaluation episode', integer, 1_000_001)
+    .option('--seed <n>', 'seed of the first evaluation episode', integer, evaluationSeed(1))
     .option('--json', 'print {scenario, policy, episodes, seeds, kpis: {name: {mean, sd, low, high, n}}, optimum?: {name, value, meanReward, share}} (optimum where the scenario has a known one)')
     .action(run(async (scenarioName: string, options: { policy: string; episodes: number; seed: number; json?: boolean }) => evaluateCommand(scenarioName, options)));
 }
@@ -140,145 +136,42 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
   const marginProblems = options.chooseMargin ? changeMarginProblems(options.agent, config, ['choose-margin']) : [];
   if (marginProblems.length > 0) throw configError('--choose-margin for an agent without a change margin', marginProblems);
   const loaded = loadScenario(scenarioName);
-  const model = buildMarketModel(loaded.scenario);
-  const env = makeEnv(model);
-  const evaluationEnv = makeEnv(model);
-  let agent = await agentFor(env, options.agent, config, options.seed);
-  let trainingSeed = options.seed;
-  let population: { winner: number; trialBest: number[]; totalSteps: number } | undefined;
+  const prepared = await prepareTrainRun(loaded, { ...options, config, keepBest });
   const startedAt = new Date().toISOString();
-  const totalSteps = options.steps ?? options.episodes! * model.horizon;
-  const evaluateEvery = options.evalEvery ?? Math.max(1, Math.floor(totalSteps / 10));
-  const selectAfter = options.selectAfter ?? Math.max(1, Math.floor(totalSteps / 5));
-  if (options.population > 1 && selectAfter >= totalSteps) {
-    throw configError('bad population', [{ path: ['select-after'], message: `expected fewer steps than the budget (${totalSteps}), found ${selectAfter}` }]);
+  if (options.population > 1 && prepared.selectAfter >= prepared.totalSteps) {
+    throw configError('bad population', [{ path: ['select-after'], message: `expected fewer steps than the budget (${prepared.totalSteps}), found ${prepared.selectAfter}` }]);
   }
-  // With a population, the bar counts every member's trial, then the winner's continuation.
-  const progressSteps = options.population > 1 ? options.population * selectAfter + totalSteps - selectAfter : totalSteps;
-  const recorder = options.store ? startRunRecord(loaded, options, config, startedAt) : undefined;
+  const recorder = options.store ? startTrainRecord(loaded, options, config, startedAt) : undefined;
   try {
-    const progress = progressBar(progressSteps, 'steps', options.json === true);
-    const result: TrainResult & Partial<Pick<VectorTrainResult, 'leadInSteps' | 'lateStartEpisodes'>> = options.envs > 1 ? await trainOverVector() : await train(env, agent, {
-      ...(options.steps === undefined ? {} : { steps: options.steps }),
-      ...(options.episodes === undefined ? {} : { episodes: options.episodes }),
-      seed: options.seed,
-      evaluateEvery,
-      evaluationEpisodes: options.evalEpisodes,
-      evaluationEnv,
-      keepBest,
-      onProgress: (state) => progress.update(Math.min(totalSteps, state.steps), state.lastEpisodeReward === undefined ? '' : `last episode reward ${formatNumber(state.lastEpisodeReward)}`),
-      onEvaluation: (point) => progress.log(`step ${point.steps}: greedy evaluation, mean reward ${formatNumber(point.meanReward)} over ${point.rewards.length} episodes`),
-    });
-    /** The vector loop's options; `stepsDone` places its progress on the bar, `label` and `runOffset` its evaluations in the member's run. */
-    function vectorOptions(seed: number, keepBest: boolean, stepsDone = 0, label = '', runOffset = 0) {
-      return {
-        ...(options.exploringStarts ? { exploringStarts: { windows: options.exploringStarts, leadIn: options.leadIn ?? 'greedy', firstAction: options.firstAction ?? 'policy', seed } } : {}),
-        evaluation: { every: evaluateEvery, env: evaluationEnv, episodes: options.evalEpisodes, seed: 1_000_000 + options.seed, keepBest },
-        onProgress: (state: { steps: number; lastEpisodeReward: number | undefined }) =>
-          progress.update(Math.min(progressSteps, stepsDone + state.steps), state.lastEpisodeReward === undefined ? '' : `last episode reward ${formatNumber(state.lastEpisodeReward)}`),
-        onEvaluation: (point: { steps: number; meanReward: number; rewards: readonly number[] }) =>
-          progress.log(`${label}step ${runOffset + point.steps}: greedy evaluation, mean reward ${formatNumber(point.meanReward)} over ${point.rewards.length} episodes`),
-      };
-    }
-    async function trainOverVector() {
-      if (options.population === 1) return trainVector(new VectorEnv(model, { count: options.envs, seed: options.seed }), agent, { steps: totalSteps, ...vectorOptions(options.seed, keepBest) });
-      const members = options.population;
-      const memberAgents: typeof agent[] = [];
-      const result = await trainPopulation({
-        members,
-        selectAfter,
-        steps: totalSteps,
-        createMember: async (index) => {
-          const memberAgent = index === 0 ? agent : await agentFor(env, options.agent, config, options.seed + index);
-          memberAgents.push(memberAgent);
-          progress.log(`population member ${index + 1} of ${members} (seed ${options.seed + index}): ${selectAfter} steps`);
-          return { agent: memberAgent, env: new VectorEnv(model, { count: options.envs, seed: options.seed + index }) };
-        },
-        continuationEnv: (index) => new VectorEnv(model, { count: options.envs, seed: options.seed + index + members }),
-        training: (index, phase) => (phase === 'trial' ? vectorOptions(options.seed + index, true, index * selectAfter, `member ${index + 1}, `) : vectorOptions(options.seed + index + members, true, members * selectAfter, `member ${index + 1} continued, `, selectAfter)),
-        onSelection: ({ winner, trialBest }) =>
-          progress.log(`selected member ${winner + 1} (seed ${options.seed + winner}): best evaluations ${trialBest.map((value) => formatNumber(value)).join(', ')}`),
-      });
-      population = { winner: result.winner, trialBest: result.trials.map((trial) => trial.best?.point.meanReward ?? Number.NaN), totalSteps: result.totalSteps };
-      trainingSeed = options.seed + result.winner;
-      agent = memberAgents[result.winner]!;
-      const trial = result.trials[result.winner]!;
-      const continuation = result.continuation;
-      return {
-        steps: trial.steps + continuation.steps,
-        episodes: trial.episodes + continuation.episodes,
-        episodeRewards: [...trial.episodeRewards, ...continuation.episodeRewards],
-        evaluations: [...trial.evaluations, ...continuation.evaluations.map((point) => ({ ...point, steps: point.steps + selectAfter }))],
-        seconds: result.trials.reduce((total, run) => total + run.seconds, 0) + continuation.seconds,
-        leadInSteps: trial.leadInSteps + continuation.leadInSteps,
-        lateStartEpisodes: trial.lateStartEpisodes + continuation.lateStartEpisodes,
-        best: result.best === continuation.best ? { ...result.best, point: { ...result.best.point, steps: result.best.point.steps + selectAfter } } : result.best,
-      };
-    }
-    progress.stop();
+    const progress = progressBar(prepared.progressSteps, 'steps', options.json === true);
     const out = resolve(options.out ?? join(process.env.PRICELAB_HOME ?? '.pricelab', 'runs', `${loaded.scenario.id}-${options.agent}-seed${options.seed}-${startedAt.replace(/[:.]/g, '-')}`));
-    const best = result.best;
-    if (best) progress.log(`kept the best greedy evaluation: step ${best.point.steps}, mean reward ${formatNumber(best.point.meanReward)}`);
-    /** The evaluation of the policy written (the best kept, else the last), before any margin choice. */
-    const written = best?.point ?? result.evaluations.at(-1);
-    const optimum = optimumOf(loaded.scenario);
-    let exported = best ? best.exported : await agent.export();
-    let marginSelection: MarginSelection | undefined;
-    if (options.chooseMargin) {
-      marginSelection = await chooseChangeMargin({ exported, env: evaluationEnv, episodes: options.evalEpisodes, seed: 1_000_000 + options.seed, margins: options.chooseMargin });
-      exported = marginSelection.exported;
-      progress.log(`chose change margin ${marginSelection.margin} on the evaluation seeds: ${marginSelection.candidates.map((candidate) => `${candidate.margin} -> ${formatNumber(candidate.meanReward)}`).join(', ')}`);
-    }
-    const features = buildObservationFeatures(model);
-    const artifact = buildArtifact(exported, {
-      name: `${loaded.scenario.id}-${options.agent}`,
-      scenario: embeddedScenarioOf(loaded),
-      features,
-      ladder: model.ladder,
-      training: { steps: result.steps, episodes: result.episodes, seconds: result.seconds, lastEvaluation: (best?.point ?? result.evaluations.at(-1))?.meanReward ?? null },
-      seeds: [trainingSeed],
-    });
-    const policyFolder = writeArtifact(join(out, 'policy'), artifact);
-    agent.dispose();
-    const manifest = {
-      // The run's parameters: the command line's options, so the record says how it was trained.
-      command: 'train',
-      options: { ...options },
-      scenario: { id: loaded.scenario.id, contentHash: loaded.contentHash },
-      agent: { kind: options.agent, config: exported.config },
-      seeds: { training: trainingSeed, evaluation: 1_000_000 + options.seed },
-      codeVersion,
-      startedAt,
-      endedAt: new Date().toISOString(),
-      status: 'finished',
-      policy: policyFolder,
-      metrics: {
-        'train/steps': result.steps,
-        'train/episodes': result.episodes,
-        'time/seconds': result.seconds,
-        'time/stepsPerSecond': result.steps / Math.max(1e-9, result.seconds),
-        'rollout/lastEpisodeReward': result.episodeRewards.at(-1) ?? null,
-        'eval/meanReward': written?.meanReward ?? null,
-        'eval/lastMeanReward': result.evaluations.at(-1)?.meanReward ?? null,
-        ...(optimum === undefined || written === undefined ? {} : { 'eval/optimalValue': optimum.value, 'eval/shareOfOptimum': written.meanReward / optimum.value }),
-        'eval/curve': result.evaluations.map((point) => ({ steps: point.steps, meanReward: point.meanReward })),
-        ...(best ? { 'eval/bestSteps': best.point.steps, 'eval/bestMeanReward': best.point.meanReward } : {}),
-        ...(result.leadInSteps === undefined ? {} : { 'train/leadInSteps': result.leadInSteps }),
-        ...(result.lateStartEpisodes === undefined ? {} : { 'train/lateStartEpisodes': result.lateStartEpisodes }),
-        ...(marginSelection ? { 'eval/changeMargin': marginSelection.margin, 'eval/marginCandidates': marginSelection.candidates } : {}),
-        ...(population ? { 'population/winner': population.winner, 'population/trialBestMeanReward': population.trialBest, 'population/totalSteps': population.totalSteps } : {}),
+    const outcome = await prepared.run(out, {
+      progress: (done, lastEpisodeReward) => progress.update(Math.min(prepared.progressSteps, done), lastEpisodeReward === undefined ? '' : `last episode reward ${formatNumber(lastEpisodeReward)}`),
+      evaluation: (point, at) =>
+        progress.log(`${at.member === undefined ? '' : `member ${at.member + 1}${at.continued ? ' continued' : ''}, `}step ${at.steps}: greedy evaluation, mean reward ${formatNumber(point.meanReward)} over ${point.rewards.length} episodes`),
+      memberStarted: (member) => progress.log(`population member ${member.index + 1} of ${member.members} (seed ${member.seed}): ${member.steps} steps`),
+      selected: ({ winner, seed, trialBest }) => progress.log(`selected member ${winner + 1} (seed ${seed}): best evaluations ${trialBest.map((value) => formatNumber(value)).join(', ')}`),
+      kept: (best) => {
+        progress.stop();
+        progress.log(`kept the best greedy evaluation: step ${best.point.steps}, mean reward ${formatNumber(best.point.meanReward)}`);
       },
-    };
+      marginChosen: (selection) => progress.log(`chose change margin ${selection.margin} on the evaluation seeds: ${selection.candidates.map((candidate) => `${candidate.margin} -> ${formatNumber(candidate.meanReward)}`).join(', ')}`),
+    });
+    progress.stop();
+    const { result, written } = outcome;
+    const best = result.best;
+    const manifest = trainManifest({ loaded, options, outcome, startedAt, endedAt: new Date().toISOString() });
     writeFileAtomically(join(out, 'run.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     const runId = recorder?.finish(manifest, written?.episodes ?? []);
     if (options.json) printJson(runId === undefined ? manifest : { ...manifest, runId });
     else {
+      const optimum = optimumOf(loaded.scenario);
       const lines = [`trained ${options.agent} on ${loaded.scenario.id}: ${trainingCounts(result)} in ${result.seconds.toFixed(1)} s`];
       if (written) {
         const share = optimum === undefined ? '' : ` (${formatNumber(100 * (written.meanReward / optimum.value), 1)}% of the ${optimum.name} ${formatNumber(optimum.value, 4)})`;
         lines.push(`${best ? `kept the best evaluation (step ${formatNumber(best.point.steps)} of ${formatNumber(result.steps)})` : 'wrote the last policy'}: mean reward ${formatNumber(written.meanReward)} over ${written.rewards.length} evaluation episodes${share}`);
       }
-      lines.push(`policy: ${policyFolder}`, `run manifest: ${join(out, 'run.json')}`);
+      lines.push(`policy: ${outcome.policyFolder}`, `run manifest: ${join(out, 'run.json')}`);
       if (runId !== undefined) lines.push(`run: ${runId} (pricelab runs show ${runId})`);
       process.stdout.write(`${lines.join('\n')}\n`);
     }
@@ -296,69 +189,6 @@ export function trainingCounts(result: { steps: number; episodes: number; leadIn
     `${plural(result.steps, 'step')} learned from: ${plural(result.episodes, 'whole episode')} (from day 0)`,
     `${plural(result.lateStartEpisodes, 'late hand-over')} (episodes learned from a late day on; their ${plural(result.leadInSteps ?? 0, 'lead-in day')} priced, not learned from)`,
   ].join(', ');
-}
-
-/** The scenario's known optimum, when it has one: the DP optimum of a finite-stock scenario (env/benchmarks.ts). */
-export function optimumOf(scenario: Scenario): { name: string; value: number } | undefined {
-  try {
-    const value = oracleOf(scenario).optimalValue;
-    return Number.isFinite(value) && value > 0 ? { name: 'DP optimum', value } : undefined;
-  } catch (error) {
-    if (error instanceof PricelabError && error.kind === 'config') return undefined;
-    throw error;
-  }
-}
-
-/**
- * The run's record in the results store (experiment "train"): registered as running when
- * training starts; finished with its manifest, metrics (the evaluation curve as JSON) and the
- * written policy's evaluation episodes in one transaction, or marked failed with the error.
- */
-function startRunRecord(loaded: LoadedScenario, options: TrainCommandOptions, config: unknown, startedAt: string) {
-  const id = `train-${loaded.scenario.id}-${options.agent}-seed${options.seed}-${startedAt.replace(/[-:.TZ]/g, '').slice(0, 17)}-${randomUUID().slice(0, 4)}`;
-  const withStore = <T>(action: (store: ResultsStore) => T): T => {
-    const store = ResultsStore.open();
-    try {
-      return action(store);
-    } finally {
-      store.close();
-    }
-  };
-  withStore((store) => {
-    store.registerRuns([
-      {
-        id,
-        experiment: trainingExperiment,
-        scenario: { id: loaded.scenario.id, contentHash: loaded.contentHash },
-        agent: { name: options.agent, kind: options.agent, config },
-        seed: options.seed,
-        manifest: { command: 'train', options: { ...options } },
-      },
-    ]);
-    store.markRunning(id);
-  });
-  return {
-    id,
-    finish(manifest: { metrics: Record<string, unknown> }, episodes: readonly { seed: number; totalReward: number; kpis: EpisodeKpis }[]): string {
-      const metrics: Record<string, MetricValue> = {};
-      for (const [key, value] of Object.entries(manifest.metrics)) metrics[key] = typeof value === 'number' || value === null ? value : { json: value };
-      withStore((store) =>
-        store.finishRun(id, {
-          manifest,
-          metrics,
-          evaluations: episodes.map((episode, index) => ({ episode: index, seed: episode.seed, totalReward: episode.totalReward, kpis: { ...episode.kpis } as Record<string, number | null> })),
-        }),
-      );
-      return id;
-    },
-    fail(error: unknown): void {
-      try {
-        withStore((store) => store.markFailed(id, error instanceof Error ? error.message : String(error)));
-      } catch {
-        // The run's own error is the one to report.
-      }
-    },
-  };
 }
 
 async function evaluateCommand(scenarioName: string, options: { policy: string; episodes: number; seed: number; json?: boolean }): Promise<void> {
