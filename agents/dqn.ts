@@ -3,9 +3,8 @@
  * with Double DQN targets (van Hasselt et al. 2016), n-step returns (Sutton and Barto 2018,
  * ch. 7), an optional dueling head (Wang et al. 2016), Huber loss, Adam and gradient-norm
  * clipping. After CleanRL's dqn.py: the algorithm reads top to bottom in this file; beside it
- * agents/dqn-network.ts (layout, forward pass, hand-written backward pass, dueling fold,
- * Adam), agents/dqn-artifact.ts (export and restore), agents/dqn-checkpoint.ts (the learner
- * state) and agents/dqn-config.ts (the settings).
+ * agents/dqn-network.ts (layout, forward, hand-written backward pass, dueling fold, Adam),
+ * dqn-artifact.ts (export, restore), dqn-checkpoint.ts (learner state), dqn-config.ts.
  *
  * Network: observation (the env's named, normalised features) -> dense ReLU layers
  * (hiddenLayers) -> one Q-value per ladder price; a dueling head is folded into a plain Q
@@ -55,7 +54,7 @@ import { defineAgent } from './definition.js';
 import { stockPotential, stockPotentialWindowDays, type StockPotential } from './stock-potential.js';
 import { adjustedValues, chooseWithMargin, previousLadderIndex, previousPriceReader, type PreviousPriceReader } from './change-margin.js';
 import { acceptedDqnConfigSchema, type DqnConfig } from './dqn-config.js';
-import { dqnExport, withDqnArtifact, type DqnCounters } from './dqn-artifact.js';
+import { dqnExport, withChangeMargin, withDqnArtifact, type DqnCounters } from './dqn-artifact.js';
 import { readDqnCheckpoint, type DqnCheckpointState } from './dqn-checkpoint.js';
 import { adamStep, backward, duelingFold, flatGradient, forward, initialParameters, networkLayout, policyWeightsOf, temporalDifferenceTargets, unfoldPolicyWeights, type DuelingFold, type NetworkLayout } from './dqn-network.js';
 import { packArray, unpackArray } from './packed-arrays.js';
@@ -496,6 +495,6 @@ export const dqnDefinition = defineAgent({
   description: 'deep Q-network (Double DQN, n-step returns, optional dueling head) in TensorFlow.js; exports the TF.js Layers format',
   configSchema: acceptedDqnConfigSchema,
   create: (config, context) => DqnAgent.create(config, context),
-  restore: (exported, context) => restoreDqn(exported, context),
+  restore: restoreDqn,
   greedyPolicy: { withChangeMargin },
 });
