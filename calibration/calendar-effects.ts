@@ -309,10 +309,14 @@ export function conditionalPoisson(
   const totals = new Float64Array(groups);
   for (let row = 0; row < rows; row++) totals[group[row] ?? 0] = (totals[group[row] ?? 0] ?? 0) + (counts[row] ?? 0);
   const x = new Float64Array(size);
+  // The linear predictor per row, in two buffers reused by every evaluation (a fresh one per step left megabytes to the
+  // collector): one for the accepted state (evaluated with derivatives; its eta is read after the loop), one for trial steps.
+  const stateEta = new Float64Array(rows);
+  const trialEta = new Float64Array(rows);
   const evaluate = (beta: Float64Array, derivatives: boolean) => {
     // Per group: S0 = sum exp(eta - shift), S1 = sum exp(..) x, S2 = sum exp(..) x x'; shifted by the group's largest eta.
     const shift = new Float64Array(groups).fill(Number.NEGATIVE_INFINITY);
-    const eta = new Float64Array(rows);
+    const eta = derivatives ? stateEta : trialEta;
     for (let row = 0; row < rows; row++) {
       let value = 0;
       for (let p = 0; p < size; p++) value += (beta[p] ?? 0) * (columns[p]?.[row] ?? 0);

@@ -22,7 +22,7 @@ import type { ScenarioInput } from '../scenarios/schema.js';
 import type { ColumnMap } from './column-map.js';
 import { fitLogitNegativeBinomial, fitLogitPoisson, logitShare, parameterNames, rowLogMarketSize, type DemandData, type LogitPoissonData, type LogitPoissonFit } from './logit-poisson.js';
 import { applyPooling, type PoolingOptions, type PoolingResult } from './pooling.js';
-import { readSales, type SalesData } from './reader.js';
+import { readSales, releaseSales, type SalesData } from './reader.js';
 import { estimateEndogeneity, priceInstruments } from './endogeneity.js';
 import { estimateInvertedShares } from './inverted-shares.js';
 import { applyReferencePrices, estimateReferencePrices } from './reference-prices.js';
@@ -110,7 +110,12 @@ const defaultMultiple = 3;
 export async function calibrateFile(path: string, options: CalibrateOptions): Promise<CalibrationResult> {
   const started = performance.now();
   const sales = await readSales(path, { map: options.map, defaultMap: options.defaultMap ?? false, ...(options.blockRows === undefined ? {} : { blockRows: options.blockRows }) });
-  return calibrateSales(sales, options, started);
+  try {
+    return calibrateSales(sales, options, started);
+  } catch (error) {
+    releaseSales(sales);
+    throw error;
+  }
 }
 
 export function calibrateSales(sales: SalesData, options: CalibrateOptions, started = performance.now()): CalibrationResult {
@@ -290,17 +295,18 @@ function scoreHoldout(
   const sum = new Float64Array(sales.storeNames.length);
   const count = new Float64Array(sales.storeNames.length);
   let lastTrainingPeriod = Number.NEGATIVE_INFINITY;
+  for (let row = 0; row < sales.rows; row++) if (include[row] === 1 && (period[row] ?? 0) > lastTrainingPeriod) lastTrainingPeriod = period[row] ?? 0;
   for (let row = 0; row < sales.rows; row++) {
     if (include[row] !== 1) continue;
     const store = sales.store[row] ?? 0;
     const when = period[row] ?? 0;
     const units = sales.units[row] ?? 0;
-    history.set(`${store}:${when}`, units);
+    // The seasonal-naive forecast looks one season back into the last season of training only: keep that season (stores x season entries, not every row).
+    if (when > lastTrainingPeriod - seasonLength) history.set(`${store}:${when}`, units);
     sum[store] = (sum[store] ?? 0) + units;
     count[store] = (count[store] ?? 0) + 1;
     const previous = lastTraining.get(store);
     if (!previous || previous.period <= when) lastTraining.set(store, { period: when, units });
-    if (when > lastTrainingPeriod) lastTrainingPeriod = when;
   }
   const absolute = { model: 0, seasonalNaive: 0, mean: 0 };
   const relative = { model: 0, seasonalNaive: 0, mean: 0 };
