@@ -21,7 +21,7 @@ import { createGunzip } from 'node:zlib';
 import { parse } from 'csv-parse';
 import { PricelabError, configError, type Problem } from '../env/errors.js';
 import { mappedColumns, optionalDefaultColumns, type ColumnMap } from './column-map.js';
-import { ScratchBlocks, defaultBlockRows, promotionColumn, rivalColumn, type BlockLayout } from './sales-blocks.js';
+import { BlockWriter, defaultBlockRows, promotionColumn, rivalColumn, type ScratchBlocks } from './sales-blocks.js';
 
 /** The sales history as typed arrays, one entry per kept row, in file order. */
 export interface SalesData {
@@ -79,61 +79,6 @@ export interface ReadSalesOptions {
   readonly maxProblems?: number;
   /** Rows per block (default 32,768): a history of more rows goes to a scratch file, one block at a time. */
   readonly blockRows?: number;
-}
-
-/**
- * The kept rows, one block at a time: a block of `blockRows` rows x the layout's columns,
- * column after column; a full block goes to the scratch file (opened at the first).
- */
-class BlockWriter {
-  readonly width: number;
-  readonly buffer: Float64Array;
-  filled = 0;
-  rows = 0;
-  scratch: ScratchBlocks | undefined;
-  private readonly offsets: Map<string, number>;
-  constructor(
-    readonly layout: BlockLayout,
-    readonly blockRows: number,
-  ) {
-    this.width = layout.names.length;
-    this.buffer = new Float64Array(blockRows * this.width);
-    this.offsets = new Map(layout.names.map((name, index) => [name, index * blockRows]));
-  }
-  /** The position of a column's cell in the current row (write with `set`). */
-  offset(name: string): number {
-    return this.offsets.get(name) ?? -1;
-  }
-  set(offset: number, value: number): void {
-    if (offset >= 0) this.buffer[offset + this.filled] = value;
-  }
-  endRow(): void {
-    this.filled++;
-    this.rows++;
-    if (this.filled === this.blockRows) this.flush();
-  }
-  /** The current block's rows packed (column after column, `filled` rows each). */
-  packed(): Float64Array {
-    if (this.filled === this.blockRows) return this.buffer;
-    const packed = new Float64Array(this.filled * this.width);
-    for (let column = 0; column < this.width; column++) packed.set(this.buffer.subarray(column * this.blockRows, column * this.blockRows + this.filled), column * this.filled);
-    return packed;
-  }
-  flush(): void {
-    if (this.filled === 0) return;
-    this.scratch ??= new ScratchBlocks(this.layout, this.blockRows);
-    this.scratch.append(this.packed(), this.filled);
-    this.filled = 0;
-  }
-  /** One column of the in-memory block (a history of one block). */
-  column(name: string): Float64Array {
-    const start = this.offset(name);
-    return this.buffer.slice(start, start + this.filled);
-  }
-  discard(): void {
-    this.scratch?.release();
-    this.scratch = undefined;
-  }
 }
 
 const gzipMagic = [0x1f, 0x8b];
@@ -443,35 +388,11 @@ class RowCollector {
     const festivalNames = this.festivalLabels.names();
     const weatherNames = this.weatherLabels.names();
     const weatherNumeric = this.weatherNumeric;
-    const sales: SalesData = {
+    const sales = {
       rows: kept,
-      get period() {
-        return column('period');
-      },
       periodKind: map.date !== undefined ? 'date' : 'index',
-      get units() {
-        return column('units');
-      },
-      get price() {
-        return column('price');
-      },
-      get cost() {
-        return map.cost !== undefined ? column('cost') : undefined;
-      },
-      get traffic() {
-        return map.traffic !== undefined ? column('traffic') : undefined;
-      },
-      get rivalPrices() {
-        return map.rivalPrices.map((_, index) => column(rivalColumn(index)));
-      },
       rivalNames: map.rivalPrices,
-      get promotions() {
-        return map.promotions.map((_, index) => column(promotionColumn(index)));
-      },
       promotionNames: map.promotions,
-      get store() {
-        return int32Column('store');
-      },
       storeNames: storeNames.length > 0 ? storeNames : ['all'],
       product: map.product !== undefined ? [...this.products][0] : undefined,
       map,
@@ -479,17 +400,40 @@ class RowCollector {
       rowsRead: this.rowsRead,
       rowsFiltered: this.rowsFiltered,
       ...(scratch ? { scratch } : {}),
-    };
-    // The optional columns, as lazy as the others (a spread would read them now).
-    const optional: [keyof SalesData, () => unknown][] = [];
-    if (map.festival !== undefined) optional.push(['festival', () => ({ label: int32Column('festival'), names: festivalNames })]);
+    } as Partial<SalesData> as SalesData;
+    // The columns: plain arrays for one block; for a scratch file, read on first use and a plain property from then on.
+    const columns: [keyof SalesData, () => unknown][] = [
+      ['period', () => column('period')],
+      ['units', () => column('units')],
+      ['price', () => column('price')],
+      ['cost', () => (map.cost !== undefined ? column('cost') : undefined)],
+      ['traffic', () => (map.traffic !== undefined ? column('traffic') : undefined)],
+      ['rivalPrices', () => map.rivalPrices.map((_, index) => column(rivalColumn(index)))],
+      ['promotions', () => map.promotions.map((_, index) => column(promotionColumn(index)))],
+      ['store', () => int32Column('store')],
+    ];
+    if (map.festival !== undefined) columns.push(['festival', () => ({ label: int32Column('festival'), names: festivalNames })]);
     if (map.weather !== undefined) {
-      optional.push(['weather', () => (weatherNumeric ? { kind: 'temperature', temperature: column('weatherValue') } : { kind: 'state', state: int32Column('weatherLabel'), names: weatherNames })]);
+      columns.push(['weather', () => (weatherNumeric ? { kind: 'temperature', temperature: column('weatherValue') } : { kind: 'state', state: int32Column('weatherLabel'), names: weatherNames })]);
     }
-    if (map.stock !== undefined) optional.push(['stock', () => column('stock')]);
-    if (map.stockout !== undefined) optional.push(['stockout', () => column('stockout')]);
-    if (map.returns !== undefined) optional.push(['returns', () => column('returns')]);
-    for (const [name, get] of optional) Object.defineProperty(sales, name, { get, enumerable: true });
+    if (map.stock !== undefined) columns.push(['stock', () => column('stock')]);
+    if (map.stockout !== undefined) columns.push(['stockout', () => column('stockout')]);
+    if (map.returns !== undefined) columns.push(['returns', () => column('returns')]);
+    for (const [name, compute] of columns) {
+      if (!scratch) {
+        Object.defineProperty(sales, name, { value: compute(), enumerable: true });
+        continue;
+      }
+      Object.defineProperty(sales, name, {
+        get() {
+          const value = compute();
+          Object.defineProperty(sales, name, { value, enumerable: true });
+          return value;
+        },
+        enumerable: true,
+        configurable: true,
+      });
+    }
     return sales;
   }
 }

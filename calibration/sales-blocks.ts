@@ -117,6 +117,61 @@ export class ScratchBlocks {
   }
 }
 
+/**
+ * The kept rows, one block at a time: a block of `blockRows` rows x the layout's columns,
+ * column after column; a full block goes to the scratch file (opened at the first).
+ */
+export class BlockWriter {
+  readonly width: number;
+  readonly buffer: Float64Array;
+  filled = 0;
+  rows = 0;
+  scratch: ScratchBlocks | undefined;
+  private readonly offsets: Map<string, number>;
+  constructor(
+    readonly layout: BlockLayout,
+    readonly blockRows: number,
+  ) {
+    this.width = layout.names.length;
+    this.buffer = new Float64Array(blockRows * this.width);
+    this.offsets = new Map(layout.names.map((name, index) => [name, index * blockRows]));
+  }
+  /** The position of a column's cell in the current row (write with `set`). */
+  offset(name: string): number {
+    return this.offsets.get(name) ?? -1;
+  }
+  set(offset: number, value: number): void {
+    if (offset >= 0) this.buffer[offset + this.filled] = value;
+  }
+  endRow(): void {
+    this.filled++;
+    this.rows++;
+    if (this.filled === this.blockRows) this.flush();
+  }
+  /** The current block's rows packed (column after column, `filled` rows each). */
+  packed(): Float64Array {
+    if (this.filled === this.blockRows) return this.buffer;
+    const packed = new Float64Array(this.filled * this.width);
+    for (let column = 0; column < this.width; column++) packed.set(this.buffer.subarray(column * this.blockRows, column * this.blockRows + this.filled), column * this.filled);
+    return packed;
+  }
+  flush(): void {
+    if (this.filled === 0) return;
+    this.scratch ??= new ScratchBlocks(this.layout, this.blockRows);
+    this.scratch.append(this.packed(), this.filled);
+    this.filled = 0;
+  }
+  /** One column of the in-memory block (a history of one block). */
+  column(name: string): Float64Array {
+    const start = this.offset(name);
+    return this.buffer.slice(start, start + this.filled);
+  }
+  discard(): void {
+    this.scratch?.release();
+    this.scratch = undefined;
+  }
+}
+
 const live = new Set<ScratchBlocks>();
 let exitHookInstalled = false;
 function installExitHook(): void {
