@@ -20,9 +20,9 @@ import { configError, type Problem } from '../env/errors.js';
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
 import type { ScenarioInput } from '../scenarios/schema.js';
 import type { ColumnMap } from './column-map.js';
-import { fitLogitNegativeBinomial, fitLogitPoisson, logitShare, parameterNames, rowLogMarketSize, type LogitPoissonData, type LogitPoissonFit } from './logit-poisson.js';
+import { fitLogitNegativeBinomial, fitLogitPoisson, logitShare, parameterNames, rowLogMarketSize, type DemandData, type LogitPoissonData, type LogitPoissonFit } from './logit-poisson.js';
 import { applyPooling, type PoolingOptions, type PoolingResult } from './pooling.js';
-import { readSales, type SalesData } from './reader.js';
+import { readSales, releaseSales, type SalesData } from './reader.js';
 import { estimateEndogeneity, priceInstruments } from './endogeneity.js';
 import { estimateInvertedShares } from './inverted-shares.js';
 import { applyReferencePrices, estimateReferencePrices } from './reference-prices.js';
@@ -30,6 +30,7 @@ import { competitorEstimates, competitorStrategyRecord, fitCompetitorStrategies,
 import { calendarDesign, calendarFromDemandFit, fitTrafficCalendar, placeCalendarEffects, type CalendarPlacement } from './calendar-effects.js';
 import { censoredRows, censoringRecord, salesDesign, withoutCensoring } from './censoring.js';
 import { applyReturns } from './returns.js';
+import { blockedSalesDesign, periodNumber, type DesignRules, type PeriodNumbering } from './design-blocks.js';
 import negativeBinomialCdf from '@stdlib/stats-base-dists-negative-binomial-cdf';
 import poissonCdf from '@stdlib/stats-base-dists-poisson-cdf';
 
@@ -52,12 +53,14 @@ export interface CalibrateOptions {
   readonly likelihood?: Likelihood;
   /** Partial pooling across stores (calibration/pooling.ts): on by default with 3 or more stores; store attributes; one store's scenario. */
   readonly pooling?: PoolingOptions;
+  /** Rows per block of the reader (calibration/sales-blocks.ts; default 32,768): a longer history is read block by block from a scratch file. */
+  readonly blockRows?: number;
 }
 
 const overdispersed = 1.5;
 
 /** The fit of the chosen likelihood, and the Poisson one it started from. */
-function fitDemand(data: LogitPoissonData, likelihood: Likelihood): { fit: LogitPoissonFit; poisson: LogitPoissonFit } {
+function fitDemand(data: DemandData, likelihood: Likelihood): { fit: LogitPoissonFit; poisson: LogitPoissonFit } {
   const poisson = fitLogitPoisson(data);
   const negativeBinomial = likelihood === 'negative-binomial' || (likelihood === 'auto' && poisson.dispersion > overdispersed);
   return { fit: negativeBinomial ? fitLogitNegativeBinomial(data, { start: poisson.theta }) : poisson, poisson };
@@ -106,8 +109,13 @@ const defaultMultiple = 3;
 /** Reads a sales file and calibrates it. Throws a config error (exit 2) for bad or uninformative input. */
 export async function calibrateFile(path: string, options: CalibrateOptions): Promise<CalibrationResult> {
   const started = performance.now();
-  const sales = await readSales(path, { map: options.map, defaultMap: options.defaultMap ?? false });
-  return calibrateSales(sales, options, started);
+  const sales = await readSales(path, { map: options.map, defaultMap: options.defaultMap ?? false, ...(options.blockRows === undefined ? {} : { blockRows: options.blockRows }) });
+  try {
+    return calibrateSales(sales, options, started);
+  } catch (error) {
+    releaseSales(sales);
+    throw error;
+  }
 }
 
 export function calibrateSales(sales: SalesData, options: CalibrateOptions, started = performance.now()): CalibrationResult {
@@ -123,6 +131,9 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
   const distinct = [...new Set(periods.index)].sort((left, right) => left - right);
   const logMarketSize = new Float64Array(sales.rows);
   const weekdayEffects = weekdayArrivalEffects(sales, periodLength);
+  // A history longer than one block is fitted block by block from its scratch file (design-blocks.ts): same rows, same sums.
+  const demandDesign = (inMemory: LogitPoissonData, rules: Omit<DesignRules, 'numbering' | 'weekdayNames' | 'arrivalCovariates'>): DemandData =>
+    sales.scratch ? blockedSalesDesign(sales, { ...rules, numbering: periods.numbering, weekdayNames: weekdayEffects?.names, arrivalCovariates: calendarCovariates }) : inMemory;
 
   let holdout: HoldoutReport | undefined;
   if (holdoutFraction > 0) {
@@ -132,16 +143,16 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
     }
     const firstHoldout = distinct[trainingCount] ?? Number.POSITIVE_INFINITY;
     const include = Uint8Array.from(periods.index, (period) => (period < firstHoldout ? 1 : 0));
-    setMarketSize(sales, multiple, include, logMarketSize);
+    const storeLogTraining = setMarketSize(sales, multiple, include, logMarketSize);
     const trainingDesign = salesDesign(sales, logMarketSize, { include, arrivalEffects: weekdayEffects, arrivalCovariates: calendarCovariates });
-    const trainingFit = fitDemand(trainingDesign, options.likelihood ?? 'auto').fit;
+    const trainingFit = fitDemand(demandDesign(trainingDesign, { storeLogMarketSize: storeLogTraining, includeBefore: firstHoldout, censor: true }), options.likelihood ?? 'auto').fit;
     const effectiveLogMarketSize = logMarketSize.map((_, row) => rowLogMarketSize(trainingDesign, trainingFit.theta, row));
     holdout = scoreHoldout(sales, periods.index, include, effectiveLogMarketSize, trainingFit, periodLength, holdoutFraction, trainingCount, distinct.length - trainingCount);
   }
 
-  setMarketSize(sales, multiple, undefined, logMarketSize);
+  const storeLogFull = setMarketSize(sales, multiple, undefined, logMarketSize);
   const fullDesign = salesDesign(sales, logMarketSize, { arrivalEffects: weekdayEffects, arrivalCovariates: calendarCovariates });
-  const { fit: naiveFit, poisson } = fitDemand(fullDesign, options.likelihood ?? 'auto');
+  const { fit: naiveFit, poisson } = fitDemand(demandDesign(fullDesign, { storeLogMarketSize: storeLogFull, censor: true }), options.likelihood ?? 'auto');
   let fit = naiveFit;
   // A rival whose quality the data cannot place (pushed towards minus infinity) is left out
   // of the scenario and listed among the defaults; any other unidentified parameter is an error.
@@ -179,7 +190,7 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
   const calendarPlacement = placeCalendarEffects(sales, calendar, calendarFit);
   const { scenario, record } = buildScenario(sales, fit, { periodLength, multiple, holdout, meanElasticity, seconds, periods: distinct.length, options, poissonLogLikelihood: poisson.logLikelihood, inSampleCoverage, calendar: calendarPlacement });
   // Stockouts: the naive fit (stockout rows taken as exact demand) beside the censored one the scenario uses.
-  if (fullDesign.censored) record.censoring = censoringRecord(sales, fullDesign.censored, fit.rowsUsed, fitDemand(withoutCensoring(fullDesign), options.likelihood ?? 'auto').fit, fit);
+  if (fullDesign.censored) record.censoring = censoringRecord(sales, fullDesign.censored, fit.rowsUsed, fitDemand(demandDesign(withoutCensoring(fullDesign), { storeLogMarketSize: storeLogFull, censor: false }), options.likelihood ?? 'auto').fit, fit);
   // Returns: rate and lag distribution from a returns column into the returns block; without one, the default (none), listed.
   applyReturns(sales, periods.index, periodLength === 'week' ? 7 : 1, scenario, record);
   // Reference prices (calibration/reference-prices.ts): memory by profile likelihood, gain and loss; into the scenario only when the data support them.
@@ -223,7 +234,7 @@ function checkIdentifiable(sales: SalesData, arrivalEffectCount: number): void {
 }
 
 /** Period per row as 0, 1, 2, ... periods since the first (weeks for dated weekly data). */
-function periodIndices(sales: SalesData, periodLength: PeriodLength): { index: Float64Array; first: number; last: number } {
+function periodIndices(sales: SalesData, periodLength: PeriodLength): { index: Float64Array; first: number; last: number; numbering: PeriodNumbering } {
   let first = Number.POSITIVE_INFINITY;
   let last = Number.NEGATIVE_INFINITY;
   for (const value of sales.period) {
@@ -231,13 +242,15 @@ function periodIndices(sales: SalesData, periodLength: PeriodLength): { index: F
     if (value > last) last = value;
   }
   const divisor = sales.periodKind === 'date' && periodLength === 'week' ? 7 : 1;
-  return { index: sales.period.map((value) => Math.floor((value - first) / divisor)), first, last };
+  const numbering = { first, divisor };
+  return { index: sales.period.map((value) => periodNumber(numbering, value)), first, last, numbering };
 }
 
-function setMarketSize(sales: SalesData, multiple: number, include: Uint8Array | undefined, out: Float64Array): void {
+/** Fills each row's log market size; returns the log market size per store (undefined with traffic: log traffic). */
+function setMarketSize(sales: SalesData, multiple: number, include: Uint8Array | undefined, out: Float64Array): Float64Array | undefined {
   if (sales.traffic) {
     for (let row = 0; row < sales.rows; row++) out[row] = Math.log(sales.traffic[row] ?? 0);
-    return;
+    return undefined;
   }
   const total = new Float64Array(sales.storeNames.length);
   const count = new Float64Array(sales.storeNames.length);
@@ -254,11 +267,9 @@ function setMarketSize(sales: SalesData, multiple: number, include: Uint8Array |
     allCount += count[store] ?? 0;
   });
   const overall = allUnits / Math.max(1, allCount);
-  for (let row = 0; row < sales.rows; row++) {
-    const store = sales.store[row] ?? 0;
-    const storeMean = (count[store] ?? 0) > 0 ? (total[store] ?? 0) / (count[store] ?? 1) : overall;
-    out[row] = Math.log(multiple * Math.max(storeMean, 1e-9));
-  }
+  const storeLog = Float64Array.from(total, (storeTotal, store) => Math.log(multiple * Math.max((count[store] ?? 0) > 0 ? storeTotal / (count[store] ?? 1) : overall, 1e-9)));
+  for (let row = 0; row < sales.rows; row++) out[row] = storeLog[sales.store[row] ?? 0] ?? 0;
+  return storeLog;
 }
 
 /**
@@ -284,17 +295,18 @@ function scoreHoldout(
   const sum = new Float64Array(sales.storeNames.length);
   const count = new Float64Array(sales.storeNames.length);
   let lastTrainingPeriod = Number.NEGATIVE_INFINITY;
+  for (let row = 0; row < sales.rows; row++) if (include[row] === 1 && (period[row] ?? 0) > lastTrainingPeriod) lastTrainingPeriod = period[row] ?? 0;
   for (let row = 0; row < sales.rows; row++) {
     if (include[row] !== 1) continue;
     const store = sales.store[row] ?? 0;
     const when = period[row] ?? 0;
     const units = sales.units[row] ?? 0;
-    history.set(`${store}:${when}`, units);
+    // The seasonal-naive forecast looks one season back into the last season of training only: keep that season (stores x season entries, not every row).
+    if (when > lastTrainingPeriod - seasonLength) history.set(`${store}:${when}`, units);
     sum[store] = (sum[store] ?? 0) + units;
     count[store] = (count[store] ?? 0) + 1;
     const previous = lastTraining.get(store);
     if (!previous || previous.period <= when) lastTraining.set(store, { period: when, units });
-    if (when > lastTrainingPeriod) lastTrainingPeriod = when;
   }
   const absolute = { model: 0, seasonalNaive: 0, mean: 0 };
   const relative = { model: 0, seasonalNaive: 0, mean: 0 };

@@ -81,6 +81,43 @@ export interface LogitPoissonData {
 }
 
 /**
+ * A design whose rows come block by block (a long history read from its scratch file:
+ * calibration/sales-blocks.ts): each block is a LogitPoissonData over its own rows, read
+ * afresh at each pass. Every fit sums over the blocks in row order, so a blocked design
+ * gives the fit of the same rows in one block, to the last bit.
+ */
+export interface BlockedLogitPoissonData {
+  readonly rows: number;
+  readonly promotionNames: readonly string[];
+  readonly rivalNames: readonly string[];
+  readonly arrivalNames: readonly string[];
+  readonly covariateNames: readonly string[];
+  /** The blocks in row order; a block may be reused (overwritten) once the next is asked for. */
+  blocks(): Iterable<LogitPoissonData>;
+}
+
+/** A design in memory, or read block by block. */
+export type DemandData = LogitPoissonData | BlockedLogitPoissonData;
+
+/** The blocks of a design (one for a design in memory). */
+export function designBlocks(data: DemandData): Iterable<LogitPoissonData> {
+  return 'blocks' in data ? data.blocks() : [data];
+}
+
+/** Parameter counts and names of a design. */
+function shapeOf(data: DemandData): { promotionCount: number; rivalCount: number; arrivalNames: readonly string[]; covariateNames: readonly string[]; promotionNames: readonly string[]; rivalNames: readonly string[] } {
+  if ('blocks' in data) return { promotionCount: data.promotionNames.length, rivalCount: data.rivalNames.length, arrivalNames: data.arrivalNames, covariateNames: data.covariateNames, promotionNames: data.promotionNames, rivalNames: data.rivalNames };
+  return {
+    promotionCount: data.promotions.length,
+    rivalCount: data.rivalPrices.length,
+    arrivalNames: data.arrivalEffects?.names ?? [],
+    covariateNames: data.arrivalCovariates?.names ?? [],
+    promotionNames: data.promotionNames,
+    rivalNames: data.rivalNames,
+  };
+}
+
+/**
  * One censored row's term: log S with S = P(Y >= y), its derivative in eta = log lambda
  * (`score`, a = y P(Y = y) / S) and minus its second derivative (`curvature`, a (a - r_y)),
  * under the Poisson (dispersionSize Infinity) or NB2 with size k. Non-integer y (units from
@@ -211,12 +248,13 @@ interface Pass {
  *   Poisson: dl/deta = y - lambda, -d2l/deta2 = lambda
  *   NB2:     dl/deta = k (y - lambda) / (k + lambda), -d2l/deta2 = (y + k) lambda k / (k + lambda)^2, Fisher weight lambda k / (k + lambda)
  */
-function evaluate(data: LogitPoissonData, theta: Float64Array, withDerivatives: boolean, dispersionSize = Number.POSITIVE_INFINITY): Pass {
+function evaluate(design: DemandData, theta: Float64Array, withDerivatives: boolean, dispersionSize = Number.POSITIVE_INFINITY): Pass {
   const poisson = !Number.isFinite(dispersionSize);
   const k = dispersionSize;
   const sizeConstant = poisson ? 0 : k * Math.log(k) - gammaln(k);
-  const promotionCount = data.promotions.length;
-  const rivalCount = data.rivalPrices.length;
+  const shape = shapeOf(design);
+  const promotionCount = shape.promotionCount;
+  const rivalCount = shape.rivalCount;
   const size = theta.length;
   const gradient = new Float64Array(size);
   const negativeHessian = new Float64Array(size * size);
@@ -228,7 +266,7 @@ function evaluate(data: LogitPoissonData, theta: Float64Array, withDerivatives: 
   const utilities = new Float64Array(rivalCount + 1);
   const mean = new Float64Array(size);
   const score = new Float64Array(size);
-  const covariateOffset = ownLength + rivalCount + (data.arrivalEffects?.names.length ?? 0);
+  const covariateOffset = ownLength + rivalCount + shape.arrivalNames.length;
   // The row's score is dense over our utility and the rivals, and has one arrival level and the
   // covariates besides (zero elsewhere, as is the mean m): the derivative sums run over these
   // `active` indices only, in increasing order (with 83 store levels, a 25th of the work).
@@ -239,7 +277,7 @@ function evaluate(data: LogitPoissonData, theta: Float64Array, withDerivatives: 
   let pearsonRows = 0;
   let rows = 0;
   const sensitivity = theta[1] ?? 0;
-  for (let row = 0; row < data.rows; row++) {
+  for (const data of designBlocks(design)) for (let row = 0; row < data.rows; row++) {
     if (data.include && data.include[row] !== 1) continue;
     rows++;
     const price = data.price[row] ?? 0;
@@ -348,7 +386,7 @@ function evaluate(data: LogitPoissonData, theta: Float64Array, withDerivatives: 
 
 /** The log-likelihood (without the sum log y! of exact rows), its gradient and minus its Hessian at `theta` (checked against numerical derivatives in tests). */
 export function logLikelihoodDerivatives(
-  data: LogitPoissonData,
+  data: DemandData,
   theta: ArrayLike<number>,
   dispersionSize = Number.POSITIVE_INFINITY,
 ): { logLikelihood: number; gradient: Float64Array; negativeHessian: Float64Array } {
@@ -385,25 +423,27 @@ function direction(pass: Pass, size: number, useNewton: boolean): Float64Array |
 }
 
 /** Parameters of the fit: quality, price sensitivity, one per promotion, rival, arrival effect and covariate. */
-function parameterCount(data: LogitPoissonData): number {
-  return 2 + data.promotions.length + data.rivalPrices.length + (data.arrivalEffects?.names.length ?? 0) + (data.arrivalCovariates?.names.length ?? 0);
+function parameterCount(design: DemandData): number {
+  const shape = shapeOf(design);
+  return 2 + shape.promotionCount + shape.rivalCount + shape.arrivalNames.length + shape.covariateNames.length;
 }
 
-function startingValues(data: LogitPoissonData): Float64Array {
-  const size = parameterCount(data);
+function startingValues(design: DemandData): Float64Array {
+  const size = parameterCount(design);
   const theta = new Float64Array(size);
+  const { promotionCount, rivalCount } = shapeOf(design);
   let units = 0;
   let market = 0;
-  for (let row = 0; row < data.rows; row++) {
+  for (const data of designBlocks(design)) for (let row = 0; row < data.rows; row++) {
     if (data.include && data.include[row] !== 1) continue;
     units += data.units[row] ?? 0;
     market += Math.exp(data.logMarketSize[row] ?? 0);
   }
   // Everyone (us and each rival) starts with an equal share of the inside market, at b = 0.
-  const inside = Math.min(0.95, Math.max(1e-6, (units / Math.max(market, 1e-300)) * (1 + data.rivalPrices.length)));
-  const quality = Math.log(inside / (1 - inside)) - Math.log(1 + data.rivalPrices.length);
+  const inside = Math.min(0.95, Math.max(1e-6, (units / Math.max(market, 1e-300)) * (1 + rivalCount)));
+  const quality = Math.log(inside / (1 - inside)) - Math.log(1 + rivalCount);
   theta[0] = quality;
-  for (let index = 0; index < data.rivalPrices.length; index++) theta[2 + data.promotions.length + index] = quality;
+  for (let index = 0; index < rivalCount; index++) theta[2 + promotionCount + index] = quality;
   return theta;
 }
 
@@ -415,7 +455,7 @@ interface NewtonResult {
 }
 
 /** Newton-Raphson (with the fallbacks of `direction` and step halving) over the utility parameters, the dispersion size fixed. */
-function maximise(data: LogitPoissonData, start: Float64Array, dispersionSize: number, maxIterations: number): NewtonResult {
+function maximise(data: DemandData, start: Float64Array, dispersionSize: number, maxIterations: number): NewtonResult {
   const size = start.length;
   let theta = start;
   let pass = evaluate(data, theta, true, dispersionSize);
@@ -469,7 +509,7 @@ function maximise(data: LogitPoissonData, start: Float64Array, dispersionSize: n
   return { theta, pass, iterations, converged };
 }
 
-export function fitLogitPoisson(data: LogitPoissonData, options: FitOptions = {}): LogitPoissonFit {
+export function fitLogitPoisson(data: DemandData, options: FitOptions = {}): LogitPoissonFit {
   const start = options.start?.length === parameterCount(data) ? Float64Array.from(options.start) : startingValues(data);
   const result = maximise(data, start, Number.POSITIVE_INFINITY, options.maxIterations ?? 200);
   return assemble(data, result, options, Number.POSITIVE_INFINITY);
@@ -487,7 +527,7 @@ const sizeRange = [Math.log(1e-3), Math.log(1e8)] as const;
  * the utility block of the observed information at k; k's own interval from the curvature
  * of the likelihood in log k.
  */
-export function fitLogitNegativeBinomial(data: LogitPoissonData, options: FitOptions = {}): LogitPoissonFit {
+export function fitLogitNegativeBinomial(data: DemandData, options: FitOptions = {}): LogitPoissonFit {
   const maxIterations = options.maxIterations ?? 200;
   let result = maximise(data, options.start ? Float64Array.from(options.start) : startingValues(data), Number.POSITIVE_INFINITY, maxIterations);
   let logSize = sizeRange[1];
@@ -537,12 +577,13 @@ function identifiedCovariance(negativeHessian: Float64Array, size: number): numb
   return covariance;
 }
 
-function assemble(data: LogitPoissonData, result: NewtonResult, options: FitOptions, dispersionSize: number): LogitPoissonFit {
+function assemble(data: DemandData, result: NewtonResult, options: FitOptions, dispersionSize: number): LogitPoissonFit {
+  const shape = shapeOf(data);
   const { theta, pass, iterations, converged } = result;
   const size = theta.length;
   const poisson = !Number.isFinite(dispersionSize);
   const quasiThreshold = options.quasiThreshold ?? 1;
-  const names = parameterNames(data.promotionNames, data.rivalNames, data.arrivalEffects?.names, data.arrivalCovariates?.names);
+  const names = parameterNames(shape.promotionNames, shape.rivalNames, shape.arrivalNames, shape.covariateNames);
   const covarianceMatrix = identifiedCovariance(pass.negativeHessian, size);
   const dispersion = pass.pearsonRows > size ? pass.pearson / (pass.pearsonRows - size) : Number.NaN;
   const quasi = Number.isFinite(dispersion) && dispersion > quasiThreshold;
@@ -570,15 +611,15 @@ function assemble(data: LogitPoissonData, result: NewtonResult, options: FitOpti
         ? `Wald from the inverse observed information, scaled by the Pearson dispersion ${dispersion.toPrecision(3)} (quasi-Poisson)`
         : 'Wald from the inverse observed information (Poisson)',
     rowsUsed: pass.rows,
-    promotionCount: data.promotions.length,
-    rivalCount: data.rivalPrices.length,
+    promotionCount: shape.promotionCount,
+    rivalCount: shape.rivalCount,
   };
 }
 
 /** sum log(y!) over the rows used: the part of the Poisson log-likelihood free of parameters. */
-function constantOf(data: LogitPoissonData): number {
+function constantOf(design: DemandData): number {
   let total = 0;
-  for (let row = 0; row < data.rows; row++) {
+  for (const data of designBlocks(design)) for (let row = 0; row < data.rows; row++) {
     if ((data.include && data.include[row] !== 1) || data.censored?.[row] === 1) continue;
     total += gammaln((data.units[row] ?? 0) + 1);
   }

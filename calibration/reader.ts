@@ -3,10 +3,11 @@
  * bytes 1f 8b, not by the name) or JSON Lines (`.jsonl` / `.ndjson`, optionally `.gz`), one
  * row per period x product (x store). Rows are parsed one at a time (csv-parse's streaming
  * API, or one JSON document per line) and only the numbers the estimators need are kept,
- * in typed arrays that double as they fill: 8 bytes x (5 + rivals + promotions) per kept
- * row (about 100 MB for a million rows with five rivals and two promotions; 8 more with a
- * festival column, 16 with a weather column, whose labels are kept once each and indexed),
- * never the text. The file's sha256 is computed over its raw bytes on the way through.
+ * never the text: 8 bytes per number, in blocks of `blockRows` rows (calibration/sales-blocks.ts).
+ * A history of one block stays in memory; a longer one goes block by block to a scratch
+ * file that `salesBlocks` reads back one block at a time, so reading holds one block
+ * whatever the file's length (festival and weather labels are kept once each and indexed).
+ * The file's sha256 is computed over its raw bytes on the way through.
  *
  * Bad input is a PricelabError of kind config (exit 2) whose problems name the row and the
  * column: a missing column, a non-numeric, negative or non-finite value, a bad date, several
@@ -20,6 +21,7 @@ import { createGunzip } from 'node:zlib';
 import { parse } from 'csv-parse';
 import { PricelabError, configError, type Problem } from '../env/errors.js';
 import { mappedColumns, optionalDefaultColumns, type ColumnMap } from './column-map.js';
+import { BlockWriter, defaultBlockRows, promotionColumn, rivalColumn, type ScratchBlocks } from './sales-blocks.js';
 
 /** The sales history as typed arrays, one entry per kept row, in file order. */
 export interface SalesData {
@@ -57,6 +59,17 @@ export interface SalesData {
   /** Rows read (before the filter) and rows left out by the filter. */
   readonly rowsRead: number;
   readonly rowsFiltered: number;
+  /**
+   * The scratch file of a history longer than one block: passes over the rows read it block
+   * by block (salesBlocks); the column fields above are materialized from it on first use.
+   * Absent when every row fits one block (the columns are then plain arrays).
+   */
+  readonly scratch?: ScratchBlocks;
+}
+
+/** Removes the scratch file of a long history (also removed on process exit); its columns can no longer be read after. */
+export function releaseSales(sales: Pick<SalesData, 'scratch'>): void {
+  sales.scratch?.release();
 }
 
 export interface ReadSalesOptions {
@@ -64,23 +77,8 @@ export interface ReadSalesOptions {
   /** True when the map is the default one: optional columns are then picked up by name. */
   readonly defaultMap?: boolean;
   readonly maxProblems?: number;
-}
-
-/** A Float64Array that doubles when full. */
-class GrowingColumn {
-  private data = new Float64Array(1024);
-  length = 0;
-  push(value: number): void {
-    if (this.length === this.data.length) {
-      const grown = new Float64Array(this.data.length * 2);
-      grown.set(this.data);
-      this.data = grown;
-    }
-    this.data[this.length++] = value;
-  }
-  finish(): Float64Array {
-    return this.data.slice(0, this.length);
-  }
+  /** Rows per block (default 32,768): a history of more rows goes to a scratch file, one block at a time. */
+  readonly blockRows?: number;
 }
 
 const gzipMagic = [0x1f, 0x8b];
@@ -124,22 +122,27 @@ export async function readSales(path: string, options: ReadSalesOptions): Promis
 
   const collector = new RowCollector(options);
   try {
-    if (jsonLines) await collectJsonLines(decoded, collector);
-    else await collectCsv(decoded, collector);
-  } catch (error) {
-    if (error instanceof PricelabError) throw error;
-    throw configError(`${path} could not be read as ${format}`, [{ path: [], message: `expected ${jsonLines ? 'one JSON object per line' : 'CSV with a header row'}, found an error: ${(error as Error).message}` }]);
-  } finally {
-    decoded.destroy();
-  }
-  if (!collector.stopped) {
     try {
-      await finished;
+      if (jsonLines) await collectJsonLines(decoded, collector);
+      else await collectCsv(decoded, collector);
     } catch (error) {
-      throw configError(`${path} could not be read`, [{ path: [], message: `expected ${format}, found an error: ${(error as Error).message}` }]);
+      if (error instanceof PricelabError) throw error;
+      throw configError(`${path} could not be read as ${format}`, [{ path: [], message: `expected ${jsonLines ? 'one JSON object per line' : 'CSV with a header row'}, found an error: ${(error as Error).message}` }]);
+    } finally {
+      decoded.destroy();
     }
+    if (!collector.stopped) {
+      try {
+        await finished;
+      } catch (error) {
+        throw configError(`${path} could not be read`, [{ path: [], message: `expected ${format}, found an error: ${(error as Error).message}` }]);
+      }
+    }
+    return collector.finish({ path, sha256: hash.digest('hex'), bytes, format });
+  } catch (error) {
+    collector.discard();
+    throw error;
   }
-  return collector.finish({ path, sha256: hash.digest('hex'), bytes, format });
 }
 
 async function collectCsv(input: Readable, collector: RowCollector): Promise<void> {
@@ -201,27 +204,24 @@ class RowCollector {
   private indexOf = new Map<string, number>();
   private rowsRead = 0;
   private rowsFiltered = 0;
-  private readonly period = new GrowingColumn();
-  private readonly units = new GrowingColumn();
-  private readonly price = new GrowingColumn();
-  private readonly cost = new GrowingColumn();
-  private readonly traffic = new GrowingColumn();
-  private rivals: GrowingColumn[] = [];
-  private promotions: GrowingColumn[] = [];
+  private readonly blockRows: number;
+  private writer: BlockWriter | undefined;
   private storeIndex = new Map<string, number>();
   private readonly products = new Set<string>();
-  private storeColumn = new GrowingColumn();
-  private readonly festivalLabels = new LabelColumn();
-  private readonly weatherLabels = new LabelColumn();
-  private readonly weatherValues = new GrowingColumn();
-  private readonly stock = new GrowingColumn();
-  private readonly stockout = new GrowingColumn();
-  private readonly returns = new GrowingColumn();
+  private readonly festivalLabels = new LabelIndex();
+  private readonly weatherLabels = new LabelIndex();
+  /** False once a weather cell is not a finite number (the column is then a state label). */
+  private weatherNumeric = true;
 
   constructor(options: ReadSalesOptions) {
     this.map = options.map;
     this.defaultMap = options.defaultMap ?? false;
     this.maxProblems = options.maxProblems ?? 20;
+    this.blockRows = Math.max(1, Math.floor(options.blockRows ?? defaultBlockRows));
+  }
+
+  discard(): void {
+    this.writer?.discard();
   }
 
   problem(path: (string | number)[], message: string): void {
@@ -244,8 +244,19 @@ class RowCollector {
       }
     }
     if (this.problems.length > 0) this.stopped = true;
-    this.rivals = this.map.rivalPrices.map(() => new GrowingColumn());
-    this.promotions = this.map.promotions.map(() => new GrowingColumn());
+    const map = this.map;
+    const columns = ['period', 'units', 'price'];
+    if (map.cost !== undefined) columns.push('cost');
+    if (map.traffic !== undefined) columns.push('traffic');
+    map.rivalPrices.forEach((_, index) => columns.push(rivalColumn(index)));
+    map.promotions.forEach((_, index) => columns.push(promotionColumn(index)));
+    columns.push('store');
+    if (map.festival !== undefined) columns.push('festival');
+    if (map.weather !== undefined) columns.push('weatherValue', 'weatherLabel');
+    if (map.stock !== undefined) columns.push('stock');
+    if (map.stockout !== undefined) columns.push('stockout');
+    if (map.returns !== undefined) columns.push('returns');
+    this.writer = new BlockWriter({ names: columns }, this.blockRows);
   }
 
   /** `cell(index, name)` gives a row's raw value of a column, or undefined when absent. */
@@ -310,94 +321,136 @@ class RowCollector {
     if (map.stockout !== undefined && stockout !== 0 && stockout !== 1 && Number.isFinite(stockout)) this.problem(['row', row, map.stockout], `expected a stockout flag 0 or 1, found ${stockout}`);
     const returned = map.returns !== undefined ? number(map.returns, 'non-negative') : 0;
     if (this.problems.length > before) return;
-    if (map.stock !== undefined) this.stock.push(stock);
-    if (map.stockout !== undefined) this.stockout.push(stockout);
-    if (map.returns !== undefined) this.returns.push(returned);
-    if (map.festival !== undefined) this.festivalLabels.push(festival);
-    if (map.weather !== undefined) {
-      this.weatherLabels.push(weather);
-      this.weatherValues.push(Number(weather));
-    }
+    const writer = this.writer;
+    if (!writer) return;
     let storeIndex = 0;
     if (map.store !== undefined) {
       const name = raw(map.store) ?? '';
       storeIndex = this.storeIndex.get(name) ?? this.storeIndex.size;
       if (!this.storeIndex.has(name)) this.storeIndex.set(name, storeIndex);
     }
-    this.period.push(period);
-    this.units.push(units);
-    this.price.push(price);
-    if (map.cost !== undefined) this.cost.push(cost);
-    if (map.traffic !== undefined) this.traffic.push(traffic);
-    rivals.forEach((value, index) => this.rivals[index]?.push(value));
-    promotions.forEach((value, index) => this.promotions[index]?.push(value));
-    this.storeColumn.push(storeIndex);
+    const put = (name: string, value: number) => writer.set(writer.offset(name), value);
+    put('period', period);
+    put('units', units);
+    put('price', price);
+    if (map.cost !== undefined) put('cost', cost);
+    if (map.traffic !== undefined) put('traffic', traffic);
+    rivals.forEach((value, index) => put(rivalColumn(index), value));
+    promotions.forEach((value, index) => put(promotionColumn(index), value));
+    put('store', storeIndex);
+    if (map.festival !== undefined) put('festival', this.festivalLabels.indexOf(festival));
+    if (map.weather !== undefined) {
+      const value = Number(weather);
+      if (!Number.isFinite(value)) this.weatherNumeric = false;
+      put('weatherValue', value);
+      put('weatherLabel', this.weatherLabels.indexOf(weather));
+    }
+    if (map.stock !== undefined) put('stock', stock);
+    if (map.stockout !== undefined) put('stockout', stockout);
+    if (map.returns !== undefined) put('returns', returned);
+    writer.endRow();
   }
 
   finish(source: SalesData['source']): SalesData {
     if (!this.hasHeader) this.problem(['columns'], 'expected a header row (CSV) or a first JSON object, found an empty file');
-    const kept = this.period.length;
+    const writer = this.writer;
+    const kept = writer?.rows ?? 0;
     if (this.problems.length === 0 && kept === 0) {
       this.problem(['rows'], `expected at least one row${Object.keys(this.map.filter).length > 0 ? ' matching the filter' : ''}, found none (${this.rowsRead} read)`);
     }
-    if (this.problems.length > 0) {
+    if (this.problems.length > 0 || !writer) {
       throw configError(`${source.path}: the sales history has ${this.problems.length}${this.stopped && this.problems.length >= this.maxProblems ? '+' : ''} problem(s)`, this.problems);
     }
     const storeNames: string[] = [];
     for (const [name, index] of this.storeIndex) storeNames[index] = name;
-    return {
+    // One block: plain arrays. Longer: the last block to the scratch file, each column read back from it on first use.
+    if (writer.scratch) writer.flush();
+    const scratch = writer.scratch;
+    const cache = new Map<string, Float64Array>();
+    const column = (name: string): Float64Array => {
+      let values = cache.get(name);
+      if (!values) {
+        values = scratch ? scratch.column(name) : writer.column(name);
+        cache.set(name, values);
+      }
+      return values;
+    };
+    const int32Cache = new Map<string, Int32Array>();
+    const int32Column = (name: string): Int32Array => {
+      let values = int32Cache.get(name);
+      if (!values) {
+        values = Int32Array.from(scratch ? scratch.column(name) : writer.column(name));
+        int32Cache.set(name, values);
+      }
+      return values;
+    };
+    const map = this.map;
+    const festivalNames = this.festivalLabels.names();
+    const weatherNames = this.weatherLabels.names();
+    const weatherNumeric = this.weatherNumeric;
+    const sales = {
       rows: kept,
-      period: this.period.finish(),
-      periodKind: this.map.date !== undefined ? 'date' : 'index',
-      units: this.units.finish(),
-      price: this.price.finish(),
-      cost: this.map.cost !== undefined ? this.cost.finish() : undefined,
-      traffic: this.map.traffic !== undefined ? this.traffic.finish() : undefined,
-      rivalPrices: this.rivals.map((column) => column.finish()),
-      rivalNames: this.map.rivalPrices,
-      promotions: this.promotions.map((column) => column.finish()),
-      promotionNames: this.map.promotions,
-      store: Int32Array.from(this.storeColumn.finish()),
+      periodKind: map.date !== undefined ? 'date' : 'index',
+      rivalNames: map.rivalPrices,
+      promotionNames: map.promotions,
       storeNames: storeNames.length > 0 ? storeNames : ['all'],
-      product: this.map.product !== undefined ? [...this.products][0] : undefined,
-      ...(this.map.festival !== undefined ? { festival: this.festivalLabels.finish() } : {}),
-      ...(this.map.weather !== undefined ? { weather: this.weatherOf() } : {}),
-      ...(this.map.stock !== undefined ? { stock: this.stock.finish() } : {}),
-      ...(this.map.stockout !== undefined ? { stockout: this.stockout.finish() } : {}),
-      ...(this.map.returns !== undefined ? { returns: this.returns.finish() } : {}),
-      map: this.map,
+      product: map.product !== undefined ? [...this.products][0] : undefined,
+      map,
       source,
       rowsRead: this.rowsRead,
       rowsFiltered: this.rowsFiltered,
-    };
-  }
-
-  /** A temperature when every weather cell is a finite number, else state labels. */
-  private weatherOf(): NonNullable<SalesData['weather']> {
-    const values = this.weatherValues.finish();
-    if (values.every((value) => Number.isFinite(value))) return { kind: 'temperature', temperature: values };
-    const { label, names } = this.weatherLabels.finish();
-    return { kind: 'state', state: label, names };
+      ...(scratch ? { scratch } : {}),
+    } as Partial<SalesData> as SalesData;
+    // The columns: plain arrays for one block; for a scratch file, read on first use and a plain property from then on.
+    const columns: [keyof SalesData, () => unknown][] = [
+      ['period', () => column('period')],
+      ['units', () => column('units')],
+      ['price', () => column('price')],
+      ['cost', () => (map.cost !== undefined ? column('cost') : undefined)],
+      ['traffic', () => (map.traffic !== undefined ? column('traffic') : undefined)],
+      ['rivalPrices', () => map.rivalPrices.map((_, index) => column(rivalColumn(index)))],
+      ['promotions', () => map.promotions.map((_, index) => column(promotionColumn(index)))],
+      ['store', () => int32Column('store')],
+    ];
+    if (map.festival !== undefined) columns.push(['festival', () => ({ label: int32Column('festival'), names: festivalNames })]);
+    if (map.weather !== undefined) {
+      columns.push(['weather', () => (weatherNumeric ? { kind: 'temperature', temperature: column('weatherValue') } : { kind: 'state', state: int32Column('weatherLabel'), names: weatherNames })]);
+    }
+    if (map.stock !== undefined) columns.push(['stock', () => column('stock')]);
+    if (map.stockout !== undefined) columns.push(['stockout', () => column('stockout')]);
+    if (map.returns !== undefined) columns.push(['returns', () => column('returns')]);
+    for (const [name, compute] of columns) {
+      if (!scratch) {
+        Object.defineProperty(sales, name, { value: compute(), enumerable: true });
+        continue;
+      }
+      Object.defineProperty(sales, name, {
+        get() {
+          const value = compute();
+          Object.defineProperty(sales, name, { value, enumerable: true });
+          return value;
+        },
+        enumerable: true,
+        configurable: true,
+      });
+    }
+    return sales;
   }
 }
 
-/** A column of text labels kept as indices into the distinct labels (an empty label is -1). */
-class LabelColumn {
-  private readonly indices = new GrowingColumn();
-  private readonly indexOf = new Map<string, number>();
-  push(label: string): void {
-    if (label === '') {
-      this.indices.push(-1);
-      return;
-    }
-    let index = this.indexOf.get(label);
+/** Text labels as indices into the distinct labels (an empty label is -1). */
+class LabelIndex {
+  private readonly index = new Map<string, number>();
+  indexOf(label: string): number {
+    if (label === '') return -1;
+    let index = this.index.get(label);
     if (index === undefined) {
-      index = this.indexOf.size;
-      this.indexOf.set(label, index);
+      index = this.index.size;
+      this.index.set(label, index);
     }
-    this.indices.push(index);
+    return index;
   }
-  finish(): { label: Int32Array; names: string[] } {
-    return { label: Int32Array.from(this.indices.finish()), names: [...this.indexOf.keys()] };
+  names(): string[] {
+    return [...this.index.keys()];
   }
 }

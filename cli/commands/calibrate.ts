@@ -8,6 +8,7 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { calibrateFile, type CalibrationResult } from '../../calibration/calibrate.js';
+import { releaseSales } from '../../calibration/reader.js';
 import { censoringSummaryLines } from '../../calibration/censoring.js';
 import { competitorSummaryLines } from '../../calibration/competitors.js';
 import { poolingOptionsFromFlags, poolingSummaryLines, type PoolingOptions } from '../../calibration/pooling.js';
@@ -103,23 +104,28 @@ export function registerCalibrate(program: Command): void {
           ...(options.id === undefined ? {} : { scenarioId: options.id }),
           ...(options.seed === undefined ? {} : { seed: options.seed }),
         });
-        if (panel !== undefined && options.panel !== undefined) {
-          // The written block (result.scenario.calibration) and result.record may be copies sharing their arrays: both get the segments.
-          const calibration = (result.scenario.calibration as CalibrationRecord | undefined) ?? result.record;
-          applyPanelSegments(result.scenario, calibration, selectLatentClasses(panel), options.panel, options.panelOption);
-          if (calibration !== result.record && calibration.segments) result.record.segments = calibration.segments;
+        // A long history's rows are in a scratch file until the report is written (calibration/sales-blocks.ts).
+        try {
+          if (panel !== undefined && options.panel !== undefined) {
+            // The written block (result.scenario.calibration) and result.record may be copies sharing their arrays: both get the segments.
+            const calibration = (result.scenario.calibration as CalibrationRecord | undefined) ?? result.record;
+            applyPanelSegments(result.scenario, calibration, selectLatentClasses(panel), options.panel, options.panelOption);
+            if (calibration !== result.record && calibration.segments) result.record.segments = calibration.segments;
+          }
+          if (options.segmentTest && options.panel === undefined) {
+            const calibration = (result.scenario.calibration as CalibrationRecord | undefined) ?? result.record;
+            applyAggregateSegments(result.scenario, calibration, testSecondSegmentOfSales(result.rows.sales, result.rows.logMarketSize, result.fit, { ...(options.segmentBootstrap === undefined ? {} : { bootstrap: options.segmentBootstrap }), ...(options.seed === undefined ? {} : { seed: options.seed }) }));
+            if (calibration !== result.record && calibration.segments) result.record.segments = calibration.segments;
+          }
+          // The scenario must load as any other: validated before a byte is written.
+          validateScenario(result.scenario, options.out);
+          writeFileAtomically(options.out, `${JSON.stringify(result.scenario, null, 2)}\n`);
+          const written = options.report === undefined ? undefined : await writeCalibrationReport(options.report, result, options.seed === undefined ? {} : { seed: options.seed });
+          if (options.json) printJson({ ...summary(result, options.out), ...(written ? { report: reportSummary(written) } : {}) });
+          else process.stdout.write(text(result, options.out) + (written ? reportText(written) : ''));
+        } finally {
+          releaseSales(result.rows.sales);
         }
-        if (options.segmentTest && options.panel === undefined) {
-          const calibration = (result.scenario.calibration as CalibrationRecord | undefined) ?? result.record;
-          applyAggregateSegments(result.scenario, calibration, testSecondSegmentOfSales(result.rows.sales, result.rows.logMarketSize, result.fit, { ...(options.segmentBootstrap === undefined ? {} : { bootstrap: options.segmentBootstrap }), ...(options.seed === undefined ? {} : { seed: options.seed }) }));
-          if (calibration !== result.record && calibration.segments) result.record.segments = calibration.segments;
-        }
-        // The scenario must load as any other: validated before a byte is written.
-        validateScenario(result.scenario, options.out);
-        writeFileAtomically(options.out, `${JSON.stringify(result.scenario, null, 2)}\n`);
-        const written = options.report === undefined ? undefined : await writeCalibrationReport(options.report, result, options.seed === undefined ? {} : { seed: options.seed });
-        if (options.json) printJson({ ...summary(result, options.out), ...(written ? { report: reportSummary(written) } : {}) });
-        else process.stdout.write(text(result, options.out) + (written ? reportText(written) : ''));
       }),
     );
 }
