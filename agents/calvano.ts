@@ -47,9 +47,9 @@
  * function of its config and seed, whichever thread runs it.
  */
 import { z } from 'zod';
-import { configError, type Problem } from '../env/errors.js';
+import { configError, type Problem } from '../core/errors.js';
 import { buildPriceLadder } from '../env/ladder.js';
-import { RandomStream } from '../env/random.js';
+import { RandomStream } from '../core/random.js';
 import { LogitStageGame, type StageGameConfig } from '../env/stage-game.js';
 import type { Scenario } from '../scenarios/schema.js';
 

@@ -69,8 +69,8 @@
  */
 import { z } from 'zod';
 import type * as Tf from '@tensorflow/tfjs';
-import { PricelabError, configError, protocolError } from '../env/errors.js';
-import { RandomStream } from '../env/random.js';
+import { PricelabError, configError, protocolError } from '../core/errors.js';
+import { RandomStream } from '../core/random.js';
 import type { ActOptions, Agent, AgentCapabilities, AgentCheckpoint, AgentContext, AgentExport, Explanation, Transition } from './agent.js';
 import { checkpointState, jsonFile, randomStateSchema, readJsonFile } from './agent.js';
 import { defineAgent } from './definition.js';

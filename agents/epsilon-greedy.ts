@@ -28,7 +28,7 @@
  * policies for switching bandit problems, ALT 2011 (sliding window and discounting).
  */
 import { z } from 'zod';
-import { RandomStream } from '../env/random.js';
+import { RandomStream } from '../core/random.js';
 import type { Agent, AgentCheckpoint, AgentContext, AgentExport, Explanation, Transition } from './agent.js';
 import { checkpointState, randomStateSchema } from './agent.js';
 import { ArmStatistics, armStatisticsJsonSchema, banditFileName, classicBanditFile, nonStationarySchema, parseConfig, readClassicBanditFile } from './bandit-statistics.js';

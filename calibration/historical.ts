@@ -24,7 +24,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { historicalConfigSchema, historicalPrefix, type HistoricalConfig } from '../agents/historical.js';
-import { PricelabError, configError, type Problem } from '../env/errors.js';
+import { PricelabError, configError, type Problem } from '../core/errors.js';
 import { defaultColumnMap, parseColumnMap } from './column-map.js';
 import { readSales, type SalesData } from './reader.js';
 

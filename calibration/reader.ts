@@ -18,7 +18,7 @@ import { createInterface } from 'node:readline';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { parse } from 'csv-parse';
-import { PricelabError, configError, type Problem } from '../env/errors.js';
+import { PricelabError, configError, type Problem } from '../core/errors.js';
 import { mappedColumns, optionalDefaultColumns, type ColumnMap } from './column-map.js';
 
 /** The sales history as typed arrays, one entry per kept row, in file order. */

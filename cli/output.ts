@@ -14,7 +14,7 @@
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { PricelabError, formatProblems, type ErrorKind, type Problem } from '../env/errors.js';
+import { PricelabError, formatProblems, type ErrorKind, type Problem } from '../core/errors.js';
 
 export const exitCodes = { ok: 0, failed: 1, badInput: 2, notFound: 3, integrity: 4, internal: 70 } as const;
 

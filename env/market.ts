@@ -37,7 +37,7 @@
  * Randomness: four streams (customers, returns, weather, competitors), fixed draws per day,
  * and a fifth (demand-shocks), drawn at reset only when the scenario has a shock.
  */
-import { RandomStream, uniformToKey, derivedUniform } from './random.js';
+import { RandomStream, uniformToKey, derivedUniform } from '../core/random.js';
 import { binomialFromUniform, poissonFromUniform, sigmoid } from './sampling.js';
 import { fastExp } from './fast-exp.js';
 import { ReturnLagSampler } from './return-lags.js';
@@ -45,7 +45,7 @@ import { drawWeatherPath } from './weather.js';
 import { drawDemandShockPath } from './demand-shock.js';
 import { Rival } from './competitors/rival.js';
 import { createStrategy } from './competitors/create.js';
-import { protocolError } from './errors.js';
+import { protocolError } from '../core/errors.js';
 import type { MarketModel } from './model.js';
 import { EpisodeKpiAccumulator, type EpisodeKpis } from './kpis.js';
 

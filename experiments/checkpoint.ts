@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { AgentCheckpoint } from '../agents/agent.js';
-import { PricelabError } from '../env/errors.js';
+import { PricelabError } from '../core/errors.js';
 import type { TrainBoundary } from './train.js';
 
 export const checkpointFormat = 'pricelab/run-checkpoint@1';

@@ -20,7 +20,7 @@
  */
 import type { Agent, AgentContext, AgentExport } from '../agents/agent.js';
 import { agentDefinition, agentDefinitions, createAgent } from '../agents/registry.js';
-import { configError, type Problem } from '../env/errors.js';
+import { configError, type Problem } from '../core/errors.js';
 import { FirmView } from '../env/firm-view.js';
 import { buildMarketModel, type MarketModel } from '../env/model.js';
 import { MultiFirmMarket } from '../env/multi-firm.js';

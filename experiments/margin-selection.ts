@@ -15,7 +15,7 @@ import type { AgentExport } from '../agents/agent.js';
 import { withChangeMargin } from '../agents/dqn.js';
 import { withFinaleExport } from '../agents/phased.js';
 import type { TimeLimit } from '../env/env.js';
-import { configError, type Problem } from '../env/errors.js';
+import { configError, type Problem } from '../core/errors.js';
 import { restoredAgentFor } from './setup.js';
 import { mean } from './statistics/moments.js';
 import { evaluate } from './train.js';

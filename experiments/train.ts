@@ -14,8 +14,8 @@
  * as if it had never stopped.
  */
 import type { Agent, AgentExport } from '../agents/agent.js';
-import { configError } from '../env/errors.js';
-import { RandomStream } from '../env/random.js';
+import { configError } from '../core/errors.js';
+import { RandomStream } from '../core/random.js';
 import type { Env, StepInfo } from '../env/env.js';
 import type { VectorEnv } from '../env/vector-env.js';
 import type { EpisodeKpis } from '../env/kpis.js';

@@ -28,7 +28,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream, realpathSync, type WriteStream } from 'node:fs';
 import { sep } from 'node:path';
 import type { z } from 'zod';
-import { formatPath, formatProblems, PricelabError, type ErrorKind, type Problem } from '../env/errors.js';
+import { formatPath, formatProblems, PricelabError, type ErrorKind, type Problem } from '../core/errors.js';
 import { applyGuardrails, type GuardedPrice, type Guardrails } from '../agents/guardrails.js';
 import type { Explanation } from '../agents/agent.js';
 import type { AliasName, PolicyRegistry } from './registry.js';

@@ -31,7 +31,7 @@ import { userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { artifactFileBytes, fileNameProblems, manifestFileName, readArtifact, verifyArtifact, writeFilesInto, type ReadPolicyArtifact } from '../agents/artifact.js';
-import { PricelabError, type Problem } from '../env/errors.js';
+import { PricelabError, type Problem } from '../core/errors.js';
 import { databasePath, openHomeDatabase, parseStoredJson, resultsHome } from '../experiments/store.js';
 import { ServedPolicy } from './served-policy.js';
 

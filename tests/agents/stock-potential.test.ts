@@ -13,7 +13,7 @@ import { makeEnv } from '../../env/env.js';
 import { buildMarketModel } from '../../env/model.js';
 import { loadScenario } from '../../scenarios/load.js';
 import { loadTensorflow } from '../../agents/tf-backend.js';
-import { RandomStream } from '../../env/random.js';
+import { RandomStream } from '../../core/random.js';
 import { box, discrete } from '../../env/spaces.js';
 
 beforeAll(async () => {

@@ -34,8 +34,8 @@
  * reads typed arrays and allocates nothing.
  */
 import { all, create, type MathJsInstance, type MathNode } from 'mathjs';
-import type { Calendar } from './calendar.js';
-import { configError, formatPath, PricelabError, type Problem } from './errors.js';
+import type { Calendar } from '../env/calendar.js';
+import { configError, formatPath, PricelabError, type Problem } from '../core/errors.js';
 
 export const curveVariableNames: readonly string[] = ['day', 'dayOfYear', 'weekday', 'weekend', 'temperature'];
 export const curveConstantNames: readonly string[] = ['pi', 'e'];
