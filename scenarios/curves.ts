@@ -34,7 +34,6 @@
  * reads typed arrays and allocates nothing.
  */
 import { all, create, type MathJsInstance, type MathNode } from 'mathjs';
-import type { Calendar } from '../env/calendar.js';
 import { configError, formatPath, PricelabError, type Problem } from '../core/errors.js';
 
 export const curveVariableNames: readonly string[] = ['day', 'dayOfYear', 'weekday', 'weekend', 'temperature'];
@@ -164,11 +163,20 @@ export function checkCurve(source: number | string, path: CurvePath, range: Curv
   return analyseCurve(source, path, range).problems;
 }
 
+/** The days a curve is tabulated over: env/calendar.ts's Calendar is one (scenarios/ does not import env/). */
+export interface CurveCalendar {
+  readonly days: number;
+  /** 1..366 */
+  readonly dayOfYear: ArrayLike<number>;
+  /** Monday = 0 .. Sunday = 6 */
+  readonly weekday: ArrayLike<number>;
+}
+
 /**
  * Evaluates the curve once per calendar day (and per integer degree when it uses
  * temperature). Throws a config PricelabError naming the day if a value is not finite.
  */
-export function tabulateCurve(curve: CompiledCurve, calendar: Calendar, options: TabulateOptions = {}): CurveTable {
+export function tabulateCurve(curve: CompiledCurve, calendar: CurveCalendar, options: TabulateOptions = {}): CurveTable {
   const days = calendar.days;
   const scope = { day: 0, dayOfYear: 1, weekday: 0, weekend: 0, temperature: 0 };
   const setDay = (day: number) => {
