@@ -22,9 +22,9 @@ export default tseslint.config(
   },
   {
     // Reproducibility: every random number in the simulator and the agents flows from a seeded stream.
-    files: ['env/**/*.ts', 'agents/**/*.ts'],
+    files: ['core/**/*.ts', 'env/**/*.ts', 'agents/**/*.ts'],
     rules: {
-      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Use a seeded stream from env/random.ts.' }],
+      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Use a seeded stream from core/random.ts.' }],
     },
   },
 );
