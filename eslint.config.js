@@ -13,14 +13,18 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+  {
     files: ['scripts/**/*.mjs', 'bench/**/*.mjs'],
     languageOptions: { globals: { URL: 'readonly', process: 'readonly', console: 'readonly' } },
   },
   {
     // Reproducibility: every random number in the simulator and the agents flows from a seeded stream.
-    files: ['env/**/*.ts', 'agents/**/*.ts'],
+    files: ['core/**/*.ts', 'env/**/*.ts', 'agents/**/*.ts'],
     rules: {
-      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Use a seeded stream from env/random.ts.' }],
+      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Use a seeded stream from core/random.ts.' }],
     },
   },
 );

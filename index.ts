@@ -1,4 +1,5 @@
 /** pricelab's public TypeScript API. */
+export * from './core/index.js';
 export * from './env/index.js';
 export * from './scenarios/index.js';
 export * from './agents/index.js';

@@ -16,7 +16,7 @@
 import { z } from 'zod';
 import type { BoxSpace, DiscreteSpace } from '../env/spaces.js';
 import type { MarketModel } from '../env/model.js';
-import { PricelabError } from '../env/errors.js';
+import { PricelabError } from '../core/errors.js';
 
 export interface Transition {
   readonly observation: Float32Array;

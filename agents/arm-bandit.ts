@@ -21,7 +21,7 @@
  * it shares the config parts, the transition check and bandit.json reading instead.
  */
 import { z } from 'zod';
-import type { RandomStream } from '../env/random.js';
+import type { RandomStream } from '../core/random.js';
 import type { ActOptions, Agent, AgentCheckpoint, AgentContext, AgentExport, Explanation, Transition } from './agent.js';
 import { checkpointState, randomStateSchema } from './agent.js';
 import { ArmStatistics, armStatisticsJsonSchema, banditFileName, classicBanditFile, parseConfig, readClassicBanditFile, type NonStationary } from './bandit-statistics.js';

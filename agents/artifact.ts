@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { PricelabError, configError, type Problem } from '../env/errors.js';
+import { PricelabError, configError, type Problem } from '../core/errors.js';
 import type { LoadedScenario } from '../scenarios/load.js';
 import type { AgentExport } from './agent.js';
 

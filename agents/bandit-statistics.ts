@@ -31,7 +31,7 @@
  */
 import { z } from 'zod';
 import type { Explanation } from './agent.js';
-import { PricelabError, configError, protocolError, type Problem } from '../env/errors.js';
+import { PricelabError, configError, protocolError, type Problem } from '../core/errors.js';
 import { jsonFile, readJsonFile, type AgentExport } from './agent.js';
 
 export const nonStationarySchema = z

@@ -6,7 +6,7 @@
  * demand, firms and ladder.
  */
 import { z } from 'zod';
-import { configError, type Problem } from '../env/errors.js';
+import { configError, type Problem } from '../core/errors.js';
 import type { StageGameConfig } from '../env/stage-game.js';
 import type { Scenario } from '../scenarios/schema.js';
 

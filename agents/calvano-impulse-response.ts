@@ -5,7 +5,7 @@
  * greedy strategy; the prices that follow show whether (and how fast) play returns to the
  * pre-deviation cycle.
  */
-import { configError, type Problem } from '../env/errors.js';
+import { configError, type Problem } from '../core/errors.js';
 import type { ResolvedCalvanoConfig } from './calvano-config.js';
 import { buildCalvanoGame, type CalvanoGame } from './calvano-game.js';
 

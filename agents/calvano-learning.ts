@@ -5,7 +5,7 @@
  * periods or maxPeriods ran out. Two loops give the same numbers (a test holds them equal):
  * the general n-firm one and the duopoly one unrolled for speed.
  */
-import type { RandomStream } from '../env/random.js';
+import type { RandomStream } from '../core/random.js';
 import type { CalvanoGame } from './calvano-game.js';
 
 /** Periods per block of the exploration-probability table (a power of two). */

@@ -51,7 +51,7 @@
  * Randomness: one RandomStream per session, seeded (seed, 'calvano'): a session is a pure
  * function of its config and seed, whichever thread runs it.
  */
-import { RandomStream } from '../env/random.js';
+import { RandomStream } from '../core/random.js';
 import type { ResolvedCalvanoConfig } from './calvano-config.js';
 import { buildCalvanoGame, type CalvanoGame } from './calvano-game.js';
 import { limitCycle, type LearnedStrategies } from './calvano-impulse-response.js';

@@ -16,7 +16,7 @@
  * plain greedy choice with ties kept at yesterday's price. The rule reads only the
  * observation, so a restored artifact applies it exactly as the trained agent does.
  */
-import { configError } from '../env/errors.js';
+import { configError } from '../core/errors.js';
 import type { BoxSpace } from '../env/spaces.js';
 
 /** Where yesterday's price sits in the observation, and how to read it back in currency. */

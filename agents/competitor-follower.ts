@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { AgentContext } from './agent.js';
 import { defineAgent } from './definition.js';
 import { FeatureReader, nearestIndex, ruleAgent } from './rule-agent.js';
-import { configError } from '../env/errors.js';
+import { configError } from '../core/errors.js';
 
 const configSchema = z.strictObject({
   mode: z.enum(['match', 'undercut']).default('match').describe('match the lowest rival, or go below it'),

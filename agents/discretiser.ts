@@ -6,7 +6,7 @@
  * cheapest rival and the festival flags.
  */
 import { z } from 'zod';
-import { configError } from '../env/errors.js';
+import { configError } from '../core/errors.js';
 import type { BoxSpace } from '../env/spaces.js';
 
 export const discretisationSchema = z

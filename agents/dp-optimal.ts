@@ -5,7 +5,7 @@
  * price; every learner's regret on markdown scenarios is measured against it.
  */
 import { z } from 'zod';
-import { configError } from '../env/errors.js';
+import { configError } from '../core/errors.js';
 import { oracleTable } from '../env/benchmarks.js';
 import type { AgentContext } from './agent.js';
 import { defineAgent } from './definition.js';

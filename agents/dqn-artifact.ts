@@ -16,7 +16,7 @@
  * config (an integrity error), and the weights file the manifest lists.
  */
 import type * as Tf from '@tensorflow/tfjs';
-import { PricelabError, configError } from '../env/errors.js';
+import { PricelabError, configError } from '../core/errors.js';
 import type { AgentContext, AgentExport } from './agent.js';
 import { jsonFile, readJsonFile } from './agent.js';
 import { dqnConfigSchema, withoutRetiredSettings, type DqnConfig } from './dqn-config.js';

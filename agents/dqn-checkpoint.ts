@@ -7,7 +7,7 @@
  * acts and learns exactly as the uninterrupted one.
  */
 import { z } from 'zod';
-import { PricelabError, type Problem } from '../env/errors.js';
+import { PricelabError, type Problem } from '../core/errors.js';
 import type { AgentCheckpoint } from './agent.js';
 import { checkpointState, randomStateSchema } from './agent.js';
 import type { NetworkLayout } from './dqn-network.js';

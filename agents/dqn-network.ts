@@ -23,7 +23,7 @@
  *   theta -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + 1e-8)
  */
 import type * as Tf from '@tensorflow/tfjs';
-import { RandomStream } from '../env/random.js';
+import { RandomStream } from '../core/random.js';
 import type { TensorflowModule } from './tf-backend.js';
 
 export interface NetworkLayout {

@@ -47,8 +47,8 @@
  * seeded from AgentContext.seed, never Math.random.
  */
 import type * as Tf from '@tensorflow/tfjs';
-import { protocolError } from '../env/errors.js';
-import { RandomStream } from '../env/random.js';
+import { protocolError } from '../core/errors.js';
+import { RandomStream } from '../core/random.js';
 import type { ActOptions, Agent, AgentCapabilities, AgentCheckpoint, AgentContext, AgentExport, Explanation, Transition } from './agent.js';
 import { defineAgent } from './definition.js';
 import { stockPotential, stockPotentialWindowDays, type StockPotential } from './stock-potential.js';

@@ -28,7 +28,7 @@
  * policies for switching bandit problems, ALT 2011 (sliding window and discounting).
  */
 import { z } from 'zod';
-import { RandomStream } from '../env/random.js';
+import { RandomStream } from '../core/random.js';
 import type { AgentContext } from './agent.js';
 import { ArmBandit, armBanditDefinition } from './arm-bandit.js';
 import { type ArmStatistics, nonStationarySchema } from './bandit-statistics.js';

@@ -31,7 +31,7 @@
  */
 import { z } from 'zod';
 import { charm } from '../env/ladder.js';
-import { configError, protocolError, type Problem } from '../env/errors.js';
+import { configError, protocolError, type Problem } from '../core/errors.js';
 
 export const guardrailsSchema = z
   .strictObject({

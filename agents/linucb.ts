@@ -39,7 +39,7 @@
  * personalized news article recommendation, WWW 2010, pp. 661-670.
  */
 import { z } from 'zod';
-import { configError, protocolError, PricelabError } from '../env/errors.js';
+import { configError, protocolError, PricelabError } from '../core/errors.js';
 import type { BoxSpace } from '../env/spaces.js';
 import type { Agent, AgentCheckpoint, AgentContext, AgentExport, Explanation, Transition } from './agent.js';
 import { checkpointState, jsonFile } from './agent.js';

@@ -7,7 +7,7 @@
  * lower one for planners: where it loses to a learner, the future mattered.
  */
 import { z } from 'zod';
-import { configError } from '../env/errors.js';
+import { configError } from '../core/errors.js';
 import type { AgentContext } from './agent.js';
 import { defineAgent } from './definition.js';
 import { ruleAgent } from './rule-agent.js';

@@ -4,7 +4,7 @@
  * JSON array of numbers (a DQN replay buffer holds millions of floats).
  * Unpacking checks the byte count, so a truncated or foreign string is an integrity error.
  */
-import { PricelabError } from '../env/errors.js';
+import { PricelabError } from '../core/errors.js';
 
 type PackableArray = Float32Array | Int32Array | Uint8Array;
 type PackableConstructor<T extends PackableArray> = { new (buffer: ArrayBuffer): T; readonly BYTES_PER_ELEMENT: number; readonly name: string };

@@ -18,7 +18,7 @@
  * - Sub-agents may be any kind but an oracle (they would need the true model) or another phased agent.
  */
 import { z } from 'zod';
-import { configError, PricelabError, type Problem } from '../env/errors.js';
+import { configError, PricelabError, type Problem } from '../core/errors.js';
 import { box, type BoxSpace } from '../env/spaces.js';
 import { canCheckpoint, checkpointState, type ActOptions, type Agent, type AgentCheckpoint, type AgentContext, type AgentExport, type Explanation, type Transition } from './agent.js';
 import { defineAgent, type AgentDefinition, type GreedyPolicySettings } from './definition.js';

@@ -5,8 +5,8 @@
  * spec names a file, which a command reads before parsing (calibration/historical.ts,
  * asynchronously) and hands over in `facts.histories`, keyed by the spec.
  */
-import { configError } from '../env/errors.js';
-import { didYouMean } from '../env/suggest.js';
+import { configError } from '../core/errors.js';
+import { didYouMean } from '../core/suggest.js';
 import { historicalKind, type HistoricalConfig } from './historical.js';
 
 export const policySpecs = ['fixed:<price>', 'cost-plus:<markup>', 'list', 'match[:<floorMargin>]', 'undercut:<amount>', 'festival:<discount>', 'markdown', 'myopic-oracle', 'dp-optimal', 'index:<ladderIndex>', 'historical:<sales file>[#<map.json>]'] as const;

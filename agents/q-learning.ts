@@ -9,8 +9,8 @@
  * learner, fast enough for millions of periods, see agents/calvano.ts.
  */
 import { z } from 'zod';
-import { RandomStream } from '../env/random.js';
-import { PricelabError } from '../env/errors.js';
+import { RandomStream } from '../core/random.js';
+import { PricelabError } from '../core/errors.js';
 import type { Agent, AgentCheckpoint, AgentContext, Explanation, Transition } from './agent.js';
 import { checkpointState, jsonFile, randomStateSchema, readJsonFile } from './agent.js';
 import { defineAgent } from './definition.js';

@@ -2,7 +2,7 @@
  * Every agent kind, by name. Creating an agent validates its config (every problem listed)
  * and hands oracle kinds the true model; restoring rebuilds one from an artifact.
  */
-import { configError, type Problem } from '../env/errors.js';
+import { configError, type Problem } from '../core/errors.js';
 import type { Agent, AgentContext, AgentExport } from './agent.js';
 import type { AgentDefinition } from './definition.js';
 import { competitorFollowerDefinition } from './competitor-follower.js';
@@ -20,7 +20,7 @@ import { linUcbDefinition } from './linucb.js';
 import { dqnDefinition } from './dqn.js';
 import { phasedDefinition } from './phased.js';
 import { historicalDefinition } from './historical.js';
-import { didYouMean } from '../env/suggest.js';
+import { didYouMean } from '../core/suggest.js';
 
 export const agentDefinitions: ReadonlyMap<string, AgentDefinition> = new Map(
   [

@@ -21,8 +21,8 @@
  * in the batch holds that factor.
  */
 import { z } from 'zod';
-import { PricelabError, protocolError } from '../env/errors.js';
-import type { RandomStream } from '../env/random.js';
+import { PricelabError, protocolError } from '../core/errors.js';
+import type { RandomStream } from '../core/random.js';
 import type { Transition } from './agent.js';
 import { packArray, unpackArray } from './packed-arrays.js';
 

@@ -4,7 +4,7 @@
  * config alone, and its checkpoint is empty: at an episode boundary it has nothing to keep.
  * Also the readers every rule needs: prices back from the scaled observation, by name.
  */
-import { configError } from '../env/errors.js';
+import { configError } from '../core/errors.js';
 import type { Agent, AgentContext } from './agent.js';
 import { checkpointState } from './agent.js';
 import { z } from 'zod';

@@ -17,7 +17,7 @@
  * so (Ng et al.) the optimal policy is unchanged; only the learner's targets are easier.
  * The potential reads only the observation, as the agent's other inputs do.
  */
-import { configError } from '../env/errors.js';
+import { configError } from '../core/errors.js';
 import type { BoxSpace } from '../env/spaces.js';
 
 /** The window DQN uses: the horizon's last 6 days, one below the lastDays feature's cap of 7 (see the check below). */

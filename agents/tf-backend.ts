@@ -21,7 +21,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import type * as Tf from '@tensorflow/tfjs';
-import { configError } from '../env/errors.js';
+import { configError } from '../core/errors.js';
 
 export type TensorflowModule = typeof Tf;
 

@@ -43,7 +43,7 @@
  * E. Moulines, ALT 2011 (sliding window and discounting).
  */
 import { z } from 'zod';
-import { RandomStream } from '../env/random.js';
+import { RandomStream } from '../core/random.js';
 import { normalFromUniforms } from '../env/sampling.js';
 import type { AgentContext } from './agent.js';
 import { ArmBandit, armBanditDefinition } from './arm-bandit.js';

@@ -27,7 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createGzip } from 'node:zlib';
 import { Matrix, solve } from 'ml-matrix';
-import { RandomStream } from '../env/random.js';
+import { RandomStream } from '../core/random.js';
 import { poissonFromUniform } from '../env/sampling.js';
 import { calibrateFile } from './calibrate.js';
 import { parseColumnMap, type ColumnMap, type ColumnMapInput } from './column-map.js';

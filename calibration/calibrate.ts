@@ -16,7 +16,7 @@
  */
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { configError, type Problem } from '../env/errors.js';
+import { configError, type Problem } from '../core/errors.js';
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
 import type { ScenarioInput } from '../scenarios/schema.js';
 import type { ColumnMap } from './column-map.js';

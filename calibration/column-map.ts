@@ -5,7 +5,7 @@
  * that name exists). Every field has a description: docs/calibration.md lists them.
  */
 import { z } from 'zod';
-import { configError, type Problem } from '../env/errors.js';
+import { configError, type Problem } from '../core/errors.js';
 
 const columnName = z.string().min(1);
 

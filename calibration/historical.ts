@@ -22,9 +22,9 @@
  * calibration reader refuses, several stores (pick one with the map's `filter`), and two rows
  * of the same period with different prices. Nothing here is random.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { historicalConfigSchema, historicalPrefix, type HistoricalConfig } from '../agents/historical.js';
-import { PricelabError, configError, type Problem } from '../env/errors.js';
+import { configError, type Problem } from '../core/errors.js';
+import { readJsonFile } from '../core/json-file.js';
 import { defaultColumnMap, parseColumnMap } from './column-map.js';
 import { readSales, type SalesData } from './reader.js';
 
@@ -83,18 +83,9 @@ export async function readHistoricalPolicy(spec: string, options: HistoricalOpti
 
 /** The same, from a spec already split (the dashboard resolves its paths inside its scenarios folder first). */
 export async function readHistory(parsed: HistoricalSpec, options: HistoricalOptions = {}): Promise<HistoricalConfig> {
-  const map = parsed.map === undefined ? parseColumnMap(defaultColumnMap, 'the default column map') : parseColumnMap(readMapFile(parsed.map), parsed.map);
+  const map = parsed.map === undefined ? parseColumnMap(defaultColumnMap, 'the default column map') : parseColumnMap(readJsonFile(parsed.map, 'column map'), parsed.map);
   const sales = await readSales(parsed.file, { map, defaultMap: parsed.map === undefined });
   return historicalPath(sales, { periodLength: options.periodLength ?? 'day', ...(options.calendar ? { calendar: options.calendar } : {}), ...(parsed.map === undefined ? {} : { mapFile: parsed.map }) });
-}
-
-function readMapFile(path: string): unknown {
-  if (!existsSync(path)) throw new PricelabError('not-found', `no column map at ${path}`);
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
-  } catch (error) {
-    throw configError(`${path} is not valid JSON`, [{ path: [], message: `expected a column map in JSON, found a syntax error: ${(error as Error).message}` }]);
-  }
 }
 
 /** Where a kept row is in the file: its data row when nothing was filtered out, else its place among the kept rows. */

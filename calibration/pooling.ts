@@ -42,7 +42,7 @@ import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { CholeskyDecomposition, Matrix, inverse } from 'ml-matrix';
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
-import { PricelabError, configError, type Problem } from '../env/errors.js';
+import { PricelabError, configError, type Problem } from '../core/errors.js';
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
 import type { ScenarioInput } from '../scenarios/schema.js';
 import type { SalesData } from './reader.js';

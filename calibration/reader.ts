@@ -19,7 +19,7 @@ import { createInterface } from 'node:readline';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { parse } from 'csv-parse';
-import { PricelabError, configError, type Problem } from '../env/errors.js';
+import { PricelabError, configError, type Problem } from '../core/errors.js';
 import { mappedColumns, optionalDefaultColumns, type ColumnMap } from './column-map.js';
 import { BlockWriter, defaultBlockRows, promotionColumn, rivalColumn, type ScratchBlocks } from './sales-blocks.js';
 

@@ -48,16 +48,16 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
 import type { TopLevelSpec } from 'vega-lite';
-import { configError } from '../env/errors.js';
+import { configError } from '../core/errors.js';
 import { MarketSimulation } from '../env/market.js';
 import { buildMarketModel } from '../env/model.js';
-import { RandomStream } from '../env/random.js';
+import { RandomStream } from '../core/random.js';
 import { normalFromUniforms } from '../env/sampling.js';
 import { chartConfig, vegaLiteSchema, type ReportChart } from '../experiments/report/charts.js';
 import { formatterFor } from '../experiments/report/format.js';
 import { chartSection, escapeHtml, type PageChart } from '../experiments/report/page.js';
 import { renderSvg, svgToPng } from '../experiments/report/render.js';
-import { writeAtomically } from '../experiments/report/write.js';
+import { writeFileAtomically } from '../core/atomic-write.js';
 import { validateScenario } from '../scenarios/load.js';
 import type { Scenario, ScenarioInput } from '../scenarios/schema.js';
 import type { CalibrationResult } from './calibrate.js';
@@ -750,11 +750,11 @@ export async function writeCalibrationReport(htmlPath: string, result: Calibrati
     mkdirSync(paths.chartsFolder, { recursive: true });
     for (const chart of rendered) {
       const png = join(paths.chartsFolder, `${chart.name}.png`);
-      writeAtomically(png, chart.png);
+      writeFileAtomically(png, chart.png);
       pngs.push(png);
     }
-    writeAtomically(paths.figures, `${JSON.stringify(report.figures, null, 2)}\n`);
-    writeAtomically(paths.html, calibrationPage(result, report, pageCharts, basename(paths.figures)));
+    writeFileAtomically(paths.figures, `${JSON.stringify(report.figures, null, 2)}\n`);
+    writeFileAtomically(paths.html, calibrationPage(result, report, pageCharts, basename(paths.figures)));
   } catch (error) {
     throw configError(`cannot write the report ${htmlPath}`, [{ path: ['report'], message: `expected a writable path, found ${htmlPath}: ${(error as Error).message}` }]);
   }

@@ -32,8 +32,8 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { Matrix, inverse, solve } from 'ml-matrix';
-import { configError, type Problem } from '../env/errors.js';
-import { RandomStream } from '../env/random.js';
+import { configError, type Problem } from '../core/errors.js';
+import { RandomStream } from '../core/random.js';
 import { normalFromUniforms, poissonFromUniform } from '../env/sampling.js';
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
 import type { ScenarioInput } from '../scenarios/schema.js';
@@ -459,7 +459,7 @@ export interface AggregateSegmentOptions {
   readonly maxIterations?: number;
   /** Parametric bootstrap replicates B (default 99); 0 gives the chi-bar-square p-value alone. */
   readonly bootstrap?: number;
-  /** Seeds the bootstrap's stream (env/random.ts, component "segment-bootstrap"); default 1. */
+  /** Seeds the bootstrap's stream (core/random.ts, component "segment-bootstrap"); default 1. */
   readonly seed?: number;
 }
 

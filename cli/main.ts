@@ -4,7 +4,7 @@
  * agents/ and experiments/; each command lives in cli/commands/.
  */
 import { Command, type ErrorOptions } from 'commander';
-import { nearestNames } from '../env/suggest.js';
+import { nearestNames } from '../core/suggest.js';
 import { exitCodes, printJsonError, wantsJson } from './output.js';
 import { listsCommandsOnly, modulesFor, registerCommandSummaries } from './command-table.js';
 

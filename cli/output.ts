@@ -12,9 +12,11 @@
  * protocol, not-found, integrity, usage for a bad command line, internal), with the same
  * exit code: a pipeline reading stdout sees an error, not an empty document.
  */
-import { renameSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { PricelabError, formatProblems, type ErrorKind, type Problem } from '../env/errors.js';
+import { PricelabError, formatProblems, type ErrorKind, type Problem } from '../core/errors.js';
+
+/** The commands write their files through core's one atomic write. */
+export { writeFileAtomically } from '../core/atomic-write.js';
 
 export const exitCodes = { ok: 0, failed: 1, badInput: 2, notFound: 3, integrity: 4, internal: 70 } as const;
 
@@ -91,12 +93,6 @@ export function integer(value: string): number {
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}
-
-export function writeFileAtomically(path: string, contents: string): void {
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, contents);
-  renameSync(temporary, path);
 }
 
 export function formatNumber(value: number | null | undefined, digits = 2): string {

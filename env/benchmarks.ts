@@ -4,7 +4,7 @@
  * finite-stock scenario by dynamic programming (`pricelab oracle`).
  */
 import type { Scenario } from '../scenarios/schema.js';
-import { configError } from './errors.js';
+import { configError } from '../core/errors.js';
 import { buildStageGame } from './model.js';
 import { buildPriceLadder } from './ladder.js';
 import { gallegoVanRyzinValue, solveExponentialContinuous, solveFiniteStockDp, type OracleResult } from './oracle.js';

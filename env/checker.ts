@@ -9,10 +9,11 @@
  * wrapper truncates at the horizon and only there; stepping after the end is refused with
  * a clear error; the vector env replays the single env's episode for the same seed.
  */
-import { PricelabError } from './errors.js';
+import { PricelabError } from '../core/errors.js';
 import { makeEnv, rewardFromTerms, type Env } from './env.js';
 import { buildMarketModel, type MarketModel } from './model.js';
-import { createStream, episodeSeed } from './random.js';
+import { createStream } from '../core/random.js';
+import { episodeSeed } from '../core/seeds.js';
 import { VectorEnv } from './vector-env.js';
 import type { Scenario } from '../scenarios/schema.js';
 

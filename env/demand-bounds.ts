@@ -4,7 +4,7 @@
  * change instead of running for hours.
  *
  * Each factor of a day's expected arrivals is bounded by the schema (arrivalRate <= 1e6
- * customers a day, multipliers <= 100: scenarios/schema.ts, env/curves.ts), but their
+ * customers a day, multipliers <= 100: scenarios/schema.ts, scenarios/curves.ts), but their
  * product is not: 1e6 x seasonality x weekday x demand multiplier x festival uplift x
  * weather reaches 1e16. The simulator's work per day grows with the units it sells
  * (a binomial over sold units for returns, a lag per returned unit), so the product is
@@ -13,7 +13,7 @@
  * units at the lowest ladder price. At the bound a simulated year takes about 15 s (measured:
  * 8e5 units a day, 95% of them returned, each return drawn per unit), not hours.
  */
-import { configError, type Problem } from './errors.js';
+import { configError, type Problem } from '../core/errors.js';
 import type { MarketModel } from './model.js';
 
 /** The largest expected number of customers (or units, for textbook demand) in one day. */

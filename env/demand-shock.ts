@@ -17,7 +17,7 @@
  * (stdlib's gamma quantile is not a dependency; its incomplete gamma is inexact at large
  * shapes, see env/sampling.ts.)
  */
-import type { RandomStream } from './random.js';
+import type { RandomStream } from '../core/random.js';
 import { normalFromUniforms } from './sampling.js';
 
 export interface DemandShockSpec {

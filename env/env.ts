@@ -8,7 +8,7 @@
  * the horizon, sets `truncated` when the scenario's horizon is reached. `makeEnv` builds
  * both. `info` carries every reward term and the raw, unnormalised market state.
  */
-import { protocolError } from './errors.js';
+import { protocolError } from '../core/errors.js';
 import { MarketSimulation, type RewardTerms, type StepOutcome } from './market.js';
 
 export type { RewardTerms };

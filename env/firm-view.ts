@@ -10,7 +10,7 @@
  *              current state (call it after reset and after every step).
  * Pure: reads MarketSimulation.lastPrices and day, draws no random number.
  */
-import { protocolError } from './errors.js';
+import { protocolError } from '../core/errors.js';
 import type { MarketSimulation } from './market.js';
 import type { MarketModel } from './model.js';
 import { box, discrete, type BoxSpace, type DiscreteSpace } from './spaces.js';

@@ -9,7 +9,5 @@ export { checkScenario, type CheckReport, type CheckResult } from './checker.js'
 export { equilibriumOf, oracleOf, type EquilibriumReport, type OracleReport } from './benchmarks.js';
 export { LogitStageGame, type StageGameConfig, type PriceProfile } from './stage-game.js';
 export { solveFiniteStockDp, solveExponentialContinuous, gallegoVanRyzinValue, type FiniteStockProblem, type OracleResult } from './oracle.js';
-export { RandomStream, createStream, componentNames } from './random.js';
-export { PricelabError, formatProblems, type Problem, type ErrorKind } from './errors.js';
 export type { EpisodeKpis } from './kpis.js';
 export type { DiscreteSpace, BoxSpace } from './spaces.js';

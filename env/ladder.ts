@@ -4,7 +4,7 @@
  * Calvano et al. (2020) grid spanning the Nash and monopoly prices, extended on both sides.
  */
 import type { Scenario } from '../scenarios/schema.js';
-import { configError } from './errors.js';
+import { configError } from '../core/errors.js';
 import type { PriceProfile } from './stage-game.js';
 
 export function buildPriceLadder(

@@ -33,12 +33,12 @@
  * Randomness: four streams (customers: demand.ts, returns: returns.ts, weather, competitors),
  * fixed draws per day, and a fifth (demand-shocks), drawn at reset only when the scenario has a shock.
  */
-import { RandomStream } from './random.js';
+import { RandomStream } from '../core/random.js';
 import { drawWeatherPath } from './weather.js';
 import { drawDemandShockPath } from './demand-shock.js';
 import { Rival } from './competitors/rival.js';
 import { createStrategy } from './competitors/create.js';
-import { protocolError } from './errors.js';
+import { protocolError } from '../core/errors.js';
 import type { MarketModel } from './model.js';
 import { EpisodeKpiAccumulator, type EpisodeKpis } from './kpis.js';
 import { DemandStage, type UnitsBySegment } from './day/demand.js';

@@ -11,7 +11,7 @@
 import type { Scenario, Competitor, Segment } from '../scenarios/schema.js';
 import { buildCalendar, type Calendar } from './calendar.js';
 import { assertDemandWithinBounds } from './demand-bounds.js';
-import { compileCurve, tabulateCurve, type CurveTable } from './curves.js';
+import { compileCurve, tabulateCurve, type CurveTable } from '../scenarios/curves.js';
 import { applyFestivalsToRates, buildFestivalCalendar, type FestivalCalendar } from './festivals.js';
 import { buildPriceLadder } from './ladder.js';
 import { LogitStageGame, type PriceProfile } from './stage-game.js';

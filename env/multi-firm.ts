@@ -4,7 +4,7 @@
  * MarketSimulation as the single-agent env; rivals given NaN keep their rule strategy.
  * Each firm's reward is its profit: ours under the scenario's objective, rivals' (p - c) q.
  */
-import { protocolError } from './errors.js';
+import { protocolError } from '../core/errors.js';
 import { MarketSimulation } from './market.js';
 import { buildMarketModel, type MarketModel } from './model.js';
 import type { Scenario } from '../scenarios/schema.js';

@@ -21,8 +21,8 @@
  * most one arrival per period (solved exactly over continuous prices), and the closed-form
  * value J*(n, t) of the continuous-time problem.
  */
-import { configError } from './errors.js';
-import type { Problem } from './errors.js';
+import { configError } from '../core/errors.js';
+import type { Problem } from '../core/errors.js';
 
 export interface FiniteStockProblem {
   /** Units on hand at the start (integer >= 0). */

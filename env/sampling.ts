@@ -2,7 +2,7 @@
  * Samplers that turn exactly one uniform into a draw, by inverting the distribution's CDF.
  *
  * One uniform per draw keeps each stream's position independent of the agent's prices
- * (see env/random.ts), and inversion is monotone: with the same uniform, a higher mean
+ * (see core/random.ts), and inversion is monotone: with the same uniform, a higher mean
  * never gives fewer units, and a higher uniform never gives fewer units. That is the
  * coupling that makes common random numbers cut the variance of paired comparisons.
  *
@@ -20,7 +20,7 @@
  *                       error in probability about 1e-7. Validated scenarios never
  *                       get here (env/demand-bounds.ts caps daily means far lower): it keeps
  *                       an absurd mean from hanging, nothing more.
- * The uniforms are the streams' (whole multiples of 2^-32, env/random.ts): the searches are
+ * The uniforms are the streams' (whole multiples of 2^-32, core/random.ts): the searches are
  * exact on those; far below them (u under about 1e-150, which no stream makes) the lower
  * tail's pmf underflows and the search from the guess stops at 0.
  * Binomial(trials, p): sequential search in chunks of 1000 trials, O(trials * p).
@@ -28,7 +28,7 @@
 import { createRequire } from 'node:module';
 import type Gammaln from '@stdlib/math-base-special-gammaln';
 import type NormalQuantile from '@stdlib/stats-base-dists-normal-quantile';
-import { derivedUniform, uniformToKey } from './random.js';
+import { derivedUniform, uniformToKey } from '../core/random.js';
 import { fastExp } from './fast-exp.js';
 
 /**

@@ -4,7 +4,7 @@
  * option, with the check that lists every problem with its path; and a price profile, the
  * answer of its solvers.
  */
-import type { Problem } from './errors.js';
+import type { Problem } from '../core/errors.js';
 
 export interface StageGameFirm {
   /** a_i: the quality (mean utility at price 0), utility units. */

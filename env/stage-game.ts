@@ -32,7 +32,7 @@
  * exp-utilities), and the monopoly markup is common to all firms, (1 + W(A/e))/k with
  * A = sum_i exp((a_i - b c_i - a_0)/mu).
  */
-import { PricelabError, configError, protocolError } from './errors.js';
+import { PricelabError, configError, protocolError } from '../core/errors.js';
 import type { BestResponder } from './competitors/strategy.js';
 import { validateStageGameConfig, type PriceProfile, type StageGameConfig } from './stage-game-config.js';
 import { JointProfit } from './joint-profit.js';

@@ -12,7 +12,7 @@
  *
  * Spaces: prices and costs in currency per unit, demand in units per period. Deterministic.
  */
-import { configError } from './errors.js';
+import { configError } from '../core/errors.js';
 
 /** q = a - b p, never below 0. */
 export function linearDemand(intercept: number, slope: number, price: number): number {

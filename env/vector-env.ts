@@ -7,11 +7,11 @@
  * Market i's k-th episode has seed episodeSeed(seed, i, k): reproducible, and independent
  * of how many markets run beside it.
  */
-import { protocolError } from './errors.js';
+import { protocolError } from '../core/errors.js';
 import { MarketSimulation } from './market.js';
 import { buildMarketModel, type MarketModel } from './model.js';
 import { ObservationWriter, buildObservationFeatures, type ObservationFeature } from './observation.js';
-import { episodeSeed } from './random.js';
+import { episodeSeed } from '../core/seeds.js';
 import { box, discrete, type BoxSpace, type DiscreteSpace } from './spaces.js';
 import type { EpisodeKpis } from './kpis.js';
 import type { Scenario } from '../scenarios/schema.js';

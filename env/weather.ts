@@ -10,7 +10,7 @@
  */
 import type { Weather } from '../scenarios/schema.js';
 import type { Calendar } from './calendar.js';
-import type { RandomStream } from './random.js';
+import type { RandomStream } from '../core/random.js';
 import { indexFromCumulative } from './sampling.js';
 
 export interface WeatherModel {

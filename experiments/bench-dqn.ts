@@ -24,7 +24,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DqnAgent, dqnConfigSchema } from '../agents/dqn.js';
 import type { BackendChoice } from '../agents/tf-backend.js';
-import { RandomStream } from '../env/random.js';
+import { RandomStream } from '../core/random.js';
 import { box, discrete } from '../env/spaces.js';
 
 export interface BenchDqnOptions {

@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { makeEnv } from '../env/env.js';
 import type { MarketModel } from '../env/model.js';
-import { createStream } from '../env/random.js';
+import { createStream } from '../core/random.js';
 import { VectorEnv } from '../env/vector-env.js';
 import { resolveImport } from './worker-module.js';
 

@@ -23,7 +23,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { PricelabError } from '../env/errors.js';
+import { PricelabError } from '../core/errors.js';
 
 export interface StartupOptions {
   /** Measurements of each item (default 7). */

@@ -9,11 +9,12 @@
  * Reading checks the sha256: a damaged file is an integrity error, never a silent restart.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { AgentCheckpoint } from '../agents/agent.js';
-import { PricelabError } from '../env/errors.js';
+import { writeFileAtomically } from '../core/atomic-write.js';
+import { PricelabError } from '../core/errors.js';
 import type { TrainBoundary } from './train.js';
 
 export const checkpointFormat = 'pricelab/run-checkpoint@1';
@@ -43,9 +44,7 @@ export function writeCheckpoint(home: string, checkpoint: RunCheckpoint): { path
   mkdirSync(folder, { recursive: true });
   const path = join(folder, `episode-${checkpoint.boundary.episodes}.json`);
   const bytes = Buffer.from(JSON.stringify(checkpoint));
-  const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
-  writeFileSync(temporary, bytes);
-  renameSync(temporary, path);
+  writeFileAtomically(path, bytes);
   return { path, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 

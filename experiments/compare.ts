@@ -15,7 +15,7 @@
 import { codeVersion } from '../agents/artifact.js';
 import type { Guardrails } from '../agents/guardrails.js';
 import { makeEnv } from '../env/env.js';
-import { PricelabError, configError, type Problem } from '../env/errors.js';
+import { PricelabError, configError, type Problem } from '../core/errors.js';
 import { buildMarketModel } from '../env/model.js';
 import { loadScenario } from '../scenarios/load.js';
 import type { Scenario } from '../scenarios/schema.js';

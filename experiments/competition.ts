@@ -20,13 +20,13 @@
  */
 import type { Agent, AgentContext, AgentExport } from '../agents/agent.js';
 import { agentDefinition, agentDefinitions, createAgent } from '../agents/registry.js';
-import { configError, type Problem } from '../env/errors.js';
+import { configError, type Problem } from '../core/errors.js';
 import { FirmView } from '../env/firm-view.js';
 import { buildMarketModel, type MarketModel } from '../env/model.js';
 import { MultiFirmMarket } from '../env/multi-firm.js';
 import { loadScenario } from '../scenarios/load.js';
 import type { Scenario } from '../scenarios/schema.js';
-import { evaluationSeed } from './seeds.js';
+import { evaluationSeed } from '../core/seeds.js';
 
 export interface CompetitionLearner {
   /** Firm index: 0 is the focal firm, k >= 1 the scenario's k-th competitor. */

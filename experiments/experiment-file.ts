@@ -17,8 +17,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { agentDefinition, agentDefinitions } from '../agents/registry.js';
-import { canonicalJson, readJsonFile } from './json-file.js';
-import { PricelabError, configError, type Problem } from '../env/errors.js';
+import { canonicalJson, readJsonFile } from '../core/json-file.js';
+import { PricelabError, configError, type Problem } from '../core/errors.js';
 import type { EpisodeKpis } from '../env/kpis.js';
 import { loadScenario, type LoadedScenario } from '../scenarios/load.js';
 

@@ -14,8 +14,8 @@
  * and the lead-in days.
  */
 import type { Agent } from '../agents/agent.js';
-import { configError } from '../env/errors.js';
-import { RandomStream } from '../env/random.js';
+import { configError } from '../core/errors.js';
+import { RandomStream } from '../core/random.js';
 import type { EpisodeEnd, TrainingCallback, TrainingLoop } from './training-callback.js';
 
 export interface ExploringStarts {

@@ -5,7 +5,6 @@ export { runTrainingLoop, type TrainingLoopOptions, type TrainingLoopResult } fr
 export { CallbackList, type TrainingCallback, type TrainingLoop, type TrainingEnd, type TrainingMarkets } from './training-callback.js';
 export { EvaluationCallback } from './evaluation-callback.js';
 export { ExploringStartsCallback } from './exploring-starts.js';
-export { evaluationSeed } from './seeds.js';
 export { trainPopulation, type PopulationOptions, type PopulationResult } from './population.js';
 export { chooseChangeMargin, MarginChoiceCallback, type MarginSelection, type MarginSelectionOptions } from './margin-selection.js';
 export { summarise, summariseKpis, type IntervalSummary } from './summary.js';

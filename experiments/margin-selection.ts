@@ -16,7 +16,7 @@
 import type { AgentExport } from '../agents/agent.js';
 import { agentDefinitions } from '../agents/registry.js';
 import type { TimeLimit } from '../env/env.js';
-import { configError, PricelabError, type Problem } from '../env/errors.js';
+import { configError, PricelabError, type Problem } from '../core/errors.js';
 import { evaluate } from './evaluate.js';
 import { restoredAgentFor } from './setup.js';
 import { mean } from './statistics/moments.js';

@@ -17,7 +17,7 @@
  * only the validation seeds; a final comparison must report on others.
  */
 import type { Agent, AgentExport } from '../agents/agent.js';
-import { configError } from '../env/errors.js';
+import { configError } from '../core/errors.js';
 import type { VectorEnv } from '../env/vector-env.js';
 import { type EvaluationPoint, trainVector, type VectorTrainOptions, type VectorTrainResult } from './train.js';
 

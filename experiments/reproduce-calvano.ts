@@ -23,7 +23,7 @@ import {
   type CalvanoSessionResult,
   type ResolvedCalvanoConfig,
 } from '../agents/calvano.js';
-import { configError, type Problem } from '../env/errors.js';
+import { configError, type Problem } from '../core/errors.js';
 import { loadScenario } from '../scenarios/load.js';
 import { resolveImport } from './worker-module.js';
 import type { CalvanoWorkerData, CalvanoWorkerRequest } from './calvano-worker.js';

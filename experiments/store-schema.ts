@@ -5,7 +5,7 @@
  */
 import { basename } from 'node:path';
 import type Database from 'better-sqlite3';
-import { PricelabError } from '../env/errors.js';
+import { PricelabError } from '../core/errors.js';
 
 /** Migrations by schema version: migrations[v] brings a database from version v to v + 1. */
 const migrations: readonly ((database: Database.Database) => void)[] = [

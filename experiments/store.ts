@@ -20,7 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
-import { PricelabError } from '../env/errors.js';
+import { PricelabError } from '../core/errors.js';
 import { databasePath, openHomeDatabase, resultsHome } from './home-database.js';
 import { parseStoredJson } from './stored-json.js';
 import { migrate } from './store-schema.js';

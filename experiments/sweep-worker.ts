@@ -14,7 +14,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { canCheckpoint } from '../agents/agent.js';
 import { makeEnv } from '../env/env.js';
-import { PricelabError } from '../env/errors.js';
+import { PricelabError } from '../core/errors.js';
 import { buildMarketModel } from '../env/model.js';
 import { loadScenario } from '../scenarios/load.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';

@@ -23,7 +23,7 @@ import { pathToFileURL } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { codeVersion } from '../agents/artifact.js';
-import { configError } from '../env/errors.js';
+import { configError } from '../core/errors.js';
 import { removeCheckpointFile, removeCheckpoints } from './checkpoint.js';
 import { resolveImport } from './worker-module.js';
 import type { ExperimentPlan, PlannedRun } from './experiment-file.js';

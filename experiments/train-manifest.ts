@@ -6,10 +6,10 @@
  */
 import { codeVersion } from '../agents/artifact.js';
 import { oracleOf } from '../env/benchmarks.js';
-import { PricelabError } from '../env/errors.js';
+import { PricelabError } from '../core/errors.js';
 import type { LoadedScenario } from '../scenarios/load.js';
 import type { Scenario } from '../scenarios/schema.js';
-import { evaluationSeed } from './seeds.js';
+import { evaluationSeed } from '../core/seeds.js';
 import type { TrainRunOutcome } from './train-run.js';
 
 /** The scenario's known optimum, when it has one: the DP optimum of a finite-stock scenario (env/benchmarks.ts). */

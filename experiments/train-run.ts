@@ -22,7 +22,7 @@ import type { EvaluationPoint } from './evaluation-callback.js';
 import type { ExploringStarts } from './exploring-starts.js';
 import { MarginChoiceCallback, type MarginSelection } from './margin-selection.js';
 import { mergedPopulationRun, trainPopulation } from './population.js';
-import { evaluationSeed } from './seeds.js';
+import { evaluationSeed } from '../core/seeds.js';
 import { agentFor } from './setup.js';
 import { train, trainVector, type TrainResult, type VectorTrainOptions, type VectorTrainResult } from './train.js';
 import { CallbackList, type KeptPolicy, type TrainingCallback } from './training-callback.js';

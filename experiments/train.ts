@@ -16,14 +16,14 @@
  * exactly as if it had never stopped.
  */
 import type { Agent } from '../agents/agent.js';
-import { configError } from '../env/errors.js';
+import { configError } from '../core/errors.js';
 import type { Env } from '../env/env.js';
 import type { VectorEnv } from '../env/vector-env.js';
 import { EvaluationCallback, type EvaluationPoint } from './evaluation-callback.js';
 import { ExploringStartsCallback, type ExploringStarts } from './exploring-starts.js';
 import { OneMarket } from './one-market.js';
 import { ProgressCallback, type TrainProgress } from './progress-callback.js';
-import { evaluationSeed } from './seeds.js';
+import { evaluationSeed } from '../core/seeds.js';
 import type { KeptPolicy, TrainingCallback } from './training-callback.js';
 import { runTrainingLoop } from './training-loop.js';
 

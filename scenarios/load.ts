@@ -16,9 +16,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import type { z } from 'zod';
-import { PricelabError, configError, type Problem } from '../env/errors.js';
-import { checkCurve } from '../env/curves.js';
-import { didYouMean } from '../env/suggest.js';
+import { PricelabError, configError, type Problem } from '../core/errors.js';
+import { checkCurve } from './curves.js';
+import { didYouMean } from '../core/suggest.js';
 import { scenarioSchema, type Scenario } from './schema.js';
 
 /** The folder holding the built-in scenario files (works from the sources and from dist/). */

@@ -66,7 +66,7 @@ const monthDay = z
   .string()
   .regex(/^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'expected a month-day like "11-11"');
 
-/** A curve is a constant or a math expression over the curve variables (see env/curves.ts). */
+/** A curve is a constant or a math expression over the curve variables (see scenarios/curves.ts). */
 export const curveSchema = z
   .union([z.number(), z.string().min(1)])
   .describe('a number, or a math expression over dayOfYear, weekday, weekend, day, temperature');

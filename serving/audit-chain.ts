@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { PricelabError, type Problem } from '../env/errors.js';
+import { PricelabError, type Problem } from '../core/errors.js';
 import type { AuditRow, VersionRow } from './registry-schema.js';
 
 export interface AuditEntry {

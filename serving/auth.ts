@@ -16,7 +16,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { PricelabError } from '../env/errors.js';
+import { PricelabError } from '../core/errors.js';
 
 export interface TokenHash {
   readonly name: string;

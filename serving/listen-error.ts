@@ -4,7 +4,7 @@
  * machine's. One account for `pricelab serve` and the dashboard; anything else is returned
  * as it came.
  */
-import { PricelabError } from '../env/errors.js';
+import { PricelabError } from '../core/errors.js';
 
 /** `who` says what else might hold a busy port (e.g. "another pricelab serve?"). */
 export function listenError(error: unknown, host: string, port: number, who: string): unknown {

@@ -5,7 +5,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { sep } from 'node:path';
-import { formatPath, formatProblems, PricelabError, type ErrorKind } from '../env/errors.js';
+import { formatPath, formatProblems, PricelabError, type ErrorKind } from '../core/errors.js';
 
 /**
  * A load failure on one line: the summary, then up to three problems in brackets

@@ -3,7 +3,7 @@
  * registry, the CLI and the serving config spell them, and who a change is recorded as.
  */
 import { userInfo } from 'node:os';
-import { PricelabError } from '../env/errors.js';
+import { PricelabError } from '../core/errors.js';
 
 export const aliasNames = ['candidate', 'staging', 'production'] as const;
 export type AliasName = (typeof aliasNames)[number];

@@ -12,7 +12,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { WriteStream } from 'node:fs';
 import type { z } from 'zod';
-import { PricelabError, type Problem } from '../env/errors.js';
+import { PricelabError, type Problem } from '../core/errors.js';
 import { applyGuardrails, type GuardedPrice } from '../agents/guardrails.js';
 import type { Explanation } from '../agents/agent.js';
 import type { ServedPolicy } from './served-policy.js';

@@ -22,7 +22,7 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { z } from 'zod';
-import { PricelabError, type ErrorKind, type Problem } from '../env/errors.js';
+import { PricelabError, type ErrorKind, type Problem } from '../core/errors.js';
 import type { Guardrails } from '../agents/guardrails.js';
 import type { AliasName, PolicyRegistry } from './registry.js';
 import { ServedPolicy } from './served-policy.js';

@@ -34,7 +34,7 @@ import { guardrailsSchema, type Guardrails } from '../agents/guardrails.js';
 import { charm } from '../env/ladder.js';
 import { kpiDefinitions, type KpiName } from '../experiments/compare/kpis.js';
 import { comparisonSummarySchema, type ComparisonSummary } from '../experiments/compare/summary-schema.js';
-import { canonicalJson } from '../experiments/json-file.js';
+import { canonicalJson } from '../core/json-file.js';
 import { holmAdjust, mean, pairedTTest, verdictOf } from '../experiments/statistics/index.js';
 
 export const gateNames = ['evidence-valid', 'identity', 'scenario-suite', 'primary-kpi', 'guardrail-kpis', 'guardrail-rules', 'guardrail-violations', 'fresh-evidence'] as const;

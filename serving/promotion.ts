@@ -14,9 +14,9 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { PricelabError } from '../env/errors.js';
+import { PricelabError } from '../core/errors.js';
 import { builtInScenarioFolder, loadScenario } from '../scenarios/load.js';
-import { readJsonFile } from '../experiments/json-file.js';
+import { readJsonFile } from '../core/json-file.js';
 import { ResultsStore } from '../experiments/store.js';
 import { readArtifact } from '../agents/artifact.js';
 import { checkPromotion, promotionPolicySchema, type PromotionDecision, type PromotionPolicy, type RecordedComparison, type ServingGuardrails } from './promotion-gates.js';

@@ -11,7 +11,7 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { ExpectedContent } from '../agents/artifact.js';
-import { PricelabError } from '../env/errors.js';
+import { PricelabError } from '../core/errors.js';
 import { registryPrefix } from '../experiments/compare/arms.js';
 import { databasePath, resultsHome } from '../experiments/store.js';
 import { PolicyRegistry, type PolicyVersion } from './registry.js';

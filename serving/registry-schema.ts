@@ -6,7 +6,7 @@
  * has vanished.
  */
 import type Database from 'better-sqlite3';
-import { PricelabError } from '../env/errors.js';
+import { PricelabError } from '../core/errors.js';
 import { entryHashOf, genesisHash, type AuditEntry } from './audit-chain.js';
 
 /** The newest registry schema; each number is a migration applied in order on open. */

@@ -29,7 +29,7 @@ import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { artifactFileBytes, fileNameProblems, manifestFileName, readArtifact, verifyArtifact, writeFilesInto, type ReadPolicyArtifact } from '../agents/artifact.js';
-import { PricelabError } from '../env/errors.js';
+import { PricelabError } from '../core/errors.js';
 import { databasePath, openHomeDatabase, resultsHome } from '../experiments/home-database.js';
 import { parseStoredJson } from '../experiments/stored-json.js';
 import { ServedPolicy } from './served-policy.js';

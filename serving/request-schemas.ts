@@ -11,7 +11,7 @@
  *   `maxProblemMessage` characters, and says how many more there were (`problemsOmitted`).
  */
 import { z } from 'zod';
-import type { Problem } from '../env/errors.js';
+import type { Problem } from '../core/errors.js';
 import { guardrailRules, guardrailsSchema } from '../agents/guardrails.js';
 import { aliasNames } from './registry.js';
 

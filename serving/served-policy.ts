@@ -15,7 +15,7 @@
 import { readArtifact, scenarioFileName, sha256, type ExpectedContent, type PolicyManifest, type ReadPolicyArtifact } from '../agents/artifact.js';
 import type { Agent, Explanation } from '../agents/agent.js';
 import { makeEnv } from '../env/env.js';
-import { PricelabError, type Problem } from '../env/errors.js';
+import { PricelabError, type Problem } from '../core/errors.js';
 import { builtInScenarioIds, loadScenario, parseScenario } from '../scenarios/load.js';
 import type { Scenario } from '../scenarios/schema.js';
 import { agentFor, restoredAgentFor } from '../experiments/setup.js';

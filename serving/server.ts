@@ -23,7 +23,7 @@
 import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z, type ZodError } from 'zod';
-import { PricelabError, type Problem } from '../env/errors.js';
+import { PricelabError, type Problem } from '../core/errors.js';
 import { authenticate, type TokenStore } from './auth.js';
 import type { ServingMetrics } from './metrics.js';
 import { openApiDocument, withoutKeys } from './openapi.js';

@@ -20,8 +20,8 @@
  * fallback `hold` (yesterday's price, snapped to the ladder), and a 50 ms budget.
  */
 import { z } from 'zod';
-import { PricelabError } from '../env/errors.js';
-import { readJsonFile } from '../experiments/json-file.js';
+import { PricelabError } from '../core/errors.js';
+import { readJsonFile } from '../core/json-file.js';
 import { guardrailsSchema } from '../agents/guardrails.js';
 import { aliasNames } from './registry.js';
 

@@ -16,8 +16,8 @@ import { defaultColumnMap, parseColumnMap } from '../../calibration/column-map.j
 import { endogeneitySummaryLines } from '../../calibration/endogeneity.js';
 import { invertedSharesSummaryLines } from '../../calibration/inverted-shares.js';
 import { checkReportPath, reportSummary, reportText, writeCalibrationReport } from '../../calibration/report.js';
-import { configError } from '../../env/errors.js';
-import { readJsonFile } from '../../experiments/json-file.js';
+import { configError } from '../../core/errors.js';
+import { readJsonFile } from '../../core/json-file.js';
 import { applyAggregateSegments, applyPanelSegments, readChoicePanel, selectLatentClasses, testSecondSegmentOfSales } from '../../calibration/segments.js';
 import type { CalibrationRecord } from '../../scenarios/calibration-record.js';
 import { validateScenario } from '../../scenarios/load.js';

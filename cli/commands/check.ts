@@ -1,7 +1,7 @@
 /** `pricelab check`: the env checker on scenarios (built-in ids or files); non-zero exit on any failure. */
 import type { Command } from 'commander';
 import { checkScenario, type CheckReport } from '../../env/checker.js';
-import { PricelabError, configError, formatProblems } from '../../env/errors.js';
+import { PricelabError, configError, formatProblems } from '../../core/errors.js';
 import { builtInScenarioIds, loadScenario } from '../../scenarios/load.js';
 import { exitCodes, positiveInteger, printJson, run } from '../output.js';
 

@@ -11,10 +11,10 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { guardrailsSchema, type Guardrails } from '../../agents/guardrails.js';
 import { historicalOptionsFor, readHistoricalPolicy } from '../../calibration/historical.js';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { compare, parseConfigOptions, splitArmList, type ComparisonSummary } from '../../experiments/compare.js';
 import { kpiDefinitions } from '../../experiments/compare/kpis.js';
-import { readJsonFile } from '../../experiments/json-file.js';
+import { readJsonFile } from '../../core/json-file.js';
 import { formatterFor } from '../../experiments/report/format.js';
 import { writeReport } from '../../experiments/report/write.js';
 import { ResultsStore } from '../../experiments/store.js';

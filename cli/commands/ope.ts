@@ -8,7 +8,7 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { buildMarketModel } from '../../env/model.js';
 import { makeEnv } from '../../env/env.js';
 import { policySpecs } from '../../agents/policy-spec.js';

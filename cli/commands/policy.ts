@@ -6,9 +6,9 @@
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { resultsHome } from '../../experiments/store.js';
-import { readJsonFile } from '../../experiments/json-file.js';
+import { readJsonFile } from '../../core/json-file.js';
 import { createToken, defaultTokenFile } from '../../serving/auth.js';
 import { gatesFor, parsePromotionPolicy, promote, readEvidenceFiles } from '../../serving/promotion.js';
 import { loadServingConfig } from '../../serving/serving-config.js';

@@ -7,7 +7,7 @@
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError, type Command } from 'commander';
 import { calvanoConfigSchema, type CalvanoConfigInput, type CalvanoSessionResult } from '../../agents/calvano.js';
-import { PricelabError, configError } from '../../env/errors.js';
+import { PricelabError, configError } from '../../core/errors.js';
 import { reproduceCalvano, type CalvanoSummary } from '../../experiments/reproduce-calvano.js';
 import { integer, positiveInteger, printJson, run, table } from '../output.js';
 

@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { PricelabError, configError } from '../../env/errors.js';
+import { PricelabError, configError } from '../../core/errors.js';
 import { ResultsStore, databasePath, resultsHome, type EvaluationCurvePoint, type RunRow, type RunStatus } from '../../experiments/store.js';
 import { lineChart } from '../text-chart.js';
 import { formatNumber, printJson, run, table } from '../output.js';

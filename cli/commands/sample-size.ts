@@ -6,7 +6,7 @@
  * power.t.test (experiments/statistics/power.ts; formulas in docs/statistics.md).
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import { configError } from '../../env/errors.js';
+import { configError } from '../../core/errors.js';
 import { minimumDetectableEffect, powerOfTTest, sampleSize } from '../../experiments/statistics/index.js';
 import { formatNumber, positiveInteger, printJson, run } from '../output.js';
 

@@ -12,14 +12,14 @@
  */
 import type { Command } from 'commander';
 import { resultsHome } from '../../experiments/store.js';
-import { readJsonFile } from '../../experiments/json-file.js';
+import { readJsonFile } from '../../core/json-file.js';
 import { defaultTokenFile, loadTokens } from '../../serving/auth.js';
 import { ServingMetrics } from '../../serving/metrics.js';
 import { PricingService } from '../../serving/pricing-service.js';
 import { PolicyRegistry } from '../../serving/registry.js';
 import { createApp, listen } from '../../serving/server.js';
 import { loadServingConfig } from '../../serving/serving-config.js';
-import { PricelabError, type ErrorKind } from '../../env/errors.js';
+import { PricelabError, type ErrorKind } from '../../core/errors.js';
 import type { PolicyStatus } from '../../serving/pricing-service.js';
 import { integer, run } from '../output.js';
 

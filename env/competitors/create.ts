@@ -6,7 +6,7 @@
  * refused with a config error naming the field.
  */
 import type { Strategy } from '../../scenarios/schema.js';
-import { configError } from '../errors.js';
+import { configError } from '../../core/errors.js';
 import { BestResponseStrategy } from './best-response.js';
 import { FixedStrategy } from './fixed.js';
 import { MatchStrategy } from './match.js';

@@ -23,7 +23,7 @@
  * caller's array is never written; the scratch array and the context object are reused, so
  * strategies must not keep them.
  */
-import { configError, type Problem } from '../errors.js';
+import { configError, type Problem } from '../../core/errors.js';
 import type { PricingStrategy } from './strategy.js';
 
 /** No posted price is ever below this, currency units. */

@@ -22,7 +22,7 @@
  * Textbook demand (linear, constant elasticity, exponential): one mean per day from the
  * formula, one uniform per day.
  */
-import { RandomStream, uniformToKey, derivedUniform } from '../random.js';
+import { RandomStream, uniformToKey, derivedUniform } from '../../core/random.js';
 import { poissonFromUniform } from '../sampling.js';
 import { fastExp } from '../fast-exp.js';
 import type { MarketModel, SegmentModel } from '../model.js';

@@ -14,9 +14,9 @@
  * the group's returned units are Binomial(units sold to the group, p) (its segments share
  * p, and a sum of binomials with a common p is one binomial: exact). Each returned unit's
  * lag and resellability come from one uniform derived by hashing the day's first group
- * uniform that returned units (env/random.ts: the stream position stays fixed).
+ * uniform that returned units (core/random.ts: the stream position stays fixed).
  */
-import { RandomStream, derivedUniform, uniformToKey } from '../random.js';
+import { RandomStream, derivedUniform, uniformToKey } from '../../core/random.js';
 import { binomialFromUniform, sigmoid } from '../sampling.js';
 import { ReturnLagSampler } from '../return-lags.js';
 import type { MarketModel } from '../model.js';

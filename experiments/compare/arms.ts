@@ -23,10 +23,10 @@ import { parsePolicySpec, policySpecs } from '../../agents/policy-spec.js';
 import type { HistoricalConfig } from '../../agents/historical.js';
 import { agentDefinitions } from '../../agents/registry.js';
 import type { TimeLimit } from '../../env/env.js';
-import { PricelabError, configError, type Problem } from '../../env/errors.js';
+import { PricelabError, configError, type Problem } from '../../core/errors.js';
 import type { MarketModel } from '../../env/model.js';
 import { agentFor, restoredAgentFor } from '../setup.js';
-import { readJsonFile } from '../json-file.js';
+import { readJsonFile } from '../../core/json-file.js';
 
 export type ArmSource = 'rule' | 'agent' | 'artifact';
 

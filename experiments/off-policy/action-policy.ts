@@ -6,7 +6,7 @@
  * (1 - epsilon) pi(a | x) + epsilon / K, the epsilon-greedy logging policy around a rule.
  */
 import type { TimeLimit } from '../../env/env.js';
-import { configError } from '../../env/errors.js';
+import { configError } from '../../core/errors.js';
 import { armAgent } from '../online/arm-policy.js';
 
 export interface ActionPolicy {

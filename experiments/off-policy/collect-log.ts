@@ -8,7 +8,7 @@
  */
 import { makeEnv } from '../../env/env.js';
 import type { MarketModel } from '../../env/model.js';
-import { RandomStream } from '../../env/random.js';
+import { RandomStream } from '../../core/random.js';
 import type { ActionPolicy } from './action-policy.js';
 import { sampleAction } from './action-policy.js';
 import type { DecisionRecord } from './log-record.js';

@@ -17,7 +17,7 @@
  * effective sample size (sum w)^2 / sum w^2.
  */
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
-import { configError } from '../../env/errors.js';
+import { configError } from '../../core/errors.js';
 import type { ActionPolicy } from './action-policy.js';
 import { crossFittedRewardModel, type RewardModelOptions } from './reward-model.js';
 

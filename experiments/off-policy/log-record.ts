@@ -14,7 +14,7 @@
  * parseDecisionLog checks every line and lists every problem with its line number (1-based).
  */
 import { z } from 'zod';
-import { PricelabError, type Problem } from '../../env/errors.js';
+import { PricelabError, type Problem } from '../../core/errors.js';
 
 export const decisionRecordSchema = z.strictObject({
   scenario: z.string().min(1).describe('scenario id the decision was taken in'),

@@ -17,7 +17,7 @@
  * from the data it corrects): decisions are split into `folds` folds by index (i mod folds),
  * and each fold's predictions come from a model fitted on the other folds.
  */
-import { loadMathjs } from '../../env/mathjs-on-demand.js';
+import { loadMathjs } from '../../core/mathjs-on-demand.js';
 
 export interface RewardModelOptions {
   /** Ridge penalty lambda (default 1; contexts are normalised features of order 1). */

@@ -17,7 +17,7 @@
  */
 import { makeEnv } from '../../env/env.js';
 import type { MarketModel } from '../../env/model.js';
-import { RandomStream } from '../../env/random.js';
+import { RandomStream } from '../../core/random.js';
 import { carryOverMechanisms } from '../online/carry-over.js';
 import { sampleAction, type ActionPolicy } from './action-policy.js';
 import { contextVector } from './collect-log.js';

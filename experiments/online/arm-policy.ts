@@ -5,7 +5,7 @@
  * with build their arms here, so "policy A" means the same agent everywhere.
  */
 import type { TimeLimit } from '../../env/env.js';
-import { configError } from '../../env/errors.js';
+import { configError } from '../../core/errors.js';
 import type { Agent } from '../../agents/agent.js';
 import { parsePolicySpec } from '../../agents/policy-spec.js';
 import { agentDefinition } from '../../agents/registry.js';

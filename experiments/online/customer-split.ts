@@ -30,7 +30,7 @@
  */
 import { buildMarketModel, type MarketModel } from '../../env/model.js';
 import { makeEnv } from '../../env/env.js';
-import { configError } from '../../env/errors.js';
+import { configError } from '../../core/errors.js';
 import { MultiFirmMarket } from '../../env/multi-firm.js';
 import { ObservationWriter, type ObservationFeature } from '../../env/observation.js';
 import type { Scenario } from '../../scenarios/schema.js';

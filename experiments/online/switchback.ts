@@ -16,9 +16,9 @@
  * A trailing incomplete pair is not used. Assignment draws from RandomStream(seed, 'switchback').
  */
 import { makeEnv } from '../../env/env.js';
-import { configError } from '../../env/errors.js';
+import { configError } from '../../core/errors.js';
 import type { MarketModel } from '../../env/model.js';
-import { RandomStream } from '../../env/random.js';
+import { RandomStream } from '../../core/random.js';
 import { alwaysValidInterval, oneSampleTTest } from '../statistics/index.js';
 import { armAgent, type ArmName, type ArmSpecs } from './arm-policy.js';
 import { meanOf, runDays } from './daily-run.js';

@@ -19,8 +19,8 @@
 import quantile from '@stdlib/stats-base-dists-normal-quantile';
 import { buildMarketModel, type MarketModel } from '../../env/model.js';
 import { makeEnv } from '../../env/env.js';
-import { configError } from '../../env/errors.js';
-import { RandomStream } from '../../env/random.js';
+import { configError } from '../../core/errors.js';
+import { RandomStream } from '../../core/random.js';
 import type { Scenario } from '../../scenarios/schema.js';
 import { alwaysValidInterval, welchTTest } from '../statistics/index.js';
 import { armAgent, type ArmName, type ArmSpecs } from './arm-policy.js';

@@ -5,8 +5,9 @@
  * file renamed into place), the PNG folder first, so a failure never leaves a page that
  * points at half-written charts.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
+import { writeFileAtomically } from '../../core/atomic-write.js';
 import type { TrajectoryDay } from '../compare/run.js';
 import type { ComparisonSummary } from '../compare/summary-schema.js';
 import { comparisonCharts, omittedCharts } from './charts.js';
@@ -37,17 +38,10 @@ export async function writeReport(htmlPath: string, summary: ComparisonSummary, 
     const rendered = await renderSvg(chart.spec);
     warnings.push(...rendered.warnings.map((warning) => `${chart.name}: ${warning}`));
     const png = join(folder, `${chart.name}.png`);
-    writeAtomically(png, svgToPng(rendered.svg));
+    writeFileAtomically(png, svgToPng(rendered.svg));
     pngs.push(png);
     pageCharts.push({ name: chart.name, title: chart.title, caption: chart.caption, notes: chart.notes, svg: rendered.svg, spec: chart.spec });
   }
-  writeAtomically(html, reportPage(summary, pageCharts, omittedCharts(summary)));
+  writeFileAtomically(html, reportPage(summary, pageCharts, omittedCharts(summary)));
   return { html, pngs, warnings };
-}
-
-/** Writes `path` whole or not at all: a temporary file beside it, renamed into place. */
-export function writeAtomically(path: string, contents: string | Uint8Array): void {
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, contents);
-  renameSync(temporary, path);
 }

@@ -21,7 +21,7 @@
  */
 import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
-import { RandomStream } from '../../env/random.js';
+import { RandomStream } from '../../core/random.js';
 import { openUnitProblems, refuse, sampleProblems } from './validate.js';
 
 export interface BootstrapInterval {

@@ -20,7 +20,7 @@
  */
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 import jstat from 'jstat';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { openUnitProblems, positiveProblems, refuse } from './validate.js';
 
 export interface PowerOptions {

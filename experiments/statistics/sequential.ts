@@ -57,7 +57,7 @@
  * is for the report, once the seeds are all in.
  */
 import { openUnitProblems, positiveProblems, refuse, sampleProblems } from './validate.js';
-import type { Problem } from '../../env/errors.js';
+import type { Problem } from '../../core/errors.js';
 
 export interface AlwaysValidInterval {
   /** Mean of the differences so far. */

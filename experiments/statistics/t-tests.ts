@@ -17,7 +17,7 @@
  */
 import tCdf from '@stdlib/stats-base-dists-t-cdf';
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { mean, sampleVariance } from './moments.js';
 import { openUnitProblems, refuse, sampleProblems } from './validate.js';
 

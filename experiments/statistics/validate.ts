@@ -3,7 +3,7 @@
  * PricelabError (kind 'config') whose problems name the argument, what was expected and
  * what was found, so a caller fixes every problem in one pass.
  */
-import { PricelabError, type Problem } from '../../env/errors.js';
+import { PricelabError, type Problem } from '../../core/errors.js';
 
 /** Problems with a sample: too short, or holding a value that is not a finite number. */
 export function sampleProblems(name: string, values: readonly number[], minimumLength: number): Problem[] {

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { hostileFileNames } from '../fixtures/policy-artifact.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { artifactFileNameProblem, buildArtifact, embeddedScenarioOf, readArtifact, sha256, verifyArtifact, writeArtifact } from '../../agents/artifact.js';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { makeEnv } from '../../env/env.js';
 import { buildMarketModel } from '../../env/model.js';
 import { buildObservationFeatures } from '../../env/observation.js';

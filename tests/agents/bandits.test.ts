@@ -14,7 +14,7 @@ import { linUcbDefinition, type LinUcbAgent } from '../../agents/linucb.js';
 import { thompsonDefinition } from '../../agents/thompson.js';
 import { ucb1Definition } from '../../agents/ucb1.js';
 import { makeEnv, type TimeLimit } from '../../env/env.js';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { box, discrete } from '../../env/spaces.js';
 import { linearOptimalPrice } from '../../env/textbook.js';
 import { loadScenario, validateScenario } from '../../scenarios/load.js';

@@ -15,9 +15,9 @@ import {
   type CalvanoSessionResult,
   type ResolvedCalvanoConfig,
 } from '../../agents/calvano.js';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { buildMarketModel } from '../../env/model.js';
-import { RandomStream } from '../../env/random.js';
+import { RandomStream } from '../../core/random.js';
 import { LogitStageGame } from '../../env/stage-game.js';
 import { loadCalvanoConfig, reproduceCalvano, summariseCalvano } from '../../experiments/reproduce-calvano.js';
 import { loadScenario } from '../../scenarios/load.js';

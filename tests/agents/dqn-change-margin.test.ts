@@ -10,7 +10,7 @@ import type { AgentContext } from '../../agents/agent.js';
 import { adjustedValues, chooseWithMargin, previousLadderIndex, previousPriceReader } from '../../agents/change-margin.js';
 import { type DqnAgent, type DqnConfig, dqnConfigSchema, dqnDefinition, restoreDqn } from '../../agents/dqn.js';
 import { loadTensorflow } from '../../agents/tf-backend.js';
-import { RandomStream } from '../../env/random.js';
+import { RandomStream } from '../../core/random.js';
 import { box, discrete } from '../../env/spaces.js';
 
 beforeAll(async () => {

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { AgentCheckpoint, AgentContext } from '../../agents/agent.js';
 import { type DqnAgent, type DqnConfig, dqnConfigSchema, dqnDefinition } from '../../agents/dqn.js';
 import { loadTensorflow, type TensorflowModule } from '../../agents/tf-backend.js';
-import { RandomStream } from '../../env/random.js';
+import { RandomStream } from '../../core/random.js';
 import { box, discrete } from '../../env/spaces.js';
 
 let tf: TensorflowModule;

@@ -16,7 +16,7 @@ import { NStepAccumulator, ReplayBuffer, type ReplayBatch } from '../../agents/r
 import { activeBackend, loadTensorflow, type TensorflowModule } from '../../agents/tf-backend.js';
 import { makeEnv } from '../../env/env.js';
 import { buildMarketModel } from '../../env/model.js';
-import { RandomStream } from '../../env/random.js';
+import { RandomStream } from '../../core/random.js';
 import { box, discrete } from '../../env/spaces.js';
 import { evaluate, train } from '../../experiments/train.js';
 import { createAgent as createAgentOfKind, restoreAgent } from '../../agents/registry.js';

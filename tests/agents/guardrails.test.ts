@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { allowedPrices, applyGuardrails, guardrailLadderProblems, guardrailRules, guardrailsSchema, type Guardrails, type PricingContext } from '../../agents/guardrails.js';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 
 const ladder = [9.99, 12.99, 14.99, 17.99, 19.99, 24.99, 29.99];
 

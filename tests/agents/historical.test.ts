@@ -14,7 +14,7 @@ import { changeIndexOnDay, historicalConfigSchema, type HistoricalConfig } from 
 import { parsePolicySpec } from '../../agents/policy-spec.js';
 import { historicalOptionsFor, parseHistoricalSpec, readHistoricalPolicy } from '../../calibration/historical.js';
 import { makeEnv } from '../../env/env.js';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { buildMarketModel } from '../../env/model.js';
 import { armNameOf, armSpecOf, splitArmList } from '../../experiments/compare/arms.js';
 import { agentFor, restoredAgentFor } from '../../experiments/setup.js';

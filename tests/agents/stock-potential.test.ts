@@ -9,7 +9,7 @@ import type { AgentContext } from '../../agents/agent.js';
 import { type DqnAgent, type DqnConfig, dqnConfigSchema, dqnDefinition } from '../../agents/dqn.js';
 import { stockPotential } from '../../agents/stock-potential.js';
 import { loadTensorflow } from '../../agents/tf-backend.js';
-import { RandomStream } from '../../env/random.js';
+import { RandomStream } from '../../core/random.js';
 import { box, discrete } from '../../env/spaces.js';
 
 beforeAll(async () => {

@@ -13,7 +13,7 @@ import { parseColumnMap } from '../../calibration/column-map.js';
 import { readSales, releaseSales } from '../../calibration/reader.js';
 import { salesBlocks } from '../../calibration/sales-blocks.js';
 import { logitShare } from '../../calibration/logit-poisson.js';
-import { RandomStream } from '../../env/random.js';
+import { RandomStream } from '../../core/random.js';
 import { poissonFromUniform } from '../../env/sampling.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'pricelab-blocks-'));

@@ -20,7 +20,7 @@ import { readSales } from '../../calibration/reader.js';
 import { buildCalendar } from '../../env/calendar.js';
 import { checkScenario } from '../../env/checker.js';
 import { applyFestivalsToRates, buildFestivalCalendar } from '../../env/festivals.js';
-import { RandomStream } from '../../env/random.js';
+import { RandomStream } from '../../core/random.js';
 import { poissonFromUniform } from '../../env/sampling.js';
 import { validateScenario } from '../../scenarios/load.js';
 import type { Festival, Scenario } from '../../scenarios/schema.js';

@@ -18,7 +18,7 @@ import { competitorKinds, competitorSummaryLines, fitCompetitorStrategies, fitRi
 import { readSales, type SalesData } from '../../calibration/reader.js';
 import { createStrategy } from '../../env/competitors/create.js';
 import type { PricingStrategy } from '../../env/competitors/strategy.js';
-import { createStream } from '../../env/random.js';
+import { createStream } from '../../core/random.js';
 import { normalFromUniforms } from '../../env/sampling.js';
 import { LogitStageGame } from '../../env/stage-game.js';
 import { strategySchema, type Strategy } from '../../scenarios/schema.js';

@@ -6,7 +6,7 @@
  * analyst does not see. Endogenous prices: the shop sets p_t = 3 + cost_t + 1.2 xi_t + eta_t
  * (it raises prices on good days; eta_t ~ N(0, 0.3^2) is its own noise); cost_t ~ U(2, 4) is
  * logged. Exogenous prices: p_t = 3 + cost_t + eta'_t with the same spread, eta' independent
- * of xi. Units ~ Poisson(M s_t). Uniforms from seeded streams (env/random.ts).
+ * of xi. Units ~ Poisson(M s_t). Uniforms from seeded streams (core/random.ts).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,7 +31,7 @@ import {
 import { estimateInvertedShares, invertedShare, invertedSharesSummaryLines } from '../../calibration/inverted-shares.js';
 import { fitLogitNegativeBinomial, fitLogitPoisson, type LogitPoissonData } from '../../calibration/logit-poisson.js';
 import { readSales } from '../../calibration/reader.js';
-import { RandomStream } from '../../env/random.js';
+import { RandomStream } from '../../core/random.js';
 import { normalFromUniforms, poissonFromUniform } from '../../env/sampling.js';
 
 const truth = { quality: 2.5, priceSensitivity: 0.5 };

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fitLogitNegativeBinomial, fitLogitPoisson, logitShare, type LogitPoissonData } from '../../calibration/logit-poisson.js';
-import { RandomStream } from '../../env/random.js';
+import { RandomStream } from '../../core/random.js';
 import { poissonFromUniform } from '../../env/sampling.js';
 
 const logit = (share: number) => Math.log(share / (1 - share));

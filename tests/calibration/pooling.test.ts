@@ -20,7 +20,7 @@ import { parseColumnMap } from '../../calibration/column-map.js';
 import { fitLogitNegativeBinomial, fitLogitPoisson } from '../../calibration/logit-poisson.js';
 import { readSales } from '../../calibration/reader.js';
 import { applyPooling, fitSecondLevel, fitStore, poolingOptionsFromFlags, poolingRecord, poolStores, readStoreAttributes, shrink, type PoolingSales, type StoreAttributes } from '../../calibration/pooling.js';
-import { RandomStream } from '../../env/random.js';
+import { RandomStream } from '../../core/random.js';
 import { normalFromUniforms, poissonFromUniform } from '../../env/sampling.js';
 import { validateScenario } from '../../scenarios/load.js';
 

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { calibrateFile } from '../../calibration/calibrate.js';
 import { defaultColumnMap, parseColumnMap } from '../../calibration/column-map.js';
 import { readSales } from '../../calibration/reader.js';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'pricelab-reader-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));

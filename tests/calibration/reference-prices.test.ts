@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildMarketModel } from '../../env/model.js';
 import { MarketSimulation } from '../../env/market.js';
-import { RandomStream } from '../../env/random.js';
+import { RandomStream } from '../../core/random.js';
 import { logitShare, type LogitPoissonData } from '../../calibration/logit-poisson.js';
 import { applyReferencePrices, chiSquareUpperTail, estimateReferencePrices, referencePriceSeries } from '../../calibration/reference-prices.js';
 import type { CalibrationRecord } from '../../scenarios/calibration-record.js';

@@ -15,7 +15,7 @@ import { calibrateFile, type CalibrationResult } from '../../calibration/calibra
 import { parseColumnMap } from '../../calibration/column-map.js';
 import { logitShare, waldZ95 } from '../../calibration/logit-poisson.js';
 import { checkReportPath, competitorColumns, fittedMeans, pearsonResiduals, posteriorPredictiveCheck, priceResponse, reportChartNames, writeCalibrationReport, type ReportFigures, type WrittenCalibrationReport } from '../../calibration/report.js';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { validateScenario } from '../../scenarios/load.js';
 import type { Scenario } from '../../scenarios/schema.js';
 import { oneSegmentScenario, simulateSalesLog } from './simulated-log.js';

@@ -20,7 +20,7 @@ import { parseColumnMap } from '../../calibration/column-map.js';
 import { fitReturns, returnsSeries } from '../../calibration/returns.js';
 import { MarketSimulation } from '../../env/market.js';
 import { buildMarketModel } from '../../env/model.js';
-import { RandomStream } from '../../env/random.js';
+import { RandomStream } from '../../core/random.js';
 import { returnLagDistribution } from '../../env/return-lags.js';
 import { validateScenario } from '../../scenarios/load.js';
 import type { Scenario } from '../../scenarios/schema.js';

@@ -8,7 +8,7 @@
  */
 import { buildMarketModel } from '../../env/model.js';
 import { MarketSimulation } from '../../env/market.js';
-import { RandomStream } from '../../env/random.js';
+import { RandomStream } from '../../core/random.js';
 import { loadScenario } from '../../scenarios/load.js';
 import type { Scenario } from '../../scenarios/schema.js';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { OracleReport } from '../../env/benchmarks.js';
 import { cli, ensureBuilt, root, type CliResult } from '../fixtures/cli.js';
-import { nearestNames } from '../../env/suggest.js';
+import { nearestNames } from '../../core/suggest.js';
 import { progressBar, quietSeconds, statusLine, type ProgressOutput } from '../../cli/progress.js';
 
 /** Invocations shared by several tests run once (the CLI is deterministic for these arguments). */

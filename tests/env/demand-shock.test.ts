@@ -3,10 +3,10 @@ import gammainc from '@stdlib/math-base-special-gammainc';
 import negativeBinomialCdf from '@stdlib/stats-base-dists-negative-binomial-cdf';
 import { buildMarketModel } from '../../env/model.js';
 import { MarketSimulation } from '../../env/market.js';
-import { RandomStream } from '../../env/random.js';
+import { RandomStream } from '../../core/random.js';
 import { gammaFromStream } from '../../env/demand-shock.js';
 import { builtInScenarioIds, loadScenario, validateScenario } from '../../scenarios/load.js';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import type { ScenarioInput } from '../../scenarios/schema.js';
 
 /** One logit segment, no calendar effects: the day's mean is the same every day at a fixed price. */

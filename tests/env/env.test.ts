@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkScenario } from '../../env/checker.js';
 import { makeEnv } from '../../env/env.js';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { buildMarketModel } from '../../env/model.js';
 import { VectorEnv } from '../../env/vector-env.js';
 import { builtInScenarioIds, loadScenario } from '../../scenarios/load.js';
@@ -170,7 +170,7 @@ describe('vector env final observations', () => {
   it('keeps the last observation of an episode that just ended (Gymnasium final_observation)', async () => {
     const { ObservationWriter } = await import('../../env/observation.js');
     const { MarketSimulation } = await import('../../env/market.js');
-    const { episodeSeed } = await import('../../env/random.js');
+    const { episodeSeed } = await import('../../core/seeds.js');
     const model = buildMarketModel(loadScenario('markdown-gvr-v1').scenario);
     const env = new VectorEnv(model, { count: 1, seed: 3 });
     env.reset();

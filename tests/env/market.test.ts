@@ -4,7 +4,7 @@ import { makeEnv, rewardFromTerms, type StepInfo } from '../../env/env.js';
 import { buildMarketModel } from '../../env/model.js';
 import { MultiFirmMarket } from '../../env/multi-firm.js';
 import { MarketSimulation } from '../../env/market.js';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { linearOptimalPrice, constantElasticityOptimalPrice } from '../../env/textbook.js';
 import { builtInScenarioIds, loadScenario, validateScenario } from '../../scenarios/load.js';
 import type { Scenario, ScenarioInput } from '../../scenarios/schema.js';

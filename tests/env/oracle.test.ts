@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { gallegoVanRyzinValue, solveExponentialContinuous, solveFiniteStockDp } from '../../env/oracle.js';
 import type { FiniteStockProblem } from '../../env/oracle.js';
 

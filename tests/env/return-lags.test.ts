@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RandomStream, derivedUniform, uniformToKey } from '../../env/random.js';
+import { RandomStream, derivedUniform, uniformToKey } from '../../core/random.js';
 import { ReturnLagSampler, returnLagDistribution } from '../../env/return-lags.js';
 
 /** The 0.999 quantile of chi-square with `df` degrees of freedom (Wilson-Hilferty; z = 3.0902). */

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import seedrandom from 'seedrandom';
 import { describe, expect, it } from 'vitest';
-import { RandomStream, createStream, derivedUniform } from '../../env/random.js';
+import { RandomStream, createStream, derivedUniform } from '../../core/random.js';
 import { binomialFromUniform, poissonFromUniform } from '../../env/sampling.js';
 import gammaln from '@stdlib/math-base-special-gammaln';
 
@@ -19,7 +19,7 @@ function moments(sample: (uniform: number) => number, points = 20_000) {
 }
 
 /**
- * Uniforms as the seeded streams make them: whole multiples of 2^-32 (env/random.ts), zero
+ * Uniforms as the seeded streams make them: whole multiples of 2^-32 (core/random.ts), zero
  * included. (A double near 1e-182 is no stream's output: there the lower tail's pmf
  * underflows and the search regime cannot climb back; see the card of env/sampling.ts.)
  */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { LogitStageGame } from '../../env/stage-game.js';
 import type { StageGameConfig, StageGameFirm, StageGameSegment } from '../../env/stage-game.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import {
   constantElasticityDemand,
   constantElasticityOptimalPrice,

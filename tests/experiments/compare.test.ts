@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildArtifact, embeddedScenarioOf, writeArtifact } from '../../agents/artifact.js';
 import { makeEnv } from '../../env/env.js';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { buildMarketModel } from '../../env/model.js';
 import { buildObservationFeatures } from '../../env/observation.js';
 import { compare, comparisonSchemaVersion, comparisonSummarySchema, type ComparisonSummary } from '../../experiments/compare.js';

@@ -10,7 +10,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ladderDiscretisation, runCompetition, type CompetitionResult } from '../../experiments/competition.js';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { FirmView } from '../../env/firm-view.js';
 import { MarketSimulation } from '../../env/market.js';
 import { buildMarketModel } from '../../env/model.js';

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { experimentBounds, loadExperimentFile, planExperiment } from '../../experiments/experiment-file.js';
 import { execFile } from 'node:child_process';
 import { ensureBuilt, main, root, type CliResult } from '../fixtures/cli.js';

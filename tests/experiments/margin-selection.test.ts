@@ -9,7 +9,7 @@ import { withChangeMargin } from '../../agents/dqn.js';
 import { createAgent, restoreAgent } from '../../agents/registry.js';
 import { loadTensorflow } from '../../agents/tf-backend.js';
 import { makeEnv } from '../../env/env.js';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { buildMarketModel } from '../../env/model.js';
 import { chooseChangeMargin } from '../../experiments/margin-selection.js';
 import { mean } from '../../experiments/statistics/moments.js';

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ResultsStore, databasePath, resultsHome, schemaVersion, storeFileError, type RunDefinition } from '../../experiments/store.js';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { checkpointFormat, readCheckpoint, writeCheckpoint } from '../../experiments/checkpoint.js';
 import { cliWith, ensureBuilt } from '../fixtures/cli.js';
 

@@ -14,7 +14,7 @@ import { VectorEnv } from '../../env/vector-env.js';
 import { evaluate } from '../../experiments/evaluate.js';
 import { EvaluationCallback } from '../../experiments/evaluation-callback.js';
 import { OneMarket } from '../../experiments/one-market.js';
-import { evaluationSeed } from '../../experiments/seeds.js';
+import { evaluationSeed } from '../../core/seeds.js';
 import { train } from '../../experiments/train.js';
 import { CallbackList, type TrainingCallback, type TrainingLoop } from '../../experiments/training-callback.js';
 import { runTrainingLoop } from '../../experiments/training-loop.js';

@@ -8,7 +8,7 @@ import type { Agent, Transition } from '../../agents/agent.js';
 import { agentContextOf } from '../../agents/agent.js';
 import { createAgent, restoreAgent } from '../../agents/registry.js';
 import { makeEnv } from '../../env/env.js';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import type { EpisodeKpis } from '../../env/kpis.js';
 import { buildMarketModel } from '../../env/model.js';
 import { VectorEnv } from '../../env/vector-env.js';

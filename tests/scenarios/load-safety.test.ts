@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { builtInScenarioFolder, jsonSyntaxErrorAt, loadScenario, maxScenarioFileBytes, readRegularFile } from '../../scenarios/load.js';
 
 let folder: string;

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PricelabError, formatPath, type Problem } from '../../env/errors.js';
+import { PricelabError, formatPath, type Problem } from '../../core/errors.js';
 import { cli, ensureBuilt, root } from '../fixtures/cli.js';
 import { builtInScenarioIds, loadScenario, parseScenario, validateScenario } from '../../scenarios/load.js';
 

@@ -9,7 +9,7 @@ import { allowedWorsening, defaultGuardrailMargins } from '../../serving/promoti
 import { defaultGatesFile, parsePromotionPolicy, promote, type PromotionRequest } from '../../serving/promotion.js';
 import { PolicyRegistry } from '../../serving/registry.js';
 import { parseServingConfig } from '../../serving/serving-config.js';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { trainedPolicyArtifact } from '../fixtures/policy-artifact.js';
 import { postJson, startEndpoint, testToken } from '../fixtures/serving.js';
 

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactFileNameProblem, sha256 } from '../../agents/artifact.js';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { databasePath } from '../../experiments/store.js';
 import { PolicyRegistry, parsePolicyReference } from '../../serving/registry.js';
 import { ServedPolicy } from '../../serving/served-policy.js';

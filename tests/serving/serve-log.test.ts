@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { servingLine } from '../../cli/commands/serve.js';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { describeError } from '../../serving/pricing-service.js';
 
 const url = 'http://127.0.0.1:8080';

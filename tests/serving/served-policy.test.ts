@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArtifact, sha256, writeArtifact } from '../../agents/artifact.js';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import type { Agent } from '../../agents/agent.js';
 import type { TimeLimit } from '../../env/env.js';
 import { trainedPolicyArtifact } from '../fixtures/policy-artifact.js';

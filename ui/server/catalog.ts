@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import express, { type Request, type Response } from 'express';
 import { buildMarketModel } from '../../env/model.js';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { builtInScenarioIds, loadScenario } from '../../scenarios/load.js';
 import { folderScenarios, loadSessionScenario, registeredScenarios, type DashboardFolders } from './sources.js';
 import { ResultsStore } from '../../experiments/store.js';

@@ -7,7 +7,7 @@
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { isLoopbackHost } from './access.js';
 import { startDashboard, type DashboardOptions, type DashboardServer } from './app.js';
 

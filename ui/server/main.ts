@@ -7,7 +7,7 @@
  * message that says what to do.
  */
 import { parseArgs } from 'node:util';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import { exitCodes, reportError } from '../../cli/output.js';
 import { defaultHost, defaultPort, launchDashboard, launchOptionHelp } from './launch.js';
 

@@ -20,7 +20,7 @@
  * a cell's value, the header or a server path.
  */
 import type { TimeLimit } from '../../env/env.js';
-import { PricelabError, configError } from '../../env/errors.js';
+import { PricelabError, configError } from '../../core/errors.js';
 import type { Agent, Explanation } from '../../agents/agent.js';
 import type { Guardrails } from '../../agents/guardrails.js';
 import { parsePolicySpec } from '../../agents/policy-spec.js';

@@ -1,6 +1,6 @@
 /** Any error as the dashboard's `problem` event: a PricelabError keeps its problems; a zod error lists its issues by path. */
 import type { z } from 'zod';
-import { PricelabError } from '../../env/errors.js';
+import { PricelabError } from '../../core/errors.js';
 import type { ProblemEvent } from '../shared/events.js';
 
 export function problemOf(event: string, error: unknown): ProblemEvent {

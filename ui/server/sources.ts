@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, realpathSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { scenarioFileName } from '../../agents/artifact.js';
-import { PricelabError, configError } from '../../env/errors.js';
+import { PricelabError, configError } from '../../core/errors.js';
 import { builtInScenarioIds, isBuiltInScenarioId, loadScenario, maxScenarioFileBytes, parseScenario, readRegularFile, type LoadedScenario } from '../../scenarios/load.js';
 import type { PolicyRegistry } from '../../serving/registry.js';
 import type { Scenario } from '../../scenarios/schema.js';

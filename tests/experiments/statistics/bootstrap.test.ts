@@ -8,7 +8,7 @@
  * the true mean about 95% of the time (BCa is second-order accurate; Efron 1987, JASA 82).
  */
 import { describe, expect, it } from 'vitest';
-import { PricelabError } from '../../../env/errors.js';
+import { PricelabError } from '../../../core/errors.js';
 import { bootstrapBca, interquartileMean, jackknifeAcceleration, mean } from '../../../experiments/statistics/index.js';
 import { exponentialDraws } from './normal-draws.js';
 

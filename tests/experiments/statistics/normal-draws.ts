@@ -1,5 +1,5 @@
 /** Seeded standard normal and exponential draws for the simulation tests (Box-Muller on a RandomStream). */
-import { RandomStream } from '../../../env/random.js';
+import { RandomStream } from '../../../core/random.js';
 
 export function normalDraws(seed: number, count: number, component = 'test-normal'): number[] {
   const stream = new RandomStream(seed, component);

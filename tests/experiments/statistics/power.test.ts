@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PricelabError } from '../../../env/errors.js';
+import { PricelabError } from '../../../core/errors.js';
 import { minimumDetectableEffect, powerOfTTest, sampleSize } from '../../../experiments/statistics/index.js';
 
 describe('power of the t-test', () => {

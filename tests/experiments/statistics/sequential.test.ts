@@ -12,7 +12,7 @@
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PricelabError } from '../../../env/errors.js';
+import { PricelabError } from '../../../core/errors.js';
 import { alwaysValidInterval, alwaysValidPValue, ConfidenceSequence, oneSampleTTest } from '../../../experiments/statistics/index.js';
 import { mixingVarianceFor, unitBoundary } from '../../../experiments/statistics/sequential.js';
 import { exponentialDraws, normalDraws } from './normal-draws.js';

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PricelabError } from '../../../env/errors.js';
+import { PricelabError } from '../../../core/errors.js';
 import { oneSampleTTest, pairedTTest, welchTTest } from '../../../experiments/statistics/index.js';
 
 const drug1 = [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0];

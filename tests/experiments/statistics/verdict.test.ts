@@ -1,6 +1,6 @@
 /** The verdict: significant after correction, in the direction the KPI prefers. */
 import { describe, expect, it } from 'vitest';
-import { PricelabError } from '../../../env/errors.js';
+import { PricelabError } from '../../../core/errors.js';
 import { verdictOf } from '../../../experiments/statistics/index.js';
 
 describe('verdictOf', () => {

@@ -34,9 +34,8 @@
  * reads typed arrays and allocates nothing.
  */
 import type { MathJsInstance, MathNode } from 'mathjs';
-import type { Calendar } from './calendar.js';
-import { loadMathjs } from './mathjs-on-demand.js';
-import { configError, formatPath, PricelabError, type Problem } from './errors.js';
+import { loadMathjs } from '../core/mathjs-on-demand.js';
+import { configError, formatPath, PricelabError, type Problem } from '../core/errors.js';
 
 export const curveVariableNames: readonly string[] = ['day', 'dayOfYear', 'weekday', 'weekend', 'temperature'];
 export const curveConstantNames: readonly string[] = ['pi', 'e'];
@@ -55,7 +54,7 @@ const allowedConstants: ReadonlySet<string> = new Set(curveConstantNames);
 const allowedFunctions: ReadonlySet<string> = new Set(curveFunctionNames);
 
 /**
- * The restricted mathjs instance, made on first use (env/mathjs-on-demand.ts: constant
+ * The restricted mathjs instance, made on first use (core/mathjs-on-demand.ts: constant
  * curves never load mathjs); `create(all)` costs about 0.4 s more than loading it.
  */
 let restrictedMath: { math: MathJsInstance; parse: MathJsInstance['parse'] } | undefined;
@@ -166,11 +165,20 @@ export function checkCurve(source: number | string, path: CurvePath, range: Curv
   return analyseCurve(source, path, range).problems;
 }
 
+/** The days a curve is tabulated over: env/calendar.ts's Calendar is one (scenarios/ does not import env/). */
+export interface CurveCalendar {
+  readonly days: number;
+  /** 1..366 */
+  readonly dayOfYear: ArrayLike<number>;
+  /** Monday = 0 .. Sunday = 6 */
+  readonly weekday: ArrayLike<number>;
+}
+
 /**
  * Evaluates the curve once per calendar day (and per integer degree when it uses
  * temperature). Throws a config PricelabError naming the day if a value is not finite.
  */
-export function tabulateCurve(curve: CompiledCurve, calendar: Calendar, options: TabulateOptions = {}): CurveTable {
+export function tabulateCurve(curve: CompiledCurve, calendar: CurveCalendar, options: TabulateOptions = {}): CurveTable {
   const days = calendar.days;
   const scope = { day: 0, dayOfYear: 1, weekday: 0, weekend: 0, temperature: 0 };
   const setDay = (day: number) => {

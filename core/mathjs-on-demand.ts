@@ -1,7 +1,7 @@
 /**
  * mathjs, loaded on first use. Importing it costs about 0.7 s of CPU (2 s on a loaded
- * machine), which every command and every sweep worker paid at start-up while env/curves.ts
- * imported it statically; now only a curve written as an expression (env/curves.ts) or a
+ * machine), which every command and every sweep worker paid at start-up while scenarios/curves.ts
+ * imported it statically; now only a curve written as an expression (scenarios/curves.ts) or a
  * doubly robust reward model (experiments/off-policy/reward-model.ts) loads it. Loading is
  * synchronous (mathjs's CommonJS build, the same code as its ES build) because compiling
  * a curve is.

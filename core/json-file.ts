@@ -4,7 +4,7 @@
  * naming the file, so every command refuses bad files the same way.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { PricelabError, configError } from '../env/errors.js';
+import { PricelabError, configError } from './errors.js';
 
 export function readJsonFile(path: string, what: string): unknown {
   if (!existsSync(path)) throw new PricelabError('not-found', `no ${what} at ${path}`);

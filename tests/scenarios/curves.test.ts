@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { buildCalendar } from '../../env/calendar.js';
-import { checkCurve, compileCurve, curveRangeFor, curveVariableNames, maxCurveDepth, maxCurveLength, maxCurveNesting, tabulateCurve, type CurveScope } from '../../env/curves.js';
+import { checkCurve, compileCurve, curveRangeFor, curveVariableNames, maxCurveDepth, maxCurveLength, maxCurveNesting, tabulateCurve, type CurveScope } from '../../scenarios/curves.js';
 import { refusalOf } from '../fixtures/refusal.js';
 
 const path = ['curves', 'seasonality'] as const;

@@ -16,6 +16,10 @@
  * The numbers are seedrandom's, to the last bit (a test holds this).
  * Where a draw needs a variable count of extra uniforms (a lag per returned unit), they are
  * derived by hashing one stream uniform (`derivedUniform`), so the stream position stays fixed.
+ *
+ * In core/ because every layer draws from them: the market's components, the agents'
+ * exploration, calibration's synthetic logs and bootstraps, the statistics' bootstraps and
+ * the online experiments. Which seed an episode runs on is core/seeds.ts.
  */
 import seedrandom from 'seedrandom';
 
@@ -142,9 +146,4 @@ export function derivedUniform(key: number, index: number): number {
   hash = Math.imul(hash, 0xc2b2ae35);
   hash ^= hash >>> 16;
   return (hash >>> 0) / 4294967296;
-}
-
-/** Seed of the k-th episode of the i-th market of a vector env with base seed s. */
-export function episodeSeed(baseSeed: number, marketIndex: number, episodeIndex: number): string {
-  return `${baseSeed}/${marketIndex}/${episodeIndex}`;
 }

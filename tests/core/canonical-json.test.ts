@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runKey } from '../../experiments/experiment-file.js';
-import { canonicalJson } from '../../experiments/json-file.js';
+import { canonicalJson } from '../../core/json-file.js';
 
 /** The same object with its keys inserted in reverse order, all the way down. */
 const reversed = (value: unknown): unknown => {
