@@ -26,7 +26,7 @@ import { historicalConfigSchema, historicalPrefix, type HistoricalConfig } from 
 import { configError, type Problem } from '../core/errors.js';
 import { readJsonFile } from '../core/json-file.js';
 import { defaultColumnMap, parseColumnMap } from './column-map.js';
-import { readSales, type SalesData } from './reader.js';
+import { readSales, releaseSales, type SalesData } from './reader.js';
 
 export { historicalPrefix };
 
@@ -85,7 +85,12 @@ export async function readHistoricalPolicy(spec: string, options: HistoricalOpti
 export async function readHistory(parsed: HistoricalSpec, options: HistoricalOptions = {}): Promise<HistoricalConfig> {
   const map = parsed.map === undefined ? parseColumnMap(defaultColumnMap, 'the default column map') : parseColumnMap(readJsonFile(parsed.map, 'column map'), parsed.map);
   const sales = await readSales(parsed.file, { map, defaultMap: parsed.map === undefined });
-  return historicalPath(sales, { periodLength: options.periodLength ?? 'day', ...(options.calendar ? { calendar: options.calendar } : {}), ...(parsed.map === undefined ? {} : { mapFile: parsed.map }) });
+  try {
+    return historicalPath(sales, { periodLength: options.periodLength ?? 'day', ...(options.calendar ? { calendar: options.calendar } : {}), ...(parsed.map === undefined ? {} : { mapFile: parsed.map }) });
+  } finally {
+    // A history longer than one block lives in a scratch file: the price path is all we keep.
+    releaseSales(sales);
+  }
 }
 
 /** Where a kept row is in the file: its data row when nothing was filtered out, else its place among the kept rows. */

@@ -7,8 +7,9 @@
  * written block by block to a binary scratch file in os.tmpdir() (column-major within a
  * block: block b holds its rows' first column, then its second, ...), and every pass over
  * the rows (`salesBlocks`) reads it back one block at a time into buffers reused from block
- * to block. The scratch file is removed by `releaseSales`, when reading fails, and on
- * process exit.
+ * to block. The scratch file is unlinked as soon as it is open (only its descriptor holds
+ * it), so it is gone when `releaseSales` closes it, when reading fails, or when the process
+ * ends in any way.
  *
  * Estimators that still index rows at random get the whole column from the SalesData
  * fields, materialized from the scratch file on first use and kept (per-row memory again:
@@ -58,9 +59,13 @@ export class ScratchBlocks {
   ) {
     this.folder = mkdtempSync(join(tmpdir(), 'pricelab-sales-'));
     this.path = join(this.folder, 'rows.f64');
-    this.descriptor = openSync(this.path, 'w+');
-    live.add(this);
-    installExitHook();
+    try {
+      this.descriptor = openSync(this.path, 'w+');
+    } finally {
+      // Unlinked at once: the open descriptor keeps the bytes until it is closed or the process
+      // ends, so not even a kill (SIGINT, SIGTERM, SIGKILL) leaves a scratch file behind.
+      rmSync(this.folder, { recursive: true, force: true });
+    }
   }
 
   /** Appends a block: `columns` holds layout.names.length columns of `rows` values each, column after column. */
@@ -105,10 +110,8 @@ export class ScratchBlocks {
   release(): void {
     if (this.released) return;
     this.released = true;
-    live.delete(this);
     if (this.descriptor !== undefined) closeSync(this.descriptor);
     this.descriptor = undefined;
-    rmSync(this.folder, { recursive: true, force: true });
   }
 
   private open(): number {
@@ -170,16 +173,6 @@ export class BlockWriter {
     this.scratch?.release();
     this.scratch = undefined;
   }
-}
-
-const live = new Set<ScratchBlocks>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const scratch of live) scratch.release();
-  });
 }
 
 /** The column names of a layout for a map's shape (rivals, promotions and the optional columns). */

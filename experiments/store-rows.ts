@@ -5,7 +5,7 @@
  */
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { parseStoredJson, type StoredCell } from './stored-json.js';
+import { parseStoredJson, type StoredCell } from '../core/stored-json.js';
 
 export interface ComparisonRecord {
   readonly scenario: string;

@@ -13,7 +13,7 @@
  *   checkpoints   the last checkpoint of a run: episode boundary, steps, file path (relative
  *                 to the home, '/'-separated, since schema 2), sha256
  *
- * The database runs in WAL mode with foreign keys on (experiments/home-database.ts). Every write that belongs together
+ * The database runs in WAL mode with foreign keys on (core/home-database.ts). Every write that belongs together
  * happens in one transaction, so a killed process leaves no half-written run: a run is
  * either finished with all its metrics and evaluations, or not finished at all.
  */
@@ -21,8 +21,8 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { PricelabError } from '../core/errors.js';
-import { databasePath, openHomeDatabase, resultsHome } from './home-database.js';
-import { parseStoredJson } from './stored-json.js';
+import { databasePath, openHomeDatabase, resultsHome } from '../core/home-database.js';
+import { parseStoredJson } from '../core/stored-json.js';
 import { migrate } from './store-schema.js';
 import {
   comparisonOf,
@@ -45,8 +45,8 @@ import {
   type RunWithCurve,
 } from './store-rows.js';
 
-export { databaseFileName, databasePath, ensureHomeFolder, guardAgainstDamage, openHomeDatabase, resultsHome, storeFileError } from './home-database.js';
-export { parseStoredJson, type StoredCell } from './stored-json.js';
+export { databaseFileName, databasePath, ensureHomeFolder, guardAgainstDamage, openHomeDatabase, resultsHome, storeFileError } from '../core/home-database.js';
+export { parseStoredJson, type StoredCell } from '../core/stored-json.js';
 export { schemaVersion } from './store-schema.js';
 export {
   trainingExperiment,

@@ -6,7 +6,7 @@
  * parses flags, formats the events below, writes the manifest (train-manifest.ts) and prints.
  *
  * Seeds: the agent and the first training episode have `seed`; evaluations run on
- * evaluationSeed(seed) upward (seeds.ts). A vector run's markets have seed `seed`; population
+ * evaluationSeed(seed) upward (core/seeds.ts). A vector run's markets have seed `seed`; population
  * member i trains with seed + i on markets seeded seed + i, and the winner continues on markets
  * seeded seed + i + members.
  */

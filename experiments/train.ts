@@ -40,7 +40,7 @@ export interface TrainOptions {
   /** Evaluate greedily every this many steps (0: never during training). */
   evaluateEvery?: number;
   evaluationEpisodes?: number;
-  /** First seed of the evaluation episodes (default evaluationSeed(seed), experiments/seeds.ts: disjoint from training). */
+  /** First seed of the evaluation episodes (default evaluationSeed(seed), core/seeds.ts: disjoint from training). */
   evaluationSeed?: number;
   /** A second env of the same scenario for evaluations, so they never interrupt a training episode. */
   evaluationEnv?: Env;

@@ -27,7 +27,7 @@ const horizon = model.horizon;
 function recordingAgent(): Agent & { transitions: Transition[] } {
   const agent = {
     kind: 'recorder',
-    capabilities: { learns: true, tabular: false, batchedActions: false, warmupSteps: 0 },
+    capabilities: { learns: true },
     transitions: [] as Transition[],
     act: () => 3,
     observe: (transition: Transition) => void agent.transitions.push(transition),

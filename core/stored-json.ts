@@ -4,7 +4,7 @@
  * column when damaged (never a SyntaxError).
  */
 import type { z } from 'zod';
-import { PricelabError } from '../core/errors.js';
+import { PricelabError } from './errors.js';
 
 /** Where a JSON value sits in the store: table, the row's key (as column=value pairs) and column. */
 export interface StoredCell {

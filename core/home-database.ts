@@ -7,7 +7,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { PricelabError } from '../core/errors.js';
+import { PricelabError } from './errors.js';
 
 /** The pricelab home folder: PRICELAB_HOME, or ./.pricelab, as an absolute path. */
 export function resultsHome(env: NodeJS.ProcessEnv = process.env): string {
