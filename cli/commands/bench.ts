@@ -13,10 +13,10 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { measureIsolated } from '../../experiments/bench-env.js';
 import { builtInScenarioIds, loadScenario } from '../../scenarios/load.js';
-import { formatNumber, positiveInteger, printJson, run, table } from '../output.js';
+import { formatNumber, nonNegativeInteger, positiveInteger, printJson, run, table } from '../output.js';
 import { registerBenchSweep } from './experiment.js';
 import { registerBenchServing } from './bench-serving.js';
-import { statusLine } from '../progress.js';
+import { progressBar, statusLine } from '../progress.js';
 
 interface BenchOptions {
   json?: boolean;
@@ -88,8 +88,65 @@ export function registerBench(program: Command): void {
         printJson(await benchStartup({ runs: options.runs, baseline: options.baseline, progress: (message) => process.stderr.write(`${message}\n`) }));
       }),
     );
+  bench
+    .command('learning')
+    .description('the DQN finale over the best fixed price on steady-state-v1, trained on several seeds: pass rate (95% Wilson interval) and mean paired gain over the best fixed price measured in the same run (95% t interval)')
+    .option('--json', 'print JSON')
+    .option('--seeds <n>', 'training seeds, from --first-seed on', positiveInteger, 6)
+    .option('--first-seed <s>', 'the first training seed', nonNegativeInteger, 1)
+    .option('--steps <n>', 'finale steps per seed (default: the shared config, 400,000; about 150 s a seed on one idle core)', positiveInteger)
+    .option('--markets <n>', 'markets in the training vector env', positiveInteger, 16)
+    .option('--episodes <n>', 'held-out episodes and fixed-price selection episodes (keep-best and the change margin use twice as many)', positiveInteger, 20)
+    .option('--evaluate-every <n>', 'finale steps between keep-best evaluations', positiveInteger, 20_000)
+    .option('--quiet', 'no progress on stderr')
+    .action(run(async (options: LearningBenchCliOptions) => benchLearningCommand(options)));
   registerBenchSweep(bench);
   registerBenchServing(bench);
+}
+
+interface LearningBenchCliOptions {
+  json?: boolean;
+  seeds: number;
+  firstSeed: number;
+  steps?: number;
+  markets: number;
+  episodes: number;
+  evaluateEvery: number;
+  quiet?: boolean;
+}
+
+async function benchLearningCommand(options: LearningBenchCliOptions): Promise<void> {
+  const { benchLearning } = await import('../../experiments/bench-learning.js');
+  const seeds = Array.from({ length: options.seeds }, (_, index) => options.firstSeed + index);
+  let bar: ReturnType<typeof progressBar> | undefined;
+  const result = await benchLearning({
+    seeds,
+    ...(options.steps === undefined ? {} : { steps: options.steps }),
+    markets: options.markets,
+    episodes: options.episodes,
+    evaluateEvery: options.evaluateEvery,
+    onProgress: (done, total, label) => {
+      bar ??= progressBar(total, 'finale steps', options.quiet === true);
+      bar.update(done, label);
+    },
+  });
+  bar?.stop();
+  if (options.json) {
+    printJson(result);
+    return;
+  }
+  const interval = (summary: { mean: number; low: number; high: number }) => `${formatNumber(summary.mean, 0)} [${formatNumber(summary.low, 0)}, ${formatNumber(summary.high, 0)}]`;
+  const lines = [
+    `${result.protocol.agent} on ${result.protocol.scenario}, ${formatNumber(result.protocol.steps, 0)} finale steps a seed; reference: the best fixed price ${result.reference.price}, measured in this run (held-out mean ${formatNumber(result.reference.heldOutMean, 0)})`,
+    table([
+      ['seed', 'policy - fixed (95% CI)', 'untrained - fixed', 'margin', 'kept at step', 'seconds', 'passed'],
+      ...result.runs.map((entry) => [String(entry.seed), interval(entry.difference), interval(entry.untrainedDifference), String(entry.margin), formatNumber(entry.bestEvaluation.steps, 0), entry.seconds.toFixed(0), entry.passed ? 'yes' : 'no']),
+    ]),
+    `pass rate: ${result.passRate.passes}/${result.passRate.runs} = ${formatNumber(result.passRate.rate)} (95% Wilson interval ${formatNumber(result.passRate.low)} to ${formatNumber(result.passRate.high)}); untrained controls passing: ${result.untrainedPasses}`,
+    `mean gain over the best fixed price across seeds: ${interval(result.difference)} (95% t interval over ${result.difference.n} seeds)`,
+    `policy held-out mean across seeds: ${interval(result.policyReward)}; best fixed price: ${formatNumber(result.reference.heldOutMean, 0)}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 async function benchAgents(options: { json?: boolean; sessions: number; periods: number; updates: number; peer: boolean }): Promise<void> {

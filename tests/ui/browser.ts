@@ -2,21 +2,18 @@
  * Headless Chromium for the dashboard's end-to-end tests and benchmark: Debian's chromium
  * (/usr/bin/chromium, `apt-get install chromium`) driven by playwright-core, never a
  * downloaded browser, with a fresh profile folder each launch. Builds the browser code
- * once if dist/ui/client is missing.
+ * once if dist/ui/client is missing or older than ui/client (tests/fixtures/cli.ts).
  */
-import { execSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { root } from '../fixtures/cli.js';
+import { ensureClientBuilt, root } from '../fixtures/cli.js';
 
 export const chromiumPath = '/usr/bin/chromium';
 export const artifactsFolder = join(root, 'test-artifacts', 'dashboard');
 
-export function ensureClientBuilt(): void {
-  if (!existsSync(join(root, 'dist', 'ui', 'client', 'index.html'))) execSync('npm run build:ui', { cwd: root, stdio: 'pipe' });
-}
+export { ensureClientBuilt };
 
 export interface Browser {
   readonly context: BrowserContext;

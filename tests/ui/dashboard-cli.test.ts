@@ -3,7 +3,7 @@
  * message that says so and how to choose another, exit 2, for `pricelab dashboard` and for
  * `npm start` (dist/ui/server/main.js) alike, never a stack trace; `--host` picks the
  * address and the allow-list follows it; anything but loopback is warned about (no
- * authentication); bad folders exit 2. Spawns the built CLI (dist/, built by `npm install`).
+ * authentication); bad folders exit 2. Spawns the built CLI (dist/, rebuilt when stale by ensureBuilt).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type DashboardServer } from '../../ui/server/app.js';
 import { isLoopbackHost } from '../../ui/server/access.js';
 import { exposureWarning } from '../../ui/server/launch.js';
+import { ensureBuilt } from '../fixtures/cli.js';
 
 interface Ran {
   code: number | null;
@@ -24,9 +25,10 @@ let busy: DashboardServer;
 let home: string;
 
 beforeAll(async () => {
+  ensureBuilt();
   home = mkdtempSync(join(tmpdir(), 'pricelab-dashboard-cli-'));
   busy = await startDashboard({ port: 0, resultsHome: home });
-});
+}, 600_000);
 
 afterAll(async () => {
   await busy.close();
