@@ -27,7 +27,7 @@ import type { Agent } from '../agents/agent.js';
 import type { PhasedConfig } from '../agents/phased.js';
 import { createAgent, restoreAgent } from '../agents/registry.js';
 import type { BackendChoice } from '../agents/tf-backend.js';
-import { configError } from '../env/errors.js';
+import { configError } from '../core/errors.js';
 import { makeEnv } from '../env/env.js';
 import { buildMarketModel } from '../env/model.js';
 import { VectorEnv } from '../env/vector-env.js';
