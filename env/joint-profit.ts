@@ -4,7 +4,7 @@
  * backtracking line search: the monopoly prices when there are several customer segments
  * (one segment has a closed form). Deterministic; allocates only per ascent.
  */
-import { choleskySolve, MAX_NEWTON_ITERATIONS, PRICE_TOLERANCE } from './stage-game-numerics.js';
+import { choleskySolve, MAX_NEWTON_ITERATIONS, PRICE_TOLERANCE, segmentLogitWeights } from './stage-game-numerics.js';
 
 /** The stage game's parameters, per firm and per segment, as the game holds them. */
 export interface LogitParameters {
@@ -68,17 +68,7 @@ export class JointProfit {
       const k = this.sensitivityOverScale[segment]!;
       const weight = this.weight[segment]!;
       const outside = this.outsideOverScale[segment]!;
-      let maxUtility = outside;
-      for (let firm = 0; firm < firmCount; firm++) {
-        const value = (this.quality[firm]! - sensitivity * prices[firm]!) / scale;
-        share[firm] = value;
-        if (value > maxUtility) maxUtility = value;
-      }
-      let denominator = Math.exp(outside - maxUtility);
-      for (let firm = 0; firm < firmCount; firm++) {
-        share[firm] = Math.exp(share[firm]! - maxUtility);
-        denominator += share[firm]!;
-      }
+      const denominator = segmentLogitWeights(this.quality, sensitivity, scale, outside, prices, firmCount, share);
       let segmentProfit = 0;
       for (let firm = 0; firm < firmCount; firm++) {
         share[firm] = share[firm]! / denominator;

@@ -59,3 +59,25 @@ export function choleskySolve(matrix: Float64Array, right: Float64Array, solutio
   }
   return true;
 }
+
+/**
+ * One segment's logit weights, stable: out[firm] = exp(u_firm - m) with
+ * u_firm = (quality_firm - sensitivity * price_firm) / scale and m the largest utility (the
+ * outside option's included); returns the denominator exp(outside - m) + sum of out, so
+ * a firm's share is out[firm] / denominator. The demand and the joint profit share it.
+ */
+export function segmentLogitWeights(quality: ArrayLike<number>, sensitivity: number, scale: number, outside: number, prices: ArrayLike<number>, firmCount: number, out: Float64Array): number {
+  let maxUtility = outside;
+  for (let firm = 0; firm < firmCount; firm++) {
+    const value = (quality[firm]! - sensitivity * prices[firm]!) / scale;
+    out[firm] = value;
+    if (value > maxUtility) maxUtility = value;
+  }
+  let denominator = Math.exp(outside - maxUtility);
+  for (let firm = 0; firm < firmCount; firm++) {
+    const weight = Math.exp(out[firm]! - maxUtility);
+    out[firm] = weight;
+    denominator += weight;
+  }
+  return denominator;
+}

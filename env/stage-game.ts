@@ -36,7 +36,7 @@ import { PricelabError, configError, protocolError } from '../core/errors.js';
 import type { BestResponder } from './competitors/strategy.js';
 import { validateStageGameConfig, type PriceProfile, type StageGameConfig } from './stage-game-config.js';
 import { JointProfit } from './joint-profit.js';
-import { lambertWOfExp, logistic, MAX_NEWTON_ITERATIONS, PRICE_TOLERANCE } from './stage-game-numerics.js';
+import { lambertWOfExp, logistic, MAX_NEWTON_ITERATIONS, PRICE_TOLERANCE, segmentLogitWeights } from './stage-game-numerics.js';
 
 export { validateStageGameConfig, type PriceProfile, type StageGameConfig, type StageGameFirm, type StageGameSegment } from './stage-game-config.js';
 
@@ -94,18 +94,7 @@ export class LogitStageGame implements BestResponder {
       const sensitivity = this.priceSensitivity[segment]!;
       const scale = this.scale[segment]!;
       const outside = this.outsideOverScale[segment]!;
-      let maxUtility = outside;
-      for (let firm = 0; firm < firmCount; firm++) {
-        const value = (this.quality[firm]! - sensitivity * prices[firm]!) / scale;
-        utility[firm] = value;
-        if (value > maxUtility) maxUtility = value;
-      }
-      let denominator = Math.exp(outside - maxUtility);
-      for (let firm = 0; firm < firmCount; firm++) {
-        const expUtility = Math.exp(utility[firm]! - maxUtility);
-        utility[firm] = expUtility;
-        denominator += expUtility;
-      }
+      const denominator = segmentLogitWeights(this.quality, sensitivity, scale, outside, prices, firmCount, utility);
       const perShare = this.weight[segment]! / denominator;
       for (let firm = 0; firm < firmCount; firm++) out[firm] = out[firm]! + perShare * utility[firm]!;
     }
