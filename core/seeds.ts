@@ -19,3 +19,15 @@ export function episodeSeed(baseSeed: number, marketIndex: number, episodeIndex:
 export function evaluationSeed(seed: number): number {
   return 1_000_000 + seed;
 }
+
+/**
+ * A comparison's seed families for analysis seed s (experiments/compare/): evaluation
+ * episode e, learning-curve episode e, and the first training episode. Seeds and episodes
+ * per seed stay below the limits, so the families never overlap each other or a run's
+ * evaluationSeed.
+ */
+export const comparisonSeedLimit = 1000;
+export const comparisonEpisodeLimit = 1000;
+export const comparisonEvaluationSeed = (seed: number, episode: number): number => 1_000_000 + seed * 1000 + episode;
+export const comparisonCurveSeed = (seed: number, episode: number): number => 2_000_000 + seed * 1000 + episode;
+export const comparisonTrainingSeed = (seed: number): number => 10_000_000 + seed * 100_000;

@@ -21,14 +21,10 @@ import { agentForArm, type Arm } from './arms.js';
 import { GuardedPolicy, emptyTally, type GuardrailTally } from '../../agents/guarded-policy.js';
 import type { Guardrails } from '../../agents/guardrails.js';
 import { kpiNames, type KpiName } from './kpis.js';
+import { comparisonCurveSeed as curveSeedOf, comparisonEvaluationSeed as evaluationSeedOf, comparisonTrainingSeed as trainingSeedOf } from '../../core/seeds.js';
 
-/** Seeds of analysis seed s: evaluation episode e; learning-curve episode e; first training episode. */
-export const evaluationSeedOf = (seed: number, episode: number): number => 1_000_000 + seed * 1000 + episode;
-export const curveSeedOf = (seed: number, episode: number): number => 2_000_000 + seed * 1000 + episode;
-export const trainingSeedOf = (seed: number): number => 10_000_000 + seed * 100_000;
-/** Seeds and episodes per seed stay below these, so the seed families never overlap. */
-export const seedLimit = 1000;
-export const episodeLimit = 1000;
+// The comparison's seed families (evaluation, learning curve, training) are seed rules: core/seeds.ts.
+export { comparisonCurveSeed as curveSeedOf, comparisonEvaluationSeed as evaluationSeedOf, comparisonTrainingSeed as trainingSeedOf, comparisonEpisodeLimit as episodeLimit, comparisonSeedLimit as seedLimit } from '../../core/seeds.js';
 
 export interface ComparisonPlan {
   /** Analysis seeds, e.g. 1..10. */
