@@ -41,7 +41,11 @@ describe('censored term log P(Y >= y)', () => {
     const up = censoredTerm(units, logLambda + step, size).logSurvival;
     const down = censoredTerm(units, logLambda - step, size).logSurvival;
     const slope = (up - down) / (2 * step);
-    const curvature = -(up - 2 * term.logSurvival + down) / (step * step);
+    // The second difference takes a wider step: log S reaches about -600 in the far tail, where
+    // rounding in (up - 2 mid + down) / step^2 alone is about 1e-3 at step 1e-4 (truncation at
+    // 1e-3 is about 1e-6).
+    const wide = 1e-3;
+    const curvature = -(censoredTerm(units, logLambda + wide, size).logSurvival - 2 * term.logSurvival + censoredTerm(units, logLambda - wide, size).logSurvival) / (wide * wide);
     expect(term.score).toBeCloseTo(slope, 5);
     expect(Math.abs(term.curvature - curvature)).toBeLessThan(2e-4 * (1 + Math.abs(curvature)));
     // log P(Y >= y) is concave in eta (log-concave laws): the curvature is never negative.
