@@ -72,7 +72,7 @@ function variants(window: number, gamma: number): Variant[] {
 }
 
 function contextOf(env: TimeLimit, seed: number): AgentContext {
-  return agentContextOf(env.inner.model, env.observationSpace, env.actionSpace, seed);
+  return agentContextOf(env.model, env.observationSpace, env.actionSpace, seed);
 }
 
 async function createAgent(variant: Variant, context: AgentContext): Promise<Agent> {

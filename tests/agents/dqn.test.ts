@@ -504,7 +504,7 @@ describe('replay and n-step returns', () => {
 
 const linearMarket = linearMarketFixture('linear-dqn-test-v1');
 const linearEnv = () => makeEnv(buildMarketModel(linearMarket));
-const contextOfEnv = (env: ReturnType<typeof linearEnv>, seed: number) => agentContextOf(env.inner.model, env.observationSpace, env.actionSpace, seed);
+const contextOfEnv = (env: ReturnType<typeof linearEnv>, seed: number) => agentContextOf(env.model, env.observationSpace, env.actionSpace, seed);
 
 describe('DQN learns a linear-demand market (q = 100 - 4p, c = 6: optimum 15.5)', () => {
   // Budget: 5,000 steps (100 episodes of 50 days), 4,800 updates at batch 32; a 2x32 network,

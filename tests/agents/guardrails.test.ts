@@ -120,7 +120,7 @@ describe('guardrails', () => {
   it('known answer (issue 13.2): bounds between ladder prices keep min/max and max change, giving up only the band', async () => {
     const { makeEnv } = await import('../../env/env.js');
     const { loadScenario } = await import('../../scenarios/load.js');
-    const model = makeEnv(loadScenario('steady-state-v1').scenario).inner.model;
+    const model = makeEnv(loadScenario('steady-state-v1').scenario).model;
     const rules = guardrailsSchema.parse({ minPrice: 13.2, maxPrice: 24.99, maxChange: 0.1, marginFloor: 0.1, competitorIndex: { low: 0.8, high: 1.25 } });
     for (const proposed of [12.99, 13.99, 19.99]) {
       const guarded = applyGuardrails(proposed, model.ladder, rules, { lastPrice: 13.99, competitorPrices: [10.8], unitCost: model.unitCost });
@@ -143,7 +143,7 @@ describe('guardrails', () => {
     const { agentFor } = await import('../../experiments/setup.js');
     const { GuardedPolicy } = await import('../../agents/guarded-policy.js');
     const env = makeEnv(loadScenario('steady-state-v1').scenario);
-    const model = env.inner.model;
+    const model = env.model;
     const agent = await agentFor(env, 'fixed-price', { price: model.ladder[3] ?? 0 }, 1);
     expect(() => new GuardedPolicy(agent, { minPrice: 13.2, maxPrice: 13.5 }, model.ladder, model.unitCost, env.observationSpace)).toThrow(/do not fit the price ladder[\s\S]*guardrails\.minPrice/);
   });
@@ -198,7 +198,7 @@ describe('guardrails inside evaluation', () => {
     const { evaluate } = await import('../../experiments/train.js');
     const { GuardedPolicy } = await import('../../agents/guarded-policy.js');
     const env = makeEnv(loadScenario('steady-state-v1').scenario);
-    const model = env.inner.model;
+    const model = env.model;
     const top = model.ladder[model.ladder.length - 1] ?? 0;
     const cap = model.ladder[model.ladder.length - 4] ?? 0;
     const high = await agentFor(env, 'fixed-price', { price: top }, 1);

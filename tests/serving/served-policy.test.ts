@@ -36,7 +36,7 @@ describe('a served policy', () => {
       const expected = agent.act(observation, { explore: false });
       const decision = served.decide(scaled);
       expect(decision.ladderIndex).toBe(expected);
-      expect(decision.price).toBe(env.inner.model.ladder[expected]);
+      expect(decision.price).toBe(env.model.ladder[expected]);
       observation = env.step(expected).observation;
     }
     served.dispose();
@@ -132,7 +132,7 @@ describe('a served policy', () => {
     if (!(scaled instanceof Float32Array)) throw new Error(JSON.stringify(scaled));
     const decision = served.decide(scaled);
     expect(decision.ladderIndex).toBe(trained.agent.act(observation, { explore: false }));
-    expect(decision.price).toBe(trained.env.inner.model.ladder[decision.ladderIndex]);
+    expect(decision.price).toBe(trained.env.model.ladder[decision.ladderIndex]);
     // A rule fallback prices on the same embedded scenario.
     const fallback = await ServedPolicy.fromRule(served.trainedOn, 'fixed:17.99');
     expect(fallback.manifest.scenario).toEqual(manifest.scenario);

@@ -236,7 +236,7 @@ describe('the pricing endpoint', () => {
           const { status, json } = await postJson(`${endpoint.url}/v1/policies/everyday/price`, { features, lastPrice, competitorPrices: rivals });
           expect(status).toBe(200);
           const mean = rivals.reduce((a, b) => a + b, 0) / rivals.length;
-          const unitCost = env.inner.model.unitCost;
+          const unitCost = env.model.unitCost;
           const meets = (price: number): Record<string, boolean> => ({
             'min-max': price >= 12.99 - 1e-9 && price <= 27.99 + 1e-9,
             'max-change': Math.abs(price - lastPrice) <= 0.15 * lastPrice + 1e-9,
@@ -247,7 +247,7 @@ describe('the pricing endpoint', () => {
           // Every rule the response does not name as broken holds for the served price.
           for (const [rule, ok] of Object.entries(meets(json.price as number))) expect(ok || violations.includes(rule)).toBe(true);
           // And a rule is only broken when no ladder price could meet them all.
-          const satisfiable = Array.from(env.inner.model.ladder).some((price) => Object.values(meets(price)).every(Boolean));
+          const satisfiable = Array.from(env.model.ladder).some((price) => Object.values(meets(price)).every(Boolean));
           if (satisfiable) expect(violations).toEqual([]);
         }),
         { numRuns: 150 },
@@ -402,7 +402,7 @@ describe('the pricing endpoint', () => {
         expect(explanation).not.toHaveProperty('chosen');
         expect(explanation.decidedBy).toBe('model');
         expect(explanation.afterGuardrails).toEqual({ ladderIndex: response.ladderIndex, price: response.price });
-        const ladderPrice = env.inner.model.ladder[explanation.beforeGuardrails.ladderIndex ?? -1];
+        const ladderPrice = env.model.ladder[explanation.beforeGuardrails.ladderIndex ?? -1];
         expect(explanation.beforeGuardrails.price).toBe(ladderPrice);
         expect(response.guardrails[0]?.before).toBe(explanation.beforeGuardrails.price);
         if (explanation.beforeGuardrails.ladderIndex !== response.ladderIndex) moved++;
@@ -421,8 +421,8 @@ describe('the pricing endpoint', () => {
       expect(status).toBe(200);
       const schema = policySchemaResponseSchema.parse(json);
       expect(schema.features.map((feature) => feature.name)).toEqual(env.observationSpace.featureNames);
-      expect(schema.features.find((feature) => feature.name === 'lastPrice')).toMatchObject({ type: 'number', scale: env.inner.model.ladder[env.inner.model.ladder.length - 1], low: 0 });
-      expect(schema.ladder).toEqual(Array.from(env.inner.model.ladder));
+      expect(schema.features.find((feature) => feature.name === 'lastPrice')).toMatchObject({ type: 'number', scale: env.model.ladder[env.model.ladder.length - 1], low: 0 });
+      expect(schema.ladder).toEqual(Array.from(env.model.ladder));
       for (const feature of schema.features) for (const bound of [feature.low, feature.high]) if (bound !== null) expect(Number(bound.toPrecision(12))).toBe(bound);
       expect(schema.guardrails).toEqual({ minPrice: 12.99, maxPrice: 24.99 });
       const featuresSchema = (schema.request.properties as Record<string, { required: string[]; additionalProperties: boolean }>).features;

@@ -78,7 +78,7 @@ describe('a calibrated scenario in the dashboard', () => {
       const points = client.received.frames.flatMap((frame) => frame.arms[0]?.points ?? []);
       const loaded = loadScenario(scenarioFile);
       const env = makeEnv(loaded.scenario);
-      const agent = await agentFor(env, 'fixed-price', { price: env.inner.model.listPrice }, 4);
+      const agent = await agentFor(env, 'fixed-price', { price: env.model.listPrice }, 4);
       const [episode] = evaluate(env, agent, { episodes: 1, seed: 4 });
       expect(points.at(-1)?.cumulativeProfit).toBeCloseTo(episode?.kpis.profit ?? Number.NaN, 6);
     } finally {
@@ -108,7 +108,7 @@ describe('a calibrated scenario in the dashboard', () => {
       expect(client.received.sessions.at(-1)?.arms[0]).toMatchObject({ policy: 'historical:shop.csv#columns.json', agentKind: 'historical-replay' });
       client.socket.emit('step', { days: 20 });
       await client.until((received) => daysIn(received.frames) === 20);
-      const model = makeEnv(loadScenario(scenarioFile).scenario).inner.model;
+      const model = makeEnv(loadScenario(scenarioFile).scenario).model;
       const played = client.received.frames.flatMap((frame) => frame.arms[0]?.points.map((point) => point.proposedPrice) ?? []);
       expect(played).toEqual(loggedPrices.slice(0, 20).map((price) => model.ladder[nearestIndex(model.ladder, price)]));
     } finally {
