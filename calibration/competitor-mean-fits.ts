@@ -133,6 +133,22 @@ export function fitFloor(price: Float64Array, target: Float64Array): { rss: numb
   return best;
 }
 
+/** The rows sorted by the lowest rival price: our prices, the lowest prices, and the sum and sum of squares of the gaps (lowest - price). */
+function sortedByLowest(price: Float64Array, lowest: Float64Array): { n: number; y: Float64Array; low: Float64Array; gapSum: number; gapSquares: number } {
+  const n = price.length;
+  const order = sortedBy(lowest);
+  const y = Float64Array.from(order, (index) => price[index] ?? 0);
+  const low = Float64Array.from(order, (index) => lowest[index] ?? 0);
+  let gapSum = 0;
+  let gapSquares = 0;
+  for (let index = 0; index < n; index++) {
+    const gap = (low[index] ?? 0) - (y[index] ?? 0);
+    gapSum += gap;
+    gapSquares += gap * gap;
+  }
+  return { n, y, low, gapSum, gapSquares };
+}
+
 /**
  * undercut: max(lowest - amount, floor). For each split of the rows sorted by the lowest
  * price into floor rows (the first k) and undercut rows, the least-squares amount and floor
@@ -140,17 +156,7 @@ export function fitFloor(price: Float64Array, target: Float64Array): { rss: numb
  * profile over the threshold is convex, so the constrained optimum clamps it).
  */
 export function fitUndercut(price: Float64Array, lowest: Float64Array, minimumStep: number): MeanFit {
-  const n = price.length;
-  const order = sortedBy(lowest);
-  const y = Float64Array.from(order, (index) => price[index] ?? 0);
-  const low = Float64Array.from(order, (index) => lowest[index] ?? 0);
-  let totalGap = 0;
-  let totalGapSquares = 0;
-  for (let index = 0; index < n; index++) {
-    const gap = (low[index] ?? 0) - (y[index] ?? 0);
-    totalGap += gap;
-    totalGapSquares += gap * gap;
-  }
+  const { n, y, low, gapSum: totalGap, gapSquares: totalGapSquares } = sortedByLowest(price, lowest);
   let sum = 0;
   let squares = 0;
   let gapSum = totalGap;
@@ -205,19 +211,11 @@ export function fitUndercut(price: Float64Array, lowest: Float64Array, minimumSt
  * not two-bound strategies and are skipped.
  */
 export function fitTwoBound(price: Float64Array, lowest: Float64Array, minimumStep: number): MeanFit {
-  const n = price.length;
-  const order = sortedBy(lowest);
-  const y = Float64Array.from(order, (index) => price[index] ?? 0);
-  const low = Float64Array.from(order, (index) => lowest[index] ?? 0);
-  let gapSum = 0;
-  let gapSquares = 0;
+  const sorted = sortedByLowest(price, lowest);
+  const { n, y, low } = sorted;
+  let { gapSum, gapSquares } = sorted;
   let highest = 0;
-  for (let index = 0; index < n; index++) {
-    const gap = (low[index] ?? 0) - (y[index] ?? 0);
-    gapSum += gap;
-    gapSquares += gap * gap;
-    highest = Math.max(highest, y[index] ?? 0);
-  }
+  for (const value of y) highest = Math.max(highest, value);
   let sum = 0;
   let squares = 0;
   let best: { rss: number; step: number; floor: number; ceiling: number; jumps: number; floorRange?: readonly [number, number] } | undefined;
