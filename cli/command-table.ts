@@ -118,7 +118,7 @@ export const commandModules: readonly CommandModule[] = [
   },
   {
     names: ['calibrate'],
-    summaries: [{ term: 'calibrate [options] <sales>', description: 'fit a scenario to a sales history (CSV, CSV.gz or JSON Lines): demand by maximum likelihood with 95% intervals, a holdout check' }],
+    summaries: [{ term: 'calibrate [options] <sales>', description: 'fit a scenario to a sales history (CSV, CSV.gz or JSON Lines): demand, calendar, endogeneity, stockouts, returns, rivals, reference prices, segments and stores, each with a 95% interval; holdout and posterior-predictive checks' }],
     load: async () => (await import('./commands/calibrate.js')).registerCalibrate,
   },
 ];

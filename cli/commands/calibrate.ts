@@ -58,7 +58,7 @@ function positiveNumber(value: string): number {
 export function registerCalibrate(program: Command): void {
   program
     .command('calibrate')
-    .description('fit a scenario to a sales history (CSV, CSV.gz or JSON Lines): demand by maximum likelihood with 95% intervals, a holdout check')
+    .description('fit a scenario to a sales history (CSV, CSV.gz or JSON Lines): demand, calendar, endogeneity, stockouts, returns, rivals, reference prices, segments and stores, each with a 95% interval; holdout and posterior-predictive checks')
     .argument('<sales>', 'the sales file: one row per period and product (and store)')
     .requiredOption('--out <file>', 'where to write the calibrated scenario (JSON)')
     .option('--map <file>', 'a JSON column map (docs/calibration.md); default: columns period, units, price (cost, traffic, store when present)')
