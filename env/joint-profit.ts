@@ -22,32 +22,14 @@ export interface LogitParameters {
 }
 
 export class JointProfit {
-  private readonly firmCount: number;
-  private readonly segmentCount: number;
-  private readonly quality: Float64Array;
-  private readonly unitCost: Float64Array;
-  private readonly weight: Float64Array;
-  private readonly priceSensitivity: Float64Array;
-  private readonly scale: Float64Array;
-  private readonly sensitivityOverScale: Float64Array;
-  private readonly outsideOverScale: Float64Array;
   /** Scratch: each firm's share within a segment. */
   private readonly shareScratch: Float64Array;
   /** Scratch: each firm's B_j within a segment. */
   private readonly balanceScratch: Float64Array;
 
-  constructor(parameters: LogitParameters) {
-    this.firmCount = parameters.firmCount;
-    this.segmentCount = parameters.segmentCount;
-    this.quality = parameters.quality;
-    this.unitCost = parameters.unitCost;
-    this.weight = parameters.weight;
-    this.priceSensitivity = parameters.priceSensitivity;
-    this.scale = parameters.scale;
-    this.sensitivityOverScale = parameters.sensitivityOverScale;
-    this.outsideOverScale = parameters.outsideOverScale;
-    this.shareScratch = new Float64Array(this.firmCount);
-    this.balanceScratch = new Float64Array(this.firmCount);
+  constructor(private readonly game: LogitParameters) {
+    this.shareScratch = new Float64Array(this.game.firmCount);
+    this.balanceScratch = new Float64Array(this.game.firmCount);
   }
 
   /**
@@ -56,26 +38,26 @@ export class JointProfit {
    * d2Pi/dp_j dp_l = k q_j (q_l B_j + q_l B_l) - k delta_jl q_j (B_j + 1).
    */
   derivatives(prices: Float64Array, gradient: Float64Array | null, hessian: Float64Array | null): number {
-    const firmCount = this.firmCount;
+    const firmCount = this.game.firmCount;
     const share = this.shareScratch;
     const balance = this.balanceScratch;
     let joint = 0;
     gradient?.fill(0);
     hessian?.fill(0);
-    for (let segment = 0; segment < this.segmentCount; segment++) {
-      const sensitivity = this.priceSensitivity[segment]!;
-      const scale = this.scale[segment]!;
-      const k = this.sensitivityOverScale[segment]!;
-      const weight = this.weight[segment]!;
-      const outside = this.outsideOverScale[segment]!;
-      const denominator = segmentLogitWeights(this.quality, sensitivity, scale, outside, prices, firmCount, share);
+    for (let segment = 0; segment < this.game.segmentCount; segment++) {
+      const sensitivity = this.game.priceSensitivity[segment]!;
+      const scale = this.game.scale[segment]!;
+      const k = this.game.sensitivityOverScale[segment]!;
+      const weight = this.game.weight[segment]!;
+      const outside = this.game.outsideOverScale[segment]!;
+      const denominator = segmentLogitWeights(this.game.quality, sensitivity, scale, outside, prices, firmCount, share);
       let segmentProfit = 0;
       for (let firm = 0; firm < firmCount; firm++) {
         share[firm] = share[firm]! / denominator;
-        segmentProfit += (prices[firm]! - this.unitCost[firm]!) * share[firm]!;
+        segmentProfit += (prices[firm]! - this.game.unitCost[firm]!) * share[firm]!;
       }
       joint += weight * segmentProfit;
-      for (let firm = 0; firm < firmCount; firm++) balance[firm] = 1 - k * (prices[firm]! - this.unitCost[firm]!) + k * segmentProfit;
+      for (let firm = 0; firm < firmCount; firm++) balance[firm] = 1 - k * (prices[firm]! - this.game.unitCost[firm]!) + k * segmentProfit;
       if (gradient !== null) {
         for (let firm = 0; firm < firmCount; firm++) gradient[firm] = gradient[firm]! + weight * share[firm]! * balance[firm]!;
       }
@@ -93,7 +75,7 @@ export class JointProfit {
   }
 
   newtonAscent(start: Float64Array): Float64Array {
-    const firmCount = this.firmCount;
+    const firmCount = this.game.firmCount;
     const prices = Float64Array.from(start);
     const gradient = new Float64Array(firmCount);
     const hessian = new Float64Array(firmCount * firmCount);
