@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { benchCouponLearning, expectedArmValues, knownAnswerDepths } from '../../experiments/bench-coupons.js';
+import { optimalCouponDepth } from '../../env/coupons/optimal-depth.js';
+
+describe('coupon learning benchmark (a pass rate over seeds, not a pinned seed)', () => {
+  it("ranks the known-answer market's menu with the depth nearest the closed form first", () => {
+    const values = expectedArmValues();
+    const best = values.indexOf(Math.max(...values));
+    const closedForm = optimalCouponDepth({ listPrice: 10, unitCost: 4, quality: 8, outsideUtility: 0, priceSensitivity: 1, scale: 1 });
+    const nearest = knownAnswerDepths.reduce((chosen, depth, index) => (Math.abs(depth - closedForm) < Math.abs((knownAnswerDepths[chosen] ?? 0) - closedForm) ? index : chosen), 0);
+    expect(best).toBe(nearest + 1); // action 0 is "no coupon"
+  });
+
+  it('bandits find the better coupon depth on most of 20 seeds; untrained, they never do', async () => {
+    const result = await benchCouponLearning({ agents: ['ucb1', 'thompson', 'linucb'], days: 200 });
+    for (const agent of result.agents) expect(agent.passRate.low, `${agent.agent}: ${JSON.stringify(agent.passRate)}`).toBeGreaterThan(0.5);
+    const control = await benchCouponLearning({ agents: ['ucb1'], days: 0 });
+    expect(control.agents[0]?.passRate.passes).toBe(0);
+  });
+});
