@@ -36,6 +36,9 @@ export interface CouponGroupOutcome {
   readonly segment: string;
   readonly stage: (typeof customerStages)[number];
   readonly units: number;
+  /** Units of orders that redeemed a coupon (part of units). */
+  readonly couponUnits: number;
+  /** What the group paid, after coupons. */
   readonly paid: number;
   readonly discount: number;
 }
@@ -139,7 +142,7 @@ export class CouponMarketEnv {
         redeemed += state.redeemed[group] ?? 0;
         cannibalised += state.cannibalised[group] ?? 0;
         incrementalUnits += state.incrementalUnits[group] ?? 0;
-        groups.push({ segment: model.segmentNames[segment] ?? `segment ${segment}`, stage: customerStages[stage]!, units: state.units[group] ?? 0, paid: state.paid[group] ?? 0, discount: state.discount[group] ?? 0 });
+        groups.push({ segment: model.segmentNames[segment] ?? `segment ${segment}`, stage: customerStages[stage]!, units: state.units[group] ?? 0, couponUnits: state.couponUnits[group] ?? 0, paid: state.paid[group] ?? 0, discount: state.discount[group] ?? 0 });
       }
     }
     const info: CouponStepInfo = {

@@ -31,6 +31,8 @@ export class CouponState {
   readonly redeemed: Float64Array;
   readonly cannibalised: Float64Array;
   readonly units: Float64Array;
+  /** Units of the orders that redeemed a coupon (part of `units`). */
+  readonly couponUnits: Float64Array;
   readonly incrementalUnits: Float64Array;
   /** Coupon cost: the amount taken off orders. */
   readonly discount: Float64Array;
@@ -61,6 +63,7 @@ export class CouponState {
     this.redeemed = new Float64Array(groups);
     this.cannibalised = new Float64Array(groups);
     this.units = new Float64Array(groups);
+    this.couponUnits = new Float64Array(groups);
     this.incrementalUnits = new Float64Array(groups);
     this.discount = new Float64Array(groups);
     this.paid = new Float64Array(groups);
@@ -98,7 +101,7 @@ export class CouponState {
   }
 
   clearToday(): void {
-    for (const array of [this.visitors, this.claims, this.orders, this.redeemed, this.cannibalised, this.units, this.incrementalUnits, this.discount, this.paid, this.expired, this.holdingVisitors]) array.fill(0);
+    for (const array of [this.visitors, this.claims, this.orders, this.redeemed, this.cannibalised, this.units, this.couponUnits, this.incrementalUnits, this.discount, this.paid, this.expired, this.holdingVisitors]) array.fill(0);
   }
 
   /** Index of the first stage group of (market, segment). */

@@ -37,6 +37,7 @@ export function placeOrders(state: CouponState, prices: Float64Array): void {
         const plainOrders = binomialCount(deterministic, plainVisitors, odds[oddsBase + BUY] ?? 0, key, DrawIndex.plainOrders(campaigns));
         let orders = plainOrders;
         let units = plainOrders * (odds[oddsBase + UNITS_PLAIN] ?? 0);
+        let couponUnits = 0;
         let redeemed = 0;
         let cannibalised = 0;
         let incremental = 0;
@@ -50,7 +51,9 @@ export function placeOrders(state: CouponState, prices: Float64Array): void {
           const campaignCannibalised = binomialCount(deterministic, campaignRedeemed, odds[at + CANNIBALISED] ?? 0, key, DrawIndex.cannibalised(campaigns, campaign));
           const cost = campaignRedeemed * (odds[at + DISCOUNT] ?? 0);
           orders += campaignOrders;
-          units += campaignRedeemed * (odds[at + UNITS_REDEEMING] ?? 0) + (campaignOrders - campaignRedeemed) * (odds[at + UNITS_PLAIN] ?? 0);
+          const redeemingUnits = campaignRedeemed * (odds[at + UNITS_REDEEMING] ?? 0);
+          units += redeemingUnits + (campaignOrders - campaignRedeemed) * (odds[at + UNITS_PLAIN] ?? 0);
+          couponUnits += redeemingUnits;
           redeemed += campaignRedeemed;
           cannibalised += campaignCannibalised;
           incremental += (campaignRedeemed - campaignCannibalised) * (odds[at + UNITS_INCREMENTAL] ?? 0);
@@ -62,6 +65,7 @@ export function placeOrders(state: CouponState, prices: Float64Array): void {
         }
         state.orders[group] = orders;
         state.units[group] = units;
+        state.couponUnits[group] = couponUnits;
         state.redeemed[group] = redeemed;
         state.cannibalised[group] = cannibalised;
         state.incrementalUnits[group] = incremental;

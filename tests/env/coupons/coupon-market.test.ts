@@ -41,7 +41,7 @@ describe('the coupon market (Gymnasium-style env)', () => {
       const env = new CouponMarketEnv(scenario);
       env.reset({ seed });
       const rewards: number[] = [];
-      let observation = new Float32Array();
+      let observation: Float32Array = new Float32Array();
       for (let day = 0; day < 30; day++) {
         const step = env.step(env.actionIndex({ priceIndex: 2, campaign }));
         rewards.push(step.reward);
