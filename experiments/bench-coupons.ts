@@ -116,3 +116,63 @@ export async function benchCouponLearning(options: { agents?: readonly string[];
   }
   return { days, seeds, armValues, armNames, bestArm, agents: results, seconds: (performance.now() - started) / 1000 };
 }
+
+export interface TargetedCouponArmResult {
+  readonly arm: string;
+  /** Mean daily profit over the evaluation episodes, per training seed, then averaged. */
+  readonly meanDailyProfit: number;
+  readonly perSeed: readonly number[];
+}
+
+/**
+ * Targeting by stage on scenarios/coupons/targeted-coupon-v1.json, at the list price: LinUCB
+ * with the stage shares and the budget left as its context, UCB1 (no context), every fixed
+ * campaign and no coupon. A learner trains `trainDays` days on seed s, then plays greedily
+ * for `evaluationDays` days on seed 10,000 + s (the same customers for every arm: common random
+ * numbers). A benchmark with figures, no known answer: it says which arm pays on this market.
+ */
+export async function benchTargetedCoupons(scenario: Scenario, options: { seeds?: readonly number[]; trainDays?: number; evaluationDays?: number } = {}): Promise<TargetedCouponArmResult[]> {
+  const seeds = options.seeds ?? [1, 2, 3, 4, 5];
+  const trainDays = options.trainDays ?? 180;
+  const evaluationDays = options.evaluationDays ?? 180;
+  const prices = [scenario.listPrice];
+  const env = new CouponMarketEnv(scenario, { prices, horizonDays: Math.max(trainDays, evaluationDays) });
+  const evaluate = (choose: (observation: Float32Array) => number, seed: number) => {
+    let { observation } = env.reset({ seed: 10_000 + seed });
+    let profit = 0;
+    for (let day = 0; day < evaluationDays; day++) {
+      const step = env.step(choose(observation));
+      profit += step.reward;
+      observation = step.observation;
+    }
+    return profit / evaluationDays;
+  };
+  const results: TargetedCouponArmResult[] = [];
+  const fixedArms = Array.from({ length: env.actionSpace.n }, (_, action) => action);
+  for (const action of fixedArms) {
+    const { campaign } = env.actionOf(action);
+    const perSeed = seeds.map((seed) => evaluate(() => action, seed));
+    results.push({ arm: campaign < 0 ? 'no coupon' : `fixed: ${env.model.campaignNames[campaign]}`, meanDailyProfit: perSeed.reduce((sum, value) => sum + value, 0) / perSeed.length, perSeed });
+  }
+  const learners: readonly [string, string, unknown][] = [
+    ['ucb1', 'UCB1', {}],
+    ['linucb', 'LinUCB on stage shares', { features: ['stage:new', 'stage:hesitant', 'stage:repeat', 'stage:lapsed', 'budgetLeft'] }],
+  ];
+  for (const [kind, label, config] of learners) {
+    const perSeed: number[] = [];
+    for (const seed of seeds) {
+      const agent = await createAgent(kind, config, { observationSpace: env.observationSpace, actionSpace: env.actionSpace, ladder: env.actionPrices(), unitCost: env.model.unitCost, listPrice: scenario.listPrice, seed });
+      let { observation } = env.reset({ seed });
+      for (let day = 0; day < trainDays; day++) {
+        const action = agent.act(observation, { explore: true });
+        const step = env.step(action);
+        agent.observe({ observation, action, reward: step.reward, nextObservation: step.observation, terminated: false, truncated: false });
+        observation = step.observation;
+      }
+      perSeed.push(evaluate((current) => agent.act(current, { explore: false }), seed));
+      agent.dispose();
+    }
+    results.push({ arm: label, meanDailyProfit: perSeed.reduce((sum, value) => sum + value, 0) / perSeed.length, perSeed });
+  }
+  return results;
+}
