@@ -45,8 +45,10 @@ export class CouponState {
   readonly holdingVisitors: Float64Array;
   /** Scratch: today's 32-bit key per group (its one stream uniform), from which the group's draws derive. */
   readonly groupKey: Uint32Array;
-  /** Scratch: the order odds per (market, segment, campaign + 1), at today's price. */
+  /** Scratch: the order odds per (market, segment, campaign + 1), at the price in oddsPrice. */
   readonly odds: Float64Array;
+  /** The price each market's odds were computed at (NaN: none yet); they are recomputed only when it changes. */
+  readonly oddsPrice: Float64Array;
 
   constructor(model: CouponModel, marketCount: number) {
     this.model = model;
@@ -71,6 +73,7 @@ export class CouponState {
     this.holdingVisitors = new Float64Array(groups * model.campaignCount);
     this.groupKey = new Uint32Array(groups);
     this.odds = new Float64Array(marketCount * model.segmentCount * (model.campaignCount + 1) * ODDS_SIZE);
+    this.oddsPrice = new Float64Array(marketCount).fill(Number.NaN);
     this.reset();
   }
 

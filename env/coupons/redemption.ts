@@ -24,9 +24,12 @@ export function placeOrders(state: CouponState, prices: Float64Array): void {
   const oddsPerSegment = (campaigns + 1) * ODDS_SIZE;
   for (let market = 0; market < state.marketCount; market++) {
     const price = prices[market] ?? 0;
+    // The odds depend on the price only: computed again when the market's price changed.
+    const fresh = state.oddsPrice[market] !== price;
+    state.oddsPrice[market] = price;
     for (let segment = 0; segment < model.segmentCount; segment++) {
       const oddsBase = (market * model.segmentCount + segment) * oddsPerSegment;
-      for (let campaign = -1; campaign < campaigns; campaign++) orderOdds(model, segment, campaign, price, odds, oddsBase + (campaign + 1) * ODDS_SIZE);
+      if (fresh) for (let campaign = -1; campaign < campaigns; campaign++) orderOdds(model, segment, campaign, price, odds, oddsBase + (campaign + 1) * ODDS_SIZE);
       const base = state.groupBase(market, segment);
       for (let stage = 0; stage < STAGE_COUNT; stage++) {
         const group = base + stage;

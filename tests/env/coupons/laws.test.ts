@@ -80,6 +80,9 @@ describe('coupon stages: laws (fast-check)', () => {
                 expect(state.orders[group]).toBeLessThanOrEqual(state.visitors[group]!);
                 expect(state.cannibalised[group]).toBeLessThanOrEqual(state.redeemed[group]!);
                 expect(state.cannibalised[group]).toBeGreaterThanOrEqual(0);
+                // Claims only in the stages today's campaign targets.
+                const campaign = campaigns[market] ?? -1;
+                if ((state.claims[group] ?? 0) > 0) expect(campaign >= 0 && ((model.stageMask[campaign] ?? 0) & (1 << stage)) !== 0).toBe(true);
                 claimedSoFar[market]! += state.claims[group] ?? 0;
                 redeemedSoFar[market]! += state.redeemed[group] ?? 0;
               }
