@@ -11,3 +11,6 @@ export { LogitStageGame, type StageGameConfig, type PriceProfile } from './stage
 export { solveFiniteStockDp, solveExponentialContinuous, gallegoVanRyzinValue, type FiniteStockProblem, type OracleResult } from './oracle.js';
 export type { EpisodeKpis } from './kpis.js';
 export type { DiscreteSpace, BoxSpace } from './spaces.js';
+export { CouponMarketEnv, type CouponAction, type CouponStep, type CouponStepInfo } from './coupons/coupon-market.js';
+export { CouponKpiAccumulator, type CouponKpis } from './coupons/coupon-kpis.js';
+export { optimalCouponDepth } from './coupons/optimal-depth.js';

@@ -15,3 +15,5 @@ export { compare, comparisonSummarySchema, comparisonSchemaVersion, type Compari
 export { writeReport } from './report/write.js';
 export * as statistics from './statistics/index.js';
 export { ResultsStore, resultsHome, type ComparisonRow, type RunStatus } from './store.js';
+export { fairnessReport, couponPolicyFairness, type FairnessReport, type PriceCell } from './fairness.js';
+export { benchCouponLearning, type CouponLearningResult } from './bench-coupons.js';

@@ -16,6 +16,7 @@
  */
 import { z } from 'zod';
 import { calibrationRecordSchema } from './calibration-record.js';
+import { couponProblems, couponsSchema } from './coupons.js';
 
 /** The bounds of the card above; exported for tests and docs. */
 export const scenarioBounds = {
@@ -366,6 +367,7 @@ export const scenarioSchema = z
         demandMultiplier: curveSchema.optional().describe('any further arrival multiplier; may use temperature'),
       })
       .default({}),
+    coupons: couponsSchema.optional().describe('absent: no coupons; see docs/market-model.md, "Coupons"'),
     calibration: calibrationRecordSchema.optional().describe('how a calibrated scenario was fitted (`pricelab calibrate`): source, estimates with intervals, defaults; ignored by the simulator'),
   })
   // Checks across sections run even when other fields are invalid (zod skips refinements
@@ -391,6 +393,7 @@ export const scenarioSchema = z
           }
         });
       }
+      for (const problem of couponProblems(raw)) issue([...problem.path], problem.message);
       if (demandKind === 'exponential' && demand?.arrivals === 'at-most-one' && isRecord(raw.priceLadder)) {
         const ladder = raw.priceLadder;
         const lowest = ladder.kind === 'list' && Array.isArray(ladder.prices) ? Number(ladder.prices[0]) : ladder.kind === 'range' ? Number(ladder.min) : Number.NaN;

@@ -9,3 +9,4 @@ export { servingConfigSchema, parseServingConfig, loadServingConfig, type Servin
 export { ServingMetrics } from './metrics.js';
 export { hashToken, loadTokens, authenticate, createToken, type TokenStore } from './auth.js';
 export { benchServing, type ServingBenchResult } from './bench-serving.js';
+export { checkFairnessGate, withFairnessGate, fairnessBoundsSchema, targetingDeclarationSchema, type FairnessBounds, type FairnessEvidence } from './fairness-gate.js';

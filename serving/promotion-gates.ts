@@ -38,7 +38,7 @@ import { canonicalJson } from '../core/json-file.js';
 import { holmAdjust, mean, pairedTTest, verdictOf } from '../experiments/statistics/index.js';
 
 export const gateNames = ['evidence-valid', 'identity', 'scenario-suite', 'primary-kpi', 'guardrail-kpis', 'guardrail-rules', 'guardrail-violations', 'fresh-evidence'] as const;
-export type GateName = (typeof gateNames)[number];
+export type GateName = (typeof gateNames)[number] | 'fairness'; // serving/fairness-gate.ts (withFairnessGate appends it)
 
 /** KPIs that are better one way: the only ones a gate can test. */
 const testableKpis = kpiDefinitions.filter((definition) => definition.direction !== 'none').map((definition) => definition.name) as [KpiName, ...KpiName[]];

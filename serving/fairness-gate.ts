@@ -1,0 +1,97 @@
+/**
+ * The fairness gate: a promotion gate that refuses a pricing or coupon policy when
+ *
+ *   - it declares a sensitive feature among the customer features it targets on
+ *     (an income band, age, gender...: `sensitiveFeatures`);
+ *   - it targets on a customer feature it did not declare (personalised prices are off by
+ *     default: a policy that declares nothing may treat every customer alike only);
+ *   - its fairness report (experiments/fairness.ts) shows an effective-price max/min ratio
+ *     across (segment, stage) groups above `maxEffectivePriceRatio`, or a sensitive attribute
+ *     explaining more than `maxSensitiveShare` of the effective price's variance (eta^2);
+ *   - it declares targeting but brings no fairness report.
+ *
+ * The declaration lives in the policy's artifact (`targetingDeclarationOf`: policy.json's
+ * `training.targeting`, {"features": ["stage"]}; absent: none). The gate is data like the
+ * others of serving/promotion-gates.ts: it never throws on bad evidence, it names itself and
+ * says why. `withFairnessGate` appends it to a decision of `checkPromotion`: after a refusal it
+ * is reported as skipped, naming the gate that refused.
+ *
+ * Rules followed (docs/responsible-pricing-coupons.md): PIPL art. 24 and E-commerce Law
+ * art. 18 (no unreasonable differential treatment in transaction prices by automated
+ * decision; targeting must not rest on personal characteristics). An aid, not legal advice.
+ */
+import { z } from 'zod';
+import type { GateResult, PromotionDecision } from './promotion-gates.js';
+
+export const fairnessGateName = 'fairness' as const;
+
+/** Features no targeting may use, whatever a policy declares (compared case-insensitively). */
+export const defaultSensitiveFeatures = ['incomeBand', 'income', 'gender', 'sex', 'age', 'ethnicity', 'race', 'religion', 'disability', 'health', 'nationality', 'maritalStatus', 'sexualOrientation', 'postcode', 'location'] as const;
+
+export const fairnessBoundsSchema = z.strictObject({
+  maxEffectivePriceRatio: z.number().min(1).default(1.25).describe('highest allowed ratio of the highest to the lowest effective price (after coupons) across (segment, stage) groups'),
+  maxSensitiveShare: z.number().min(0).max(1).default(0.05).describe('highest allowed share of the effective price variance a sensitive attribute explains (eta^2)'),
+  sensitiveFeatures: z.array(z.string().min(1)).default([...defaultSensitiveFeatures]).describe('features no policy may target on'),
+});
+export type FairnessBounds = z.output<typeof fairnessBoundsSchema>;
+
+export const targetingDeclarationSchema = z.strictObject({
+  features: z.array(z.string().min(1)).default([]).describe('the customer features the policy targets on (e.g. ["stage"]); empty: the same offer for every customer'),
+});
+export type TargetingDeclaration = z.output<typeof targetingDeclarationSchema>;
+
+/** What the gate reads of a fairness report (experiments/fairness.ts `FairnessReport`). */
+export interface FairnessEvidence {
+  readonly source: string;
+  readonly report: {
+    readonly dispersion: { readonly maxMinRatio: number; readonly highest: string | null; readonly lowest: string | null };
+    readonly sensitive: readonly { readonly attribute: string; readonly etaSquared: number }[];
+  };
+  /** The customer features the policy was seen to target on while the report was made. */
+  readonly targetedFeatures: readonly string[];
+}
+
+/** The targeting a policy declares in its artifact: policy.json's training.targeting (absent: none); a malformed one is a list of problems. */
+export function targetingDeclarationOf(manifest: { readonly training: Readonly<Record<string, unknown>> }): { declaration: TargetingDeclaration } | { problems: string[] } {
+  const raw = Object.hasOwn(manifest.training, 'targeting') ? manifest.training.targeting : undefined;
+  const parsed = targetingDeclarationSchema.safeParse(raw ?? {});
+  if (parsed.success) return { declaration: parsed.data };
+  return { problems: parsed.error.issues.map((issue) => `training.targeting${issue.path.length > 0 ? `.${issue.path.join('.')}` : ''}: ${issue.message}`) };
+}
+
+export function checkFairnessGate(input: { declaration: TargetingDeclaration; evidence: FairnessEvidence | undefined; bounds: FairnessBounds }): GateResult {
+  const { declaration, evidence, bounds } = input;
+  const problems: string[] = [];
+  const sensitive = new Set(bounds.sensitiveFeatures.map((feature) => feature.toLowerCase()));
+  const isSensitive = (feature: string) => sensitive.has(feature.toLowerCase());
+  for (const feature of declaration.features) if (isSensitive(feature)) problems.push(`the policy declares the sensitive feature "${feature}" for targeting (never allowed)`);
+  const declared = new Set(declaration.features);
+  if (evidence) {
+    for (const feature of evidence.targetedFeatures) {
+      if (isSensitive(feature)) problems.push(`${evidence.source}: the policy targets on the sensitive feature "${feature}"`);
+      else if (!declared.has(feature)) problems.push(`${evidence.source}: the policy targets on "${feature}", which it does not declare (declared: ${declaration.features.length > 0 ? declaration.features.join(', ') : 'none, so the same offer for everyone'})`);
+    }
+    const { maxMinRatio, highest, lowest } = evidence.report.dispersion;
+    if (!(maxMinRatio <= bounds.maxEffectivePriceRatio)) problems.push(`${evidence.source}: effective prices differ by a ratio of ${maxMinRatio.toFixed(3)} (${highest ?? '?'} over ${lowest ?? '?'}), allowed ${bounds.maxEffectivePriceRatio}`);
+    for (const share of evidence.report.sensitive) {
+      if (!(share.etaSquared <= bounds.maxSensitiveShare)) problems.push(`${evidence.source}: ${share.attribute} explains ${(share.etaSquared * 100).toFixed(1)}% of the effective price's variance (eta^2 ${share.etaSquared.toFixed(3)}), allowed ${(bounds.maxSensitiveShare * 100).toFixed(1)}%`);
+    }
+  } else if (declaration.features.length > 0) {
+    problems.push(`the policy targets on ${declaration.features.join(', ')} but no fairness report was given (make one with the policy on its scenario)`);
+  }
+  if (problems.length > 0) return { gate: fairnessGateName, status: 'failed', passed: false, detail: problems.join('; ') };
+  const detail = evidence
+    ? `targets on ${declaration.features.length > 0 ? declaration.features.join(', ') : 'nothing (one offer for all)'}; effective-price ratio ${evidence.report.dispersion.maxMinRatio.toFixed(3)} <= ${bounds.maxEffectivePriceRatio}${evidence.report.sensitive.map((share) => `; ${share.attribute} eta^2 ${share.etaSquared.toFixed(3)} <= ${bounds.maxSensitiveShare}`).join('')}`
+    : 'declares no targeting (personalised prices off) and no fairness report was given';
+  return { gate: fairnessGateName, status: 'passed', passed: true, detail };
+}
+
+/** `decision` with the fairness gate appended (skipped after a refusal); allowed only when every gate passed. */
+export function withFairnessGate(decision: PromotionDecision, input: Parameters<typeof checkFairnessGate>[0]): PromotionDecision {
+  if (!decision.allowed) {
+    const refused = decision.failedGate ?? 'an earlier';
+    return { ...decision, gates: [...decision.gates, { gate: fairnessGateName, status: 'skipped', passed: false, detail: `not checked: the ${refused} gate refused the promotion` }] };
+  }
+  const result = checkFairnessGate(input);
+  return { allowed: result.passed, gates: [...decision.gates, result], failedGate: result.passed ? null : fairnessGateName };
+}
