@@ -154,19 +154,19 @@ export function planCalvanoGrid(json: unknown, origin = 'experiment'): CalvanoGr
       message: `expected at most ${calvanoGridBounds.sessions.toLocaleString('en-US')} sessions (alpha points x beta points x seeds), found ${sessionCount.toLocaleString('en-US')} (${alphas.length} x ${betas.length} x ${file.seeds.count}); split the seeds over files with the same name`,
     });
   }
-  // The Calvano config of the first grid point: its problems name the file's `calvano` fields.
+  // The shared part of the config, checked with the paper's alpha and beta standing in for
+  // the axes' (whose problems are listed above): its problems name the file's `calvano` fields.
   let baseConfig: CalvanoConfig | undefined;
   let scenario: LoadedScenario | undefined;
-  if (!('alpha' in file.calvano) && !('beta' in file.calvano)) {
-    try {
-      baseConfig = parseCalvanoConfig({ ...file.calvano, alpha: alphas[0], beta: betas[0] });
-      scenario = loadScenario(baseConfig.scenario);
-      resolveCalvanoConfig(baseConfig, scenario.scenario);
-    } catch (error) {
-      if (!(error instanceof PricelabError)) throw error;
-      if (error.problems.length === 0) problems.push({ path: ['calvano'], message: error.message.split('\n')[0] ?? error.message });
-      for (const problem of error.problems) problems.push({ path: ['calvano', ...problem.path], message: problem.message });
-    }
+  const shared = Object.fromEntries(Object.entries(file.calvano).filter(([field]) => field !== 'alpha' && field !== 'beta'));
+  try {
+    baseConfig = parseCalvanoConfig({ ...shared, alpha: 0.15, beta: 4e-6 });
+    scenario = loadScenario(baseConfig.scenario);
+    resolveCalvanoConfig(baseConfig, scenario.scenario);
+  } catch (error) {
+    if (!(error instanceof PricelabError)) throw error;
+    if (error.problems.length === 0) problems.push({ path: ['calvano'], message: error.message.split('\n')[0] ?? error.message });
+    for (const problem of error.problems) problems.push({ path: ['calvano', ...problem.path], message: problem.message });
   }
   if (problems.length > 0 || baseConfig === undefined || scenario === undefined) throw refuse(problems);
   const seeds = Array.from({ length: file.seeds.count }, (_, index) => file.seeds.from + index);
