@@ -16,18 +16,18 @@
  * grid point uses the same seeds (common random numbers across the grid). Each session is
  * stored as a run (experiments/store.ts) of agent kind "calvano" whose config is the
  * validated Calvano config of its grid point, with a deterministic run key (runKey of the
- * experiment name, scenario id + content hash, agent and seed): the same file plans the
+ * experiment name, scenario id + content hash, agent and seed; `sessionKeys`): the same file plans the
  * same keys, so `--resume` (and a queue's job ids) find the sessions already stored.
  *
  * Bounds: at most 100 points per axis (the paper's grid is 100 x 100), 10,000 seeds and
  * 1,000,000 sessions per file (split a larger grid by seed ranges under one name).
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { calvanoConfigSchema, parseCalvanoConfig, resolveCalvanoConfig, type CalvanoConfig, type ResolvedCalvanoConfig } from '../agents/calvano.js';
 import { PricelabError, configError, type Problem } from '../core/errors.js';
-import { readJsonFile } from '../core/json-file.js';
+import { canonicalJson, readJsonFile } from '../core/json-file.js';
 import { loadScenario, type LoadedScenario } from '../scenarios/load.js';
-import { runKey } from './experiment-file.js';
 
 export const calvanoGridKind = 'calvano-grid';
 
@@ -176,14 +176,22 @@ export function planCalvanoGrid(json: unknown, origin = 'experiment'): CalvanoGr
     for (const beta of betas) {
       const config = parseCalvanoConfig({ ...file.calvano, alpha, beta });
       const resolved = resolveCalvanoConfig(config, loaded.scenario);
-      const agent = agentOf(config);
-      for (const seed of seeds) {
-        const id = runKey({ experiment: file.name, scenario: { id: loaded.scenario.id, contentHash: loaded.contentHash }, agent, seed });
-        sessions.push({ id, alpha, beta, seed, config, resolved });
-      }
+      const keyOf = sessionKeys(file.name, loaded, agentOf(config));
+      for (const seed of seeds) sessions.push({ id: keyOf(seed), alpha, beta, seed, config, resolved });
     }
   }
   return { file, scenario: loaded, alphas, betas, seeds, sessions };
+}
+
+/**
+ * The run keys of one grid point's sessions: runKey({experiment, scenario, agent, seed}),
+ * with the canonical JSON of everything but the seed written once per point (a million
+ * sessions plan in a few seconds). canonicalJson sorts keys, and "seed" comes last.
+ */
+export function sessionKeys(experiment: string, scenario: LoadedScenario, agent: ReturnType<typeof agentOf>): (seed: number) => string {
+  const identity = canonicalJson({ agent, experiment, scenario: { id: scenario.scenario.id, contentHash: scenario.contentHash } });
+  const prefix = `${identity.slice(0, -1)},"seed":`;
+  return (seed) => createHash('sha256').update(`${prefix}${JSON.stringify(seed)}}`).digest('hex').slice(0, 16);
 }
 
 /** The agent a grid session is stored as: kind "calvano", named by its grid point, with its validated config. */

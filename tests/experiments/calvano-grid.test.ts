@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCalvanoSession } from '../../agents/calvano.js';
 import { PricelabError } from '../../core/errors.js';
-import { axisValues, loadCalvanoGridFile, planCalvanoGrid } from '../../experiments/calvano-grid-file.js';
+import { agentOf, axisValues, loadCalvanoGridFile, planCalvanoGrid } from '../../experiments/calvano-grid-file.js';
+import { runKey } from '../../experiments/experiment-file.js';
 import { estimateGridCost } from '../../experiments/calvano-grid-cost.js';
 import { calvanoGridCells, runCalvanoGrid } from '../../experiments/calvano-grid.js';
 import { calvanoGridReport, gridPattern, writeCalvanoGridReport, type CalvanoGridReport } from '../../experiments/report/calvano-heatmap.js';
@@ -82,6 +83,10 @@ describe('Calvano-grid files', () => {
     // The same file plans the same run keys (resume and queue job ids rely on it).
     const again = loadCalvanoGridFile(join(root, 'scenarios/experiments/calvano-grid.json'));
     expect(again.sessions.map((session) => session.id)).toEqual(plan.sessions.map((session) => session.id));
+    // A session's key is the experiment file's run key of what it depends on.
+    for (const session of [plan.sessions[0]!, plan.sessions[4321]!]) {
+      expect(session.id).toBe(runKey({ experiment: 'calvano-grid', scenario: { id: plan.scenario.scenario.id, contentHash: plan.scenario.contentHash }, agent: agentOf(session.config), seed: session.seed }));
+    }
     expect(plan.sessions[0]!.config).toMatchObject({ alpha: 0.025, beta: plan.betas[0], delta: 0.95, maxPeriods: 1e9, convergenceWindow: 100_000 });
   });
 
