@@ -158,6 +158,46 @@ describe('a tiny Calvano grid, end to end', () => {
     expect(await runCalvanoGrid(plan, { home, workers: 2, resume: true })).toMatchObject({ finished: 0, skipped: 8 });
   });
 
+  it('stores what another runner (a queue) reports; a failed session is kept with its error and runs again on resume', async () => {
+    const plan = planCalvanoGrid(tiny);
+    const home = temporary('pricelab-grid-runner-');
+    const doomed = plan.sessions[3]!;
+    const first = await runCalvanoGrid(plan, {
+      home,
+      runner: async (sessions, report) => {
+        for (const session of sessions) {
+          report.started(session);
+          if (session.id === doomed.id) report.failed(session, 'worker lost');
+          else report.finished(session, runCalvanoSession(session.resolved, session.seed));
+        }
+      },
+    });
+    expect(first).toMatchObject({ finished: 7, failed: 1 });
+    const store = ResultsStore.open(home);
+    try {
+      expect(store.getRun(doomed.id)).toMatchObject({ status: 'failed', error: 'worker lost' });
+    } finally {
+      store.close();
+    }
+    const cell = calvanoGridCells(plan, home).find((entry) => entry.alpha === doomed.alpha && entry.beta === doomed.beta)!;
+    expect(cell).toMatchObject({ planned: 2, sessions: 1 });
+    const handedOut: string[] = [];
+    const second = await runCalvanoGrid(plan, {
+      home,
+      resume: true,
+      runner: async (sessions, report) => {
+        for (const session of sessions) {
+          handedOut.push(session.id);
+          report.started(session);
+          report.finished(session, runCalvanoSession(session.resolved, session.seed));
+        }
+      },
+    });
+    expect(handedOut).toEqual([doomed.id]);
+    expect(second).toMatchObject({ finished: 1, failed: 0, skipped: 7 });
+    expect(calvanoGridCells(plan, home).every((entry) => entry.sessions === 2)).toBe(true);
+  });
+
   it('the CLI runs a grid file and rewrites its report from the store', async () => {
     ensureBuilt();
     const home = temporary('pricelab-grid-cli-');
