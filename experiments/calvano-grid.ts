@@ -13,7 +13,7 @@
  *   train/converged            1 when every strategy held for the convergence window, else 0
  *   train/periods              periods played, the window included
  *   train/periodsToConvergence periods - window when converged (the paper's figure), else null
- *   time/sessionSeconds        the session's seconds on one core
+ *   time/sessionSeconds        the session's wall seconds in its worker
  *   market/limitCycle          JSON: the cycle's states, the final state, each firm's profit gain
  *
  * Resume: finished sessions are skipped; the others run again from scratch (a session is
@@ -220,7 +220,7 @@ export interface CalvanoGridCell {
   /** Mean over converged sessions of periods - window; null when none converged. */
   readonly meanPeriodsToConvergence: number | null;
   readonly averagePrice: number | null;
-  /** Mean of one session's seconds on one core. */
+  /** Mean of one session's wall seconds in its worker thread (a loaded machine inflates it). */
   readonly secondsPerSession: number | null;
 }
 

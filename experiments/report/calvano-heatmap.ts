@@ -283,7 +283,7 @@ ${report.sessions.finished} of ${report.sessions.planned} sessions finished, ${r
 </table>
 ${chartSection(chart)}
 <h2>Every grid point</h2>
-<table><tr><th>alpha</th><th>beta</th><th>sessions</th><th>converged</th><th>profit gain</th><th>95% t interval</th><th>sd</th><th>periods to convergence</th><th>s per session</th></tr>
+<table><tr><th>alpha</th><th>beta</th><th>sessions</th><th>converged</th><th>profit gain</th><th>95% t interval</th><th>sd</th><th>periods to convergence</th><th>s per session (wall, one worker)</th></tr>
 ${cellRows}
 </table>
 </body>
