@@ -19,7 +19,7 @@ import { readJsonFile } from '../../core/json-file.js';
 import { calvanoGridKind, planCalvanoGrid, readExperimentKind, type CalvanoGridPlan } from '../../experiments/calvano-grid-file.js';
 import { estimateGridCost, wallSecondsOn } from '../../experiments/calvano-grid-cost.js';
 import { calvanoGridCells, runCalvanoGrid } from '../../experiments/calvano-grid.js';
-import { calvanoGridReport, writeCalvanoGridReport, type WrittenGridReport } from '../../experiments/report/calvano-heatmap.js';
+import { axisText, calvanoGridReport, writeCalvanoGridReport, type WrittenGridReport } from '../../experiments/report/calvano-heatmap.js';
 import { resultsHome } from '../../experiments/store.js';
 import { positiveInteger, printJson, run, table } from '../output.js';
 import { progressBar, type Progress } from '../progress.js';
@@ -79,9 +79,9 @@ export async function calvanoGridRunCommand(file: string, plan: CalvanoGridPlan,
           if (!options.json) process.stderr.write(`${plan.file.name}: ${event.total} sessions, ${event.skipped} already finished, ${event.toRun} to run on ${event.workers} worker${event.workers === 1 ? '' : 's'}; results in ${home}\n`);
           progress = progressBar(event.toRun, 'sessions', options.json === true);
         } else if (event.type === 'session-finished') {
-          progress?.update(event.done, `alpha ${event.session.alpha} beta ${event.session.beta} seed ${event.session.seed}: profit gain ${event.result.profitGain.toFixed(3)}`);
+          progress?.update(event.done, `alpha ${axisText(event.session.alpha)} beta ${axisText(event.session.beta)} seed ${event.session.seed}: profit gain ${event.result.profitGain.toFixed(3)}`);
         } else {
-          progress?.log(`failed ${event.session.id} alpha ${event.session.alpha} beta ${event.session.beta} seed ${event.session.seed}: ${event.error}`);
+          progress?.log(`failed ${event.session.id} alpha ${axisText(event.session.alpha)} beta ${axisText(event.session.beta)} seed ${event.session.seed}: ${event.error}`);
           progress?.update(event.done);
         }
       },
@@ -159,7 +159,7 @@ export function registerCalvanoGridCommands(experiment: Command): void {
         const progress = progressBar(options.alphaPoints * options.betaPoints * options.seeds, 'sampled sessions', quiet);
         let estimate;
         try {
-          estimate = estimateGridCost(plan, { alphaPoints: options.alphaPoints, betaPoints: options.betaPoints, seedsPerPoint: options.seeds, onSample: (sample, done) => progress.update(done, `alpha ${sample.alpha} beta ${sample.beta}: ${sample.cpuSeconds.toFixed(3)} s`) });
+          estimate = estimateGridCost(plan, { alphaPoints: options.alphaPoints, betaPoints: options.betaPoints, seedsPerPoint: options.seeds, onSample: (sample, done) => progress.update(done, `alpha ${axisText(sample.alpha)} beta ${axisText(sample.beta)}: ${sample.cpuSeconds.toFixed(3)} s`) });
         } finally {
           progress.stop();
         }

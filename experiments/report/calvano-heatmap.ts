@@ -88,6 +88,12 @@ const meanOf = (values: readonly (number | null)[]): number | null => {
 
 const fixed = (value: number | null, digits = 3) => (value === null ? '-' : value.toFixed(digits));
 
+/** An axis value for people: 4 significant digits, small betas with an exponent (1.333e-6, 0.1536). */
+export function axisText(value: number): string {
+  if (value !== 0 && Math.abs(value) < 1e-3) return value.toExponential(3).replace(/\.?0+e/, 'e');
+  return String(Number(value.toPrecision(4)));
+}
+
 /** The paper's pattern checked on the cells. */
 export function gridPattern(plan: Pick<CalvanoGridPlan, 'alphas' | 'betas'>, cells: readonly CalvanoGridCell[]): CalvanoGridPattern {
   const betas = [...plan.betas].sort((a, b) => a - b);
@@ -107,7 +113,7 @@ export function gridPattern(plan: Pick<CalvanoGridPlan, 'alphas' | 'betas'>, cel
   const peakStatement =
     peak === null
       ? 'no finished session'
-      : `the mean over betas peaks at alpha ${peak.alpha} (${fixed(peak.profitGainMean)}); the paper's peak region alpha ${paperPeakAlphaRange[0]} to ${paperPeakAlphaRange[1]}: ${peakHolds ? 'inside' : 'outside'}`;
+      : `the mean over betas peaks at alpha ${axisText(peak.alpha)} (${fixed(peak.profitGainMean)}); the paper's peak region alpha ${paperPeakAlphaRange[0]} to ${paperPeakAlphaRange[1]}: ${peakHolds ? 'inside' : 'outside'}`;
   let nearest: CalvanoGridCell | null = null;
   let nearestDistance = Number.POSITIVE_INFINITY;
   for (const cell of cells) {
@@ -122,7 +128,7 @@ export function gridPattern(plan: Pick<CalvanoGridPlan, 'alphas' | 'betas'>, cel
   const baselineStatement =
     nearest === null
       ? 'no finished session'
-      : `grid point alpha ${nearest.alpha}, beta ${nearest.beta} (nearest the paper's baseline alpha 0.15, beta 4e-6): mean profit gain ${fixed(nearest.profitGainMean)}` +
+      : `grid point alpha ${axisText(nearest.alpha)}, beta ${axisText(nearest.beta)} (nearest the paper's baseline alpha 0.15, beta 4e-6): mean profit gain ${fixed(nearest.profitGainMean)}` +
         (nearest.profitGainLow !== null ? ` (95% interval ${fixed(nearest.profitGainLow)} to ${fixed(nearest.profitGainHigh)}, ${nearest.sessions} sessions)` : ` (${nearest.sessions} session${nearest.sessions === 1 ? '' : 's'})`) +
         `; the paper: about ${paperBaseline.profitGain} at the baseline`;
   return {

@@ -16,7 +16,7 @@ import { agentOf, axisValues, loadCalvanoGridFile, planCalvanoGrid } from '../..
 import { runKey } from '../../experiments/experiment-file.js';
 import { estimateGridCost } from '../../experiments/calvano-grid-cost.js';
 import { calvanoGridCells, runCalvanoGrid } from '../../experiments/calvano-grid.js';
-import { calvanoGridReport, gridPattern, writeCalvanoGridReport, type CalvanoGridReport } from '../../experiments/report/calvano-heatmap.js';
+import { axisText, calvanoGridReport, gridPattern, writeCalvanoGridReport, type CalvanoGridReport } from '../../experiments/report/calvano-heatmap.js';
 import { ResultsStore } from '../../experiments/store.js';
 import { cliWith, ensureBuilt, root } from '../fixtures/cli.js';
 
@@ -230,6 +230,8 @@ describe('the paper’s pattern and the cost estimate', () => {
     expect(pattern.longerExploration.smallerBetaMean).toBeCloseTo((0.88 + 0.78 + 0.78) / 3, 12);
     expect(pattern.peakAlpha).toMatchObject({ alpha: 0.1, holds: true });
     expect(pattern.baseline.cell).toMatchObject({ alpha: 0.1, beta: 2e-6 });
+    expect(pattern.baseline.statement).toMatch(/^grid point alpha 0\.1, beta 2e-6 \(nearest/);
+    expect([1.33333333333e-6, 4e-6, 0.153571428571, 0.25].map(axisText)).toEqual(['1.333e-6', '4e-6', '0.1536', '0.25']);
     const flipped = gridPattern({ alphas, betas }, cells.map((entry) => ({ ...entry, profitGainMean: 1 - entry.profitGainMean })));
     expect(flipped.longerExploration.holds).toBe(false);
     expect(flipped.peakAlpha.holds).toBe(false);
