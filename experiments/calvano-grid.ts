@@ -8,13 +8,13 @@
  *
  * A stored session is a run: agent kind "calvano", the grid point's validated config, the
  * session's seed, and these metrics:
- *   market/profitGain          mean over firms of (limit-cycle profit - Nash) / (monopoly - Nash)
- *   market/averagePrice        mean price over firms and the limit cycle
- *   train/converged            1 when every strategy held for the convergence window, else 0
- *   train/periods              periods played, the window included
- *   train/periodsToConvergence periods - window when converged (the paper's figure), else null
- *   time/sessionSeconds        the session's wall seconds in its worker
- *   market/limitCycle          JSON: the cycle's states, the final state, each firm's profit gain
+ *   market/profitGain              mean over firms of (limit-cycle profit - Nash) / (monopoly - Nash)
+ *   market/averagePrice            mean price over firms and the limit cycle
+ *   calvano/converged              1 when every strategy held for the convergence window, else 0
+ *   calvano/periods                periods played, the window included
+ *   calvano/periodsToConvergence   periods - window when converged (the paper's figure), else null
+ *   time/sessionSeconds            the session's wall seconds in its worker
+ *   market/limitCycle              JSON: the cycle's states, the final state, each firm's profit gain
  *
  * Resume: finished sessions are skipped; the others run again from scratch (a session is
  * sub-second to a few seconds, so it has no checkpoint). Without `resume`, a plan whose
@@ -24,8 +24,9 @@
  *
  * Where sessions run is one function, `GridSessionRunner`: local worker threads by default.
  * A distributed queue plugs in there (a job per session: the resolved config and the seed,
- * the run key as job id; the result is a CalvanoSessionResult), and this module stores what
- * comes back the same way.
+ * the resolved config and the seed; the result is a CalvanoSessionResult), and this module
+ * stores what comes back the same way. The metric names are those the queue's Calvano
+ * sessions use (calvano/..., market/..., time/...).
  */
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -134,9 +135,9 @@ export function metricsOf(result: CalvanoSessionResult): Record<string, MetricVa
   return {
     'market/profitGain': result.profitGain,
     'market/averagePrice': result.averagePrice,
-    'train/converged': result.converged ? 1 : 0,
-    'train/periods': result.periods,
-    'train/periodsToConvergence': result.periodsToConvergence,
+    'calvano/converged': result.converged ? 1 : 0,
+    'calvano/periods': result.periods,
+    'calvano/periodsToConvergence': result.periodsToConvergence,
     'time/sessionSeconds': result.seconds,
     'market/limitCycle': { json: { cycleStates: result.cycleStates, finalState: result.finalState, profitGains: result.profitGains } },
   };
@@ -231,8 +232,8 @@ export function calvanoGridCells(plan: CalvanoGridPlan, home: string): CalvanoGr
     const finished = new Set(store.listRuns({ experiment: plan.file.name, status: 'finished' }).map((row) => row.id));
     const metric = (key: string) => store.metricOfRuns(key);
     const gains = metric('market/profitGain');
-    const converged = metric('train/converged');
-    const toConvergence = metric('train/periodsToConvergence');
+    const converged = metric('calvano/converged');
+    const toConvergence = metric('calvano/periodsToConvergence');
     const prices = metric('market/averagePrice');
     const seconds = metric('time/sessionSeconds');
     const byPoint = new Map<string, CalvanoGridSession[]>();

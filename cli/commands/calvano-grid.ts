@@ -18,7 +18,7 @@ import { configError } from '../../core/errors.js';
 import { readJsonFile } from '../../core/json-file.js';
 import { calvanoGridKind, planCalvanoGrid, readExperimentKind, type CalvanoGridPlan } from '../../experiments/calvano-grid-file.js';
 import { estimateGridCost, wallSecondsOn } from '../../experiments/calvano-grid-cost.js';
-import { calvanoGridCells, runCalvanoGrid } from '../../experiments/calvano-grid.js';
+import { calvanoGridCells, runCalvanoGrid, type GridSessionRunner } from '../../experiments/calvano-grid.js';
 import { axisText, calvanoGridReport, writeCalvanoGridReport, type WrittenGridReport } from '../../experiments/report/calvano-heatmap.js';
 import { resultsHome } from '../../experiments/store.js';
 import { positiveInteger, printJson, run, table } from '../output.js';
@@ -48,6 +48,8 @@ export interface GridRunOptions {
   resume?: boolean;
   json?: boolean;
   report?: string;
+  /** `--queue <url>`: only with a runner for it (see calvanoGridRunCommand). */
+  queue?: string;
 }
 
 const defaultReportFolder = (home: string, plan: CalvanoGridPlan) => join(home, 'reports', plan.file.name);
@@ -56,7 +58,15 @@ export function gridCheckText(plan: CalvanoGridPlan): string {
   return `${plan.file.name}: valid Calvano grid, ${plan.sessions.length} sessions (${plan.alphas.length} alphas x ${plan.betas.length} betas x ${plan.seeds.length} seeds)\n`;
 }
 
-export async function calvanoGridRunCommand(file: string, plan: CalvanoGridPlan, options: GridRunOptions): Promise<number> {
+/**
+ * Runs a grid file's sessions: in local worker threads, or through `runner` (a queue's,
+ * experiments/calvano-grid.ts GridSessionRunner). `--queue` without a runner is refused,
+ * so a grid never runs locally when a queue was asked for.
+ */
+export async function calvanoGridRunCommand(file: string, plan: CalvanoGridPlan, options: GridRunOptions, runner?: GridSessionRunner): Promise<number> {
+  if (options.queue !== undefined && runner === undefined) {
+    throw configError(`${file}: Calvano grids do not run on a queue in this build`, [{ path: ['--queue'], message: 'expected no --queue for a Calvano grid (run it in local worker threads), or a build whose queue carries grid sessions' }]);
+  }
   const home = resultsHome();
   const controller = new AbortController();
   let interrupts = 0;
@@ -74,6 +84,7 @@ export async function calvanoGridRunCommand(file: string, plan: CalvanoGridPlan,
       ...(options.workers === undefined ? {} : { workers: options.workers }),
       resume: options.resume === true,
       signal: controller.signal,
+      ...(runner ? { runner } : {}),
       onEvent: (event) => {
         if (event.type === 'planned') {
           if (!options.json) process.stderr.write(`${plan.file.name}: ${event.total} sessions, ${event.skipped} already finished, ${event.toRun} to run on ${event.workers} worker${event.workers === 1 ? '' : 's'}; results in ${home}\n`);

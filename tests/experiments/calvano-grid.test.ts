@@ -18,6 +18,7 @@ import { estimateGridCost } from '../../experiments/calvano-grid-cost.js';
 import { calvanoGridCells, runCalvanoGrid } from '../../experiments/calvano-grid.js';
 import { axisText, calvanoGridReport, gridPattern, writeCalvanoGridReport, type CalvanoGridReport } from '../../experiments/report/calvano-heatmap.js';
 import { ResultsStore } from '../../experiments/store.js';
+import { calvanoGridRunCommand } from '../../cli/commands/calvano-grid.js';
 import { cliWith, ensureBuilt, root } from '../fixtures/cli.js';
 
 const tiny = {
@@ -196,6 +197,10 @@ describe('a tiny Calvano grid, end to end', () => {
     expect(handedOut).toEqual([doomed.id]);
     expect(second).toMatchObject({ finished: 1, failed: 0, skipped: 7 });
     expect(calvanoGridCells(plan, home).every((entry) => entry.sessions === 2)).toBe(true);
+  });
+
+  it('refuses --queue without a runner for it, instead of running the grid locally', async () => {
+    await expect(calvanoGridRunCommand('tiny.json', planCalvanoGrid(tiny), { queue: 'redis://127.0.0.1:1' })).rejects.toMatchObject({ kind: 'config', problems: [{ path: ['--queue'] }] });
   });
 
   it('the CLI runs a grid file and rewrites its report from the store', async () => {
