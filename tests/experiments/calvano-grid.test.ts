@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCalvanoSession } from '../../agents/calvano.js';
 import { PricelabError } from '../../core/errors.js';
-import { agentOf, axisValues, loadCalvanoGridFile, planCalvanoGrid } from '../../experiments/calvano-grid-file.js';
+import { agentOf, axisValues, calvanoGridFileSchema, loadCalvanoGridFile, planCalvanoGrid } from '../../experiments/calvano-grid-file.js';
 import { runKey } from '../../experiments/experiment-file.js';
 import { estimateGridCost } from '../../experiments/calvano-grid-cost.js';
 import { calvanoGridCells, runCalvanoGrid } from '../../experiments/calvano-grid.js';
@@ -89,6 +89,16 @@ describe('Calvano-grid files', () => {
       expect(session.id).toBe(runKey({ experiment: 'calvano-grid', scenario: { id: plan.scenario.scenario.id, contentHash: plan.scenario.contentHash }, agent: agentOf(session.config), seed: session.seed }));
     }
     expect(plan.sessions[0]!.config).toMatchObject({ alpha: 0.025, beta: plan.betas[0], delta: 0.95, maxPeriods: 1e9, convergenceWindow: 100_000 });
+  });
+
+  it('the full grid is the paper’s 100 x 100 points (beta 2e-7 .. 2e-5) x 100 sessions, within the bounds', () => {
+    // Its schema and axes only: planning its million sessions takes seconds.
+    const file = calvanoGridFileSchema.parse(JSON.parse(readFileSync(join(root, 'scenarios/experiments/calvano-grid-full.json'), 'utf8')));
+    const alphas = axisValues(file.alpha);
+    const betas = axisValues(file.beta);
+    expect([alphas.length, alphas[0], alphas.at(-1)]).toEqual([100, 0.025, 0.25]);
+    expect([betas.length, betas[0], betas[1], betas.at(-1)]).toEqual([100, 2e-7, 4e-7, 2e-5]);
+    expect(alphas.length * betas.length * file.seeds.count).toBe(1_000_000);
   });
 
   it('axes: [from, to] with both ends, or (from, to] with includeFrom false', () => {
