@@ -9,6 +9,10 @@ export { trainPopulation, type PopulationOptions, type PopulationResult } from '
 export { chooseChangeMargin, MarginChoiceCallback, type MarginSelection, type MarginSelectionOptions } from './margin-selection.js';
 export { summarise, summariseKpis, type IntervalSummary } from './summary.js';
 export { reproduceCalvano, loadCalvanoConfig, summariseCalvano } from './reproduce-calvano.js';
+export { loadCalvanoGridFile, planCalvanoGrid, type CalvanoGridPlan, type CalvanoGridSession } from './calvano-grid-file.js';
+export { runCalvanoGrid, calvanoGridCells, type CalvanoGridCell, type GridSessionRunner } from './calvano-grid.js';
+export { estimateGridCost, type GridCostEstimate } from './calvano-grid-cost.js';
+export { calvanoGridReport, writeCalvanoGridReport } from './report/calvano-heatmap.js';
 export { agentFor, restoredAgentFor, contextFor } from './setup.js';
 export { runCompetition, ladderDiscretisation, profitGainAt } from './competition.js';
 export { compare, comparisonSummarySchema, comparisonSchemaVersion, type ComparisonSummary, type CompareOptions, type ComparisonOutcome } from './compare.js';

@@ -10,6 +10,7 @@
 import type { Command } from 'commander';
 import { benchSweep } from '../../experiments/bench-sweep.js';
 import { loadExperimentFile } from '../../experiments/experiment-file.js';
+import { calvanoGridPlanOf, calvanoGridRunCommand, gridCheckText, registerCalvanoGridCommands } from './calvano-grid.js';
 import { resultsHome } from '../../experiments/store.js';
 import { runSweep, type SweepEvent } from '../../experiments/sweep.js';
 import { formatNumber, positiveInteger, printJson, run, table } from '../output.js';
@@ -22,6 +23,7 @@ interface ExperimentRunOptions {
   resume?: boolean;
   restartFailed?: boolean;
   json?: boolean;
+  report?: string;
 }
 
 export function registerExperiment(program: Command): void {
@@ -34,6 +36,7 @@ export function registerExperiment(program: Command): void {
     .option('--resume', 'continue the experiment: skip finished runs, restart interrupted ones from their last checkpoint')
     .option('--restart-failed', 'with --resume: start failed runs afresh, discarding their checkpoints (one that is damaged fails its run on every resume)')
     .option('--json', 'print the sweep summary and the finished runs as JSON (no progress)')
+    .option('--report <folder>', 'Calvano grids: the heatmap report folder (default: $PRICELAB_HOME/reports/<name>)')
     .action(run(async (file: string, options: ExperimentRunOptions) => experimentRunCommand(file, options)));
   experiment
     .command('check')
@@ -42,15 +45,20 @@ export function registerExperiment(program: Command): void {
     .option('--json', 'print the planned runs as JSON')
     .action(
       run((file: string, options: { json?: boolean }) => {
+        const grid = calvanoGridPlanOf(file);
+        if (grid) return void (options.json ? printJson({ name: grid.file.name, kind: grid.file.kind, sessions: grid.sessions.length, alphas: grid.alphas, betas: grid.betas, seeds: grid.seeds }) : process.stdout.write(gridCheckText(grid)));
         const plan = loadExperimentFile(file);
         const runs = plan.runs.map((entry) => ({ id: entry.id, scenario: entry.scenario.id, agent: entry.agent.name, kind: entry.agent.kind, seed: entry.seed }));
         if (options.json) printJson({ name: plan.file.name, runs });
         else process.stdout.write(`${plan.file.name}: valid, ${runs.length} runs (${plan.scenarios.length} scenarios x ${plan.agents.length} agents x ${plan.seeds.length} seeds)\n`);
       }),
     );
+  registerCalvanoGridCommands(experiment);
 }
 
 async function experimentRunCommand(file: string, options: ExperimentRunOptions): Promise<number> {
+  const grid = calvanoGridPlanOf(file);
+  if (grid) return calvanoGridRunCommand(file, grid, options);
   const plan = loadExperimentFile(file);
   const home = resultsHome();
   const controller = new AbortController();
