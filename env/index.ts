@@ -11,3 +11,4 @@ export { LogitStageGame, type StageGameConfig, type PriceProfile } from './stage
 export { solveFiniteStockDp, solveExponentialContinuous, gallegoVanRyzinValue, type FiniteStockProblem, type OracleResult } from './oracle.js';
 export type { EpisodeKpis } from './kpis.js';
 export type { DiscreteSpace, BoxSpace } from './spaces.js';
+export { checkReferencePrices, compliantReferencePrice, promotionWindows, ReferencePriceRecorder, referencePriceRuleNames, referencePriceRules, type ReferencePriceReport, type ReferencePriceRuleName, type PromotionWindow } from './reference-price-record.js';
