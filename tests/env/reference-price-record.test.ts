@@ -7,8 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { PricelabError } from '../../core/errors.js';
 import { buildMarketModel } from '../../env/model.js';
-import { checkReferencePrices, compliantReferencePrice, promotionWindows, ReferencePriceRecorder, referencePriceRules } from '../../env/reference-price-record.js';
+import { checkReferencePrices, compliantReferencePrice, promotionWindows, ReferencePriceRecorder, referencePriceRuleNames, referencePriceRules } from '../../env/reference-price-record.js';
 import { loadScenario } from '../../scenarios/load.js';
+import { scenarioSchema } from '../../scenarios/schema.js';
 
 /** `segments` as [price, days, units per day] runs, concatenated. */
 function path(...segments: [number, number, number][]): { prices: number[]; units: number[] } {
@@ -142,6 +143,10 @@ describe('recorder', () => {
     expect(recorder.referenceFor()).toMatchObject({ price: 10, from: 0, to: 3 });
     expect(() => recorder.record(Number.NaN, 1)).toThrow(PricelabError);
     expect(() => new ReferencePriceRecorder({ rule: 'us-90-day' as 'eu-30-day', windows: [{ name: 'x', start: 3, end: 2 }] })).toThrow(/2 problems|rule|windows/);
+  });
+
+  it("offers exactly the rules a scenario's referencePriceRule may name", () => {
+    expect(scenarioSchema.shape.referencePriceRule.unwrap().options).toEqual([...referencePriceRuleNames]);
   });
 
   it("takes a scenario's festival pre-sale and event days as promotion windows", () => {
