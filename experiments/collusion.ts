@@ -120,7 +120,7 @@ export interface CollusionOptions {
 const tolerance = 1e-9;
 
 /** The index of the ladder price nearest to price (ties to the lower). */
-function nearestIndex(ladder: ArrayLike<number>, price: number): number {
+export function nearestLadderIndex(ladder: ArrayLike<number>, price: number): number {
   let best = 0;
   for (let index = 1; index < ladder.length; index++) if (Math.abs((ladder[index] ?? 0) - price) < Math.abs((ladder[best] ?? 0) - price) - tolerance) best = index;
   return best;
@@ -151,10 +151,48 @@ export function calvanoStrategies(session: LearnedStrategies): MemoryOneStrategy
     name: `calvano firm ${firm}`,
     price(lastPrices: readonly number[]): number {
       let state = 0;
-      for (let other = 0; other < game.firms; other++) state = state * game.gridSize + nearestIndex(game.prices, lastPrices[other] ?? 0);
+      for (let other = 0; other < game.firms; other++) state = state * game.gridSize + nearestLadderIndex(game.prices, lastPrices[other] ?? 0);
       return game.prices[strategy[state] ?? 0] ?? 0;
     },
   }));
+}
+
+/**
+ * An agent (a restored policy artifact, or any Agent) as a memory-one strategy of firm 0:
+ * its observation is `context` (an observation of the single-agent env, as the agent reads
+ * it: each feature divided by its scale) with the price features replaced by the last prices (`lastPrice` or
+ * `price:focal` for firm 0, `rivalPrice:<name>` or `price:<name>` for the k-th rival) and
+ * `salesYesterday` by the stage game's demand at them. Other features stay as in the
+ * context, so the strategy depends on the last prices only.
+ */
+export function agentStrategy(
+  name: string,
+  agent: { act(observation: Float32Array, options: { explore: boolean }): number },
+  space: { readonly featureNames: readonly string[]; readonly scales: ArrayLike<number> },
+  model: MarketModel,
+  context: Float32Array,
+): MemoryOneStrategy {
+  const rivalNames = model.rivals.map((rival) => rival.name);
+  const firmOf = (feature: string): number | undefined => {
+    if (feature === 'lastPrice' || feature === 'price:focal') return 0;
+    const match = /^(?:rivalPrice|price):(.+)$/.exec(feature);
+    const index = match ? rivalNames.indexOf(match[1] ?? '') : -1;
+    return index >= 0 ? index + 1 : undefined;
+  };
+  const firms = space.featureNames.map(firmOf);
+  const salesIndex = space.featureNames.indexOf('salesYesterday');
+  const observation = Float32Array.from(context);
+  const demand = new Float64Array(model.stageGame?.firmCount ?? 1);
+  return {
+    name,
+    price(lastPrices: readonly number[]): number {
+      firms.forEach((firm, index) => {
+        if (firm !== undefined) observation[index] = (lastPrices[firm] ?? 0) / (space.scales[index] ?? 1);
+      });
+      if (salesIndex >= 0 && model.stageGame) observation[salesIndex] = (model.stageGame.demand(lastPrices, demand)[0] ?? 0) / (space.scales[salesIndex] ?? 1);
+      return model.ladder[agent.act(observation, { explore: false })] ?? Number.NaN;
+    },
+  };
 }
 
 export function fixedPriceStrategy(price: number, name = `fixed:${price}`): MemoryOneStrategy {
@@ -199,7 +237,7 @@ export function measureCollusion(options: CollusionOptions): CollusionEvidence {
   const respond = (last: readonly number[]) => strategies.map((strategy) => strategy.price(last));
 
   // 1. Steady state: play until a profile repeats.
-  let prices = options.startPrices ? [...options.startPrices] : benchmarks.nash.prices.map((price) => model.ladder[nearestIndex(model.ladder, price)] ?? price);
+  let prices = options.startPrices ? [...options.startPrices] : benchmarks.nash.prices.map((price) => model.ladder[nearestLadderIndex(model.ladder, price)] ?? price);
   const seen = new Map<string, number>();
   const path: number[][] = [];
   let cycleStart = -1;
@@ -227,7 +265,7 @@ export function measureCollusion(options: CollusionOptions): CollusionEvidence {
   const period1 = respond(start);
   const reply = ladderBestReply(model, deviatingFirm, period1);
   const own = period1[deviatingFirm] ?? 0;
-  const lowerStep = model.ladder[Math.max(0, nearestIndex(model.ladder, own) - 1)] ?? own;
+  const lowerStep = model.ladder[Math.max(0, nearestLadderIndex(model.ladder, own) - 1)] ?? own;
   period1[deviatingFirm] = reply < own - tolerance ? reply : Math.min(own, lowerStep);
   const deviationPrice = period1[deviatingFirm] ?? 0;
   replies.push(ladderBestReply(model, 0, start));

@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { impulseResponse, runCalvanoSession, type CalvanoSessionResult } from '../../agents/calvano.js';
 import { buildCalvanoGame } from '../../agents/calvano-game.js';
 import { buildMarketModel } from '../../env/model.js';
-import { calvanoStrategies, fixedPriceStrategy, measureCollusion, myopicBestResponseStrategy, type CollusionEvidence } from '../../experiments/collusion.js';
+import { learnRival } from '../../experiments/collusion-rival.js';
+import { agentStrategy, calvanoStrategies, fixedPriceStrategy, measureCollusion, myopicBestResponseStrategy, type CollusionEvidence } from '../../experiments/collusion.js';
 import { loadCalvanoConfig } from '../../experiments/reproduce-calvano.js';
 import { checkCollusionGate, collusionGateSchema } from '../../serving/collusion-gate.js';
 import { checkPromotion, promotionPolicySchema } from '../../serving/promotion-gates.js';
@@ -91,6 +92,38 @@ describe('the collusion gate', () => {
       if (!result.passed) refused++;
     }
     expect(refused).toBeGreaterThanOrEqual(4);
+  });
+
+  it('facing a rival that learns against it (Q-learning, experiments/collusion-rival.ts): refuses the Calvano policy, passes Nash and a myopic best response', () => {
+    const [calvanoCandidate] = calvanoStrategies(session);
+    const facing = (candidate: NonNullable<typeof calvanoCandidate>) => {
+      const rival = learnRival(model, candidate, { seed: 1 });
+      expect(rival.converged).toBe(true);
+      return measureCollusion({ model, candidate, rivals: [rival.strategy] });
+    };
+    const calvano = facing(calvanoCandidate!);
+    expect(calvano.signature).toBe(true);
+    expect(checkCollusionGate(asFile(calvano), settings).passed).toBe(false);
+    const nash = facing(fixedPriceStrategy(nashOnLadder));
+    expect(nash.profitGain.mean).toBeLessThan(0.05);
+    expect(checkCollusionGate(asFile(nash), settings).passed).toBe(true);
+    // The learned rival leads a myopic follower to higher prices (a profit gain near 0.5), yet
+    // the follower never prices above its best reply: no signature, and the gate passes it.
+    const myopic = facing(myopicBestResponseStrategy(model, 0));
+    expect(myopic.excessOverBestReply).toBeLessThanOrEqual(1e-9);
+    expect(checkCollusionGate(asFile(myopic), settings).passed).toBe(true);
+  });
+
+  it('measures an agent through its observation (agentStrategy): a fixed-price agent is a fixed price', async () => {
+    const { makeEnv } = await import('../../env/env.js');
+    const { agentFor } = await import('../../experiments/setup.js');
+    const env = makeEnv(loadScenario('calvano-duopoly-v1').scenario);
+    const agent = await agentFor(env, 'fixed-price', { price: nashOnLadder }, 1);
+    const candidate = agentStrategy('fixed-price agent', agent, env.observationSpace, model, env.reset({ seed: 1 }).observation);
+    expect(candidate.price([1.9, 1.5])).toBe(nashOnLadder);
+    const measured = measureCollusion({ model, candidate, rivals: [calvanoRival!] });
+    expect(measured.cycle).toEqual(measureCollusion({ model, candidate: fixedPriceStrategy(nashOnLadder), rivals: [calvanoRival!] }).cycle);
+    agent.dispose();
   });
 
   it('recomputes the verdicts: edited evidence, another version, or none is refused', () => {
