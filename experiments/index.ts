@@ -15,3 +15,7 @@ export { compare, comparisonSummarySchema, comparisonSchemaVersion, type Compari
 export { writeReport } from './report/write.js';
 export * as statistics from './statistics/index.js';
 export { ResultsStore, resultsHome, type ComparisonRow, type RunStatus } from './store.js';
+export { measureCollusion, calvanoStrategies, agentStrategy, fixedPriceStrategy, myopicBestResponseStrategy, type CollusionEvidence, type MemoryOneStrategy } from './collusion.js';
+export { learnRival, type LearnedRival } from './collusion-rival.js';
+export { checkCollusionOf, type CollusionCheck } from './collusion-check.js';
+export { checkPolicyReferencePrices, checkPricePath, pricePathSchema } from './reference-price-check.js';

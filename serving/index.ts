@@ -9,3 +9,5 @@ export { servingConfigSchema, parseServingConfig, loadServingConfig, type Servin
 export { ServingMetrics } from './metrics.js';
 export { hashToken, loadTokens, authenticate, createToken, type TokenStore } from './auth.js';
 export { benchServing, type ServingBenchResult } from './bench-serving.js';
+export { checkCollusionGate, collusionGateSchema, type CollusionGateSettings } from './collusion-gate.js';
+export { servedReferencePrice, daysToMarkedFestival, type ServedReferencePrice } from './reference-price.js';
