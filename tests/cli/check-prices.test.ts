@@ -3,12 +3,12 @@
  * festival (exit 1, the flag in --json), a clean path (exit 0), a simulated festival rule
  * on singles-day-v1 under both rules, and a missing source (exit 2 with a JSON error).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReferencePriceReport } from '../../env/reference-price-record.js';
-import { cli, ensureBuilt } from '../fixtures/cli.js';
+import { cli, ensureBuilt, root } from '../fixtures/cli.js';
 
 let folder = '';
 const file = (name: string, json: unknown) => {
@@ -58,6 +58,14 @@ describe('check-prices', () => {
     const china = await cli('check-prices', 'singles-day-v1', '--policy', 'festival:0.15', '--rule', 'cn-7-day', '--raise-window', '20', '--json');
     expect(china.code).toBe(0);
     expect((JSON.parse(china.stdout) as { report: ReferencePriceReport }).report.promotions.every((promotion) => !promotion.overstated)).toBe(true);
+  });
+
+  it("takes the rule from the scenario's referencePriceRule when --rule is not given", async () => {
+    const scenario = JSON.parse(readFileSync(join(root, 'scenarios', 'singles-day-v1.json'), 'utf8')) as Record<string, unknown>;
+    const path = file('singles-day-china.json', { ...scenario, id: 'singles-day-china-v1', referencePriceRule: 'cn-7-day' });
+    const result = await cli('check-prices', path, '--policy', 'festival:0.15', '--raise-window', '20', '--json');
+    expect(result.code).toBe(0);
+    expect((JSON.parse(result.stdout) as { report: ReferencePriceReport }).report.rule.name).toBe('cn-7-day');
   });
 
   it('refuses a command line without a source (exit 2, JSON error)', async () => {
