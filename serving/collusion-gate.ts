@@ -94,7 +94,7 @@ export function checkCollusionGate(evidence: { readonly source: string; readonly
   if (problems.length > 0) return result(false, `${evidence.source}: its verdicts do not follow from its prices: ${problems.join('; ')}`);
 
   const cyclePrice = money(lowestOnCycle);
-  const summary = `profit gain ${gain.mean.toFixed(3)} (0 Nash, 1 monopoly) over a cycle of ${cycle.length}; the candidate prices ${excess >= 0 ? '+' : ''}${money(excess)} over its best reply there`;
+  const summary = `profit gain ${gain.mean.toFixed(3)} (0 Nash, 1 monopoly) over a cycle of ${cycle.length}; the candidate prices ${excess >= -5e-4 ? '+' : '-'}${money(Math.abs(excess))} over its best reply there`;
   const response = `after firm ${found.impulseResponse.deviatingFirm}'s one-period cut to ${money(played[1]?.[found.impulseResponse.deviatingFirm] ?? 0)}, the candidate's price ${punished ? `fell from ${cyclePrice} to ${money(lowestAfter)}` : `stayed at or above ${cyclePrice}`} and play ${returnAt === null ? 'did not return to the cycle' : `returned to the cycle in period ${returnAt}`} (prices ${played.slice(0, 8).map((prices) => prices.map(money).join('/')).join(' ')})`;
   if (signature && gain.mean >= settings.minProfitGain) {
     return result(false, `${evidence.source}: reward-punishment collusion: ${summary}; ${response}`);

@@ -37,6 +37,7 @@ export function writeDecisionLog(log: WriteStream, slot: Slot, request: PriceReq
     propensity,
     guardrailsApplied: response.guardrails.filter((effect) => effect.status === 'adjusted').map((effect) => effect.rule),
     ...(shadow ? { shadow } : {}),
+    ...(response.referencePrice ? { referencePrice: { rule: response.referencePrice.rule, price: response.referencePrice.price, discount: response.referencePrice.discount } } : {}),
   };
   log.write(`${JSON.stringify(line)}\n`);
 }

@@ -67,9 +67,10 @@ export function registerCheckCollusion(program: Command): void {
         if (options.json) printJson({ evidence: checked.evidence, rival: checked.rival, gate });
         else {
           const { evidence } = checked;
+          const signed = (value: number) => `${value >= -5e-4 ? '+' : '-'}${Math.abs(value).toFixed(3)}`;
           const lines = [
             `${evidence.candidate.name} facing ${evidence.rivals.join(', ')} on ${evidence.scenario.id} (rival ${checked.rival.converged ? 'converged' : 'not converged'} after ${checked.rival.periods} periods)`,
-            `profit-gain index ${evidence.profitGain.mean.toFixed(3)} (0 Nash, 1 monopoly); candidate ${evidence.excessOverBestReply >= 0 ? '+' : ''}${evidence.excessOverBestReply.toFixed(3)} over its best reply on the cycle`,
+            `profit-gain index ${evidence.profitGain.mean.toFixed(3)} (0 Nash, 1 monopoly); candidate ${signed(evidence.excessOverBestReply)} over its best reply on the cycle`,
             `impulse response (period: candidate/rival): ${evidence.impulseResponse.prices.map((prices, period) => `${period}: ${prices.map((price) => price.toFixed(3)).join('/')}`).join(', ')}`,
             `${gate.passed ? 'PASS' : 'REFUSED'} collusion: ${gate.detail}`,
             ...(options.out ? [`wrote ${options.out}`] : []),

@@ -3,7 +3,7 @@
  * on hand-worked cases, the days to a marked festival and the served reference price
  * (serving/reference-price.ts), and the endpoint returning both with a price.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,7 +88,9 @@ describe('the endpoint', () => {
 
   it('holds the price before a marked festival and returns the compliant reference with it', async () => {
     const config = { policies: { everyday: { guardrails: { noRaiseBeforeFestival: { days: 14 } }, festivals: [{ name: '11.11', start: '2026-11-11' }], referencePrice: { rule: 'eu-30-day' } } } };
-    const endpoint = await startEndpoint(mkdtempSync(join(scratch, 'home-')), config);
+    const decisionLog = join(mkdtempSync(join(scratch, 'log-')), 'decisions.jsonl');
+    const endpoint = await startEndpoint(mkdtempSync(join(scratch, 'home-')), config, { decisionLog });
+    let closed = false;
     try {
       endpoint.registry.register(folder, { reason: 'v1' });
       endpoint.registry.moveAlias('everyday', 1, 'production', { reason: 'bootstrap' });
@@ -106,8 +108,14 @@ describe('the endpoint', () => {
       expect(held.referencePrice).toMatchObject({ rule: 'eu-30-day', price: lowest, basis: 'lowest-price', daysRead: 30 });
       const after = priceResponseSchema.parse((await postJson(`${endpoint.url}/v1/policies/everyday/price`, { features, lastPrice: lowest, date: '2026-11-12', priceHistory: history })).json);
       expect(after.guardrails.find((effect) => effect.rule === 'no-raise-before-festival')).toMatchObject({ status: 'skipped', explanation: 'no festival date in the context' });
-    } finally {
       await endpoint.close();
+      closed = true;
+      // The decision log keeps the reference served with each price.
+      const lines = readFileSync(decisionLog, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { referencePrice?: unknown });
+      expect(lines).toHaveLength(2);
+      expect(lines[0]?.referencePrice).toEqual({ rule: 'eu-30-day', price: lowest, discount: held.referencePrice?.discount });
+    } finally {
+      if (!closed) await endpoint.close();
     }
   });
 });
