@@ -7,6 +7,7 @@
  */
 import type { Agent, ActOptions } from './agent.js';
 import type { BoxSpace } from '../env/spaces.js';
+import { FESTIVAL_LOOKAHEAD } from '../env/observation.js';
 import { applyGuardrails, assertGuardrailsFitLadder, guardrailRules, type GuardrailRule, type Guardrails } from './guardrails.js';
 
 export interface GuardrailTally {
@@ -30,6 +31,8 @@ export class GuardedPolicy implements Pick<Agent, 'act'> {
   private readonly lastPriceIndex: number;
   private readonly lastPriceScale: number;
   private readonly rivalFeatures: { index: number; scale: number }[];
+  /** The daysToEvent feature (days to the next festival event day / FESTIVAL_LOOKAHEAD), for noRaiseBeforeFestival. */
+  private readonly daysToEventIndex: number;
 
   constructor(
     private readonly agent: Pick<Agent, 'act'>,
@@ -41,6 +44,7 @@ export class GuardedPolicy implements Pick<Agent, 'act'> {
     assertGuardrailsFitLadder(rules, ladder, ['guardrails']);
     this.lastPriceIndex = space.featureNames.indexOf('lastPrice');
     this.lastPriceScale = space.scales[this.lastPriceIndex] ?? 1;
+    this.daysToEventIndex = space.featureNames.indexOf('daysToEvent');
     this.rivalFeatures = space.featureNames.flatMap((name, index) => (name.startsWith('rivalPrice:') ? [{ index, scale: space.scales[index] ?? 1 }] : []));
   }
 
@@ -48,7 +52,10 @@ export class GuardedPolicy implements Pick<Agent, 'act'> {
     const proposedIndex = this.agent.act(observation, options);
     const lastPrice = this.lastPriceIndex >= 0 ? (observation[this.lastPriceIndex] ?? 0) * this.lastPriceScale : 0;
     const competitorPrices = this.rivalFeatures.map((feature) => (observation[feature.index] ?? 0) * feature.scale).filter((price) => price > 0);
-    const guarded = applyGuardrails(this.ladder[proposedIndex] ?? 0, this.ladder, this.rules, { lastPrice: lastPrice > 0 ? lastPrice : undefined, competitorPrices, unitCost: this.unitCost });
+    // daysToEvent is capped at FESTIVAL_LOOKAHEAD days: 1 means no festival that near.
+    const daysToEvent = this.daysToEventIndex >= 0 ? (observation[this.daysToEventIndex] ?? 1) : 1;
+    const daysToFestival = daysToEvent < 1 ? Math.round(daysToEvent * FESTIVAL_LOOKAHEAD) : undefined;
+    const guarded = applyGuardrails(this.ladder[proposedIndex] ?? 0, this.ladder, this.rules, { lastPrice: lastPrice > 0 ? lastPrice : undefined, competitorPrices, unitCost: this.unitCost, daysToFestival });
     this.tally.decisions++;
     let adjusted = false;
     for (const effect of guarded.effects) {

@@ -4,6 +4,10 @@
  * (../shared/design.md, "Responsible pricing"):
  *
  *   1. min/max price            the business's outer bounds
+ *   1a. no raise before a festival  p <= last within noRaiseBeforeFestival.days days before a
+ *                               marked festival (1..days days to its first day): a price
+ *                               raised there and "discounted" at the festival misleads
+ *                               (docs/responsible-pricing.md); listed only when set
  *   2. max change per period    |p - last| <= maxChange * last
  *   3. competitor-index band    low <= p / mean(competitor prices) <= high
  *   4. margin floor             (p - unit cost) / p >= marginFloor
@@ -45,6 +49,11 @@ export const guardrailsSchema = z
     marginFloor: z.number().lt(1).optional(),
     /** Charm ending applied to ladder prices (0.99: 20.00 becomes 19.99). */
     charmEnding: z.number().gte(0).lt(1).optional(),
+    /** No price above the last one within `days` days before a marked festival (the context's daysToFestival). */
+    noRaiseBeforeFestival: z
+      .strictObject({ days: z.number().int().min(1).max(365).describe('days before the festival\'s first day in which the price may not rise') })
+      .optional()
+      .describe('forbid raising the price shortly before a festival (raise-then-discount)'),
   })
   .superRefine((rules, context) => {
     if (rules.minPrice !== undefined && rules.maxPrice !== undefined && rules.minPrice > rules.maxPrice) {
@@ -57,7 +66,7 @@ export const guardrailsSchema = z
 
 export type Guardrails = z.infer<typeof guardrailsSchema>;
 
-export const guardrailRules = ['min-max', 'max-change', 'competitor-index', 'margin-floor', 'ladder'] as const;
+export const guardrailRules = ['min-max', 'no-raise-before-festival', 'max-change', 'competitor-index', 'margin-floor', 'ladder'] as const;
 export type GuardrailRule = (typeof guardrailRules)[number];
 
 export interface PricingContext {
@@ -65,6 +74,8 @@ export interface PricingContext {
   readonly lastPrice?: number | undefined;
   readonly competitorPrices?: readonly number[] | undefined;
   readonly unitCost: number;
+  /** Days until the next marked festival's first day (0 on it), when one is known. */
+  readonly daysToFestival?: number | undefined;
 }
 
 export interface GuardrailEffect {
@@ -99,6 +110,15 @@ function ruleInterval(rule: Exclude<GuardrailRule, 'ladder'>, rules: Guardrails,
     case 'min-max':
       if (rules.minPrice === undefined && rules.maxPrice === undefined) return 'no min or max price set';
       return { low: rules.minPrice ?? 0, high: rules.maxPrice ?? Number.POSITIVE_INFINITY };
+    case 'no-raise-before-festival': {
+      const rule = rules.noRaiseBeforeFestival;
+      if (rule === undefined) return 'no festival rule set';
+      const days = context.daysToFestival;
+      if (days === undefined || !Number.isFinite(days)) return 'no festival date in the context';
+      if (days < 1 || days > rule.days) return `no marked festival in the next ${rule.days} days`;
+      if (context.lastPrice === undefined || !(context.lastPrice > 0)) return 'no last price in the context';
+      return { low: 0, high: context.lastPrice };
+    }
     case 'max-change':
       if (rules.maxChange === undefined) return 'no max change set';
       if (context.lastPrice === undefined || !(context.lastPrice > 0)) return 'no last price in the context';
@@ -142,7 +162,9 @@ export function applyGuardrails(proposed: number, ladder: ArrayLike<number>, rul
   const intervals: { rule: GuardrailRule; interval: Interval }[] = [];
   let feasible: Interval = { low: 0, high: Number.POSITIVE_INFINITY };
   let price = proposed;
-  for (const rule of ['min-max', 'max-change', 'competitor-index', 'margin-floor'] as const) {
+  // The festival rule is listed only when set, so that responses without it keep their shape.
+  const order = rules.noRaiseBeforeFestival === undefined ? (['min-max', 'max-change', 'competitor-index', 'margin-floor'] as const) : guardrailRules.filter((rule) => rule !== 'ladder');
+  for (const rule of order) {
     const interval = ruleInterval(rule, rules, context);
     if (typeof interval === 'string') {
       effects.push({ rule, status: 'skipped', before: price, after: price, explanation: interval });

@@ -37,6 +37,16 @@ export const commandModules: readonly CommandModule[] = [
     load: async () => (await import('./commands/check.js')).registerCheck,
   },
   {
+    names: ['check-prices'],
+    summaries: [{ term: 'check-prices [options] [scenario]', description: 'reference ("was") prices of every promotion under the EU 30-day or China 7-day rule, and raise-then-discount flags; exit 1 on a finding' }],
+    load: async () => (await import('./commands/check-prices.js')).registerCheckPrices,
+  },
+  {
+    names: ['check-collusion'],
+    summaries: [{ term: 'check-collusion [options] <policy>', description: "the collusion gate's test: profit-gain index and the impulse response to a rival's price cut, facing a rival that learns against the policy; exit 1 when refused" }],
+    load: async () => (await import('./commands/check-collusion.js')).registerCheckCollusion,
+  },
+  {
     names: ['equilibrium'],
     summaries: [{ term: 'equilibrium [options] <scenario>', description: 'Bertrand-Nash and joint-monopoly prices and profits of the scenario\'s logit stage game (any number of firms)' }],
     load: async () => (await import('./commands/equilibrium.js')).registerEquilibrium,

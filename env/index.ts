@@ -14,3 +14,4 @@ export type { DiscreteSpace, BoxSpace } from './spaces.js';
 export { CouponMarketEnv, type CouponAction, type CouponStep, type CouponStepInfo } from './coupons/coupon-market.js';
 export { CouponKpiAccumulator, type CouponKpis } from './coupons/coupon-kpis.js';
 export { optimalCouponDepth } from './coupons/optimal-depth.js';
+export { checkReferencePrices, compliantReferencePrice, promotionWindows, ReferencePriceRecorder, referencePriceRuleNames, referencePriceRules, type ReferencePriceReport, type ReferencePriceRuleName, type PromotionWindow } from './reference-price-record.js';

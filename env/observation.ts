@@ -42,7 +42,7 @@ export interface ObservationFeature {
   readonly table: Float64Array | undefined;
 }
 
-const FESTIVAL_LOOKAHEAD = 60;
+export const FESTIVAL_LOOKAHEAD = 60;
 /**
  * The end of the horizon, resolved: daysLeft / horizon tells the last day of a year from the
  * one before by 0.003, too little for a network to act on, yet the last days are where the

@@ -356,6 +356,7 @@ export const scenarioSchema = z
       })
       .default([]),
     festivals: listOf(festivalSchema, scenarioBounds.listEntries, 'festivals').default([]),
+    referencePriceRule: z.enum(['eu-30-day', 'cn-7-day']).optional().describe('the market\'s rule for a promotion\'s reference ("was") price: eu-30-day, lowest price of the prior 30 days; cn-7-day, lowest transaction price of the prior 7 days (docs/responsible-pricing.md); absent: eu-30-day'),
     weather: weatherSchema.optional(),
     returns: returnsSchema.optional(),
     inventory: inventorySchema.optional().describe('absent: unlimited stock'),

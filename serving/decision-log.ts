@@ -8,7 +8,7 @@
 import type { WriteStream } from 'node:fs';
 import { applyGuardrails } from '../agents/guardrails.js';
 import type { LoadedVersion, Slot } from './policy-slot.js';
-import type { PriceRequest, PriceResponse } from './price-decision.js';
+import { guardrailContext, type PriceRequest, type PriceResponse } from './price-decision.js';
 
 export function writeDecisionLog(log: WriteStream, slot: Slot, request: PriceRequest, observation: Float32Array, response: PriceResponse, modelIndex: number | undefined): void {
   // Propensity of the served ladder index under the deployed mixture: production with
@@ -16,7 +16,7 @@ export function writeDecisionLog(log: WriteStream, slot: Slot, request: PriceReq
   let propensity = 1;
   if (slot.canary && response.fallback === null) {
     const other = response.policy.servedBy === 'canary' ? slot.production : slot.canary;
-    const otherIndex = applyGuardrails(other.policy.decide(observation).price, slot.production.policy.ladder, slot.guardrails, { lastPrice: request.lastPrice, competitorPrices: request.competitorPrices, unitCost: slot.production.policy.unitCost }).ladderIndex;
+    const otherIndex = applyGuardrails(other.policy.decide(observation).price, slot.production.policy.ladder, slot.guardrails, guardrailContext(slot, request)).ladderIndex;
     const share = slot.canary.share;
     const mine = response.policy.servedBy === 'canary' ? share : 1 - share;
     propensity = otherIndex === response.ladderIndex ? 1 : mine;
@@ -37,6 +37,7 @@ export function writeDecisionLog(log: WriteStream, slot: Slot, request: PriceReq
     propensity,
     guardrailsApplied: response.guardrails.filter((effect) => effect.status === 'adjusted').map((effect) => effect.rule),
     ...(shadow ? { shadow } : {}),
+    ...(response.referencePrice ? { referencePrice: { rule: response.referencePrice.rule, price: response.referencePrice.price, discount: response.referencePrice.discount } } : {}),
   };
   log.write(`${JSON.stringify(line)}\n`);
 }

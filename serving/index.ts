@@ -10,3 +10,5 @@ export { ServingMetrics } from './metrics.js';
 export { hashToken, loadTokens, authenticate, createToken, type TokenStore } from './auth.js';
 export { benchServing, type ServingBenchResult } from './bench-serving.js';
 export { checkFairnessGate, withFairnessGate, fairnessBoundsSchema, targetingDeclarationSchema, type FairnessBounds, type FairnessEvidence } from './fairness-gate.js';
+export { checkCollusionGate, collusionGateSchema, type CollusionGateSettings } from './collusion-gate.js';
+export { servedReferencePrice, daysToMarkedFestival, type ServedReferencePrice } from './reference-price.js';

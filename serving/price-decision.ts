@@ -13,7 +13,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { WriteStream } from 'node:fs';
 import type { z } from 'zod';
 import { PricelabError, type Problem } from '../core/errors.js';
-import { applyGuardrails, type GuardedPrice } from '../agents/guardrails.js';
+import { applyGuardrails, type GuardedPrice, type PricingContext } from '../agents/guardrails.js';
+import { daysToMarkedFestival, servedReferencePrice, type ServedReferencePrice } from './reference-price.js';
 import type { Explanation } from '../agents/agent.js';
 import type { ServedPolicy } from './served-policy.js';
 import type { ServingMetrics } from './metrics.js';
@@ -27,6 +28,10 @@ export interface PriceRequest {
   readonly competitorPrices?: readonly number[] | undefined;
   /** A stable key (customer, session or product id) for canary assignment. */
   readonly key?: string | undefined;
+  /** The day priced (YYYY-MM-DD), for the festival guardrail. */
+  readonly date?: string | undefined;
+  /** Our price (and units sold) on each day before this one, yesterday last, for the reference price. */
+  readonly priceHistory?: readonly { readonly price: number; readonly units?: number | undefined }[] | undefined;
 }
 
 /** Why this price: the chooser's reasons, its choice before the guardrails, and what was served after them. */
@@ -41,6 +46,12 @@ export interface PriceResponse {
   readonly explanation: ServedExplanation;
   readonly fallback: { readonly reason: string; readonly policy: string } | null;
   readonly decisionId: string;
+  readonly referencePrice?: ServedReferencePrice;
+}
+
+/** What the guardrails read of a request (the decision log's propensities read the same). */
+export function guardrailContext(slot: Slot, request: PriceRequest): PricingContext {
+  return { lastPrice: request.lastPrice, competitorPrices: request.competitorPrices, unitCost: slot.production.policy.unitCost, daysToFestival: daysToMarkedFestival(slot.serving, request.date) };
 }
 
 /** A request checked against its policy: the slot that will decide it and its observation. */
@@ -113,7 +124,8 @@ export function decidePrice({ slot, request, observation }: CheckedRequest, metr
     before = { ladderIndex: fallbackDecision.ladderIndex, price: fallbackDecision.price };
     reasons = safeExplain(slot.fallback, observation, fallbackDecision.ladderIndex);
   }
-  const guarded = applyGuardrails(before.price, ladder, slot.guardrails, { lastPrice: request.lastPrice, competitorPrices: request.competitorPrices, unitCost: slot.production.policy.unitCost });
+  const guarded = applyGuardrails(before.price, ladder, slot.guardrails, guardrailContext(slot, request));
+  const referencePrice = servedReferencePrice(slot.serving, guarded.price, request.priceHistory, request.lastPrice);
   const servedBy = fallbackName !== undefined ? 'fallback' : useCanary ? 'canary' : 'production';
   const response: PriceResponse = {
     price: guarded.price,
@@ -124,6 +136,7 @@ export function decidePrice({ slot, request, observation }: CheckedRequest, metr
     explanation: servedExplanation(reasons, fallbackName === undefined ? 'model' : 'fallback', before, guarded),
     fallback: fallbackReason === undefined ? null : { reason: fallbackReason, policy: fallbackName ?? 'hold' },
     decisionId: randomUUID(),
+    ...(referencePrice ? { referencePrice } : {}),
   };
   metrics?.observeDecision(slot.name, servedBy, (performance.now() - started) / 1000, guarded, fallbackReason);
   if (log) writeDecisionLog(log, slot, request, observation, response, decision?.ladderIndex);

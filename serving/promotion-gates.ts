@@ -23,6 +23,8 @@
  *                        policy (the serving configuration's, else the artifact's min/max)
  *   guardrail-violations the evaluation served no price that broke a guardrail
  *   fresh-evidence       the evidence is not older than the policy (its policy.json createdAt)
+ *   collusion            only when the gates set `collusion`: the policy measured facing learning
+ *                        rivals shows no reward-punishment signature (serving/collusion-gate.ts)
  *
  * Gates after `identity` read the evidence that passed it: when `evidence-valid` or
  * `identity` fails, they are reported as skipped, naming the gate that failed.
@@ -36,9 +38,11 @@ import { kpiDefinitions, type KpiName } from '../experiments/compare/kpis.js';
 import { comparisonSummarySchema, type ComparisonSummary } from '../experiments/compare/summary-schema.js';
 import { canonicalJson } from '../core/json-file.js';
 import { holmAdjust, mean, pairedTTest, verdictOf } from '../experiments/statistics/index.js';
+import { checkCollusionGate, collusionGateSchema } from './collusion-gate.js';
 
 export const gateNames = ['evidence-valid', 'identity', 'scenario-suite', 'primary-kpi', 'guardrail-kpis', 'guardrail-rules', 'guardrail-violations', 'fresh-evidence'] as const;
-export type GateName = (typeof gateNames)[number] | 'fairness'; // serving/fairness-gate.ts (withFairnessGate appends it)
+/** 'collusion' runs only when the gates set it, after the others; 'fairness' is appended by serving/fairness-gate.ts's withFairnessGate. */
+export type GateName = (typeof gateNames)[number] | 'collusion' | 'fairness';
 
 /** KPIs that are better one way: the only ones a gate can test. */
 const testableKpis = kpiDefinitions.filter((definition) => definition.direction !== 'none').map((definition) => definition.name) as [KpiName, ...KpiName[]];
@@ -80,6 +84,8 @@ export const promotionPolicySchema = z.strictObject({
   baseline: z.union([z.string().min(1), z.record(z.string(), z.string().min(1))]).optional(),
   /** Non-inferiority margins per KPI: allowed worsening = max(absolute, relative x |baseline mean|). */
   guardrailMargins: z.partialRecord(z.enum(testableKpis), guardrailMarginSchema).default(defaultGuardrailMargins),
+  /** When set, the collusion gate runs last, on the collusion evidence given with the promotion. */
+  collusion: collusionGateSchema.optional(),
 });
 export type PromotionPolicy = z.output<typeof promotionPolicySchema>;
 
@@ -168,6 +174,8 @@ export function checkPromotion(options: {
   findRecorded: (json: unknown) => RecordedComparison | undefined;
   servingGuardrails: ServingGuardrails;
   installedScenarioHashes?: Readonly<Record<string, string>>;
+  /** The policy measured facing learning rivals (experiments/collusion.ts), read by the collusion gate. */
+  collusionEvidence?: EvidenceFile | undefined;
 }): PromotionDecision {
   const { candidate, production, policy } = options;
   const gates: GateResult[] = [];
@@ -222,6 +230,7 @@ export function checkPromotion(options: {
   const failedSoFar = gates.find((result) => !result.passed);
   if (failedSoFar) {
     for (const name of gateNames.slice(gates.length)) gates.push({ gate: name, status: 'skipped', passed: false, detail: `not checked: it reads the evidence that the ${failedSoFar.gate} gate refused` });
+    if (policy.collusion) gates.push({ gate: 'collusion', status: 'skipped', passed: false, detail: `not checked: the ${failedSoFar.gate} gate refused` });
     return { allowed: false, gates, failedGate: failedSoFar.gate };
   }
 
@@ -295,6 +304,9 @@ export function checkPromotion(options: {
     const stale = located.filter((entry) => Date.parse(entry.summary.createdAt) < Date.parse(candidate.createdAt));
     gate('fresh-evidence', stale.length === 0, stale.length === 0 ? `evidence made after the policy (${candidate.createdAt})` : stale.map((entry) => `${entry.source} was made ${entry.summary.createdAt}, before the policy (${candidate.createdAt})`).join('; '));
   }
+
+  // 9. Optional: no reward-punishment collusion facing learning rivals.
+  if (policy.collusion) gates.push(checkCollusionGate(options.collusionEvidence, policy.collusion, candidate.contentHash));
 
   const failed = gates.find((result) => !result.passed);
   return { allowed: failed === undefined, gates, failedGate: failed?.gate ?? null };

@@ -39,6 +39,8 @@ export interface PromotionRequest {
   readonly policySource?: string | undefined;
   /** The serving configuration, whose guardrails for the policy the evidence must have been evaluated under. */
   readonly servingConfig?: ServingConfig | undefined;
+  /** The policy measured facing learning rivals (experiments/collusion.ts), for gates that set `collusion`. */
+  readonly collusionEvidence?: { readonly source: string; readonly json: unknown } | undefined;
 }
 
 export interface PromotionOutcome {
@@ -111,6 +113,7 @@ export function promote(registry: PolicyRegistry, request: PromotionRequest): Pr
         },
         servingGuardrails,
         installedScenarioHashes,
+        collusionEvidence: request.collusionEvidence,
       });
     } finally {
       store.close();

@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import type { Problem } from '../core/errors.js';
 import { guardrailRules, guardrailsSchema } from '../agents/guardrails.js';
+import { referencePriceRuleNames } from '../env/reference-price-record.js';
 import { aliasNames } from './registry.js';
 
 /** Largest body each route reads (express/body-parser syntax). */
@@ -45,6 +46,12 @@ export const priceRequestSchema = z
     lastPrice: finite.positive().optional().describe('our price in the last period'),
     competitorPrices: z.array(finite.positive()).max(50).optional().describe('competitor prices now (for the competitor-index guardrail)'),
     key: z.string().min(1).max(256).optional().describe('stable request key (customer, session or product) for canary assignment'),
+    date: z.iso.date().optional().describe("the day priced, YYYY-MM-DD (default: today, UTC): the noRaiseBeforeFestival guardrail counts the days to the serving configuration's next festival"),
+    priceHistory: z
+      .array(z.strictObject({ price: finite.positive(), units: finite.nonnegative().optional().describe('units sold that day (default 1); the cn-7-day rule reads only days with sales') }))
+      .max(400)
+      .optional()
+      .describe('our price on each day before this one, oldest first, yesterday last: the reference price is computed from it'),
   });
 
 export const batchPriceRequestSchema = z
@@ -132,6 +139,18 @@ export const priceResponseSchema = z
     explanation: servedExplanationSchema,
     fallback: z.strictObject({ reason: z.string(), policy: z.string() }).nullable(),
     decisionId: z.string(),
+    referencePrice: z
+      .strictObject({
+        rule: z.enum(referencePriceRuleNames),
+        price: z.number().nullable().describe('the compliant reference ("was") price; null when priceHistory holds none'),
+        basis: z.enum(['lowest-price', 'lowest-transaction-price', 'last-transaction-price', 'none']),
+        daysRead: z.number().int().describe('days of priceHistory the rule read, back from yesterday'),
+        promotional: z.boolean().describe('the served price is below the last price: a reduction a shop may announce'),
+        discount: z.number().nullable().describe('1 - price / reference: the discount that may be claimed (0 or less: none)'),
+        source: z.string().describe('the rule and where it comes from'),
+      })
+      .optional()
+      .describe("present when the policy's serving configuration names a referencePrice rule (docs/responsible-pricing.md)"),
   });
 
 export const batchPriceResponseSchema = z.strictObject({ responses: z.array(priceResponseSchema) });

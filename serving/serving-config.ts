@@ -12,6 +12,8 @@
  *         "timeBudgetMs": 50,                 a decision slower than this is replaced by the fallback's
  *         "canary": {"alias": "candidate", "share": 0.05},   5% of request keys get the candidate
  *         "shadow": {"alias": "candidate"}    computed and logged beside production, never served
+ *         "festivals": [{"name": "11.11", "start": "2026-11-11"}],   for guardrails.noRaiseBeforeFestival
+ *         "referencePrice": {"rule": "eu-30-day"}   the compliant "was" price with every price
  *       }
  *     }
  *   }
@@ -23,6 +25,7 @@ import { z } from 'zod';
 import { PricelabError } from '../core/errors.js';
 import { readJsonFile } from '../core/json-file.js';
 import { guardrailsSchema } from '../agents/guardrails.js';
+import { referencePriceRuleNames } from '../env/reference-price-record.js';
 import { aliasNames } from './registry.js';
 
 const aliasReference = z.strictObject({ alias: z.enum(aliasNames) });
@@ -33,6 +36,15 @@ export const policyServingSchema = z.strictObject({
   timeBudgetMs: z.number().positive().max(60_000).default(50),
   canary: aliasReference.extend({ share: z.number().min(0).max(1) }).optional(),
   shadow: aliasReference.optional(),
+  festivals: z
+    .array(z.strictObject({ name: z.string().min(1).max(100), start: z.iso.date().describe('first day, YYYY-MM-DD') }))
+    .max(1000)
+    .optional()
+    .describe("marked festivals: the noRaiseBeforeFestival guardrail counts the days from the request's date to the next one"),
+  referencePrice: z
+    .strictObject({ rule: z.enum(referencePriceRuleNames).describe('eu-30-day: lowest price of the prior 30 days; cn-7-day: lowest transaction price of the prior 7 days') })
+    .optional()
+    .describe('serve the compliant reference ("was") price with every price, from the request\'s priceHistory (docs/responsible-pricing.md)'),
 });
 
 export const servingConfigSchema = z.strictObject({

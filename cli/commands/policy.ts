@@ -87,11 +87,12 @@ export function registerPolicy(program: Command): void {
     .option('--evidence <file...>', 'comparison summaries (pricelab compare --json, recorded in the results store) supporting a production promotion')
     .option('--gates <file>', 'promotion gates JSON (primaryKpi, alpha, scenarios, baseline, guardrailMargins; docs/serving.md); default: the gates stored for the name (policy gates set), else scenarios/gates/default.json')
     .option('--serving-config <file>', 'the serving configuration (pricelab serve --config): the evidence must have been evaluated under its guardrails for this policy (default: the artifact\'s own min/max, as serving applies them)')
+    .option('--collusion-evidence <file>', 'the policy measured facing a learning rival (pricelab check-collusion --out), for gates that set "collusion"')
     .requiredOption('--reason <text>', 'why (kept in the audit log)')
     .option('--actor <who>', 'who promotes (default: the OS user)')
     .option('--json', 'print the outcome with every gate as JSON')
     .action(
-      run((reference: string, options: { to: AliasName; evidence?: string[]; gates?: string; servingConfig?: string; reason: string; actor?: string; json?: boolean }) =>
+      run((reference: string, options: { to: AliasName; evidence?: string[]; gates?: string; servingConfig?: string; collusionEvidence?: string; reason: string; actor?: string; json?: boolean }) =>
         withRegistry((registry) => {
           const parsed = parsePolicyReference(reference);
           const version = parsed.version ?? (parsed.alias ? registry.version(parsed.name, parsed.alias).version : undefined);
@@ -106,6 +107,7 @@ export function registerPolicy(program: Command): void {
             policy: options.gates ? readJsonFile(options.gates, 'promotion policy') : undefined,
             policySource: options.gates,
             servingConfig: options.servingConfig ? loadServingConfig(options.servingConfig) : undefined,
+            collusionEvidence: options.collusionEvidence ? { source: options.collusionEvidence, json: readJsonFile(options.collusionEvidence, 'collusion evidence') } : undefined,
           });
           if (options.json) printJson(outcome);
           else {

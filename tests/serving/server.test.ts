@@ -439,7 +439,7 @@ describe('the pricing endpoint', () => {
       expect(api.openapi).toBe('3.1.0');
       expect(Object.keys(api.paths)).toEqual(expect.arrayContaining(['/v1/policies/{name}/price', '/v1/policies/{name}/prices', '/v1/policies/{name}/schema', '/v1/policies', '/readyz', '/openapi.json']));
       const price = api.paths['/v1/policies/{name}/price']?.post;
-      expect(Object.keys(price?.requestBody?.content['application/json']?.schema.properties ?? {})).toEqual(['features', 'lastPrice', 'competitorPrices', 'key']);
+      expect(Object.keys(price?.requestBody?.content['application/json']?.schema.properties ?? {})).toEqual(['features', 'lastPrice', 'competitorPrices', 'key', 'date', 'priceHistory']);
       expect(Object.keys(price?.responses['200']?.content?.['application/json']?.schema.properties ?? {})).toEqual(Object.keys(priceResponseSchema.shape));
       expect(price?.responses['400']?.content?.['application/json']?.schema.properties).toHaveProperty('problemsOmitted');
       // The response schemas the document is made from hold for real answers.
