@@ -17,10 +17,29 @@
  */
 import { designBlocks, shapeOf, type BlockedLogitPoissonData, type DemandData, type LogitPoissonData } from './demand-design.js';
 import { periodNumber, type PeriodNumbering } from './design-blocks.js';
-import { salesBlocks, type SalesBlock } from './sales-blocks.js';
+import { salesBlocks, type SalesBlock, type ScratchBlocks } from './sales-blocks.js';
 
 /** What `salesBlocks` reads: a SalesData (its scratch file when it has one), or plain columns. */
 export type SalesRows = Parameters<typeof salesBlocks>[0];
+
+/** The columns of a block a pass may read. */
+export type BlockColumn = Exclude<keyof SalesBlock, 'start' | 'rows'>;
+
+/** Some columns of the sales rows (whole, in memory), or a SalesData read from its scratch file. */
+export type SomeColumns<Key extends BlockColumn> = Pick<SalesBlock, Key | 'rows'> & { readonly scratch?: ScratchBlocks | undefined };
+
+/**
+ * The rows of `sales` block by block, with the columns asked for: the blocks of its scratch
+ * file when it has one (its whole columns are never touched), else its columns as one block.
+ */
+export function* rowBlocks<Key extends BlockColumn>(sales: SomeColumns<Key>): Generator<Pick<SalesBlock, Key | 'rows' | 'start'>> {
+  if (sales.scratch) {
+    // salesBlocks reads only the scratch file of a history that has one.
+    yield* salesBlocks(sales as unknown as SalesRows);
+    return;
+  }
+  yield { ...sales, start: 0 } as Pick<SalesBlock, Key | 'rows' | 'start'>;
+}
 
 /** A per-row input: whole, or made for each block of the sales rows (valid until the next block). */
 export type RowValues = ArrayLike<number> | ((block: SalesBlock) => ArrayLike<number>);
