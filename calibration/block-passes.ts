@@ -17,7 +17,7 @@
  */
 import { designBlocks, shapeOf, type BlockedLogitPoissonData, type DemandData, type LogitPoissonData } from './demand-design.js';
 import { periodNumber, type PeriodNumbering } from './design-blocks.js';
-import { salesBlocks, type SalesBlock, type ScratchBlocks } from './sales-blocks.js';
+import { blockView, salesBlocks, type SalesBlock, type ScratchBlocks } from './sales-blocks.js';
 
 /** What `salesBlocks` reads: a SalesData (its scratch file when it has one), or plain columns. */
 export type SalesRows = Parameters<typeof salesBlocks>[0];
@@ -39,6 +39,31 @@ export function* rowBlocks<Key extends BlockColumn>(sales: SomeColumns<Key>): Ge
     return;
   }
   yield { ...sales, start: 0 } as Pick<SalesBlock, Key | 'rows' | 'start'>;
+}
+
+/** True when the rows have column `name` of the scratch layout (a history in memory: `inMemory()` says). */
+export function hasScratchColumn(sales: SalesRows, name: string, inMemory: () => boolean): boolean {
+  return sales.scratch ? sales.scratch.layout.names.includes(name) : inMemory();
+}
+
+/**
+ * The blocks of `sales` beside one more column that blocks do not carry (the festival label
+ * of the reader's layout), read from the same scratch-file block; for a history in memory,
+ * `whole()` gives that column whole (one block).
+ */
+export function* blocksWithColumn(sales: SalesRows, name: string, whole: () => ArrayLike<number> | undefined): Generator<{ readonly block: SalesBlock; readonly column: ArrayLike<number> | undefined }> {
+  const scratch = sales.scratch;
+  if (!scratch) {
+    for (const block of salesBlocks(sales)) yield { block, column: whole() };
+    return;
+  }
+  const index = scratch.layout.names.indexOf(name);
+  const buffer = new Float64Array(scratch.blockRows * scratch.layout.names.length);
+  const store = new Int32Array(scratch.blockRows);
+  for (let block = 0; block < scratch.blocks; block++) {
+    const rows = scratch.read(block, buffer);
+    yield { block: blockView(scratch.layout, buffer, rows, block * scratch.blockRows, store), column: index < 0 ? undefined : buffer.subarray(index * rows, index * rows + rows) };
+  }
 }
 
 /** A per-row input: whole, or made for each block of the sales rows (valid until the next block). */
