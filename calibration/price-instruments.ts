@@ -41,9 +41,12 @@ export const otherStoresInstrumentName = 'mean price of the other stores in the 
 export function priceInstruments(sales: SalesData, period: RowValues): PriceInstrument[] {
   if (sales.map.cost !== undefined) {
     return [
-      madePerBlock(`cost (${sales.map.cost})`, sales, false, (block, values) => {
+      madePerBlock(`cost (${sales.map.cost})`, sales, false, (block, values, defined) => {
         const cost = block.cost;
-        for (let row = 0; row < block.rows; row++) values[row] = cost?.[row] ?? 0;
+        for (let row = 0; row < block.rows; row++) {
+          values[row] = cost?.[row] ?? 0;
+          defined[row] = 1;
+        }
       }),
     ];
   }
