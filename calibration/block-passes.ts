@@ -15,7 +15,7 @@
  *   (least-squares.ts's LinearDesign) from blocks, starting a new pass when asked for row 0.
  * Sums run over the blocks in row order, so a pass gives the whole-column sum to the last bit.
  */
-import { designBlocks, shapeOf, type BlockedLogitPoissonData, type DemandData, type LogitPoissonData } from './demand-design.js';
+import { designBlocks, rowLogMarketSize, shapeOf, type BlockedLogitPoissonData, type DemandData, type LogitPoissonData } from './demand-design.js';
 import { periodNumber, type PeriodNumbering } from './design-blocks.js';
 import { blockView, salesBlocks, type SalesBlock, type ScratchBlocks } from './sales-blocks.js';
 
@@ -87,6 +87,23 @@ export function periodNumbers(numbering: PeriodNumbering): (block: SalesBlock) =
     if (buffer.length < block.rows) buffer = new Float64Array(block.rows);
     const out = buffer.subarray(0, block.rows);
     for (let row = 0; row < block.rows; row++) out[row] = periodNumber(numbering, block.period[row] ?? 0);
+    return out;
+  };
+}
+
+/**
+ * Each row's log market size under `theta` (its arrival effects and covariates included:
+ * rowLogMarketSize) made per block of `sales`, from the design made of those rows: what the
+ * pooling and the segment test take as `logMarketSize`. Blocks must be asked in row order.
+ */
+export function fittedLogMarketSize(design: DemandData, sales: SalesRows, theta: ArrayLike<number>): (block: SalesBlock) => Float64Array {
+  const cursor = new BlockCursor(() => keyedBlocks(design, sales));
+  const buffer = new BlockBuffer((length) => new Float64Array(length));
+  return (block) => {
+    const keyed = cursor.at(block.start);
+    if (keyed.start !== block.start || keyed.rows !== block.rows) throw new RangeError('the design was not made from these sales rows: their blocks differ');
+    const out = buffer.take(block.rows);
+    for (let row = 0; row < block.rows; row++) out[row] = rowLogMarketSize(keyed.design, theta, row);
     return out;
   };
 }
