@@ -172,11 +172,54 @@ export function withReferenceColumns(base: LogitPoissonData, reference: Float64A
   return { ...base, promotions: [...base.promotions, gain, loss], promotionNames: [...base.promotionNames, 'referenceGain', 'referenceLoss'] };
 }
 
-/** One store's reference price as its rows go by, in period order. */
-interface StoreState {
-  reference: number;
-  lastPeriod: number;
-  lastPrice: number;
+/**
+ * Each store's reference price, last period and last price as its rows go by (in period
+ * order): in arrays indexed by the store when it is a small whole number (the reader's store
+ * index), else by a slot given to it on first sight.
+ */
+class StoreStates {
+  private readonly slots = new Map<number, number>();
+  private values = new Float64Array(0);
+  private seenSlots = new Uint8Array(0);
+  slot(store: number): number {
+    if (Number.isInteger(store) && store >= 0 && store < 1 << 16) return store;
+    let slot = this.slots.get(store);
+    if (slot === undefined) {
+      slot = (1 << 16) + this.slots.size;
+      this.slots.set(store, slot);
+    }
+    return slot;
+  }
+  seen(slot: number): boolean {
+    return this.seenSlots[slot] === 1;
+  }
+  reference(slot: number): number {
+    return this.values[3 * slot] ?? 0;
+  }
+  lastPeriod(slot: number): number {
+    return this.values[3 * slot + 1] ?? 0;
+  }
+  lastPrice(slot: number): number {
+    return this.values[3 * slot + 2] ?? 0;
+  }
+  set(slot: number, reference: number, period: number, price: number): void {
+    if (slot >= this.seenSlots.length) {
+      const size = Math.max(slot + 1, 2 * this.seenSlots.length, 16);
+      const values = new Float64Array(3 * size);
+      values.set(this.values);
+      const seen = new Uint8Array(size);
+      seen.set(this.seenSlots);
+      this.values = values;
+      this.seenSlots = seen;
+    }
+    this.seenSlots[slot] = 1;
+    this.values[3 * slot] = reference;
+    this.values[3 * slot + 1] = period;
+    this.values[3 * slot + 2] = price;
+  }
+  clear(): void {
+    this.seenSlots.fill(0);
+  }
 }
 
 /**
@@ -244,7 +287,7 @@ function referenceDesign(base: DemandData, period: RowValues, store: RowValues, 
   const whole = rows.kind === 'sorted' ? referencePriceSeries(rows.price, rows.period, rows.store, memory, rows.order) : undefined;
   const gainBuffer = new BlockBuffer((length) => new Float64Array(length));
   const lossBuffer = new BlockBuffer((length) => new Float64Array(length));
-  const states = new Map<number, StoreState>();
+  const states = new StoreStates();
   return mappedDesign(base, sales, names, (keyed: KeyedBlock) => {
     const { design, rows: count } = keyed;
     const gain = gainBuffer.take(count, true);
@@ -262,20 +305,18 @@ function referenceDesign(base: DemandData, period: RowValues, store: RowValues, 
       for (let row = 0; row < count; row++) {
         const rowPrice = design.price[row] ?? 0;
         const rowPeriod = periods[row] ?? 0;
-        const key = stores[row] ?? 0;
-        let state = states.get(key);
-        if (!state) {
-          state = { reference: rowPrice, lastPeriod: rowPeriod, lastPrice: rowPrice };
-          states.set(key, state);
-        } else {
-          const decay = memory ** Math.max(1, rowPeriod - state.lastPeriod);
-          state.reference = decay * state.reference + (1 - decay) * state.lastPrice;
+        const slot = states.slot(stores[row] ?? 0);
+        let reference: number;
+        if (!states.seen(slot)) reference = rowPrice;
+        else {
+          const gap = Math.max(1, rowPeriod - states.lastPeriod(slot));
+          const decay = gap === 1 ? memory : memory ** gap;
+          reference = decay * states.reference(slot) + (1 - decay) * states.lastPrice(slot);
         }
-        const difference = state.reference - rowPrice;
+        states.set(slot, reference, rowPeriod, rowPrice);
+        const difference = reference - rowPrice;
         if (difference > 0) gain[row] = difference;
         else loss[row] = -difference;
-        state.lastPeriod = rowPeriod;
-        state.lastPrice = rowPrice;
       }
     }
     return { ...design, promotions: [...design.promotions, gain, loss], promotionNames: [...design.promotionNames, 'referenceGain', 'referenceLoss'] };
