@@ -96,7 +96,7 @@ export function periodNumbers(numbering: PeriodNumbering): (block: SalesBlock) =
  * rowLogMarketSize) made per block of `sales`, from the design made of those rows: what the
  * pooling and the segment test take as `logMarketSize`. Blocks must be asked in row order.
  */
-export function fittedLogMarketSize(design: DemandData, sales: SalesRows, theta: ArrayLike<number>): (block: SalesBlock) => Float64Array {
+export function perBlockLogMarketSize(design: DemandData, sales: SalesRows, theta: ArrayLike<number>): (block: SalesBlock) => Float64Array {
   const cursor = new BlockCursor(() => keyedBlocks(design, sales));
   const buffer = new BlockBuffer((length) => new Float64Array(length));
   return (block) => {

@@ -16,7 +16,7 @@ import { fitLogitPoisson, type DemandData } from '../../calibration/logit-poisso
 import { periodIndices, setMarketSize } from '../../calibration/market-size.js';
 import { readSales, releaseSales, type SalesData } from '../../calibration/reader.js';
 import type { SalesBlock } from '../../calibration/sales-blocks.js';
-import { fittedLogMarketSize, periodNumbers } from '../../calibration/block-passes.js';
+import { perBlockLogMarketSize, periodNumbers } from '../../calibration/block-passes.js';
 import { estimateEndogeneity, priceInstruments } from '../../calibration/endogeneity.js';
 import { estimateReferencePrices } from '../../calibration/reference-prices.js';
 import { poolStores } from '../../calibration/pooling.js';
@@ -193,7 +193,7 @@ describe('estimators read a history block by block, never its whole columns', ()
     expect(expected.storesEstimated).toBe(stores);
     expectClose(poolStores(blocked.sales, blocked.logMarketSize, fit), expected, 'pooling');
     // The same with each block's market sizes made from the blocked design under the fit (as calibrate hands them over).
-    expectClose(poolStores(blocked.sales, fittedLogMarketSize(blocked.design, blocked.sales, fit.theta), fit), expected, 'pooling, fitted market sizes');
+    expectClose(poolStores(blocked.sales, perBlockLogMarketSize(blocked.design, blocked.sales, fit.theta), fit), expected, 'pooling, fitted market sizes');
     releaseSales(blocked.sales);
   });
 
