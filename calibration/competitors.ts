@@ -56,7 +56,8 @@
  * Several stores: one fit pooled over the stores' series (shared parameters, one competitor
  * per rival column in the scenario); the fixed price's change points are common to the
  * stores. At most `maxTransitions` transitions are used (default 20,000; 2,000 for a sales
- * file), the first ones in store then period order.
+ * file), the first ones in store then period order; a sales file's rows are read block by
+ * block and only the rows of the stores that can give them are kept.
  *
  * This module: the transitions, the likelihood, the latency search and the choice by BIC.
  * competitor-types.ts holds the shapes, competitor-mean-fits.ts each strategy's least-squares
@@ -64,6 +65,8 @@
  */
 import type { PeriodLength } from './calibrate.js';
 import type { SalesData } from './reader.js';
+import { salesBlocks } from './sales-blocks.js';
+import { blocksWithColumn, hasScratchColumn } from './block-passes.js';
 import { competitorKinds, z975, type CompetitorFitOptions, type CompetitorKind, type PriceHistory, type RivalStrategyFit, type StrategyCandidate } from './competitor-types.js';
 import { fitBestResponse, fitFixed, fitFloor, fitRatio, fitTwoBound, fitUndercut, type MeanFit } from './competitor-mean-fits.js';
 
@@ -268,36 +271,57 @@ const salesDefaults = { maxLatency: { day: 7, week: 4 }, maxTransitions: 2_000 }
  * kept rival's strategy fitted on it.
  */
 export function fitCompetitorStrategies(sales: SalesData, options: SalesCompetitorOptions): (RivalStrategyFit | undefined)[] {
-  const rivals = options.rivals ?? sales.rivalPrices.map((_, index) => index);
+  const rivalCount = sales.rivalNames.length;
+  const rivals = options.rivals ?? Array.from({ length: rivalCount }, (_, index) => index);
   if (rivals.length === 0) return [];
+  // First pass: the first period and each store's rows.
   let first = Number.POSITIVE_INFINITY;
-  for (const value of sales.period) first = Math.min(first, value);
+  const rowsPerStore = new Float64Array(sales.storeNames.length + 1);
+  for (const block of salesBlocks(sales)) {
+    for (let row = 0; row < block.rows; row++) {
+      first = Math.min(first, block.period[row] ?? 0);
+      const store = block.store[row] ?? 0;
+      rowsPerStore[store] = (rowsPerStore[store] ?? 0) + 1;
+    }
+  }
   const divisor = sales.periodKind === 'date' && options.periodLength === 'week' ? 7 : 1;
-  const periodOf = (row: number) => Math.floor(((sales.period[row] ?? 0) - first) / divisor);
+  const periodOf = (period: number) => Math.floor((period - first) / divisor);
   // Only the first stores' rows can give the first maxTransitions pairs: keep stores 0..last
   // (rows >= cap + stores kept), then sort just those by store and period.
   const cap = options.maxTransitions ?? salesDefaults.maxTransitions;
-  const rowsPerStore = new Float64Array(sales.storeNames.length + 1);
-  for (const store of sales.store) rowsPerStore[store] = (rowsPerStore[store] ?? 0) + 1;
   let lastStore = 0;
   for (let kept = rowsPerStore[0] ?? 0; lastStore < rowsPerStore.length - 1 && kept < cap + lastStore + 1; kept += rowsPerStore[lastStore] ?? 0) lastStore++;
-  const keptRows: number[] = [];
-  for (let row = 0; row < sales.rows; row++) if ((sales.store[row] ?? 0) <= lastStore) keptRows.push(row);
-  const order = Int32Array.from(keptRows).sort((left, right) => (sales.store[left] ?? 0) - (sales.store[right] ?? 0) || periodOf(left) - periodOf(right));
-  const columns = [sales.price, ...sales.rivalPrices];
+  // Second pass: the kept rows' prices, periods, stores and festival flags (memory: those rows only).
+  const festival = hasScratchColumn(sales, 'festival', () => sales.festival !== undefined);
+  const keptPrices: number[][] = Array.from({ length: rivalCount + 1 }, () => []);
+  const keptPeriod: number[] = [];
+  const keptStore: number[] = [];
+  const keptFestive: number[] = [];
+  for (const { block, column } of blocksWithColumn(sales, 'festival', () => sales.festival?.label)) {
+    for (let row = 0; row < block.rows; row++) {
+      const store = block.store[row] ?? 0;
+      if (store > lastStore) continue;
+      keptStore.push(store);
+      keptPeriod.push(periodOf(block.period[row] ?? 0));
+      keptPrices[0]?.push(block.price[row] ?? 0);
+      for (let index = 0; index < rivalCount; index++) keptPrices[index + 1]?.push(block.rivalPrices[index]?.[row] ?? 0);
+      if (festival) keptFestive.push((column?.[row] ?? -1) >= 0 ? 1 : 0);
+    }
+  }
+  const order = Int32Array.from({ length: keptStore.length }, (_, index) => index).sort((left, right) => (keptStore[left] ?? 0) - (keptStore[right] ?? 0) || (keptPeriod[left] ?? 0) - (keptPeriod[right] ?? 0));
   const names = ['focal', ...sales.rivalNames.map((name, index) => name || `rival-${index + 1}`)];
   rivals.forEach((index, position) => (names[index + 1] = options.names?.[position] ?? names[index + 1] ?? `rival-${index + 1}`));
   const history: PriceHistory = {
-    prices: columns.map((column) => Float64Array.from(order, (row) => column[row] ?? 0)),
-    period: Float64Array.from(order, (row) => periodOf(row)),
-    series: Int32Array.from(order, (row) => sales.store[row] ?? 0),
+    prices: keptPrices.map((column) => Float64Array.from(order, (row) => column[row] ?? 0)),
+    period: Float64Array.from(order, (row) => keptPeriod[row] ?? 0),
+    series: Int32Array.from(order, (row) => keptStore[row] ?? 0),
     names,
-    ...(sales.festival ? { leaveOut: Uint8Array.from(order, (row) => ((sales.festival?.label[row] ?? -1) >= 0 ? 1 : 0)) } : {}),
+    ...(festival ? { leaveOut: Uint8Array.from(order, (row) => keptFestive[row] ?? 0) } : {}),
   };
   const demand = options.demand;
   // A rival left out of the scenario has a quality the fit ran towards minus infinity: kept finite, its share is nil.
   const responseDemand = demand
-    ? { qualities: [demand.quality, ...sales.rivalPrices.map((_, index) => Math.max(-700, Number.isFinite(demand.rivalQualities[index]) ? (demand.rivalQualities[index] ?? -700) : -700))], priceSensitivity: demand.priceSensitivity }
+    ? { qualities: [demand.quality, ...Array.from({ length: rivalCount }, (_, index) => Math.max(-700, Number.isFinite(demand.rivalQualities[index]) ? (demand.rivalQualities[index] ?? -700) : -700))], priceSensitivity: demand.priceSensitivity }
     : undefined;
   if (transitionCount(history) < minimumTransitions) return rivals.map(() => undefined);
   const ratioTargets = [0, ...rivals.map((index) => index + 1)];

@@ -5,12 +5,14 @@
  * negative binomial, or censored) likelihood, the Jacobian (-W'W; dS/dpi by central
  * differences; dS/dtheta minus the observed information), the meat clustered by period, the
  * sandwich G / (G - 1) J^-1 B J^-T (Murphy and Topel 1985, made robust; Newey and McFadden
- * 1994, section 6). Also the structural fit: the control-function fit without the control,
+ * 1994, section 6), every sum a pass over the blocks of the design (calibration/block-passes.ts).
+ * Also the structural fit: the control-function fit without the control,
  * with that covariance, as the scenario takes it.
  */
 import { Matrix, inverse } from 'ml-matrix';
-import { censoredTerm, logLikelihoodDerivatives, rowLogMarketSize, waldZ95, type LogitPoissonData, type LogitPoissonFit, type ParameterEstimate } from './logit-poisson.js';
-import { clusterMeat, dot, sandwich, type LeastSquaresFit, type LinearDesign } from './least-squares.js';
+import { censoredTerm, designBlocks, logLikelihoodDerivatives, rowLogMarketSize, waldZ95, type DemandData, type LogitPoissonData, type LogitPoissonFit, type ParameterEstimate } from './logit-poisson.js';
+import { dot, sandwich, type LeastSquaresFit } from './least-squares.js';
+import { ClusterSums } from './block-passes.js';
 
 /** Scratch space for the rivals' utilities in addRowScore (one row at a time). */
 let rivalUtilities = new Float64Array(16);
@@ -64,14 +66,28 @@ export function addRowScore(data: LogitPoissonData, theta: ArrayLike<number>, ro
   data.arrivalCovariates?.columns.forEach((column, index) => (into[covariateOffset + index] = (into[covariateOffset + index] ?? 0) + residual * (column[row] ?? 0)));
 }
 
-/** The score summed over the included rows. */
-export function totalScore(data: LogitPoissonData, theta: ArrayLike<number>, dispersionSize: number): Float64Array {
+/** The score summed over the included rows (block by block for a blocked design, in row order). */
+export function totalScore(data: DemandData, theta: ArrayLike<number>, dispersionSize: number): Float64Array {
   const total = new Float64Array(theta.length);
-  for (let row = 0; row < data.rows; row++) {
-    if (data.include && data.include[row] !== 1) continue;
-    addRowScore(data, theta, row, dispersionSize, total);
+  for (const block of designBlocks(data)) {
+    for (let row = 0; row < block.rows; row++) {
+      if (block.include && block.include[row] !== 1) continue;
+      addRowScore(block, theta, row, dispersionSize, total);
+    }
   }
   return total;
+}
+
+/**
+ * One block of the second stage: its design (the control-function residual the last of its
+ * promotions), each row's first-stage regressors and price (`fill`, NaN for a row outside the
+ * first stage) and each row's cluster (period).
+ */
+export interface StageBlock {
+  readonly rows: number;
+  readonly design: LogitPoissonData;
+  readonly fill: (row: number, into: Float64Array) => number;
+  readonly cluster: ArrayLike<number>;
 }
 
 /**
@@ -80,36 +96,47 @@ export function totalScore(data: LogitPoissonData, theta: ArrayLike<number>, dis
  * dS/dtheta minus the observed information; dS/dpi by central differences of the analytic
  * score), meat B clustered by period, covariance G/(G-1) J^-1 B J^-T; the theta block. Parameters that the second stage
  * cannot place (a rival quality at minus infinity: no information) get NaN and are left out.
+ * `data` is the second stage's design, `stages` its blocks with the first stage beside (a
+ * fresh pass at each call); every sum runs over the blocks in row order.
  */
 export function stackedCovariance(
-  data: LogitPoissonData,
+  data: DemandData,
   fit: LogitPoissonFit,
-  stage: LinearDesign,
+  stages: () => Iterable<StageBlock>,
+  stageSize: number,
   firstStage: LeastSquaresFit,
-  control: Float64Array,
-  cluster: ArrayLike<number>,
 ): number[][] & { clusters: number } {
   const size = fit.theta.length;
-  const stageSize = stage.columnNames.length;
   const dispersionSize = fit.dispersionSize?.value ?? Number.POSITIVE_INFINITY;
   const kept = Array.from({ length: size }, (_, index) => index).filter((index) => Number.isFinite(fit.parameters[index]?.standardError ?? Number.NaN));
   const total = kept.length + stageSize;
-  const controlSlot = data.promotions.length - 1;
-  const withControl = (values: Float64Array): LogitPoissonData => ({ ...data, promotions: data.promotions.map((column, index) => (index === controlSlot ? values : column)) });
   const stageRow = new Float64Array(stageSize);
   const jacobian = new Matrix(total, total);
   // First-stage block: d/dpi of W'(p - W pi) = -W'W.
   for (let row = 0; row < stageSize; row++) for (let column = 0; column < stageSize; column++) jacobian.set(row, column, -firstStage.gram.get(row, column));
   // dS/dpi_j: pi_j + h moves every v_t by -h W_jt.
+  let shiftedControl = new Float64Array(0);
   for (let column = 0; column < stageSize; column++) {
     const step = 1e-5 * Math.max(1, Math.abs(firstStage.coefficients[column] ?? 0));
     const shifted = (sign: number) => {
-      const values = Float64Array.from(control);
-      for (let row = 0; row < data.rows; row++) {
-        if (Number.isNaN(stage.fill(row, stageRow))) continue;
-        values[row] = (values[row] ?? 0) - sign * step * (stageRow[column] ?? 0);
+      const score = new Float64Array(size);
+      for (const stage of stages()) {
+        const block = stage.design;
+        const controlSlot = block.promotions.length - 1;
+        if (shiftedControl.length < stage.rows) shiftedControl = new Float64Array(stage.rows);
+        const values = shiftedControl.subarray(0, stage.rows);
+        values.set((block.promotions[controlSlot] as Float64Array).subarray(0, stage.rows));
+        for (let row = 0; row < stage.rows; row++) {
+          if (Number.isNaN(stage.fill(row, stageRow))) continue;
+          values[row] = (values[row] ?? 0) - sign * step * (stageRow[column] ?? 0);
+        }
+        const withControl: LogitPoissonData = { ...block, promotions: block.promotions.map((promotion, index) => (index === controlSlot ? values : promotion)) };
+        for (let row = 0; row < stage.rows; row++) {
+          if (withControl.include && withControl.include[row] !== 1) continue;
+          addRowScore(withControl, fit.theta, row, dispersionSize, score);
+        }
       }
-      return totalScore(withControl(values), fit.theta, dispersionSize);
+      return score;
     };
     const plus = shifted(1);
     const minus = shifted(-1);
@@ -119,21 +146,24 @@ export function stackedCovariance(
   const { negativeHessian } = logLikelihoodDerivatives(data, fit.theta, dispersionSize);
   kept.forEach((row, rowIndex) => kept.forEach((column, columnIndex) => jacobian.set(stageSize + rowIndex, stageSize + columnIndex, -(negativeHessian[row * size + column] ?? 0))));
   const score = new Float64Array(size);
-  const { meat, clusters } = clusterMeat(
-    data.rows,
-    total,
-    (row, into) => {
-      const price = stage.fill(row, stageRow);
-      if (Number.isNaN(price) || (data.include && data.include[row] !== 1)) return false;
-      const residual = price - dot(stageRow, firstStage.coefficients);
-      for (let index = 0; index < stageSize; index++) into[index] = (stageRow[index] ?? 0) * residual;
-      score.fill(0);
-      addRowScore(data, fit.theta, row, dispersionSize, score);
-      kept.forEach((parameter, index) => (into[stageSize + index] = score[parameter] ?? 0));
-      return true;
-    },
-    cluster,
-  );
+  const sums = new ClusterSums(total);
+  for (const stage of stages()) {
+    const block = stage.design;
+    for (let row = 0; row < stage.rows; row++) {
+      sums.add(stage.cluster[row] ?? 0, (into) => {
+        const price = stage.fill(row, stageRow);
+        if (Number.isNaN(price) || (block.include && block.include[row] !== 1)) return false;
+        const residual = price - dot(stageRow, firstStage.coefficients);
+        for (let index = 0; index < stageSize; index++) into[index] = (stageRow[index] ?? 0) * residual;
+        score.fill(0);
+        addRowScore(block, fit.theta, row, dispersionSize, score);
+        kept.forEach((parameter, index) => (into[stageSize + index] = score[parameter] ?? 0));
+        return true;
+      });
+    }
+  }
+  const clusters = sums.clusters;
+  const meat = new Matrix(sums.outer());
   const covariance = Array.from({ length: size }, () => new Array<number>(size).fill(Number.NaN));
   let jacobianInverse: Matrix;
   try {

@@ -53,10 +53,12 @@
  */
 import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
-import { waldZ95, type LogitPoissonData, type LogitPoissonFit, type ParameterEstimate } from './logit-poisson.js';
+import { waldZ95, type DemandData, type LogitPoissonFit, type ParameterEstimate } from './logit-poisson.js';
+import { shapeOf } from './demand-design.js';
 import { dot, exclusionTest, leastSquares, weakInstrumentF, type LeastSquaresFit, type LinearDesign } from './least-squares.js';
 import { otherStoresInstrumentName, type PriceInstrument } from './price-instruments.js';
-import { stackedCovariance, structuralFit } from './control-function-covariance.js';
+import { stackedCovariance, structuralFit, type StageBlock } from './control-function-covariance.js';
+import { BlockBuffer, BlockCursor, keyedBlocks, mappedDesign, rowValuesIn, type KeyedBlock, type RowValues, type SalesRows } from './block-passes.js';
 
 export {
   clusterMeat,
@@ -91,33 +93,88 @@ export interface EndogeneityResult {
 }
 
 export interface EndogeneityOptions {
-  /** The demand design of the naive fit (no include mask: every row). */
-  readonly design: LogitPoissonData;
+  /** The demand design of the naive fit (no include mask: every row), in memory or block by block. */
+  readonly design: DemandData;
   /** The naive fit of `design`. */
   readonly naive: LogitPoissonFit;
   readonly instruments: readonly PriceInstrument[];
-  /** Cluster (period) per row for the robust covariance. */
-  readonly cluster: ArrayLike<number>;
+  /** Cluster (period) per row for the robust covariance: whole, or made per block of `sales`. */
+  readonly cluster: RowValues;
   /** The likelihood fit to use for the second stage (the one that gave `naive`). */
-  readonly fit: (data: LogitPoissonData) => LogitPoissonFit;
+  fit(data: DemandData): LogitPoissonFit;
   /** Significance level of the Durbin-Wu-Hausman test (default 0.05). */
   readonly level?: number;
+  /**
+   * The sales rows `design` was made from, when it is read block by block (or when the
+   * cluster or an instrument is made per block): their blocks are read beside the design's.
+   */
+  readonly sales?: SalesRows;
 }
 
 export const controlName = 'controlFunctionResidual';
 
+/** One block of the first stage: the design's block, its rows in the first stage (include), each instrument's values, each row's cluster. */
+interface FirstStageBlock extends KeyedBlock {
+  readonly include: Uint8Array;
+  readonly instruments: readonly ArrayLike<number>[];
+  readonly cluster: ArrayLike<number>;
+}
+
+/** The first-stage blocks of a design: the rows every instrument covers (within the design's include), in buffers of its own. */
+function firstStageBlocks(options: EndogeneityOptions): (keyed: KeyedBlock) => FirstStageBlock {
+  const include = new BlockBuffer((length) => new Uint8Array(length));
+  const values = options.instruments.map(() => new BlockBuffer((length) => new Float64Array(length)));
+  const defined = options.instruments.map(() => new BlockBuffer((length) => new Uint8Array(length)));
+  return (keyed) => {
+    const { start, rows, design } = keyed;
+    const mask = include.take(rows);
+    for (let row = 0; row < rows; row++) mask[row] = design.include && design.include[row] !== 1 ? 0 : 1;
+    const columns = options.instruments.map((instrument, index) => {
+      if (instrument.inBlock && keyed.sales) {
+        const column = (values[index] as BlockBuffer<Float64Array>).take(rows);
+        const where = (defined[index] as BlockBuffer<Uint8Array>).take(rows);
+        instrument.inBlock(keyed.sales, column, where);
+        for (let row = 0; row < rows; row++) if (where[row] !== 1) mask[row] = 0;
+        return column;
+      }
+      const where = instrument.defined;
+      if (where) for (let row = 0; row < rows; row++) if (where[start + row] !== 1) mask[row] = 0;
+      return rowValuesIn(instrument.values, start, rows, keyed.sales);
+    });
+    return { ...keyed, include: mask, instruments: columns, cluster: rowValuesIn(options.cluster, start, rows, keyed.sales) };
+  };
+}
+
 /** Control-function estimate of the price response beside the naive one, the DWH test and the choice (see the card). */
 export function estimateEndogeneity(options: EndogeneityOptions): EndogeneityResult {
-  const { design, instruments } = options;
+  const { design, instruments, sales } = options;
   const level = options.level ?? 0.05;
-  const include = new Uint8Array(design.rows).fill(1);
-  for (let row = 0; row < design.rows; row++) {
-    if (design.include && design.include[row] !== 1) include[row] = 0;
-    for (const instrument of instruments) if (instrument.defined && instrument.defined[row] !== 1) include[row] = 0;
+  const shape = shapeOf(design);
+  const promotionCount = shape.promotionNames.length;
+  // One pass: the rows every instrument covers, the rows the design uses, and whether the log market size varies over the covered rows.
+  const stageOf = firstStageBlocks(options);
+  let rowsCovered = 0;
+  let rowsIncluded = 0;
+  let low = Number.POSITIVE_INFINITY;
+  let high = Number.NEGATIVE_INFINITY;
+  for (const keyed of keyedBlocks(design, sales)) {
+    const block = stageOf(keyed);
+    for (let row = 0; row < block.rows; row++) {
+      if (!keyed.design.include || keyed.design.include[row] === 1) rowsIncluded++;
+      if (block.include[row] !== 1) continue;
+      rowsCovered++;
+      const value = keyed.design.logMarketSize[row] ?? 0;
+      if (value < low) low = value;
+      if (value > high) high = value;
+    }
   }
-  const rowsCovered = include.reduce((total, value) => total + value, 0);
-  const allRows = rowsCovered === (design.include ? design.include.reduce((total, value) => total + value, 0) : design.rows);
-  const naiveFit = allRows ? options.naive : options.fit({ ...design, include });
+  const allRows = rowsCovered === rowsIncluded;
+  /** The design restricted to the covered rows (its own buffers). */
+  const covered = (): DemandData => {
+    const stage = firstStageBlocks(options);
+    return mappedDesign(design, sales, shape.promotionNames, (keyed) => ({ ...keyed.design, include: stage(keyed).include }));
+  };
+  const naiveFit = allRows ? options.naive : options.fit(covered());
   const naiveMethod = `${naiveFit.likelihood === 'poisson' ? 'Poisson' : 'negative binomial'} maximum likelihood treating the price as exogenous; ${naiveFit.intervalMethod}`;
   const naiveRecord = { priceSensitivity: intervalOf(naiveFit.parameters[1]), method: naiveMethod };
   const naiveIfFinite = finiteInterval(naiveRecord.priceSensitivity) ? { naive: naiveRecord } : {};
@@ -130,32 +187,34 @@ export function estimateEndogeneity(options: EndogeneityOptions): EndogeneityRes
   if (instruments.length === 0) return keepNaive('no instrument: map a cost column or give several stores');
 
   // First stage: price on (1, exogenous..., instruments...); instruments collinear with the exogenous columns are dropped.
-  const exogenous = exogenousColumns(design, include);
-  let usable = [...instruments];
+  const exogenous = exogenousColumns(shape, high - low > 1e-9 * Math.max(1, Math.abs(high)));
+  let usable = instruments.map((_, index) => index);
+  const usableNames = () => usable.map((index) => instruments[index]?.name ?? '');
+  const stageDesign = (kept: readonly number[]): LinearDesign => firstStageDesign(options, exogenous, kept);
   let firstStage: LeastSquaresFit | undefined;
   for (;;) {
-    const candidate = leastSquares(firstStageDesign(design, include, exogenous, usable));
-    const dropped = candidate.collinear.filter((column) => column >= exogenous.length).map((column) => usable[column - exogenous.length]?.name);
-    if (candidate.collinear.some((column) => column < exogenous.length)) return keepNaive('the exogenous regressors are collinear among themselves');
+    const candidate = leastSquares(stageDesign(usable));
+    const dropped = candidate.collinear.filter((column) => column >= exogenous.names.length).map((column) => usable[column - exogenous.names.length]);
+    if (candidate.collinear.some((column) => column < exogenous.names.length)) return keepNaive('the exogenous regressors are collinear among themselves');
     if (dropped.length === 0) {
       firstStage = candidate;
       break;
     }
-    usable = usable.filter((instrument) => !dropped.includes(instrument.name));
+    usable = usable.filter((index) => !dropped.includes(index));
     if (usable.length === 0) return keepNaive(`no usable instrument: ${instruments.map((instrument) => instrument.name).join(', ')} add nothing to the exogenous regressors (constant, or collinear with them)`);
   }
-  const parametersInStage = exogenous.length + usable.length;
-  if (firstStage.rowsUsed < Math.max(20, 3 * (parametersInStage + design.promotions.length + 3))) return keepNaive(`too few rows with every instrument (${firstStage.rowsUsed})`);
-  const restricted = leastSquares(firstStageDesign(design, include, exogenous, []));
+  const parametersInStage = exogenous.names.length + usable.length;
+  if (firstStage.rowsUsed < Math.max(20, 3 * (parametersInStage + promotionCount + 3))) return keepNaive(`too few rows with every instrument (${firstStage.rowsUsed})`);
+  const restricted = leastSquares(stageDesign([]));
   const firstStageTest = exclusionTest(firstStage, restricted, usable.length);
   const firstStageRecord = {
     fStatistic: round(firstStageTest.statistic),
     numeratorDegrees: firstStageTest.numeratorDegrees,
     denominatorDegrees: firstStageTest.denominatorDegrees,
     weak: firstStageTest.weak,
-    method: `OLS of the price on the instruments and the exogenous regressors (${exogenous.map((column) => column.name).join(', ')}); F of the instruments' exclusion; weak below ${weakInstrumentF}`,
+    method: `OLS of the price on the instruments and the exogenous regressors (${exogenous.names.join(', ')}); F of the instruments' exclusion; weak below ${weakInstrumentF}`,
   };
-  const instrumentNames = usable.map((instrument) => instrument.name);
+  const instrumentNames = usableNames();
   const learnt = { instruments: instrumentNames, rows: firstStage.rowsUsed, firstStage: firstStageRecord };
   if (firstStage.residualSumOfSquares <= 1e-12 * restricted.residualSumOfSquares) {
     return keepNaive(
@@ -169,21 +228,44 @@ export function estimateEndogeneity(options: EndogeneityOptions): EndogeneityRes
       learnt,
     );
   }
-  const stageColumns = firstStageDesign(design, include, exogenous, usable);
-  const stageRow = new Float64Array(parametersInStage);
-  const control = new Float64Array(design.rows);
-  for (let row = 0; row < design.rows; row++) {
-    const price = stageColumns.fill(row, stageRow);
-    control[row] = Number.isNaN(price) ? 0 : price - dot(stageRow, firstStage.coefficients);
-  }
+  const stageColumnNames = [...exogenous.names, ...instrumentNames];
+  const coefficients = firstStage.coefficients;
+  const kept = usable;
 
   // Second stage: the same likelihood with the first-stage residual as a utility regressor.
-  const controlDesign: LogitPoissonData = { ...design, include, promotions: [...design.promotions, control], promotionNames: [...design.promotionNames, controlName] };
+  // Its design is made block by block: the covered rows, and the residual v = p - W pi (0 outside them).
+  const secondStageBlocks = (): ((keyed: KeyedBlock) => StageBlock) => {
+    const stage = firstStageBlocks(options);
+    const control = new BlockBuffer((length) => new Float64Array(length));
+    const stageRow = new Float64Array(parametersInStage);
+    return (keyed) => {
+      const block = stage(keyed);
+      const values = control.take(block.rows);
+      const fill = (row: number, into: Float64Array) => fillFirstStage(block, row, exogenous, kept, into);
+      for (let row = 0; row < block.rows; row++) {
+        const price = fill(row, stageRow);
+        values[row] = Number.isNaN(price) ? 0 : price - dot(stageRow, coefficients);
+      }
+      return { design: { ...keyed.design, include: block.include, promotions: [...keyed.design.promotions, values], promotionNames: [...keyed.design.promotionNames, controlName] }, rows: block.rows, fill, cluster: block.cluster };
+    };
+  };
+  const controlPromotionNames = [...shape.promotionNames, controlName];
+  const controlStages = secondStageBlocks();
+  const controlDesign = mappedDesign(design, sales, controlPromotionNames, (keyed) => controlStages(keyed).design);
   const controlFit = options.fit(controlDesign);
   if (!controlFit.converged) return keepNaive('the control-function fit did not converge', learnt);
 
-  const covariance = stackedCovariance(controlDesign, controlFit, stageColumns, firstStage, control, options.cluster);
-  const controlIndex = 2 + design.promotions.length;
+  const covariance = stackedCovariance(
+    controlDesign,
+    controlFit,
+    function* () {
+      const stages = secondStageBlocks();
+      for (const keyed of keyedBlocks(design, sales)) yield stages(keyed);
+    },
+    stageColumnNames.length,
+    firstStage,
+  );
+  const controlIndex = 2 + promotionCount;
   const standardErrorOf = (index: number) => Math.sqrt(covariance[index]?.[index] ?? Number.NaN);
   const sensitivity = estimateOf(controlFit.theta[1] ?? Number.NaN, standardErrorOf(1));
   const controlCoefficient = estimateOf(controlFit.theta[controlIndex] ?? Number.NaN, standardErrorOf(controlIndex));
@@ -195,7 +277,7 @@ export function estimateEndogeneity(options: EndogeneityOptions): EndogeneityRes
   const instrumentedFit = structuralFit(controlFit, covariance, controlIndex, intervalMethod);
   const rejected = pValue < level;
   // The Hausman instrument alone is not trusted to switch the scenario (see the card).
-  const onlyOtherStores = usable.every((instrument) => instrument.name === otherStoresInstrumentName);
+  const onlyOtherStores = instrumentNames.every((name) => name === otherStoresInstrumentName);
   const choice = rejected && !onlyOtherStores ? 'instrumented' : 'naive';
   const test = `the Durbin-Wu-Hausman test ${rejected ? 'rejects' : 'does not reject'} an exogenous price (p = ${pValue.toPrecision(3)} ${rejected ? '<' : '>='} ${level})`;
   const reason = !rejected
@@ -223,45 +305,56 @@ export function estimateEndogeneity(options: EndogeneityOptions): EndogeneityRes
     instrumentedFit,
     chosenFit: choice === 'instrumented' ? instrumentedFit : options.naive,
     naiveFit,
-    firstStage: { names: stageColumns.columnNames, coefficients: firstStage.coefficients },
+    firstStage: { names: stageColumnNames, coefficients },
   };
 }
 
-interface Column {
-  readonly name: string;
-  readonly value: (row: number) => number;
-}
-
 /** The exogenous columns of the first stage: intercept, promotions, rival prices, weekday levels, arrival covariates, log market size when it varies. */
-function exogenousColumns(design: LogitPoissonData, include: Uint8Array): Column[] {
-  const columns: Column[] = [{ name: 'intercept', value: () => 1 }];
-  design.promotions.forEach((values, index) => columns.push({ name: design.promotionNames[index] ?? `promotion ${index + 1}`, value: (row) => values[row] ?? 0 }));
-  design.rivalPrices.forEach((values, index) => columns.push({ name: design.rivalNames[index] ?? `rival ${index + 1}`, value: (row) => values[row] ?? 0 }));
-  const effects = design.arrivalEffects;
-  effects?.names.forEach((name, level) => columns.push({ name, value: (row) => (effects.level[row] === level ? 1 : 0) }));
-  const covariates = design.arrivalCovariates;
-  covariates?.names.forEach((name, index) => columns.push({ name, value: (row) => covariates.columns[index]?.[row] ?? 0 }));
-  let low = Number.POSITIVE_INFINITY;
-  let high = Number.NEGATIVE_INFINITY;
-  for (let row = 0; row < design.rows; row++) {
-    if (include[row] !== 1) continue;
-    const value = design.logMarketSize[row] ?? 0;
-    if (value < low) low = value;
-    if (value > high) high = value;
-  }
-  if (high - low > 1e-9 * Math.max(1, Math.abs(high))) columns.push({ name: 'log market size', value: (row) => design.logMarketSize[row] ?? 0 });
-  return columns;
+interface ExogenousColumns {
+  readonly names: readonly string[];
+  readonly withLogMarketSize: boolean;
 }
 
-function firstStageDesign(design: LogitPoissonData, include: Uint8Array, exogenous: readonly Column[], instruments: readonly PriceInstrument[]): LinearDesign {
+function exogenousColumns(shape: ReturnType<typeof shapeOf>, logMarketSizeVaries: boolean): ExogenousColumns {
+  const names = [
+    'intercept',
+    ...Array.from({ length: shape.promotionCount }, (_, index) => shape.promotionNames[index] ?? `promotion ${index + 1}`),
+    ...Array.from({ length: shape.rivalCount }, (_, index) => shape.rivalNames[index] ?? `rival ${index + 1}`),
+    ...shape.arrivalNames,
+    ...shape.covariateNames,
+  ];
+  if (logMarketSizeVaries) names.push('log market size');
+  return { names, withLogMarketSize: logMarketSizeVaries };
+}
+
+/** Row `row` of a first-stage block: its regressors (exogenous, then the kept instruments) into `into`; its price, NaN when the row is not in the first stage. */
+function fillFirstStage(block: FirstStageBlock, row: number, exogenous: ExogenousColumns, kept: readonly number[], into: Float64Array): number {
+  if (block.include[row] !== 1) return Number.NaN;
+  const design = block.design;
+  let column = 0;
+  into[column++] = 1;
+  for (const values of design.promotions) into[column++] = values[row] ?? 0;
+  for (const values of design.rivalPrices) into[column++] = values[row] ?? 0;
+  const effects = design.arrivalEffects;
+  if (effects) for (let level = 0; level < effects.names.length; level++) into[column++] = effects.level[row] === level ? 1 : 0;
+  for (const values of design.arrivalCovariates?.columns ?? []) into[column++] = values[row] ?? 0;
+  if (exogenous.withLogMarketSize) into[column++] = design.logMarketSize[row] ?? 0;
+  for (const index of kept) into[column++] = block.instruments[index]?.[row] ?? Number.NaN;
+  return design.price[row] ?? Number.NaN;
+}
+
+/** The first stage as a linear design read row after row, block by block. */
+function firstStageDesign(options: EndogeneityOptions, exogenous: ExogenousColumns, kept: readonly number[]): LinearDesign {
+  const stage = firstStageBlocks(options);
+  const cursor = new BlockCursor(function* () {
+    for (const keyed of keyedBlocks(options.design, options.sales)) yield stage(keyed);
+  });
   return {
-    rows: design.rows,
-    columnNames: [...exogenous.map((column) => column.name), ...instruments.map((instrument) => instrument.name)],
+    rows: options.design.rows,
+    columnNames: [...exogenous.names, ...kept.map((index) => options.instruments[index]?.name ?? '')],
     fill: (row, into) => {
-      if (include[row] !== 1) return Number.NaN;
-      exogenous.forEach((column, index) => (into[index] = column.value(row)));
-      instruments.forEach((instrument, index) => (into[exogenous.length + index] = instrument.values[row] ?? Number.NaN));
-      return design.price[row] ?? Number.NaN;
+      const block = cursor.at(row);
+      return fillFirstStage(block, row - block.start, exogenous, kept, into);
     },
   };
 }

@@ -10,7 +10,9 @@
  */
 import { configError, type Problem } from '../core/errors.js';
 import { fitSecondLevel, shrink, z95, type Interval, type SecondLevelFit } from './pooling-second-level.js';
-import { fitStore, storePass, type PooledFitSummary, type PoolingSales, type StoreFit } from './pooling-store-fit.js';
+import { addStoreRow, emptyPass, pooledSize, storeFitOf, storeNewton, type PooledFitSummary, type PoolingSales, type StoreFit } from './pooling-store-fit.js';
+import { rowBlocks, rowValuesIn, type RowValues } from './block-passes.js';
+import type { SalesBlock } from './sales-blocks.js';
 import { storeKey, type StoreAttributes } from './store-attributes.js';
 
 export interface StorePooling {
@@ -53,31 +55,76 @@ function quadratic(covariance: readonly (readonly number[])[], row: readonly num
   return total;
 }
 
-/** Rows of each store, grouped (a counting sort of the store index). */
-function rowsByStore(sales: PoolingSales): Int32Array[] {
-  const counts = new Int32Array(sales.storeNames.length);
-  for (let row = 0; row < sales.rows; row++) counts[sales.store[row] ?? 0]! += 1;
-  const groups = Array.from(counts, (count) => new Int32Array(count));
-  const filled = new Int32Array(sales.storeNames.length);
-  for (let row = 0; row < sales.rows; row++) {
-    const store = sales.store[row] ?? 0;
-    groups[store]![filled[store]!++] = row;
+type PoolingColumn = 'units' | 'price' | 'promotions' | 'rivalPrices' | 'store';
+
+/**
+ * Every store's (a_s, b_s) at once: each store's Newton (pooling-store-fit.ts) asks for its
+ * next pass, and one pass over the blocks of rows serves every request (a store's sums run
+ * over its rows in row order, as a pass over its rows alone would). Also, per store, its
+ * rows, its market size summed over them, and the elasticity factor at the pooled fit (the
+ * first request of every store is the pooled fit's (a, b)).
+ */
+function fitEveryStore(sales: PoolingSales, logMarketSize: RowValues, fit: PooledFitSummary): { fits: StoreFit[]; rows: Float64Array; market: Float64Array; pooledFactor: Float64Array } {
+  const storeCount = sales.storeNames.length;
+  const rows = new Float64Array(storeCount);
+  const units = new Float64Array(storeCount);
+  const market = new Float64Array(storeCount);
+  for (const block of rowBlocks<PoolingColumn>(sales)) {
+    const logs = rowValuesIn(logMarketSize, block.start, block.rows, block as SalesBlock);
+    for (let row = 0; row < block.rows; row++) {
+      const store = block.store[row] ?? 0;
+      rows[store] = (rows[store] ?? 0) + 1;
+      units[store] = (units[store] ?? 0) + (block.units[row] ?? 0);
+      market[store] = (market[store] ?? 0) + Math.exp(logs[row] ?? 0);
+    }
   }
-  return groups;
+  const size = pooledSize(fit);
+  const newtons = Array.from({ length: storeCount }, () => storeNewton(fit));
+  const requests: ([number, number] | undefined)[] = newtons.map((newton) => {
+    const request = newton.next(emptyPass());
+    return request.done ? undefined : request.value;
+  });
+  const fits: StoreFit[] = new Array<StoreFit>(storeCount);
+  const pooledFactor = new Float64Array(storeCount);
+  let utilities = new Float64Array(1);
+  for (let round = 0; requests.some((request) => request !== undefined); round++) {
+    const passes = requests.map((request) => (request ? emptyPass() : undefined));
+    for (const block of rowBlocks<PoolingColumn>(sales)) {
+      if (utilities.length < block.rivalPrices.length + 1) utilities = new Float64Array(block.rivalPrices.length + 1);
+      const logs = rowValuesIn(logMarketSize, block.start, block.rows, block as SalesBlock);
+      for (let row = 0; row < block.rows; row++) {
+        const store = block.store[row] ?? 0;
+        const request = requests[store];
+        const pass = passes[store];
+        if (request && pass) addStoreRow(pass, block, row, logs[row] ?? 0, fit.theta, request, size, utilities);
+      }
+    }
+    passes.forEach((pass, store) => {
+      if (!pass) return;
+      if (round === 0) pooledFactor[store] = pass.elasticityFactor;
+      const next = (newtons[store] as ReturnType<typeof storeNewton>).next(pass);
+      if (next.done) {
+        fits[store] = storeFitOf(next.value, rows[store] ?? 0, units[store] ?? 0);
+        requests[store] = undefined;
+      } else requests[store] = next.value;
+    });
+  }
+  return { fits, rows, market, pooledFactor };
 }
 
 /**
  * Partial pooling of the store qualities and price sensitivities around the pooled fit.
  * `logMarketSize` is each row's effective log market size under the pooled fit (arrival
- * effects included). Attributes, when given, must cover every store.
+ * effects included), whole or made per block. Attributes, when given, must cover every store.
+ * The rows are read block by block: per store sums only.
  */
-export function poolStores(sales: PoolingSales, logMarketSize: Float64Array, fit: PooledFitSummary, attributes?: StoreAttributes): PoolingResult {
+export function poolStores(sales: PoolingSales, logMarketSize: RowValues, fit: PooledFitSummary, attributes?: StoreAttributes): PoolingResult {
   const storeCount = sales.storeNames.length;
   if (storeCount < minimumStores) {
     throw configError('too few stores to pool', [{ path: ['store'], message: `expected at least ${minimumStores} stores for partial pooling, found ${storeCount}` }]);
   }
-  const groups = rowsByStore(sales);
-  const ownFits = groups.map((rowsOf) => fitStore(sales, logMarketSize, rowsOf, fit));
+  const everyStore = fitEveryStore(sales, logMarketSize, fit);
+  const ownFits = everyStore.fits;
   // Quasi-Poisson: the Pearson dispersion of the store-level fits (not the pooled fit's, which
   // the spread between stores inflates) scales the store variances when it exceeds 1.
   const identifiedFits = ownFits.filter((storeFit) => storeFit.covariance !== undefined);
@@ -87,7 +134,7 @@ export function poolStores(sales: PoolingSales, logMarketSize: Float64Array, fit
   ownFits.forEach((storeFit, store) => {
     if (!storeFit.covariance) return;
     pearson += storeFit.pearson;
-    rowsFitted += groups[store]?.length ?? 0;
+    rowsFitted += everyStore.rows[store] ?? 0;
   });
   const withinDispersion = rowsFitted > 2 * identifiedFits.length + commonParameters ? pearson / (rowsFitted - 2 * identifiedFits.length - commonParameters) : Number.NaN;
   const scale = fit.likelihood === 'poisson' && withinDispersion > 1 ? withinDispersion : 1;
@@ -127,14 +174,13 @@ export function poolStores(sales: PoolingSales, logMarketSize: Float64Array, fit
     const quality = qualityOf(storeFit);
     const shrunkQuality = shrink(quality.estimate, quality.variance, qualityLevel.beta[0] ?? 0, qualityLevel.betaCovariance[0]?.[0] ?? 0, qualityLevel.tau.value);
     const factor = storeFit.elasticityFactor;
-    const rowsOf = groups[store] ?? new Int32Array(0);
-    let market = 0;
-    for (const index of rowsOf) market += Math.exp(logMarketSize[index] ?? 0);
+    const rowCount = everyStore.rows[store] ?? 0;
+    const market = everyStore.market[store] ?? 0;
     const { weight, ...sensitivityInterval } = shrunkSensitivity;
     const qualityInterval: Interval = { value: shrunkQuality.value, standardError: shrunkQuality.standardError, lower: shrunkQuality.lower, upper: shrunkQuality.upper };
     return {
       store: sales.storeNames[store] ?? String(store),
-      rows: rowsOf.length,
+      rows: rowCount,
       own,
       shrunken: {
         quality: qualityInterval,
@@ -142,11 +188,11 @@ export function poolStores(sales: PoolingSales, logMarketSize: Float64Array, fit
         elasticity: { value: -factor * sensitivityInterval.value, standardError: factor * sensitivityInterval.standardError, lower: -factor * sensitivityInterval.upper, upper: -factor * sensitivityInterval.lower },
       },
       weight,
-      marketPerPeriod: rowsOf.length > 0 ? market / rowsOf.length : 0,
+      marketPerPeriod: rowCount > 0 ? market / rowCount : 0,
     };
   });
   let pooledElasticity = 0;
-  for (const rowsOf of groups) pooledElasticity -= (fit.theta[1] ?? 0) * storePass(sales, logMarketSize, rowsOf, fit.theta, [fit.theta[0] ?? 0, fit.theta[1] ?? 0], Number.POSITIVE_INFINITY).elasticityFactor;
+  for (const factor of everyStore.pooledFactor) pooledElasticity -= (fit.theta[1] ?? 0) * factor;
   const meanFactor = fits.reduce((total, storeFit) => total + storeFit.elasticityFactor, 0) / storeCount;
   const toMean = (level: SecondLevelFit): Interval => level.coefficients[0] ?? { value: Number.NaN, standardError: Number.NaN, lower: Number.NaN, upper: Number.NaN };
   return {

@@ -38,6 +38,10 @@
  * attribute table in store-attributes.ts; this file puts the result into the scenario and
  * its record, and re-exports the pieces.
  *
+ * Passes: the rows are read block by block (calibration/block-passes.ts), every store's Newton
+ * step served by one pass; what is kept is per store. `logMarketSize` may be whole or made
+ * per block.
+ *
  * Limits: level 1 holds the common parameters fixed (their uncertainty is not carried into
  * v_s); a_s and b_s are shrunk separately (their correlation within a store is ignored).
  */
@@ -48,6 +52,7 @@ import type { Interval, SecondLevelFit } from './pooling-second-level.js';
 import type { PooledFitSummary, PoolingSales } from './pooling-store-fit.js';
 import { minimumStores, poolStores, type PoolingResult } from './pool-stores.js';
 import { readStoreAttributes, storeKey, type StoreAttributes } from './store-attributes.js';
+import type { RowValues } from './block-passes.js';
 
 export { fitStore, type PooledFitSummary, type PoolingSales } from './pooling-store-fit.js';
 export { fitSecondLevel, shrink, z95, type Interval, type SecondLevelFit } from './pooling-second-level.js';
@@ -110,7 +115,7 @@ export function poolingRecord(result: PoolingResult, scenarioStore: string | und
  */
 export function applyPooling(
   sales: PoolingSales,
-  logMarketSize: Float64Array,
+  logMarketSize: RowValues,
   fit: PooledFitSummary,
   daysPerPeriod: number,
   options: PoolingOptions | undefined,

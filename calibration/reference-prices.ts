@@ -34,13 +34,21 @@
  * 10 price rises and 10 price cuts, a converged fit, and no gain or loss whose interval lies
  * below zero (the model's signs contradicted).
  *
+ * Passes: the rows are read block by block (calibration/block-passes.ts): the reference price
+ * is carried per store from row to row, so when each store's rows come in period order (a
+ * file sorted by period, or by store then period) every fit's design is made block by block
+ * with the store's state alone; otherwise the period, store and price of every row are kept
+ * (per-row memory) to sort them.
+ *
  * Nothing here draws random numbers; the fits are calibration/logit-poisson.ts's.
  */
 import gammainc from '@stdlib/math-base-special-gammainc';
 import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
 import type { ScenarioInput } from '../scenarios/schema.js';
-import { fitLogitPoisson, waldZ95, type LogitPoissonData, type LogitPoissonFit, type ParameterEstimate } from './logit-poisson.js';
+import { fitLogitPoisson, waldZ95, type DemandData, type LogitPoissonData, type LogitPoissonFit, type ParameterEstimate } from './logit-poisson.js';
+import { shapeOf } from './demand-design.js';
+import { BlockBuffer, keyedBlocks, mappedDesign, rowValuesIn, type KeyedBlock, type RowValues, type SalesRows } from './block-passes.js';
 
 /** Half the 95% point of chi-square with 1 degree of freedom: the profile-likelihood cut-off. */
 export const profileCutoff = 1.920729410347062;
@@ -61,6 +69,8 @@ export interface ReferencePriceOptions {
   readonly screen?: boolean;
   /** The Poisson fit of `base` without reference terms, when the caller has it (saves a fit). */
   readonly baseFit?: LogitPoissonFit;
+  /** The sales rows `base` was made from, when it is read block by block or `period` or `store` is made per block. */
+  readonly sales?: SalesRows;
 }
 
 export interface ProfilePoint {
@@ -163,6 +173,157 @@ export function withReferenceColumns(base: LogitPoissonData, reference: Float64A
 }
 
 /**
+ * Each store's reference price, last period and last price as its rows go by (in period
+ * order): in arrays indexed by the store when it is a small whole number (the reader's store
+ * index), else by a slot given to it on first sight.
+ */
+class StoreStates {
+  private readonly slots = new Map<number, number>();
+  private values = new Float64Array(0);
+  private seenSlots = new Uint8Array(0);
+  slot(store: number): number {
+    if (Number.isInteger(store) && store >= 0 && store < 1 << 16) return store;
+    let slot = this.slots.get(store);
+    if (slot === undefined) {
+      slot = (1 << 16) + this.slots.size;
+      this.slots.set(store, slot);
+    }
+    return slot;
+  }
+  seen(slot: number): boolean {
+    return this.seenSlots[slot] === 1;
+  }
+  reference(slot: number): number {
+    return this.values[3 * slot] ?? 0;
+  }
+  lastPeriod(slot: number): number {
+    return this.values[3 * slot + 1] ?? 0;
+  }
+  lastPrice(slot: number): number {
+    return this.values[3 * slot + 2] ?? 0;
+  }
+  set(slot: number, reference: number, period: number, price: number): void {
+    if (slot >= this.seenSlots.length) {
+      const size = Math.max(slot + 1, 2 * this.seenSlots.length, 16);
+      const values = new Float64Array(3 * size);
+      values.set(this.values);
+      const seen = new Uint8Array(size);
+      seen.set(this.seenSlots);
+      this.values = values;
+      this.seenSlots = seen;
+    }
+    this.seenSlots[slot] = 1;
+    this.values[3 * slot] = reference;
+    this.values[3 * slot + 1] = period;
+    this.values[3 * slot + 2] = price;
+  }
+  clear(): void {
+    this.seenSlots.fill(0);
+  }
+}
+
+/**
+ * How the rows reach the reference prices: in streaming order (each store's rows come in
+ * period order: a state per store suffices), or sorted (whole columns kept to sort them);
+ * with the price rises and cuts between consecutive rows of a store.
+ */
+type ReferenceRows =
+  | { readonly kind: 'streamed'; readonly rises: number; readonly cuts: number }
+  | { readonly kind: 'sorted'; readonly rises: number; readonly cuts: number; readonly price: Float64Array; readonly period: Float64Array; readonly store: Int32Array; readonly order: Int32Array };
+
+/** One pass: are each store's rows in period order, and how many rises and cuts; else the whole columns, sorted. */
+function referenceRows(base: DemandData, period: RowValues, store: RowValues, sales: SalesRows | undefined): ReferenceRows {
+  const last = new Map<number, { period: number; price: number }>();
+  let rises = 0;
+  let cuts = 0;
+  let ordered = true;
+  for (const keyed of keyedBlocks(base, sales)) {
+    const periods = rowValuesIn(period, keyed.start, keyed.rows, keyed.sales);
+    const stores = rowValuesIn(store, keyed.start, keyed.rows, keyed.sales);
+    const price = keyed.design.price;
+    for (let row = 0; row < keyed.rows && ordered; row++) {
+      const key = stores[row] ?? 0;
+      const rowPeriod = periods[row] ?? 0;
+      const rowPrice = price[row] ?? 0;
+      const previous = last.get(key);
+      if (previous) {
+        if (rowPeriod < previous.period) ordered = false;
+        const change = rowPrice - previous.price;
+        if (change > 1e-9) rises++;
+        else if (change < -1e-9) cuts++;
+        previous.period = rowPeriod;
+        previous.price = rowPrice;
+      } else last.set(key, { period: rowPeriod, price: rowPrice });
+    }
+    if (!ordered) break;
+  }
+  if (ordered) return { kind: 'streamed', rises, cuts };
+  // A store's rows out of period order: keep every row's period, store and price, and sort.
+  const rows = base.rows;
+  const wholePrice = new Float64Array(rows);
+  const wholePeriod = new Float64Array(rows);
+  const wholeStore = new Int32Array(rows);
+  for (const keyed of keyedBlocks(base, sales)) {
+    const periods = rowValuesIn(period, keyed.start, keyed.rows, keyed.sales);
+    const stores = rowValuesIn(store, keyed.start, keyed.rows, keyed.sales);
+    for (let row = 0; row < keyed.rows; row++) {
+      wholePrice[keyed.start + row] = keyed.design.price[row] ?? 0;
+      wholePeriod[keyed.start + row] = periods[row] ?? 0;
+      wholeStore[keyed.start + row] = stores[row] ?? 0;
+    }
+  }
+  const order = storeOrder(wholePeriod, wholeStore);
+  const changes = priceChanges(wholePrice, wholeStore, order);
+  return { kind: 'sorted', rises: changes.rises, cuts: changes.cuts, price: wholePrice, period: wholePeriod, store: wholeStore, order };
+}
+
+/**
+ * The design with gain and loss appended to the utility regressors at memory `memory`, made
+ * block by block: each row's reference from its store's state (reset at the first block of
+ * each pass), or from the sorted series.
+ */
+function referenceDesign(base: DemandData, period: RowValues, store: RowValues, sales: SalesRows | undefined, rows: ReferenceRows, memory: number): DemandData {
+  const names = [...shapeOf(base).promotionNames, 'referenceGain', 'referenceLoss'];
+  const whole = rows.kind === 'sorted' ? referencePriceSeries(rows.price, rows.period, rows.store, memory, rows.order) : undefined;
+  const gainBuffer = new BlockBuffer((length) => new Float64Array(length));
+  const lossBuffer = new BlockBuffer((length) => new Float64Array(length));
+  const states = new StoreStates();
+  return mappedDesign(base, sales, names, (keyed: KeyedBlock) => {
+    const { design, rows: count } = keyed;
+    const gain = gainBuffer.take(count, true);
+    const loss = lossBuffer.take(count, true);
+    if (whole) {
+      for (let row = 0; row < count; row++) {
+        const difference = (whole[keyed.start + row] ?? 0) - (design.price[row] ?? 0);
+        if (difference > 0) gain[row] = difference;
+        else loss[row] = -difference;
+      }
+    } else {
+      if (keyed.start === 0) states.clear();
+      const periods = rowValuesIn(period, keyed.start, count, keyed.sales);
+      const stores = rowValuesIn(store, keyed.start, count, keyed.sales);
+      for (let row = 0; row < count; row++) {
+        const rowPrice = design.price[row] ?? 0;
+        const rowPeriod = periods[row] ?? 0;
+        const slot = states.slot(stores[row] ?? 0);
+        let reference: number;
+        if (!states.seen(slot)) reference = rowPrice;
+        else {
+          const gap = Math.max(1, rowPeriod - states.lastPeriod(slot));
+          const decay = gap === 1 ? memory : memory ** gap;
+          reference = decay * states.reference(slot) + (1 - decay) * states.lastPrice(slot);
+        }
+        states.set(slot, reference, rowPeriod, rowPrice);
+        const difference = reference - rowPrice;
+        if (difference > 0) gain[row] = difference;
+        else loss[row] = -difference;
+      }
+    }
+    return { ...design, promotions: [...design.promotions, gain, loss], promotionNames: [...design.promotionNames, 'referenceGain', 'referenceLoss'] };
+  });
+}
+
+/**
  * The fit's covariance (conditional on the memory) plus the memory's share:
  *   Var(theta) = Var(theta | z) + (d theta(z) / dz)(d theta(z) / dz)' Var(z),
  * with d theta / dz the slope of the profile maximisers theta(z) and Var(z) = phi / (-d2 profile / dz2)
@@ -191,7 +352,7 @@ function withMemoryUncertainty(
 }
 
 /** A fit, or undefined when the linear algebra gives up (a singular information matrix). */
-function fitOrUndefined(data: LogitPoissonData, start?: ArrayLike<number>): LogitPoissonFit | undefined {
+function fitOrUndefined(data: DemandData, start?: ArrayLike<number>): LogitPoissonFit | undefined {
   try {
     return fitLogitPoisson(data, start ? { start: Float64Array.from(start) } : {});
   } catch (error) {
@@ -204,15 +365,16 @@ const notTried = (name: string): ParameterEstimate => ({ name, value: Number.NaN
 
 /**
  * Profile likelihood over the memory, gain and loss at its maximum, the loss-aversion test and
- * whether the data support reference prices. `period` and `store` are per row of `base`
- * (the rows are ordered by store and period here; any order in).
+ * whether the data support reference prices. `period` and `store` are per row of `base`,
+ * whole or made per block of `options.sales` (the rows are taken by store and period here;
+ * any order in). `base` may be read block by block.
  */
-export function estimateReferencePrices(base: LogitPoissonData, period: Float64Array, store: Int32Array, options: ReferencePriceOptions = {}): ReferencePriceEstimate {
+export function estimateReferencePrices(base: DemandData, period: RowValues, store: RowValues, options: ReferencePriceOptions = {}): ReferencePriceEstimate {
   const grid = [...(options.memoryGrid ?? defaultMemoryGrid)].filter((memory) => memory >= memoryRange[0] && memory <= memoryRange[1]).sort((left, right) => left - right);
   const minimumChanges = options.minimumPriceChanges ?? 10;
   const level = options.level ?? 0.05;
-  const order = storeOrder(period, store);
-  const { rises, cuts } = priceChanges(base.price, store, order);
+  const rows = referenceRows(base, period, store, options.sales);
+  const { rises, cuts } = rows;
   const empty = {
     memory: { value: Number.NaN, lower: Number.NaN, upper: Number.NaN },
     gain: notTried('referenceGain'),
@@ -240,7 +402,7 @@ export function estimateReferencePrices(base: LogitPoissonData, period: Float64A
     for (const [tried, fit] of fits) {
       if (fit?.converged && Math.abs(tried - memory) < distance) [nearest, distance] = [fit, Math.abs(tried - memory)];
     }
-    const fit = fitOrUndefined(withReferenceColumns(base, referencePriceSeries(base.price, period, store, memory, order)), nearest?.theta);
+    const fit = fitOrUndefined(referenceDesign(base, period, store, options.sales, rows, memory), nearest?.theta);
     fits.set(memory, fit);
     return fit;
   };
@@ -324,7 +486,7 @@ export function estimateReferencePrices(base: LogitPoissonData, period: Float64A
   const statistic = baseFit ? Math.max(0, (2 * (maximum - baseFit.logLikelihood)) / scale) : Number.NaN;
   const noReferenceTest = { statistic, pValue: chiSquareUpperTail(statistic, 2) };
 
-  const gainIndex = 2 + base.promotions.length;
+  const gainIndex = 2 + shapeOf(base).promotionCount;
   const lossIndex = gainIndex + 1;
   const covariance = withMemoryUncertainty(fit, bestMemory, fitAt, profileAt, scale);
   const fromCovariance = (parameter: ParameterEstimate | undefined, index: number): ParameterEstimate => {

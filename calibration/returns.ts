@@ -27,12 +27,17 @@
  * cost, resellable share, refurbishing delay): left at documented defaults and listed. With
  * weekly (or any longer) periods the lags are fitted in periods and converted to days by
  * the period length, an approximation of the simulator's daily lags.
+ *
+ * The rows are read block by block (calibration/block-passes.ts) into per store and period
+ * series: memory grows with stores x periods, not with rows.
  */
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
 import type { ScenarioInput } from '../scenarios/schema.js';
 import type { SalesData } from './reader.js';
 import { goldenSectionMaximum } from './golden-section.js';
+import type { SalesBlock } from './sales-blocks.js';
+import { rowBlocks, rowValuesIn, type RowValues, type SomeColumns } from './block-passes.js';
 
 export interface ReturnsFit {
   /** Return probability per unit sold, with its 95% interval. */
@@ -263,24 +268,35 @@ function sandwich(series: ReturnsSeries, firstRow: number, minLag: number, windo
   return [entry(rowRate, rowRate), entry(rowMean, rowMean)];
 }
 
-/** Per store, the units sold and returned by period (consecutive from the first period of the history). */
-export function returnsSeries(sales: Pick<SalesData, 'rows' | 'units' | 'store' | 'storeNames'> & { readonly returns: Float64Array }, period: Float64Array): ReturnsSeries {
+/**
+ * Per store, the units sold and returned by period (consecutive from the first period of the
+ * history): two passes over the rows block by block (the period range, then the sums), kept
+ * per store and period. `period` is each row's period index, whole or made per block.
+ */
+export function returnsSeries(sales: SomeColumns<'units' | 'store' | 'returns'> & Pick<SalesData, 'storeNames'>, period: RowValues): ReturnsSeries {
   let first = Number.POSITIVE_INFINITY;
   let last = Number.NEGATIVE_INFINITY;
-  for (const value of period) {
-    if (value < first) first = value;
-    if (value > last) last = value;
+  for (const block of rowBlocks<'units' | 'store' | 'returns'>(sales)) {
+    const periods = rowValuesIn(period, block.start, block.rows, block as SalesBlock);
+    for (let row = 0; row < block.rows; row++) {
+      const value = periods[row] ?? 0;
+      if (value < first) first = value;
+      if (value > last) last = value;
+    }
   }
   const length = Math.max(0, last - first + 1);
   const sold = sales.storeNames.map(() => new Float64Array(length));
   const returned = sales.storeNames.map(() => new Float64Array(length).fill(Number.NaN));
-  for (let row = 0; row < sales.rows; row++) {
-    const store = sales.store[row] ?? 0;
-    const t = (period[row] ?? first) - first;
-    const soldSeries = sold[store]!;
-    const returnedSeries = returned[store]!;
-    soldSeries[t] = (soldSeries[t] ?? 0) + (sales.units[row] ?? 0);
-    returnedSeries[t] = (Number.isNaN(returnedSeries[t] ?? Number.NaN) ? 0 : (returnedSeries[t] ?? 0)) + (sales.returns[row] ?? 0);
+  for (const block of rowBlocks<'units' | 'store' | 'returns'>(sales)) {
+    const periods = rowValuesIn(period, block.start, block.rows, block as SalesBlock);
+    for (let row = 0; row < block.rows; row++) {
+      const store = block.store[row] ?? 0;
+      const t = (periods[row] ?? first) - first;
+      const soldSeries = sold[store]!;
+      const returnedSeries = returned[store]!;
+      soldSeries[t] = (soldSeries[t] ?? 0) + (block.units[row] ?? 0);
+      returnedSeries[t] = (Number.isNaN(returnedSeries[t] ?? Number.NaN) ? 0 : (returnedSeries[t] ?? 0)) + (block.returns?.[row] ?? 0);
+    }
   }
   return { sold, returned };
 }
@@ -296,19 +312,21 @@ export const returnsDefaults = { discountLogit: 0, festivalLogit: 0, handlingCos
  * when there is one, else the documented default (no returns block: nothing comes back),
  * listed among the defaults. `period` is each row's period index (0, 1, ... in periods).
  */
-export function applyReturns(sales: SalesData, period: Float64Array, daysPerPeriod: number, scenario: ScenarioInput, record: CalibrationRecord): void {
-  if (!sales.returns) {
+export function applyReturns(sales: SalesData, period: RowValues, daysPerPeriod: number, scenario: ScenarioInput, record: CalibrationRecord): void {
+  if (sales.map.returns === undefined) {
     record.defaults.push({ field: 'returns', value: 'none', reason: 'no returns column: the scenario has no returns block (no sold unit comes back)' });
     return;
   }
   const column = sales.map.returns ?? 'returns';
-  const fit = fitReturns(returnsSeries({ ...sales, returns: sales.returns }, period));
+  const fit = fitReturns(returnsSeries(sales, period));
   if (!fit) {
     let returned = 0;
     let sold = 0;
-    for (let row = 0; row < sales.rows; row++) {
-      returned += sales.returns[row] ?? 0;
-      sold += sales.units[row] ?? 0;
+    for (const block of rowBlocks<'units' | 'returns'>(sales)) {
+      for (let row = 0; row < block.rows; row++) {
+        returned += block.returns?.[row] ?? 0;
+        sold += block.units[row] ?? 0;
+      }
     }
     record.defaults.push({
       field: 'returns',

@@ -3,14 +3,23 @@
  * a likelihood-ratio test whose two-segment model is fitted by EM on the Poisson thinning, its
  * p-value by a parametric bootstrap from the fitted one segment (the chi-bar-square beside it
  * is approximate). The model and procedure: `testSecondSegment` below.
+ *
+ * Every sum is a pass over the rows block by block (a design read from a scratch file:
+ * calibration/design-blocks.ts): the E step's expected units are remade at each pass of the
+ * M step's fits, a bootstrap replicate's units redrawn from the stream's state where the
+ * replicate starts, so nothing is kept per row.
  */
-import { RandomStream } from '../core/random.js';
+import { RandomStream, type RandomStreamState } from '../core/random.js';
 import { normalFromUniforms, poissonFromUniform } from '../env/sampling.js';
 import { salesDesign } from './censoring.js';
 import type { SalesData } from './reader.js';
 import gammainc from '@stdlib/math-base-special-gammainc';
 import gammaln from '@stdlib/math-base-special-gammaln';
-import { fitLogitPoisson, logitShare, rowLogMarketSize, type LogitPoissonData, type LogitPoissonFit } from './logit-poisson.js';
+import { fitLogitPoisson, logitShare, rowLogMarketSize, type BlockedLogitPoissonData, type DemandData, type LogitPoissonData, type LogitPoissonFit } from './logit-poisson.js';
+import { shapeOf } from './demand-design.js';
+import { blockCensored } from './design-blocks.js';
+import { salesBlocks } from './sales-blocks.js';
+import { BlockBuffer, rowValuesIn, type RowValues } from './block-passes.js';
 
 export interface AggregateSegmentTest {
   /** True when the test supports a second segment at the level asked. */
@@ -82,42 +91,62 @@ function gammaDraw(shape: number, random: RandomStream): number {
  * observed fit), p = (1 + #{LR* >= LR}) / (B + 1). Censored rows and rows outside `include`
  * are left out.
  */
-export function testSecondSegment(base: LogitPoissonData, baseFit: LogitPoissonFit, options: AggregateSegmentOptions = {}): AggregateSegmentTest {
+export function testSecondSegment(base: DemandData, baseFit: LogitPoissonFit, options: AggregateSegmentOptions = {}): AggregateSegmentTest {
   const level = options.level ?? 0.05;
   const replicates = Math.max(0, Math.floor(options.bootstrap ?? 99));
-  const rows: number[] = [];
-  for (let row = 0; row < base.rows; row++) if ((!base.include || base.include[row] === 1) && base.censored?.[row] !== 1) rows.push(row);
-  const pick = (column: Float64Array) => Float64Array.from(rows, (row) => column[row] ?? 0);
-  const observedUnits = pick(base.units);
-  const logMarket = Float64Array.from(rows, (row) => rowLogMarketSize(base, baseFit.theta, row));
-  const data: LogitPoissonData = {
-    rows: rows.length,
-    units: observedUnits,
-    logMarketSize: logMarket,
-    price: pick(base.price),
-    promotions: base.promotions.map(pick),
-    promotionNames: base.promotionNames,
-    rivalPrices: base.rivalPrices.map(pick),
-    rivalNames: base.rivalNames,
-  };
-  const size = 2 + data.promotions.length + data.rivalPrices.length;
-  const shareAt = (theta: ArrayLike<number>, row: number) =>
+  const kept = keptRows(base, baseFit.theta);
+  const shape = shapeOf(base);
+  const size = 2 + shape.promotionCount + shape.rivalCount;
+  const extraParameters = size + 1;
+  const shareAt = (theta: ArrayLike<number>, block: LogitPoissonData, row: number) =>
     logitShare(
       theta,
-      data.price[row] ?? 0,
-      data.promotions.map((column) => column[row] ?? 0),
-      data.rivalPrices.map((column) => column[row] ?? 0),
+      block.price[row] ?? 0,
+      block.promotions.map((column) => column[row] ?? 0),
+      block.rivalPrices.map((column) => column[row] ?? 0),
     );
-  const poissonLogLikelihood = (units: Float64Array, means: Float64Array) => {
+  /** The log-likelihood of `units` at the means of `meanAt` (each row of each block), a pass. */
+  const poissonLogLikelihood = (units: Units, meanAt: (block: LogitPoissonData, row: number) => number) => {
     let total = 0;
-    for (let row = 0; row < data.rows; row++) total += (units[row] ?? 0) * Math.log(Math.max(means[row] ?? 0, 1e-300)) - (means[row] ?? 0) - gammaln((units[row] ?? 0) + 1);
+    const unitsOf = units();
+    for (const block of kept.blocks()) {
+      const values = unitsOf(block);
+      for (let row = 0; row < block.rows; row++) {
+        const mean = meanAt(block, row);
+        total += (values[row] ?? 0) * Math.log(Math.max(mean, 1e-300)) - mean - gammaln((values[row] ?? 0) + 1);
+      }
+    }
     return total;
   };
-  const oneSegmentMeans = (theta: ArrayLike<number>) => Float64Array.from({ length: data.rows }, (_, row) => Math.exp(logMarket[row] ?? 0) * shareAt(theta, row));
-  const extraParameters = size + 1;
+  const oneSegmentMean = (theta: ArrayLike<number>) => (block: LogitPoissonData, row: number) => Math.exp(block.logMarketSize[row] ?? 0) * shareAt(theta, block, row);
+
+  /**
+   * The E step's expected units of segment one (`which` 0) or two (1) under (thetaOne,
+   * thetaTwo, share), with the log market size offset by `offset`: the design the M step fits.
+   */
+  const segmentDesign = (units: Units, thetaOne: Float64Array, thetaTwo: Float64Array, share: number, which: 0 | 1, offset: number): DemandData =>
+    kept.derive(() => {
+      const unitsOf = units();
+      const split = new BlockBuffer((length) => new Float64Array(length));
+      const logs = new BlockBuffer((length) => new Float64Array(length));
+      return (block) => {
+        const values = unitsOf(block);
+        const out = split.take(block.rows);
+        const logMarket = logs.take(block.rows);
+        for (let row = 0; row < block.rows; row++) {
+          const market = Math.exp(block.logMarketSize[row] ?? 0);
+          const meanOne = market * (1 - share) * shareAt(thetaOne, block, row);
+          const meanTwo = market * share * shareAt(thetaTwo, block, row);
+          const unitsOne = ((values[row] ?? 0) * meanOne) / Math.max(1e-300, meanOne + meanTwo);
+          out[row] = which === 0 ? unitsOne : (values[row] ?? 0) - unitsOne;
+          logMarket[row] = (block.logMarketSize[row] ?? 0) + offset;
+        }
+        return { ...block, units: out, logMarketSize: logMarket };
+      };
+    });
 
   /** The two-segment EM on `units` from the one-segment theta's two starts; the best of them. */
-  const fitTwoSegments = (units: Float64Array, oneTheta: Float64Array) => {
+  const fitTwoSegments = (units: Units, oneTheta: Float64Array) => {
     let best: { logLikelihood: number; share: number; fits: LogitPoissonFit[]; iterations: number } | undefined;
     for (const ratio of [2, 4]) {
       let thetaOne = Float64Array.from(oneTheta.subarray(0, size));
@@ -129,29 +158,36 @@ export function testSecondSegment(base: LogitPoissonData, baseFit: LogitPoissonF
       let fits: LogitPoissonFit[] = [];
       let iterations = 0;
       for (; iterations < (options.maxIterations ?? 40); iterations++) {
-        const sharesOne = Float64Array.from({ length: data.rows }, (_, row) => shareAt(thetaOne, row));
-        const sharesTwo = Float64Array.from({ length: data.rows }, (_, row) => shareAt(thetaTwo, row));
-        const meanOne = sharesOne.map((value, row) => Math.exp(logMarket[row] ?? 0) * (1 - share) * value);
-        const meanTwo = sharesTwo.map((value, row) => Math.exp(logMarket[row] ?? 0) * share * value);
-        const logLikelihood = poissonLogLikelihood(units, meanOne.map((value, row) => value + (meanTwo[row] ?? 0)));
+        // One pass: the log-likelihood and the E step's sums. Share: root of sum y2/pi - sum y1/(1 - pi) = sum M s2 - sum M s1.
+        let logLikelihood = 0;
+        let expectedOne = 0;
+        let expectedTwo = 0;
+        let marketOne = 0;
+        let marketTwo = 0;
+        const unitsOf = units();
+        for (const block of kept.blocks()) {
+          const values = unitsOf(block);
+          for (let row = 0; row < block.rows; row++) {
+            const market = Math.exp(block.logMarketSize[row] ?? 0);
+            const shareOne = shareAt(thetaOne, block, row);
+            const shareTwo = shareAt(thetaTwo, block, row);
+            const meanOne = market * (1 - share) * shareOne;
+            const meanTwo = market * share * shareTwo;
+            const mean = meanOne + meanTwo;
+            const y = values[row] ?? 0;
+            logLikelihood += y * Math.log(Math.max(mean, 1e-300)) - mean - gammaln(y + 1);
+            const unitsOne = (y * meanOne) / Math.max(1e-300, meanOne + meanTwo);
+            expectedOne += unitsOne;
+            expectedTwo += y - unitsOne;
+            marketOne += market * shareOne;
+            marketTwo += market * shareTwo;
+          }
+        }
         if (iterations > 0 && Math.abs(logLikelihood - previous) < 1e-7 * (1 + Math.abs(logLikelihood))) {
           previous = logLikelihood;
           break;
         }
         previous = logLikelihood;
-        // E: expected units of each segment. Share: root of sum y2/pi - sum y1/(1 - pi) = sum M s2 - sum M s1.
-        const unitsOne = units.map((value, row) => (value * (meanOne[row] ?? 0)) / Math.max(1e-300, (meanOne[row] ?? 0) + (meanTwo[row] ?? 0)));
-        const unitsTwo = units.map((value, row) => value - (unitsOne[row] ?? 0));
-        let expectedOne = 0;
-        let expectedTwo = 0;
-        let marketOne = 0;
-        let marketTwo = 0;
-        for (let row = 0; row < data.rows; row++) {
-          expectedOne += unitsOne[row] ?? 0;
-          expectedTwo += unitsTwo[row] ?? 0;
-          marketOne += Math.exp(logMarket[row] ?? 0) * (sharesOne[row] ?? 0);
-          marketTwo += Math.exp(logMarket[row] ?? 0) * (sharesTwo[row] ?? 0);
-        }
         const equation = (pi: number) => expectedTwo / pi - expectedOne / (1 - pi) - marketTwo + marketOne;
         let low = 1e-9;
         let high = 1 - 1e-9;
@@ -160,10 +196,11 @@ export function testSecondSegment(base: LogitPoissonData, baseFit: LogitPoissonF
           if (equation(middle) > 0) low = middle;
           else high = middle;
         }
+        const before = share;
         share = (low + high) / 2;
         // M: each segment's logit-Poisson fit on its expected units, its share of the market in the offset (warm started).
-        const fitOne = fitQuietly({ ...data, units: unitsOne, logMarketSize: logMarket.map((value) => value + Math.log(1 - share)) }, thetaOne);
-        const fitTwo = fitQuietly({ ...data, units: unitsTwo, logMarketSize: logMarket.map((value) => value + Math.log(share)) }, thetaTwo);
+        const fitOne = fitQuietly(segmentDesign(units, thetaOne, thetaTwo, before, 0, Math.log(1 - share)), thetaOne);
+        const fitTwo = fitQuietly(segmentDesign(units, thetaOne, thetaTwo, before, 1, Math.log(share)), thetaTwo);
         if (!fitOne || !fitTwo) break;
         thetaOne = Float64Array.from(fitOne.theta);
         thetaTwo = Float64Array.from(fitTwo.theta);
@@ -173,29 +210,51 @@ export function testSecondSegment(base: LogitPoissonData, baseFit: LogitPoissonF
     }
     return best;
   };
-  const likelihoodRatio = (units: Float64Array, oneTheta: Float64Array) => {
-    const one = poissonLogLikelihood(units, oneSegmentMeans(oneTheta));
+  const likelihoodRatio = (units: Units, oneTheta: Float64Array) => {
+    const one = poissonLogLikelihood(units, oneSegmentMean(oneTheta));
     const best = fitTwoSegments(units, oneTheta);
     const two = Math.max(best?.logLikelihood ?? Number.NEGATIVE_INFINITY, one);
     return { one, two, best, statistic: Math.max(0, 2 * (two - one)) };
   };
 
   const baseTheta = Float64Array.from(baseFit.theta.subarray(0, size));
+  const observedUnits: Units = () => (block) => block.units;
   const observed = likelihoodRatio(observedUnits, baseTheta);
   const statistic = observed.statistic;
   const approximatePValue = chiBarSquareUpperTail(statistic, extraParameters);
   let exceedances = 0;
   if (replicates > 0 && statistic > 0) {
     // Under one segment: the fitted means (negative binomial: a gamma-mixed Poisson of size k).
-    const means = oneSegmentMeans(baseTheta);
+    // A replicate's units are drawn afresh at each pass, from the stream's state where the replicate starts.
+    const meanOf = oneSegmentMean(baseTheta);
     const random = new RandomStream(options.seed ?? 1, 'segment-bootstrap');
     const negativeBinomialSize = baseFit.likelihood === 'negative-binomial' ? baseFit.dispersionSize?.value : undefined;
+    const mixed = negativeBinomialSize !== undefined && Number.isFinite(negativeBinomialSize) && negativeBinomialSize > 0;
+    const drawsFrom = (state: RandomStreamState, stream = new RandomStream(options.seed ?? 1, 'segment-bootstrap')) => {
+      stream.restoreState(state);
+      const buffer = new BlockBuffer((length) => new Float64Array(length));
+      return (block: LogitPoissonData) => {
+        const out = buffer.take(block.rows);
+        for (let row = 0; row < block.rows; row++) {
+          const mean = meanOf(block, row);
+          const scaled = mixed ? (mean * gammaDraw(negativeBinomialSize, stream)) / negativeBinomialSize : mean;
+          out[row] = poissonFromUniform(scaled, stream.next());
+        }
+        return out;
+      };
+    };
+    let state = random.saveState();
     for (let replicate = 0; replicate < replicates; replicate++) {
-      const units = Float64Array.from(means, (mean) => {
-        const scaled = negativeBinomialSize !== undefined && Number.isFinite(negativeBinomialSize) && negativeBinomialSize > 0 ? (mean * gammaDraw(negativeBinomialSize, random)) / negativeBinomialSize : mean;
-        return poissonFromUniform(scaled, random.next());
-      });
-      const refit = fitQuietly({ ...data, units }, baseTheta);
+      const start = state;
+      const units: Units = () => drawsFrom(start);
+      // Where the next replicate starts: after this one's draws.
+      const draw = drawsFrom(start, random);
+      for (const block of kept.blocks()) draw(block);
+      state = random.saveState();
+      const refit = fitQuietly(kept.derive(() => {
+        const unitsOf = units();
+        return (block) => ({ ...block, units: unitsOf(block) });
+      }), baseTheta);
       const simulated = likelihoodRatio(units, refit ? Float64Array.from(refit.theta.subarray(0, size)) : baseTheta);
       if (simulated.statistic >= statistic) exceedances++;
     }
@@ -227,12 +286,90 @@ export function testSecondSegment(base: LogitPoissonData, baseFit: LogitPoissonF
   };
 }
 
-/** The aggregate test on a calibration's own rows (its fitted market sizes, censored rows left out). */
-export function testSecondSegmentOfSales(sales: SalesData, logMarketSize: Float64Array, fit: LogitPoissonFit, options: AggregateSegmentOptions = {}): AggregateSegmentTest {
-  return testSecondSegment(salesDesign(sales, logMarketSize), fit, options);
+/** The units of a pass: a fresh per-block function at each pass (a bootstrap replicate's draws restart from its stream state). */
+type Units = () => (block: LogitPoissonData) => Float64Array;
+
+/**
+ * The rows the test uses (inside `include`, not censored), block by block: units, price,
+ * promotions, rivals, and the log market size with the one-segment fit's arrival terms.
+ * `derive` makes a design from them block by block (one in memory when they are one block).
+ */
+function keptRows(base: DemandData, theta: ArrayLike<number>): { blocks: () => Iterable<LogitPoissonData>; derive: (make: () => (block: LogitPoissonData) => LogitPoissonData) => DemandData } {
+  const shape = shapeOf(base);
+  const keep = (block: LogitPoissonData, rows: number[]): LogitPoissonData => {
+    rows.length = 0;
+    for (let row = 0; row < block.rows; row++) if ((!block.include || block.include[row] === 1) && block.censored?.[row] !== 1) rows.push(row);
+    const pick = (column: Float64Array) => Float64Array.from(rows, (row) => column[row] ?? 0);
+    return {
+      rows: rows.length,
+      units: pick(block.units),
+      logMarketSize: Float64Array.from(rows, (row) => rowLogMarketSize(block, theta, row)),
+      price: pick(block.price),
+      promotions: block.promotions.map(pick),
+      promotionNames: block.promotionNames,
+      rivalPrices: block.rivalPrices.map(pick),
+      rivalNames: block.rivalNames,
+    };
+  };
+  if (!('blocks' in base)) {
+    const only = keep(base, []);
+    return { blocks: () => [only], derive: (make) => make()(only) };
+  }
+  const blocks = function* () {
+    const rows: number[] = [];
+    for (const block of base.blocks()) yield keep(block, rows);
+  };
+  return {
+    blocks,
+    derive: (make) => ({
+      rows: base.rows,
+      promotionNames: shape.promotionNames,
+      rivalNames: shape.rivalNames,
+      arrivalNames: [],
+      covariateNames: [],
+      *blocks() {
+        const derived = make();
+        for (const block of blocks()) yield derived(block);
+      },
+    }),
+  };
 }
 
-function fitQuietly(data: LogitPoissonData, start?: Float64Array): LogitPoissonFit | undefined {
+/**
+ * The aggregate test on a calibration's own rows (its fitted market sizes, whole or made per
+ * block; censored rows left out), reading the rows block by block.
+ */
+export function testSecondSegmentOfSales(sales: SalesData, logMarketSize: RowValues, fit: LogitPoissonFit, options: AggregateSegmentOptions = {}): AggregateSegmentTest {
+  if (!sales.scratch && typeof logMarketSize !== 'function') return testSecondSegment(salesDesign(sales, Float64Array.from(logMarketSize)), fit, options);
+  const censoredRows = new BlockBuffer((length) => new Uint8Array(length));
+  const design: BlockedLogitPoissonData = {
+    rows: sales.rows,
+    promotionNames: sales.promotionNames,
+    rivalNames: sales.rivalNames,
+    arrivalNames: [],
+    covariateNames: [],
+    *blocks() {
+      for (const block of salesBlocks(sales)) {
+        const censored = censoredRows.take(block.rows);
+        const anyCensored = (block.stock !== undefined || block.stockout !== undefined) && blockCensored(block, censored);
+        yield {
+          rows: block.rows,
+          units: block.units,
+          logMarketSize: Float64Array.from(rowValuesIn(logMarketSize, block.start, block.rows, block)),
+          price: block.price,
+          promotions: block.promotions,
+          promotionNames: sales.promotionNames,
+          rivalPrices: block.rivalPrices,
+          rivalNames: sales.rivalNames,
+          ...(anyCensored ? { censored } : {}),
+        };
+      }
+    },
+  };
+  return testSecondSegment(design, fit, options);
+}
+
+function fitQuietly(data: DemandData, start?: Float64Array): LogitPoissonFit | undefined {
   try {
     return fitLogitPoisson(data, { quasiThreshold: Number.POSITIVE_INFINITY, ...(start ? { start } : {}) });
   } catch {
