@@ -13,6 +13,7 @@ import { loadExperimentFile } from '../../experiments/experiment-file.js';
 import { resultsHome } from '../../experiments/store.js';
 import { runSweep, type SweepEvent } from '../../experiments/sweep.js';
 import { formatNumber, positiveInteger, printJson, run, table } from '../output.js';
+import { experimentRunOnQueue } from './experiment-queue.js';
 import { progressBar, type Progress } from '../progress.js';
 
 export const interruptedExitCode = 130;
@@ -22,6 +23,9 @@ interface ExperimentRunOptions {
   resume?: boolean;
   restartFailed?: boolean;
   json?: boolean;
+  queue?: string;
+  attempts?: number;
+  connectTimeout?: number;
 }
 
 export function registerExperiment(program: Command): void {
@@ -34,6 +38,9 @@ export function registerExperiment(program: Command): void {
     .option('--resume', 'continue the experiment: skip finished runs, restart interrupted ones from their last checkpoint')
     .option('--restart-failed', 'with --resume: start failed runs afresh, discarding their checkpoints (one that is damaged fails its run on every resume)')
     .option('--json', 'print the sweep summary and the finished runs as JSON (no progress)')
+    .option('--queue <url>', 'run on the workers of a Redis queue (redis://host:port[/db]; see `pricelab worker`) instead of local threads')
+    .option('--attempts <n>', 'with --queue: tries per run before it fails', positiveInteger, 3)
+    .option('--connect-timeout <s>', 'with --queue: seconds to wait for Redis', positiveInteger, 3)
     .action(run(async (file: string, options: ExperimentRunOptions) => experimentRunCommand(file, options)));
   experiment
     .command('check')
@@ -53,6 +60,7 @@ export function registerExperiment(program: Command): void {
 async function experimentRunCommand(file: string, options: ExperimentRunOptions): Promise<number> {
   const plan = loadExperimentFile(file);
   const home = resultsHome();
+  if (options.queue !== undefined) return experimentRunOnQueue(file, plan, home, { ...options, queue: options.queue }, interruptedExitCode);
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
