@@ -1,0 +1,243 @@
+/**
+ * Distributed sweeps (issue 17): three `pricelab worker` processes from dist/ and submitters
+ * (`pricelab experiment run --queue`, `pricelab reproduce calvano --queue`) on a Redis of the
+ * test's own (tests/fixtures/redis-server.ts: a free port, a temporary folder, append-only
+ * file on). Every sweep's stored results are compared with a local sweep of the same file
+ * (worker threads, and one thread): evaluation episodes and every metric but time/.
+ *
+ * Faults: a worker killed (SIGKILL) mid-run, its job taken over after stall detection; a run
+ * that throws on every attempt, failed after --attempts with its error stored; a malformed
+ * payload refused at once and stored as failed with its reason; Redis restarted mid-sweep;
+ * a second submitter joining; an unreachable Redis (exit 3 within seconds, not a hang).
+ * Budgets are tiny: the workers' lock is 2 s and their stall check every second.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planExperiment } from '../../experiments/experiment-file.js';
+import { queueName, queuePrefix } from '../../experiments/queue/connection.js';
+import { experimentRunJob } from '../../experiments/queue/job-payload.js';
+import { ResultsStore } from '../../experiments/store.js';
+import { ensureBuilt, main, root, type CliResult } from '../fixtures/cli.js';
+import { freePort, startRedis, type TestRedis } from '../fixtures/redis-server.js';
+
+const evaluation = { episodes: 2, seed: 500 };
+const kpis = ['profit', 'units'];
+const experiments = {
+  kill: { name: 'queue-kill', scenarios: ['steady-state-v1'], agents: [{ name: 'q', kind: 'q-learning' }, { kind: 'thompson' }], seeds: [1, 2], budget: { episodes: 30 }, evaluation, kpis },
+  failing: { name: 'queue-failing', scenarios: ['steady-state-v1'], agents: [{ kind: 'thompson' }], seeds: [1, 2, 3], budget: { episodes: 2 }, evaluation, kpis },
+  join: { name: 'queue-join', scenarios: ['steady-state-v1'], agents: [{ kind: 'thompson' }, { name: 'q', kind: 'q-learning' }], seeds: [1, 2, 3], budget: { episodes: 4 }, evaluation, kpis },
+  restart: { name: 'queue-restart', scenarios: ['steady-state-v1'], agents: [{ name: 'q', kind: 'q-learning' }, { kind: 'thompson' }], seeds: [1, 2, 3], budget: { episodes: 12 }, evaluation, kpis },
+};
+
+interface Spawned {
+  readonly child: ChildProcess;
+  output: string;
+  readonly exited: Promise<number>;
+  waitFor(pattern: RegExp, seconds?: number): Promise<RegExpMatchArray>;
+}
+
+function spawnCli(args: readonly string[], home?: string): Spawned {
+  const child = spawn(process.execPath, [main, ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1', ...(home ? { PRICELAB_HOME: home } : {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const spawned: Spawned = {
+    child,
+    output: '',
+    exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : -1)))),
+    async waitFor(pattern, seconds = 90) {
+      const deadline = Date.now() + seconds * 1000;
+      for (;;) {
+        const match = spawned.output.match(pattern);
+        if (match) return match;
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no ${pattern} in the output of ${args.join(' ')}:\n${spawned.output}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+  };
+  child.stdout!.on('data', (chunk: Buffer) => (spawned.output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (spawned.output += chunk.toString()));
+  return spawned;
+}
+
+function cli(args: readonly string[], home?: string): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [main, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...(home ? { PRICELAB_HOME: home } : {}) } }, (error, stdout, stderr) =>
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr }),
+    );
+  });
+}
+
+/** Every run's status, error, evaluation episodes and metrics but time/ (seconds differ), by run key. */
+function storedResults(home: string, experiment: string) {
+  const store = ResultsStore.open(home);
+  try {
+    return Object.fromEntries(
+      store.listRuns({ experiment }).map((run) => [
+        run.id,
+        { status: run.status, error: run.error, evaluations: store.evaluationsOf(run.id), metrics: Object.entries(store.metricsOf(run.id)).filter(([key]) => !key.startsWith('time/')) },
+      ]),
+    );
+  } finally {
+    store.close();
+  }
+}
+
+describe('sweeps on a queue: three workers, faults', () => {
+  let folder: string;
+  let redis: TestRedis;
+  const workers: Spawned[] = [];
+  const files: Record<keyof typeof experiments, string> = { kill: '', failing: '', join: '', restart: '' };
+  const workerArgs = (name: string) => ['worker', '--queue', redis.url, '--lock-seconds', '2', '--stalled-seconds', '1', '--grace', '5', '--name', name];
+  const startWorker = async (name: string) => {
+    const worker = spawnCli(workerArgs(name));
+    workers.push(worker);
+    await worker.waitFor(/ready/);
+    return worker;
+  };
+  /** The stored results of a local sweep of the file (worker threads). */
+  const localResults = async (key: keyof typeof experiments, threads: number) => {
+    const home = join(folder, `local-${key}-${threads}`);
+    const result = await cli(['experiment', 'run', files[key], '--workers', String(threads), '--json'], home);
+    expect(result.code, result.stderr).toBe(0);
+    return storedResults(home, experiments[key].name);
+  };
+
+  beforeAll(async () => {
+    ensureBuilt();
+    folder = mkdtempSync(join(tmpdir(), 'pricelab-queue-'));
+    for (const key of Object.keys(experiments) as (keyof typeof experiments)[]) {
+      files[key] = join(folder, `${key}.json`);
+      writeFileSync(files[key], JSON.stringify(experiments[key]));
+    }
+    redis = await startRedis();
+    await Promise.all(['w1', 'w2', 'w3'].map((name) => startWorker(name)));
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const worker of workers) if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
+    await redis?.stop();
+    if (folder) rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('a worker killed mid-run: its job is taken over, and the results equal a local sweep and one thread', async () => {
+    const home = join(folder, 'queue-kill');
+    const submitter = spawnCli(['experiment', 'run', files.kill, '--queue', redis.url], home);
+    // Kill the first worker to start a q-learning run (30 episodes: it is still running).
+    const started = await Promise.race(workers.map((worker) => worker.waitFor(/started (\w+) \(queue-kill: steady-state-v1 q /).then((match) => ({ worker, jobId: match[1]! }))));
+    started.worker.child.kill('SIGKILL');
+    expect(await submitter.exited, submitter.output).toBe(0);
+    const survivors = workers.filter((worker) => worker !== started.worker);
+    expect(survivors.some((worker) => worker.output.includes(`finished ${started.jobId}`))).toBe(true);
+    const queued = storedResults(home, experiments.kill.name);
+    expect(Object.values(queued).map((run) => run.status)).toEqual(['finished', 'finished', 'finished', 'finished']);
+    const [threads, oneThread] = await Promise.all([localResults('kill', 2), localResults('kill', 1)]);
+    expect(queued).toEqual(threads);
+    expect(queued).toEqual(oneThread);
+    workers.splice(workers.indexOf(started.worker), 1);
+    await startWorker('w4'); // three workers again for the next tests
+  }, 180_000);
+
+  it('a run that throws every time fails after --attempts with its error; a malformed payload is refused and stored as failed; the rest completes', async () => {
+    const plan = planExperiment(experiments.failing);
+    const [throwing, malformed] = plan.runs;
+    const scenario = plan.scenarios[0]!;
+    // Put the two bad jobs in the queue first, under the runs' own ids: the submitter then joins them.
+    const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: redis.port }, prefix: queuePrefix });
+    try {
+      const tampered = new TextEncoder().encode(`${new TextDecoder().decode(scenario.bytes)} `); // bytes that are not the planned content hash's
+      await queue.add('experiment-run', experimentRunJob(throwing!, tampered), { jobId: throwing!.id, attempts: 2, backoff: { type: 'fixed', delay: 100 } });
+      await queue.add('experiment-run', { format: 'pricelab/queue-job@1', kind: 'experiment-run', run: { id: malformed!.id, seed: 'one' } }, { jobId: malformed!.id, attempts: 2 });
+    } finally {
+      await queue.close();
+    }
+    const home = join(folder, 'queue-failing');
+    const result = await cli(['experiment', 'run', files.failing, '--queue', redis.url, '--attempts', '2', '--json'], home);
+    expect(result.code, result.stderr).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({ finished: 1, failed: 2, left: 0 });
+    const stored = storedResults(home, experiments.failing.name);
+    expect(stored[throwing!.id]).toMatchObject({ status: 'failed', error: expect.stringContaining('changed since the sweep was planned') });
+    expect(stored[malformed!.id]).toMatchObject({ status: 'failed', error: expect.stringMatching(/^malformed job payload \(\d+ problems?\): .*run\.seed/) });
+    const local = await localResults('failing', 1);
+    const third = plan.runs[2]!.id;
+    expect(stored[third]).toEqual(local[third]);
+    const status = JSON.parse((await cli(['queue', 'status', '--queue', redis.url, '--json'])).stdout) as { failures: { jobId: string; attempts: number }[]; workers: number };
+    expect(status.workers).toBe(3);
+    expect(status.failures.find((failure) => failure.jobId === throwing!.id)?.attempts).toBe(2);
+    expect(status.failures.find((failure) => failure.jobId === malformed!.id)?.attempts).toBe(1);
+  }, 180_000);
+
+  it('a second submitter of the same file joins the first: every run runs once', async () => {
+    const home = join(folder, 'queue-join');
+    const first = spawnCli(['experiment', 'run', files.join, '--queue', redis.url], home);
+    await first.waitFor(/queued 6 new jobs/);
+    const second = spawnCli(['experiment', 'run', files.join, '--queue', redis.url, '--resume'], home);
+    expect(await first.exited, first.output).toBe(0);
+    expect(await second.exited, second.output).toBe(0);
+    expect(second.output).toMatch(/queued 0 new jobs, \d+ already in the queue \(joined\)|0 to run/);
+    const starts = workers.flatMap((worker) => [...worker.output.matchAll(/started (\w+) \(queue-join:/g)].map((match) => match[1]));
+    expect(starts).toHaveLength(6);
+    expect(new Set(starts).size).toBe(6);
+    expect(storedResults(home, experiments.join.name)).toEqual(await localResults('join', 2));
+  }, 180_000);
+
+  it('Redis restarted mid-sweep (append-only file): nothing lost, each run stored once, the results of a local sweep', async () => {
+    const home = join(folder, 'queue-restart');
+    const submitter = spawnCli(['experiment', 'run', files.restart, '--queue', redis.url], home);
+    await submitter.waitFor(/finished \w+ steady-state-v1/);
+    await redis.restart(700);
+    expect(await submitter.exited, submitter.output).toBe(0);
+    const storedLines = [...submitter.output.matchAll(/^finished (\w+) /gm)].map((match) => match[1]);
+    expect(storedLines).toHaveLength(6);
+    expect(new Set(storedLines).size).toBe(6);
+    expect(storedResults(home, experiments.restart.name)).toEqual(await localResults('restart', 2));
+    expect(workers.every((worker) => worker.child.exitCode === null)).toBe(true);
+  }, 180_000);
+
+  it('reproduce calvano --queue gives the figures of the threads, and stored sessions are not run again', async () => {
+    const home = join(folder, 'queue-calvano');
+    const args = ['reproduce', 'calvano', '--sessions', '3', '--window', '2000', '--max-periods', '100000', '--json'];
+    const queued = await cli([...args, '--queue', redis.url], home);
+    expect(queued.code, queued.stderr).toBe(0);
+    const local = await cli([...args, '--workers', '0']);
+    const { secondsPerSession: _queuedSeconds, ...queuedFigures } = JSON.parse(queued.stdout) as Record<string, unknown>;
+    const { secondsPerSession: _localSeconds, ...localFigures } = JSON.parse(local.stdout) as Record<string, unknown>;
+    expect(queuedFigures).toEqual(localFigures);
+    const again = await cli([...args.filter((arg) => arg !== '--json'), '--queue', redis.url], home);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/3 sessions, 3 already stored, 0 to run/);
+  }, 120_000);
+});
+
+describe('bad queue input', () => {
+  it('an unreachable Redis is a clear error within seconds (exit 3), for the submitter and the worker', async () => {
+    const port = await freePort();
+    const folder = mkdtempSync(join(tmpdir(), 'pricelab-queue-bad-'));
+    try {
+      const file = join(folder, 'x.json');
+      writeFileSync(file, JSON.stringify(experiments.failing));
+      const started = performance.now();
+      const [submitted, worker, status] = await Promise.all([
+        cli(['experiment', 'run', file, '--queue', `redis://127.0.0.1:${port}`], join(folder, 'home')),
+        cli(['worker', '--queue', `redis://127.0.0.1:${port}`]),
+        cli(['queue', 'status', '--queue', `redis://127.0.0.1:${port}`, '--json']),
+      ]);
+      expect((performance.now() - started) / 1000).toBeLessThan(15);
+      for (const result of [submitted, worker, status]) {
+        expect(result.code, result.stderr).toBe(3);
+        expect(result.stderr).toContain(`no Redis answering at redis://127.0.0.1:${port}`);
+        expect(result.stderr).toContain('connection refused');
+      }
+      expect(JSON.parse(status.stdout)).toMatchObject({ error: { kind: 'not-found' } });
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('a URL that is not a Redis URL is refused (exit 2)', async () => {
+    const result = await cli(['queue', 'status', '--queue', 'http://127.0.0.1:6379']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('expected redis://host:port[/db]');
+  });
+});
