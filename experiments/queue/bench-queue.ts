@@ -1,0 +1,256 @@
+/**
+ * `pricelab bench queue`: what the queue costs, with the in-process reference measured in
+ * the same run. It starts a redis-server of its own (a free port, a temporary folder,
+ * append-only file on, as in production) and `pricelab worker` processes from this build.
+ *
+ * - Overhead per job: in each sweep, the wall time not spent inside runs (wall minus the sum
+ *   of the runs' own train and evaluation seconds, as stored); its slope between a sweep of J
+ *   and of 2J small runs (start-up cancels out) is the cost per job outside the run, through
+ *   the queue (one warm worker process, one job at a time) and through local worker threads
+ *   (one thread). The difference is the queue's overhead per job (payload, Redis round trips,
+ *   polling, the result's trip back, its store write). Run times themselves, noisy on a loaded
+ *   machine, drop out.
+ * - Runs per second with 1, 2 and 4 worker processes (one job each at a time), warm.
+ * - A scaling model for N machines of c cores: runs/s = min(N c / (run + overhead), the
+ *   submitter's store-write rate), from the measured run time, overhead and store write.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, createConnection } from 'node:net';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PricelabError } from '../../core/errors.js';
+import { planExperiment, type ExperimentPlan } from '../experiment-file.js';
+import { ResultsStore } from '../store.js';
+import { runSweep } from '../sweep.js';
+import { openResultsPort, type QueueResultsPort } from './results-port.js';
+import { submitExperiment } from './submit-experiment.js';
+
+export interface QueueBenchOptions {
+  /** Runs in the smaller sweep (the larger has twice as many). Default 50. */
+  readonly runs?: number;
+  /** Training episodes per run. Default 1 (small runs make the overhead visible). */
+  readonly episodes?: number;
+  /** Worker process counts to measure. Default [1, 2, 4]. */
+  readonly workerCounts?: readonly number[];
+  /** The redis-server binary. Default: /usr/bin/redis-server, else on PATH. */
+  readonly redisServer?: string;
+  readonly onProgress?: (line: string) => void;
+}
+
+export interface QueueBenchResult {
+  readonly runs: { readonly small: number; readonly large: number };
+  readonly cores: number;
+  readonly loadAverage: readonly number[];
+  /** Mean seconds inside a run (train + evaluation), over the local sweeps. */
+  readonly runSeconds: number;
+  /** Milliseconds per job outside the run, by slope: local threads (1 thread) and the queue (1 worker process). */
+  readonly outsideRunMsPerJob: { readonly local: number; readonly queue: number };
+  readonly overheadPerJobMs: number;
+  /** Mean milliseconds the submitter spends storing one result. */
+  readonly storeWriteMs: number;
+  readonly throughput: { readonly workers: number; readonly wallSeconds: number; readonly runsPerSecond: number }[];
+  readonly identicalResults: boolean;
+  readonly scalingModel: {
+    readonly formula: string;
+    readonly runSeconds: number;
+    readonly overheadSeconds: number;
+    readonly submitterCeilingRunsPerSecond: number;
+    readonly predicted: { readonly machines: number; readonly coresEach: number; readonly runsPerSecond: number }[];
+  };
+}
+
+function experimentOf(name: string, runs: number, episodes: number): unknown {
+  return { name, scenarios: ['steady-state-v1'], agents: [{ kind: 'thompson' }], seeds: { from: 1, count: runs }, budget: { episodes }, evaluation: { episodes: 1, seed: 1_000_000 }, kpis: ['profit'] };
+}
+
+export async function benchQueue(options: QueueBenchOptions = {}): Promise<QueueBenchResult> {
+  const small = options.runs ?? 50;
+  const episodes = options.episodes ?? 1;
+  const say = options.onProgress ?? (() => undefined);
+  const folder = mkdtempSync(join(tmpdir(), 'pricelab-bench-queue-'));
+  const redis = await startRedisServer(options.redisServer ?? (existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : 'redis-server'), folder);
+  const workers: ChildProcess[] = [];
+  let storeWrites = 0;
+  let storeSeconds = 0;
+  const timedPort = (home: string): QueueResultsPort => {
+    const port = openResultsPort(home);
+    return {
+      ...port,
+      recordFinished: async (run, result) => {
+        const started = performance.now();
+        await port.recordFinished(run, result);
+        storeSeconds += (performance.now() - started) / 1000;
+        storeWrites++;
+      },
+    };
+  };
+  let sweeps = 0;
+  const onQueue = async (plan: ExperimentPlan): Promise<Sweep> => {
+    const home = join(folder, `queue-${sweeps++}`);
+    const results = timedPort(home);
+    try {
+      const started = performance.now();
+      const result = await submitExperiment(plan, { url: redis.url, results, pollSeconds: 0.05 });
+      if (result.finished !== plan.runs.length) throw new Error(`expected ${plan.runs.length} finished runs on the queue, found ${result.finished} (${result.failed} failed)`);
+      const wallSeconds = (performance.now() - started) / 1000;
+      return { wallSeconds, home, runSeconds: runSecondsOf(home, plan) };
+    } finally {
+      await results.close();
+    }
+  };
+  const local = async (plan: ExperimentPlan): Promise<Sweep> => {
+    const home = join(folder, `local-${sweeps++}`);
+    const started = performance.now();
+    const result = await runSweep(plan, { home, workers: 1 });
+    if (result.finished !== plan.runs.length) throw new Error(`expected ${plan.runs.length} finished local runs, found ${result.finished}`);
+    return { wallSeconds: (performance.now() - started) / 1000, home, runSeconds: runSecondsOf(home, plan) };
+  };
+  const startWorkers = async (count: number) => {
+    const started = await Promise.all(Array.from({ length: count }, (_, index) => startWorker(redis.url, `bench-${index + 1}`)));
+    workers.push(...started);
+    // Warm-up: each worker thread loads its modules on its first job.
+    await onQueue(planExperiment(experimentOf(`bench-queue-warm-${count}`, count * 2, 1)));
+  };
+  const stopWorkers = async () => {
+    await Promise.all(workers.splice(0).map((worker) => stopProcess(worker)));
+  };
+  try {
+    say(`local threads: ${small} then ${2 * small} runs`);
+    const smallPlan = planExperiment(experimentOf('bench-queue-small', small, episodes));
+    const largePlan = planExperiment(experimentOf('bench-queue-large', 2 * small, episodes));
+    const localSmall = await local(smallPlan);
+    const localLarge = await local(largePlan);
+    say('queue, 1 worker process');
+    await startWorkers(1);
+    const queueSmall = await onQueue(smallPlan);
+    const queueLarge = await onQueue(largePlan);
+    const identicalResults = sameEvaluations(queueLarge.home, localLarge.home, largePlan);
+    const throughput: QueueBenchResult['throughput'][number][] = [{ workers: 1, wallSeconds: queueLarge.wallSeconds, runsPerSecond: largePlan.runs.length / queueLarge.wallSeconds }];
+    await stopWorkers();
+    for (const count of (options.workerCounts ?? [1, 2, 4]).filter((count) => count !== 1)) {
+      say(`queue, ${count} worker processes`);
+      await startWorkers(count);
+      const plan = planExperiment(experimentOf(`bench-queue-${count}`, 2 * small, episodes));
+      const measured = await onQueue(plan);
+      throughput.push({ workers: count, wallSeconds: measured.wallSeconds, runsPerSecond: plan.runs.length / measured.wallSeconds });
+      await stopWorkers();
+    }
+    const outside = (sweep: Sweep) => sweep.wallSeconds - sweep.runSeconds;
+    const outsideRunMsPerJob = { local: (1000 * (outside(localLarge) - outside(localSmall))) / small, queue: (1000 * (outside(queueLarge) - outside(queueSmall))) / small };
+    const overheadSeconds = Math.max(0, outsideRunMsPerJob.queue - outsideRunMsPerJob.local) / 1000;
+    const runSeconds = (localSmall.runSeconds + localLarge.runSeconds) / (3 * small);
+    const storeWriteMs = storeWrites > 0 ? (1000 * storeSeconds) / storeWrites : 0;
+    const ceiling = storeWriteMs > 0 ? 1000 / storeWriteMs : Number.POSITIVE_INFINITY;
+    const predicted = [1, 2, 4, 8, 16, 32].map((machines) => ({ machines, coresEach: 2, runsPerSecond: Math.min((machines * 2) / (runSeconds + overheadSeconds), ceiling) }));
+    return {
+      runs: { small, large: 2 * small },
+      cores: availableParallelism(),
+      loadAverage: loadavg(),
+      runSeconds,
+      outsideRunMsPerJob,
+      overheadPerJobMs: 1000 * overheadSeconds,
+      storeWriteMs,
+      throughput,
+      identicalResults,
+      scalingModel: {
+        formula: 'runs/s = min(machines x cores / (run + overhead), 1 / storeWrite)',
+        runSeconds,
+        overheadSeconds,
+        submitterCeilingRunsPerSecond: ceiling,
+        predicted,
+      },
+    };
+  } finally {
+    await stopWorkers();
+    await redis.stop();
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+interface Sweep {
+  readonly wallSeconds: number;
+  readonly home: string;
+  /** Sum over runs of their stored time/trainSeconds + time/evaluationSeconds. */
+  readonly runSeconds: number;
+}
+
+function runSecondsOf(home: string, plan: ExperimentPlan): number {
+  const store = ResultsStore.open(home);
+  try {
+    const train = store.metricOfRuns('time/trainSeconds');
+    const evaluation = store.metricOfRuns('time/evaluationSeconds');
+    return plan.runs.reduce((total, run) => total + (train.get(run.id) ?? 0) + (evaluation.get(run.id) ?? 0), 0);
+  } finally {
+    store.close();
+  }
+}
+
+function sameEvaluations(homeA: string, homeB: string, plan: ExperimentPlan): boolean {
+  return evaluationsJson(homeA, plan) === evaluationsJson(homeB, plan);
+}
+
+function evaluationsJson(home: string, plan: ExperimentPlan): string {
+  const store = ResultsStore.open(home);
+  try {
+    return JSON.stringify(plan.runs.map((run) => store.evaluationsOf(run.id)));
+  } finally {
+    store.close();
+  }
+}
+
+/** `pricelab worker` of this build, ready when it says so. */
+function startWorker(url: string, name: string): Promise<ChildProcess> {
+  const main = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+  const child = spawn(process.execPath, [main, 'worker', '--queue', url, '--name', name], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes(' ready')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`a worker exited with code ${code} before it was ready:\n${output}`)));
+  });
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+async function startRedisServer(binary: string, folder: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await new Promise<number>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+  const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--dir', folder, '--appendonly', 'yes', '--save', ''], { stdio: 'ignore' });
+  let spawnError: Error | undefined;
+  child.once('error', (error) => (spawnError = error));
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = createConnection({ port, host: '127.0.0.1' });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (up) break;
+    if (spawnError || child.exitCode !== null || Date.now() > deadline) {
+      throw new PricelabError('not-found', `redis-server (${binary}) did not start on port ${port}${spawnError ? `: ${spawnError.message}` : ''}`, [
+        { path: ['--redis-server'], message: 'expected a redis-server binary (Debian: apt-get install redis-server)' },
+      ]);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { url: `redis://127.0.0.1:${port}`, stop: () => stopProcess(child) };
+}
