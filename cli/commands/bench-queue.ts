@@ -11,13 +11,14 @@ export function registerBenchQueue(bench: Command): void {
     .command('queue')
     .description('queue overhead per job against local worker threads, runs/s with 1, 2 and 4 worker processes, and a scaling model (starts its own redis-server)')
     .option('--json', 'print JSON')
-    .option('--runs <n>', 'runs in the smaller sweep (the larger has twice as many)', positiveInteger, 50)
+    .option('--runs <n>', 'runs in the smaller sweep (the larger has twice as many)', positiveInteger, 30)
     .option('--episodes <n>', 'training episodes per run', positiveInteger, 1)
+    .option('--repetitions <n>', 'repetitions of the overhead measurement (the median is kept)', positiveInteger, 3)
     .option('--redis-server <path>', 'the redis-server binary (default /usr/bin/redis-server, else on PATH)')
     .action(
-      run(async (options: { json?: boolean; runs: number; episodes: number; redisServer?: string }) => {
+      run(async (options: { json?: boolean; runs: number; episodes: number; repetitions: number; redisServer?: string }) => {
         const { benchQueue } = await import('../../experiments/queue/bench-queue.js');
-        const result = await benchQueue({ runs: options.runs, episodes: options.episodes, ...(options.redisServer ? { redisServer: options.redisServer } : {}), onProgress: (line) => !options.json && process.stderr.write(`${line}...\n`) });
+        const result = await benchQueue({ runs: options.runs, episodes: options.episodes, repetitions: options.repetitions, ...(options.redisServer ? { redisServer: options.redisServer } : {}), onProgress: (line) => !options.json && process.stderr.write(`${line}...\n`) });
         if (options.json) {
           printJson(result);
           return result.identicalResults ? 0 : 1;

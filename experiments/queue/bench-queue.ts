@@ -28,10 +28,12 @@ import { openResultsPort, type QueueResultsPort } from './results-port.js';
 import { submitExperiment } from './submit-experiment.js';
 
 export interface QueueBenchOptions {
-  /** Runs in the smaller sweep (the larger has twice as many). Default 50. */
+  /** Runs in the smaller sweep (the larger has twice as many). Default 30. */
   readonly runs?: number;
   /** Training episodes per run. Default 1 (small runs make the overhead visible). */
   readonly episodes?: number;
+  /** Repetitions of the overhead measurement (the median is kept). Default 3. */
+  readonly repetitions?: number;
   /** Worker process counts to measure. Default [1, 2, 4]. */
   readonly workerCounts?: readonly number[];
   /** The redis-server binary. Default: /usr/bin/redis-server, else on PATH. */
@@ -47,6 +49,8 @@ export interface QueueBenchResult {
   readonly runSeconds: number;
   /** Milliseconds per job outside the run, by slope: local threads (1 thread) and the queue (1 worker process). */
   readonly outsideRunMsPerJob: { readonly local: number; readonly queue: number };
+  /** Each repetition's wall seconds: [J runs, 2J runs], local and queue. */
+  readonly sweepWallSeconds: readonly { readonly local: readonly [number, number]; readonly queue: readonly [number, number] }[];
   readonly overheadPerJobMs: number;
   /** Mean milliseconds the submitter spends storing one result. */
   readonly storeWriteMs: number;
@@ -66,7 +70,7 @@ function experimentOf(name: string, runs: number, episodes: number): unknown {
 }
 
 export async function benchQueue(options: QueueBenchOptions = {}): Promise<QueueBenchResult> {
-  const small = options.runs ?? 50;
+  const small = options.runs ?? 30;
   const episodes = options.episodes ?? 1;
   const say = options.onProgress ?? (() => undefined);
   const folder = mkdtempSync(join(tmpdir(), 'pricelab-bench-queue-'));
@@ -117,18 +121,30 @@ export async function benchQueue(options: QueueBenchOptions = {}): Promise<Queue
     await Promise.all(workers.splice(0).map((worker) => stopProcess(worker)));
   };
   try {
-    say(`local threads: ${small} then ${2 * small} runs`);
-    const smallPlan = planExperiment(experimentOf('bench-queue-small', small, episodes));
-    const largePlan = planExperiment(experimentOf('bench-queue-large', 2 * small, episodes));
-    const localSmall = await local(smallPlan);
-    const localLarge = await local(largePlan);
-    say('queue, 1 worker process');
+    // Repetitions, interleaved (local, queue, local, queue, ...), so that a change of load hits both; the median slope is kept.
+    const outside = (sweep: Sweep) => sweep.wallSeconds - sweep.runSeconds;
+    const slopes: { local: number; queue: number }[] = [];
+    const runTimes: number[] = [];
+    const raw: { local: [number, number]; queue: [number, number] }[] = [];
+    let identicalResults = true;
+    let queueLargeWall = 0;
     await startWorkers(1);
-    const queueSmall = await onQueue(smallPlan);
-    const queueLarge = await onQueue(largePlan);
-    const identicalResults = sameEvaluations(queueLarge.home, localLarge.home, largePlan);
-    const throughput: QueueBenchResult['throughput'][number][] = [{ workers: 1, wallSeconds: queueLarge.wallSeconds, runsPerSecond: largePlan.runs.length / queueLarge.wallSeconds }];
+    for (let repetition = 1; repetition <= (options.repetitions ?? 3); repetition++) {
+      say(`repetition ${repetition}: local thread and 1 worker process, ${small} then ${2 * small} runs`);
+      const smallPlan = planExperiment(experimentOf(`bench-queue-small-${repetition}`, small, episodes));
+      const largePlan = planExperiment(experimentOf(`bench-queue-large-${repetition}`, 2 * small, episodes));
+      const localSmall = await local(smallPlan);
+      const queueSmall = await onQueue(smallPlan);
+      const localLarge = await local(largePlan);
+      const queueLarge = await onQueue(largePlan);
+      identicalResults &&= sameEvaluations(queueLarge.home, localLarge.home, largePlan) && sameEvaluations(queueSmall.home, localSmall.home, smallPlan);
+      slopes.push({ local: (1000 * (outside(localLarge) - outside(localSmall))) / small, queue: (1000 * (outside(queueLarge) - outside(queueSmall))) / small });
+      runTimes.push((localSmall.runSeconds + localLarge.runSeconds) / (3 * small));
+      raw.push({ local: [localSmall.wallSeconds, localLarge.wallSeconds], queue: [queueSmall.wallSeconds, queueLarge.wallSeconds] });
+      queueLargeWall = queueLarge.wallSeconds;
+    }
     await stopWorkers();
+    const throughput: QueueBenchResult['throughput'][number][] = [{ workers: 1, wallSeconds: queueLargeWall, runsPerSecond: (2 * small) / queueLargeWall }];
     for (const count of (options.workerCounts ?? [1, 2, 4]).filter((count) => count !== 1)) {
       say(`queue, ${count} worker processes`);
       await startWorkers(count);
@@ -137,10 +153,9 @@ export async function benchQueue(options: QueueBenchOptions = {}): Promise<Queue
       throughput.push({ workers: count, wallSeconds: measured.wallSeconds, runsPerSecond: plan.runs.length / measured.wallSeconds });
       await stopWorkers();
     }
-    const outside = (sweep: Sweep) => sweep.wallSeconds - sweep.runSeconds;
-    const outsideRunMsPerJob = { local: (1000 * (outside(localLarge) - outside(localSmall))) / small, queue: (1000 * (outside(queueLarge) - outside(queueSmall))) / small };
-    const overheadSeconds = Math.max(0, outsideRunMsPerJob.queue - outsideRunMsPerJob.local) / 1000;
-    const runSeconds = (localSmall.runSeconds + localLarge.runSeconds) / (3 * small);
+    const outsideRunMsPerJob = { local: median(slopes.map((slope) => slope.local)), queue: median(slopes.map((slope) => slope.queue)) };
+    const overheadSeconds = Math.max(0, median(slopes.map((slope) => slope.queue - slope.local))) / 1000;
+    const runSeconds = median(runTimes);
     const storeWriteMs = storeWrites > 0 ? (1000 * storeSeconds) / storeWrites : 0;
     const ceiling = storeWriteMs > 0 ? 1000 / storeWriteMs : Number.POSITIVE_INFINITY;
     const predicted = [1, 2, 4, 8, 16, 32].map((machines) => ({ machines, coresEach: 2, runsPerSecond: Math.min((machines * 2) / (runSeconds + overheadSeconds), ceiling) }));
@@ -150,6 +165,7 @@ export async function benchQueue(options: QueueBenchOptions = {}): Promise<Queue
       loadAverage: loadavg(),
       runSeconds,
       outsideRunMsPerJob,
+      sweepWallSeconds: raw,
       overheadPerJobMs: 1000 * overheadSeconds,
       storeWriteMs,
       throughput,
@@ -167,6 +183,12 @@ export async function benchQueue(options: QueueBenchOptions = {}): Promise<Queue
     await redis.stop();
     rmSync(folder, { recursive: true, force: true });
   }
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 interface Sweep {

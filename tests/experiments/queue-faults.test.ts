@@ -30,6 +30,7 @@ const experiments = {
   kill: { name: 'queue-kill', scenarios: ['steady-state-v1'], agents: [{ name: 'q', kind: 'q-learning' }, { kind: 'thompson' }], seeds: [1, 2], budget: { episodes: 30 }, evaluation, kpis },
   failing: { name: 'queue-failing', scenarios: ['steady-state-v1'], agents: [{ kind: 'thompson' }], seeds: [1, 2, 3], budget: { episodes: 2 }, evaluation, kpis },
   join: { name: 'queue-join', scenarios: ['steady-state-v1'], agents: [{ kind: 'thompson' }, { name: 'q', kind: 'q-learning' }], seeds: [1, 2, 3], budget: { episodes: 4 }, evaluation, kpis },
+  handback: { name: 'queue-handback', scenarios: ['steady-state-v1'], agents: [{ name: 'q', kind: 'q-learning' }], seeds: [7], budget: { episodes: 40 }, evaluation, kpis },
   restart: { name: 'queue-restart', scenarios: ['steady-state-v1'], agents: [{ name: 'q', kind: 'q-learning' }, { kind: 'thompson' }], seeds: [1, 2, 3], budget: { episodes: 12 }, evaluation, kpis },
 };
 
@@ -88,7 +89,7 @@ describe('sweeps on a queue: three workers, faults', () => {
   let folder: string;
   let redis: TestRedis;
   const workers: Spawned[] = [];
-  const files: Record<keyof typeof experiments, string> = { kill: '', failing: '', join: '', restart: '' };
+  const files: Record<keyof typeof experiments, string> = { kill: '', failing: '', join: '', handback: '', restart: '' };
   const workerArgs = (name: string) => ['worker', '--queue', redis.url, '--lock-seconds', '2', '--stalled-seconds', '1', '--grace', '5', '--name', name];
   const startWorker = async (name: string) => {
     const worker = spawnCli(workerArgs(name));
@@ -137,6 +138,23 @@ describe('sweeps on a queue: three workers, faults', () => {
     expect(queued).toEqual(oneThread);
     workers.splice(workers.indexOf(started.worker), 1);
     await startWorker('w4'); // three workers again for the next tests
+  }, 180_000);
+
+  it('a worker stopped (SIGTERM, then again) mid-run hands its job back; another worker runs it', async () => {
+    const home = join(folder, 'queue-handback');
+    const submitter = spawnCli(['experiment', 'run', files.handback, '--queue', redis.url], home);
+    const started = await Promise.race(workers.map((worker) => worker.waitFor(/started (\w+) \(queue-handback:/).then((match) => ({ worker, jobId: match[1]! }))));
+    started.worker.child.kill('SIGTERM'); // take no new job, let the running one finish within --grace...
+    await started.worker.waitFor(/SIGTERM: taking no new job/);
+    started.worker.child.kill('SIGTERM'); // ...or hand it back at once
+    expect(await started.worker.exited, started.worker.output).toBe(0);
+    expect(started.worker.output).toContain(`handed back ${started.jobId}`);
+    expect(await submitter.exited, submitter.output).toBe(0);
+    const others = workers.filter((worker) => worker !== started.worker);
+    expect(others.some((worker) => worker.output.includes(`finished ${started.jobId}`))).toBe(true);
+    expect(storedResults(home, experiments.handback.name)).toEqual(await localResults('handback', 1));
+    workers.splice(workers.indexOf(started.worker), 1);
+    await startWorker('w5');
   }, 180_000);
 
   it('a run that throws every time fails after --attempts with its error; a malformed payload is refused and stored as failed; the rest completes', async () => {
