@@ -85,7 +85,7 @@ export async function submitAndFollow<Item extends QueueItem>(options: SubmitOpt
   const counts = { finished: 0, failed: 0 };
   let doneWeight = 0;
   try {
-    const existing = await statesOf(queue, options.items.map((item) => item.jobId));
+    const existing = await lostAsError(() => statesOf(queue, options.items.map((item) => item.jobId)));
     const toAdd = options.items.filter((item) => existing.get(item.jobId) === 'unknown');
     for (let start = 0; start < toAdd.length; start += 500) {
       await queue.addBulk(toAdd.slice(start, start + 500).map((item) => ({ name: item.data.kind, data: item.data, opts: jobOptions(item) })));
@@ -104,7 +104,7 @@ export async function submitAndFollow<Item extends QueueItem>(options: SubmitOpt
     const activeProgress = new Map<string, number>();
     while (outstanding.size > 0 && !options.signal?.aborted) {
       if (lost !== undefined) throw new PricelabError('not-found', lost);
-      const states = await statesOf(queue, [...outstanding.keys()]);
+      const states = await lostAsError(() => statesOf(queue, [...outstanding.keys()]));
       let active = 0;
       activeProgress.clear();
       for (const [jobId, state] of states) {
@@ -166,6 +166,19 @@ export async function submitAndFollow<Item extends QueueItem>(options: SubmitOpt
   } finally {
     watcher.close();
     await queue.close().catch(() => undefined);
+  }
+}
+
+/** Commands that fail because the connection is gone for good: a not-found error naming the URL (exit 3). */
+async function lostAsError<Result>(action: () => Promise<Result>, url?: string): Promise<Result> {
+  try {
+    return await action();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (/Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable|Reached the max retries/i.test(message)) {
+      throw new PricelabError('not-found', `lost Redis${url ? ` at ${url}` : ''}: ${message}`);
+    }
+    throw error;
   }
 }
 

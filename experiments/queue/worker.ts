@@ -194,7 +194,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
         if ((await Promise.race([closing.then(() => 'closed' as const), grace])) === 'grace') await handBackAll();
         clearTimeout(timer);
       }
-      await closing.catch(() => undefined);
+      // With Redis gone for good, closing cannot tell Redis anything: do not wait for it long.
+      await Promise.race([closing.catch(() => undefined), ...(lost !== undefined ? [new Promise((resolve) => setTimeout(resolve, 5000))] : [])]);
       watcher.close();
       await pool.destroy();
       resolveClosed({ ...counts, ...(lost !== undefined ? { lost } : {}) });
