@@ -11,7 +11,7 @@ export function registerBenchQueue(bench: Command): void {
     .command('queue')
     .description('queue overhead per job against local worker threads, runs/s with 1, 2 and 4 worker processes, and a scaling model (starts its own redis-server)')
     .option('--json', 'print JSON')
-    .option('--runs <n>', 'runs in the smaller sweep (the larger has twice as many)', positiveInteger, 30)
+    .option('--runs <n>', 'runs per sweep', positiveInteger, 60)
     .option('--episodes <n>', 'training episodes per run', positiveInteger, 1)
     .option('--repetitions <n>', 'repetitions of the overhead measurement (the median is kept)', positiveInteger, 3)
     .option('--redis-server <path>', 'the redis-server binary (default /usr/bin/redis-server, else on PATH)')
@@ -26,7 +26,7 @@ export function registerBenchQueue(bench: Command): void {
         const rows = [['worker processes', 'wall s', 'runs/s'], ...result.throughput.map((entry) => [String(entry.workers), entry.wallSeconds.toFixed(2), entry.runsPerSecond.toFixed(2)])];
         process.stdout.write(
           [
-            `per run: ${(1000 * result.runSeconds).toFixed(1)} ms inside the run; outside it ${result.outsideRunMsPerJob.local.toFixed(1)} ms with local threads, ${result.outsideRunMsPerJob.queue.toFixed(1)} ms through the queue: overhead ${result.overheadPerJobMs.toFixed(1)} ms per job (store write ${result.storeWriteMs.toFixed(2)} ms)`,
+            `per run: ${(1000 * result.runSeconds).toFixed(1)} ms inside the run; ${result.msPerRun.local.toFixed(1)} ms per run with a local thread, ${result.msPerRun.queue.toFixed(1)} ms through the queue: overhead ${result.overheadPerJobMs.toFixed(1)} ms per job (store write ${result.storeWriteMs.toFixed(2)} ms)`,
             table(rows),
             `scaling model: ${result.scalingModel.formula}`,
             ...result.scalingModel.predicted.map((entry) => `  ${entry.machines} machines x ${entry.coresEach} cores: ${entry.runsPerSecond.toFixed(1)} runs/s`),

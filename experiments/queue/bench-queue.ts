@@ -3,13 +3,13 @@
  * the same run. It starts a redis-server of its own (a free port, a temporary folder,
  * append-only file on, as in production) and `pricelab worker` processes from this build.
  *
- * - Overhead per job: in each sweep, the wall time not spent inside runs (wall minus the sum
- *   of the runs' own train and evaluation seconds, as stored); its slope between a sweep of J
- *   and of 2J small runs (start-up cancels out) is the cost per job outside the run, through
- *   the queue (one warm worker process, one job at a time) and through local worker threads
- *   (one thread). The difference is the queue's overhead per job (payload, Redis round trips,
- *   polling, the result's trip back, its store write). Run times themselves, noisy on a loaded
- *   machine, drop out.
+ * - Overhead per job: in a sweep of J small runs (one at a time), the steady-state time per
+ *   run is the time between the first and the last run stored, over J - 1 (start-up, which
+ *   for local threads includes loading the simulator, drops out). Through the queue (one warm
+ *   worker process) minus through local worker threads (one thread), with the mean time
+ *   inside a run (train + evaluation, as stored) alongside: what the queue adds per job
+ *   (payload, Redis round trips, polling, the result's trip back, its store write).
+ *   Repeated, local and queue interleaved, the median kept.
  * - Runs per second with 1, 2 and 4 worker processes (one job each at a time), warm.
  * - A scaling model for N machines of c cores: runs/s = min(N c / (run + overhead), the
  *   submitter's store-write rate), from the measured run time, overhead and store write.
@@ -28,7 +28,7 @@ import { openResultsPort, type QueueResultsPort } from './results-port.js';
 import { submitExperiment } from './submit-experiment.js';
 
 export interface QueueBenchOptions {
-  /** Runs in the smaller sweep (the larger has twice as many). Default 30. */
+  /** Runs per sweep. Default 60. */
   readonly runs?: number;
   /** Training episodes per run. Default 1 (small runs make the overhead visible). */
   readonly episodes?: number;
@@ -42,15 +42,15 @@ export interface QueueBenchOptions {
 }
 
 export interface QueueBenchResult {
-  readonly runs: { readonly small: number; readonly large: number };
+  readonly runs: number;
   readonly cores: number;
   readonly loadAverage: readonly number[];
   /** Mean seconds inside a run (train + evaluation), over the local sweeps. */
   readonly runSeconds: number;
-  /** Milliseconds per job outside the run, by slope: local threads (1 thread) and the queue (1 worker process). */
-  readonly outsideRunMsPerJob: { readonly local: number; readonly queue: number };
-  /** Each repetition's wall seconds: [J runs, 2J runs], local and queue. */
-  readonly sweepWallSeconds: readonly { readonly local: readonly [number, number]; readonly queue: readonly [number, number] }[];
+  /** Steady-state milliseconds per run (median): local threads (1 thread) and the queue (1 worker process). */
+  readonly msPerRun: { readonly local: number; readonly queue: number };
+  /** Each repetition's steady-state milliseconds per run. */
+  readonly repetitions: readonly { readonly local: number; readonly queue: number }[];
   readonly overheadPerJobMs: number;
   /** Mean milliseconds the submitter spends storing one result. */
   readonly storeWriteMs: number;
@@ -70,7 +70,7 @@ function experimentOf(name: string, runs: number, episodes: number): unknown {
 }
 
 export async function benchQueue(options: QueueBenchOptions = {}): Promise<QueueBenchResult> {
-  const small = options.runs ?? 30;
+  const runs = options.runs ?? 60;
   const episodes = options.episodes ?? 1;
   const say = options.onProgress ?? (() => undefined);
   const folder = mkdtempSync(join(tmpdir(), 'pricelab-bench-queue-'));
@@ -96,10 +96,11 @@ export async function benchQueue(options: QueueBenchOptions = {}): Promise<Queue
     const results = timedPort(home);
     try {
       const started = performance.now();
-      const result = await submitExperiment(plan, { url: redis.url, results, pollSeconds: 0.05 });
+      const stored: number[] = [];
+      const result = await submitExperiment(plan, { url: redis.url, results, pollSeconds: 0.02, onEvent: (event) => event.type === 'finished' && stored.push(performance.now()) });
       if (result.finished !== plan.runs.length) throw new Error(`expected ${plan.runs.length} finished runs on the queue, found ${result.finished} (${result.failed} failed)`);
       const wallSeconds = (performance.now() - started) / 1000;
-      return { wallSeconds, home, runSeconds: runSecondsOf(home, plan) };
+      return { wallSeconds, home, runSeconds: runSecondsOf(home, plan), steadyMsPerRun: steadyMsPerRun(stored) };
     } finally {
       await results.close();
     }
@@ -107,9 +108,10 @@ export async function benchQueue(options: QueueBenchOptions = {}): Promise<Queue
   const local = async (plan: ExperimentPlan): Promise<Sweep> => {
     const home = join(folder, `local-${sweeps++}`);
     const started = performance.now();
-    const result = await runSweep(plan, { home, workers: 1 });
+    const stored: number[] = [];
+    const result = await runSweep(plan, { home, workers: 1, onEvent: (event) => event.type === 'run-finished' && stored.push(performance.now()) });
     if (result.finished !== plan.runs.length) throw new Error(`expected ${plan.runs.length} finished local runs, found ${result.finished}`);
-    return { wallSeconds: (performance.now() - started) / 1000, home, runSeconds: runSecondsOf(home, plan) };
+    return { wallSeconds: (performance.now() - started) / 1000, home, runSeconds: runSecondsOf(home, plan), steadyMsPerRun: steadyMsPerRun(stored) };
   };
   const startWorkers = async (count: number) => {
     const started = await Promise.all(Array.from({ length: count }, (_, index) => startWorker(redis.url, `bench-${index + 1}`)));
@@ -121,51 +123,45 @@ export async function benchQueue(options: QueueBenchOptions = {}): Promise<Queue
     await Promise.all(workers.splice(0).map((worker) => stopProcess(worker)));
   };
   try {
-    // Repetitions, interleaved (local, queue, local, queue, ...), so that a change of load hits both; the median slope is kept.
-    const outside = (sweep: Sweep) => sweep.wallSeconds - sweep.runSeconds;
-    const slopes: { local: number; queue: number }[] = [];
+    // Repetitions, local and queue interleaved so that a change of load hits both; medians kept.
+    const repetitions: { local: number; queue: number }[] = [];
     const runTimes: number[] = [];
-    const raw: { local: [number, number]; queue: [number, number] }[] = [];
     let identicalResults = true;
-    let queueLargeWall = 0;
+    let queueWall = 0;
     await startWorkers(1);
     for (let repetition = 1; repetition <= (options.repetitions ?? 3); repetition++) {
-      say(`repetition ${repetition}: local thread and 1 worker process, ${small} then ${2 * small} runs`);
-      const smallPlan = planExperiment(experimentOf(`bench-queue-small-${repetition}`, small, episodes));
-      const largePlan = planExperiment(experimentOf(`bench-queue-large-${repetition}`, 2 * small, episodes));
-      const localSmall = await local(smallPlan);
-      const queueSmall = await onQueue(smallPlan);
-      const localLarge = await local(largePlan);
-      const queueLarge = await onQueue(largePlan);
-      identicalResults &&= sameEvaluations(queueLarge.home, localLarge.home, largePlan) && sameEvaluations(queueSmall.home, localSmall.home, smallPlan);
-      slopes.push({ local: (1000 * (outside(localLarge) - outside(localSmall))) / small, queue: (1000 * (outside(queueLarge) - outside(queueSmall))) / small });
-      runTimes.push((localSmall.runSeconds + localLarge.runSeconds) / (3 * small));
-      raw.push({ local: [localSmall.wallSeconds, localLarge.wallSeconds], queue: [queueSmall.wallSeconds, queueLarge.wallSeconds] });
-      queueLargeWall = queueLarge.wallSeconds;
+      say(`repetition ${repetition}: ${runs} runs in a local thread, then on 1 worker process`);
+      const plan = planExperiment(experimentOf(`bench-queue-${repetition}`, runs, episodes));
+      const onThreads = await local(plan);
+      const queued = await onQueue(plan);
+      identicalResults &&= sameEvaluations(queued.home, onThreads.home, plan);
+      repetitions.push({ local: onThreads.steadyMsPerRun, queue: queued.steadyMsPerRun });
+      runTimes.push((1000 * onThreads.runSeconds) / runs);
+      queueWall = queued.wallSeconds;
     }
     await stopWorkers();
-    const throughput: QueueBenchResult['throughput'][number][] = [{ workers: 1, wallSeconds: queueLargeWall, runsPerSecond: (2 * small) / queueLargeWall }];
+    const throughput: QueueBenchResult['throughput'][number][] = [{ workers: 1, wallSeconds: queueWall, runsPerSecond: runs / queueWall }];
     for (const count of (options.workerCounts ?? [1, 2, 4]).filter((count) => count !== 1)) {
       say(`queue, ${count} worker processes`);
       await startWorkers(count);
-      const plan = planExperiment(experimentOf(`bench-queue-${count}`, 2 * small, episodes));
+      const plan = planExperiment(experimentOf(`bench-queue-${count}-processes`, runs, episodes));
       const measured = await onQueue(plan);
-      throughput.push({ workers: count, wallSeconds: measured.wallSeconds, runsPerSecond: plan.runs.length / measured.wallSeconds });
+      throughput.push({ workers: count, wallSeconds: measured.wallSeconds, runsPerSecond: runs / measured.wallSeconds });
       await stopWorkers();
     }
-    const outsideRunMsPerJob = { local: median(slopes.map((slope) => slope.local)), queue: median(slopes.map((slope) => slope.queue)) };
-    const overheadSeconds = Math.max(0, median(slopes.map((slope) => slope.queue - slope.local))) / 1000;
-    const runSeconds = median(runTimes);
+    const msPerRun = { local: median(repetitions.map((entry) => entry.local)), queue: median(repetitions.map((entry) => entry.queue)) };
+    const overheadSeconds = Math.max(0, median(repetitions.map((entry) => entry.queue - entry.local))) / 1000;
+    const runSeconds = median(runTimes) / 1000;
     const storeWriteMs = storeWrites > 0 ? (1000 * storeSeconds) / storeWrites : 0;
     const ceiling = storeWriteMs > 0 ? 1000 / storeWriteMs : Number.POSITIVE_INFINITY;
     const predicted = [1, 2, 4, 8, 16, 32].map((machines) => ({ machines, coresEach: 2, runsPerSecond: Math.min((machines * 2) / (runSeconds + overheadSeconds), ceiling) }));
     return {
-      runs: { small, large: 2 * small },
+      runs,
       cores: availableParallelism(),
       loadAverage: loadavg(),
       runSeconds,
-      outsideRunMsPerJob,
-      sweepWallSeconds: raw,
+      msPerRun,
+      repetitions,
       overheadPerJobMs: 1000 * overheadSeconds,
       storeWriteMs,
       throughput,
@@ -196,6 +192,12 @@ interface Sweep {
   readonly home: string;
   /** Sum over runs of their stored time/trainSeconds + time/evaluationSeconds. */
   readonly runSeconds: number;
+  readonly steadyMsPerRun: number;
+}
+
+/** Milliseconds per run between the first and the last run stored. */
+function steadyMsPerRun(storedAt: readonly number[]): number {
+  return storedAt.length < 2 ? Number.NaN : (storedAt.at(-1)! - storedAt[0]!) / (storedAt.length - 1);
 }
 
 function runSecondsOf(home: string, plan: ExperimentPlan): number {
