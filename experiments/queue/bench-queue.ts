@@ -51,6 +51,7 @@ export interface QueueBenchResult {
   readonly msPerRun: { readonly local: number; readonly queue: number };
   /** Each repetition's steady-state milliseconds per run. */
   readonly repetitions: readonly { readonly local: number; readonly queue: number }[];
+  /** Median over repetitions of (queue - local) steady-state ms per run; negative when the queue was the faster (the model uses 0 then). */
   readonly overheadPerJobMs: number;
   /** Mean milliseconds the submitter spends storing one result. */
   readonly storeWriteMs: number;
@@ -150,7 +151,8 @@ export async function benchQueue(options: QueueBenchOptions = {}): Promise<Queue
       await stopWorkers();
     }
     const msPerRun = { local: median(repetitions.map((entry) => entry.local)), queue: median(repetitions.map((entry) => entry.queue)) };
-    const overheadSeconds = Math.max(0, median(repetitions.map((entry) => entry.queue - entry.local))) / 1000;
+    const overheadMs = median(repetitions.map((entry) => entry.queue - entry.local));
+    const overheadSeconds = Math.max(0, overheadMs) / 1000;
     const runSeconds = median(runTimes) / 1000;
     const storeWriteMs = storeWrites > 0 ? (1000 * storeSeconds) / storeWrites : 0;
     const ceiling = storeWriteMs > 0 ? 1000 / storeWriteMs : Number.POSITIVE_INFINITY;
@@ -162,7 +164,7 @@ export async function benchQueue(options: QueueBenchOptions = {}): Promise<Queue
       runSeconds,
       msPerRun,
       repetitions,
-      overheadPerJobMs: 1000 * overheadSeconds,
+      overheadPerJobMs: overheadMs,
       storeWriteMs,
       throughput,
       identicalResults,

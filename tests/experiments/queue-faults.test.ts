@@ -24,15 +24,19 @@ import { ResultsStore } from '../../experiments/store.js';
 import { ensureBuilt, main, root, type CliResult } from '../fixtures/cli.js';
 import { freePort, startRedis, type TestRedis } from '../fixtures/redis-server.js';
 
-const evaluation = { episodes: 2, seed: 500 };
-const kpis = ['profit', 'units'];
+const common = { scenarios: ['steady-state-v1'], budget: { episodes: 16 }, evaluation: { episodes: 2, seed: 500 }, kpis: ['profit', 'units'] };
+const q = { name: 'q', kind: 'q-learning' };
+const thompson = { kind: 'thompson' };
+/** Every sweep is a part of the reference (the same agents, budget and seeds), so one local sweep of it answers for all. */
 const experiments = {
-  kill: { name: 'queue-kill', scenarios: ['steady-state-v1'], agents: [{ name: 'q', kind: 'q-learning' }, { kind: 'thompson' }], seeds: [1, 2], budget: { episodes: 30 }, evaluation, kpis },
-  failing: { name: 'queue-failing', scenarios: ['steady-state-v1'], agents: [{ kind: 'thompson' }], seeds: [1, 2, 3], budget: { episodes: 2 }, evaluation, kpis },
-  join: { name: 'queue-join', scenarios: ['steady-state-v1'], agents: [{ kind: 'thompson' }, { name: 'q', kind: 'q-learning' }], seeds: [1, 2, 3], budget: { episodes: 4 }, evaluation, kpis },
-  handback: { name: 'queue-handback', scenarios: ['steady-state-v1'], agents: [{ name: 'q', kind: 'q-learning' }], seeds: [7], budget: { episodes: 40 }, evaluation, kpis },
-  restart: { name: 'queue-restart', scenarios: ['steady-state-v1'], agents: [{ name: 'q', kind: 'q-learning' }, { kind: 'thompson' }], seeds: [1, 2, 3], budget: { episodes: 12 }, evaluation, kpis },
+  reference: { name: 'queue-reference', agents: [q, thompson], seeds: [1, 2, 3], ...common },
+  kill: { name: 'queue-kill', agents: [q, thompson], seeds: [1, 2], ...common },
+  failing: { name: 'queue-failing', agents: [thompson], seeds: [1, 2, 3], ...common },
+  join: { name: 'queue-join', agents: [thompson, q], seeds: [1, 2, 3], ...common },
+  handback: { name: 'queue-handback', agents: [q], seeds: [3], ...common },
+  restart: { name: 'queue-restart', agents: [q, thompson], seeds: [1, 2, 3], ...common },
 };
+type ExperimentKey = keyof typeof experiments;
 
 interface Spawned {
   readonly child: ChildProcess;
@@ -70,13 +74,15 @@ function cli(args: readonly string[], home?: string): Promise<CliResult> {
   });
 }
 
-/** Every run's status, error, evaluation episodes and metrics but time/ (seconds differ), by run key. */
-function storedResults(home: string, experiment: string) {
+type Stored = Record<string, { status: string; error: string | null; evaluations: unknown; metrics: unknown }>;
+
+/** Every run's status, error, evaluation episodes and metrics but time/ (seconds differ), by "<agent> seed <seed>". */
+function storedResults(home: string, experiment: string): Stored {
   const store = ResultsStore.open(home);
   try {
     return Object.fromEntries(
       store.listRuns({ experiment }).map((run) => [
-        run.id,
+        `${run.agent.name} seed ${run.seed}`,
         { status: run.status, error: run.error, evaluations: store.evaluationsOf(run.id), metrics: Object.entries(store.metricsOf(run.id)).filter(([key]) => !key.startsWith('time/')) },
       ]),
     );
@@ -89,7 +95,14 @@ describe('sweeps on a queue: three workers, faults', () => {
   let folder: string;
   let redis: TestRedis;
   const workers: Spawned[] = [];
-  const files: Record<keyof typeof experiments, string> = { kill: '', failing: '', join: '', handback: '', restart: '' };
+  const files = {} as Record<ExperimentKey, string>;
+  /** The reference's stored results: local worker threads (2) and one thread. */
+  let reference: { threads: Stored; oneThread: Stored };
+  /** The reference's results of the runs of an experiment. */
+  const expected = (key: ExperimentKey, only?: (label: string) => boolean) => {
+    const labels = experiments[key].agents.flatMap((agent) => experiments[key].seeds.map((seed) => `${'name' in agent ? agent.name : agent.kind} seed ${seed}`)).filter((label) => only?.(label) ?? true);
+    return Object.fromEntries(labels.map((label) => [label, reference.threads[label]]));
+  };
   const workerArgs = (name: string) => ['worker', '--queue', redis.url, '--lock-seconds', '2', '--stalled-seconds', '1', '--grace', '5', '--name', name];
   const startWorker = async (name: string) => {
     const worker = spawnCli(workerArgs(name));
@@ -97,24 +110,24 @@ describe('sweeps on a queue: three workers, faults', () => {
     await worker.waitFor(/ready/);
     return worker;
   };
-  /** The stored results of a local sweep of the file (worker threads). */
-  const localResults = async (key: keyof typeof experiments, threads: number) => {
-    const home = join(folder, `local-${key}-${threads}`);
-    const result = await cli(['experiment', 'run', files[key], '--workers', String(threads), '--json'], home);
+  const localResults = async (threads: number) => {
+    const home = join(folder, `local-${threads}`);
+    const result = await cli(['experiment', 'run', files.reference, '--workers', String(threads), '--json'], home);
     expect(result.code, result.stderr).toBe(0);
-    return storedResults(home, experiments[key].name);
+    return storedResults(home, experiments.reference.name);
   };
 
   beforeAll(async () => {
     ensureBuilt();
     folder = mkdtempSync(join(tmpdir(), 'pricelab-queue-'));
-    for (const key of Object.keys(experiments) as (keyof typeof experiments)[]) {
+    for (const key of Object.keys(experiments) as ExperimentKey[]) {
       files[key] = join(folder, `${key}.json`);
       writeFileSync(files[key], JSON.stringify(experiments[key]));
     }
     redis = await startRedis();
-    await Promise.all(['w1', 'w2', 'w3'].map((name) => startWorker(name)));
-  }, 120_000);
+    const [threads, oneThread] = await Promise.all([localResults(2), localResults(1), ...['w1', 'w2', 'w3'].map((name) => startWorker(name))]);
+    reference = { threads: threads as Stored, oneThread: oneThread as Stored };
+  }, 180_000);
 
   afterAll(async () => {
     for (const worker of workers) if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
@@ -125,7 +138,7 @@ describe('sweeps on a queue: three workers, faults', () => {
   it('a worker killed mid-run: its job is taken over, and the results equal a local sweep and one thread', async () => {
     const home = join(folder, 'queue-kill');
     const submitter = spawnCli(['experiment', 'run', files.kill, '--queue', redis.url], home);
-    // Kill the first worker to start a q-learning run (30 episodes: it is still running).
+    // Kill the first worker to start a q-learning run (16 episodes: it is still running).
     const started = await Promise.race(workers.map((worker) => worker.waitFor(/started (\w+) \(queue-kill: steady-state-v1 q /).then((match) => ({ worker, jobId: match[1]! }))));
     started.worker.child.kill('SIGKILL');
     expect(await submitter.exited, submitter.output).toBe(0);
@@ -133,9 +146,8 @@ describe('sweeps on a queue: three workers, faults', () => {
     expect(survivors.some((worker) => worker.output.includes(`finished ${started.jobId}`))).toBe(true);
     const queued = storedResults(home, experiments.kill.name);
     expect(Object.values(queued).map((run) => run.status)).toEqual(['finished', 'finished', 'finished', 'finished']);
-    const [threads, oneThread] = await Promise.all([localResults('kill', 2), localResults('kill', 1)]);
-    expect(queued).toEqual(threads);
-    expect(queued).toEqual(oneThread);
+    expect(reference.threads).toEqual(reference.oneThread);
+    expect(queued).toEqual(expected('kill'));
     workers.splice(workers.indexOf(started.worker), 1);
     await startWorker('w4'); // three workers again for the next tests
   }, 180_000);
@@ -152,7 +164,7 @@ describe('sweeps on a queue: three workers, faults', () => {
     expect(await submitter.exited, submitter.output).toBe(0);
     const others = workers.filter((worker) => worker !== started.worker);
     expect(others.some((worker) => worker.output.includes(`finished ${started.jobId}`))).toBe(true);
-    expect(storedResults(home, experiments.handback.name)).toEqual(await localResults('handback', 1));
+    expect(storedResults(home, experiments.handback.name)).toEqual(expected('handback'));
     workers.splice(workers.indexOf(started.worker), 1);
     await startWorker('w5');
   }, 180_000);
@@ -175,11 +187,9 @@ describe('sweeps on a queue: three workers, faults', () => {
     expect(result.code, result.stderr).toBe(1);
     expect(JSON.parse(result.stdout)).toMatchObject({ finished: 1, failed: 2, left: 0 });
     const stored = storedResults(home, experiments.failing.name);
-    expect(stored[throwing!.id]).toMatchObject({ status: 'failed', error: expect.stringContaining('changed since the sweep was planned') });
-    expect(stored[malformed!.id]).toMatchObject({ status: 'failed', error: expect.stringMatching(/^malformed job payload \(\d+ problems?\): .*run\.seed/) });
-    const local = await localResults('failing', 1);
-    const third = plan.runs[2]!.id;
-    expect(stored[third]).toEqual(local[third]);
+    expect(stored['thompson seed 1']).toMatchObject({ status: 'failed', error: expect.stringContaining('changed since the sweep was planned') });
+    expect(stored['thompson seed 2']).toMatchObject({ status: 'failed', error: expect.stringMatching(/^malformed job payload \(\d+ problems?\): .*run\.seed/) });
+    expect(stored['thompson seed 3']).toEqual(expected('failing', (label) => label === 'thompson seed 3')['thompson seed 3']);
     const status = JSON.parse((await cli(['queue', 'status', '--queue', redis.url, '--json'])).stdout) as { failures: { jobId: string; attempts: number }[]; workers: number };
     expect(status.workers).toBe(3);
     expect(status.failures.find((failure) => failure.jobId === throwing!.id)?.attempts).toBe(2);
@@ -197,7 +207,7 @@ describe('sweeps on a queue: three workers, faults', () => {
     const starts = workers.flatMap((worker) => [...worker.output.matchAll(/started (\w+) \(queue-join:/g)].map((match) => match[1]));
     expect(starts).toHaveLength(6);
     expect(new Set(starts).size).toBe(6);
-    expect(storedResults(home, experiments.join.name)).toEqual(await localResults('join', 2));
+    expect(storedResults(home, experiments.join.name)).toEqual(expected('join'));
   }, 180_000);
 
   it('Redis restarted mid-sweep (append-only file): nothing lost, each run stored once, the results of a local sweep', async () => {
@@ -209,7 +219,7 @@ describe('sweeps on a queue: three workers, faults', () => {
     const storedLines = [...submitter.output.matchAll(/^finished (\w+) /gm)].map((match) => match[1]);
     expect(storedLines).toHaveLength(6);
     expect(new Set(storedLines).size).toBe(6);
-    expect(storedResults(home, experiments.restart.name)).toEqual(await localResults('restart', 2));
+    expect(storedResults(home, experiments.restart.name)).toEqual(expected('restart'));
     expect(workers.every((worker) => worker.child.exitCode === null)).toBe(true);
   }, 180_000);
 
