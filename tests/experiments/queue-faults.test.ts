@@ -194,6 +194,11 @@ describe('sweeps on a queue: three workers, faults', () => {
     expect(status.workers).toBe(3);
     expect(status.failures.find((failure) => failure.jobId === throwing!.id)?.attempts).toBe(2);
     expect(status.failures.find((failure) => failure.jobId === malformed!.id)?.attempts).toBe(1);
+    // The operator's two other commands: failed jobs back in the queue, finished ones removed.
+    expect(JSON.parse((await cli(['queue', 'retry-failed', '--queue', redis.url, '--json'])).stdout)).toEqual({ retried: 2 });
+    const cleaned = JSON.parse((await cli(['queue', 'clean', '--queue', redis.url, '--json'])).stdout) as { removed: { completed: number; failed: number } };
+    expect(cleaned.removed.completed).toBeGreaterThanOrEqual(6);
+    expect(cleaned.removed.failed).toBe(0);
   }, 180_000);
 
   it('a second submitter of the same file joins the first: every run runs once', async () => {
