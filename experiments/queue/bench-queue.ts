@@ -22,7 +22,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PricelabError } from '../../core/errors.js';
 import { planExperiment, type ExperimentPlan } from '../experiment-file.js';
-import { ResultsStore } from '../store.js';
 import { runSweep } from '../sweep.js';
 import { openResultsPort, type QueueResultsPort } from './results-port.js';
 import { submitExperiment } from './submit-experiment.js';
@@ -101,7 +100,7 @@ export async function benchQueue(options: QueueBenchOptions = {}): Promise<Queue
       const result = await submitExperiment(plan, { url: redis.url, results, pollSeconds: 0.02, onEvent: (event) => event.type === 'finished' && stored.push(performance.now()) });
       if (result.finished !== plan.runs.length) throw new Error(`expected ${plan.runs.length} finished runs on the queue, found ${result.finished} (${result.failed} failed)`);
       const wallSeconds = (performance.now() - started) / 1000;
-      return { wallSeconds, home, runSeconds: runSecondsOf(home, plan), steadyMsPerRun: steadyMsPerRun(stored) };
+      return { wallSeconds, home, runSeconds: await runSecondsOf(home, plan), steadyMsPerRun: steadyMsPerRun(stored) };
     } finally {
       await results.close();
     }
@@ -112,7 +111,7 @@ export async function benchQueue(options: QueueBenchOptions = {}): Promise<Queue
     const stored: number[] = [];
     const result = await runSweep(plan, { home, workers: 1, onEvent: (event) => event.type === 'run-finished' && stored.push(performance.now()) });
     if (result.finished !== plan.runs.length) throw new Error(`expected ${plan.runs.length} finished local runs, found ${result.finished}`);
-    return { wallSeconds: (performance.now() - started) / 1000, home, runSeconds: runSecondsOf(home, plan), steadyMsPerRun: steadyMsPerRun(stored) };
+    return { wallSeconds: (performance.now() - started) / 1000, home, runSeconds: await runSecondsOf(home, plan), steadyMsPerRun: steadyMsPerRun(stored) };
   };
   const startWorkers = async (count: number) => {
     const started = await Promise.all(Array.from({ length: count }, (_, index) => startWorker(redis.url, `bench-${index + 1}`)));
@@ -135,7 +134,7 @@ export async function benchQueue(options: QueueBenchOptions = {}): Promise<Queue
       const plan = planExperiment(experimentOf(`bench-queue-${repetition}`, runs, episodes));
       const onThreads = await local(plan);
       const queued = await onQueue(plan);
-      identicalResults &&= sameEvaluations(queued.home, onThreads.home, plan);
+      identicalResults &&= await sameEvaluations(queued.home, onThreads.home, plan);
       repetitions.push({ local: onThreads.steadyMsPerRun, queue: queued.steadyMsPerRun });
       runTimes.push((1000 * onThreads.runSeconds) / runs);
       queueWall = queued.wallSeconds;
@@ -202,27 +201,25 @@ function steadyMsPerRun(storedAt: readonly number[]): number {
   return storedAt.length < 2 ? Number.NaN : (storedAt.at(-1)! - storedAt[0]!) / (storedAt.length - 1);
 }
 
-function runSecondsOf(home: string, plan: ExperimentPlan): number {
-  const store = ResultsStore.open(home);
+async function runSecondsOf(home: string, plan: ExperimentPlan): Promise<number> {
+  const port = openResultsPort(home);
   try {
-    const train = store.metricOfRuns('time/trainSeconds');
-    const evaluation = store.metricOfRuns('time/evaluationSeconds');
-    return plan.runs.reduce((total, run) => total + (train.get(run.id) ?? 0) + (evaluation.get(run.id) ?? 0), 0);
+    return await port.secondsInsideRuns(plan.runs.map((run) => run.id));
   } finally {
-    store.close();
+    await port.close();
   }
 }
 
-function sameEvaluations(homeA: string, homeB: string, plan: ExperimentPlan): boolean {
-  return evaluationsJson(homeA, plan) === evaluationsJson(homeB, plan);
+async function sameEvaluations(homeA: string, homeB: string, plan: ExperimentPlan): Promise<boolean> {
+  return (await evaluationsJson(homeA, plan)) === (await evaluationsJson(homeB, plan));
 }
 
-function evaluationsJson(home: string, plan: ExperimentPlan): string {
-  const store = ResultsStore.open(home);
+async function evaluationsJson(home: string, plan: ExperimentPlan): Promise<string> {
+  const port = openResultsPort(home);
   try {
-    return JSON.stringify(plan.runs.map((run) => store.evaluationsOf(run.id)));
+    return JSON.stringify(await port.evaluationsOf(plan.runs.map((run) => run.id)));
   } finally {
-    store.close();
+    await port.close();
   }
 }
 

@@ -40,6 +40,10 @@ export interface QueueResultsPort {
   /** Registers the sessions not yet stored; returns those to run and the results already stored. */
   sessionsToDo(sessions: readonly CalvanoSessionPlan[]): Promise<{ readonly toDo: readonly CalvanoSessionPlan[]; readonly stored: readonly CalvanoSessionJson[] }>;
   recordSession(session: CalvanoSessionPlan, result: CalvanoSessionJson): Promise<void>;
+  /** The stored evaluation episodes of runs, in the order given (`pricelab bench queue` compares sweeps with them). */
+  evaluationsOf(runIds: readonly string[]): Promise<unknown[]>;
+  /** The sum over runs of their stored time/trainSeconds + time/evaluationSeconds. */
+  secondsInsideRuns(runIds: readonly string[]): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -106,6 +110,14 @@ export function openResultsPort(home: string): QueueResultsPort {
         },
         evaluations: [],
       });
+    },
+    async evaluationsOf(runIds) {
+      return runIds.map((id) => store.evaluationsOf(id));
+    },
+    async secondsInsideRuns(runIds) {
+      const train = store.metricOfRuns('time/trainSeconds');
+      const evaluation = store.metricOfRuns('time/evaluationSeconds');
+      return runIds.reduce((total, id) => total + (train.get(id) ?? 0) + (evaluation.get(id) ?? 0), 0);
     },
     async close() {
       store.close();
