@@ -80,8 +80,14 @@ export function connectionOptions(settings: QueueConnectionSettings): Connection
   return redisOptions(settings) as ConnectionOptions;
 }
 
+/**
+ * ioredis's options without replyMapping: ioredis 6 declares it `| undefined` in RedisOptions
+ * but not in its constructor, which exactOptionalPropertyTypes refuses.
+ */
+export type QueueRedisOptions = Omit<RedisOptions, 'replyMapping'>;
+
 /** ioredis options: commands wait through a reconnection, which is bounded in time. */
-export function redisOptions(settings: QueueConnectionSettings): RedisOptions {
+export function redisOptions(settings: QueueConnectionSettings): QueueRedisOptions {
   const target = parseRedisUrl(settings.url);
   const reconnectMs = (settings.reconnectSeconds ?? 60) * 1000;
   let lostAt: number | undefined;
