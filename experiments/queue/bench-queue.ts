@@ -11,8 +11,9 @@
  *   (payload, Redis round trips, polling, the result's trip back, its store write).
  *   Repeated, local and queue interleaved, the median kept.
  * - Runs per second with 1, 2 and 4 worker processes (one job each at a time), warm.
- * - A scaling model for N machines of c cores: runs/s = min(N c / (run + overhead), the
- *   submitter's store-write rate), from the measured run time, overhead and store write.
+ * - A scaling model for N machines of c cores: runs/s = min(N c / job, the submitter's
+ *   store-write rate), a job's time being the measured steady-state time per run through
+ *   the queue (the run, its set-up, the queue's part), and the store write measured too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -60,6 +61,7 @@ export interface QueueBenchResult {
     readonly formula: string;
     readonly runSeconds: number;
     readonly overheadSeconds: number;
+    readonly jobSeconds: number;
     readonly submitterCeilingRunsPerSecond: number;
     readonly predicted: { readonly machines: number; readonly coresEach: number; readonly runsPerSecond: number }[];
   };
@@ -155,7 +157,9 @@ export async function benchQueue(options: QueueBenchOptions = {}): Promise<Queue
     const runSeconds = median(runTimes) / 1000;
     const storeWriteMs = storeWrites > 0 ? (1000 * storeSeconds) / storeWrites : 0;
     const ceiling = storeWriteMs > 0 ? 1000 / storeWriteMs : Number.POSITIVE_INFINITY;
-    const predicted = [1, 2, 4, 8, 16, 32].map((machines) => ({ machines, coresEach: 2, runsPerSecond: Math.min((machines * 2) / (runSeconds + overheadSeconds), ceiling) }));
+    // A job's time on a worker: the queue's steady-state time per run (the run, its set-up, the queue's part).
+    const jobSeconds = Math.max(msPerRun.queue, 1000 * (runSeconds + overheadSeconds)) / 1000;
+    const predicted = [1, 2, 4, 8, 16, 32].map((machines) => ({ machines, coresEach: 2, runsPerSecond: Math.min((machines * 2) / jobSeconds, ceiling) }));
     return {
       runs,
       cores: availableParallelism(),
@@ -168,9 +172,10 @@ export async function benchQueue(options: QueueBenchOptions = {}): Promise<Queue
       throughput,
       identicalResults,
       scalingModel: {
-        formula: 'runs/s = min(machines x cores / (run + overhead), 1 / storeWrite)',
+        formula: 'runs/s = min(machines x cores / job, 1 / storeWrite), job = the steady-state time per run through the queue',
         runSeconds,
         overheadSeconds,
+        jobSeconds,
         submitterCeilingRunsPerSecond: ceiling,
         predicted,
       },
