@@ -77,7 +77,7 @@ export async function experimentRunOnQueue(file: string, plan: ExperimentPlan, h
         `${plan.file.name}: ${result.finished} finished, ${result.failed} failed, ${result.left} left in the queue, ${result.skipped} skipped, in ${formatNumber(result.wallSeconds, 1)} s on ${result.workersSeen.length} worker${result.workersSeen.length === 1 ? '' : 's'}\n`,
       );
     if (result.stopped) {
-      process.stderr.write(`stopped following; ${result.left} run${result.left === 1 ? '' : 's'} stay in the queue. Collect their results with: pricelab experiment run ${file} --queue ${displayUrl(options.queue)} --resume\n`);
+      process.stderr.write(`stopped following; ${result.left} run${result.left === 1 ? ' stays' : 's stay'} in the queue. Collect their results with: pricelab experiment run ${file} --queue ${displayUrl(options.queue)} --resume\n`);
       return interruptedExitCode;
     }
     if (result.failed > 0) process.stderr.write(`${result.failed} run${result.failed === 1 ? '' : 's'} failed (errors above, in \`pricelab runs list\` and \`pricelab queue status\`). Run them again with: pricelab experiment run ${file} --queue ${displayUrl(options.queue)} --resume\n`);

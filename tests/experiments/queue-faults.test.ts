@@ -40,6 +40,7 @@ const experiments = {
   failing: { name: 'queue-failing', agents: [thompson], seeds: [1, 2, 3], ...common },
   join: { name: 'queue-join', agents: [thompson, q], seeds: [1, 2, 3], ...common },
   handback: { name: 'queue-handback', agents: [q], seeds: [3], ...slow },
+  interrupted: { name: 'queue-interrupted', agents: [q], seeds: [1, 2, 3], ...slow },
   restart: { name: 'queue-restart', agents: [q, thompson], seeds: [1, 2, 3], ...common },
 };
 type ExperimentKey = keyof typeof experiments;
@@ -225,6 +226,21 @@ describe('sweeps on a queue: three workers, faults', () => {
     expect(starts).toHaveLength(6);
     expect(new Set(starts).size).toBe(6);
     expect(storedResults(home, experiments.join.name)).toEqual(expected('join'));
+  }, 180_000);
+
+  it('Ctrl-C stops the submitter and leaves its jobs to the workers; --resume collects their results', async () => {
+    const home = join(folder, 'queue-interrupted');
+    const submitter = spawnCli(['experiment', 'run', files.interrupted, '--queue', redis.url], home);
+    await submitter.waitFor(/queued 3 new jobs/);
+    submitter.child.kill('SIGINT');
+    expect(await submitter.exited, submitter.output).toBe(130);
+    expect(submitter.output).toMatch(/stays? in the queue\. Collect their results with: pricelab experiment run .* --resume/);
+    const resumed = await cli(['experiment', 'run', files.interrupted, '--queue', redis.url, '--resume', '--json'], home);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ finished: 3, failed: 0, left: 0 });
+    expect(storedResults(home, experiments.interrupted.name)).toEqual(expected('interrupted'));
+    const starts = workers.flatMap((worker) => [...worker.output.matchAll(/started (\w+) \(queue-interrupted:/g)].map((match) => match[1]));
+    expect(new Set(starts).size).toBe(starts.length); // none ran twice
   }, 180_000);
 
   it('Redis restarted mid-sweep (append-only file): nothing lost, each run stored once, the results of a local sweep', async () => {
