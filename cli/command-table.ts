@@ -102,6 +102,16 @@ export const commandModules: readonly CommandModule[] = [
     load: async () => (await import('./commands/experiment.js')).registerExperiment,
   },
   {
+    names: ['worker'],
+    summaries: [{ term: 'worker [options]', description: 'take runs from a Redis queue (experiment runs, Calvano sessions) and return their results; SIGTERM finishes or hands back' }],
+    load: async () => (await import('./commands/worker.js')).registerWorker,
+  },
+  {
+    names: ['queue'],
+    summaries: [{ term: 'queue', description: 'operate the Redis queue of distributed sweeps: status, retry failed jobs, clean finished ones' }],
+    load: async () => (await import('./commands/queue.js')).registerQueue,
+  },
+  {
     names: ['runs'],
     summaries: [{ term: 'runs', description: 'the runs in the results store ($PRICELAB_HOME/pricelab.db)' }],
     load: async () => (await import('./commands/runs.js')).registerRuns,

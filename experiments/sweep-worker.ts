@@ -7,6 +7,11 @@
  * main thread writes them to the store in one transaction. The worker never touches the
  * database.
  *
+ * The same function runs a queue job (experiments/queue/job-thread.ts): the job carries the
+ * scenario's bytes (checked against the planned content hash) instead of a path, and no home,
+ * so it writes no checkpoint (a run taken over by another worker starts afresh, which gives
+ * the same result: a run is a function of its seeds).
+ *
  * Stopping: the main thread sets the task's stop flag (shared memory, read at every
  * episode boundary, since training never yields to the event loop); the run saves a
  * checkpoint there (if the agent supports it) and returns 'stopped'.
@@ -16,7 +21,8 @@ import { canCheckpoint } from '../agents/agent.js';
 import { makeEnv } from '../env/env.js';
 import { PricelabError } from '../core/errors.js';
 import { buildMarketModel } from '../env/model.js';
-import { loadScenario } from '../scenarios/load.js';
+import { createHash } from 'node:crypto';
+import { loadScenario, parseScenario, type LoadedScenario } from '../scenarios/load.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { profitGainAt } from './competition.js';
 import type { PlannedRun } from './experiment-file.js';
@@ -26,7 +32,10 @@ import { evaluate, train, type TrainBoundary } from './train.js';
 
 export interface SweepTask {
   readonly run: PlannedRun;
-  readonly home: string;
+  /** The pricelab home, where checkpoints are written; none (a queue job): no checkpoints. */
+  readonly home?: string;
+  /** The scenario file's bytes (a queue job); without them the run reads run.scenario.source. */
+  readonly scenarioBytes?: Uint8Array;
   /** The checkpoint to resume from, as the store points at it. */
   readonly resumeFrom?: { readonly path: string; readonly sha256: string };
   /** Int32Array over it: [0] = 1 asks the run to stop at the next episode boundary. */
@@ -66,12 +75,12 @@ export default async function runSweepTask(task: SweepTask): Promise<RunOutcome>
   const stop = new Int32Array(task.stopFlag);
   const startedAt = new Date().toISOString();
   try {
-    const loaded = loadScenario(run.scenario.source);
+    const loaded = scenarioOf(task);
     if (loaded.contentHash !== run.scenario.contentHash) throw new Error(`${run.scenario.source} changed since the sweep was planned (content hash ${loaded.contentHash}, planned ${run.scenario.contentHash})`);
     const model = buildMarketModel(loaded.scenario);
     const env = makeEnv(model);
     const agent = await agentFor(env, run.agent.kind, run.agent.config, run.seed);
-    const checkpoints = canCheckpoint(agent);
+    const checkpoints = canCheckpoint(agent) && task.home !== undefined;
     let resumeFrom: TrainBoundary | undefined;
     if (task.resumeFrom && canCheckpoint(agent)) {
       const { path, sha256 } = task.resumeFrom;
@@ -89,7 +98,7 @@ export default async function runSweepTask(task: SweepTask): Promise<RunOutcome>
     const totalSteps = 'steps' in run.budget ? run.budget.steps : run.budget.episodes * model.horizon;
     let stopped: RunOutcomeStopped | undefined;
     const saveCheckpoint = (boundary: TrainBoundary) => {
-      if (!canCheckpoint(agent)) return false;
+      if (!canCheckpoint(agent) || task.home === undefined) return false;
       const written = writeCheckpoint(task.home, {
         format: 'pricelab/run-checkpoint@1',
         runId: run.id,
@@ -169,6 +178,13 @@ export default async function runSweepTask(task: SweepTask): Promise<RunOutcome>
   } finally {
     port.close();
   }
+}
+
+/** The scenario from the task's bytes (a queue job), or read from its source path. */
+function scenarioOf(task: SweepTask): Pick<LoadedScenario, 'scenario' | 'contentHash'> {
+  if (task.scenarioBytes === undefined) return loadScenario(task.run.scenario.source);
+  const bytes = Buffer.from(task.scenarioBytes);
+  return { scenario: parseScenario(bytes.toString('utf8'), `scenario ${task.run.scenario.id}`), contentHash: createHash('sha256').update(bytes).digest('hex') };
 }
 
 function mean(values: readonly number[]): number | null {

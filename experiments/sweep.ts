@@ -206,7 +206,8 @@ export async function runSweep(plan: ExperimentPlan, options: SweepOptions): Pro
   }
 }
 
-function definitionOf(run: PlannedRun): RunDefinition {
+/** What the store registers for a planned run (also the queue's submitter: experiments/queue/results-port.ts). */
+export function definitionOf(run: PlannedRun): RunDefinition {
   return {
     id: run.id,
     experiment: run.experiment,
@@ -218,7 +219,7 @@ function definitionOf(run: PlannedRun): RunDefinition {
 }
 
 /** The run manifest (design.md "Run record"); finished runs add their times and where they resumed. */
-function manifestOf(run: PlannedRun, outcome?: RunOutcomeFinished): unknown {
+export function manifestOf(run: PlannedRun, outcome?: RunOutcomeFinished): unknown {
   return {
     experiment: run.experiment,
     runKey: run.id,

@@ -16,6 +16,7 @@ import { builtInScenarioIds, loadScenario } from '../../scenarios/load.js';
 import { formatNumber, nonNegativeInteger, positiveInteger, printJson, run, table } from '../output.js';
 import { registerBenchSweep } from './experiment.js';
 import { registerBenchServing } from './bench-serving.js';
+import { registerBenchQueue } from './bench-queue.js';
 import { progressBar, statusLine } from '../progress.js';
 
 interface BenchOptions {
@@ -102,6 +103,7 @@ export function registerBench(program: Command): void {
     .action(run(async (options: LearningBenchCliOptions) => benchLearningCommand(options)));
   registerBenchSweep(bench);
   registerBenchServing(bench);
+  registerBenchQueue(bench);
 }
 
 interface LearningBenchCliOptions {

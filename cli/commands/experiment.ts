@@ -24,6 +24,9 @@ interface ExperimentRunOptions {
   restartFailed?: boolean;
   json?: boolean;
   report?: string;
+  queue?: string;
+  attempts?: number;
+  connectTimeout?: number;
 }
 
 export function registerExperiment(program: Command): void {
@@ -37,6 +40,9 @@ export function registerExperiment(program: Command): void {
     .option('--restart-failed', 'with --resume: start failed runs afresh, discarding their checkpoints (one that is damaged fails its run on every resume)')
     .option('--json', 'print the sweep summary and the finished runs as JSON (no progress)')
     .option('--report <folder>', 'Calvano grids: the heatmap report folder (default: $PRICELAB_HOME/reports/<name>)')
+    .option('--queue <url>', 'run on the workers of a Redis queue (redis://host:port[/db]; see `pricelab worker`) instead of local threads')
+    .option('--attempts <n>', 'with --queue: tries per run before it fails', positiveInteger, 3)
+    .option('--connect-timeout <s>', 'with --queue: seconds to wait for Redis', positiveInteger, 3)
     .action(run(async (file: string, options: ExperimentRunOptions) => experimentRunCommand(file, options)));
   experiment
     .command('check')
@@ -58,9 +64,16 @@ export function registerExperiment(program: Command): void {
 
 async function experimentRunCommand(file: string, options: ExperimentRunOptions): Promise<number> {
   const grid = calvanoGridPlanOf(file);
-  if (grid) return calvanoGridRunCommand(file, grid, options);
+  if (grid) {
+    if (options.queue === undefined) return calvanoGridRunCommand(file, grid, options);
+    // The queue's modules (bullmq, ioredis) load only when a queue is asked for.
+    const { queueGridRunner } = await import('../../experiments/queue/calvano-grid-runner.js');
+    const settings = { url: options.queue, ...(options.attempts !== undefined ? { attempts: options.attempts } : {}), ...(options.connectTimeout !== undefined ? { connectSeconds: options.connectTimeout } : {}) };
+    return calvanoGridRunCommand(file, grid, options, queueGridRunner(grid, settings));
+  }
   const plan = loadExperimentFile(file);
   const home = resultsHome();
+  if (options.queue !== undefined) return (await import('./experiment-queue.js')).experimentRunOnQueue(file, plan, home, { ...options, queue: options.queue }, interruptedExitCode);
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {

@@ -10,6 +10,7 @@ import { calvanoConfigSchema, type CalvanoConfigInput, type CalvanoSessionResult
 import { PricelabError, configError } from '../../core/errors.js';
 import { reproduceCalvano, type CalvanoSummary } from '../../experiments/reproduce-calvano.js';
 import { integer, positiveInteger, printJson, run, table } from '../output.js';
+import { reproduceCalvanoOnQueue } from './reproduce-queue.js';
 
 interface ReproduceCalvanoOptions {
   sessions: number;
@@ -22,6 +23,9 @@ interface ReproduceCalvanoOptions {
   window?: number;
   scenario?: string;
   json?: boolean;
+  queue?: string;
+  attempts?: number;
+  connectTimeout?: number;
 }
 
 /** Config fields set from options, so that validation problems name the option. */
@@ -51,11 +55,14 @@ export function registerReproduce(program: Command): void {
     .option('--max-periods <n>', fieldHelp('maxPeriods'), positiveInteger)
     .option('--window <n>', fieldHelp('convergenceWindow'), positiveInteger)
     .option('--scenario <id>', fieldHelp('scenario'))
+    .option('--queue <url>', 'run the sessions on the workers of a Redis queue (redis://host:port[/db]; see `pricelab worker`), each stored in $PRICELAB_HOME as it arrives')
+    .option('--attempts <n>', 'with --queue: tries per session before it fails', positiveInteger, 3)
+    .option('--connect-timeout <s>', 'with --queue: seconds to wait for Redis', positiveInteger, 3)
     .option('--json', 'print {sessions, converged, profitGainMean, profitGainSd, meanPeriodsToConvergence, averagePrice, secondsPerSession, impulseResponse, config}')
     .action(run((options: ReproduceCalvanoOptions) => reproduceCalvanoCommand(options)));
 }
 
-async function reproduceCalvanoCommand(options: ReproduceCalvanoOptions): Promise<void> {
+async function reproduceCalvanoCommand(options: ReproduceCalvanoOptions): Promise<number | void> {
   const config: CalvanoConfigInput = {
     ...(options.scenario !== undefined ? { scenario: options.scenario } : {}),
     ...(options.alpha !== undefined ? { alpha: options.alpha } : {}),
@@ -64,6 +71,18 @@ async function reproduceCalvanoCommand(options: ReproduceCalvanoOptions): Promis
     ...(options.maxPeriods !== undefined ? { maxPeriods: options.maxPeriods } : {}),
     ...(options.window !== undefined ? { convergenceWindow: options.window } : {}),
   };
+  if (options.queue !== undefined) {
+    let queued;
+    try {
+      queued = await reproduceCalvanoOnQueue({ ...options, queue: options.queue }, config);
+    } catch (error) {
+      throw nameOptions(error);
+    }
+    if (queued.summary === null) return queued.code;
+    if (options.json) printJson(queued.summary);
+    else process.stdout.write(`${summaryText(queued.summary, options.seed, queued.workers, queued.wallSeconds, 'queue worker')}\n`);
+    return queued.code;
+  }
   const progress = process.stderr.isTTY && !options.json ? sessionBar(options.sessions) : undefined;
   const log = (line: string) => (progress ? progress.log(line) : process.stderr.write(`${line}\n`));
   let reproduction;
@@ -115,7 +134,7 @@ function sessionLine(result: CalvanoSessionResult, finished: number, total: numb
   return `[${finished}/${total}] seed ${result.seed}: ${outcome}, profit gain ${result.profitGain.toFixed(3)}, price ${result.averagePrice.toFixed(3)}, cycle ${result.cycleStates.length}, ${result.seconds.toFixed(2)} s`;
 }
 
-function summaryText(summary: CalvanoSummary, firstSeed: number, workers: number, wallSeconds: number): string {
+function summaryText(summary: CalvanoSummary, firstSeed: number, workers: number, wallSeconds: number, workerNoun = 'worker'): string {
   const config = summary.config;
   const baseline = config.firms === 2 && config.alpha === 0.15 && config.beta === 4e-6 && config.delta === 0.95 && config.gridSize === 15 && config.convergenceWindow === 100_000;
   const paper = (text: string) => (baseline ? text : '-');
@@ -138,7 +157,7 @@ function summaryText(summary: CalvanoSummary, firstSeed: number, workers: number
   ];
   return [
     `Calvano et al. (2020), ${config.firms} firms on ${config.scenario}: alpha ${config.alpha}, beta ${config.beta}, delta ${config.delta}, ${config.gridSize} prices, window ${whole(config.convergenceWindow)}`,
-    `${summary.sessions} session${summary.sessions === 1 ? '' : 's'} (seed${summary.sessions === 1 ? ` ${firstSeed}` : `s ${firstSeed}..${firstSeed + summary.sessions - 1}`}) on ${workers === 0 ? 'this thread' : `${workers} worker${workers === 1 ? '' : 's'}`} in ${wallSeconds.toFixed(1)} s`,
+    `${summary.sessions} session${summary.sessions === 1 ? '' : 's'} (seed${summary.sessions === 1 ? ` ${firstSeed}` : `s ${firstSeed}..${firstSeed + summary.sessions - 1}`}) on ${workers === 0 ? 'this thread' : `${workers} ${workerNoun}${workers === 1 ? '' : 's'}`} in ${wallSeconds.toFixed(1)} s`,
     '',
     table(rows),
     '',

@@ -1,0 +1,127 @@
+/**
+ * What travels through the queue: a job's payload (zod, checked by the worker before it runs
+ * anything) and its result (checked by the submitter before it stores anything).
+ *
+ * A job carries everything its run needs, so a worker needs nothing from the submitting
+ * machine's disk: the planned run (scenario id and content hash, agent kind and validated
+ * config, seeds, budget, evaluation seeds, KPIs) and the scenario file's bytes (base64; the
+ * worker checks their sha256 against the planned hash). A Calvano session carries its config
+ * and its scenario's bytes the same way, and its seed.
+ *
+ * The job id is the run's content hash (the run key of experiments/experiment-file.ts, or
+ * calvanoSessionKey below): adding a job whose id exists is a no-op in BullMQ, so a
+ * resubmission or a second submitter never runs a run twice. The worker recomputes the key
+ * from the payload and refuses a job whose id does not match it.
+ *
+ * A payload that fails these checks is malformed: the worker refuses it at once (BullMQ's
+ * UnrecoverableError, no retry) with every problem in the reason, which the submitter stores.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { canonicalJson } from '../../core/json-file.js';
+import { kpiNames, runKey, type PlannedRun } from '../experiment-file.js';
+import type { EpisodeKpis } from '../../env/kpis.js';
+
+export const jobFormat = 'pricelab/queue-job@1';
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 hex digits (sha256)');
+const scenarioBytes = z.base64().max(2 * 1024 * 1024, 'expected at most 1 MiB of scenario (base64)');
+
+const plannedRunSchema = z.strictObject({
+  id: z.string().regex(/^[0-9a-f]{16}$/, 'expected the 16-hex-digit run key'),
+  experiment: z.string().min(1),
+  scenario: z.strictObject({ id: z.string().min(1), contentHash: sha256Hex, source: z.string() }),
+  agent: z.strictObject({ name: z.string().min(1), kind: z.string().min(1), config: z.unknown() }),
+  seed: z.number().int(),
+  budget: z.union([z.strictObject({ steps: z.number().int().min(1) }), z.strictObject({ episodes: z.number().int().min(1) })]),
+  evaluation: z.strictObject({ episodes: z.number().int().min(1).max(10_000), seed: z.number().int() }),
+  kpis: z.array(z.enum(kpiNames as [keyof EpisodeKpis, ...(keyof EpisodeKpis)[]])).min(1),
+  checkpointEvery: z.number().int().min(1),
+});
+
+export const experimentRunJobSchema = z.strictObject({
+  format: z.literal(jobFormat),
+  kind: z.literal('experiment-run'),
+  run: plannedRunSchema,
+  scenarioBytes: scenarioBytes.describe("the scenario file's bytes, base64"),
+});
+
+export const calvanoSessionJobSchema = z.strictObject({
+  format: z.literal(jobFormat),
+  kind: z.literal('calvano-session'),
+  /** The parsed Calvano config (agents/calvano-config.ts validates it again in the worker). */
+  config: z.record(z.string(), z.unknown()),
+  scenario: z.strictObject({ id: z.string().min(1), contentHash: sha256Hex, bytes: scenarioBytes }),
+  seed: z.number().int(),
+});
+
+export const queueJobSchema = z.discriminatedUnion('kind', [experimentRunJobSchema, calvanoSessionJobSchema]);
+export type QueueJob = z.output<typeof queueJobSchema>;
+export type ExperimentRunJob = z.output<typeof experimentRunJobSchema>;
+export type CalvanoSessionJob = z.output<typeof calvanoSessionJobSchema>;
+
+/** The BullMQ job name of each kind (shown by `pricelab queue status`). */
+export const jobNames = { 'experiment-run': 'experiment-run', 'calvano-session': 'calvano-session' } as const;
+
+export function experimentRunJob(run: PlannedRun, bytes: Uint8Array): ExperimentRunJob {
+  return { format: jobFormat, kind: 'experiment-run', run: { ...run, kpis: [...run.kpis] }, scenarioBytes: Buffer.from(bytes).toString('base64') };
+}
+
+/** The content hash of a Calvano session: sha256 of (config, scenario hash, seed), 16 hex digits. */
+export function calvanoSessionKey(config: unknown, scenarioHash: string, seed: number): string {
+  return createHash('sha256').update(canonicalJson({ calvano: config, scenario: scenarioHash, seed })).digest('hex').slice(0, 16);
+}
+
+/** The job id a payload must have: its run's content hash. */
+export function jobIdOf(job: QueueJob): string {
+  if (job.kind === 'calvano-session') return calvanoSessionKey(job.config, job.scenario.contentHash, job.seed);
+  const { run } = job;
+  return runKey({ experiment: run.experiment, scenario: { id: run.scenario.id, contentHash: run.scenario.contentHash }, agent: run.agent, seed: run.seed, budget: run.budget, evaluation: run.evaluation });
+}
+
+/** Checks a payload: the job, or every problem as one reason ("run.seed: expected number, ..."). */
+export function checkJobPayload(jobId: string | undefined, data: unknown): { ok: true; job: QueueJob } | { ok: false; reason: string } {
+  const parsed = queueJobSchema.safeParse(data);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`);
+    return { ok: false, reason: `malformed job payload (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${problems.join('; ')}` };
+  }
+  const expected = jobIdOf(parsed.data);
+  if (jobId !== expected) return { ok: false, reason: `malformed job payload: the job id ${jobId ?? '(none)'} is not the content hash of its run (${expected})` };
+  return { ok: true, job: parsed.data };
+}
+
+// Results ---------------------------------------------------------------------------------
+
+const metricValue = z.union([z.number(), z.null(), z.strictObject({ json: z.unknown() })]);
+
+export const experimentRunResultSchema = z.strictObject({
+  status: z.literal('finished'),
+  runId: z.string(),
+  metrics: z.record(z.string(), metricValue),
+  evaluations: z.array(z.strictObject({ episode: z.number().int(), seed: z.number().int(), totalReward: z.number(), kpis: z.record(z.string(), z.number().nullable()) })),
+  resumedAt: z.strictObject({ episodes: z.number(), steps: z.number() }).nullable(),
+  checkpoints: z.boolean(),
+  startedAt: z.string(),
+  endedAt: z.string(),
+  /** Which worker ran it (hostname:pid). */
+  worker: z.string().optional(),
+});
+export type ExperimentRunResult = z.output<typeof experimentRunResultSchema>;
+
+/** A Calvano session's result as JSON (agents/calvano.ts CalvanoSessionResult, typed arrays as arrays). */
+export const calvanoSessionResultSchema = z.strictObject({
+  seed: z.number().int(),
+  converged: z.boolean(),
+  periods: z.number(),
+  periodsToConvergence: z.number().nullable(),
+  profitGain: z.number(),
+  profitGains: z.array(z.number()),
+  averagePrice: z.number(),
+  finalState: z.number().int(),
+  cycleStates: z.array(z.number().int()),
+  finalStrategies: z.array(z.array(z.number().int())),
+  seconds: z.number(),
+  worker: z.string().optional(),
+});
+export type CalvanoSessionJson = z.output<typeof calvanoSessionResultSchema>;
