@@ -24,7 +24,7 @@ import { configError, type Problem } from '../core/errors.js';
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
 import type { ScenarioInput } from '../scenarios/schema.js';
 import type { ColumnMap } from './column-map.js';
-import { fitLogitNegativeBinomial, fitLogitPoisson, logitShare, parameterNames, rowLogMarketSize, type DemandData, type LogitPoissonFit } from './logit-poisson.js';
+import { fitLogitNegativeBinomial, fitLogitPoisson, logitShare, parameterNames, rowLogMarketSize, rowOf, type DemandData, type LogitPoissonFit } from './logit-poisson.js';
 import { applyPooling, type PoolingOptions, type PoolingResult } from './pooling.js';
 import { readSales, releaseSales, wholeColumns, type SalesData } from './reader.js';
 import { estimateEndogeneity, priceInstruments } from './endogeneity.js';
@@ -34,7 +34,7 @@ import { calendarDesign, calendarFromDemandFit, fitTrafficCalendar, placeCalenda
 import { censoringRecord, countCensoredRows, salesDesign } from './censoring.js';
 import { applyReturns } from './returns.js';
 import { blockedSalesDesign, salesDesignBlocks, type DesignRules, type PeriodNumbering } from './design-blocks.js';
-import { distinctPeriods, periodIndices, periodNumbering, storeLogMarketSize, weekdayArrivalEffects, weekdayArrivalNames, wholeLogMarketSize, type PeriodLength } from './market-size.js';
+import { distinctPeriods, periodIndices, periodNumbering, storeLogMarketSize, streamedPeriodNumbers, weekdayArrivalEffects, weekdayArrivalNames, wholeLogMarketSize, type PeriodLength } from './market-size.js';
 import { salesBlocks } from './sales-blocks.js';
 import { predictiveCoverage, scoreHoldout, type HoldoutReport } from './holdout.js';
 import { buildScenario } from './calibrated-scenario.js';
@@ -204,7 +204,7 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
   // Reference prices (calibration/reference-prices.ts): memory by profile likelihood, gain and loss; into the scenario only when the data support them.
   applyReferencePrices(scenario, record, estimateReferencePrices(fullDesign(), periodIndex(), whole.store, { baseFit: poisson }), periodLength === 'week' ? 7 : 1);
   if (endogeneity) record.endogeneity = endogeneity.record;
-  if (hasTraffic) record.invertedShares = estimateInvertedShares({ design: fullDesign(), instruments, cluster: periodIndex() });
+  if (hasTraffic) record.invertedShares = estimateInvertedShares({ design: blockedSalesDesign(sales, fullRules), instruments, cluster: streamedPeriodNumbers(sales, numbering) });
   const finalTheta = fit.theta;
   const period = once(() => periodIndices(sales, periodLength).index);
   const logMarketSize = once(() => fittedLogMarketSize(sales, fullRules, finalTheta));
@@ -232,8 +232,8 @@ function meanOwnPriceElasticity(sales: SalesData, theta: Float64Array): number {
   const rivals = new Float64Array(sales.rivalNames.length);
   for (const block of salesBlocks(sales)) {
     for (let row = 0; row < block.rows; row++) {
-      block.promotions.forEach((column, index) => (promotions[index] = column[row] ?? 0));
-      block.rivalPrices.forEach((column, index) => (rivals[index] = column[row] ?? 0));
+      rowOf(block.promotions, row, promotions);
+      rowOf(block.rivalPrices, row, rivals);
       const price = block.price[row] ?? 0;
       elasticity += -(theta[1] ?? 0) * price * (1 - logitShare(theta, price, promotions, rivals));
     }
@@ -270,8 +270,8 @@ function checkIdentifiable(sales: SalesData, arrivalEffectCount: number): void {
   for (const block of salesBlocks(sales)) {
     for (let row = 0; row < block.rows; row++) {
       price.add(block.price[row] ?? 0);
-      block.promotions.forEach((column, index) => promotions[index]?.add(column[row] ?? 0));
-      block.rivalPrices.forEach((column, index) => rivals[index]?.add(column[row] ?? 0));
+      for (let index = 0; index < promotions.length; index++) promotions[index]?.add(block.promotions[index]?.[row] ?? 0);
+      for (let index = 0; index < rivals.length; index++) rivals[index]?.add(block.rivalPrices[index]?.[row] ?? 0);
       units += block.units[row] ?? 0;
     }
   }

@@ -67,7 +67,7 @@ function historyFigures(sales: SalesData) {
       price.add(block.price[row] ?? 0);
       units.add(block.units[row] ?? 0);
       if (block.cost) cost.add(block.cost[row] ?? 0);
-      block.rivalPrices.forEach((column, index) => rivals[index]?.add(column[row] ?? 0));
+      for (let index = 0; index < rivals.length; index++) rivals[index]?.add(block.rivalPrices[index]?.[row] ?? 0);
       if (block.traffic) {
         const value = block.traffic[row] ?? 0;
         traffic.add(value);

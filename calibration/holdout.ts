@@ -7,7 +7,7 @@
  * sizes under the fit): what they keep is per store (and the last season of training periods
  * per store), never per row.
  */
-import { logitShare, rowLogMarketSize, type LogitPoissonFit } from './logit-poisson.js';
+import { logitShare, rowLogMarketSize, rowOf, type LogitPoissonFit } from './logit-poisson.js';
 import type { SalesData } from './reader.js';
 import type { PeriodLength } from './market-size.js';
 import { blockCensored, periodNumber, salesDesignBlocks, type DesignRules } from './design-blocks.js';
@@ -86,8 +86,8 @@ export function scoreHoldout(
       const store = block.store[row] ?? 0;
       const when = periodNumber(numbering, block.period[row] ?? 0);
       const actual = block.units[row] ?? 0;
-      block.promotions.forEach((column, index) => (promotions[index] = column[row] ?? 0));
-      block.rivalPrices.forEach((column, index) => (rivals[index] = column[row] ?? 0));
+      rowOf(block.promotions, row, promotions);
+      rowOf(block.rivalPrices, row, rivals);
       const forecasts = {
         model: Math.exp(rowLogMarketSize(data, fit.theta, row)) * logitShare(fit.theta, block.price[row] ?? 0, promotions, rivals),
         seasonalNaive: history.get(`${store}:${when - seasonLength * Math.ceil((when - lastTrainingPeriod) / seasonLength)}`) ?? lastTraining.get(store)?.units ?? 0,
@@ -137,8 +137,8 @@ export function predictiveCoverage(sales: SalesData, rules: DesignRules, fit: Lo
     const anyCensored = (block.stock !== undefined || block.stockout !== undefined) && blockCensored(block, censored);
     for (let row = 0; row < block.rows; row++) {
       if (!chosen(block, row)) continue;
-      block.promotions.forEach((column, index) => (promotions[index] = column[row] ?? 0));
-      block.rivalPrices.forEach((column, index) => (rivals[index] = column[row] ?? 0));
+      rowOf(block.promotions, row, promotions);
+      rowOf(block.rivalPrices, row, rivals);
       const mean = Math.exp(rowLogMarketSize(data, fit.theta, row)) * logitShare(fit.theta, block.price[row] ?? 0, promotions, rivals);
       const units = block.units[row] ?? 0;
       // With q the integer quantiles: y >= q(0.05) iff F(floor y) >= 0.05, and y <= q(0.95) iff

@@ -11,7 +11,7 @@
 import type { LogitPoissonData } from './logit-poisson.js';
 import type { SalesData } from './reader.js';
 import { blockLogMarketSize, periodNumber, weekdayLevel, type PeriodNumbering } from './design-blocks.js';
-import { salesBlocks } from './sales-blocks.js';
+import { RowCursor, salesBlocks } from './sales-blocks.js';
 
 export type PeriodLength = 'day' | 'week';
 
@@ -45,6 +45,26 @@ export function periodIndices(sales: SalesData, periodLength: PeriodLength): { i
   const index = new Float64Array(sales.rows);
   for (const block of salesBlocks(sales)) for (let row = 0; row < block.rows; row++) index[block.start + row] = periodNumber(numbering, block.period[row] ?? 0);
   return { index, first, last, numbering };
+}
+
+/**
+ * Each row's period number as an array-like that reads the blocks as the rows are asked for
+ * in increasing order (a RowCursor): for code written against a per-row column that visits
+ * the rows in order (the cluster of a streamed least squares). Nothing per row is kept.
+ */
+export function streamedPeriodNumbers(sales: SalesData, numbering: PeriodNumbering): ArrayLike<number> {
+  const cursor = new RowCursor(sales);
+  const rows = sales.rows;
+  return new Proxy({ length: rows } as ArrayLike<number>, {
+    get(target, key) {
+      if (key === 'length') return rows;
+      if (typeof key !== 'string') return undefined;
+      const row = Number(key);
+      if (!Number.isInteger(row) || row < 0 || row >= rows) return undefined;
+      const block = cursor.at(row);
+      return periodNumber(numbering, block.period[row - block.start] ?? 0);
+    },
+  });
 }
 
 /**
