@@ -204,7 +204,7 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
   // Reference prices (calibration/reference-prices.ts): memory by profile likelihood, gain and loss; into the scenario only when the data support them.
   applyReferencePrices(scenario, record, estimateReferencePrices(fullDesign(), periodIndex(), whole.store, { baseFit: poisson }), periodLength === 'week' ? 7 : 1);
   if (endogeneity) record.endogeneity = endogeneity.record;
-  if (hasTraffic) record.invertedShares = estimateInvertedShares({ design: blockedSalesDesign(sales, fullRules), instruments, cluster: streamedPeriodNumbers(sales, numbering) });
+  if (hasTraffic) record.invertedShares = estimateInvertedShares({ design: blockedSalesDesign(sales, fullRules), instruments, cluster: streamedPeriodNumbers(sales, numbering), sales });
   const finalTheta = fit.theta;
   const period = once(() => periodIndices(sales, periodLength).index);
   const logMarketSize = once(() => fittedLogMarketSize(sales, fullRules, finalTheta));

@@ -28,6 +28,7 @@
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
 import { designBlocks, waldZ95, type DemandData, type LogitPoissonData } from './logit-poisson.js';
 import { clusterRobustLeastSquares, twoStageLeastSquares, weakInstrumentF, type PriceInstrument } from './endogeneity.js';
+import { RowCursor, type SalesBlock, type SalesBlockSource } from './sales-blocks.js';
 import type { Matrix } from 'ml-matrix';
 
 export type InvertedSharesRecord = NonNullable<CalibrationRecord['invertedShares']>;
@@ -38,7 +39,12 @@ export interface InvertedSharesOptions {
   readonly instruments: readonly PriceInstrument[];
   /** Cluster (period) per row. */
   readonly cluster: ArrayLike<number>;
+  /** The sales rows the design was made from: an instrument made per block (`inBlock`) is then read block by block beside them. */
+  readonly sales?: SalesBlockSource;
 }
+
+/** An instrument that can also be made for one block of the sales rows (calibration/price-instruments.ts, when it offers it). */
+type BlockInstrument = PriceInstrument & { readonly inBlock?: (block: SalesBlock, values: Float64Array, defined: Uint8Array) => void };
 
 /** The empirical logit log((y + 1/2) / (M - y + 1/2)); NaN when units exceed M + 1/2. */
 export function invertedShare(units: number, marketSize: number): number {
@@ -123,6 +129,27 @@ export function estimateInvertedShares(options: InvertedSharesOptions): Inverted
   const instruments = options.instruments;
   if (instruments.length === 0) return record;
   const fillInstrumented = filler();
+  // Instruments made per block are read beside the sales rows (nothing per row kept); else their whole columns.
+  const perBlock = options.sales !== undefined && instruments.every((instrument) => (instrument as BlockInstrument).inBlock !== undefined);
+  const cursor = perBlock && options.sales ? new RowCursor(options.sales) : undefined;
+  let instrumentStart = -1;
+  let instrumentValues = instruments.map(() => new Float64Array(0));
+  let instrumentDefined = instruments.map(() => new Uint8Array(0));
+  const instrumentAt = (index: number, row: number): number => {
+    const instrument = instruments[index] as BlockInstrument;
+    if (!cursor || !instrument.inBlock) return instrument.defined && instrument.defined[row] !== 1 ? Number.NaN : (instrument.values[row] ?? Number.NaN);
+    const block = cursor.at(row);
+    if (block.start !== instrumentStart) {
+      if ((instrumentValues[0]?.length ?? 0) < block.rows) {
+        instrumentValues = instruments.map(() => new Float64Array(block.rows));
+        instrumentDefined = instruments.map(() => new Uint8Array(block.rows));
+      }
+      instruments.forEach((each, position) => (each as BlockInstrument).inBlock?.(block, (instrumentValues[position] as Float64Array).subarray(0, block.rows), (instrumentDefined[position] as Uint8Array).subarray(0, block.rows)));
+      instrumentStart = block.start;
+    }
+    const local = row - block.start;
+    return instrumentDefined[index]?.[local] !== 1 ? Number.NaN : (instrumentValues[index]?.[local] ?? Number.NaN);
+  };
   const iv = twoStageLeastSquares({
     rows: design.rows,
     exogenousNames,
@@ -132,9 +159,7 @@ export function estimateInvertedShares(options: InvertedSharesOptions): Inverted
     stopWhenWeak: true,
     fill: (row, into) => {
       const response = fillInstrumented(row, into);
-      for (const [index, instrument] of instruments.entries()) {
-        into[exogenousCount + 1 + index] = instrument.defined && instrument.defined[row] !== 1 ? Number.NaN : (instrument.values[row] ?? Number.NaN);
-      }
+      for (let index = 0; index < instruments.length; index++) into[exogenousCount + 1 + index] = instrumentAt(index, row);
       return response;
     },
   });
