@@ -103,7 +103,7 @@ export interface CalibrationRows {
 }
 
 /** Each row's log market size under `theta` by the design `rules` (arrival effects and covariates included), as a whole per-row column. */
-export function fittedLogMarketSize(sales: SalesData, rules: DesignRules, theta: Float64Array): Float64Array {
+export function logMarketSizeColumn(sales: SalesData, rules: DesignRules, theta: Float64Array): Float64Array {
   const out = new Float64Array(sales.rows);
   for (const { block, data } of salesDesignBlocks(sales, rules)) for (let row = 0; row < block.rows; row++) out[block.start + row] = rowLogMarketSize(data, theta, row);
   return out;
@@ -207,7 +207,7 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
   if (hasTraffic) record.invertedShares = estimateInvertedShares({ design: blockedSalesDesign(sales, fullRules), instruments, cluster: streamedPeriodNumbers(sales, numbering), sales });
   const finalTheta = fit.theta;
   const period = once(() => periodIndices(sales, periodLength).index);
-  const logMarketSize = once(() => fittedLogMarketSize(sales, fullRules, finalTheta));
+  const logMarketSize = once(() => logMarketSizeColumn(sales, fullRules, finalTheta));
   const rows: CalibrationRows = {
     sales,
     get period() {
@@ -221,7 +221,7 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
     rules: fullRules,
   };
   // Partial pooling across stores (calibration/pooling.ts), around the naive fit: the store fits take prices as given, as it does.
-  const pooled = applyPooling(whole, fittedLogMarketSize(sales, fullRules, naiveFit.theta), naiveFit, periodLength === 'week' ? 7 : 1, options.pooling, { scenario, record });
+  const pooled = applyPooling(whole, logMarketSizeColumn(sales, fullRules, naiveFit.theta), naiveFit, periodLength === 'week' ? 7 : 1, options.pooling, { scenario, record });
   return { scenario: pooled.scenario, record: pooled.record, fit, holdout, meanElasticity, seconds, predictiveCoverage90: inSampleCoverage, rows, pooling: pooled.pooling };
 }
 

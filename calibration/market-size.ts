@@ -84,6 +84,31 @@ export function storeLogMarketSize(sales: SalesData, multiple: number, includeBe
       count[store] = (count[store] ?? 0) + 1;
     }
   }
+  return storeLogOf(total, count, multiple);
+}
+
+/** Fills each row's log market size (whole per-row arrays: `include` marks the rows the store means use); returns the log market size per store (undefined with traffic: log traffic). */
+export function setMarketSize(sales: SalesData, multiple: number, include: Uint8Array | undefined, out: Float64Array): Float64Array | undefined {
+  let storeLog: Float64Array | undefined;
+  if (sales.map.traffic === undefined) {
+    const total = new Float64Array(sales.storeNames.length);
+    const count = new Float64Array(sales.storeNames.length);
+    for (const block of salesBlocks(sales)) {
+      for (let row = 0; row < block.rows; row++) {
+        if (include && include[block.start + row] !== 1) continue;
+        const store = block.store[row] ?? 0;
+        total[store] = (total[store] ?? 0) + (block.units[row] ?? 0);
+        count[store] = (count[store] ?? 0) + 1;
+      }
+    }
+    storeLog = storeLogOf(total, count, multiple);
+  }
+  for (const block of salesBlocks(sales)) blockLogMarketSize(block, storeLog, out.subarray(block.start, block.start + block.rows));
+  return storeLog;
+}
+
+/** log(multiple x the store's mean units), the overall mean for a store without rows. */
+function storeLogOf(total: Float64Array, count: Float64Array, multiple: number): Float64Array {
   let allUnits = 0;
   let allCount = 0;
   total.forEach((value, store) => {
