@@ -17,6 +17,12 @@
  * market sizes are in calibration/market-size.ts, the holdout and predictive coverage in
  * calibration/holdout.ts, the scenario and its record in calibration/calibrated-scenario.ts.
  *
+ * Memory: every pass here reads the history block by block (calibration/sales-blocks.ts,
+ * design-blocks.ts), so what the calibration keeps is per store, per period or per parameter,
+ * not per row, and it never reads a whole column of `sales` (tests/calibration/streaming.test.ts
+ * holds it to that through ScratchBlocks.materialized). The estimators that still index whole
+ * columns get the separate `wholeColumns` view and per-row arrays made for them on first use.
+ *
  * Nothing is written here: the caller writes the scenario atomically (cli/commands/calibrate.ts).
  */
 import { performance } from 'node:perf_hooks';
