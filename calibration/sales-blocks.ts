@@ -63,6 +63,8 @@ export class ScratchBlocks {
   rows = 0;
   /** The columns read whole (`column`) so far, for tests that hold a pass to blocks. */
   readonly materialized = new Set<string>();
+  /** Block buffers no pass is using, reused by the next pass (a pass per fit evaluation would otherwise leave one behind for the collector each time). */
+  private readonly idle: { buffer: Float64Array; store: Int32Array }[] = [];
 
   constructor(
     readonly layout: BlockLayout,
@@ -119,8 +121,18 @@ export class ScratchBlocks {
     return values;
   }
 
+  /** A block buffer and store column for one pass: an idle one, or new. Give it back with `giveBack` when the pass ends. */
+  borrow(): { buffer: Float64Array; store: Int32Array } {
+    return this.idle.pop() ?? { buffer: new Float64Array(this.blockRows * this.layout.names.length), store: new Int32Array(this.blockRows) };
+  }
+
+  giveBack(buffers: { buffer: Float64Array; store: Int32Array }): void {
+    if (this.idle.length < 4) this.idle.push(buffers);
+  }
+
   release(): void {
     if (this.released) return;
+    this.idle.length = 0;
     this.released = true;
     if (this.descriptor !== undefined) closeSync(this.descriptor);
     this.descriptor = undefined;
@@ -264,12 +276,15 @@ export function* salesBlocks(sales: SalesBlockSource): Generator<SalesBlock> {
     };
     return;
   }
-  // Reused from block to block: a block is valid until the next one is read.
-  const buffer = new Float64Array(scratch.blockRows * scratch.layout.names.length);
-  const store = new Int32Array(scratch.blockRows);
-  for (let block = 0; block < scratch.blocks; block++) {
-    const rows = scratch.read(block, buffer);
-    yield blockView(scratch.layout, buffer, rows, block * scratch.blockRows, store);
+  // Reused from block to block (a block is valid until the next one is read), and from pass to pass.
+  const buffers = scratch.borrow();
+  try {
+    for (let block = 0; block < scratch.blocks; block++) {
+      const rows = scratch.read(block, buffers.buffer);
+      yield blockView(scratch.layout, buffers.buffer, rows, block * scratch.blockRows, buffers.store);
+    }
+  } finally {
+    scratch.giveBack(buffers);
   }
 }
 
