@@ -15,8 +15,8 @@
  * exists in ../shared/bench/peers): the standard log-log regression with store fixed
  * effects (log units on log own price, promotions, log rival prices; ordinary least squares
  * by the normal equations, within-store demeaned, solved with ml-matrix), reading the same
- * file with the same reader: what a pricing scientist would otherwise run, and a floor
- * (reading the file is most of its time).
+ * file with the same reader and two passes over its blocks: what a pricing scientist would
+ * otherwise run, and a floor (reading the file is most of its time).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -33,6 +33,7 @@ import { calibrateFile } from './calibrate.js';
 import { parseColumnMap, type ColumnMap, type ColumnMapInput } from './column-map.js';
 import { logitShare } from './logit-poisson.js';
 import { readSales, type SalesData } from './reader.js';
+import { salesBlocks, type SalesBlock } from './sales-blocks.js';
 
 /** The synthetic market's true parameters: quality, sensitivity, promotion lift, two rival qualities. */
 export const syntheticTruth = { quality: 2, priceSensitivity: 0.35, lift: 0.6, rivalQualities: [1.5, 2.2] } as const;
@@ -88,31 +89,37 @@ const orangeJuiceMap: ColumnMapInput = {
  */
 export function logLogFixedEffects(sales: SalesData): number {
   const stores = sales.storeNames.length;
-  const columns = 2 + sales.promotions.length + sales.rivalPrices.length;
-  const value = (column: number, row: number): number => {
-    if (column === 0) return Math.log((sales.units[row] ?? 0) + 0.5);
-    if (column === 1) return Math.log(sales.price[row] ?? 1);
-    if (column < 2 + sales.promotions.length) return sales.promotions[column - 2]?.[row] ?? 0;
-    return Math.log(sales.rivalPrices[column - 2 - sales.promotions.length]?.[row] ?? 1);
+  const promotionCount = sales.promotionNames.length;
+  const columns = 2 + promotionCount + sales.rivalNames.length;
+  // Two passes over the blocks (calibration/sales-blocks.ts): the store means, then the within-store normal equations.
+  const value = (block: SalesBlock, column: number, row: number): number => {
+    if (column === 0) return Math.log((block.units[row] ?? 0) + 0.5);
+    if (column === 1) return Math.log(block.price[row] ?? 1);
+    if (column < 2 + promotionCount) return block.promotions[column - 2]?.[row] ?? 0;
+    return Math.log(block.rivalPrices[column - 2 - promotionCount]?.[row] ?? 1);
   };
   const sums = new Float64Array(stores * columns);
   const counts = new Float64Array(stores);
-  for (let row = 0; row < sales.rows; row++) {
-    const store = sales.store[row] ?? 0;
-    counts[store] = (counts[store] ?? 0) + 1;
-    for (let column = 0; column < columns; column++) sums[store * columns + column] = (sums[store * columns + column] ?? 0) + value(column, row);
+  for (const block of salesBlocks(sales)) {
+    for (let row = 0; row < block.rows; row++) {
+      const store = block.store[row] ?? 0;
+      counts[store] = (counts[store] ?? 0) + 1;
+      for (let column = 0; column < columns; column++) sums[store * columns + column] = (sums[store * columns + column] ?? 0) + value(block, column, row);
+    }
   }
   const regressors = columns - 1;
   const xtx = Matrix.zeros(regressors, regressors);
   const xty = Matrix.zeros(regressors, 1);
   const centred = new Float64Array(columns);
-  for (let row = 0; row < sales.rows; row++) {
-    const store = sales.store[row] ?? 0;
-    for (let column = 0; column < columns; column++) centred[column] = value(column, row) - (sums[store * columns + column] ?? 0) / (counts[store] ?? 1);
-    for (let p = 0; p < regressors; p++) {
-      const left = centred[p + 1] ?? 0;
-      xty.set(p, 0, xty.get(p, 0) + left * (centred[0] ?? 0));
-      for (let q = 0; q < regressors; q++) xtx.set(p, q, xtx.get(p, q) + left * (centred[q + 1] ?? 0));
+  for (const block of salesBlocks(sales)) {
+    for (let row = 0; row < block.rows; row++) {
+      const store = block.store[row] ?? 0;
+      for (let column = 0; column < columns; column++) centred[column] = value(block, column, row) - (sums[store * columns + column] ?? 0) / (counts[store] ?? 1);
+      for (let p = 0; p < regressors; p++) {
+        const left = centred[p + 1] ?? 0;
+        xty.set(p, 0, xty.get(p, 0) + left * (centred[0] ?? 0));
+        for (let q = 0; q < regressors; q++) xtx.set(p, q, xtx.get(p, q) + left * (centred[q + 1] ?? 0));
+      }
     }
   }
   return solve(xtx, xty, true).get(0, 0);

@@ -22,7 +22,20 @@
  * frequencies per northern season (a Markov chain's maximum likelihood) and the segment's
  * multipliers exp(beta_state). Whatever has no place or no data is listed among defaults.
  * The rivals' festival discount is a two-sample comparison of their log prices (`rivalDiscount`).
+ * Every pass over the rows reads the history block by block, the design's columns computed
+ * per block (`designColumnBlocks`).
  */
+
+/** Each block of the history with the design's columns over its rows (buffers reused: valid until the next block). */
+function* designColumnBlocks(sales: SalesData, design: CalendarDesign): Generator<{ readonly block: SalesBlock; readonly columns: readonly Float64Array[] }> {
+  let buffers: Float64Array[] = [];
+  for (const block of salesBlocks(sales)) {
+    if ((buffers[0]?.length ?? 0) < block.rows) buffers = design.names.map(() => new Float64Array(block.rows));
+    const columns = buffers.map((buffer) => buffer.subarray(0, block.rows));
+    design.fillBlock(block, columns);
+    yield { block, columns };
+  }
+}
 import { Matrix, inverse } from 'ml-matrix';
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
@@ -30,6 +43,7 @@ import type { ScenarioInput } from '../scenarios/schema.js';
 import { seasonNames, yearDays, type CalendarDesign } from './calendar-design.js';
 import type { CalendarFit } from './calendar-traffic-fit.js';
 import type { SalesData } from './reader.js';
+import { salesBlocks, type SalesBlock } from './sales-blocks.js';
 
 type Estimates = CalibrationRecord['estimates'];
 type Defaults = CalibrationRecord['defaults'];
@@ -200,9 +214,8 @@ export function placeCalendarEffects(sales: SalesData, design: CalendarDesign, f
   let segmentWeather: Record<string, number> | undefined;
   if (design.temperatureReference !== undefined && indexOf('temperature') >= 0) {
     curves.demandMultiplier = `exp(${coefficient(valueOf('temperature'))} * (temperature - ${coefficient(design.temperatureReference)}))`;
-    const temperature = sales.weather?.kind === 'temperature' ? sales.weather.temperature : undefined;
-    if (temperature) {
-      const mean = temperatureCurve(temperature, design);
+    if ((sales.weatherKind ?? sales.weather?.kind) === 'temperature') {
+      const mean = temperatureCurve(sales, design);
       curves.temperature = mean.curve;
       mean.estimates.forEach((estimate) => estimates.push(estimate));
       defaults.push({
@@ -212,18 +225,19 @@ export function placeCalendarEffects(sales: SalesData, design: CalendarDesign, f
       });
     }
   }
-  if (design.weatherStates.length >= 2 && sales.weather?.kind === 'state') {
+  const weatherNames = sales.weatherNames ?? (sales.weather?.kind === 'state' ? sales.weather.names : []);
+  if (design.weatherStates.length >= 2 && (sales.weatherKind ?? sales.weather?.kind) === 'state') {
     segmentWeather = {};
     for (const [index, term] of design.terms.entries()) {
       if (term.kind !== 'weather') continue;
-      const name = sales.weather.names[term.state] ?? '';
+      const name = weatherNames[term.state] ?? '';
       const estimate = fit.estimates[index];
       if (!estimate) continue;
       segmentWeather[name] = round(Math.min(100, Math.exp(estimate.value)));
       record(`weather:${name}:multiplier`, design.daysPerPeriod === 1 ? `demand.segments[0].weather.${name}` : undefined, deltaMethod(fit, [index], (values) => Math.exp(values[0] ?? 0)), `exp(beta) against the most frequent state (${design.weatherStates[0]}, multiplier 1); ${fit.method}; interval by the delta method`);
     }
     if (design.daysPerPeriod === 1) {
-      const chain = weatherChain(sales, design);
+      const chain = weatherChain(sales, design, weatherNames);
       weather = chain.weather;
       chain.estimates.forEach((estimate) => estimates.push(estimate));
       chain.defaults.forEach((entry) => defaults.push(entry));
@@ -235,10 +249,12 @@ export function placeCalendarEffects(sales: SalesData, design: CalendarDesign, f
   }
 
   let total = 0;
-  for (let row = 0; row < sales.rows; row++) {
-    let eta = 0;
-    design.columns.forEach((column, index) => (eta += (fit.estimates[index]?.value ?? 0) * (column[row] ?? 0)));
-    total += Math.exp(eta);
+  for (const { block, columns } of designColumnBlocks(sales, design)) {
+    for (let row = 0; row < block.rows; row++) {
+      let eta = 0;
+      columns.forEach((column, index) => (eta += (fit.estimates[index]?.value ?? 0) * (column[row] ?? 0)));
+      total += Math.exp(eta);
+    }
   }
   return { festivals, curves, weather, segmentWeather, estimates, defaults, meanMultiplier: total / Math.max(1, sales.rows) };
 }
@@ -252,22 +268,26 @@ export function placeCalendarEffects(sales: SalesData, design: CalendarDesign, f
  * through 1 - exp; optimistic when rival prices are autocorrelated.
  */
 function rivalDiscount(sales: SalesData, design: CalendarDesign, name: string): { value: number; standardError: number; lower: number; upper: number; method: string } | undefined {
-  if (sales.rivalPrices.length === 0) return undefined;
-  const column = (window: string) => design.columns[design.names.indexOf(`festival:${name}:${window}`)];
-  const during = column('during');
-  if (!during) return undefined;
-  const windows = [column('before'), column('after')];
+  if (sales.rivalNames.length === 0) return undefined;
+  const at = (window: string) => design.names.indexOf(`festival:${name}:${window}`);
+  const duringIndex = at('during');
+  if (duringIndex < 0) return undefined;
+  const windowIndices = [at('before'), at('after')];
   const groups = [{ count: 0, sum: 0, squares: 0 }, { count: 0, sum: 0, squares: 0 }];
-  for (let row = 0; row < sales.rows; row++) {
-    const festive = during[row] === 1;
-    if (!festive && windows.some((window) => window?.[row] === 1)) continue;
-    let x = 0;
-    for (const prices of sales.rivalPrices) x += Math.log(prices[row] ?? 1);
-    x /= sales.rivalPrices.length;
-    const group = groups[festive ? 0 : 1]!;
-    group.count++;
-    group.sum += x;
-    group.squares += x * x;
+  for (const { block, columns } of designColumnBlocks(sales, design)) {
+    const during = columns[duringIndex] as Float64Array;
+    const windows = windowIndices.map((index) => (index >= 0 ? columns[index] : undefined));
+    for (let row = 0; row < block.rows; row++) {
+      const festive = during[row] === 1;
+      if (!festive && windows.some((window) => window?.[row] === 1)) continue;
+      let x = 0;
+      for (const prices of block.rivalPrices) x += Math.log(prices[row] ?? 1);
+      x /= block.rivalPrices.length;
+      const group = groups[festive ? 0 : 1]!;
+      group.count++;
+      group.sum += x;
+      group.squares += x * x;
+    }
   }
   const [festive, ordinary] = groups as [(typeof groups)[number], (typeof groups)[number]];
   if (festive.count < 1 || ordinary.count < 2) return undefined;
@@ -289,28 +309,34 @@ function rivalDiscount(sales: SalesData, design: CalendarDesign, name: string): 
 }
 
 /** The mean temperature over the year: least squares on the season's Fourier terms (a constant when there are none). */
-function temperatureCurve(temperature: Float64Array, design: CalendarDesign): { curve: string | number; estimates: Estimates; residualSd: number } {
-  const seasonColumns = design.terms.flatMap((term, index) => (term.kind === 'season' ? [{ term, column: design.columns[index] ?? new Float64Array(0) }] : []));
-  const rows = temperature.length;
+function temperatureCurve(sales: SalesData, design: CalendarDesign): { curve: string | number; estimates: Estimates; residualSd: number } {
+  const seasonColumns = design.terms.flatMap((term, index) => (term.kind === 'season' ? [{ term, index }] : []));
+  const rows = sales.rows;
   const size = seasonColumns.length + 1;
   const xtx = Matrix.zeros(size, size);
   const xty = Matrix.zeros(size, 1);
   const x = new Float64Array(size);
-  for (let row = 0; row < rows; row++) {
-    x[0] = 1;
-    seasonColumns.forEach(({ column }, index) => (x[index + 1] = column[row] ?? 0));
-    for (let p = 0; p < size; p++) {
-      xty.set(p, 0, xty.get(p, 0) + (x[p] ?? 0) * (temperature[row] ?? 0));
-      for (let q = 0; q < size; q++) xtx.set(p, q, xtx.get(p, q) + (x[p] ?? 0) * (x[q] ?? 0));
+  for (const { block, columns } of designColumnBlocks(sales, design)) {
+    const temperature = block.weatherValue;
+    for (let row = 0; row < block.rows; row++) {
+      x[0] = 1;
+      seasonColumns.forEach(({ index }, position) => (x[position + 1] = columns[index]?.[row] ?? 0));
+      for (let p = 0; p < size; p++) {
+        xty.set(p, 0, xty.get(p, 0) + (x[p] ?? 0) * (temperature?.[row] ?? 0));
+        for (let q = 0; q < size; q++) xtx.set(p, q, xtx.get(p, q) + (x[p] ?? 0) * (x[q] ?? 0));
+      }
     }
   }
   const inverted = inverse(xtx);
   const beta = inverted.mmul(xty).getColumn(0);
   let residuals = 0;
-  for (let row = 0; row < rows; row++) {
-    let fitted = beta[0] ?? 0;
-    seasonColumns.forEach(({ column }, index) => (fitted += (beta[index + 1] ?? 0) * (column[row] ?? 0)));
-    residuals += ((temperature[row] ?? 0) - fitted) ** 2;
+  for (const { block, columns } of designColumnBlocks(sales, design)) {
+    const temperature = block.weatherValue;
+    for (let row = 0; row < block.rows; row++) {
+      let fitted = beta[0] ?? 0;
+      seasonColumns.forEach(({ index }, position) => (fitted += (beta[position + 1] ?? 0) * (columns[index]?.[row] ?? 0)));
+      residuals += ((temperature?.[row] ?? 0) - fitted) ** 2;
+    }
   }
   const variance = residuals / Math.max(1, rows - size);
   const method = 'ordinary least squares of the temperature on a constant and the season\'s Fourier terms; Wald interval from sigma^2 (X\'X)^-1 (optimistic when temperatures are autocorrelated)';
@@ -328,25 +354,55 @@ function temperatureCurve(temperature: Float64Array, design: CalendarDesign): { 
 }
 
 /** The weather chain from the observed daily states: transition frequencies per northern season (the Markov chain MLE). */
-function weatherChain(sales: SalesData, design: CalendarDesign): { weather: WeatherInput; estimates: Estimates; defaults: Defaults } {
-  const weather = sales.weather;
-  if (weather?.kind !== 'state') throw new Error('weatherChain needs weather states');
+function weatherChain(sales: SalesData, design: CalendarDesign, weatherNames: readonly string[]): { weather: WeatherInput; estimates: Estimates; defaults: Defaults } {
   const states = design.weatherStates;
   const count = states.length;
-  const position = new Int32Array(weather.names.length);
-  weather.names.forEach((name, index) => (position[index] = states.indexOf(name)));
-  // counts[season][from][to], from consecutive days of the same store.
-  const counts = seasonNames.map(() => Array.from({ length: count }, () => new Float64Array(count)));
-  const order = Array.from({ length: sales.rows }, (_, row) => row).sort((left, right) => (sales.store[left] ?? 0) - (sales.store[right] ?? 0) || (sales.period[left] ?? 0) - (sales.period[right] ?? 0));
-  let firstState = -1;
-  for (let index = 1; index < order.length; index++) {
-    const from = order[index - 1] ?? 0;
-    const to = order[index] ?? 0;
-    if (firstState < 0) firstState = position[weather.state[from] ?? 0] ?? 0;
-    if ((sales.store[from] ?? 0) !== (sales.store[to] ?? 0) || (sales.period[to] ?? 0) - (sales.period[from] ?? 0) !== 1) continue;
-    const row = counts[design.season[to] ?? 0]?.[position[weather.state[from] ?? 0] ?? 0];
-    if (row) row[position[weather.state[to] ?? 0] ?? 0] = (row[position[weather.state[to] ?? 0] ?? 0] ?? 0) + 1;
+  const position = new Int32Array(weatherNames.length);
+  weatherNames.forEach((name, index) => (position[index] = states.indexOf(name)));
+  // counts[season][from][to], from consecutive days of the same store: the rows in (store, day) order, ties in row order.
+  // Per store and day, the state of its first and last row (-1 for no row): stores x days cells, not rows.
+  let firstDay = Number.POSITIVE_INFINITY;
+  let lastDay = Number.NEGATIVE_INFINITY;
+  for (const block of salesBlocks(sales)) {
+    for (let row = 0; row < block.rows; row++) {
+      const day = block.period[row] ?? 0;
+      if (day < firstDay) firstDay = day;
+      if (day > lastDay) lastDay = day;
+    }
   }
+  const days = sales.rows > 0 ? lastDay - firstDay + 1 : 0;
+  const stores = sales.storeNames.length;
+  const firstState = new Int16Array(stores * days).fill(-1);
+  const lastState = new Int16Array(stores * days).fill(-1);
+  const rowsInCell = new Uint8Array(stores * days);
+  for (const block of salesBlocks(sales)) {
+    for (let row = 0; row < block.rows; row++) {
+      const cell = (block.store[row] ?? 0) * days + ((block.period[row] ?? 0) - firstDay);
+      const state = block.weatherLabel?.[row] ?? 0;
+      if ((firstState[cell] ?? -1) < 0) firstState[cell] = state;
+      lastState[cell] = state;
+      rowsInCell[cell] = Math.min(2, (rowsInCell[cell] ?? 0) + 1);
+    }
+  }
+  const counts = seasonNames.map(() => Array.from({ length: count }, () => new Float64Array(count)));
+  let initial = -1;
+  let rowsSeen = 0;
+  let previous = -1;
+  for (let cell = 0; cell < stores * days; cell++) {
+    if ((firstState[cell] ?? -1) < 0) continue;
+    rowsSeen += rowsInCell[cell] ?? 0;
+    if (initial < 0) initial = firstState[cell] ?? 0;
+    // The previous row in (store, day) order is the last of the previous cell: a transition when it is the day before in the same store.
+    if (previous >= 0 && previous === cell - 1 && cell % days !== 0) {
+      const from = lastState[previous] ?? 0;
+      const to = firstState[cell] ?? 0;
+      const row = counts[design.dayOf(firstDay + (cell % days)).season]?.[position[from] ?? 0];
+      if (row) row[position[to] ?? 0] = (row[position[to] ?? 0] ?? 0) + 1;
+    }
+    previous = cell;
+  }
+  // With one row there is no pair and the first state is not taken (as the sorted rows' pairs did).
+  const firstStateIndex = rowsSeen >= 2 && initial >= 0 ? (position[initial] ?? 0) : -1;
   const estimates: Estimates = [];
   const defaults: Defaults = [];
   const pooled = Array.from({ length: count }, (_, from) => Array.from({ length: count }, (_, to) => counts.reduce((total, season) => total + (season[from]?.[to] ?? 0), 0)));
@@ -404,7 +460,7 @@ function weatherChain(sales: SalesData, design: CalendarDesign): { weather: Weat
       states: states.map((name) => ({ name, temperatureOffset: 0 })),
       transitions,
       temperatureNoise: 0,
-      initialState: states[Math.max(0, firstState)] ?? states[0] ?? '',
+      initialState: states[Math.max(0, firstStateIndex)] ?? states[0] ?? '',
     },
     estimates,
     defaults,

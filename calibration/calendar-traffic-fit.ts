@@ -8,12 +8,16 @@
  * a Poisson log-linear model with one intercept per store (profiled out: the conditional,
  * multinomial, likelihood, `conditionalPoisson`), weekday levels as nuisance terms on dated
  * daily rows, Newton with step halving, Wald intervals scaled by the Pearson dispersion when it
- * exceeds 1 (quasi-Poisson).
+ * exceeds 1 (quasi-Poisson). The traffic fit reads the history block by block at each
+ * evaluation (its columns computed per block by the design's `fillBlock`): what it keeps is
+ * per store and per parameter, never per row.
  */
 import { CholeskyDecomposition, Matrix, inverse } from 'ml-matrix';
 import type { CalendarDesign, PeriodLength } from './calendar-design.js';
 import type { LogitPoissonFit } from './logit-poisson.js';
 import type { SalesData } from './reader.js';
+import { salesBlocks } from './sales-blocks.js';
+import { weekdayLevel } from './design-blocks.js';
 
 const z95 = 1.959963984540054;
 
@@ -44,21 +48,37 @@ export function calendarFromDemandFit(fit: LogitPoissonFit, design: CalendarDesi
  * the store intercepts profiled out (conditional likelihood), weekday levels as nuisance on dated daily rows.
  */
 export function fitTrafficCalendar(sales: SalesData, design: CalendarDesign, periodLength: PeriodLength): CalendarFit {
-  const traffic = sales.traffic;
-  if (!traffic) throw new Error('fitTrafficCalendar needs a traffic column');
-  // Weekday indicators as bytes (exact 0 and 1, an eighth of the memory of doubles).
-  const nuisance: Uint8Array[] = [];
+  if (sales.map.traffic === undefined) throw new Error('fitTrafficCalendar needs a traffic column');
+  // Weekday indicators (Monday the baseline), when every weekday but Monday... has a row: as the design's columns, computed per block.
+  let weekdays = false;
   if (sales.periodKind === 'date' && periodLength === 'day') {
-    for (let weekday = 1; weekday < 7; weekday++) {
-      nuisance.push(Uint8Array.from(sales.period, (day) => (((((day + 3) % 7) + 7) % 7) === weekday ? 1 : 0)));
-    }
-    if (nuisance.some((column) => !column.some((value) => value === 1))) nuisance.length = 0;
+    const seen = new Uint8Array(7);
+    for (const block of salesBlocks(sales)) for (let row = 0; row < block.rows; row++) seen[weekdayLevel(block.period[row] ?? 0) + 1] = 1;
+    weekdays = seen.subarray(1).every((value) => value === 1);
   }
-  const columns = [...design.columns, ...nuisance];
-  const result = conditionalPoisson(traffic, columns, sales.store, sales.storeNames.length);
-  const size = design.columns.length;
+  const designSize = design.names.length;
+  const size = designSize + (weekdays ? 6 : 0);
+  const rows: PoissonRows = {
+    size,
+    *blocks() {
+      let buffers: Float64Array[] = [];
+      for (const block of salesBlocks(sales)) {
+        if ((buffers[0]?.length ?? 0) < block.rows) buffers = Array.from({ length: size }, () => new Float64Array(block.rows));
+        const columns = buffers.map((buffer) => buffer.subarray(0, block.rows));
+        design.fillBlock(block, columns.slice(0, designSize));
+        if (weekdays) {
+          for (let row = 0; row < block.rows; row++) {
+            const level = weekdayLevel(block.period[row] ?? 0);
+            for (let weekday = 0; weekday < 6; weekday++) (columns[designSize + weekday] as Float64Array)[row] = level === weekday ? 1 : 0;
+          }
+        }
+        yield { rows: block.rows, counts: block.traffic ?? new Float64Array(block.rows), group: block.store, columns };
+      }
+    },
+  };
+  const result = conditionalPoissonOf(rows, sales.storeNames.length);
   const scale = result.dispersion > 1 ? result.dispersion : 1;
-  const covariance = Array.from({ length: size }, (_, row) => Array.from({ length: size }, (_, column) => (result.covariance[row]?.[column] ?? Number.NaN) * scale));
+  const covariance = Array.from({ length: designSize }, (_, row) => Array.from({ length: designSize }, (_, column) => (result.covariance[row]?.[column] ?? Number.NaN) * scale));
   return {
     estimates: design.names.map((name, index) => {
       const value = result.beta[index] ?? 0;
@@ -66,8 +86,14 @@ export function fitTrafficCalendar(sales: SalesData, design: CalendarDesign, per
       return { name, value, standardError, lower: value - z95 * standardError, upper: value + z95 * standardError };
     }),
     covariance,
-    method: `Poisson log-linear model of the traffic (arrivals observed) with one intercept per store profiled out${nuisance.length > 0 ? ' and weekday levels' : ''}, Newton-Raphson${result.converged ? '' : ' (not converged)'}; Wald intervals from the inverse observed information${scale > 1 ? `, scaled by the Pearson dispersion ${scale.toPrecision(3)} (quasi-Poisson)` : ''}`,
+    method: `Poisson log-linear model of the traffic (arrivals observed) with one intercept per store profiled out${weekdays ? ' and weekday levels' : ''}, Newton-Raphson${result.converged ? '' : ' (not converged)'}; Wald intervals from the inverse observed information${scale > 1 ? `, scaled by the Pearson dispersion ${scale.toPrecision(3)} (quasi-Poisson)` : ''}`,
   };
+}
+
+/** The rows of a conditional Poisson regression, block by block: counts, group and the regressor columns over each block's rows. */
+export interface PoissonRows {
+  readonly size: number;
+  blocks(): Iterable<{ readonly rows: number; readonly counts: ArrayLike<number>; readonly group: ArrayLike<number>; readonly columns: readonly ArrayLike<number>[] }>;
 }
 
 /**
@@ -81,45 +107,65 @@ export function conditionalPoisson(
   group: Int32Array,
   groups: number,
 ): { beta: Float64Array; covariance: number[][]; dispersion: number; converged: boolean; logLikelihood: number } {
-  const size = columns.length;
-  const rows = counts.length;
+  return conditionalPoissonOf({ size: columns.length, blocks: () => [{ rows: counts.length, counts, group, columns }] }, groups);
+}
+
+/**
+ * conditionalPoisson over rows read block by block: each evaluation is two passes (the
+ * groups' largest linear predictor, then the sums shifted by it), so nothing per row is kept;
+ * the sums run in row order as over whole columns.
+ */
+export function conditionalPoissonOf(source: PoissonRows, groups: number): { beta: Float64Array; covariance: number[][]; dispersion: number; converged: boolean; logLikelihood: number } {
+  const size = source.size;
   const totals = new Float64Array(groups);
-  for (let row = 0; row < rows; row++) totals[group[row] ?? 0] = (totals[group[row] ?? 0] ?? 0) + (counts[row] ?? 0);
+  const used = new Uint8Array(groups);
+  let rows = 0;
+  for (const block of source.blocks()) {
+    for (let row = 0; row < block.rows; row++) {
+      const g = block.group[row] ?? 0;
+      totals[g] = (totals[g] ?? 0) + (block.counts[row] ?? 0);
+      used[g] = 1;
+    }
+    rows += block.rows;
+  }
   const x = new Float64Array(size);
-  // The linear predictor per row, in two buffers reused by every evaluation (a fresh one per step left megabytes to the
-  // collector): one for the accepted state (evaluated with derivatives; its eta is read after the loop), one for trial steps.
-  const stateEta = new Float64Array(rows);
-  const trialEta = new Float64Array(rows);
+  const linearPredictor = (beta: Float64Array, columns: readonly ArrayLike<number>[], row: number) => {
+    let value = 0;
+    for (let p = 0; p < size; p++) value += (beta[p] ?? 0) * (columns[p]?.[row] ?? 0);
+    return value;
+  };
   const evaluate = (beta: Float64Array, derivatives: boolean) => {
     // Per group: S0 = sum exp(eta - shift), S1 = sum exp(..) x, S2 = sum exp(..) x x'; shifted by the group's largest eta.
     const shift = new Float64Array(groups).fill(Number.NEGATIVE_INFINITY);
-    const eta = derivatives ? stateEta : trialEta;
-    for (let row = 0; row < rows; row++) {
-      let value = 0;
-      for (let p = 0; p < size; p++) value += (beta[p] ?? 0) * (columns[p]?.[row] ?? 0);
-      eta[row] = value;
-      const g = group[row] ?? 0;
-      if (value > (shift[g] ?? 0)) shift[g] = value;
+    for (const block of source.blocks()) {
+      for (let row = 0; row < block.rows; row++) {
+        const value = linearPredictor(beta, block.columns, row);
+        const g = block.group[row] ?? 0;
+        if (value > (shift[g] ?? 0)) shift[g] = value;
+      }
     }
     const s0 = new Float64Array(groups);
     const s1 = derivatives ? new Float64Array(groups * size) : new Float64Array(0);
     const s2 = derivatives ? new Float64Array(groups * size * size) : new Float64Array(0);
     let linear = 0;
     const gradient = new Float64Array(size);
-    for (let row = 0; row < rows; row++) {
-      const g = group[row] ?? 0;
-      const weight = Math.exp((eta[row] ?? 0) - (shift[g] ?? 0));
-      const y = counts[row] ?? 0;
-      linear += y * (eta[row] ?? 0);
-      s0[g] = (s0[g] ?? 0) + weight;
-      if (!derivatives) continue;
-      for (let p = 0; p < size; p++) x[p] = columns[p]?.[row] ?? 0;
-      for (let p = 0; p < size; p++) {
-        const xp = x[p] ?? 0;
-        gradient[p] = (gradient[p] ?? 0) + y * xp;
-        if (xp === 0) continue;
-        s1[g * size + p] = (s1[g * size + p] ?? 0) + weight * xp;
-        for (let q = 0; q <= p; q++) s2[(g * size + p) * size + q] = (s2[(g * size + p) * size + q] ?? 0) + weight * xp * (x[q] ?? 0);
+    for (const block of source.blocks()) {
+      for (let row = 0; row < block.rows; row++) {
+        const g = block.group[row] ?? 0;
+        const eta = linearPredictor(beta, block.columns, row);
+        const weight = Math.exp(eta - (shift[g] ?? 0));
+        const y = block.counts[row] ?? 0;
+        linear += y * eta;
+        s0[g] = (s0[g] ?? 0) + weight;
+        if (!derivatives) continue;
+        for (let p = 0; p < size; p++) x[p] = block.columns[p]?.[row] ?? 0;
+        for (let p = 0; p < size; p++) {
+          const xp = x[p] ?? 0;
+          gradient[p] = (gradient[p] ?? 0) + y * xp;
+          if (xp === 0) continue;
+          s1[g * size + p] = (s1[g * size + p] ?? 0) + weight * xp;
+          for (let q = 0; q <= p; q++) s2[(g * size + p) * size + q] = (s2[(g * size + p) * size + q] ?? 0) + weight * xp * (x[q] ?? 0);
+        }
       }
     }
     let logLikelihood = linear;
@@ -140,7 +186,7 @@ export function conditionalPoisson(
       }
     }
     for (let p = 0; p < size; p++) for (let q = 0; q < p; q++) information[q * size + p] = information[p * size + q] ?? 0;
-    return { logLikelihood, gradient, information, eta, s0, shift };
+    return { logLikelihood, gradient, information, s0, shift };
   };
   let beta = new Float64Array(size);
   let state = evaluate(beta, true);
@@ -170,13 +216,17 @@ export function conditionalPoisson(
   }
   const matrix = new Matrix(Array.from({ length: size }, (_, row) => Array.from(state.information.subarray(row * size, row * size + size))));
   const covariance = size > 0 && new CholeskyDecomposition(matrix).isPositiveDefinite() ? inverse(matrix).to2DArray() : Array.from({ length: size }, () => new Array<number>(size).fill(Number.NaN));
+  // The Pearson sum at the accepted state (the beta its last evaluation with derivatives was made at).
   let pearson = 0;
-  for (let row = 0; row < rows; row++) {
-    const g = group[row] ?? 0;
-    const mean = ((totals[g] ?? 0) * Math.exp((state.eta[row] ?? 0) - (state.shift[g] ?? 0))) / (state.s0[g] ?? 1);
-    if (mean > 0) pearson += ((counts[row] ?? 0) - mean) ** 2 / mean;
+  for (const block of source.blocks()) {
+    for (let row = 0; row < block.rows; row++) {
+      const g = block.group[row] ?? 0;
+      const mean = ((totals[g] ?? 0) * Math.exp(linearPredictor(beta, block.columns, row) - (state.shift[g] ?? 0))) / (state.s0[g] ?? 1);
+      if (mean > 0) pearson += ((block.counts[row] ?? 0) - mean) ** 2 / mean;
+    }
   }
-  const used = new Set(group).size;
-  const freedom = rows - size - used;
+  let groupsUsed = 0;
+  for (const flag of used) groupsUsed += flag;
+  const freedom = rows - size - groupsUsed;
   return { beta, covariance, dispersion: freedom > 0 ? pearson / freedom : Number.NaN, converged, logLikelihood: state.logLikelihood };
 }

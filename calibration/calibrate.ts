@@ -17,6 +17,12 @@
  * market sizes are in calibration/market-size.ts, the holdout and predictive coverage in
  * calibration/holdout.ts, the scenario and its record in calibration/calibrated-scenario.ts.
  *
+ * Memory: every pass here reads the history block by block (calibration/sales-blocks.ts,
+ * design-blocks.ts), so what the calibration keeps is per store, per period or per parameter,
+ * not per row, and it never reads a whole column of `sales` (tests/calibration/streaming.test.ts
+ * holds it to that through ScratchBlocks.materialized). The estimators that still index whole
+ * columns get the separate `wholeColumns` view and per-row arrays made for them on first use.
+ *
  * Nothing is written here: the caller writes the scenario atomically (cli/commands/calibrate.ts).
  */
 import { performance } from 'node:perf_hooks';
@@ -24,17 +30,18 @@ import { configError, type Problem } from '../core/errors.js';
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
 import type { ScenarioInput } from '../scenarios/schema.js';
 import type { ColumnMap } from './column-map.js';
-import { fitLogitNegativeBinomial, fitLogitPoisson, logitShare, parameterNames, rowLogMarketSize, type DemandData, type LogitPoissonData, type LogitPoissonFit } from './logit-poisson.js';
+import { fitLogitNegativeBinomial, fitLogitPoisson, logitShare, parameterNames, rowLogMarketSize, rowOf, type DemandData, type LogitPoissonFit } from './logit-poisson.js';
 import { applyPooling, type PoolingOptions, type PoolingResult } from './pooling.js';
-import { readSales, releaseSales, type SalesData } from './reader.js';
+import { readSales, releaseSales, wholeColumns, type SalesData } from './reader.js';
 import { estimateEndogeneity, priceInstruments } from './endogeneity.js';
 import { estimateInvertedShares } from './inverted-shares.js';
 import { applyReferencePrices, estimateReferencePrices } from './reference-prices.js';
 import { calendarDesign, calendarFromDemandFit, fitTrafficCalendar, placeCalendarEffects } from './calendar-effects.js';
-import { censoringRecord, salesDesign, withoutCensoring } from './censoring.js';
+import { censoringRecord, countCensoredRows, salesDesign } from './censoring.js';
 import { applyReturns } from './returns.js';
-import { blockedSalesDesign, type DesignRules } from './design-blocks.js';
-import { periodIndices, setMarketSize, weekdayArrivalEffects, type PeriodLength } from './market-size.js';
+import { blockedSalesDesign, salesDesignBlocks, type DesignRules, type PeriodNumbering } from './design-blocks.js';
+import { distinctPeriods, periodIndices, periodNumbering, storeLogMarketSize, streamedPeriodNumbers, weekdayArrivalEffects, weekdayArrivalNames, wholeLogMarketSize, type PeriodLength } from './market-size.js';
+import { salesBlocks } from './sales-blocks.js';
 import { predictiveCoverage, scoreHoldout, type HoldoutReport } from './holdout.js';
 import { buildScenario } from './calibrated-scenario.js';
 
@@ -89,12 +96,29 @@ export interface CalibrationResult {
 
 export interface CalibrationRows {
   readonly sales: SalesData;
-  /** Each row's period as 0, 1, 2, ... periods since the first. */
+  /** Each row's period as 0, 1, 2, ... periods since the first: a whole per-row column, computed when read (the calibration itself never reads it). */
   readonly period: Float64Array;
   /** The first held-out period (same numbering); undefined without a holdout. */
   readonly firstHoldoutPeriod: number | undefined;
-  /** Each row's log market size under the final fit (its arrival effects included): the mean is exp(this) x share. */
+  /** Each row's log market size under the final fit (its arrival effects included): the mean is exp(this) x share. A whole per-row column, computed when read. */
   readonly logMarketSize: Float64Array;
+  /** How each row's period number is made (periodNumber in design-blocks.ts), for passes over the blocks. */
+  readonly numbering: PeriodNumbering;
+  /** The final fit's design rules: salesDesignBlocks(sales, rules) gives each block's rows with their market sizes (rowLogMarketSize under the fit's theta). */
+  readonly rules: DesignRules;
+}
+
+/** Each row's log market size under `theta` by the design `rules` (arrival effects and covariates included), as a whole per-row column. */
+export function logMarketSizeColumn(sales: SalesData, rules: DesignRules, theta: Float64Array): Float64Array {
+  const out = new Float64Array(sales.rows);
+  for (const { block, data } of salesDesignBlocks(sales, rules)) for (let row = 0; row < block.rows; row++) out[block.start + row] = rowLogMarketSize(data, theta, row);
+  return out;
+}
+
+/** A value computed on first use and kept. */
+function once<Value>(compute: () => Value): () => Value {
+  let value: { readonly value: Value } | undefined;
+  return () => (value ??= { value: compute() }).value;
 }
 
 const defaultMultiple = 3;
@@ -115,18 +139,20 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
   const periodLength = options.periodLength ?? 'day';
   const holdoutFraction = options.holdout ?? 0.2;
   const multiple = options.marketSizeMultiple ?? defaultMultiple;
+  const likelihood = options.likelihood ?? 'auto';
+  const hasTraffic = sales.map.traffic !== undefined;
+  // Every pass below reads the rows block by block (calibration/sales-blocks.ts): what is kept is per
+  // store, per period or per parameter, never per row. The estimators that still index whole
+  // columns get `whole` (reader.ts, wholeColumns) and the per-row arrays made for them on first use.
   // Festival windows, season, weather (calibration/calendar-effects.ts): arrival covariates of the fit, or fitted to the traffic.
   const calendar = calendarDesign(sales, periodLength);
-  const calendarCovariates = sales.traffic || calendar.names.length === 0 ? undefined : { names: calendar.names, columns: calendar.columns };
-  checkIdentifiable(sales, (weekdayArrivalEffects(sales, periodLength)?.names.length ?? 0) + (calendarCovariates?.names.length ?? 0));
+  const calendarCovariates = hasTraffic || calendar.names.length === 0 ? undefined : { names: calendar.names, fillBlock: calendar.fillBlock };
+  const weekdayEffectNames = weekdayArrivalNames(sales, periodLength);
+  checkIdentifiable(sales, (weekdayEffectNames?.length ?? 0) + (calendarCovariates?.names.length ?? 0));
 
-  const periods = periodIndices(sales, periodLength);
-  const distinct = [...new Set(periods.index)].sort((left, right) => left - right);
-  const logMarketSize = new Float64Array(sales.rows);
-  const weekdayEffects = weekdayArrivalEffects(sales, periodLength);
-  // A history longer than one block is fitted block by block from its scratch file (design-blocks.ts): same rows, same sums.
-  const demandDesign = (inMemory: LogitPoissonData, rules: Omit<DesignRules, 'numbering' | 'weekdayNames' | 'arrivalCovariates'>): DemandData =>
-    sales.scratch ? blockedSalesDesign(sales, { ...rules, numbering: periods.numbering, weekdayNames: weekdayEffects?.names, arrivalCovariates: calendarCovariates }) : inMemory;
+  const { numbering } = periodNumbering(sales, periodLength);
+  const distinct = distinctPeriods(sales, numbering);
+  const rulesFor = (storeLog: Float64Array | undefined, extra: Partial<DesignRules> = {}): DesignRules => ({ storeLogMarketSize: storeLog, numbering, weekdayNames: weekdayEffectNames, arrivalCovariates: calendarCovariates, censor: true, ...extra });
 
   let holdout: HoldoutReport | undefined;
   if (holdoutFraction > 0) {
@@ -135,22 +161,19 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
       throw configError('too few periods for the holdout', [{ path: ['holdout'], message: `expected at least 2 training periods and 1 holdout period, found ${distinct.length} periods with holdout ${holdoutFraction}` }]);
     }
     const firstHoldout = distinct[trainingCount] ?? Number.POSITIVE_INFINITY;
-    const include = Uint8Array.from(periods.index, (period) => (period < firstHoldout ? 1 : 0));
-    const storeLogTraining = setMarketSize(sales, multiple, include, logMarketSize);
-    const trainingDesign = salesDesign(sales, logMarketSize, { include, arrivalEffects: weekdayEffects, arrivalCovariates: calendarCovariates });
-    const trainingFit = fitDemand(demandDesign(trainingDesign, { storeLogMarketSize: storeLogTraining, includeBefore: firstHoldout, censor: true }), options.likelihood ?? 'auto').fit;
-    const effectiveLogMarketSize = logMarketSize.map((_, row) => rowLogMarketSize(trainingDesign, trainingFit.theta, row));
-    holdout = scoreHoldout(sales, periods.index, include, effectiveLogMarketSize, trainingFit, periodLength, holdoutFraction, trainingCount, distinct.length - trainingCount);
+    const trainingRules = rulesFor(storeLogMarketSize(sales, multiple, firstHoldout, numbering), { includeBefore: firstHoldout });
+    const trainingFit = fitDemand(blockedSalesDesign(sales, trainingRules), likelihood).fit;
+    holdout = scoreHoldout(sales, trainingRules, trainingFit, periodLength, holdoutFraction, trainingCount, distinct.length - trainingCount);
   }
 
-  const storeLogFull = setMarketSize(sales, multiple, undefined, logMarketSize);
-  const fullDesign = salesDesign(sales, logMarketSize, { arrivalEffects: weekdayEffects, arrivalCovariates: calendarCovariates });
-  const { fit: naiveFit, poisson } = fitDemand(demandDesign(fullDesign, { storeLogMarketSize: storeLogFull, censor: true }), options.likelihood ?? 'auto');
+  const storeLogFull = storeLogMarketSize(sales, multiple, undefined, numbering);
+  const fullRules = rulesFor(storeLogFull);
+  const { fit: naiveFit, poisson } = fitDemand(blockedSalesDesign(sales, fullRules), likelihood);
   let fit = naiveFit;
   // A rival whose quality the data cannot place (pushed towards minus infinity) is left out
   // of the scenario and listed among the defaults; any other unidentified parameter is an error.
-  const rivalOffset = 2 + sales.promotions.length;
-  const isRival = (index: number) => index >= rivalOffset && index < rivalOffset + sales.rivalPrices.length;
+  const rivalOffset = 2 + sales.promotionNames.length;
+  const isRival = (index: number) => index >= rivalOffset && index < rivalOffset + sales.rivalNames.length;
   const unidentified = fit.parameters.filter((parameter, index) => !isRival(index) && !Number.isFinite(parameter.standardError));
   if (unidentified.length > 0 || !fit.converged) {
     throw configError('the demand model is not identified by this history', [
@@ -160,43 +183,71 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
       },
     ]);
   }
+  // For the estimators that still index whole columns (endogeneity, reference prices, returns, pooling, competitors, inverted shares):
+  // the whole-column view and the per-row arrays of the full design, each made on first use.
+  const whole = wholeColumns(sales);
+  const periodIndex = once(() => periodIndices(sales, periodLength).index);
+  const fullDesign = once(() =>
+    salesDesign(whole, wholeLogMarketSize(sales, storeLogFull), { arrivalEffects: weekdayArrivalEffects(sales, periodLength), arrivalCovariates: calendarCovariates ? { names: calendar.names, columns: calendar.columns } : undefined }),
+  );
   // Price endogeneity (calibration/endogeneity.ts): with a cost column or several stores, the
   // control-function estimate beside the naive one; the scenario takes the one chosen.
-  const instruments = priceInstruments(sales, periods.index);
-  const endogeneity = instruments.length > 0 ? estimateEndogeneity({ design: fullDesign, naive: naiveFit, instruments, cluster: periods.index, fit: (data) => fitDemand(data, naiveFit.likelihood).fit }) : undefined;
+  const instruments = priceInstruments(whole, periodIndex());
+  const endogeneity = instruments.length > 0 ? estimateEndogeneity({ design: fullDesign(), naive: naiveFit, instruments, cluster: periodIndex(), fit: (data) => fitDemand(data, naiveFit.likelihood).fit }) : undefined;
   if (endogeneity) fit = endogeneity.chosenFit;
 
-  let elasticity = 0;
-  const promotions = new Float64Array(sales.promotions.length);
-  const rivals = new Float64Array(sales.rivalPrices.length);
-  for (let row = 0; row < sales.rows; row++) {
-    sales.promotions.forEach((column, index) => (promotions[index] = column[row] ?? 0));
-    sales.rivalPrices.forEach((column, index) => (rivals[index] = column[row] ?? 0));
-    const price = sales.price[row] ?? 0;
-    elasticity += -(fit.theta[1] ?? 0) * price * (1 - logitShare(fit.theta, price, promotions, rivals));
-  }
-  const meanElasticity = elasticity / sales.rows;
-  const fittedLogMarketSize = logMarketSize.map((_, row) => rowLogMarketSize(fullDesign, fit.theta, row));
-  const inSampleCoverage = predictiveCoverage(sales, fittedLogMarketSize, fit, () => true);
+  const meanElasticity = meanOwnPriceElasticity(sales, fit.theta);
+  const inSampleCoverage = predictiveCoverage(sales, fullRules, fit, () => true);
   const seconds = (performance.now() - started) / 1000;
-  const calendarFit = calendar.names.length === 0 ? undefined : sales.traffic ? fitTrafficCalendar(sales, calendar, periodLength) : calendarFromDemandFit(fit, calendar);
+  const calendarFit = calendar.names.length === 0 ? undefined : hasTraffic ? fitTrafficCalendar(sales, calendar, periodLength) : calendarFromDemandFit(fit, calendar);
   const calendarPlacement = placeCalendarEffects(sales, calendar, calendarFit);
-  const { scenario, record } = buildScenario(sales, fit, { periodLength, multiple, holdout, meanElasticity, seconds, periods: distinct.length, options, poissonLogLikelihood: poisson.logLikelihood, inSampleCoverage, calendar: calendarPlacement });
+  const { scenario, record } = buildScenario(sales, fit, { periodLength, multiple, holdout, meanElasticity, seconds, periods: distinct.length, options, poissonLogLikelihood: poisson.logLikelihood, inSampleCoverage, calendar: calendarPlacement, wholeSales: whole });
   // Stockouts: the naive fit (stockout rows taken as exact demand) beside the censored one the scenario uses.
-  if (fullDesign.censored) record.censoring = censoringRecord(sales, fullDesign.censored, fit.rowsUsed, fitDemand(demandDesign(withoutCensoring(fullDesign), { storeLogMarketSize: storeLogFull, censor: false }), options.likelihood ?? 'auto').fit, fit);
+  const censoredCount = countCensoredRows(sales);
+  if (censoredCount > 0) record.censoring = censoringRecord(sales, censoredCount, fit.rowsUsed, fitDemand(blockedSalesDesign(sales, { ...fullRules, censor: false }), likelihood).fit, fit);
   // Returns: rate and lag distribution from a returns column into the returns block; without one, the default (none), listed.
-  applyReturns(sales, periods.index, periodLength === 'week' ? 7 : 1, scenario, record);
+  applyReturns(whole, periodIndex(), periodLength === 'week' ? 7 : 1, scenario, record);
   // Reference prices (calibration/reference-prices.ts): memory by profile likelihood, gain and loss; into the scenario only when the data support them.
-  applyReferencePrices(scenario, record, estimateReferencePrices(fullDesign, periods.index, sales.store, { baseFit: poisson }), periodLength === 'week' ? 7 : 1);
+  applyReferencePrices(scenario, record, estimateReferencePrices(fullDesign(), periodIndex(), whole.store, { baseFit: poisson }), periodLength === 'week' ? 7 : 1);
   if (endogeneity) record.endogeneity = endogeneity.record;
-  if (sales.traffic) record.invertedShares = estimateInvertedShares({ design: fullDesign, instruments, cluster: periods.index });
-  const rows: CalibrationRows = { sales, period: periods.index, firstHoldoutPeriod: holdout ? distinct[holdout.trainingPeriods] : undefined, logMarketSize: fittedLogMarketSize };
+  if (hasTraffic) record.invertedShares = estimateInvertedShares({ design: blockedSalesDesign(sales, fullRules), instruments, cluster: streamedPeriodNumbers(sales, numbering), sales });
+  const finalTheta = fit.theta;
+  const period = once(() => periodIndices(sales, periodLength).index);
+  const logMarketSize = once(() => logMarketSizeColumn(sales, fullRules, finalTheta));
+  const rows: CalibrationRows = {
+    sales,
+    get period() {
+      return period();
+    },
+    firstHoldoutPeriod: holdout ? distinct[holdout.trainingPeriods] : undefined,
+    get logMarketSize() {
+      return logMarketSize();
+    },
+    numbering,
+    rules: fullRules,
+  };
   // Partial pooling across stores (calibration/pooling.ts), around the naive fit: the store fits take prices as given, as it does.
-  const pooled = applyPooling(sales, logMarketSize.map((_, row) => rowLogMarketSize(fullDesign, naiveFit.theta, row)), naiveFit, periodLength === 'week' ? 7 : 1, options.pooling, { scenario, record });
+  const pooled = applyPooling(whole, logMarketSizeColumn(sales, fullRules, naiveFit.theta), naiveFit, periodLength === 'week' ? 7 : 1, options.pooling, { scenario, record });
   return { scenario: pooled.scenario, record: pooled.record, fit, holdout, meanElasticity, seconds, predictiveCoverage90: inSampleCoverage, rows, pooling: pooled.pooling };
 }
 
-/** Rows, price and regressor variation: what the model needs before a fit is worth trying. */
+/** Mean over rows of the logit own-price elasticity -b p (1 - s), one pass over the blocks. */
+function meanOwnPriceElasticity(sales: SalesData, theta: Float64Array): number {
+  let elasticity = 0;
+  const promotions = new Float64Array(sales.promotionNames.length);
+  const rivals = new Float64Array(sales.rivalNames.length);
+  for (const block of salesBlocks(sales)) {
+    for (let row = 0; row < block.rows; row++) {
+      rowOf(block.promotions, row, promotions);
+      rowOf(block.rivalPrices, row, rivals);
+      const price = block.price[row] ?? 0;
+      elasticity += -(theta[1] ?? 0) * price * (1 - logitShare(theta, price, promotions, rivals));
+    }
+  }
+  return elasticity / sales.rows;
+}
+
+/** Rows, price and regressor variation: what the model needs before a fit is worth trying (one pass over the blocks). */
 function checkIdentifiable(sales: SalesData, arrivalEffectCount: number): void {
   const problems: Problem[] = [];
   const parameters = parameterNames(sales.promotionNames, sales.rivalNames).length + arrivalEffectCount;
@@ -204,24 +255,39 @@ function checkIdentifiable(sales: SalesData, arrivalEffectCount: number): void {
   if (sales.rows < minimumRows) {
     problems.push({ path: ['rows'], message: `expected at least ${minimumRows} rows for ${parameters} parameters, found ${sales.rows}` });
   }
-  const varies = (values: Float64Array) => {
-    let low = Number.POSITIVE_INFINITY;
-    let high = Number.NEGATIVE_INFINITY;
-    for (const value of values) {
-      if (value < low) low = value;
-      if (value > high) high = value;
+  /** Smallest, largest and first value of a column. */
+  class Range {
+    low = Number.POSITIVE_INFINITY;
+    high = Number.NEGATIVE_INFINITY;
+    first: number | undefined;
+    add(value: number): void {
+      this.first ??= value;
+      if (value < this.low) this.low = value;
+      if (value > this.high) this.high = value;
     }
-    return high - low > 1e-9 * Math.max(1, Math.abs(high));
-  };
-  if (!varies(sales.price)) problems.push({ path: [sales.map.price], message: `expected the price to vary (the price response is estimated from its variation), found ${sales.price[0]} in every row` });
-  sales.promotions.forEach((column, index) => {
-    if (!varies(column)) problems.push({ path: [sales.promotionNames[index] ?? ''], message: `expected the promotion column to vary, found ${column[0]} in every row: drop it from the map` });
-  });
-  sales.rivalPrices.forEach((column, index) => {
-    if (!varies(column)) problems.push({ path: [sales.rivalNames[index] ?? ''], message: `expected the rival price to vary (its quality is estimated from it), found ${column[0]} in every row: drop it from the map` });
-  });
+    get varies(): boolean {
+      return this.high - this.low > 1e-9 * Math.max(1, Math.abs(this.high));
+    }
+  }
+  const price = new Range();
+  const promotions = sales.promotionNames.map(() => new Range());
+  const rivals = sales.rivalNames.map(() => new Range());
   let units = 0;
-  for (const value of sales.units) units += value;
+  for (const block of salesBlocks(sales)) {
+    for (let row = 0; row < block.rows; row++) {
+      price.add(block.price[row] ?? 0);
+      for (let index = 0; index < promotions.length; index++) promotions[index]?.add(block.promotions[index]?.[row] ?? 0);
+      for (let index = 0; index < rivals.length; index++) rivals[index]?.add(block.rivalPrices[index]?.[row] ?? 0);
+      units += block.units[row] ?? 0;
+    }
+  }
+  if (!price.varies) problems.push({ path: [sales.map.price], message: `expected the price to vary (the price response is estimated from its variation), found ${price.first} in every row` });
+  promotions.forEach((range, index) => {
+    if (!range.varies) problems.push({ path: [sales.promotionNames[index] ?? ''], message: `expected the promotion column to vary, found ${range.first} in every row: drop it from the map` });
+  });
+  rivals.forEach((range, index) => {
+    if (!range.varies) problems.push({ path: [sales.rivalNames[index] ?? ''], message: `expected the rival price to vary (its quality is estimated from it), found ${range.first} in every row: drop it from the map` });
+  });
   if (units <= 0) problems.push({ path: [sales.map.units ?? sales.map.logUnits ?? 'units'], message: 'expected some units sold, found 0 in every row' });
   if (problems.length > 0) throw configError(`${sales.source.path} cannot identify the demand model`, problems);
 }

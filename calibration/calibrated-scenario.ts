@@ -17,6 +17,8 @@ import { competitorEstimates, competitorStrategyRecord, fitCompetitorStrategies,
 import type { CalendarPlacement } from './calendar-effects.js';
 import type { HoldoutReport } from './holdout.js';
 import { weekdayNames, type PeriodLength } from './market-size.js';
+import { blockQuantile } from './block-statistics.js';
+import { salesBlocks } from './sales-blocks.js';
 
 export interface BuildContext {
   readonly periodLength: PeriodLength;
@@ -29,31 +31,55 @@ export interface BuildContext {
   readonly poissonLogLikelihood: number;
   readonly inSampleCoverage: number;
   readonly calendar: CalendarPlacement;
+  /** The history with whole columns (reader.ts, wholeColumns), for the competitor fits that still index rows; `sales` when absent. */
+  readonly wholeSales?: SalesData;
 }
 
-function quantile(values: Float64Array, probability: number): number {
-  const sorted = Float64Array.from(values).sort();
-  const position = (sorted.length - 1) * probability;
-  const low = Math.floor(position);
-  const high = Math.ceil(position);
-  return (sorted[low] ?? 0) + ((sorted[high] ?? 0) - (sorted[low] ?? 0)) * (position - low);
-}
-
-/** Smallest and largest value, without spreading (a spread of a million arguments overflows the stack). */
-function extent(values: Float64Array): { low: number; high: number } {
-  let low = Number.POSITIVE_INFINITY;
-  let high = Number.NEGATIVE_INFINITY;
-  for (const value of values) {
-    if (value < low) low = value;
-    if (value > high) high = value;
+/** Running sum, count, smallest and largest value of a column. */
+class Summary {
+  total = 0;
+  count = 0;
+  low = Number.POSITIVE_INFINITY;
+  high = Number.NEGATIVE_INFINITY;
+  add(value: number): void {
+    this.total += value;
+    this.count++;
+    if (value < this.low) this.low = value;
+    if (value > this.high) this.high = value;
   }
-  return { low, high };
+  get mean(): number {
+    return this.total / Math.max(1, this.count);
+  }
 }
 
-function mean(values: Float64Array): number {
-  let total = 0;
-  for (const value of values) total += value;
-  return total / Math.max(1, values.length);
+/** What the scenario takes from the rows: each column's sum, extent and count, and the traffic per weekday, in one pass over the blocks. */
+function historyFigures(sales: SalesData) {
+  const period = new Summary();
+  const price = new Summary();
+  const units = new Summary();
+  const cost = new Summary();
+  const traffic = new Summary();
+  const rivals = sales.rivalNames.map(() => new Summary());
+  const weekdayTraffic = { count: new Float64Array(7), sum: new Float64Array(7), squares: new Float64Array(7) };
+  for (const block of salesBlocks(sales)) {
+    for (let row = 0; row < block.rows; row++) {
+      period.add(block.period[row] ?? 0);
+      price.add(block.price[row] ?? 0);
+      units.add(block.units[row] ?? 0);
+      if (block.cost) cost.add(block.cost[row] ?? 0);
+      for (let index = 0; index < rivals.length; index++) rivals[index]?.add(block.rivalPrices[index]?.[row] ?? 0);
+      if (block.traffic) {
+        const value = block.traffic[row] ?? 0;
+        traffic.add(value);
+        // Day 0 (1970-01-01) was a Thursday: Monday-first index (day + 3) mod 7.
+        const weekday = ((((block.period[row] ?? 0) + 3) % 7) + 7) % 7;
+        weekdayTraffic.count[weekday] = (weekdayTraffic.count[weekday] ?? 0) + 1;
+        weekdayTraffic.sum[weekday] = (weekdayTraffic.sum[weekday] ?? 0) + value;
+        weekdayTraffic.squares[weekday] = (weekdayTraffic.squares[weekday] ?? 0) + value * value;
+      }
+    }
+  }
+  return { period, price, units, cost, traffic, rivals, weekdayTraffic };
 }
 
 const round = (value: number) => Number(value.toPrecision(6));
@@ -80,7 +106,8 @@ function typicalStep(values: Float64Array, fallback: number): number {
 
 export function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: BuildContext): { scenario: ScenarioInput; record: CalibrationRecord } {
   const daysPerPeriod = context.periodLength === 'week' ? 7 : 1;
-  const { low: firstPeriod, high: lastPeriod } = extent(sales.period);
+  const figures = historyFigures(sales);
+  const { low: firstPeriod, high: lastPeriod } = figures.period;
   const defaults: CalibrationRecord['defaults'] = [];
   const method =
     fit.likelihood === 'poisson'
@@ -99,15 +126,17 @@ export function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: B
     };
   };
 
-  const medianPrice = quantile(sales.price, 0.5);
-  const { low: lowPrice, high: highPrice } = extent(sales.price);
-  const unitCost = sales.cost ? mean(sales.cost) : medianPrice / 2;
-  if (!sales.cost) defaults.push({ field: 'unitCost', value: round(unitCost), reason: 'no cost column: half the median price (a placeholder: set your own cost before trusting profits)' });
+  const medianPrice = blockQuantile(sales, (block) => block.price, 0.5);
+  const { low: lowPrice, high: highPrice } = figures.price;
+  const hasCost = sales.map.cost !== undefined;
+  const hasTraffic = sales.map.traffic !== undefined;
+  const unitCost = hasCost ? figures.cost.mean : medianPrice / 2;
+  if (!hasCost) defaults.push({ field: 'unitCost', value: round(unitCost), reason: 'no cost column: half the median price (a placeholder: set your own cost before trusting profits)' });
 
   let marketSizePerPeriod: number;
-  if (sales.traffic) marketSizePerPeriod = mean(sales.traffic);
+  if (hasTraffic) marketSizePerPeriod = figures.traffic.mean;
   else {
-    marketSizePerPeriod = (context.multiple * mean(sales.units)) / 1;
+    marketSizePerPeriod = (context.multiple * figures.units.mean) / 1;
     defaults.push({
       field: 'demand.segments[0].arrivalRate',
       value: round(marketSizePerPeriod / daysPerPeriod),
@@ -116,10 +145,10 @@ export function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: B
   }
   // With fitted weekday effects the market is base x exp(effect): its mean over the week.
   // With traffic, its mean holds the calendar multipliers the scenario applies again: divide them out.
-  const arrivalScale = sales.traffic ? 1 / context.calendar.meanMultiplier : meanArrivalMultiplier(fit);
+  const arrivalScale = hasTraffic ? 1 / context.calendar.meanMultiplier : meanArrivalMultiplier(fit);
   const arrivalRate = (marketSizePerPeriod * arrivalScale) / daysPerPeriod;
 
-  const promotionCount = sales.promotions.length;
+  const promotionCount = sales.promotionNames.length;
   const rivalNames = sales.rivalNames.map((name, index) => {
     const base = slug(name);
     return sales.rivalNames.slice(0, index).some((other) => slug(other) === base) ? `${base}-${index + 1}` : base;
@@ -136,21 +165,23 @@ export function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: B
     }
   });
   // Each kept rival's strategy: every kind the simulator has, fitted and chosen by BIC (calibration/competitors.ts).
-  const keptRivals = sales.rivalPrices.flatMap((_, index) => (identifiedRival(index) ? [index] : []));
-  const strategyFits = fitCompetitorStrategies(sales, {
+  const keptRivals = sales.rivalNames.flatMap((_, index) => (identifiedRival(index) ? [index] : []));
+  // calibration/competitors.ts still indexes whole columns: it gets the history's whole-column view (reader.ts, wholeColumns).
+  const strategyFits = fitCompetitorStrategies(context.wholeSales ?? sales, {
     periodLength: context.periodLength,
     rivals: keptRivals,
     names: keptRivals.map((index) => rivalNames[index] ?? `rival-${index + 1}`),
-    demand: { quality: fit.theta[0] ?? 0, priceSensitivity: fit.theta[1] ?? 0, rivalQualities: sales.rivalPrices.map((_, index) => fit.theta[2 + promotionCount + index] ?? 0) },
+    demand: { quality: fit.theta[0] ?? 0, priceSensitivity: fit.theta[1] ?? 0, rivalQualities: sales.rivalNames.map((_, index) => fit.theta[2 + promotionCount + index] ?? 0) },
   });
-  const competitors = sales.rivalPrices.flatMap((column, index) => {
+  const competitors = sales.rivalNames.flatMap((_, index) => {
     if (!identifiedRival(index)) return [];
-    const rivalMean = mean(column);
-    let { low, high } = extent(column);
+    const rivalFigures = figures.rivals[index] as Summary;
+    const rivalMean = rivalFigures.mean;
+    let { low, high } = rivalFigures;
     if (high <= low) high = low * 1.01;
     low = round(low);
     high = Math.max(round(high), low * 1.0001);
-    const rivalCost = (unitCost * rivalMean) / mean(sales.price);
+    const rivalCost = (unitCost * rivalMean) / figures.price.mean;
     const position = competitorCount++;
     const strategyFit = strategyFits[position];
     const fitted = strategyFit ? scenarioCompetitorFields(strategyFit, { unitCost: round(rivalCost), daysPerPeriod }) : undefined;
@@ -170,7 +201,8 @@ export function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: B
       quality: round(fit.theta[2 + promotionCount + index] ?? 0),
       unitCost: fitted?.unitCost ?? round(rivalCost),
       initialPrice: round(Math.min(high, Math.max(low, rivalMean))),
-      strategy: fitted?.strategy ?? { kind: 'random-walk' as const, step: round(typicalStep(column, (high - low) / 10)), min: low, max: high },
+      // Without a fitted strategy (too few pairs: a short history), the median change of the whole series.
+      strategy: fitted?.strategy ?? { kind: 'random-walk' as const, step: round(typicalStep((context.wholeSales ?? sales).rivalPrices[index] ?? new Float64Array(0), (high - low) / 10)), min: low, max: high },
       latencyDays: fitted?.latencyDays ?? daysPerPeriod,
     }];
   });
@@ -181,13 +213,13 @@ export function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: B
   if (promotionCount > 0) {
     defaults.push({ field: 'promotions', value: 'recorded only', reason: 'the scenario schema has no promotion calendar: the lifts are in calibration.estimates, the scenario prices without promotions' });
   }
-  const weekdays = weekdayProfile(sales, context.periodLength) ?? weekdayProfileFromFit(fit, sales);
+  const weekdays = weekdayProfile(sales, figures.weekdayTraffic, context.periodLength) ?? weekdayProfileFromFit(fit, sales);
   if (!weekdays) defaults.push({ field: 'curves.dayOfWeek', value: 'none', reason: 'the weekday profile needs dated daily rows (read from traffic when given, else fitted as arrival effects)' });
   defaults.push(...context.calendar.defaults);
 
   const estimates: CalibrationRecord['estimates'] = [estimate(0, 'demand.quality'), estimate(1, 'demand.segments[0].priceSensitivity')];
   weekdays?.forEach((day, index) =>
-    estimates.push({ parameter: `dayOfWeek:${weekdayNames[index]}`, scenarioPath: `curves.dayOfWeek[${index}]`, ...day, method: sales.traffic ? weekdayMethod : weekdayFitMethod }),
+    estimates.push({ parameter: `dayOfWeek:${weekdayNames[index]}`, scenarioPath: `curves.dayOfWeek[${index}]`, ...day, method: hasTraffic ? weekdayMethod : weekdayFitMethod }),
   );
   fit.parameters.forEach((parameter, index) => {
     if (parameter.name.startsWith('arrival:')) estimates.push(estimate(index, undefined));
@@ -195,7 +227,7 @@ export function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: B
   estimates.push(...context.calendar.estimates);
   for (let index = 0; index < promotionCount; index++) estimates.push(estimate(2 + index, undefined));
   let position = 0;
-  for (let index = 0; index < sales.rivalPrices.length; index++) {
+  for (let index = 0; index < sales.rivalNames.length; index++) {
     if (identifiedRival(index)) estimates.push(estimate(2 + promotionCount + index, `competitors[${position++}].quality`));
   }
   strategyFits.forEach((entry, index) => estimates.push(...(entry ? competitorEstimates(entry, index) : [])));
@@ -237,7 +269,7 @@ export function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: B
       ...(fit.likelihood === 'negative-binomial'
         ? [{ name: 'likelihoodRatioAgainstPoisson', value: round(2 * (fit.logLikelihood - context.poissonLogLikelihood)), method: '2 (loglik NB - loglik Poisson); chi-square with 1 degree of freedom on the boundary (5% critical value 2.71)' }]
         : []),
-      { name: 'arrivalRatePerDay', value: round(arrivalRate), method: sales.traffic ? 'mean traffic per period / days per period' : 'assumed potential market per period / days per period' },
+      { name: 'arrivalRatePerDay', value: round(arrivalRate), method: hasTraffic ? 'mean traffic per period / days per period' : 'assumed potential market per period / days per period' },
     ],
     defaults,
     fit: {
@@ -262,7 +294,7 @@ export function buildScenario(sales: SalesData, fit: LogitPoissonFit, context: B
     version: 1,
     description: `Calibrated from ${fileName}: ${sales.rows} rows, ${context.periods} ${context.periodLength}s${sales.product === undefined ? '' : `, product ${sales.product}`}, ${sales.storeNames.length} store(s)`,
     card: {
-      models: `One product priced per day, demand fitted to a sales history (sha256 ${sales.source.sha256.slice(0, 12)}...): logit with an outside option, quality ${round(quality)}, price sensitivity ${round(sensitivity)} per currency unit (mean own-price elasticity ${round(context.meanElasticity)}), ${sales.rivalPrices.length} rival(s), about ${round(arrivalRate)} arrivals per day. Every estimate, its 95% interval and method, and every default are in the calibration block.`,
+      models: `One product priced per day, demand fitted to a sales history (sha256 ${sales.source.sha256.slice(0, 12)}...): logit with an outside option, quality ${round(quality)}, price sensitivity ${round(sensitivity)} per currency unit (mean own-price elasticity ${round(context.meanElasticity)}), ${sales.rivalNames.length} rival(s), about ${round(arrivalRate)} arrivals per day. Every estimate, its 95% interval and method, and every default are in the calibration block.`,
       purpose: 'A market measured against a shop\'s own history, for training and comparing pricing policies on it before they meet real customers.',
       sources: [`${fileName} (sha256 ${sales.source.sha256})`, 'pricelab calibrate (docs/calibration.md)'],
     },
@@ -298,20 +330,12 @@ const weekdayMethod =
  * simulator multiplies arrivals by it, and traffic is arrivals. Undefined without traffic,
  * dates or daily periods, or with fewer than two rows on some weekday.
  */
-function weekdayProfile(sales: SalesData, periodLength: PeriodLength): { value: number; standardError: number; lower: number; upper: number }[] | undefined {
-  const traffic = sales.traffic;
-  if (!traffic || sales.periodKind !== 'date' || periodLength !== 'day') return undefined;
-  const count = new Float64Array(7);
-  const sum = new Float64Array(7);
-  const squares = new Float64Array(7);
-  for (let row = 0; row < sales.rows; row++) {
-    // Day 0 (1970-01-01) was a Thursday: Monday-first index (day + 3) mod 7.
-    const weekday = ((((sales.period[row] ?? 0) + 3) % 7) + 7) % 7;
-    const value = traffic[row] ?? 0;
-    count[weekday] = (count[weekday] ?? 0) + 1;
-    sum[weekday] = (sum[weekday] ?? 0) + value;
-    squares[weekday] = (squares[weekday] ?? 0) + value * value;
-  }
+function weekdayProfile(
+  sales: SalesData,
+  { count, sum, squares }: { readonly count: Float64Array; readonly sum: Float64Array; readonly squares: Float64Array },
+  periodLength: PeriodLength,
+): { value: number; standardError: number; lower: number; upper: number }[] | undefined {
+  if (sales.map.traffic === undefined || sales.periodKind !== 'date' || periodLength !== 'day') return undefined;
   if (count.some((rows) => rows < 2)) return undefined;
   const means = Array.from(sum, (total, weekday) => total / (count[weekday] ?? 1));
   const overall = means.reduce((total, value) => total + value, 0) / 7;
@@ -342,7 +366,7 @@ function meanArrivalMultiplier(fit: LogitPoissonFit): number {
 /** The weekday profile from fitted arrival effects: exp(effect) over the mean of the seven, Monday first. */
 function weekdayProfileFromFit(fit: LogitPoissonFit, sales: SalesData): { value: number; standardError: number; lower: number; upper: number }[] | undefined {
   const effects = arrivalEffectsOf(fit);
-  if (!effects || sales.traffic) return undefined;
+  if (!effects || sales.map.traffic !== undefined) return undefined;
   const scale = meanArrivalMultiplier(fit);
   return effects.map((effect) => ({
     value: round(Math.exp(effect.value) / scale),

@@ -18,6 +18,8 @@
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
 import type { LogitPoissonData, LogitPoissonFit } from './logit-poisson.js';
 import type { SalesData } from './reader.js';
+import { blockCensored } from './design-blocks.js';
+import { salesBlocks } from './sales-blocks.js';
 
 /** 1 for rows whose demand is censored at the units sold; undefined without a stock or stockout column, or when no row is censored. */
 export function censoredRows(sales: Pick<SalesData, 'rows' | 'units' | 'stock' | 'stockout'>): Uint8Array | undefined {
@@ -43,10 +45,24 @@ function estimateOf(fit: LogitPoissonFit, index: number): { value: number; lower
   return { value: round(parameter?.value ?? Number.NaN), lower: round(parameter?.lower ?? Number.NaN), upper: round(parameter?.upper ?? Number.NaN) };
 }
 
-/** The censoring block of the calibration record: rows censored, and the naive fit beside the censored one. */
-export function censoringRecord(sales: Pick<SalesData, 'map'>, censored: Uint8Array, rowsUsed: number, naive: LogitPoissonFit, fit: LogitPoissonFit): NonNullable<CalibrationRecord['censoring']> {
+/** Rows whose demand is censored, counted block by block (calibration/sales-blocks.ts); 0 without a stock or stockout column. */
+export function countCensoredRows(sales: SalesData): number {
+  if (sales.map.stock === undefined && sales.map.stockout === undefined) return 0;
+  let count = 0;
+  let censored = new Uint8Array(0);
+  for (const block of salesBlocks(sales)) {
+    if (censored.length < block.rows) censored = new Uint8Array(block.rows);
+    blockCensored(block, censored);
+    for (let row = 0; row < block.rows; row++) count += censored[row] ?? 0;
+  }
+  return count;
+}
+
+/** The censoring block of the calibration record: rows censored (their flags, or their count), and the naive fit beside the censored one. */
+export function censoringRecord(sales: Pick<SalesData, 'map'>, censored: Uint8Array | number, rowsUsed: number, naive: LogitPoissonFit, fit: LogitPoissonFit): NonNullable<CalibrationRecord['censoring']> {
   let rows = 0;
-  for (const flag of censored) rows += flag;
+  if (typeof censored === 'number') rows = censored;
+  else for (const flag of censored) rows += flag;
   const columns = [sales.map.stock, sales.map.stockout].filter((column): column is string => column !== undefined);
   return {
     rowsCensored: rows,

@@ -98,19 +98,29 @@ export function rowLogMarketSize(data: LogitPoissonData, theta: ArrayLike<number
   return (data.logMarketSize[row] ?? 0) + (level >= 0 ? (theta[offset + level] ?? 0) : 0) + covariates;
 }
 
+/** The rivals' utilities of the last logitShare call (reused: no allocation per row). */
+let rivalUtilities = new Float64Array(8);
+
 /** Our logit share given the parameters, one row's price, promotions and rival prices. */
 export function logitShare(theta: ArrayLike<number>, price: number, promotions: ArrayLike<number>, rivalPrices: ArrayLike<number>): number {
   const sensitivity = theta[1] ?? 0;
   let ours = (theta[0] ?? 0) - sensitivity * price;
   for (let index = 0; index < promotions.length; index++) ours += (theta[2 + index] ?? 0) * (promotions[index] ?? 0);
   let largest = Math.max(0, ours);
-  const rivalUtilities: number[] = [];
+  if (rivalUtilities.length < rivalPrices.length) rivalUtilities = new Float64Array(rivalPrices.length);
+  const utilities = rivalUtilities;
   for (let index = 0; index < rivalPrices.length; index++) {
     const utility = (theta[2 + promotions.length + index] ?? 0) - sensitivity * (rivalPrices[index] ?? 0);
-    rivalUtilities.push(utility);
+    utilities[index] = utility;
     largest = Math.max(largest, utility);
   }
   let denominator = Math.exp(-largest) + Math.exp(ours - largest);
-  for (const utility of rivalUtilities) denominator += Math.exp(utility - largest);
+  for (let index = 0; index < rivalPrices.length; index++) denominator += Math.exp((utilities[index] ?? 0) - largest);
   return Math.exp(ours - largest) / denominator;
+}
+
+/** Copies one row of some columns into `into` (a row's promotions or rival prices, say). */
+export function rowOf(columns: readonly ArrayLike<number>[], row: number, into: Float64Array): Float64Array {
+  for (let index = 0; index < columns.length; index++) into[index] = columns[index]?.[row] ?? 0;
+  return into;
 }

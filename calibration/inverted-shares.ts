@@ -21,21 +21,30 @@
  * The error xi_t holds the unobserved demand shock and the binomial sampling noise of the
  * share (variance about 1 / (M s (1 - s))): unweighted least squares stays consistent; the
  * robust standard errors carry the heteroskedasticity.
+ *
+ * The least squares ask for rows in increasing order: a blocked design is read block by block
+ * (`designRowReader`), so nothing per row is kept here.
  */
 import type { CalibrationRecord } from '../scenarios/calibration-record.js';
-import { waldZ95, type LogitPoissonData } from './logit-poisson.js';
+import { designBlocks, waldZ95, type DemandData, type LogitPoissonData } from './logit-poisson.js';
 import { clusterRobustLeastSquares, twoStageLeastSquares, weakInstrumentF, type PriceInstrument } from './endogeneity.js';
+import { RowCursor, type SalesBlock, type SalesBlockSource } from './sales-blocks.js';
 import type { Matrix } from 'ml-matrix';
 
 export type InvertedSharesRecord = NonNullable<CalibrationRecord['invertedShares']>;
 
 export interface InvertedSharesOptions {
-  /** The demand design; its logMarketSize must be log traffic (the observed market). */
-  readonly design: LogitPoissonData;
+  /** The demand design, in memory or block by block (read in row order); its logMarketSize must be log traffic (the observed market). */
+  readonly design: DemandData;
   readonly instruments: readonly PriceInstrument[];
   /** Cluster (period) per row. */
   readonly cluster: ArrayLike<number>;
+  /** The sales rows the design was made from: an instrument made per block (`inBlock`) is then read block by block beside them. */
+  readonly sales?: SalesBlockSource;
 }
+
+/** An instrument that can also be made for one block of the sales rows (calibration/price-instruments.ts, when it offers it). */
+type BlockInstrument = PriceInstrument & { readonly inBlock?: (block: SalesBlock, values: Float64Array, defined: Uint8Array) => void };
 
 /** The empirical logit log((y + 1/2) / (M - y + 1/2)); NaN when units exceed M + 1/2. */
 export function invertedShare(units: number, marketSize: number): number {
@@ -43,35 +52,66 @@ export function invertedShare(units: number, marketSize: number): number {
   return outside > 0 ? Math.log((units + 0.5) / outside) : Number.NaN;
 }
 
+/** A row of a design (in memory, or read block by block in row order): the block that holds it and the row's index in it. */
+function designRowReader(design: DemandData): (row: number) => { readonly data: LogitPoissonData; readonly local: number } {
+  let iterator: Iterator<LogitPoissonData> | undefined;
+  let current: LogitPoissonData | undefined;
+  let start = 0;
+  let end = 0;
+  return (row) => {
+    if (!current || row < start) {
+      iterator = designBlocks(design)[Symbol.iterator]();
+      current = undefined;
+      start = 0;
+      end = 0;
+    }
+    while (!current || row >= end) {
+      const next = iterator?.next();
+      if (!next || next.done) throw new RangeError(`row ${row} is past the design's last row`);
+      start = end;
+      current = next.value;
+      end = start + current.rows;
+    }
+    return { data: current, local: row - start };
+  };
+}
+
 export function estimateInvertedShares(options: InvertedSharesOptions): InvertedSharesRecord {
   const { design } = options;
-  const promotionCount = design.promotions.length;
-  const rivalCount = design.rivalPrices.length;
-  const exogenousNames = ['intercept', ...design.promotionNames.map((name) => `lift:${name}`), ...design.rivalNames.map((name) => `rivalPrice:${name}`)];
+  const { promotionNames, rivalNames } = design;
+  const promotionCount = promotionNames.length;
+  const rivalCount = rivalNames.length;
+  const exogenousNames = ['intercept', ...promotionNames.map((name) => `lift:${name}`), ...rivalNames.map((name) => `rivalPrice:${name}`)];
   const exogenousCount = exogenousNames.length;
-  const responseOf = (row: number) =>
-    (design.include && design.include[row] !== 1) || design.censored?.[row] === 1 ? Number.NaN : invertedShare(design.units[row] ?? 0, Math.exp(design.logMarketSize[row] ?? 0));
-  const fillExogenous = (row: number, into: Float64Array) => {
-    into[0] = 1;
-    for (let index = 0; index < promotionCount; index++) into[1 + index] = design.promotions[index]?.[row] ?? 0;
-    for (let index = 0; index < rivalCount; index++) into[1 + promotionCount + index] = design.rivalPrices[index]?.[row] ?? 0;
+  const responseOfRow = (data: LogitPoissonData, row: number) =>
+    (data.include && data.include[row] !== 1) || data.censored?.[row] === 1 ? Number.NaN : invertedShare(data.units[row] ?? 0, Math.exp(data.logMarketSize[row] ?? 0));
+  // Each least squares pass asks for rows 0, 1, 2, ...: one reader per use, each moving through the blocks.
+  const filler = () => {
+    const rowOf = designRowReader(design);
+    return (row: number, into: Float64Array) => {
+      const { data, local } = rowOf(row);
+      into[0] = 1;
+      for (let index = 0; index < promotionCount; index++) into[1 + index] = data.promotions[index]?.[local] ?? 0;
+      for (let index = 0; index < rivalCount; index++) into[1 + promotionCount + index] = data.rivalPrices[index]?.[local] ?? 0;
+      into[exogenousCount] = data.price[local] ?? 0;
+      return responseOfRow(data, local);
+    };
   };
   let rowsDropped = 0;
   let rowsCensored = 0;
-  for (let row = 0; row < design.rows; row++) {
-    if (design.include && design.include[row] !== 1) continue;
-    if (design.censored?.[row] === 1) rowsCensored++;
-    else if (Number.isNaN(responseOf(row))) rowsDropped++;
+  for (const data of designBlocks(design)) {
+    for (let row = 0; row < data.rows; row++) {
+      if (data.include && data.include[row] !== 1) continue;
+      if (data.censored?.[row] === 1) rowsCensored++;
+      else if (Number.isNaN(responseOfRow(data, row))) rowsDropped++;
+    }
   }
+  const fillOrdinary = filler();
   const ordinary = clusterRobustLeastSquares(
     {
       rows: design.rows,
       columnNames: [...exogenousNames, 'price'],
-      fill: (row, into) => {
-        fillExogenous(row, into);
-        into[exogenousCount] = design.price[row] ?? 0;
-        return responseOf(row);
-      },
+      fill: fillOrdinary,
     },
     options.cluster,
   );
@@ -88,6 +128,28 @@ export function estimateInvertedShares(options: InvertedSharesOptions): Inverted
   };
   const instruments = options.instruments;
   if (instruments.length === 0) return record;
+  const fillInstrumented = filler();
+  // Instruments made per block are read beside the sales rows (nothing per row kept); else their whole columns.
+  const perBlock = options.sales !== undefined && instruments.every((instrument) => (instrument as BlockInstrument).inBlock !== undefined);
+  const cursor = perBlock && options.sales ? new RowCursor(options.sales) : undefined;
+  let instrumentStart = -1;
+  let instrumentValues = instruments.map(() => new Float64Array(0));
+  let instrumentDefined = instruments.map(() => new Uint8Array(0));
+  const instrumentAt = (index: number, row: number): number => {
+    const instrument = instruments[index] as BlockInstrument;
+    if (!cursor || !instrument.inBlock) return instrument.defined && instrument.defined[row] !== 1 ? Number.NaN : (instrument.values[row] ?? Number.NaN);
+    const block = cursor.at(row);
+    if (block.start !== instrumentStart) {
+      if ((instrumentValues[0]?.length ?? 0) < block.rows) {
+        instrumentValues = instruments.map(() => new Float64Array(block.rows));
+        instrumentDefined = instruments.map(() => new Uint8Array(block.rows));
+      }
+      instruments.forEach((each, position) => (each as BlockInstrument).inBlock?.(block, (instrumentValues[position] as Float64Array).subarray(0, block.rows), (instrumentDefined[position] as Uint8Array).subarray(0, block.rows)));
+      instrumentStart = block.start;
+    }
+    const local = row - block.start;
+    return instrumentDefined[index]?.[local] !== 1 ? Number.NaN : (instrumentValues[index]?.[local] ?? Number.NaN);
+  };
   const iv = twoStageLeastSquares({
     rows: design.rows,
     exogenousNames,
@@ -96,12 +158,9 @@ export function estimateInvertedShares(options: InvertedSharesOptions): Inverted
     cluster: options.cluster,
     stopWhenWeak: true,
     fill: (row, into) => {
-      fillExogenous(row, into);
-      into[exogenousCount] = design.price[row] ?? 0;
-      for (const [index, instrument] of instruments.entries()) {
-        into[exogenousCount + 1 + index] = instrument.defined && instrument.defined[row] !== 1 ? Number.NaN : (instrument.values[row] ?? Number.NaN);
-      }
-      return responseOf(row);
+      const response = fillInstrumented(row, into);
+      for (let index = 0; index < instruments.length; index++) into[exogenousCount + 1 + index] = instrumentAt(index, row);
+      return response;
     },
   });
   if (!Number.isFinite(iv.firstStage.statistic)) return record;

@@ -39,7 +39,7 @@ import { goldenSectionMaximum } from './golden-section.js';
 import { designBlocks, parameterCount, parameterNames, shapeOf, type DemandData } from './demand-design.js';
 import { constantOf, evaluate, type Pass } from './logit-likelihood.js';
 
-export { designBlocks, logitShare, parameterNames, rowLogMarketSize, type BlockedLogitPoissonData, type DemandData, type LogitPoissonData } from './demand-design.js';
+export { designBlocks, logitShare, parameterNames, rowLogMarketSize, rowOf, type BlockedLogitPoissonData, type DemandData, type LogitPoissonData } from './demand-design.js';
 export { censoredTerm } from './censored-term.js';
 export { logLikelihoodDerivatives } from './logit-likelihood.js';
 

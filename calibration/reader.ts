@@ -47,6 +47,11 @@ export interface SalesData {
   readonly festival?: { readonly label: Int32Array; readonly names: readonly string[] };
   /** Weather per row, when the map names a weather column: a temperature when every cell is a number, else a state label. */
   readonly weather?: { readonly kind: 'temperature'; readonly temperature: Float64Array } | { readonly kind: 'state'; readonly state: Int32Array; readonly names: readonly string[] };
+  /** The festival labels (names of `festival.label`), without reading the column. */
+  readonly festivalNames?: readonly string[];
+  /** The weather column's kind and state names (`weather`), without reading the column. */
+  readonly weatherKind?: 'temperature' | 'state';
+  readonly weatherNames?: readonly string[];
   /** Units on hand at the start of the period, when the map names a stock column. */
   readonly stock?: Float64Array;
   /** Stockout flag per row (0 or 1), when the map names a stockout column. */
@@ -65,6 +70,23 @@ export interface SalesData {
    * Absent when every row fits one block (the columns are then plain arrays).
    */
   readonly scratch?: ScratchBlocks;
+}
+
+/** How each lazily materialized column of a SalesData is made (kept for `wholeColumns`). */
+const columnRecipes = new WeakMap<SalesData, (target: SalesData, track: boolean) => void>();
+
+/**
+ * The same history with its whole columns materialized (on first use, from the scratch file)
+ * on a separate object, so that materializing them does not mark `sales` (ScratchBlocks.materialized):
+ * for the estimators that still index rows at random, handed this view at their call sites.
+ * A history of one block is returned as it is.
+ */
+export function wholeColumns(sales: SalesData): SalesData {
+  const recipe = columnRecipes.get(sales);
+  if (!sales.scratch || !recipe) return sales;
+  const view = { ...Object.fromEntries(Object.entries(Object.getOwnPropertyDescriptors(sales)).filter(([, descriptor]) => 'value' in descriptor && !ArrayBuffer.isView(descriptor.value)).map(([key, descriptor]) => [key, descriptor.value as unknown])) } as unknown as SalesData;
+  recipe(view, false);
+  return view;
 }
 
 /** Removes the scratch file of a long history (also removed on process exit); its columns can no longer be read after. */
@@ -366,24 +388,8 @@ class RowCollector {
     // One block: plain arrays. Longer: the last block to the scratch file, each column read back from it on first use.
     if (writer.scratch) writer.flush();
     const scratch = writer.scratch;
-    const cache = new Map<string, Float64Array>();
-    const column = (name: string): Float64Array => {
-      let values = cache.get(name);
-      if (!values) {
-        values = scratch ? scratch.column(name) : writer.column(name);
-        cache.set(name, values);
-      }
-      return values;
-    };
-    const int32Cache = new Map<string, Int32Array>();
-    const int32Column = (name: string): Int32Array => {
-      let values = int32Cache.get(name);
-      if (!values) {
-        values = Int32Array.from(scratch ? scratch.column(name) : writer.column(name));
-        int32Cache.set(name, values);
-      }
-      return values;
-    };
+    const column = (name: string, track: boolean): Float64Array => (scratch ? scratch.column(name, track) : writer.column(name));
+    const int32Column = (name: string, track: boolean): Int32Array => Int32Array.from(column(name, track));
     const map = this.map;
     const festivalNames = this.festivalLabels.names();
     const weatherNames = this.weatherLabels.names();
@@ -399,41 +405,47 @@ class RowCollector {
       source,
       rowsRead: this.rowsRead,
       rowsFiltered: this.rowsFiltered,
+      ...(map.festival !== undefined ? { festivalNames } : {}),
+      ...(map.weather !== undefined ? { weatherKind: weatherNumeric ? 'temperature' : 'state', weatherNames: weatherNumeric ? [] : weatherNames } : {}),
       ...(scratch ? { scratch } : {}),
     } as Partial<SalesData> as SalesData;
     // The columns: plain arrays for one block; for a scratch file, read on first use and a plain property from then on.
-    const columns: [keyof SalesData, () => unknown][] = [
-      ['period', () => column('period')],
-      ['units', () => column('units')],
-      ['price', () => column('price')],
-      ['cost', () => (map.cost !== undefined ? column('cost') : undefined)],
-      ['traffic', () => (map.traffic !== undefined ? column('traffic') : undefined)],
-      ['rivalPrices', () => map.rivalPrices.map((_, index) => column(rivalColumn(index)))],
-      ['promotions', () => map.promotions.map((_, index) => column(promotionColumn(index)))],
-      ['store', () => int32Column('store')],
-    ];
-    if (map.festival !== undefined) columns.push(['festival', () => ({ label: int32Column('festival'), names: festivalNames })]);
-    if (map.weather !== undefined) {
-      columns.push(['weather', () => (weatherNumeric ? { kind: 'temperature', temperature: column('weatherValue') } : { kind: 'state', state: int32Column('weatherLabel'), names: weatherNames })]);
-    }
-    if (map.stock !== undefined) columns.push(['stock', () => column('stock')]);
-    if (map.stockout !== undefined) columns.push(['stockout', () => column('stockout')]);
-    if (map.returns !== undefined) columns.push(['returns', () => column('returns')]);
-    for (const [name, compute] of columns) {
-      if (!scratch) {
-        Object.defineProperty(sales, name, { value: compute(), enumerable: true });
-        continue;
+    const recipe = (target: SalesData, track: boolean): void => {
+      const columns: [keyof SalesData, () => unknown][] = [
+        ['period', () => column('period', track)],
+        ['units', () => column('units', track)],
+        ['price', () => column('price', track)],
+        ['cost', () => (map.cost !== undefined ? column('cost', track) : undefined)],
+        ['traffic', () => (map.traffic !== undefined ? column('traffic', track) : undefined)],
+        ['rivalPrices', () => map.rivalPrices.map((_, index) => column(rivalColumn(index), track))],
+        ['promotions', () => map.promotions.map((_, index) => column(promotionColumn(index), track))],
+        ['store', () => int32Column('store', track)],
+      ];
+      if (map.festival !== undefined) columns.push(['festival', () => ({ label: int32Column('festival', track), names: festivalNames })]);
+      if (map.weather !== undefined) {
+        columns.push(['weather', () => (weatherNumeric ? { kind: 'temperature', temperature: column('weatherValue', track) } : { kind: 'state', state: int32Column('weatherLabel', track), names: weatherNames })]);
       }
-      Object.defineProperty(sales, name, {
-        get() {
-          const value = compute();
-          Object.defineProperty(sales, name, { value, enumerable: true });
-          return value;
-        },
-        enumerable: true,
-        configurable: true,
-      });
-    }
+      if (map.stock !== undefined) columns.push(['stock', () => column('stock', track)]);
+      if (map.stockout !== undefined) columns.push(['stockout', () => column('stockout', track)]);
+      if (map.returns !== undefined) columns.push(['returns', () => column('returns', track)]);
+      for (const [name, compute] of columns) {
+        if (!scratch) {
+          Object.defineProperty(target, name, { value: compute(), enumerable: true });
+          continue;
+        }
+        Object.defineProperty(target, name, {
+          get() {
+            const value = compute();
+            Object.defineProperty(target, name, { value, enumerable: true });
+            return value;
+          },
+          enumerable: true,
+          configurable: true,
+        });
+      }
+    };
+    recipe(sales, true);
+    if (scratch) columnRecipes.set(sales, recipe);
     return sales;
   }
 }

@@ -13,7 +13,10 @@
  *
  * Estimators that still index rows at random get the whole column from the SalesData
  * fields, materialized from the scratch file on first use and kept (per-row memory again:
- * docs/performance.md, Calibration, lists which ones still do).
+ * docs/performance.md, Calibration, lists which ones still do); each column so materialized
+ * is named in `ScratchBlocks.materialized`, which tests read to hold the calibration's own
+ * passes to blocks. A pass that must visit rows in order but was written against row
+ * indices can use a `RowCursor`, which moves through the blocks as the row index grows.
  */
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,6 +40,12 @@ export interface SalesBlock {
   readonly stock?: Float64Array | undefined;
   readonly stockout?: Float64Array | undefined;
   readonly returns?: Float64Array | undefined;
+  /** Festival label per row (an index into SalesData.festival.names, -1 for none), when the map names a festival column. */
+  readonly festivalLabel?: ArrayLike<number> | undefined;
+  /** The weather cell as a number (NaN when it is a state label), when the map names a weather column. */
+  readonly weatherValue?: ArrayLike<number> | undefined;
+  /** The weather cell as a label index (SalesData.weather.names), when the map names a weather column of states. */
+  readonly weatherLabel?: ArrayLike<number> | undefined;
 }
 
 /** The columns a block store keeps, in their order within a block. */
@@ -52,6 +61,10 @@ export class ScratchBlocks {
   private released = false;
   blocks = 0;
   rows = 0;
+  /** The columns read whole (`column`) so far, for tests that hold a pass to blocks. */
+  readonly materialized = new Set<string>();
+  /** Block buffers no pass is using, reused by the next pass (a pass per fit evaluation would otherwise leave one behind for the collector each time). */
+  private readonly idle: { buffer: Float64Array; store: Int32Array }[] = [];
 
   constructor(
     readonly layout: BlockLayout,
@@ -95,9 +108,10 @@ export class ScratchBlocks {
     return rows;
   }
 
-  /** One whole column, every row (what an estimator that indexes rows at random needs). */
-  column(name: string): Float64Array {
+  /** One whole column, every row (what an estimator that indexes rows at random needs); `track` false leaves it out of `materialized`. */
+  column(name: string, track = true): Float64Array {
     const column = this.layout.names.indexOf(name);
+    if (track) this.materialized.add(name);
     const values = new Float64Array(this.rows);
     const buffer = new Float64Array(this.blockRows * this.layout.names.length);
     for (let block = 0; block < this.blocks; block++) {
@@ -107,8 +121,18 @@ export class ScratchBlocks {
     return values;
   }
 
+  /** A block buffer and store column for one pass: an idle one, or new. Give it back with `giveBack` when the pass ends. */
+  borrow(): { buffer: Float64Array; store: Int32Array } {
+    return this.idle.pop() ?? { buffer: new Float64Array(this.blockRows * this.layout.names.length), store: new Int32Array(this.blockRows) };
+  }
+
+  giveBack(buffers: { buffer: Float64Array; store: Int32Array }): void {
+    if (this.idle.length < 4) this.idle.push(buffers);
+  }
+
   release(): void {
     if (this.released) return;
+    this.idle.length = 0;
     this.released = true;
     if (this.descriptor !== undefined) closeSync(this.descriptor);
     this.descriptor = undefined;
@@ -215,11 +239,21 @@ export function blockView(layout: BlockLayout, buffer: Float64Array, rows: numbe
     stock: column('stock'),
     stockout: column('stockout'),
     returns: column('returns'),
+    festivalLabel: column('festival'),
+    weatherValue: column('weatherValue'),
+    weatherLabel: column('weatherLabel'),
   };
 }
 
+/** What salesBlocks reads: a SalesData, or any value with its columns (and optionally its scratch file). */
+export type SalesBlockSource = Omit<SalesBlock, 'start' | 'festivalLabel' | 'weatherValue' | 'weatherLabel'> & {
+  readonly scratch?: ScratchBlocks | undefined;
+  readonly festival?: { readonly label: ArrayLike<number> } | undefined;
+  readonly weather?: { readonly kind: 'temperature'; readonly temperature: ArrayLike<number> } | { readonly kind: 'state'; readonly state: ArrayLike<number> } | undefined;
+};
+
 /** The rows of a SalesData-like value, block by block: one block for an in-memory history, else each block of its scratch file in turn. */
-export function* salesBlocks(sales: Omit<SalesBlock, 'start'> & { readonly scratch?: ScratchBlocks | undefined }): Generator<SalesBlock> {
+export function* salesBlocks(sales: SalesBlockSource): Generator<SalesBlock> {
   const scratch = sales.scratch;
   if (!scratch) {
     yield {
@@ -236,14 +270,46 @@ export function* salesBlocks(sales: Omit<SalesBlock, 'start'> & { readonly scrat
       stock: sales.stock,
       stockout: sales.stockout,
       returns: sales.returns,
+      festivalLabel: sales.festival?.label,
+      weatherValue: sales.weather?.kind === 'temperature' ? sales.weather.temperature : undefined,
+      weatherLabel: sales.weather?.kind === 'state' ? sales.weather.state : undefined,
     };
     return;
   }
-  // Reused from block to block: a block is valid until the next one is read.
-  const buffer = new Float64Array(scratch.blockRows * scratch.layout.names.length);
-  const store = new Int32Array(scratch.blockRows);
-  for (let block = 0; block < scratch.blocks; block++) {
-    const rows = scratch.read(block, buffer);
-    yield blockView(scratch.layout, buffer, rows, block * scratch.blockRows, store);
+  // Reused from block to block (a block is valid until the next one is read), and from pass to pass.
+  const buffers = scratch.borrow();
+  try {
+    for (let block = 0; block < scratch.blocks; block++) {
+      const rows = scratch.read(block, buffers.buffer);
+      yield blockView(scratch.layout, buffers.buffer, rows, block * scratch.blockRows, buffers.store);
+    }
+  } finally {
+    scratch.giveBack(buffers);
+  }
+}
+
+/**
+ * Rows in increasing order, block by block: `at(row)` returns the block that holds `row`
+ * (reading the next blocks as needed) for code written against row indices that visits
+ * the rows in order (a fill callback of a streamed least squares, say). Going back to an
+ * earlier block starts a new pass from the first block.
+ */
+export class RowCursor {
+  private iterator: Iterator<SalesBlock> | undefined;
+  private current: SalesBlock | undefined;
+  constructor(private readonly sales: SalesBlockSource) {}
+  at(row: number): SalesBlock {
+    let block = this.current;
+    if (!block || row < block.start) {
+      this.iterator = salesBlocks(this.sales);
+      block = undefined;
+    }
+    while (!block || row >= block.start + block.rows) {
+      const next = this.iterator?.next();
+      if (!next || next.done) throw new RangeError(`row ${row} is past the last row`);
+      block = next.value;
+    }
+    this.current = block;
+    return block;
   }
 }
