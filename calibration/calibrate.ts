@@ -20,8 +20,10 @@
  * Memory: every pass here reads the history block by block (calibration/sales-blocks.ts,
  * design-blocks.ts), so what the calibration keeps is per store, per period or per parameter,
  * not per row, and it never reads a whole column of `sales` (tests/calibration/streaming.test.ts
- * holds it to that through ScratchBlocks.materialized). The estimators that still index whole
- * columns get the separate `wholeColumns` view and per-row arrays made for them on first use.
+ * holds it to that through ScratchBlocks.materialized). The estimators read blocks too
+ * (calibration/block-passes.ts; tests/calibration/estimator-blocks.test.ts). Only the report
+ * (a chart point per row), `historical:` and a short history's random-walk step read whole
+ * columns, made on first use.
  *
  * Nothing is written here: the caller writes the scenario atomically (cli/commands/calibrate.ts).
  */
@@ -32,15 +34,16 @@ import type { ScenarioInput } from '../scenarios/schema.js';
 import type { ColumnMap } from './column-map.js';
 import { fitLogitNegativeBinomial, fitLogitPoisson, logitShare, parameterNames, rowLogMarketSize, rowOf, type DemandData, type LogitPoissonFit } from './logit-poisson.js';
 import { applyPooling, type PoolingOptions, type PoolingResult } from './pooling.js';
-import { readSales, releaseSales, wholeColumns, type SalesData } from './reader.js';
+import { readSales, releaseSales, type SalesData } from './reader.js';
+import { perBlockLogMarketSize, periodNumbers } from './block-passes.js';
 import { estimateEndogeneity, priceInstruments } from './endogeneity.js';
 import { estimateInvertedShares } from './inverted-shares.js';
 import { applyReferencePrices, estimateReferencePrices } from './reference-prices.js';
 import { calendarDesign, calendarFromDemandFit, fitTrafficCalendar, placeCalendarEffects } from './calendar-effects.js';
-import { censoringRecord, countCensoredRows, salesDesign } from './censoring.js';
+import { censoringRecord, countCensoredRows } from './censoring.js';
 import { applyReturns } from './returns.js';
 import { blockedSalesDesign, salesDesignBlocks, type DesignRules, type PeriodNumbering } from './design-blocks.js';
-import { distinctPeriods, periodIndices, periodNumbering, storeLogMarketSize, streamedPeriodNumbers, weekdayArrivalEffects, weekdayArrivalNames, wholeLogMarketSize, type PeriodLength } from './market-size.js';
+import { distinctPeriods, periodIndices, periodNumbering, storeLogMarketSize, streamedPeriodNumbers, weekdayArrivalNames, type PeriodLength } from './market-size.js';
 import { salesBlocks } from './sales-blocks.js';
 import { predictiveCoverage, scoreHoldout, type HoldoutReport } from './holdout.js';
 import { buildScenario } from './calibrated-scenario.js';
@@ -142,8 +145,7 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
   const likelihood = options.likelihood ?? 'auto';
   const hasTraffic = sales.map.traffic !== undefined;
   // Every pass below reads the rows block by block (calibration/sales-blocks.ts): what is kept is per
-  // store, per period or per parameter, never per row. The estimators that still index whole
-  // columns get `whole` (reader.ts, wholeColumns) and the per-row arrays made for them on first use.
+  // store, per period or per parameter, never per row.
   // Festival windows, season, weather (calibration/calendar-effects.ts): arrival covariates of the fit, or fitted to the traffic.
   const calendar = calendarDesign(sales, periodLength);
   const calendarCovariates = hasTraffic || calendar.names.length === 0 ? undefined : { names: calendar.names, fillBlock: calendar.fillBlock };
@@ -183,17 +185,12 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
       },
     ]);
   }
-  // For the estimators that still index whole columns (endogeneity, reference prices, returns, pooling, competitors, inverted shares):
-  // the whole-column view and the per-row arrays of the full design, each made on first use.
-  const whole = wholeColumns(sales);
-  const periodIndex = once(() => periodIndices(sales, periodLength).index);
-  const fullDesign = once(() =>
-    salesDesign(whole, wholeLogMarketSize(sales, storeLogFull), { arrivalEffects: weekdayArrivalEffects(sales, periodLength), arrivalCovariates: calendarCovariates ? { names: calendar.names, columns: calendar.columns } : undefined }),
-  );
+  // The estimators read the blocks too (calibration/block-passes.ts): the full design block by block, per-row inputs made per block.
+  const fullDesign = () => blockedSalesDesign(sales, fullRules);
   // Price endogeneity (calibration/endogeneity.ts): with a cost column or several stores, the
   // control-function estimate beside the naive one; the scenario takes the one chosen.
-  const instruments = priceInstruments(whole, periodIndex());
-  const endogeneity = instruments.length > 0 ? estimateEndogeneity({ design: fullDesign(), naive: naiveFit, instruments, cluster: periodIndex(), fit: (data) => fitDemand(data, naiveFit.likelihood).fit }) : undefined;
+  const instruments = priceInstruments(sales, periodNumbers(numbering));
+  const endogeneity = instruments.length > 0 ? estimateEndogeneity({ design: fullDesign(), naive: naiveFit, instruments, cluster: periodNumbers(numbering), fit: (data) => fitDemand(data, naiveFit.likelihood).fit, sales }) : undefined;
   if (endogeneity) fit = endogeneity.chosenFit;
 
   const meanElasticity = meanOwnPriceElasticity(sales, fit.theta);
@@ -201,14 +198,14 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
   const seconds = (performance.now() - started) / 1000;
   const calendarFit = calendar.names.length === 0 ? undefined : hasTraffic ? fitTrafficCalendar(sales, calendar, periodLength) : calendarFromDemandFit(fit, calendar);
   const calendarPlacement = placeCalendarEffects(sales, calendar, calendarFit);
-  const { scenario, record } = buildScenario(sales, fit, { periodLength, multiple, holdout, meanElasticity, seconds, periods: distinct.length, options, poissonLogLikelihood: poisson.logLikelihood, inSampleCoverage, calendar: calendarPlacement, wholeSales: whole });
+  const { scenario, record } = buildScenario(sales, fit, { periodLength, multiple, holdout, meanElasticity, seconds, periods: distinct.length, options, poissonLogLikelihood: poisson.logLikelihood, inSampleCoverage, calendar: calendarPlacement });
   // Stockouts: the naive fit (stockout rows taken as exact demand) beside the censored one the scenario uses.
   const censoredCount = countCensoredRows(sales);
   if (censoredCount > 0) record.censoring = censoringRecord(sales, censoredCount, fit.rowsUsed, fitDemand(blockedSalesDesign(sales, { ...fullRules, censor: false }), likelihood).fit, fit);
   // Returns: rate and lag distribution from a returns column into the returns block; without one, the default (none), listed.
-  applyReturns(whole, periodIndex(), periodLength === 'week' ? 7 : 1, scenario, record);
+  applyReturns(sales, periodNumbers(numbering), periodLength === 'week' ? 7 : 1, scenario, record);
   // Reference prices (calibration/reference-prices.ts): memory by profile likelihood, gain and loss; into the scenario only when the data support them.
-  applyReferencePrices(scenario, record, estimateReferencePrices(fullDesign(), periodIndex(), whole.store, { baseFit: poisson }), periodLength === 'week' ? 7 : 1);
+  applyReferencePrices(scenario, record, estimateReferencePrices(fullDesign(), periodNumbers(numbering), (block) => block.store, { baseFit: poisson, sales }), periodLength === 'week' ? 7 : 1);
   if (endogeneity) record.endogeneity = endogeneity.record;
   if (hasTraffic) record.invertedShares = estimateInvertedShares({ design: blockedSalesDesign(sales, fullRules), instruments, cluster: streamedPeriodNumbers(sales, numbering), sales });
   const finalTheta = fit.theta;
@@ -227,7 +224,7 @@ export function calibrateSales(sales: SalesData, options: CalibrateOptions, star
     rules: fullRules,
   };
   // Partial pooling across stores (calibration/pooling.ts), around the naive fit: the store fits take prices as given, as it does.
-  const pooled = applyPooling(whole, logMarketSizeColumn(sales, fullRules, naiveFit.theta), naiveFit, periodLength === 'week' ? 7 : 1, options.pooling, { scenario, record });
+  const pooled = applyPooling(sales, perBlockLogMarketSize(fullDesign(), sales, naiveFit.theta), naiveFit, periodLength === 'week' ? 7 : 1, options.pooling, { scenario, record });
   return { scenario: pooled.scenario, record: pooled.record, fit, holdout, meanElasticity, seconds, predictiveCoverage90: inSampleCoverage, rows, pooling: pooled.pooling };
 }
 

@@ -9,6 +9,8 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { calibrateFile, type CalibrationResult } from '../../calibration/calibrate.js';
 import { releaseSales } from '../../calibration/reader.js';
+import { perBlockLogMarketSize } from '../../calibration/block-passes.js';
+import { blockedSalesDesign } from '../../calibration/design-blocks.js';
 import { censoringSummaryLines } from '../../calibration/censoring.js';
 import { competitorSummaryLines } from '../../calibration/competitors.js';
 import { poolingOptionsFromFlags, poolingSummaryLines, type PoolingOptions } from '../../calibration/pooling.js';
@@ -114,7 +116,7 @@ export function registerCalibrate(program: Command): void {
           }
           if (options.segmentTest && options.panel === undefined) {
             const calibration = (result.scenario.calibration as CalibrationRecord | undefined) ?? result.record;
-            applyAggregateSegments(result.scenario, calibration, testSecondSegmentOfSales(result.rows.sales, result.rows.logMarketSize, result.fit, { ...(options.segmentBootstrap === undefined ? {} : { bootstrap: options.segmentBootstrap }), ...(options.seed === undefined ? {} : { seed: options.seed }) }));
+            applyAggregateSegments(result.scenario, calibration, testSecondSegmentOfSales(result.rows.sales, perBlockLogMarketSize(blockedSalesDesign(result.rows.sales, result.rows.rules), result.rows.sales, result.fit.theta), result.fit, { ...(options.segmentBootstrap === undefined ? {} : { bootstrap: options.segmentBootstrap }), ...(options.seed === undefined ? {} : { seed: options.seed }) }));
             if (calibration !== result.record && calibration.segments) result.record.segments = calibration.segments;
           }
           // The scenario must load as any other: validated before a byte is written.

@@ -12,7 +12,7 @@
  * Budgets are tiny: the workers' lock is 2 s and their stall check every second.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -267,6 +267,30 @@ describe('sweeps on a queue: three workers, faults', () => {
     const again = await cli([...args.filter((arg) => arg !== '--json'), '--queue', redis.url], home);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/3 sessions, 3 already stored, 0 to run/);
+  }, 120_000);
+
+  it('a Calvano grid on the queue stores every session, and its heatmap equals the local threads\' one', async () => {
+    const grid = {
+      kind: 'calvano-grid',
+      name: 'queue-grid',
+      alpha: { from: 0.1, to: 0.2, points: 2 },
+      beta: { from: 0, to: 1e-4, points: 2, includeFrom: false },
+      seeds: { from: 1, count: 2 },
+      calvano: { convergenceWindow: 2000, maxPeriods: 200_000 },
+    };
+    const file = join(folder, 'queue-grid.json');
+    writeFileSync(file, JSON.stringify(grid));
+    const cellsOf = (report: string) =>
+      JSON.parse(readFileSync(join(report, 'calvano-grid.json'), 'utf8')) as { cells: unknown[]; sessions: unknown };
+    const queued = await cli(['experiment', 'run', file, '--queue', redis.url, '--report', join(folder, 'grid-queue-report')], join(folder, 'grid-queue'));
+    expect(queued.code, queued.stderr).toBe(0);
+    const local = await cli(['experiment', 'run', file, '--workers', '1', '--report', join(folder, 'grid-local-report')], join(folder, 'grid-local'));
+    expect(local.code, local.stderr).toBe(0);
+    const fromQueue = cellsOf(join(folder, 'grid-queue-report'));
+    expect(fromQueue.sessions).toMatchObject({ planned: 8, finished: 8 });
+    // Every figure but the time a session took.
+    const withoutSeconds = (cells: unknown[]) => cells.map((cell) => ({ ...(cell as Record<string, unknown>), secondsPerSession: 'differs' }));
+    expect(withoutSeconds(fromQueue.cells)).toEqual(withoutSeconds(cellsOf(join(folder, 'grid-local-report')).cells));
   }, 120_000);
 });
 
