@@ -32,6 +32,8 @@ import { artifactFileBytes, fileNameProblems, manifestFileName, readArtifact, ve
 import { PricelabError } from '../core/errors.js';
 import { databasePath, openHomeDatabase, resultsHome } from '../core/home-database.js';
 import { parseStoredJson } from '../core/stored-json.js';
+import type { StoreLocation } from '../core/store-url.js';
+import type { PolicyRegistryBackend } from './registry-backend.js';
 import { ServedPolicy } from './served-policy.js';
 import { appendAuditEntry, auditBroken, verifyAuditChain, type AuditEntry, type AuditVerification } from './audit-chain.js';
 import { inspect, migrate, registrySchemaVersion, type AuditRow, type VersionRow } from './registry-schema.js';
@@ -40,6 +42,7 @@ import { removeAbandonedCopies, versionPath } from './artifact-folders.js';
 
 export { aliasNames, defaultActor, parsePolicyReference, type AliasName } from './policy-reference.js';
 export type { AuditEntry, AuditVerification } from './audit-chain.js';
+export { openPolicyRegistry, usingPolicyRegistry, type PolicyRegistryBackend, type RegisteredPolicySummary } from './registry-backend.js';
 
 export interface Lineage {
   readonly scenario: { readonly id: string; readonly contentHash: string };
@@ -78,11 +81,15 @@ export interface ChangeOptions {
   readonly reason: string;
 }
 
-export class PolicyRegistry {
+export class PolicyRegistry implements PolicyRegistryBackend {
+  readonly location: StoreLocation;
+
   private constructor(
     readonly home: string,
     private readonly db: Database.Database,
-  ) {}
+  ) {
+    this.location = { kind: 'sqlite', home };
+  }
 
   /** Opens the registry, hands it to `use`, and closes it whatever happens (the one way to borrow it). */
   static using<T>(home: string, use: (registry: PolicyRegistry) => T, options: { verify?: boolean } = {}): T {
