@@ -6,7 +6,6 @@
  * (core/store-url.ts: PRICELAB_STORE). One conformance suite (tests/experiments/
  * store-conformance.test.ts) holds both to the same answers.
  */
-import { PricelabError } from '../core/errors.js';
 import type { Awaitable, StoreLocation } from '../core/store-url.js';
 import type {
   CheckpointRow,
@@ -69,7 +68,8 @@ export async function openResultsStore(location: StoreLocation): Promise<Results
     const { ResultsStore } = await import('./store.js');
     return ResultsStore.open(location.home);
   }
-  throw new PricelabError('config', 'PostgreSQL stores are not built yet', [{ path: ['PRICELAB_STORE'], message: `expected nothing (the SQLite file of the home), found ${location.kind}` }]);
+  const { PostgresResultsStore } = await import('./store-postgres.js');
+  return PostgresResultsStore.open(location);
 }
 
 /** Opens the store, hands it to `use`, and closes it whatever happens. */
