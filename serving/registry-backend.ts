@@ -8,7 +8,6 @@
  * it), and every load checks their content hash. One conformance suite
  * (tests/serving/registry-conformance.test.ts) holds both backends to the same answers.
  */
-import { PricelabError } from '../core/errors.js';
 import type { Awaitable, StoreLocation } from '../core/store-url.js';
 import type { AuditEntry, AuditVerification } from './audit-chain.js';
 import type { AliasName } from './policy-reference.js';
@@ -60,7 +59,8 @@ export async function openPolicyRegistry(location: StoreLocation, options: { ver
     const { PolicyRegistry } = await import('./registry.js');
     return PolicyRegistry.open(location.home, options);
   }
-  throw new PricelabError('config', 'PostgreSQL stores are not built yet', [{ path: ['PRICELAB_STORE'], message: `expected nothing (the SQLite file of the home), found ${location.kind}` }]);
+  const { PostgresPolicyRegistry } = await import('./registry-postgres.js');
+  return PostgresPolicyRegistry.open(location, options);
 }
 
 /** Opens the registry, hands it to `use`, and closes it whatever happens. */
