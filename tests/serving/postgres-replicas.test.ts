@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TimeLimit } from '../../env/env.js';
+import type { StoreLocation } from '../../core/store-url.js';
+import { usingResultsStore } from '../../experiments/store-backend.js';
 import { openPolicyRegistry } from '../../serving/registry-backend.js';
 import { cliWith, ensureBuilt, main, root } from '../fixtures/cli.js';
 import { freePort, postgresMissing, startPostgres, type PostgresServer } from '../fixtures/postgres.js';
@@ -156,6 +158,29 @@ describe('a team store in PostgreSQL', () => {
     } finally {
       await registry.close();
     }
+  }, 120_000);
+
+  test('a sweep stores in PostgreSQL exactly what it stores in SQLite, and --resume skips what is there', async () => {
+    const experiment = join(scratch, 'tiny.json');
+    writeFileSync(experiment, JSON.stringify({ name: 'tiny', scenarios: ['steady-state-v1'], agents: [{ name: 'q', kind: 'q-learning' }], seeds: [1, 2], budget: { episodes: 2 }, evaluation: { episodes: 2, seed: 500 }, kpis: ['profit'] }));
+    const sqliteHome = mkdtempSync(join(scratch, 'sqlite-'));
+    const [onPostgres, onSqlite] = await Promise.all([cliWith(teamEnv(), 'experiment', 'run', experiment, '--workers', '1'), cliWith({ PRICELAB_HOME: sqliteHome }, 'experiment', 'run', experiment, '--workers', '1')]);
+    expect(onPostgres.code, onPostgres.stderr).toBe(0);
+    expect(onSqlite.code, onSqlite.stderr).toBe(0);
+    const stored = async (location: StoreLocation) =>
+      usingResultsStore(location, async (store) => {
+        const runs = await store.listRuns({ experiment: 'tiny' });
+        return Promise.all(runs.map(async (run) => ({ id: run.id, status: run.status, evaluations: await store.evaluationsOf(run.id), metrics: Object.entries(await store.metricsOf(run.id)).filter(([key]) => !key.startsWith('time/')) })));
+      });
+    const fromPostgres = await stored({ kind: 'postgres', url, home: artifactRoot });
+    expect(fromPostgres).toHaveLength(2);
+    expect(fromPostgres.every((run) => run.status === 'finished' && run.evaluations.length === 2)).toBe(true);
+    expect(fromPostgres).toEqual(await stored({ kind: 'sqlite', home: sqliteHome }));
+    const resumed = await cliWith(teamEnv(), 'experiment', 'run', experiment, '--resume');
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/2 skipped/);
+    const listed = JSON.parse(await pricelab('runs', 'list', '--experiment', 'tiny', '--json')) as { status: string }[];
+    expect(listed.map((run) => run.status)).toEqual(['finished', 'finished']);
   }, 120_000);
 
   test('an unreachable PostgreSQL URL is exit 2 within seconds, naming it without its password', async () => {
