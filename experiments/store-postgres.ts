@@ -172,9 +172,7 @@ export class PostgresResultsStore implements ResultsStoreBackend {
     await inTransaction(this.pool, async (client) => {
       const changed = await client.query(`UPDATE runs SET status = 'finished', manifest = $1, ended_at = $2, error = NULL WHERE id = $3`, [JSON.stringify(finished.manifest ?? null), now(), id]);
       if (changed.rowCount === 0) throw new PricelabError('not-found', `no run ${id} in the store`);
-      await client.query('DELETE FROM metrics WHERE run_id = $1', [id]);
-      await client.query('DELETE FROM evaluations WHERE run_id = $1', [id]);
-      await client.query('DELETE FROM checkpoints WHERE run_id = $1', [id]);
+      await client.query('WITH m AS (DELETE FROM metrics WHERE run_id = $1), e AS (DELETE FROM evaluations WHERE run_id = $1) DELETE FROM checkpoints WHERE run_id = $1', [id]);
       const entries = Object.entries(finished.metrics);
       if (entries.length > 0) {
         await client.query('INSERT INTO metrics (run_id, key, value, json) SELECT $1, * FROM unnest($2::text[], $3::float8[], $4::text[])', [
@@ -184,8 +182,15 @@ export class PostgresResultsStore implements ResultsStoreBackend {
           entries.map(([, value]) => (value !== null && typeof value === 'object' ? JSON.stringify(value.json) : null)),
         ]);
       }
-      for (const episode of finished.evaluations) {
-        await client.query('INSERT INTO evaluations (run_id, episode, seed, total_reward, kpis) VALUES ($1, $2, $3, $4, $5)', [id, episode.episode, episode.seed, real(episode.totalReward), JSON.stringify(episode.kpis)]);
+      if (finished.evaluations.length > 0) {
+        const episodes = finished.evaluations;
+        await client.query('INSERT INTO evaluations (run_id, episode, seed, total_reward, kpis) SELECT $1, * FROM unnest($2::integer[], $3::bigint[], $4::float8[], $5::text[])', [
+          id,
+          episodes.map((episode) => episode.episode),
+          episodes.map((episode) => episode.seed),
+          episodes.map((episode) => real(episode.totalReward)),
+          episodes.map((episode) => JSON.stringify(episode.kpis)),
+        ]);
       }
     });
   }
