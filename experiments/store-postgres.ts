@@ -106,13 +106,32 @@ export class PostgresResultsStore implements ResultsStoreBackend {
   // Runs ------------------------------------------------------------------------------
 
   async registerRuns(definitions: readonly RunDefinition[]): Promise<void> {
+    // One statement per 1,000 runs (a 10,000-point grid is ten round trips), in one transaction;
+    // WITH ORDINALITY keeps the given order in seq, which orders listRuns.
     await inTransaction(this.pool, async (client) => {
       const createdAt = now();
-      for (const run of definitions) {
+      for (let start = 0; start < definitions.length; start += 1000) {
+        const chunk = definitions.slice(start, start + 1000);
+        const column = (value: (run: RunDefinition) => unknown) => chunk.map(value);
         await client.query(
           `INSERT INTO runs (id, experiment, scenario_id, scenario_hash, agent_name, agent_kind, agent_config, seed, manifest, status, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10) ON CONFLICT (id) DO NOTHING`,
-          [run.id, run.experiment, run.scenario.id, run.scenario.contentHash, run.agent.name, run.agent.kind, JSON.stringify(run.agent.config ?? null), run.seed, JSON.stringify(run.manifest ?? null), createdAt],
+           SELECT id, experiment, scenario_id, scenario_hash, agent_name, agent_kind, agent_config, seed, manifest, 'pending', $10
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[])
+             WITH ORDINALITY AS given (id, experiment, scenario_id, scenario_hash, agent_name, agent_kind, agent_config, seed, manifest, position)
+           ORDER BY position
+           ON CONFLICT (id) DO NOTHING`,
+          [
+            column((run) => run.id),
+            column((run) => run.experiment),
+            column((run) => run.scenario.id),
+            column((run) => run.scenario.contentHash),
+            column((run) => run.agent.name),
+            column((run) => run.agent.kind),
+            column((run) => JSON.stringify(run.agent.config ?? null)),
+            column((run) => run.seed),
+            column((run) => JSON.stringify(run.manifest ?? null)),
+            createdAt,
+          ],
         );
       }
     });

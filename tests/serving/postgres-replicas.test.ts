@@ -192,6 +192,9 @@ describe('a team store in PostgreSQL', () => {
     expect(result.stderr).toContain(`error: the PostgreSQL store postgres://ana:***@127.0.0.1:${port}/team cannot be reached`);
     expect(result.stderr).not.toContain('secret');
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    const flag = await cliWith({}, '--store', `postgres://ana:secret@127.0.0.1:${port}/team`, 'runs', 'list');
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain(`postgres://ana:***@127.0.0.1:${port}/team cannot be reached`);
     const notAUrl = await cliWith({ PRICELAB_STORE: 'mysql://somewhere' }, 'runs', 'list');
     expect(notAUrl.code).toBe(2);
     expect(notAUrl.stderr).toMatch(/PRICELAB_STORE: expected a PostgreSQL URL/);
