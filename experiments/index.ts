@@ -15,3 +15,4 @@ export { compare, comparisonSummarySchema, comparisonSchemaVersion, type Compari
 export { writeReport } from './report/write.js';
 export * as statistics from './statistics/index.js';
 export { ResultsStore, resultsHome, type ComparisonRow, type RunStatus } from './store.js';
+export { openResultsStore, usingResultsStore, storeLocation, type ResultsStoreBackend, type StoreLocation } from './store.js';
