@@ -40,7 +40,32 @@ export async function openPostgres(url: string): Promise<Pool> {
     await pool.end().catch(() => undefined);
     throw unreachable(error, url);
   }
+  guardAgainstLostServer(pool, url);
   return pool;
+}
+
+/** Connection failures (SQLSTATE class 08, the server shutting down, a socket error), not a query's own error. */
+function isConnectionFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (/^08/.test(code) || code === '57P01' || code === '57P03' || /^E[A-Z]+$/.test(code))) return true;
+  return error instanceof Error && /Connection terminated|timeout exceeded when trying to connect/i.test(error.message);
+}
+
+/**
+ * A server that goes away after opening (a restart, the network) is the same config error
+ * as at open, naming the URL, at the next query or transaction, instead of a driver stack
+ * trace; serving reports it once and keeps what it loaded.
+ */
+function guardAgainstLostServer(pool: Pool, url: string): void {
+  // Promise calls only: the pool calls itself with callbacks (query -> connect), left as they are.
+  const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown> | undefined;
+  const connect = pool.connect.bind(pool) as (...args: unknown[]) => Promise<PoolClient> | undefined;
+  const translate = (error: unknown): never => {
+    throw isConnectionFailure(error) ? unreachable(error, url) : error;
+  };
+  const withCallback = (args: unknown[]) => typeof args.at(-1) === 'function';
+  (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => (withCallback(args) ? query(...args) : query(...args)?.catch(translate));
+  (pool as unknown as { connect: (...args: unknown[]) => unknown }).connect = (...args: unknown[]) => (withCallback(args) ? connect(...args) : connect(...args)?.catch(translate));
 }
 
 /** A connection failure as the config error the CLI prints (exit 2). */

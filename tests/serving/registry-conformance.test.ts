@@ -216,6 +216,22 @@ describe('the PostgreSQL registry', () => {
       }
     }));
 
+  test('a server that goes away after opening is the same config error at the next call, not a driver stack trace', async () => {
+    const own = await startPostgres();
+    const registry = await openPolicyRegistry({ kind: 'postgres', url: await own.database(), home: scratch });
+    try {
+      expect(await registry.changeCount()).toBe(0);
+      await own.stop();
+      const lost = await failureOf(() => registry.changeCount());
+      expect(lost).toBeInstanceOf(PricelabError);
+      expect(lost).toMatchObject({ kind: 'config' });
+      expect((lost as Error).message).toMatch(/cannot be reached/);
+      expect(await failureOf(() => registry.moveAlias('everyday', 1, 'production', { reason: 'x' }))).toMatchObject({ kind: 'config' });
+    } finally {
+      await registry.close();
+    }
+  });
+
   it('an unreachable server is a config error naming the URL without its password, within seconds', async () => {
     const port = await freePort(); // nothing listens there
     const started = performance.now();
