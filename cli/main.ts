@@ -55,6 +55,12 @@ const program = new PricelabCommand('pricelab')
   .description('pricelab: a workbench for reinforcement-learning pricing: a seeded market simulator, agents, training, experiments and A/B statistics, a policy registry and pricing endpoint, a live dashboard, known answers and benchmarks')
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
+  // A team's store: before or after the command, it stands for PRICELAB_STORE (core/store-url.ts).
+  .option('--store <url>', 'the results store and policy registry: a postgres:// URL (default: PRICELAB_STORE, else pricelab.db in PRICELAB_HOME)')
+  .hook('preAction', (command) => {
+    const store = (command.opts() as { store?: unknown }).store;
+    if (typeof store === 'string') process.env.PRICELAB_STORE = store;
+  })
   .showSuggestionAfterError(true)
   // With --json, a usage error is also one JSON object on stdout (cli/output.ts).
   .configureOutput({

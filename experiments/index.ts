@@ -25,3 +25,4 @@ export { measureCollusion, calvanoStrategies, agentStrategy, fixedPriceStrategy,
 export { learnRival, type LearnedRival } from './collusion-rival.js';
 export { checkCollusionOf, type CollusionCheck } from './collusion-check.js';
 export { checkPolicyReferencePrices, checkPricePath, pricePathSchema } from './reference-price-check.js';
+export { openResultsStore, usingResultsStore, storeLocation, type ResultsStoreBackend, type StoreLocation } from './store.js';

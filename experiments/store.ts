@@ -23,6 +23,8 @@ import type Database from 'better-sqlite3';
 import { PricelabError } from '../core/errors.js';
 import { databasePath, openHomeDatabase, resultsHome } from '../core/home-database.js';
 import { parseStoredJson } from '../core/stored-json.js';
+import type { StoreLocation } from '../core/store-url.js';
+import type { ResultsStoreBackend } from './store-backend.js';
 import { migrate } from './store-schema.js';
 import {
   comparisonOf,
@@ -48,6 +50,8 @@ import {
 export { databaseFileName, databasePath, ensureHomeFolder, guardAgainstDamage, openHomeDatabase, resultsHome, storeFileError } from '../core/home-database.js';
 export { parseStoredJson, type StoredCell } from '../core/stored-json.js';
 export { schemaVersion } from './store-schema.js';
+export { openResultsStore, usingResultsStore, type ResultsStoreBackend, type RunFilter } from './store-backend.js';
+export { storeLocation, describeLocation, type StoreLocation } from '../core/store-url.js';
 export {
   trainingExperiment,
   type CheckpointRow,
@@ -65,14 +69,16 @@ export {
 
 const now = () => new Date().toISOString();
 
-export class ResultsStore {
+export class ResultsStore implements ResultsStoreBackend {
   readonly home: string;
   readonly path: string;
+  readonly location: StoreLocation;
   private readonly database: Database.Database;
 
   private constructor(home: string, database: Database.Database) {
     this.home = home;
     this.path = databasePath(home);
+    this.location = { kind: 'sqlite', home };
     this.database = database;
   }
 

@@ -27,12 +27,16 @@ import { configError } from '../core/errors.js';
 import { removeCheckpointFile, removeCheckpoints } from './checkpoint.js';
 import { resolveImport } from './worker-module.js';
 import type { ExperimentPlan, PlannedRun } from './experiment-file.js';
-import { ResultsStore, type RunDefinition } from './store.js';
+import { storeLocation, type StoreLocation } from '../core/store-url.js';
+import { openResultsStore } from './store-backend.js';
+import type { CheckpointRow, RunDefinition, RunRow, RunStatus } from './store-rows.js';
 import type { RunOutcome, RunOutcomeFinished, SweepMessage, SweepTask } from './sweep-worker.js';
 
 export interface SweepOptions {
   /** The pricelab home (results store and checkpoints). */
   readonly home: string;
+  /** Where the rows go (default: PRICELAB_STORE, else the SQLite file of `home`); checkpoints go under its folder. */
+  readonly store?: StoreLocation;
   /** Worker threads; default min(cores, runs to do). */
   readonly workers?: number;
   /** Continue a sweep whose runs are already in the store. */
@@ -71,26 +75,31 @@ export async function runSweep(plan: ExperimentPlan, options: SweepOptions): Pro
   if (options.restartFailed && !options.resume) {
     throw configError('--restart-failed continues an experiment', [{ path: ['restartFailed'], message: 'expected --resume with --restart-failed, found --restart-failed alone' }]);
   }
-  const store = ResultsStore.open(options.home);
+  const store = await openResultsStore(options.store ?? storeLocation({ home: options.home }));
   try {
-    const existing = plan.runs.map((run) => store.getRun(run.id)).filter((row) => row !== undefined);
+    const existing: RunRow[] = [];
+    for (const run of plan.runs) {
+      const row = await store.getRun(run.id);
+      if (row !== undefined) existing.push(row);
+    }
     if (existing.length > 0 && !options.resume) {
       const finished = existing.filter((row) => row.status === 'finished').length;
       throw configError(`experiment "${plan.file.name}" already has ${existing.length} of its ${plan.runs.length} runs in ${store.path} (${finished} finished)`, [
         { path: ['resume'], message: 'expected --resume to continue it (finished runs are skipped), or another experiment name or PRICELAB_HOME' },
       ]);
     }
-    store.registerRuns(plan.runs.map(definitionOf));
-    const statuses = new Map(plan.runs.map((run) => [run.id, store.getRun(run.id)?.status]));
+    await store.registerRuns(plan.runs.map(definitionOf));
+    const statuses = new Map<string, RunStatus | undefined>();
+    for (const run of plan.runs) statuses.set(run.id, (await store.getRun(run.id))?.status);
     // Runs left 'running' belong to a sweep that was killed: they are interrupted.
-    store.markInterrupted(plan.runs.filter((run) => statuses.get(run.id) === 'running').map((run) => run.id));
+    await store.markInterrupted(plan.runs.filter((run) => statuses.get(run.id) === 'running').map((run) => run.id));
     // --restart-failed: the store forgets a failed run's checkpoint first, then its files go,
     // so a kill in between leaves stray files, never a row pointing at a missing file.
     const restartedAfresh = new Set<string>();
     if (options.restartFailed) {
       for (const run of plan.runs) {
         if (statuses.get(run.id) !== 'failed') continue;
-        store.discardCheckpoint(run.id);
+        await store.discardCheckpoint(run.id);
         removeCheckpoints(store.home, run.id);
         restartedAfresh.add(run.id);
       }
@@ -118,12 +127,12 @@ export async function runSweep(plan: ExperimentPlan, options: SweepOptions): Pro
     const runOne = async (run: PlannedRun): Promise<void> => {
       // Only agents with the checkpoint capability ever write one. A row that cannot be
       // trusted (a path outside the home) fails this run only: --restart-failed discards it.
-      let checkpoint: ReturnType<typeof store.checkpointOf>;
+      let checkpoint: CheckpointRow | undefined;
       try {
-        checkpoint = store.checkpointOf(run.id);
+        checkpoint = await store.checkpointOf(run.id);
       } catch (error) {
         const message = `${error instanceof Error ? error.message : String(error)}\n  start this run afresh (its checkpoint discarded) with: pricelab experiment run <file> --resume --restart-failed`;
-        store.markFailed(run.id, message);
+        await store.markFailed(run.id, message);
         counts.failed++;
         options.onEvent?.({ type: 'run-failed', run, error: message });
         doneSteps += stepsOf(run);
@@ -134,13 +143,16 @@ export async function runSweep(plan: ExperimentPlan, options: SweepOptions): Pro
         else if (restartedAfresh.has(run.id)) options.onEvent?.({ type: 'restart-from-scratch', run, reason: 'it failed before, and --restart-failed discarded its checkpoint' });
         else options.onEvent?.({ type: 'restart-from-scratch', run, reason: `no checkpoint in the store (${run.agent.kind} has no checkpoint capability, or it stopped before its first)` });
       }
-      store.markRunning(run.id);
+      await store.markRunning(run.id);
       const flagMemory = new SharedArrayBuffer(4);
       const flag = new Int32Array(flagMemory);
       stopFlags.set(run.id, flag);
       if (stopped) Atomics.store(flag, 0, 1);
       const channel = new MessageChannel();
       let lastCheckpointPath = checkpoint?.path;
+      // Checkpoint rows are written in the order the worker reports them; the run's end waits for them.
+      let checkpointWrites: Promise<void> = Promise.resolve();
+      let checkpointError: unknown;
       channel.port1.on('message', (message: SweepMessage) => {
         if (message.type === 'progress') {
           const before = progressByRun.get(run.id) ?? 0;
@@ -148,9 +160,17 @@ export async function runSweep(plan: ExperimentPlan, options: SweepOptions): Pro
           doneSteps += message.steps - before;
           options.onEvent?.({ type: 'progress', doneSteps, totalSteps });
         } else {
-          store.recordCheckpoint({ runId: run.id, episodes: message.episodes, steps: message.steps, path: message.path, sha256: message.sha256 });
-          if (lastCheckpointPath !== undefined && lastCheckpointPath !== message.path) removeCheckpointFile(lastCheckpointPath);
-          lastCheckpointPath = message.path;
+          checkpointWrites = checkpointWrites.then(async () => {
+            if (checkpointError !== undefined) return;
+            try {
+              await store.recordCheckpoint({ runId: run.id, episodes: message.episodes, steps: message.steps, path: message.path, sha256: message.sha256 });
+            } catch (error) {
+              checkpointError = error;
+              return;
+            }
+            if (lastCheckpointPath !== undefined && lastCheckpointPath !== message.path) removeCheckpointFile(lastCheckpointPath);
+            lastCheckpointPath = message.path;
+          });
         }
       });
       const task: SweepTask = {
@@ -165,19 +185,22 @@ export async function runSweep(plan: ExperimentPlan, options: SweepOptions): Pro
         const outcome = await pool.run(task, { transferList: [channel.port2] });
         // Messages posted before the task returned may still be queued: let them land first.
         await new Promise((resolve) => setImmediate(resolve));
+        await checkpointWrites;
+        if (checkpointError !== undefined) throw checkpointError;
         if (outcome.status === 'stopped') {
-          store.markInterrupted([run.id]);
+          await store.markInterrupted([run.id]);
           counts.interrupted++;
           options.onEvent?.({ type: 'run-interrupted', run, episodes: outcome.episodes, checkpointed: outcome.checkpointed });
           return;
         }
-        store.finishRun(run.id, { manifest: manifestOf(run, outcome), metrics: outcome.metrics, evaluations: outcome.evaluations });
+        await store.finishRun(run.id, { manifest: manifestOf(run, outcome), metrics: outcome.metrics, evaluations: outcome.evaluations });
         removeCheckpoints(store.home, run.id);
         counts.finished++;
         options.onEvent?.({ type: 'run-finished', run, metrics: outcome.metrics, seconds: (performance.now() - runStarted) / 1000 });
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        store.markFailed(run.id, message);
+        await checkpointWrites;
+        await store.markFailed(run.id, message);
         counts.failed++;
         options.onEvent?.({ type: 'run-failed', run, error: message });
       } finally {
@@ -202,7 +225,7 @@ export async function runSweep(plan: ExperimentPlan, options: SweepOptions): Pro
     }
     return { total: plan.runs.length, ...counts, skipped: plan.runs.length - toRun.length, workers, wallSeconds: (performance.now() - started) / 1000, stopped };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -7,28 +7,25 @@
 import { randomUUID } from 'node:crypto';
 import type { EpisodeKpis } from '../env/kpis.js';
 import type { LoadedScenario } from '../scenarios/load.js';
-import { ResultsStore, trainingExperiment, type MetricValue } from './store.js';
+import { storeLocation } from '../core/store-url.js';
+import { usingResultsStore, type ResultsStoreBackend } from './store-backend.js';
+import { trainingExperiment, type MetricValue } from './store-rows.js';
 
 export interface TrainRecord {
   readonly id: string;
   /** Stores the finished run; returns its id. */
-  finish(manifest: { metrics: Record<string, unknown> }, episodes: readonly { seed: number; totalReward: number; kpis: EpisodeKpis }[]): string;
+  finish(manifest: { metrics: Record<string, unknown> }, episodes: readonly { seed: number; totalReward: number; kpis: EpisodeKpis }[]): Promise<string>;
   /** Marks the run failed (never throws: the run's own error is the one to report). */
-  fail(error: unknown): void;
+  fail(error: unknown): Promise<void>;
 }
 
-export function startTrainRecord(loaded: LoadedScenario, options: { readonly agent: string; readonly seed: number }, config: unknown, startedAt: string): TrainRecord {
+export async function startTrainRecord(loaded: LoadedScenario, options: { readonly agent: string; readonly seed: number }, config: unknown, startedAt: string): Promise<TrainRecord> {
   const id = `train-${loaded.scenario.id}-${options.agent}-seed${options.seed}-${startedAt.replace(/[-:.TZ]/g, '').slice(0, 17)}-${randomUUID().slice(0, 4)}`;
-  const withStore = <T>(action: (store: ResultsStore) => T): T => {
-    const store = ResultsStore.open();
-    try {
-      return action(store);
-    } finally {
-      store.close();
-    }
-  };
-  withStore((store) => {
-    store.registerRuns([
+  // The store PRICELAB_STORE names (PostgreSQL), else the SQLite file of PRICELAB_HOME.
+  const location = storeLocation();
+  const withStore = <T>(action: (store: ResultsStoreBackend) => T | Promise<T>): Promise<T> => usingResultsStore(location, action);
+  await withStore(async (store) => {
+    await store.registerRuns([
       {
         id,
         experiment: trainingExperiment,
@@ -38,14 +35,14 @@ export function startTrainRecord(loaded: LoadedScenario, options: { readonly age
         manifest: { command: 'train', options: { ...options } },
       },
     ]);
-    store.markRunning(id);
+    await store.markRunning(id);
   });
   return {
     id,
-    finish(manifest, episodes) {
+    async finish(manifest, episodes) {
       const metrics: Record<string, MetricValue> = {};
       for (const [key, value] of Object.entries(manifest.metrics)) metrics[key] = typeof value === 'number' || value === null ? value : { json: value };
-      withStore((store) =>
+      await withStore((store) =>
         store.finishRun(id, {
           manifest,
           metrics,
@@ -54,9 +51,9 @@ export function startTrainRecord(loaded: LoadedScenario, options: { readonly age
       );
       return id;
     },
-    fail(error) {
+    async fail(error) {
       try {
-        withStore((store) => store.markFailed(id, error instanceof Error ? error.message : String(error)));
+        await withStore((store) => store.markFailed(id, error instanceof Error ? error.message : String(error)));
       } catch {
         // The run's own error is the one to report.
       }

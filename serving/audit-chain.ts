@@ -59,7 +59,32 @@ export function appendAuditEntry(db: Database.Database, entry: Omit<AuditEntry, 
  * retirement and stored gate policy is what the last entry about it says.
  */
 export function verifyAuditChain(db: Database.Database, storedJson: StoredJsonReader): AuditVerification {
-  const rows = db.prepare<[], AuditRow>('SELECT * FROM policy_audit ORDER BY id').all();
+  return verifyAuditTables(
+    {
+      audit: db.prepare<[], AuditRow>('SELECT * FROM policy_audit ORDER BY id').all(),
+      versions: db.prepare<[], VersionRow>('SELECT * FROM policy_versions ORDER BY name, version').all(),
+      aliases: db.prepare<[], { name: string; alias: string; version: number }>('SELECT name, alias, version FROM policy_aliases').all(),
+      retirements: db.prepare<[], { name: string }>('SELECT name FROM policy_retirements').all(),
+      gates: db.prepare<[], { name: string; gates: string }>('SELECT name, gates FROM policy_gates').all(),
+    },
+    storedJson,
+  );
+}
+
+/** The registry's tables as verifyAuditTables reads them (any backend). */
+export interface RegistryTables {
+  /** By id. */
+  readonly audit: readonly AuditRow[];
+  /** By name, version. */
+  readonly versions: readonly VersionRow[];
+  readonly aliases: readonly { name: string; alias: string; version: number }[];
+  readonly retirements: readonly { name: string }[];
+  readonly gates: readonly { name: string; gates: string }[];
+}
+
+/** verifyAuditChain over tables already read (the PostgreSQL registry reads them itself). */
+export function verifyAuditTables(tables: RegistryTables, storedJson: StoredJsonReader): AuditVerification {
+  const rows = tables.audit;
   const problems: Problem[] = [];
   let firstBroken: number | null = null;
   let previous = genesisHash;
@@ -74,7 +99,7 @@ export function verifyAuditChain(db: Database.Database, storedJson: StoredJsonRe
     previous = row.entry_hash;
   }
   const registered = new Set(rows.filter((row) => row.action === 'register').map((row) => `${row.name}@${row.version}:${(storedJson(row.details, 'policy_audit', `id=${row.id}`, 'details') as { contentHash?: string } | null)?.contentHash}`));
-  for (const version of db.prepare<[], VersionRow>('SELECT * FROM policy_versions ORDER BY name, version').all()) {
+  for (const version of tables.versions) {
     if (!registered.has(`${version.name}@${version.version}:${version.content_hash}`)) problems.push({ path: ['versions', `${version.name}@${version.version}`], message: `expected a register entry with content hash ${version.content_hash} in the audit log, found none` });
   }
   const lastAliasEntry = new Map<string, AuditRow>();
@@ -85,17 +110,17 @@ export function verifyAuditChain(db: Database.Database, storedJson: StoredJsonRe
     if (row.action === 'set-gates') lastGates.set(row.name, row);
     if (row.action === 'retire') retireEntries.add(row.name);
   }
-  const aliasRows = new Map(db.prepare<[], { name: string; alias: string; version: number }>('SELECT name, alias, version FROM policy_aliases').all().map((row) => [`${row.name}@${row.alias}`, row.version]));
+  const aliasRows = new Map(tables.aliases.map((row) => [`${row.name}@${row.alias}`, row.version]));
   for (const key of new Set([...aliasRows.keys(), ...lastAliasEntry.keys()])) {
     const entry = lastAliasEntry.get(key);
     const logged = entry === undefined || entry.action === 'alias-remove' ? undefined : (entry.version ?? undefined);
     const found = aliasRows.get(key);
     if (logged !== found) problems.push({ path: ['aliases', key], message: `expected ${logged === undefined ? 'no alias' : `version ${logged}`} (the last audit entry about it), found ${found === undefined ? 'no alias' : `version ${found}`}: the alias was changed outside the registry` });
   }
-  for (const row of db.prepare<[], { name: string }>('SELECT name FROM policy_retirements').all()) {
+  for (const row of tables.retirements) {
     if (!retireEntries.has(row.name)) problems.push({ path: ['retirements', row.name], message: 'expected a retire entry in the audit log, found none' });
   }
-  const gateRows = new Map(db.prepare<[], { name: string; gates: string }>('SELECT name, gates FROM policy_gates').all().map((row) => [row.name, JSON.stringify(storedJson(row.gates, 'policy_gates', `name=${row.name}`, 'gates'))]));
+  const gateRows = new Map(tables.gates.map((row) => [row.name, JSON.stringify(storedJson(row.gates, 'policy_gates', `name=${row.name}`, 'gates'))]));
   for (const name of new Set([...gateRows.keys(), ...lastGates.keys()])) {
     const entry = lastGates.get(name);
     const logged = entry ? JSON.stringify((storedJson(entry.details, 'policy_audit', `id=${entry.id}`, 'details') as { gates?: unknown } | null)?.gates ?? null) : undefined;

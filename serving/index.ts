@@ -1,5 +1,6 @@
 /** serving/: the policy registry, promotion gates, the pricing service and its HTTP endpoint. */
 export { PolicyRegistry, parsePolicyReference, aliasNames, type AliasName, type PolicyVersion, type AuditEntry, type Lineage } from './registry.js';
+export { openPolicyRegistry, usingPolicyRegistry, type PolicyRegistryBackend } from './registry-backend.js';
 export { checkPromotion, promotionPolicySchema, gateNames, type GateName, type GateResult, type PromotionDecision, type PromotionPolicy } from './promotion-gates.js';
 export { promote, readEvidenceFiles, type PromotionRequest, type PromotionOutcome } from './promotion.js';
 export { ServedPolicy, type PolicyDecision, type Explanation } from './served-policy.js';

@@ -24,7 +24,8 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import type { z } from 'zod';
 import { PricelabError, type ErrorKind, type Problem } from '../core/errors.js';
 import type { Guardrails } from '../agents/guardrails.js';
-import type { AliasName, PolicyRegistry } from './registry.js';
+import type { AliasName } from './registry.js';
+import type { PolicyRegistryBackend } from './registry-backend.js';
 import { ServedPolicy } from './served-policy.js';
 import { servingFor, type PolicyServing, type ServingConfig } from './serving-config.js';
 import type { ServingMetrics } from './metrics.js';
@@ -53,7 +54,7 @@ export class PricingService {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    readonly registry: PolicyRegistry,
+    readonly registry: PolicyRegistryBackend,
     readonly config: ServingConfig,
     private readonly metrics?: ServingMetrics,
     options: { decisionLog?: string | undefined; report?: (line: string) => void } = {},
@@ -84,29 +85,30 @@ export class PricingService {
    */
   refresh(force = false): Promise<void> {
     if (this.refreshing) return this.refreshing;
+    this.refreshing = this.refreshPass(force).finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  /** One pass: read the change counter, and reload when it moved (or when forced). */
+  private async refreshPass(force: boolean): Promise<void> {
     let change: number;
     try {
-      change = this.registry.changeCount();
+      change = await this.registry.changeCount();
     } catch (error) {
-      return Promise.reject(this.registryFailed(error));
+      throw this.registryFailed(error);
     }
-    if (!force && change === this.lastChange) return Promise.resolve();
-    this.refreshing = this.reload()
-      .then(
-        () => {
-          this.lastChange = change;
-          if (this.refreshError !== null) this.report('the registry can be read again');
-          this.refreshError = null;
-          this.reported.delete('registry');
-        },
-        (error: unknown) => {
-          throw this.registryFailed(error);
-        },
-      )
-      .finally(() => {
-        this.refreshing = undefined;
-      });
-    return this.refreshing;
+    if (!force && change === this.lastChange) return;
+    try {
+      await this.reload();
+    } catch (error) {
+      throw this.registryFailed(error);
+    }
+    this.lastChange = change;
+    if (this.refreshError !== null) this.report('the registry can be read again');
+    this.refreshError = null;
+    this.reported.delete('registry');
   }
 
   /** describeError, with paths relative to the home (the message reaches /readyz). */
@@ -127,7 +129,7 @@ export class PricingService {
 
   private async reload(): Promise<void> {
     const seen = new Set<string>();
-    for (const entry of this.registry.list()) {
+    for (const entry of await this.registry.list()) {
       const productionVersion = entry.retired ? undefined : entry.aliases.production;
       if (productionVersion === undefined) continue;
       seen.add(entry.name);
@@ -249,7 +251,7 @@ export class PricingService {
     if (spec === 'hold') return 'hold';
     const previous = old && old.fallback !== 'hold' ? old.fallback : undefined;
     if (spec.startsWith('registry:')) {
-      const version = this.registry.resolve(spec.slice('registry:'.length));
+      const version = await this.registry.resolve(spec.slice('registry:'.length));
       if (previous?.contentHash === version.contentHash) return previous;
       return this.loadRegistered(version.name, version.version);
     }

@@ -17,10 +17,11 @@ import { join } from 'node:path';
 import { PricelabError } from '../core/errors.js';
 import { builtInScenarioFolder, loadScenario } from '../scenarios/load.js';
 import { readJsonFile } from '../core/json-file.js';
-import { ResultsStore } from '../experiments/store.js';
+import { usingResultsStore } from '../experiments/store-backend.js';
 import { readArtifact } from '../agents/artifact.js';
 import { checkPromotion, promotionPolicySchema, type PromotionDecision, type PromotionPolicy, type RecordedComparison, type ServingGuardrails } from './promotion-gates.js';
-import type { AliasName, PolicyRegistry } from './registry.js';
+import type { AliasName } from './registry.js';
+import type { PolicyRegistryBackend } from './registry-backend.js';
 import type { ServingConfig } from './serving-config.js';
 
 /** The shipped default gates (a file beside the built-in scenarios). */
@@ -66,27 +67,27 @@ export function parsePromotionPolicy(json: unknown, origin = 'the promotion poli
 }
 
 /** The gates that apply to a promotion of `name`, and where they came from. */
-export function gatesFor(registry: PolicyRegistry, name: string, given?: unknown, givenSource = 'the request'): { policy: PromotionPolicy; source: string } {
+export async function gatesFor(registry: PolicyRegistryBackend, name: string, given?: unknown, givenSource = 'the request'): Promise<{ policy: PromotionPolicy; source: string }> {
   if (given !== undefined) return { policy: parsePromotionPolicy(given, `gates from ${givenSource}`), source: givenSource };
-  const stored = registry.gates(name);
+  const stored = await registry.gates(name);
   if (stored) return { policy: parsePromotionPolicy(stored.gates, `the gates stored for "${name}"`), source: `the registry (set ${stored.setAt} by ${stored.setBy})` };
   return { policy: parsePromotionPolicy(readJsonFile(defaultGatesFile, 'default promotion gates'), defaultGatesFile), source: `the shipped defaults (${defaultGatesFile})` };
 }
 
-export function promote(registry: PolicyRegistry, request: PromotionRequest): PromotionOutcome {
-  const candidate = registry.version(request.name, request.version);
-  const current = registry.aliases(request.name)[request.to];
+export async function promote(registry: PolicyRegistryBackend, request: PromotionRequest): Promise<PromotionOutcome> {
+  const candidate = await registry.version(request.name, request.version);
+  const current = (await registry.aliases(request.name))[request.to];
   if (current === request.version) return { promoted: false, noop: true, from: current, to: request.version, alias: request.to, decision: null, gatesSource: null };
   let decision: PromotionDecision | null = null;
   let gatesSource: string | null = null;
   if (request.to === 'production') {
-    const gates = gatesFor(registry, request.name, request.policy, request.policySource);
+    const gates = await gatesFor(registry, request.name, request.policy, request.policySource);
     gatesSource = gates.source;
     const policy = gates.policy;
     // Checked against the content hash recorded at registration: the gates read the
     // manifest's createdAt, ladder and guardrails, which an edited version could forge.
     const manifest = readArtifact(candidate.path, { contentHash: candidate.contentHash, label: `${candidate.name}@${candidate.version}` }).manifest;
-    const production = current === undefined ? undefined : registry.version(request.name, current);
+    const production = current === undefined ? undefined : await registry.version(request.name, current);
     const suite = policy.scenarios ?? [candidate.lineage.scenario.id];
     const installedScenarioHashes: Record<string, string> = {};
     for (const id of suite) {
@@ -100,27 +101,28 @@ export function promote(registry: PolicyRegistry, request: PromotionRequest): Pr
     const servingGuardrails: ServingGuardrails = configured
       ? { rules: configured, source: `the serving configuration's guardrails for "${request.name}"` }
       : { rules: manifest.guardrails, source: `no serving configuration lists "${request.name}", so its artifact's own min/max price` };
-    const store = ResultsStore.open(registry.home);
-    try {
-      decision = checkPromotion({
-        candidate: { name: candidate.name, version: candidate.version, contentHash: candidate.contentHash, createdAt: manifest.createdAt, scenario: candidate.lineage.scenario, ladder: manifest.action.ladder },
-        production: production ? { version: production.version, contentHash: production.contentHash } : undefined,
-        evidence: request.evidence,
-        policy,
-        findRecorded: (json): RecordedComparison | undefined => {
-          const row = store.findComparisonBySummary(json);
-          return row ? { id: row.id, contentHash: createHash('sha256').update(JSON.stringify(json)).digest('hex') } : undefined;
-        },
-        servingGuardrails,
-        installedScenarioHashes,
-        collusionEvidence: request.collusionEvidence,
-      });
-    } finally {
-      store.close();
-    }
+    // The comparisons recorded for each evidence file, looked up before the (synchronous) gates run.
+    const recorded = await usingResultsStore(registry.location, async (store) => {
+      const found = new Map<unknown, RecordedComparison>();
+      for (const file of request.evidence) {
+        const row = await store.findComparisonBySummary(file.json);
+        if (row) found.set(file.json, { id: row.id, contentHash: createHash('sha256').update(JSON.stringify(file.json)).digest('hex') });
+      }
+      return found;
+    });
+    decision = checkPromotion({
+      candidate: { name: candidate.name, version: candidate.version, contentHash: candidate.contentHash, createdAt: manifest.createdAt, scenario: candidate.lineage.scenario, ladder: manifest.action.ladder },
+      production: production ? { version: production.version, contentHash: production.contentHash } : undefined,
+      evidence: request.evidence,
+      policy,
+      findRecorded: (json): RecordedComparison | undefined => recorded.get(json),
+      servingGuardrails,
+      installedScenarioHashes,
+      collusionEvidence: request.collusionEvidence,
+    });
     if (!decision.allowed) return { promoted: false, noop: false, from: current ?? null, to: request.version, alias: request.to, decision, gatesSource };
   }
-  const moved = registry.moveAlias(request.name, request.version, request.to, {
+  const moved = await registry.moveAlias(request.name, request.version, request.to, {
     reason: request.reason,
     actor: request.actor,
     action: 'promote',

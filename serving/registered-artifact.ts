@@ -13,8 +13,10 @@ import { join, relative, sep } from 'node:path';
 import type { ExpectedContent } from '../agents/artifact.js';
 import { PricelabError } from '../core/errors.js';
 import { registryPrefix } from '../experiments/compare/arms.js';
-import { databasePath, resultsHome } from '../experiments/store.js';
-import { PolicyRegistry, type PolicyVersion } from './registry.js';
+import { databasePath } from '../experiments/store.js';
+import { storeLocation, type StoreLocation } from '../core/store-url.js';
+import { usingPolicyRegistry, type PolicyRegistryBackend } from './registry-backend.js';
+import type { PolicyVersion } from './registry.js';
 
 export interface RegisteredArtifact {
   readonly folder: string;
@@ -32,24 +34,25 @@ const realOrUndefined = (path: string): string | undefined => {
 
 const toArtifact = (version: PolicyVersion): RegisteredArtifact => ({ folder: version.path, expected: { contentHash: version.contentHash, label: `${version.name}@${version.version}` }, version });
 
-function withRegistry<T>(home: string, use: (registry: PolicyRegistry) => T): T {
-  if (!existsSync(databasePath(home))) throw new PricelabError('not-found', `no policy registry in ${home} (set PRICELAB_HOME, or register a policy with pricelab policy register)`);
-  return PolicyRegistry.using(home, use);
+async function withRegistry<T>(location: StoreLocation, use: (registry: PolicyRegistryBackend) => Promise<T>): Promise<T> {
+  if (location.kind === 'sqlite' && !existsSync(databasePath(location.home))) throw new PricelabError('not-found', `no policy registry in ${location.home} (set PRICELAB_HOME, or register a policy with pricelab policy register)`);
+  return usingPolicyRegistry(location, use);
 }
 
 /**
- * `registry:name@version|alias` -> that version; a folder inside `<home>/policies/` -> the
- * registered version stored there (an integrity error when none is); anything else ->
- * undefined (an ordinary folder or spec, for the caller to handle).
+ * `registry:name@version|alias` -> that version; a folder inside `<home>/policies/` (the
+ * artifact root with PostgreSQL) -> the registered version stored there (an integrity
+ * error when none is); anything else -> undefined (an ordinary folder or spec, for the
+ * caller to handle).
  */
-export function registeredArtifactFor(spec: string, home: string = resultsHome()): RegisteredArtifact | undefined {
-  if (spec.startsWith(registryPrefix)) return withRegistry(home, (registry) => toArtifact(registry.resolve(spec.slice(registryPrefix.length))));
+export async function registeredArtifactFor(spec: string, location: StoreLocation = storeLocation()): Promise<RegisteredArtifact | undefined> {
+  if (spec.startsWith(registryPrefix)) return withRegistry(location, async (registry) => toArtifact(await registry.resolve(spec.slice(registryPrefix.length))));
   const folder = realOrUndefined(spec);
-  const policies = realOrUndefined(join(home, 'policies'));
+  const policies = realOrUndefined(join(location.home, 'policies'));
   if (folder === undefined || policies === undefined || !folder.startsWith(policies + sep)) return undefined;
-  return withRegistry(home, (registry) => {
-    for (const entry of registry.list()) {
-      for (const version of registry.versions(entry.name)) {
+  return withRegistry(location, async (registry) => {
+    for (const entry of await registry.list()) {
+      for (const version of await registry.versions(entry.name)) {
         if (realOrUndefined(version.path) === folder) return toArtifact(version);
       }
     }
@@ -57,4 +60,26 @@ export function registeredArtifactFor(spec: string, home: string = resultsHome()
       { path: ['policy'], message: `expected a registered version's folder (or ${registryPrefix}name@version), found a folder no registry row names` },
     ]);
   });
+}
+
+/**
+ * A synchronous resolver over specs resolved beforehand (compare's arms are parsed
+ * synchronously): each spec's registered artifact, or the error resolving it threw,
+ * thrown again where the arm is parsed so that it is listed with the arm's index.
+ */
+export async function registeredArtifactResolver(specs: readonly string[], location: StoreLocation = storeLocation()): Promise<(spec: string) => RegisteredArtifact | undefined> {
+  const resolved = new Map<string, { artifact: RegisteredArtifact | undefined } | { error: unknown }>();
+  for (const spec of new Set(specs)) {
+    try {
+      resolved.set(spec, { artifact: await registeredArtifactFor(spec, location) });
+    } catch (error) {
+      resolved.set(spec, { error });
+    }
+  }
+  return (spec) => {
+    const found = resolved.get(spec);
+    if (found === undefined) return undefined;
+    if ('error' in found) throw found.error;
+    return found.artifact;
+  };
 }

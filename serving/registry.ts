@@ -32,6 +32,8 @@ import { artifactFileBytes, fileNameProblems, manifestFileName, readArtifact, ve
 import { PricelabError } from '../core/errors.js';
 import { databasePath, openHomeDatabase, resultsHome } from '../core/home-database.js';
 import { parseStoredJson } from '../core/stored-json.js';
+import type { StoreLocation } from '../core/store-url.js';
+import type { PolicyRegistryBackend } from './registry-backend.js';
 import { ServedPolicy } from './served-policy.js';
 import { appendAuditEntry, auditBroken, verifyAuditChain, type AuditEntry, type AuditVerification } from './audit-chain.js';
 import { inspect, migrate, registrySchemaVersion, type AuditRow, type VersionRow } from './registry-schema.js';
@@ -40,6 +42,7 @@ import { removeAbandonedCopies, versionPath } from './artifact-folders.js';
 
 export { aliasNames, defaultActor, parsePolicyReference, type AliasName } from './policy-reference.js';
 export type { AuditEntry, AuditVerification } from './audit-chain.js';
+export { openPolicyRegistry, usingPolicyRegistry, type PolicyRegistryBackend, type RegisteredPolicySummary } from './registry-backend.js';
 
 export interface Lineage {
   readonly scenario: { readonly id: string; readonly contentHash: string };
@@ -78,11 +81,37 @@ export interface ChangeOptions {
   readonly reason: string;
 }
 
-export class PolicyRegistry {
+/**
+ * An uploaded artifact (file name -> bytes: policy.json and every file it lists, nothing
+ * else), every name and hash checked; nothing is written.
+ */
+export function verifiedUpload(files: ReadonlyMap<string, Uint8Array>): ReadPolicyArtifact {
+  const names = [...files.keys()];
+  const problems = fileNameProblems(names.filter((name) => name !== manifestFileName));
+  if (problems.length > 0) throw new PricelabError('config', 'the upload has files an artifact cannot hold', problems);
+  const manifestBytes = files.get(manifestFileName);
+  if (manifestBytes === undefined) throw new PricelabError('config', 'the upload has no policy.json', [{ path: ['files', manifestFileName], message: 'expected the manifest among the files, found none' }]);
+  const artifact = verifyArtifact(manifestBytes, (name) => files.get(name), 'the upload');
+  const unlisted = names.filter((name) => name !== manifestFileName && !Object.hasOwn(artifact.manifest.files, name));
+  if (unlisted.length > 0) throw new PricelabError('config', 'the upload has files policy.json does not list', unlisted.map((name) => ({ path: ['files', name], message: 'expected only policy.json and the files it lists, found an unlisted file' })));
+  return artifact;
+}
+
+/** A policy name as given, or a config error saying what a name may hold. */
+export function checkedName(name: string): string {
+  if (!namePattern.test(name)) throw new PricelabError('config', `bad policy name "${name}"`, [{ path: ['name'], message: `expected lowercase letters, digits, '.', '_' or '-' (at most 64), found "${name}"` }]);
+  return name;
+}
+
+export class PolicyRegistry implements PolicyRegistryBackend {
+  readonly location: StoreLocation;
+
   private constructor(
     readonly home: string,
     private readonly db: Database.Database,
-  ) {}
+  ) {
+    this.location = { kind: 'sqlite', home };
+  }
 
   /** Opens the registry, hands it to `use`, and closes it whatever happens (the one way to borrow it). */
   static using<T>(home: string, use: (registry: PolicyRegistry) => T, options: { verify?: boolean } = {}): T {
@@ -134,15 +163,7 @@ export class PolicyRegistry {
    * every name and hash has been checked.
    */
   registerFiles(files: ReadonlyMap<string, Uint8Array>, options: RegisterOptions): { version: PolicyVersion; created: boolean } {
-    const names = [...files.keys()];
-    const problems = fileNameProblems(names.filter((name) => name !== manifestFileName));
-    if (problems.length > 0) throw new PricelabError('config', 'the upload has files an artifact cannot hold', problems);
-    const manifestBytes = files.get(manifestFileName);
-    if (manifestBytes === undefined) throw new PricelabError('config', 'the upload has no policy.json', [{ path: ['files', manifestFileName], message: 'expected the manifest among the files, found none' }]);
-    const artifact = verifyArtifact(manifestBytes, (name) => files.get(name), 'the upload');
-    const unlisted = names.filter((name) => name !== manifestFileName && !Object.hasOwn(artifact.manifest.files, name));
-    if (unlisted.length > 0) throw new PricelabError('config', 'the upload has files policy.json does not list', unlisted.map((name) => ({ path: ['files', name], message: 'expected only policy.json and the files it lists, found an unlisted file' })));
-    return this.store(artifact, options);
+    return this.store(verifiedUpload(files), options);
   }
 
   /**
@@ -158,8 +179,7 @@ export class PolicyRegistry {
   }
 
   private store(artifact: ReadPolicyArtifact, options: RegisterOptions): { version: PolicyVersion; created: boolean } {
-    const name = options.name ?? artifact.manifest.name;
-    if (!namePattern.test(name)) throw new PricelabError('config', `bad policy name "${name}"`, [{ path: ['name'], message: `expected lowercase letters, digits, '.', '_' or '-' (at most 64), found "${name}"` }]);
+    const name = checkedName(options.name ?? artifact.manifest.name);
     const contentHash = artifact.contentHash;
     const existing = this.db.prepare<[string, string], VersionRow>('SELECT * FROM policy_versions WHERE name = ? AND content_hash = ?').get(name, contentHash);
     if (existing) return { version: this.toVersion(existing), created: false };

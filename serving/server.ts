@@ -122,11 +122,11 @@ export function createApp(options: ServerOptions): express.Express {
     response.json(openApiDocument());
   });
 
-  app.get('/v1/policies', readTokenFirst, (_request, response) => {
+  app.get('/v1/policies', readTokenFirst, async (_request, response) => {
     const served = new Map(service.served().map((policy) => [policy.name, policy]));
     const statuses = new Map(service.statusOf().map((status) => [status.name, status]));
     response.json({
-      policies: service.registry.list().map((entry) => ({ ...entry, served: served.get(entry.name) ?? null, status: statuses.get(entry.name) ?? null })),
+      policies: (await service.registry.list()).map((entry) => ({ ...entry, served: served.get(entry.name) ?? null, status: statuses.get(entry.name) ?? null })),
     });
   });
 
@@ -148,14 +148,14 @@ export function createApp(options: ServerOptions): express.Express {
     const body = parseBody(registerRequestSchema, request.body);
     // Checked in memory (names, hashes) before anything is written: no temporary folder.
     const files = new Map(Object.entries(body.files).map(([name, content]) => [name, new Uint8Array(Buffer.from(content, 'base64'))]));
-    const { version, created } = service.registry.registerFiles(files, { name: body.name, reason: body.reason, actor: actorOf(response), lineage: body.lineage ?? {} });
+    const { version, created } = await service.registry.registerFiles(files, { name: body.name, reason: body.reason, actor: actorOf(response), lineage: body.lineage ?? {} });
     response.status(created ? 201 : 200).json({ created, version });
     await service.refresh();
   });
 
   app.post('/v1/policies/:name/promote', tokenFirst, jsonBody(bodyLimits.promote), async (request, response) => {
     const body = parseBody(promoteRequestSchema, request.body);
-    const outcome = promote(service.registry, {
+    const outcome = await promote(service.registry, {
       name: String(request.params.name),
       version: body.version,
       to: body.to,
@@ -177,7 +177,7 @@ export function createApp(options: ServerOptions): express.Express {
 
   app.post('/v1/policies/:name/rollback', tokenFirst, jsonBody(bodyLimits.rollback), async (request, response) => {
     const body = parseBody(rollbackRequestSchema, request.body);
-    const moved = service.registry.rollback(String(request.params.name), body.alias, { reason: body.reason, actor: actorOf(response) });
+    const moved = await service.registry.rollback(String(request.params.name), body.alias, { reason: body.reason, actor: actorOf(response) });
     await service.refresh();
     response.json({ alias: body.alias, ...moved });
   });

@@ -56,7 +56,7 @@ export function registerCheckCollusion(program: Command): void {
         // A spec-like name (kind:value) that is no rule and no registry reference is refused as an unknown candidate.
         const specLike = /^[a-z-]+:/.test(policy) && !policy.startsWith('registry:');
         if (!ruleCandidates.test(policy) && !specLike) {
-          const registered = registeredArtifactFor(policy);
+          const registered = await registeredArtifactFor(policy);
           candidate = registered ? readArtifact(registered.folder, registered.expected) : readArtifact(policy);
         }
         const checked = await checkCollusionOf({ scenario: options.scenario, candidate, rival: options.rival, seed: options.seed, ...(options.beta === undefined ? {} : { beta: options.beta }) });

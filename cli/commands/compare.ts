@@ -13,12 +13,14 @@ import { guardrailsSchema, type Guardrails } from '../../agents/guardrails.js';
 import { historicalOptionsFor, readHistoricalPolicy } from '../../calibration/historical.js';
 import { PricelabError } from '../../core/errors.js';
 import { compare, parseConfigOptions, splitArmList, type ComparisonSummary } from '../../experiments/compare.js';
+import { armSpecOf } from '../../experiments/compare/arms.js';
 import { kpiDefinitions } from '../../experiments/compare/kpis.js';
 import { readJsonFile } from '../../core/json-file.js';
 import { formatterFor } from '../../experiments/report/format.js';
 import { writeReport } from '../../experiments/report/write.js';
-import { ResultsStore } from '../../experiments/store.js';
-import { registeredArtifactFor } from '../../serving/registered-artifact.js';
+import { usingResultsStore } from '../../experiments/store.js';
+import { storeLocation } from '../../core/store-url.js';
+import { registeredArtifactResolver } from '../../serving/registered-artifact.js';
 import { exitCodes, formatNumber, integer, positiveInteger, printJson, run, table, writeFileAtomically } from '../output.js';
 import { progressBar, type Progress } from '../progress.js';
 
@@ -78,9 +80,12 @@ export function registerCompare(program: Command): void {
 async function compareCommand(scenario: string, options: CompareCommandOptions): Promise<number> {
   const jsonToStdout = options.json === true;
   let progress: Progress | undefined;
+  const arms = splitArmList(options.agents);
+  // Registered arms are looked up (the registry may be PostgreSQL) before the arms are parsed.
+  const resolveArtifact = await registeredArtifactResolver(arms.map(armSpecOf));
   const outcome = await compare({
     scenario,
-    arms: splitArmList(options.agents),
+    arms,
     configFiles: parseConfigOptions(options.config),
     ...(options.baseline === undefined ? {} : { baseline: options.baseline }),
     seeds: options.seeds,
@@ -92,7 +97,7 @@ async function compareCommand(scenario: string, options: CompareCommandOptions):
     bootstrapResamples: options.resamples,
     ...(options.guardrails === undefined ? {} : { guardrails: readGuardrails(options.guardrails) }),
     // registry:name@version arms, and folders inside the registry, are checked against the registry row.
-    resolveArtifact: (spec) => registeredArtifactFor(spec),
+    resolveArtifact,
     // historical:<sales file> arms: read by calibration (above experiments), on the scenario's calendar.
     readHistory: (spec, scenario) => readHistoricalPolicy(spec, historicalOptionsFor(scenario)),
     hooks: {
@@ -118,12 +123,9 @@ async function compareCommand(scenario: string, options: CompareCommandOptions):
   }
   let comparisonId: string | undefined;
   if (options.store) {
-    const store = ResultsStore.open();
-    try {
-      comparisonId = store.recordComparison({ scenario: summary.scenario.id, arms: summary.arms.map((arm) => arm.name), baseline: summary.baseline, summary, ...(reportPath === undefined ? {} : { reportPath }) });
-    } finally {
-      store.close();
-    }
+    comparisonId = await usingResultsStore(storeLocation(), (store) =>
+      store.recordComparison({ scenario: summary.scenario.id, arms: summary.arms.map((arm) => arm.name), baseline: summary.baseline, summary, ...(reportPath === undefined ? {} : { reportPath }) }),
+    );
   }
   if (jsonToStdout) printJson(summary);
   else process.stdout.write(comparisonText(summary, written, comparisonId));

@@ -12,13 +12,15 @@ import { readJsonFile } from '../../core/json-file.js';
 import { createToken, defaultTokenFile } from '../../serving/auth.js';
 import { gatesFor, parsePromotionPolicy, promote, readEvidenceFiles } from '../../serving/promotion.js';
 import { loadServingConfig } from '../../serving/serving-config.js';
-import { PolicyRegistry, aliasNames, parsePolicyReference, type AliasName } from '../../serving/registry.js';
+import { aliasNames, parsePolicyReference, usingPolicyRegistry, type AliasName, type PolicyRegistryBackend } from '../../serving/registry.js';
+import { storeLocation } from '../../core/store-url.js';
 import { exitCodes, printJson, run, table } from '../output.js';
 
 /** How each gate's status is printed (SKIPPED: an earlier gate it reads from failed). */
 const gateLabels = { passed: 'pass   ', failed: 'FAIL   ', skipped: 'SKIPPED' } as const;
 
-const withRegistry = <T>(action: (registry: PolicyRegistry) => T, options: { verify?: boolean } = {}): T => PolicyRegistry.using(resultsHome(), action, options);
+/** The registry PRICELAB_STORE names (PostgreSQL), else the SQLite file of PRICELAB_HOME. */
+const withRegistry = <T>(action: (registry: PolicyRegistryBackend) => T | Promise<T>, options: { verify?: boolean } = {}): Promise<T> => usingPolicyRegistry(storeLocation(), action, options);
 
 
 export function registerPolicy(program: Command): void {
@@ -35,8 +37,8 @@ export function registerPolicy(program: Command): void {
     .option('--json', 'print the version as JSON')
     .action(
       run((folder: string, options: { name?: string; reason: string; actor?: string; trainingRun?: string; comparison?: string; json?: boolean }) =>
-        withRegistry((registry) => {
-          const { version, created } = registry.register(folder, { name: options.name, reason: options.reason, actor: options.actor, lineage: { trainingRun: options.trainingRun, comparison: options.comparison } });
+        withRegistry(async (registry) => {
+          const { version, created } = await registry.register(folder, { name: options.name, reason: options.reason, actor: options.actor, lineage: { trainingRun: options.trainingRun, comparison: options.comparison } });
           if (options.json) printJson({ created, version });
           else process.stdout.write(`${created ? 'registered' : 'already registered as'} ${version.name}@${version.version} (sha256 ${version.contentHash.slice(0, 12)}…, ${version.agentKind}, trained on ${version.lineage.scenario.id})\n`);
         }),
@@ -49,8 +51,8 @@ export function registerPolicy(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       run((options: { json?: boolean }) =>
-        withRegistry((registry) => {
-          const policies = registry.list();
+        withRegistry(async (registry) => {
+          const policies = await registry.list();
           if (options.json) printJson({ policies });
           else if (policies.length === 0) process.stdout.write('no policies registered (pricelab policy register <folder>)\n');
           else process.stdout.write(`${table([['policy', 'versions', ...aliasNames], ...policies.map((entry) => [entry.retired ? `${entry.name} (retired)` : entry.name, String(entry.versions), ...aliasNames.map((alias) => (entry.aliases[alias] === undefined ? '-' : `v${entry.aliases[alias]}`))])])}\n`);
@@ -64,12 +66,12 @@ export function registerPolicy(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       run((reference: string, options: { json?: boolean }) =>
-        withRegistry((registry) => {
+        withRegistry(async (registry) => {
           const parsed = parsePolicyReference(reference);
-          const versions = parsed.version !== undefined || parsed.alias !== undefined ? [registry.resolve(reference)] : registry.versions(parsed.name);
+          const versions = parsed.version !== undefined || parsed.alias !== undefined ? [await registry.resolve(reference)] : await registry.versions(parsed.name);
           if (versions.length === 0) throw new PricelabError('not-found', `no policy named "${parsed.name}" is registered`);
-          const aliases = registry.aliases(parsed.name);
-          const retired = registry.retirement(parsed.name) ?? null;
+          const aliases = await registry.aliases(parsed.name);
+          const retired = (await registry.retirement(parsed.name)) ?? null;
           if (options.json) printJson({ name: parsed.name, aliases, retired, versions });
           else {
             if (retired) process.stdout.write(`${parsed.name} is retired (${retired.at} by ${retired.actor}: ${retired.reason})\n`);
@@ -93,11 +95,11 @@ export function registerPolicy(program: Command): void {
     .option('--json', 'print the outcome with every gate as JSON')
     .action(
       run((reference: string, options: { to: AliasName; evidence?: string[]; gates?: string; servingConfig?: string; collusionEvidence?: string; reason: string; actor?: string; json?: boolean }) =>
-        withRegistry((registry) => {
+        withRegistry(async (registry) => {
           const parsed = parsePolicyReference(reference);
-          const version = parsed.version ?? (parsed.alias ? registry.version(parsed.name, parsed.alias).version : undefined);
+          const version = parsed.version ?? (parsed.alias ? (await registry.version(parsed.name, parsed.alias)).version : undefined);
           if (version === undefined) throw new PricelabError('config', `which version of "${parsed.name}" to promote?`, [{ path: ['policy'], message: `expected name@version or name@alias, found "${reference}" (no version)` }]);
-          const outcome = promote(registry, {
+          const outcome = await promote(registry, {
             name: parsed.name,
             version,
             to: options.to,
@@ -135,10 +137,10 @@ export function registerPolicy(program: Command): void {
     .option('--json', 'print the stored gates as JSON')
     .action(
       run((name: string, file: string, options: { reason: string; actor?: string; json?: boolean }) =>
-        withRegistry((registry) => {
+        withRegistry(async (registry) => {
           const json = readJsonFile(file, 'promotion policy');
           const validated = parsePromotionPolicy(json, file);
-          registry.setGates(name, json, { reason: options.reason, actor: options.actor });
+          await registry.setGates(name, json, { reason: options.reason, actor: options.actor });
           if (options.json) printJson({ name, gates: json, effective: validated });
           else process.stdout.write(`stored the promotion gates of ${name} from ${file}: ${JSON.stringify(validated)}\n`);
         }),
@@ -150,13 +152,13 @@ export function registerPolicy(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       run((name: string, options: { json?: boolean }) =>
-        withRegistry((registry) => {
+        withRegistry(async (registry) => {
           const policyName = parsePolicyReference(name).name;
           // A name the registry has never heard of is a typo more often than a plan: say so (exit 3).
-          if (registry.versions(policyName).length === 0 && registry.gates(policyName) === undefined) {
-            throw new PricelabError('not-found', `no policy named "${policyName}" is registered and no gates are stored for it`, [{ path: ['name'], message: `expected a registered policy name or one given gates (policy gates set), found "${policyName}"; registered: ${registry.list().map((entry) => entry.name).join(', ') || 'none'}` }]);
+          if ((await registry.versions(policyName)).length === 0 && (await registry.gates(policyName)) === undefined) {
+            throw new PricelabError('not-found', `no policy named "${policyName}" is registered and no gates are stored for it`, [{ path: ['name'], message: `expected a registered policy name or one given gates (policy gates set), found "${policyName}"; registered: ${(await registry.list()).map((entry) => entry.name).join(', ') || 'none'}` }]);
           }
-          const { policy: effective, source } = gatesFor(registry, policyName);
+          const { policy: effective, source } = await gatesFor(registry, policyName);
           if (options.json) printJson({ name, source, gates: effective });
           else process.stdout.write(`${name}: gates from ${source}\n${JSON.stringify(effective, null, 2)}\n`);
         }),
@@ -172,8 +174,8 @@ export function registerPolicy(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       run((name: string, options: { alias: AliasName; reason: string; actor?: string; json?: boolean }) =>
-        withRegistry((registry) => {
-          const moved = registry.rollback(name, options.alias, { reason: options.reason, actor: options.actor });
+        withRegistry(async (registry) => {
+          const moved = await registry.rollback(name, options.alias, { reason: options.reason, actor: options.actor });
           if (options.json) printJson({ name, alias: options.alias, ...moved });
           else process.stdout.write(`${name}@${options.alias}: v${moved.from} -> v${moved.to}\n`);
         }),
@@ -188,9 +190,9 @@ export function registerPolicy(program: Command): void {
     .action(
       run((name: string | undefined, options: { verify?: boolean; json?: boolean }) =>
         withRegistry(
-          (registry) => {
+          async (registry) => {
             if (options.verify) {
-              const verification = registry.verifyAudit();
+              const verification = await registry.verifyAudit();
               if (!verification.ok) {
                 const where = verification.firstBroken === null ? 'the registry does not match its audit log' : `the hash chain is broken at entry #${verification.firstBroken}`;
                 throw new PricelabError('integrity', `audit log check failed: ${where} (${verification.problems.length} problem${verification.problems.length === 1 ? '' : 's'})`, verification.problems);
@@ -202,7 +204,7 @@ export function registerPolicy(program: Command): void {
               // Then the log itself, as without --verify: who moved what, when and why.
               process.stdout.write(`audit log verified: ${verification.entries} entries, hash chain intact, versions, aliases, retirements and gates match the log\n\n`);
             }
-            const entries = registry.auditLog(name);
+            const entries = await registry.auditLog(name);
             if (options.json) printJson({ entries });
             else process.stdout.write(`${table([['#', 'at', 'actor', 'action', 'policy', 'alias', 'reason'], ...entries.map((entry) => [String(entry.id), entry.at, entry.actor, entry.action, `${entry.name}${entry.version === null ? '' : `@${entry.version}`}`, entry.alias ?? '-', entry.reason])])}\n`);
           },
@@ -221,9 +223,9 @@ export function registerPolicy(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       run((name: string, alias: string, options: { reason: string; actor?: string; json?: boolean }) =>
-        withRegistry((registry) => {
+        withRegistry(async (registry) => {
           if (!(aliasNames as readonly string[]).includes(alias)) throw new PricelabError('config', `unknown alias "${alias}"`, [{ path: ['alias'], message: `expected one of ${aliasNames.join(', ')}, found "${alias}"` }]);
-          const { removed } = registry.removeAlias(name, alias as AliasName, { reason: options.reason, actor: options.actor });
+          const { removed } = await registry.removeAlias(name, alias as AliasName, { reason: options.reason, actor: options.actor });
           if (options.json) printJson({ name, alias, removed });
           else process.stdout.write(`${name}@${alias} removed (it pointed at v${removed})\n`);
         }),
@@ -238,8 +240,8 @@ export function registerPolicy(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       run((name: string, options: { reason: string; actor?: string; json?: boolean }) =>
-        withRegistry((registry) => {
-          const { removedAliases } = registry.retire(name, { reason: options.reason, actor: options.actor });
+        withRegistry(async (registry) => {
+          const { removedAliases } = await registry.retire(name, { reason: options.reason, actor: options.actor });
           if (options.json) printJson({ name, retired: true, removedAliases });
           else process.stdout.write(`${name} retired; aliases removed: ${Object.keys(removedAliases).length === 0 ? 'none' : Object.entries(removedAliases).map(([alias, version]) => `${alias} (v${version})`).join(', ')}\n`);
         }),

@@ -8,7 +8,8 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { PricelabError, configError } from '../../core/errors.js';
-import { ResultsStore, databasePath, resultsHome, type EvaluationCurvePoint, type RunRow, type RunStatus } from '../../experiments/store.js';
+import { databasePath, openResultsStore, type EvaluationCurvePoint, type ResultsStoreBackend, type RunRow, type RunStatus } from '../../experiments/store.js';
+import { storeLocation } from '../../core/store-url.js';
 import { lineChart } from '../text-chart.js';
 import { formatNumber, printJson, run, table } from '../output.js';
 
@@ -31,21 +32,22 @@ export function registerRuns(program: Command): void {
     .action(run((id: string, options: { json?: boolean }) => showRun(id, options)));
 }
 
-function openExisting(): ResultsStore {
-  const home = resultsHome();
-  if (!existsSync(databasePath(home))) throw new PricelabError('not-found', `no results store at ${databasePath(home)}: run an experiment first (pricelab experiment run <file>), or set PRICELAB_HOME`);
-  return ResultsStore.open(home);
+/** The store PRICELAB_STORE names (PostgreSQL), else the SQLite file of PRICELAB_HOME, which reading never creates. */
+function openExisting(): Promise<ResultsStoreBackend> {
+  const location = storeLocation();
+  if (location.kind === 'sqlite' && !existsSync(databasePath(location.home))) throw new PricelabError('not-found', `no results store at ${databasePath(location.home)}: run an experiment first (pricelab experiment run <file>), or set PRICELAB_HOME`);
+  return openResultsStore(location);
 }
 
-function listRuns(options: { experiment?: string; status?: string; json?: boolean }): void {
+async function listRuns(options: { experiment?: string; status?: string; json?: boolean }): Promise<void> {
   if (options.status !== undefined && !statuses.includes(options.status as RunStatus)) {
     throw configError('unknown run status', [{ path: ['status'], message: `expected one of ${statuses.join(', ')}, found "${options.status}"` }]);
   }
-  const store = openExisting();
+  const store = await openExisting();
   try {
-    const rows = store.listRuns({ ...(options.experiment === undefined ? {} : { experiment: options.experiment }), ...(options.status === undefined ? {} : { status: options.status as RunStatus }) });
-    const rewards = store.metricOfRuns('eval/meanReward');
-    const gains = store.metricOfRuns('market/profitGain');
+    const rows = await store.listRuns({ ...(options.experiment === undefined ? {} : { experiment: options.experiment }), ...(options.status === undefined ? {} : { status: options.status as RunStatus }) });
+    const rewards = await store.metricOfRuns('eval/meanReward');
+    const gains = await store.metricOfRuns('market/profitGain');
     if (options.json) {
       printJson(rows.map((row) => ({ ...summaryOf(row), 'eval/meanReward': rewards.get(row.id) ?? null, 'market/profitGain': gains.get(row.id) ?? null })));
       return;
@@ -60,20 +62,20 @@ function listRuns(options: { experiment?: string; status?: string; json?: boolea
     }
     process.stdout.write(`${table(lines)}\n`);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
-function showRun(id: string, options: { json?: boolean }): void {
-  const store = openExisting();
+async function showRun(id: string, options: { json?: boolean }): Promise<void> {
+  const store = await openExisting();
   try {
-    const matches = store.listRuns({ idPrefix: id });
+    const matches = await store.listRuns({ idPrefix: id });
     if (matches.length === 0) throw new PricelabError('not-found', `no run "${id}" in ${store.path}: see pricelab runs list`);
     if (matches.length > 1) throw configError(`"${id}" names ${matches.length} runs`, [{ path: ['id'], message: `expected one run, found ${matches.map((row) => row.id).join(', ')}` }]);
     const row = matches[0]!;
-    const metrics = store.metricsOf(row.id);
-    const evaluations = store.evaluationsOf(row.id);
-    const checkpoint = store.checkpointOf(row.id) ?? null;
+    const metrics = await store.metricsOf(row.id);
+    const evaluations = await store.evaluationsOf(row.id);
+    const checkpoint = (await store.checkpointOf(row.id)) ?? null;
     if (options.json) {
       printJson({ ...row, metrics, evaluations, checkpoint });
       return;
@@ -82,14 +84,14 @@ function showRun(id: string, options: { json?: boolean }): void {
     const times = `started ${row.startedAt ?? '-'}, ended ${row.endedAt ?? '-'}${row.error ? `\nerror: ${row.error}` : ''}${checkpoint ? `\ncheckpoint after episode ${checkpoint.episodes} (${checkpoint.steps} steps)` : ''}`;
     const metricLines = [['metric', 'value'], ...Object.entries(metrics).filter(([, value]) => typeof value === 'number' || value === null).map(([key, value]) => [key, formatNumber(value as number | null, 4)])];
     const episodeLines = [['episode', 'seed', 'total reward'], ...evaluations.map((episode) => [String(episode.episode), String(episode.seed), formatNumber(episode.totalReward)])];
-    const listed = store.listRunsWithCurves({ idPrefix: row.id }).find((entry) => entry.run.id === row.id);
+    const listed = (await store.listRunsWithCurves({ idPrefix: row.id })).find((entry) => entry.run.id === row.id);
     const curve = listed?.curve ?? [];
     const policy = listed?.artifactPath ?? null;
     process.stdout.write(
       `${head}\n${times}\nagent config: ${JSON.stringify(row.agent.config)}${policy === null ? '' : `\npolicy: ${policy}`}\n\n${table(metricLines)}\n\n${curveText(curve)}${evaluations.length > 0 ? table(episodeLines) : 'no evaluation episodes yet'}\n`,
     );
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -16,7 +16,8 @@ import { readJsonFile } from '../../core/json-file.js';
 import { defaultTokenFile, loadTokens } from '../../serving/auth.js';
 import { ServingMetrics } from '../../serving/metrics.js';
 import { PricingService } from '../../serving/pricing-service.js';
-import { PolicyRegistry } from '../../serving/registry.js';
+import { openPolicyRegistry } from '../../serving/registry.js';
+import { describeLocation, storeLocation } from '../../core/store-url.js';
 import { createApp, listen } from '../../serving/server.js';
 import { loadServingConfig } from '../../serving/serving-config.js';
 import { PricelabError, type ErrorKind } from '../../core/errors.js';
@@ -40,7 +41,8 @@ export function registerServe(program: Command): void {
         const config = loadServingConfig(options.config);
         const tokens = loadTokens({ file: options.tokens ?? defaultTokenFile(home), env: process.env });
         const promotionPolicy = options.gates ? readJsonFile(options.gates, 'promotion policy') : undefined;
-        const registry = PolicyRegistry.open(home);
+        const location = storeLocation();
+        const registry = await openPolicyRegistry(location);
         const metrics = new ServingMetrics();
         const service = new PricingService(registry, config, metrics, { decisionLog: options.decisionLog });
         let started: Awaited<ReturnType<typeof listen>>;
@@ -50,13 +52,13 @@ export function registerServe(program: Command): void {
           started = await listen(createApp({ service, metrics, tokens, promotionPolicy }), options.port, options.host);
         } catch (error) {
           await service.close();
-          registry.close();
+          await registry.close();
           throw error;
         }
         const { server, url } = started;
         const statuses = service.statusOf();
         const lines = statuses.map((status) => `${servingLine(status, url)}\n`);
-        process.stdout.write(`pricelab serving on ${url} (home ${home})\n${statuses.length === 0 ? 'no policy has a production alias yet: pricelab policy register <folder>, then promote\n' : lines.join('')}`);
+        process.stdout.write(`pricelab serving on ${url} (${location.kind === 'sqlite' ? `home ${home}` : `store ${describeLocation(location)}, artifacts ${location.home}`})\n${statuses.length === 0 ? 'no policy has a production alias yet: pricelab policy register <folder>, then promote\n' : lines.join('')}`);
         if (tokens.hashes.length === 0) process.stdout.write('no tokens configured: register/promote/rollback over HTTP are refused (pricelab token create <name>)\n');
         await new Promise<void>((resolve) => {
           const stop = () => {
@@ -67,7 +69,7 @@ export function registerServe(program: Command): void {
           process.once('SIGTERM', stop);
         });
         await service.close();
-        registry.close();
+        await registry.close();
       }),
     );
 }

@@ -141,7 +141,7 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
   if (options.population > 1 && prepared.selectAfter >= prepared.totalSteps) {
     throw configError('bad population', [{ path: ['select-after'], message: `expected fewer steps than the budget (${prepared.totalSteps}), found ${prepared.selectAfter}` }]);
   }
-  const recorder = options.store ? startTrainRecord(loaded, options, config, startedAt) : undefined;
+  const recorder = options.store ? await startTrainRecord(loaded, options, config, startedAt) : undefined;
   try {
     const progress = progressBar(prepared.progressSteps, 'steps', options.json === true);
     const out = resolve(options.out ?? join(process.env.PRICELAB_HOME ?? '.pricelab', 'runs', `${loaded.scenario.id}-${options.agent}-seed${options.seed}-${startedAt.replace(/[:.]/g, '-')}`));
@@ -162,7 +162,7 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
     const best = result.best;
     const manifest = trainManifest({ loaded, options, outcome, startedAt, endedAt: new Date().toISOString() });
     writeFileAtomically(join(out, 'run.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    const runId = recorder?.finish(manifest, written?.episodes ?? []);
+    const runId = await recorder?.finish(manifest, written?.episodes ?? []);
     if (options.json) printJson(runId === undefined ? manifest : { ...manifest, runId });
     else {
       const optimum = optimumOf(loaded.scenario);
@@ -176,7 +176,7 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
       process.stdout.write(`${lines.join('\n')}\n`);
     }
   } catch (error) {
-    recorder?.fail(error);
+    await recorder?.fail(error);
     throw error;
   }
 }
@@ -224,7 +224,7 @@ async function evaluateCommand(scenarioName: string, options: { policy: string; 
 /** A policy artifact folder or registered version, checked against the scenario (features, ladder), as an agent. */
 async function artifactPolicyFor(env: ReturnType<typeof makeEnv>, loaded: LoadedScenario, ladderLength: number, policy: string, seed: number) {
   // A registered version (registry:name@version, or its folder in the home) must still have the content hash its registry row records.
-  const registered = registeredArtifactFor(policy);
+  const registered = await registeredArtifactFor(policy);
   const artifact = registered ? readArtifact(registered.folder, registered.expected) : readArtifact(policy);
   const expected = env.observationSpace.featureNames;
   const found = artifact.manifest.observation.features.map((feature) => feature.name);

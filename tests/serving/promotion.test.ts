@@ -63,18 +63,18 @@ function registry() {
 }
 
 const toProduction = (version: number, evidence: PromotionRequest['evidence'], extra: Partial<PromotionRequest> = {}): PromotionRequest => ({ name: 'everyday', version, to: 'production', reason: 'test', evidence, ...extra });
-const gateOf = (outcome: ReturnType<typeof promote>, gate: string) => outcome.decision?.gates.find((result) => result.gate === gate);
+const gateOf = (outcome: Awaited<ReturnType<typeof promote>>, gate: string) => outcome.decision?.gates.find((result) => result.gate === gate);
 
 describe('the shipped default gates against a fixed-price baseline (issue 14.2)', () => {
-  it('pass a genuinely better policy with one price change, where margins as shares of the baseline (0 price changes) refused it', () => {
+  it('pass a genuinely better policy with one price change, where margins as shares of the baseline (0 price changes) refused it', async () => {
     const opened = registry();
     record(opened, clearanceEvidence);
     // The old form: a share of the baseline's mean, 0 changes, so nothing is allowed.
-    const relativeOnly = promote(opened, toProduction(1, [asFile(clearanceEvidence)], { policy: { baseline: 'fixed:17.99', guardrailMargins: { priceChanges: { relative: 0.25 } } } }));
+    const relativeOnly = await promote(opened, toProduction(1, [asFile(clearanceEvidence)], { policy: { baseline: 'fixed:17.99', guardrailMargins: { priceChanges: { relative: 0.25 } } } }));
     expect(relativeOnly.promoted).toBe(false);
     expect(gateOf(relativeOnly, 'guardrail-kpis')?.detail).toMatch(/priceChanges may be worse by up to 1\.00/);
 
-    const outcome = promote(opened, toProduction(1, [asFile(clearanceEvidence)]));
+    const outcome = await promote(opened, toProduction(1, [asFile(clearanceEvidence)]));
     expect(outcome.decision?.gates.filter((gate) => gate.status !== 'passed')).toEqual([]);
     expect(outcome).toMatchObject({ promoted: true, from: null, to: 1 });
     expect(outcome.gatesSource).toMatch(/shipped defaults/);
@@ -84,20 +84,20 @@ describe('the shipped default gates against a fixed-price baseline (issue 14.2)'
     opened.close();
   });
 
-  it('refuse a worse policy (fixed 18.99 against the best fixed price) on the primary KPI', () => {
+  it('refuse a worse policy (fixed 18.99 against the best fixed price) on the primary KPI', async () => {
     const opened = registry();
     record(opened, worseEvidence);
-    const outcome = promote(opened, toProduction(2, [asFile(worseEvidence)]));
+    const outcome = await promote(opened, toProduction(2, [asFile(worseEvidence)]));
     expect(outcome.promoted).toBe(false);
     expect(outcome.decision?.failedGate).toBe('primary-kpi');
     expect(gateOf(outcome, 'primary-kpi')?.detail).toMatch(/totalReward (no detectable difference|worse) \(difference -1\d{3}/);
     opened.close();
   });
 
-  it('refuse a policy that changes its price most days, naming price changes', () => {
+  it('refuse a policy that changes its price most days, naming price changes', async () => {
     const opened = registry();
     record(opened, churnEvidence);
-    const outcome = promote(opened, toProduction(3, [asFile(churnEvidence)]));
+    const outcome = await promote(opened, toProduction(3, [asFile(churnEvidence)]));
     expect(outcome.promoted).toBe(false);
     expect(gateOf(outcome, 'guardrail-kpis')?.status).toBe('failed');
     expect(gateOf(outcome, 'guardrail-kpis')?.detail).toMatch(/priceChanges may be worse by up to \d{2,3}/);
@@ -147,10 +147,10 @@ describe('forged or empty evidence is refused (issue 13.8)', () => {
     return { ...worseEvidence, comparisons: [{ ...row, estimate: 500, t: { ...row.t, low: 100, high: 900 }, pValue: 0.001, adjustedPValue: 0.001, verdict: 'better' }], verdict: { ...worseEvidence.verdict, everyArmBetter: true } };
   };
 
-  it('refuses a hand-edited file that matches no recorded comparison', () => {
+  it('refuses a hand-edited file that matches no recorded comparison', async () => {
     const opened = registry();
     record(opened, worseEvidence);
-    const outcome = promote(opened, toProduction(2, [asFile(forged(), 'forged.json')]));
+    const outcome = await promote(opened, toProduction(2, [asFile(forged(), 'forged.json')]));
     expect(outcome.promoted).toBe(false);
     expect(outcome.decision?.failedGate).toBe('evidence-valid');
     expect(gateOf(outcome, 'evidence-valid')?.detail).toMatch(/forged\.json: matches no comparison recorded in the results store/);
@@ -158,10 +158,10 @@ describe('forged or empty evidence is refused (issue 13.8)', () => {
     opened.close();
   });
 
-  it('refuses a recorded summary whose reported verdicts do not follow from its per-seed data', () => {
+  it('refuses a recorded summary whose reported verdicts do not follow from its per-seed data', async () => {
     const opened = registry();
     record(opened, forged()); // as if the store itself had been written by hand
-    const outcome = promote(opened, toProduction(2, [asFile(forged(), 'forged.json')]));
+    const outcome = await promote(opened, toProduction(2, [asFile(forged(), 'forged.json')]));
     expect(outcome.decision?.failedGate).toBe('evidence-valid');
     const detail = gateOf(outcome, 'evidence-valid')?.detail ?? '';
     expect(detail).toMatch(/candidate on totalReward reports verdict "better", estimate 500\.0, .*adjustedPValue 0\.001000; the per-seed data give verdict "(no detectable difference|worse)", estimate -1\d{3}/);
@@ -169,22 +169,22 @@ describe('forged or empty evidence is refused (issue 13.8)', () => {
     opened.close();
   });
 
-  it('refuses a createdAt that is not a time, and evidence older than the policy', () => {
+  it('refuses a createdAt that is not a time, and evidence older than the policy', async () => {
     const opened = registry();
     const badDate = { ...clearanceEvidence, createdAt: 'x' };
     record(opened, badDate);
-    const outcome = promote(opened, toProduction(1, [asFile(badDate, 'x.json')]));
+    const outcome = await promote(opened, toProduction(1, [asFile(badDate, 'x.json')]));
     expect(outcome.decision?.failedGate).toBe('evidence-valid');
     expect(gateOf(outcome, 'evidence-valid')?.detail).toMatch(/createdAt: expected an ISO 8601 time, found "x"/);
     const old = { ...clearanceEvidence, createdAt: '2001-01-01T00:00:00.000Z' };
     record(opened, old);
-    const stale = promote(opened, toProduction(1, [asFile(old, 'old.json')]));
+    const stale = await promote(opened, toProduction(1, [asFile(old, 'old.json')]));
     expect(stale.decision?.failedGate).toBe('fresh-evidence');
     expect(gateOf(stale, 'fresh-evidence')?.detail).toMatch(/old\.json was made 2001-01-01T00:00:00\.000Z, before the policy/);
     opened.close();
   });
 
-  it('refuses a version whose policy.json was edited after registration, before reading it (issue 13.1)', () => {
+  it('refuses a version whose policy.json was edited after registration, before reading it (issue 13.1)', async () => {
     const opened = registry();
     const old = { ...clearanceEvidence, createdAt: '2001-01-01T00:00:00.000Z' };
     record(opened, old);
@@ -192,9 +192,9 @@ describe('forged or empty evidence is refused (issue 13.8)', () => {
     const manifestPath = join(opened.version('everyday', 1).path, 'policy.json');
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { createdAt: string };
     writeFileSync(manifestPath, JSON.stringify({ ...manifest, createdAt: '2000-01-01T00:00:00.000Z' }, null, 2));
-    const refusal = (() => {
+    const refusal = await (async () => {
       try {
-        return promote(opened, toProduction(1, [asFile(old, 'old.json')]));
+        return await promote(opened, toProduction(1, [asFile(old, 'old.json')]));
       } catch (error) {
         return error;
       }
@@ -206,11 +206,11 @@ describe('forged or empty evidence is refused (issue 13.8)', () => {
     opened.close();
   });
 
-  it('fails a required KPI that is missing from the evidence, naming it', () => {
+  it('fails a required KPI that is missing from the evidence, naming it', async () => {
     const opened = registry();
     record(opened, clearanceEvidence);
     // steady-state-v1 has no Nash/monopoly benchmarks: its profit-gain index is null.
-    const outcome = promote(opened, toProduction(1, [asFile(clearanceEvidence)], { policy: { baseline: 'fixed:17.99', guardrailMargins: { priceChanges: { absolute: 30 }, profitGain: { absolute: 0.1 } } } }));
+    const outcome = await promote(opened, toProduction(1, [asFile(clearanceEvidence)], { policy: { baseline: 'fixed:17.99', guardrailMargins: { priceChanges: { absolute: 30 }, profitGain: { absolute: 0.1 } } } }));
     expect(outcome.promoted).toBe(false);
     expect(outcome.decision?.failedGate).toBe('guardrail-kpis');
     expect(gateOf(outcome, 'guardrail-kpis')?.detail).toMatch(/profitGain is not in compare\.json/);
@@ -222,25 +222,25 @@ describe('forged or empty evidence is refused (issue 13.8)', () => {
     const rules = { maxChange: 0.05, competitorIndex: { low: 0.7, high: 1.3 } };
     const servingConfig = parseServingConfig({ policies: { everyday: { guardrails: rules } } });
     record(opened, clearanceEvidence);
-    const unguarded = promote(opened, toProduction(1, [asFile(clearanceEvidence)], { servingConfig }));
+    const unguarded = await promote(opened, toProduction(1, [asFile(clearanceEvidence)], { servingConfig }));
     expect(unguarded.promoted).toBe(false);
     expect(unguarded.decision?.failedGate).toBe('guardrail-rules');
     expect(gateOf(unguarded, 'guardrail-rules')?.detail).toMatch(/was evaluated under \{\}, serving applies \{"maxChange":0\.05/);
     // Under the same rules (in another key order), the gate passes.
     const guarded = await evidenceFor(clearance, 'fixed:17.99', { competitorIndex: { high: 1.3, low: 0.7 }, maxChange: 0.05 });
     record(opened, guarded);
-    expect(gateOf(promote(opened, toProduction(1, [asFile(guarded)], { servingConfig })), 'guardrail-rules')?.status).toBe('passed');
+    expect(gateOf(await promote(opened, toProduction(1, [asFile(guarded)], { servingConfig })), 'guardrail-rules')?.status).toBe('passed');
     // Without a serving configuration, serving applies the artifact's min/max (the ladder's
     // ends): bounds that contain the whole ladder change nothing, so {} or wider bounds pass.
-    const ruleGate = (summary: ComparisonSummary) => {
+    const ruleGate = async (summary: ComparisonSummary) => {
       const fresh = registry();
       record(fresh, summary);
-      const status = gateOf(promote(fresh, toProduction(1, [asFile(summary)])), 'guardrail-rules')?.status;
+      const status = gateOf(await promote(fresh, toProduction(1, [asFile(summary)])), 'guardrail-rules')?.status;
       fresh.close();
       return status;
     };
-    expect(ruleGate(await evidenceFor(clearance, 'fixed:17.99', { minPrice: 1, maxPrice: 1000 }))).toBe('passed');
-    expect(ruleGate(await evidenceFor(clearance, 'fixed:17.99', { maxPrice: 16.99 }))).toBe('failed');
+    expect(await ruleGate(await evidenceFor(clearance, 'fixed:17.99', { minPrice: 1, maxPrice: 1000 }))).toBe('passed');
+    expect(await ruleGate(await evidenceFor(clearance, 'fixed:17.99', { maxPrice: 16.99 }))).toBe('failed');
     opened.close();
   }, 60_000);
 
@@ -250,52 +250,52 @@ describe('forged or empty evidence is refused (issue 13.8)', () => {
     const rules = { maxPrice: 15, marginFloor: 0.9 };
     const conflicted = await evidenceFor(clearance, 'fixed:17.99', rules);
     record(opened, conflicted);
-    const outcome = promote(opened, toProduction(1, [asFile(conflicted)], { servingConfig: parseServingConfig({ policies: { everyday: { guardrails: rules } } }), policy: { baseline: 'fixed:17.99', primaryKpi: 'units' } }));
+    const outcome = await promote(opened, toProduction(1, [asFile(conflicted)], { servingConfig: parseServingConfig({ policies: { everyday: { guardrails: rules } } }), policy: { baseline: 'fixed:17.99', primaryKpi: 'units' } }));
     expect(gateOf(outcome, 'guardrail-violations')).toMatchObject({ status: 'failed', detail: expect.stringMatching(/broke a guardrail/) });
     opened.close();
   }, 60_000);
 });
 
 describe('gate reports, no-ops and stored gates', () => {
-  it('reports gates after a failed evidence-valid or identity gate as skipped, naming it (issue 14.3)', () => {
+  it('reports gates after a failed evidence-valid or identity gate as skipped, naming it (issue 14.3)', async () => {
     const opened = registry();
-    const none = promote(opened, toProduction(1, []));
+    const none = await promote(opened, toProduction(1, []));
     expect(none.decision?.failedGate).toBe('evidence-valid');
     expect(none.decision?.gates.slice(1).map((gate) => gate.status)).toEqual(Array(7).fill('skipped'));
     expect(none.decision?.gates.at(-1)).toMatchObject({ gate: 'fresh-evidence', status: 'skipped', passed: false, detail: expect.stringMatching(/evidence-valid gate refused/) });
     // Evidence about another version: identity fails, the rest are skipped.
     record(opened, worseEvidence);
-    const other = promote(opened, toProduction(1, [asFile(worseEvidence)]));
+    const other = await promote(opened, toProduction(1, [asFile(worseEvidence)]));
     expect(other.decision?.failedGate).toBe('identity');
     expect(other.decision?.gates.slice(2).every((gate) => gate.status === 'skipped' && /identity gate refused/.test(gate.detail))).toBe(true);
     expect(opened.auditLog('everyday').map((entry) => entry.action)).toEqual(['register', 'register', 'register']);
     opened.close();
   });
 
-  it('makes promoting the version an alias already points at a no-op without an audit entry (issue 14.9)', () => {
+  it('makes promoting the version an alias already points at a no-op without an audit entry (issue 14.9)', async () => {
     const opened = registry();
     record(opened, clearanceEvidence);
-    expect(promote(opened, toProduction(1, [asFile(clearanceEvidence)])).promoted).toBe(true);
+    expect((await promote(opened, toProduction(1, [asFile(clearanceEvidence)]))).promoted).toBe(true);
     const entries = opened.auditLog('everyday').length;
-    const again = promote(opened, toProduction(1, []));
+    const again = await promote(opened, toProduction(1, []));
     expect(again).toMatchObject({ promoted: false, noop: true, from: 1, to: 1, decision: null });
-    expect(promote(opened, { name: 'everyday', version: 2, to: 'staging', reason: 's', evidence: [] }).promoted).toBe(true);
-    expect(promote(opened, { name: 'everyday', version: 2, to: 'staging', reason: 's', evidence: [] }).noop).toBe(true);
+    expect((await promote(opened, { name: 'everyday', version: 2, to: 'staging', reason: 's', evidence: [] })).promoted).toBe(true);
+    expect((await promote(opened, { name: 'everyday', version: 2, to: 'staging', reason: 's', evidence: [] })).noop).toBe(true);
     expect(opened.auditLog('everyday')).toHaveLength(entries + 1);
     expect(opened.resolve('everyday@production').version).toBe(1);
     opened.close();
   });
 
-  it('uses the gates stored for the name when none are given, audited; given gates win', () => {
+  it('uses the gates stored for the name when none are given, audited; given gates win', async () => {
     const opened = registry();
     record(opened, clearanceEvidence);
     opened.setGates('everyday', { baseline: { 'steady-state-v1': 'fixed:16.99' } }, { reason: 'our floor price', actor: 'ci' });
     expect(opened.auditLog('everyday').at(-1)).toMatchObject({ action: 'set-gates', actor: 'ci', reason: 'our floor price', details: { gates: { baseline: { 'steady-state-v1': 'fixed:16.99' } }, previous: null } });
-    const stored = promote(opened, toProduction(1, [asFile(clearanceEvidence)]));
+    const stored = await promote(opened, toProduction(1, [asFile(clearanceEvidence)]));
     expect(stored.gatesSource).toMatch(/the registry \(set .* by ci\)/);
     expect(stored.decision?.failedGate).toBe('identity');
     expect(gateOf(stored, 'identity')?.detail).toMatch(/expected the declared baseline fixed:16\.99/);
-    const given = promote(opened, toProduction(1, [asFile(clearanceEvidence)], { policy: { baseline: 'fixed:17.99' }, policySource: 'gates.json' }));
+    const given = await promote(opened, toProduction(1, [asFile(clearanceEvidence)], { policy: { baseline: 'fixed:17.99' }, policySource: 'gates.json' }));
     expect(given).toMatchObject({ promoted: true, gatesSource: 'gates.json' });
     opened.close();
   });

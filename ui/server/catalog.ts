@@ -21,10 +21,11 @@ import { buildMarketModel } from '../../env/model.js';
 import { PricelabError } from '../../core/errors.js';
 import { builtInScenarioIds, loadScenario } from '../../scenarios/load.js';
 import { folderScenarios, loadSessionScenario, registeredScenarios, type DashboardFolders } from './sources.js';
-import { ResultsStore } from '../../experiments/store.js';
+import { usingResultsStore, type ResultsStoreBackend } from '../../experiments/store.js';
 import { comparisonSummarySchema } from '../../experiments/compare/summary-schema.js';
 import { comparisonCharts } from '../../experiments/report/charts.js';
-import { PolicyRegistry } from '../../serving/registry.js';
+import { usingPolicyRegistry, type PolicyRegistryBackend } from '../../serving/registry.js';
+import { storeLocation } from '../../core/store-url.js';
 import { problemOf } from './problems.js';
 import { registryPrefix } from './policy-source.js';
 
@@ -33,31 +34,26 @@ const trajectoryCharts = new Set(['price-trajectories', 'inventory-returns']);
 
 export function catalogRouter(resultsHome: string, folders: DashboardFolders = {}): express.Router {
   const router = express.Router();
-  const answer = (handler: (request: Request) => unknown) => (request: Request, response: Response) => {
+  const answer = (handler: (request: Request) => unknown) => async (request: Request, response: Response) => {
     try {
-      response.json(handler(request));
+      response.json(await handler(request));
     } catch (error) {
       // As serving answers: not found 404, a damaged or tampered file 422 (integrity), bad input 400.
       const status = error instanceof PricelabError ? (error.kind === 'not-found' ? 404 : error.kind === 'integrity' ? 422 : 400) : 500;
       response.status(status).json(problemOf(request.path, error));
     }
   };
-  const withStore = <T>(read: (store: ResultsStore) => T): T => {
-    const store = ResultsStore.open(resultsHome);
-    try {
-      return read(store);
-    } finally {
-      store.close();
-    }
-  };
-  const withRegistry = <T>(read: (registry: PolicyRegistry) => T): T => PolicyRegistry.using(resultsHome, read);
+  // PRICELAB_STORE (PostgreSQL) when set, else the SQLite file of the dashboard's home.
+  const location = () => storeLocation({ home: resultsHome });
+  const withStore = <T>(read: (store: ResultsStoreBackend) => T | Promise<T>): Promise<T> => usingResultsStore(location(), read);
+  const withRegistry = <T>(read: (registry: PolicyRegistryBackend) => T | Promise<T>): Promise<T> => usingPolicyRegistry(location(), read);
 
   router.get(
     '/scenarios',
-    answer(() => {
+    answer(async () => {
       const builtIn = builtInScenarioIds().map((id) => loadScenario(id).scenario);
       const ids = new Set(builtIn.map((scenario) => scenario.id));
-      const own = [...folderScenarios(folders).map((entry) => entry.loaded.scenario), ...withRegistry((registry) => [...registeredScenarios(registry).values()].map((entry) => entry.scenario))].filter(
+      const own = [...folderScenarios(folders).map((entry) => entry.loaded.scenario), ...(await withRegistry(async (registry) => [...(await registeredScenarios(registry)).values()].map((entry) => entry.scenario)))].filter(
         (scenario) => !ids.has(scenario.id) && ids.add(scenario.id),
       );
       return [...builtIn, ...own].map((scenario) => ({ id: scenario.id, description: scenario.description, horizon: buildMarketModel(scenario).horizon }));
@@ -66,23 +62,27 @@ export function catalogRouter(resultsHome: string, folders: DashboardFolders = {
 
   router.get(
     '/policies',
-    answer((request) => {
+    answer(async (request) => {
       const requested = typeof request.query['scenario'] === 'string' ? request.query['scenario'] : 'singles-day-v1';
-      const model = buildMarketModel(loadSessionScenario(requested, folders, () => withRegistry((registry) => [...registeredScenarios(registry).values()])).scenario);
+      // Read before: the scenario is looked up synchronously (this route reads the registry anyway).
+      const registeredNow = await withRegistry(async (registry) => [...(await registeredScenarios(registry)).values()]);
+      const model = buildMarketModel(loadSessionScenario(requested, folders, () => registeredNow).scenario);
       const scenarioId = model.scenario.id;
       const middle = model.ladder[Math.floor(model.ladder.length / 2)] ?? model.listPrice;
       const finiteStock = model.scenario.inventory !== undefined && model.scenario.inventory.replenishment?.kind !== 'periodic-review';
       const rules = [`fixed:${middle}`, 'list', 'cost-plus:0.5', 'match', 'undercut:0.5', 'festival:0.15', 'markdown', 'myopic-oracle', ...(finiteStock ? ['dp-optimal'] : [])];
-      const registered = withRegistry((registry) =>
-        registry.list().flatMap((policy) => {
-          const versions = registry.versions(policy.name).filter((version) => version.lineage.scenario.id === scenarioId);
+      const registered = await withRegistry(async (registry) => {
+        const entries = [];
+        for (const policy of await registry.list()) entries.push({ policy, versions: await registry.versions(policy.name) });
+        return entries.flatMap(({ policy, versions: all }) => {
+          const versions = all.filter((version) => version.lineage.scenario.id === scenarioId);
           const byVersion = new Map(Object.entries(policy.aliases).map(([alias, version]) => [version, alias]));
           return versions.map((version) => ({
             spec: `${registryPrefix}${policy.name}@${version.version}`,
             label: `${policy.name}@${version.version} (${version.agentKind}${byVersion.has(version.version) ? `, ${byVersion.get(version.version)}` : ''})`,
           }));
-        }),
-      );
+        });
+      });
       return { rules, registered };
     }),
   );
@@ -90,18 +90,19 @@ export function catalogRouter(resultsHome: string, folders: DashboardFolders = {
   router.get(
     '/registry',
     answer(() =>
-      withRegistry((registry) => ({
-        policies: registry.list().map((policy) => ({ name: policy.name, aliases: policy.aliases, versions: registry.versions(policy.name) })),
-        audit: registry.auditLog(),
-      })),
+      withRegistry(async (registry) => {
+        const policies = [];
+        for (const policy of await registry.list()) policies.push({ name: policy.name, aliases: policy.aliases, versions: await registry.versions(policy.name) });
+        return { policies, audit: await registry.auditLog() };
+      }),
     ),
   );
 
   router.get(
     '/experiments',
     answer(() =>
-      withStore((store) => ({
-        comparisons: store.listComparisons().map((row) => {
+      withStore(async (store) => ({
+        comparisons: (await store.listComparisons()).map((row) => {
           const parsed = comparisonSummarySchema.safeParse(row.summary);
           return {
             id: row.id,
@@ -113,27 +114,29 @@ export function catalogRouter(resultsHome: string, folders: DashboardFolders = {
             hasReport: row.reportPath !== null && existsSync(row.reportPath),
           };
         }),
-        runs: store.listRunsWithCurves().map(({ run, metrics, curve }) => ({
-          id: run.id,
-          experiment: run.experiment,
-          scenario: run.scenario.id,
-          agent: run.agent.name,
-          seed: run.seed,
-          status: run.status,
-          endedAt: run.endedAt,
-          metrics,
-          curve,
-          kpis: meanKpis(store.evaluationsOf(run.id).map((episode) => episode.kpis)),
-        })),
+        runs: await Promise.all(
+          (await store.listRunsWithCurves()).map(async ({ run, metrics, curve }) => ({
+            id: run.id,
+            experiment: run.experiment,
+            scenario: run.scenario.id,
+            agent: run.agent.name,
+            seed: run.seed,
+            status: run.status,
+            endedAt: run.endedAt,
+            metrics,
+            curve,
+            kpis: meanKpis((await store.evaluationsOf(run.id)).map((episode) => episode.kpis)),
+          })),
+        ),
       })),
     ),
   );
 
   router.get(
     '/experiments/:id/charts',
-    answer((request) => {
+    answer(async (request) => {
       const id = String(request.params['id']);
-      const row = withStore((store) => store.getComparison(id));
+      const row = await withStore((store) => store.getComparison(id));
       if (!row) throw new PricelabError('not-found', `no comparison ${id} in the store`);
       const parsed = comparisonSummarySchema.safeParse(row.summary);
       if (!parsed.success) throw new PricelabError('integrity', `comparison ${id} has a summary this version cannot read`, parsed.error.issues.map((issue) => ({ path: issue.path.map(String), message: issue.message })));
@@ -142,9 +145,9 @@ export function catalogRouter(resultsHome: string, folders: DashboardFolders = {
     }),
   );
 
-  router.get('/experiments/:id/report', (request, response) => {
+  router.get('/experiments/:id/report', async (request, response) => {
     const id = String(request.params['id']);
-    const row = withStore((store) => store.getComparison(id));
+    const row = await withStore((store) => store.getComparison(id));
     if (!row?.reportPath || !existsSync(row.reportPath)) {
       response.status(404).json({ event: request.path, message: `comparison ${id} has no written report`, problems: [] });
       return;

@@ -27,7 +27,8 @@ import { parsePolicySpec } from '../../agents/policy-spec.js';
 import type { HistoricalConfig } from '../../agents/historical.js';
 import { historicalOptionsFor, historicalPrefix, parseHistoricalSpec, readHistory, type HistoricalOptions } from '../../calibration/historical.js';
 import { agentFor } from '../../experiments/setup.js';
-import { PolicyRegistry, parsePolicyReference } from '../../serving/registry.js';
+import { parsePolicyReference, usingPolicyRegistry } from '../../serving/registry.js';
+import { storeLocation } from '../../core/store-url.js';
 import { ServedPolicy } from '../../serving/served-policy.js';
 import { dashboardArtifactFolder, insideFolder, type DashboardFolders } from './sources.js';
 
@@ -54,12 +55,8 @@ export async function loadServedPolicy(spec: string, resultsHome: string, folder
   if (spec.startsWith(artifactPrefix)) return ServedPolicy.load(dashboardArtifactFolder(spec.slice(artifactPrefix.length), folders));
   if (!spec.startsWith(registryPrefix)) throw new PricelabError('config', `"${spec}" is not a trained policy`, [{ path: ['policies'], message: `expected ${registryPrefix}<name>[@version] or ${artifactPrefix}<folder>, found "${spec}"` }]);
   const reference = parsePolicyReference(spec.slice(registryPrefix.length));
-  const registry = PolicyRegistry.open(resultsHome);
-  try {
-    return await registry.loadVersion(reference.name, reference.version ?? reference.alias ?? 'production');
-  } finally {
-    registry.close();
-  }
+  // PRICELAB_STORE (PostgreSQL) when set, else the SQLite file of the dashboard's home.
+  return usingPolicyRegistry(storeLocation({ home: resultsHome }), (registry) => registry.loadVersion(reference.name, reference.version ?? reference.alias ?? 'production'));
 }
 
 /**

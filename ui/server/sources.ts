@@ -23,7 +23,7 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { scenarioFileName } from '../../agents/artifact.js';
 import { PricelabError, configError } from '../../core/errors.js';
 import { builtInScenarioIds, isBuiltInScenarioId, loadScenario, maxScenarioFileBytes, parseScenario, readRegularFile, type LoadedScenario } from '../../scenarios/load.js';
-import type { PolicyRegistry } from '../../serving/registry.js';
+import type { PolicyRegistryBackend } from '../../serving/registry.js';
 import type { Scenario } from '../../scenarios/schema.js';
 
 export interface DashboardFolders {
@@ -78,10 +78,10 @@ export function loadSessionScenario(name: string, folders: DashboardFolders, car
  * recorded for that version. Versions without one (trained on a built-in scenario by an
  * older pricelab) or with a damaged one are left out: loading the policy says why.
  */
-export function registeredScenarios(registry: PolicyRegistry): Map<string, { scenario: Scenario; contentHash: string }> {
+export async function registeredScenarios(registry: PolicyRegistryBackend): Promise<Map<string, { scenario: Scenario; contentHash: string }>> {
   const byId = new Map<string, { scenario: Scenario; contentHash: string }>();
-  for (const policy of registry.list()) {
-    for (const version of [...registry.versions(policy.name)].reverse()) {
+  for (const policy of await registry.list()) {
+    for (const version of [...(await registry.versions(policy.name))].reverse()) {
       if (byId.has(version.lineage.scenario.id)) continue;
       try {
         const bytes = readRegularFile(join(version.path, scenarioFileName), maxScenarioFileBytes);
