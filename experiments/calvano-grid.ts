@@ -38,7 +38,9 @@ import { agentOf, type CalvanoGridPlan, type CalvanoGridSession } from './calvan
 import type { CalvanoGridTask } from './calvano-grid-worker.js';
 import { mean, sampleStandardDeviation } from './statistics/moments.js';
 import { oneSampleTTest } from './statistics/t-tests.js';
-import { ResultsStore, type MetricValue, type RunDefinition } from './store.js';
+import { storeLocation } from '../core/store-url.js';
+import { openResultsStore } from './store-backend.js';
+import type { MetricValue, RunDefinition } from './store.js';
 import { resolveImport } from './worker-module.js';
 
 /**
@@ -83,9 +85,9 @@ export async function runCalvanoGrid(plan: CalvanoGridPlan, options: CalvanoGrid
   const started = performance.now();
   const requested = options.workers ?? availableParallelism();
   if (!Number.isInteger(requested) || requested < 1) throw configError('invalid grid options', [{ path: ['workers'], message: `expected a positive whole number, found ${requested}` }]);
-  const store = ResultsStore.open(options.home);
+  const store = await openResultsStore(storeLocation({ home: options.home }));
   try {
-    const stored = new Map(store.listRuns({ experiment: plan.file.name }).map((row) => [row.id, row.status]));
+    const stored = new Map((await store.listRuns({ experiment: plan.file.name })).map((row) => [row.id, row.status]));
     const existing = plan.sessions.filter((session) => stored.has(session.id));
     if (existing.length > 0 && !options.resume) {
       const finished = existing.filter((session) => stored.get(session.id) === 'finished').length;
@@ -93,7 +95,7 @@ export async function runCalvanoGrid(plan: CalvanoGridPlan, options: CalvanoGrid
         { path: ['resume'], message: 'expected --resume to continue it (finished sessions are skipped), or another experiment name or PRICELAB_HOME' },
       ]);
     }
-    store.registerRuns(plan.sessions.filter((session) => !stored.has(session.id)).map((session) => definitionOf(plan, session)));
+    await store.registerRuns(plan.sessions.filter((session) => !stored.has(session.id)).map((session) => definitionOf(plan, session)));
     const toRun = plan.sessions.filter((session) => stored.get(session.id) !== 'finished');
     const workers = Math.max(1, Math.min(requested, toRun.length));
     options.onEvent?.({ type: 'planned', total: plan.sessions.length, toRun: toRun.length, skipped: plan.sessions.length - toRun.length, workers: toRun.length === 0 ? 0 : workers });
@@ -101,32 +103,40 @@ export async function runCalvanoGrid(plan: CalvanoGridPlan, options: CalvanoGrid
     if (toRun.length > 0) {
       const runner = options.runner ?? localRunner(workers);
       const startedAt = new Map<string, string>();
+      // The runner reports synchronously; the store's writes (awaited with PostgreSQL) go one after another, in report order.
+      let writes: Promise<void> = Promise.resolve();
+      const write = (change: () => unknown) => {
+        writes = writes.then(async () => {
+          await change();
+        });
+      };
       await runner(
         toRun,
         {
           started: (session) => {
             startedAt.set(session.id, new Date().toISOString());
-            store.markRunning(session.id);
+            write(() => store.markRunning(session.id));
           },
           finished: (session, result) => {
             const endedAt = new Date().toISOString();
-            store.finishRun(session.id, { manifest: manifestOf(plan, session, { startedAt: startedAt.get(session.id) ?? endedAt, endedAt }), metrics: metricsOf(result), evaluations: [] });
+            write(() => store.finishRun(session.id, { manifest: manifestOf(plan, session, { startedAt: startedAt.get(session.id) ?? endedAt, endedAt }), metrics: metricsOf(result), evaluations: [] }));
             counts.finished++;
             options.onEvent?.({ type: 'session-finished', session, result, done: counts.finished + counts.failed, toRun: toRun.length });
           },
           failed: (session, error) => {
-            store.markFailed(session.id, error);
+            write(() => store.markFailed(session.id, error));
             counts.failed++;
             options.onEvent?.({ type: 'session-failed', session, error, done: counts.finished + counts.failed, toRun: toRun.length });
           },
         },
         options.signal,
       );
+      await writes;
     }
     const stopped = options.signal?.aborted === true && counts.finished + counts.failed < toRun.length;
     return { total: plan.sessions.length, ...counts, skipped: plan.sessions.length - toRun.length, workers: toRun.length === 0 ? 0 : workers, wallSeconds: (performance.now() - started) / 1000, stopped };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -226,16 +236,16 @@ export interface CalvanoGridCell {
 }
 
 /** The grid's cells, alpha-major then beta, from the sessions of this plan that are finished in the store of `home`. */
-export function calvanoGridCells(plan: CalvanoGridPlan, home: string): CalvanoGridCell[] {
-  const store = ResultsStore.open(home);
+export async function calvanoGridCells(plan: CalvanoGridPlan, home: string): Promise<CalvanoGridCell[]> {
+  const store = await openResultsStore(storeLocation({ home }));
   try {
-    const finished = new Set(store.listRuns({ experiment: plan.file.name, status: 'finished' }).map((row) => row.id));
+    const finished = new Set((await store.listRuns({ experiment: plan.file.name, status: 'finished' })).map((row) => row.id));
     const metric = (key: string) => store.metricOfRuns(key);
-    const gains = metric('market/profitGain');
-    const converged = metric('calvano/converged');
-    const toConvergence = metric('calvano/periodsToConvergence');
-    const prices = metric('market/averagePrice');
-    const seconds = metric('time/sessionSeconds');
+    const gains = await metric('market/profitGain');
+    const converged = await metric('calvano/converged');
+    const toConvergence = await metric('calvano/periodsToConvergence');
+    const prices = await metric('market/averagePrice');
+    const seconds = await metric('time/sessionSeconds');
     const byPoint = new Map<string, CalvanoGridSession[]>();
     for (const session of plan.sessions) {
       const key = `${session.alpha}|${session.beta}`;
@@ -271,6 +281,6 @@ export function calvanoGridCells(plan: CalvanoGridPlan, home: string): CalvanoGr
     }
     return cells;
   } finally {
-    store.close();
+    await store.close();
   }
 }

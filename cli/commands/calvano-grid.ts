@@ -117,7 +117,7 @@ export async function calvanoGridRunCommand(file: string, plan: CalvanoGridPlan,
 }
 
 async function writeGridReport(plan: CalvanoGridPlan, home: string, folder: string | undefined): Promise<WrittenGridReport> {
-  const written = await writeCalvanoGridReport(folder ?? defaultReportFolder(home, plan), calvanoGridReport(plan, calvanoGridCells(plan, home)));
+  const written = await writeCalvanoGridReport(folder ?? defaultReportFolder(home, plan), calvanoGridReport(plan, await calvanoGridCells(plan, home)));
   for (const warning of written.warnings) process.stderr.write(`heatmap: ${warning}\n`);
   return written;
 }

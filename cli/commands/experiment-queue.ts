@@ -30,7 +30,7 @@ export async function experimentRunOnQueue(file: string, plan: ExperimentPlan, h
     controller.abort();
   };
   process.on('SIGINT', onSigint);
-  const results = openResultsPort(home);
+  const results = await openResultsPort(home);
   let progress: Progress | undefined;
   const finishedRuns: { id: string; scenario: string; agent: string; seed: number; worker: string | null }[] = [];
   try {

@@ -28,7 +28,7 @@ export async function reproduceCalvanoOnQueue(
   config: CalvanoConfigInput,
 ): Promise<{ summary: CalvanoSummary | null; workers: number; wallSeconds: number; code: number }> {
   const home = resultsHome();
-  const results = openResultsPort(home);
+  const results = await openResultsPort(home);
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);

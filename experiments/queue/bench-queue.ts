@@ -80,8 +80,8 @@ export async function benchQueue(options: QueueBenchOptions = {}): Promise<Queue
   const workers: ChildProcess[] = [];
   let storeWrites = 0;
   let storeSeconds = 0;
-  const timedPort = (home: string): QueueResultsPort => {
-    const port = openResultsPort(home);
+  const timedPort = async (home: string): Promise<QueueResultsPort> => {
+    const port = await openResultsPort(home);
     return {
       ...port,
       recordFinished: async (run, result) => {
@@ -95,7 +95,7 @@ export async function benchQueue(options: QueueBenchOptions = {}): Promise<Queue
   let sweeps = 0;
   const onQueue = async (plan: ExperimentPlan): Promise<Sweep> => {
     const home = join(folder, `queue-${sweeps++}`);
-    const results = timedPort(home);
+    const results = await timedPort(home);
     try {
       const started = performance.now();
       const stored: number[] = [];
@@ -207,7 +207,7 @@ function steadyMsPerRun(storedAt: readonly number[]): number {
 }
 
 async function runSecondsOf(home: string, plan: ExperimentPlan): Promise<number> {
-  const port = openResultsPort(home);
+  const port = await openResultsPort(home);
   try {
     return await port.secondsInsideRuns(plan.runs.map((run) => run.id));
   } finally {
@@ -220,7 +220,7 @@ async function sameEvaluations(homeA: string, homeB: string, plan: ExperimentPla
 }
 
 async function evaluationsJson(home: string, plan: ExperimentPlan): Promise<string> {
-  const port = openResultsPort(home);
+  const port = await openResultsPort(home);
   try {
     return JSON.stringify(await port.evaluationsOf(plan.runs.map((run) => run.id)));
   } finally {

@@ -12,7 +12,8 @@
  */
 import { configError } from '../../core/errors.js';
 import type { PlannedRun } from '../experiment-file.js';
-import { ResultsStore } from '../store.js';
+import { storeLocation } from '../../core/store-url.js';
+import { openResultsStore } from '../store-backend.js';
 import { definitionOf, manifestOf } from '../sweep.js';
 import { calvanoSessionResultSchema, type CalvanoSessionJson, type ExperimentRunResult } from './job-payload.js';
 
@@ -47,33 +48,39 @@ export interface QueueResultsPort {
   close(): Promise<void>;
 }
 
-/** The port over the SQLite results store of a pricelab home. */
-export function openResultsPort(home: string): QueueResultsPort {
-  const store = ResultsStore.open(home);
+/** The port over the results store of a pricelab home: its SQLite file, or the PostgreSQL of PRICELAB_STORE. */
+export async function openResultsPort(home: string): Promise<QueueResultsPort> {
+  const store = await openResultsStore(storeLocation({ home }));
   return {
     location: store.path,
     async runsToDo(experiment, runs, options) {
-      const existing = runs.map((run) => store.getRun(run.id)).filter((row) => row !== undefined);
+      const existing = [];
+      for (const run of runs) {
+        const row = await store.getRun(run.id);
+        if (row !== undefined) existing.push(row);
+      }
       const finished = existing.filter((row) => row.status === 'finished').length;
       if (existing.length > 0 && !options.resume) {
         throw configError(`experiment "${experiment}" already has ${existing.length} of its ${runs.length} runs in ${store.path} (${finished} finished)`, [
           { path: ['resume'], message: 'expected --resume to continue it (finished runs are skipped; queued ones are joined, not added twice), or another experiment name or PRICELAB_HOME' },
         ]);
       }
-      store.registerRuns(runs.map(definitionOf));
-      return { toDo: runs.filter((run) => store.getRun(run.id)?.status !== 'finished'), finished };
+      await store.registerRuns(runs.map(definitionOf));
+      const toDo: PlannedRun[] = [];
+      for (const run of runs) if ((await store.getRun(run.id))?.status !== 'finished') toDo.push(run);
+      return { toDo, finished };
     },
     async recordFinished(run, result) {
       const { worker, ...outcome } = result;
       const manifest = manifestOf(run, outcome);
-      store.finishRun(run.id, { manifest: { ...(manifest as object), queue: { worker: worker ?? null } }, metrics: outcome.metrics, evaluations: outcome.evaluations });
+      await store.finishRun(run.id, { manifest: { ...(manifest as object), queue: { worker: worker ?? null } }, metrics: outcome.metrics, evaluations: outcome.evaluations });
     },
     async recordFailed(runId, error) {
-      if (store.getRun(runId)?.status === 'finished') return; // a late failure report never undoes a stored result
-      store.markFailed(runId, error);
+      if ((await store.getRun(runId))?.status === 'finished') return; // a late failure report never undoes a stored result
+      await store.markFailed(runId, error);
     },
     async sessionsToDo(sessions) {
-      store.registerRuns(
+      await store.registerRuns(
         sessions.map((session) => ({
           id: session.id,
           experiment: session.experiment,
@@ -86,18 +93,18 @@ export function openResultsPort(home: string): QueueResultsPort {
       const toDo: CalvanoSessionPlan[] = [];
       const stored: CalvanoSessionJson[] = [];
       for (const session of sessions) {
-        if (store.getRun(session.id)?.status !== 'finished') {
+        if ((await store.getRun(session.id))?.status !== 'finished') {
           toDo.push(session);
           continue;
         }
-        const parsed = calvanoSessionResultSchema.safeParse(store.metricsOf(session.id)['calvano/session']);
+        const parsed = calvanoSessionResultSchema.safeParse((await store.metricsOf(session.id))['calvano/session']);
         if (parsed.success) stored.push(parsed.data);
         else toDo.push(session);
       }
       return { toDo, stored };
     },
     async recordSession(session, result) {
-      store.finishRun(session.id, {
+      await store.finishRun(session.id, {
         manifest: { experiment: session.experiment, runKey: session.id, scenario: session.scenario, calvano: session.config, seed: session.seed, status: 'finished', queue: { worker: result.worker ?? null } },
         metrics: {
           'market/profitGain': result.profitGain,
@@ -112,15 +119,17 @@ export function openResultsPort(home: string): QueueResultsPort {
       });
     },
     async evaluationsOf(runIds) {
-      return runIds.map((id) => store.evaluationsOf(id));
+      const evaluations: unknown[] = [];
+      for (const id of runIds) evaluations.push(await store.evaluationsOf(id));
+      return evaluations;
     },
     async secondsInsideRuns(runIds) {
-      const train = store.metricOfRuns('time/trainSeconds');
-      const evaluation = store.metricOfRuns('time/evaluationSeconds');
+      const train = await store.metricOfRuns('time/trainSeconds');
+      const evaluation = await store.metricOfRuns('time/evaluationSeconds');
       return runIds.reduce((total, id) => total + (train.get(id) ?? 0) + (evaluation.get(id) ?? 0), 0);
     },
     async close() {
-      store.close();
+      await store.close();
     },
   };
 }

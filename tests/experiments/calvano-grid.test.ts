@@ -146,7 +146,7 @@ describe('a tiny Calvano grid, end to end', () => {
       store.close();
     }
 
-    const written = await writeCalvanoGridReport(join(home, 'report'), calvanoGridReport(plan, calvanoGridCells(plan, home)));
+    const written = await writeCalvanoGridReport(join(home, 'report'), calvanoGridReport(plan, await calvanoGridCells(plan, home)));
     expect(written.warnings).toEqual([]);
     expect(readFileSync(written.png).subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
     const spec = JSON.parse(readFileSync(written.spec, 'utf8')) as { $schema: string; data: { values: { alpha: number; beta: number; profitGain: number }[] } };
@@ -190,7 +190,7 @@ describe('a tiny Calvano grid, end to end', () => {
     } finally {
       store.close();
     }
-    const cell = calvanoGridCells(plan, home).find((entry) => entry.alpha === doomed.alpha && entry.beta === doomed.beta)!;
+    const cell = (await calvanoGridCells(plan, home)).find((entry) => entry.alpha === doomed.alpha && entry.beta === doomed.beta)!;
     expect(cell).toMatchObject({ planned: 2, sessions: 1 });
     const handedOut: string[] = [];
     const second = await runCalvanoGrid(plan, {
@@ -206,7 +206,7 @@ describe('a tiny Calvano grid, end to end', () => {
     });
     expect(handedOut).toEqual([doomed.id]);
     expect(second).toMatchObject({ finished: 1, failed: 0, skipped: 7 });
-    expect(calvanoGridCells(plan, home).every((entry) => entry.sessions === 2)).toBe(true);
+    expect((await calvanoGridCells(plan, home)).every((entry) => entry.sessions === 2)).toBe(true);
   });
 
   it('refuses --queue without a runner for it, instead of running the grid locally', async () => {
