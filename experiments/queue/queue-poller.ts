@@ -58,6 +58,9 @@ export function startQueuePoller(settings: QueueConnectionSettings, options: Que
   client.on('error', (error: Error) => {
     lastSocketError = reasonOf(error);
   });
+  client.on('ready', () => {
+    lastSocketError = undefined;
+  });
   const queue = new Queue(queueName, { connection: client, prefix: queuePrefix });
   queue.on('error', () => undefined);
 
@@ -68,10 +71,18 @@ export function startQueuePoller(settings: QueueConnectionSettings, options: Que
   const poll = (): Promise<QueuePollSnapshot> => {
     if (inFlight) return inFlight;
     let timer: NodeJS.Timeout | undefined;
+    let onSocketError: ((error: Error) => void) | undefined;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+      // A poll waiting for the connection ends at its first socket error, not at the timeout.
+      onSocketError = (error) => {
+        if (client.status !== 'ready') reject(error);
+      };
+      client.on('error', onSocketError);
     });
-    inFlight = Promise.race([readQueueStatus(queue, settings.url), timedOut])
+    // Not connected after a socket error: unreachable now, not after the timeout (ioredis keeps reconnecting).
+    const read = client.status !== 'ready' && lastSocketError !== undefined ? Promise.reject(new Error(lastSocketError)) : readQueueStatus(queue, settings.url);
+    inFlight = Promise.race([read, timedOut])
       .then(
         (status): QueuePollSnapshot => ({ url, state: 'ok', reason: null, checkedAt: new Date().toISOString(), status }),
         (error: unknown): QueuePollSnapshot => ({
@@ -84,6 +95,7 @@ export function startQueuePoller(settings: QueueConnectionSettings, options: Que
       )
       .then((next) => {
         clearTimeout(timer);
+        if (onSocketError) client.off('error', onSocketError);
         inFlight = undefined;
         if (!closed) {
           snapshot = next;
