@@ -8,6 +8,7 @@
  * serving) and its return is picked up; without --queue the panel says how to enable it. The
  * same counts are read in headless Chromium (tests/ui/browser.ts).
  */
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueName, queuePrefix } from '../../experiments/queue/connection.js';
 import { startDashboard, type DashboardServer } from '../../ui/server/app.js';
 import { queuePanelSchema, type QueuePanel } from '../../ui/shared/queue-panel.js';
+import { main, root } from '../fixtures/cli.js';
 import { freePort, startRedis, type TestRedis } from '../fixtures/redis-server.js';
 import { artifactsFolder, ensureClientBuilt, launchChromium, type Browser } from './browser.js';
 
@@ -46,6 +48,15 @@ async function panelWhen(url: string, accept: (panel: QueuePanel) => boolean, se
   }
 }
 
+/** Runs node on a script (an ES module) from the worktree's root; resolves with its output and exit code. */
+function nodeScript(script: string, args: readonly string[] = [], env: Readonly<Record<string, string>> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [...(script === main ? [main] : ['--input-type=module', '-e', script]), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env } }, (error, stdout, stderr) =>
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr }),
+    );
+  });
+}
+
 const statusOf = (panel: QueuePanel) => (panel.enabled ? panel.status : null);
 
 beforeAll(async () => {
@@ -71,13 +82,54 @@ describe('the dashboard without --queue', () => {
       const panel = await panelOf(plain.url);
       expect(panel.enabled).toBe(false);
       if (!panel.enabled) expect(panel.hint).toMatch(/--queue redis:\/\/.*PRICELAB_QUEUE/);
+      await page.goto(plain.url);
+      await page.click('#tab-experiments');
+      await page.locator('#queue-hint', { hasText: '--queue redis://' }).waitFor({ timeout: 5000 });
+      expect(await page.locator('#queue-panel').getAttribute('data-state')).toBe('disabled');
     } finally {
       await plain.close();
     }
   });
 
-  it('refuses a queue URL that is not a Redis URL (a config error, before listening)', async () => {
+  it('refuses a queue URL that is not a Redis URL (a config error, before listening; pricelab dashboard exits 2)', async () => {
     await expect(startDashboard({ port: 0, resultsHome: home, queue: 'http://127.0.0.1:6379' })).rejects.toMatchObject({ kind: 'config' });
+    const ran = await nodeScript(main, ['dashboard', '--port', '0', '--queue', 'http://127.0.0.1:6379'], { PRICELAB_HOME: home });
+    expect(ran.code).toBe(2);
+    expect(ran.stderr).toMatch(/--queue.*not a Redis URL/s);
+  });
+
+  it('loads BullMQ and ioredis only with a queue (the start-up is unchanged without)', async () => {
+    const probe = `
+      import { createRequire } from 'node:module';
+      const { startDashboard } = await import('./dist/ui/server/app.js');
+      const queue = process.argv[1];
+      const server = await startDashboard({ port: 0, resultsHome: ${JSON.stringify(home)}, ...(queue === 'none' ? {} : { queue }) });
+      const loaded = Object.keys(createRequire(import.meta.url).cache).filter((path) => /node_modules[\\/](ioredis|bullmq)[\\/]/.test(path)).length;
+      await server.close();
+      console.log(loaded);`;
+    const [without, withQueue] = await Promise.all([nodeScript(probe, ['none']), nodeScript(probe, [`redis://127.0.0.1:${redis.port}`])]);
+    expect(without.stdout.trim()).toBe('0');
+    expect(Number(withQueue.stdout.trim())).toBeGreaterThan(0);
+  });
+
+  it('takes the queue from PRICELAB_QUEUE in pricelab dashboard', async () => {
+    const child = spawn(process.execPath, [main, 'dashboard', '--port', '0'], { cwd: root, env: { ...process.env, NO_COLOR: '1', PRICELAB_HOME: home, PRICELAB_QUEUE: redis.url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const deadline = Date.now() + 10_000;
+      while (!/http:\/\/[\d.]+:\d+/.test(output) && Date.now() < deadline && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 50));
+      const url = /http:\/\/[\d.]+:\d+/.exec(output)?.[0];
+      expect(url, output).toBeDefined();
+      const panel = await panelWhen(url!, (answer) => answer.enabled && answer.state === 'ok');
+      expect(panel).toMatchObject({ enabled: true, url: redis.url });
+    } finally {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+    }
   });
 });
 
