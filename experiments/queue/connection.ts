@@ -167,7 +167,8 @@ export async function checkRedisReachable(settings: QueueConnectionSettings): Pr
   }
 }
 
-function reasonOf(error: Error): string {
+/** A connection error in a few words (refused, unknown host, timed out, authentication). */
+export function reasonOf(error: Error): string {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ECONNREFUSED') return 'connection refused';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'unknown host';

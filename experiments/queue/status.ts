@@ -4,7 +4,8 @@
  * (and optionally failed) jobs removed. `pricelab queue status|retry-failed|clean`.
  *
  * `queueStatus(url)` is the small API a dashboard polls: { workers, queued, active, done,
- * failed } plus the workers' names and the latest failures.
+ * failed } plus the workers' names and the latest failures; `readQueueStatus(queue)` reads it
+ * through a queue already open (the dashboard's poller, queue-poller.ts).
  */
 import { Queue } from 'bullmq';
 import { workerNameOf } from './submitter.js';
@@ -40,24 +41,27 @@ async function withQueue<Result>(settings: QueueConnectionSettings, action: (que
   }
 }
 
-/** The queue's counts and workers: what the dashboard polls. */
+/** The queue's counts and workers: what `pricelab queue status` shows (one connection per call). */
 export function queueStatus(settings: QueueConnectionSettings): Promise<QueueStatus> {
-  return withQueue(settings, async (queue) => {
-    const counts = await queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
-    const workers = await queue.getWorkers().catch(() => []);
-    const failedJobs = await queue.getFailed(0, 19);
-    return {
-      url: displayUrl(settings.url),
-      queue: `${queuePrefix}:${queueName}`,
-      workers: workers.length,
-      queued: (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0) + (counts['delayed'] ?? 0),
-      active: counts['active'] ?? 0,
-      done: counts['completed'] ?? 0,
-      failed: counts['failed'] ?? 0,
-      workerNames: workers.map(workerNameOf).sort(),
-      failures: failedJobs.filter((job) => job !== undefined).map((job) => ({ jobId: job.id ?? '?', kind: job.name, attempts: job.attemptsMade, reason: job.failedReason ?? '' })),
-    };
-  });
+  return withQueue(settings, (queue) => readQueueStatus(queue, settings.url));
+}
+
+/** The status read through an open queue (the dashboard's poller keeps one open: queue-poller.ts). */
+export async function readQueueStatus(queue: Queue, url: string): Promise<QueueStatus> {
+  const counts = await queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
+  const workers = await queue.getWorkers().catch(() => []);
+  const failedJobs = await queue.getFailed(0, 19);
+  return {
+    url: displayUrl(url),
+    queue: `${queuePrefix}:${queueName}`,
+    workers: workers.length,
+    queued: (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0) + (counts['delayed'] ?? 0),
+    active: counts['active'] ?? 0,
+    done: counts['completed'] ?? 0,
+    failed: counts['failed'] ?? 0,
+    workerNames: workers.map(workerNameOf).sort(),
+    failures: failedJobs.filter((job) => job !== undefined).map((job) => ({ jobId: job.id ?? '?', kind: job.name, attempts: job.attemptsMade, reason: job.failedReason ?? '' })),
+  };
 }
 
 /** Puts every failed job back in the queue, its attempts reset; returns how many. */

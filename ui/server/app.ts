@@ -28,6 +28,7 @@ import { hostHeaderName, requestGate, type RequestGate } from './access.js';
 import { catalogRouter } from './catalog.js';
 import { clientBuildFolder } from './paths.js';
 import { problemOfIssues } from './problems.js';
+import { queuePanelSource } from './queue-panel.js';
 import { SimulationSession, defaultConfiguration, defaultTuning, type SessionTuning } from './session.js';
 import type { DashboardFolders } from './sources.js';
 import { listenError } from '../../serving/listen-error.js';
@@ -50,6 +51,10 @@ export interface DashboardOptions {
   /** The built browser code (default dist/ui/client). */
   clientFolder?: string;
   tuning?: Partial<SessionTuning>;
+  /** A BullMQ queue's Redis URL: the Experiments tab follows its sweep (queue-panel.ts); none by default. */
+  queue?: string;
+  /** Milliseconds between the queue's polls (default 1500). */
+  queuePollMs?: number;
 }
 
 export interface DashboardServer {
@@ -74,6 +79,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   // Set once the port is known (port 0 picks one); nothing is served before.
   const access: { gate?: RequestGate } = {};
   const refusal = (headers: { host?: string | undefined; origin?: string | undefined }) => (access.gate ? access.gate.refusal(headers.host, headers.origin) : 'the dashboard is starting');
+  const queuePanel = await queuePanelSource({ url: options.queue, intervalMs: options.queuePollMs });
   const app = express();
   app.disable('x-powered-by');
   app.use((request, response, next) => {
@@ -81,6 +87,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     if (refused === undefined) next();
     else response.status(403).type('text').send(`Forbidden: ${refused}\n`);
   });
+  app.use('/api/queue', queuePanel.router);
   app.use('/api', catalogRouter(resultsHome, folders));
   app.use(express.static(clientFolder));
   app.get('/', (_request, response) => {
@@ -165,6 +172,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     });
   } catch (error) {
     await io.close();
+    await queuePanel.close();
     throw listenError(error, host, options.port, 'another dashboard, or another program');
   }
   const port = (http.address() as AddressInfo).port;
@@ -178,6 +186,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       for (const session of sessions) session.close();
       sessions.clear();
       await io.close();
+      await queuePanel.close();
       if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };

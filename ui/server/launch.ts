@@ -18,6 +18,8 @@ export interface LaunchOptions {
   readonly allowOrigin?: readonly string[] | undefined;
   readonly scenarios?: string | undefined;
   readonly runs?: string | undefined;
+  /** A BullMQ queue's Redis URL (default PRICELAB_QUEUE): the Experiments tab follows its sweep. */
+  readonly queue?: string | undefined;
 }
 
 export const defaultPort = 3000;
@@ -31,6 +33,7 @@ export const launchOptionHelp = {
   allowOrigin: 'another page origin (scheme://name[:port]) allowed to open sessions (repeatable)',
   scenarios: 'folder of your own scenario files the page may load (default: built-in scenarios only)',
   runs: 'folder of trained artifacts the page may load as artifact:<path> (default: none; registered policies always)',
+  queue: 'a distributed sweep\'s queue (redis://host:port[/db]) the Experiments tab follows live (default: PRICELAB_QUEUE)',
 } as const;
 
 /** The warning printed when the dashboard listens beyond loopback, or undefined. */
@@ -55,6 +58,7 @@ export async function launchDashboard(options: LaunchOptions, extra: Pick<Dashbo
   };
   const scenariosFolder = folder(options.scenarios, 'scenarios');
   const runsFolder = folder(options.runs, 'runs');
+  const queue = options.queue ?? (process.env['PRICELAB_QUEUE'] || undefined);
   const warning = exposureWarning(options.host, options.port);
   if (warning) process.stderr.write(`${warning}\n`);
   const server = await startDashboard({
@@ -64,6 +68,7 @@ export async function launchDashboard(options: LaunchOptions, extra: Pick<Dashbo
     ...(options.allowOrigin ? { allowedOrigins: options.allowOrigin } : {}),
     ...(scenariosFolder ? { scenariosFolder } : {}),
     ...(runsFolder ? { runsFolder } : {}),
+    ...(queue ? { queue } : {}),
     ...extra,
   });
   process.stdout.write(`pricelab dashboard: ${server.url} (Ctrl-C to stop)\n`);

@@ -2,7 +2,8 @@
 /**
  * `npm start`: the dashboard on http://127.0.0.1:3000, with the default scenario loaded;
  * the same options as `pricelab dashboard` (launch.ts): `--port <n>`, `--host <address>`,
- * `--allow-host <name>`, `--allow-origin <origin>`, `--scenarios <folder>`, `--runs <folder>`;
+ * `--allow-host <name>`, `--allow-origin <origin>`, `--scenarios <folder>`, `--runs <folder>`,
+ * `--queue <redis-url>` (or PRICELAB_QUEUE: the Experiments tab follows a distributed sweep);
  * PRICELAB_HOME for another results store. A busy port or a bad option exits 2 with a
  * message that says what to do.
  */
@@ -23,6 +24,7 @@ const usage = [
   `  --allow-origin <origin>  ${launchOptionHelp.allowOrigin}`,
   `  --scenarios <folder>     ${launchOptionHelp.scenarios}`,
   `  --runs <folder>          ${launchOptionHelp.runs}`,
+  `  --queue <redis-url>      ${launchOptionHelp.queue}`,
   '  -h, --help               this help',
 ].join('\n');
 
@@ -36,6 +38,7 @@ try {
       'allow-origin': { type: 'string', multiple: true },
       scenarios: { type: 'string' },
       runs: { type: 'string' },
+      queue: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   }).values;
@@ -51,7 +54,7 @@ try {
   // Digits only: Number() would take "0x10", " 80" or "" (0) as ports.
   if (!/^\d+$/.test(values.port)) throw new PricelabError('config', `bad port "${values.port}"`, [{ path: ['port'], message: `expected an integer from 0 to 65535, found "${values.port}"` }]);
   const port = Number(values.port);
-  const server = await launchDashboard({ port, host: values.host, allowHost: values['allow-host'], allowOrigin: values['allow-origin'], scenarios: values.scenarios, runs: values.runs });
+  const server = await launchDashboard({ port, host: values.host, allowHost: values['allow-host'], allowOrigin: values['allow-origin'], scenarios: values.scenarios, runs: values.runs, queue: values.queue });
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
