@@ -9,7 +9,7 @@
  *
  * The triggers hold against the registry's own role and any other that is not the tables'
  * owner or a superuser (who can disable triggers): give the serving replicas a role that
- * owns nothing (docs/distributed-store.md).
+ * owns nothing (docs/distributed.md, "The team store").
  */
 import { genesisHash } from './audit-chain.js';
 
