@@ -17,6 +17,7 @@ import { ResultsStore } from '../../experiments/store.js';
 import { promote, type PromotionRequest } from '../../serving/promotion.js';
 import { PolicyRegistry } from '../../serving/registry.js';
 import { trainedPolicyArtifact } from '../fixtures/policy-artifact.js';
+import { postJson, startEndpoint, testToken } from '../fixtures/serving.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'pricelab-promotion-fairness-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -106,5 +107,31 @@ describe('the fairness gate in promote', () => {
     expect(without.decision?.gates.map((gate) => gate.gate)).not.toContain('fairness');
     expect(without.promoted).toBe(true);
     opened.close();
+  });
+
+  it('over HTTP: takes fairnessEvidence (and collusionEvidence) beside evidence; 409 names the refusing gate', async () => {
+    const opened = registry();
+    const home = opened.home;
+    opened.close();
+    const endpoint = await startEndpoint(home, {});
+    const auth = { authorization: `Bearer ${testToken}` };
+    const evidence = [JSON.parse(JSON.stringify(declaringEvidence)) as unknown];
+    const setGates = (gates: unknown) => endpoint.registry.setGates('coupons', gates, { reason: 'test', actor: 'ci' });
+    try {
+      setGates({ baseline: 'fixed:17.99', fairness: { maxEffectivePriceRatio: 1.05, maxSensitiveShare: 0.5 } });
+      const refused = await postJson(`${endpoint.url}/v1/policies/coupons/promote`, { version: 1, to: 'production', reason: 'r', evidence, fairnessEvidence: hesitantCouponFor(declaring).json }, auth);
+      expect(refused.status).toBe(409);
+      expect(refused.json.error).toMatch(/^promotion refused by the fairness gate: fairnessEvidence: effective prices differ by a ratio of 1\.0\d\d/);
+      setGates({ baseline: 'fixed:17.99', collusion: {} });
+      const collusion = await postJson(`${endpoint.url}/v1/policies/coupons/promote`, { version: 1, to: 'production', reason: 'r', evidence, collusionEvidence: { format: 'not collusion evidence' } }, auth);
+      expect(collusion.status).toBe(409);
+      expect(collusion.json.error).toMatch(/^promotion refused by the collusion gate: collusionEvidence: not collusion evidence/);
+      setGates({ baseline: 'fixed:17.99', fairness: { maxEffectivePriceRatio: 1.25, maxSensitiveShare: 0.5 } });
+      const passed = await postJson(`${endpoint.url}/v1/policies/coupons/promote`, { version: 1, to: 'production', reason: 'r', evidence, fairnessEvidence: hesitantCouponFor(declaring).json }, auth);
+      expect(passed.status).toBe(200);
+      expect(passed.json).toMatchObject({ promoted: true, to: 1 });
+    } finally {
+      await endpoint.close();
+    }
   });
 });
