@@ -47,6 +47,11 @@ export const commandModules: readonly CommandModule[] = [
     load: async () => (await import('./commands/check-collusion.js')).registerCheckCollusion,
   },
   {
+    names: ['check-fairness'],
+    summaries: [{ term: 'check-fairness [options] <scenario>', description: "the fairness gate's test: effective prices after coupons by segment and stage, their max/min ratio, sensitive attributes' share and targeted features; exit 1 when refused" }],
+    load: async () => (await import('./commands/check-fairness.js')).registerCheckFairness,
+  },
+  {
     names: ['equilibrium'],
     summaries: [{ term: 'equilibrium [options] <scenario>', description: 'Bertrand-Nash and joint-monopoly prices and profits of the scenario\'s logit stage game (any number of firms)' }],
     load: async () => (await import('./commands/equilibrium.js')).registerEquilibrium,

@@ -10,6 +10,11 @@
  *     explaining more than `maxSensitiveShare` of the effective price's variance (eta^2);
  *   - it declares targeting but brings no fairness report.
  *
+ * In a promotion (serving/promotion-gates.ts, when the gates set `fairness`) the report is a
+ * file `pricelab check-fairness --out` wrote (`checkFairnessEvidenceFile`): refused when it is
+ * no fairness evidence, is about another version (its candidate.policySha256), or reports a
+ * max/min ratio that does not follow from its own groups.
+ *
  * The declaration lives in the policy's artifact (`targetingDeclarationOf`: policy.json's
  * `training.targeting`, {"features": ["stage"]}; absent: none). The gate is data like the
  * others of serving/promotion-gates.ts: it never throws on bad evidence, it names itself and
@@ -21,6 +26,7 @@
  * decision; targeting must not rest on personal characteristics). An aid, not legal advice.
  */
 import { z } from 'zod';
+import { fairnessEvidenceFormat } from '../experiments/fairness-check.js';
 import type { GateResult, PromotionDecision } from './promotion-gates.js';
 
 export const fairnessGateName = 'fairness' as const;
@@ -94,4 +100,45 @@ export function withFairnessGate(decision: PromotionDecision, input: Parameters<
   }
   const result = checkFairnessGate(input);
   return { allowed: result.passed, gates: [...decision.gates, result], failedGate: result.passed ? null : fairnessGateName };
+}
+
+const pricedGroup = z.object({ label: z.string(), units: z.number().min(0), effectivePrice: z.number().nullable() });
+const evidenceFileSchema = z.object({
+  format: z.literal(fairnessEvidenceFormat),
+  scenario: z.object({ id: z.string().min(1) }),
+  candidate: z.object({ spec: z.string(), policySha256: z.string().optional() }),
+  report: z.object({
+    byGroup: z.array(pricedGroup),
+    dispersion: z.object({ minUnits: z.number().min(0), maxMinRatio: z.number(), highest: z.string().nullable(), lowest: z.string().nullable() }),
+    sensitive: z.array(z.object({ attribute: z.string(), etaSquared: z.number().min(0).max(1) })),
+  }),
+  targetedFeatures: z.array(z.string()),
+});
+
+/**
+ * The fairness gate on an evidence file (JSON as read, from `pricelab check-fairness --out`) for a
+ * candidate version: the file must be fairness evidence about this version (its policy.json
+ * sha256) whose max/min ratio follows from its groups; then `checkFairnessGate`.
+ */
+export function checkFairnessEvidenceFile(input: {
+  file: { readonly source: string; readonly json: unknown } | undefined;
+  declaration: ReturnType<typeof targetingDeclarationOf>;
+  bounds: FairnessBounds;
+  candidateSha256: string;
+}): GateResult {
+  const refuse = (detail: string): GateResult => ({ gate: fairnessGateName, status: 'failed', passed: false, detail });
+  if ('problems' in input.declaration) return refuse(`the policy's targeting declaration is not valid: ${input.declaration.problems.join('; ')}`);
+  const declaration = input.declaration.declaration;
+  if (input.file === undefined) return checkFairnessGate({ declaration, evidence: undefined, bounds: input.bounds });
+  const { source, json } = input.file;
+  const parsed = evidenceFileSchema.safeParse(json);
+  if (!parsed.success) return refuse(`${source}: not fairness evidence (${parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}); write it with pricelab check-fairness --out`);
+  const found = parsed.data;
+  if (found.candidate.policySha256 !== input.candidateSha256) {
+    return refuse(`${source} measured ${found.candidate.policySha256 === undefined ? `"${found.candidate.spec}" for no policy version (pass --for <this version> to check-fairness)` : `policy ${found.candidate.policySha256.slice(0, 12)}…`}, not this version (${input.candidateSha256.slice(0, 12)}…)`);
+  }
+  const counted = found.report.byGroup.flatMap((group) => (group.effectivePrice !== null && group.units >= found.report.dispersion.minUnits ? [group.effectivePrice] : []));
+  const ratio = counted.length >= 2 && Math.min(...counted) > 0 ? Math.max(...counted) / Math.min(...counted) : 1;
+  if (Math.abs(ratio - found.report.dispersion.maxMinRatio) > 1e-9 * Math.max(1, ratio)) return refuse(`${source}: reports an effective-price ratio of ${found.report.dispersion.maxMinRatio}, its groups give ${ratio}`);
+  return checkFairnessGate({ declaration, evidence: { source, report: found.report, targetedFeatures: found.targetedFeatures }, bounds: input.bounds });
 }

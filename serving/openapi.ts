@@ -130,8 +130,8 @@ export function openApiDocument(): JsonObject {
           operationId: 'promote',
           security: bearer,
           parameters: [nameParameter],
-          requestBody: body('PromoteRequest', 'the version, the alias, why, and the evidence'),
-          responses: { '200': loose('promoted, with the gates'), ...badBody, ...refused, '404': error('no such policy or version'), '409': loose('a gate refused: every gate with its detail') },
+          requestBody: body('PromoteRequest', 'the version, the alias, why, and the evidence (comparisons; collusion and fairness evidence for gates that set them)'),
+          responses: { '200': loose('promoted, with the gates'), ...badBody, ...refused, '404': error('no such policy or version'), '409': loose('a gate refused (the error names it): every gate with its detail') },
         },
       },
       '/v1/policies/{name}/rollback': {

@@ -25,6 +25,9 @@
  *   fresh-evidence       the evidence is not older than the policy (its policy.json createdAt)
  *   collusion            only when the gates set `collusion`: the policy measured facing learning
  *                        rivals shows no reward-punishment signature (serving/collusion-gate.ts)
+ *   fairness             only when the gates set `fairness`: the policy targets on no sensitive or
+ *                        undeclared feature (its artifact's training.targeting) and its fairness
+ *                        report stays within the bounds (serving/fairness-gate.ts)
  *
  * Gates after `identity` read the evidence that passed it: when `evidence-valid` or
  * `identity` fails, they are reported as skipped, naming the gate that failed.
@@ -39,9 +42,10 @@ import { comparisonSummarySchema, type ComparisonSummary } from '../experiments/
 import { canonicalJson } from '../core/json-file.js';
 import { holmAdjust, mean, pairedTTest, verdictOf } from '../experiments/statistics/index.js';
 import { checkCollusionGate, collusionGateSchema } from './collusion-gate.js';
+import { checkFairnessEvidenceFile, fairnessBoundsSchema, type targetingDeclarationOf } from './fairness-gate.js';
 
 export const gateNames = ['evidence-valid', 'identity', 'scenario-suite', 'primary-kpi', 'guardrail-kpis', 'guardrail-rules', 'guardrail-violations', 'fresh-evidence'] as const;
-/** 'collusion' runs only when the gates set it, after the others; 'fairness' is appended by serving/fairness-gate.ts's withFairnessGate. */
+/** 'collusion' and 'fairness' run only when the gates set them, after the others, in that order. */
 export type GateName = (typeof gateNames)[number] | 'collusion' | 'fairness';
 
 /** KPIs that are better one way: the only ones a gate can test. */
@@ -86,6 +90,8 @@ export const promotionPolicySchema = z.strictObject({
   guardrailMargins: z.partialRecord(z.enum(testableKpis), guardrailMarginSchema).default(defaultGuardrailMargins),
   /** When set, the collusion gate runs last, on the collusion evidence given with the promotion. */
   collusion: collusionGateSchema.optional(),
+  /** When set, the fairness gate runs last, on the policy's declared targeting and the fairness evidence given. */
+  fairness: fairnessBoundsSchema.optional(),
 });
 export type PromotionPolicy = z.output<typeof promotionPolicySchema>;
 
@@ -176,6 +182,10 @@ export function checkPromotion(options: {
   installedScenarioHashes?: Readonly<Record<string, string>>;
   /** The policy measured facing learning rivals (experiments/collusion.ts), read by the collusion gate. */
   collusionEvidence?: EvidenceFile | undefined;
+  /** The policy's fairness report (`pricelab check-fairness --out`), read by the fairness gate. */
+  fairnessEvidence?: EvidenceFile | undefined;
+  /** The targeting the policy declares in its artifact (targetingDeclarationOf); absent: none. */
+  targeting?: ReturnType<typeof targetingDeclarationOf> | undefined;
 }): PromotionDecision {
   const { candidate, production, policy } = options;
   const gates: GateResult[] = [];
@@ -231,6 +241,7 @@ export function checkPromotion(options: {
   if (failedSoFar) {
     for (const name of gateNames.slice(gates.length)) gates.push({ gate: name, status: 'skipped', passed: false, detail: `not checked: it reads the evidence that the ${failedSoFar.gate} gate refused` });
     if (policy.collusion) gates.push({ gate: 'collusion', status: 'skipped', passed: false, detail: `not checked: the ${failedSoFar.gate} gate refused` });
+    if (policy.fairness) gates.push({ gate: 'fairness', status: 'skipped', passed: false, detail: `not checked: the ${failedSoFar.gate} gate refused` });
     return { allowed: false, gates, failedGate: failedSoFar.gate };
   }
 
@@ -307,6 +318,11 @@ export function checkPromotion(options: {
 
   // 9. Optional: no reward-punishment collusion facing learning rivals.
   if (policy.collusion) gates.push(checkCollusionGate(options.collusionEvidence, policy.collusion, candidate.contentHash));
+
+  // 10. Optional: no sensitive or undeclared targeting, effective prices within the bounds.
+  if (policy.fairness) {
+    gates.push(checkFairnessEvidenceFile({ file: options.fairnessEvidence, declaration: options.targeting ?? { declaration: { features: [] } }, bounds: policy.fairness, candidateSha256: candidate.contentHash }));
+  }
 
   const failed = gates.find((result) => !result.passed);
   return { allowed: failed === undefined, gates, failedGate: failed?.gate ?? null };

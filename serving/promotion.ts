@@ -20,6 +20,7 @@ import { readJsonFile } from '../core/json-file.js';
 import { usingResultsStore } from '../experiments/store-backend.js';
 import { readArtifact } from '../agents/artifact.js';
 import { checkPromotion, promotionPolicySchema, type PromotionDecision, type PromotionPolicy, type RecordedComparison, type ServingGuardrails } from './promotion-gates.js';
+import { targetingDeclarationOf } from './fairness-gate.js';
 import type { AliasName } from './registry.js';
 import type { PolicyRegistryBackend } from './registry-backend.js';
 import type { ServingConfig } from './serving-config.js';
@@ -42,6 +43,8 @@ export interface PromotionRequest {
   readonly servingConfig?: ServingConfig | undefined;
   /** The policy measured facing learning rivals (experiments/collusion.ts), for gates that set `collusion`. */
   readonly collusionEvidence?: { readonly source: string; readonly json: unknown } | undefined;
+  /** The policy's fairness report (`pricelab check-fairness --out`), for gates that set `fairness`. */
+  readonly fairnessEvidence?: { readonly source: string; readonly json: unknown } | undefined;
 }
 
 export interface PromotionOutcome {
@@ -119,6 +122,9 @@ export async function promote(registry: PolicyRegistryBackend, request: Promotio
       servingGuardrails,
       installedScenarioHashes,
       collusionEvidence: request.collusionEvidence,
+      fairnessEvidence: request.fairnessEvidence,
+      // The targeting the version declares, read from the artifact checked against its registered hash.
+      targeting: targetingDeclarationOf(manifest),
     });
     if (!decision.allowed) return { promoted: false, noop: false, from: current ?? null, to: request.version, alias: request.to, decision, gatesSource };
   }
@@ -126,7 +132,7 @@ export async function promote(registry: PolicyRegistryBackend, request: Promotio
     reason: request.reason,
     actor: request.actor,
     action: 'promote',
-    details: { gates: decision?.gates ?? null, gatesSource, evidence: request.evidence.map((file) => file.source) },
+    details: { gates: decision?.gates ?? null, gatesSource, evidence: request.evidence.map((file) => file.source), ...(request.collusionEvidence ? { collusionEvidence: request.collusionEvidence.source } : {}), ...(request.fairnessEvidence ? { fairnessEvidence: request.fairnessEvidence.source } : {}) },
   });
   return { promoted: true, noop: false, from: moved.from, to: moved.to, alias: request.to, decision, gatesSource };
 }

@@ -80,6 +80,8 @@ export const promoteRequestSchema = z
     reason: z.string().min(1).max(2000),
     /** Comparison summaries (the JSON of `pricelab compare --json`); required for production. */
     evidence: z.array(z.unknown()).max(20).optional().describe('comparison summaries (pricelab compare --json); required for production'),
+    collusionEvidence: z.unknown().optional().describe('the policy measured facing a learning rival (pricelab check-collusion --out), for gates that set "collusion"'),
+    fairnessEvidence: z.unknown().optional().describe("the policy's fairness report (pricelab check-fairness --for <version> --out), for gates that set \"fairness\""),
   });
 
 export const rollbackRequestSchema = z

@@ -162,6 +162,8 @@ export function createApp(options: ServerOptions): express.Express {
       reason: body.reason,
       actor: actorOf(response),
       evidence: (body.evidence ?? []).map((json, index) => ({ source: `evidence[${index}]`, json })),
+      collusionEvidence: body.collusionEvidence === undefined ? undefined : { source: 'collusionEvidence', json: body.collusionEvidence },
+      fairnessEvidence: body.fairnessEvidence === undefined ? undefined : { source: 'fairnessEvidence', json: body.fairnessEvidence },
       policy: options.promotionPolicy,
       policySource: 'pricelab serve --gates',
       servingConfig: service.config,

@@ -87,14 +87,15 @@ export function registerPolicy(program: Command): void {
     .description('move an alias to name@version; to production only through the promotion gates (exit 1 names the gate that refused); a move to the version the alias already points at is a no-op (exit 0, not audited)')
     .addOption(new Option('--to <alias>', 'the alias to move').choices([...aliasNames]).makeOptionMandatory())
     .option('--evidence <file...>', 'comparison summaries (pricelab compare --json, recorded in the results store) supporting a production promotion')
-    .option('--gates <file>', 'promotion gates JSON (primaryKpi, alpha, scenarios, baseline, guardrailMargins; docs/serving.md); default: the gates stored for the name (policy gates set), else scenarios/gates/default.json')
+    .option('--gates <file>', 'promotion gates JSON (primaryKpi, alpha, scenarios, baseline, guardrailMargins, collusion, fairness; docs/serving.md); default: the gates stored for the name (policy gates set), else scenarios/gates/default.json')
     .option('--serving-config <file>', 'the serving configuration (pricelab serve --config): the evidence must have been evaluated under its guardrails for this policy (default: the artifact\'s own min/max, as serving applies them)')
     .option('--collusion-evidence <file>', 'the policy measured facing a learning rival (pricelab check-collusion --out), for gates that set "collusion"')
+    .option('--fairness-evidence <file>', 'the policy\'s fairness report (pricelab check-fairness --for <this version> --out), for gates that set "fairness"; its declared targeting is read from policy.json training.targeting')
     .requiredOption('--reason <text>', 'why (kept in the audit log)')
     .option('--actor <who>', 'who promotes (default: the OS user)')
     .option('--json', 'print the outcome with every gate as JSON')
     .action(
-      run((reference: string, options: { to: AliasName; evidence?: string[]; gates?: string; servingConfig?: string; collusionEvidence?: string; reason: string; actor?: string; json?: boolean }) =>
+      run((reference: string, options: { to: AliasName; evidence?: string[]; gates?: string; servingConfig?: string; collusionEvidence?: string; fairnessEvidence?: string; reason: string; actor?: string; json?: boolean }) =>
         withRegistry(async (registry) => {
           const parsed = parsePolicyReference(reference);
           const version = parsed.version ?? (parsed.alias ? (await registry.version(parsed.name, parsed.alias)).version : undefined);
@@ -110,6 +111,7 @@ export function registerPolicy(program: Command): void {
             policySource: options.gates,
             servingConfig: options.servingConfig ? loadServingConfig(options.servingConfig) : undefined,
             collusionEvidence: options.collusionEvidence ? { source: options.collusionEvidence, json: readJsonFile(options.collusionEvidence, 'collusion evidence') } : undefined,
+            fairnessEvidence: options.fairnessEvidence ? { source: options.fairnessEvidence, json: readJsonFile(options.fairnessEvidence, 'fairness evidence') } : undefined,
           });
           if (options.json) printJson(outcome);
           else {

@@ -32,7 +32,7 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--config <file>', 'serving config JSON: guardrails, fallback, time budget, canary, shadow per policy')
     .option('--tokens <file>', 'token file (name sha256 per line; default PRICELAB_HOME/tokens); PRICELAB_TOKEN_SHA256 adds hashes')
-    .option('--gates <file>', 'promotion gates JSON for promotions to production over HTTP (default: the gates stored for the policy, else the shipped defaults)')
+    .option('--gates <file>', 'promotion gates JSON for promotions to production over HTTP (as policy promote --gates, collusion and fairness included; default: the gates stored for the policy, else the shipped defaults)')
     .option('--decision-log <file>', 'append every served decision (JSON Lines, with propensities)')
     .action(
       run(async (options: { port: number; host: string; config?: string; tokens?: string; gates?: string; decisionLog?: string }) => {
