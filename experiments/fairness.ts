@@ -17,7 +17,7 @@
  *
  * Hand-worked cases in tests/experiments/fairness.test.ts. The limits: the report measures
  * outcomes in the simulator, by the attributes the scenario declares; it does not see proxies
- * the scenario does not model, and it is an aid, not legal advice (docs/responsible-pricing-coupons.md).
+ * the scenario does not model, and it is an aid, not legal advice (docs/responsible-pricing.md).
  */
 import { customerStages } from '../scenarios/coupons.js';
 import type { CouponStepInfo } from '../env/coupons/coupon-market.js';

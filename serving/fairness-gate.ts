@@ -21,7 +21,7 @@
  * says why. `withFairnessGate` appends it to a decision of `checkPromotion`: after a refusal it
  * is reported as skipped, naming the gate that refused.
  *
- * Rules followed (docs/responsible-pricing-coupons.md): PIPL art. 24 and E-commerce Law
+ * Rules followed (docs/responsible-pricing.md): PIPL art. 24 and E-commerce Law
  * art. 18 (no unreasonable differential treatment in transaction prices by automated
  * decision; targeting must not rest on personal characteristics). An aid, not legal advice.
  */

@@ -7,7 +7,7 @@
  * version (its policy.json sha256; its declared targeting is the artifact's
  * training.targeting) and --out writes the evidence for `pricelab policy promote
  * --fairness-evidence`. Exit 0 within the bounds, 1 refused, 2 bad input
- * (docs/responsible-pricing-coupons.md).
+ * (docs/responsible-pricing.md).
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
