@@ -72,7 +72,7 @@ export interface CompareOptions {
    * makes one job per unit. Default: here, one after another. Either way each unit runs
    * compare/run.ts runArmSeed, and the results are assembled in the same order.
    */
-  readonly unitRunner?: (context: UnitRunnerContext) => ArmSeedRunner;
+  readonly unitRunner?: (context: UnitRunnerContext) => ArmSeedRunner | Promise<ArmSeedRunner>;
 }
 
 export interface UnitRunnerContext {
@@ -130,7 +130,7 @@ export async function compare(options: CompareOptions): Promise<ComparisonOutcom
 
   const seeds = Array.from({ length: options.seeds }, (_, index) => firstSeed + index);
   const plan: ComparisonPlan = { seeds, evaluationEpisodes: options.evaluationEpisodes, trainingSteps: options.trainingSteps, curvePoints, curveEpisodes: Math.min(5, options.evaluationEpisodes), guardrails: options.guardrails ?? {} };
-  const runner = options.unitRunner?.({ scenario: loaded, plan, arms });
+  const runner = await options.unitRunner?.({ scenario: loaded, plan, arms });
   const run = await runComparison(model, arms, plan, options.hooks ?? {}, runner);
   const armNames = arms.map((arm) => arm.name);
   const analysis = analyse(run.results, { arms: armNames, baseline, alpha, power: targetPower, bootstrapResamples, level: confidenceLevel });

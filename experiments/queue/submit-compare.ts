@@ -16,7 +16,7 @@ import { configError } from '../../core/errors.js';
 import type { UnitRunnerContext } from '../compare.js';
 import type { KpiName } from '../compare/kpis.js';
 import type { ArmSeedOutcome, ArmSeedRunner } from '../compare/run.js';
-import type { QueueConnectionSettings } from './connection.js';
+import { checkRedisReachable, type QueueConnectionSettings } from './connection.js';
 import { comparisonArmKey, comparisonArmResultSchema, jobFormat, type ComparisonArmJob } from './job-payload.js';
 import { submitAndFollow, type QueueItem, type SubmitEvent } from './submitter.js';
 
@@ -32,9 +32,9 @@ export interface QueueCompareOptions extends QueueConnectionSettings {
   readonly onEvent?: (event: SubmitEvent<QueuedArmItem>) => void;
 }
 
-/** A unit runner for compare(): refuses artifact arms at once, then runs every unit on the queue. */
-export function queueUnitRunner(options: QueueCompareOptions): (context: UnitRunnerContext) => ArmSeedRunner {
-  return (context) => {
+/** A unit runner for compare(): refuses artifact arms and an unreachable Redis at once (before any training), then runs every unit on the queue. */
+export function queueUnitRunner(options: QueueCompareOptions): (context: UnitRunnerContext) => Promise<ArmSeedRunner> {
+  return async (context) => {
     const artifacts = context.arms.flatMap((arm, index) => (arm.source === 'artifact' ? [{ arm, index }] : []));
     if (artifacts.length > 0) {
       throw configError(
@@ -42,6 +42,7 @@ export function queueUnitRunner(options: QueueCompareOptions): (context: UnitRun
         artifacts.map(({ arm, index }) => ({ path: ['agents', index], message: `expected a rule spec or an agent kind with --queue, found the policy ${arm.spec} (run this comparison without --queue)` })),
       );
     }
+    await checkRedisReachable(options);
     const scenario = { id: context.scenario.scenario.id, contentHash: context.scenario.contentHash, bytes: Buffer.from(context.scenario.bytes).toString('base64') };
     const { evaluationEpisodes, trainingSteps, curvePoints, curveEpisodes, guardrails } = context.plan;
     const plan = { evaluationEpisodes, trainingSteps, curvePoints, curveEpisodes, guardrails };
