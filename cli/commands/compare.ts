@@ -76,7 +76,7 @@ export function registerCompare(program: Command): void {
     .option('--report <file.html>', 'write a self-contained HTML report and <file>-charts/<chart>.png')
     .option('--fail-unless-better', 'exit 1 unless every non-baseline arm is better than the baseline on the primary KPI')
     .option('--guardrails <file>', 'guardrails JSON (agents/guardrails.ts: minPrice, maxPrice, maxChange, competitorIndex, marginFloor, charmEnding) applied to every arm in evaluation, as serving applies them')
-    .option('--queue <url>', 'run each (arm, seed) unit as a job on the workers of a Redis queue (redis://host:port[/db]; see `pricelab worker`): the same summary as a local run; rule and agent arms only (not policy folders or registry:)')
+    .option('--queue <url>', 'run each (arm, seed) unit as a job on the workers of a Redis queue (redis://host:port[/db]; see `pricelab worker`): the same summary as a local run; a policy arm\'s weights files travel with its jobs')
     .option('--attempts <n>', 'with --queue: tries per job before it fails', positiveInteger, 3)
     .option('--connect-timeout <s>', 'with --queue: seconds to wait for Redis', positiveInteger, 3)
     .option('--no-store', 'do not record the comparison in the results store ($PRICELAB_HOME or ./.pricelab)')

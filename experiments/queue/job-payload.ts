@@ -7,8 +7,8 @@
  * config, seeds, budget, evaluation seeds, KPIs) and the scenario file's bytes (base64; the
  * worker checks their sha256 against the planned hash). A Calvano session carries its config
  * and its scenario's bytes the same way, and its seed. A comparison arm (one arm of
- * `pricelab compare` at one seed) carries the arm (rule or agent kind with its config; policy
- * artifacts are refused with --queue), the seed, the comparison's budget and guardrails, and
+ * `pricelab compare` at one seed) carries the arm (rule or agent kind with its config, or a
+ * policy artifact's kind, config and weights files with their sha256), the seed, the comparison's budget and guardrails, and
  * its scenario's bytes.
  *
  * The job id is the run's content hash (the run key of experiments/experiment-file.ts, or
@@ -63,8 +63,25 @@ export const comparisonArmJobSchema = z.strictObject({
   format: z.literal(jobFormat),
   kind: z.literal('comparison-arm'),
   scenario: z.strictObject({ id: z.string().min(1), contentHash: sha256Hex, bytes: scenarioBytes }),
-  /** A rule or an agent kind with its config (experiments/compare/arms.ts Arm, without artifact). */
-  arm: z.strictObject({ name: z.string().min(1), spec: z.string().min(1), source: z.enum(['rule', 'agent']), kind: z.string().min(1), config: z.unknown() }),
+  /**
+   * A rule, an agent kind with its config, or a policy artifact with its weights files
+   * (experiments/compare/arms.ts Arm): each file's bytes (base64) beside their sha256, which
+   * the worker checks before it runs anything (a mismatch is a malformed payload).
+   */
+  arm: z.strictObject({
+    name: z.string().min(1),
+    spec: z.string().min(1),
+    source: z.enum(['rule', 'agent', 'artifact']),
+    kind: z.string().min(1),
+    config: z.unknown(),
+    files: z.record(z.string().min(1), z.strictObject({ sha256: sha256Hex, bytes: z.base64().max(64 * 1024 * 1024, 'expected at most 48 MiB per weights file (base64)') })).optional(),
+  }).superRefine((arm, context) => {
+    if ((arm.source === 'artifact') !== (arm.files !== undefined)) context.addIssue({ code: 'custom', path: ['files'], message: arm.source === 'artifact' ? 'expected the weights files of a policy artifact arm' : `expected no weights files for a ${arm.source} arm` });
+    for (const [name, file] of Object.entries(arm.files ?? {})) {
+      const found = createHash('sha256').update(Buffer.from(file.bytes, 'base64')).digest('hex');
+      if (found !== file.sha256) context.addIssue({ code: 'custom', path: ['files', name, 'bytes'], message: `expected bytes with sha256 ${file.sha256}, found ${found}` });
+    }
+  }),
   seed: z.number().int().min(0),
   /** Whether the arm is trained (the submitter asked its agent; the worker checks). */
   learns: z.boolean(),
@@ -90,7 +107,10 @@ export const jobNames = { 'experiment-run': 'experiment-run', 'calvano-session':
 
 /** The content hash of a comparison arm at one seed: sha256 of everything its job carries but the scenario's bytes (their hash instead), 16 hex digits. */
 export function comparisonArmKey(job: Omit<ComparisonArmJob, 'format' | 'kind' | 'scenario'> & { readonly scenario: { readonly contentHash: string } }): string {
-  const { arm, seed, learns, recordTrajectory, plan } = job;
+  const { seed, learns, recordTrajectory, plan } = job;
+  // Weights files count by their sha256 (the worker checks the bytes against it).
+  const files = job.arm.files === undefined ? undefined : Object.fromEntries(Object.entries(job.arm.files).map(([name, file]) => [name, file.sha256]));
+  const arm = { ...job.arm, files };
   return createHash('sha256').update(canonicalJson({ comparisonArm: { arm, seed, learns, recordTrajectory, plan }, scenario: job.scenario.contentHash })).digest('hex').slice(0, 16);
 }
 

@@ -57,7 +57,9 @@ async function runComparisonArm(job: ComparisonArmJob, port: MessagePort): Promi
     const scenario = parseScenario(Buffer.from(job.scenario.bytes, 'base64').toString('utf8'), `scenario ${job.scenario.id}`);
     const model = buildMarketModel(scenario);
     const envs = unitEnvs(model);
-    const arm: Arm = { name: job.arm.name, spec: job.arm.spec, source: job.arm.source, kind: job.arm.kind, config: job.arm.config };
+    // A policy artifact's files were checked against their sha256 with the payload (job-payload.ts).
+    const files = job.arm.files === undefined ? undefined : Object.fromEntries(Object.entries(job.arm.files).map(([name, file]) => [name, new Uint8Array(Buffer.from(file.bytes, 'base64'))]));
+    const arm: Arm = { name: job.arm.name, spec: job.arm.spec, source: job.arm.source, kind: job.arm.kind, config: job.arm.config, ...(files ? { exported: { kind: job.arm.kind, config: job.arm.config, files } } : {}) };
     const learns = await armLearns(arm, envs.training, job.seed);
     if (learns !== job.learns) throw new Error(`the job says arm ${arm.name} (${arm.kind}) ${job.learns ? 'learns' : 'does not learn'}, but its agent ${learns ? 'learns' : 'does not learn'}`);
     const totalSteps = job.plan.evaluationEpisodes * model.horizon + (learns ? job.plan.trainingSteps : 0);

@@ -8,11 +8,12 @@
  * A job carries the scenario's bytes, the arm (rule spec or agent kind with its config), the
  * seed, the budget and the guardrails; its id is the content hash of those
  * (job-payload.ts comparisonArmKey), so a resubmission or a second submitter joins.
- * Policy artifacts (folders, registry: references) are refused with --queue (a config error
- * naming the arm): their files would have to travel with the job.
+ * A policy artifact arm (a folder, a registry: reference; read and checked here as locally)
+ * travels as its kind, config and weights files (base64) with each file's sha256, which the
+ * worker checks before it runs anything; the worker needs no policy folder.
  * Nothing is stored per job: a unit that fails (after its attempts) fails the comparison.
  */
-import { configError } from '../../core/errors.js';
+import { createHash } from 'node:crypto';
 import type { UnitRunnerContext } from '../compare.js';
 import type { KpiName } from '../compare/kpis.js';
 import type { ArmSeedOutcome, ArmSeedRunner } from '../compare/run.js';
@@ -32,28 +33,23 @@ export interface QueueCompareOptions extends QueueConnectionSettings {
   readonly onEvent?: (event: SubmitEvent<QueuedArmItem>) => void;
 }
 
-/** A unit runner for compare(): refuses artifact arms and an unreachable Redis at once (before any training), then runs every unit on the queue. */
+/** A unit runner for compare(): refuses an unreachable Redis at once (before any training), then runs every unit on the queue. */
 export function queueUnitRunner(options: QueueCompareOptions): (context: UnitRunnerContext) => Promise<ArmSeedRunner> {
   return async (context) => {
-    const artifacts = context.arms.flatMap((arm, index) => (arm.source === 'artifact' ? [{ arm, index }] : []));
-    if (artifacts.length > 0) {
-      throw configError(
-        `cannot run ${artifacts.map(({ arm }) => `arm ${arm.name}`).join(', ')} on the queue: a policy artifact's files do not travel with a job`,
-        artifacts.map(({ arm, index }) => ({ path: ['agents', index], message: `expected a rule spec or an agent kind with --queue, found the policy ${arm.spec} (run this comparison without --queue)` })),
-      );
-    }
     await checkRedisReachable(options);
     const scenario = { id: context.scenario.scenario.id, contentHash: context.scenario.contentHash, bytes: Buffer.from(context.scenario.bytes).toString('base64') };
     const { evaluationEpisodes, trainingSteps, curvePoints, curveEpisodes, guardrails } = context.plan;
     const plan = { evaluationEpisodes, trainingSteps, curvePoints, curveEpisodes, guardrails };
     return async (units) => {
       const items: QueuedArmItem[] = units.map((unit, index) => {
-        const source = unit.arm.source === 'rule' ? 'rule' : 'agent';
+        const { exported } = unit.arm;
+        // A policy artifact's weights travel with the job, with their sha256 (checked by the worker).
+        const files = exported ? Object.fromEntries(Object.entries(exported.files).map(([name, bytes]) => [name, { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: Buffer.from(bytes).toString('base64') }])) : undefined;
         const data: ComparisonArmJob = {
           format: jobFormat,
           kind: 'comparison-arm',
           scenario,
-          arm: { name: unit.arm.name, spec: unit.arm.spec, source, kind: unit.arm.kind, config: unit.arm.config },
+          arm: { name: unit.arm.name, spec: unit.arm.spec, source: unit.arm.source, kind: exported?.kind ?? unit.arm.kind, config: exported?.config ?? unit.arm.config, ...(files ? { files } : {}) },
           seed: unit.seed,
           learns: unit.learns,
           recordTrajectory: unit.recordTrajectory,

@@ -3,13 +3,18 @@
  * processes from dist/ on a Redis of the test's own (tests/fixtures/redis-server.ts) run one
  * job per (arm, seed); the summary JSON is identical to a local `pricelab compare` with the
  * same arguments but for createdAt. A second submission joins the jobs already done; a
- * policy folder arm is refused (exit 2, naming the arm); an unreachable Redis exits 3.
+ * policy folder arm's weights travel with its jobs (the local summary again), and a job whose
+ * weights do not match their sha256 is refused at once; an unreachable Redis exits 3.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { Job, Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queueName, queuePrefix } from '../../experiments/queue/connection.js';
+import { comparisonArmKey, jobFormat, type ComparisonArmJob } from '../../experiments/queue/job-payload.js';
 import { cliWith, ensureBuilt, main, root } from '../fixtures/cli.js';
 import { trainedPolicyArtifact } from '../fixtures/policy-artifact.js';
 import { freePort, startRedis, type TestRedis } from '../fixtures/redis-server.js';
@@ -63,12 +68,44 @@ describe('pricelab compare --queue', () => {
     expect(withoutTiming(join(folder, 'again.json'))).toEqual(withoutTiming(join(folder, 'local.json')));
   }, 40_000);
 
-  it('refuses a policy folder arm with --queue, naming it (exit 2)', async () => {
-    const policy = await trainedPolicyArtifact(folder, { steps: 200 });
-    const result = await cliWith(env(), 'compare', 'steady-state-v1', '--agents', `fixed:17.99,mine=${policy.folder}`, '--seeds', '2', '--no-store', '--queue', redis!.url);
-    expect(result.code, result.stderr).toBe(2);
-    expect(result.stderr).toMatch(/cannot run arm mine on the queue/);
-    expect(result.stderr).toMatch(/agents\[1\]: expected a rule spec or an agent kind with --queue/);
+  it('ships a policy folder arm\'s weights with its jobs: the local summary again', async () => {
+    const policy = await trainedPolicyArtifact(folder, { steps: 300 });
+    const args = ['compare', 'steady-state-v1', '--agents', `fixed:17.99,mine=${policy.folder}`, '--seeds', '2', '--episodes', '2', '--resamples', '200', '--no-store'];
+    const [local, queued] = await Promise.all([cliWith(env(), ...args, '--json', join(folder, 'policy-local.json')), cliWith(env(), ...args, '--json', join(folder, 'policy-queued.json'), '--queue', redis!.url)]);
+    expect(local.code, local.stderr).toBe(0);
+    expect(queued.code, queued.stderr).toBe(0);
+    expect(queued.stderr).toMatch(/done 4, failed 0/);
+    expect(withoutTiming(join(folder, 'policy-queued.json'))).toEqual(withoutTiming(join(folder, 'policy-local.json')));
+  }, 30_000);
+
+  it('refuses at once a job whose weights file does not match its sha256', async () => {
+    const files = { 'q.json': { sha256: createHash('sha256').update('{}').digest('hex'), bytes: Buffer.from('{"tampered":1}').toString('base64') } };
+    const job: ComparisonArmJob = {
+      format: jobFormat,
+      kind: 'comparison-arm',
+      scenario: { id: 'x', contentHash: '0'.repeat(64), bytes: Buffer.from('{}').toString('base64') },
+      arm: { name: 'mine', spec: 'policies/mine', source: 'artifact', kind: 'q-learning', config: {}, files },
+      seed: 1,
+      learns: false,
+      recordTrajectory: false,
+      plan: { evaluationEpisodes: 1, trainingSteps: 10, curvePoints: 1, curveEpisodes: 1, guardrails: {} },
+    };
+    const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: redis!.port }, prefix: queuePrefix });
+    try {
+      const jobId = comparisonArmKey(job);
+      await queue.add('comparison-arm', job, { jobId, attempts: 3 });
+      let state = '';
+      for (let tries = 0; tries < 200 && state !== 'failed'; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        state = await queue.getJobState(jobId);
+      }
+      const failed = await Job.fromId(queue, jobId);
+      expect(state).toBe('failed');
+      expect(failed?.attemptsMade).toBe(1);
+      expect(failed?.failedReason).toMatch(/malformed job payload.*arm\.files\.q\.json\.bytes: expected bytes with sha256/);
+    } finally {
+      await queue.close();
+    }
   }, 20_000);
 
   it('exits 3 within seconds when Redis does not answer', async () => {
