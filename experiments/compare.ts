@@ -17,13 +17,13 @@ import type { Guardrails } from '../agents/guardrails.js';
 import { makeEnv } from '../env/env.js';
 import { PricelabError, configError, type Problem } from '../core/errors.js';
 import { buildMarketModel } from '../env/model.js';
-import { loadScenario } from '../scenarios/load.js';
+import { loadScenario, type LoadedScenario } from '../scenarios/load.js';
 import type { Scenario } from '../scenarios/schema.js';
 import { analyse, learningCurves } from './compare/analyse.js';
 import { armNameOf, armSpecOf, parseArms, type Arm, type ArtifactResolver } from './compare/arms.js';
 import { historicalPrefix, type HistoricalConfig } from '../agents/historical.js';
 import { kpiDefinition, kpiNames } from './compare/kpis.js';
-import { episodeLimit, runComparison, seedLimit, type ComparisonRun, type RunHooks } from './compare/run.js';
+import { episodeLimit, runComparison, seedLimit, type ArmSeedRunner, type ComparisonPlan, type ComparisonRun, type RunHooks } from './compare/run.js';
 import { comparisonSchemaVersion, type ArmIdentity, type ComparisonSummary } from './compare/summary-schema.js';
 
 export { comparisonSummarySchema, comparisonSchemaVersion, type ComparisonSummary, type PairedComparison } from './compare/summary-schema.js';
@@ -67,6 +67,18 @@ export interface CompareOptions {
    */
   readonly readHistory?: HistoryReader;
   readonly hooks?: RunHooks;
+  /**
+   * Runs the (arm, seed) units elsewhere: the queue (experiments/queue/submit-compare.ts)
+   * makes one job per unit. Default: here, one after another. Either way each unit runs
+   * compare/run.ts runArmSeed, and the results are assembled in the same order.
+   */
+  readonly unitRunner?: (context: UnitRunnerContext) => ArmSeedRunner | Promise<ArmSeedRunner>;
+}
+
+export interface UnitRunnerContext {
+  readonly scenario: LoadedScenario;
+  readonly plan: ComparisonPlan;
+  readonly arms: readonly Arm[];
 }
 
 export type HistoryReader = (spec: string, scenario: Scenario) => Promise<HistoricalConfig>;
@@ -117,8 +129,9 @@ export async function compare(options: CompareOptions): Promise<ComparisonOutcom
   if (problems.length > 0) throw configError(`cannot run this comparison (${problems.length} problem${problems.length === 1 ? '' : 's'})`, problems);
 
   const seeds = Array.from({ length: options.seeds }, (_, index) => firstSeed + index);
-  const plan = { seeds, evaluationEpisodes: options.evaluationEpisodes, trainingSteps: options.trainingSteps, curvePoints, curveEpisodes: Math.min(5, options.evaluationEpisodes), guardrails: options.guardrails ?? {} };
-  const run = await runComparison(model, arms, plan, options.hooks ?? {});
+  const plan: ComparisonPlan = { seeds, evaluationEpisodes: options.evaluationEpisodes, trainingSteps: options.trainingSteps, curvePoints, curveEpisodes: Math.min(5, options.evaluationEpisodes), guardrails: options.guardrails ?? {} };
+  const runner = await options.unitRunner?.({ scenario: loaded, plan, arms });
+  const run = await runComparison(model, arms, plan, options.hooks ?? {}, runner);
   const armNames = arms.map((arm) => arm.name);
   const analysis = analyse(run.results, { arms: armNames, baseline, alpha, power: targetPower, bootstrapResamples, level: confidenceLevel });
   if (!analysis.kpis.some((kpi) => kpi.name === primaryKpi)) throw configError(`the primary KPI "${primaryKpi}" is not defined in ${loaded.scenario.id}`, [{ path: ['primaryKpi'], message: `expected one of ${analysis.kpis.map((kpi) => kpi.name).join(', ')}, found "${primaryKpi}"` }]);

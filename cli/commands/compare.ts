@@ -40,6 +40,9 @@ interface CompareCommandOptions {
   failUnlessBetter?: boolean;
   store: boolean;
   guardrails?: string;
+  queue?: string;
+  attempts?: number;
+  connectTimeout?: number;
 }
 
 function readGuardrails(path: string): Guardrails {
@@ -73,6 +76,9 @@ export function registerCompare(program: Command): void {
     .option('--report <file.html>', 'write a self-contained HTML report and <file>-charts/<chart>.png')
     .option('--fail-unless-better', 'exit 1 unless every non-baseline arm is better than the baseline on the primary KPI')
     .option('--guardrails <file>', 'guardrails JSON (agents/guardrails.ts: minPrice, maxPrice, maxChange, competitorIndex, marginFloor, charmEnding) applied to every arm in evaluation, as serving applies them')
+    .option('--queue <url>', 'run each (arm, seed) unit as a job on the workers of a Redis queue (redis://host:port[/db]; see `pricelab worker`): the same summary as a local run; a policy arm\'s weights files travel with its jobs')
+    .option('--attempts <n>', 'with --queue: tries per job before it fails', positiveInteger, 3)
+    .option('--connect-timeout <s>', 'with --queue: seconds to wait for Redis', positiveInteger, 3)
     .option('--no-store', 'do not record the comparison in the results store ($PRICELAB_HOME or ./.pricelab)')
     .action(run(async (scenario: string, options: CompareCommandOptions) => compareCommand(scenario, options)));
 }
@@ -83,30 +89,46 @@ async function compareCommand(scenario: string, options: CompareCommandOptions):
   const arms = splitArmList(options.agents);
   // Registered arms are looked up (the registry may be PostgreSQL) before the arms are parsed.
   const resolveArtifact = await registeredArtifactResolver(arms.map(armSpecOf));
-  const outcome = await compare({
-    scenario,
-    arms,
-    configFiles: parseConfigOptions(options.config),
-    ...(options.baseline === undefined ? {} : { baseline: options.baseline }),
-    seeds: options.seeds,
-    firstSeed: options.seed,
-    evaluationEpisodes: options.episodes,
-    trainingSteps: options.steps,
-    primaryKpi: options.primaryKpi,
-    alpha: options.alpha,
-    bootstrapResamples: options.resamples,
-    ...(options.guardrails === undefined ? {} : { guardrails: readGuardrails(options.guardrails) }),
-    // registry:name@version arms, and folders inside the registry, are checked against the registry row.
-    resolveArtifact,
-    // historical:<sales file> arms: read by calibration (above experiments), on the scenario's calendar.
-    readHistory: (spec, scenario) => readHistoricalPolicy(spec, historicalOptionsFor(scenario)),
-    hooks: {
-      onProgress: (done, total, label) => {
-        progress ??= progressBar(total, 'steps', jsonToStdout);
-        progress.update(done, label);
-      },
-    },
-  });
+  const onQueue = options.queue === undefined ? undefined : await queueRunnerFor(options.queue, options, jsonToStdout, (bar) => (progress = bar));
+  let outcome: Awaited<ReturnType<typeof compare>>;
+  try {
+    outcome = await compare({
+      scenario,
+      arms,
+      configFiles: parseConfigOptions(options.config),
+      ...(options.baseline === undefined ? {} : { baseline: options.baseline }),
+      seeds: options.seeds,
+      firstSeed: options.seed,
+      evaluationEpisodes: options.episodes,
+      trainingSteps: options.steps,
+      primaryKpi: options.primaryKpi,
+      alpha: options.alpha,
+      bootstrapResamples: options.resamples,
+      ...(options.guardrails === undefined ? {} : { guardrails: readGuardrails(options.guardrails) }),
+      // registry:name@version arms, and folders inside the registry, are checked against the registry row.
+      resolveArtifact,
+      // historical:<sales file> arms: read by calibration (above experiments), on the scenario's calendar.
+      readHistory: (spec, scenario) => readHistoricalPolicy(spec, historicalOptionsFor(scenario)),
+      hooks: onQueue
+        ? {}
+        : {
+            onProgress: (done, total, label) => {
+              progress ??= progressBar(total, 'steps', jsonToStdout);
+              progress.update(done, label);
+            },
+          },
+      ...(onQueue ? { unitRunner: onQueue.runner } : {}),
+    });
+  } catch (error) {
+    progress?.stop();
+    if (onQueue && error instanceof onQueue.failure) {
+      process.stderr.write(`failed: ${error.message}\n`);
+      return error.stopped ? 130 : exitCodes.failed;
+    }
+    throw error;
+  } finally {
+    onQueue?.dispose();
+  }
   progress?.stop();
   const summary = outcome.summary;
   const written: string[] = [];
@@ -137,6 +159,53 @@ async function compareCommand(scenario: string, options: CompareCommandOptions):
     return exitCodes.failed;
   }
   return exitCodes.ok;
+}
+
+/**
+ * The queue's unit runner (loaded only when --queue is given: bullmq, ioredis), with a progress
+ * bar over the units' steps labelled queued, active, done, failed and workers, as
+ * `pricelab experiment run --queue` shows it. Ctrl-C stops following (queued jobs stay) and exits 130.
+ */
+async function queueRunnerFor(url: string, options: CompareCommandOptions, quiet: boolean, setProgress: (bar: Progress) => void) {
+  const { queueUnitRunner, ComparisonJobsFailed } = await import('../../experiments/queue/submit-compare.js');
+  const { displayUrl } = await import('../../experiments/queue/connection.js');
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write('\nstopping: queued comparison jobs stay in the queue (Ctrl-C again to quit now)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  let progress: Progress | undefined;
+  const runner = queueUnitRunner({
+    url,
+    ...(options.attempts !== undefined ? { attempts: options.attempts } : {}),
+    ...(options.connectTimeout !== undefined ? { connectSeconds: options.connectTimeout } : {}),
+    signal: controller.signal,
+    onEvent: (event) => {
+      switch (event.type) {
+        case 'submitted':
+          if (!quiet) process.stderr.write(`${event.total} comparison jobs (arm x seed) on the queue ${displayUrl(url)}: ${event.added} queued, ${event.total - event.added} already there (joined)${event.retried > 0 ? `, ${event.retried} failed before and retried` : ''}\n`);
+          break;
+        case 'progress': {
+          const { queued, active, done, failed, workers, doneWeight, totalWeight } = event.progress;
+          if (!progress) setProgress((progress = progressBar(totalWeight, 'steps', quiet)));
+          progress.update(doneWeight, `queued ${queued}, active ${active}, done ${done}, failed ${failed}, workers ${workers}`);
+          break;
+        }
+        case 'finished':
+          progress?.log(`finished ${event.item.data.arm.name} seed ${event.item.data.seed}${event.worker ? ` on ${event.worker}` : ''}`);
+          break;
+        case 'failed':
+          progress?.log(`failed ${event.item.data.arm.name} seed ${event.item.data.seed}: ${event.reason}`);
+          break;
+        case 're-added':
+          progress?.log(`the job of ${event.item.data.arm.name} seed ${event.item.data.seed} had left the queue: queued again`);
+          break;
+      }
+    },
+  });
+  return { runner, failure: ComparisonJobsFailed, dispose: () => process.off('SIGINT', onSigint) };
 }
 
 /** The text report of a comparison; each KPI's numbers share one count of decimals (experiments/report/format.ts). */

@@ -87,81 +87,166 @@ export interface RunHooks {
   onLog?: (line: string) => void;
 }
 
-export async function runComparison(model: MarketModel, arms: readonly Arm[], plan: ComparisonPlan, hooks: RunHooks = {}): Promise<ComparisonRun> {
-  const trainingEnv = makeEnv(model);
-  const evaluationEnv = makeEnv(model);
-  const curveEnv = makeEnv(model);
-  const results: SeedResult[] = [];
-  const curves: CurvePoint[] = [];
-  let trajectories: TrajectoryDay[] = [];
-  const learned = new Set<string>();
-  const tallies: Record<string, GuardrailTally> = Object.fromEntries(arms.map((arm) => [arm.name, emptyTally()]));
-  const horizon = model.horizon;
-  const evaluationWork = plan.evaluationEpisodes * horizon;
-  // Whether an arm learns is a capability of its agent (never of its kind's name): ask a first instance.
-  const learns = new Map<string, boolean>();
-  for (const arm of arms) {
-    const probe = await agentForArm(arm, trainingEnv, plan.seeds[0] ?? 0);
-    learns.set(arm.name, probe.capabilities.learns && arm.source !== 'artifact');
-    probe.dispose();
-  }
-  const totalWork = plan.seeds.length * arms.reduce((total, arm) => total + evaluationWork + (learns.get(arm.name) ? plan.trainingSteps : 0), 0);
-  let done = 0;
-  const report = (label: string) => hooks.onProgress?.(Math.min(done, totalWork), totalWork, label);
+/** One unit of a comparison: one arm at one seed (what a queue job carries, experiments/queue/submit-compare.ts). */
+export interface ArmSeedUnit {
+  readonly arm: Arm;
+  readonly seed: number;
+  /** Whether the arm is trained (runComparison asks a first instance of its agent). */
+  readonly learns: boolean;
+  /** Keep the first evaluation episode day by day (the first seed's units). */
+  readonly recordTrajectory: boolean;
+  /** Environment steps of the unit (training and evaluation): what progress counts. */
+  readonly work: number;
+}
+
+/** What one unit returns: the seed's KPIs, its curve points, its trajectory, its guardrail tally. */
+export interface ArmSeedOutcome {
+  readonly result: SeedResult;
+  readonly curves: readonly CurvePoint[];
+  readonly trajectory: readonly TrajectoryDay[];
+  readonly tally: GuardrailTally;
+}
+
+/**
+ * Runs the units and returns their outcomes in the units' order. Local: runArmSeed one after
+ * another (localUnitRunner); on a queue: one job per unit (experiments/queue/submit-compare.ts).
+ * `onProgress(unitIndex, steps)` reports a unit's steps done so far.
+ */
+export type ArmSeedRunner = (units: readonly ArmSeedUnit[], onProgress: (unitIndex: number, steps: number, label: string) => void) => Promise<readonly ArmSeedOutcome[]>;
+
+/** The three environments a unit uses (training, evaluation, learning curve); reset with a seed before every episode. */
+export interface UnitEnvs {
+  readonly training: ReturnType<typeof makeEnv>;
+  readonly evaluation: ReturnType<typeof makeEnv>;
+  readonly curve: ReturnType<typeof makeEnv>;
+}
+
+export function unitEnvs(model: MarketModel): UnitEnvs {
+  return { training: makeEnv(model), evaluation: makeEnv(model), curve: makeEnv(model) };
+}
+
+/** Whether an arm learns: a capability of its agent (never of its kind's name), asked of a first instance. */
+export async function armLearns(arm: Arm, env: UnitEnvs['training'], seed: number): Promise<boolean> {
+  const probe = await agentForArm(arm, env, seed);
+  const learns = probe.capabilities.learns && arm.source !== 'artifact';
+  probe.dispose();
+  return learns;
+}
+
+/** The steps at which a learner is evaluated, so flat reference curves share its x values. */
+function curveStepsOf(plan: ComparisonPlan): { evaluateEvery: number; curveSteps: number[] } {
   const evaluateEvery = Math.max(1, Math.floor(plan.trainingSteps / plan.curvePoints));
-  // The steps at which a learner is evaluated, so flat reference curves share its x values.
   const curveSteps: number[] = [];
   for (let steps = evaluateEvery; steps <= plan.trainingSteps; steps += evaluateEvery) curveSteps.push(steps);
   if (curveSteps.at(-1) !== plan.trainingSteps) curveSteps.push(plan.trainingSteps);
+  return { evaluateEvery, curveSteps };
+}
 
-  for (const [seedIndex, seed] of plan.seeds.entries()) {
-    for (const arm of arms) {
-      const agent = await agentForArm(arm, trainingEnv, seed);
-      try {
-        const curveSeed = curveSeedOf(seed, 0);
-        const greedyReward = () => meanOf(evaluate(curveEnv, agent, { episodes: plan.curveEpisodes, seed: curveSeed }).map((episode) => episode.totalReward));
-        curves.push({ arm: arm.name, seed, steps: 0, meanReward: greedyReward() });
-        let trainedSteps = 0;
-        let trainingSeconds = 0;
-        if (learns.get(arm.name)) {
-          learned.add(arm.name);
-          const before = done;
-          const result = await train(trainingEnv, agent, {
-            steps: plan.trainingSteps,
-            seed: trainingSeedOf(seed),
-            evaluateEvery,
-            evaluationEpisodes: plan.curveEpisodes,
-            evaluationSeed: curveSeed,
-            evaluationEnv: curveEnv,
-            onProgress: (state) => {
-              done = before + state.steps;
-              report(`seed ${seed}: training ${arm.name}`);
-            },
-          });
-          done = before + plan.trainingSteps;
-          trainedSteps = result.steps;
-          trainingSeconds = result.seconds;
-          for (const point of result.evaluations) curves.push({ arm: arm.name, seed, steps: point.steps, meanReward: point.meanReward });
-          if (result.evaluations.at(-1)?.steps !== result.steps) curves.push({ arm: arm.name, seed, steps: result.steps, meanReward: greedyReward() });
-        } else {
-          const reward = curves.at(-1)?.meanReward ?? 0;
-          for (const steps of curveSteps) curves.push({ arm: arm.name, seed, steps, meanReward: reward });
-        }
-        const keepDays = seedIndex === 0;
-        const guarded = new GuardedPolicy(agent, plan.guardrails, model.ladder, model.unitCost, evaluationEnv.observationSpace);
-        const episodes = evaluate(evaluationEnv, guarded, { episodes: plan.evaluationEpisodes, seed: evaluationSeedOf(seed, 0), recordSteps: keepDays });
-        addTally(tallies[arm.name], guarded.tally);
-        done += evaluationWork;
-        report(`seed ${seed}: evaluated ${arm.name}`);
-        results.push({ arm: arm.name, seed, kpis: meanKpis(episodes.map((episode) => episode.kpis)), trainedSteps, trainingSeconds });
-        if (keepDays && episodes[0]) trajectories = trajectories.concat(trajectoryOf(arm.name, episodes[0].steps, model));
-      } finally {
-        agent.dispose();
-      }
+/**
+ * One arm at one seed: a fresh agent seeded with the seed, trained if it learns (with its
+ * learning curve), then evaluated greedily through the guardrails on the seed's common
+ * evaluation episodes. The same function runs locally and in a queue worker.
+ */
+export async function runArmSeed(model: MarketModel, plan: ComparisonPlan, unit: Omit<ArmSeedUnit, 'work'>, envs: UnitEnvs, onSteps: (steps: number, label: string) => void = () => undefined): Promise<ArmSeedOutcome> {
+  const { arm, seed } = unit;
+  const { evaluateEvery, curveSteps } = curveStepsOf(plan);
+  const curves: CurvePoint[] = [];
+  const agent = await agentForArm(arm, envs.training, seed);
+  try {
+    const curveSeed = curveSeedOf(seed, 0);
+    const greedyReward = () => meanOf(evaluate(envs.curve, agent, { episodes: plan.curveEpisodes, seed: curveSeed }).map((episode) => episode.totalReward));
+    curves.push({ arm: arm.name, seed, steps: 0, meanReward: greedyReward() });
+    let trainedSteps = 0;
+    let trainingSeconds = 0;
+    let done = 0;
+    if (unit.learns) {
+      const result = await train(envs.training, agent, {
+        steps: plan.trainingSteps,
+        seed: trainingSeedOf(seed),
+        evaluateEvery,
+        evaluationEpisodes: plan.curveEpisodes,
+        evaluationSeed: curveSeed,
+        evaluationEnv: envs.curve,
+        onProgress: (state) => onSteps(state.steps, `seed ${seed}: training ${arm.name}`),
+      });
+      done = plan.trainingSteps;
+      trainedSteps = result.steps;
+      trainingSeconds = result.seconds;
+      for (const point of result.evaluations) curves.push({ arm: arm.name, seed, steps: point.steps, meanReward: point.meanReward });
+      if (result.evaluations.at(-1)?.steps !== result.steps) curves.push({ arm: arm.name, seed, steps: result.steps, meanReward: greedyReward() });
+    } else {
+      const reward = curves.at(-1)?.meanReward ?? 0;
+      for (const steps of curveSteps) curves.push({ arm: arm.name, seed, steps, meanReward: reward });
     }
-    hooks.onLog?.(`seed ${seed} done (${seedIndex + 1}/${plan.seeds.length})`);
+    const guarded = new GuardedPolicy(agent, plan.guardrails, model.ladder, model.unitCost, envs.evaluation.observationSpace);
+    const episodes = evaluate(envs.evaluation, guarded, { episodes: plan.evaluationEpisodes, seed: evaluationSeedOf(seed, 0), recordSteps: unit.recordTrajectory });
+    onSteps(done + plan.evaluationEpisodes * model.horizon, `seed ${seed}: evaluated ${arm.name}`);
+    const tally = emptyTally();
+    addTally(tally, guarded.tally);
+    return {
+      result: { arm: arm.name, seed, kpis: meanKpis(episodes.map((episode) => episode.kpis)), trainedSteps, trainingSeconds },
+      curves,
+      trajectory: unit.recordTrajectory && episodes[0] ? trajectoryOf(arm.name, episodes[0].steps, model) : [],
+      tally,
+    };
+  } finally {
+    agent.dispose();
   }
-  return { results, curves, trajectories, trajectorySeed: evaluationSeedOf(plan.seeds[0] ?? 0, 0), learned: [...learned], guardrails: tallies };
+}
+
+/** The local runner: every unit in this process, one after another, on shared environments. */
+export function localUnitRunner(model: MarketModel, plan: ComparisonPlan, hooks: RunHooks = {}): ArmSeedRunner {
+  return async (units, onProgress) => {
+    const envs = unitEnvs(model);
+    const outcomes: ArmSeedOutcome[] = [];
+    for (const [index, unit] of units.entries()) {
+      outcomes.push(await runArmSeed(model, plan, unit, envs, (steps, label) => onProgress(index, steps, label)));
+      const next = units[index + 1];
+      if (next === undefined || next.seed !== unit.seed) hooks.onLog?.(`seed ${unit.seed} done (${plan.seeds.indexOf(unit.seed) + 1}/${plan.seeds.length})`);
+    }
+    return outcomes;
+  };
+}
+
+/**
+ * The comparison's units (seed by seed, every arm at each), run by `runner` (default: here,
+ * one after another), assembled in the units' order: the same result whichever runner ran them.
+ */
+export async function runComparison(model: MarketModel, arms: readonly Arm[], plan: ComparisonPlan, hooks: RunHooks = {}, runner?: ArmSeedRunner): Promise<ComparisonRun> {
+  const probeEnv = makeEnv(model);
+  const evaluationWork = plan.evaluationEpisodes * model.horizon;
+  const learns = new Map<string, boolean>();
+  for (const arm of arms) learns.set(arm.name, await armLearns(arm, probeEnv, plan.seeds[0] ?? 0));
+  const units: ArmSeedUnit[] = plan.seeds.flatMap((seed, seedIndex) =>
+    arms.map((arm) => {
+      const armLearnsHere = learns.get(arm.name) === true;
+      return { arm, seed, learns: armLearnsHere, recordTrajectory: seedIndex === 0, work: evaluationWork + (armLearnsHere ? plan.trainingSteps : 0) };
+    }),
+  );
+  const totalWork = units.reduce((total, unit) => total + unit.work, 0);
+  const doneByUnit = new Array<number>(units.length).fill(0);
+  let done = 0;
+  const onProgress = (index: number, steps: number, label: string) => {
+    const unit = units[index];
+    if (!unit) return;
+    const clamped = Math.min(steps, unit.work);
+    done += clamped - (doneByUnit[index] ?? 0);
+    doneByUnit[index] = clamped;
+    hooks.onProgress?.(Math.min(done, totalWork), totalWork, label);
+  };
+  const outcomes = await (runner ?? localUnitRunner(model, plan, hooks))(units, onProgress);
+  const tallies: Record<string, GuardrailTally> = Object.fromEntries(arms.map((arm) => [arm.name, emptyTally()]));
+  const results: SeedResult[] = [];
+  const curves: CurvePoint[] = [];
+  let trajectories: TrajectoryDay[] = [];
+  for (const outcome of outcomes) {
+    results.push(outcome.result);
+    curves.push(...outcome.curves);
+    trajectories = trajectories.concat(outcome.trajectory);
+    addTally(tallies[outcome.result.arm], outcome.tally);
+  }
+  const learned = arms.filter((arm) => learns.get(arm.name)).map((arm) => arm.name);
+  return { results, curves, trajectories, trajectorySeed: evaluationSeedOf(plan.seeds[0] ?? 0, 0), learned, guardrails: tallies };
 }
 
 function addTally(total: GuardrailTally | undefined, part: GuardrailTally): void {

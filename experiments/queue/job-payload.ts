@@ -6,7 +6,10 @@
  * machine's disk: the planned run (scenario id and content hash, agent kind and validated
  * config, seeds, budget, evaluation seeds, KPIs) and the scenario file's bytes (base64; the
  * worker checks their sha256 against the planned hash). A Calvano session carries its config
- * and its scenario's bytes the same way, and its seed.
+ * and its scenario's bytes the same way, and its seed. A comparison arm (one arm of
+ * `pricelab compare` at one seed) carries the arm (rule or agent kind with its config, or a
+ * policy artifact's kind, config and weights files with their sha256), the seed, the comparison's budget and guardrails, and
+ * its scenario's bytes.
  *
  * The job id is the run's content hash (the run key of experiments/experiment-file.ts, or
  * calvanoSessionKey below): adding a job whose id exists is a no-op in BullMQ, so a
@@ -21,6 +24,7 @@ import { z } from 'zod';
 import { canonicalJson } from '../../core/json-file.js';
 import { kpiNames, runKey, type PlannedRun } from '../experiment-file.js';
 import type { EpisodeKpis } from '../../env/kpis.js';
+import { guardrailsSchema } from '../../agents/guardrails.js';
 
 export const jobFormat = 'pricelab/queue-job@1';
 
@@ -55,13 +59,60 @@ export const calvanoSessionJobSchema = z.strictObject({
   seed: z.number().int(),
 });
 
-export const queueJobSchema = z.discriminatedUnion('kind', [experimentRunJobSchema, calvanoSessionJobSchema]);
+export const comparisonArmJobSchema = z.strictObject({
+  format: z.literal(jobFormat),
+  kind: z.literal('comparison-arm'),
+  scenario: z.strictObject({ id: z.string().min(1), contentHash: sha256Hex, bytes: scenarioBytes }),
+  /**
+   * A rule, an agent kind with its config, or a policy artifact with its weights files
+   * (experiments/compare/arms.ts Arm): each file's bytes (base64) beside their sha256, which
+   * the worker checks before it runs anything (a mismatch is a malformed payload).
+   */
+  arm: z.strictObject({
+    name: z.string().min(1),
+    spec: z.string().min(1),
+    source: z.enum(['rule', 'agent', 'artifact']),
+    kind: z.string().min(1),
+    config: z.unknown(),
+    files: z.record(z.string().min(1), z.strictObject({ sha256: sha256Hex, bytes: z.base64().max(64 * 1024 * 1024, 'expected at most 48 MiB per weights file (base64)') })).optional(),
+  }).superRefine((arm, context) => {
+    if ((arm.source === 'artifact') !== (arm.files !== undefined)) context.addIssue({ code: 'custom', path: ['files'], message: arm.source === 'artifact' ? 'expected the weights files of a policy artifact arm' : `expected no weights files for a ${arm.source} arm` });
+    for (const [name, file] of Object.entries(arm.files ?? {})) {
+      const found = createHash('sha256').update(Buffer.from(file.bytes, 'base64')).digest('hex');
+      if (found !== file.sha256) context.addIssue({ code: 'custom', path: ['files', name, 'bytes'], message: `expected bytes with sha256 ${file.sha256}, found ${found}` });
+    }
+  }),
+  seed: z.number().int().min(0),
+  /** Whether the arm is trained (the submitter asked its agent; the worker checks). */
+  learns: z.boolean(),
+  /** Keep the first evaluation episode day by day (the comparison's first seed). */
+  recordTrajectory: z.boolean(),
+  plan: z.strictObject({
+    evaluationEpisodes: z.number().int().min(1).max(10_000),
+    trainingSteps: z.number().int().min(1),
+    curvePoints: z.number().int().min(1),
+    curveEpisodes: z.number().int().min(1),
+    guardrails: guardrailsSchema,
+  }),
+});
+
+export const queueJobSchema = z.discriminatedUnion('kind', [experimentRunJobSchema, calvanoSessionJobSchema, comparisonArmJobSchema]);
 export type QueueJob = z.output<typeof queueJobSchema>;
 export type ExperimentRunJob = z.output<typeof experimentRunJobSchema>;
 export type CalvanoSessionJob = z.output<typeof calvanoSessionJobSchema>;
+export type ComparisonArmJob = z.output<typeof comparisonArmJobSchema>;
 
 /** The BullMQ job name of each kind (shown by `pricelab queue status`). */
-export const jobNames = { 'experiment-run': 'experiment-run', 'calvano-session': 'calvano-session' } as const;
+export const jobNames = { 'experiment-run': 'experiment-run', 'calvano-session': 'calvano-session', 'comparison-arm': 'comparison-arm' } as const;
+
+/** The content hash of a comparison arm at one seed: sha256 of everything its job carries but the scenario's bytes (their hash instead), 16 hex digits. */
+export function comparisonArmKey(job: Omit<ComparisonArmJob, 'format' | 'kind' | 'scenario'> & { readonly scenario: { readonly contentHash: string } }): string {
+  const { seed, learns, recordTrajectory, plan } = job;
+  // Weights files count by their sha256 (the worker checks the bytes against it).
+  const files = job.arm.files === undefined ? undefined : Object.fromEntries(Object.entries(job.arm.files).map(([name, file]) => [name, file.sha256]));
+  const arm = { ...job.arm, files };
+  return createHash('sha256').update(canonicalJson({ comparisonArm: { arm, seed, learns, recordTrajectory, plan }, scenario: job.scenario.contentHash })).digest('hex').slice(0, 16);
+}
 
 export function experimentRunJob(run: PlannedRun, bytes: Uint8Array): ExperimentRunJob {
   return { format: jobFormat, kind: 'experiment-run', run: { ...run, kpis: [...run.kpis] }, scenarioBytes: Buffer.from(bytes).toString('base64') };
@@ -75,6 +126,7 @@ export function calvanoSessionKey(config: unknown, scenarioHash: string, seed: n
 /** The job id a payload must have: its run's content hash. */
 export function jobIdOf(job: QueueJob): string {
   if (job.kind === 'calvano-session') return calvanoSessionKey(job.config, job.scenario.contentHash, job.seed);
+  if (job.kind === 'comparison-arm') return comparisonArmKey(job);
   const { run } = job;
   return runKey({ experiment: run.experiment, scenario: { id: run.scenario.id, contentHash: run.scenario.contentHash }, agent: run.agent, seed: run.seed, budget: run.budget, evaluation: run.evaluation });
 }
@@ -125,3 +177,15 @@ export const calvanoSessionResultSchema = z.strictObject({
   worker: z.string().optional(),
 });
 export type CalvanoSessionJson = z.output<typeof calvanoSessionResultSchema>;
+
+/** A comparison arm's result at one seed (experiments/compare/run.ts ArmSeedOutcome as JSON). */
+export const comparisonArmResultSchema = z.strictObject({
+  result: z.strictObject({ arm: z.string(), seed: z.number().int(), kpis: z.record(z.string(), z.number().nullable()), trainedSteps: z.number(), trainingSeconds: z.number() }),
+  curves: z.array(z.strictObject({ arm: z.string(), seed: z.number().int(), steps: z.number(), meanReward: z.number() })),
+  trajectory: z.array(
+    z.strictObject({ arm: z.string(), day: z.number(), price: z.number(), rivalPrices: z.record(z.string(), z.number()), sold: z.number(), stockOnHand: z.number().nullable(), unitsReturned: z.number() }),
+  ),
+  tally: z.strictObject({ decisions: z.number(), adjustments: z.number(), violations: z.number(), byRule: z.record(z.string(), z.strictObject({ adjusted: z.number(), violated: z.number() })) }),
+  worker: z.string().optional(),
+});
+export type ComparisonArmJson = z.output<typeof comparisonArmResultSchema>;

@@ -123,7 +123,10 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       } else {
         const hash = createHash('sha256').update(Buffer.from(payload.scenario.bytes, 'base64')).digest('hex');
         if (hash !== payload.scenario.contentHash) throw new Error(`the scenario ${payload.scenario.id} carried by the job has sha256 ${hash}, expected ${payload.scenario.contentHash}`);
-        outcome = await pool.run({ kind: 'calvano-session', job: payload });
+        outcome =
+          payload.kind === 'calvano-session'
+            ? await pool.run({ kind: 'calvano-session', job: payload })
+            : await pool.run({ kind: 'comparison-arm', job: payload, port: channel.port2 }, { transferList: [channel.port2] });
       }
       if (entry.handedBack || (outcome.kind === 'experiment-run' && outcome.outcome.status === 'stopped')) throw new HandBack();
       counts.finished++;
@@ -211,6 +214,7 @@ class HandBack extends Error {}
 
 function labelOf(job: QueueJob): string {
   if (job.kind === 'calvano-session') return `calvano ${job.scenario.id} seed ${job.seed}`;
+  if (job.kind === 'comparison-arm') return `compare ${job.scenario.id} ${job.arm.name} seed ${job.seed}`;
   return `${job.run.experiment}: ${job.run.scenario.id} ${job.run.agent.name} seed ${job.run.seed}`;
 }
 
