@@ -16,7 +16,7 @@ import { summariseCalvano, type CalvanoSummary } from '../reproduce-calvano.js';
 import type { QueueConnectionSettings } from './connection.js';
 import { calvanoSessionKey, calvanoSessionResultSchema, jobFormat, type CalvanoSessionJob, type CalvanoSessionJson } from './job-payload.js';
 import type { CalvanoSessionPlan, QueueResultsPort } from './results-port.js';
-import { submitAndFollow, type QueueItem, type SubmitEvent } from './submitter.js';
+import { passedSettings, submitAndFollow, type QueueItem, type SubmitEvent } from './submitter.js';
 
 export interface QueuedSessionItem extends QueueItem {
   readonly session: CalvanoSessionPlan;
@@ -80,13 +80,7 @@ export async function submitCalvano(options: SubmitCalvanoOptions): Promise<Queu
   let workersSeen: readonly string[] = [];
   if (items.length > 0) {
     const result = await submitAndFollow<QueuedSessionItem>({
-      url: options.url,
-      ...(options.connectSeconds !== undefined ? { connectSeconds: options.connectSeconds } : {}),
-      ...(options.reconnectSeconds !== undefined ? { reconnectSeconds: options.reconnectSeconds } : {}),
-      ...(options.attempts !== undefined ? { attempts: options.attempts } : {}),
-      ...(options.pollSeconds !== undefined ? { pollSeconds: options.pollSeconds } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...passedSettings(options),
       items,
       onFinished: async (item, returned) => {
         const parsed = calvanoSessionResultSchema.safeParse(returned);

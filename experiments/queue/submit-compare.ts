@@ -19,7 +19,7 @@ import type { KpiName } from '../compare/kpis.js';
 import type { ArmSeedOutcome, ArmSeedRunner } from '../compare/run.js';
 import { checkRedisReachable, type QueueConnectionSettings } from './connection.js';
 import { comparisonArmKey, comparisonArmResultSchema, jobFormat, type ComparisonArmJob } from './job-payload.js';
-import { submitAndFollow, type QueueItem, type SubmitEvent } from './submitter.js';
+import { passedSettings, submitAndFollow, type QueueItem, type SubmitEvent } from './submitter.js';
 
 export interface QueuedArmItem extends QueueItem {
   readonly data: ComparisonArmJob;
@@ -60,13 +60,7 @@ export function queueUnitRunner(options: QueueCompareOptions): (context: UnitRun
       const outcomes = new Map<number, ArmSeedOutcome>();
       const failures: string[] = [];
       const result = await submitAndFollow<QueuedArmItem>({
-        url: options.url,
-        ...(options.connectSeconds !== undefined ? { connectSeconds: options.connectSeconds } : {}),
-        ...(options.reconnectSeconds !== undefined ? { reconnectSeconds: options.reconnectSeconds } : {}),
-        ...(options.attempts !== undefined ? { attempts: options.attempts } : {}),
-        ...(options.pollSeconds !== undefined ? { pollSeconds: options.pollSeconds } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+        ...passedSettings(options),
         items,
         onFinished: async (item, returned) => {
           const parsed = comparisonArmResultSchema.safeParse(returned);

@@ -9,7 +9,7 @@ import type { ExperimentPlan, PlannedRun } from '../experiment-file.js';
 import type { QueueConnectionSettings } from './connection.js';
 import { experimentRunJob, experimentRunResultSchema, type ExperimentRunJob } from './job-payload.js';
 import type { QueueResultsPort } from './results-port.js';
-import { submitAndFollow, type QueueItem, type SubmitEvent, type SubmitResult } from './submitter.js';
+import { passedSettings, submitAndFollow, type QueueItem, type SubmitEvent, type SubmitResult } from './submitter.js';
 
 export interface QueuedRunItem extends QueueItem {
   readonly run: PlannedRun;
@@ -48,13 +48,7 @@ export async function submitExperiment(plan: ExperimentPlan, options: SubmitExpe
   options.onPlanned?.({ total: plan.runs.length, toRun: items.length, skipped, totalSteps: items.reduce((total, item) => total + item.weight, 0) });
   if (items.length === 0) return { total: plan.runs.length, skipped, finished: 0, failed: 0, left: 0, stopped: false, workersSeen: [], wallSeconds: 0 };
   const result = await submitAndFollow<QueuedRunItem>({
-    url: options.url,
-    ...(options.connectSeconds !== undefined ? { connectSeconds: options.connectSeconds } : {}),
-    ...(options.reconnectSeconds !== undefined ? { reconnectSeconds: options.reconnectSeconds } : {}),
-    ...(options.attempts !== undefined ? { attempts: options.attempts } : {}),
-    ...(options.pollSeconds !== undefined ? { pollSeconds: options.pollSeconds } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...passedSettings(options),
     items,
     onFinished: async (item, returned) => {
       const parsed = experimentRunResultSchema.safeParse(returned);

@@ -41,6 +41,22 @@ export interface SubmitOptions<Item extends QueueItem> extends QueueConnectionSe
   readonly onFailed: (item: Item, reason: string) => Promise<void>;
 }
 
+/** What a submitter passes on to `submitAndFollow` from its own options. */
+export type PassedSettings<Item extends QueueItem> = Pick<SubmitOptions<Item>, 'url' | 'connectSeconds' | 'reconnectSeconds' | 'attempts' | 'pollSeconds' | 'signal' | 'onEvent'>;
+
+/** The connection, retry and polling settings of a submitter's options, the unset ones left out (exactOptionalPropertyTypes). */
+export function passedSettings<Item extends QueueItem>(options: PassedSettings<Item>): PassedSettings<Item> {
+  return {
+    url: options.url,
+    ...(options.connectSeconds !== undefined ? { connectSeconds: options.connectSeconds } : {}),
+    ...(options.reconnectSeconds !== undefined ? { reconnectSeconds: options.reconnectSeconds } : {}),
+    ...(options.attempts !== undefined ? { attempts: options.attempts } : {}),
+    ...(options.pollSeconds !== undefined ? { pollSeconds: options.pollSeconds } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  };
+}
+
 export interface QueueProgress {
   readonly total: number;
   readonly queued: number;
