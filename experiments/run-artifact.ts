@@ -12,8 +12,9 @@
  * `maxQueuedArtifactBytes` fails it with a clear error.
  *
  * Deterministic: a run is a function of its seeds, so its artifact is too, byte for byte,
- * whatever ran it (local threads, one thread, a queue worker): the training summary holds
- * steps and episodes but no seconds, and `createdAt` is not a time (the run's endedAt in the
+ * whatever ran it (local threads, one thread, a queue worker), and in whichever experiment
+ * the same (scenario, agent, seed, budget) ran: the training summary holds steps, episodes
+ * and budget but no seconds nor experiment name, and `createdAt` is not a time (the run's endedAt in the
  * results store says when) — which the promotion gate's fresh-evidence check refuses, on the
  * safe side. An agent whose export fails gets no artifact; the reason is kept instead.
  */
@@ -29,6 +30,12 @@ import type { PlannedRun } from './experiment-file.js';
 
 /** The files of a run's artifact by name (policy.json included), or why there are none. */
 export type RunArtifact = { readonly files: Readonly<Record<string, Uint8Array>> } | { readonly unavailable: string };
+
+/**
+ * A sweep artifact's createdAt: not a time, so that the bytes depend on what was trained only
+ * (not on when, nor on the experiment's name); the run's endedAt in the results store says when.
+ */
+export const sweepCreatedAt = 'not recorded (a sweep run: see its endedAt in the results store)';
 
 /** The most a queue result carries of an artifact (all files, before base64). */
 export const maxQueuedArtifactBytes = 32 * 1024 * 1024;
@@ -46,9 +53,9 @@ export async function exportRunArtifact(agent: Agent, run: PlannedRun, model: Ma
       scenario,
       features: buildObservationFeatures(model),
       ladder: model.ladder,
-      training: { experiment: run.experiment, runKey: run.id, steps: trained.steps, episodes: trained.episodes, budget: run.budget },
+      training: { steps: trained.steps, episodes: trained.episodes, budget: run.budget },
       seeds: [run.seed],
-      createdAt: `not recorded: run ${run.id} of experiment ${run.experiment} (its endedAt in the results store)`,
+      createdAt: sweepCreatedAt,
     });
     return { files: Object.fromEntries(artifactFileBytes(artifact)) };
   } catch (error) {

@@ -14,7 +14,7 @@ import { readArtifact, sha256 } from '../../agents/artifact.js';
 import { makeEnv } from '../../env/env.js';
 import { evaluate } from '../../experiments/evaluate.js';
 import { planExperiment } from '../../experiments/experiment-file.js';
-import { decodeArtifactFiles, encodeArtifactFiles, maxQueuedArtifactBytes, runArtifactFolder, writeRunArtifact } from '../../experiments/run-artifact.js';
+import { decodeArtifactFiles, encodeArtifactFiles, maxQueuedArtifactBytes, runArtifactFolder, sweepCreatedAt, writeRunArtifact } from '../../experiments/run-artifact.js';
 import { restoredAgentFor } from '../../experiments/setup.js';
 import { ResultsStore } from '../../experiments/store.js';
 import { runSweep } from '../../experiments/sweep.js';
@@ -64,7 +64,7 @@ describe('a local sweep keeps each run\'s policy artifact', () => {
       for (const { run, artifactPath } of listed) {
         expect(artifactPath).toBe(runArtifactFolder(home, run.id));
         const artifact = readArtifact(artifactPath!);
-        expect(artifact.manifest).toMatchObject({ agentKind: run.agent.kind, seeds: [run.seed], scenario: { id: 'steady-state-v1', contentHash: loaded.contentHash }, training: { runKey: run.id, episodes: 6 } });
+        expect(artifact.manifest).toMatchObject({ agentKind: run.agent.kind, seeds: [run.seed], scenario: { id: 'steady-state-v1', contentHash: loaded.contentHash }, training: { episodes: 6, budget: { episodes: 6 } }, createdAt: sweepCreatedAt });
         expect(sha256(artifact.scenarioFile!)).toBe(loaded.contentHash);
         const env = makeEnv(loaded.scenario);
         const agent = await restoredAgentFor(env, { kind: artifact.manifest.agentKind, config: artifact.manifest.agentConfig, files: artifact.files }, run.seed);
