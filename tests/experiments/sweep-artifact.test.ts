@@ -14,7 +14,9 @@ import { readArtifact, sha256 } from '../../agents/artifact.js';
 import { makeEnv } from '../../env/env.js';
 import { evaluate } from '../../experiments/evaluate.js';
 import { planExperiment } from '../../experiments/experiment-file.js';
-import { decodeArtifactFiles, encodeArtifactFiles, maxQueuedArtifactBytes, runArtifactFolder, sweepCreatedAt, writeRunArtifact } from '../../experiments/run-artifact.js';
+import { buildMarketModel } from '../../env/model.js';
+import type { Agent } from '../../agents/agent.js';
+import { decodeArtifactFiles, encodeArtifactFiles, exportRunArtifact, keepRunArtifact, maxQueuedArtifactBytes, runArtifactFolder, sweepCreatedAt, writeRunArtifact } from '../../experiments/run-artifact.js';
 import { restoredAgentFor } from '../../experiments/setup.js';
 import { ResultsStore } from '../../experiments/store.js';
 import { runSweep } from '../../experiments/sweep.js';
@@ -98,5 +100,16 @@ describe('a local sweep keeps each run\'s policy artifact', () => {
     expect(() => writeRunArtifact(home, run.id, { ...files, [weights]: new TextEncoder().encode('[]') })).toThrow(/failed its integrity check/);
     expect(() => readdirSync(join(home, 'runs', run.id))).toThrow();
     expect(() => encodeArtifactFiles(run.id, { 'policy.json': new Uint8Array(maxQueuedArtifactBytes + 1) })).toThrow(/more than a queue result carries/);
+  });
+
+  it('an agent whose export fails gets no artifact, and the reason is what its manifest records', async () => {
+    const run = plan.runs[0]!;
+    const loaded = loadScenario('steady-state-v1');
+    const failing = { export: () => Promise.reject(new Error('no weights to export')) } as unknown as Agent;
+    const artifact = await exportRunArtifact(failing, run, buildMarketModel(loaded.scenario), { id: loaded.scenario.id, contentHash: loaded.contentHash, bytes: loaded.bytes }, { steps: 1, episodes: 1 });
+    expect(artifact).toEqual({ unavailable: `the ${run.agent.kind} agent's export failed: no weights to export` });
+    const home = join(folder, 'unavailable');
+    expect(keepRunArtifact(home, run.id, artifact)).toEqual({ policy: null, policyUnavailable: expect.stringContaining('no weights to export') });
+    expect(() => readdirSync(home)).toThrow();
   });
 });
