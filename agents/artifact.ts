@@ -81,6 +81,8 @@ export interface ArtifactDescription {
   ladder: Float64Array | readonly number[];
   training: Record<string, unknown>;
   seeds: readonly number[];
+  /** The manifest's createdAt; default now (a sweep run passes a fixed text so its artifact is a function of its seeds). */
+  createdAt?: string;
 }
 
 export const manifestFileName = 'policy.json';
@@ -155,7 +157,7 @@ export function buildArtifact(exported: AgentExport, description: ArtifactDescri
     training: description.training,
     seeds: [...description.seeds],
     codeVersion,
-    createdAt: new Date().toISOString(),
+    createdAt: description.createdAt ?? new Date().toISOString(),
     files,
   };
   return { manifest, files: exported.files, scenarioFile: description.scenario.bytes };

@@ -3,8 +3,9 @@
  * them): build the scenario's market, create the agent (restored from its checkpoint when
  * resuming), train within the budget, then evaluate greedily on the experiment's
  * evaluation seeds. It posts progress and checkpoints to the main thread through the
- * task's port and returns the run's manifest parts, metrics and evaluation episodes; the
- * main thread writes them to the store in one transaction. The worker never touches the
+ * task's port and returns the run's manifest parts, metrics, evaluation episodes and the
+ * trained policy's artifact files (experiments/run-artifact.ts); the main thread writes the
+ * artifact folder, then the rest to the store in one transaction. The worker never touches the
  * database.
  *
  * The same function runs a queue job (experiments/queue/job-thread.ts): the job carries the
@@ -26,6 +27,7 @@ import { loadScenario, parseScenario, type LoadedScenario } from '../scenarios/l
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { profitGainAt } from './competition.js';
 import type { PlannedRun } from './experiment-file.js';
+import { exportRunArtifact, type RunArtifact } from './run-artifact.js';
 import { agentFor } from './setup.js';
 import type { MetricValue } from './store.js';
 import { evaluate, train, type TrainBoundary } from './train.js';
@@ -55,6 +57,8 @@ export interface RunOutcomeFinished {
   /** Where training started: 0 episodes, or the checkpoint's boundary. */
   readonly resumedAt: { readonly episodes: number; readonly steps: number } | null;
   readonly checkpoints: boolean;
+  /** The trained agent's policy artifact (experiments/run-artifact.ts), or why there is none. */
+  readonly artifact: RunArtifact;
   readonly startedAt: string;
   readonly endedAt: string;
 }
@@ -129,6 +133,8 @@ export default async function runSweepTask(task: SweepTask): Promise<RunOutcome>
       agent.dispose();
       return stopped;
     }
+    // The policy as trained (before evaluation, which only acts greedily).
+    const artifact = await exportRunArtifact(agent, run, model, { id: loaded.scenario.id, contentHash: loaded.contentHash, bytes: loaded.bytes }, trained);
     const evaluationStarted = performance.now();
     const pricePeriods: number[][] = [];
     const episodes = evaluate(env, agent, {
@@ -172,6 +178,7 @@ export default async function runSweepTask(task: SweepTask): Promise<RunOutcome>
       evaluations,
       resumedAt: resumeFrom ? { episodes: resumeFrom.episodes, steps: resumeFrom.steps } : null,
       checkpoints,
+      artifact,
       startedAt,
       endedAt: new Date().toISOString(),
     };
@@ -181,10 +188,10 @@ export default async function runSweepTask(task: SweepTask): Promise<RunOutcome>
 }
 
 /** The scenario from the task's bytes (a queue job), or read from its source path. */
-function scenarioOf(task: SweepTask): Pick<LoadedScenario, 'scenario' | 'contentHash'> {
+function scenarioOf(task: SweepTask): Pick<LoadedScenario, 'scenario' | 'contentHash' | 'bytes'> {
   if (task.scenarioBytes === undefined) return loadScenario(task.run.scenario.source);
   const bytes = Buffer.from(task.scenarioBytes);
-  return { scenario: parseScenario(bytes.toString('utf8'), `scenario ${task.run.scenario.id}`), contentHash: createHash('sha256').update(bytes).digest('hex') };
+  return { scenario: parseScenario(bytes.toString('utf8'), `scenario ${task.run.scenario.id}`), contentHash: createHash('sha256').update(bytes).digest('hex'), bytes: new Uint8Array(bytes) };
 }
 
 function mean(values: readonly number[]): number | null {

@@ -3,6 +3,9 @@
  * workers = min(cores, runs) by default), results written by this thread to the results
  * store, one transaction per finished run.
  *
+ * A finished run's trained policy is kept as an artifact in `<home>/runs/<run id>/policy`
+ * (experiments/run-artifact.ts), written atomically before the row that names it.
+ *
  * Lifecycle of a run in the store: pending (registered) -> running -> finished, or failed
  * (the error kept), or interrupted (stopped by the signal, or found 'running' by a resume
  * after a killed sweep). Checkpoints: the worker writes each file atomically, then this
@@ -25,6 +28,7 @@ import { Piscina } from 'piscina';
 import { codeVersion } from '../agents/artifact.js';
 import { configError } from '../core/errors.js';
 import { removeCheckpointFile, removeCheckpoints } from './checkpoint.js';
+import { keepRunArtifact, type RunArtifactRecord } from './run-artifact.js';
 import { resolveImport } from './worker-module.js';
 import type { ExperimentPlan, PlannedRun } from './experiment-file.js';
 import { storeLocation, type StoreLocation } from '../core/store-url.js';
@@ -193,7 +197,9 @@ export async function runSweep(plan: ExperimentPlan, options: SweepOptions): Pro
           options.onEvent?.({ type: 'run-interrupted', run, episodes: outcome.episodes, checkpointed: outcome.checkpointed });
           return;
         }
-        await store.finishRun(run.id, { manifest: manifestOf(run, outcome), metrics: outcome.metrics, evaluations: outcome.evaluations });
+        // The artifact folder first, then the row that names it (a kill in between leaves a stray folder, never a row pointing at nothing).
+        const kept = keepRunArtifact(store.home, run.id, outcome.artifact);
+        await store.finishRun(run.id, { manifest: manifestOf(run, outcome, kept), metrics: outcome.metrics, evaluations: outcome.evaluations });
         removeCheckpoints(store.home, run.id);
         counts.finished++;
         options.onEvent?.({ type: 'run-finished', run, metrics: outcome.metrics, seconds: (performance.now() - runStarted) / 1000 });
@@ -241,8 +247,11 @@ export function definitionOf(run: PlannedRun): RunDefinition {
   };
 }
 
-/** The run manifest (design.md "Run record"); finished runs add their times and where they resumed. */
-export function manifestOf(run: PlannedRun, outcome?: RunOutcomeFinished): unknown {
+/**
+ * The run manifest (design.md "Run record"); finished runs add their times, where they resumed
+ * and their policy artifact's folder (`policy`, null with `policyUnavailable` when the agent's export failed).
+ */
+export function manifestOf(run: PlannedRun, outcome?: Pick<RunOutcomeFinished, 'startedAt' | 'endedAt' | 'checkpoints' | 'resumedAt'>, artifact?: RunArtifactRecord): unknown {
   return {
     experiment: run.experiment,
     runKey: run.id,
@@ -253,7 +262,7 @@ export function manifestOf(run: PlannedRun, outcome?: RunOutcomeFinished): unkno
     kpis: run.kpis,
     codeVersion,
     ...(outcome
-      ? { status: 'finished', startedAt: outcome.startedAt, endedAt: outcome.endedAt, checkpoints: outcome.checkpoints, resumedAt: outcome.resumedAt }
+      ? { status: 'finished', startedAt: outcome.startedAt, endedAt: outcome.endedAt, checkpoints: outcome.checkpoints, resumedAt: outcome.resumedAt, ...(artifact ?? {}) }
       : { status: 'pending' }),
   };
 }

@@ -23,6 +23,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { canonicalJson } from '../../core/json-file.js';
 import { kpiNames, runKey, type PlannedRun } from '../experiment-file.js';
+import { maxQueuedArtifactBytes } from '../run-artifact.js';
 import type { EpisodeKpis } from '../../env/kpis.js';
 import { guardrailsSchema } from '../../agents/guardrails.js';
 
@@ -154,6 +155,14 @@ export const experimentRunResultSchema = z.strictObject({
   evaluations: z.array(z.strictObject({ episode: z.number().int(), seed: z.number().int(), totalReward: z.number(), kpis: z.record(z.string(), z.number().nullable()) })),
   resumedAt: z.strictObject({ episodes: z.number(), steps: z.number() }).nullable(),
   checkpoints: z.boolean(),
+  /**
+   * The trained policy's artifact files (experiments/run-artifact.ts): base64 beside their
+   * sha256, which the submitter checks before writing the folder; or why there is none.
+   */
+  artifact: z.union([
+    z.strictObject({ files: z.record(z.string().min(1), z.strictObject({ sha256: sha256Hex, bytes: z.base64().max(Math.ceil(maxQueuedArtifactBytes / 3) * 4 + 4, `expected at most ${maxQueuedArtifactBytes / 1024 / 1024} MiB per artifact file`) })) }),
+    z.strictObject({ unavailable: z.string() }),
+  ]),
   startedAt: z.string(),
   endedAt: z.string(),
   /** Which worker ran it (hostname:pid). */

@@ -14,6 +14,7 @@ import { configError } from '../../core/errors.js';
 import type { PlannedRun } from '../experiment-file.js';
 import { storeLocation } from '../../core/store-url.js';
 import { openResultsStore } from '../store-backend.js';
+import { decodeArtifactFiles, keepRunArtifact } from '../run-artifact.js';
 import { definitionOf, manifestOf } from '../sweep.js';
 import { calvanoSessionResultSchema, type CalvanoSessionJson, type ExperimentRunResult } from './job-payload.js';
 
@@ -34,7 +35,7 @@ export interface QueueResultsPort {
    * stored without `resume` are refused (exit 2), as a local sweep refuses them.
    */
   runsToDo(experiment: string, runs: readonly PlannedRun[], options: { readonly resume: boolean }): Promise<{ readonly toDo: readonly PlannedRun[]; readonly finished: number }>;
-  /** Stores a finished run in one transaction (metrics, evaluation episodes, manifest). */
+  /** Writes a finished run's artifact folder (hashes checked), then stores the run in one transaction (metrics, evaluation episodes, manifest). */
   recordFinished(run: PlannedRun, result: ExperimentRunResult): Promise<void>;
   /** Stores a run's failure and its reason. */
   recordFailed(runId: string, error: string): Promise<void>;
@@ -71,8 +72,10 @@ export async function openResultsPort(home: string): Promise<QueueResultsPort> {
       return { toDo, finished };
     },
     async recordFinished(run, result) {
-      const { worker, ...outcome } = result;
-      const manifest = manifestOf(run, outcome);
+      const { worker, artifact, ...outcome } = result;
+      // Every file checked against the sha256 sent beside it and against policy.json, then written as a local sweep writes it.
+      const kept = keepRunArtifact(store.home, run.id, 'files' in artifact ? { files: decodeArtifactFiles(run.id, artifact.files) } : artifact);
+      const manifest = manifestOf(run, outcome, kept);
       await store.finishRun(run.id, { manifest: { ...(manifest as object), queue: { worker: worker ?? null } }, metrics: outcome.metrics, evaluations: outcome.evaluations });
     },
     async recordFailed(runId, error) {

@@ -27,6 +27,8 @@ import { createHash } from 'node:crypto';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { Piscina } from 'piscina';
 import { resolveImport } from '../worker-module.js';
+import { PricelabError } from '../../core/errors.js';
+import { encodeArtifactFiles } from '../run-artifact.js';
 import type { PlannedRun } from '../experiment-file.js';
 import type { SweepMessage, SweepTask } from '../sweep-worker.js';
 import { checkRedisReachable, connectionOptions, queueName, queuePrefix, watchConnection, type QueueConnectionSettings } from './connection.js';
@@ -129,9 +131,21 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
             : await pool.run({ kind: 'comparison-arm', job: payload, port: channel.port2 }, { transferList: [channel.port2] });
       }
       if (entry.handedBack || (outcome.kind === 'experiment-run' && outcome.outcome.status === 'stopped')) throw new HandBack();
+      let returned: object;
+      if (outcome.kind === 'experiment-run' && outcome.outcome.status === 'finished') {
+        // The trained policy's files travel with the result (base64, sha256 each); too large: no retry helps.
+        const { artifact } = outcome.outcome;
+        let encoded: { files: ReturnType<typeof encodeArtifactFiles> } | { unavailable: string };
+        try {
+          encoded = 'files' in artifact ? { files: encodeArtifactFiles(outcome.outcome.runId, artifact.files) } : artifact;
+        } catch (error) {
+          throw new UnrecoverableError(error instanceof PricelabError ? [error.message, ...error.problems.map((problem) => problem.message)].join(': ') : String(error));
+        }
+        returned = { ...outcome.outcome, artifact: encoded, worker: name };
+      } else returned = outcome.kind === 'experiment-run' ? { ...outcome.outcome, worker: name } : { ...outcome.result, worker: name };
       counts.finished++;
       emit({ type: 'job-finished', jobId: job.id!, label, seconds: (performance.now() - started) / 1000 });
-      return outcome.kind === 'experiment-run' ? { ...outcome.outcome, worker: name } : { ...outcome.result, worker: name };
+      return returned;
     } catch (error) {
       if (entry.handedBack || error instanceof HandBack) {
         if (!entry.handedBack) await handBack(entry);

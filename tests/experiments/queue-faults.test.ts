@@ -3,7 +3,8 @@
  * (`pricelab experiment run --queue`, `pricelab reproduce calvano --queue`) on a Redis of the
  * test's own (tests/fixtures/redis-server.ts: a free port, a temporary folder, append-only
  * file on). Every sweep's stored results are compared with a local sweep of the same file
- * (worker threads, and one thread): evaluation episodes and every metric but time/.
+ * (worker threads, and one thread): evaluation episodes, every metric but time/, and the
+ * sha256 of every file of the run's policy artifact (byte-identical, whoever trained it).
  *
  * Faults: a worker killed (SIGKILL) mid-run, its job taken over after stall detection; a run
  * that throws on every attempt, failed after --attempts with its error stored; a malformed
@@ -12,11 +13,12 @@
  * Budgets are tiny: the workers' lock is 2 s and their stall check every second.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readArtifact, sha256 } from '../../agents/artifact.js';
 import { planExperiment } from '../../experiments/experiment-file.js';
 import { queueName, queuePrefix } from '../../experiments/queue/connection.js';
 import { experimentRunJob } from '../../experiments/queue/job-payload.js';
@@ -81,16 +83,23 @@ function cli(args: readonly string[], home?: string): Promise<CliResult> {
   });
 }
 
-type Stored = Record<string, { status: string; error: string | null; evaluations: unknown; metrics: unknown }>;
+type Stored = Record<string, { status: string; error: string | null; evaluations: unknown; metrics: unknown; artifact: Record<string, string> | null }>;
 
-/** Every run's status, error, evaluation episodes and metrics but time/ (seconds differ), by "<agent> seed <seed>". */
+/** The sha256 of every file of the policy artifact a run's manifest names (null: none), after readArtifact checked them. */
+function artifactHashes(path: string | null): Record<string, string> | null {
+  if (path === null) return null;
+  const artifact = readArtifact(path);
+  return Object.fromEntries(readdirSync(path).sort().map((name) => [name, sha256(readFileSync(join(path, name)))]).concat([['(content hash)', artifact.contentHash]]));
+}
+
+/** Every run's status, error, evaluation episodes, metrics but time/ (seconds differ) and artifact files' hashes, by "<agent> seed <seed>". */
 function storedResults(home: string, experiment: string): Stored {
   const store = ResultsStore.open(home);
   try {
     return Object.fromEntries(
-      store.listRuns({ experiment }).map((run) => [
+      store.listRunsWithCurves({ experiment }).map(({ run, artifactPath }) => [
         `${run.agent.name} seed ${run.seed}`,
-        { status: run.status, error: run.error, evaluations: store.evaluationsOf(run.id), metrics: Object.entries(store.metricsOf(run.id)).filter(([key]) => !key.startsWith('time/')) },
+        { status: run.status, error: run.error, evaluations: store.evaluationsOf(run.id), metrics: Object.entries(store.metricsOf(run.id)).filter(([key]) => !key.startsWith('time/')), artifact: artifactHashes(artifactPath) },
       ]),
     );
   } finally {
@@ -159,6 +168,7 @@ describe('sweeps on a queue: three workers, faults', () => {
     expect(survivors.some((worker) => worker.output.includes(`finished ${started.jobId}`))).toBe(true);
     const queued = storedResults(home, experiments.kill.name);
     expect(Object.values(queued).map((run) => run.status)).toEqual(['finished', 'finished']);
+    expect(Object.values(queued).every((run) => run.artifact !== null && 'policy.json' in run.artifact)).toBe(true);
     expect(reference.threads).toEqual(reference.oneThread);
     expect(queued).toEqual(expected('kill'));
     workers.splice(workers.indexOf(started.worker), 1);
