@@ -18,7 +18,7 @@
  */
 import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import type { Pool } from 'pg';
 import { artifactFileBytes, readArtifact, writeFilesInto, type ReadPolicyArtifact } from '../agents/artifact.js';
 import { PricelabError } from '../core/errors.js';
@@ -31,7 +31,7 @@ import { defaultActor, parsePolicyReference, type AliasName } from './policy-ref
 import type { PolicyRegistryBackend, RegisteredPolicySummary } from './registry-backend.js';
 import { registryComponent, registryMigrations, registryTables } from './registry-postgres-schema.js';
 import type { AuditRow, VersionRow } from './registry-schema.js';
-import { checkedName, verifiedUpload, type ChangeOptions, type Lineage, type PolicyVersion, type RegisterOptions, type Retirement } from './registry.js';
+import { checkedName, verifiedUpload, versionOfRow, type ChangeOptions, type Lineage, type PolicyVersion, type RegisterOptions, type Retirement } from './registry.js';
 import { ServedPolicy } from './served-policy.js';
 
 /** The advisory lock every change holds. */
@@ -332,16 +332,7 @@ export class PostgresPolicyRegistry implements PolicyRegistryBackend {
   }
 
   private toVersion(row: VersionRow): PolicyVersion {
-    return {
-      name: row.name,
-      version: row.version,
-      contentHash: row.content_hash,
-      agentKind: row.agent_kind,
-      path: isAbsolute(row.path) ? row.path : join(this.home, row.path),
-      lineage: this.storedJson(row.lineage, 'policy_versions', `name=${row.name}, version=${row.version}`, 'lineage') as Lineage,
-      registeredAt: row.registered_at,
-      registeredBy: row.registered_by,
-    };
+    return versionOfRow(row, this.home, (text, table, rowName, column) => this.storedJson(text, table, rowName, column));
   }
 }
 

@@ -40,6 +40,21 @@ import { inspect, migrate, registrySchemaVersion, type AuditRow, type VersionRow
 import { defaultActor, namePattern, parsePolicyReference, type AliasName } from './policy-reference.js';
 import { removeAbandonedCopies, versionPath } from './artifact-folders.js';
 
+/** A policy_versions row as a version, in either backend: the path resolved against the home, the lineage read as checked JSON. */
+export function versionOfRow(row: VersionRow, home: string, storedJson: (text: string, table: string, row: string, column: string) => unknown): PolicyVersion {
+  return {
+    name: row.name,
+    version: row.version,
+    contentHash: row.content_hash,
+    agentKind: row.agent_kind,
+    // Recorded relative to the home (absolute in databases from before schema 3).
+    path: isAbsolute(row.path) ? row.path : join(home, row.path),
+    lineage: storedJson(row.lineage, 'policy_versions', `name=${row.name}, version=${row.version}`, 'lineage') as Lineage,
+    registeredAt: row.registered_at,
+    registeredBy: row.registered_by,
+  };
+}
+
 export { aliasNames, defaultActor, parsePolicyReference, type AliasName } from './policy-reference.js';
 export type { AuditEntry, AuditVerification } from './audit-chain.js';
 export { openPolicyRegistry, usingPolicyRegistry, type PolicyRegistryBackend, type RegisteredPolicySummary } from './registry-backend.js';
@@ -394,16 +409,6 @@ export class PolicyRegistry implements PolicyRegistryBackend {
   }
 
   private toVersion(row: VersionRow): PolicyVersion {
-    return {
-      name: row.name,
-      version: row.version,
-      contentHash: row.content_hash,
-      agentKind: row.agent_kind,
-      // Recorded relative to the home (absolute in databases from before schema 3).
-      path: isAbsolute(row.path) ? row.path : join(this.home, row.path),
-      lineage: this.storedJson(row.lineage, 'policy_versions', `name=${row.name}, version=${row.version}`, 'lineage') as Lineage,
-      registeredAt: row.registered_at,
-      registeredBy: row.registered_by,
-    };
+    return versionOfRow(row, this.home, (text, table, rowName, column) => this.storedJson(text, table, rowName, column));
   }
 }
