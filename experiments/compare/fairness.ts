@@ -109,14 +109,14 @@ export class EffectivePriceRecorder {
 }
 
 /**
- * The report with a spread below rounding noise (a standard deviation under 1e-9 of the mean
- * price: every group paid the same price, pooled in a different order) read as none: standard
- * deviation and coefficient of variation 0, ratio 1, no highest or lowest group.
+ * The report with no spread, or one below rounding noise (a standard deviation under 1e-9 of
+ * the mean price: every group paid the same price, pooled in a different order), read as none:
+ * standard deviation and coefficient of variation 0, ratio 1, no highest or lowest group.
  */
 export function withoutRoundingNoise(report: FairnessReport): FairnessReport {
   const { dispersion } = report;
   const mean = report.meanEffectivePrice ?? 0;
-  if (!(dispersion.standardDeviation <= 1e-9 * Math.abs(mean)) || dispersion.standardDeviation === 0) return report;
+  if (!(dispersion.standardDeviation <= 1e-9 * Math.abs(mean))) return report;
   return { ...report, dispersion: { ...dispersion, standardDeviation: 0, coefficientOfVariation: 0, maxMinRatio: 1, highest: null, lowest: null } };
 }
 
