@@ -17,10 +17,11 @@
  *   price-trajectories   our price and each rival's, day by day, one panel per arm (the
  *                        first evaluation episode of the first seed: the same customers for all)
  *   inventory-returns    stock on hand and units returned, day by day, per arm
- *   effective-price      the effective price paid (after coupons) per group, one row per arm:
- *                        a point per group (segment, or segment/stage in the coupon market)
- *                        over a bar from its lowest to its highest group, the row titled with
- *                        the max/min ratio (summary.fairness; left out of summaries without it)
+ *   effective-price      the effective price paid (after coupons) per group, one panel per arm
+ *                        on its own x range: a point per group (segment, or segment/stage in
+ *                        the coupon market) over a bar from its lowest to its highest group,
+ *                        titled with the max/min ratio (summary.fairness; left out of
+ *                        summaries without it)
  *
  * Fonts are DejaVu Sans, so the server-side SVG and PNG look the same everywhere.
  */
@@ -353,28 +354,37 @@ function effectivePriceChart(summary: ComparisonSummary): ReportChart {
     title: effectivePriceTitle,
     caption:
       fairness?.market === 'coupon market'
-        ? `Effective price paid (after coupons) per ${grouped}, each arm's evaluation prices replayed in the coupon market with no coupon, over every seed and evaluation episode; the bar spans the lowest to the highest group.`
-        : `Effective price paid per ${grouped} (the posted price, weighted by the units each segment bought on each day), over every seed and evaluation episode; the bar spans the lowest to the highest group.`,
+        ? `Effective price paid (after coupons) per ${grouped}, each arm's evaluation prices replayed in the coupon market with no coupon, over every seed and evaluation episode; the bar spans the lowest to the highest group, each arm on its own price range.`
+        : `Effective price paid per ${grouped} (the posted price, weighted by the units each segment bought on each day), over every seed and evaluation episode; the bar spans the lowest to the highest group, each arm on its own price range.`,
     notes: sensitive,
-    spec: {
-      $schema: schema,
-      config,
-      width: 480,
-      height: { step: 34 },
-      data: { values },
-      encoding: { y: { field: 'row', type: 'nominal', title: null, sort: rows, axis: { labelLimit: 260 } } },
-      layer: [
-        { mark: { type: 'rule', color: '#999', strokeWidth: 6, opacity: 0.5 }, encoding: { x: { aggregate: 'min', field: 'effectivePrice', type: 'quantitative', title: 'effective price paid', scale: { zero: false, nice: true } }, x2: { aggregate: 'max', field: 'effectivePrice' } } },
-        {
-          mark: { type: 'point', filled: true, size: 80 },
-          encoding: {
-            x: { field: 'effectivePrice', type: 'quantitative' },
-            color: { field: 'group', type: 'nominal', title: grouped, scale: { domain: groups } },
-            tooltip: [{ field: 'arm' }, { field: 'group' }, { field: 'effectivePrice', title: 'effective price', format }, { field: 'units', format: ',.0f' }],
-          },
+    // One panel per arm, each with its own x range around its groups: the spread within an arm
+    // (a fraction of a percent, often) would vanish on a range shared with arms far apart.
+    spec: { $schema: schema, config, vconcat: rows.map((row) => effectivePricePanel(row, values.filter((value) => value.row === row), groups, grouped, format)), spacing: 18, resolve: { scale: { color: 'shared' } } },
+  };
+}
+
+/** One arm's row: its groups' prices as points over a bar from the lowest to the highest, on an x range padded around them. */
+function effectivePricePanel(row: string, values: readonly { effectivePrice: number }[], groups: readonly string[], grouped: string, format: string): Panel {
+  const prices = values.map((value) => value.effectivePrice);
+  const low = Math.min(...prices);
+  const high = Math.max(...prices);
+  const pad = Math.max((high - low) * 0.25, Math.abs(high) * 0.005, 1e-6);
+  return {
+    title: { text: row, fontSize: 11, anchor: 'start' },
+    width: 480,
+    height: 36,
+    data: { values: [...values] },
+    layer: [
+      { mark: { type: 'rule', color: '#999', strokeWidth: 6, opacity: 0.5 }, encoding: { x: { aggregate: 'min', field: 'effectivePrice', type: 'quantitative', title: 'effective price paid', scale: { domain: [low - pad, high + pad], zero: false, nice: false } }, x2: { aggregate: 'max', field: 'effectivePrice' } } },
+      {
+        mark: { type: 'point', filled: true, size: 80, opacity: 0.85 },
+        encoding: {
+          x: { field: 'effectivePrice', type: 'quantitative' },
+          color: { field: 'group', type: 'nominal', title: grouped, scale: { domain: [...groups] } },
+          tooltip: [{ field: 'arm' }, { field: 'group' }, { field: 'effectivePrice', title: 'effective price', format }, { field: 'units', format: ',.0f' }],
         },
-      ],
-    },
+      },
+    ],
   };
 }
 

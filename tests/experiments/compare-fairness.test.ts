@@ -125,7 +125,10 @@ describe('the fairness section of a comparison, hand-worked', () => {
   it('puts the section in the HTML report: a table per arm and the effective-price chart, drawn without a warning', async () => {
     const chart = comparisonCharts(handWorked.summary, handWorked.run.trajectories).find((candidate) => candidate.name === 'effective-price');
     expect(chart).toBeDefined();
-    const values = (chart?.spec as { data: { values: { arm: string; group: string; effectivePrice: number }[] } }).data.values;
+    // One panel per arm (its own x range), in arm order.
+    const panels = (chart?.spec as { vconcat: { title: { text: string }; data: { values: { arm: string; group: string; effectivePrice: number }[] } }[] }).vconcat;
+    expect(panels.map((panel) => panel.title.text)).toEqual(['flat (max/min 1.000)', 'tilted (max/min 1.250)', 'mixed (max/min 1.250)']);
+    const values = panels.flatMap((panel) => panel.data.values);
     expect(values.filter((value) => value.arm === 'tilted').map((value) => [value.group, value.effectivePrice])).toEqual([
       ['students/new', 8],
       ['professionals/new', 10],
