@@ -20,7 +20,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { comparisonText } from '../../cli/commands/compare.js';
 import { buildMarketModel } from '../../env/model.js';
-import { compare, comparisonSummarySchema, type ComparisonOutcome, type ComparisonSummary } from '../../experiments/compare.js';
+import { CouponMarketEnv, type CouponStepInfo } from '../../env/coupons/coupon-market.js';
+import { compare, comparisonSummarySchema, evaluationSeedOf, type ComparisonOutcome, type ComparisonSummary } from '../../experiments/compare.js';
+import { cellsFromCouponSteps, fairnessReport } from '../../experiments/fairness.js';
+import { loadScenario } from '../../scenarios/load.js';
 import type { FairnessCell } from '../../experiments/compare/fairness.js';
 import { localUnitRunner } from '../../experiments/compare/run.js';
 import { comparisonCharts, omittedCharts } from '../../experiments/report/charts.js';
@@ -40,6 +43,7 @@ const handCells: Record<string, FairnessCell[]> = {
 
 let handWorked: ComparisonOutcome;
 let priceOnly: ComparisonOutcome;
+let couponReplay: ComparisonOutcome;
 beforeAll(async () => {
   handWorked = await compare({
     scenario: targeted,
@@ -54,6 +58,7 @@ beforeAll(async () => {
     },
   });
   priceOnly = await compare({ scenario: 'steady-state-v1', arms: ['list=fixed:17.99', 'markdown'], seeds: 2, evaluationEpisodes: 2, trainingSteps: 1, bootstrapResamples: 100 });
+  couponReplay = await compare({ scenario: targeted, arms: ['fixed:22', 'fixed:19'], seeds: 2, evaluationEpisodes: 1, trainingSteps: 1, bootstrapResamples: 100 });
 }, 120_000);
 
 /** A summary as version 1 stored it: without the fairness section. */
@@ -178,5 +183,29 @@ describe('the fairness section on a price-only market', () => {
     const markdown = armOf(priceOnly, 'markdown');
     expect(markdown.dispersion.maxMinRatio).toBeGreaterThan(1);
     expect(markdown.dispersion.highest).not.toBeNull();
+  });
+});
+
+describe('the fairness section on a coupon scenario', () => {
+  it('replays each evaluation episode in the coupon market on its seed, with no coupon: the figures of that replay done by hand', () => {
+    expect(couponReplay.summary.fairness).toMatchObject({ market: 'coupon market', groupedBy: 'segment and stage', sensitiveAttributes: ['incomeBand'] });
+    const scenario = loadScenario(targeted).scenario;
+    for (const [arm, price] of [['fixed:22', 22], ['fixed:19', 19]] as const) {
+      const env = new CouponMarketEnv(scenario);
+      const steps: CouponStepInfo[] = [];
+      for (const seed of couponReplay.summary.seeds) {
+        env.reset({ seed: evaluationSeedOf(seed, 0) });
+        for (let day = 0; day < env.horizon; day++) steps.push(env.step(env.actionIndex({ priceIndex: env.prices.indexOf(price), campaign: -1 })).info);
+      }
+      const expected = fairnessReport(cellsFromCouponSteps(steps, { students: { incomeBand: 'low' }, professionals: { incomeBand: 'high' } }), { sensitiveAttributes: ['incomeBand'] });
+      const entry = armOf(couponReplay, arm);
+      expect(entry.units).toBeCloseTo(expected.units, 6);
+      expect(entry.units).toBeGreaterThan(0);
+      expect(entry.byGroup.map((group) => [group.label, group.units])).toEqual(expected.byGroup.map((group) => [group.label, expect.closeTo(group.units, 6)]));
+      expect(entry.byStage.map((stage) => stage.label)).toEqual(['new', 'hesitant', 'repeat', 'lapsed']);
+      for (const group of entry.byGroup) expect(group.effectivePrice).toBeCloseTo(price, 9);
+      expect(entry.dispersion).toMatchObject({ maxMinRatio: 1, highest: null, lowest: null });
+      expect(entry.sensitive).toMatchObject([{ attribute: 'incomeBand', etaSquared: 0 }]);
+    }
   });
 });
