@@ -50,11 +50,16 @@ export function declaredAttributes(scenario: Scenario): { attributes: Record<str
  */
 export class EffectivePriceRecorder {
   private readonly model: MarketModel;
-  private readonly byCell = new Map<string, { segment: string; price: number; units: number }>();
+  private readonly coupons: boolean;
+  /** Units by segment (scenario order; one slot without segments) at each price played, by price. */
+  private readonly unitsAtPrice = new Map<number, Float64Array>();
+  private readonly segmentNames: readonly string[];
   private readonly episodes: { seed: number | string | undefined; prices: number[] }[] = [];
 
   constructor(model: MarketModel) {
     this.model = model;
+    this.coupons = model.scenario.coupons !== undefined;
+    this.segmentNames = model.segments.length > 0 ? model.segments.map((segment) => segment.name) : [allCustomers];
   }
 
   /** `env`, with every reset and step recorded. */
@@ -63,7 +68,7 @@ export class EffectivePriceRecorder {
       actionSpace: env.actionSpace,
       observationSpace: env.observationSpace,
       reset: (options?: ResetOptions) => {
-        this.episodes.push({ seed: options?.seed, prices: [] });
+        if (this.coupons) this.episodes.push({ seed: options?.seed, prices: [] });
         return env.reset(options);
       },
       step: (action: number): StepResult => {
@@ -75,23 +80,21 @@ export class EffectivePriceRecorder {
   }
 
   private record(price: number, market: StepResult['info']['market']): void {
-    this.episodes.at(-1)?.prices.push(price);
-    if (market.segments.length === 0) this.add(allCustomers, price, market.sold);
-    else for (const segment of market.segments) this.add(segment.name, price, segment.sold);
-  }
-
-  private add(segment: string, price: number, units: number): void {
-    if (!(units > 0)) return;
-    const key = `${segment}\u0000${price}`;
-    const cell = this.byCell.get(key) ?? { segment, price, units: 0 };
-    cell.units += units;
-    this.byCell.set(key, cell);
+    if (this.coupons) {
+      this.episodes.at(-1)?.prices.push(price);
+      return;
+    }
+    let units = this.unitsAtPrice.get(price);
+    if (units === undefined) this.unitsAtPrice.set(price, (units = new Float64Array(this.segmentNames.length)));
+    const segments = market.segments;
+    if (segments.length === 0) units[0]! += market.sold;
+    else for (let index = 0; index < segments.length && index < units.length; index++) units[index]! += segments[index]?.sold ?? 0;
   }
 
   /** The unit's cells: posted prices by segment, or on a coupon scenario the coupon-market replay by (segment, stage). */
   cells(): FairnessCell[] {
-    if (this.model.scenario.coupons !== undefined) return this.couponCells();
-    return [...this.byCell.values()].map((cell) => ({ segment: cell.segment, stage: noStage, units: cell.units, paid: cell.units * cell.price }));
+    if (this.coupons) return this.couponCells();
+    return [...this.unitsAtPrice].flatMap(([price, units]) => this.segmentNames.flatMap((segment, index) => ((units[index] ?? 0) > 0 ? [{ segment, stage: noStage, units: units[index] ?? 0, paid: (units[index] ?? 0) * price }] : [])));
   }
 
   private couponCells(): FairnessCell[] {
