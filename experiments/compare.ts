@@ -27,7 +27,7 @@ import { episodeLimit, runComparison, seedLimit, type ArmSeedRunner, type Compar
 import { comparisonSchemaVersion, type ArmIdentity, type ComparisonSummary } from './compare/summary-schema.js';
 import { comparisonFairness } from './compare/fairness.js';
 
-export { comparisonSummarySchema, comparisonSchemaVersion, type ComparisonSummary, type PairedComparison } from './compare/summary-schema.js';
+export { comparisonSummarySchema, comparisonSchemaVersion, comparisonFairnessSchema, type ComparisonSummary, type PairedComparison, type ComparisonFairness } from './compare/summary-schema.js';
 export { evaluationSeedOf, type ComparisonRun, type TrajectoryDay, type CurvePoint } from './compare/run.js';
 export { parseConfigOptions, splitArmList, type Arm } from './compare/arms.js';
 export { kpiDefinitions, type KpiName, type KpiDirection } from './compare/kpis.js';
