@@ -9,7 +9,7 @@
  *
  * The pieces: compare/arms.ts (what an arm is), compare/run.ts (training and evaluation on
  * common random numbers), compare/analyse.ts (the statistics), compare/kpis.ts (KPIs and
- * their better direction), compare/summary-schema.ts (the JSON schema). Reports
+ * their better direction), compare/fairness.ts (who paid what, per arm), compare/summary-schema.ts (the JSON schema). Reports
  * (HTML, charts, PNGs) are in experiments/report/.
  */
 import { codeVersion } from '../agents/artifact.js';
@@ -25,8 +25,9 @@ import { historicalPrefix, type HistoricalConfig } from '../agents/historical.js
 import { kpiDefinition, kpiNames } from './compare/kpis.js';
 import { episodeLimit, runComparison, seedLimit, type ArmSeedRunner, type ComparisonPlan, type ComparisonRun, type RunHooks } from './compare/run.js';
 import { comparisonSchemaVersion, type ArmIdentity, type ComparisonSummary } from './compare/summary-schema.js';
+import { comparisonFairness } from './compare/fairness.js';
 
-export { comparisonSummarySchema, comparisonSchemaVersion, type ComparisonSummary, type PairedComparison } from './compare/summary-schema.js';
+export { comparisonSummarySchema, comparisonSchemaVersion, comparisonFairnessSchema, type ComparisonSummary, type PairedComparison, type ComparisonFairness } from './compare/summary-schema.js';
 export { evaluationSeedOf, type ComparisonRun, type TrajectoryDay, type CurvePoint } from './compare/run.js';
 export { parseConfigOptions, splitArmList, type Arm } from './compare/arms.js';
 export { kpiDefinitions, type KpiName, type KpiDirection } from './compare/kpis.js';
@@ -165,6 +166,8 @@ export async function compare(options: CompareOptions): Promise<ComparisonOutcom
         return { arm, decisions: tally?.decisions ?? 0, adjustments: tally?.adjustments ?? 0, violations: tally?.violations ?? 0, byRule: tally?.byRule ?? {} };
       }),
     },
+    // Who paid what (compare/fairness.ts): only when every unit of every arm reported its price cells.
+    ...(armNames.every((arm) => run.priceCells.has(arm)) ? { fairness: comparisonFairness(loaded.scenario, armNames, run.priceCells) } : {}),
   };
   return { summary, run, arms };
 }

@@ -4,7 +4,8 @@
  * with a coupon and those bought without (`cellsFromCouponSteps`), or any finer split.
  *
  *   effective price   paid / units, after coupons (units-weighted wherever cells are pooled)
- *   by segment, by stage, by (segment, stage) group
+ *   by segment, by stage, by (segment, stage) group (by segment alone in a market without
+ *                     stages: `stages: false`, what a comparison of price-only arms uses)
  *   dispersion        across groups with at least `minUnits` units: the units-weighted
  *                     standard deviation of the group prices, its coefficient of variation
  *                     (sd / mean), and the max/min ratio with the groups that set it
@@ -79,13 +80,19 @@ function pool(cells: readonly PriceCell[], labelOf: (cell: PriceCell) => string,
   return [...totals].map(([label, total]) => ({ label, units: total.units, effectivePrice: total.units > 0 ? total.paid / total.units : null }));
 }
 
-/** The fairness report of price cells; `sensitiveAttributes` names the attributes whose explained share is measured. */
-export function fairnessReport(cells: readonly PriceCell[], options: { sensitiveAttributes?: readonly string[]; minUnits?: number } = {}): FairnessReport {
+/**
+ * The fairness report of price cells; `sensitiveAttributes` names the attributes whose explained
+ * share is measured. `stages: false` (a market without behaviour stages: every cell's stage is
+ * ignored) groups by segment alone: byStage is empty and byGroup is bySegment.
+ */
+export function fairnessReport(cells: readonly PriceCell[], options: { sensitiveAttributes?: readonly string[]; minUnits?: number; stages?: boolean } = {}): FairnessReport {
   const minUnits = options.minUnits ?? 1;
+  const withStages = options.stages ?? true;
   const units = cells.reduce((sum, cell) => sum + cell.units, 0);
   const paid = cells.reduce((sum, cell) => sum + cell.paid, 0);
   const mean = units > 0 ? paid / units : null;
-  const byGroup = pool(cells, (cell) => `${cell.segment}/${cell.stage}`);
+  const bySegment = pool(cells, (cell) => cell.segment);
+  const byGroup = withStages ? pool(cells, (cell) => `${cell.segment}/${cell.stage}`) : bySegment;
   const counted = byGroup.filter((group): group is PricedGroup & { effectivePrice: number } => group.effectivePrice !== null && group.units >= minUnits);
   const countedUnits = counted.reduce((sum, group) => sum + group.units, 0);
   const countedMean = countedUnits > 0 ? counted.reduce((sum, group) => sum + group.units * group.effectivePrice, 0) / countedUnits : 0;
@@ -96,8 +103,8 @@ export function fairnessReport(cells: readonly PriceCell[], options: { sensitive
   return {
     units,
     meanEffectivePrice: mean,
-    bySegment: pool(cells, (cell) => cell.segment),
-    byStage: pool(cells, (cell) => cell.stage, customerStages),
+    bySegment,
+    byStage: withStages ? pool(cells, (cell) => cell.stage, customerStages) : [],
     byGroup,
     dispersion: {
       groups: counted.length,

@@ -208,6 +208,28 @@ async function queueRunnerFor(url: string, options: CompareCommandOptions, quiet
   return { runner, failure: ComparisonJobsFailed, dispose: () => process.off('SIGINT', onSigint) };
 }
 
+/** Effective price paid per group and arm, its spread and the sensitive attributes' share (summary.fairness; nothing without it). */
+function fairnessText(summary: ComparisonSummary): string[] {
+  const fairness = summary.fairness;
+  if (!fairness) return [];
+  const price = formatterFor(fairness.byArm.flatMap((entry) => [entry.meanEffectivePrice, ...entry.byGroup.map((group) => group.effectivePrice)]));
+  const groups = [...new Set(fairness.byArm.flatMap((entry) => entry.byGroup.map((group) => group.label)))];
+  const cell = (entry: (typeof fairness.byArm)[number], label: string) => price(entry.byGroup.find((group) => group.label === label)?.effectivePrice ?? null);
+  return [
+    '',
+    `effective price paid by ${fairness.groupedBy} (${fairness.market === 'coupon market' ? 'prices replayed in the coupon market, no coupon' : 'posted prices, weighted by units'}):`,
+    table([
+      ['group', ...fairness.byArm.map((entry) => entry.arm)],
+      ...groups.map((label) => [label, ...fairness.byArm.map((entry) => cell(entry, label))]),
+      ['all units', ...fairness.byArm.map((entry) => price(entry.meanEffectivePrice))],
+      ['max/min ratio', ...fairness.byArm.map((entry) => entry.dispersion.maxMinRatio.toFixed(3))],
+      ['coefficient of variation', ...fairness.byArm.map((entry) => entry.dispersion.coefficientOfVariation.toFixed(4))],
+      ...fairness.sensitiveAttributes.map((attribute) => [`${attribute} eta^2`, ...fairness.byArm.map((entry) => entry.sensitive.find((share) => share.attribute === attribute)?.etaSquared.toFixed(3) ?? '-')]),
+    ]),
+    `eta^2: share of the effective price's variance a sensitive attribute explains${fairness.sensitiveAttributes.length === 0 ? ' (the scenario declares none)' : ''}; an aid, not legal advice`,
+  ];
+}
+
 /** The text report of a comparison; each KPI's numbers share one count of decimals (experiments/report/format.ts). */
 export function comparisonText(summary: ComparisonSummary, written: readonly string[], comparisonId: string | undefined): string {
   const primary = formatterFor(summary.comparisons.filter((comparison) => comparison.kpi === summary.primaryKpi).flatMap((comparison) => [comparison.estimate, comparison.t.low, comparison.t.high]));
@@ -235,6 +257,7 @@ export function comparisonText(summary: ComparisonSummary, written: readonly str
       }),
     ]),
     '(+) higher is better, (-) lower is better; ▲/▼ better/worse than the baseline after Holm; ± is the 95% t half-width across seeds',
+    ...fairnessText(summary),
   ];
   if (written.length > 0) lines.push('', ...written.map((path) => `wrote ${path}`));
   if (comparisonId) lines.push(`recorded comparison ${comparisonId} in the results store`);

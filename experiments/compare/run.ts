@@ -21,6 +21,7 @@ import { agentForArm, type Arm } from './arms.js';
 import { GuardedPolicy, emptyTally, type GuardrailTally } from '../../agents/guarded-policy.js';
 import type { Guardrails } from '../../agents/guardrails.js';
 import { kpiNames, type KpiName } from './kpis.js';
+import { EffectivePriceRecorder, type FairnessCell } from './fairness.js';
 import { comparisonCurveSeed as curveSeedOf, comparisonEvaluationSeed as evaluationSeedOf, comparisonTrainingSeed as trainingSeedOf } from '../../core/seeds.js';
 
 // The comparison's seed families (evaluation, learning curve, training) are seed rules: core/seeds.ts.
@@ -79,6 +80,8 @@ export interface ComparisonRun {
   readonly learned: readonly string[];
   /** What the guardrails did to each arm's evaluation prices, over every seed. */
   readonly guardrails: Readonly<Record<string, GuardrailTally>>;
+  /** Each arm's price cells over every seed (compare/fairness.ts); an arm with a unit that reported none is absent. */
+  readonly priceCells: ReadonlyMap<string, readonly FairnessCell[]>;
 }
 
 export interface RunHooks {
@@ -99,12 +102,14 @@ export interface ArmSeedUnit {
   readonly work: number;
 }
 
-/** What one unit returns: the seed's KPIs, its curve points, its trajectory, its guardrail tally. */
+/** What one unit returns: the seed's KPIs, its curve points, its trajectory, its guardrail tally, who paid what. */
 export interface ArmSeedOutcome {
   readonly result: SeedResult;
   readonly curves: readonly CurvePoint[];
   readonly trajectory: readonly TrajectoryDay[];
   readonly tally: GuardrailTally;
+  /** Units and what they paid, by group, over the unit's evaluation episodes (compare/fairness.ts); absent from a runner that does not report them. */
+  readonly priceCells?: readonly FairnessCell[];
 }
 
 /**
@@ -179,7 +184,8 @@ export async function runArmSeed(model: MarketModel, plan: ComparisonPlan, unit:
       for (const steps of curveSteps) curves.push({ arm: arm.name, seed, steps, meanReward: reward });
     }
     const guarded = new GuardedPolicy(agent, plan.guardrails, model.ladder, model.unitCost, envs.evaluation.observationSpace);
-    const episodes = evaluate(envs.evaluation, guarded, { episodes: plan.evaluationEpisodes, seed: evaluationSeedOf(seed, 0), recordSteps: unit.recordTrajectory });
+    const recorder = new EffectivePriceRecorder(model);
+    const episodes = evaluate(recorder.observe(envs.evaluation), guarded, { episodes: plan.evaluationEpisodes, seed: evaluationSeedOf(seed, 0), recordSteps: unit.recordTrajectory });
     onSteps(done + plan.evaluationEpisodes * model.horizon, `seed ${seed}: evaluated ${arm.name}`);
     const tally = emptyTally();
     addTally(tally, guarded.tally);
@@ -188,6 +194,7 @@ export async function runArmSeed(model: MarketModel, plan: ComparisonPlan, unit:
       curves,
       trajectory: unit.recordTrajectory && episodes[0] ? trajectoryOf(arm.name, episodes[0].steps, model) : [],
       tally,
+      priceCells: recorder.cells(),
     };
   } finally {
     agent.dispose();
@@ -239,14 +246,19 @@ export async function runComparison(model: MarketModel, arms: readonly Arm[], pl
   const results: SeedResult[] = [];
   const curves: CurvePoint[] = [];
   let trajectories: TrajectoryDay[] = [];
+  const priceCells = new Map<string, FairnessCell[]>();
+  const unmeasured = new Set<string>();
   for (const outcome of outcomes) {
+    if (outcome.priceCells) priceCells.set(outcome.result.arm, [...(priceCells.get(outcome.result.arm) ?? []), ...outcome.priceCells]);
+    else unmeasured.add(outcome.result.arm);
     results.push(outcome.result);
     curves.push(...outcome.curves);
     trajectories = trajectories.concat(outcome.trajectory);
     addTally(tallies[outcome.result.arm], outcome.tally);
   }
+  for (const arm of unmeasured) priceCells.delete(arm);
   const learned = arms.filter((arm) => learns.get(arm.name)).map((arm) => arm.name);
-  return { results, curves, trajectories, trajectorySeed: evaluationSeedOf(plan.seeds[0] ?? 0, 0), learned, guardrails: tallies };
+  return { results, curves, trajectories, trajectorySeed: evaluationSeedOf(plan.seeds[0] ?? 0, 0), learned, guardrails: tallies, priceCells };
 }
 
 function addTally(total: GuardrailTally | undefined, part: GuardrailTally): void {

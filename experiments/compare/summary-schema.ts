@@ -1,14 +1,17 @@
 /**
- * The JSON summary of a comparison (`pricelab compare --json`), version 1: a stable,
+ * The JSON summary of a comparison (`pricelab compare --json`), version 2: a stable,
  * documented schema (docs/compare.md lists every field; a test holds the two together).
  * Strict objects: a field added here without a version bump and a doc line fails the tests.
  *
  * Versioning: any change to a field (added, renamed, removed, or a new meaning) bumps
  * `schemaVersion` here and in docs/compare.md. Consumers check `schemaVersion` first.
+ * Version 2 added `fairness` (optional, so version 1 summaries in a store still read).
  */
 import { z } from 'zod';
 
-export const comparisonSchemaVersion = 1;
+export const comparisonSchemaVersion = 2;
+/** Versions this schema reads: 1 is 2 without `fairness` (summaries stored before it). */
+export const readableSchemaVersions = [1, 2] as const;
 
 const verdictSchema = z.enum(['better', 'worse', 'no detectable difference']).describe('better or worse when the Holm-adjusted p-value is below alpha, in the direction the KPI prefers');
 const directionSchema = z.enum(['higher', 'lower', 'none']).describe('which way is better for the shop; none for descriptive KPIs (no test)');
@@ -75,8 +78,52 @@ export const learningCurvePointSchema = z.strictObject({
   n: z.number().int(),
 });
 
+const pricedGroupSchema = z.strictObject({
+  label: z.string().describe('the group: a segment, a stage, "segment/stage", or a level of a sensitive attribute'),
+  units: z.number().describe('units bought, over every seed and evaluation episode'),
+  effectivePrice: z.number().nullable().describe('paid / units, after coupons; null when no unit was bought'),
+});
+
+export const comparisonFairnessSchema = z
+  .strictObject({
+    market: z.enum(['posted prices', 'coupon market']).describe('posted prices: units by segment at the day\'s price; coupon market: each evaluation episode\'s prices replayed in the coupon market (no coupon) for (segment, stage) groups'),
+    groupedBy: z.enum(['segment', 'segment and stage']).describe('the groups the dispersion is taken across'),
+    sensitiveAttributes: z.array(z.string()).describe("the scenario's sensitive attributes (coupons.sensitiveAttributes), [] when it declares none"),
+    byArm: z.array(
+      z.strictObject({
+        arm: z.string(),
+        units: z.number().describe('units bought in every evaluation episode of every seed'),
+        meanEffectivePrice: z.number().nullable().describe('paid / units over all of them'),
+        bySegment: z.array(pricedGroupSchema).describe('effective price per segment'),
+        byStage: z.array(pricedGroupSchema).describe('effective price per behaviour stage ([] without a coupons block)'),
+        byGroup: z.array(pricedGroupSchema).describe('effective price per group the dispersion is taken across'),
+        dispersion: z
+          .strictObject({
+            groups: z.number().int().describe('groups with at least minUnits units'),
+            minUnits: z.number().describe('smaller groups are left out of the dispersion'),
+            standardDeviation: z.number().describe('units-weighted standard deviation of the group prices'),
+            coefficientOfVariation: z.number().describe('standardDeviation / units-weighted mean'),
+            maxMinRatio: z.number().describe('highest over lowest group price (1 with fewer than two groups)'),
+            highest: z.string().nullable().describe('the group of the highest price (null with fewer than two groups)'),
+            lowest: z.string().nullable().describe('the group of the lowest price'),
+          })
+          .describe('spread of the effective price across groups'),
+        sensitive: z
+          .array(
+            z.strictObject({
+              attribute: z.string(),
+              etaSquared: z.number().describe("share of the effective price's variance across units the attribute explains (eta^2, 0..1)"),
+              byLevel: z.array(pricedGroupSchema).describe('effective price per level of the attribute'),
+            }),
+          )
+          .describe('per sensitive attribute of the scenario'),
+      }),
+    ),
+  })
+  .describe('who paid what: experiments/fairness.ts on each arm\'s evaluation episodes (experiments/compare/fairness.ts)');
+
 export const comparisonSummarySchema = z.strictObject({
-  schemaVersion: z.literal(comparisonSchemaVersion),
+  schemaVersion: z.union([z.literal(readableSchemaVersions[0]), z.literal(readableSchemaVersions[1])]).describe('2; 1 in summaries made before `fairness`'),
   codeVersion: z.string().describe('pricelab version that ran the comparison'),
   scenario: z.strictObject({ id: z.string(), contentHash: z.string().describe('sha256 of the scenario file') }),
   createdAt: z.string().describe('ISO 8601 time the summary was made'),
@@ -125,6 +172,7 @@ export const comparisonSummarySchema = z.strictObject({
       ),
     })
     .describe('what the guardrails did to each arm in evaluation, applied exactly as the serving endpoint applies them'),
+  fairness: comparisonFairnessSchema.optional().describe('the effective price paid by group per arm; absent in version 1 summaries'),
 });
 
 export type ComparisonSummary = z.infer<typeof comparisonSummarySchema>;
@@ -132,3 +180,4 @@ export type ArmIdentity = z.infer<typeof armIdentitySchema>;
 export type PairedComparison = z.infer<typeof pairedComparisonSchema>;
 export type KpiSummary = z.infer<typeof kpiSummarySchema>;
 export type LearningCurvePoint = z.infer<typeof learningCurvePointSchema>;
+export type ComparisonFairness = z.infer<typeof comparisonFairnessSchema>;

@@ -195,6 +195,8 @@ export const comparisonArmResultSchema = z.strictObject({
     z.strictObject({ arm: z.string(), day: z.number(), price: z.number(), rivalPrices: z.record(z.string(), z.number()), sold: z.number(), stockOnHand: z.number().nullable(), unitsReturned: z.number() }),
   ),
   tally: z.strictObject({ decisions: z.number(), adjustments: z.number(), violations: z.number(), byRule: z.record(z.string(), z.strictObject({ adjusted: z.number(), violated: z.number() })) }),
+  /** Units and what they paid, by group (experiments/compare/fairness.ts); absent from workers older than it. */
+  priceCells: z.array(z.strictObject({ segment: z.string(), stage: z.string(), units: z.number(), paid: z.number() })).optional(),
   worker: z.string().optional(),
 });
 export type ComparisonArmJson = z.output<typeof comparisonArmResultSchema>;

@@ -17,6 +17,11 @@
  *   price-trajectories   our price and each rival's, day by day, one panel per arm (the
  *                        first evaluation episode of the first seed: the same customers for all)
  *   inventory-returns    stock on hand and units returned, day by day, per arm
+ *   effective-price      the effective price paid (after coupons) per group, one panel per arm
+ *                        on its own x range: a point per group (segment, or segment/stage in
+ *                        the coupon market) over a bar from its lowest to its highest group,
+ *                        titled with the max/min ratio (summary.fairness; left out of
+ *                        summaries without it)
  *
  * Fonts are DejaVu Sans, so the server-side SVG and PNG look the same everywhere.
  */
@@ -43,7 +48,7 @@ export interface OmittedChart {
   readonly reason: string;
 }
 
-export const chartNames = ['learning-curves', 'kpi-bars', 'forest', 'price-trajectories', 'inventory-returns'] as const;
+export const chartNames = ['learning-curves', 'kpi-bars', 'forest', 'price-trajectories', 'inventory-returns', 'effective-price'] as const;
 
 const config = {
   font: 'DejaVu Sans',
@@ -71,12 +76,18 @@ export function comparisonCharts(summary: ComparisonSummary, trajectories: reado
     forestChart(summary),
     priceTrajectoriesChart(summary, trajectories),
     inventoryReturnsChart(summary, trajectories),
+    ...(effectivePriceValues(summary).length > 0 ? [effectivePriceChart(summary)] : []),
   ];
 }
 
 /** The charts `comparisonCharts` leaves out, each with the reason, for the page. */
 export function omittedCharts(summary: ComparisonSummary): OmittedChart[] {
-  return trainedArms(summary).length > 0 ? [] : [{ name: 'learning-curves', title: 'Learning curves', reason: 'No arm was trained (every arm is a rule or a stored policy), so there is no learning curve.' }];
+  return [
+    ...(trainedArms(summary).length > 0 ? [] : [{ name: 'learning-curves', title: 'Learning curves', reason: 'No arm was trained (every arm is a rule or a stored policy), so there is no learning curve.' }]),
+    ...(effectivePriceValues(summary).length > 0
+      ? []
+      : [{ name: 'effective-price', title: effectivePriceTitle, reason: summary.fairness ? 'No arm sold a unit, so no effective price was paid.' : 'This summary has no fairness section (made before schema version 2).' }]),
+  ];
 }
 
 const trainedArms = (summary: ComparisonSummary): string[] => summary.arms.filter((arm) => arm.learns).map((arm) => arm.name);
@@ -317,6 +328,63 @@ function inventoryReturnsChart(summary: ComparisonSummary, trajectories: readonl
         },
       },
     },
+  };
+}
+
+const effectivePriceTitle = 'Effective price paid by group';
+
+/** One row per (arm, group) that sold, with the arm's max/min ratio in its label. */
+function effectivePriceValues(summary: ComparisonSummary): { arm: string; row: string; group: string; units: number; effectivePrice: number }[] {
+  return (summary.fairness?.byArm ?? []).flatMap((entry) => {
+    const row = `${entry.arm} (max/min ${entry.dispersion.maxMinRatio.toFixed(3)})`;
+    return entry.byGroup.flatMap((group) => (group.effectivePrice === null || !(group.units > 0) ? [] : [{ arm: entry.arm, row, group: group.label, units: group.units, effectivePrice: group.effectivePrice }]));
+  });
+}
+
+function effectivePriceChart(summary: ComparisonSummary): ReportChart {
+  const values = effectivePriceValues(summary);
+  const fairness = summary.fairness;
+  const rows = [...new Set(summary.arms.map((arm) => values.find((value) => value.arm === arm.name)?.row).filter((row): row is string => row !== undefined))];
+  const groups = [...new Set(values.map((value) => value.group))];
+  const format = d3FormatFor(values.map((value) => value.effectivePrice));
+  const grouped = fairness?.groupedBy === 'segment and stage' ? 'segment/stage group' : 'segment';
+  const sensitive = (fairness?.byArm ?? []).flatMap((entry) => entry.sensitive.map((share) => `${entry.arm}: ${share.attribute} explains ${(share.etaSquared * 100).toFixed(1)}% of the effective price's variance (eta^2 ${share.etaSquared.toFixed(3)}).`));
+  return {
+    name: 'effective-price',
+    title: effectivePriceTitle,
+    caption:
+      fairness?.market === 'coupon market'
+        ? `Effective price paid (after coupons) per ${grouped}, each arm's evaluation prices replayed in the coupon market with no coupon, over every seed and evaluation episode; the bar spans the lowest to the highest group, each arm on its own price range.`
+        : `Effective price paid per ${grouped} (the posted price, weighted by the units each segment bought on each day), over every seed and evaluation episode; the bar spans the lowest to the highest group, each arm on its own price range.`,
+    notes: sensitive,
+    // One panel per arm, each with its own x range around its groups: the spread within an arm
+    // (a fraction of a percent, often) would vanish on a range shared with arms far apart.
+    spec: { $schema: schema, config, vconcat: rows.map((row) => effectivePricePanel(row, values.filter((value) => value.row === row), groups, grouped, format)), spacing: 18, resolve: { scale: { color: 'shared' } } },
+  };
+}
+
+/** One arm's row: its groups' prices as points over a bar from the lowest to the highest, on an x range padded around them. */
+function effectivePricePanel(row: string, values: readonly { effectivePrice: number }[], groups: readonly string[], grouped: string, format: string): Panel {
+  const prices = values.map((value) => value.effectivePrice);
+  const low = Math.min(...prices);
+  const high = Math.max(...prices);
+  const pad = Math.max((high - low) * 0.25, Math.abs(high) * 0.005, 1e-6);
+  return {
+    title: { text: row, fontSize: 11, anchor: 'start' },
+    width: 480,
+    height: 36,
+    data: { values: [...values] },
+    layer: [
+      { mark: { type: 'rule', color: '#999', strokeWidth: 6, opacity: 0.5 }, encoding: { x: { aggregate: 'min', field: 'effectivePrice', type: 'quantitative', title: 'effective price paid', scale: { domain: [low - pad, high + pad], zero: false, nice: false } }, x2: { aggregate: 'max', field: 'effectivePrice' } } },
+      {
+        mark: { type: 'point', filled: true, size: 80, opacity: 0.85 },
+        encoding: {
+          x: { field: 'effectivePrice', type: 'quantitative' },
+          color: { field: 'group', type: 'nominal', title: grouped, scale: { domain: [...groups] } },
+          tooltip: [{ field: 'arm' }, { field: 'group' }, { field: 'effectivePrice', title: 'effective price', format }, { field: 'units', format: ',.0f' }],
+        },
+      },
+    ],
   };
 }
 

@@ -7,7 +7,7 @@
  */
 import type { ComparisonSummary } from '../compare/summary-schema.js';
 import type { OmittedChart } from './charts.js';
-import { formatterFor } from './format.js';
+import { formatFixed, formatterFor } from './format.js';
 
 export interface PageChart {
   readonly name: string;
@@ -49,6 +49,53 @@ ${chart.notes.length === 0 ? '' : `<ul class="notes">${chart.notes.map((note) =>
 </section>`;
 }
 
+/**
+ * "Who paid what" (summary.fairness, experiments/compare/fairness.ts): per arm the spread of
+ * the effective price across groups and the share a sensitive attribute explains, then every
+ * group's effective price. Empty for a summary without the section.
+ */
+export function fairnessSection(summary: ComparisonSummary): string {
+  const fairness = summary.fairness;
+  if (!fairness) return '';
+  const price = formatterFor(fairness.byArm.flatMap((entry) => [entry.meanEffectivePrice, ...entry.byGroup.map((group) => group.effectivePrice), ...entry.bySegment.map((group) => group.effectivePrice), ...entry.byStage.map((group) => group.effectivePrice)]));
+  const spread = formatterFor(fairness.byArm.map((entry) => entry.dispersion.standardDeviation));
+  const units = (value: number) => formatFixed(value, value >= 10 ? 0 : 1);
+  const attributes = fairness.sensitiveAttributes;
+  const summaryRows = fairness.byArm
+    .map((entry) => {
+      const { dispersion } = entry;
+      const shares = attributes.map((attribute) => {
+        const share = entry.sensitive.find((candidate) => candidate.attribute === attribute);
+        return `<td>${share ? share.etaSquared.toFixed(3) : '-'}</td>`;
+      });
+      return `<tr data-arm="${escapeHtml(entry.arm)}"><td>${escapeHtml(entry.arm)}</td><td>${units(entry.units)}</td><td>${price(entry.meanEffectivePrice)}</td><td>${spread(dispersion.standardDeviation)}</td><td>${dispersion.coefficientOfVariation.toFixed(4)}</td><td class="max-min-ratio">${dispersion.maxMinRatio.toFixed(3)}</td><td>${dispersion.highest === null ? '-' : `${escapeHtml(dispersion.highest)} over ${escapeHtml(dispersion.lowest ?? '-')}`}</td>${shares.join('')}</tr>`;
+    })
+    .join('\n');
+  const groupRows = fairness.byArm
+    .flatMap((entry) => [
+      ...entry.byGroup.map((group) => ({ arm: entry.arm, kind: fairness.groupedBy === 'segment' ? 'segment' : 'segment/stage', group })),
+      ...(fairness.groupedBy === 'segment' ? [] : [...entry.bySegment.map((group) => ({ arm: entry.arm, kind: 'segment', group })), ...entry.byStage.map((group) => ({ arm: entry.arm, kind: 'stage', group }))]),
+      ...entry.sensitive.flatMap((share) => share.byLevel.map((group) => ({ arm: entry.arm, kind: share.attribute, group }))),
+    ])
+    .map(({ arm, kind, group }) => `<tr><td>${escapeHtml(arm)}</td><td>${escapeHtml(kind)}</td><td>${escapeHtml(group.label)}</td><td>${units(group.units)}</td><td>${price(group.effectivePrice)}</td></tr>`)
+    .join('\n');
+  const measured =
+    fairness.market === 'coupon market'
+      ? "each arm's evaluation prices replayed in the coupon market on the same episode seeds, with no coupon (the arms choose prices only), grouped by segment and behaviour stage"
+      : 'the posted price, weighted by the units each segment bought each day (no coupons in this market), grouped by segment';
+  return `<section id="fairness">
+<h2>Effective price paid (fairness)</h2>
+<p>Effective price paid = paid / units, over every seed and evaluation episode: ${measured}. The spread is across groups with at least one unit; eta^2 is the share of the effective price's variance across units that a sensitive attribute of the scenario explains${attributes.length === 0 ? ' (this scenario declares none)' : ''}. An aid, not legal advice (docs/responsible-pricing.md).</p>
+<table><tr><th>arm</th><th>units</th><th>mean effective price</th><th>sd across groups</th><th>coefficient of variation</th><th>max/min ratio</th><th>highest over lowest</th>${attributes.map((attribute) => `<th>${escapeHtml(attribute)} eta^2</th>`).join('')}</tr>
+${summaryRows}
+</table>
+<table><tr><th>arm</th><th>by</th><th>group</th><th>units</th><th>effective price</th></tr>
+${groupRows}
+</table>
+</section>
+`;
+}
+
 export function reportPage(summary: ComparisonSummary, charts: readonly PageChart[], omitted: readonly OmittedChart[] = []): string {
   const formats = kpiFormatters(summary);
   const primary = formats.differences(summary.primaryKpi);
@@ -71,6 +118,7 @@ export function reportPage(summary: ComparisonSummary, charts: readonly PageChar
     })
     .join('\n');
   const chartSections = charts.map(chartSection).join('\n');
+  const fairness = fairnessSection(summary);
   const omittedSections = omitted.map((chart) => `<section class="chart omitted" id="chart-${escapeHtml(chart.name)}">\n<h2>${escapeHtml(chart.title)}</h2>\n<p>${escapeHtml(chart.reason)}</p>\n</section>`).join('\n');
   const title = `${summary.scenario.id}: ${summary.arms.map((arm) => arm.name).join(' vs ')}`;
   return `<!doctype html>
@@ -112,7 +160,7 @@ ${comparisonRows}
 <table><tr><th>KPI</th><th>arm</th><th>mean</th><th>95% interval</th><th>IQM</th><th>sd</th></tr>
 ${kpiRows}
 </table>
-</body>
+${fairness}</body>
 </html>
 `;
 }

@@ -1,6 +1,7 @@
 /**
  * The live view: pick a scenario and one or two policies, start, pause, step, change the
- * speed; watch the charts, the KPI tiles (A and B side by side with B - A) and, for A vs
+ * speed; watch the charts, the KPI tiles (A and B side by side with B - A), who pays what
+ * (fairness-panel.ts: effective price by group, its max/min ratio) and, for A vs
  * B, the running difference with its always-valid interval; click a day of a price chart
  * for "why this price?".
  *
@@ -19,6 +20,7 @@ import { LiveCharts } from './charts.js';
 import { connect, type Connection } from './connection.js';
 import { byId, element, formatMoney, formatNumber, formatSigned } from './dom.js';
 import { renderExplanation } from './why-panel.js';
+import { renderFairness } from './fairness-panel.js';
 import { headlineOf, summaryOf } from './ab-headline.js';
 
 interface ScenarioEntry {
@@ -189,6 +191,7 @@ export class LiveView {
     if (state.run !== this.drawnRun) {
       this.drawnRun = state.run;
       this.daysDrawn = 0;
+      renderFairness(byId('fairness'), []);
     }
     this.showDay(state.episode);
     byId('scenario-description').textContent = state.scenario.description;
@@ -271,6 +274,7 @@ export class LiveView {
     this.daysDrawn = Math.max(this.daysDrawn, lastDay + 1);
     this.showDay(last.episode);
     this.renderKpis(last.arms.map((arm) => arm.kpis));
+    renderFairness(byId('fairness'), last.arms.map((arm) => arm.fairness));
     if (last.difference) {
       const summary = byId('ab-summary');
       summary.textContent = summaryOf(last.difference);

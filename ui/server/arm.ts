@@ -12,13 +12,15 @@
  *
  * Its KPIs are the market's episode KPIs so far (env/kpis.ts, the accumulator every
  * evaluation uses) plus what only the dashboard counts: demand, for the fill rate, and
- * the days the guardrails changed the proposed price.
+ * the days the guardrails changed the proposed price. Its fairness figures are the effective
+ * price paid so far by group (effective-prices.ts).
  */
 import { makeEnv, type TimeLimit } from '../../env/env.js';
 import type { MarketModel } from '../../env/model.js';
 import type { EpisodeKpis } from '../../env/kpis.js';
 import { applyGuardrails, type GuardedPrice, type Guardrails, type PricingContext } from '../../agents/guardrails.js';
-import type { DayExplanation, DayPoint, Kpis } from '../shared/events.js';
+import type { DayExplanation, DayPoint, FairnessFigures, Kpis } from '../shared/events.js';
+import { EffectivePriceTally } from './effective-prices.js';
 import type { Explanation } from '../../agents/agent.js';
 import type { DashboardPolicy } from './policy-source.js';
 
@@ -36,6 +38,7 @@ export class Arm {
   private kpis: Kpis = emptyKpis();
   private demandSoFar = 0;
   private guardrailAdjustments = 0;
+  private readonly effectivePrices: EffectivePriceTally;
   /** Feature positions the guardrail context reads. */
   private readonly lastPriceFeature: { index: number; scale: number };
   private readonly rivalFeatures: { index: number; scale: number }[];
@@ -43,6 +46,7 @@ export class Arm {
 
   constructor(model: MarketModel) {
     this.env = makeEnv(model);
+    this.effectivePrices = new EffectivePriceTally(model);
     const space = this.env.observationSpace;
     const lastPriceIndex = space.featureNames.indexOf('lastPrice');
     this.lastPriceFeature = { index: lastPriceIndex, scale: space.scales[lastPriceIndex] ?? 1 };
@@ -73,11 +77,17 @@ export class Arm {
     this.kpis = emptyKpis();
     this.demandSoFar = 0;
     this.guardrailAdjustments = 0;
+    this.effectivePrices.reset(seed);
     this.ended = false;
   }
 
   get currentKpis(): Kpis {
     return { ...this.kpis };
+  }
+
+  /** Effective price paid so far this episode by group, its spread and the sensitive attributes' share. */
+  get currentFairness(): FairnessFigures {
+    return this.effectivePrices.figures();
   }
 
   /** Simulates one day and describes it. */
@@ -92,6 +102,7 @@ export class Arm {
     this.observation = result.observation;
     this.ended = result.terminated || result.truncated;
     const market = info.market;
+    this.effectivePrices.record(info, guarded.ladderIndex);
     if (guarded.ladderIndex !== proposedIndex) this.guardrailAdjustments += 1;
     this.demandSoFar += market.demand;
     const kpis = dashboardKpis(this.env.market.episodeKpis(), this.demandSoFar, this.guardrailAdjustments);

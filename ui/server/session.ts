@@ -375,7 +375,7 @@ export class SimulationSession {
     const frame: Frame = {
       episode: this.episode,
       run: this.run,
-      arms: this.arms.map((arm, index) => ({ points: downsample(this.pending[index] ?? [], this.tuning.maxPointsPerFrame), kpis: arm.currentKpis })),
+      arms: this.arms.map((arm, index) => ({ points: downsample(this.pending[index] ?? [], this.tuning.maxPointsPerFrame), kpis: arm.currentKpis, fairness: arm.currentFairness })),
       difference: this.latestDifference,
       differences: this.pendingDifferences,
       daysSimulated,

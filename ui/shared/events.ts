@@ -11,8 +11,8 @@
  *
  * Server -> client:
  *   session      the session's state (scenario facts, arms, status, speed, day, episode)
- *   frame        a batch of simulated days per arm, down-sampled at full speed, with KPIs
- *                and, for A vs B, the running difference and its always-valid interval
+ *   frame        a batch of simulated days per arm, down-sampled at full speed, with KPIs,
+ *                the fairness figures (effective price paid by group so far) and, for A vs B, the running difference and its always-valid interval
  *                after every day of the batch
  *   explanation  the observation by feature name, the policy's explanation, every guardrail's effect
  *   problem      a command was refused: what was expected and what was found, by path
@@ -136,6 +136,30 @@ export const kpisSchema = z.strictObject({
   guardrailAdjustments: integer,
 });
 
+const pricedGroupSchema = z.strictObject({ label: z.string(), units: z.number(), effectivePrice: z.number().nullable() });
+
+/** Who paid what so far this episode (ui/server/effective-prices.ts, measured as experiments/fairness.ts does). */
+export const fairnessFiguresSchema = z.strictObject({
+  /** 'posted prices': units by segment at the day's price; 'coupon market': the played prices stepped in the coupon market (no coupon). */
+  market: z.enum(['posted prices', 'coupon market']),
+  groupedBy: z.enum(['segment', 'segment and stage']),
+  units: z.number(),
+  meanEffectivePrice: z.number().nullable(),
+  bySegment: z.array(pricedGroupSchema),
+  /** [] without a coupons block. */
+  byStage: z.array(pricedGroupSchema),
+  /** The groups the spread is taken across. */
+  byGroup: z.array(pricedGroupSchema),
+  standardDeviation: z.number(),
+  coefficientOfVariation: z.number(),
+  /** Highest over lowest group price (1 with fewer than two groups, or all alike). */
+  maxMinRatio: z.number(),
+  highest: z.string().nullable(),
+  lowest: z.string().nullable(),
+  /** Per sensitive attribute of the scenario: the share of the effective price's variance it explains (eta^2). */
+  sensitive: z.array(z.strictObject({ attribute: z.string(), etaSquared: z.number() })),
+});
+
 export const differenceSchema = z.strictObject({
   day: integer,
   /** Mean daily profit difference, B - A, so far this episode. */
@@ -160,7 +184,7 @@ export const frameSchema = z.strictObject({
   episode: integer,
   run: integer,
   /** Points per arm, in arm order. */
-  arms: z.array(z.strictObject({ points: z.array(dayPointSchema), kpis: kpisSchema })),
+  arms: z.array(z.strictObject({ points: z.array(dayPointSchema), kpis: kpisSchema, fairness: fairnessFiguresSchema })),
   /** The latest difference (A vs B only). */
   difference: differenceSchema.nullable(),
   /** The difference after every simulated day of this frame (never down-sampled: a few numbers a day), so the chart draws each day. */
@@ -203,6 +227,7 @@ export type ServerEventName = keyof typeof serverEventSchemas;
 export type SessionState = z.infer<typeof sessionSchema>;
 export type DayPoint = z.infer<typeof dayPointSchema>;
 export type Kpis = z.infer<typeof kpisSchema>;
+export type FairnessFigures = z.infer<typeof fairnessFiguresSchema>;
 export type Difference = z.infer<typeof differenceSchema>;
 export type Frame = z.infer<typeof frameSchema>;
 export type DayExplanation = z.infer<typeof explanationSchema>;
