@@ -2,7 +2,8 @@
  * A sweep run's policy artifact: the trained agent's export (agents/artifact.ts, as
  * `pricelab train` writes it: policy.json with every file's sha256, the weights files and
  * scenario.json), kept at `<artifact root>/runs/<run id>/policy` (the store's `home`) and
- * named by the run's manifest (`policy`), where `runs list` / `runs show` find it.
+ * named by the run's manifest (`policy`, relative to the artifact root as checkpoint paths
+ * are, with `policySha256`, its content hash), where `runs list` / `runs show` find it.
  *
  * The worker thread builds it (runSweepTask: `exportRunArtifact`) right after training; the
  * main thread of a local sweep, or the submitter of a queue sweep, writes it
@@ -27,6 +28,7 @@ import { PricelabError } from '../core/errors.js';
 import type { MarketModel } from '../env/model.js';
 import { buildObservationFeatures } from '../env/observation.js';
 import type { PlannedRun } from './experiment-file.js';
+import { homeRelative } from './store-rows.js';
 
 /** The files of a run's artifact by name (policy.json included), or why there are none. */
 export type RunArtifact = { readonly files: Readonly<Record<string, Uint8Array>> } | { readonly unavailable: string };
@@ -109,14 +111,18 @@ export function decodeArtifactFiles(runId: string, encoded: Readonly<Record<stri
   return files;
 }
 
-/** What a finished run's manifest says of its artifact: the folder (`policy`), or none and why. */
+/** What a finished run's manifest says of its artifact: the folder (`policy`) and its content hash, or none and why. */
 export interface RunArtifactRecord {
+  /** The folder relative to the artifact root ('/'-separated), as checkpoint paths are kept; the store resolves it on read (runArtifactPath). */
   readonly policy: string | null;
+  /** The sha256 of its policy.json: the content hash a registry gives it. */
+  readonly policySha256?: string;
   readonly policyUnavailable?: string;
 }
 
 /** Writes the run's artifact when it has one (writeRunArtifact) and says what its manifest records. */
 export function keepRunArtifact(home: string, runId: string, artifact: RunArtifact): RunArtifactRecord {
   if ('unavailable' in artifact) return { policy: null, policyUnavailable: artifact.unavailable };
-  return { policy: writeRunArtifact(home, runId, artifact.files) };
+  const folder = writeRunArtifact(home, runId, artifact.files);
+  return { policy: homeRelative(home, folder) ?? folder, policySha256: sha256(artifact.files[manifestFileName]!) };
 }

@@ -121,7 +121,7 @@ export class PostgresResultsStore implements ResultsStoreBackend {
     const result: RunWithCurve[] = [];
     for (const run of runs) {
       const { rows } = await this.pool.query<RawMetric>('SELECT run_id, key, value, json FROM metrics WHERE run_id = $1 ORDER BY key', [run.id]);
-      result.push(runWithCurveOf(run, rows, this.path));
+      result.push(runWithCurveOf(run, rows, this.path, this.home));
     }
     return result;
   }

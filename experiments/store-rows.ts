@@ -80,7 +80,7 @@ export interface RunWithCurve {
   readonly metrics: Readonly<Record<string, number | null>>;
   /** Greedy evaluations in training order (empty when the run stored none). */
   readonly curve: readonly EvaluationCurvePoint[];
-  /** The policy artifact folder the run wrote, or null. */
+  /** The policy artifact folder the run wrote (absolute), or null. */
   readonly artifactPath: string | null;
 }
 
@@ -191,16 +191,25 @@ export function metricsOfRows(rows: readonly Omit<RawMetric, 'run_id'>[], runId:
   return Object.fromEntries(rows.map((row) => [row.key, row.json !== null ? parseStoredJson(row.json, file, metricCell(runId, row.key)) : row.value]));
 }
 
+/**
+ * The policy artifact folder a run's manifest names (`policy`), absolute: a sweep run's is kept
+ * relative to the home (artifact root), like checkpoint paths, so a copied home finds its own
+ * files; `pricelab train`'s (its --out folder) and older stores' are absolute. Null when none.
+ */
+export function runArtifactPath(run: RunRow, home: string): string | null {
+  const manifest = run.manifest as { policy?: unknown } | null;
+  return typeof manifest?.policy === 'string' ? resolve(home, manifest.policy) : null;
+}
+
 /** A run as a runs table shows it, from its metric rows: numeric metrics, the evaluation curve (metric `eval/curve`), the policy artifact its manifest names. */
-export function runWithCurveOf(run: RunRow, rows: readonly RawMetric[], file: string): RunWithCurve {
+export function runWithCurveOf(run: RunRow, rows: readonly RawMetric[], file: string, home: string): RunWithCurve {
   const metrics: Record<string, number | null> = {};
   let curve: EvaluationCurvePoint[] = [];
   for (const row of rows) {
     if (row.key === 'eval/curve' && row.json !== null) curve = curveOf(parseStoredJson(row.json, file, metricCell(row.run_id, row.key)));
     else if (row.json === null) metrics[row.key] = row.value;
   }
-  const manifest = run.manifest as { policy?: unknown } | null;
-  return { run, metrics, curve, artifactPath: typeof manifest?.policy === 'string' ? manifest.policy : null };
+  return { run, metrics, curve, artifactPath: runArtifactPath(run, home) };
 }
 
 export interface RawEvaluation {

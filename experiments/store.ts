@@ -146,7 +146,7 @@ export class ResultsStore implements ResultsStoreBackend {
   listRunsWithCurves(filter: { experiment?: string; idPrefix?: string; status?: RunStatus } = {}): RunWithCurve[] {
     const runs = this.listRuns(filter);
     const metricRows = this.database.prepare('SELECT run_id, key, value, json FROM metrics WHERE run_id = ? ORDER BY key');
-    return runs.map((run) => runWithCurveOf(run, metricRows.all(run.id) as RawMetric[], this.path));
+    return runs.map((run) => runWithCurveOf(run, metricRows.all(run.id) as RawMetric[], this.path, this.home));
   }
 
   /** Marks a run as running (clearing an earlier error). */

@@ -6,7 +6,7 @@
  * stored evaluation episodes. Same plan in one thread and in two: byte-identical artifacts.
  * The queue's transport checks (damaged files, the size cap) and the write's own checks.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +73,25 @@ describe('a local sweep keeps each run\'s policy artifact', () => {
         const episodes = evaluate(env, agent, { episodes: experiment.evaluation.episodes, seed: experiment.evaluation.seed });
         agent.dispose();
         expect(episodes.map((episode) => episode.totalReward)).toEqual(store.evaluationsOf(run.id).map((episode) => episode.totalReward));
+      }
+    } finally {
+      store.close();
+    }
+  });
+
+  it('the manifest keeps the folder relative to the home, with its content hash; a copied home lists its own artifacts', () => {
+    const copy = join(folder, 'copied');
+    cpSync(join(folder, 'one'), copy, { recursive: true });
+    const store = ResultsStore.open(copy);
+    try {
+      const listed = store.listRunsWithCurves({ experiment: experiment.name });
+      expect(listed).toHaveLength(4);
+      for (const { run, artifactPath } of listed) {
+        const manifest = run.manifest as { policy: unknown; policySha256: unknown };
+        expect(manifest.policy).toBe(`runs/${run.id}/policy`);
+        expect(artifactPath).toBe(runArtifactFolder(copy, run.id));
+        const artifact = readArtifact(artifactPath!);
+        expect(manifest.policySha256).toBe(artifact.contentHash);
       }
     } finally {
       store.close();
