@@ -8,5 +8,7 @@ export { competitorKinds, fitCompetitorStrategies, fitRivalStrategy, type Compet
 export { estimateEndogeneity, priceInstruments, leastSquares, twoStageLeastSquares, type EndogeneityOptions, type EndogeneityResult, type PriceInstrument } from './endogeneity.js';
 export { estimateInvertedShares, type InvertedSharesOptions, type InvertedSharesRecord } from './inverted-shares.js';
 export { calibrationReport, checkReportPath, posteriorPredictiveCheck, priceResponse, writeCalibrationReport, type CalibrationReport, type PredictiveCheck, type ReportFigures, type ReportOptions } from './report.js';
-export { applyReferencePrices, estimateReferencePrices, referencePriceSeries, type ReferencePriceEstimate, type ReferencePriceOptions } from './reference-prices.js';
+export { estimateReferencePrices, type ReferencePriceEstimate, type ReferencePriceOptions } from './reference-prices.js';
+export { referencePriceSeries } from './reference-price-design.js';
+export { applyReferencePrices } from './reference-price-scenario.js';
 export { applyAggregateSegments, applyPanelSegments, fitLatentClassLogit, readChoicePanel, selectLatentClasses, testSecondSegment, type AggregateSegmentTest, type ChoicePanel, type LatentClassFit, type LatentClassSelection } from './segments.js';

@@ -25,127 +25,40 @@ export interface CommandModule {
   readonly load: () => Promise<(program: Command) => void>;
 }
 
+/** A module of commands from its loader and, per command it registers, `[term, description]`; the names are the terms' first words. */
+function lazyModule(load: CommandModule['load'], ...summaries: readonly (readonly [term: string, description: string])[]): CommandModule {
+  return {
+    names: summaries.map(([term]) => term.split(' ')[0] ?? term),
+    summaries: summaries.map(([term, description]) => ({ term, description })),
+    load,
+  };
+}
+
 export const commandModules: readonly CommandModule[] = [
-  {
-    names: ['scenarios'],
-    summaries: [{ term: 'scenarios [options]', description: 'list the built-in scenarios with a one-line description' }],
-    load: async () => (await import('./commands/scenarios.js')).registerScenarios,
-  },
-  {
-    names: ['check'],
-    summaries: [{ term: 'check [options] [scenarios...]', description: 'run the env checker: spaces, reward terms, determinism, horizon, refusal after the end' }],
-    load: async () => (await import('./commands/check.js')).registerCheck,
-  },
-  {
-    names: ['check-prices'],
-    summaries: [{ term: 'check-prices [options] [scenario]', description: 'reference ("was") prices of every promotion under the EU 30-day or China 7-day rule, and raise-then-discount flags; exit 1 on a finding' }],
-    load: async () => (await import('./commands/check-prices.js')).registerCheckPrices,
-  },
-  {
-    names: ['check-collusion'],
-    summaries: [{ term: 'check-collusion [options] <policy>', description: "the collusion gate's test: profit-gain index and the impulse response to a rival's price cut, facing a rival that learns against the policy; exit 1 when refused" }],
-    load: async () => (await import('./commands/check-collusion.js')).registerCheckCollusion,
-  },
-  {
-    names: ['check-fairness'],
-    summaries: [{ term: 'check-fairness [options] <scenario>', description: "the fairness gate's test: effective prices after coupons by segment and stage, their max/min ratio, sensitive attributes' share and targeted features; exit 1 when refused" }],
-    load: async () => (await import('./commands/check-fairness.js')).registerCheckFairness,
-  },
-  {
-    names: ['equilibrium'],
-    summaries: [{ term: 'equilibrium [options] <scenario>', description: 'Bertrand-Nash and joint-monopoly prices and profits of the scenario\'s logit stage game (any number of firms)' }],
-    load: async () => (await import('./commands/equilibrium.js')).registerEquilibrium,
-  },
-  {
-    names: ['oracle'],
-    summaries: [{ term: 'oracle [options] <scenario>', description: 'exact optimal expected value by dynamic programming over the scenario\'s price ladder (or continuous prices)' }],
-    load: async () => (await import('./commands/oracle.js')).registerOracle,
-  },
-  {
-    names: ['simulate', 'start'],
-    summaries: [{ term: 'simulate [options] <scenario>', description: 'run a rule policy on a scenario and print its KPIs' }, { term: 'start', description: 'the default simulation: a year of singles-day-v1 under a festival-discount rule, with KPIs and a text chart' }],
-    load: async () => (await import('./commands/simulate.js')).registerSimulate,
-  },
-  {
-    names: ['train', 'evaluate'],
-    summaries: [{ term: 'train [options] <scenario>', description: 'train an agent on a scenario; writes a policy artifact and a run manifest' }, { term: 'evaluate [options] <scenario>', description: 'evaluate a policy artifact: KPIs with mean and 95% interval across episodes' }],
-    load: async () => (await import('./commands/train.js')).registerTrain,
-  },
-  {
-    names: ['compare'],
-    summaries: [{ term: 'compare [options] <scenario>', description: 'compare policies on common random numbers: paired differences, Holm-corrected verdicts, JSON summary and HTML report' }],
-    load: async () => (await import('./commands/compare.js')).registerCompare,
-  },
-  {
-    names: ['bench'],
-    summaries: [{ term: 'bench', description: 'benchmarks that print JSON, with a reference measured in the same run' }],
-    load: async () => (await import('./commands/bench.js')).registerBench,
-  },
-  {
-    names: ['reproduce'],
-    summaries: [{ term: 'reproduce', description: 'reproduce a published experiment and print its figures beside the paper’s' }],
-    load: async () => (await import('./commands/reproduce.js')).registerReproduce,
-  },
-  {
-    names: ['online'],
-    summaries: [{ term: 'online [options] <scenario>', description: 'simulate an online experiment (switchback, product/region split, per-customer split) of policy B against A, with its bias against the truth' }],
-    load: async () => (await import('./commands/online.js')).registerOnline,
-  },
-  {
-    names: ['log'],
-    summaries: [{ term: 'log [options] <scenario>', description: 'write a decision log (JSON Lines with propensities) from an epsilon-greedy logging policy around a rule' }],
-    load: async () => (await import('./commands/log.js')).registerLog,
-  },
-  {
-    names: ['ope'],
-    summaries: [{ term: 'ope [options] <log>', description: 'off-policy evaluation of a target policy from a decision log: IPS, SNIPS, doubly robust, with intervals and the simulator truth' }],
-    load: async () => (await import('./commands/ope.js')).registerOpe,
-  },
-  {
-    names: ['experiment'],
-    summaries: [{ term: 'experiment', description: 'run experiment files: sweeps of scenarios x agents x seeds, results in the store' }],
-    load: async () => (await import('./commands/experiment.js')).registerExperiment,
-  },
-  {
-    names: ['worker'],
-    summaries: [{ term: 'worker [options]', description: 'take runs from a Redis queue (experiment runs, Calvano sessions) and return their results; SIGTERM finishes or hands back' }],
-    load: async () => (await import('./commands/worker.js')).registerWorker,
-  },
-  {
-    names: ['queue'],
-    summaries: [{ term: 'queue', description: 'operate the Redis queue of distributed sweeps: status, retry failed jobs, clean finished ones' }],
-    load: async () => (await import('./commands/queue.js')).registerQueue,
-  },
-  {
-    names: ['runs'],
-    summaries: [{ term: 'runs', description: 'the runs in the results store ($PRICELAB_HOME/pricelab.db)' }],
-    load: async () => (await import('./commands/runs.js')).registerRuns,
-  },
-  {
-    names: ['sample-size'],
-    summaries: [{ term: 'sample-size [options]', description: 'seeds needed to detect an effect (--effect), or the minimum detectable effect at a number of seeds (--n); two-sided t-test' }],
-    load: async () => (await import('./commands/sample-size.js')).registerSampleSize,
-  },
-  {
-    names: ['policy', 'token'],
-    summaries: [{ term: 'policy', description: 'the policy registry: versions, aliases (candidate, staging, production), promotion gates, audit log (PRICELAB_HOME)' }, { term: 'token', description: 'bearer tokens for the endpoint\'s mutating routes (only their sha256 is stored)' }],
-    load: async () => (await import('./commands/policy.js')).registerPolicy,
-  },
-  {
-    names: ['serve'],
-    summaries: [{ term: 'serve [options]', description: 'serve prices over HTTP from the registry\'s production policies (POST /v1/policies/:name/price)' }],
-    load: async () => (await import('./commands/serve.js')).registerServe,
-  },
-  {
-    names: ['dashboard'],
-    summaries: [{ term: 'dashboard [options]', description: 'serve the live simulation dashboard on http://<host>:<port> (default 127.0.0.1:3000)' }],
-    load: async () => (await import('./commands/dashboard.js')).registerDashboard,
-  },
-  {
-    names: ['calibrate'],
-    summaries: [{ term: 'calibrate [options] <sales>', description: 'fit a scenario to a sales history (CSV, CSV.gz or JSON Lines): demand, calendar, endogeneity, stockouts, returns, rivals, reference prices, segments and stores, each with a 95% interval; holdout and posterior-predictive checks' }],
-    load: async () => (await import('./commands/calibrate.js')).registerCalibrate,
-  },
+  lazyModule(async () => (await import('./commands/scenarios.js')).registerScenarios, ['scenarios [options]', 'list the built-in scenarios with a one-line description']),
+  lazyModule(async () => (await import('./commands/check.js')).registerCheck, ['check [options] [scenarios...]', 'run the env checker: spaces, reward terms, determinism, horizon, refusal after the end']),
+  lazyModule(async () => (await import('./commands/check-prices.js')).registerCheckPrices, ['check-prices [options] [scenario]', 'reference ("was") prices of every promotion under the EU 30-day or China 7-day rule, and raise-then-discount flags; exit 1 on a finding']),
+  lazyModule(async () => (await import('./commands/check-collusion.js')).registerCheckCollusion, ['check-collusion [options] <policy>', "the collusion gate's test: profit-gain index and the impulse response to a rival's price cut, facing a rival that learns against the policy; exit 1 when refused"]),
+  lazyModule(async () => (await import('./commands/check-fairness.js')).registerCheckFairness, ['check-fairness [options] <scenario>', "the fairness gate's test: effective prices after coupons by segment and stage, their max/min ratio, sensitive attributes' share and targeted features; exit 1 when refused"]),
+  lazyModule(async () => (await import('./commands/equilibrium.js')).registerEquilibrium, ['equilibrium [options] <scenario>', 'Bertrand-Nash and joint-monopoly prices and profits of the scenario\'s logit stage game (any number of firms)']),
+  lazyModule(async () => (await import('./commands/oracle.js')).registerOracle, ['oracle [options] <scenario>', 'exact optimal expected value by dynamic programming over the scenario\'s price ladder (or continuous prices)']),
+  lazyModule(async () => (await import('./commands/simulate.js')).registerSimulate, ['simulate [options] <scenario>', 'run a rule policy on a scenario and print its KPIs'], ['start', 'the default simulation: a year of singles-day-v1 under a festival-discount rule, with KPIs and a text chart']),
+  lazyModule(async () => (await import('./commands/train.js')).registerTrain, ['train [options] <scenario>', 'train an agent on a scenario; writes a policy artifact and a run manifest'], ['evaluate [options] <scenario>', 'evaluate a policy artifact: KPIs with mean and 95% interval across episodes']),
+  lazyModule(async () => (await import('./commands/compare.js')).registerCompare, ['compare [options] <scenario>', 'compare policies on common random numbers: paired differences, Holm-corrected verdicts, JSON summary and HTML report']),
+  lazyModule(async () => (await import('./commands/bench.js')).registerBench, ['bench', 'benchmarks that print JSON, with a reference measured in the same run']),
+  lazyModule(async () => (await import('./commands/reproduce.js')).registerReproduce, ['reproduce', 'reproduce a published experiment and print its figures beside the paper’s']),
+  lazyModule(async () => (await import('./commands/online.js')).registerOnline, ['online [options] <scenario>', 'simulate an online experiment (switchback, product/region split, per-customer split) of policy B against A, with its bias against the truth']),
+  lazyModule(async () => (await import('./commands/log.js')).registerLog, ['log [options] <scenario>', 'write a decision log (JSON Lines with propensities) from an epsilon-greedy logging policy around a rule']),
+  lazyModule(async () => (await import('./commands/ope.js')).registerOpe, ['ope [options] <log>', 'off-policy evaluation of a target policy from a decision log: IPS, SNIPS, doubly robust, with intervals and the simulator truth']),
+  lazyModule(async () => (await import('./commands/experiment.js')).registerExperiment, ['experiment', 'run experiment files: sweeps of scenarios x agents x seeds, results in the store']),
+  lazyModule(async () => (await import('./commands/worker.js')).registerWorker, ['worker [options]', 'take runs from a Redis queue (experiment runs, Calvano sessions) and return their results; SIGTERM finishes or hands back']),
+  lazyModule(async () => (await import('./commands/queue.js')).registerQueue, ['queue', 'operate the Redis queue of distributed sweeps: status, retry failed jobs, clean finished ones']),
+  lazyModule(async () => (await import('./commands/runs.js')).registerRuns, ['runs', 'the runs in the results store ($PRICELAB_HOME/pricelab.db)']),
+  lazyModule(async () => (await import('./commands/sample-size.js')).registerSampleSize, ['sample-size [options]', 'seeds needed to detect an effect (--effect), or the minimum detectable effect at a number of seeds (--n); two-sided t-test']),
+  lazyModule(async () => (await import('./commands/policy.js')).registerPolicy, ['policy', 'the policy registry: versions, aliases (candidate, staging, production), promotion gates, audit log (PRICELAB_HOME)'], ['token', 'bearer tokens for the endpoint\'s mutating routes (only their sha256 is stored)']),
+  lazyModule(async () => (await import('./commands/serve.js')).registerServe, ['serve [options]', 'serve prices over HTTP from the registry\'s production policies (POST /v1/policies/:name/price)']),
+  lazyModule(async () => (await import('./commands/dashboard.js')).registerDashboard, ['dashboard [options]', 'serve the live simulation dashboard on http://<host>:<port> (default 127.0.0.1:3000)']),
+  lazyModule(async () => (await import('./commands/calibrate.js')).registerCalibrate, ['calibrate [options] <sales>', 'fit a scenario to a sales history (CSV, CSV.gz or JSON Lines): demand, calendar, endogeneity, stockouts, returns, rivals, reference prices, segments and stores, each with a 95% interval; holdout and posterior-predictive checks']),
 ];
 
 /** The modules a command line needs: the one defining its command, or every module. */

@@ -28,12 +28,11 @@
  * stores what comes back the same way. The metric names are those the queue's Calvano
  * sessions use (calvano/..., market/..., time/...).
  */
-import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { codeVersion } from '../agents/artifact.js';
 import type { CalvanoSessionResult } from '../agents/calvano.js';
-import { configError } from '../core/errors.js';
+import { refuseStoredWithoutResume, requestedWorkers, type SweepCounts } from './sweep-start.js';
 import { agentOf, type CalvanoGridPlan, type CalvanoGridSession } from './calvano-grid-file.js';
 import type { CalvanoGridTask } from './calvano-grid-worker.js';
 import { mean, sampleStandardDeviation } from './statistics/moments.js';
@@ -71,30 +70,22 @@ export type CalvanoGridEvent =
   | { readonly type: 'session-finished'; readonly session: CalvanoGridSession; readonly result: CalvanoSessionResult; readonly done: number; readonly toRun: number }
   | { readonly type: 'session-failed'; readonly session: CalvanoGridSession; readonly error: string; readonly done: number; readonly toRun: number };
 
-export interface CalvanoGridRunResult {
-  readonly total: number;
-  readonly finished: number;
-  readonly failed: number;
-  readonly skipped: number;
-  readonly workers: number;
-  readonly wallSeconds: number;
-  readonly stopped: boolean;
-}
+export type CalvanoGridRunResult = SweepCounts;
 
 export async function runCalvanoGrid(plan: CalvanoGridPlan, options: CalvanoGridRunOptions): Promise<CalvanoGridRunResult> {
   const started = performance.now();
-  const requested = options.workers ?? availableParallelism();
-  if (!Number.isInteger(requested) || requested < 1) throw configError('invalid grid options', [{ path: ['workers'], message: `expected a positive whole number, found ${requested}` }]);
+  const requested = requestedWorkers(options.workers, 'grid');
   const store = await openResultsStore(storeLocation({ home: options.home }));
   try {
     const stored = new Map((await store.listRuns({ experiment: plan.file.name })).map((row) => [row.id, row.status]));
-    const existing = plan.sessions.filter((session) => stored.has(session.id));
-    if (existing.length > 0 && !options.resume) {
-      const finished = existing.filter((session) => stored.get(session.id) === 'finished').length;
-      throw configError(`experiment "${plan.file.name}" already has ${existing.length} of its ${plan.sessions.length} sessions in ${store.path} (${finished} finished)`, [
-        { path: ['resume'], message: 'expected --resume to continue it (finished sessions are skipped), or another experiment name or PRICELAB_HOME' },
-      ]);
-    }
+    refuseStoredWithoutResume({
+      experiment: plan.file.name,
+      unit: 'sessions',
+      total: plan.sessions.length,
+      stored: plan.sessions.flatMap((session) => stored.get(session.id) ?? []),
+      storePath: store.path,
+      resume: options.resume,
+    });
     await store.registerRuns(plan.sessions.filter((session) => !stored.has(session.id)).map((session) => definitionOf(plan, session)));
     const toRun = plan.sessions.filter((session) => stored.get(session.id) !== 'finished');
     const workers = Math.max(1, Math.min(requested, toRun.length));

@@ -2,7 +2,8 @@
  * A sweep run's policy artifact: the trained agent's export (agents/artifact.ts, as
  * `pricelab train` writes it: policy.json with every file's sha256, the weights files and
  * scenario.json), kept at `<artifact root>/runs/<run id>/policy` (the store's `home`) and
- * named by the run's manifest (`policy`), where `runs list` / `runs show` find it.
+ * named by the run's manifest (`policy`, relative to the artifact root as checkpoint paths
+ * are, with `policySha256`, its content hash), where `runs list` / `runs show` find it.
  *
  * The worker thread builds it (runSweepTask: `exportRunArtifact`) right after training; the
  * main thread of a local sweep, or the submitter of a queue sweep, writes it
@@ -14,19 +15,25 @@
  * Deterministic: a run is a function of its seeds, so its artifact is too, byte for byte,
  * whatever ran it (local threads, one thread, a queue worker), and in whichever experiment
  * the same (scenario, agent, seed, budget) ran: the training summary holds steps, episodes
- * and budget but no seconds nor experiment name, and `createdAt` is not a time (the run's endedAt in the
- * results store says when) — which the promotion gate's fresh-evidence check refuses, on the
- * safe side. An agent whose export fails gets no artifact; the reason is kept instead.
+ * and budget but no seconds nor experiment name, and `createdAt` is not a time: when the bytes
+ * came to exist is a fact of the run, not of the bytes (the same bytes come out of every
+ * execution), so the run's endedAt in the results store says when. The promotion gate's
+ * fresh-evidence check reads it there (`policyCreatedAt`) for a version registered with
+ * `--training-run <run id>` whose content hash is that run's artifact's; otherwise it refuses, on
+ * the safe side. An agent whose export fails gets no artifact; the reason is kept instead.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Agent } from '../agents/agent.js';
 import { artifactFileBytes, buildArtifact, manifestFileName, verifyArtifact, writeFilesAtomically, type EmbeddedScenario } from '../agents/artifact.js';
 import { PricelabError } from '../core/errors.js';
 import type { MarketModel } from '../env/model.js';
 import { buildObservationFeatures } from '../env/observation.js';
+import { z } from 'zod';
 import type { PlannedRun } from './experiment-file.js';
+import type { ResultsStoreBackend } from './store-backend.js';
+import { homeRelative, runArtifactPath } from './store-rows.js';
 
 /** The files of a run's artifact by name (policy.json included), or why there are none. */
 export type RunArtifact = { readonly files: Readonly<Record<string, Uint8Array>> } | { readonly unavailable: string };
@@ -35,7 +42,34 @@ export type RunArtifact = { readonly files: Readonly<Record<string, Uint8Array>>
  * A sweep artifact's createdAt: not a time, so that the bytes depend on what was trained only
  * (not on when, nor on the experiment's name); the run's endedAt in the results store says when.
  */
-export const sweepCreatedAt = 'not recorded (a sweep run: see its endedAt in the results store)';
+export const sweepCreatedAt = 'not recorded (a sweep run: its endedAt in the results store says when; register it with --training-run <run id>)';
+
+const isoTime = z.iso.datetime({ offset: true });
+
+/**
+ * When a policy came to exist, for the promotion gate's fresh-evidence check: policy.json's
+ * createdAt when it is an ISO time (`pricelab train` writes one); else, for a sweep run's
+ * artifact, the endedAt of the finished run its version's lineage names (`policy register
+ * --training-run <run id>`), provided that run's artifact is this policy (the sha256 of its
+ * policy.json is the version's content hash). Otherwise policy.json's own text, which the gate
+ * refuses as not a time.
+ */
+export async function policyCreatedAt(
+  store: ResultsStoreBackend,
+  policy: { readonly contentHash: string; readonly createdAt: string; readonly trainingRun?: string | undefined },
+): Promise<string> {
+  const own = policy.createdAt;
+  if (isoTime.safeParse(policy.createdAt).success || policy.trainingRun === undefined) return own;
+  const run = await store.getRun(policy.trainingRun);
+  if (run?.status !== 'finished' || run.endedAt === null) return own;
+  const recorded = (run.manifest as { policySha256?: unknown } | null)?.policySha256;
+  const folder = runArtifactPath(run, store.home);
+  const manifestFile = folder === null ? undefined : join(folder, manifestFileName);
+  // Older runs recorded no hash: the folder's policy.json says it.
+  const artifactHash = typeof recorded === 'string' ? recorded : manifestFile !== undefined && existsSync(manifestFile) ? sha256(readFileSync(manifestFile)) : undefined;
+  if (artifactHash !== policy.contentHash) return own;
+  return run.endedAt;
+}
 
 /** The most a queue result carries of an artifact (all files, before base64). */
 export const maxQueuedArtifactBytes = 32 * 1024 * 1024;
@@ -109,14 +143,18 @@ export function decodeArtifactFiles(runId: string, encoded: Readonly<Record<stri
   return files;
 }
 
-/** What a finished run's manifest says of its artifact: the folder (`policy`), or none and why. */
+/** What a finished run's manifest says of its artifact: the folder (`policy`) and its content hash, or none and why. */
 export interface RunArtifactRecord {
+  /** The folder relative to the artifact root ('/'-separated), as checkpoint paths are kept; the store resolves it on read (runArtifactPath). */
   readonly policy: string | null;
+  /** The sha256 of its policy.json: the content hash a registry gives it. */
+  readonly policySha256?: string;
   readonly policyUnavailable?: string;
 }
 
 /** Writes the run's artifact when it has one (writeRunArtifact) and says what its manifest records. */
 export function keepRunArtifact(home: string, runId: string, artifact: RunArtifact): RunArtifactRecord {
   if ('unavailable' in artifact) return { policy: null, policyUnavailable: artifact.unavailable };
-  return { policy: writeRunArtifact(home, runId, artifact.files) };
+  const folder = writeRunArtifact(home, runId, artifact.files);
+  return { policy: homeRelative(home, folder) ?? folder, policySha256: sha256(artifact.files[manifestFileName]!) };
 }

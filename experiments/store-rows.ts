@@ -1,10 +1,11 @@
 /**
  * The rows of the results store as callers see them (runs, comparisons, metrics,
- * evaluations, checkpoints), and how a stored row becomes one: JSON columns read through
- * parseStoredJson, checkpoint paths kept relative to the home.
+ * evaluations, checkpoints), and how a stored row becomes one, for both backends: JSON
+ * columns read through parseStoredJson, checkpoint paths kept relative to the home.
  */
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
+import { PricelabError } from '../core/errors.js';
 import { parseStoredJson, type StoredCell } from '../core/stored-json.js';
 
 export interface ComparisonRecord {
@@ -79,7 +80,7 @@ export interface RunWithCurve {
   readonly metrics: Readonly<Record<string, number | null>>;
   /** Greedy evaluations in training order (empty when the run stored none). */
   readonly curve: readonly EvaluationCurvePoint[];
-  /** The policy artifact folder the run wrote, or null. */
+  /** The policy artifact folder the run wrote (absolute), or null. */
   readonly artifactPath: string | null;
 }
 
@@ -155,6 +156,75 @@ export function runOf(row: RawRun, file: string): RunRow {
     startedAt: row.started_at,
     endedAt: row.ended_at,
     error: row.error,
+  };
+}
+
+export interface RawCheckpoint {
+  run_id: string;
+  episodes: number;
+  steps: number;
+  path: string;
+  sha256: string;
+  written_at: string;
+}
+
+/** A checkpoint row, its path absolute (resolved against the home); a path leading outside the home is an integrity error. */
+export function checkpointRowOf(row: RawCheckpoint, home: string, file: string): CheckpointRow {
+  if (homeRelative(home, row.path) === undefined) {
+    throw new PricelabError('integrity', `the results store ${file} is damaged: table checkpoints, row run_id=${row.run_id}, column path`, [
+      { path: ['checkpoints', `run_id=${row.run_id}`, 'path'], message: `expected a path inside the pricelab home ${home}, found ${row.path}; discard the checkpoint with --resume --restart-failed after the run fails, or correct the row` },
+    ]);
+  }
+  return { runId: row.run_id, episodes: row.episodes, steps: row.steps, path: resolve(home, row.path), sha256: row.sha256, writtenAt: row.written_at };
+}
+
+/** A stored metric: a number in value, or JSON text in json. */
+export interface RawMetric {
+  run_id: string;
+  key: string;
+  value: number | null;
+  json: string | null;
+}
+
+/** A run's metrics by key: numbers as numbers, JSON metrics parsed. */
+export function metricsOfRows(rows: readonly Omit<RawMetric, 'run_id'>[], runId: string, file: string): Record<string, number | null | unknown> {
+  return Object.fromEntries(rows.map((row) => [row.key, row.json !== null ? parseStoredJson(row.json, file, metricCell(runId, row.key)) : row.value]));
+}
+
+/**
+ * The policy artifact folder a run's manifest names (`policy`), absolute: a sweep run's is kept
+ * relative to the home (artifact root), like checkpoint paths, so a copied home finds its own
+ * files; `pricelab train`'s (its --out folder) and older stores' are absolute. Null when none.
+ */
+export function runArtifactPath(run: RunRow, home: string): string | null {
+  const manifest = run.manifest as { policy?: unknown } | null;
+  return typeof manifest?.policy === 'string' ? resolve(home, manifest.policy) : null;
+}
+
+/** A run as a runs table shows it, from its metric rows: numeric metrics, the evaluation curve (metric `eval/curve`), the policy artifact its manifest names. */
+export function runWithCurveOf(run: RunRow, rows: readonly RawMetric[], file: string, home: string): RunWithCurve {
+  const metrics: Record<string, number | null> = {};
+  let curve: EvaluationCurvePoint[] = [];
+  for (const row of rows) {
+    if (row.key === 'eval/curve' && row.json !== null) curve = curveOf(parseStoredJson(row.json, file, metricCell(row.run_id, row.key)));
+    else if (row.json === null) metrics[row.key] = row.value;
+  }
+  return { run, metrics, curve, artifactPath: runArtifactPath(run, home) };
+}
+
+export interface RawEvaluation {
+  episode: number;
+  seed: number;
+  total_reward: number;
+  kpis: string;
+}
+
+export function evaluationOf(row: RawEvaluation, runId: string, file: string): EvaluationRow {
+  return {
+    episode: row.episode,
+    seed: row.seed,
+    totalReward: row.total_reward,
+    kpis: parseStoredJson(row.kpis, file, { table: 'evaluations', row: `run_id=${runId}, episode=${row.episode}`, column: 'kpis' }, kpisSchema),
   };
 }
 

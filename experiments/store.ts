@@ -18,34 +18,13 @@
  * either finished with all its metrics and evaluations, or not finished at all.
  */
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
-import { PricelabError } from '../core/errors.js';
 import { databasePath, openHomeDatabase, resultsHome } from '../core/home-database.js';
-import { parseStoredJson } from '../core/stored-json.js';
 import type { StoreLocation } from '../core/store-url.js';
 import type { ResultsStoreBackend } from './store-backend.js';
 import { migrate } from './store-schema.js';
-import {
-  comparisonOf,
-  curveOf,
-  homeRelative,
-  kpisSchema,
-  metricCell,
-  runOf,
-  type CheckpointRow,
-  type ComparisonRecord,
-  type ComparisonRow,
-  type EvaluationCurvePoint,
-  type EvaluationRow,
-  type FinishedRun,
-  type RawComparison,
-  type RawRun,
-  type RunDefinition,
-  type RunRow,
-  type RunStatus,
-  type RunWithCurve,
-} from './store-rows.js';
+import { comparisonOf, checkpointRowOf, evaluationOf, metricsOfRows, runOf, runWithCurveOf, type CheckpointRow, type ComparisonRecord, type ComparisonRow, type EvaluationRow, type FinishedRun, type RawCheckpoint, type RawComparison, type RawEvaluation, type RawMetric, type RawRun, type RunDefinition, type RunRow, type RunStatus, type RunWithCurve } from './store-rows.js';
+import { checkpointUpsert, comparisonColumns, comparisonValues, evaluationValues, metricValues, notStoredRun, runColumns, runFilterClause, runValues, statusAssignments, storedCheckpointPath, type CellValue, type StatusFields } from './store-statements.js';
 
 export { databaseFileName, databasePath, ensureHomeFolder, guardAgainstDamage, openHomeDatabase, resultsHome, storeFileError } from '../core/home-database.js';
 export { parseStoredJson, type StoredCell } from '../core/stored-json.js';
@@ -68,6 +47,13 @@ export {
 } from './store-rows.js';
 
 const now = () => new Date().toISOString();
+
+/** SQLite's placeholder: `?`, the value kept in `values`. */
+const positional = (values: CellValue[]) => (value: CellValue) => {
+  values.push(value);
+  return '?';
+};
+const questionMarks = (count: number) => Array.from({ length: count }, () => '?').join(', ');
 
 export class ResultsStore implements ResultsStoreBackend {
   readonly home: string;
@@ -101,9 +87,7 @@ export class ResultsStore implements ResultsStoreBackend {
 
   recordComparison(record: ComparisonRecord): string {
     const id = randomUUID();
-    this.database
-      .prepare('INSERT INTO comparisons (id, created_at, scenario, arms, baseline, summary, report_path) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(id, now(), record.scenario, JSON.stringify(record.arms), record.baseline, JSON.stringify(record.summary ?? null), record.reportPath ?? null);
+    this.database.prepare(`INSERT INTO comparisons (${comparisonColumns.join(', ')}) VALUES (${questionMarks(comparisonColumns.length)})`).run(...comparisonValues(id, now(), record));
     return id;
   }
 
@@ -131,14 +115,12 @@ export class ResultsStore implements ResultsStoreBackend {
   /** Registers runs not yet stored (as pending), in one transaction; runs already stored are left as they are. */
   registerRuns(definitions: readonly RunDefinition[]): void {
     const insert = this.database.prepare(
-      `INSERT INTO runs (id, experiment, scenario_id, scenario_hash, agent_name, agent_kind, agent_config, seed, manifest, status, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO runs (${runColumns.map(([column]) => column).join(', ')}, status, created_at)
+       VALUES (${questionMarks(runColumns.length)}, 'pending', ?) ON CONFLICT (id) DO NOTHING`,
     );
     this.database.transaction(() => {
       const createdAt = now();
-      for (const run of definitions) {
-        insert.run(run.id, run.experiment, run.scenario.id, run.scenario.contentHash, run.agent.name, run.agent.kind, JSON.stringify(run.agent.config ?? null), run.seed, JSON.stringify(run.manifest ?? null), createdAt);
-      }
+      for (const run of definitions) insert.run(...runValues(run), createdAt);
     })();
   }
 
@@ -149,21 +131,8 @@ export class ResultsStore implements ResultsStoreBackend {
 
   /** Runs in the order they were registered; optionally one experiment's, or those whose id starts with a prefix. */
   listRuns(filter: { experiment?: string; idPrefix?: string; status?: RunStatus } = {}): RunRow[] {
-    const clauses: string[] = [];
-    const values: unknown[] = [];
-    if (filter.experiment !== undefined) {
-      clauses.push('experiment = ?');
-      values.push(filter.experiment);
-    }
-    if (filter.idPrefix !== undefined) {
-      clauses.push('substr(id, 1, ?) = ?');
-      values.push(filter.idPrefix.length, filter.idPrefix);
-    }
-    if (filter.status !== undefined) {
-      clauses.push('status = ?');
-      values.push(filter.status);
-    }
-    const where = clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
+    const values: CellValue[] = [];
+    const where = runFilterClause(filter, positional(values));
     const rows = this.database.prepare(`SELECT * FROM runs ${where} ORDER BY created_at, rowid`).all(...values) as RawRun[];
     return rows.map((row) => runOf(row, this.path));
   }
@@ -177,17 +146,7 @@ export class ResultsStore implements ResultsStoreBackend {
   listRunsWithCurves(filter: { experiment?: string; idPrefix?: string; status?: RunStatus } = {}): RunWithCurve[] {
     const runs = this.listRuns(filter);
     const metricRows = this.database.prepare('SELECT run_id, key, value, json FROM metrics WHERE run_id = ? ORDER BY key');
-    return runs.map((run) => {
-      const rows = metricRows.all(run.id) as { run_id: string; key: string; value: number | null; json: string | null }[];
-      const metrics: Record<string, number | null> = {};
-      let curve: EvaluationCurvePoint[] = [];
-      for (const row of rows) {
-        if (row.key === 'eval/curve' && row.json !== null) curve = curveOf(parseStoredJson(row.json, this.path, metricCell(row.run_id, row.key)));
-        else if (row.json === null) metrics[row.key] = row.value;
-      }
-      const manifest = run.manifest as { policy?: unknown } | null;
-      return { run, metrics, curve, artifactPath: typeof manifest?.policy === 'string' ? manifest.policy : null };
-    });
+    return runs.map((run) => runWithCurveOf(run, metricRows.all(run.id) as RawMetric[], this.path, this.home));
   }
 
   /** Marks a run as running (clearing an earlier error). */
@@ -215,24 +174,20 @@ export class ResultsStore implements ResultsStoreBackend {
     const database = this.database;
     database.transaction(() => {
       const changed = database.prepare(`UPDATE runs SET status = 'finished', manifest = ?, ended_at = ?, error = NULL WHERE id = ?`).run(JSON.stringify(finished.manifest ?? null), now(), id);
-      if (changed.changes === 0) throw new PricelabError('not-found', `no run ${id} in the store`);
+      if (changed.changes === 0) throw notStoredRun(id);
       database.prepare('DELETE FROM metrics WHERE run_id = ?').run(id);
       database.prepare('DELETE FROM evaluations WHERE run_id = ?').run(id);
       database.prepare('DELETE FROM checkpoints WHERE run_id = ?').run(id);
       const metric = database.prepare('INSERT INTO metrics (run_id, key, value, json) VALUES (?, ?, ?, ?)');
-      for (const [key, value] of Object.entries(finished.metrics)) {
-        if (value !== null && typeof value === 'object') metric.run(id, key, null, JSON.stringify(value.json));
-        else metric.run(id, key, value, null);
-      }
+      for (const values of metricValues(finished)) metric.run(id, ...values);
       const evaluation = database.prepare('INSERT INTO evaluations (run_id, episode, seed, total_reward, kpis) VALUES (?, ?, ?, ?, ?)');
-      for (const episode of finished.evaluations) evaluation.run(id, episode.episode, episode.seed, episode.totalReward, JSON.stringify(episode.kpis));
+      for (const values of evaluationValues(finished)) evaluation.run(id, ...values);
     })();
   }
 
   /** A run's metrics by key: numbers as numbers, JSON metrics parsed. */
   metricsOf(id: string): Record<string, number | null | unknown> {
-    const rows = this.database.prepare('SELECT key, value, json FROM metrics WHERE run_id = ? ORDER BY key').all(id) as { key: string; value: number | null; json: string | null }[];
-    return Object.fromEntries(rows.map((row) => [row.key, row.json !== null ? parseStoredJson(row.json, this.path, metricCell(id, row.key)) : row.value]));
+    return metricsOfRows(this.database.prepare('SELECT key, value, json FROM metrics WHERE run_id = ? ORDER BY key').all(id) as Omit<RawMetric, 'run_id'>[], id, this.path);
   }
 
   /** One numeric metric of many runs at once: run id -> value. */
@@ -242,13 +197,8 @@ export class ResultsStore implements ResultsStoreBackend {
   }
 
   evaluationsOf(id: string): EvaluationRow[] {
-    const rows = this.database.prepare('SELECT episode, seed, total_reward, kpis FROM evaluations WHERE run_id = ? ORDER BY episode').all(id) as { episode: number; seed: number; total_reward: number; kpis: string }[];
-    return rows.map((row) => ({
-      episode: row.episode,
-      seed: row.seed,
-      totalReward: row.total_reward,
-      kpis: parseStoredJson(row.kpis, this.path, { table: 'evaluations', row: `run_id=${id}, episode=${row.episode}`, column: 'kpis' }, kpisSchema),
-    }));
+    const rows = this.database.prepare('SELECT episode, seed, total_reward, kpis FROM evaluations WHERE run_id = ? ORDER BY episode').all(id) as RawEvaluation[];
+    return rows.map((row) => evaluationOf(row, id, this.path));
   }
 
   // Checkpoints -----------------------------------------------------------------------
@@ -259,32 +209,14 @@ export class ResultsStore implements ResultsStoreBackend {
    * row keeps it relative to the home, so a copied home resumes from its own files.
    */
   recordCheckpoint(checkpoint: Omit<CheckpointRow, 'writtenAt'>): void {
-    const stored = homeRelative(this.home, checkpoint.path);
-    if (stored === undefined) {
-      throw new PricelabError('integrity', `the checkpoint ${checkpoint.path} of run ${checkpoint.runId} lies outside the pricelab home ${this.home}`, [
-        { path: ['checkpoints', checkpoint.runId, 'path'], message: `expected a file under ${this.home}, found ${checkpoint.path}` },
-      ]);
-    }
-    this.database
-      .prepare(
-        `INSERT INTO checkpoints (run_id, episodes, steps, path, sha256, written_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (run_id) DO UPDATE SET episodes = excluded.episodes, steps = excluded.steps, path = excluded.path, sha256 = excluded.sha256, written_at = excluded.written_at`,
-      )
-      .run(checkpoint.runId, checkpoint.episodes, checkpoint.steps, stored, checkpoint.sha256, now());
+    const stored = storedCheckpointPath(this.home, checkpoint);
+    this.database.prepare(checkpointUpsert(['?', '?', '?', '?', '?', '?'])).run(checkpoint.runId, checkpoint.episodes, checkpoint.steps, stored, checkpoint.sha256, now());
   }
 
   /** A run's checkpoint row, its path absolute (resolved against this home); a path leading outside the home is an integrity error. */
   checkpointOf(runId: string): CheckpointRow | undefined {
-    const row = this.database.prepare('SELECT * FROM checkpoints WHERE run_id = ?').get(runId) as
-      | { run_id: string; episodes: number; steps: number; path: string; sha256: string; written_at: string }
-      | undefined;
-    if (!row) return undefined;
-    if (homeRelative(this.home, row.path) === undefined) {
-      throw new PricelabError('integrity', `the results store ${this.path} is damaged: table checkpoints, row run_id=${runId}, column path`, [
-        { path: ['checkpoints', `run_id=${runId}`, 'path'], message: `expected a path inside the pricelab home ${this.home}, found ${row.path}; discard the checkpoint with --resume --restart-failed after the run fails, or correct the row` },
-      ]);
-    }
-    return { runId: row.run_id, episodes: row.episodes, steps: row.steps, path: resolve(this.home, row.path), sha256: row.sha256, writtenAt: row.written_at };
+    const row = this.database.prepare('SELECT * FROM checkpoints WHERE run_id = ?').get(runId) as RawCheckpoint | undefined;
+    return row ? checkpointRowOf(row, this.home, this.path) : undefined;
   }
 
   /** Forgets a run's checkpoint (`--restart-failed`): the run starts afresh; its files are removed by the caller after this. */
@@ -292,23 +224,11 @@ export class ResultsStore implements ResultsStoreBackend {
     this.database.prepare('DELETE FROM checkpoints WHERE run_id = ?').run(runId);
   }
 
-  private updateStatus(id: string, status: RunStatus, fields: { startedAt?: string; endedAt?: string | null; error?: string | null }): void {
-    const sets = ['status = ?'];
-    const values: unknown[] = [status];
-    if (fields.startedAt !== undefined) {
-      sets.push('started_at = ?');
-      values.push(fields.startedAt);
-    }
-    if (fields.endedAt !== undefined) {
-      sets.push('ended_at = ?');
-      values.push(fields.endedAt);
-    }
-    if (fields.error !== undefined) {
-      sets.push('error = ?');
-      values.push(fields.error);
-    }
-    const changed = this.database.prepare(`UPDATE runs SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
-    if (changed.changes === 0) throw new PricelabError('not-found', `no run ${id} in the store`);
+  private updateStatus(id: string, status: RunStatus, fields: StatusFields): void {
+    const values: CellValue[] = [];
+    const sets = statusAssignments(status, fields, positional(values));
+    const changed = this.database.prepare(`UPDATE runs SET ${sets} WHERE id = ?`).run(...values, id);
+    if (changed.changes === 0) throw notStoredRun(id);
   }
 }
 

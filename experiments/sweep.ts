@@ -21,7 +21,6 @@
  * Stopping (an AbortSignal, e.g. Ctrl-C): no new run starts; running runs stop at their
  * next episode boundary with a checkpoint and are marked interrupted.
  */
-import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
@@ -30,6 +29,7 @@ import { configError } from '../core/errors.js';
 import { removeCheckpointFile, removeCheckpoints } from './checkpoint.js';
 import { keepRunArtifact, type RunArtifactRecord } from './run-artifact.js';
 import { resolveImport } from './worker-module.js';
+import { refuseStoredWithoutResume, requestedWorkers, type SweepCounts } from './sweep-start.js';
 import type { ExperimentPlan, PlannedRun } from './experiment-file.js';
 import { storeLocation, type StoreLocation } from '../core/store-url.js';
 import { openResultsStore } from './store-backend.js';
@@ -61,21 +61,13 @@ export type SweepEvent =
   | { readonly type: 'run-failed'; readonly run: PlannedRun; readonly error: string }
   | { readonly type: 'run-interrupted'; readonly run: PlannedRun; readonly episodes: number; readonly checkpointed: boolean };
 
-export interface SweepResult {
-  readonly total: number;
-  readonly finished: number;
-  readonly failed: number;
+export interface SweepResult extends SweepCounts {
   readonly interrupted: number;
-  readonly skipped: number;
-  readonly workers: number;
-  readonly wallSeconds: number;
-  readonly stopped: boolean;
 }
 
 export async function runSweep(plan: ExperimentPlan, options: SweepOptions): Promise<SweepResult> {
   const started = performance.now();
-  const requested = options.workers ?? availableParallelism();
-  if (!Number.isInteger(requested) || requested < 1) throw configError('invalid sweep options', [{ path: ['workers'], message: `expected a positive whole number, found ${requested}` }]);
+  const requested = requestedWorkers(options.workers, 'sweep');
   if (options.restartFailed && !options.resume) {
     throw configError('--restart-failed continues an experiment', [{ path: ['restartFailed'], message: 'expected --resume with --restart-failed, found --restart-failed alone' }]);
   }
@@ -86,12 +78,7 @@ export async function runSweep(plan: ExperimentPlan, options: SweepOptions): Pro
       const row = await store.getRun(run.id);
       if (row !== undefined) existing.push(row);
     }
-    if (existing.length > 0 && !options.resume) {
-      const finished = existing.filter((row) => row.status === 'finished').length;
-      throw configError(`experiment "${plan.file.name}" already has ${existing.length} of its ${plan.runs.length} runs in ${store.path} (${finished} finished)`, [
-        { path: ['resume'], message: 'expected --resume to continue it (finished runs are skipped), or another experiment name or PRICELAB_HOME' },
-      ]);
-    }
+    refuseStoredWithoutResume({ experiment: plan.file.name, unit: 'runs', total: plan.runs.length, stored: existing.map((row) => row.status), storePath: store.path, resume: options.resume });
     await store.registerRuns(plan.runs.map(definitionOf));
     const statuses = new Map<string, RunStatus | undefined>();
     for (const run of plan.runs) statuses.set(run.id, (await store.getRun(run.id))?.status);

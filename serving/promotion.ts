@@ -18,6 +18,7 @@ import { PricelabError } from '../core/errors.js';
 import { builtInScenarioFolder, loadScenario } from '../scenarios/load.js';
 import { readJsonFile } from '../core/json-file.js';
 import { usingResultsStore } from '../experiments/store-backend.js';
+import { policyCreatedAt } from '../experiments/run-artifact.js';
 import { readArtifact } from '../agents/artifact.js';
 import { checkPromotion, promotionPolicySchema, type PromotionDecision, type PromotionPolicy, type RecordedComparison, type ServingGuardrails } from './promotion-gates.js';
 import { targetingDeclarationOf } from './fairness-gate.js';
@@ -104,17 +105,17 @@ export async function promote(registry: PolicyRegistryBackend, request: Promotio
     const servingGuardrails: ServingGuardrails = configured
       ? { rules: configured, source: `the serving configuration's guardrails for "${request.name}"` }
       : { rules: manifest.guardrails, source: `no serving configuration lists "${request.name}", so its artifact's own min/max price` };
-    // The comparisons recorded for each evidence file, looked up before the (synchronous) gates run.
-    const recorded = await usingResultsStore(registry.location, async (store) => {
+    // The comparisons recorded for each evidence file, and when a sweep run's policy was made, looked up before the (synchronous) gates run.
+    const { recorded, createdAt } = await usingResultsStore(registry.location, async (store) => {
       const found = new Map<unknown, RecordedComparison>();
       for (const file of request.evidence) {
         const row = await store.findComparisonBySummary(file.json);
         if (row) found.set(file.json, { id: row.id, contentHash: createHash('sha256').update(JSON.stringify(file.json)).digest('hex') });
       }
-      return found;
+      return { recorded: found, createdAt: await policyCreatedAt(store, { contentHash: candidate.contentHash, createdAt: manifest.createdAt, trainingRun: candidate.lineage.trainingRun }) };
     });
     decision = checkPromotion({
-      candidate: { name: candidate.name, version: candidate.version, contentHash: candidate.contentHash, createdAt: manifest.createdAt, scenario: candidate.lineage.scenario, ladder: manifest.action.ladder },
+      candidate: { name: candidate.name, version: candidate.version, contentHash: candidate.contentHash, createdAt, scenario: candidate.lineage.scenario, ladder: manifest.action.ladder },
       production: production ? { version: production.version, contentHash: production.contentHash } : undefined,
       evidence: request.evidence,
       policy,

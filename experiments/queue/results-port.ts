@@ -10,12 +10,12 @@
  * calvano/periods, calvano/periodsToConvergence, time/sessionSeconds, and the whole session
  * (limit cycle, learned strategies) as the JSON metric calvano/session.
  */
-import { configError } from '../../core/errors.js';
 import type { PlannedRun } from '../experiment-file.js';
 import { storeLocation } from '../../core/store-url.js';
 import { openResultsStore } from '../store-backend.js';
 import { decodeArtifactFiles, keepRunArtifact } from '../run-artifact.js';
 import { definitionOf, manifestOf } from '../sweep.js';
+import { refuseStoredWithoutResume } from '../sweep-start.js';
 import { calvanoSessionResultSchema, type CalvanoSessionJson, type ExperimentRunResult } from './job-payload.js';
 
 /** A Calvano session to store: its key, the experiment it belongs to, what it ran. */
@@ -61,11 +61,15 @@ export async function openResultsPort(home: string): Promise<QueueResultsPort> {
         if (row !== undefined) existing.push(row);
       }
       const finished = existing.filter((row) => row.status === 'finished').length;
-      if (existing.length > 0 && !options.resume) {
-        throw configError(`experiment "${experiment}" already has ${existing.length} of its ${runs.length} runs in ${store.path} (${finished} finished)`, [
-          { path: ['resume'], message: 'expected --resume to continue it (finished runs are skipped; queued ones are joined, not added twice), or another experiment name or PRICELAB_HOME' },
-        ]);
-      }
+      refuseStoredWithoutResume({
+        experiment,
+        unit: 'runs',
+        total: runs.length,
+        stored: existing.map((row) => row.status),
+        storePath: store.path,
+        resume: options.resume,
+        resumeNote: 'queued ones are joined, not added twice',
+      });
       await store.registerRuns(runs.map(definitionOf));
       const toDo: PlannedRun[] = [];
       for (const run of runs) if ((await store.getRun(run.id))?.status !== 'finished') toDo.push(run);

@@ -6,7 +6,7 @@
  * stored evaluation episodes. Same plan in one thread and in two: byte-identical artifacts.
  * The queue's transport checks (damaged files, the size cap) and the write's own checks.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,10 @@ import { evaluate } from '../../experiments/evaluate.js';
 import { planExperiment } from '../../experiments/experiment-file.js';
 import { buildMarketModel } from '../../env/model.js';
 import type { Agent } from '../../agents/agent.js';
-import { decodeArtifactFiles, encodeArtifactFiles, exportRunArtifact, keepRunArtifact, maxQueuedArtifactBytes, runArtifactFolder, sweepCreatedAt, writeRunArtifact } from '../../experiments/run-artifact.js';
+import { decodeArtifactFiles, encodeArtifactFiles, exportRunArtifact, keepRunArtifact, maxQueuedArtifactBytes, policyCreatedAt, runArtifactFolder, sweepCreatedAt, writeRunArtifact } from '../../experiments/run-artifact.js';
+import { compare } from '../../experiments/compare.js';
+import { promote } from '../../serving/promotion.js';
+import { PolicyRegistry } from '../../serving/registry.js';
 import { restoredAgentFor } from '../../experiments/setup.js';
 import { ResultsStore } from '../../experiments/store.js';
 import { runSweep } from '../../experiments/sweep.js';
@@ -78,6 +81,79 @@ describe('a local sweep keeps each run\'s policy artifact', () => {
       store.close();
     }
   });
+
+  it('the manifest keeps the folder relative to the home, with its content hash; a copied home lists its own artifacts', () => {
+    const copy = join(folder, 'copied');
+    cpSync(join(folder, 'one'), copy, { recursive: true });
+    const store = ResultsStore.open(copy);
+    try {
+      const listed = store.listRunsWithCurves({ experiment: experiment.name });
+      expect(listed).toHaveLength(4);
+      for (const { run, artifactPath } of listed) {
+        const manifest = run.manifest as { policy: unknown; policySha256: unknown };
+        expect(manifest.policy).toBe(`runs/${run.id}/policy`);
+        expect(artifactPath).toBe(runArtifactFolder(copy, run.id));
+        const artifact = readArtifact(artifactPath!);
+        expect(manifest.policySha256).toBe(artifact.contentHash);
+      }
+    } finally {
+      store.close();
+    }
+  });
+
+  it("a sweep artifact's time is its finished run's endedAt, when the run named is the one that made it", async () => {
+    const store = ResultsStore.open(join(folder, 'one'));
+    try {
+      const [first, second] = store.listRunsWithCurves({ experiment: experiment.name });
+      const policy = { contentHash: readArtifact(first!.artifactPath!).contentHash, createdAt: sweepCreatedAt };
+      expect(first!.run.endedAt).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+      expect(await policyCreatedAt(store, { ...policy, trainingRun: first!.run.id })).toBe(first!.run.endedAt);
+      // Another run's artifact, no run, an unknown run: policy.json's text stays (the gate refuses it).
+      expect(await policyCreatedAt(store, { ...policy, trainingRun: second!.run.id })).toBe(sweepCreatedAt);
+      expect(await policyCreatedAt(store, policy)).toBe(sweepCreatedAt);
+      expect(await policyCreatedAt(store, { ...policy, trainingRun: 'no-such-run' })).toBe(sweepCreatedAt);
+      // A time in policy.json (pricelab train) is the policy's own.
+      expect(await policyCreatedAt(store, { ...policy, createdAt: '2026-01-02T03:04:05.000Z', trainingRun: first!.run.id })).toBe('2026-01-02T03:04:05.000Z');
+    } finally {
+      store.close();
+    }
+    // A run stored before manifests carried policySha256: its folder's policy.json says which policy it made.
+    const older = ResultsStore.open(join(folder, 'older'));
+    try {
+      const run = plan.runs[0]!;
+      const artifactFolder = runArtifactFolder(join(folder, 'one'), run.id);
+      older.registerRuns([{ id: 'old-run', experiment: 'old', scenario: run.scenario, agent: { name: 'q', kind: 'q-learning', config: null }, seed: 1, manifest: null }]);
+      older.finishRun('old-run', { manifest: { policy: artifactFolder }, metrics: {}, evaluations: [] });
+      expect(await policyCreatedAt(older, { contentHash: readArtifact(artifactFolder).contentHash, createdAt: sweepCreatedAt, trainingRun: 'old-run' })).toBe(older.getRun('old-run')!.endedAt);
+    } finally {
+      older.close();
+    }
+  });
+
+  it("the promotion gate's fresh-evidence check passes a sweep artifact registered with its training run, and refuses it without", async () => {
+    const home = join(folder, 'one');
+    const store = ResultsStore.open(home);
+    const run = store.listRunsWithCurves({ experiment: experiment.name }).find((entry) => entry.run.agent.kind === 'q-learning')!;
+    store.close();
+    const { summary } = await compare({ scenario: 'steady-state-v1', arms: ['baseline=fixed:17.99', `candidate=${run.artifactPath!}`], seeds: 2, evaluationEpisodes: 1, trainingSteps: 1, bootstrapResamples: 200 });
+    const registry = PolicyRegistry.open(home);
+    try {
+      const recorded = ResultsStore.open(home);
+      recorded.recordComparison({ scenario: summary.scenario.id, arms: summary.arms.map((arm) => arm.name), baseline: summary.baseline, summary });
+      recorded.close();
+      const evidence = [{ source: 'compare.json', json: JSON.parse(JSON.stringify(summary)) as unknown }];
+      const freshness = async (name: string, trainingRun?: string) => {
+        const { version } = registry.register(run.artifactPath!, { name, reason: 'test', lineage: { trainingRun } });
+        const outcome = await promote(registry, { name, version: version.version, to: 'production', reason: 'test', evidence });
+        expect(outcome.decision?.gates.find((gate) => gate.gate === 'identity')?.passed).toBe(true);
+        return outcome.decision?.gates.find((gate) => gate.gate === 'fresh-evidence');
+      };
+      expect(await freshness('swept', run.run.id)).toMatchObject({ passed: true, detail: `evidence made after the policy (${run.run.endedAt})` });
+      expect(await freshness('swept-unnamed')).toMatchObject({ passed: false, detail: expect.stringMatching(/is not an ISO 8601 time/) });
+    } finally {
+      registry.close();
+    }
+  }, 60_000);
 
   it('one thread and two threads write byte-identical artifacts', () => {
     const one = artifactHashes(join(folder, 'one'));
