@@ -13,7 +13,9 @@ import { historicalOptionsFor, historicalPrefix, readHistoricalPolicy } from '..
 import { makeEnv } from '../../env/env.js';
 import { configError } from '../../core/errors.js';
 import { buildMarketModel } from '../../env/model.js';
-import { agentFor, restoredAgentFor } from '../../experiments/setup.js';
+import { agentFor, restoredAgentFor, type AgentEnv } from '../../experiments/setup.js';
+import { CouponEnv } from '../../env/coupons/coupon-env.js';
+import { couponScenarioPath } from '../../experiments/fairness-check.js';
 import { readJsonFile } from '../../core/json-file.js';
 import { summariseKpis } from '../../experiments/summary.js';
 import { evaluate, type ExploringStarts } from '../../experiments/train.js';
@@ -135,7 +137,7 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
   const config = options.config ? readJsonFile(options.config, 'agent config') : {};
   const marginProblems = options.chooseMargin ? changeMarginProblems(options.agent, config, ['choose-margin']) : [];
   if (marginProblems.length > 0) throw configError('--choose-margin for an agent without a change margin', marginProblems);
-  const loaded = loadScenario(scenarioName);
+  const loaded = loadScenario(couponScenarioPath(scenarioName));
   const prepared = await prepareTrainRun(loaded, { ...options, config, keepBest });
   const startedAt = new Date().toISOString();
   if (options.population > 1 && prepared.selectAfter >= prepared.totalSteps) {
@@ -192,12 +194,12 @@ export function trainingCounts(result: { steps: number; episodes: number; leadIn
 }
 
 async function evaluateCommand(scenarioName: string, options: { policy: string; episodes: number; seed: number; json?: boolean }): Promise<void> {
-  const loaded = loadScenario(scenarioName);
-  const model = buildMarketModel(loaded.scenario);
-  const env = makeEnv(model);
+  const loaded = loadScenario(couponScenarioPath(scenarioName));
+  // A coupon scenario plays in the coupon market (env/coupons/coupon-env.ts), the others in the day kernel.
+  const env: AgentEnv = loaded.scenario.coupons !== undefined ? new CouponEnv(loaded.scenario) : makeEnv(buildMarketModel(loaded.scenario));
   const { agent, identity } = options.policy.startsWith(historicalPrefix)
     ? await historicalPolicyFor(env, loaded.scenario, options.policy, options.seed)
-    : await artifactPolicyFor(env, loaded, model.ladder.length, options.policy, options.seed);
+    : await artifactPolicyFor(env, loaded, options.policy, options.seed);
   const episodes = evaluate(env, agent, { episodes: options.episodes, seed: options.seed });
   agent.dispose();
   const summary = summariseKpis(episodes.map((episode) => episode.kpis));
@@ -222,7 +224,7 @@ async function evaluateCommand(scenarioName: string, options: { policy: string; 
 }
 
 /** A policy artifact folder or registered version, checked against the scenario (features, ladder), as an agent. */
-async function artifactPolicyFor(env: ReturnType<typeof makeEnv>, loaded: LoadedScenario, ladderLength: number, policy: string, seed: number) {
+async function artifactPolicyFor(env: AgentEnv, loaded: LoadedScenario, policy: string, seed: number) {
   // A registered version (registry:name@version, or its folder in the home) must still have the content hash its registry row records.
   const registered = await registeredArtifactFor(policy);
   const artifact = registered ? readArtifact(registered.folder, registered.expected) : readArtifact(policy);
@@ -233,15 +235,23 @@ async function artifactPolicyFor(env: ReturnType<typeof makeEnv>, loaded: Loaded
       { path: ['observation', 'features'], message: `expected ${expected.length} features (${expected.join(', ')}), found ${found.length} (${found.join(', ')})` },
     ]);
   }
+  const ladderLength = env instanceof CouponEnv ? env.prices.length : env.model.ladder.length;
   if (artifact.manifest.action.ladder.length !== ladderLength) {
     throw configError('the policy has another price ladder', [{ path: ['action', 'ladder'], message: `expected ${ladderLength} prices, found ${artifact.manifest.action.ladder.length}` }]);
+  }
+  const campaigns = env instanceof CouponEnv ? env.menu.campaigns.map((campaign) => campaign.name) : [];
+  const declared = artifact.manifest.action.coupons?.campaigns.map((campaign) => campaign.name) ?? [];
+  if (campaigns.join('\n') !== declared.join('\n')) {
+    throw configError(`the policy's coupon menu does not fit ${loaded.scenario.id}`, [
+      { path: ['action', 'coupons'], message: `expected ${campaigns.length > 0 ? `the campaigns ${campaigns.join(', ')}` : 'no coupons (the scenario has none)'}, found ${declared.length > 0 ? declared.join(', ') : 'none'}` },
+    ]);
   }
   const agent = await restoredAgentFor(env, { kind: artifact.manifest.agentKind, config: artifact.manifest.agentConfig, files: artifact.files }, seed);
   return { agent, identity: { name: artifact.manifest.name, version: artifact.manifest.version, agentKind: artifact.manifest.agentKind } };
 }
 
 /** `historical:<sales file>[#<map.json>]`: the shop's own prices replayed (calibration/historical.ts); its version is the file's sha256. */
-async function historicalPolicyFor(env: ReturnType<typeof makeEnv>, scenario: Scenario, policy: string, seed: number) {
+async function historicalPolicyFor(env: AgentEnv, scenario: Scenario, policy: string, seed: number) {
   const config = await readHistoricalPolicy(policy, historicalOptionsFor(scenario));
   const agent = await agentFor(env, historicalKind, config, seed);
   return { agent, identity: { name: policy, version: `sha256:${config.source.sha256}`, agentKind: historicalKind } };
