@@ -21,15 +21,10 @@ import { CouponEnv } from '../env/coupons/coupon-env.js';
 import { targetedFeaturesOf } from '../env/coupons/coupon-menu.js';
 import type { LoadedScenario } from '../scenarios/load.js';
 import { agentFor } from './setup.js';
+import { couponObservationFeatures } from './coupon-policy.js';
 import { train } from './train.js';
 import type { TrainingCallback } from './training-callback.js';
 import type { PreparedTrainRun, TrainRunEvents, TrainRunOutcome, TrainRunSettings } from './train-run.js';
-
-/** The observation features a coupon policy's artifact declares: the env's names, each in [0, 1] at scale 1. */
-export function couponObservationFeatures(env: CouponEnv): { name: string; scale: number; low: number; high: number }[] {
-  const space = env.observationSpace;
-  return space.featureNames.map((name, index) => ({ name, scale: space.scales[index] ?? 1, low: space.low[index] ?? 0, high: space.high[index] ?? 1 }));
-}
 
 export async function prepareCouponTrainRun(loaded: LoadedScenario, settings: TrainRunSettings): Promise<PreparedTrainRun> {
   const problems: Problem[] = [];

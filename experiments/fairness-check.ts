@@ -26,6 +26,7 @@ import { builtInScenarioFolder, isBuiltInScenarioId, loadScenario } from '../sce
 import { couponPolicyFairness, type FairnessReport } from './fairness.js';
 import type { PolicyArtifact } from '../agents/artifact.js';
 import { restoredAgentFor } from './setup.js';
+import { couponPolicyFitProblems } from './coupon-policy.js';
 import { CouponEnv } from '../env/coupons/coupon-env.js';
 
 export const fairnessEvidenceFormat = 'pricelab.fairness-evidence/1' as const;
@@ -148,20 +149,4 @@ export async function checkLearnedPolicyFairness(options: {
   } finally {
     agent.dispose();
   }
-}
-
-/** Why a policy artifact cannot play `env`'s coupon market: its features, prices or campaign menu differ (empty when it fits). */
-export function couponPolicyFitProblems(env: CouponEnv, manifest: PolicyArtifact['manifest']): { path: (string | number)[]; message: string }[] {
-  const problems: { path: (string | number)[]; message: string }[] = [];
-  const expected = env.observationSpace.featureNames;
-  const found = manifest.observation.features.map((feature) => feature.name);
-  if (expected.join('\n') !== found.join('\n')) problems.push({ path: ['observation', 'features'], message: `expected the coupon market's ${expected.length} features (${expected.join(', ')}), found ${found.length} (${found.join(', ')})` });
-  const prices = [...env.prices];
-  const ladder = manifest.action.ladder;
-  if (ladder.length !== prices.length || ladder.some((price, index) => Math.abs(price - (prices[index] ?? Number.NaN)) > 1e-9)) problems.push({ path: ['action', 'ladder'], message: `expected the prices ${prices.join(', ')}, found ${ladder.join(', ')}` });
-  const campaigns = env.menu.campaigns.map((campaign) => campaign.name);
-  const menu = manifest.action.coupons?.campaigns.map((campaign) => campaign.name);
-  if (menu === undefined) problems.push({ path: ['action', 'coupons'], message: 'expected a coupon policy (a campaign menu beside the ladder: trained on a coupon scenario), found a price-only policy' });
-  else if (menu.join('\n') !== campaigns.join('\n')) problems.push({ path: ['action', 'coupons'], message: `expected the campaigns ${campaigns.join(', ')}, found ${menu.join(', ')}` });
-  return problems;
 }

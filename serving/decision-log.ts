@@ -2,7 +2,8 @@
  * The decision log (JSON Lines, `pricelab serve --decision-log`): one line per served
  * decision with its context, the model's and the served ladder index, and the served
  * index's propensity under the deployed mixture (production and canary), ready for
- * off-policy evaluation once rewards are joined; the shadow version's choice rides along.
+ * off-policy evaluation once rewards are joined; the shadow version's choice rides along. A
+ * coupon policy's line keeps the coupon served and why (`coupon`, as in the response).
  * A refused batch writes nothing: the log holds served decisions only.
  */
 import type { WriteStream } from 'node:fs';
@@ -36,6 +37,7 @@ export function writeDecisionLog(log: WriteStream, slot: Slot, request: PriceReq
     price: response.price,
     propensity,
     guardrailsApplied: response.guardrails.filter((effect) => effect.status === 'adjusted').map((effect) => effect.rule),
+    ...(response.coupon ? { coupon: response.coupon } : {}),
     ...(shadow ? { shadow } : {}),
     ...(response.referencePrice ? { referencePrice: { rule: response.referencePrice.rule, price: response.referencePrice.price, discount: response.referencePrice.discount } } : {}),
   };

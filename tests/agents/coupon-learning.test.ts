@@ -20,7 +20,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildArtifact, readArtifact, sha256, writeArtifact } from '../../agents/artifact.js';
 import { CouponEnv } from '../../env/coupons/coupon-env.js';
 import { couponChoiceOf, targetedFeaturesOf } from '../../env/coupons/coupon-menu.js';
-import { couponObservationFeatures } from '../../experiments/coupon-train-run.js';
+import { couponObservationFeatures } from '../../experiments/coupon-policy.js';
 import { agentFor, restoredAgentFor } from '../../experiments/setup.js';
 import { evaluate, train } from '../../experiments/train.js';
 import { wilsonInterval } from '../../experiments/bench-learning.js';
