@@ -15,6 +15,7 @@ import type { Problem } from '../core/errors.js';
 import { guardrailRules, guardrailsSchema } from '../agents/guardrails.js';
 import { referencePriceRuleNames } from '../env/reference-price-record.js';
 import { aliasNames } from './registry.js';
+import { couponMenuSchema } from '../env/coupons/coupon-menu.js';
 
 /** Largest body each route reads (express/body-parser syntax). */
 export const bodyLimits = {
@@ -195,6 +196,7 @@ export const policySchemaResponseSchema = z
       }),
     ),
     ladder: z.array(z.number()).describe('the prices the policy chooses among, by ladder index'),
+    coupons: couponMenuSchema.optional().describe("a coupon policy's campaign menu: each response names the coupon chosen with the price"),
     guardrails: guardrailsSchema.describe('the guardrails applied to every served price'),
     fallback: z.string(),
     timeBudgetMs: z.number(),

@@ -14,8 +14,8 @@ import { prepareTrainRun } from '../../experiments/train-run.js';
 import { loadScenario } from '../../scenarios/load.js';
 import { CouponEnv } from '../../env/coupons/coupon-env.js';
 import { ServedPolicy } from '../../serving/served-policy.js';
-import { priceResponseSchema } from '../../serving/request-schemas.js';
-import { postJson, startEndpoint } from '../fixtures/serving.js';
+import { policySchemaResponseSchema, priceResponseSchema } from '../../serving/request-schemas.js';
+import { getJson, postJson, startEndpoint, testToken } from '../fixtures/serving.js';
 import { trainedPolicyArtifact } from '../fixtures/policy-artifact.js';
 import { couponChoiceScenario, writeCouponChoiceMarket } from '../agents/coupon-choice-market.js';
 
@@ -74,6 +74,11 @@ describe('a served coupon policy', () => {
       expect(coupon.reason).toContain(`at ${expected.price}, `);
       expect(coupon.reason).not.toContain('guardrails');
       expect(response.explanation.kind).toBe('action-values');
+
+      // The policy's schema lists its campaign menu beside the ladder.
+      const schema = await getJson(`${endpoint.url}/v1/policies/coupons/schema`, { authorization: `Bearer ${testToken}` });
+      expect(schema.status).toBe(200);
+      expect(policySchemaResponseSchema.parse(schema.json).coupons?.campaigns.map((campaign) => campaign.name)).toEqual(['1 off', '2.8 off', '5 off']);
 
       const lines = readFileSync(log, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { decisionId: string; coupon?: unknown });
       expect(lines).toHaveLength(1);
