@@ -79,7 +79,7 @@ export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('train an agent on a scenario; writes a policy artifact and a run manifest')
-    .argument('<scenario>', 'built-in scenario id or path to a scenario file')
+    .argument('<scenario>', 'built-in scenario id or path to a scenario file; a coupon scenario (festival-coupon-v1, targeted-coupon-v1 or a file with a coupons block) runs in the coupon market')
     .requiredOption('--agent <kind>', `agent kind: ${[...agentDefinitions.keys()].join(', ')}`)
     .option('--config <file>', "JSON file with the agent's config (every field documented in docs/agents/)")
     .option('--steps <n>', 'training budget in environment steps', positiveInteger)
@@ -104,7 +104,7 @@ export function registerTrain(program: Command): void {
   program
     .command('evaluate')
     .description('evaluate a policy artifact: KPIs with mean and 95% interval across episodes')
-    .argument('<scenario>', 'built-in scenario id or path to a scenario file')
+    .argument('<scenario>', 'built-in scenario id or path to a scenario file; a coupon scenario (festival-coupon-v1, targeted-coupon-v1 or a file with a coupons block) runs in the coupon market')
     .requiredOption('--policy <dir>', 'policy artifact folder (with policy.json), a registered version registry:name@version|alias (checked against the content hash recorded at registration, as is a folder inside $PRICELAB_HOME/policies), or historical:<sales file>[#<map.json>] (the shop\'s own prices replayed; docs/calibration.md)')
     .option('--episodes <n>', 'evaluation episodes', positiveInteger, 20)
     .option('--seed <n>', 'seed of the first evaluation episode', integer, evaluationSeed(1))
