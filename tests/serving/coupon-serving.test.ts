@@ -17,6 +17,11 @@ import { ServedPolicy } from '../../serving/served-policy.js';
 import { policySchemaResponseSchema, priceResponseSchema } from '../../serving/request-schemas.js';
 import { getJson, postJson, startEndpoint, testToken } from '../fixtures/serving.js';
 import { trainedPolicyArtifact } from '../fixtures/policy-artifact.js';
+import { buildArtifact, embeddedScenarioOf, writeArtifact } from '../../agents/artifact.js';
+import { QLearningAgent } from '../../agents/q-learning.js';
+import { contextFor } from '../../experiments/setup.js';
+import { couponObservationFeatures } from '../../experiments/coupon-policy.js';
+import { targetedFeaturesOf } from '../../env/coupons/coupon-menu.js';
 import { couponChoiceScenario, writeCouponChoiceMarket } from '../agents/coupon-choice-market.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'pricelab-coupon-serving-'));
@@ -123,5 +128,44 @@ describe('a served coupon policy', () => {
     } finally {
       await endpoint.close();
     }
+  });
+});
+
+/** A one-state Q-table coupon policy whose greedy action is `action`, as an artifact on the known-answer market. */
+function fixedActionPolicy(name: string, action: number): string {
+  const loaded = loadScenario(join(scratch, 'coupon-choice.json'));
+  const env = new CouponEnv(loaded.scenario);
+  const config = { alpha: 0.1, learningRate: { kind: 'constant' as const }, gamma: 0, initialValue: 0, exploration: { kind: 'epsilon' as const, start: 1, end: 0.05, decaySteps: 1 }, discretisation: [{ name: 'budgetLeft', bins: 1 }] };
+  const values = Float64Array.from({ length: env.actionSpace.n }, (_, index) => (index === action ? 2 : 1));
+  const agent = new QLearningAgent(config, contextFor(env, 'q-learning', 0), values);
+  const artifact = buildArtifact(agent.export(), { name, scenario: embeddedScenarioOf(loaded), features: couponObservationFeatures(env), ladder: env.prices, coupons: env.menu, training: { targeting: { features: targetedFeaturesOf(env.menu) } }, seeds: [0] });
+  return writeArtifact(join(scratch, name), artifact);
+}
+
+describe('a coupon canary', () => {
+  it('logs the propensity of the price and the coupon: the same price with another coupon is another action', async () => {
+    // Production: price 10 with 2.8 off (action 6); the canary: price 10 with no coupon (action 4).
+    const log = join(scratch, 'canary.jsonl');
+    const endpoint = await startEndpoint(mkdtempSync(join(scratch, 'home-')), { policies: { coupons: { canary: { alias: 'candidate', share: 0.3 } } } }, { decisionLog: log });
+    try {
+      endpoint.registry.register(fixedActionPolicy('with-coupon', 6), { reason: 'production', name: 'coupons' });
+      endpoint.registry.register(fixedActionPolicy('without-coupon', 4), { reason: 'canary', name: 'coupons' });
+      endpoint.registry.moveAlias('coupons', 1, 'production', { reason: 'test' });
+      endpoint.registry.moveAlias('coupons', 2, 'candidate', { reason: 'test' });
+      await endpoint.service.refresh();
+      const served: { servedBy: string; coupon: string | null }[] = [];
+      for (let key = 0; key < 40; key++) {
+        const { json } = await postJson(`${endpoint.url}/v1/policies/coupons/price`, { features, key: `customer-${key}` });
+        const response = priceResponseSchema.parse(json);
+        expect(response.price).toBe(10);
+        served.push({ servedBy: response.policy.servedBy, coupon: response.coupon?.campaign?.name ?? null });
+      }
+      expect(new Set(served.map((entry) => `${entry.servedBy}:${entry.coupon}`))).toEqual(new Set(['production:2.8 off', 'canary:null']));
+    } finally {
+      await endpoint.close();
+    }
+    const lines = readFileSync(log, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { servedBy: string; propensity: number });
+    expect(lines).toHaveLength(40);
+    for (const line of lines) expect(line.propensity).toBeCloseTo(line.servedBy === 'canary' ? 0.3 : 0.7, 12);
   });
 });
