@@ -143,7 +143,10 @@ export class ServedPolicy {
     const model = env.model;
     const { kind, config } = parsePolicySpec(spec, model);
     if (agentDefinition(kind).needsModel) throw new PricelabError('config', `cannot serve "${spec}"`, [{ path: ['fallback'], message: `expected a rule that reads only the observation, found ${kind}, which needs the live simulator` }]);
-    const agent = await agentFor(env, kind, config, 0);
+    // On a coupon scenario the rule reads the coupon market's observation (what the coupon policy is sent) and names its actions by the menu.
+    const couponEnv = loaded.scenario.coupons !== undefined ? new CouponEnv(loaded.scenario) : undefined;
+    const space = couponEnv?.observationSpace ?? env.observationSpace;
+    const agent = await agentFor(couponEnv ?? env, kind, config, 0);
     const manifest: PolicyManifest = {
       formatVersion: 1,
       name: `rule:${spec}`,
@@ -151,8 +154,8 @@ export class ServedPolicy {
       agentKind: kind,
       agentConfig: config,
       scenario: { id: loaded.scenario.id, contentHash: loaded.contentHash },
-      observation: { features: env.observationSpace.featureNames.map((name, index) => ({ name, scale: env.observationSpace.scales[index] ?? 1, low: null, high: null })) },
-      action: { ladder: Array.from(model.ladder) },
+      observation: { features: space.featureNames.map((name, index) => ({ name, scale: space.scales[index] ?? 1, low: null, high: null })) },
+      action: couponEnv ? { ladder: Array.from(couponEnv.prices), coupons: couponEnv.menu } : { ladder: Array.from(model.ladder) },
       guardrails: { minPrice: model.ladder[0] ?? 0, maxPrice: model.ladder[model.ladder.length - 1] ?? 0 },
       training: {},
       seeds: [],

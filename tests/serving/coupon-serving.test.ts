@@ -9,7 +9,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { prepareTrainRun } from '../../experiments/train-run.js';
 import { loadScenario } from '../../scenarios/load.js';
 import { CouponEnv } from '../../env/coupons/coupon-env.js';
@@ -110,6 +110,29 @@ describe('a served coupon policy', () => {
     } finally {
       await endpoint.close();
     }
+  });
+
+  it('offers no coupon when the model fails, the rule fallback pricing on the coupon market', async () => {
+    const log = join(scratch, 'fallback.jsonl');
+    const endpoint = await servedBy({ policies: { coupons: { fallback: 'fixed:9' } } }, log);
+    const decide = vi.spyOn(ServedPolicy.prototype, 'decide');
+    try {
+      decide.mockImplementationOnce(() => {
+        throw new Error('weights corrupted in memory');
+      });
+      const { status, json } = await postJson(`${endpoint.url}/v1/policies/coupons/price`, { features });
+      expect(status, JSON.stringify(json)).toBe(200);
+      const response = priceResponseSchema.parse(json);
+      expect(response.policy.servedBy).toBe('fallback');
+      expect(response.price).toBe(9);
+      expect(response.ladderIndex).toBe(0);
+      expect(response.coupon).toEqual({ offered: false, campaign: null, action: null, decidedBy: 'fallback', reason: 'the model failed: weights corrupted in memory; the fallback (rule:fixed:9) priced without a coupon' });
+    } finally {
+      decide.mockRestore();
+      await endpoint.close();
+    }
+    const [line] = readFileSync(log, 'utf8').trim().split('\n').map((entry) => JSON.parse(entry) as { coupon?: { decidedBy: string } });
+    expect(line?.coupon?.decidedBy).toBe('fallback');
   });
 
   it('a price-only policy has no coupon in its response', async () => {
