@@ -14,7 +14,7 @@ import { makeEnv } from '../../env/env.js';
 import { configError } from '../../core/errors.js';
 import { buildMarketModel } from '../../env/model.js';
 import { agentFor, restoredAgentFor, type AgentEnv } from '../../experiments/setup.js';
-import { CouponEnv } from '../../env/coupons/coupon-env.js';
+import { CouponEnv, type CouponEnvStepInfo } from '../../env/coupons/coupon-env.js';
 import { couponScenarioPath } from '../../experiments/fairness-check.js';
 import { readJsonFile } from '../../core/json-file.js';
 import { summariseKpis } from '../../experiments/summary.js';
@@ -108,7 +108,7 @@ export function registerTrain(program: Command): void {
     .requiredOption('--policy <dir>', 'policy artifact folder (with policy.json), a registered version registry:name@version|alias (checked against the content hash recorded at registration, as is a folder inside $PRICELAB_HOME/policies), or historical:<sales file>[#<map.json>] (the shop\'s own prices replayed; docs/calibration.md)')
     .option('--episodes <n>', 'evaluation episodes', positiveInteger, 20)
     .option('--seed <n>', 'seed of the first evaluation episode', integer, evaluationSeed(1))
-    .option('--json', 'print {scenario, policy, episodes, seeds, kpis: {name: {mean, sd, low, high, n}}, optimum?: {name, value, meanReward, share}} (optimum where the scenario has a known one)')
+    .option('--json', 'print {scenario, policy, episodes, seeds, kpis: {name: {mean, sd, low, high, n}}, optimum?: {name, value, meanReward, share}, actionDays?: {"<price> + <coupon>": days}} (optimum where the scenario has a known one; actionDays for a coupon policy)')
     .action(run(async (scenarioName: string, options: { policy: string; episodes: number; seed: number; json?: boolean }) => evaluateCommand(scenarioName, options)));
 }
 
@@ -200,8 +200,17 @@ async function evaluateCommand(scenarioName: string, options: { policy: string; 
   const { agent, identity } = options.policy.startsWith(historicalPrefix)
     ? await historicalPolicyFor(env, loaded.scenario, options.policy, options.seed)
     : await artifactPolicyFor(env, loaded, options.policy, options.seed);
-  const episodes = evaluate(env, agent, { episodes: options.episodes, seed: options.seed });
+  const coupons = env instanceof CouponEnv;
+  const episodes = evaluate(env, agent, { episodes: options.episodes, seed: options.seed, recordSteps: coupons });
   agent.dispose();
+  // A coupon policy's greedy actions by name: days at each price and coupon, over every episode.
+  const actionDays: Record<string, number> = {};
+  for (const episode of coupons ? episodes : []) {
+    for (const step of episode.steps as CouponEnvStepInfo[]) {
+      const name = `${step.price} + ${step.coupon.campaignName}`;
+      actionDays[name] = (actionDays[name] ?? 0) + 1;
+    }
+  }
   const summary = summariseKpis(episodes.map((episode) => episode.kpis));
   const optimum = optimumOf(loaded.scenario);
   const meanReward = episodes.reduce((total, episode) => total + episode.totalReward, 0) / Math.max(1, episodes.length);
@@ -214,13 +223,15 @@ async function evaluateCommand(scenarioName: string, options: { policy: string; 
       seeds: episodes.map((episode) => episode.seed),
       kpis: summary,
       ...(ofOptimum ? { optimum: ofOptimum } : {}),
+      ...(coupons ? { actionDays } : {}),
     });
     return;
   }
   const rows = [['KPI', 'mean', '95% interval', 'sd']];
   for (const [key, value] of Object.entries(summary)) if (value) rows.push([key, formatNumber(value.mean), `${formatNumber(value.low)} .. ${formatNumber(value.high)}`, formatNumber(value.sd)]);
   const optimumLine = ofOptimum ? `\nmean total reward ${formatNumber(meanReward, 4)}: ${formatNumber(100 * ofOptimum.share, 1)}% of the ${ofOptimum.name} ${formatNumber(ofOptimum.value, 4)}\n` : '';
-  process.stdout.write(`${identity.name} (${identity.agentKind}) on ${loaded.scenario.id}, ${episodes.length} episodes from seed ${options.seed}\n\n${table(rows)}\n${optimumLine}`);
+  const actionLine = coupons ? `\ngreedy price + coupon, days: ${Object.entries(actionDays).map(([name, days]) => `${name}: ${days}`).join(', ')}\n` : '';
+  process.stdout.write(`${identity.name} (${identity.agentKind}) on ${loaded.scenario.id}, ${episodes.length} episodes from seed ${options.seed}\n\n${table(rows)}\n${optimumLine}${actionLine}`);
 }
 
 /** A policy artifact folder or registered version, checked against the scenario (features, ladder), as an agent. */

@@ -45,8 +45,11 @@ describe('a Q-learning coupon policy on festival-coupon-v1', () => {
 
     const evaluated = await run('evaluate', 'scenarios/coupons/festival-coupon-v1.json', '--policy', policy, '--episodes', '2', '--json');
     expect(evaluated.code, evaluated.stderr).toBe(0);
-    const report = JSON.parse(evaluated.stdout) as { episodes: number; kpis: Record<string, { mean: number }> };
+    const report = JSON.parse(evaluated.stdout) as { episodes: number; kpis: Record<string, { mean: number }>; actionDays: Record<string, number> };
     expect(report.episodes).toBe(2);
+    // Every greedy day named by its price and coupon.
+    expect(Object.values(report.actionDays).reduce((sum, days) => sum + days, 0)).toBe(60);
+    for (const name of Object.keys(report.actionDays)) expect(name).toMatch(/^(89|99|109|119|129) \+ (no coupon|50 off every 300|30 off 200|10% off, up to 40)$/);
     expect(report.kpis.days?.mean).toBe(30);
     expect(report.kpis.couponCost).toBeDefined();
     expect(report.kpis.profit?.mean).toBeGreaterThan(0);
