@@ -24,6 +24,7 @@ import { z } from 'zod';
 import { PricelabError, configError, type Problem } from '../core/errors.js';
 import type { LoadedScenario } from '../scenarios/load.js';
 import type { AgentExport } from './agent.js';
+import { couponMenuSchema, type CouponMenu } from '../env/coupons/coupon-menu.js';
 
 export const policyFormatVersion = 1;
 export const codeVersion = '0.1.0';
@@ -38,7 +39,11 @@ export const policyManifestSchema = z.strictObject({
   agentConfig: z.unknown(),
   scenario: z.strictObject({ id: z.string(), contentHash: z.string() }),
   observation: z.strictObject({ features: z.array(featureSpecSchema) }),
-  action: z.strictObject({ ladder: z.array(z.number().positive()).min(1) }),
+  action: z.strictObject({
+    ladder: z.array(z.number().positive()).min(1),
+    /** A coupon policy: its actions are ladder prices x (no coupon, each campaign) (env/coupons/coupon-menu.ts). */
+    coupons: couponMenuSchema.optional(),
+  }),
   guardrails: z.strictObject({ minPrice: z.number(), maxPrice: z.number() }),
   training: z.record(z.string(), z.unknown()),
   seeds: z.array(z.number()),
@@ -79,6 +84,8 @@ export interface ArtifactDescription {
   scenario: EmbeddedScenario;
   features: readonly { name: string; scale: number; low: number; high: number }[];
   ladder: Float64Array | readonly number[];
+  /** A coupon policy's campaign menu: each action is a ladder price and a coupon choice. */
+  coupons?: CouponMenu;
   training: Record<string, unknown>;
   seeds: readonly number[];
   /** The manifest's createdAt; default now (a sweep run passes a fixed text so its artifact is a function of its seeds). */
@@ -152,7 +159,7 @@ export function buildArtifact(exported: AgentExport, description: ArtifactDescri
     agentConfig: exported.config,
     scenario: { id: description.scenario.id, contentHash: description.scenario.contentHash },
     observation: { features: description.features.map(({ name, scale, low, high }) => ({ name, scale, low: Number.isFinite(low) ? low : null, high: Number.isFinite(high) ? high : null })) },
-    action: { ladder },
+    action: description.coupons ? { ladder, coupons: description.coupons } : { ladder },
     guardrails: { minPrice: Math.min(...ladder), maxPrice: Math.max(...ladder) },
     training: description.training,
     seeds: [...description.seeds],

@@ -3,7 +3,8 @@
  * bins over [low, high] (clamped outside), combined into one state index (mixed radix).
  * Sensible defaults per scenario come from the features the observation has: a markdown
  * problem keeps time left and stock; a competitive market keeps our last price, the
- * cheapest rival and the festival flags.
+ * cheapest rival and the festival flags; the coupon market (env/coupons/coupon-env.ts) keeps
+ * the share of the coupon budget left and the share of repeat buyers.
  */
 import { z } from 'zod';
 import { configError } from '../core/errors.js';
@@ -25,6 +26,12 @@ export type Discretisation = z.output<typeof discretisationSchema>;
 
 export function defaultDiscretisation(space: BoxSpace, ladderSize: number): Discretisation {
   const has = (name: string) => space.featureNames.includes(name);
+  if (has('budgetLeft') && has('stage:repeat')) {
+    return [
+      { name: 'budgetLeft', bins: 4, low: 0, high: 1 },
+      { name: 'stage:repeat', bins: 4, low: 0, high: 1 },
+    ];
+  }
   if (has('stockOnHand') && has('daysLeft') && !has('stockOnOrder')) {
     return [
       { name: 'daysLeft', bins: 20, low: 0, high: 1 },

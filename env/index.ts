@@ -13,5 +13,7 @@ export type { EpisodeKpis } from './kpis.js';
 export type { DiscreteSpace, BoxSpace } from './spaces.js';
 export { CouponMarketEnv, type CouponAction, type CouponStep, type CouponStepInfo } from './coupons/coupon-market.js';
 export { CouponKpiAccumulator, type CouponKpis } from './coupons/coupon-kpis.js';
+export { CouponEnv, type CouponEnvStepInfo } from './coupons/coupon-env.js';
+export { couponMenuOf, couponChoiceOf, couponTerms, targetedFeaturesOf, type CouponMenu, type CouponChoice, type CouponCampaignDescription } from './coupons/coupon-menu.js';
 export { optimalCouponDepth } from './coupons/optimal-depth.js';
 export { checkReferencePrices, compliantReferencePrice, promotionWindows, ReferencePriceRecorder, referencePriceRuleNames, referencePriceRules, type ReferencePriceReport, type ReferencePriceRuleName, type PromotionWindow } from './reference-price-record.js';

@@ -10,6 +10,13 @@
  * one of the ladder's (default: the ladder price nearest the list price), every day the same.
  * The evidence can be bound to a policy version (`candidate.policySha256`, its policy.json
  * sha256): the gate refuses evidence about another version.
+ *
+ * A learned coupon policy (a policy artifact trained on a coupon scenario, whose action spec
+ * has the campaign menu: experiments/coupon-train-run.ts) plays too (`checkLearnedPolicyFairness`):
+ * restored on the scenario's coupon market, it chooses each day's price and coupon greedily
+ * from the observation; the evidence is bound to that artifact's hash. The caller reads and
+ * verifies the artifact (the CLI resolves registry:name@version: experiments never import
+ * serving).
  */
 import { configError } from '../core/errors.js';
 import { CouponMarketEnv } from '../env/coupons/coupon-market.js';
@@ -17,9 +24,16 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtInScenarioFolder, isBuiltInScenarioId, loadScenario } from '../scenarios/load.js';
 import { couponPolicyFairness, type FairnessReport } from './fairness.js';
+import type { PolicyArtifact } from '../agents/artifact.js';
+import { restoredAgentFor } from './setup.js';
+import { couponPolicyFitProblems } from './coupon-policy.js';
+import { CouponEnv } from '../env/coupons/coupon-env.js';
 
 export const fairnessEvidenceFormat = 'pricelab.fairness-evidence/1' as const;
 export const couponPolicySpecs = ['none[@<price>]', 'coupon:<campaign index or name>[@<price>]'] as const;
+
+/** Is `policy` a coupon policy spec (none..., coupon:...) rather than a policy artifact? */
+export const isCouponPolicySpec = (policy: string): boolean => policy === 'none' || policy.startsWith('none@') || policy.startsWith('coupon:');
 
 export interface FairnessEvidenceDocument {
   readonly format: typeof fairnessEvidenceFormat;
@@ -93,4 +107,46 @@ export function checkFairnessOf(options: {
     targetedFeatures: measured.targetedFeatures,
     campaignDays: measured.campaignDays,
   };
+}
+
+/**
+ * A learned coupon policy's fairness evidence: the artifact restored on the scenario's coupon
+ * market (its features, prices and campaign menu must be the scenario's), playing greedily
+ * for `days` days on each seed; bound to the artifact's content hash.
+ */
+export async function checkLearnedPolicyFairness(options: {
+  scenario: string;
+  /** How the evidence names the policy (its folder or registry:name@version). */
+  label: string;
+  artifact: PolicyArtifact & { readonly contentHash: string };
+  seeds: readonly number[];
+  days?: number;
+  minUnits?: number;
+  now?: Date;
+}): Promise<FairnessEvidenceDocument> {
+  const loaded = loadScenario(couponScenarioPath(options.scenario));
+  if (loaded.scenario.coupons === undefined) throw configError(`${options.scenario} has no coupons block`, [{ path: ['scenario'], message: 'expected a coupon scenario (e.g. festival-coupon-v1, targeted-coupon-v1)' }]);
+  const env = new CouponEnv(loaded.scenario);
+  const manifest = options.artifact.manifest;
+  const problems = couponPolicyFitProblems(env, manifest);
+  if (problems.length > 0) throw configError(`${options.label} does not fit the coupon market of ${loaded.scenario.id}`, problems);
+  const agent = await restoredAgentFor(env, { kind: manifest.agentKind, config: manifest.agentConfig, files: options.artifact.files }, manifest.seeds[0] ?? 0);
+  try {
+    const days = options.days ?? env.maxSteps;
+    // The coupon market itself (env.market): days past the horizon are played as the spec policies' are.
+    const measured = couponPolicyFairness(env.market, (observation) => agent.act(observation, { explore: false }), { seeds: options.seeds, days, ...(options.minUnits === undefined ? {} : { minUnits: options.minUnits }) });
+    return {
+      format: fairnessEvidenceFormat,
+      createdAt: (options.now ?? new Date()).toISOString(),
+      scenario: { id: loaded.scenario.id, contentHash: loaded.contentHash },
+      candidate: { spec: options.label, name: manifest.name, policySha256: options.artifact.contentHash },
+      seeds: [...options.seeds],
+      days,
+      report: measured.report,
+      targetedFeatures: measured.targetedFeatures,
+      campaignDays: measured.campaignDays,
+    };
+  } finally {
+    agent.dispose();
+  }
 }

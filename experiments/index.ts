@@ -21,6 +21,8 @@ export * as statistics from './statistics/index.js';
 export { ResultsStore, resultsHome, type ComparisonRow, type RunStatus } from './store.js';
 export { fairnessReport, couponPolicyFairness, type FairnessReport, type PriceCell } from './fairness.js';
 export { benchCouponLearning, type CouponLearningResult } from './bench-coupons.js';
+export { checkLearnedPolicyFairness } from './fairness-check.js';
+export { couponPolicyFitProblems } from './coupon-policy.js';
 export { measureCollusion, calvanoStrategies, agentStrategy, fixedPriceStrategy, myopicBestResponseStrategy, type CollusionEvidence, type MemoryOneStrategy } from './collusion.js';
 export { learnRival, type LearnedRival } from './collusion-rival.js';
 export { checkCollusionOf, type CollusionCheck } from './collusion-check.js';

@@ -15,6 +15,7 @@ import type { Agent, AgentExport } from '../agents/agent.js';
 import { buildArtifact, embeddedScenarioOf, writeArtifact } from '../agents/artifact.js';
 import { makeEnv, type TimeLimit } from '../env/env.js';
 import { buildMarketModel, type MarketModel } from '../env/model.js';
+import type { CouponModel } from '../env/coupons/coupon-model.js';
 import { buildObservationFeatures } from '../env/observation.js';
 import { VectorEnv } from '../env/vector-env.js';
 import type { LoadedScenario } from '../scenarios/load.js';
@@ -24,6 +25,7 @@ import { MarginChoiceCallback, type MarginSelection } from './margin-selection.j
 import { mergedPopulationRun, trainPopulation } from './population.js';
 import { evaluationSeed } from '../core/seeds.js';
 import { agentFor } from './setup.js';
+import { prepareCouponTrainRun } from './coupon-train-run.js';
 import { train, trainVector, type TrainResult, type VectorTrainOptions, type VectorTrainResult } from './train.js';
 import { CallbackList, type KeptPolicy, type TrainingCallback } from './training-callback.js';
 
@@ -61,7 +63,8 @@ export interface TrainRunEvents {
 export type TrainRunResult = TrainResult & Partial<Pick<VectorTrainResult, 'leadInSteps' | 'lateStartEpisodes'>>;
 
 export interface TrainRunOutcome {
-  model: MarketModel;
+  /** The day kernel's model, or the coupon market's on a coupon scenario (coupon-train-run.ts). */
+  model: MarketModel | CouponModel;
   result: TrainRunResult;
   /** The seed of the agent written (a population's winner's). */
   trainingSeed: number;
@@ -77,7 +80,7 @@ export interface TrainRunOutcome {
 
 /** A run ready to train: its market model, its agent (the config checked), its budget. */
 export interface PreparedTrainRun {
-  readonly model: MarketModel;
+  readonly model: MarketModel | CouponModel;
   /** The budget in observed steps (episodes x horizon for an episode budget). */
   readonly totalSteps: number;
   /** With a population: the steps each member trains before the selection. */
@@ -88,8 +91,9 @@ export interface PreparedTrainRun {
   run(out: string, events?: TrainRunEvents): Promise<TrainRunOutcome>;
 }
 
-/** Builds the market and the agent (refusing a bad config before anything is recorded). */
+/** Builds the market and the agent (refusing a bad config before anything is recorded); a coupon scenario trains in the coupon market. */
 export async function prepareTrainRun(loaded: LoadedScenario, settings: TrainRunSettings): Promise<PreparedTrainRun> {
+  if (loaded.scenario.coupons !== undefined) return prepareCouponTrainRun(loaded, settings);
   const model = buildMarketModel(loaded.scenario);
   const env = makeEnv(model);
   const evaluationEnv = makeEnv(model);

@@ -2,7 +2,9 @@
  * The decision log (JSON Lines, `pricelab serve --decision-log`): one line per served
  * decision with its context, the model's and the served ladder index, and the served
  * index's propensity under the deployed mixture (production and canary), ready for
- * off-policy evaluation once rewards are joined; the shadow version's choice rides along.
+ * off-policy evaluation once rewards are joined; the shadow version's choice rides along. A
+ * coupon policy's line keeps the coupon served and why (`coupon`, as in the response); its
+ * propensity counts the other arm as serving the same only with the same price and coupon.
  * A refused batch writes nothing: the log holds served decisions only.
  */
 import type { WriteStream } from 'node:fs';
@@ -16,10 +18,13 @@ export function writeDecisionLog(log: WriteStream, slot: Slot, request: PriceReq
   let propensity = 1;
   if (slot.canary && response.fallback === null) {
     const other = response.policy.servedBy === 'canary' ? slot.production : slot.canary;
-    const otherIndex = applyGuardrails(other.policy.decide(observation).price, slot.production.policy.ladder, slot.guardrails, guardrailContext(slot, request)).ladderIndex;
+    const otherDecision = other.policy.decide(observation);
+    const otherIndex = applyGuardrails(otherDecision.price, slot.production.policy.ladder, slot.guardrails, guardrailContext(slot, request)).ladderIndex;
     const share = slot.canary.share;
     const mine = response.policy.servedBy === 'canary' ? share : 1 - share;
-    propensity = otherIndex === response.ladderIndex ? 1 : mine;
+    // A coupon policy's action is its price and its coupon: both must agree for the other arm to serve the same.
+    const sameCoupon = (otherDecision.coupon?.action ?? null) === (response.coupon?.action ?? null);
+    propensity = otherIndex === response.ladderIndex && sameCoupon ? 1 : mine;
   }
   const shadow = slot.shadow ? shadowDecision(slot.shadow, observation) : undefined;
   const line = {
@@ -36,6 +41,7 @@ export function writeDecisionLog(log: WriteStream, slot: Slot, request: PriceReq
     price: response.price,
     propensity,
     guardrailsApplied: response.guardrails.filter((effect) => effect.status === 'adjusted').map((effect) => effect.rule),
+    ...(response.coupon ? { coupon: response.coupon } : {}),
     ...(shadow ? { shadow } : {}),
     ...(response.referencePrice ? { referencePrice: { rule: response.referencePrice.rule, price: response.referencePrice.price, discount: response.referencePrice.discount } } : {}),
   };

@@ -20,6 +20,7 @@ import type { ServedPolicy } from './served-policy.js';
 import type { ServingMetrics } from './metrics.js';
 import type { Slot } from './policy-slot.js';
 import { writeDecisionLog } from './decision-log.js';
+import { fallbackCoupon, modelCoupon, type ServedCoupon } from './coupon-reason.js';
 import { boundedProblems, type servedExplanationSchema } from './request-schemas.js';
 
 export interface PriceRequest {
@@ -46,6 +47,8 @@ export interface PriceResponse {
   readonly explanation: ServedExplanation;
   readonly fallback: { readonly reason: string; readonly policy: string } | null;
   readonly decisionId: string;
+  /** A coupon policy's coupon and why (serving/coupon-reason.ts). */
+  readonly coupon?: ServedCoupon;
   readonly referencePrice?: ServedReferencePrice;
 }
 
@@ -95,7 +98,7 @@ export function decidePrice({ slot, request, observation }: CheckedRequest, metr
   const started = performance.now();
   const useCanary = slot.canary !== undefined && request.key !== undefined && keyShare(request.key) < slot.canary.share;
   const chosen = useCanary && slot.canary ? slot.canary : slot.production;
-  let decision: { ladderIndex: number; price: number } | undefined;
+  let decision: ReturnType<ServedPolicy['decide']> | undefined;
   let fallbackReason: string | undefined;
   try {
     decision = chosen.policy.decide(observation);
@@ -127,6 +130,10 @@ export function decidePrice({ slot, request, observation }: CheckedRequest, metr
   const guarded = applyGuardrails(before.price, ladder, slot.guardrails, guardrailContext(slot, request));
   const referencePrice = servedReferencePrice(slot.serving, guarded.price, request.priceHistory, request.lastPrice);
   const servedBy = fallbackName !== undefined ? 'fallback' : useCanary ? 'canary' : 'production';
+  const menu = chosen.policy.couponMenu;
+  let coupon: ServedCoupon | undefined;
+  if (menu && fallbackName === undefined && decision) coupon = modelCoupon(menu, chosen.policy.ladder, decision, reasons, guarded.price);
+  else if (menu) coupon = fallbackCoupon(fallbackName ?? 'hold', fallbackReason ?? 'the model did not decide');
   const response: PriceResponse = {
     price: guarded.price,
     ladderIndex: guarded.ladderIndex,
@@ -136,6 +143,7 @@ export function decidePrice({ slot, request, observation }: CheckedRequest, metr
     explanation: servedExplanation(reasons, fallbackName === undefined ? 'model' : 'fallback', before, guarded),
     fallback: fallbackReason === undefined ? null : { reason: fallbackReason, policy: fallbackName ?? 'hold' },
     decisionId: randomUUID(),
+    ...(coupon ? { coupon } : {}),
     ...(referencePrice ? { referencePrice } : {}),
   };
   metrics?.observeDecision(slot.name, servedBy, (performance.now() - started) / 1000, guarded, fallbackReason);

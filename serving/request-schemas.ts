@@ -15,6 +15,7 @@ import type { Problem } from '../core/errors.js';
 import { guardrailRules, guardrailsSchema } from '../agents/guardrails.js';
 import { referencePriceRuleNames } from '../env/reference-price-record.js';
 import { aliasNames } from './registry.js';
+import { couponMenuSchema } from '../env/coupons/coupon-menu.js';
 
 /** Largest body each route reads (express/body-parser syntax). */
 export const bodyLimits = {
@@ -123,6 +124,27 @@ export const servedExplanationSchema = z
     z.strictObject({ kind: z.literal('rule'), description: z.string(), ...explanationCommon }),
   ]);
 
+export const servedCouponSchema = z
+  .strictObject({
+    offered: z.boolean().describe('a coupon goes with the price (false: no coupon today)'),
+    campaign: z
+      .strictObject({
+        index: z.number().int().describe("the campaign's index in the policy's menu (from 0)"),
+        name: z.string(),
+        kind: z.enum(['threshold', 'percentage']),
+        depth: z.number().describe('the amount off (threshold) or the percent off (percentage)'),
+        terms: z.string().describe('the coupon in words, e.g. "50 off every 300"'),
+        stages: z.array(z.string()).describe('the behaviour stages it is offered to (all four: everyone)'),
+        validityDays: z.number().int(),
+      })
+      .nullable()
+      .describe('the coupon chosen (null: none)'),
+    action: z.number().int().nullable().describe("the coupon policy's action index (price x coupon); null when a fallback priced"),
+    decidedBy: z.enum(['model', 'fallback']).describe('the coupon policy chose it, or a fallback priced without a coupon'),
+    reason: z.string().describe('why this coupon: the policy\'s explanation in words (its value against the other coupons at the price), and what the guardrails changed'),
+  })
+  .describe("a coupon policy's coupon for this request (docs/responsible-pricing.md, Coupons)");
+
 export const priceResponseSchema = z
   .strictObject({
     price: z.number().describe('the served price, after the guardrails'),
@@ -141,6 +163,7 @@ export const priceResponseSchema = z
     explanation: servedExplanationSchema,
     fallback: z.strictObject({ reason: z.string(), policy: z.string() }).nullable(),
     decisionId: z.string(),
+    coupon: servedCouponSchema.optional().describe('present when the policy is a coupon policy (its actions are a price and a coupon)'),
     referencePrice: z
       .strictObject({
         rule: z.enum(referencePriceRuleNames),
@@ -173,6 +196,7 @@ export const policySchemaResponseSchema = z
       }),
     ),
     ladder: z.array(z.number()).describe('the prices the policy chooses among, by ladder index'),
+    coupons: couponMenuSchema.optional().describe("a coupon policy's campaign menu: each response names the coupon chosen with the price"),
     guardrails: guardrailsSchema.describe('the guardrails applied to every served price'),
     fallback: z.string(),
     timeBudgetMs: z.number(),

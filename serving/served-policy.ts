@@ -11,6 +11,11 @@
  * the artifact's own scenario.json when it has one (never a file path or the current
  * folder), else, for artifacts from before scenario.json, the built-in scenario of that id
  * with the same content hash.
+ *
+ * A coupon policy (trained on a coupon scenario: its action spec carries the campaign menu,
+ * env/coupons/coupon-menu.ts) is restored on the coupon market (env/coupons/coupon-env.ts) of
+ * its scenario, which must fit it (features, prices, menu); its decision names the price
+ * (ladderIndex: the price's index in the ladder) and the coupon of the action chosen.
  */
 import { readArtifact, scenarioFileName, sha256, type ExpectedContent, type PolicyManifest, type ReadPolicyArtifact } from '../agents/artifact.js';
 import type { Agent, Explanation } from '../agents/agent.js';
@@ -21,6 +26,9 @@ import type { Scenario } from '../scenarios/schema.js';
 import { agentFor, restoredAgentFor } from '../experiments/setup.js';
 import { agentDefinition } from '../agents/registry.js';
 import { parsePolicySpec } from '../agents/policy-spec.js';
+import { CouponEnv } from '../env/coupons/coupon-env.js';
+import { couponChoiceOf, type CouponCampaignDescription, type CouponMenu } from '../env/coupons/coupon-menu.js';
+import { couponPolicyFitProblems } from '../experiments/coupon-policy.js';
 
 export type { Explanation } from '../agents/agent.js';
 
@@ -30,9 +38,11 @@ export interface FeatureValues {
 }
 
 export interface PolicyDecision {
-  /** The agent's greedy ladder index, before guardrails. */
+  /** The agent's greedy ladder index (a coupon policy: the index of its action's price), before guardrails. */
   readonly ladderIndex: number;
   readonly price: number;
+  /** A coupon policy's choice: the agent's action index and its campaign (null: no coupon). */
+  readonly coupon?: { readonly action: number; readonly campaign: number; readonly description: CouponCampaignDescription | null };
 }
 
 /** A validated scenario with the sha256 of its file: what a policy was trained on. */
@@ -86,7 +96,11 @@ export class ServedPolicy {
     readonly trainedOn: TrainedOn,
   ) {
     this.knownFeatures = new Set(manifest.observation.features.map((feature) => feature.name));
+    this.couponMenu = manifest.action.coupons;
   }
+
+  /** A coupon policy's campaign menu (undefined: a price-only policy). */
+  readonly couponMenu: CouponMenu | undefined;
 
   private readonly knownFeatures: ReadonlySet<string>;
 
@@ -100,6 +114,13 @@ export class ServedPolicy {
     const artifact = readArtifact(folder, expected);
     const manifest = artifact.manifest;
     const trainedOn = trainedOnOf(artifact, expected?.label ?? folder);
+    if (manifest.action.coupons !== undefined || trainedOn.scenario.coupons !== undefined) {
+      const couponEnv = new CouponEnv(trainedOn.scenario);
+      const problems = couponPolicyFitProblems(couponEnv, manifest);
+      if (problems.length > 0) throw new PricelabError('integrity', `the coupon policy ${expected?.label ?? folder} does not fit the coupon market of its scenario`, problems);
+      const agent = await restoredAgentFor(couponEnv, { kind: manifest.agentKind, config: manifest.agentConfig, files: artifact.files }, manifest.seeds[0] ?? 0);
+      return new ServedPolicy(manifest, artifact.contentHash, couponEnv.model.unitCost, agent, trainedOn);
+    }
     const env = makeEnv(trainedOn.scenario);
     const model = env.model;
     const ladder = Array.from(model.ladder);
@@ -122,7 +143,10 @@ export class ServedPolicy {
     const model = env.model;
     const { kind, config } = parsePolicySpec(spec, model);
     if (agentDefinition(kind).needsModel) throw new PricelabError('config', `cannot serve "${spec}"`, [{ path: ['fallback'], message: `expected a rule that reads only the observation, found ${kind}, which needs the live simulator` }]);
-    const agent = await agentFor(env, kind, config, 0);
+    // On a coupon scenario the rule reads the coupon market's observation (what the coupon policy is sent) and names its actions by the menu.
+    const couponEnv = loaded.scenario.coupons !== undefined ? new CouponEnv(loaded.scenario) : undefined;
+    const space = couponEnv?.observationSpace ?? env.observationSpace;
+    const agent = await agentFor(couponEnv ?? env, kind, config, 0);
     const manifest: PolicyManifest = {
       formatVersion: 1,
       name: `rule:${spec}`,
@@ -130,8 +154,8 @@ export class ServedPolicy {
       agentKind: kind,
       agentConfig: config,
       scenario: { id: loaded.scenario.id, contentHash: loaded.contentHash },
-      observation: { features: env.observationSpace.featureNames.map((name, index) => ({ name, scale: env.observationSpace.scales[index] ?? 1, low: null, high: null })) },
-      action: { ladder: Array.from(model.ladder) },
+      observation: { features: space.featureNames.map((name, index) => ({ name, scale: space.scales[index] ?? 1, low: null, high: null })) },
+      action: couponEnv ? { ladder: Array.from(couponEnv.prices), coupons: couponEnv.menu } : { ladder: Array.from(model.ladder) },
       guardrails: { minPrice: model.ladder[0] ?? 0, maxPrice: model.ladder[model.ladder.length - 1] ?? 0 },
       training: {},
       seeds: [],
@@ -181,8 +205,11 @@ export class ServedPolicy {
 
   /** The agent's greedy choice for a scaled observation. */
   decide(observation: Float32Array): PolicyDecision {
-    const ladderIndex = this.agent.act(observation, { explore: false });
-    return { ladderIndex, price: this.manifest.action.ladder[ladderIndex] ?? Number.NaN };
+    const action = this.agent.act(observation, { explore: false });
+    const menu = this.couponMenu;
+    if (!menu) return { ladderIndex: action, price: this.manifest.action.ladder[action] ?? Number.NaN };
+    const choice = couponChoiceOf(menu, action);
+    return { ladderIndex: choice.priceIndex, price: this.manifest.action.ladder[choice.priceIndex] ?? Number.NaN, coupon: { action, campaign: choice.campaign, description: choice.coupon } };
   }
 
   /** Why: the agent's own explanation when it offers one, else its kind and configuration. */

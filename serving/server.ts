@@ -258,6 +258,7 @@ export function policySchemaOf(service: PricingService, name: string): z.output<
     scenario: { id: manifest.scenario.id, contentHash: manifest.scenario.contentHash },
     features,
     ladder: [...manifest.action.ladder],
+    ...(manifest.action.coupons ? { coupons: manifest.action.coupons } : {}),
     guardrails: described.guardrails,
     fallback: described.serving.fallback,
     timeBudgetMs: described.serving.timeBudgetMs,

@@ -1,6 +1,8 @@
 /**
  * `pricelab check-fairness`: the fairness gate's measurement from the command line. A coupon
- * policy spec (`none[@price]`, `coupon:<campaign>[@price]`) plays a coupon scenario; the
+ * policy spec (`none[@price]`, `coupon:<campaign>[@price]`), or a learned coupon policy (an
+ * artifact folder or registry:name@version, playing greedily; the report is then about that
+ * version, with the targeting it declares), plays a coupon scenario; the
  * effective price paid after coupons by segment and stage, its max/min ratio, the share of its
  * variance each sensitive attribute explains, and the features the policy targeted on are
  * printed with the gate's verdict under the bounds given. --for binds the report to a policy
@@ -13,7 +15,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { readArtifact } from '../../agents/artifact.js';
 import { PricelabError } from '../../core/errors.js';
-import { checkFairnessOf, couponPolicySpecs } from '../../experiments/fairness-check.js';
+import { checkFairnessOf, checkLearnedPolicyFairness, couponPolicySpecs, isCouponPolicySpec } from '../../experiments/fairness-check.js';
 import { checkFairnessGate, fairnessBoundsSchema, targetingDeclarationOf, targetingDeclarationSchema } from '../../serving/fairness-gate.js';
 import { registeredArtifactFor } from '../../serving/registered-artifact.js';
 import { exitCodes, formatNumber, integer, positiveInteger, printJson, run, table, writeFileAtomically } from '../output.js';
@@ -49,7 +51,7 @@ export function registerCheckFairness(program: Command): void {
     .command('check-fairness')
     .description("the fairness gate's test: effective prices after coupons by segment and stage, their max/min ratio, sensitive attributes' share and targeted features; exit 1 when refused")
     .argument('<scenario>', 'a coupon scenario (built-in id such as targeted-coupon-v1, or a path)')
-    .requiredOption('--policy <spec>', `the coupon policy played every day: ${couponPolicySpecs.join(', ')} (campaign by index from 0 or name; price one of the ladder's, default nearest the list price)`)
+    .requiredOption('--policy <spec>', `the coupon policy played every day: ${couponPolicySpecs.join(', ')} (campaign by index from 0 or name; price one of the ladder's, default nearest the list price), or a learned coupon policy: an artifact folder or registry:name@version (checked against its recorded hash), playing greedily; its declared targeting and hash are the report's`)
     .option('--for <policy>', "the policy version the report is about (a folder or registry:name@version): recorded by its policy.json sha256, its declared targeting read from training.targeting")
     .option('--targeting <features>', 'declared targeting features, comma-separated (e.g. stage), when no --for is given (default: none)')
     .option('--seed <n>', 'first seed', integer, 1)
@@ -63,24 +65,34 @@ export function registerCheckFairness(program: Command): void {
     .action(
       run(async (scenario: string, options: CheckFairnessOptions) => {
         if (options.for !== undefined && options.targeting !== undefined) throw new PricelabError('config', '--targeting and --for both declare targeting', [{ path: ['targeting'], message: "expected one of them: --for reads the version's training.targeting" }]);
+        const learned = !isCouponPolicySpec(options.policy);
+        if (learned && (options.for !== undefined || options.targeting !== undefined)) {
+          throw new PricelabError('config', `--${options.for !== undefined ? 'for' : 'targeting'} with a learned policy`, [
+            { path: [options.for !== undefined ? 'for' : 'targeting'], message: `expected neither --for nor --targeting: ${options.policy} is the version measured, and its artifact declares its targeting` },
+          ]);
+        }
         let candidate: { name: string; policySha256: string } | undefined;
         let declared = targetingDeclarationSchema.parse({ features: options.targeting === undefined ? [] : options.targeting.split(',').map((feature) => feature.trim()).filter((feature) => feature !== '') });
-        if (options.for !== undefined) {
-          const registered = await registeredArtifactFor(options.for);
-          const artifact = registered ? readArtifact(registered.folder, registered.expected) : readArtifact(options.for);
+        const version = learned ? options.policy : options.for;
+        let artifact: ReturnType<typeof readArtifact> | undefined;
+        if (version !== undefined) {
+          const registered = await registeredArtifactFor(version);
+          artifact = registered ? readArtifact(registered.folder, registered.expected) : readArtifact(version);
           const declaration = targetingDeclarationOf(artifact.manifest);
-          if ('problems' in declaration) throw new PricelabError('config', `${options.for} declares its targeting badly`, declaration.problems.map((message) => ({ path: ['for'], message })));
+          if ('problems' in declaration) throw new PricelabError('config', `${version} declares its targeting badly`, declaration.problems.map((message) => ({ path: [learned ? 'policy' : 'for'], message })));
           declared = declaration.declaration;
           candidate = { name: artifact.manifest.name, policySha256: artifact.contentHash };
         }
-        const evidence = checkFairnessOf({
+        const measurement = {
           scenario,
-          policy: options.policy,
           seeds: Array.from({ length: options.seeds }, (_, index) => options.seed + index),
           ...(options.days === undefined ? {} : { days: options.days }),
           ...(options.minUnits === undefined ? {} : { minUnits: options.minUnits }),
-          ...(candidate ? { candidate } : {}),
-        });
+        };
+        const evidence =
+          learned && artifact
+            ? await checkLearnedPolicyFairness({ ...measurement, label: options.policy, artifact })
+            : checkFairnessOf({ ...measurement, policy: options.policy, ...(candidate ? { candidate } : {}) });
         const bounds = fairnessBoundsSchema.parse({ ...(options.maxRatio === undefined ? {} : { maxEffectivePriceRatio: options.maxRatio }), ...(options.maxSensitiveShare === undefined ? {} : { maxSensitiveShare: options.maxSensitiveShare }) });
         const gate = checkFairnessGate({ declaration: declared, evidence: { source: options.out ?? 'the measurement', report: evidence.report, targetedFeatures: evidence.targetedFeatures }, bounds });
         if (options.out) writeFileAtomically(options.out, `${JSON.stringify(evidence, null, 2)}\n`);
@@ -89,7 +101,7 @@ export function registerCheckFairness(program: Command): void {
           const { report } = evidence;
           const rows = [['group', 'units', 'effective price'], ...report.byGroup.map((group) => [group.label, formatNumber(group.units, 0), formatNumber(group.effectivePrice)])];
           const lines = [
-            `${evidence.candidate.spec}${candidate ? ` for ${candidate.name} (${candidate.policySha256.slice(0, 12)}…)` : ''} on ${evidence.scenario.id}: ${evidence.seeds.length} episode(s) of ${evidence.days} days; days per campaign ${Object.entries(evidence.campaignDays).map(([name, days]) => `${name}: ${days}`).join(', ')}`,
+            `${learned ? `${candidate?.name ?? evidence.candidate.spec} (${options.policy}, ${candidate?.policySha256.slice(0, 12) ?? ''}…, greedy)` : `${evidence.candidate.spec}${candidate ? ` for ${candidate.name} (${candidate.policySha256.slice(0, 12)}…)` : ''}`} on ${evidence.scenario.id}: ${evidence.seeds.length} episode(s) of ${evidence.days} days; days per campaign ${Object.entries(evidence.campaignDays).map(([name, days]) => `${name}: ${days}`).join(', ')}`,
             table(rows),
             `max/min ratio ${report.dispersion.maxMinRatio.toFixed(3)} (${report.dispersion.highest ?? '-'} over ${report.dispersion.lowest ?? '-'}); coefficient of variation ${report.dispersion.coefficientOfVariation.toFixed(3)}`,
             ...report.sensitive.map((entry) => `${entry.attribute} explains ${(entry.etaSquared * 100).toFixed(1)}% of the effective price's variance (eta^2)`),

@@ -13,7 +13,9 @@ import { historicalOptionsFor, historicalPrefix, readHistoricalPolicy } from '..
 import { makeEnv } from '../../env/env.js';
 import { configError } from '../../core/errors.js';
 import { buildMarketModel } from '../../env/model.js';
-import { agentFor, restoredAgentFor } from '../../experiments/setup.js';
+import { agentFor, restoredAgentFor, type AgentEnv } from '../../experiments/setup.js';
+import { CouponEnv, type CouponEnvStepInfo } from '../../env/coupons/coupon-env.js';
+import { couponScenarioPath } from '../../experiments/fairness-check.js';
 import { readJsonFile } from '../../core/json-file.js';
 import { summariseKpis } from '../../experiments/summary.js';
 import { evaluate, type ExploringStarts } from '../../experiments/train.js';
@@ -77,7 +79,7 @@ export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('train an agent on a scenario; writes a policy artifact and a run manifest')
-    .argument('<scenario>', 'built-in scenario id or path to a scenario file')
+    .argument('<scenario>', 'built-in scenario id or path to a scenario file; a coupon scenario (festival-coupon-v1, targeted-coupon-v1 or a file with a coupons block) runs in the coupon market')
     .requiredOption('--agent <kind>', `agent kind: ${[...agentDefinitions.keys()].join(', ')}`)
     .option('--config <file>', "JSON file with the agent's config (every field documented in docs/agents/)")
     .option('--steps <n>', 'training budget in environment steps', positiveInteger)
@@ -102,11 +104,11 @@ export function registerTrain(program: Command): void {
   program
     .command('evaluate')
     .description('evaluate a policy artifact: KPIs with mean and 95% interval across episodes')
-    .argument('<scenario>', 'built-in scenario id or path to a scenario file')
+    .argument('<scenario>', 'built-in scenario id or path to a scenario file; a coupon scenario (festival-coupon-v1, targeted-coupon-v1 or a file with a coupons block) runs in the coupon market')
     .requiredOption('--policy <dir>', 'policy artifact folder (with policy.json), a registered version registry:name@version|alias (checked against the content hash recorded at registration, as is a folder inside $PRICELAB_HOME/policies), or historical:<sales file>[#<map.json>] (the shop\'s own prices replayed; docs/calibration.md)')
     .option('--episodes <n>', 'evaluation episodes', positiveInteger, 20)
     .option('--seed <n>', 'seed of the first evaluation episode', integer, evaluationSeed(1))
-    .option('--json', 'print {scenario, policy, episodes, seeds, kpis: {name: {mean, sd, low, high, n}}, optimum?: {name, value, meanReward, share}} (optimum where the scenario has a known one)')
+    .option('--json', 'print {scenario, policy, episodes, seeds, kpis: {name: {mean, sd, low, high, n}}, optimum?: {name, value, meanReward, share}, actionDays?: {"<price> + <coupon>": days}} (optimum where the scenario has a known one; actionDays for a coupon policy)')
     .action(run(async (scenarioName: string, options: { policy: string; episodes: number; seed: number; json?: boolean }) => evaluateCommand(scenarioName, options)));
 }
 
@@ -135,7 +137,7 @@ async function trainCommand(scenarioName: string, options: TrainCommandOptions):
   const config = options.config ? readJsonFile(options.config, 'agent config') : {};
   const marginProblems = options.chooseMargin ? changeMarginProblems(options.agent, config, ['choose-margin']) : [];
   if (marginProblems.length > 0) throw configError('--choose-margin for an agent without a change margin', marginProblems);
-  const loaded = loadScenario(scenarioName);
+  const loaded = loadScenario(couponScenarioPath(scenarioName));
   const prepared = await prepareTrainRun(loaded, { ...options, config, keepBest });
   const startedAt = new Date().toISOString();
   if (options.population > 1 && prepared.selectAfter >= prepared.totalSteps) {
@@ -192,14 +194,23 @@ export function trainingCounts(result: { steps: number; episodes: number; leadIn
 }
 
 async function evaluateCommand(scenarioName: string, options: { policy: string; episodes: number; seed: number; json?: boolean }): Promise<void> {
-  const loaded = loadScenario(scenarioName);
-  const model = buildMarketModel(loaded.scenario);
-  const env = makeEnv(model);
+  const loaded = loadScenario(couponScenarioPath(scenarioName));
+  // A coupon scenario plays in the coupon market (env/coupons/coupon-env.ts), the others in the day kernel.
+  const env: AgentEnv = loaded.scenario.coupons !== undefined ? new CouponEnv(loaded.scenario) : makeEnv(buildMarketModel(loaded.scenario));
   const { agent, identity } = options.policy.startsWith(historicalPrefix)
     ? await historicalPolicyFor(env, loaded.scenario, options.policy, options.seed)
-    : await artifactPolicyFor(env, loaded, model.ladder.length, options.policy, options.seed);
-  const episodes = evaluate(env, agent, { episodes: options.episodes, seed: options.seed });
+    : await artifactPolicyFor(env, loaded, options.policy, options.seed);
+  const coupons = env instanceof CouponEnv;
+  const episodes = evaluate(env, agent, { episodes: options.episodes, seed: options.seed, recordSteps: coupons });
   agent.dispose();
+  // A coupon policy's greedy actions by name: days at each price and coupon, over every episode.
+  const actionDays: Record<string, number> = {};
+  for (const episode of coupons ? episodes : []) {
+    for (const step of episode.steps as CouponEnvStepInfo[]) {
+      const name = `${step.price} + ${step.coupon.campaignName}`;
+      actionDays[name] = (actionDays[name] ?? 0) + 1;
+    }
+  }
   const summary = summariseKpis(episodes.map((episode) => episode.kpis));
   const optimum = optimumOf(loaded.scenario);
   const meanReward = episodes.reduce((total, episode) => total + episode.totalReward, 0) / Math.max(1, episodes.length);
@@ -212,17 +223,19 @@ async function evaluateCommand(scenarioName: string, options: { policy: string; 
       seeds: episodes.map((episode) => episode.seed),
       kpis: summary,
       ...(ofOptimum ? { optimum: ofOptimum } : {}),
+      ...(coupons ? { actionDays } : {}),
     });
     return;
   }
   const rows = [['KPI', 'mean', '95% interval', 'sd']];
   for (const [key, value] of Object.entries(summary)) if (value) rows.push([key, formatNumber(value.mean), `${formatNumber(value.low)} .. ${formatNumber(value.high)}`, formatNumber(value.sd)]);
   const optimumLine = ofOptimum ? `\nmean total reward ${formatNumber(meanReward, 4)}: ${formatNumber(100 * ofOptimum.share, 1)}% of the ${ofOptimum.name} ${formatNumber(ofOptimum.value, 4)}\n` : '';
-  process.stdout.write(`${identity.name} (${identity.agentKind}) on ${loaded.scenario.id}, ${episodes.length} episodes from seed ${options.seed}\n\n${table(rows)}\n${optimumLine}`);
+  const actionLine = coupons ? `\ngreedy price + coupon, days: ${Object.entries(actionDays).map(([name, days]) => `${name}: ${days}`).join(', ')}\n` : '';
+  process.stdout.write(`${identity.name} (${identity.agentKind}) on ${loaded.scenario.id}, ${episodes.length} episodes from seed ${options.seed}\n\n${table(rows)}\n${optimumLine}${actionLine}`);
 }
 
 /** A policy artifact folder or registered version, checked against the scenario (features, ladder), as an agent. */
-async function artifactPolicyFor(env: ReturnType<typeof makeEnv>, loaded: LoadedScenario, ladderLength: number, policy: string, seed: number) {
+async function artifactPolicyFor(env: AgentEnv, loaded: LoadedScenario, policy: string, seed: number) {
   // A registered version (registry:name@version, or its folder in the home) must still have the content hash its registry row records.
   const registered = await registeredArtifactFor(policy);
   const artifact = registered ? readArtifact(registered.folder, registered.expected) : readArtifact(policy);
@@ -233,15 +246,23 @@ async function artifactPolicyFor(env: ReturnType<typeof makeEnv>, loaded: Loaded
       { path: ['observation', 'features'], message: `expected ${expected.length} features (${expected.join(', ')}), found ${found.length} (${found.join(', ')})` },
     ]);
   }
+  const ladderLength = env instanceof CouponEnv ? env.prices.length : env.model.ladder.length;
   if (artifact.manifest.action.ladder.length !== ladderLength) {
     throw configError('the policy has another price ladder', [{ path: ['action', 'ladder'], message: `expected ${ladderLength} prices, found ${artifact.manifest.action.ladder.length}` }]);
+  }
+  const campaigns = env instanceof CouponEnv ? env.menu.campaigns.map((campaign) => campaign.name) : [];
+  const declared = artifact.manifest.action.coupons?.campaigns.map((campaign) => campaign.name) ?? [];
+  if (campaigns.join('\n') !== declared.join('\n')) {
+    throw configError(`the policy's coupon menu does not fit ${loaded.scenario.id}`, [
+      { path: ['action', 'coupons'], message: `expected ${campaigns.length > 0 ? `the campaigns ${campaigns.join(', ')}` : 'no coupons (the scenario has none)'}, found ${declared.length > 0 ? declared.join(', ') : 'none'}` },
+    ]);
   }
   const agent = await restoredAgentFor(env, { kind: artifact.manifest.agentKind, config: artifact.manifest.agentConfig, files: artifact.files }, seed);
   return { agent, identity: { name: artifact.manifest.name, version: artifact.manifest.version, agentKind: artifact.manifest.agentKind } };
 }
 
 /** `historical:<sales file>[#<map.json>]`: the shop's own prices replayed (calibration/historical.ts); its version is the file's sha256. */
-async function historicalPolicyFor(env: ReturnType<typeof makeEnv>, scenario: Scenario, policy: string, seed: number) {
+async function historicalPolicyFor(env: AgentEnv, scenario: Scenario, policy: string, seed: number) {
   const config = await readHistoricalPolicy(policy, historicalOptionsFor(scenario));
   const agent = await agentFor(env, historicalKind, config, seed);
   return { agent, identity: { name: policy, version: `sha256:${config.source.sha256}`, agentKind: historicalKind } };
