@@ -11,6 +11,7 @@
  */
 import { STAGE_COUNT, type CouponModel } from './coupon-model.js';
 import { ODDS_SIZE } from './order-odds.js';
+import { CouponDrawTables } from './draws.js';
 
 export class CouponState {
   readonly model: CouponModel;
@@ -49,6 +50,8 @@ export class CouponState {
   readonly odds: Float64Array;
   /** The price each market's odds were computed at (NaN: none yet); they are recomputed only when it changes. */
   readonly oddsPrice: Float64Array;
+  /** The binomial tables of the model's fixed probabilities (draws.ts). */
+  readonly drawTables: CouponDrawTables;
 
   constructor(model: CouponModel, marketCount: number) {
     this.model = model;
@@ -74,6 +77,7 @@ export class CouponState {
     this.groupKey = new Uint32Array(groups);
     this.odds = new Float64Array(marketCount * model.segmentCount * (model.campaignCount + 1) * ODDS_SIZE);
     this.oddsPrice = new Float64Array(marketCount).fill(Number.NaN);
+    this.drawTables = new CouponDrawTables(model);
     this.reset();
   }
 
