@@ -180,43 +180,68 @@ function binomialSmall(trials: number, probability: number, uniform: number, log
 /** Entries of a binomial table's guide: guide[j] is the least count whose CDF reaches j / BINOMIAL_GUIDE. */
 const BINOMIAL_GUIDE = 1024;
 
-/** Binomial(BINOMIAL_CHUNK, q) tabulated for one probability p (q = p, or 1 - p above 1/2, as binomialFromUniform flips it). */
-export interface BinomialTable {
+/**
+ * Binomial(BINOMIAL_CHUNK, q) tabulated for one probability p (q = p, or 1 - p above 1/2, as
+ * binomialFromUniform flips it). The chunk's CDF is built on the first whole chunk drawn (a
+ * few microseconds), so a table whose draws never reach a chunk costs one logarithm.
+ */
+export class BinomialTable {
   readonly probability: number;
   /** The probability the searches run on (at most 1/2) and its log(1 - q). */
   readonly searched: number;
   readonly logComplement: number;
+  private cumulativeMass: Float64Array | undefined;
+  private guideEntries: Int32Array | undefined;
+
+  constructor(probability: number) {
+    this.probability = probability;
+    this.searched = probability > 0.5 && probability < 1 ? 1 - probability : probability;
+    this.logComplement = Math.log1p(-this.searched);
+  }
+
   /** cumulative[k] = P(X <= k) for X ~ Binomial(BINOMIAL_CHUNK, searched), summed as binomialSmall sums it. */
-  readonly cumulative: Float64Array;
-  readonly guide: Int32Array;
+  get cumulative(): Float64Array {
+    if (this.cumulativeMass === undefined) this.build();
+    return this.cumulativeMass!;
+  }
+
+  /** guide[j]: the least count whose CDF reaches j / BINOMIAL_GUIDE. */
+  get guide(): Int32Array {
+    if (this.guideEntries === undefined) this.build();
+    return this.guideEntries!;
+  }
+
+  private build(): void {
+    const cumulative = new Float64Array(BINOMIAL_CHUNK + 1);
+    const guide = new Int32Array(BINOMIAL_GUIDE);
+    const searched = this.searched;
+    if (searched > 0 && searched < 1) {
+      // binomialSmall's recurrence for trials = BINOMIAL_CHUNK, term by term: the same sums to the bit.
+      const trials = BINOMIAL_CHUNK;
+      const odds = searched / (1 - searched);
+      let mass = fastExp(trials * this.logComplement);
+      let cumulativeMass = mass;
+      cumulative[0] = cumulativeMass;
+      for (let count = 0; count < trials; count++) {
+        mass *= (trials - count) * RECIPROCALS[count + 1]! * odds;
+        cumulativeMass += mass;
+        cumulative[count + 1] = cumulativeMass;
+      }
+      let count = 0;
+      for (let entry = 0; entry < BINOMIAL_GUIDE; entry++) {
+        const level = entry / BINOMIAL_GUIDE;
+        while (count < trials && cumulative[count]! < level) count++;
+        guide[entry] = count;
+      }
+    }
+    this.cumulativeMass = cumulative;
+    this.guideEntries = guide;
+  }
 }
 
-/** The table of `probability` (in [0, 1]); a few microseconds, for probabilities drawn from many times. */
+/** The table of `probability` (in [0, 1]), for a probability drawn from many times. */
 export function binomialTable(probability: number): BinomialTable {
-  const searched = probability > 0.5 && probability < 1 ? 1 - probability : probability;
-  const logComplement = Math.log1p(-searched);
-  const cumulative = new Float64Array(BINOMIAL_CHUNK + 1);
-  const guide = new Int32Array(BINOMIAL_GUIDE);
-  if (searched > 0 && searched < 1) {
-    // binomialSmall's recurrence for trials = BINOMIAL_CHUNK, term by term: the same sums to the bit.
-    const trials = BINOMIAL_CHUNK;
-    const odds = searched / (1 - searched);
-    let mass = fastExp(trials * logComplement);
-    let cumulativeMass = mass;
-    cumulative[0] = cumulativeMass;
-    for (let count = 0; count < trials; count++) {
-      mass *= (trials - count) * RECIPROCALS[count + 1]! * odds;
-      cumulativeMass += mass;
-      cumulative[count + 1] = cumulativeMass;
-    }
-    let count = 0;
-    for (let entry = 0; entry < BINOMIAL_GUIDE; entry++) {
-      const level = entry / BINOMIAL_GUIDE;
-      while (count < trials && cumulative[count]! < level) count++;
-      guide[entry] = count;
-    }
-  }
-  return { probability, searched, logComplement, cumulative, guide };
+  return new BinomialTable(probability);
 }
 
 /** binomialFromUniform(trials, table.probability, uniform), to the bit, with whole chunks read from the table. */

@@ -30,6 +30,8 @@ export const DrawIndex = {
 export function binomialCount(deterministic: boolean, trials: number, probability: number, key: number, index: number): number {
   const p = probability < 0 ? 0 : probability > 1 ? 1 : probability;
   if (deterministic) return trials * p;
+  // binomialFromUniform's own first test, before its default argument takes a logarithm.
+  if (!(p > 0)) return 0;
   return binomialFromUniform(Math.round(trials), p, derivedUniform(key, index));
 }
 
