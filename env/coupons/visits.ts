@@ -14,12 +14,14 @@ import { STAGE_COUNT } from './coupon-model.js';
 import type { CouponState } from './coupon-state.js';
 import { binomialCount, DrawIndex, tabledCount } from './draws.js';
 
-export function drawVisits(state: CouponState, stream: RandomStream, heldScratch: Float64Array, availableScratch: Float64Array): void {
+/** `streams`: one stream the markets draw from in turn, or one per market. */
+export function drawVisits(state: CouponState, streams: RandomStream | readonly RandomStream[], heldScratch: Float64Array, availableScratch: Float64Array): void {
   const model = state.model;
   const campaigns = model.campaignCount;
   const deterministic = model.deterministic;
   const visitTables = state.drawTables.visit;
   for (let market = 0; market < state.marketCount; market++) {
+    const stream: RandomStream = Array.isArray(streams) ? (streams as readonly RandomStream[])[market]! : (streams as RandomStream);
     for (let segment = 0; segment < model.segmentCount; segment++) {
       const base = state.groupBase(market, segment);
       let customersLeft = 0;
