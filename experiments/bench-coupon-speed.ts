@@ -26,10 +26,11 @@ import { createStream } from '../core/random.js';
 import { makeEnv } from '../env/env.js';
 import { buildMarketModel } from '../env/model.js';
 import { loadScenario } from '../scenarios/load.js';
+import { couponScenarioPath } from './fairness-check.js';
 import type { Scenario } from '../scenarios/schema.js';
 
 export interface CouponSpeedOptions {
-  /** Scenario id or path (default: scenarios/coupons/festival-coupon-v1.json). */
+  /** A coupon scenario id (scenarios/coupons/<id>.json) or path (default: festival-coupon-v1). */
   readonly scenario?: string;
   readonly markets?: number;
   /** Seconds per item per round. */
@@ -201,7 +202,7 @@ function summary(samples: readonly Sample[]): DaysRate {
 }
 
 export async function benchCouponSpeed(options: CouponSpeedOptions = {}): Promise<CouponSpeedBench> {
-  const scenarioId = options.scenario ?? 'scenarios/coupons/festival-coupon-v1.json';
+  const scenarioId = couponScenarioPath(options.scenario ?? 'festival-coupon-v1');
   const markets = options.markets ?? 64;
   const seconds = options.seconds ?? 1;
   const rounds = options.rounds ?? 5;

@@ -104,7 +104,7 @@ export function registerBench(program: Command): void {
   bench
     .command('coupons')
     .description('coupon market-days per second (the coupon day alone, in lockstep, behind the Env contract, the vector coupon env) beside MarketEnv.step in the same run, one core (JSON)')
-    .option('--scenario <id>', 'a coupon scenario id or path', 'scenarios/coupons/festival-coupon-v1.json')
+    .option('--scenario <id>', 'a coupon scenario id (scenarios/coupons/) or path', 'festival-coupon-v1')
     .option('--markets <n>', 'markets in lockstep', positiveInteger, 64)
     .option('--seconds <s>', 'seconds per item per round', parseFloat, 1)
     .option('--rounds <n>', 'rounds (each item once a round; medians reported)', positiveInteger, 5)
