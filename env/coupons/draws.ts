@@ -6,8 +6,9 @@
  * Binomial(trials, p) by inversion of that uniform (env/sampling.ts), or the expectation
  * trials x p in deterministic scenarios. The probabilities fixed by the model (visit rates per
  * stage, claim rates per segment, lapse and replacement) are tabulated once
- * (`CouponDrawTables`, env/sampling.ts `binomialTable`): the same draws to the bit, with each
- * whole chunk of 1,000 trials read from the table instead of searched.
+ * (`CouponDrawTables`, env/sampling.ts `binomialTable`), the order probabilities once per price
+ * (odds-cache.ts): the same draws to the bit (`tabledCount`), with each whole chunk of 1,000
+ * trials read from the table instead of searched.
  */
 import { derivedUniform } from '../../core/random.js';
 import { binomialFromTable, binomialFromUniform, binomialTable, type BinomialTable } from '../sampling.js';
