@@ -23,7 +23,11 @@
  * The uniforms are the streams' (whole multiples of 2^-32, core/random.ts): the searches are
  * exact on those; far below them (u under about 1e-150, which no stream makes) the lower
  * tail's pmf underflows and the search from the guess stops at 0.
- * Binomial(trials, p): sequential search in chunks of 1000 trials, O(trials * p).
+ * Binomial(trials, p): sequential search in chunks of 1000 trials, O(trials * p). A caller
+ * that draws often with one probability can tabulate it once (`binomialTable`): the CDF of a
+ * whole chunk, summed exactly as the search sums it, and a guide table into it, so each whole
+ * chunk costs a step or two; `binomialFromTable` gives binomialFromUniform's draw to the bit
+ * (a property test holds it).
  */
 import { createRequire } from 'node:module';
 import type Gammaln from '@stdlib/math-base-special-gammaln';
@@ -170,6 +174,108 @@ function binomialSmall(trials: number, probability: number, uniform: number, log
     count++;
     cumulative += mass;
   }
+  return count;
+}
+
+/** Entries of a binomial table's guide: guide[j] is the least count whose CDF reaches j / BINOMIAL_GUIDE. */
+const BINOMIAL_GUIDE = 1024;
+
+/**
+ * Binomial(BINOMIAL_CHUNK, q) tabulated for one probability p (q = p, or 1 - p above 1/2, as
+ * binomialFromUniform flips it). The chunk's CDF is built on the first whole chunk drawn (a
+ * few microseconds), so a table whose draws never reach a chunk costs one logarithm.
+ */
+export class BinomialTable {
+  readonly probability: number;
+  /** The probability the searches run on (at most 1/2) and its log(1 - q). */
+  readonly searched: number;
+  readonly logComplement: number;
+  private cumulativeMass: Float64Array | undefined;
+  private guideEntries: Int32Array | undefined;
+
+  constructor(probability: number) {
+    this.probability = probability;
+    this.searched = probability > 0.5 && probability < 1 ? 1 - probability : probability;
+    this.logComplement = Math.log1p(-this.searched);
+  }
+
+  /** cumulative[k] = P(X <= k) for X ~ Binomial(BINOMIAL_CHUNK, searched), summed as binomialSmall sums it. */
+  get cumulative(): Float64Array {
+    if (this.cumulativeMass === undefined) this.build();
+    return this.cumulativeMass!;
+  }
+
+  /** guide[j]: the least count whose CDF reaches j / BINOMIAL_GUIDE. */
+  get guide(): Int32Array {
+    if (this.guideEntries === undefined) this.build();
+    return this.guideEntries!;
+  }
+
+  private build(): void {
+    const cumulative = new Float64Array(BINOMIAL_CHUNK + 1);
+    const guide = new Int32Array(BINOMIAL_GUIDE);
+    const searched = this.searched;
+    if (searched > 0 && searched < 1) {
+      // binomialSmall's recurrence for trials = BINOMIAL_CHUNK, term by term: the same sums to the bit.
+      const trials = BINOMIAL_CHUNK;
+      const odds = searched / (1 - searched);
+      let mass = fastExp(trials * this.logComplement);
+      let cumulativeMass = mass;
+      cumulative[0] = cumulativeMass;
+      for (let count = 0; count < trials; count++) {
+        mass *= (trials - count) * RECIPROCALS[count + 1]! * odds;
+        cumulativeMass += mass;
+        cumulative[count + 1] = cumulativeMass;
+      }
+      let count = 0;
+      for (let entry = 0; entry < BINOMIAL_GUIDE; entry++) {
+        const level = entry / BINOMIAL_GUIDE;
+        while (count < trials && cumulative[count]! < level) count++;
+        guide[entry] = count;
+      }
+    }
+    this.cumulativeMass = cumulative;
+    this.guideEntries = guide;
+  }
+}
+
+/** The table of `probability` (in [0, 1]), for a probability drawn from many times. */
+export function binomialTable(probability: number): BinomialTable {
+  return new BinomialTable(probability);
+}
+
+/** binomialFromUniform(trials, table.probability, uniform), to the bit, with whole chunks read from the table. */
+export function binomialFromTable(trials: number, table: BinomialTable, uniform: number): number {
+  const probability = table.probability;
+  if (!(trials > 0) || !(probability > 0)) return 0;
+  if (probability >= 1) return trials;
+  if (probability > 0.5) return trials - searchTabled(trials, table, 1 - uniform);
+  return searchTabled(trials, table, uniform);
+}
+
+function searchTabled(trials: number, table: BinomialTable, uniform: number): number {
+  if (trials > BINOMIAL_CHUNK) {
+    const chunks = Math.ceil(trials / BINOMIAL_CHUNK);
+    const key = uniformToKey(uniform);
+    let total = 0;
+    let remaining = trials;
+    for (let chunk = 0; chunk < chunks; chunk++) {
+      const size = Math.min(BINOMIAL_CHUNK, remaining);
+      const chunkUniform = derivedUniform(key, chunk);
+      total += size === BINOMIAL_CHUNK ? chunkFromTable(table, chunkUniform) : binomialSmall(size, table.searched, chunkUniform, table.logComplement);
+      remaining -= size;
+    }
+    return total;
+  }
+  return trials === BINOMIAL_CHUNK ? chunkFromTable(table, uniform) : binomialSmall(trials, table.searched, uniform, table.logComplement);
+}
+
+/** The least count whose CDF reaches `uniform` (at most a chunk): binomialSmall's answer, from the guide on. */
+function chunkFromTable(table: BinomialTable, uniform: number): number {
+  const cumulative = table.cumulative;
+  // A flipped draw searches 1 - uniform, which may be 1: the last guide entry then.
+  let count = table.guide[Math.min(BINOMIAL_GUIDE - 1, Math.floor(uniform * BINOMIAL_GUIDE))]!;
+  while (uniform > cumulative[count]! && count < BINOMIAL_CHUNK) count++;
   return count;
 }
 

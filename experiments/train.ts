@@ -18,13 +18,12 @@
 import type { Agent } from '../agents/agent.js';
 import { configError } from '../core/errors.js';
 import type { Env } from '../env/env.js';
-import type { VectorEnv } from '../env/vector-env.js';
 import { EvaluationCallback, type EvaluationPoint } from './evaluation-callback.js';
 import { ExploringStartsCallback, type ExploringStarts } from './exploring-starts.js';
 import { OneMarket } from './one-market.js';
 import { ProgressCallback, type TrainProgress } from './progress-callback.js';
 import { evaluationSeed } from '../core/seeds.js';
-import type { KeptPolicy, TrainingCallback } from './training-callback.js';
+import type { KeptPolicy, TrainingCallback, TrainingMarkets } from './training-callback.js';
 import { runTrainingLoop } from './training-loop.js';
 
 export { evaluate, type EvaluatedEpisode, type EvaluateOptions } from './evaluate.js';
@@ -156,13 +155,14 @@ export interface VectorTrainResult extends TrainResult {
 }
 
 /**
- * The loop over a vector env: every market steps in lockstep, actions come from one
+ * The loop over a vector env (the price market's VectorEnv, or the coupon market's
+ * CouponVectorEnv: any TrainingMarkets): every market steps in lockstep, actions come from one
  * `actBatch` call when the agent offers it (one forward pass for all markets). With exploring
  * starts, a market still in its lead-in takes the greedy action or its lead-in price, and its
  * steps are not observed; the exploring `actBatch` is skipped on days when every market is in
  * a lead-in.
  */
-export async function trainVector(env: VectorEnv, agent: Agent, options: VectorTrainOptions): Promise<VectorTrainResult> {
+export async function trainVector(env: TrainingMarkets, agent: Agent, options: VectorTrainOptions): Promise<VectorTrainResult> {
   const starts = options.exploringStarts ? new ExploringStartsCallback(options.exploringStarts) : undefined;
   const evaluation = options.evaluation ? new EvaluationCallback({ ...options.evaluation, onEvaluation: options.onEvaluation }) : undefined;
   const progress = options.onProgress && new ProgressCallback(options.onProgress, { every: Math.max(env.count, Math.floor(options.steps / 200)), totalSteps: options.steps });

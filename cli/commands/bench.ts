@@ -101,6 +101,20 @@ export function registerBench(program: Command): void {
     .option('--evaluate-every <n>', 'finale steps between keep-best evaluations', positiveInteger, 20_000)
     .option('--quiet', 'no progress on stderr')
     .action(run(async (options: LearningBenchCliOptions) => benchLearningCommand(options)));
+  bench
+    .command('coupons')
+    .description('coupon market-days per second (the coupon day alone, in lockstep, behind the Env contract, the vector coupon env) beside MarketEnv.step in the same run, one core (JSON)')
+    .option('--scenario <id>', 'a coupon scenario id (scenarios/coupons/) or path', 'festival-coupon-v1')
+    .option('--markets <n>', 'markets in lockstep', positiveInteger, 64)
+    .option('--seconds <s>', 'seconds per item per round', parseFloat, 1)
+    .option('--rounds <n>', 'rounds (each item once a round; medians reported)', positiveInteger, 5)
+    .option('--baseline <dist>', "another build's dist/ folder, measured in the same rounds")
+    .action(
+      run(async (options: { scenario: string; markets: number; seconds: number; rounds: number; baseline?: string }) => {
+        const { benchCouponSpeed } = await import('../../experiments/bench-coupon-speed.js');
+        printJson(await benchCouponSpeed({ ...options, progress: (message) => process.stderr.write(`${message}\n`) }));
+      }),
+    );
   registerBenchSweep(bench);
   registerBenchServing(bench);
   registerBenchQueue(bench);

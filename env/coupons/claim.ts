@@ -8,7 +8,7 @@
 import type { CouponState } from './coupon-state.js';
 import { STAGE_COUNT } from './coupon-model.js';
 import { claimHeadroom, reserveClaims } from './budget.js';
-import { binomialCount, DrawIndex } from './draws.js';
+import { DrawIndex, tabledCount } from './draws.js';
 
 export function claimCoupons(state: CouponState, campaignsByMarket: Int32Array): void {
   const model = state.model;
@@ -27,7 +27,7 @@ export function claimCoupons(state: CouponState, campaignsByMarket: Int32Array):
         let holding = 0;
         for (let held = 0; held < campaigns; held++) holding += state.holdingVisitors[group * campaigns + held] ?? 0;
         const offered = Math.max(0, (state.visitors[group] ?? 0) - holding);
-        const wanted = binomialCount(model.deterministic, offered, model.claimRate[segment] ?? 0, state.groupKey[group] ?? 0, DrawIndex.claims(campaigns));
+        const wanted = tabledCount(model.deterministic, offered, state.drawTables.claim[segment]!, state.groupKey[group] ?? 0, DrawIndex.claims(campaigns));
         const claims = Math.min(wanted, claimHeadroom(state, market, campaign));
         if (!(claims > 0)) continue;
         state.claims[group] = claims;

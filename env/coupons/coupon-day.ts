@@ -10,7 +10,9 @@
  *   5. stages     purchases, visits and time move customers           (stage-transitions.ts)
  *
  * Inputs per market: today's unit price and campaign index (-1: no coupon). Randomness: one
- * uniform per group per day from the stream `coupons` (draws.ts). When the day kernel adopts
+ * uniform per group per day from the stream `coupons` (draws.ts): one stream the markets draw
+ * from in turn, or one stream per market (the vector coupon env's, each market on its own
+ * episode seed, so market i draws what a single market on that seed draws). When the day kernel adopts
  * coupons, it calls `advanceCouponDay` at its step 4 (demand) with its own prices.
  */
 import type { RandomStream } from '../../core/random.js';
@@ -33,12 +35,16 @@ export class CouponDay {
     this.availableScratch = new Float64Array(state.model.campaignCount);
   }
 
-  /** Simulates day `state.day` and moves to the next. Today's outputs stay in the state until the next call. */
-  advance(prices: Float64Array, campaigns: Int32Array, stream: RandomStream): void {
+  /**
+   * Simulates day `state.day` and moves to the next. Today's outputs stay in the state until the
+   * next call. `streams`: one stream for every market in turn, or one per market.
+   */
+  advance(prices: Float64Array, campaigns: Int32Array, streams: RandomStream | readonly RandomStream[]): void {
     const state = this.state;
+    if (Array.isArray(streams) && streams.length !== state.marketCount) throw new RangeError(`expected one stream per market (${state.marketCount}), found ${streams.length}`);
     state.clearToday();
     startBudgetPeriod(state);
-    drawVisits(state, stream, this.heldScratch, this.availableScratch);
+    drawVisits(state, streams, this.heldScratch, this.availableScratch);
     claimCoupons(state, campaigns);
     placeOrders(state, prices);
     expireCoupons(state);

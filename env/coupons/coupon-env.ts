@@ -24,7 +24,7 @@ import type { Scenario } from '../../scenarios/schema.js';
 import type { Env, ResetInfo, ResetOptions, StepInfo, StepResult } from '../env.js';
 import type { EpisodeKpis } from '../kpis.js';
 import type { BoxSpace, DiscreteSpace } from '../spaces.js';
-import { CouponKpiAccumulator, type CouponKpis } from './coupon-kpis.js';
+import { CouponEpisodeAccumulator, type CouponKpis } from './coupon-kpis.js';
 import { CouponMarketEnv, type CouponStepInfo } from './coupon-market.js';
 import { couponMenuOf, type CouponMenu } from './coupon-menu.js';
 import type { CouponModel } from './coupon-model.js';
@@ -44,21 +44,17 @@ export class CouponEnv implements Env {
   /** Steps before truncation: what the one-market loop counts back from. */
   readonly maxSteps: number;
   readonly listPrice: number;
-  private readonly kpis: CouponKpiAccumulator;
+  private readonly kpis: CouponEpisodeAccumulator;
   private started = false;
   private ended = false;
   private days = 0;
-  private gmv = 0;
-  private priceSum = 0;
-  private priceChanges = 0;
-  private lastPrice = Number.NaN;
 
   constructor(scenario: Scenario, options: { horizonDays?: number; prices?: readonly number[] } = {}) {
     this.market = new CouponMarketEnv(scenario, options);
     this.menu = couponMenuOf(this.market.model);
     this.maxSteps = this.market.horizon;
     this.listPrice = scenario.listPrice;
-    this.kpis = new CouponKpiAccumulator(this.market.model.unitCost);
+    this.kpis = new CouponEpisodeAccumulator(this.market.model.unitCost);
   }
 
   get model(): CouponModel {
@@ -88,8 +84,7 @@ export class CouponEnv implements Env {
     if (!Number.isInteger(seed)) throw protocolError(`expected an integer seed for the coupon market, found ${String(options.seed)}`);
     const { observation } = this.market.reset({ seed });
     this.kpis.reset();
-    this.days = this.gmv = this.priceSum = this.priceChanges = 0;
-    this.lastPrice = Number.NaN;
+    this.days = 0;
     this.started = true;
     this.ended = false;
     return { observation, info: { day: 0, seed: String(seed) } };
@@ -100,12 +95,8 @@ export class CouponEnv implements Env {
     if (this.ended) throw protocolError(`the episode was truncated after ${this.maxSteps} steps: call reset() before step()`);
     const step = this.market.step(action);
     const coupon = step.info;
-    this.kpis.record(this.market.state, 0);
+    this.kpis.record(this.market.state, 0, coupon.price);
     this.days++;
-    this.gmv += coupon.price * coupon.units;
-    this.priceSum += coupon.price;
-    if (this.days > 1 && coupon.price !== this.lastPrice) this.priceChanges++;
-    this.lastPrice = coupon.price;
     const costOfGoods = this.model.unitCost * coupon.units;
     const segments = this.model.segmentNames.map((name) => {
       const sold = coupon.groups.reduce((sum, group) => (group.segment === name ? sum + group.units : sum), 0);
@@ -141,7 +132,7 @@ export class CouponEnv implements Env {
     const truncated = this.days >= this.maxSteps;
     if (truncated) {
       this.ended = true;
-      info.episode = this.episodeKpis();
+      info.episode = this.kpis.summary();
     }
     return { observation: step.observation, reward: step.reward, terminated: false, truncated, info };
   }
@@ -150,28 +141,5 @@ export class CouponEnv implements Env {
     let visitors = 0;
     for (const value of this.market.state.visitors) visitors += value;
     return visitors;
-  }
-
-  private episodeKpis(): EpisodeKpis & CouponKpis {
-    const coupons = this.kpis.summary();
-    return {
-      ...coupons,
-      gmv: this.gmv,
-      refunds: 0,
-      netRevenue: coupons.revenue,
-      grossProfit: coupons.profit,
-      grossMarginRate: coupons.revenue > 0 ? coupons.profit / coupons.revenue : 0,
-      totalReward: coupons.profit,
-      unitsReturned: 0,
-      returnRate: 0,
-      stockoutDays: 0,
-      lostSales: 0,
-      inventoryTurnover: null,
-      averagePrice: this.days > 0 ? this.priceSum / this.days : 0,
-      priceIndex: null,
-      priceChanges: this.priceChanges,
-      customersLost: 0,
-      profitGain: null,
-    };
   }
 }

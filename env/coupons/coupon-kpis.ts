@@ -12,7 +12,10 @@
  *   units, revenue, profit       all orders; revenue after coupons; revenue - unitCost x units
  *
  * Pure: `record` reads one market's outputs of a coupon day (env/coupons/coupon-state.ts) and adds.
+ * `CouponEpisodeAccumulator` adds the price market's EpisodeKpis beside them (gmv = price x units
+ * before coupons, netRevenue = what customers paid): what the coupon envs report at an episode's end.
  */
+import type { EpisodeKpis } from '../kpis.js';
 import { STAGE_COUNT } from './coupon-model.js';
 import type { CouponState } from './coupon-state.js';
 
@@ -84,6 +87,63 @@ export class CouponKpiAccumulator {
       revenue: this.revenue,
       profit: this.revenue - this.unitCost * this.units,
       days: this.days,
+    };
+  }
+}
+
+/** One market's episode: the coupon KPIs and the EpisodeKpis of the Env contract (no returns, stock or rivals: those terms 0). */
+export class CouponEpisodeAccumulator {
+  private readonly coupons: CouponKpiAccumulator;
+  private days = 0;
+  private gmv = 0;
+  private priceSum = 0;
+  private priceChanges = 0;
+  private lastPrice = Number.NaN;
+
+  constructor(unitCost: number) {
+    this.coupons = new CouponKpiAccumulator(unitCost);
+  }
+
+  reset(): void {
+    this.coupons.reset();
+    this.days = this.gmv = this.priceSum = this.priceChanges = 0;
+    this.lastPrice = Number.NaN;
+  }
+
+  /** Adds market `market`'s coupon day just simulated at `price`. */
+  record(state: CouponState, market: number, price: number): void {
+    this.coupons.record(state, market);
+    const first = state.groupBase(market, 0);
+    const last = first + state.model.segmentCount * STAGE_COUNT;
+    let units = 0;
+    for (let group = first; group < last; group++) units += state.units[group] ?? 0;
+    this.days++;
+    this.gmv += price * units;
+    this.priceSum += price;
+    if (this.days > 1 && price !== this.lastPrice) this.priceChanges++;
+    this.lastPrice = price;
+  }
+
+  summary(): EpisodeKpis & CouponKpis {
+    const coupons = this.coupons.summary();
+    return {
+      ...coupons,
+      gmv: this.gmv,
+      refunds: 0,
+      netRevenue: coupons.revenue,
+      grossProfit: coupons.profit,
+      grossMarginRate: coupons.revenue > 0 ? coupons.profit / coupons.revenue : 0,
+      totalReward: coupons.profit,
+      unitsReturned: 0,
+      returnRate: 0,
+      stockoutDays: 0,
+      lostSales: 0,
+      inventoryTurnover: null,
+      averagePrice: this.days > 0 ? this.priceSum / this.days : 0,
+      priceIndex: null,
+      priceChanges: this.priceChanges,
+      customersLost: 0,
+      profitGain: null,
     };
   }
 }

@@ -108,7 +108,8 @@ export class CouponMarketEnv {
     return Float64Array.from({ length: this.actionSpace.n }, (_, index) => this.prices[this.actionOf(index).priceIndex] ?? 0);
   }
 
-  reset(options: { seed?: number } = {}): { observation: Float32Array; info: Record<string, never> } {
+  /** `seed`: a number, or a string such as a vector env's episode seed (core/seeds.ts `episodeSeed`). */
+  reset(options: { seed?: number | string } = {}): { observation: Float32Array; info: Record<string, never> } {
     this.stream.reseed(options.seed ?? 0, couponStreamName);
     this.state.reset();
     return { observation: this.observe(), info: {} };
@@ -165,21 +166,26 @@ export class CouponMarketEnv {
   }
 
   private observe(): Float32Array {
-    const state = this.state;
-    const model = this.model;
     const observation = new Float32Array(this.observationSpace.shape[0]);
-    let total = 0;
-    for (let segment = 0; segment < model.segmentCount; segment++) {
-      for (let stage = 0; stage < STAGE_COUNT; stage++) {
-        const count = state.population[state.groupBase(0, segment) + stage] ?? 0;
-        observation[stage]! += count;
-        total += count;
-      }
-    }
-    for (let stage = 0; stage < STAGE_COUNT; stage++) observation[stage] = total > 0 ? observation[stage]! / total : 0;
-    const budget = model.budget;
-    observation[STAGE_COUNT] = budget === Number.POSITIVE_INFINITY ? 1 : budget > 0 ? Math.max(0, Math.min(1, (budget - (state.spent[0] ?? 0) - (state.reserved[0] ?? 0)) / budget)) : 0;
-    observation[STAGE_COUNT + 1] = (state.day % model.budgetPeriodDays) / model.budgetPeriodDays;
+    writeCouponObservation(this.state, 0, observation, 0);
     return observation;
   }
+}
+
+/** Writes market `market`'s observation (the stage shares, budgetLeft, periodPhase) into out[offset .. offset + 6). */
+export function writeCouponObservation(state: CouponState, market: number, out: Float32Array, offset: number): void {
+  const model = state.model;
+  let total = 0;
+  for (let stage = 0; stage < STAGE_COUNT; stage++) out[offset + stage] = 0;
+  for (let segment = 0; segment < model.segmentCount; segment++) {
+    for (let stage = 0; stage < STAGE_COUNT; stage++) {
+      const count = state.population[state.groupBase(market, segment) + stage] ?? 0;
+      out[offset + stage]! += count;
+      total += count;
+    }
+  }
+  for (let stage = 0; stage < STAGE_COUNT; stage++) out[offset + stage] = total > 0 ? out[offset + stage]! / total : 0;
+  const budget = model.budget;
+  out[offset + STAGE_COUNT] = budget === Number.POSITIVE_INFINITY ? 1 : budget > 0 ? Math.max(0, Math.min(1, (budget - (state.spent[market] ?? 0) - (state.reserved[market] ?? 0)) / budget)) : 0;
+  out[offset + STAGE_COUNT + 1] = (state.day % model.budgetPeriodDays) / model.budgetPeriodDays;
 }

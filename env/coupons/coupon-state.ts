@@ -10,7 +10,8 @@
  * stages of env/coupons/coupon-day.ts and read by the KPIs, the fairness report and the env.
  */
 import { STAGE_COUNT, type CouponModel } from './coupon-model.js';
-import { ODDS_SIZE } from './order-odds.js';
+import { OrderOddsCache } from './odds-cache.js';
+import { CouponDrawTables } from './draws.js';
 
 export class CouponState {
   readonly model: CouponModel;
@@ -45,10 +46,10 @@ export class CouponState {
   readonly holdingVisitors: Float64Array;
   /** Scratch: today's 32-bit key per group (its one stream uniform), from which the group's draws derive. */
   readonly groupKey: Uint32Array;
-  /** Scratch: the order odds per (market, segment, campaign + 1), at the price in oddsPrice. */
-  readonly odds: Float64Array;
-  /** The price each market's odds were computed at (NaN: none yet); they are recomputed only when it changes. */
-  readonly oddsPrice: Float64Array;
+  /** The order odds and their binomial tables per price, shared by the markets (odds-cache.ts). */
+  readonly oddsCache: OrderOddsCache;
+  /** The binomial tables of the model's fixed probabilities (draws.ts). */
+  readonly drawTables: CouponDrawTables;
 
   constructor(model: CouponModel, marketCount: number) {
     this.model = model;
@@ -72,8 +73,8 @@ export class CouponState {
     this.expired = new Float64Array(marketCount);
     this.holdingVisitors = new Float64Array(groups * model.campaignCount);
     this.groupKey = new Uint32Array(groups);
-    this.odds = new Float64Array(marketCount * model.segmentCount * (model.campaignCount + 1) * ODDS_SIZE);
-    this.oddsPrice = new Float64Array(marketCount).fill(Number.NaN);
+    this.oddsCache = new OrderOddsCache(model);
+    this.drawTables = new CouponDrawTables(model);
     this.reset();
   }
 

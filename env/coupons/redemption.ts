@@ -13,23 +13,21 @@
 import { STAGE_COUNT } from './coupon-model.js';
 import type { CouponState } from './coupon-state.js';
 import { spendRedemptions } from './budget.js';
-import { binomialCount, DrawIndex } from './draws.js';
-import { BUY, CANNIBALISED, DISCOUNT, ODDS_SIZE, orderOdds, REDEEM, UNITS_INCREMENTAL, UNITS_PLAIN, UNITS_REDEEMING } from './order-odds.js';
+import { DrawIndex, tabledCount } from './draws.js';
+import { DISCOUNT, ODDS_SIZE, UNITS_INCREMENTAL, UNITS_PLAIN, UNITS_REDEEMING } from './order-odds.js';
 
 export function placeOrders(state: CouponState, prices: Float64Array): void {
   const model = state.model;
   const campaigns = model.campaignCount;
   const deterministic = model.deterministic;
-  const odds = state.odds;
-  const oddsPerSegment = (campaigns + 1) * ODDS_SIZE;
+  const width = campaigns + 1;
   for (let market = 0; market < state.marketCount; market++) {
     const price = prices[market] ?? 0;
-    // The odds depend on the price only: computed again when the market's price changed.
-    const fresh = state.oddsPrice[market] !== price;
-    state.oddsPrice[market] = price;
+    // The odds depend on the price only: computed once per price (odds-cache.ts).
+    const { odds, buy, redeem, cannibalised: cannibalisedTables } = state.oddsCache.at(price);
     for (let segment = 0; segment < model.segmentCount; segment++) {
-      const oddsBase = (market * model.segmentCount + segment) * oddsPerSegment;
-      if (fresh) for (let campaign = -1; campaign < campaigns; campaign++) orderOdds(model, segment, campaign, price, odds, oddsBase + (campaign + 1) * ODDS_SIZE);
+      const entryBase = segment * width;
+      const oddsBase = entryBase * ODDS_SIZE;
       const base = state.groupBase(market, segment);
       for (let stage = 0; stage < STAGE_COUNT; stage++) {
         const group = base + stage;
@@ -37,7 +35,7 @@ export function placeOrders(state: CouponState, prices: Float64Array): void {
         let holding = 0;
         for (let campaign = 0; campaign < campaigns; campaign++) holding += state.holdingVisitors[group * campaigns + campaign] ?? 0;
         const plainVisitors = Math.max(0, (state.visitors[group] ?? 0) - holding);
-        const plainOrders = binomialCount(deterministic, plainVisitors, odds[oddsBase + BUY] ?? 0, key, DrawIndex.plainOrders(campaigns));
+        const plainOrders = tabledCount(deterministic, plainVisitors, buy[entryBase]!, key, DrawIndex.plainOrders(campaigns));
         let orders = plainOrders;
         let units = plainOrders * (odds[oddsBase + UNITS_PLAIN] ?? 0);
         let couponUnits = 0;
@@ -48,10 +46,11 @@ export function placeOrders(state: CouponState, prices: Float64Array): void {
         for (let campaign = 0; campaign < campaigns; campaign++) {
           const holders = state.holdingVisitors[group * campaigns + campaign] ?? 0;
           if (!(holders > 0)) continue;
-          const at = oddsBase + (campaign + 1) * ODDS_SIZE;
-          const campaignOrders = binomialCount(deterministic, holders, odds[at + BUY] ?? 0, key, DrawIndex.holderOrders(campaigns, campaign));
-          const campaignRedeemed = binomialCount(deterministic, campaignOrders, odds[at + REDEEM] ?? 0, key, DrawIndex.redemptions(campaigns, campaign));
-          const campaignCannibalised = binomialCount(deterministic, campaignRedeemed, odds[at + CANNIBALISED] ?? 0, key, DrawIndex.cannibalised(campaigns, campaign));
+          const entry = entryBase + campaign + 1;
+          const at = entry * ODDS_SIZE;
+          const campaignOrders = tabledCount(deterministic, holders, buy[entry]!, key, DrawIndex.holderOrders(campaigns, campaign));
+          const campaignRedeemed = tabledCount(deterministic, campaignOrders, redeem[entry]!, key, DrawIndex.redemptions(campaigns, campaign));
+          const campaignCannibalised = tabledCount(deterministic, campaignRedeemed, cannibalisedTables[entry]!, key, DrawIndex.cannibalised(campaigns, campaign));
           const cost = campaignRedeemed * (odds[at + DISCOUNT] ?? 0);
           orders += campaignOrders;
           const redeemingUnits = campaignRedeemed * (odds[at + UNITS_REDEEMING] ?? 0);

@@ -13,13 +13,14 @@
  */
 import { STAGE_COUNT, STAGE_HESITANT, STAGE_LAPSED, STAGE_NEW, STAGE_REPEAT } from './coupon-model.js';
 import type { CouponState } from './coupon-state.js';
-import { binomialCount, DrawIndex } from './draws.js';
+import { DrawIndex, tabledCount } from './draws.js';
 
 export function moveStages(state: CouponState): void {
   const model = state.model;
   const campaigns = model.campaignCount;
   const deterministic = model.deterministic;
   const population = state.population;
+  const tables = state.drawTables;
   for (let market = 0; market < state.marketCount; market++) {
     for (let segment = 0; segment < model.segmentCount; segment++) {
       const base = state.groupBase(market, segment);
@@ -31,11 +32,11 @@ export function moveStages(state: CouponState): void {
       const newBuyers = state.orders[newGroup] ?? 0;
       const hesitantBuyers = state.orders[hesitantGroup] ?? 0;
       const hesitantIdle = (population[hesitantGroup] ?? 0) - (state.visitors[hesitantGroup] ?? 0);
-      const hesitantLapsing = binomialCount(deterministic, hesitantIdle, model.hesitantLapse, state.groupKey[hesitantGroup] ?? 0, DrawIndex.lapse(campaigns));
+      const hesitantLapsing = tabledCount(deterministic, hesitantIdle, tables.hesitantLapse, state.groupKey[hesitantGroup] ?? 0, DrawIndex.lapse(campaigns));
       const repeatIdle = (population[repeatGroup] ?? 0) - (state.visitors[repeatGroup] ?? 0);
-      const repeatLapsing = binomialCount(deterministic, repeatIdle, model.repeatLapse, state.groupKey[repeatGroup] ?? 0, DrawIndex.lapse(campaigns));
+      const repeatLapsing = tabledCount(deterministic, repeatIdle, tables.repeatLapse, state.groupKey[repeatGroup] ?? 0, DrawIndex.lapse(campaigns));
       const lapsedBuyers = state.orders[lapsedGroup] ?? 0;
-      const replaced = binomialCount(deterministic, (population[lapsedGroup] ?? 0) - lapsedBuyers, model.replacement, state.groupKey[lapsedGroup] ?? 0, DrawIndex.replacement(campaigns));
+      const replaced = tabledCount(deterministic, (population[lapsedGroup] ?? 0) - lapsedBuyers, tables.replacement, state.groupKey[lapsedGroup] ?? 0, DrawIndex.replacement(campaigns));
       population[newGroup] = (population[newGroup] ?? 0) - newVisitors + replaced;
       population[hesitantGroup] = (population[hesitantGroup] ?? 0) + (newVisitors - newBuyers) - hesitantBuyers - hesitantLapsing;
       population[repeatGroup] = (population[repeatGroup] ?? 0) + newBuyers + hesitantBuyers + lapsedBuyers - repeatLapsing;

@@ -12,13 +12,16 @@
 import { uniformToKey, type RandomStream } from '../../core/random.js';
 import { STAGE_COUNT } from './coupon-model.js';
 import type { CouponState } from './coupon-state.js';
-import { binomialCount, DrawIndex } from './draws.js';
+import { binomialCount, DrawIndex, tabledCount } from './draws.js';
 
-export function drawVisits(state: CouponState, stream: RandomStream, heldScratch: Float64Array, availableScratch: Float64Array): void {
+/** `streams`: one stream the markets draw from in turn, or one per market. */
+export function drawVisits(state: CouponState, streams: RandomStream | readonly RandomStream[], heldScratch: Float64Array, availableScratch: Float64Array): void {
   const model = state.model;
   const campaigns = model.campaignCount;
   const deterministic = model.deterministic;
+  const visitTables = state.drawTables.visit;
   for (let market = 0; market < state.marketCount; market++) {
+    const stream: RandomStream = Array.isArray(streams) ? (streams as readonly RandomStream[])[market]! : (streams as RandomStream);
     for (let segment = 0; segment < model.segmentCount; segment++) {
       const base = state.groupBase(market, segment);
       let customersLeft = 0;
@@ -33,7 +36,7 @@ export function drawVisits(state: CouponState, stream: RandomStream, heldScratch
         const key = uniformToKey(stream.next());
         state.groupKey[group] = key;
         const customers = state.population[group] ?? 0;
-        const visitors = binomialCount(deterministic, customers, model.visitRate[stage] ?? 0, key, DrawIndex.visitors);
+        const visitors = tabledCount(deterministic, customers, visitTables[stage]!, key, DrawIndex.visitors);
         state.visitors[group] = visitors;
         let visitorsLeft = visitors;
         let shareLeft = 1;

@@ -3,7 +3,7 @@
  * built-in coupon id) writes an artifact whose actions are a price and a coupon and which
  * declares its targeting; `pricelab evaluate` plays it with the coupon KPIs; `check-fairness
  * --policy <folder>` reports its effective-price disparity and declared features, bound to its
- * hash. Bad input exits 2: the day kernel's options on a coupon scenario, a coupon policy on a
+ * hash. Bad input exits 2: the price market's options on a coupon scenario, a coupon policy on a
  * scenario without coupons, --for beside a learned policy.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -59,10 +59,12 @@ describe('a Q-learning coupon policy on festival-coupon-v1', () => {
     expect(misfit.code).toBe(2);
   });
 
-  it("refuses the day kernel's options on a coupon scenario (exit 2)", async () => {
-    const refused = await run('train', 'festival-coupon-v1', '--agent', 'q-learning', '--steps', '30', '--envs', '2', '--no-store', '--out', join(folder, 'refused'));
+  it("refuses the price market's options on a coupon scenario (exit 2)", async () => {
+    const refused = await run('train', 'festival-coupon-v1', '--agent', 'q-learning', '--steps', '30', '--envs', '2', '--population', '2', '--exploring-starts', '0.4:5', '--no-store', '--out', join(folder, 'refused'));
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/envs: expected no envs on a coupon scenario/);
+    expect(refused.stderr).toMatch(/population: expected no --population on a coupon scenario/);
+    expect(refused.stderr).toMatch(/exploring-starts: expected no --exploring-starts on a coupon scenario/);
+    expect(refused.stderr).not.toMatch(/envs: expected no/);
   });
 });
 
