@@ -217,7 +217,7 @@ function fairnessText(summary: ComparisonSummary): string[] {
   const cell = (entry: (typeof fairness.byArm)[number], label: string) => price(entry.byGroup.find((group) => group.label === label)?.effectivePrice ?? null);
   return [
     '',
-    `effective price paid by ${fairness.groupedBy} (${fairness.market === 'coupon market' ? 'prices replayed in the coupon market, no coupon' : 'posted prices, weighted by units'}):`,
+    `effective price paid by ${fairness.groupedBy} (${fairness.market === 'coupon market' ? (summary.schemaVersion < 3 ? 'prices replayed in the coupon market, no coupon' : "after each arm's own coupons in the coupon market") : 'posted prices, weighted by units'}):`,
     table([
       ['group', ...fairness.byArm.map((entry) => entry.arm)],
       ...groups.map((label) => [label, ...fairness.byArm.map((entry) => cell(entry, label))]),
