@@ -230,6 +230,17 @@ function fairnessText(summary: ComparisonSummary): string[] {
   ];
 }
 
+/** On a coupon scenario: the evaluation days each arm offered each campaign (summary.coupons; nothing without it). */
+function couponsText(summary: ComparisonSummary): string[] {
+  const coupons = summary.coupons;
+  if (!coupons) return [];
+  return [
+    '',
+    'coupons chosen (evaluation days, every seed and episode):',
+    table([['campaign', ...coupons.byArm.map((entry) => entry.arm)], ...['no coupon', ...coupons.campaigns].map((campaign) => [campaign, ...coupons.byArm.map((entry) => String(entry.campaignDays[campaign] ?? 0))])]),
+  ];
+}
+
 /** The text report of a comparison; each KPI's numbers share one count of decimals (experiments/report/format.ts). */
 export function comparisonText(summary: ComparisonSummary, written: readonly string[], comparisonId: string | undefined): string {
   const primary = formatterFor(summary.comparisons.filter((comparison) => comparison.kpi === summary.primaryKpi).flatMap((comparison) => [comparison.estimate, comparison.t.low, comparison.t.high]));
@@ -257,6 +268,7 @@ export function comparisonText(summary: ComparisonSummary, written: readonly str
       }),
     ]),
     '(+) higher is better, (-) lower is better; ▲/▼ better/worse than the baseline after Holm; ± is the 95% t half-width across seeds',
+    ...couponsText(summary),
     ...fairnessText(summary),
   ];
   if (written.length > 0) lines.push('', ...written.map((path) => `wrote ${path}`));

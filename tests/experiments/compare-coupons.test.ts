@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArtifact } from '../../agents/artifact.js';
+import { comparisonText } from '../../cli/commands/compare.js';
 import { PricelabError } from '../../core/errors.js';
 import { CouponMarketEnv, type CouponStepInfo } from '../../env/coupons/coupon-market.js';
 import { CouponKpiAccumulator } from '../../env/coupons/coupon-kpis.js';
@@ -130,6 +131,13 @@ describe('compare on a coupon scenario: coupon rules', () => {
     const { coupons: _coupons, ...version2 } = summary;
     expect(comparisonSummarySchema.safeParse({ ...version2, schemaVersion: 2 }).success).toBe(true);
     expect(comparisonSummarySchema.safeParse({ ...summary, schemaVersion: 2, coupons: undefined }).success).toBe(true);
+  });
+
+  it('prints the coupons chosen per arm in the text output', () => {
+    const lines = comparisonText(rules.summary, [], undefined).split('\n');
+    expect(lines).toContain('coupons chosen (evaluation days, every seed and episode):');
+    expect(lines.find((line) => line.startsWith('2.8 off '))?.split(/\s{2,}/)).toEqual(['2.8 off', '0', '80', '0']);
+    expect(lines.find((line) => line.startsWith('no coupon '))?.split(/\s{2,}/)).toEqual(['no coupon', '80', '0', '80']);
   });
 
   it('writes the HTML report with the coupon choices and the coupon KPIs', async () => {
