@@ -49,7 +49,6 @@ export function declaredAttributes(scenario: Scenario): { attributes: Record<str
  * step's coupon-market groups and campaign. `observe(env)` is the env to evaluate on.
  */
 export class EffectivePriceRecorder {
-  private readonly model: MarketModel;
   private readonly coupons: boolean;
   /** Units by segment (scenario order; one slot without segments) at each price played, by price. */
   private readonly unitsAtPrice = new Map<number, Float64Array>();
@@ -58,7 +57,6 @@ export class EffectivePriceRecorder {
   private readonly daysByCampaign: Record<string, number> = {};
 
   constructor(model: MarketModel) {
-    this.model = model;
     this.coupons = model.scenario.coupons !== undefined;
     this.segmentNames = model.segments.length > 0 ? model.segments.map((segment) => segment.name) : [allCustomers];
   }

@@ -128,7 +128,8 @@ describe('compare on a coupon scenario: coupon rules', () => {
     });
     const summary = JSON.parse(JSON.stringify(rules.summary)) as Record<string, unknown>;
     expect(comparisonSummarySchema.safeParse(summary).success).toBe(true);
-    const { coupons: _coupons, ...version2 } = summary;
+    const version2 = { ...summary };
+    delete version2['coupons'];
     expect(comparisonSummarySchema.safeParse({ ...version2, schemaVersion: 2 }).success).toBe(true);
     expect(comparisonSummarySchema.safeParse({ ...summary, schemaVersion: 2, coupons: undefined }).success).toBe(true);
   });
