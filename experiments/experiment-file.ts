@@ -5,6 +5,10 @@
  * listed by path (the schema's, each scenario that does not load, each agent config its
  * kind refuses), before anything runs or is stored.
  *
+ * A coupon scenario (a `coupons` block; by path, or a built-in coupon id such as
+ * targeted-coupon-v1, found in scenarios/coupons/) trains its runs in the coupon market
+ * (experiments/sweep-worker.ts); agents that need the day kernel's model (oracles) are refused there.
+ *
  * Planning turns a valid file into runs, one per (scenario, agent, seed), each with a
  * deterministic run key: sha256 of (experiment name, scenario id + content hash, agent
  * name, kind and validated config, seed, budget, evaluation). The same file plans the same
@@ -21,6 +25,7 @@ import { canonicalJson, readJsonFile } from '../core/json-file.js';
 import { PricelabError, configError, type Problem } from '../core/errors.js';
 import type { EpisodeKpis } from '../env/kpis.js';
 import { loadScenario, type LoadedScenario } from '../scenarios/load.js';
+import { couponScenarioPath } from './fairness-check.js';
 
 /** Every KPI of an evaluation episode (a compile error here when env/kpis.ts gains one). */
 const kpiFlags: Record<keyof EpisodeKpis, true> = {
@@ -153,7 +158,7 @@ export function planExperiment(json: unknown, origin = 'experiment'): Experiment
     raw.scenarios.forEach((scenario, index) => {
       if (typeof scenario !== 'string' || scenario.length === 0) return;
       try {
-        scenarios.push(loadScenario(scenario));
+        scenarios.push(loadScenario(couponScenarioPath(scenario)));
       } catch (error) {
         if (!(error instanceof PricelabError)) throw error;
         const head = error.message.split('\n')[0] ?? '';
@@ -171,6 +176,12 @@ export function planExperiment(json: unknown, origin = 'experiment'): Experiment
       if (typeof kind !== 'string') return;
       if (!agentDefinitions.has(kind)) {
         problems.push({ path: ['agents', index, 'kind'], message: `expected one of ${[...agentDefinitions.keys()].join(', ')}, found "${kind}"` });
+        return;
+      }
+      // A coupon scenario trains in the coupon market (experiments/sweep-worker.ts), which has no day-kernel model for an oracle.
+      const coupons = scenarios.find((loaded) => loaded.scenario.coupons !== undefined);
+      if (coupons && agentDefinition(kind).needsModel) {
+        problems.push({ path: ['agents', index, 'kind'], message: `expected an agent that reads only the observation on the coupon scenario ${coupons.scenario.id}, found ${kind}, which needs the day kernel's market model (the coupon market has none)` });
         return;
       }
       const checked = agentDefinition(kind).configSchema.safeParse(config ?? {});
