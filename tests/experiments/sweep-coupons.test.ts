@@ -58,6 +58,7 @@ describe('a sweep on a coupon scenario', () => {
         expect(artifact.manifest.observation.features.map((feature) => feature.name)).toEqual(['stage:new', 'stage:hesitant', 'stage:repeat', 'stage:lapsed', 'budgetLeft', 'periodPhase']);
         expect(artifact.manifest.training).toMatchObject({ steps: 100, targeting: { features: [] } });
         const stored = store.evaluationsOf(run.id);
+        for (const episode of stored) expect(Object.keys(episode.kpis)).toEqual(expect.arrayContaining(['couponCost', 'redemptionRate', 'incrementalUnitsPerCoupon']));
         const env = new CouponEnv(couponChoiceScenario());
         const agent = await restoredAgentFor(env, { kind: artifact.manifest.agentKind, config: artifact.manifest.agentConfig, files: artifact.files }, run.seed);
         const episodes = evaluate(env, agent, { episodes: 2, seed: 700 });
