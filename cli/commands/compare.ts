@@ -61,8 +61,8 @@ export function registerCompare(program: Command): void {
   program
     .command('compare')
     .description('compare policies on common random numbers: paired differences, Holm-corrected verdicts, JSON summary and HTML report')
-    .argument('<scenario>', 'built-in scenario id or path to a scenario file')
-    .requiredOption('--agents <arms>', 'comma-separated arms, each a rule spec (fixed:17.99), an agent kind (q-learning), a policy folder, a registered version (registry:everyday@2, registry:everyday@production; checked against the registry\'s content hash, as are folders inside $PRICELAB_HOME/policies) or a shop\'s own price path replayed (historical:sales.csv, historical:sales.csv#map.json; quote a file name with a comma: historical:"a, b.csv"; docs/calibration.md); name=spec names an arm')
+    .argument('<scenario>', 'built-in scenario id (or coupon scenario id: targeted-coupon-v1), or path to a scenario file')
+    .requiredOption('--agents <arms>', 'comma-separated arms, each a rule spec (fixed:17.99), an agent kind (q-learning), a policy folder, a registered version (registry:everyday@2, registry:everyday@production; checked against the registry\'s content hash, as are folders inside $PRICELAB_HOME/policies) or a shop\'s own price path replayed (historical:sales.csv, historical:sales.csv#map.json; quote a file name with a comma: historical:"a, b.csv"; docs/calibration.md); on a coupon scenario also a coupon rule (none, none@22, coupon:1, coupon:1@24; docs/compare.md); name=spec names an arm')
     .option('--seeds <n>', 'analysis seeds (the unit of analysis; each trains learners anew)', positiveInteger, 10)
     .option('--seed <n>', 'first analysis seed (seeds are seed, seed + 1, ...)', integer, 1)
     .option('--episodes <n>', 'evaluation episodes per seed and arm (episode e of seed s runs on env seed 1000000 + 1000 s + e)', positiveInteger, 10)

@@ -16,10 +16,10 @@
 import { z } from 'zod';
 import type { Agent } from '../../agents/agent.js';
 import { ruleAgent } from '../../agents/rule-agent.js';
-import { configError } from '../../core/errors.js';
+import { PricelabError, configError } from '../../core/errors.js';
 import { CouponEnv } from '../../env/coupons/coupon-env.js';
 import type { Scenario } from '../../scenarios/schema.js';
-import { parseCouponPolicySpec } from '../fairness-check.js';
+import { couponPolicySpecs, parseCouponPolicySpec } from '../fairness-check.js';
 
 export const couponRuleKind = 'coupon-rule';
 
@@ -39,7 +39,14 @@ export function couponEnvOf(scenario: Scenario): CouponEnv {
 
 /** The config of a coupon rule spec (`none[@price]`, `coupon:<campaign>[@price]`) on `env`. */
 export function couponRuleConfig(spec: string, env: CouponEnv): CouponRuleConfig {
-  const choice = parseCouponPolicySpec(spec, env.market, env.listPrice);
+  let choice: { priceIndex: number; campaign: number };
+  try {
+    choice = parseCouponPolicySpec(spec, env.market, env.listPrice);
+  } catch (error) {
+    // The reason (which campaign or price is missing, and what the scenario offers) is in the message: keep it in the problem.
+    if (!(error instanceof PricelabError) || error.kind !== 'config') throw error;
+    throw configError(error.message, [{ path: ['policy'], message: `${error.message}; expected ${couponPolicySpecs.join(' or ')}` }]);
+  }
   const action = env.market.actionIndex(choice);
   const campaignName = choice.campaign < 0 ? 'no coupon' : (env.model.campaignNames[choice.campaign] ?? `campaign ${choice.campaign}`);
   return { action, price: env.prices[choice.priceIndex] ?? 0, campaign: choice.campaign, campaignName };

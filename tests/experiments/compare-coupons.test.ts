@@ -207,7 +207,7 @@ describe('compare on a coupon scenario: refusals', () => {
     const error = await refusal({ arms: ['none', 'coupon:9'], guardrails: { maxChange: 0.1 } });
     expect(error.kind).toBe('config');
     expect(error.problems.map((problem) => problem.path.join('.'))).toEqual(expect.arrayContaining(['guardrails', 'agents.1.policy']));
-    expect(error.problems.find((problem) => problem.path[1] === 1)?.message).toContain('found "coupon:9"');
+    expect(error.problems.find((problem) => problem.path[1] === 1)?.message).toContain('no campaign "9"');
   });
 
   it('refuses a rule that reads the day kernel (a rival-price follower) and an oracle, under their places', async () => {
