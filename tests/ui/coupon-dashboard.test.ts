@@ -105,6 +105,11 @@ async function expectPanel(arm: string, expected: FairnessReport): Promise<void>
 }
 
 describe('the live view on a coupon scenario', () => {
+  it('suggests the rules that play the coupon market: no coupon, each campaign, a fixed price', async () => {
+    const response = await fetch(`${server.url}/api/policies?scenario=coupon-choice-known-answer-v1`);
+    expect(((await response.json()) as { rules: string[] }).rules).toEqual(['none', 'coupon:0', 'coupon:1', 'coupon:2', 'fixed:10', 'list']);
+  });
+
   it('shows the coupon each arm chose each day, the coupon KPIs and the fairness panel of a coupon market stepped on the same seed', async () => {
     const policyB = `artifact:${policyFolder}`;
     await page.goto(`${server.url}/?scenario=coupon-choice-known-answer-v1&a=${encodeURIComponent(rule)}&b=${encodeURIComponent(policyB)}&seed=${seed}&speed=1`);
