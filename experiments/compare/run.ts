@@ -21,7 +21,7 @@
  * chosen (`coupons`). Guardrails are for prices alone: compare.ts refuses them there.
  */
 import { makeEnv, type StepInfo } from '../../env/env.js';
-import { CouponEnv, type CouponEnvStepInfo } from '../../env/coupons/coupon-env.js';
+import { CouponEnv } from '../../env/coupons/coupon-env.js';
 import type { AgentEnv } from '../setup.js';
 import type { MarketModel } from '../../env/model.js';
 import { evaluate, train } from '../train.js';
@@ -90,7 +90,7 @@ export interface ComparisonRun {
   readonly guardrails: Readonly<Record<string, GuardrailTally>>;
   /** Each arm's price cells over every seed (compare/fairness.ts); an arm with a unit that reported none is absent. */
   readonly priceCells: ReadonlyMap<string, readonly FairnessCell[]>;
-  /** On a coupon scenario: each arm's campaign days summed over every seed, and its trajectory's campaigns; an arm with a unit that reported none is absent. */
+  /** On a coupon scenario: each arm's campaign days summed over every seed; an arm with a unit that reported none is absent. */
   readonly coupons: ReadonlyMap<string, CouponChoices>;
 }
 
@@ -128,8 +128,6 @@ export interface ArmSeedOutcome {
 export interface CouponChoices {
   /** Days each campaign (by name, "no coupon" for none) was chosen, over the unit's evaluation episodes. */
   readonly campaignDays: Readonly<Record<string, number>>;
-  /** The campaign chosen each day of the recorded trajectory episode (empty when none is recorded). */
-  readonly trajectory: readonly { readonly day: number; readonly campaign: string }[];
 }
 
 /**
@@ -216,14 +214,13 @@ export async function runArmSeed(model: MarketModel, plan: ComparisonPlan, unit:
     onSteps(done + plan.evaluationEpisodes * model.horizon, `seed ${seed}: evaluated ${arm.name}`);
     const tally = emptyTally();
     if (guarded) addTally(tally, guarded.tally);
-    const recorded = unit.recordTrajectory ? episodes[0]?.steps : undefined;
     return {
       result: { arm: arm.name, seed, kpis: meanKpis(episodes.map((episode) => episode.kpis), kpiNamesFor(model.scenario)), trainedSteps, trainingSeconds },
       curves,
-      trajectory: recorded ? trajectoryOf(arm.name, recorded, model) : [],
+      trajectory: unit.recordTrajectory && episodes[0] ? trajectoryOf(arm.name, episodes[0].steps, model) : [],
       tally,
       priceCells: recorder.cells(),
-      ...(coupons ? { coupons: { campaignDays: recorder.campaignDays(), trajectory: (recorded ?? []).map((step) => ({ day: step.day, campaign: (step as CouponEnvStepInfo).coupon.campaignName })) } } : {}),
+      ...(coupons ? { coupons: { campaignDays: recorder.campaignDays() } } : {}),
     };
   } finally {
     agent.dispose();
@@ -277,14 +274,13 @@ export async function runComparison(model: MarketModel, arms: readonly Arm[], pl
   let trajectories: TrajectoryDay[] = [];
   const priceCells = new Map<string, FairnessCell[]>();
   const unmeasured = new Set<string>();
-  const coupons = new Map<string, { campaignDays: Record<string, number>; trajectory: CouponChoices['trajectory'] }>();
+  const coupons = new Map<string, { campaignDays: Record<string, number> }>();
   const unchosen = new Set<string>();
   for (const outcome of outcomes) {
     const arm = outcome.result.arm;
     if (outcome.coupons) {
-      const sum = coupons.get(arm) ?? { campaignDays: {}, trajectory: [] };
+      const sum = coupons.get(arm) ?? { campaignDays: {} };
       for (const [campaign, days] of Object.entries(outcome.coupons.campaignDays)) sum.campaignDays[campaign] = (sum.campaignDays[campaign] ?? 0) + days;
-      if (outcome.coupons.trajectory.length > 0) sum.trajectory = outcome.coupons.trajectory;
       coupons.set(arm, sum);
     } else unchosen.add(arm);
     if (outcome.priceCells) priceCells.set(outcome.result.arm, [...(priceCells.get(outcome.result.arm) ?? []), ...outcome.priceCells]);

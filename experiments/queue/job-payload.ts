@@ -197,8 +197,8 @@ export const comparisonArmResultSchema = z.strictObject({
   tally: z.strictObject({ decisions: z.number(), adjustments: z.number(), violations: z.number(), byRule: z.record(z.string(), z.strictObject({ adjusted: z.number(), violated: z.number() })) }),
   /** Units and what they paid, by group (experiments/compare/fairness.ts); absent from workers older than it. */
   priceCells: z.array(z.strictObject({ segment: z.string(), stage: z.string(), units: z.number(), paid: z.number() })).optional(),
-  /** On a coupon scenario: the campaign days and the trajectory's campaigns (experiments/compare/run.ts CouponChoices); absent elsewhere and from older workers. */
-  coupons: z.strictObject({ campaignDays: z.record(z.string(), z.number()), trajectory: z.array(z.strictObject({ day: z.number(), campaign: z.string() })) }).optional(),
+  /** On a coupon scenario: the days each campaign was chosen (experiments/compare/run.ts CouponChoices); absent elsewhere and from older workers. */
+  coupons: z.strictObject({ campaignDays: z.record(z.string(), z.number()) }).optional(),
   worker: z.string().optional(),
 });
 export type ComparisonArmJson = z.output<typeof comparisonArmResultSchema>;
