@@ -6,7 +6,7 @@
  * a coupon market stepped here by hand on the server's seed with the same actions gives them
  * (the rule's fixed action; the artifact restored and acting greedily on the same observations).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -22,7 +22,7 @@ import { restoredAgentFor } from '../../experiments/setup.js';
 import { loadScenario } from '../../scenarios/load.js';
 import { startDashboard, type DashboardServer } from '../../ui/server/app.js';
 import { couponChoiceScenario, writeCouponChoiceMarket } from '../agents/coupon-choice-market.js';
-import { ensureClientBuilt, launchChromium, type Browser } from './browser.js';
+import { artifactsFolder, ensureClientBuilt, launchChromium, type Browser } from './browser.js';
 
 const seed = 11;
 const rule = 'coupon:1@10';
@@ -139,5 +139,9 @@ describe('the live view on a coupon scenario', () => {
     await expectPanel('B', learnedAt.fairness);
     expect(ruleAt.fairness.dispersion.maxMinRatio).toBeGreaterThan(1);
     expect(await page.locator('#fairness .fairness-arm[data-arm="A"] .label').textContent()).toContain('after the coupons chosen');
+    // The day-kernel charts drew the coupon days without a problem.
+    expect(await page.locator('#problems').isHidden()).toBe(true);
+    mkdirSync(artifactsFolder, { recursive: true });
+    await page.screenshot({ path: join(artifactsFolder, 'coupon-dashboard.png'), fullPage: true });
   }, 120_000);
 });

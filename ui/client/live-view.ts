@@ -387,9 +387,10 @@ function renderCoupons(container: HTMLElement, latest: readonly (DayPoint | unde
   const shown = latest.flatMap((point, index) => (point?.coupon === undefined ? [] : [{ arm: index === 0 ? 'A' : 'B', point }]));
   container.hidden = shown.length === 0;
   container.replaceChildren(
-    ...shown.map(({ arm, point }) =>
+    ...shown.flatMap(({ arm, point }, index) => [
+      ...(index > 0 ? ['; '] : ['Coupon of the day: ']),
       element('span', { class: 'coupon-today' }, `${arm}, day ${point.day + 1}: `, element('strong', { 'data-coupon': arm, 'data-day': String(point.day), title: point.coupon ?? '' }, point.coupon ?? ''), ` at ${formatNumber(point.price)}`),
-    ),
+    ]),
   );
 }
 
