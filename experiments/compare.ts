@@ -26,7 +26,7 @@ import type { Scenario } from '../scenarios/schema.js';
 import { analyse, learningCurves } from './compare/analyse.js';
 import { agentForArm, armNameOf, armSpecOf, parseArms, type Arm, type ArtifactResolver } from './compare/arms.js';
 import { historicalPrefix, type HistoricalConfig } from '../agents/historical.js';
-import { kpiDefinition, kpiNames } from './compare/kpis.js';
+import { kpiDefinition, kpiNamesFor } from './compare/kpis.js';
 import { episodeLimit, runComparison, seedLimit, type ArmSeedRunner, type ComparisonPlan, type ComparisonRun, type RunHooks } from './compare/run.js';
 import { comparisonSchemaVersion, type ArmIdentity, type ComparisonSummary } from './compare/summary-schema.js';
 import { comparisonFairness } from './compare/fairness.js';
@@ -114,7 +114,7 @@ export async function compare(options: CompareOptions): Promise<ComparisonOutcom
   if (!Number.isInteger(options.trainingSteps) || options.trainingSteps < 1) problems.push({ path: ['steps'], message: `expected a positive whole number of training steps, found ${options.trainingSteps}` });
   if (!(alpha > 0 && alpha < 1)) problems.push({ path: ['alpha'], message: `expected a level strictly between 0 and 1, found ${alpha}` });
   const primary = kpiDefinition(primaryKpi);
-  if (!primary || primary.direction === 'none') problems.push({ path: ['primaryKpi'], message: `expected a KPI with a better direction (${kpiNames.filter((name) => kpiDefinition(name)?.direction !== 'none').join(', ')}), found "${primaryKpi}"` });
+  if (!primary || primary.direction === 'none') problems.push({ path: ['primaryKpi'], message: `expected a KPI with a better direction (${kpiNamesFor(loaded.scenario).filter((name) => kpiDefinition(name)?.direction !== 'none').join(', ')}), found "${primaryKpi}"` });
   const couponEnv = loaded.scenario.coupons === undefined ? undefined : new CouponEnv(loaded.scenario);
   if (couponEnv && Object.keys(options.guardrails ?? {}).length > 0) problems.push({ path: ['guardrails'], message: `expected no guardrails on a coupon scenario (they move prices, and its actions are a price and a coupon), found ${Object.keys(options.guardrails ?? {}).join(', ')}` });
   const env = couponEnv ?? makeEnv(model);

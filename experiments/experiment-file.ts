@@ -24,6 +24,7 @@ import { agentDefinition, agentDefinitions } from '../agents/registry.js';
 import { canonicalJson, readJsonFile } from '../core/json-file.js';
 import { PricelabError, configError, type Problem } from '../core/errors.js';
 import type { EpisodeKpis } from '../env/kpis.js';
+import type { CouponKpis } from '../env/coupons/coupon-kpis.js';
 import { loadScenario, type LoadedScenario } from '../scenarios/load.js';
 import { couponScenarioPath } from './fairness-check.js';
 
@@ -49,7 +50,22 @@ const kpiFlags: Record<keyof EpisodeKpis, true> = {
   customersLost: true,
   profitGain: true,
 };
-export const kpiNames = Object.keys(kpiFlags) as (keyof EpisodeKpis)[];
+/** The coupon market's own KPIs (env/coupons/coupon-kpis.ts), in a coupon scenario's evaluation episodes (null elsewhere). */
+const couponKpiFlags: Record<Exclude<keyof CouponKpis, keyof EpisodeKpis | 'revenue'>, true> = {
+  couponCost: true,
+  claims: true,
+  redeemed: true,
+  cannibalised: true,
+  expired: true,
+  redemptionRate: true,
+  cannibalisationRate: true,
+  incrementalUnits: true,
+  incrementalUnitsPerCoupon: true,
+  costPerIncrementalUnit: true,
+};
+/** A KPI an experiment may summarise: an EpisodeKpis field, or a coupon KPI. */
+export type ExperimentKpi = keyof EpisodeKpis | keyof typeof couponKpiFlags;
+export const kpiNames = [...Object.keys(kpiFlags), ...Object.keys(couponKpiFlags)] as ExperimentKpi[];
 
 const agentEntrySchema = z.strictObject({
   name: z
@@ -104,10 +120,10 @@ export const experimentFileSchema = z.strictObject({
     .default({ episodes: 10, seed: 1_000_000 })
     .describe('greedy evaluation after training, on seeds common to every agent and disjoint from training seeds'),
   kpis: z
-    .array(z.enum(kpiNames as [keyof EpisodeKpis, ...(keyof EpisodeKpis)[]]))
+    .array(z.enum(kpiNames as [ExperimentKpi, ...ExperimentKpi[]]))
     .min(1)
     .default(['profit', 'netRevenue', 'units', 'averagePrice'])
-    .describe(`KPIs summarised as eval/<kpi> metrics (mean over evaluation episodes); every KPI is stored per episode: ${kpiNames.join(', ')}`),
+    .describe(`KPIs summarised as eval/<kpi> metrics (mean over evaluation episodes; null where the scenario has none, e.g. coupon KPIs off a coupon scenario); every KPI is stored per episode: ${kpiNames.join(', ')}`),
   checkpointEvery: z.number().int().min(1).default(1).describe('save a checkpoint every this many training episodes (agents that support it)'),
 });
 
@@ -129,7 +145,7 @@ export interface PlannedRun {
   readonly seed: number;
   readonly budget: { readonly steps: number } | { readonly episodes: number };
   readonly evaluation: { readonly episodes: number; readonly seed: number };
-  readonly kpis: readonly (keyof EpisodeKpis)[];
+  readonly kpis: readonly ExperimentKpi[];
   readonly checkpointEvery: number;
 }
 

@@ -169,7 +169,8 @@ export default async function runSweepTask(task: SweepTask): Promise<RunOutcome>
       'time/stepsPerSecond': (trained.steps - (resumeFrom?.steps ?? 0)) / Math.max(1e-9, trained.seconds),
     };
     for (const kpi of run.kpis) {
-      const values = evaluations.map((episode) => episode.kpis[kpi]).filter((value): value is number => typeof value === 'number');
+      // Finite values only (a coupon arm's cost per incremental unit is infinite when its coupons created nothing).
+      const values = evaluations.map((episode) => episode.kpis[kpi]).filter((value): value is number => typeof value === 'number' && Number.isFinite(value));
       metrics[`eval/${kpi}`] = values.length > 0 ? mean(values) : null;
     }
     // The collusion monitor: only where the market has Nash and monopoly benchmarks.

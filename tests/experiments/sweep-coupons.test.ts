@@ -36,7 +36,7 @@ beforeAll(async () => {
     seeds: [1, 2],
     budget: { steps: 100 },
     evaluation: { episodes: 2, seed: 700 },
-    kpis: ['profit', 'netRevenue'],
+    kpis: ['profit', 'netRevenue', 'couponCost', 'redemptionRate'],
   });
   const outcome = await runSweep(plan, { home, workers: 1 });
   expect(outcome.finished).toBe(4);
@@ -58,6 +58,11 @@ describe('a sweep on a coupon scenario', () => {
         expect(artifact.manifest.observation.features.map((feature) => feature.name)).toEqual(['stage:new', 'stage:hesitant', 'stage:repeat', 'stage:lapsed', 'budgetLeft', 'periodPhase']);
         expect(artifact.manifest.training).toMatchObject({ steps: 100, targeting: { features: [] } });
         const stored = store.evaluationsOf(run.id);
+        // The coupon KPIs asked for are summarised as eval/<kpi>: the mean over the stored episodes.
+        const metrics = store.metricsOf(run.id);
+        const meanOf = (kpi: string) => stored.reduce((sum, episode) => sum + (episode.kpis[kpi] ?? 0), 0) / stored.length;
+        expect(metrics['eval/couponCost']).toBeCloseTo(meanOf('couponCost'), 6);
+        expect(metrics['eval/redemptionRate']).toBeCloseTo(meanOf('redemptionRate'), 9);
         for (const episode of stored) expect(Object.keys(episode.kpis)).toEqual(expect.arrayContaining(['couponCost', 'redemptionRate', 'incrementalUnitsPerCoupon']));
         const env = new CouponEnv(couponChoiceScenario());
         const agent = await restoredAgentFor(env, { kind: artifact.manifest.agentKind, config: artifact.manifest.agentConfig, files: artifact.files }, run.seed);
