@@ -11,6 +11,10 @@
  * common random numbers), compare/analyse.ts (the statistics), compare/kpis.ts (KPIs and
  * their better direction), compare/fairness.ts (who paid what, per arm), compare/summary-schema.ts (the JSON schema). Reports
  * (HTML, charts, PNGs) are in experiments/report/.
+ *
+ * On a coupon scenario (a `coupons` block; a built-in coupon scenario id such as
+ * targeted-coupon-v1 is found in scenarios/coupons/) the arms play the coupon market and may
+ * choose coupons (compare/coupon-arms.ts): coupon rules, coupon learners, coupon artifacts.
  */
 import { codeVersion } from '../agents/artifact.js';
 import type { Guardrails } from '../agents/guardrails.js';
@@ -20,12 +24,14 @@ import { buildMarketModel } from '../env/model.js';
 import { loadScenario, type LoadedScenario } from '../scenarios/load.js';
 import type { Scenario } from '../scenarios/schema.js';
 import { analyse, learningCurves } from './compare/analyse.js';
-import { armNameOf, armSpecOf, parseArms, type Arm, type ArtifactResolver } from './compare/arms.js';
+import { agentForArm, armNameOf, armSpecOf, parseArms, type Arm, type ArtifactResolver } from './compare/arms.js';
 import { historicalPrefix, type HistoricalConfig } from '../agents/historical.js';
-import { kpiDefinition, kpiNames } from './compare/kpis.js';
+import { kpiDefinition, kpiNamesFor } from './compare/kpis.js';
 import { episodeLimit, runComparison, seedLimit, type ArmSeedRunner, type ComparisonPlan, type ComparisonRun, type RunHooks } from './compare/run.js';
 import { comparisonSchemaVersion, type ArmIdentity, type ComparisonSummary } from './compare/summary-schema.js';
 import { comparisonFairness } from './compare/fairness.js';
+import { CouponEnv } from '../env/coupons/coupon-env.js';
+import { couponScenarioPath } from './fairness-check.js';
 
 export { comparisonSummarySchema, comparisonSchemaVersion, comparisonFairnessSchema, type ComparisonSummary, type PairedComparison, type ComparisonFairness } from './compare/summary-schema.js';
 export { evaluationSeedOf, type ComparisonRun, type TrajectoryDay, type CurvePoint } from './compare/run.js';
@@ -94,7 +100,7 @@ export const confidenceLevel = 0.95;
 export const targetPower = 0.8;
 
 export async function compare(options: CompareOptions): Promise<ComparisonOutcome> {
-  const loaded = loadScenario(options.scenario);
+  const loaded = loadScenario(couponScenarioPath(options.scenario));
   const model = buildMarketModel(loaded.scenario);
   const alpha = options.alpha ?? 0.05;
   const firstSeed = options.firstSeed ?? 1;
@@ -108,8 +114,10 @@ export async function compare(options: CompareOptions): Promise<ComparisonOutcom
   if (!Number.isInteger(options.trainingSteps) || options.trainingSteps < 1) problems.push({ path: ['steps'], message: `expected a positive whole number of training steps, found ${options.trainingSteps}` });
   if (!(alpha > 0 && alpha < 1)) problems.push({ path: ['alpha'], message: `expected a level strictly between 0 and 1, found ${alpha}` });
   const primary = kpiDefinition(primaryKpi);
-  if (!primary || primary.direction === 'none') problems.push({ path: ['primaryKpi'], message: `expected a KPI with a better direction (${kpiNames.filter((name) => kpiDefinition(name)?.direction !== 'none').join(', ')}), found "${primaryKpi}"` });
-  const env = makeEnv(model);
+  if (!primary || primary.direction === 'none') problems.push({ path: ['primaryKpi'], message: `expected a KPI with a better direction (${kpiNamesFor(loaded.scenario).filter((name) => kpiDefinition(name)?.direction !== 'none').join(', ')}), found "${primaryKpi}"` });
+  const couponEnv = loaded.scenario.coupons === undefined ? undefined : new CouponEnv(loaded.scenario);
+  if (couponEnv && Object.keys(options.guardrails ?? {}).length > 0) problems.push({ path: ['guardrails'], message: `expected no guardrails on a coupon scenario (they move prices, and its actions are a price and a coupon), found ${Object.keys(options.guardrails ?? {}).join(', ')}` });
+  const env = couponEnv ?? makeEnv(model);
   const histories = await readHistories(options.arms, loaded.scenario, options.readHistory);
   let arms: Arm[] = [];
   try {
@@ -117,6 +125,7 @@ export async function compare(options: CompareOptions): Promise<ComparisonOutcom
       model,
       featureNames: env.observationSpace.featureNames,
       histories,
+      ...(couponEnv ? { couponEnv } : {}),
       ...(options.resolveArtifact ? { resolveArtifact: options.resolveArtifact } : {}),
     });
   } catch (error) {
@@ -124,6 +133,8 @@ export async function compare(options: CompareOptions): Promise<ComparisonOutcom
     if (!(error instanceof PricelabError) || error.kind !== 'config') throw error;
     problems.push(...error.problems);
   }
+  // In the coupon market a rule that reads the day kernel's features (rivals, stock, last price) or its model cannot play: said here, with the arm.
+  if (couponEnv) problems.push(...(await couponMarketProblems(arms, couponEnv, options.arms)));
   const names = options.arms.map(armNameOf);
   const baseline = options.baseline ?? names[0] ?? '';
   if (names.length > 0 && !names.includes(baseline)) problems.push({ path: ['baseline'], message: `expected the name of an arm (${names.join(', ')}), found "${baseline}"` });
@@ -168,6 +179,9 @@ export async function compare(options: CompareOptions): Promise<ComparisonOutcom
     },
     // Who paid what (compare/fairness.ts): only when every unit of every arm reported its price cells.
     ...(armNames.every((arm) => run.priceCells.has(arm)) ? { fairness: comparisonFairness(loaded.scenario, armNames, run.priceCells) } : {}),
+    ...(couponEnv && armNames.every((arm) => run.coupons.has(arm))
+      ? { coupons: { campaigns: [...couponEnv.model.campaignNames], byArm: armNames.map((arm) => ({ arm, campaignDays: { ...run.coupons.get(arm)?.campaignDays } })) } }
+      : {}),
   };
   return { summary, run, arms };
 }
@@ -193,6 +207,22 @@ async function readHistories(written: readonly string[], scenario: Scenario, rea
     }
   }
   return histories;
+}
+
+/** Arms whose agent cannot be put in the coupon market, each problem under its place in --agents. */
+async function couponMarketProblems(arms: readonly Arm[], env: CouponEnv, written: readonly string[]): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  for (const arm of arms) {
+    const index = written.findIndex((entry) => armNameOf(entry) === arm.name);
+    try {
+      (await agentForArm(arm, env, 0)).dispose();
+    } catch (error) {
+      if (!(error instanceof PricelabError) || error.kind !== 'config') throw error;
+      const found = error.problems.length > 0 ? error.problems : [{ path: [], message: error.message }];
+      problems.push(...found.map((problem) => ({ path: ['agents', index, ...problem.path], message: `${arm.spec} cannot play the coupon market: ${problem.message}` })));
+    }
+  }
+  return problems;
 }
 
 function identityOf(arm: Arm, learns: boolean): ArmIdentity {

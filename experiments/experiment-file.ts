@@ -5,6 +5,10 @@
  * listed by path (the schema's, each scenario that does not load, each agent config its
  * kind refuses), before anything runs or is stored.
  *
+ * A coupon scenario (a `coupons` block; by path, or a built-in coupon id such as
+ * targeted-coupon-v1, found in scenarios/coupons/) trains its runs in the coupon market
+ * (experiments/sweep-worker.ts); agents that need the day kernel's model (oracles) are refused there.
+ *
  * Planning turns a valid file into runs, one per (scenario, agent, seed), each with a
  * deterministic run key: sha256 of (experiment name, scenario id + content hash, agent
  * name, kind and validated config, seed, budget, evaluation). The same file plans the same
@@ -20,7 +24,9 @@ import { agentDefinition, agentDefinitions } from '../agents/registry.js';
 import { canonicalJson, readJsonFile } from '../core/json-file.js';
 import { PricelabError, configError, type Problem } from '../core/errors.js';
 import type { EpisodeKpis } from '../env/kpis.js';
+import type { CouponKpis } from '../env/coupons/coupon-kpis.js';
 import { loadScenario, type LoadedScenario } from '../scenarios/load.js';
+import { couponScenarioPath } from './fairness-check.js';
 
 /** Every KPI of an evaluation episode (a compile error here when env/kpis.ts gains one). */
 const kpiFlags: Record<keyof EpisodeKpis, true> = {
@@ -44,7 +50,22 @@ const kpiFlags: Record<keyof EpisodeKpis, true> = {
   customersLost: true,
   profitGain: true,
 };
-export const kpiNames = Object.keys(kpiFlags) as (keyof EpisodeKpis)[];
+/** The coupon market's own KPIs (env/coupons/coupon-kpis.ts), in a coupon scenario's evaluation episodes (null elsewhere). */
+const couponKpiFlags: Record<Exclude<keyof CouponKpis, keyof EpisodeKpis | 'revenue'>, true> = {
+  couponCost: true,
+  claims: true,
+  redeemed: true,
+  cannibalised: true,
+  expired: true,
+  redemptionRate: true,
+  cannibalisationRate: true,
+  incrementalUnits: true,
+  incrementalUnitsPerCoupon: true,
+  costPerIncrementalUnit: true,
+};
+/** A KPI an experiment may summarise: an EpisodeKpis field, or a coupon KPI. */
+export type ExperimentKpi = keyof EpisodeKpis | keyof typeof couponKpiFlags;
+export const kpiNames = [...Object.keys(kpiFlags), ...Object.keys(couponKpiFlags)] as ExperimentKpi[];
 
 const agentEntrySchema = z.strictObject({
   name: z
@@ -99,10 +120,10 @@ export const experimentFileSchema = z.strictObject({
     .default({ episodes: 10, seed: 1_000_000 })
     .describe('greedy evaluation after training, on seeds common to every agent and disjoint from training seeds'),
   kpis: z
-    .array(z.enum(kpiNames as [keyof EpisodeKpis, ...(keyof EpisodeKpis)[]]))
+    .array(z.enum(kpiNames as [ExperimentKpi, ...ExperimentKpi[]]))
     .min(1)
     .default(['profit', 'netRevenue', 'units', 'averagePrice'])
-    .describe(`KPIs summarised as eval/<kpi> metrics (mean over evaluation episodes); every KPI is stored per episode: ${kpiNames.join(', ')}`),
+    .describe(`KPIs summarised as eval/<kpi> metrics (mean over evaluation episodes; null where the scenario has none, e.g. coupon KPIs off a coupon scenario); every KPI is stored per episode: ${kpiNames.join(', ')}`),
   checkpointEvery: z.number().int().min(1).default(1).describe('save a checkpoint every this many training episodes (agents that support it)'),
 });
 
@@ -124,7 +145,7 @@ export interface PlannedRun {
   readonly seed: number;
   readonly budget: { readonly steps: number } | { readonly episodes: number };
   readonly evaluation: { readonly episodes: number; readonly seed: number };
-  readonly kpis: readonly (keyof EpisodeKpis)[];
+  readonly kpis: readonly ExperimentKpi[];
   readonly checkpointEvery: number;
 }
 
@@ -153,7 +174,7 @@ export function planExperiment(json: unknown, origin = 'experiment'): Experiment
     raw.scenarios.forEach((scenario, index) => {
       if (typeof scenario !== 'string' || scenario.length === 0) return;
       try {
-        scenarios.push(loadScenario(scenario));
+        scenarios.push(loadScenario(couponScenarioPath(scenario)));
       } catch (error) {
         if (!(error instanceof PricelabError)) throw error;
         const head = error.message.split('\n')[0] ?? '';
@@ -171,6 +192,12 @@ export function planExperiment(json: unknown, origin = 'experiment'): Experiment
       if (typeof kind !== 'string') return;
       if (!agentDefinitions.has(kind)) {
         problems.push({ path: ['agents', index, 'kind'], message: `expected one of ${[...agentDefinitions.keys()].join(', ')}, found "${kind}"` });
+        return;
+      }
+      // A coupon scenario trains in the coupon market (experiments/sweep-worker.ts), which has no day-kernel model for an oracle.
+      const coupons = scenarios.find((loaded) => loaded.scenario.coupons !== undefined);
+      if (coupons && agentDefinition(kind).needsModel) {
+        problems.push({ path: ['agents', index, 'kind'], message: `expected an agent that reads only the observation on the coupon scenario ${coupons.scenario.id}, found ${kind}, which needs the day kernel's market model (the coupon market has none)` });
         return;
       }
       const checked = agentDefinition(kind).configSchema.safeParse(config ?? {});

@@ -30,6 +30,9 @@ import { artifactFileBytes, buildArtifact, manifestFileName, verifyArtifact, wri
 import { PricelabError } from '../core/errors.js';
 import type { MarketModel } from '../env/model.js';
 import { buildObservationFeatures } from '../env/observation.js';
+import type { CouponEnv } from '../env/coupons/coupon-env.js';
+import { targetedFeaturesOf } from '../env/coupons/coupon-menu.js';
+import { couponObservationFeatures } from './coupon-policy.js';
 import { z } from 'zod';
 import type { PlannedRun } from './experiment-file.js';
 import type { ResultsStoreBackend } from './store-backend.js';
@@ -79,15 +82,19 @@ export function runArtifactFolder(home: string, runId: string): string {
   return join(resolve(home), 'runs', runId, 'policy');
 }
 
-/** The trained agent's artifact, as bytes; an export that fails gives its reason instead. */
-export async function exportRunArtifact(agent: Agent, run: PlannedRun, model: MarketModel, scenario: EmbeddedScenario, trained: { readonly steps: number; readonly episodes: number }): Promise<RunArtifact> {
+/**
+ * The trained agent's artifact, as bytes; an export that fails gives its reason instead. On a
+ * coupon scenario (`coupons`: the coupon market it trained in) a coupon policy's, as
+ * experiments/coupon-train-run.ts writes it: the market's features, prices and campaign menu,
+ * and the customer features its coupons may target on.
+ */
+export async function exportRunArtifact(agent: Agent, run: PlannedRun, model: MarketModel, scenario: EmbeddedScenario, trained: { readonly steps: number; readonly episodes: number }, coupons?: CouponEnv): Promise<RunArtifact> {
   try {
     const artifact = buildArtifact(await agent.export(), {
       name: `${run.scenario.id}-${run.agent.name}`,
       scenario,
-      features: buildObservationFeatures(model),
-      ladder: model.ladder,
-      training: { steps: trained.steps, episodes: trained.episodes, budget: run.budget },
+      ...(coupons ? { features: couponObservationFeatures(coupons), ladder: coupons.prices, coupons: coupons.menu } : { features: buildObservationFeatures(model), ladder: model.ladder }),
+      training: { steps: trained.steps, episodes: trained.episodes, budget: run.budget, ...(coupons ? { targeting: { features: targetedFeaturesOf(coupons.menu) } } : {}) },
       seeds: [run.seed],
       createdAt: sweepCreatedAt,
     });

@@ -13,6 +13,11 @@
  * so it writes no checkpoint (a run taken over by another worker starts afresh, which gives
  * the same result: a run is a function of its seeds).
  *
+ * A coupon scenario (a `coupons` block) trains and evaluates in the coupon market
+ * (env/coupons/coupon-env.ts), as `pricelab train` does there (experiments/coupon-train-run.ts):
+ * its evaluation episodes carry the coupon KPIs and its artifact is a coupon policy (campaign
+ * menu, the coupon market's features, the targeting it may use).
+ *
  * Stopping: the main thread sets the task's stop flag (shared memory, read at every
  * episode boundary, since training never yields to the event loop); the run saves a
  * checkpoint there (if the agent supports it) and returns 'stopped'.
@@ -20,6 +25,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { canCheckpoint } from '../agents/agent.js';
 import { makeEnv } from '../env/env.js';
+import { CouponEnv } from '../env/coupons/coupon-env.js';
 import { PricelabError } from '../core/errors.js';
 import { buildMarketModel } from '../env/model.js';
 import { createHash } from 'node:crypto';
@@ -82,7 +88,8 @@ export default async function runSweepTask(task: SweepTask): Promise<RunOutcome>
     const loaded = scenarioOf(task);
     if (loaded.contentHash !== run.scenario.contentHash) throw new Error(`${run.scenario.source} changed since the sweep was planned (content hash ${loaded.contentHash}, planned ${run.scenario.contentHash})`);
     const model = buildMarketModel(loaded.scenario);
-    const env = makeEnv(model);
+    const couponEnv = loaded.scenario.coupons === undefined ? undefined : new CouponEnv(loaded.scenario);
+    const env = couponEnv ?? makeEnv(model);
     const agent = await agentFor(env, run.agent.kind, run.agent.config, run.seed);
     const checkpoints = canCheckpoint(agent) && task.home !== undefined;
     let resumeFrom: TrainBoundary | undefined;
@@ -134,7 +141,7 @@ export default async function runSweepTask(task: SweepTask): Promise<RunOutcome>
       return stopped;
     }
     // The policy as trained (before evaluation, which only acts greedily).
-    const artifact = await exportRunArtifact(agent, run, model, { id: loaded.scenario.id, contentHash: loaded.contentHash, bytes: loaded.bytes }, trained);
+    const artifact = await exportRunArtifact(agent, run, model, { id: loaded.scenario.id, contentHash: loaded.contentHash, bytes: loaded.bytes }, trained, couponEnv);
     const evaluationStarted = performance.now();
     const pricePeriods: number[][] = [];
     const episodes = evaluate(env, agent, {
@@ -162,7 +169,8 @@ export default async function runSweepTask(task: SweepTask): Promise<RunOutcome>
       'time/stepsPerSecond': (trained.steps - (resumeFrom?.steps ?? 0)) / Math.max(1e-9, trained.seconds),
     };
     for (const kpi of run.kpis) {
-      const values = evaluations.map((episode) => episode.kpis[kpi]).filter((value): value is number => typeof value === 'number');
+      // Finite values only (a coupon arm's cost per incremental unit is infinite when its coupons created nothing).
+      const values = evaluations.map((episode) => episode.kpis[kpi]).filter((value): value is number => typeof value === 'number' && Number.isFinite(value));
       metrics[`eval/${kpi}`] = values.length > 0 ? mean(values) : null;
     }
     // The collusion monitor: only where the market has Nash and monopoly benchmarks.

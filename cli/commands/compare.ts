@@ -61,8 +61,8 @@ export function registerCompare(program: Command): void {
   program
     .command('compare')
     .description('compare policies on common random numbers: paired differences, Holm-corrected verdicts, JSON summary and HTML report')
-    .argument('<scenario>', 'built-in scenario id or path to a scenario file')
-    .requiredOption('--agents <arms>', 'comma-separated arms, each a rule spec (fixed:17.99), an agent kind (q-learning), a policy folder, a registered version (registry:everyday@2, registry:everyday@production; checked against the registry\'s content hash, as are folders inside $PRICELAB_HOME/policies) or a shop\'s own price path replayed (historical:sales.csv, historical:sales.csv#map.json; quote a file name with a comma: historical:"a, b.csv"; docs/calibration.md); name=spec names an arm')
+    .argument('<scenario>', 'built-in scenario id (or coupon scenario id: targeted-coupon-v1), or path to a scenario file')
+    .requiredOption('--agents <arms>', 'comma-separated arms, each a rule spec (fixed:17.99), an agent kind (q-learning), a policy folder, a registered version (registry:everyday@2, registry:everyday@production; checked against the registry\'s content hash, as are folders inside $PRICELAB_HOME/policies) or a shop\'s own price path replayed (historical:sales.csv, historical:sales.csv#map.json; quote a file name with a comma: historical:"a, b.csv"; docs/calibration.md); on a coupon scenario also a coupon rule (none, none@22, coupon:1, coupon:1@24; docs/compare.md); name=spec names an arm')
     .option('--seeds <n>', 'analysis seeds (the unit of analysis; each trains learners anew)', positiveInteger, 10)
     .option('--seed <n>', 'first analysis seed (seeds are seed, seed + 1, ...)', integer, 1)
     .option('--episodes <n>', 'evaluation episodes per seed and arm (episode e of seed s runs on env seed 1000000 + 1000 s + e)', positiveInteger, 10)
@@ -217,7 +217,7 @@ function fairnessText(summary: ComparisonSummary): string[] {
   const cell = (entry: (typeof fairness.byArm)[number], label: string) => price(entry.byGroup.find((group) => group.label === label)?.effectivePrice ?? null);
   return [
     '',
-    `effective price paid by ${fairness.groupedBy} (${fairness.market === 'coupon market' ? 'prices replayed in the coupon market, no coupon' : 'posted prices, weighted by units'}):`,
+    `effective price paid by ${fairness.groupedBy} (${fairness.market === 'coupon market' ? (summary.schemaVersion < 3 ? 'prices replayed in the coupon market, no coupon' : "after each arm's own coupons in the coupon market") : 'posted prices, weighted by units'}):`,
     table([
       ['group', ...fairness.byArm.map((entry) => entry.arm)],
       ...groups.map((label) => [label, ...fairness.byArm.map((entry) => cell(entry, label))]),
@@ -227,6 +227,17 @@ function fairnessText(summary: ComparisonSummary): string[] {
       ...fairness.sensitiveAttributes.map((attribute) => [`${attribute} eta^2`, ...fairness.byArm.map((entry) => entry.sensitive.find((share) => share.attribute === attribute)?.etaSquared.toFixed(3) ?? '-')]),
     ]),
     `eta^2: share of the effective price's variance a sensitive attribute explains${fairness.sensitiveAttributes.length === 0 ? ' (the scenario declares none)' : ''}; an aid, not legal advice`,
+  ];
+}
+
+/** On a coupon scenario: the evaluation days each arm offered each campaign (summary.coupons; nothing without it). */
+function couponsText(summary: ComparisonSummary): string[] {
+  const coupons = summary.coupons;
+  if (!coupons) return [];
+  return [
+    '',
+    'coupons chosen (evaluation days, every seed and episode):',
+    table([['campaign', ...coupons.byArm.map((entry) => entry.arm)], ...['no coupon', ...coupons.campaigns].map((campaign) => [campaign, ...coupons.byArm.map((entry) => String(entry.campaignDays[campaign] ?? 0))])]),
   ];
 }
 
@@ -257,6 +268,7 @@ export function comparisonText(summary: ComparisonSummary, written: readonly str
       }),
     ]),
     '(+) higher is better, (-) lower is better; ▲/▼ better/worse than the baseline after Holm; ± is the 95% t half-width across seeds',
+    ...couponsText(summary),
     ...fairnessText(summary),
   ];
   if (written.length > 0) lines.push('', ...written.map((path) => `wrote ${path}`));

@@ -11,6 +11,9 @@
  *   (the CLI passes serving's registry): its policy.json must have the content hash recorded
  *   at registration, checked before anything else is read, as serving checks it
  *
+ * On a coupon scenario (a `coupons` block) the arms play the coupon market, and a coupon rule
+ * (`none[@price]`, `coupon:<campaign>[@price]`) is an arm too: compare/coupon-arms.ts.
+ *
  * written `spec` or `name=spec`; names are unique. Each arm carries its identity (spec,
  * kind, config and, for an artifact, the sha256 of its policy.json, which lists the sha256
  * of every weights file): evidence names the exact version it compared.
@@ -22,10 +25,13 @@ import type { Agent, AgentExport } from '../../agents/agent.js';
 import { parsePolicySpec, policySpecs } from '../../agents/policy-spec.js';
 import type { HistoricalConfig } from '../../agents/historical.js';
 import { agentDefinitions } from '../../agents/registry.js';
-import type { TimeLimit } from '../../env/env.js';
+import type { CouponEnv } from '../../env/coupons/coupon-env.js';
 import { PricelabError, configError, type Problem } from '../../core/errors.js';
 import type { MarketModel } from '../../env/model.js';
-import { agentFor, restoredAgentFor } from '../setup.js';
+import { agentFor, restoredAgentFor, type AgentEnv } from '../setup.js';
+import { couponPolicySpecs, isCouponPolicySpec } from '../fairness-check.js';
+import { couponPolicyFitProblems } from '../coupon-policy.js';
+import { couponRuleAgent, couponRuleConfig, couponRuleKind } from './coupon-arms.js';
 import { readJsonFile } from '../../core/json-file.js';
 
 export type ArmSource = 'rule' | 'agent' | 'artifact';
@@ -80,6 +86,8 @@ export interface ArmFacts {
   readonly resolveArtifact?: ArtifactResolver;
   /** `historical:` specs' price paths, read by the caller (parsing is synchronous, reading a sales file is not). */
   readonly histories?: ReadonlyMap<string, HistoricalConfig>;
+  /** On a coupon scenario: the coupon market the arms play (coupon rules, coupon artifacts). */
+  readonly couponEnv?: CouponEnv;
 }
 
 /** Names appear in tables and the JSON; they may be a path (an artifact arm without name=), never hold spaces, commas or '='. */
@@ -164,6 +172,10 @@ function resolveArm(name: string, spec: string, configFile: string | undefined, 
     if (configFile !== undefined) throw configError('config', [{ path: ['config'], message: `expected no --config for a policy folder (its config is in policy.json), found ${configFile}` }]);
     return artifactArm(name, spec, registered ?? { folder: spec }, facts);
   }
+  if (facts.couponEnv && isCouponPolicySpec(spec)) {
+    if (configFile !== undefined) throw configError('config', [{ path: ['config'], message: `expected no --config for the coupon rule "${spec}" (its price and campaign are in the spec), found ${configFile}` }]);
+    return { name, spec, source: 'rule', kind: couponRuleKind, config: couponRuleConfig(spec, facts.couponEnv) };
+  }
   const looksLikeRule = policySpecs.some((pattern) => pattern.split(/[:[]/)[0] === spec.split(':')[0]);
   if (looksLikeRule && !agentDefinitions.has(spec)) {
     if (configFile !== undefined) throw configError('config', [{ path: ['config'], message: `expected no --config for the rule spec "${spec}" (its parameter is in the spec), found ${configFile}` }]);
@@ -180,7 +192,7 @@ function resolveArm(name: string, spec: string, configFile: string | undefined, 
     return { name, spec, source: 'agent', kind: spec, config, ...(configFile === undefined ? {} : { configFile: resolve(configFile) }) };
   }
   throw configError('unknown arm', [
-    { path: [], message: `expected a rule spec (${policySpecs.join(', ')}), an agent kind (${[...agentDefinitions.keys()].join(', ')}), a policy folder or ${registryPrefix}name@version, found "${spec}"` },
+    { path: [], message: `expected ${facts.couponEnv ? `a coupon rule (${couponPolicySpecs.join(', ')}), ` : ''}a rule spec (${policySpecs.join(', ')}), an agent kind (${[...agentDefinitions.keys()].join(', ')}), a policy folder or ${registryPrefix}name@version, found "${spec}"` },
   ]);
 }
 
@@ -190,10 +202,11 @@ function artifactArm(name: string, spec: string, located: ResolvedArtifact, fact
   const manifest = artifact.manifest;
   const found = manifest.observation.features.map((feature) => feature.name);
   const problems: Problem[] = [];
-  if (found.join('\n') !== facts.featureNames.join('\n')) {
+  if (facts.couponEnv) problems.push(...couponPolicyFitProblems(facts.couponEnv, manifest));
+  else if (found.join('\n') !== facts.featureNames.join('\n')) {
     problems.push({ path: ['observation', 'features'], message: `expected ${facts.featureNames.length} features (${facts.featureNames.join(', ')}), found ${found.length} (${found.join(', ')}): the policy was trained on ${manifest.scenario.id}` });
   }
-  if (manifest.action.ladder.length !== facts.model.ladder.length) {
+  if (!facts.couponEnv && manifest.action.ladder.length !== facts.model.ladder.length) {
     problems.push({ path: ['action', 'ladder'], message: `expected ${facts.model.ladder.length} prices, found ${manifest.action.ladder.length}` });
   }
   if (problems.length > 0) throw configError(`the policy at ${located.expected?.label ?? path} does not fit this scenario`, problems);
@@ -212,7 +225,8 @@ function artifactArm(name: string, spec: string, located: ResolvedArtifact, fact
 
 
 /** A fresh agent for one seed: restored from the artifact, or created from kind and config. */
-export async function agentForArm(arm: Arm, env: TimeLimit, seed: number): Promise<Agent> {
+export async function agentForArm(arm: Arm, env: AgentEnv, seed: number): Promise<Agent> {
+  if (arm.kind === couponRuleKind) return couponRuleAgent(arm.config, env);
   return arm.exported ? restoredAgentFor(env, arm.exported, seed) : agentFor(env, arm.kind, arm.config, seed);
 }
 

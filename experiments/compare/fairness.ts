@@ -8,12 +8,12 @@
  *                       segment (StepInfo.market.segments, i.e. MarketSimulation.segmentUnits())
  *                       at that day's price, pooled into one cell per (segment, price). Groups
  *                       are segments. A market without segments is one group, "all customers".
- *   coupon scenario     (a `coupons` block): the market the arms are evaluated in does not read
- *                       coupons, so each evaluation episode's played prices are replayed in the
- *                       coupon market (env/coupons/coupon-market.ts) on the same episode seed,
- *                       with no coupon (compare arms choose prices, not coupons), and the cells
- *                       are its (segment, stage) groups (cellsFromCouponSteps). Groups are
- *                       (segment, stage). Coupon policies are measured by `check-fairness`.
+ *   coupon scenario     (a `coupons` block): the arms play the coupon market
+ *                       (env/coupons/coupon-env.ts), choosing a price and a coupon each day, and
+ *                       the cells are what each (segment, stage) group actually paid after the
+ *                       coupons the arm chose (each step's `info.coupon.groups`,
+ *                       cellsFromCouponSteps). Groups are (segment, stage). (Before summary
+ *                       version 3 the arms chose prices only and were replayed with no coupon.)
  *   sensitive share     for the attributes the scenario declares sensitive
  *                       (coupons.sensitiveAttributes; each segment's level in
  *                       coupons.customers.<segment>.attributes). None without a coupons block.
@@ -24,7 +24,7 @@
  */
 import type { Env, ResetOptions, StepResult } from '../../env/env.js';
 import type { MarketModel } from '../../env/model.js';
-import { CouponMarketEnv, type CouponStepInfo } from '../../env/coupons/coupon-market.js';
+import type { CouponStepInfo } from '../../env/coupons/coupon-market.js';
 import type { Scenario } from '../../scenarios/schema.js';
 import { cellsFromCouponSteps, fairnessReport, type FairnessReport, type PriceCell } from '../fairness.js';
 import type { ComparisonFairness } from './summary-schema.js';
@@ -45,19 +45,18 @@ export function declaredAttributes(scenario: Scenario): { attributes: Record<str
 }
 
 /**
- * Records what every evaluation step sold, by segment and price, and each episode's played
- * prices (for the coupon-market replay). `observe(env)` is the env to evaluate on.
+ * Records what every evaluation step sold, by segment and price, or on a coupon scenario each
+ * step's coupon-market groups and campaign. `observe(env)` is the env to evaluate on.
  */
 export class EffectivePriceRecorder {
-  private readonly model: MarketModel;
   private readonly coupons: boolean;
   /** Units by segment (scenario order; one slot without segments) at each price played, by price. */
   private readonly unitsAtPrice = new Map<number, Float64Array>();
   private readonly segmentNames: readonly string[];
-  private readonly episodes: { seed: number | string | undefined; prices: number[] }[] = [];
+  private readonly couponSteps: CouponStepInfo[] = [];
+  private readonly daysByCampaign: Record<string, number> = {};
 
   constructor(model: MarketModel) {
-    this.model = model;
     this.coupons = model.scenario.coupons !== undefined;
     this.segmentNames = model.segments.length > 0 ? model.segments.map((segment) => segment.name) : [allCustomers];
   }
@@ -67,23 +66,24 @@ export class EffectivePriceRecorder {
     return {
       actionSpace: env.actionSpace,
       observationSpace: env.observationSpace,
-      reset: (options?: ResetOptions) => {
-        if (this.coupons) this.episodes.push({ seed: options?.seed, prices: [] });
-        return env.reset(options);
-      },
+      reset: (options?: ResetOptions) => env.reset(options),
       step: (action: number): StepResult => {
         const result = env.step(action);
-        this.record(result.info.price, result.info.market);
+        const coupon = (result.info as { coupon?: CouponStepInfo }).coupon;
+        if (this.coupons) this.recordCoupon(coupon);
+        else this.record(result.info.price, result.info.market);
         return result;
       },
     };
   }
 
+  private recordCoupon(coupon: CouponStepInfo | undefined): void {
+    if (coupon === undefined) throw new Error('expected the coupon market (env/coupons/coupon-env.ts) on a coupon scenario, found an env whose steps carry no coupon info');
+    this.couponSteps.push(coupon);
+    this.daysByCampaign[coupon.campaignName] = (this.daysByCampaign[coupon.campaignName] ?? 0) + 1;
+  }
+
   private record(price: number, market: StepResult['info']['market']): void {
-    if (this.coupons) {
-      this.episodes.at(-1)?.prices.push(price);
-      return;
-    }
     let units = this.unitsAtPrice.get(price);
     if (units === undefined) this.unitsAtPrice.set(price, (units = new Float64Array(this.segmentNames.length)));
     const segments = market.segments;
@@ -91,23 +91,15 @@ export class EffectivePriceRecorder {
     else for (let index = 0; index < segments.length && index < units.length; index++) units[index]! += segments[index]?.sold ?? 0;
   }
 
-  /** The unit's cells: posted prices by segment, or on a coupon scenario the coupon-market replay by (segment, stage). */
+  /** The unit's cells: posted prices by segment, or on a coupon scenario what each (segment, stage) group paid after the coupons chosen. */
   cells(): FairnessCell[] {
-    if (this.coupons) return this.couponCells();
+    if (this.coupons) return cellsFromCouponSteps(this.couponSteps, {}).map((cell) => ({ segment: cell.segment, stage: cell.stage, units: cell.units, paid: cell.paid }));
     return [...this.unitsAtPrice].flatMap(([price, units]) => this.segmentNames.flatMap((segment, index) => ((units[index] ?? 0) > 0 ? [{ segment, stage: noStage, units: units[index] ?? 0, paid: (units[index] ?? 0) * price }] : [])));
   }
 
-  private couponCells(): FairnessCell[] {
-    const played = this.episodes.filter((episode) => episode.prices.length > 0);
-    if (played.length === 0) return [];
-    const prices = [...new Set(played.flatMap((episode) => episode.prices))].sort((a, b) => a - b);
-    const env = new CouponMarketEnv(this.model.scenario, { prices });
-    const steps: CouponStepInfo[] = [];
-    for (const episode of played) {
-      env.reset(typeof episode.seed === 'number' ? { seed: episode.seed } : {});
-      for (const price of episode.prices.slice(0, env.horizon)) steps.push(env.step(env.actionIndex({ priceIndex: prices.indexOf(price), campaign: -1 })).info);
-    }
-    return cellsFromCouponSteps(steps, {}).map((cell) => ({ segment: cell.segment, stage: cell.stage, units: cell.units, paid: cell.paid }));
+  /** On a coupon scenario: the days each campaign was chosen (by name; "no coupon" for none). */
+  campaignDays(): Record<string, number> {
+    return { ...this.daysByCampaign };
   }
 }
 

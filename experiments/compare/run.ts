@@ -13,14 +13,22 @@
  * the evaluation episodes of s. Rules and artifacts have flat learning curves (their greedy
  * reward on the same curve seeds at step 0 and at the end of the budget), drawn as references.
  * The first seed's first evaluation episode is kept day by day for the trajectory charts.
+ *
+ * On a coupon scenario (a `coupons` block) every env is the coupon market
+ * (env/coupons/coupon-env.ts): the arms choose a price and a coupon each day, the KPIs are the
+ * coupon market's (compare/kpis.ts kpiNamesFor), the fairness cells are the groups' actual
+ * payments after the coupons chosen, and the unit also reports the days each campaign was
+ * chosen (`coupons`). Guardrails are for prices alone: compare.ts refuses them there.
  */
 import { makeEnv, type StepInfo } from '../../env/env.js';
+import { CouponEnv } from '../../env/coupons/coupon-env.js';
+import type { AgentEnv } from '../setup.js';
 import type { MarketModel } from '../../env/model.js';
 import { evaluate, train } from '../train.js';
 import { agentForArm, type Arm } from './arms.js';
 import { GuardedPolicy, emptyTally, type GuardrailTally } from '../../agents/guarded-policy.js';
 import type { Guardrails } from '../../agents/guardrails.js';
-import { kpiNames, type KpiName } from './kpis.js';
+import { kpiNamesFor, type KpiName } from './kpis.js';
 import { EffectivePriceRecorder, type FairnessCell } from './fairness.js';
 import { comparisonCurveSeed as curveSeedOf, comparisonEvaluationSeed as evaluationSeedOf, comparisonTrainingSeed as trainingSeedOf } from '../../core/seeds.js';
 
@@ -82,6 +90,8 @@ export interface ComparisonRun {
   readonly guardrails: Readonly<Record<string, GuardrailTally>>;
   /** Each arm's price cells over every seed (compare/fairness.ts); an arm with a unit that reported none is absent. */
   readonly priceCells: ReadonlyMap<string, readonly FairnessCell[]>;
+  /** On a coupon scenario: each arm's campaign days summed over every seed; an arm with a unit that reported none is absent. */
+  readonly coupons: ReadonlyMap<string, CouponChoices>;
 }
 
 export interface RunHooks {
@@ -110,6 +120,14 @@ export interface ArmSeedOutcome {
   readonly tally: GuardrailTally;
   /** Units and what they paid, by group, over the unit's evaluation episodes (compare/fairness.ts); absent from a runner that does not report them. */
   readonly priceCells?: readonly FairnessCell[];
+  /** On a coupon scenario: what the arm chose (absent elsewhere, and from a runner that does not report it). */
+  readonly coupons?: CouponChoices;
+}
+
+/** An arm's coupon choices in its evaluation episodes. */
+export interface CouponChoices {
+  /** Days each campaign (by name, "no coupon" for none) was chosen, over the unit's evaluation episodes. */
+  readonly campaignDays: Readonly<Record<string, number>>;
 }
 
 /**
@@ -121,17 +139,22 @@ export type ArmSeedRunner = (units: readonly ArmSeedUnit[], onProgress: (unitInd
 
 /** The three environments a unit uses (training, evaluation, learning curve); reset with a seed before every episode. */
 export interface UnitEnvs {
-  readonly training: ReturnType<typeof makeEnv>;
-  readonly evaluation: ReturnType<typeof makeEnv>;
-  readonly curve: ReturnType<typeof makeEnv>;
+  readonly training: AgentEnv;
+  readonly evaluation: AgentEnv;
+  readonly curve: AgentEnv;
+}
+
+/** The env an arm plays: the coupon market on a coupon scenario, else the day kernel's market. */
+export function comparisonEnv(model: MarketModel): AgentEnv {
+  return model.scenario.coupons === undefined ? makeEnv(model) : new CouponEnv(model.scenario);
 }
 
 export function unitEnvs(model: MarketModel): UnitEnvs {
-  return { training: makeEnv(model), evaluation: makeEnv(model), curve: makeEnv(model) };
+  return { training: comparisonEnv(model), evaluation: comparisonEnv(model), curve: comparisonEnv(model) };
 }
 
 /** Whether an arm learns: a capability of its agent (never of its kind's name), asked of a first instance. */
-export async function armLearns(arm: Arm, env: UnitEnvs['training'], seed: number): Promise<boolean> {
+export async function armLearns(arm: Arm, env: AgentEnv, seed: number): Promise<boolean> {
   const probe = await agentForArm(arm, env, seed);
   const learns = probe.capabilities.learns && arm.source !== 'artifact';
   probe.dispose();
@@ -183,18 +206,21 @@ export async function runArmSeed(model: MarketModel, plan: ComparisonPlan, unit:
       const reward = curves.at(-1)?.meanReward ?? 0;
       for (const steps of curveSteps) curves.push({ arm: arm.name, seed, steps, meanReward: reward });
     }
-    const guarded = new GuardedPolicy(agent, plan.guardrails, model.ladder, model.unitCost, envs.evaluation.observationSpace);
+    // Coupon actions are a price and a campaign: guardrails (prices alone) are refused there by compare.ts.
+    const coupons = envs.evaluation instanceof CouponEnv;
+    const guarded = coupons ? undefined : new GuardedPolicy(agent, plan.guardrails, model.ladder, model.unitCost, envs.evaluation.observationSpace);
     const recorder = new EffectivePriceRecorder(model);
-    const episodes = evaluate(recorder.observe(envs.evaluation), guarded, { episodes: plan.evaluationEpisodes, seed: evaluationSeedOf(seed, 0), recordSteps: unit.recordTrajectory });
+    const episodes = evaluate(recorder.observe(envs.evaluation), guarded ?? agent, { episodes: plan.evaluationEpisodes, seed: evaluationSeedOf(seed, 0), recordSteps: unit.recordTrajectory });
     onSteps(done + plan.evaluationEpisodes * model.horizon, `seed ${seed}: evaluated ${arm.name}`);
     const tally = emptyTally();
-    addTally(tally, guarded.tally);
+    if (guarded) addTally(tally, guarded.tally);
     return {
-      result: { arm: arm.name, seed, kpis: meanKpis(episodes.map((episode) => episode.kpis)), trainedSteps, trainingSeconds },
+      result: { arm: arm.name, seed, kpis: meanKpis(episodes.map((episode) => episode.kpis), kpiNamesFor(model.scenario)), trainedSteps, trainingSeconds },
       curves,
       trajectory: unit.recordTrajectory && episodes[0] ? trajectoryOf(arm.name, episodes[0].steps, model) : [],
       tally,
       priceCells: recorder.cells(),
+      ...(coupons ? { coupons: { campaignDays: recorder.campaignDays() } } : {}),
     };
   } finally {
     agent.dispose();
@@ -220,7 +246,7 @@ export function localUnitRunner(model: MarketModel, plan: ComparisonPlan, hooks:
  * one after another), assembled in the units' order: the same result whichever runner ran them.
  */
 export async function runComparison(model: MarketModel, arms: readonly Arm[], plan: ComparisonPlan, hooks: RunHooks = {}, runner?: ArmSeedRunner): Promise<ComparisonRun> {
-  const probeEnv = makeEnv(model);
+  const probeEnv = comparisonEnv(model);
   const evaluationWork = plan.evaluationEpisodes * model.horizon;
   const learns = new Map<string, boolean>();
   for (const arm of arms) learns.set(arm.name, await armLearns(arm, probeEnv, plan.seeds[0] ?? 0));
@@ -248,7 +274,15 @@ export async function runComparison(model: MarketModel, arms: readonly Arm[], pl
   let trajectories: TrajectoryDay[] = [];
   const priceCells = new Map<string, FairnessCell[]>();
   const unmeasured = new Set<string>();
+  const coupons = new Map<string, { campaignDays: Record<string, number> }>();
+  const unchosen = new Set<string>();
   for (const outcome of outcomes) {
+    const arm = outcome.result.arm;
+    if (outcome.coupons) {
+      const sum = coupons.get(arm) ?? { campaignDays: {} };
+      for (const [campaign, days] of Object.entries(outcome.coupons.campaignDays)) sum.campaignDays[campaign] = (sum.campaignDays[campaign] ?? 0) + days;
+      coupons.set(arm, sum);
+    } else unchosen.add(arm);
     if (outcome.priceCells) priceCells.set(outcome.result.arm, [...(priceCells.get(outcome.result.arm) ?? []), ...outcome.priceCells]);
     else unmeasured.add(outcome.result.arm);
     results.push(outcome.result);
@@ -257,8 +291,9 @@ export async function runComparison(model: MarketModel, arms: readonly Arm[], pl
     addTally(tallies[outcome.result.arm], outcome.tally);
   }
   for (const arm of unmeasured) priceCells.delete(arm);
+  for (const arm of unchosen) coupons.delete(arm);
   const learned = arms.filter((arm) => learns.get(arm.name)).map((arm) => arm.name);
-  return { results, curves, trajectories, trajectorySeed: evaluationSeedOf(plan.seeds[0] ?? 0, 0), learned, guardrails: tallies, priceCells };
+  return { results, curves, trajectories, trajectorySeed: evaluationSeedOf(plan.seeds[0] ?? 0, 0), learned, guardrails: tallies, priceCells, coupons };
 }
 
 function addTally(total: GuardrailTally | undefined, part: GuardrailTally): void {
@@ -276,10 +311,11 @@ function meanOf(values: readonly number[]): number {
   return values.reduce((total, value) => total + value, 0) / Math.max(1, values.length);
 }
 
-function meanKpis(episodes: readonly { readonly [name in KpiName]: number | null }[]): Record<KpiName, number | null> {
+/** Each KPI of `names` (the scenario's: kpiNamesFor) averaged over the episodes; null unless every episode has a finite value. */
+function meanKpis(episodes: readonly object[], names: readonly KpiName[]): Record<KpiName, number | null> {
   const means = {} as Record<KpiName, number | null>;
-  for (const name of kpiNames) {
-    const values = episodes.map((episode) => episode[name]);
+  for (const name of names) {
+    const values = episodes.map((episode) => (episode as Partial<Record<KpiName, number | null>>)[name]);
     means[name] = values.every((value): value is number => typeof value === 'number' && Number.isFinite(value)) && values.length > 0 ? meanOf(values) : null;
   }
   return means;

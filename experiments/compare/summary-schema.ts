@@ -1,17 +1,21 @@
 /**
- * The JSON summary of a comparison (`pricelab compare --json`), version 2: a stable,
+ * The JSON summary of a comparison (`pricelab compare --json`), version 3: a stable,
  * documented schema (docs/compare.md lists every field; a test holds the two together).
  * Strict objects: a field added here without a version bump and a doc line fails the tests.
  *
  * Versioning: any change to a field (added, renamed, removed, or a new meaning) bumps
  * `schemaVersion` here and in docs/compare.md. Consumers check `schemaVersion` first.
  * Version 2 added `fairness` (optional, so version 1 summaries in a store still read).
+ * Version 3: on a coupon scenario the arms play the coupon market and choose coupons, so the
+ * coupon KPIs appear in `kpis`, `fairness.market` "coupon market" means the arm's own coupon
+ * choices (in version 2: its prices replayed with no coupon), and `coupons` (optional) says
+ * which campaign each arm chose how often. Versions 1 and 2 still read.
  */
 import { z } from 'zod';
 
-export const comparisonSchemaVersion = 2;
-/** Versions this schema reads: 1 is 2 without `fairness` (summaries stored before it). */
-export const readableSchemaVersions = [1, 2] as const;
+export const comparisonSchemaVersion = 3;
+/** Versions this schema reads: 1 is 2 without `fairness` (summaries stored before it); 2 is 3 without `coupons`. */
+export const readableSchemaVersions = [1, 2, 3] as const;
 
 const verdictSchema = z.enum(['better', 'worse', 'no detectable difference']).describe('better or worse when the Holm-adjusted p-value is below alpha, in the direction the KPI prefers');
 const directionSchema = z.enum(['higher', 'lower', 'none']).describe('which way is better for the shop; none for descriptive KPIs (no test)');
@@ -86,7 +90,7 @@ const pricedGroupSchema = z.strictObject({
 
 export const comparisonFairnessSchema = z
   .strictObject({
-    market: z.enum(['posted prices', 'coupon market']).describe('posted prices: units by segment at the day\'s price; coupon market: each evaluation episode\'s prices replayed in the coupon market (no coupon) for (segment, stage) groups'),
+    market: z.enum(['posted prices', 'coupon market']).describe("posted prices: units by segment at the day's price; coupon market: what each (segment, stage) group paid after the coupons the arm chose in the coupon market (version 2: the arm's prices replayed there with no coupon)"),
     groupedBy: z.enum(['segment', 'segment and stage']).describe('the groups the dispersion is taken across'),
     sensitiveAttributes: z.array(z.string()).describe("the scenario's sensitive attributes (coupons.sensitiveAttributes), [] when it declares none"),
     byArm: z.array(
@@ -122,8 +126,20 @@ export const comparisonFairnessSchema = z
   })
   .describe('who paid what: experiments/fairness.ts on each arm\'s evaluation episodes (experiments/compare/fairness.ts)');
 
+export const comparisonCouponsSchema = z
+  .strictObject({
+    campaigns: z.array(z.string()).describe("the scenario's campaign menu (coupons.campaigns, by name), in action order"),
+    byArm: z.array(
+      z.strictObject({
+        arm: z.string(),
+        campaignDays: z.record(z.string(), z.number().int()).describe('evaluation days each campaign was chosen ("no coupon" for none), over every seed and episode'),
+      }),
+    ),
+  })
+  .describe('what the arms chose in the coupon market (experiments/compare/run.ts)');
+
 export const comparisonSummarySchema = z.strictObject({
-  schemaVersion: z.union([z.literal(readableSchemaVersions[0]), z.literal(readableSchemaVersions[1])]).describe('2; 1 in summaries made before `fairness`'),
+  schemaVersion: z.union([z.literal(readableSchemaVersions[0]), z.literal(readableSchemaVersions[1]), z.literal(readableSchemaVersions[2])]).describe('3; 2 in summaries made before `coupons`, 1 before `fairness`'),
   codeVersion: z.string().describe('pricelab version that ran the comparison'),
   scenario: z.strictObject({ id: z.string(), contentHash: z.string().describe('sha256 of the scenario file') }),
   createdAt: z.string().describe('ISO 8601 time the summary was made'),
@@ -173,6 +189,7 @@ export const comparisonSummarySchema = z.strictObject({
     })
     .describe('what the guardrails did to each arm in evaluation, applied exactly as the serving endpoint applies them'),
   fairness: comparisonFairnessSchema.optional().describe('the effective price paid by group per arm; absent in version 1 summaries'),
+  coupons: comparisonCouponsSchema.optional().describe('on a coupon scenario: the campaign menu and how often each arm chose each campaign; absent elsewhere and in versions 1 and 2'),
 });
 
 export type ComparisonSummary = z.infer<typeof comparisonSummarySchema>;
@@ -181,3 +198,4 @@ export type PairedComparison = z.infer<typeof pairedComparisonSchema>;
 export type KpiSummary = z.infer<typeof kpiSummarySchema>;
 export type LearningCurvePoint = z.infer<typeof learningCurvePointSchema>;
 export type ComparisonFairness = z.infer<typeof comparisonFairnessSchema>;
+export type ComparisonCoupons = z.infer<typeof comparisonCouponsSchema>;

@@ -22,9 +22,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { canonicalJson } from '../../core/json-file.js';
-import { kpiNames, runKey, type PlannedRun } from '../experiment-file.js';
+import { kpiNames, runKey, type ExperimentKpi, type PlannedRun } from '../experiment-file.js';
 import { maxQueuedArtifactBytes } from '../run-artifact.js';
-import type { EpisodeKpis } from '../../env/kpis.js';
 import { guardrailsSchema } from '../../agents/guardrails.js';
 
 export const jobFormat = 'pricelab/queue-job@1';
@@ -40,7 +39,7 @@ const plannedRunSchema = z.strictObject({
   seed: z.number().int(),
   budget: z.union([z.strictObject({ steps: z.number().int().min(1) }), z.strictObject({ episodes: z.number().int().min(1) })]),
   evaluation: z.strictObject({ episodes: z.number().int().min(1).max(10_000), seed: z.number().int() }),
-  kpis: z.array(z.enum(kpiNames as [keyof EpisodeKpis, ...(keyof EpisodeKpis)[]])).min(1),
+  kpis: z.array(z.enum(kpiNames as [ExperimentKpi, ...ExperimentKpi[]])).min(1),
   checkpointEvery: z.number().int().min(1),
 });
 
@@ -197,6 +196,8 @@ export const comparisonArmResultSchema = z.strictObject({
   tally: z.strictObject({ decisions: z.number(), adjustments: z.number(), violations: z.number(), byRule: z.record(z.string(), z.strictObject({ adjusted: z.number(), violated: z.number() })) }),
   /** Units and what they paid, by group (experiments/compare/fairness.ts); absent from workers older than it. */
   priceCells: z.array(z.strictObject({ segment: z.string(), stage: z.string(), units: z.number(), paid: z.number() })).optional(),
+  /** On a coupon scenario: the days each campaign was chosen (experiments/compare/run.ts CouponChoices); absent elsewhere and from older workers. */
+  coupons: z.strictObject({ campaignDays: z.record(z.string(), z.number()) }).optional(),
   worker: z.string().optional(),
 });
 export type ComparisonArmJson = z.output<typeof comparisonArmResultSchema>;

@@ -67,7 +67,7 @@ async function runComparisonArm(job: ComparisonArmJob, port: MessagePort): Promi
     const outcome = await runArmSeed(model, plan, { arm, seed: job.seed, learns, recordTrajectory: job.recordTrajectory }, envs, (steps) =>
       port.postMessage({ type: 'progress', runId: job.arm.name, steps, totalSteps } satisfies SweepMessage),
     );
-    return { result: { ...outcome.result, kpis: { ...outcome.result.kpis } }, curves: [...outcome.curves], trajectory: [...outcome.trajectory], tally: outcome.tally, ...(outcome.priceCells ? { priceCells: outcome.priceCells.map((cell) => ({ ...cell })) } : {}) };
+    return { result: { ...outcome.result, kpis: { ...outcome.result.kpis } }, curves: [...outcome.curves], trajectory: [...outcome.trajectory], tally: outcome.tally, ...(outcome.priceCells ? { priceCells: outcome.priceCells.map((cell) => ({ ...cell })) } : {}), ...(outcome.coupons ? { coupons: { campaignDays: { ...outcome.coupons.campaignDays } } } : {}) };
   } finally {
     port.close();
   }

@@ -65,7 +65,7 @@ export function queueUnitRunner(options: QueueCompareOptions): (context: UnitRun
         onFinished: async (item, returned) => {
           const parsed = comparisonArmResultSchema.safeParse(returned);
           if (!parsed.success) throw new Error(`expected a comparison arm's result, found: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`);
-          const { result: seedResult, curves, trajectory, tally, priceCells } = parsed.data;
+          const { result: seedResult, curves, trajectory, tally, priceCells, coupons } = parsed.data;
           if (seedResult.arm !== item.data.arm.name || seedResult.seed !== item.data.seed) throw new Error(`expected arm ${item.data.arm.name} at seed ${item.data.seed}, found arm ${seedResult.arm} at seed ${seedResult.seed}`);
           outcomes.set(item.index, {
             result: { ...seedResult, kpis: seedResult.kpis as Record<KpiName, number | null> },
@@ -73,6 +73,7 @@ export function queueUnitRunner(options: QueueCompareOptions): (context: UnitRun
             trajectory,
             tally: tally as ArmSeedOutcome['tally'],
             ...(priceCells ? { priceCells } : {}),
+            ...(coupons ? { coupons } : {}),
           });
           await Promise.resolve();
         },

@@ -81,7 +81,9 @@ export function fairnessSection(summary: ComparisonSummary): string {
     .join('\n');
   const measured =
     fairness.market === 'coupon market'
-      ? "each arm's evaluation prices replayed in the coupon market on the same episode seeds, with no coupon (the arms choose prices only), grouped by segment and behaviour stage"
+      ? summary.schemaVersion < 3
+        ? "each arm's evaluation prices replayed in the coupon market on the same episode seeds, with no coupon (the arms choose prices only), grouped by segment and behaviour stage"
+        : 'what each group paid in the coupon market after the coupons the arm chose, grouped by segment and behaviour stage'
       : 'the posted price, weighted by the units each segment bought each day (no coupons in this market), grouped by segment';
   return `<section id="fairness">
 <h2>Effective price paid (fairness)</h2>
@@ -91,6 +93,25 @@ ${summaryRows}
 </table>
 <table><tr><th>arm</th><th>by</th><th>group</th><th>units</th><th>effective price</th></tr>
 ${groupRows}
+</table>
+</section>
+`;
+}
+
+/**
+ * What each arm chose in the coupon market (summary.coupons, coupon scenarios only): the days
+ * each campaign was chosen, over every seed and evaluation episode. Empty without the section.
+ */
+export function couponsSection(summary: ComparisonSummary): string {
+  const coupons = summary.coupons;
+  if (!coupons) return '';
+  const choices = ['no coupon', ...coupons.campaigns];
+  const rows = coupons.byArm.map((entry) => `<tr data-coupon-arm="${escapeHtml(entry.arm)}"><td>${escapeHtml(entry.arm)}</td>${choices.map((choice) => `<td>${entry.campaignDays[choice] ?? 0}</td>`).join('')}</tr>`).join('\n');
+  return `<section id="coupons">
+<h2>Coupons chosen</h2>
+<p>Evaluation days on which each arm offered each campaign of the scenario's menu, over every seed and evaluation episode (the coupon market, env/coupons/coupon-env.ts).</p>
+<table><tr><th>arm</th>${choices.map((choice) => `<th>${escapeHtml(choice)}</th>`).join('')}</tr>
+${rows}
 </table>
 </section>
 `;
@@ -119,6 +140,7 @@ export function reportPage(summary: ComparisonSummary, charts: readonly PageChar
     .join('\n');
   const chartSections = charts.map(chartSection).join('\n');
   const fairness = fairnessSection(summary);
+  const coupons = couponsSection(summary);
   const omittedSections = omitted.map((chart) => `<section class="chart omitted" id="chart-${escapeHtml(chart.name)}">\n<h2>${escapeHtml(chart.title)}</h2>\n<p>${escapeHtml(chart.reason)}</p>\n</section>`).join('\n');
   const title = `${summary.scenario.id}: ${summary.arms.map((arm) => arm.name).join(' vs ')}`;
   return `<!doctype html>
@@ -160,7 +182,7 @@ ${comparisonRows}
 <table><tr><th>KPI</th><th>arm</th><th>mean</th><th>95% interval</th><th>IQM</th><th>sd</th></tr>
 ${kpiRows}
 </table>
-${fairness}</body>
+${coupons}${fairness}</body>
 </html>
 `;
 }

@@ -118,7 +118,7 @@ describe('the fairness section of a comparison, hand-worked', () => {
 
   it('prints the effective price per group, the ratio and eta^2 in the text output', () => {
     const lines = comparisonText(handWorked.summary, [], undefined).split('\n');
-    expect(lines).toContain('effective price paid by segment and stage (prices replayed in the coupon market, no coupon):');
+    expect(lines).toContain("effective price paid by segment and stage (after each arm's own coupons in the coupon market):");
     const row = (label: string) => lines.find((line) => line.startsWith(`${label} `))?.split(/\s{2,}/);
     // One count of decimals for every price of the table: four significant digits of the largest (20.00).
     expect(row('students/new')).toEqual(['students/new', '20.00', '8.00', '8.00']);

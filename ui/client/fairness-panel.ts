@@ -35,7 +35,7 @@ function armPanel(arm: string, figures: FairnessFigures): HTMLElement {
   return element(
     'div',
     { class: 'fairness-arm', 'data-arm': arm },
-    element('span', { class: 'label' }, `${arm}: effective price by ${figures.groupedBy}${figures.market === 'coupon market' ? ' (coupon market, no coupon)' : ''}`),
+    element('span', { class: 'label' }, `${arm}: effective price by ${figures.groupedBy}${figures.market === 'coupon market' ? (figures.couponsChosen ? ' (coupon market, after the coupons chosen)' : ' (coupon market, no coupon)') : ''}`),
     element('table', {}, element('thead', {}, element('tr', {}, element('th', {}, figures.groupedBy === 'segment' ? 'segment' : 'segment/stage'), element('th', {}, 'units'), element('th', {}, 'paid / unit'))), element('tbody', {}, ...rows)),
     element(
       'p',

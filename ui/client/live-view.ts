@@ -3,7 +3,8 @@
  * speed; watch the charts, the KPI tiles (A and B side by side with B - A), who pays what
  * (fairness-panel.ts: effective price by group, its max/min ratio) and, for A vs
  * B, the running difference with its always-valid interval; click a day of a price chart
- * for "why this price?".
+ * for "why this price?". On a coupon scenario each arm's coupon of the latest day is shown
+ * (#coupons, `data-coupon="<arm>"`) and the KPI tiles add the coupon KPIs.
  *
  * The form and the charts: the charts always show the loaded run. While the form differs
  * from it (edited, or a Load that failed) the charts are dimmed and a note says what they
@@ -15,7 +16,7 @@
  * Frames are gathered as they arrive and drawn once per animation frame, so a fast
  * server never makes the page draw more often than the screen refreshes.
  */
-import type { DayExplanation, Frame, Kpis, ProblemEvent, SessionState, Speed } from '../shared/events.js';
+import type { DayExplanation, DayPoint, Frame, Kpis, ProblemEvent, SessionState, Speed } from '../shared/events.js';
 import { LiveCharts } from './charts.js';
 import { connect, type Connection } from './connection.js';
 import { byId, element, formatMoney, formatNumber, formatSigned } from './dom.js';
@@ -274,6 +275,7 @@ export class LiveView {
     this.daysDrawn = Math.max(this.daysDrawn, lastDay + 1);
     this.showDay(last.episode);
     this.renderKpis(last.arms.map((arm) => arm.kpis));
+    renderCoupons(byId('coupons'), last.arms.map((arm) => arm.points[arm.points.length - 1]));
     renderFairness(byId('fairness'), last.arms.map((arm) => arm.fairness));
     if (last.difference) {
       const summary = byId('ab-summary');
@@ -290,6 +292,11 @@ export class LiveView {
 
   private renderKpis(kpis: readonly (Kpis | undefined)[]): void {
     const [a, b] = kpis;
+    const couponMeasures: typeof measures = [
+      { key: 'couponCost', label: 'coupon cost', format: formatMoney, difference: (value) => formatSigned(value) },
+      { key: 'redemptionRate', label: 'redemption rate', format: (value) => `${formatNumber(value * 100, 1)}%`, difference: (value) => `${formatSigned(value * 100, 1)} pts` },
+      { key: 'incrementalUnitsPerCoupon', label: 'incremental units per coupon', format: (value) => formatNumber(value, 3), difference: (value) => formatSigned(value, 3) },
+    ];
     const measures: readonly { key: keyof Kpis & string; label: string; format: (value: number) => string; difference: (value: number) => string }[] = [
       { key: 'profit', label: 'profit', format: formatMoney, difference: (value) => formatSigned(value) },
       { key: 'revenue', label: 'revenue', format: formatMoney, difference: (value) => formatSigned(value) },
@@ -300,13 +307,15 @@ export class LiveView {
       { key: 'unitsReturned', label: 'returns', format: formatMoney, difference: (value) => formatSigned(value) },
       { key: 'refunds', label: 'refunds', format: formatMoney, difference: (value) => formatSigned(value) },
       { key: 'guardrailAdjustments', label: 'guardrail moves', format: (value) => String(value), difference: (value) => formatSigned(value) },
+      ...(a?.couponCost === undefined ? [] : couponMeasures),
     ];
+    const valueOf = (kpis: Kpis, key: keyof Kpis): number => kpis[key] ?? 0;
     // The exact value in the title (shown on hover; tests read it): the tile rounds.
     const cell = (arm: string, key: string, text: string, exact?: number) =>
       element('span', { class: `cell arm-${arm}`, 'data-kpi': `${arm}:${key}`, ...(exact === undefined ? {} : { title: String(exact) }) }, element('span', { class: 'arm' }, arm === 'diff' ? 'B − A' : arm), element('span', { class: 'value' }, text));
     let tiles: HTMLElement[];
     if (kpis.length < 2) {
-      tiles = a ? measures.map((measure) => element('div', { class: 'tile' }, element('span', { class: 'label' }, measure.label), cell('A', measure.key, measure.format(a[measure.key]), a[measure.key]))) : [element('div', { class: 'tile' }, element('span', { class: 'label' }, 'profit'), cell('A', 'profit', '–'))];
+      tiles = a ? measures.map((measure) => element('div', { class: 'tile' }, element('span', { class: 'label' }, measure.label), cell('A', measure.key, measure.format(valueOf(a, measure.key)), valueOf(a, measure.key)))) : [element('div', { class: 'tile' }, element('span', { class: 'label' }, 'profit'), cell('A', 'profit', '–'))];
     } else {
       const shown = a && b ? measures : measures.slice(0, 1);
       tiles = shown.map((measure) =>
@@ -317,9 +326,9 @@ export class LiveView {
           element(
             'span',
             { class: 'cells' },
-            cell('A', measure.key, a ? measure.format(a[measure.key]) : '–', a?.[measure.key]),
-            cell('B', measure.key, b ? measure.format(b[measure.key]) : '–', b?.[measure.key]),
-            cell('diff', measure.key, a && b ? measure.difference(b[measure.key] - a[measure.key]) : '–', a && b ? b[measure.key] - a[measure.key] : undefined),
+            cell('A', measure.key, a ? measure.format(valueOf(a, measure.key)) : '–', a ? valueOf(a, measure.key) : undefined),
+            cell('B', measure.key, b ? measure.format(valueOf(b, measure.key)) : '–', b ? valueOf(b, measure.key) : undefined),
+            cell('diff', measure.key, a && b ? measure.difference(valueOf(b, measure.key) - valueOf(a, measure.key)) : '–', a && b ? valueOf(b, measure.key) - valueOf(a, measure.key) : undefined),
           ),
         ),
       );
@@ -371,6 +380,18 @@ export class LiveView {
     };
     requestAnimationFrame(tick);
   }
+}
+
+/** Each arm's coupon on its latest day (coupon scenarios only: hidden when no point names one). */
+function renderCoupons(container: HTMLElement, latest: readonly (DayPoint | undefined)[]): void {
+  const shown = latest.flatMap((point, index) => (point?.coupon === undefined ? [] : [{ arm: index === 0 ? 'A' : 'B', point }]));
+  container.hidden = shown.length === 0;
+  container.replaceChildren(
+    ...shown.flatMap(({ arm, point }, index) => [
+      ...(index > 0 ? ['; '] : ['Coupon of the day: ']),
+      element('span', { class: 'coupon-today' }, `${arm}, day ${point.day + 1}: `, element('strong', { 'data-coupon': arm, 'data-day': String(point.day), title: point.coupon ?? '' }, point.coupon ?? ''), ` at ${formatNumber(point.price)}`),
+    ]),
+  );
 }
 
 function settingsOf(state: SessionState): Settings {

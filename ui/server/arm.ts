@@ -200,7 +200,7 @@ function dashboardKpis(episode: EpisodeKpis, demand: number, guardrailAdjustment
 }
 
 /** The policy's explanation as plain, mutable JSON for the socket. */
-function plainDecision(explanation: Explanation): DayExplanation['decision'] {
+export function plainDecision(explanation: Explanation): DayExplanation['decision'] {
   switch (explanation.kind) {
     case 'action-values':
       return { kind: 'action-values', values: [...explanation.values], chosen: explanation.chosen };

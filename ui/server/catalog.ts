@@ -2,7 +2,7 @@
  * The dashboard's read-only HTTP API, for what does not stream:
  *
  *   GET /api/scenarios                      built-in scenarios, those of the scenarios folder and those registered policies carry (id, description, horizon)
- *   GET /api/policies?scenario=<id>         rule specs that fit the scenario, and registered policies trained on it
+ *   GET /api/policies?scenario=<id>         rule specs that fit the scenario (on a coupon scenario: no coupon, each campaign, a fixed price), and registered policies trained on it
  *   GET /api/registry                       every policy's versions and aliases, and the audit log
  *   GET /api/experiments                    comparisons and runs from the results store (a run with its numeric
  *                                           metrics, evaluation curve and the mean KPIs of its evaluation episodes)
@@ -70,7 +70,12 @@ export function catalogRouter(resultsHome: string, folders: DashboardFolders = {
       const scenarioId = model.scenario.id;
       const middle = model.ladder[Math.floor(model.ladder.length / 2)] ?? model.listPrice;
       const finiteStock = model.scenario.inventory !== undefined && model.scenario.inventory.replenishment?.kind !== 'periodic-review';
-      const rules = [`fixed:${middle}`, 'list', 'cost-plus:0.5', 'match', 'undercut:0.5', 'festival:0.15', 'markdown', 'myopic-oracle', ...(finiteStock ? ['dp-optimal'] : [])];
+      const campaigns = model.scenario.coupons?.campaigns ?? [];
+      // A coupon scenario plays the coupon market (coupon-arm.ts): its rules choose a coupon, or a price with none.
+      const rules =
+        model.scenario.coupons !== undefined
+          ? ['none', ...campaigns.map((_, index) => `coupon:${index}`), `fixed:${middle}`, 'list']
+          : [`fixed:${middle}`, 'list', 'cost-plus:0.5', 'match', 'undercut:0.5', 'festival:0.15', 'markdown', 'myopic-oracle', ...(finiteStock ? ['dp-optimal'] : [])];
       const registered = await withRegistry(async (registry) => {
         const entries = [];
         for (const policy of await registry.list()) entries.push({ policy, versions: await registry.versions(policy.name) });

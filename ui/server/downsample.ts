@@ -3,7 +3,8 @@
  * buckets of equal size so that a frame holds at most `maxPoints` points per arm. In a
  * bucket, flows (prices, units, money per day) are means per day, levels (stock, pipeline,
  * reference prices) and cumulative sums are the bucket's last day's, and a festival,
- * pre-sale or weather mark is kept if any day of the bucket had it (the last day's weather).
+ * pre-sale or weather mark is kept if any day of the bucket had it (the last day's weather);
+ * on a coupon scenario the coupon is the last day's and the coupon cost a mean per day.
  * The bucket's point carries its last day and its size (`days`).
  */
 import type { DayPoint } from '../shared/events.js';
@@ -39,5 +40,6 @@ function merge(bucket: readonly DayPoint[]): DayPoint {
     profit: meanOf(bucket, (point) => point.profit),
     eventDay: bucket.some((point) => point.eventDay),
     presaleDay: bucket.some((point) => point.presaleDay),
+    ...(last.couponCost === undefined ? {} : { couponCost: meanOf(bucket, (point) => point.couponCost ?? 0) }),
   };
 }

@@ -9,7 +9,10 @@
  *   coupon scenario     (a `coupons` block, which the market the arm plays does not read): each
  *                       day's played price is also stepped in the coupon market
  *                       (env/coupons/coupon-market.ts), reset with the arm's seed, with no coupon
- *                       (dashboard policies choose prices only): groups are (segment, stage).
+ *                       (a price arm, ui/server/arm.ts): groups are (segment, stage).
+ *   coupon choices      a coupon scenario's session (ui/server/coupon-arm.ts): the arm plays the
+ *                       coupon market itself, and each day's groups are what they paid after the
+ *                       coupon the arm chose (`recordCouponDay`).
  *
  * Recorded day by day (a few numbers per segment and price); the figures are made on demand,
  * once per frame.
@@ -29,12 +32,21 @@ export class EffectivePriceTally {
   private readonly coupons: CouponMarketEnv | undefined;
   private readonly couponSteps: CouponStepInfo[] = [];
 
-  constructor(model: MarketModel) {
+  private readonly couponsChosen: boolean;
+
+  /** `couponsChosen`: the arm plays the coupon market and records its days (recordCouponDay); no replay. */
+  constructor(model: MarketModel, options: { couponsChosen?: boolean } = {}) {
     const declared = declaredAttributes(model.scenario);
     this.attributes = declared.attributes;
     this.sensitive = declared.sensitive;
-    this.coupons = model.scenario.coupons === undefined ? undefined : new CouponMarketEnv(model.scenario, { prices: Array.from(model.ladder) });
-    this.market = this.coupons ? 'coupon market' : 'posted prices';
+    this.couponsChosen = options.couponsChosen === true && model.scenario.coupons !== undefined;
+    this.coupons = model.scenario.coupons === undefined || this.couponsChosen ? undefined : new CouponMarketEnv(model.scenario, { prices: Array.from(model.ladder) });
+    this.market = this.coupons || this.couponsChosen ? 'coupon market' : 'posted prices';
+  }
+
+  /** A day the arm played in the coupon market (couponsChosen): its groups as they paid. */
+  recordCouponDay(info: CouponStepInfo): void {
+    this.couponSteps.push(info);
   }
 
   reset(seed: number | string): void {
@@ -63,12 +75,14 @@ export class EffectivePriceTally {
   /** The figures so far this episode. */
   figures(): FairnessFigures {
     const attributesOf = (segment: string) => (Object.hasOwn(this.attributes, segment) ? (this.attributes[segment] ?? {}) : {});
-    const cells: PriceCell[] = this.coupons ? cellsFromCouponSteps(this.couponSteps, this.attributes) : [...this.byCell.values()].map((cell) => ({ segment: cell.segment, stage: '', attributes: attributesOf(cell.segment), units: cell.units, paid: cell.paid }));
-    const report = withoutRoundingNoise(fairnessReport(cells, { sensitiveAttributes: this.sensitive, stages: this.coupons !== undefined }));
+    const stages = this.coupons !== undefined || this.couponsChosen;
+    const cells: PriceCell[] = stages ? cellsFromCouponSteps(this.couponSteps, this.attributes) : [...this.byCell.values()].map((cell) => ({ segment: cell.segment, stage: '', attributes: attributesOf(cell.segment), units: cell.units, paid: cell.paid }));
+    const report = withoutRoundingNoise(fairnessReport(cells, { sensitiveAttributes: this.sensitive, stages }));
     const plain = (groups: typeof report.bySegment) => groups.map((group) => ({ label: group.label, units: group.units, effectivePrice: group.effectivePrice }));
     return {
       market: this.market,
-      groupedBy: this.coupons ? 'segment and stage' : 'segment',
+      ...(this.couponsChosen ? { couponsChosen: true } : {}),
+      groupedBy: stages ? 'segment and stage' : 'segment',
       units: report.units,
       meanEffectivePrice: report.meanEffectivePrice,
       bySegment: plain(report.bySegment),

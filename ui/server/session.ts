@@ -29,6 +29,10 @@
  * command the session also waits until its client's connection has taken what was sent
  * (`SessionOutput.writable`), so a client that stops reading stops its own session and
  * nobody else's. Failures become `problem` events; the session stays usable.
+ *
+ * On a coupon scenario (a `coupons` block) each arm is a coupon arm (coupon-arm.ts): its policy
+ * (a coupon rule, a price rule, or a trained coupon policy: coupon-policy-source.ts) chooses a
+ * price and a coupon each day in the coupon market; guardrails are not applied there.
  */
 import { buildMarketModel } from '../../env/model.js';
 import type { Guardrails } from '../../agents/guardrails.js';
@@ -36,6 +40,8 @@ import { ConfidenceSequence, type AlwaysValidInterval } from '../../experiments/
 import type { ClientEventPayload, DayExplanation, DayPoint, Difference, Frame, ProblemEvent, SessionState, Speed } from '../shared/events.js';
 import type { configureSchema } from '../shared/events.js';
 import { Arm } from './arm.js';
+import { CouponArm } from './coupon-arm.js';
+import { couponRuleDashboardPolicy, couponServedDashboardPolicy } from './coupon-policy-source.js';
 import { downsample } from './downsample.js';
 import type { Scenario } from '../../scenarios/schema.js';
 import type { ServedPolicy } from '../../serving/served-policy.js';
@@ -78,7 +84,7 @@ const minimumTickMs = 50;
 type Configuration = z.output<typeof configureSchema>;
 
 export class SimulationSession {
-  private arms: Arm[] = [];
+  private arms: (Arm | CouponArm)[] = [];
   private configuration: Configuration = defaultConfiguration;
   private status: SessionState['status'] = 'ready';
   private speed: Speed = 16;
@@ -151,7 +157,7 @@ export class SimulationSession {
     // Trained policies first: each carries the scenario it was trained on, which is the
     // session's scenario when the page names one that is neither built in nor in the folder.
     const served = new Map<number, ServedPolicy>();
-    const arms: Arm[] = [];
+    const arms: (Arm | CouponArm)[] = [];
     let loaded: { scenario: Scenario; contentHash: string };
     try {
       for (const [index, spec] of configuration.policies.entries()) {
@@ -160,6 +166,14 @@ export class SimulationSession {
       loaded = loadSessionScenario(configuration.scenario, this.folders, () => [...served.values()].map((policy) => policy.trainedOn));
       const model = buildMarketModel(loaded.scenario);
       for (const [index, spec] of configuration.policies.entries()) {
+        if (model.scenario.coupons !== undefined) {
+          const arm = new CouponArm(model);
+          arms.push(arm);
+          const trained = served.get(index);
+          arm.usePolicy(trained ? couponServedDashboardPolicy(spec, trained, { id: model.scenario.id, contentHash: loaded.contentHash }) : await couponRuleDashboardPolicy(spec, arm.env, configuration.seed));
+          served.delete(index);
+          continue;
+        }
         const arm = new Arm(model);
         arms.push(arm);
         const trained = served.get(index);

@@ -119,6 +119,10 @@ export const dayPointSchema = z.strictObject({
   eventDay: z.boolean(),
   presaleDay: z.boolean(),
   weather: z.string().nullable(),
+  /** On a coupon scenario: the campaign the policy chose that day ("no coupon" for none; a bucket's last day's). */
+  coupon: z.string().optional(),
+  /** On a coupon scenario: what the coupons took off orders that day (a bucket's mean per day). */
+  couponCost: z.number().optional(),
 });
 
 export const kpisSchema = z.strictObject({
@@ -134,14 +138,20 @@ export const kpisSchema = z.strictObject({
   meanPrice: z.number(),
   /** Days on which a guardrail moved the policy's price. */
   guardrailAdjustments: integer,
+  /** On a coupon scenario (env/coupons/coupon-kpis.ts): what coupons took off orders so far, redeemed / claimed, units the coupons created per redemption. */
+  couponCost: z.number().optional(),
+  redemptionRate: z.number().optional(),
+  incrementalUnitsPerCoupon: z.number().optional(),
 });
 
 const pricedGroupSchema = z.strictObject({ label: z.string(), units: z.number(), effectivePrice: z.number().nullable() });
 
 /** Who paid what so far this episode (ui/server/effective-prices.ts, measured as experiments/fairness.ts does). */
 export const fairnessFiguresSchema = z.strictObject({
-  /** 'posted prices': units by segment at the day's price; 'coupon market': the played prices stepped in the coupon market (no coupon). */
+  /** 'posted prices': units by segment at the day's price; 'coupon market': the played prices stepped in the coupon market (no coupon), or with `couponsChosen` what the groups paid after the coupons the arm chose. */
   market: z.enum(['posted prices', 'coupon market']),
+  /** true when the arm played the coupon market itself, choosing coupons (a coupon scenario's session). */
+  couponsChosen: z.boolean().optional(),
   groupedBy: z.enum(['segment', 'segment and stage']),
   units: z.number(),
   meanEffectivePrice: z.number().nullable(),
