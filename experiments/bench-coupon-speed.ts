@@ -28,17 +28,15 @@ import { buildMarketModel } from '../env/model.js';
 import { loadScenario } from '../scenarios/load.js';
 import { couponScenarioPath } from './fairness-check.js';
 import type { Scenario } from '../scenarios/schema.js';
+import type { BaselineOptions, BenchHead } from './bench-head.js';
 
-export interface CouponSpeedOptions {
+export interface CouponSpeedOptions extends BaselineOptions {
   /** A coupon scenario id (scenarios/coupons/<id>.json) or path (default: festival-coupon-v1). */
   readonly scenario?: string;
   readonly markets?: number;
   /** Seconds per item per round. */
   readonly seconds?: number;
   readonly rounds?: number;
-  /** Another build's dist/ folder, measured in the same rounds. */
-  readonly baseline?: string | undefined;
-  readonly progress?: (message: string) => void;
 }
 
 export interface DaysRate {
@@ -49,15 +47,10 @@ export interface DaysRate {
   readonly samples: readonly number[];
 }
 
-export interface CouponSpeedBench {
-  readonly benchmark: 'coupons';
-  readonly node: string;
-  readonly cpu: string;
+export interface CouponSpeedBench extends BenchHead<'coupons'> {
   readonly scenario: string;
   readonly markets: number;
   readonly rounds: number;
-  /** os.loadavg() (1, 5 and 15 minutes) before and after. */
-  readonly loadAverage: { readonly before: readonly number[]; readonly after: readonly number[] };
   readonly reference: { readonly what: string; readonly rate: DaysRate };
   readonly builds: readonly {
     readonly dist: string;

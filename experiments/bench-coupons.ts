@@ -25,27 +25,36 @@ import { wilsonInterval, type ProportionInterval } from './bench-learning.js';
 
 export const knownAnswerDepths = [1, 2, 2.8, 3.5, 5] as const;
 
+/**
+ * The known-answer coupon market's economics (prices 9 and 10, unit cost 4; coupon seekers
+ * b = 1 and regulars b = 0.3, 200 arrivals a day each), shared by this benchmark and the
+ * learners' tests (tests/agents/coupon-choice-market.ts).
+ */
+export const knownAnswerCouponEconomics = {
+  startDate: '2026-01-01',
+  unitCost: 4,
+  listPrice: 10,
+  priceLadder: { kind: 'list', prices: [9, 10] },
+  demand: {
+    kind: 'logit',
+    quality: 8,
+    outsideUtility: 0,
+    segments: [
+      { name: 'coupon-seekers', arrivalRate: 200, priceSensitivity: 1, scale: 1 },
+      { name: 'regulars', arrivalRate: 200, priceSensitivity: 0.3, scale: 1 },
+    ],
+  },
+} as const;
+
 export function knownAnswerCouponScenario(deterministic = false): Scenario {
   return validateScenario({
     id: 'coupon-depth-known-answer-v1',
     version: 1,
     description: 'one price, coupon seekers and regulars: which amount-off coupon pays best',
     card: { models: 'a stationary coupon market with a closed-form best coupon depth', purpose: 'the coupon learning benchmark', sources: [] },
-    startDate: '2026-01-01',
     horizonDays: 365,
     deterministic,
-    unitCost: 4,
-    listPrice: 10,
-    priceLadder: { kind: 'list', prices: [9, 10] },
-    demand: {
-      kind: 'logit',
-      quality: 8,
-      outsideUtility: 0,
-      segments: [
-        { name: 'coupon-seekers', arrivalRate: 200, priceSensitivity: 1, scale: 1 },
-        { name: 'regulars', arrivalRate: 200, priceSensitivity: 0.3, scale: 1 },
-      ],
-    },
+    ...knownAnswerCouponEconomics,
     coupons: {
       customers: { 'coupon-seekers': { population: 1000, claimRate: 1 }, regulars: { population: 1000, claimRate: 0 } },
       visitRate: { new: 0.2, hesitant: 0.2, repeat: 0.2, lapsed: 0.2 },

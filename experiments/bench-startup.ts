@@ -24,13 +24,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { PricelabError } from '../core/errors.js';
+import type { BaselineOptions, BenchHead } from './bench-head.js';
 
-export interface StartupOptions {
+export interface StartupOptions extends BaselineOptions {
   /** Measurements of each item (default 7). */
   readonly runs?: number;
-  /** Another build's dist/ folder, measured in the same rounds. */
-  readonly baseline?: string | undefined;
-  readonly progress?: (message: string) => void;
 }
 
 export interface StartupTiming {
@@ -39,13 +37,8 @@ export interface StartupTiming {
   readonly samplesMs: readonly number[];
 }
 
-export interface StartupBench {
-  readonly benchmark: 'startup';
-  readonly node: string;
-  readonly cpu: string;
+export interface StartupBench extends BenchHead<'startup'> {
   readonly runs: number;
-  /** os.loadavg() (1, 5 and 15 minutes) before and after the measurements. */
-  readonly loadAverage: { readonly before: readonly number[]; readonly after: readonly number[] };
   readonly reference: { readonly process: StartupTiming; readonly workerThread: StartupTiming };
   readonly builds: readonly {
     readonly dist: string;

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { validateScenario } from '../../scenarios/load.js';
 import type { Scenario } from '../../scenarios/schema.js';
 import { CouponEnv } from '../../env/coupons/coupon-env.js';
+import { knownAnswerCouponEconomics } from '../../experiments/bench-coupons.js';
 
 export function couponChoiceMarket(options: { deterministic?: boolean; targeted?: boolean; horizonDays?: number } = {}): Record<string, unknown> {
   return {
@@ -21,21 +22,9 @@ export function couponChoiceMarket(options: { deterministic?: boolean; targeted?
     version: 1,
     description: 'two prices, coupon seekers and regulars: which price and coupon pay best',
     card: { models: 'a stationary coupon market whose best action is known', purpose: 'learner tests' },
-    startDate: '2026-01-01',
     horizonDays: options.horizonDays ?? 20,
     deterministic: options.deterministic ?? false,
-    unitCost: 4,
-    listPrice: 10,
-    priceLadder: { kind: 'list', prices: [9, 10] },
-    demand: {
-      kind: 'logit',
-      quality: 8,
-      outsideUtility: 0,
-      segments: [
-        { name: 'coupon-seekers', arrivalRate: 200, priceSensitivity: 1, scale: 1 },
-        { name: 'regulars', arrivalRate: 200, priceSensitivity: 0.3, scale: 1 },
-      ],
-    },
+    ...knownAnswerCouponEconomics,
     coupons: {
       customers: { 'coupon-seekers': { population: 1000, claimRate: 1, attributes: { incomeBand: 'low' } }, regulars: { population: 1000, claimRate: 0, attributes: { incomeBand: 'high' } } },
       visitRate: { new: 0.2, hesitant: 0.2, repeat: 0.2, lapsed: 0.2 },
