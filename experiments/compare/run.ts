@@ -78,6 +78,8 @@ export interface TrajectoryDay {
   readonly sold: number;
   readonly stockOnHand: number | null;
   readonly unitsReturned: number;
+  /** On a coupon scenario: the campaign offered that day ("no coupon" for none); absent elsewhere. */
+  readonly coupon?: string | undefined;
 }
 
 export interface ComparisonRun {
@@ -340,8 +342,14 @@ function meanKpis(episodes: readonly object[], names: readonly KpiName[]): Recor
   return means;
 }
 
+/** The campaign of a coupon-market step (its `coupon` info), undefined for a day-kernel step. */
+function couponOf(step: StepInfo): string | undefined {
+  return (step as { coupon?: { campaignName?: string } }).coupon?.campaignName;
+}
+
 function trajectoryOf(arm: string, steps: readonly StepInfo[], model: MarketModel): TrajectoryDay[] {
-  return steps.map((step) => {
+  return steps.map((step): TrajectoryDay => {
+    const coupon = couponOf(step);
     const rivalPrices: Record<string, number> = {};
     model.rivals.forEach((rival, index) => {
       const price = step.prices[index + 1];
@@ -355,6 +363,7 @@ function trajectoryOf(arm: string, steps: readonly StepInfo[], model: MarketMode
       sold: step.market.sold,
       stockOnHand: Number.isFinite(step.market.stockOnHand) ? step.market.stockOnHand : null,
       unitsReturned: step.market.unitsReturned,
+      ...(coupon === undefined ? {} : { coupon }),
     };
   });
 }
