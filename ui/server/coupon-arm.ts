@@ -45,6 +45,7 @@ export class CouponArm {
   private priceSum = 0;
   private cumulativeRevenue = 0;
   private cumulativeProfit = 0;
+  private cumulativeCouponCost = 0;
   ended = false;
 
   constructor(model: MarketModel) {
@@ -81,7 +82,7 @@ export class CouponArm {
     this.effectivePrices.reset(seed);
     this.guard.reset();
     this.guardrailAdjustments = 0;
-    this.priceSum = this.cumulativeRevenue = this.cumulativeProfit = 0;
+    this.priceSum = this.cumulativeRevenue = this.cumulativeProfit = this.cumulativeCouponCost = 0;
     this.ended = false;
   }
 
@@ -125,6 +126,7 @@ export class CouponArm {
     this.priceSum += coupon.price;
     this.cumulativeRevenue += coupon.revenue;
     this.cumulativeProfit += result.reward;
+    this.cumulativeCouponCost += coupon.couponCost;
     const soldBySegment = result.info.market.segments.map((segment) => segment.sold);
     return {
       day: coupon.day,
@@ -152,6 +154,7 @@ export class CouponArm {
       weather: null,
       coupon: coupon.campaignName,
       couponCost: coupon.couponCost,
+      cumulativeCouponCost: this.cumulativeCouponCost,
     };
   }
 

@@ -288,6 +288,7 @@ export class SimulationSession {
         segments: model ? model.segments.map((segment) => segment.name) : [],
         weather: model?.weather ? [...model.weather.stateNames] : [],
         calendar: model ? calendarKinds(model.festivals.eventDay, model.festivals.presaleDay) : [],
+        ...(this.arms[0] instanceof CouponArm ? { coupons: [...this.arms[0].env.model.campaignNames] } : {}),
       },
       arms: this.arms.map((arm, index) => ({ name: armName(index), policy: arm.policySpec, agentKind: arm.agentKind, guardrails: { ...arm.guardrails } })),
       seed: this.configuration.seed,
