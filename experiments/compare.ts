@@ -116,7 +116,6 @@ export async function compare(options: CompareOptions): Promise<ComparisonOutcom
   const primary = kpiDefinition(primaryKpi);
   if (!primary || primary.direction === 'none') problems.push({ path: ['primaryKpi'], message: `expected a KPI with a better direction (${kpiNamesFor(loaded.scenario).filter((name) => kpiDefinition(name)?.direction !== 'none').join(', ')}), found "${primaryKpi}"` });
   const couponEnv = loaded.scenario.coupons === undefined ? undefined : new CouponEnv(loaded.scenario);
-  if (couponEnv && Object.keys(options.guardrails ?? {}).length > 0) problems.push({ path: ['guardrails'], message: `expected no guardrails on a coupon scenario (they move prices, and its actions are a price and a coupon), found ${Object.keys(options.guardrails ?? {}).join(', ')}` });
   const env = couponEnv ?? makeEnv(model);
   const histories = await readHistories(options.arms, loaded.scenario, options.readHistory);
   let arms: Arm[] = [];

@@ -18,9 +18,11 @@
  * (env/coupons/coupon-env.ts): the arms choose a price and a coupon each day, the KPIs are the
  * coupon market's (compare/kpis.ts kpiNamesFor), the fairness cells are the groups' actual
  * payments after the coupons chosen, and the unit also reports the days each campaign was
- * chosen (`coupons`). Guardrails are for prices alone: compare.ts refuses them there.
+ * chosen (`coupons`). The guardrails bound the price part of every coupon action, as serving
+ * bounds a coupon policy's price (agents/coupon-guardrails.ts): the coupon stands as chosen.
  */
-import { makeEnv, type StepInfo } from '../../env/env.js';
+import { makeEnv, type Env, type ResetOptions, type StepInfo } from '../../env/env.js';
+import { CouponGuard } from '../../agents/coupon-guardrails.js';
 import { CouponEnv } from '../../env/coupons/coupon-env.js';
 import type { AgentEnv } from '../setup.js';
 import type { MarketModel } from '../../env/model.js';
@@ -76,6 +78,8 @@ export interface TrajectoryDay {
   readonly sold: number;
   readonly stockOnHand: number | null;
   readonly unitsReturned: number;
+  /** On a coupon scenario: the campaign offered that day ("no coupon" for none); absent elsewhere. */
+  readonly coupon?: string | undefined;
 }
 
 export interface ComparisonRun {
@@ -206,14 +210,18 @@ export async function runArmSeed(model: MarketModel, plan: ComparisonPlan, unit:
       const reward = curves.at(-1)?.meanReward ?? 0;
       for (const steps of curveSteps) curves.push({ arm: arm.name, seed, steps, meanReward: reward });
     }
-    // Coupon actions are a price and a campaign: guardrails (prices alone) are refused there by compare.ts.
-    const coupons = envs.evaluation instanceof CouponEnv;
-    const guarded = coupons ? undefined : new GuardedPolicy(agent, plan.guardrails, model.ladder, model.unitCost, envs.evaluation.observationSpace);
+    // Coupon actions are a price and a campaign: the guardrails bound the price, the coupon stands (agents/coupon-guardrails.ts).
+    const couponEnv = envs.evaluation instanceof CouponEnv ? envs.evaluation : undefined;
+    const coupons = couponEnv !== undefined;
+    const guarded = couponEnv ? undefined : new GuardedPolicy(agent, plan.guardrails, model.ladder, model.unitCost, envs.evaluation.observationSpace);
+    const couponGuard = couponEnv ? new CouponGuard(plan.guardrails, couponEnv.menu, couponEnv.prices, couponEnv.model.unitCost) : undefined;
     const recorder = new EffectivePriceRecorder(model);
-    const episodes = evaluate(recorder.observe(envs.evaluation), guarded ?? agent, { episodes: plan.evaluationEpisodes, seed: evaluationSeedOf(seed, 0), recordSteps: unit.recordTrajectory });
+    const evaluationEnv = couponEnv && couponGuard ? couponGuardedEnv(couponEnv, couponGuard) : envs.evaluation;
+    const episodes = evaluate(recorder.observe(evaluationEnv), guarded ?? agent, { episodes: plan.evaluationEpisodes, seed: evaluationSeedOf(seed, 0), recordSteps: unit.recordTrajectory });
     onSteps(done + plan.evaluationEpisodes * model.horizon, `seed ${seed}: evaluated ${arm.name}`);
     const tally = emptyTally();
     if (guarded) addTally(tally, guarded.tally);
+    if (couponGuard) addTally(tally, couponGuard.tally);
     return {
       result: { arm: arm.name, seed, kpis: meanKpis(episodes.map((episode) => episode.kpis), kpiNamesFor(model.scenario)), trainedSteps, trainingSeconds },
       curves,
@@ -225,6 +233,19 @@ export async function runArmSeed(model: MarketModel, plan: ComparisonPlan, unit:
   } finally {
     agent.dispose();
   }
+}
+
+/** The coupon market with every action's price passed through `guard` (a new episode at each reset). */
+export function couponGuardedEnv(env: CouponEnv, guard: CouponGuard): Env {
+  return {
+    actionSpace: env.actionSpace,
+    observationSpace: env.observationSpace,
+    reset: (options?: ResetOptions) => {
+      guard.reset();
+      return env.reset(options);
+    },
+    step: (action: number) => env.step(guard.guard(action).action),
+  };
 }
 
 /** The local runner: every unit in this process, one after another, on shared environments. */
@@ -321,8 +342,14 @@ function meanKpis(episodes: readonly object[], names: readonly KpiName[]): Recor
   return means;
 }
 
+/** The campaign of a coupon-market step (its `coupon` info), undefined for a day-kernel step. */
+function couponOf(step: StepInfo): string | undefined {
+  return (step as { coupon?: { campaignName?: string } }).coupon?.campaignName;
+}
+
 function trajectoryOf(arm: string, steps: readonly StepInfo[], model: MarketModel): TrajectoryDay[] {
-  return steps.map((step) => {
+  return steps.map((step): TrajectoryDay => {
+    const coupon = couponOf(step);
     const rivalPrices: Record<string, number> = {};
     model.rivals.forEach((rival, index) => {
       const price = step.prices[index + 1];
@@ -336,6 +363,7 @@ function trajectoryOf(arm: string, steps: readonly StepInfo[], model: MarketMode
       sold: step.market.sold,
       stockOnHand: Number.isFinite(step.market.stockOnHand) ? step.market.stockOnHand : null,
       unitsReturned: step.market.unitsReturned,
+      ...(coupon === undefined ? {} : { coupon }),
     };
   });
 }

@@ -191,7 +191,7 @@ export const comparisonArmResultSchema = z.strictObject({
   result: z.strictObject({ arm: z.string(), seed: z.number().int(), kpis: z.record(z.string(), z.number().nullable()), trainedSteps: z.number(), trainingSeconds: z.number() }),
   curves: z.array(z.strictObject({ arm: z.string(), seed: z.number().int(), steps: z.number(), meanReward: z.number() })),
   trajectory: z.array(
-    z.strictObject({ arm: z.string(), day: z.number(), price: z.number(), rivalPrices: z.record(z.string(), z.number()), sold: z.number(), stockOnHand: z.number().nullable(), unitsReturned: z.number() }),
+    z.strictObject({ arm: z.string(), day: z.number(), price: z.number(), rivalPrices: z.record(z.string(), z.number()), sold: z.number(), stockOnHand: z.number().nullable(), unitsReturned: z.number(), coupon: z.string().optional() }),
   ),
   tally: z.strictObject({ decisions: z.number(), adjustments: z.number(), violations: z.number(), byRule: z.record(z.string(), z.strictObject({ adjusted: z.number(), violated: z.number() })) }),
   /** Units and what they paid, by group (experiments/compare/fairness.ts); absent from workers older than it. */

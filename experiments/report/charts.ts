@@ -17,11 +17,21 @@
  *   price-trajectories   our price and each rival's, day by day, one panel per arm (the
  *                        first evaluation episode of the first seed: the same customers for all)
  *   inventory-returns    stock on hand and units returned, day by day, per arm
+ *   coupon-days          on a coupon scenario, in place of price-trajectories: each arm's price
+ *                        day by day with the campaign it offered that day (a point coloured by
+ *                        campaign), in the same episode
+ *   coupons              on a coupon scenario: the share of evaluation days each arm offered each
+ *                        campaign (summary.coupons) and the coupon KPIs per arm (coupon cost,
+ *                        redemption rate, incremental units per coupon: mean and 95% interval)
  *   effective-price      the effective price paid (after coupons) per group, one panel per arm
  *                        on its own x range: a point per group (segment, or segment/stage in
  *                        the coupon market) over a bar from its lowest to its highest group,
  *                        titled with the max/min ratio (summary.fairness; left out of
  *                        summaries without it)
+ *
+ * On a coupon scenario (summary.coupons) price-trajectories and inventory-returns are left out
+ * (omittedCharts says why): the coupon market has no rivals, holds no stock and takes no
+ * returns (env/coupons/coupon-env.ts), so they would be flat by construction.
  *
  * Fonts are DejaVu Sans, so the server-side SVG and PNG look the same everywhere.
  */
@@ -50,6 +60,12 @@ export interface OmittedChart {
 
 export const chartNames = ['learning-curves', 'kpi-bars', 'forest', 'price-trajectories', 'inventory-returns', 'effective-price'] as const;
 
+/** The charts of a coupon scenario's report, in order (flat price-market charts left out). */
+export const couponChartNames = ['learning-curves', 'kpi-bars', 'forest', 'coupon-days', 'coupons', 'effective-price'] as const;
+
+/** The coupon KPIs the coupons chart draws per arm. */
+export const couponChartKpis = ['couponCost', 'redemptionRate', 'incrementalUnitsPerCoupon'] as const;
+
 const config = {
   font: 'DejaVu Sans',
   background: 'white',
@@ -74,8 +90,7 @@ export function comparisonCharts(summary: ComparisonSummary, trajectories: reado
     ...(trainedArms(summary).length > 0 ? [learningCurvesChart(summary)] : []),
     kpiBarsChart(summary),
     forestChart(summary),
-    priceTrajectoriesChart(summary, trajectories),
-    inventoryReturnsChart(summary, trajectories),
+    ...(summary.coupons ? [couponDaysChart(summary, trajectories), couponsChart(summary)] : [priceTrajectoriesChart(summary, trajectories), inventoryReturnsChart(summary, trajectories)]),
     ...(effectivePriceValues(summary).length > 0 ? [effectivePriceChart(summary)] : []),
   ];
 }
@@ -84,6 +99,12 @@ export function comparisonCharts(summary: ComparisonSummary, trajectories: reado
 export function omittedCharts(summary: ComparisonSummary): OmittedChart[] {
   return [
     ...(trainedArms(summary).length > 0 ? [] : [{ name: 'learning-curves', title: 'Learning curves', reason: 'No arm was trained (every arm is a rule or a stored policy), so there is no learning curve.' }]),
+    ...(summary.coupons
+      ? [
+          { name: 'price-trajectories', title: 'Price trajectories against competitors', reason: "The coupon market has no rivals (env/coupons/coupon-env.ts): there is no competitor price to draw. Each arm's own price, day by day, is drawn with its coupon in \"Coupons by day\"." },
+          { name: 'inventory-returns', title: 'Inventory and returns over time', reason: 'The coupon market holds no stock and takes no returns (env/coupons/coupon-env.ts): stock on hand and units returned are 0 every day, so the chart would be flat. Units sold are in the KPIs.' },
+        ]
+      : []),
     ...(effectivePriceValues(summary).length > 0
       ? []
       : [{ name: 'effective-price', title: effectivePriceTitle, reason: summary.fairness ? 'No arm sold a unit, so no effective price was paid.' : 'This summary has no fairness section (made before schema version 2).' }]),
@@ -331,6 +352,114 @@ function inventoryReturnsChart(summary: ComparisonSummary, trajectories: readonl
   };
 }
 
+/** Each arm's price day by day with the campaign it offered (trajectories of a coupon scenario). */
+function couponDaysChart(summary: ComparisonSummary, trajectories: readonly TrajectoryDay[]): ReportChart {
+  const campaigns = ['no coupon', ...(summary.coupons?.campaigns ?? [])];
+  const values = trajectories.map((day) => ({ arm: day.arm, day: day.day, price: day.price, coupon: day.coupon ?? 'no coupon' }));
+  const format = d3FormatFor(values.map((value) => value.price));
+  return {
+    name: 'coupon-days',
+    title: 'Coupons by day',
+    notes: [],
+    caption: `Each arm's price (line) and the campaign it offered (point colour) day by day, in the first evaluation episode of seed ${summary.seeds[0] ?? ''} (the same customers for every arm).`,
+    spec: {
+      $schema: schema,
+      config,
+      data: { values },
+      facet: { row: { field: 'arm', type: 'nominal', title: null, sort: summary.arms.map((arm) => arm.name), header: { labelAngle: 0, labelAlign: 'left' } } },
+      spec: {
+        width: 560,
+        height: 90,
+        encoding: { x: { field: 'day', type: 'quantitative', title: 'day', scale: { nice: false } }, y: { field: 'price', type: 'quantitative', title: 'price', scale: { zero: false } } },
+        layer: [
+          { mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.2, color: '#444' } },
+          {
+            mark: { type: 'point', filled: true, size: 40 },
+            encoding: {
+              color: { field: 'coupon', type: 'nominal', title: 'coupon', scale: { domain: campaigns } },
+              tooltip: [{ field: 'arm' }, { field: 'day' }, { field: 'price', format }, { field: 'coupon' }],
+            },
+          },
+        ],
+      },
+    },
+  };
+}
+
+/** The share of days each arm offered each campaign: summary.coupons, one row per (arm, campaign). */
+export function couponShareValues(summary: ComparisonSummary): { arm: string; coupon: string; days: number; share: number }[] {
+  const coupons = summary.coupons;
+  if (!coupons) return [];
+  const choices = ['no coupon', ...coupons.campaigns];
+  return coupons.byArm.flatMap((entry) => {
+    const total = choices.reduce((sum, choice) => sum + (entry.campaignDays[choice] ?? 0), 0);
+    return choices.map((choice) => {
+      const days = entry.campaignDays[choice] ?? 0;
+      return { arm: entry.arm, coupon: choice, days, share: total > 0 ? days / total : 0 };
+    });
+  });
+}
+
+/** The coupon KPIs per arm (summary.kpis), one row per (arm, KPI) the summary has. */
+export function couponKpiValues(summary: ComparisonSummary): { kpi: string; label: string; arm: string; mean: number; low: number; high: number }[] {
+  return couponChartKpis.flatMap((name) => {
+    const kpi = summary.kpis.find((candidate) => candidate.name === name);
+    return kpi ? kpi.byArm.map((entry) => ({ kpi: kpi.name, label: kpi.label, arm: entry.arm, mean: entry.mean, low: entry.low, high: entry.high })) : [];
+  });
+}
+
+function couponsChart(summary: ComparisonSummary): ReportChart {
+  const armOrder = summary.arms.map((arm) => arm.name);
+  const campaigns = ['no coupon', ...(summary.coupons?.campaigns ?? [])];
+  const shares = couponShareValues(summary);
+  const kpis = couponKpiValues(summary);
+  const sharePanel: Panel = {
+    title: { text: 'Share of evaluation days per campaign', fontSize: 11 },
+    width: 300,
+    height: { step: 22 },
+    data: { values: shares },
+    mark: 'bar',
+    encoding: {
+      y: { field: 'arm', type: 'nominal', title: 'arm', sort: armOrder },
+      x: { field: 'share', type: 'quantitative', title: 'share of days', stack: 'zero', scale: { domain: [0, 1] }, axis: { format: '.0%' } },
+      color: { field: 'coupon', type: 'nominal', title: 'coupon', scale: { domain: campaigns } },
+      tooltip: [{ field: 'arm' }, { field: 'coupon' }, { field: 'days', format: ',d' }, { field: 'share', format: '.1%' }],
+    },
+  };
+  const kpiPanels = couponChartKpis.flatMap((name): Panel[] => {
+    const values = kpis.filter((value) => value.kpi === name);
+    if (values.length === 0) return [];
+    const format = d3FormatFor(values.flatMap((entry) => [entry.mean, entry.low, entry.high]));
+    return [
+      {
+        title: { text: values[0]?.label ?? name, subtitle: name, fontSize: 11 },
+        width: 170,
+        height: 120,
+        data: { values },
+        encoding: { x: { field: 'arm', type: 'nominal', title: 'arm', sort: armOrder, axis: { labelAngle: -30, labelLimit: 110 } } },
+        layer: [
+          {
+            // One grey for every arm: the colours of this chart are the campaigns'.
+            mark: { type: 'bar', color: '#8c8c8c' },
+            encoding: {
+              y: { field: 'mean', type: 'quantitative', title: 'mean, 95% interval', scale: { zero: true } },
+              tooltip: [{ field: 'arm' }, { field: 'mean', format }, { field: 'low', format }, { field: 'high', format }],
+            },
+          },
+          { mark: { type: 'rule', color: 'black', strokeWidth: 1.5 }, encoding: { y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' } } },
+        ],
+      },
+    ];
+  });
+  return {
+    name: 'coupons',
+    title: 'Coupon choices and coupon KPIs',
+    caption: `Top: the share of evaluation days on which each arm offered each campaign, over every seed and evaluation episode. Below: the coupon KPIs per arm (coupon cost, redemption rate, incremental units per coupon), mean across ${summary.seeds.length} seeds with the 95% t interval.`,
+    notes: [],
+    spec: { $schema: schema, config, vconcat: [sharePanel, { concat: kpiPanels, columns: 3, spacing: 80 }], spacing: 30, resolve: { scale: { color: 'independent' } } },
+  };
+}
+
 const effectivePriceTitle = 'Effective price paid by group';
 
 /** One row per (arm, group) that sold, with the arm's max/min ratio in its label. */
@@ -354,7 +483,7 @@ function effectivePriceChart(summary: ComparisonSummary): ReportChart {
     title: effectivePriceTitle,
     caption:
       fairness?.market === 'coupon market'
-        ? `Effective price paid (after coupons) per ${grouped}, each arm's evaluation prices replayed in the coupon market with no coupon, over every seed and evaluation episode; the bar spans the lowest to the highest group, each arm on its own price range.`
+        ? `Effective price paid (after coupons) per ${grouped}, ${summary.schemaVersion < 3 ? "each arm's evaluation prices replayed in the coupon market with no coupon" : 'what each group paid after the coupons the arm chose'}, over every seed and evaluation episode; the bar spans the lowest to the highest group, each arm on its own price range.`
         : `Effective price paid per ${grouped} (the posted price, weighted by the units each segment bought on each day), over every seed and evaluation episode; the bar spans the lowest to the highest group, each arm on its own price range.`,
     notes: sensitive,
     // One panel per arm, each with its own x range around its groups: the spread within an arm

@@ -203,10 +203,11 @@ describe('compare on a coupon scenario: refusals', () => {
     throw new Error('expected a refusal');
   };
 
-  it('refuses guardrails and unknown campaigns, each naming its place', async () => {
-    const error = await refusal({ arms: ['none', 'coupon:9'], guardrails: { maxChange: 0.1 } });
+  // Guardrails are no longer refused here: they bound the price part (compare-coupon-guardrails.test.ts).
+  it('refuses unknown campaigns, naming its place', async () => {
+    const error = await refusal({ arms: ['none', 'coupon:9'] });
     expect(error.kind).toBe('config');
-    expect(error.problems.map((problem) => problem.path.join('.'))).toEqual(expect.arrayContaining(['guardrails', 'agents.1.policy']));
+    expect(error.problems.map((problem) => problem.path.join('.'))).toEqual(expect.arrayContaining(['agents.1.policy']));
     expect(error.problems.find((problem) => problem.path[1] === 1)?.message).toContain('no campaign "9"');
   });
 

@@ -5,8 +5,10 @@
  * the page shows each arm's coupon of the day, the coupon KPIs and the fairness panel exactly as
  * a coupon market stepped here by hand on the server's seed with the same actions gives them
  * (the rule's fixed action; the artifact restored and acting greedily on the same observations).
+ * The stock, returns and refunds charts (flat in the coupon market) are left out; a coupon-cost
+ * chart draws each arm's cumulative coupon cost, ending at the hand-played market's.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -144,4 +146,22 @@ describe('the live view on a coupon scenario', () => {
     mkdirSync(artifactsFolder, { recursive: true });
     await page.screenshot({ path: join(artifactsFolder, 'coupon-dashboard.png'), fullPage: true });
   }, 120_000);
+
+  it('hides the stock and returns charts (flat in the coupon market) and draws the cumulative coupon cost per arm', async () => {
+    // The page of the test above, 6 days stepped.
+    const days = 6;
+    for (const flat of ['inventory', 'returns', 'refunds']) expect(await page.locator(`#chart-${flat}`).count(), flat).toBe(0);
+    for (const shown of ['price-A', 'price-B', 'units', 'money', 'coupon-cost']) expect(await page.locator(`#chart-${shown}`).count(), shown).toBe(1);
+    const [ruleAt, learnedAt] = await handPlayed(days);
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#chart-coupon-cost .export-csv')]);
+    const rows = readFileSync((await csv.path()) ?? '', 'utf8').trim().split('\n').slice(1).map((line) => line.split(','));
+    const lastOf = (arm: string) => rows.filter((row) => row[1] === arm).sort((a, b) => Number(a[0]) - Number(b[0])).at(-1);
+    // Arm A's coupon costs something every day: its line is drawn, ending at the hand-played coupon cost.
+    expect(Number(lastOf('A')?.[0])).toBe(days - 1);
+    expect(Number(lastOf('A')?.[3])).toBeCloseTo(ruleAt.kpis.couponCost, 6);
+    // Arm B's line is drawn once it has a value other than 0 (charts.ts): then it ends at its own coupon cost.
+    if (learnedAt.kpis.couponCost > 0) expect(Number(lastOf('B')?.[3])).toBeCloseTo(learnedAt.kpis.couponCost, 6);
+    else expect(lastOf('B')).toBeUndefined();
+    await page.screenshot({ path: join(artifactsFolder, 'coupon-dashboard-charts.png'), fullPage: true });
+  }, 60_000);
 });

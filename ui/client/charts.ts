@@ -13,6 +13,10 @@
  *   money             cumulative revenue and profit
  *   returns           units returned per day (units)
  *   refunds           refunds per day (money), its own chart: units and money never share an axis
+ *   coupon-cost       on a coupon scenario, in place of inventory, returns and refunds (the coupon
+ *                     market holds no stock and takes no returns: they would be flat): what the
+ *                     coupons took off orders so far, cumulative, per arm (the coupon of each day
+ *                     is the "Coupon of the day" line above the charts)
  *   difference        A vs B: mean daily profit difference (B - A), its always-valid
  *                     interval (never widens) and the latest interval for the days so far
  *                     (may widen; the honest one when the days are not alike), one point
@@ -239,17 +243,22 @@ function plans(state: SessionState): ChartPlan[] {
     };
   });
   const segments = state.scenario.segments;
+  const money = series('money', 'Revenue and profit, cumulative', 'money', [['revenue', (point) => point.cumulativeRevenue], ['profit', (point) => point.cumulativeProfit]]);
+  const units = series('units', 'Units sold and lost sales per day, by segment', 'units', [
+    ...segments.flatMap((segment, index): Measure[] => [
+      [`sold: ${segment}`, (point) => point.soldBySegment[index] ?? 0],
+      [`lost: ${segment}`, (point) => point.lostBySegment[index] ?? 0],
+    ]),
+    ...(segments.length === 0 ? ([['sold', (point) => point.sold], ['lost sales', (point) => point.lostSales]] satisfies Measure[]) : []),
+  ]);
+  if (state.scenario.coupons !== undefined) {
+    return [...pricePlans, units, money, series('coupon-cost', 'Coupons: what they took off orders, cumulative', 'money', [['cumulative coupon cost', (point) => point.cumulativeCouponCost ?? 0]])];
+  }
   return [
     ...pricePlans,
-    series('units', 'Units sold and lost sales per day, by segment', 'units', [
-      ...segments.flatMap((segment, index): Measure[] => [
-        [`sold: ${segment}`, (point) => point.soldBySegment[index] ?? 0],
-        [`lost: ${segment}`, (point) => point.lostBySegment[index] ?? 0],
-      ]),
-      ...(segments.length === 0 ? ([['sold', (point) => point.sold], ['lost sales', (point) => point.lostSales]] satisfies Measure[]) : []),
-    ]),
+    units,
     series('inventory', 'Inventory: stock on hand and units on order', 'units', [['stock on hand', (point) => point.stockOnHand], ['on order', (point) => point.stockOnOrder]]),
-    series('money', 'Revenue and profit, cumulative', 'money', [['revenue', (point) => point.cumulativeRevenue], ['profit', (point) => point.cumulativeProfit]]),
+    money,
     series('returns', 'Returns: units returned per day', 'units', [['units returned', (point) => point.unitsReturned]]),
     series('refunds', 'Refunds: money paid back per day', 'money', [['refunds', (point) => point.refunds]]),
   ];

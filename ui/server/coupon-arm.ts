@@ -8,14 +8,16 @@
  * Each day's point names the coupon chosen and what it cost; the KPIs add the coupon KPIs so far
  * (env/coupons/coupon-kpis.ts: coupon cost, redemption rate, incremental units per coupon); the
  * fairness figures are what each (segment, stage) group paid after the coupons the arm chose
- * (effective-prices.ts, `couponsChosen`). Guardrails bound prices alone and are not applied
- * here (the actions are a price and a coupon); "why this price?" explains the action over the
- * coupon market's actions (the ladder is each action's price).
+ * (effective-prices.ts, `couponsChosen`). The guardrails bound the price part of each action
+ * as serving bounds a coupon policy's price (agents/coupon-guardrails.ts: yesterday's played
+ * price is the last price; the coupon stands as chosen); "why this price?" explains the action
+ * over the coupon market's actions (the ladder is each action's price) and what the guardrails did.
  */
 import type { MarketModel } from '../../env/model.js';
 import { CouponEnv } from '../../env/coupons/coupon-env.js';
 import { CouponKpiAccumulator } from '../../env/coupons/coupon-kpis.js';
-import type { Guardrails } from '../../agents/guardrails.js';
+import type { GuardedPrice, Guardrails } from '../../agents/guardrails.js';
+import { CouponGuard } from '../../agents/coupon-guardrails.js';
 import type { DayExplanation, DayPoint, FairnessFigures, Kpis } from '../shared/events.js';
 import { EffectivePriceTally } from './effective-prices.js';
 import type { DashboardPolicy } from './policy-source.js';
@@ -23,15 +25,19 @@ import { plainDecision } from './arm.js';
 
 interface DayRecord {
   readonly observation: Float32Array<ArrayBufferLike>;
+  /** The policy's action, before the guardrails. */
   readonly action: number;
+  readonly guarded: GuardedPrice;
 }
 
 export class CouponArm {
   readonly env: CouponEnv;
   readonly model: MarketModel;
   private policy: DashboardPolicy | undefined;
-  /** Always none: guardrails bound prices, and a coupon arm's actions are a price and a coupon. */
-  readonly guardrails: Guardrails = {};
+  /** The guardrails on the price part of each action (none until usePolicy gives them). */
+  guardrails: Guardrails = {};
+  private guard: CouponGuard;
+  private guardrailAdjustments = 0;
   private observation: Float32Array<ArrayBufferLike> = new Float32Array(0);
   private readonly history: DayRecord[] = [];
   private readonly kpis: CouponKpiAccumulator;
@@ -39,6 +45,7 @@ export class CouponArm {
   private priceSum = 0;
   private cumulativeRevenue = 0;
   private cumulativeProfit = 0;
+  private cumulativeCouponCost = 0;
   ended = false;
 
   constructor(model: MarketModel) {
@@ -46,11 +53,18 @@ export class CouponArm {
     this.env = new CouponEnv(model.scenario);
     this.kpis = new CouponKpiAccumulator(this.env.model.unitCost);
     this.effectivePrices = new EffectivePriceTally(model, { couponsChosen: true });
+    this.guard = this.guardFor({});
   }
 
-  /** The policy answers with coupon-market actions (coupon-policy-source.ts); guardrails are not applied. */
-  usePolicy(policy: DashboardPolicy): void {
+  /** The policy answers with coupon-market actions (coupon-policy-source.ts); the guardrails bound their price part. */
+  usePolicy(policy: DashboardPolicy, guardrails: Guardrails = {}): void {
     this.policy = policy;
+    this.guard = this.guardFor(guardrails);
+    this.guardrails = guardrails;
+  }
+
+  private guardFor(guardrails: Guardrails): CouponGuard {
+    return new CouponGuard(guardrails, this.env.menu, this.env.prices, this.env.model.unitCost);
   }
 
   get policySpec(): string {
@@ -66,7 +80,9 @@ export class CouponArm {
     this.history.length = 0;
     this.kpis.reset();
     this.effectivePrices.reset(seed);
-    this.priceSum = this.cumulativeRevenue = this.cumulativeProfit = 0;
+    this.guard.reset();
+    this.guardrailAdjustments = 0;
+    this.priceSum = this.cumulativeRevenue = this.cumulativeProfit = this.cumulativeCouponCost = 0;
     this.ended = false;
   }
 
@@ -82,7 +98,7 @@ export class CouponArm {
       unitsReturned: 0,
       refunds: 0,
       meanPrice: summary.days > 0 ? this.priceSum / summary.days : 0,
-      guardrailAdjustments: 0,
+      guardrailAdjustments: this.guardrailAdjustments,
       couponCost: summary.couponCost,
       redemptionRate: summary.redemptionRate,
       incrementalUnitsPerCoupon: summary.incrementalUnitsPerCoupon,
@@ -98,9 +114,11 @@ export class CouponArm {
     const policy = this.requirePolicy();
     const observation = this.observation;
     const action = policy.act(observation);
-    const result = this.env.step(action);
+    const guarded = this.guard.guard(action);
+    if (guarded.action !== action) this.guardrailAdjustments += 1;
+    const result = this.env.step(guarded.action);
     const coupon = result.info.coupon;
-    this.history[coupon.day] = { observation, action };
+    this.history[coupon.day] = { observation, action, guarded: guarded.guarded };
     this.observation = result.observation;
     this.ended = result.terminated || result.truncated;
     this.kpis.record(this.env.market.state, 0);
@@ -108,12 +126,13 @@ export class CouponArm {
     this.priceSum += coupon.price;
     this.cumulativeRevenue += coupon.revenue;
     this.cumulativeProfit += result.reward;
+    this.cumulativeCouponCost += coupon.couponCost;
     const soldBySegment = result.info.market.segments.map((segment) => segment.sold);
     return {
       day: coupon.day,
       days: 1,
       price: coupon.price,
-      proposedPrice: coupon.price,
+      proposedPrice: guarded.guarded.proposed,
       rivalPrices: [],
       referencePrices: [],
       demand: coupon.units,
@@ -135,6 +154,7 @@ export class CouponArm {
       weather: null,
       coupon: coupon.campaignName,
       couponCost: coupon.couponCost,
+      cumulativeCouponCost: this.cumulativeCouponCost,
     };
   }
 
@@ -145,19 +165,18 @@ export class CouponArm {
     if (!record) return undefined;
     const space = this.env.observationSpace;
     const prices = Array.from(this.env.actionPrices());
-    const price = prices[record.action] ?? Number.NaN;
     return {
       day,
       policy: policy.spec,
       ladder: prices,
-      proposedPrice: price,
-      price,
+      proposedPrice: record.guarded.proposed,
+      price: record.guarded.price,
       features: space.featureNames.map((name, index) => {
         const scaled = record.observation[index] ?? 0;
         return { name, scaled, value: scaled * (space.scales[index] ?? 1) };
       }),
       decision: plainDecision(policy.explain(record.observation, record.action)),
-      guardrails: { rules: {}, effects: [], violations: [] },
+      guardrails: { rules: { ...this.guardrails }, effects: record.guarded.effects.map((effect) => ({ ...effect })), violations: [...record.guarded.violations] },
     };
   }
 

@@ -10,7 +10,9 @@
  *   a trained policy   registry:/artifact: a coupon policy (its artifact carries the campaign
  *                      menu), on exactly the scenario it was trained on; a price-only policy is refused
  *
- * Guardrails bound prices alone: a coupon arm plays its policy's actions as they are.
+ * Each policy carries its own guardrails as a price policy does (policy-source.ts: a rule, the
+ * price range of the ladder; a trained policy, its artifact's): the coupon arm bounds the price
+ * part of each action with them (agents/coupon-guardrails.ts).
  */
 import { PricelabError } from '../../core/errors.js';
 import type { Agent } from '../../agents/agent.js';
@@ -40,7 +42,7 @@ export async function couponRuleDashboardPolicy(spec: string, env: CouponEnv, se
   return {
     spec,
     agentKind: kind,
-    guardrails: {},
+    guardrails: { minPrice: Math.min(...env.prices), maxPrice: Math.max(...env.prices) },
     act: (observation) => agent.act(observation, { explore: false }),
     explain: (observation, chosen) => agent.explain?.(observation) ?? { kind: 'rule', description: `${kind} ${JSON.stringify(config)}`, chosen },
     dispose: () => agent.dispose(),
@@ -53,5 +55,5 @@ export function couponServedDashboardPolicy(spec: string, served: ServedPolicy, 
     throw new PricelabError('config', `cannot run ${spec} in the coupon market of ${scenario.id}`, [{ path: ['policies'], message: 'expected a coupon policy (trained on a coupon scenario: its artifact has a campaign menu), found a price-only policy' }]);
   }
   const policy = servedDashboardPolicy(spec, served, scenario);
-  return { ...policy, guardrails: {}, act: (observation) => served.decide(observation).coupon?.action ?? Number.NaN };
+  return { ...policy, act: (observation) => served.decide(observation).coupon?.action ?? Number.NaN };
 }

@@ -32,7 +32,8 @@
  *
  * On a coupon scenario (a `coupons` block) each arm is a coupon arm (coupon-arm.ts): its policy
  * (a coupon rule, a price rule, or a trained coupon policy: coupon-policy-source.ts) chooses a
- * price and a coupon each day in the coupon market; guardrails are not applied there.
+ * price and a coupon each day in the coupon market; the guardrails bound the price part of each
+ * action (agents/coupon-guardrails.ts), the coupon stands as chosen.
  */
 import { buildMarketModel } from '../../env/model.js';
 import type { Guardrails } from '../../agents/guardrails.js';
@@ -170,7 +171,8 @@ export class SimulationSession {
           const arm = new CouponArm(model);
           arms.push(arm);
           const trained = served.get(index);
-          arm.usePolicy(trained ? couponServedDashboardPolicy(spec, trained, { id: model.scenario.id, contentHash: loaded.contentHash }) : await couponRuleDashboardPolicy(spec, arm.env, configuration.seed));
+          const policy = trained ? couponServedDashboardPolicy(spec, trained, { id: model.scenario.id, contentHash: loaded.contentHash }) : await couponRuleDashboardPolicy(spec, arm.env, configuration.seed);
+          arm.usePolicy(policy, guardrailsOf(configuration.guardrails, policy.guardrails, model.unitCost));
           served.delete(index);
           continue;
         }
@@ -286,6 +288,7 @@ export class SimulationSession {
         segments: model ? model.segments.map((segment) => segment.name) : [],
         weather: model?.weather ? [...model.weather.stateNames] : [],
         calendar: model ? calendarKinds(model.festivals.eventDay, model.festivals.presaleDay) : [],
+        ...(this.arms[0] instanceof CouponArm ? { coupons: [...this.arms[0].env.model.campaignNames] } : {}),
       },
       arms: this.arms.map((arm, index) => ({ name: armName(index), policy: arm.policySpec, agentKind: arm.agentKind, guardrails: { ...arm.guardrails } })),
       seed: this.configuration.seed,

@@ -78,6 +78,8 @@ export const sessionSchema = z.strictObject({
     weather: z.array(z.string()),
     /** The kinds of calendar days the episode has: 'festival', 'pre-sale' (or none). */
     calendar: z.array(z.enum(['festival', 'pre-sale'])),
+    /** On a coupon scenario: its campaign menu, by name (the page hides the stock and returns charts there, which are flat, and draws the coupon-cost chart). */
+    coupons: z.array(z.string()).optional(),
   }),
   arms: z.array(armSchema),
   seed: integer,
@@ -123,6 +125,8 @@ export const dayPointSchema = z.strictObject({
   coupon: z.string().optional(),
   /** On a coupon scenario: what the coupons took off orders that day (a bucket's mean per day). */
   couponCost: z.number().optional(),
+  /** On a coupon scenario: what the coupons took off orders so far this episode (the coupon-cost chart). */
+  cumulativeCouponCost: z.number().optional(),
 });
 
 export const kpisSchema = z.strictObject({
